@@ -1,0 +1,87 @@
+"""The FastAPI application: mounts each package's router; errors become problem+json."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from . import __version__
+from .errors import DomainError
+
+PROBLEM = "application/problem+json"
+
+
+def _problem(status: int, body: dict) -> JSONResponse:
+    return JSONResponse(body, status_code=status, media_type=PROBLEM)
+
+
+def create_app() -> FastAPI:
+    app = FastAPI(
+        title="一本账 Yibenzhang API",
+        version=__version__,
+        description="The platform API of a region's integrated public data resource system. "
+        "Authenticate with `Authorization: Bearer <token>` (ybz token create). "
+        "Errors are RFC 9457 problem+json with a stable `code` and messages in Chinese and English.",
+    )
+
+    @app.exception_handler(DomainError)
+    async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
+        return _problem(exc.status, exc.as_problem(str(request.url.path)))
+
+    @app.exception_handler(RequestValidationError)
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+        errors = [
+            {
+                "field": ".".join(str(p) for p in err.get("loc", ())[1:]),
+                "code": f"request.{err.get('type', 'invalid')}",
+                "message": "请求的内容不合法",
+                "message_en": err.get("msg", "invalid"),
+            }
+            for err in exc.errors()
+        ]
+        return _problem(422, {
+            "type": "https://yibenzhang.org/errors/request_invalid", "title": "The request is not valid",
+            "status": 422, "code": "request_invalid", "detail": "请求的内容不合法",
+            "detail_en": "The request is not valid", "errors": errors, "instance": str(request.url.path),
+        })
+
+    @app.exception_handler(StarletteHTTPException)
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        return _problem(exc.status_code, {
+            "type": f"https://yibenzhang.org/errors/{code}", "title": str(exc.detail), "status": exc.status_code,
+            "code": code, "detail": str(exc.detail), "detail_en": str(exc.detail), "instance": str(request.url.path),
+        })
+
+    from .catalog.routes import router as catalog_router
+    from .ledger.routes import router as ledger_router
+    from .orgs.routes import router as orgs_router
+
+    app.include_router(orgs_router, prefix="/api/v1")
+    app.include_router(catalog_router, prefix="/api/v1")
+    app.include_router(ledger_router, prefix="/api/v1")
+    for module in OPTIONAL_ROUTERS:
+        app.include_router(__import__(module, fromlist=["router"]).router)
+
+    static = Path(__file__).parent / "web" / "static"
+    if static.exists():
+        app.mount("/static", StaticFiles(directory=static), name="static")
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict:
+        return {"ok": True, "version": __version__}
+
+    return app
+
+
+# Routers that carry their own prefixes (search, import/export, web pages).
+OPTIONAL_ROUTERS: list[str] = [
+    "yibenzhang.catalog.search_routes",
+    "yibenzhang.catalog.io_routes",
+    "yibenzhang.web.routes",
+]

@@ -1,0 +1,29 @@
+"""Benchmarks behind `ybz bench NAME`. Each module `yibenzhang.bench.NAME` has
+`run(runs: int, scale: float) -> dict`: it reports the machine, the median of `runs`, and the
+ratio to its stated baseline measured in the same run (machines here are noisy)."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import platform
+from typing import Any
+
+from ..errors import DomainError
+
+BENCHMARKS = ("search", "ledger")
+
+
+def machine() -> dict[str, Any]:
+    return {"cpu_count": os.cpu_count(), "platform": platform.platform(), "python": platform.python_version(),
+            "processor": platform.processor() or platform.machine()}
+
+
+def run_benchmark(name: str, runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
+    if name not in BENCHMARKS:
+        raise DomainError("bench_unknown", "未知的取值“{value}”，可选：{allowed}", value=name,
+                          allowed="、".join(BENCHMARKS))
+    module = importlib.import_module(f"{__name__}.{name}")
+    result = module.run(runs=runs, scale=scale)
+    result.setdefault("machine", machine())
+    return result

@@ -1,0 +1,176 @@
+"""The `ybz` command. Every command is a thin adapter over the services; every command takes
+--json and exits 2 on bad input."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import typer
+
+from .access import Actor
+from .clikit import JsonOpt, domain_errors, emit
+
+app = typer.Typer(help="一本账 Yibenzhang — a region's integrated public data resource system.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)
+user_app = typer.Typer(help="Users and roles.", no_args_is_help=True)
+token_app = typer.Typer(help="API tokens.", no_args_is_help=True)
+ledger_app = typer.Typer(help="The evidence ledger.", no_args_is_help=True)
+app.add_typer(user_app, name="user")
+app.add_typer(token_app, name="token")
+app.add_typer(ledger_app, name="ledger")
+
+
+def _actor(as_user: str | None) -> Actor:
+    """Local commands act as the platform itself unless --as names a user."""
+    if not as_user:
+        return Actor.system()
+    from .db import get_database
+    from .orgs import service as orgs
+
+    with get_database().read() as s:
+        return orgs.actor_for(s, orgs.get_user_by_name(s, as_user))
+
+
+AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
+
+
+@app.command()
+def init(as_json: bool = JsonOpt) -> None:
+    """Create YBZ_HOME, the database (migrations) and the zone folder. Safe to run again."""
+    from .setup import initialize
+
+    with domain_errors(as_json):
+        emit(initialize(), as_json)
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port"),
+    demo: bool = typer.Option(False, "--demo", help="Load the demo province first (if empty)."),
+) -> None:
+    """Serve the API, the public portal and the console."""
+    import uvicorn
+
+    from .setup import initialize
+
+    initialize()
+    if demo:
+        from .demo import load_demo_if_empty
+
+        load_demo_if_empty()
+    from .api import create_app
+
+    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+
+
+@app.command()
+def demo(seed: int = typer.Option(2026, "--seed"), as_json: bool = JsonOpt) -> None:
+    """Load the demo province (deterministic for a seed) and print its users."""
+    from .demo import load_demo
+    from .setup import initialize
+
+    with domain_errors(as_json):
+        initialize()
+        emit(load_demo(seed=seed), as_json)
+
+
+@user_app.command("add")
+def user_add(
+    username: str,
+    password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
+                                 envvar="YBZ_NEW_USER_PASSWORD"),
+    display_name: str = typer.Option("", "--name"),
+    role: list[str] = typer.Option([], "--role", help="ROLE[:ORG_USCC|REGION_CODE], e.g. 数据专员:1152…"),
+    as_user: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add a user with roles. Org roles take the org's USCC, the reviewer role a region code."""
+    from .db import get_database
+    from .enums import REGION_ROLES, Role
+    from .orgs import service as orgs
+
+    specs = []
+    for raw in role:
+        name, _, scope = raw.partition(":")
+        parsed = Role.parse(name)
+        if parsed in REGION_ROLES:
+            specs.append(orgs.RoleSpec(name, region_code=scope or None))
+        else:
+            specs.append(orgs.RoleSpec(name, org_uscc=scope or None))
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().write() as s:
+            user = orgs.create_user(s, actor, username=username, display_name=display_name, password=password,
+                                    roles=specs)
+            emit({"id": user.id, "username": user.username, "roles": [r.role for r in user.roles]}, as_json)
+
+
+@token_app.command("create")
+def token_create(
+    username: str, name: str = typer.Option("cli", "--name"), days: int = typer.Option(365, "--days"),
+    as_user: str | None = AsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Create an API token for USER. The token is printed once; only its digest is stored."""
+    from .db import get_database
+    from .orgs import service as orgs
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().write() as s:
+            token, value = orgs.create_token(s, actor, username=username, name=name, days=days)
+            emit({"id": token.id, "token": value, "expires_at": token.expires_at}, as_json)
+
+
+@ledger_app.command("verify")
+def ledger_verify(as_json: bool = JsonOpt) -> None:
+    """Walk the evidence chain; exit 1 and name the first break if anything was altered."""
+    from .db import get_database
+    from .ledger import service as ledger
+
+    with get_database().read() as s:
+        report = ledger.verify(s)
+    if as_json:
+        emit(report.as_dict(), True)
+    elif report.ok:
+        emit(f"存证链完整 / the evidence chain is intact: {report.events} events, last seq {report.last_seq}", False)
+    else:
+        emit(f"存证链已被篡改 / the evidence chain has been tampered with "
+             f"({len(report.breaks)} breaks; first at event {report.first_break.seq}):", False)
+        for b in report.breaks[:20]:
+            emit(f"  #{b.seq} {b.kind}: {b.detail}", False)
+    if not report.ok:
+        raise typer.Exit(1)
+
+
+@app.command()
+def bench(
+    name: str = typer.Argument(..., help="search | ledger | …"),
+    runs: int = typer.Option(5, "--runs"),
+    scale: float = typer.Option(1.0, "--scale", help="Fraction of the stated size (for a quick look)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
+    from .bench import run_benchmark
+
+    with domain_errors(as_json):
+        emit(run_benchmark(name, runs=runs, scale=scale), as_json)
+
+
+def _register_optional() -> None:
+    """Command groups that live with their stage package."""
+    from .catalog.cli import catalog_app
+
+    app.add_typer(catalog_app, name="catalog")
+
+
+_register_optional()
+
+
+def main() -> None:  # pragma: no cover - console entry
+    os.environ.setdefault("PYTHONIOENCODING", "utf-8")
+    app()
+
+
+__all__ = ["Path", "app", "main"]

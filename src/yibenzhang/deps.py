@@ -1,0 +1,71 @@
+"""FastAPI dependencies: the database and the acting user (bearer token or session cookie)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+from fastapi import Request
+from sqlalchemy.orm import Session
+
+from .access import Actor
+from .db import Database, get_database
+from .errors import Unauthenticated
+from .i18n import normalize_lang
+
+SESSION_COOKIE = "ybz_session"
+
+
+def database() -> Database:
+    return get_database()
+
+
+def read_session() -> Iterator[Session]:
+    with get_database().read() as s:
+        yield s
+
+
+def request_lang(request: Request) -> str:
+    raw = request.query_params.get("lang") or request.cookies.get("ybz_lang")
+    if not raw:
+        header = request.headers.get("accept-language", "")
+        raw = "en" if header.lower().startswith("en") else "zh"
+    return normalize_lang(raw)
+
+
+def resolve_actor(request: Request) -> Actor:
+    """The actor of a request: a bearer token, else a signed-in session, else anonymous.
+    A token that is present but wrong is an error, never a silent fall back to anonymous."""
+    cached = getattr(request.state, "actor", None)
+    if cached is not None:
+        return cached
+    from .orgs import service as orgs
+    from .orgs import sessions
+
+    lang = request_lang(request)
+    auth = request.headers.get("authorization", "")
+    db = get_database()
+    actor = Actor.anonymous()
+    with db.read() as s:
+        if auth.lower().startswith("bearer "):
+            user = orgs.user_for_token(s, auth[7:].strip())
+            actor = orgs.actor_for(s, user, lang)
+        elif auth:
+            raise Unauthenticated("bad_token", "令牌无效、已过期或已吊销")
+        else:
+            raw = request.cookies.get(SESSION_COOKIE)
+            if raw:
+                found = sessions.lookup(s, raw)
+                if found is not None:
+                    user, _csrf = found
+                    actor = orgs.actor_for(s, user, lang)
+    if actor.lang != lang:
+        actor = Actor(actor.user_id, actor.username, actor.grants, lang)
+    request.state.actor = actor
+    return actor
+
+
+def require_user(request: Request) -> Actor:
+    actor = resolve_actor(request)
+    if not actor.is_authenticated:
+        raise Unauthenticated("auth_required", "需要登录")
+    return actor

@@ -1,0 +1,114 @@
+"""Domain errors: a stable code, a Chinese message and its English form, field-level detail.
+
+Rendered as RFC 9457 problem+json by the API, as a message and exit code 2 by the CLI.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from .i18n import translate
+
+
+@dataclass
+class FieldError:
+    """One thing wrong with one field: `field` is a dotted path (items.2.data_type)."""
+
+    field: str
+    code: str
+    message: str  # Chinese template, translated through i18n
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "field": self.field,
+            "code": self.code,
+            "message": translate(self.message, "zh", **self.params),
+            "message_en": translate(self.message, "en", **self.params),
+        }
+
+
+class DomainError(Exception):
+    """Base of every error a user can cause. Subclasses fix the HTTP status."""
+
+    status = 400
+    title = "请求的内容不合法"
+
+    def __init__(
+        self,
+        code: str,
+        message: str | None = None,
+        *,
+        errors: list[FieldError] | None = None,
+        **params: Any,
+    ) -> None:
+        self.code = code
+        self.message = message or self.title
+        self.params = params
+        self.errors = errors or []
+        super().__init__(self.message_in("en"))
+
+    def message_in(self, lang: str) -> str:
+        return translate(self.message, lang, **self.params)
+
+    def as_problem(self, instance: str | None = None) -> dict[str, Any]:
+        body: dict[str, Any] = {
+            "type": f"https://yibenzhang.org/errors/{self.code}",
+            "title": translate(self.title, "en"),
+            "status": self.status,
+            "code": self.code,
+            "detail": self.message_in("zh"),
+            "detail_en": self.message_in("en"),
+        }
+        if instance:
+            body["instance"] = instance
+        if self.errors:
+            body["errors"] = [e.as_dict() for e in self.errors]
+        return body
+
+
+class ValidationFailed(DomainError):
+    status = 422
+
+
+class NotFound(DomainError):
+    status = 404
+    title = "未找到：{what}"
+
+    def __init__(self, what: str, code: str = "not_found") -> None:
+        super().__init__(code, "未找到：{what}", what=what)
+
+
+class Unauthenticated(DomainError):
+    status = 401
+    title = "需要登录"
+
+
+class PermissionDenied(DomainError):
+    status = 403
+    title = "无权执行此操作：{action}"
+
+    def __init__(self, action: str, code: str = "permission_denied") -> None:
+        super().__init__(code, "无权执行此操作：{action}", action=action)
+
+
+class Conflict(DomainError):
+    status = 409
+
+
+@dataclass
+class ErrorBag:
+    """Collects field errors so a user sees all of them at once, not the first only."""
+
+    errors: list[FieldError] = field(default_factory=list)
+
+    def add(self, field_path: str, code: str, message: str, **params: Any) -> None:
+        self.errors.append(FieldError(field_path, code, message, params))
+
+    def raise_if_any(self, code: str = "validation_failed") -> None:
+        if self.errors:
+            raise ValidationFailed(code, "请求的内容不合法", errors=list(self.errors))
+
+    def __bool__(self) -> bool:
+        return bool(self.errors)

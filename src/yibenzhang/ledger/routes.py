@@ -1,0 +1,31 @@
+"""HTTP adapters over the ledger: verification and an act's evidence trail."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends
+from sqlalchemy.orm import Session
+
+from ..access import Actor, can_read_all, require
+from ..deps import read_session, require_user
+from . import service
+
+router = APIRouter(tags=["ledger"])
+
+
+@router.get("/ledger/verify")
+def verify(actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    require(can_read_all(actor) or bool(actor.reviewer_paths()), "校验存证链")
+    return service.verify(s).as_dict()
+
+
+@router.get("/ledger/events")
+def events(subject_type: str, subject_id: str, actor: Actor = Depends(require_user),
+           s: Session = Depends(read_session)) -> list[dict[str, Any]]:
+    require(actor.is_government, "查看存证")
+    return [
+        {"seq": e.seq, "at": e.at.isoformat(), "actor": e.actor, "action": e.action,
+         "content_digest": e.content_digest, "digest": e.digest}
+        for e in service.events_for(s, subject_type, subject_id)
+    ]

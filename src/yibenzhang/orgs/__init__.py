@@ -1,0 +1,1 @@
+"""Regions, organizations, users, roles and API tokens."""

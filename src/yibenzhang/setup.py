@@ -1,0 +1,29 @@
+"""`ybz init`: the home folder, the database at the newest migration, reference data.
+Idempotent: running it again changes nothing that exists."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import get_settings
+from .db import get_database, migrate
+
+
+def initialize() -> dict[str, Any]:
+    settings = get_settings()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.zone.mkdir(parents=True, exist_ok=True)
+    settings.keys_dir.mkdir(parents=True, exist_ok=True)
+    migrate(settings.db_url)
+    from .catalog.taxonomy import seed_categories
+    from .ledger.service import _locked_anchor
+
+    with get_database().write() as s:
+        added = seed_categories(s)
+        _locked_anchor(s)  # the chain's anchor exists from the start
+    return {
+        "home": str(settings.home),
+        "database": settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url,
+        "zone": str(settings.zone),
+        "categories_added": added,
+    }
