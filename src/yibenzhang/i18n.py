@@ -155,6 +155,18 @@ EN.update(
     }
 )
 
+# Areas below are appended to by the module that uses them; keep one dict literal per area.
+EN.update({  # search
+})
+EN.update({  # import / export
+})
+EN.update({  # web pages
+})
+EN.update({  # demo
+})
+EN.update({  # ledger and bench
+})
+
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
