@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
@@ -664,28 +664,34 @@ def review_queue(session: Session, actor: Actor) -> list[Resource]:
     return list(session.execute(stmt).scalars())
 
 
+def visible_to(stmt: Select[Any], actor: Actor) -> Select[Any]:
+    """Restrict a query over Resource to what `actor` may see — the SQL form of
+    can_see_resource, shared by listings and search so they never disagree."""
+    if can_read_all(actor):
+        return stmt
+    visible: list[Any] = [Resource.published_version.is_not(None) & (Resource.status != S.RETIRED.value)]
+    if not actor.is_government:
+        visible = [and_(visible[0], Resource.open_type != OpenType.NOT_OPEN.value)]
+    own = actor.org_ids()
+    if own:
+        visible.append(Resource.org_id.in_(own))
+    paths = actor.reviewer_paths()
+    if paths:
+        in_region = select(Region.id).where(or_(*[Region.path.startswith(p) for p in paths]))
+        visible.append(and_(Resource.status != S.DRAFT.value, Resource.region_id.in_(in_region)))
+    return stmt.where(or_(*visible))
+
+
 def list_resources(
     session: Session, actor: Actor, *, org_id: int | None = None, status: str | None = None,
     limit: int = 50, offset: int = 0,
 ) -> tuple[list[Resource], int]:
     """Resources the actor may see, newest first (search has its own, ranked listing)."""
-    stmt = select(Resource)
+    stmt = visible_to(select(Resource), actor)
     if org_id is not None:
         stmt = stmt.where(Resource.org_id == org_id)
     if status:
         stmt = stmt.where(Resource.status == status)
-    if not can_read_all(actor):
-        visible = [Resource.published_version.is_not(None) & (Resource.status != S.RETIRED.value)]
-        if not actor.is_government:
-            visible = [and_(visible[0], Resource.open_type != OpenType.NOT_OPEN.value)]
-        own = actor.org_ids()
-        if own:
-            visible.append(Resource.org_id.in_(own))
-        paths = actor.reviewer_paths()
-        if paths:
-            stmt = stmt.join(Region, Resource.region_id == Region.id)
-            visible.append(and_(Resource.status != S.DRAFT.value, or_(*[Region.path.startswith(p) for p in paths])))
-        stmt = stmt.where(or_(*visible))
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(stmt.order_by(Resource.updated_at.desc(), Resource.id.desc()).limit(limit).offset(offset))
     return list(rows.scalars()), total
@@ -913,5 +919,5 @@ __all__ = [
     "duty_change_state", "get_resource", "get_version", "list_entries", "list_resources", "list_systems",
     "list_versions", "one_source_conflicts", "one_source_flags_for", "publish_resource",
     "record_duty_change", "resource_dict", "retire_resource", "return_resource", "review_queue",
-    "submit_resource", "update_resource", "validate_resource", "view_for", "withdraw_resource",
+    "submit_resource", "update_resource", "validate_resource", "view_for", "visible_to", "withdraw_resource",
 ]
