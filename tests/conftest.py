@@ -29,6 +29,21 @@ def need(condition: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def cheap_password_hashing() -> Iterator[None]:
+    """Argon2's cheapest profile in tests only: worlds create a dozen users per test. Production
+    keeps the library's default (RFC 9106 low-memory) profile; there is no setting to lower it."""
+    from argon2 import PasswordHasher
+    from argon2.profiles import CHEAPEST
+
+    from yibenzhang.orgs import service as orgs_service
+
+    saved = orgs_service._hasher
+    orgs_service._hasher = PasswordHasher.from_parameters(CHEAPEST)
+    yield
+    orgs_service._hasher = saved
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
