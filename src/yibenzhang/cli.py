@@ -139,7 +139,7 @@ def ledger_verify(as_json: bool = JsonOpt) -> None:
         emit(f"存证链已被篡改 / the evidence chain has been tampered with "
              f"({len(report.breaks)} breaks; first at event {report.first_break.seq}):", False)
         for b in report.breaks[:20]:
-            emit(f"  #{b.seq} {b.kind}: {b.detail}", False)
+            emit(f"  #{b.seq} {b.kind}: {b.detail} / {b.detail_en}", False)
     if not report.ok:
         raise typer.Exit(1)
 
