@@ -1,7 +1,72 @@
-"""HTTP routes (being built)."""
+"""HTTP adapters for catalogue import and export (/api/v1/catalog/...)."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+from datetime import date
+from typing import Any
+from urllib.parse import quote
 
-router = APIRouter()
+from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi.responses import Response
+from sqlalchemy.orm import Session
+
+from ..access import Actor
+from ..db import get_database
+from ..deps import read_session, require_user, resolve_actor
+from ..errors import DomainError
+from . import io
+
+router = APIRouter(tags=["catalog"])
+
+# A catalogue file is metadata: tens of thousands of resources fit well below this.
+MAX_IMPORT_BYTES = 20 * 1024 * 1024
+
+
+def _download(data: bytes, fmt: str, filename: str) -> Response:
+    ascii_name = filename.encode("ascii", "ignore").decode() or f"catalog.{io.EXTENSIONS[fmt]}"
+    disposition = f"attachment; filename=\"{ascii_name}\"; filename*=UTF-8''{quote(filename)}"
+    return Response(content=data, media_type=io.CONTENT_TYPES[fmt], headers={"Content-Disposition": disposition})
+
+
+@router.post("/api/v1/catalog/import")
+def import_catalog(
+    file: UploadFile = File(..., description="xlsx (the template), csv or json"),
+    partial: bool = Form(False, description="Import the good rows and list the skipped ones."),
+    fmt: str | None = Form(None, alias="format", description="xlsx | csv | json (default: detected)"),
+    partial_q: bool = Query(False, alias="partial"),
+    actor: Actor = Depends(require_user),
+) -> dict[str, Any]:
+    """Import a catalogue file. All-or-nothing unless `partial`: a bad row rejects the file with
+    422 `import_rejected`, every error carrying its sheet, row and column."""
+    data = file.file.read(MAX_IMPORT_BYTES + 1)
+    if len(data) > MAX_IMPORT_BYTES:
+        raise DomainError("file_too_large", "文件超过{n}MB上限", n=MAX_IMPORT_BYTES // (1024 * 1024))
+    if fmt is None and file.filename and "." in file.filename:
+        ext = file.filename.rsplit(".", 1)[1].lower()
+        fmt = ext if ext in (*io.IMPORT_FORMATS, "xls") else None
+    with get_database().write() as s:
+        report = io.import_catalog(s, actor, data, fmt, partial=partial or partial_q)
+    return report.as_dict()
+
+
+@router.get("/api/v1/catalog/export")
+def export_catalog(
+    request: Request,
+    fmt: str = Query("xlsx", alias="format", description="xlsx | csv | json | dcat-ttl | dcat-jsonld"),
+    org_id: int | None = None,
+    status: str | None = None,
+    actor: Actor = Depends(resolve_actor),
+    s: Session = Depends(read_session),
+) -> Response:
+    """The catalogue as the caller may see it, as a download."""
+    fmt = fmt.lower()
+    if fmt not in io.FORMATS:
+        raise DomainError("format_unsupported", "不支持的文件格式“{value}”", value=fmt)
+    data = io.export_catalog(s, actor, fmt, org_id=org_id, status=status, base_url=str(request.base_url))
+    return _download(data, fmt, f"catalog-{date.today():%Y%m%d}.{io.EXTENSIONS[fmt]}")
+
+
+@router.get("/api/v1/catalog/template.xlsx")
+def template() -> Response:
+    """The empty Excel template departments fill in."""
+    return _download(io.template_bytes(), "xlsx", "信息资源目录模板.xlsx")

@@ -1,0 +1,150 @@
+"""The open catalogue as DCAT (W3C DCAT 2 with the EU vocabularies DCAT-AP uses), for
+harvesters and validators: one dcat:Dataset per published, open resource, one
+dcat:Distribution per concrete format, inside one dcat:Catalog.
+
+Built from the last published snapshot (what the public sees), never the working copy.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from rdflib import BNode, Graph, Literal, Namespace, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..enums import OpenType, ResourceStatus, UpdateCycle
+from . import service
+from .model import Resource
+
+DEFAULT_BASE = "http://127.0.0.1:8000"
+FREQ = Namespace("http://publications.europa.eu/resource/authority/frequency/")
+ACCESS = Namespace("http://publications.europa.eu/resource/authority/access-right/")
+EU_FILE_TYPE = Namespace("http://publications.europa.eu/resource/authority/file-type/")
+LANG_ZH = URIRef("http://publications.europa.eu/resource/authority/language/ZHO")
+
+OPEN_TYPES = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)
+
+# 更新周期 → EU frequency vocabulary.
+FREQUENCY = {
+    UpdateCycle.REALTIME.value: FREQ.UPDATE_CONT,
+    UpdateCycle.DAILY.value: FREQ.DAILY,
+    UpdateCycle.WEEKLY.value: FREQ.WEEKLY,
+    UpdateCycle.MONTHLY.value: FREQ.MONTHLY,
+    UpdateCycle.QUARTERLY.value: FREQ.QUARTERLY,
+    UpdateCycle.HALF_YEARLY.value: FREQ.ANNUAL_2,
+    UpdateCycle.YEARLY.value: FREQ.ANNUAL,
+    UpdateCycle.IRREGULAR.value: FREQ.IRREG,
+}
+ACCESS_RIGHTS = {OpenType.UNCONDITIONAL.value: ACCESS.PUBLIC, OpenType.CONDITIONAL.value: ACCESS.RESTRICTED}
+MEDIA_TYPES = {
+    "csv": "text/csv", "json": "application/json", "xml": "application/xml",
+    "parquet": "application/vnd.apache.parquet", "xls": "application/vnd.ms-excel",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "pdf": "application/pdf", "zip": "application/zip", "shp": "application/x-shapefile",
+    "geojson": "application/geo+json",
+}
+
+
+def open_views(session: Session, org_id: int | None = None) -> list[dict[str, Any]]:
+    """Published snapshots whose published open type is 无条件开放 or 有条件开放, by code."""
+    stmt = select(Resource).where(Resource.published_version.is_not(None),
+                                  Resource.status != ResourceStatus.RETIRED.value)
+    if org_id is not None:
+        stmt = stmt.where(Resource.org_id == org_id)
+    out = []
+    for resource in session.execute(stmt.order_by(Resource.code)).scalars():
+        view = service.published_view(session, resource)
+        if view is not None and view.get("open_type") in OPEN_TYPES:
+            out.append(view)
+    return out
+
+
+def formats_of(view: dict[str, Any]) -> list[str]:
+    """The concrete formats of a resource (“xlsx、csv”), else its kind of format (数据库)."""
+    found = [f.strip().lower() for f in re.split(r"[,，、;；/\s]+", view.get("format_detail") or "") if f.strip()]
+    return list(dict.fromkeys(found)) or [view["format_kind"]]
+
+
+def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Graph:
+    base = (base_url or DEFAULT_BASE).rstrip("/")
+    g = Graph()
+    for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS)):
+        g.bind(prefix, ns)
+    catalog = URIRef(f"{base}/open/catalog")
+    g.add((catalog, RDF.type, DCAT.Catalog))
+    g.add((catalog, DCTERMS.title, Literal("公共数据开放目录", lang="zh")))
+    g.add((catalog, DCTERMS.title, Literal("Open public data catalogue", lang="en")))
+    g.add((catalog, DCTERMS.language, LANG_ZH))
+    scheme = URIRef(f"{base}/catalog/categories")
+    g.add((scheme, RDF.type, SKOS.ConceptScheme))
+    g.add((scheme, DCTERMS.title, Literal("信息资源分类", lang="zh")))
+    g.add((catalog, DCAT.themeTaxonomy, scheme))
+
+    for view in views:
+        code = view["code"]
+        ds = URIRef(f"{base}/open/datasets/{quote(code, safe='')}")
+        g.add((catalog, DCAT.dataset, ds))
+        g.add((ds, RDF.type, DCAT.Dataset))
+        g.add((ds, DCTERMS.identifier, Literal(code)))
+        g.add((ds, DCTERMS.title, Literal(view["name"], lang="zh")))
+        g.add((ds, DCTERMS.description, Literal(view["abstract"], lang="zh")))
+        g.add((ds, DCAT.landingPage, ds))
+        for kw in view.get("keywords") or []:
+            g.add((ds, DCAT.keyword, Literal(kw, lang="zh")))
+
+        publisher = URIRef(f"{base}/orgs/{view.get('org_uscc') or view.get('org_id')}")
+        g.add((ds, DCTERMS.publisher, publisher))
+        g.add((publisher, RDF.type, FOAF.Organization))
+        g.add((publisher, FOAF.name, Literal(view.get("org_name") or "", lang="zh")))
+        if view.get("org_uscc"):
+            g.add((publisher, DCTERMS.identifier, Literal(view["org_uscc"])))
+
+        theme = URIRef(f"{base}/catalog/categories/{view['category_code']}")
+        g.add((ds, DCAT.theme, theme))
+        g.add((theme, RDF.type, SKOS.Concept))
+        g.add((theme, SKOS.notation, Literal(view["category_code"])))
+        g.add((theme, SKOS.prefLabel, Literal("/".join(view.get("category_path") or []), lang="zh")))
+        g.add((theme, SKOS.inScheme, scheme))
+
+        if view.get("update_cycle") in FREQUENCY:
+            g.add((ds, DCTERMS.accrualPeriodicity, FREQUENCY[view["update_cycle"]]))
+        g.add((ds, DCTERMS.accessRights, ACCESS_RIGHTS[view["open_type"]]))
+        if view.get("open_condition"):
+            g.add((ds, DCTERMS.rights, Literal(view["open_condition"], lang="zh")))
+        if view.get("publish_date"):
+            g.add((ds, DCTERMS.issued, Literal(view["publish_date"], datatype=XSD.date)))
+        g.add((ds, DCTERMS.language, LANG_ZH))
+
+        for fmt in formats_of(view):
+            dist = BNode()
+            g.add((ds, DCAT.distribution, dist))
+            g.add((dist, RDF.type, DCAT.Distribution))
+            g.add((dist, DCTERMS.title, Literal(f"{view['name']}（{fmt}）", lang="zh")))
+            g.add((dist, DCAT.accessURL, ds))
+            if fmt in MEDIA_TYPES:
+                g.add((dist, DCTERMS.format, EU_FILE_TYPE[fmt.upper()]))
+                g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{MEDIA_TYPES[fmt]}")))
+            else:
+                g.add((dist, DCTERMS.format, Literal(fmt)))
+    return g
+
+
+JSONLD_CONTEXT = {
+    "dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "skos": str(SKOS), "xsd": str(XSD),
+}
+
+
+def serialize(session: Session, rdf_format: str, *, org_id: int | None = None,
+              base_url: str | None = None) -> bytes:
+    """`turtle` or `json-ld` bytes of the open catalogue."""
+    graph = build_graph(open_views(session, org_id), base_url)
+    if rdf_format == "json-ld":
+        return graph.serialize(format="json-ld", context=JSONLD_CONTEXT, indent=2).encode("utf-8")
+    return graph.serialize(format="turtle").encode("utf-8")
+
+
+__all__ = ["FREQUENCY", "build_graph", "formats_of", "open_views", "serialize"]
