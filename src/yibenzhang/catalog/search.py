@@ -1,15 +1,572 @@
-"""Catalogue search (being built: Chinese full-text with jieba, FTS5 / PostgreSQL)."""
+"""Catalogue search: Chinese full text with facets over what the actor may see.
+
+Text is segmented with jieba (search mode, plus a user dictionary of catalogue terms) and stored
+as space-joined tokens: SQLite keeps them in an FTS5 table ranked by bm25 with column weights,
+PostgreSQL in a weighted tsvector ranked by ts_rank_cd. Everything else — the one row per
+resource in `search_docs` that search displays, filters and counts facets on, query parsing,
+visibility — is shared, so the two stores answer the same question the same way.
+
+A published resource is indexed from its published snapshot, so edits under review never leak
+into search; a never-published one from its working copy (only insiders can see it anyway).
+"""
 
 from __future__ import annotations
 
+import logging
+import threading
+import unicodedata
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from functools import lru_cache
+from typing import Any
+
+from sqlalchemy import (
+    Column,
+    ColumnElement,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    and_,
+    bindparam,
+    case,
+    column,
+    func,
+    literal_column,
+    select,
+    table,
+    text,
+)
 from sqlalchemy.orm import Session
 
-from .model import Resource
+from ..access import Actor
+from ..db import UTCDateTime
+from ..enums import FormatKind, Library, OpenType, ResourceClass, ResourceStatus, ShareType, UpdateCycle
+from ..errors import ErrorBag
+from ..orgs.model import Org, Region
+from .model import Category, Resource, ResourceItem, ResourceVersion
+
+log = logging.getLogger(__name__)
+
+# --- tables (created by migration 0002) -------------------------------------------------------
+
+_meta = MetaData()
+docs = Table(
+    "search_docs", _meta,
+    Column("resource_id", Integer, primary_key=True),
+    Column("code", String(20)),
+    Column("name", String(200)),
+    Column("abstract", Text),
+    Column("org_id", Integer),
+    Column("org_name", String(200)),
+    Column("region_code", String(6)),
+    Column("region_name", String(100)),
+    Column("category_code", String(9)),
+    Column("resource_class", String(8)),
+    Column("library", String(8)),
+    Column("share_type", String(16)),
+    Column("open_type", String(16)),
+    Column("format_kind", String(16)),
+    Column("update_cycle", String(8)),
+    Column("status", String(8)),
+    Column("sort_time", UTCDateTime(timezone=True)),
+)
+_fts = table("search_fts", column("rowid"))
+_DOC_COLUMNS = [c.name for c in docs.columns]
+
+# bm25 column weights of search_fts (name, keywords, items, context, abstract): a word in the
+# name counts far more than one in an item or the abstract.
+FTS_WEIGHTS = (10.0, 4.0, 3.0, 2.0, 1.0)
+
+# --- segmentation ------------------------------------------------------------------------------
+
+# Catalogue terms kept whole, so 营业执照 or 公民身份号码 are words, not pieces.
+USER_TERMS = (
+    "人口", "户籍", "户籍人口", "流动人口", "常住人口", "法人", "非法人组织", "营业执照", "不动产", "不动产登记",
+    "不动产权证", "社会信用", "统一社会信用代码", "信用代码", "电子证照", "公民身份号码", "身份证号", "身份证",
+    "社会保险", "社保", "医保", "医疗保险", "养老保险", "失业保险", "工伤保险", "公积金", "住房公积金",
+    "婚姻登记", "出生医学证明", "死亡医学证明", "低保", "最低生活保障", "特困", "残疾人", "个体工商户",
+    "行政许可", "行政处罚", "失信", "守信", "失信被执行人", "联合惩戒", "宅基地", "排污许可", "食品经营许可",
+    "药品经营许可", "特种设备", "学籍", "机动车", "驾驶证", "行驶证", "退役军人", "网格员", "地名地址",
+    "遥感影像", "水质监测", "用电户", "燃气用户", "公交线路", "客流", "纳税人", "发票", "政府采购",
+    "预算", "社会组织", "老年人", "高龄津贴", "困难群众", "义务教育", "招生考试", "执业医师", "医疗机构",
+    "疫苗接种", "传染病", "核酸检测", "危险化学品", "安全生产许可", "建设工程", "施工许可", "商品房",
+    "房屋租赁", "二手房", "网签备案", "企业年报", "股权出质", "动产抵押", "经营异常", "严重违法",
+    "抽检", "双随机", "信访", "矛盾纠纷", "12345", "热线", "公共信用", "信用评价", "信用修复",
+)
+STOPWORDS = frozenset(("的", "和", "与", "及", "或", "等", "了", "在", "是", "对", "中", "之", "其", "有", "为",
+                       "以", "于", "由", "按", "从", "各"))
+MAX_QUERY_CHARS = 200  # longer input is cut, not refused (a pasted paragraph must not error)
+MAX_QUERY_WORDS = 16
+
+_lock = threading.Lock()
+_tokenizer: Any = None
+
+
+def _jieba() -> Any:
+    """One jieba tokenizer for the process, loaded quietly, with the catalogue terms added."""
+    global _tokenizer
+    if _tokenizer is None:
+        with _lock:
+            if _tokenizer is None:
+                import jieba
+
+                jieba.setLogLevel(logging.WARNING)
+                tk = jieba.Tokenizer()
+                tk.initialize()
+                from .taxonomy import ITEMS
+
+                terms = set(USER_TERMS)
+                for items in ITEMS.values():
+                    terms.update(name for name, _ in items.values() if len(name) <= 6)
+                for term in terms:
+                    tk.add_word(term, freq=max(tk.FREQ.get(term, 0), 20000))
+                _tokenizer = tk
+    return _tokenizer
+
+
+def _normal(text_: str) -> str:
+    return unicodedata.normalize("NFKC", text_).lower()
+
+
+def _is_word(token: str) -> bool:
+    return any(ch.isalnum() for ch in token) and token not in STOPWORDS
+
+
+@lru_cache(maxsize=4096)
+def _words(text_: str) -> tuple[str, ...]:
+    """Precise-mode words (no HMM guessing, so a text and a query cut the same way)."""
+    return tuple(w for w in (t.strip() for t in _jieba().cut(_normal(text_), HMM=False)) if _is_word(w))
+
+
+@lru_cache(maxsize=200_000)
+def segment(text_: str) -> tuple[str, ...]:
+    """Search-mode tokens of a text: each word and the dictionary words inside it, so that
+    营业执照信息 also yields 营业执照, 营业, 执照 (jieba.cut_for_search, extended to pieces longer
+    than three characters)."""
+    if not text_:
+        return ()
+    tk = _jieba()
+    out: list[str] = []
+    for word in tk.cut(_normal(text_), HMM=False):
+        word = word.strip()
+        if not _is_word(word):
+            continue
+        out.append(word)
+        n = len(word)
+        if n > 2:
+            for size in range(2, n):
+                for i in range(n - size + 1):
+                    piece = word[i:i + size]
+                    if tk.FREQ.get(piece) and _is_word(piece):
+                        out.append(piece)
+    return tuple(dict.fromkeys(out))
+
+
+def _pieces(word: str) -> list[str] | None:
+    """A cover of `word` by shorter dictionary words (营业执照 → 营业, 执照), or None. Lets a query
+    word match a text where it sits inside a longer dictionary word."""
+    tk = _jieba()
+    out: list[str] = []
+    i = 0
+    while i < len(word):
+        for size in range(len(word) - i - (1 if i == 0 else 0), 1, -1):
+            piece = word[i:i + size]
+            if tk.FREQ.get(piece):
+                out.append(piece)
+                i += size
+                break
+        else:
+            return None
+    return out if len(out) > 1 else None
+
+
+def query_words(q: str) -> list[str]:
+    """The words of a user query: at most MAX_QUERY_WORDS, from at most MAX_QUERY_CHARS. Quotes,
+    `*`, `OR`, brackets are literal text: punctuation is dropped, words become quoted terms."""
+    return list(dict.fromkeys(_words(q[:MAX_QUERY_CHARS])))[:MAX_QUERY_WORDS]
+
+
+def _join(tokens: Iterable[str]) -> str:
+    return " ".join(dict.fromkeys(tokens))
+
+
+# --- indexing ----------------------------------------------------------------------------------
+
+
+def doc_from_view(view: dict[str, Any], sort_time: datetime | None) -> dict[str, Any]:
+    """The index row of a resource view (published snapshot or working copy): display fields,
+    filter fields, and the segmented text of each weighted column."""
+    context = [view.get("org_name") or "", view.get("region_name") or "", *(view.get("category_path") or [])]
+    return {
+        "resource_id": view["id"], "code": view["code"], "name": view["name"], "abstract": view["abstract"] or "",
+        "org_id": view["org_id"], "org_name": view.get("org_name"), "region_code": view.get("region_code"),
+        "region_name": view.get("region_name"), "category_code": view["category_code"],
+        "resource_class": view.get("resource_class"), "library": view.get("library"),
+        "share_type": view.get("share_type"), "open_type": view.get("open_type"),
+        "format_kind": view.get("format_kind"), "update_cycle": view.get("update_cycle"),
+        "status": view["status"], "sort_time": sort_time,
+        "t_name": _join(segment(view["name"])),
+        "t_keywords": _join(t for k in view.get("keywords") or [] for t in segment(str(k))),
+        "t_items": _join(t for it in view.get("items") or [] for t in segment(it["name"])),
+        "t_context": _join(t for part in context for t in segment(part)),
+        "t_abstract": _join(segment(view["abstract"] or "")),
+    }
+
+
+def _is_sqlite(session: Session) -> bool:
+    return session.get_bind().dialect.name == "sqlite"
+
+
+_COLS = ", ".join(_DOC_COLUMNS)
+_VALUES = ", ".join(f":{c}" for c in _DOC_COLUMNS)
+_INSERT_SQLITE_DOC = text(f"INSERT INTO search_docs ({_COLS}) VALUES ({_VALUES})")
+_INSERT_SQLITE_FTS = text(
+    "INSERT INTO search_fts (rowid, name, keywords, items, context, abstract) "
+    "VALUES (:resource_id, :t_name, :t_keywords, :t_items, :t_context, :t_abstract)"
+)
+_INSERT_PG_DOC = text(
+    f"INSERT INTO search_docs ({_COLS}, tsv) VALUES ({_VALUES}, "
+    "setweight(to_tsvector('simple', :t_name), 'A') || "
+    "setweight(to_tsvector('simple', :t_keywords || ' ' || :t_items), 'B') || "
+    "setweight(to_tsvector('simple', :t_context), 'C') || "
+    "setweight(to_tsvector('simple', :t_abstract), 'D'))"
+)
+
+
+def _delete(session: Session, ids: Sequence[int]) -> None:
+    if not ids:
+        return
+    session.execute(text("DELETE FROM search_docs WHERE resource_id IN :ids").bindparams(
+        bindparam("ids", expanding=True)), {"ids": list(ids)})
+    if _is_sqlite(session):
+        session.execute(text("DELETE FROM search_fts WHERE rowid IN :ids").bindparams(
+            bindparam("ids", expanding=True)), {"ids": list(ids)})
+
+
+def write_docs(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Replace the index rows of these resources (one statement per table, batched)."""
+    if not rows:
+        return
+    _delete(session, [r["resource_id"] for r in rows])
+    if _is_sqlite(session):
+        session.execute(_INSERT_SQLITE_DOC, rows)
+        session.execute(_INSERT_SQLITE_FTS, rows)
+    else:
+        session.execute(_INSERT_PG_DOC, rows)
+
+
+def _sort_time(resource: Resource) -> datetime | None:
+    if resource.published_version is not None and resource.published_at is not None:
+        return resource.published_at
+    return resource.updated_at or resource.created_at
 
 
 def index_resource(session: Session, resource: Resource) -> None:
     """Update the search index entry of `resource` in the caller's transaction."""
+    from .service import published_view, resource_dict
+
+    session.flush()
+    view = published_view(session, resource) if resource.published_version is not None else None
+    if view is None:
+        view = resource_dict(session, resource)
+    write_docs(session, [doc_from_view(view, _sort_time(resource))])
 
 
 def unindex_resource(session: Session, resource_id: int) -> None:
     """Remove a resource's search index entry."""
+    _delete(session, [resource_id])
+
+
+def reindex_all(session: Session, batch: int = 2000) -> int:
+    """Rebuild the whole index in batches (after a bulk load or on an existing catalogue).
+    Same rows as index_resource: the published snapshot where there is one, else the working
+    copy (assembled with a few queries per batch, not per resource)."""
+    session.execute(text("DELETE FROM search_docs"))
+    if _is_sqlite(session):
+        session.execute(text("DELETE FROM search_fts"))
+    orgs = {o.id: o for o in session.execute(select(Org)).scalars()}
+    regions = {r.id: r for r in session.execute(select(Region)).scalars()}
+    cats = {c.code: c for c in session.execute(select(Category)).scalars()}
+
+    def path(code: str) -> list[str]:
+        names: list[str] = []
+        node = cats.get(code)
+        while node is not None:
+            names.append(node.name)
+            node = cats.get(node.parent_code) if node.parent_code else None
+        return list(reversed(names))
+
+    done, last = 0, 0
+    cols = [c for c in Resource.__table__.columns if c.name != "keywords"] + [Resource.__table__.c.keywords]
+    while True:
+        rows = session.execute(select(*cols).where(Resource.id > last).order_by(Resource.id).limit(batch)).all()
+        if not rows:
+            break
+        last = rows[-1].id
+        ids = [r.id for r in rows]
+        items: dict[int, list[dict[str, Any]]] = {i: [] for i in ids}
+        for rid, name in session.execute(
+            select(ResourceItem.resource_id, ResourceItem.name).where(ResourceItem.resource_id.in_(ids))
+            .order_by(ResourceItem.resource_id, ResourceItem.position)
+        ):
+            items[rid].append({"name": name})
+        snaps = {
+            rid: snap for rid, snap in session.execute(
+                select(ResourceVersion.resource_id, ResourceVersion.snapshot)
+                .join(Resource, and_(Resource.id == ResourceVersion.resource_id,
+                                     Resource.published_version == ResourceVersion.version))
+                .where(ResourceVersion.resource_id.in_(ids))
+            )
+        }
+        out = []
+        for r in rows:
+            if r.id in snaps:
+                view = dict(snaps[r.id])
+                retired = r.status == ResourceStatus.RETIRED.value
+                view["status"] = r.status if retired else ResourceStatus.PUBLISHED.value
+            else:
+                org, region, cat_path = orgs.get(r.org_id), regions.get(r.region_id), path(r.category_code)
+                view = {
+                    "id": r.id, "code": r.code, "name": r.name, "abstract": r.abstract, "org_id": r.org_id,
+                    "org_name": org.name if org else None, "region_code": region.code if region else None,
+                    "region_name": region.name if region else None, "category_code": r.category_code,
+                    "category_path": cat_path, "resource_class": cat_path[0] if cat_path else None,
+                    "library": r.library, "share_type": r.share_type, "open_type": r.open_type,
+                    "format_kind": r.format_kind, "update_cycle": r.update_cycle, "keywords": r.keywords or [],
+                    "status": r.status, "items": items[r.id],
+                }
+            published = r.published_version is not None and r.published_at is not None
+            out.append(doc_from_view(view, r.published_at if published else (r.updated_at or r.created_at)))
+        write_docs(session, out)
+        done += len(out)
+    return done
+
+
+# --- querying ----------------------------------------------------------------------------------
+
+SORTS = ("relevance", "newest", "name")
+MAX_LIMIT = 100
+MAX_OFFSET = 10_000
+FACETS = ("org", "region", "resource_class", "library", "share_type", "open_type", "format_kind",
+          "update_cycle", "status")
+# Facets whose values are a fixed vocabulary: counted in one pass with a FILTER per value.
+ENUM_FACETS: dict[str, Any] = {
+    "resource_class": ResourceClass, "library": Library, "share_type": ShareType, "open_type": OpenType,
+    "format_kind": FormatKind, "update_cycle": UpdateCycle, "status": ResourceStatus,
+}
+
+
+@dataclass
+class SearchQuery:
+    q: str = ""
+    org_id: int | None = None
+    region_code: str | None = None  # that region and every region below it
+    resource_class: str | None = None  # 基础 / 主题 / 部门
+    category_code: str | None = None  # prefix
+    library: str | None = None
+    share_type: str | None = None
+    open_type: str | None = None
+    format_kind: str | None = None
+    update_cycle: str | None = None
+    status: str | None = None
+    sort: str = "relevance"  # relevance | newest | name
+    limit: int = 20
+    offset: int = 0
+
+
+@dataclass
+class SearchResult:
+    total: int
+    items: list[dict[str, Any]]
+    facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+
+
+def _blank(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
+def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[str, ColumnElement[bool]]]:
+    """Check every parameter (all errors at once) and build one condition per facet filter."""
+    bag = ErrorBag()
+    conds: dict[str, ColumnElement[bool]] = {}
+    values: dict[str, Any] = {}
+    for name, enum in ENUM_FACETS.items():
+        raw = getattr(query, name)
+        if _blank(raw):
+            values[name] = None
+            continue
+        member = enum.parse(raw)
+        if member is None:
+            bag.add(name, "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=raw,
+                    allowed="、".join(enum.values()))
+        else:
+            values[name] = member.value
+            conds[name] = docs.c[name] == member.value
+    if query.sort not in SORTS:
+        bag.add("sort", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=query.sort,
+                allowed="、".join(SORTS))
+    if not 1 <= query.limit <= MAX_LIMIT:
+        bag.add("limit", "search_limit_range", "每页条数应在1到{max}之间", max=MAX_LIMIT)
+    if not 0 <= query.offset <= MAX_OFFSET:
+        bag.add("offset", "search_offset_range", "起始位置应在0到{max}之间", max=MAX_OFFSET)
+    if query.org_id is not None:
+        conds["org"] = docs.c.org_id == query.org_id
+    region_code = None if _blank(query.region_code) else str(query.region_code).strip()
+    if region_code:
+        region = session.execute(select(Region).where(Region.code == region_code)).scalar_one_or_none()
+        if region is None:
+            bag.add("region_code", "region_unknown", "地区“{value}”不存在", value=region_code)
+        else:
+            conds["region"] = docs.c.region_code.in_(select(Region.code).where(Region.path.startswith(region.path)))
+    category = None if _blank(query.category_code) else str(query.category_code).strip()
+    if category and not category.isdigit():
+        bag.add("category_code", "category_unknown", "分类代码“{value}”不存在", value=category)
+    bag.raise_if_any()
+    clean = SearchQuery(**{**query.__dict__, **values, "region_code": region_code, "category_code": category,
+                           "q": (query.q or "")[:MAX_QUERY_CHARS]})
+    return clean, conds
+
+
+def _match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], ColumnElement[Any], bool]:
+    """The full-text condition (AND of the words; a word also matches as its dictionary pieces)
+    and its relevance expression (higher is better), for this dialect."""
+    if _is_sqlite(session):
+        def quoted(t: str) -> str:
+            return '"' + t.replace('"', '""') + '"'
+
+        parts = []
+        for w in words:
+            pieces = _pieces(w)
+            parts.append(f"({quoted(w)} OR ({' AND '.join(map(quoted, pieces))}))" if pieces else quoted(w))
+        expr = " AND ".join(parts)
+        cond = literal_column("search_fts").op("MATCH")(bindparam("fts_query", expr))
+        return cond, -func.bm25(literal_column("search_fts"), *FTS_WEIGHTS), True
+    tsq: Any = None
+    for w in words:
+        term: Any = func.plainto_tsquery("simple", w)
+        pieces = _pieces(w)
+        if pieces:
+            term = term.op("||")(func.plainto_tsquery("simple", " ".join(pieces)))
+        tsq = term if tsq is None else tsq.op("&&")(term)
+    tsv = literal_column("search_docs.tsv")
+    return tsv.op("@@")(tsq), func.ts_rank_cd(tsv, tsq), False
+
+
+def _facet_counts(session: Session, base: Any, conds: dict[str, ColumnElement[bool]],
+                  actor: Actor) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Total and every facet in one pass over the matching set. A facet is counted under all
+    the other selected filters but not its own, so the user sees the alternatives to a choice."""
+    from .service import visible_to
+
+    def all_but(name: str | None) -> ColumnElement[bool] | None:
+        rest = [c for k, c in conds.items() if k != name]
+        return and_(*rest) if rest else None
+
+    def count(cond: ColumnElement[bool] | None) -> Any:
+        return func.count().filter(cond) if cond is not None else func.count()
+
+    cols: list[Any] = [docs.c.org_id, docs.c.region_code, func.max(docs.c.org_name), func.max(docs.c.region_name),
+                       count(all_but(None)), count(all_but("org")), count(all_but("region"))]
+    keys: list[tuple[str, str]] = []
+    for name, enum in ENUM_FACETS.items():
+        others = all_but(name)
+        for value in enum.values():
+            cond = docs.c[name] == value
+            cols.append(func.count().filter(cond if others is None else and_(others, cond)))
+            keys.append((name, value))
+    stmt = visible_to(base.with_only_columns(*cols), actor).group_by(docs.c.org_id, docs.c.region_code)
+    total = 0
+    orgs: dict[int, list[Any]] = {}
+    regions: dict[str, list[Any]] = {}
+    enum_counts = [0] * len(keys)
+    for row in session.execute(stmt):
+        org_id, region_code, org_name, region_name, n_all, n_org, n_region = row[:7]
+        total += n_all
+        if n_org:
+            orgs.setdefault(org_id, [org_name, 0])[1] += n_org
+        if n_region and region_code:
+            regions.setdefault(region_code, [region_name, 0])[1] += n_region
+        for i, n in enumerate(row[7:]):
+            enum_counts[i] += n
+    facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
+    facets["org"] = [{"value": k, "name": v[0], "count": v[1]} for k, v in orgs.items()]
+    facets["region"] = [{"value": k, "name": v[0], "count": v[1]} for k, v in regions.items()]
+    for (name, value), n in zip(keys, enum_counts, strict=True):
+        if n:
+            facets[name].append({"value": value, "count": n})
+    for entries in facets.values():
+        entries.sort(key=lambda e: (-e["count"], str(e["value"])))
+    return total, facets
+
+
+def _shorten(text_: str, limit: int = 120) -> str:
+    text_ = " ".join(text_.split())
+    return text_ if len(text_) <= limit else text_[: limit - 1] + "…"
+
+
+def search_resources(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
+    """Ranked, faceted search over the resources `actor` may see (catalog.service.visible_to)."""
+    from .service import visible_to
+
+    query, conds = _validated(session, query)
+    words = query_words(query.q)
+    empty_facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
+    if query.q.strip() and not words:
+        return SearchResult(total=0, items=[], facets=empty_facets)  # nothing searchable in the input
+
+    source: Any = docs.join(Resource, Resource.id == docs.c.resource_id)
+    where: list[ColumnElement[bool]] = []
+    relevance: Any = None
+    if words:
+        match, relevance, on_fts = _match(session, words)
+        if on_fts:
+            source = _fts.join(source, docs.c.resource_id == _fts.c.rowid)
+        where.append(match)
+    if query.category_code:
+        where.append(docs.c.category_code.startswith(query.category_code))
+    base = select(docs.c.resource_id).select_from(source).where(*where) if where else \
+        select(docs.c.resource_id).select_from(source)
+
+    total, facets = _facet_counts(session, base, conds, actor)
+    if total <= query.offset:
+        return SearchResult(total=total, items=[], facets=facets)
+
+    is_sqlite = _is_sqlite(session)
+    lower_name = func.lower(docs.c.name)
+    if words:
+        found = [(func.instr(lower_name, w) if is_sqlite else func.strpos(lower_name, w)) > 0 for w in words]
+        name_hits: Any = sum((case((f, 1), else_=0) for f in found), start=literal_column("0"))
+        exact: Any = case((lower_name == _normal(query.q.strip()), 1), else_=0)
+    else:
+        name_hits = exact = literal_column("0")
+        relevance = literal_column("0")
+    exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
+    page = base.with_only_columns(*docs.columns, exact, name_hits, relevance)
+    page = visible_to(page, actor).where(*conds.values()) if conds else visible_to(page, actor)
+    newest = (docs.c.sort_time.desc(), docs.c.resource_id.desc())
+    if query.sort == "name":
+        order: tuple[Any, ...] = (docs.c.name, docs.c.resource_id)
+    elif query.sort == "newest" or not words:
+        order = newest
+    else:
+        order = (exact.desc(), name_hits.desc(), relevance.desc(), *newest)
+    rows = session.execute(page.order_by(*order).limit(query.limit).offset(query.offset)).mappings()
+    items = []
+    for r in rows:
+        score = float(r["exact"]) * 1000 + float(r["name_hits"]) * 100 + float(r["relevance"] or 0)
+        items.append({
+            "id": r["resource_id"], "code": r["code"], "name": r["name"], "abstract": _shorten(r["abstract"]),
+            "org_id": r["org_id"], "org_name": r["org_name"], "region_code": r["region_code"],
+            "region_name": r["region_name"], "category_code": r["category_code"], "status": r["status"],
+            "share_type": r["share_type"], "open_type": r["open_type"], "update_cycle": r["update_cycle"],
+            "format_kind": r["format_kind"], "library": r["library"], "resource_class": r["resource_class"],
+            "score": round(score, 4),
+        })
+    return SearchResult(total=total, items=items, facets=facets)
+
+
+__all__ = ["SearchQuery", "SearchResult", "doc_from_view", "index_resource", "query_words", "reindex_all",
+           "search_resources", "segment", "unindex_resource", "write_docs"]
