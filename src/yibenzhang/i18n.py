@@ -271,6 +271,7 @@ EN.update({  # web pages
     "第{n}项长度": "Length of item {n}", "第{n}项枚举值": "Enumeration of item {n}", "删除第{n}项": "Remove item {n}",
     "查看职责变化": "view duty changes", "查看一数一源": "view one-source conflicts", "校验存证链": "verify the ledger",
     "编目": "catalogue",
+    "排序": "Sort", "按相关度": "by relevance", "按更新时间": "newest first", "按名称": "by name",
 })
 EN.update({  # demo
 })

@@ -27,8 +27,11 @@ from .render import WebContext, field_errors, redirect, render, web_context
 PAGE_SIZE = 20
 FILTERS = ("q", "org_id", "region_code", "resource_class", "category_code", "library", "share_type", "open_type",
            "format_kind", "update_cycle", "status", "sort")
+# search.py names facets "org" and "region"; their filters are org_id and region_code.
+FACET_PARAMS = {"org": "org_id", "region": "region_code"}
+SORTS = (("relevance", "按相关度"), ("newest", "按更新时间"), ("name", "按名称"))
 FACET_TITLES = {
-    "resource_class": "资源分类", "org_id": "提供方", "region_code": "地区", "library": "所属库",
+    "resource_class": "资源分类", "org": "提供方", "region": "地区", "library": "所属库",
     "share_type": "共享类型", "open_type": "开放类型", "format_kind": "格式", "update_cycle": "更新周期",
     "status": "状态", "category_code": "分类",
 }
@@ -75,8 +78,8 @@ def _fallback_search(s: Session, actor: Actor, params: dict[str, Any], limit: in
     for key in ("library", "share_type", "open_type", "format_kind", "update_cycle", "status", "org_id"):
         col = sub.c[key]
         rows = s.execute(select(col, func.count()).group_by(col).order_by(func.count().desc())).all()
-        facets[key] = [{"value": v, "count": n} for v, n in rows]
-    for entry in facets["org_id"]:
+        facets[key.removesuffix("_id")] = [{"value": v, "count": n} for v, n in rows]
+    for entry in facets["org"]:
         org = s.get(Org, entry["value"])
         entry["name"] = org.name if org else str(entry["value"])
     rows = s.execute(stmt.order_by(Resource.updated_at.desc(), Resource.id.desc()).limit(limit).offset(offset))
@@ -109,9 +112,9 @@ def catalog_search(request: Request) -> Response:
     with get_database().read() as s:
         result = run_search(s, ctx.actor, params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max((result.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-    template = "catalog_results.html" if request.headers.get("HX-Request") else "catalog.html"
+    template = "catalog_browse.html" if request.headers.get("HX-Request") else "catalog.html"
     return render(request, template, result=result, params=params, page=page, pages=pages,
-                  facet_titles=FACET_TITLES, status_class=STATUS_CLASS)
+                  facet_titles=FACET_TITLES, facet_params=FACET_PARAMS, sorts=SORTS)
 
 
 # --- detail -------------------------------------------------------------------------------------
