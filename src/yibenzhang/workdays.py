@@ -32,9 +32,20 @@ def _supplied(path: str | None) -> dict[int, tuple[frozenset[date], frozenset[da
     return out
 
 
-def _supplied_schedule() -> dict[int, tuple[frozenset[date], frozenset[date]]]:
+def _supplied_path() -> str | None:
     path = get_settings().holidays_file
-    return _supplied(str(path) if path else None)
+    return str(path) if path else None
+
+
+def _supplied_schedule() -> dict[int, tuple[frozenset[date], frozenset[date]]]:
+    return _supplied(_supplied_path())
+
+
+def reset_caches() -> None:
+    """Forget the supplied schedule and cached answers (after YBZ_HOLIDAYS_FILE or its content
+    changed; call config.reset_settings() first when the variable itself changed)."""
+    _supplied.cache_clear()
+    _is_workday_cached.cache_clear()
 
 
 def schedule_known(year: int) -> bool:
@@ -49,8 +60,9 @@ def schedule_known(year: int) -> bool:
 
 
 @lru_cache(maxsize=8192)
-def _is_workday_cached(day: date, supplied_key: int) -> bool:
-    supplied = _supplied_schedule().get(day.year)
+def _is_workday_cached(day: date, supplied_path: str | None) -> bool:
+    # Keyed by the file's path (not the id() of its parsed dict, which may be reused).
+    supplied = _supplied(supplied_path).get(day.year)
     if supplied is not None:
         holidays, workdays = supplied
         if day in workdays:
@@ -65,7 +77,7 @@ def _is_workday_cached(day: date, supplied_key: int) -> bool:
 
 
 def is_workday(day: date) -> bool:
-    return _is_workday_cached(day, id(_supplied_schedule()))
+    return _is_workday_cached(day, _supplied_path())
 
 
 def add_workdays(start: date, n: int) -> date:
