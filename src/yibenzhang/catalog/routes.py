@@ -56,10 +56,17 @@ def create_resource(body: ResourceIn, actor: Actor = Depends(require_user)) -> d
         return service.resource_dict(s, r)
 
 
+@router.get("/resources/by-code/{code:path}")
+def get_resource_by_code(code: str, actor: Actor = Depends(resolve_actor),
+                         s: Session = Depends(read_session)) -> dict[str, Any]:
+    """By 信息资源代码, e.g. /resources/by-code/101001/000001."""
+    return get_resource(code, actor, s)
+
+
 @router.get("/resources/{resource_id}")
 def get_resource(resource_id: str, actor: Actor = Depends(resolve_actor),
                  s: Session = Depends(read_session)) -> dict[str, Any]:
-    """By numeric id or by code (前段码/后段码, with the slash URL-encoded as %2F)."""
+    """By numeric id (or by code through /resources/by-code/…)."""
     r = service.get_resource(s, actor, resource_id)
     out = service.view_for(s, actor, r)
     out["one_source_flags"] = service.one_source_flags_for(s, r)

@@ -462,7 +462,8 @@ def _apply(resource: Resource, checked: Checked) -> None:
     resource.open_condition = (d.open_condition or "").strip() or None
     resource.returnable = d.returnable
     resource.update_cycle = checked.update_cycle
-    resource.publish_date = checked.publish_date
+    # The first publication sets the date; an edit that leaves it out keeps it.
+    resource.publish_date = checked.publish_date or resource.publish_date
     resource.record_count = d.record_count
     resource.keywords = [k.strip() for k in d.keywords if k.strip()]
 
