@@ -224,3 +224,22 @@ def test_every_template_string_has_an_english_form():
     found |= set(pages_catalog.FACET_TITLES.values()) | {label for _, label in pages_catalog.SORTS}
     missing = sorted(s for s in found if re.search(r"[\u4e00-\u9fff]", s) and s not in EN)
     assert not missing, missing
+
+
+def test_session_cookie_is_secure_over_https(world):
+    from fastapi.testclient import TestClient
+
+    from yibenzhang.api import create_app
+
+    with TestClient(create_app(), base_url="https://testserver") as https:
+        r = login(https, "police_steward")
+        cookie = next(h for h in r.headers.get_list("set-cookie") if h.startswith(SESSION_COOKIE + "="))
+        assert "Secure" in cookie
+
+
+def test_home_counts_what_the_visitor_may_see(client, world):
+    published(world, **OPEN)
+    published(world, org="market")  # not open: invisible to the public
+    page = client.get("/")
+    assert '<span class="num" id="stat-resources">1</span>' in page.text
+    assert f'<span class="num" id="stat-orgs">{len(world.orgs)}</span>' in page.text
