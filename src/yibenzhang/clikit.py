@@ -11,6 +11,7 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from .errors import DomainError
@@ -63,10 +64,10 @@ def domain_errors(as_json: bool = False) -> Iterator[None]:
         if as_json:
             emit_json({"error": problem})
         else:
-            err_console.print(f"[red]错误 {exc.code}[/red]: {problem['detail']}")
-            err_console.print(f"[red]error {exc.code}[/red]: {problem['detail_en']}")
+            err_console.print(f"[red]错误 {exc.code}[/red]: {escape(problem['detail'])}")
+            err_console.print(f"[red]error {exc.code}[/red]: {escape(problem['detail_en'])}")
             for e in problem.get("errors", []):
-                err_console.print(f"  - {e['field']}: {e['message']} / {e['message_en']} [{e['code']}]")
+                err_console.print(escape(f"  - {e['field']}: {e['message']} / {e['message_en']} [{e['code']}]"))
         raise typer.Exit(2) from None
 
 

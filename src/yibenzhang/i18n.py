@@ -46,7 +46,7 @@ EN: dict[str, str] = {
     "信息项名称“{value}”重复": "Item name “{value}” is repeated",
     "长度必须是正整数": "Length must be a positive whole number",
     "分类代码“{value}”不存在": "Classification code “{value}” does not exist",
-    "信息资源分类必须细化到“目”": "The resource classification must go down to the “目” level",
+    "信息资源分类必须细化到“目”": "The resource classification must go down to the third level (class, item, catalogue)",
     "信息系统不属于提供方机构": "The information system does not belong to the provider organization",
     "关联资源“{value}”不存在": "Related resource “{value}” does not exist",
     "已发布资源的分类不能更改，请新建资源": "A published resource's classification cannot change; create a new resource",
@@ -274,6 +274,9 @@ EN.update({  # web pages
     "排序": "Sort", "按相关度": "by relevance", "按更新时间": "newest first", "按名称": "by name",
 })
 EN.update({  # demo
+    "数据库中已有机构，演示省份只能载入空数据库":
+        "The database already has organizations; the demo province loads only into an empty database",
+    "演示用户（密码仅供演示）": "Demo users (passwords for the demo only)",
 })
 EN.update({  # ledger and bench
     "第{seq}号存证的内容被改动（与其内容摘要不符）":

@@ -1,0 +1,55 @@
+"""The one translation table: every Chinese message, enumeration and template string has English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from yibenzhang import enums
+from yibenzhang.i18n import EN, translate
+
+SRC = Path(__file__).resolve().parents[1] / "src" / "yibenzhang"
+CJK = re.compile(r"[\u4e00-\u9fff]")
+# Chinese string literals handed to the error machinery: ErrorBag.add / FieldError / DomainError …
+MESSAGE_CALL = re.compile(
+    r"""(?:\.add|FieldError|DomainError|ValidationFailed|Conflict|Unauthenticated|NotFound|PermissionDenied)\(
+        [^()]*?"([^"]*[\u4e00-\u9fff][^"]*)\"""",
+    re.VERBOSE | re.DOTALL,
+)
+
+
+def test_every_enumeration_value_has_english():
+    missing = [
+        m.value for enum in vars(enums).values()
+        if isinstance(enum, type) and issubclass(enum, enums.ChineseEnum) and enum is not enums.ChineseEnum
+        for m in enum if m.value not in EN
+    ]
+    assert missing == []
+
+
+def test_every_message_template_in_the_code_has_english():
+    missing = set()
+    for path in SRC.rglob("*.py"):
+        for message in MESSAGE_CALL.findall(path.read_text(encoding="utf-8")):
+            if "{" in message or message.endswith(("”", "：")) or len(message) > 2:
+                if message not in EN and not message.startswith(("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 ", "版本 ")):
+                    missing.add(f"{path.name}: {message}")
+    assert sorted(missing) == []
+
+
+def test_template_strings_have_english():
+    pattern = re.compile(r"""_\(\s*["']([^"']*[\u4e00-\u9fff][^"']*)["']""")
+    missing = set()
+    for path in (SRC / "web").rglob("*.html"):
+        for text in pattern.findall(path.read_text(encoding="utf-8")):
+            if text not in EN:
+                missing.add(f"{path.name}: {text}")
+    assert sorted(missing) == []
+
+
+def test_translations_fill_placeholders_in_both_languages():
+    zh = translate("未知的取值“{value}”，可选：{allowed}", "zh", value="每两天", allowed="每日")
+    en = translate("未知的取值“{value}”，可选：{allowed}", "en", value="每两天", allowed="每日")
+    assert zh == "未知的取值“每两天”，可选：每日"
+    assert en.startswith("Unknown value") and "daily" in en  # enumeration values are translated too
+    assert all(not CJK.search(v) for v in EN.values() if "{" not in v), "English entries contain Chinese"
