@@ -25,11 +25,9 @@ def read_session() -> Iterator[Session]:
 
 
 def request_lang(request: Request) -> str:
-    raw = request.query_params.get("lang") or request.cookies.get("ybz_lang")
-    if not raw:
-        header = request.headers.get("accept-language", "")
-        raw = "en" if header.lower().startswith("en") else "zh"
-    return normalize_lang(raw)
+    """zh-CN unless the user switched (?lang=en, remembered in a cookie). The browser's
+    Accept-Language is deliberately not consulted: a Chinese government portal speaks Chinese first."""
+    return normalize_lang(request.query_params.get("lang") or request.cookies.get("ybz_lang"))
 
 
 def resolve_actor(request: Request) -> Actor:
