@@ -248,3 +248,26 @@ def test_export_shows_only_what_the_actor_may_see(world):
     assert names("police_steward") == {"常住人口信息", "户籍迁移信息"}
     assert names("market_steward") == {"常住人口信息", "市场草稿"}  # published ones are visible to government
     assert names("citizen") == set()  # the published one is 不予开放
+
+
+def test_submitted_resources_round_trip_but_cannot_be_changed_by_import(world):
+    _pub, draft = _seed(world)
+    with world.db.write() as s:
+        catalog.submit_resource(s, world.actor("police_steward"), draft)
+    data = _export(world, "json")
+    assert _import(world, data).counts()["unchanged"] == 2
+    doc = json.loads(data)
+    for r in doc:
+        r["abstract"] += "（修订）"
+    with pytest.raises(ImportRejected) as caught:
+        _import(world, json.dumps(doc, ensure_ascii=False).encode())
+    assert [e.code for e in caught.value.errors] == ["status_forbids"]
+
+
+def test_a_stewards_rows_default_to_their_own_org(world):
+    row = resource_row(world, 1, "未填提供方")
+    row.pop("提供方代码(统一社会信用代码)")
+    report = _import(world, fill_template([row], [item_row(1, "字段甲")]))
+    with world.db.read() as s:
+        r = catalog.get_resource(s, world.actor("police_steward"), report.created[0]["code"])
+        assert r.org_id == world.orgs["police"].id
