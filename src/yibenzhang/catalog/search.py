@@ -388,10 +388,11 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[str, ColumnElement[bool]]]:
-    """Check every parameter (all errors at once) and build one condition per facet filter."""
+def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[str, Any]]:
+    """Check every parameter (all errors at once); returns the clean query and the value of each
+    selected facet filter (for the region: its path)."""
     bag = ErrorBag()
-    conds: dict[str, ColumnElement[bool]] = {}
+    conds: dict[str, Any] = {}
     values: dict[str, Any] = {}
     for name, enum in ENUM_FACETS.items():
         raw = getattr(query, name)
@@ -404,7 +405,7 @@ def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[
                     allowed="、".join(enum.values()))
         else:
             values[name] = member.value
-            conds[name] = docs.c[name] == member.value
+            conds[name] = member.value
     if query.sort not in SORTS:
         bag.add("sort", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=query.sort,
                 allowed="、".join(SORTS))
@@ -413,14 +414,14 @@ def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[
     if not 0 <= query.offset <= MAX_OFFSET:
         bag.add("offset", "search_offset_range", "起始位置应在0到{max}之间", max=MAX_OFFSET)
     if query.org_id is not None:
-        conds["org"] = docs.c.org_id == query.org_id
+        conds["org"] = query.org_id
     region_code = None if _blank(query.region_code) else str(query.region_code).strip()
     if region_code:
         region = session.execute(select(Region).where(Region.code == region_code)).scalar_one_or_none()
         if region is None:
             bag.add("region_code", "region_unknown", "地区“{value}”不存在", value=region_code)
         else:
-            conds["region"] = docs.c.region_code.in_(select(Region.code).where(Region.path.startswith(region.path)))
+            conds["region"] = region.path
     category = None if _blank(query.category_code) else str(query.category_code).strip()
     if category and not category.isdigit():
         bag.add("category_code", "category_unknown", "分类代码“{value}”不存在", value=category)
@@ -455,11 +456,27 @@ def _match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], Col
     return tsv.op("@@")(tsq), func.ts_rank_cd(tsv, tsq), False
 
 
-def _facet_counts(session: Session, base: Any, conds: dict[str, ColumnElement[bool]],
-                  actor: Actor) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+def _condition(name: str) -> ColumnElement[bool]:
+    """The filter of one facet, its value bound at execution (so statements are built once)."""
+    value = bindparam(f"f_{name}")
+    if name == "org":
+        return docs.c.org_id == value
+    if name == "region":
+        return docs.c.region_code.in_(select(Region.code).where(Region.path.startswith(value)))
+    return docs.c[name] == value
+
+
+@lru_cache(maxsize=512)
+def _conditions(names: frozenset[str]) -> dict[str, ColumnElement[bool]]:
+    return {name: _condition(name) for name in FACETS if name in names}
+
+
+@lru_cache(maxsize=512)
+def _facet_columns(names: frozenset[str]) -> tuple[list[Any], list[tuple[str, str]]]:
     """Total and every facet in one pass over the matching set. A facet is counted under all
-    the other selected filters but not its own, so the user sees the alternatives to a choice."""
-    from .service import visible_to
+    the other selected filters but not its own, so the user sees the alternatives to a choice.
+    Org and region come from the GROUP BY; fixed vocabularies from one FILTER per value."""
+    conds = _conditions(names)
 
     def all_but(name: str | None) -> ColumnElement[bool] | None:
         rest = [c for k, c in conds.items() if k != name]
@@ -477,12 +494,20 @@ def _facet_counts(session: Session, base: Any, conds: dict[str, ColumnElement[bo
             cond = docs.c[name] == value
             cols.append(func.count().filter(cond if others is None else and_(others, cond)))
             keys.append((name, value))
+    return cols, keys
+
+
+def _facet_counts(session: Session, base: Any, params: dict[str, Any], filters: dict[str, Any],
+                  actor: Actor) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    from .service import visible_to
+
+    cols, keys = _facet_columns(frozenset(filters))
     stmt = visible_to(base.with_only_columns(*cols), actor).group_by(docs.c.org_id, docs.c.region_code)
     total = 0
     orgs: dict[int, list[Any]] = {}
     regions: dict[str, list[Any]] = {}
     enum_counts = [0] * len(keys)
-    for row in session.execute(stmt):
+    for row in session.execute(stmt, params):
         org_id, region_code, org_name, region_name, n_all, n_org, n_region = row[:7]
         total += n_all
         if n_org:
@@ -511,7 +536,9 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     """Ranked, faceted search over the resources `actor` may see (catalog.service.visible_to)."""
     from .service import visible_to
 
-    query, conds = _validated(session, query)
+    query, filters = _validated(session, query)
+    params: dict[str, Any] = {f"f_{k}": v for k, v in filters.items()}
+    conds = _conditions(frozenset(filters))
     words = query_words(query.q)
     empty_facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
     if query.q.strip() and not words:
@@ -530,7 +557,7 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     base = select(docs.c.resource_id).select_from(source).where(*where) if where else \
         select(docs.c.resource_id).select_from(source)
 
-    total, facets = _facet_counts(session, base, conds, actor)
+    total, facets = _facet_counts(session, base, params, filters, actor)
     if total <= query.offset:
         return SearchResult(total=total, items=[], facets=facets)
 
@@ -553,7 +580,7 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
         order = newest
     else:
         order = (exact.desc(), name_hits.desc(), relevance.desc(), *newest)
-    rows = session.execute(page.order_by(*order).limit(query.limit).offset(query.offset)).mappings()
+    rows = session.execute(page.order_by(*order).limit(query.limit).offset(query.offset), params).mappings()
     items = []
     for r in rows:
         score = float(r["exact"]) * 1000 + float(r["name_hits"]) * 100 + float(r["relevance"] or 0)
