@@ -49,6 +49,7 @@ EN: dict[str, str] = {
     "信息资源分类必须细化到“目”": "The resource classification must go down to the third level (class, item, catalogue)",
     "信息系统不属于提供方机构": "The information system does not belong to the provider organization",
     "关联资源“{value}”不存在": "Related resource “{value}” does not exist",
+    "前段码“{value}”下的顺序码已用尽": "The sequence numbers under prefix “{value}” are used up",
     "已发布资源的分类不能更改，请新建资源": "A published resource's classification cannot change; create a new resource",
     "退回必须说明理由": "Returning needs a reason",
     "“{value}”不是有效日期（应为YYYY-MM-DD）": "“{value}” is not a valid date (expected YYYY-MM-DD)",

@@ -44,6 +44,27 @@ def test_code_is_prefix_slash_six_digit_sequence_unique_within_prefix(world):
     assert other == "102001/000001"  # a new 前段码 starts its own sequence
 
 
+def test_the_sequence_ends_at_six_digits(world):
+    from yibenzhang.catalog.model import CodeSequence
+
+    with world.db.write() as s:
+        s.add(CodeSequence(prefix="101001", last=999_998))
+    _, last = create(world)
+    assert last == "101001/999999"
+    with pytest.raises(DomainError) as info, world.db.write() as s:
+        catalog.create_resource(s, SYSTEM, resource_in(world))
+    assert info.value.code == "code_exhausted"
+
+
+def test_systems_link_to_their_resources(world):
+    rid = published(world)
+    draft, _ = create(world, name="草稿资源")
+    with world.db.read() as s:
+        assert [r.id for r in catalog.system_resources(s, world.actor("consumer"), world.systems["police"])] == [rid]
+        assert {r.id for r in catalog.system_resources(s, world.actor("police_steward"), world.systems["police"])} \
+            == {rid, draft}
+
+
 def test_a_code_typed_by_hand_is_rejected(world):
     assert rejected(world, code="101001/000099") == {"code": "code_generated"}
 

@@ -438,7 +438,7 @@ def next_code(session: Session, prefix: str) -> str:
     seq.last += 1
     digits = get_settings().rules.resource_sequence_digits
     if seq.last >= 10**digits:
-        raise DomainError("code_exhausted", "与现有数据冲突：{what}", what=prefix)
+        raise DomainError("code_exhausted", "前段码“{value}”下的顺序码已用尽", value=prefix)
     session.flush()
     return f"{prefix}/{seq.last:0{digits}d}"
 
@@ -724,9 +724,10 @@ def list_systems(session: Session, org_id: int | None = None) -> list[System]:
     return list(session.execute(stmt).scalars())
 
 
-def system_resources(session: Session, system_id: int) -> list[Resource]:
-    """系统关联数据: the resources a system provides."""
-    return list(session.execute(select(Resource).where(Resource.system_id == system_id).order_by(Resource.code)).scalars())
+def system_resources(session: Session, actor: Actor, system_id: int) -> list[Resource]:
+    """系统关联数据: the resources a system provides, as far as the actor may see them."""
+    stmt = visible_to(select(Resource).where(Resource.system_id == system_id), actor)
+    return list(session.execute(stmt.order_by(Resource.code)).scalars())
 
 
 # --- the three lists -------------------------------------------------------------------------
