@@ -57,9 +57,11 @@ def serve(
 
     initialize()
     if demo:
-        from .demo import load_demo_if_empty
+        from .demo import load_demo_if_empty, show_summary
 
-        load_demo_if_empty()
+        summary = load_demo_if_empty()
+        if summary:
+            show_summary(summary)
     from .api import create_app
 
     uvicorn.run(create_app(), host=host, port=port, log_level="info")
@@ -68,12 +70,12 @@ def serve(
 @app.command()
 def demo(seed: int = typer.Option(2026, "--seed"), as_json: bool = JsonOpt) -> None:
     """Load the demo province (deterministic for a seed) and print its users."""
-    from .demo import load_demo
+    from .demo import load_demo, show_summary
     from .setup import initialize
 
     with domain_errors(as_json):
         initialize()
-        emit(load_demo(seed=seed), as_json)
+        show_summary(load_demo(seed=seed), as_json)
 
 
 @user_app.command("add")

@@ -1,0 +1,170 @@
+"""The demo province: realistic counts and coverage, valid codes, a verifying ledger, determinism,
+and refusal of a used database. The load is heavy, so one test loads once and checks much."""
+
+from __future__ import annotations
+
+import re
+import shutil
+from collections import defaultdict
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from yibenzhang import demo
+from yibenzhang.catalog import service as catalog
+from yibenzhang.catalog.model import DutyChange, ListEntry, Resource, ResourceItem, System
+from yibenzhang.catalog.taxonomy import ITEMS
+from yibenzhang.codes import is_valid_uscc
+from yibenzhang.config import reset_settings
+from yibenzhang.db import Database, get_database, reset_databases
+from yibenzhang.enums import DataType, OpenType, OrgKind, ResourceStatus, Role, ShareType
+from yibenzhang.errors import DomainError
+from yibenzhang.ledger import service as ledger
+from yibenzhang.orgs import service as orgs
+from yibenzhang.orgs.model import Org, Region
+
+# GB 32100 first two characters allowed for each kind of body in the demo.
+USCC_PREFIXES = {
+    OrgKind.GOV.value: {"11"}, OrgKind.AUTHORITY.value: {"11"}, OrgKind.INSTITUTION.value: {"12", "52"},
+    OrgKind.ENTERPRISE.value: {"91", "N2"}, OrgKind.OPERATOR.value: {"91"},
+}
+
+
+def test_demo_province_is_complete_valid_and_evidenced(db: Database) -> None:
+    summary = demo.load_demo(seed=2026)
+
+    with db.read() as s:
+        regions = list(s.execute(select(Region)).scalars())
+        levels = defaultdict(int)
+        for r in regions:
+            levels[r.level] += 1
+            assert r.code.startswith("99"), r.code  # a prefix no real province uses
+        assert levels["省"] == 1 and levels["市"] >= 3 and levels["县"] >= 6
+
+        org_rows = list(s.execute(select(Org)).scalars())
+        assert len(org_rows) >= 60
+        assert {o.kind for o in org_rows} == set(OrgKind.values())
+        assert sum(o.kind == OrgKind.AUTHORITY.value for o in org_rows) == 1 + levels["市"]
+        assert sum(o.kind == OrgKind.OPERATOR.value for o in org_rows) >= 2
+        for o in org_rows:
+            assert is_valid_uscc(o.uscc), o.uscc
+            assert o.uscc[:2] in USCC_PREFIXES[o.kind], (o.name, o.uscc)
+        gov_levels = {s.get(Region, o.region_id).level for o in org_rows if o.kind == OrgKind.GOV.value}
+        assert gov_levels == {"省", "市", "县"}
+
+        resources = list(s.execute(select(Resource)).scalars())
+        assert len(resources) >= 400
+        assert {r.status for r in resources} == set(ResourceStatus.values())
+        assert {r.share_type for r in resources} == set(ShareType.values())
+        assert {r.open_type for r in resources} == set(OpenType.values())
+        base = {r.category_code[:3] for r in resources if r.category_code.startswith("1")}
+        assert base == {f"1{k}" for k in ITEMS["1"]}  # all six base libraries
+        assert {r.category_code[0] for r in resources} == {"1", "2", "3"}  # base, theme and department
+        systems = {sid: org_id for sid, org_id in s.execute(select(System.id, System.org_id))}
+        for r in resources:
+            assert systems[r.system_id] == r.org_id, r.code  # linked to a system of its own org
+            if r.share_type == ShareType.CONDITIONAL.value:
+                assert r.share_condition
+            if r.share_type == ShareType.NOT_SHAREABLE.value:
+                assert r.share_basis and "《" in r.share_basis
+            if r.open_type == OpenType.CONDITIONAL.value:
+                assert r.open_condition
+
+        # A published resource with its second version in review: others still see version 1.
+        second = [r for r in resources if r.status == ResourceStatus.SUBMITTED.value and r.published_version]
+        assert second and all(r.version == 2 for r in second)
+        view = catalog.published_view(s, second[0])
+        assert view["version"] == 1 and "数据最后更新时间" not in [i["name"] for i in view["items"]]
+
+        items = list(s.execute(select(ResourceItem)).scalars())
+        assert {i.data_type for i in items} == set(DataType.values())
+        assert not [i.name for i in items if re.fullmatch(r"(字段|field|列)\s*\d+", i.name)]
+        police = next(o for o in org_rows if o.name == "云岭省公安厅")
+        population = next(r for r in resources if r.name == "人口基本信息" and r.org_id == police.id)
+        assert [i.name for i in population.items][:4] == ["姓名", "公民身份号码", "性别", "民族"]
+
+        # 一数一源: the deliberate conflict, and only that one.
+        conflicts = catalog.one_source_conflicts(s)
+        assert [c["element"] for c in conflicts] == ["公民身份号码"]
+        assert conflicts[0]["source"]["org_name"] == "云岭省公安厅"
+        assert [f["org_name"] for f in conflicts[0]["flagged"]] == ["云岭省人力资源和社会保障厅"]
+        assert summary["related_pairs"] >= 3
+
+        kinds_by_region = defaultdict(set)
+        for e in s.execute(select(ListEntry)).scalars():
+            kinds_by_region[e.region_id].add(e.kind)
+            if e.kind == "负面清单":
+                assert e.basis
+        assert all(kinds_by_region[r.id] == {"责任清单", "需求清单", "负面清单"} for r in regions)
+
+        states = sorted(catalog.duty_change_state(c, date.today())
+                        for c in s.execute(select(DutyChange)).scalars())
+        assert set(states) == {"未到期", "已逾期", "按时完成", "逾期完成"}
+
+        # Users of every role, with passwords that work.
+        assert {u["role"] for u in summary["users"]} == set(Role.values())
+        stewards = {u["org"] for u in summary["users"] if u["role"] == Role.STEWARD.value}
+        assert stewards == {o.name for o in org_rows}
+        reviewer = next(u for u in summary["users"] if u["username"] == "reviewer_cc")
+        assert orgs.authenticate(s, "reviewer_cc", reviewer["password"]).username == "reviewer_cc"
+
+        # Everything went through the services: the ledger holds it all and verifies.
+        report = ledger.verify(s)
+        assert report.ok and report.events == summary["ledger_events"]
+        actors = {e.actor for e in ledger.events_for(s, "resource", str(second[0].id))}
+        assert len(actors) == 2 and "system" not in actors  # its steward and its reviewer acted
+        assert any(a.startswith("reviewer_") for a in actors)
+
+    assert summary["resources_total"] == len(resources)
+    assert summary["orgs_total"] == len(org_rows)
+
+    with pytest.raises(DomainError) as refused:
+        demo.load_demo(seed=2026)
+    assert refused.value.code == "demo_not_empty"
+    assert "empty database" in refused.value.message_in("en")
+    assert demo.load_demo_if_empty() is None
+
+
+def _fresh_sqlite(path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
+    shutil.copy(template, path)
+    monkeypatch.setenv("YBZ_DB_URL", f"sqlite:///{path}")
+    reset_settings()
+    reset_databases()
+    from yibenzhang.catalog.taxonomy import seed_categories
+
+    with get_database().write() as s:
+        seed_categories(s)
+    return get_database()
+
+
+def _snapshot() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    with get_database().read() as s:
+        resources = [tuple(r) for r in s.execute(select(Resource.code, Resource.name, Resource.status)
+                                                 .order_by(Resource.code))]
+        org_rows = [tuple(o) for o in s.execute(select(Org.uscc, Org.name).order_by(Org.id))]
+    return resources, org_rows
+
+
+def test_same_seed_gives_the_same_province_and_another_seed_differs(
+    sqlite_db: Database, sqlite_template: Path, home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = demo.load_demo(seed=2026)
+    resources_a, orgs_a = _snapshot()
+    _fresh_sqlite(home / "second.sqlite3", sqlite_template, monkeypatch)
+    second = demo.load_demo(seed=2026)
+    resources_b, orgs_b = _snapshot()
+    assert resources_a == resources_b and orgs_a == orgs_b
+    assert first["users"] == second["users"]
+
+    # The load follows its plan exactly, so a different plan is a different province.
+    planned = demo.plan_resources(demo.plan_world(2026))
+    as_status = {"published": "已发布", "published_v2": "待审核", "submitted": "待审核", "returned": "已退回",
+                 "draft": "草稿", "retired": "已停用"}
+    assert sorted(as_status[p.plan] for p in planned) == sorted(status for _, _, status in resources_b)
+    other_world = demo.plan_world(7)
+    other = demo.plan_resources(other_world)
+    assert [p.plan for p in other] != [p.plan for p in planned]
+    assert [o.uscc for o in other_world.orgs] != [u for u, _ in orgs_b]
+    assert [o.name for o in other_world.orgs] == [n for _, n in orgs_b]  # the same province, other draws
