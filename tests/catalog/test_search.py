@@ -214,3 +214,27 @@ def test_http_search(client, world):
     assert client.get("/api/v1/search", params={"q": '"*( OR'}).status_code == 200
     hidden = client.get("/api/v1/search", params={"q": "人口"}, headers=world.headers("citizen")).json()
     assert hidden["total"] == 0
+
+
+def test_migration_backfills_an_existing_catalogue(sqlite_db):
+    """Upgrading a store that already holds resources indexes them (and 0002 downgrades cleanly).
+    On a throwaway SQLite copy: the PostgreSQL test database is shared by the session."""
+    from pathlib import Path
+
+    from alembic import command
+    from alembic.config import Config
+
+    import yibenzhang.db as ybz_db
+    from tests.factories import build_world
+
+    world = build_world(sqlite_db)
+    lic = published(world, **LICENSE)
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(ybz_db.__file__).parent / "migrations"))
+    with world.db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.downgrade(cfg, "0001")
+    with world.db.engine.begin() as conn:
+        cfg.attributes["connection"] = conn
+        command.upgrade(cfg, "head")
+    assert ids(find(world, "citizen", q="营业执照")) == [lic]

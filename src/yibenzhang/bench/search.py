@@ -13,6 +13,7 @@ from __future__ import annotations
 import os
 import random
 import statistics
+import tempfile
 import time
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
@@ -364,6 +365,25 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
 
 
 def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
+    """Build or reuse the catalogue for `scale`, then time the query mix `runs` times. Runs in a
+    temporary YBZ_HOME so the user's own store is never touched."""
+    from ..config import reset_settings
+
+    saved = os.environ.get("YBZ_HOME")
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home:
+        os.environ["YBZ_HOME"] = home
+        reset_settings()
+        try:
+            return _run(runs, scale)
+        finally:
+            if saved is None:
+                os.environ.pop("YBZ_HOME", None)
+            else:
+                os.environ["YBZ_HOME"] = saved
+            reset_settings()
+
+
+def _run(runs: int, scale: float) -> dict[str, Any]:
     from ..catalog.search import SearchQuery, search_resources
     from ..db import Database
 
