@@ -373,10 +373,11 @@ def _lists(s: Session, w: World, resources: list[ResourcePlan]) -> None:
         for p in rng.sample(here, min(2, len(here))):
             catalog.add_list_entry(s, reviewer, ListEntryIn(
                 region_code=code, kind="责任清单", title=f"{p.org.name}负责提供{p.t.name}",
-                content=f"按{D.CYCLES[p.t.cycle]}频率更新，确保数据准确、完整、及时", org_id=p.org.id,
+                content=f"更新周期：{D.CYCLES[p.t.cycle]}；确保数据准确、完整、及时", org_id=p.org.id,
                 resource_code=p.code))
-        asker = rng.choice(local)
-        wanted = rng.choice([p for p in published if p.org is not asker and p.org.level in ("P", asker.level)])
+        asker = rng.choice([o for o in local if o.dept.kind == OrgKind.GOV.value])
+        offered = [p for p in published if p.org.dept is not asker.dept and p.org.level in ("P", asker.level)]
+        wanted = rng.choice([p for p in offered if p.t.name in D.WANTS.get(asker.dept.key, [])] or offered)
         catalog.add_list_entry(s, w.actors[asker.steward], ListEntryIn(
             region_code=code, kind="需求清单", title=f"{asker.name}申请共享{wanted.t.name}",
             content=rng.choice(D.DEMAND_PURPOSES), org_id=asker.id, resource_code=wanted.code))
@@ -395,25 +396,32 @@ def _lists(s: Session, w: World, resources: list[ResourcePlan]) -> None:
 def _duty_changes(s: Session, w: World) -> None:
     """Two changes in each state: done on time, done late, overdue (fixed dates before
     DEMO_TODAY) and due (occurring on the day of loading). Recorded after all submissions so
-    that no submission fulfils them by accident."""
+    that no submission fulfils them by accident. Which org gets which state comes from the seed."""
     rng = w.rng
-    chosen = rng.sample([o for o in w.orgs if o.dept.kind != OrgKind.OPERATOR.value], 8)
-    load_day = date.today()
-    texts = list(D.DUTY_CHANGES)
-    rng.shuffle(texts)
+    city = D.CITIES[0][0]
+    targets = []
+    for key, level, county, description, basis in D.DUTY_CHANGES:
+        region = {"P": D.PROVINCE[0], "C": city}.get(level) or next(o.region_code for o in w.orgs if o.slug == county)
+        org = next(o for o in w.orgs if o.dept.key == key and o.region_code == region)
+        targets.append((org, description, basis))
+    states = ["on_time", "on_time", "late", "late", "overdue", "overdue", "due", "due"]
+    rng.shuffle(states)
     days = get_settings().rules.catalogue_update_workdays
-    for i, o in enumerate(chosen):
-        if i < 2:  # done on time (the second on the due day itself)
-            occurred = DEMO_TODAY - timedelta(days=(70, 45)[i])
-            done: date | None = add_workdays(occurred, (4, days)[i])
-        elif i < 4:  # done late
-            occurred = DEMO_TODAY - timedelta(days=(100, 60)[i - 2])
-            done = add_workdays(add_workdays(occurred, days), (3, 11)[i - 2])
-        elif i < 6:  # overdue and still open
-            occurred, done = DEMO_TODAY - timedelta(days=(40, 21)[i - 4]), None
-        else:  # due: occurred on the day of loading, within the limit
-            occurred, done = load_day - timedelta(days=(0, 2)[i - 6]), None
-        description, basis = texts[i]
+    seen: Counter[str] = Counter()
+    for (o, description, basis), state in zip(targets, states, strict=True):
+        n = seen[state]
+        seen[state] += 1
+        done: date | None = None
+        if state == "on_time":  # the second on the due day itself
+            occurred = DEMO_TODAY - timedelta(days=(70, 45)[n])
+            done = add_workdays(occurred, (4, days)[n])
+        elif state == "late":
+            occurred = DEMO_TODAY - timedelta(days=(100, 60)[n])
+            done = add_workdays(add_workdays(occurred, days), (3, 11)[n])
+        elif state == "overdue":
+            occurred = DEMO_TODAY - timedelta(days=(40, 21)[n])
+        else:  # due: occurred on (or just before) the day of loading, within the limit
+            occurred = date.today() - timedelta(days=(0, 2)[n])
         catalog.record_duty_change(s, _reviewer_for(w, o), DutyChangeIn(
             org_id=o.id, occurred_on=occurred.isoformat(), description=description, basis=basis))
         if done is not None:
