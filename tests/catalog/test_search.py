@@ -97,6 +97,8 @@ def test_region_filter_includes_lower_regions(world):
     published(world, org="other_city_org", reviewer="other_reviewer", name="石林市低保对象信息",
               category_code="203002")
     assert find(world, "consumer", q="低保").total == 2
+    # the place is searchable without its level suffix (安宁县 → 安宁), whatever jieba makes of it
+    assert [it["name"] for it in find(world, "consumer", q="安宁 低保").items] == ["安宁县低保对象信息"]
     r = find(world, "consumer", q="低保", region_code="990100")
     assert [it["name"] for it in r.items] == ["安宁县低保对象信息"]
     assert {e["value"] for e in r.facets["region"]} == {"990101", "990200"}
@@ -140,6 +142,7 @@ def test_visibility(world):
 
 
 def test_index_follows_updates_but_public_sees_published_text(world):
+    """Also proves the facet cache never serves a stale total: every step changes the ledger head."""
     rid = published(world, **LICENSE)
     with world.db.write() as s:
         r = catalog.get_resource(s, Actor.system(), rid)

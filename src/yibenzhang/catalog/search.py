@@ -193,13 +193,86 @@ def _join(tokens: Iterable[str]) -> str:
     return " ".join(dict.fromkeys(tokens))
 
 
+# --- facet cache ---------------------------------------------------------------------------------
+
+
+class FacetCache:
+    """Totals and facet counts of recent searches, per process. A key holds the ledger head (every
+    catalogue change appends a ledger event in the same transaction as its index update, and the
+    head digest differs for every history) and what decides visibility for the actor, so a hit is
+    exactly what the query would count now. Writes through this module (bulk indexing, which has
+    no ledger event) bump a generation that empties it."""
+
+    def __init__(self, size: int = 512) -> None:
+        self.size = size
+        self.enabled = True
+        self.hits = self.misses = 0
+        self._generation = 0
+        self._data: dict[Any, Any] = {}
+        self._lock = threading.Lock()
+
+    def bump(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self._data.clear()
+
+    def clear(self) -> None:
+        self.bump()
+        self.hits = self.misses = 0
+
+    def get(self, key: Any) -> Any:
+        if not self.enabled:
+            return None
+        with self._lock:
+            value = self._data.pop(key, None)
+            if value is not None:
+                self._data[key] = value  # most recently used last
+                self.hits += 1
+            else:
+                self.misses += 1
+            return value
+
+    def put(self, key: Any, value: Any) -> None:
+        if not self.enabled:
+            return
+        with self._lock:
+            self._data[key] = value
+            while len(self._data) > self.size:
+                self._data.pop(next(iter(self._data)))
+
+    @property
+    def generation(self) -> int:
+        return self._generation
+
+
+_facet_cache = FacetCache()
+facet_cache = _facet_cache
+
+
+def _ledger_head(session: Session) -> tuple[Any, ...]:
+    row = session.execute(text("SELECT seq, digest FROM ledger_events ORDER BY seq DESC LIMIT 1")).first()
+    return tuple(row) if row else ()
+
+
+def _visibility_key(actor: Actor) -> tuple[Any, ...]:
+    """Everything catalog.service.visible_to decides by."""
+    from ..access import can_read_all
+
+    if can_read_all(actor):
+        return ("all",)
+    return (actor.is_government, tuple(sorted(actor.org_ids())), tuple(sorted(actor.reviewer_paths())))
+
+
 # --- indexing ----------------------------------------------------------------------------------
 
 
 def doc_from_view(view: dict[str, Any], sort_time: datetime | None) -> dict[str, Any]:
     """The index row of a resource view (published snapshot or working copy): display fields,
     filter fields, and the segmented text of each weighted column."""
-    context = [view.get("org_name") or "", view.get("region_name") or "", *(view.get("category_path") or [])]
+    region = view.get("region_name") or ""
+    context = [view.get("org_name") or "", region, *(view.get("category_path") or [])]
+    # The place without its level (春城市 → 春城): jieba may cut the full name differently.
+    place = [_normal(region[:-1])] if len(region) > 2 and region[-1] in "省市县区" else []
     return {
         "resource_id": view["id"], "code": view["code"], "name": view["name"], "abstract": view["abstract"] or "",
         "org_id": view["org_id"], "org_name": view.get("org_name"), "region_code": view.get("region_code"),
@@ -211,7 +284,7 @@ def doc_from_view(view: dict[str, Any], sort_time: datetime | None) -> dict[str,
         "t_name": _join(segment(view["name"])),
         "t_keywords": _join(t for k in view.get("keywords") or [] for t in segment(str(k))),
         "t_items": _join(t for it in view.get("items") or [] for t in segment(it["name"])),
-        "t_context": _join(t for part in context for t in segment(part)),
+        "t_context": _join([*(t for part in context for t in segment(part)), *place]),
         "t_abstract": _join(segment(view["abstract"] or "")),
     }
 
@@ -239,6 +312,7 @@ _INSERT_PG_DOC = text(
 def _delete(session: Session, ids: Sequence[int]) -> None:
     if not ids:
         return
+    _facet_cache.bump()
     session.execute(text("DELETE FROM search_docs WHERE resource_id IN :ids").bindparams(
         bindparam("ids", expanding=True)), {"ids": list(ids)})
     if _is_sqlite(session):
@@ -250,6 +324,7 @@ def write_docs(session: Session, rows: list[dict[str, Any]]) -> None:
     """Replace the index rows of these resources (one statement per table, batched)."""
     if not rows:
         return
+    _facet_cache.bump()
     _delete(session, [r["resource_id"] for r in rows])
     if _is_sqlite(session):
         session.execute(_INSERT_SQLITE_DOC, rows)
@@ -502,7 +577,10 @@ def _facet_counts(session: Session, base: Any, params: dict[str, Any], filters: 
     from .service import visible_to
 
     cols, keys = _facet_columns(frozenset(filters))
-    stmt = visible_to(base.with_only_columns(*cols), actor).group_by(docs.c.org_id, docs.c.region_code)
+    group: list[Any] = [docs.c.org_id, docs.c.region_code]
+    if _is_sqlite(session):  # `+ 0`: scan rows in table order, not by org index with a lookup per row
+        group = [docs.c.org_id + 0, docs.c.region_code]
+    stmt = visible_to(base.with_only_columns(*cols), actor).group_by(*group)
     total = 0
     orgs: dict[int, list[Any]] = {}
     regions: dict[str, list[Any]] = {}
@@ -557,7 +635,13 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     base = select(docs.c.resource_id).select_from(source).where(*where) if where else \
         select(docs.c.resource_id).select_from(source)
 
-    total, facets = _facet_counts(session, base, params, filters, actor)
+    key = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session), _visibility_key(actor),
+           tuple(words), query.category_code, tuple(sorted(filters.items())))
+    cached = _facet_cache.get(key)
+    if cached is None:
+        cached = _facet_counts(session, base, params, filters, actor)
+        _facet_cache.put(key, cached)
+    total, facets = cached[0], {k: [dict(e) for e in v] for k, v in cached[1].items()}
     if total <= query.offset:
         return SearchResult(total=total, items=[], facets=facets)
 
@@ -595,5 +679,5 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     return SearchResult(total=total, items=items, facets=facets)
 
 
-__all__ = ["SearchQuery", "SearchResult", "doc_from_view", "index_resource", "query_words", "reindex_all",
-           "search_resources", "segment", "unindex_resource", "write_docs"]
+__all__ = ["SearchQuery", "SearchResult", "doc_from_view", "facet_cache", "index_resource", "query_words",
+           "reindex_all", "search_resources", "segment", "unindex_resource", "write_docs"]
