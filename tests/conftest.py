@@ -31,17 +31,11 @@ def need(condition: bool, what: str) -> None:
 
 @pytest.fixture(scope="session", autouse=True)
 def cheap_password_hashing() -> Iterator[None]:
-    """Argon2's cheapest profile in tests only: worlds create a dozen users per test. Production
-    keeps the library's default (RFC 9106 low-memory) profile; there is no setting to lower it."""
-    from argon2 import PasswordHasher
-    from argon2.profiles import CHEAPEST
+    """Worlds create a dozen users per test: hash their passwords with argon2's cheapest profile."""
+    from yibenzhang.orgs.service import light_password_hashing
 
-    from yibenzhang.orgs import service as orgs_service
-
-    saved = orgs_service._hasher
-    orgs_service._hasher = PasswordHasher.from_parameters(CHEAPEST)
-    yield
-    orgs_service._hasher = saved
+    with light_password_hashing():
+        yield
 
 
 @pytest.fixture(scope="session")

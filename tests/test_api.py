@@ -82,7 +82,8 @@ def test_tokens_over_http(client, world):
     r = client.post("/api/v1/tokens", json={"name": "etl"}, headers=headers)
     assert r.status_code == 201
     new = r.json()
-    assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {new['token']}"}).json()["username"] == "consumer"
+    bearer = {"Authorization": f"Bearer {new['token']}"}
+    assert client.get("/api/v1/me", headers=bearer).json()["username"] == "consumer"
     assert client.delete(f"/api/v1/tokens/{new['id']}", headers=headers).status_code == 204
     assert client.get("/api/v1/me", headers={"Authorization": f"Bearer {new['token']}"}).status_code == 401
 

@@ -27,13 +27,16 @@ def test_every_enumeration_value_has_english():
     assert missing == []
 
 
+NOT_FOUND_SUBJECTS = ("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 ", "版本 ")
+
+
 def test_every_message_template_in_the_code_has_english():
     missing = set()
     for path in SRC.rglob("*.py"):
         for message in MESSAGE_CALL.findall(path.read_text(encoding="utf-8")):
-            if "{" in message or message.endswith(("”", "：")) or len(message) > 2:
-                if message not in EN and not message.startswith(("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 ", "版本 ")):
-                    missing.add(f"{path.name}: {message}")
+            # "信息资源 42"-style `what` arguments are data, not templates
+            if message not in EN and not message.startswith(NOT_FOUND_SUBJECTS):
+                missing.add(f"{path.name}: {message}")
     assert sorted(missing) == []
 
 

@@ -18,13 +18,10 @@ from __future__ import annotations
 import random
 import time
 from collections import Counter
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from argon2 import PasswordHasher
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -237,7 +234,7 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
             raise DemoNotEmpty()
     w = plan_world(seed)
     resources = plan_resources(w)
-    with db.write() as s, _light_password_hashing():
+    with db.write() as s, orgs.light_password_hashing():
         _setup(s, w)
     groups: dict[str, list[ResourcePlan]] = {}
     for p in resources:  # one transaction for the province, one per city with its counties
@@ -252,19 +249,6 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
         summary = _summary(s, w, seed)
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
-
-
-@contextmanager
-def _light_password_hashing() -> Iterator[None]:
-    """Demo passwords are printed in clear, so their hashes need no resistance to guessing:
-    hash them with light argon2 parameters (verification reads the parameters from each hash).
-    Full-strength hashing of 119 users costs about a minute on a busy 2-core machine."""
-    saved = orgs._hasher
-    orgs._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
-    try:
-        yield
-    finally:
-        orgs._hasher = saved
 
 
 def _setup(s: Session, w: World) -> None:

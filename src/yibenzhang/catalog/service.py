@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
 from ..config import get_settings
+from ..crypto import canonical_json, sm3_hex
+from ..db import utcnow
 from ..enums import (
     DataType,
     FormatKind,
@@ -26,8 +28,6 @@ from ..enums import (
     ShareType,
     UpdateCycle,
 )
-from ..crypto import canonical_json, sm3_hex
-from ..db import utcnow
 from ..errors import DomainError, ErrorBag, FieldError, NotFound, PermissionDenied, ValidationFailed
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
@@ -130,7 +130,7 @@ def resource_dict(session: Session, resource: Resource) -> dict[str, Any]:
         "region_name": region.name if region else None,
         "category_code": resource.category_code,
         "category_path": list(reversed(names)),
-        "resource_class": list(reversed(names))[0] if names else None,
+        "resource_class": names[-1] if names else None,
         "library": resource.library,
         "format_kind": resource.format_kind,
         "format_detail": resource.format_detail,
@@ -612,7 +612,8 @@ def return_resource(session: Session, actor: Actor, resource_id: int, reason: st
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "退回", "review_denied")
     if not reason or not reason.strip():
-        raise ValidationFailed("validation_failed", errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
+        raise ValidationFailed("validation_failed",
+                               errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
     if resource.status != S.SUBMITTED.value:
         raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="退回")
     resource.status = S.RETURNED.value
@@ -628,7 +629,8 @@ def retire_resource(session: Session, actor: Actor, resource_id: int, reason: st
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "停用", "review_denied")
     if not reason or not reason.strip():
-        raise ValidationFailed("validation_failed", errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
+        raise ValidationFailed("validation_failed",
+                               errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
     if resource.published_version is None or resource.status == S.RETIRED.value:
         raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="停用")
     resource.status = S.RETIRED.value
@@ -749,7 +751,8 @@ def add_list_entry(session: Session, actor: Actor, data: ListEntryIn) -> ListEnt
         require(can_review(actor, region.path), "维护清单", "review_denied")
     resource_id = None
     if data.resource_code:
-        resource_id = session.execute(select(Resource.id).where(Resource.code == data.resource_code)).scalar_one_or_none()
+        resource_id = session.execute(
+            select(Resource.id).where(Resource.code == data.resource_code)).scalar_one_or_none()
         if resource_id is None:
             raise ValidationFailed("validation_failed", errors=[
                 FieldError("resource_code", "related_unknown", "关联资源“{value}”不存在",
@@ -831,7 +834,8 @@ def confirm_catalogue_reviewed(session: Session, actor: Actor, org_id: int, on: 
             DutyChange.org_id == org_id, DutyChange.fulfilled_on.is_(None), DutyChange.occurred_on <= day)
     ).scalar_one()
     _fulfil_duty_changes(session, org_id, day)
-    ledger.append(session, actor, "catalog.duty_change.confirm", "org", org_id, {"on": day.isoformat(), "changes": count})
+    ledger.append(session, actor, "catalog.duty_change.confirm", "org", org_id,
+                  {"on": day.isoformat(), "changes": count})
     return int(count)
 
 

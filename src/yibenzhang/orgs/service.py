@@ -3,24 +3,41 @@
 from __future__ import annotations
 
 import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from argon2.profiles import CHEAPEST
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..ledger import service as ledger_service
 from ..access import Actor, Grant, can_manage_org, require
 from ..codes import division_level, uscc_errors
 from ..crypto import constant_time_equal, sm3_hex
 from ..db import utcnow
 from ..enums import ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, Unauthenticated
+from ..ledger import service as ledger_service
 from .model import ApiToken, Org, Region, RoleAssignment, User
 
 _hasher = PasswordHasher()
+
+
+@contextmanager
+def light_password_hashing() -> Iterator[None]:
+    """Cheap argon2 parameters while creating throwaway accounts in bulk: the demo's users (whose
+    passwords are printed in clear anyway) and test worlds. Verification reads the parameters
+    stored in each hash, so such logins keep working; real users are always hashed at full cost."""
+    global _hasher
+    saved = _hasher
+    _hasher = PasswordHasher.from_parameters(CHEAPEST)
+    try:
+        yield
+    finally:
+        _hasher = saved
 MIN_PASSWORD = 8
 TOKEN_PREFIX = "ybz"
 
@@ -225,10 +242,8 @@ def authenticate(session: Session, username: str, password: str) -> User:
             ok = False
     else:
         # Spend the same effort for unknown users so timing does not reveal who exists.
-        try:
+        with suppress(VerificationError, InvalidHashError):
             _hasher.verify(_DUMMY_HASH, password)
-        except (VerificationError, InvalidHashError):
-            pass
     if not ok or user is None:
         raise Unauthenticated("bad_credentials", "用户名或密码错误")
     return user
