@@ -506,18 +506,21 @@ def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[
     return clean, conds
 
 
+def _fts_word(word: str) -> str:
+    """One query word as an FTS5 expression: a quoted string (so nothing in it is an operator),
+    or its dictionary pieces, all of them."""
+    def quoted(t: str) -> str:
+        return '"' + t.replace('"', '""') + '"'
+
+    pieces = _pieces(word)
+    return f"({quoted(word)} OR ({' AND '.join(map(quoted, pieces))}))" if pieces else quoted(word)
+
+
 def _match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], ColumnElement[Any], bool]:
     """The full-text condition (AND of the words; a word also matches as its dictionary pieces)
     and its relevance expression (higher is better), for this dialect."""
     if _is_sqlite(session):
-        def quoted(t: str) -> str:
-            return '"' + t.replace('"', '""') + '"'
-
-        parts = []
-        for w in words:
-            pieces = _pieces(w)
-            parts.append(f"({quoted(w)} OR ({' AND '.join(map(quoted, pieces))}))" if pieces else quoted(w))
-        expr = " AND ".join(parts)
+        expr = " AND ".join(_fts_word(w) for w in words)
         cond = literal_column("search_fts").op("MATCH")(bindparam("fts_query", expr))
         return cond, -func.bm25(literal_column("search_fts"), *FTS_WEIGHTS), True
     tsq: Any = None
@@ -646,6 +649,9 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
         return SearchResult(total=total, items=[], facets=facets)
 
     is_sqlite = _is_sqlite(session)
+    if is_sqlite and words and query.sort == "relevance":
+        return SearchResult(total=total, items=_ranked_fts_page(session, actor, query, words, where, conds, params),
+                            facets=facets)
     lower_name = func.lower(docs.c.name)
     if words:
         found = [(func.instr(lower_name, w) if is_sqlite else func.strpos(lower_name, w)) > 0 for w in words]
@@ -665,18 +671,55 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     else:
         order = (exact.desc(), name_hits.desc(), relevance.desc(), *newest)
     rows = session.execute(page.order_by(*order).limit(query.limit).offset(query.offset), params).mappings()
-    items = []
-    for r in rows:
-        score = float(r["exact"]) * 1000 + float(r["name_hits"]) * 100 + float(r["relevance"] or 0)
-        items.append({
-            "id": r["resource_id"], "code": r["code"], "name": r["name"], "abstract": _shorten(r["abstract"]),
-            "org_id": r["org_id"], "org_name": r["org_name"], "region_code": r["region_code"],
-            "region_name": r["region_name"], "category_code": r["category_code"], "status": r["status"],
-            "share_type": r["share_type"], "open_type": r["open_type"], "update_cycle": r["update_cycle"],
-            "format_kind": r["format_kind"], "library": r["library"], "resource_class": r["resource_class"],
-            "score": round(score, 4),
-        })
+    items = [_item(r, float(r["exact"]) * 1000 + float(r["name_hits"]) * 100 + float(r["relevance"] or 0))
+             for r in rows]
     return SearchResult(total=total, items=items, facets=facets)
+
+
+def _item(r: Any, score: float) -> dict[str, Any]:
+    return {
+        "id": r["resource_id"], "code": r["code"], "name": r["name"], "abstract": _shorten(r["abstract"]),
+        "org_id": r["org_id"], "org_name": r["org_name"], "region_code": r["region_code"],
+        "region_name": r["region_name"], "category_code": r["category_code"], "status": r["status"],
+        "share_type": r["share_type"], "open_type": r["open_type"], "update_cycle": r["update_cycle"],
+        "format_kind": r["format_kind"], "library": r["library"], "resource_class": r["resource_class"],
+        "score": round(score, 4),
+    }
+
+
+def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: list[str],
+                     where: list[ColumnElement[bool]], conds: dict[str, ColumnElement[bool]],
+                     params: dict[str, Any]) -> list[dict[str, Any]]:
+    """SQLite relevance page: rank on the FTS table and the visibility columns only (the name
+    tiers come from FTS column filters and the name index), then fetch the page's rows. Saves
+    a row lookup per match in the wide search_docs table."""
+    from .service import visible_to
+
+    fts_col = literal_column("search_fts")
+    exact: Any = case((_fts.c.rowid.in_(
+        select(docs.c.resource_id).where(docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
+    ), 1), else_=0)
+    hits: list[Any] = []
+    for i, w in enumerate(words):
+        in_name = select(_fts.c.rowid).where(
+            fts_col.op("MATCH")(bindparam(f"name_w{i}", "name : (" + _fts_word(w) + ")"))).correlate(None)
+        hits.append(case((_fts.c.rowid.in_(in_name), 1), else_=0))
+    name_hits: Any = sum(hits, start=literal_column("0"))
+    relevance = -func.bm25(fts_col, *FTS_WEIGHTS)
+    exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
+    source: Any = _fts.join(Resource, Resource.id == _fts.c.rowid)
+    if conds or query.category_code:
+        source = source.join(docs, docs.c.resource_id == _fts.c.rowid)
+    stmt = visible_to(select(_fts.c.rowid, exact, name_hits, relevance).select_from(source).where(*where), actor)
+    if conds:
+        stmt = stmt.where(*conds.values())
+    stmt = stmt.order_by(exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
+    ranked = session.execute(stmt.limit(query.limit).offset(query.offset), params).all()
+    if not ranked:
+        return []
+    rows = {r["resource_id"]: r for r in session.execute(
+        select(docs).where(docs.c.resource_id.in_([r[0] for r in ranked]))).mappings()}
+    return [_item(rows[rid], e * 1000 + h * 100 + float(rel or 0)) for rid, e, h, rel in ranked if rid in rows]
 
 
 __all__ = ["SearchQuery", "SearchResult", "doc_from_view", "facet_cache", "index_resource", "query_words",
