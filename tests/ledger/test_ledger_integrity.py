@@ -150,3 +150,17 @@ def test_verify_while_writers_append_sees_one_consistent_chain(world):
     thread.join(timeout=60)
     assert [r.breaks for r in reports if not r.ok] == []
     assert len({r.last_seq for r in reports}) > 1  # verification really overlapped the writes
+
+
+def test_anchor_read_in_the_same_transaction_follows_the_appends(world):
+    db = world.db
+    with db.write() as s:
+        held = s.get(LedgerAnchor, ledger.ANCHOR_ID)  # an ORM copy, loaded (and kept) before the appends
+        first = held.seq
+        for i in range(3):
+            catalog.create_system(s, Actor.system(), SystemIn(org_id=world.orgs["market"].id, name=f"同事务-{i}"))
+        s.flush()
+        anchor = s.get(LedgerAnchor, ledger.ANCHOR_ID)
+        assert anchor is held and anchor.seq == first + 3 == ledger.count_events(s)
+    with db.read() as s:
+        assert ledger.verify(s).ok

@@ -16,6 +16,7 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.util import identity_key
 
 from ..access import Actor
 from ..config import get_settings
@@ -167,6 +168,9 @@ def _append_pg(session: Session, actor: Actor, action: str, subject_type: str, s
             "actor_id": event.actor_id, "actor": event.actor, "action": action, "subject_type": subject_type,
             "subject_id": subject_id, "content": body, "content_digest": event.content_digest,
         })
+        held = session.identity_map.get(identity_key(LedgerAnchor, (ANCHOR_ID,)))
+        if held is not None:
+            session.expire(held)  # the row changed under the ORM's copy: reload it when read again
         if result.rowcount == 1:
             _last_anchor[key] = (event.seq, event.digest)
             return event
