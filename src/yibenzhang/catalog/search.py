@@ -576,10 +576,14 @@ def _facet_columns(names: frozenset[str]) -> tuple[list[Any], list[tuple[str, st
 
 
 def _facet_counts(session: Session, base: Any, params: dict[str, Any], filters: dict[str, Any],
-                  actor: Actor) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+                  actor: Actor, narrow: bool = False) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """One pass. narrow: the filters restrict the rows and apply to every facet; else each
+    facet is counted under all the filters but its own (multi-select facets)."""
     from .service import visible_to
 
-    cols, keys = _facet_columns(frozenset(filters))
+    cols, keys = _facet_columns(frozenset() if narrow else frozenset(filters))
+    if narrow and filters:
+        base = base.where(*_conditions(frozenset(filters)).values())
     group: list[Any] = [docs.c.org_id, docs.c.region_code]
     if _is_sqlite(session):  # `+ 0`: scan rows in table order, not by org index with a lookup per row
         group = [docs.c.org_id + 0, docs.c.region_code]
@@ -605,6 +609,15 @@ def _facet_counts(session: Session, base: Any, params: dict[str, Any], filters: 
             facets[name].append({"value": value, "count": n})
     for entries in facets.values():
         entries.sort(key=lambda e: (-e["count"], str(e["value"])))
+    return total, facets
+
+
+def _narrowed(counted: Any, filters: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Facets under the selected filters, each selected facet counted without its own filter."""
+    total, facets = counted(filters)
+    facets = dict(facets)
+    for name in filters:
+        facets[name] = counted({k: v for k, v in filters.items() if k != name})[1][name]
     return total, facets
 
 
@@ -639,12 +652,26 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
         select(docs.c.resource_id).select_from(source)
 
     key = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session), _visibility_key(actor),
-           tuple(words), query.category_code, tuple(sorted(filters.items())))
-    cached = _facet_cache.get(key)
-    if cached is None:
-        cached = _facet_counts(session, base, params, filters, actor)
-        _facet_cache.put(key, cached)
-    total, facets = cached[0], {k: [dict(e) for e in v] for k, v in cached[1].items()}
+           tuple(words), query.category_code)
+
+    def counted(applied: dict[str, Any], narrow: bool) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+        """Total and facets under `applied` filters, one cached pass."""
+        pass_key = (*key, narrow, tuple(sorted(applied.items())))
+        hit = _facet_cache.get(pass_key)
+        if hit is None:
+            hit = _facet_counts(session, base, {f"f_{k}": v for k, v in applied.items()}, applied, actor, narrow)
+            _facet_cache.put(pass_key, hit)
+        return hit
+
+    if words:
+        # A full-text match is a small set: one pass counts every facet under all-but-its-own filter.
+        total, facets = counted(filters, False)
+    else:
+        # Browsing covers the whole catalogue: each pass is narrowed by its filters in WHERE (by
+        # index), and the facet of a selected filter comes from the pass without that filter —
+        # for one filter, the unfiltered pass every browse of the same actor shares.
+        total, facets = _narrowed(lambda applied: counted(applied, True), filters)
+    facets = {k: [dict(e) for e in v] for k, v in facets.items()}
     if total <= query.offset:
         return SearchResult(total=total, items=[], facets=facets)
 

@@ -49,6 +49,7 @@ def upgrade() -> None:
     op.create_index("ix_search_docs_sort_time", "search_docs", ["sort_time"])
     op.create_index("ix_search_docs_name", "search_docs", ["name"])
     op.create_index("ix_search_docs_category_code", "search_docs", ["category_code"])
+    op.create_index("ix_search_docs_region_code", "search_docs", ["region_code"])
     if op.get_bind().dialect.name == "sqlite":
         # rowid = resource id; columns weighted by bm25 at query time (name >> keywords/items > abstract).
         op.execute(
