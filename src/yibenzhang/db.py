@@ -133,7 +133,8 @@ def migrate(url: str) -> None:
     try:
         with engine.begin() as conn:
             cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "head")
+            # "heads": each stage package keeps its own branch of revisions from the shared base.
+            command.upgrade(cfg, "heads")
     finally:
         engine.dispose()
 
