@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -12,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .errors import DomainError
+from .registry import module_available
 
 PROBLEM = "application/problem+json"
 
@@ -65,8 +67,11 @@ def create_app() -> FastAPI:
     app.include_router(orgs_router, prefix="/api/v1")
     app.include_router(catalog_router, prefix="/api/v1")
     app.include_router(ledger_router, prefix="/api/v1")
-    for module in OPTIONAL_ROUTERS:
-        app.include_router(__import__(module, fromlist=["router"]).router)
+    for module in ROUTER_MODULES:
+        # A stage package that is not part of this installation is skipped; one that is present
+        # but broken fails loudly at import.
+        if module_available(module):
+            app.include_router(importlib.import_module(module).router)
 
     static = Path(__file__).parent / "web" / "static"
     if static.exists():
@@ -79,9 +84,15 @@ def create_app() -> FastAPI:
     return app
 
 
-# Routers that carry their own prefixes (search, import/export, web pages).
-OPTIONAL_ROUTERS: list[str] = [
+# Routers that carry their full paths, one module per stage package (web pages last: their
+# catch-alls must not shadow the API).
+ROUTER_MODULES: list[str] = [
     "yibenzhang.catalog.search_routes",
     "yibenzhang.catalog.io_routes",
+    "yibenzhang.collect.routes",
+    "yibenzhang.collect.push",
+    "yibenzhang.quality.routes",
+    "yibenzhang.quality.objection_routes",
+    "yibenzhang.jobs_routes",
     "yibenzhang.web.routes",
 ]

@@ -160,11 +160,31 @@ def bench(
         emit(run_benchmark(name, runs=runs, scale=scale), as_json)
 
 
-def _register_optional() -> None:
-    """Command groups that live with their stage package."""
-    from .catalog.cli import catalog_app
+# Commands that live with their stage package: "name": "module:attribute".
+COMMANDS = {
+    "collect": "yibenzhang.collect.cli:collect_command",
+    "quality": "yibenzhang.quality.cli:quality_command",
+    "worker": "yibenzhang.jobs:worker_command",
+}
+GROUPS = {
+    "catalog": "yibenzhang.catalog.cli:catalog_app",
+    "objection": "yibenzhang.quality.objection_cli:objection_app",
+    "job": "yibenzhang.jobs:job_app",
+}
 
-    app.add_typer(catalog_app, name="catalog")
+
+def _register_optional() -> None:
+    """Attach each stage package's commands; a package absent from this installation is skipped."""
+    from .registry import load
+
+    for name, target in COMMANDS.items():
+        fn = load(target)
+        if fn is not None:
+            app.command(name)(fn)  # type: ignore[arg-type]
+    for name, target in GROUPS.items():
+        group = load(target)
+        if group is not None:
+            app.add_typer(group, name=name)  # type: ignore[arg-type]
 
 
 _register_optional()

@@ -7,9 +7,9 @@ imports whichever of them exist so a new package needs no edit here beyond its n
 from __future__ import annotations
 
 import importlib
-import importlib.util
 
 from .db import Base
+from .registry import module_available
 
 MODEL_MODULES = (
     "orgs.model", "ledger.model", "catalog.model", "zone.model", "collect.model", "quality.model",
@@ -21,10 +21,7 @@ def load_models() -> list[str]:
     loaded = []
     for name in MODEL_MODULES:
         full = f"{__package__}.{name}"
-        parent = full.rsplit(".", 1)[0]
-        if parent != __package__ and importlib.util.find_spec(parent) is None:
-            continue
-        if importlib.util.find_spec(full) is not None:
+        if module_available(full):
             importlib.import_module(full)
             loaded.append(name)
     return loaded

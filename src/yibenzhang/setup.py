@@ -7,6 +7,7 @@ from typing import Any
 
 from .config import get_settings
 from .db import get_database, migrate
+from .registry import module_available
 
 
 def initialize() -> dict[str, Any]:
@@ -15,6 +16,12 @@ def initialize() -> dict[str, Any]:
     settings.zone.mkdir(parents=True, exist_ok=True)
     settings.keys_dir.mkdir(parents=True, exist_ok=True)
     migrate(settings.db_url)
+    leftovers = 0
+    if module_available("yibenzhang.zone.storage"):
+        # A batch interrupted by a crash leaves staging files only; they are never visible.
+        from .zone.storage import clean_leftovers
+
+        leftovers = clean_leftovers(settings.zone)
     from .catalog.taxonomy import seed_categories
     from .ledger.service import _locked_anchor
 
@@ -26,4 +33,5 @@ def initialize() -> dict[str, Any]:
         "database": settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url,
         "zone": str(settings.zone),
         "categories_added": added,
+        "zone_leftovers_removed": leftovers,
     }
