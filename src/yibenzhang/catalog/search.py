@@ -717,9 +717,9 @@ def _item(r: Any, score: float) -> dict[str, Any]:
 def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: list[str],
                      where: list[ColumnElement[bool]], conds: dict[str, ColumnElement[bool]],
                      params: dict[str, Any]) -> list[dict[str, Any]]:
-    """SQLite relevance page: rank on the FTS table and the visibility columns only (the name
-    tiers come from FTS column filters and the name index), then fetch the page's rows. Saves
-    a row lookup per match in the wide search_docs table."""
+    """SQLite relevance page: rank on the FTS table (the name tiers come from FTS column filters
+    and the name index), check visibility on the best candidates, then fetch the page's rows —
+    no row lookup per match in the wide tables."""
     from .service import visible_to
 
     fts_col = literal_column("search_fts")
@@ -734,19 +734,49 @@ def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: 
     name_hits: Any = sum(hits, start=literal_column("0"))
     relevance = -func.bm25(fts_col, *FTS_WEIGHTS)
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
-    source: Any = _fts.join(Resource, Resource.id == _fts.c.rowid)
-    if conds or query.category_code:
-        source = source.join(docs, docs.c.resource_id == _fts.c.rowid)
-    stmt = visible_to(select(_fts.c.rowid, exact, name_hits, relevance).select_from(source).where(*where), actor)
-    if conds:
-        stmt = stmt.where(*conds.values())
-    stmt = stmt.order_by(exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
-    ranked = session.execute(stmt.limit(query.limit).offset(query.offset), params).all()
+    order = (exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
+    need = query.offset + query.limit
+    ranked: list[Any] | None = None
+    if not conds and not query.category_code:
+        ranked = _overfetched(session, actor, select(_fts.c.rowid, exact, name_hits, relevance)
+                              .select_from(_fts).where(*where).order_by(*order), params, need)
+    if ranked is None:  # filters select a subset: rank it in one joined query
+        source: Any = _fts.join(Resource, Resource.id == _fts.c.rowid)
+        if conds or query.category_code:
+            source = source.join(docs, docs.c.resource_id == _fts.c.rowid)
+        stmt = visible_to(select(_fts.c.rowid, exact, name_hits, relevance).select_from(source).where(*where), actor)
+        if conds:
+            stmt = stmt.where(*conds.values())
+        ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
+    ranked = ranked[query.offset:need]
     if not ranked:
         return []
     rows = {r["resource_id"]: r for r in session.execute(
         select(docs).where(docs.c.resource_id.in_([r[0] for r in ranked]))).mappings()}
     return [_item(rows[rid], e * 1000 + h * 100 + float(rel or 0)) for rid, e, h, rel in ranked if rid in rows]
+
+
+OVERFETCH_START = 200  # candidates taken first, at least OVERFETCH_FACTOR × what the page needs
+OVERFETCH_FACTOR = 4
+OVERFETCH_LIMIT = 20_000  # beyond this many candidates, ranking the joined set is cheaper
+
+
+def _overfetched(session: Session, actor: Actor, ranking: Any, params: dict[str, Any],
+                 need: int) -> list[Any] | None:
+    """The best `need` visible matches: take the top candidates from the FTS table alone (no
+    row lookups), keep those visible_to allows, and fetch more only if too few survive."""
+    from .service import visible_to
+
+    k = max(OVERFETCH_FACTOR * need, OVERFETCH_START)
+    while k <= OVERFETCH_LIMIT:
+        candidates = session.execute(ranking.limit(k), params).all()
+        ids = [c[0] for c in candidates]
+        seen = set(session.execute(visible_to(select(Resource.id).where(Resource.id.in_(ids)), actor)).scalars())
+        visible = [c for c in candidates if c[0] in seen]
+        if len(visible) >= need or len(candidates) < k:
+            return visible[:need]
+        k *= 4
+    return None
 
 
 __all__ = ["SearchQuery", "SearchResult", "doc_from_view", "facet_cache", "index_resource", "query_words",
