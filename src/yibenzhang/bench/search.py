@@ -448,7 +448,7 @@ def _run(runs: int, scale: float) -> dict[str, Any]:
             "benchmark": "search", "scale": scale, "runs": runs, "date": date.today().isoformat(), **info,
             "latency_ms": kinds,
             "goal": "overall p95 < 50 ms at scale 1",
-            "goal_met": kinds["overall"]["p95"] < 50,
+            "goal_met": kinds["overall"]["p95"] < 50 if scale >= 1 else None,  # the goal is stated at full scale
             "facet_cache_hit_rate": round(statistics.median(hits), 3),
             "overall_with_facet_cache_off_ms": uncached,
             "baseline": "LIKE '%word%' over resource names (count + first page), same words, same run",
