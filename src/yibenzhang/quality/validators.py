@@ -1,0 +1,304 @@
+"""Validators every Chinese data team expects, twice: a Python reference (one value, clear code,
+used in forms and tests) and a DuckDB SQL expression builder for the same check (whole batches
+in one pass). Tests feed both the same hypothesis-generated values and demand they agree.
+
+Every SQL builder takes a SQL expression `v` of type VARCHAR (or DATE/TIMESTAMP for ranges) and
+returns a boolean expression that is TRUE for a valid value, FALSE for an invalid one and NULL
+only when `v` is NULL — nullness is the 完整性 rules' business, not these.
+
+Values are checked exactly as stored: no trimming or case folding (a lower-case "x" in a 身份证号
+is a defect the provider should correct, not something to paper over).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from datetime import date, datetime
+
+from ..codes import USCC_ALPHABET, uscc_check_character
+
+# GB/T 2260 province-level prefixes (first two digits of a division code), plus 71 台湾,
+# 81 香港, 82 澳门 and 83 (港澳台居民居住证 numbers start 830000).
+PROVINCE_PREFIXES: frozenset[str] = frozenset({
+    "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34", "35", "36", "37",
+    "41", "42", "43", "44", "45", "46", "50", "51", "52", "53", "54", "61", "62", "63", "64", "65",
+    "71", "81", "82", "83",
+})
+
+# GB 11643: weights of the 17 body digits and the check character for (sum mod 11).
+ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
+ID_CHECK = "10X98765432"
+# Earliest birth date we accept in an identity number (ours: nobody alive was born earlier).
+ID_MIN_BIRTH = date(1900, 1, 1)
+
+# GB 32100 MOD 31 weights (the same as python-stdnum's, which codes.py reuses for one value).
+USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
+
+MOBILE_RE = r"(\+86[- ]?)?1[3-9][0-9]{9}"
+# Area code 0 + 2-3 digits (optional, hyphen optional), local number 7-8 digits not starting
+# with 0 or 1, optional extension.
+LANDLINE_RE = r"(0[1-9][0-9]{1,2}-?)?[2-9][0-9]{6,7}(-[0-9]{1,6})?"
+EMAIL_RE = r"[A-Za-z0-9._%+\-]+@[A-Za-z0-9\-]+(\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
+EMAIL_MAX = 254  # RFC 5321 path limit
+
+
+def _provinces(extra: Iterable[str] | None) -> frozenset[str]:
+    return PROVINCE_PREFIXES | frozenset(extra or ())
+
+
+def _sql_str(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def _sql_in(values: Iterable[str]) -> str:
+    return "(" + ", ".join(_sql_str(v) for v in sorted(values)) + ")"
+
+
+def _ymd(text: str) -> date | None:
+    try:
+        return date(int(text[0:4]), int(text[4:6]), int(text[6:8]))
+    except ValueError:
+        return None
+
+
+# --- 身份证号 (GB 11643) ------------------------------------------------------------------------
+
+
+def id_check_character(first17: str) -> str:
+    return ID_CHECK[sum(int(c) * w for c, w in zip(first17, ID_WEIGHTS, strict=True)) % 11]
+
+
+def is_id_card(value: str, *, today: date | None = None, provinces: Iterable[str] | None = None) -> bool:
+    """18-digit 公民身份号码 with its MOD 11-2 check character, or the 15-digit legacy form."""
+    today = today or date.today()
+    if not isinstance(value, str) or value[:2] not in _provinces(provinces):
+        return False
+    if len(value) == 18 and value[:17].isascii() and value[:17].isdigit() and value[17] in "0123456789X":
+        born = _ymd(value[6:14])
+        return (born is not None and ID_MIN_BIRTH <= born <= today
+                and value[17] == id_check_character(value[:17]))
+    if len(value) == 15 and value.isascii() and value.isdigit():
+        born = _ymd("19" + value[6:12])
+        return born is not None and born <= today
+    return False
+
+
+def sql_id_card(v: str, *, today: date | None = None, provinces: Iterable[str] | None = None) -> str:
+    today = today or date.today()
+    digits = " + ".join(f"(ascii(substr({v}, {i + 1}, 1)) - 48) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    born18 = f"try_strptime(substr({v}, 7, 8), '%Y%m%d')::DATE"
+    born15 = f"try_strptime('19' || substr({v}, 7, 6), '%Y%m%d')::DATE"
+    return (
+        f"(CASE WHEN {v} IS NULL THEN NULL "
+        f"WHEN substr({v}, 1, 2) NOT IN {_sql_in(_provinces(provinces))} THEN FALSE "
+        f"WHEN regexp_full_match({v}, '[0-9]{{17}}[0-9X]') THEN "
+        f"coalesce({born18} BETWEEN DATE '{ID_MIN_BIRTH.isoformat()}' AND DATE '{today.isoformat()}', FALSE) "
+        f"AND substr('{ID_CHECK}', (({digits}) % 11) + 1, 1) = substr({v}, 18, 1) "
+        f"WHEN regexp_full_match({v}, '[0-9]{{15}}') THEN "
+        f"coalesce({born15} <= DATE '{today.isoformat()}', FALSE) "
+        f"ELSE FALSE END)"
+    )
+
+
+# --- 统一社会信用代码 (GB 32100) ------------------------------------------------------------------
+
+
+def is_uscc(value: str) -> bool:
+    """18 characters of the code alphabet; positions 1-2 (registration authority, org type) may
+    be letters such as A, N or Y; 3-8 are the division code digits; 18 is the MOD 31 check."""
+    if not isinstance(value, str) or len(value) != 18 or any(c not in USCC_ALPHABET for c in value):
+        return False
+    return value[2:8].isdigit() and value[17] == uscc_check_character(value[:17])
+
+
+def sql_uscc(v: str) -> str:
+    alphabet = USCC_ALPHABET
+    # Position of each character in the alphabet (0-based) via strpos.
+    total = " + ".join(f"(strpos('{alphabet}', substr({v}, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS))
+    return (
+        f"(CASE WHEN {v} IS NULL THEN NULL "
+        f"WHEN regexp_full_match({v}, '[{alphabet}]{{2}}[0-9]{{6}}[{alphabet}]{{10}}') THEN "
+        f"substr('{alphabet}', ((31 - (({total}) % 31)) % 31) + 1, 1) = substr({v}, 18, 1) "
+        f"ELSE FALSE END)"
+    )
+
+
+# --- phones, e-mail -----------------------------------------------------------------------------
+
+
+def is_mobile(value: str) -> bool:
+    return isinstance(value, str) and re.fullmatch(MOBILE_RE, value, re.ASCII) is not None
+
+
+def sql_mobile(v: str) -> str:
+    return f"regexp_full_match({v}, '{MOBILE_RE}')"
+
+
+def is_landline(value: str) -> bool:
+    return isinstance(value, str) and re.fullmatch(LANDLINE_RE, value, re.ASCII) is not None
+
+
+def sql_landline(v: str) -> str:
+    return f"regexp_full_match({v}, '{LANDLINE_RE}')"
+
+
+def is_phone(value: str) -> bool:
+    """联系电话: a mobile or a landline number."""
+    return is_mobile(value) or is_landline(value)
+
+
+def sql_phone(v: str) -> str:
+    return f"({sql_mobile(v)} OR {sql_landline(v)})"
+
+
+def is_email(value: str) -> bool:
+    return (isinstance(value, str) and len(value) <= EMAIL_MAX
+            and re.fullmatch(EMAIL_RE, value, re.ASCII) is not None)
+
+
+def sql_email(v: str) -> str:
+    return f"(length({v}) <= {EMAIL_MAX} AND regexp_full_match({v}, '{EMAIL_RE}'))"
+
+
+# --- bank cards (Luhn) ---------------------------------------------------------------------------
+
+BANK_CARD_MIN, BANK_CARD_MAX = 12, 19
+
+
+def is_bank_card(value: str) -> bool:
+    if (not isinstance(value, str) or not value.isascii() or not value.isdigit()
+            or not BANK_CARD_MIN <= len(value) <= BANK_CARD_MAX):
+        return False
+    total = 0
+    for i, c in enumerate(reversed(value)):
+        d = int(c)
+        if i % 2 == 1:
+            d = d * 2 - 9 if d > 4 else d * 2
+        total += d
+    return total % 10 == 0
+
+
+def sql_bank_card(v: str) -> str:
+    # Digits counted from the right: position p (1-based from the right) doubles when even.
+    # Written out for each of the 19 possible positions; a missing position contributes 0.
+    terms = []
+    for p in range(1, BANK_CARD_MAX + 1):
+        digit = f"coalesce(try_cast(substr(reverse({v}), {p}, 1) AS INTEGER), 0)"
+        terms.append(f"((2 * {digit}) % 10 + (2 * {digit}) // 10)" if p % 2 == 0 else digit)
+    return (
+        f"(CASE WHEN {v} IS NULL THEN NULL "
+        f"WHEN regexp_full_match({v}, '[0-9]{{{BANK_CARD_MIN},{BANK_CARD_MAX}}}') THEN "
+        f"({' + '.join(terms)}) % 10 = 0 ELSE FALSE END)"
+    )
+
+
+# --- 行政区划代码 (GB/T 2260) ---------------------------------------------------------------------
+
+
+def is_division(value: str, *, provinces: Iterable[str] | None = None,
+                known: Iterable[str] | None = None) -> bool:
+    """Six digits with a valid province prefix; when `known` codes are given (the regions
+    table), the code must be one of them."""
+    if not isinstance(value, str) or len(value) != 6 or not value.isascii() or not value.isdigit():
+        return False
+    if known is not None:
+        return value in set(known)
+    return value[:2] in _provinces(provinces)
+
+
+def sql_division(v: str, *, provinces: Iterable[str] | None = None, known: Iterable[str] | None = None) -> str:
+    if known is not None:
+        codes = sorted(set(known))
+        if not codes:
+            return f"(CASE WHEN {v} IS NULL THEN NULL ELSE FALSE END)"
+        return f"(CASE WHEN {v} IS NULL THEN NULL ELSE {v} IN {_sql_in(codes)} END)"
+    return (f"(regexp_full_match({v}, '[0-9]{{6}}') "
+            f"AND substr({v}, 1, 2) IN {_sql_in(_provinces(provinces))})")
+
+
+# --- dates ----------------------------------------------------------------------------------------
+
+# The textual date forms the collectors accept (issue 3: 2023-05-01, 2023/5/1, 2023年5月1日, 20230501).
+DATE_TEXT_RE = (r"([0-9]{4})-([0-9]{1,2})-([0-9]{1,2})|([0-9]{4})/([0-9]{1,2})/([0-9]{1,2})"
+                r"|([0-9]{4})年([0-9]{1,2})月([0-9]{1,2})日|([0-9]{4})([0-9]{2})([0-9]{2})")
+
+
+def parse_date_text(value: str) -> date | None:
+    m = re.fullmatch(DATE_TEXT_RE, value) if isinstance(value, str) else None
+    if m is None:
+        return None
+    parts = [g for g in m.groups() if g is not None]
+    try:
+        return date(int(parts[0]), int(parts[1]), int(parts[2]))
+    except ValueError:
+        return None
+
+
+def is_date_text(value: str, *, lo: date | None = None, hi: date | None = None) -> bool:
+    parsed = parse_date_text(value)
+    return parsed is not None and (lo is None or parsed >= lo) and (hi is None or parsed <= hi)
+
+
+def sql_parse_date_text(v: str) -> str:
+    """DATE of a textual date in any accepted form, NULL when it is not one."""
+    forms = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日"]
+    parsed = ", ".join(f"try_strptime({v}, '{f}')" for f in forms)
+    any_form = f"coalesce({parsed}, try_strptime({v}, '%Y%m%d'))::DATE"
+    # Year 0 exists in DuckDB but not in the calendar Python (and the providers) use.
+    return (f"(CASE WHEN regexp_full_match({v}, '{DATE_TEXT_RE}') AND substr({v}, 1, 4) <> '0000' "
+            f"THEN {any_form} END)")
+
+
+def sql_date_text(v: str, *, lo: date | None = None, hi: date | None = None) -> str:
+    parsed = sql_parse_date_text(v)
+    cond = f"{parsed} IS NOT NULL"
+    if lo is not None:
+        cond += f" AND {parsed} >= DATE '{lo.isoformat()}'"
+    if hi is not None:
+        cond += f" AND {parsed} <= DATE '{hi.isoformat()}'"
+    return f"(CASE WHEN {v} IS NULL THEN NULL ELSE coalesce({cond}, FALSE) END)"
+
+
+def in_range(value: date | datetime | float | int, lo: object = None, hi: object = None) -> bool:
+    """A typed value (number, date, datetime) within [lo, hi] (either bound optional)."""
+    return (lo is None or value >= lo) and (hi is None or value <= hi)  # type: ignore[operator]
+
+
+def sql_literal(value: object) -> str:
+    """A SQL literal for a range bound: numbers as they are, dates and datetimes typed."""
+    if isinstance(value, datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    if isinstance(value, date):
+        return f"DATE '{value.isoformat()}'"
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return _sql_str(str(value))
+    return repr(value)
+
+
+def sql_in_range(v: str, lo: object = None, hi: object = None) -> str:
+    parts = []
+    if lo is not None:
+        parts.append(f"{v} >= {sql_literal(lo)}")
+    if hi is not None:
+        parts.append(f"{v} <= {sql_literal(hi)}")
+    if not parts:
+        return f"(CASE WHEN {v} IS NULL THEN NULL ELSE TRUE END)"
+    return f"({' AND '.join(parts)})"
+
+
+# --- registry of named formats (rules refer to them by name) ---------------------------------------
+
+FORMATS = ("id_card", "uscc", "mobile", "landline", "phone", "bank_card", "division", "email", "date_text")
+
+PYTHON = {
+    "id_card": is_id_card, "uscc": is_uscc, "mobile": is_mobile, "landline": is_landline,
+    "phone": is_phone, "bank_card": is_bank_card, "division": is_division, "email": is_email,
+    "date_text": is_date_text,
+}
+SQL = {
+    "id_card": sql_id_card, "uscc": sql_uscc, "mobile": sql_mobile, "landline": sql_landline,
+    "phone": sql_phone, "bank_card": sql_bank_card, "division": sql_division, "email": sql_email,
+    "date_text": sql_date_text,
+}
