@@ -220,24 +220,29 @@ def test_http_search(client, world):
 
 
 def test_migration_backfills_an_existing_catalogue(sqlite_db):
-    """Upgrading a store that already holds resources indexes them (and 0002 downgrades cleanly).
-    On a throwaway SQLite copy: the PostgreSQL test database is shared by the session."""
+    """Revision 0002 run on a store that already holds resources indexes them; its downgrade
+    removes the index. Run on its own (other packages' revisions branch from it) on a throwaway
+    SQLite copy: the PostgreSQL test database is shared by the session."""
+    import importlib.util
     from pathlib import Path
 
-    from alembic import command
-    from alembic.config import Config
+    from alembic.migration import MigrationContext
+    from alembic.operations import Operations
+    from sqlalchemy import inspect
 
     import yibenzhang.db as ybz_db
     from tests.factories import build_world
 
     world = build_world(sqlite_db)
     lic = published(world, **LICENSE)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(ybz_db.__file__).parent / "migrations"))
-    with world.db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.downgrade(cfg, "0001")
-    with world.db.engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, "head")
+    path = Path(ybz_db.__file__).parent / "migrations" / "versions" / "0002_search.py"
+    spec = importlib.util.spec_from_file_location("ybz_0002_search", path)
+    assert spec and spec.loader
+    revision = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(revision)
+    for step in (revision.downgrade, revision.upgrade):
+        with world.db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
+            step()
+        if step is revision.downgrade:
+            assert "search_docs" not in inspect(world.db.engine).get_table_names()
     assert ids(find(world, "citizen", q="营业执照")) == [lic]
