@@ -303,6 +303,26 @@ EN.update({  # ledger and bench
     "基准测试的数据库中已有非基准测试的存证，拒绝覆盖：{url}":
         "the benchmark database already holds events that are not the benchmark's; refusing to overwrite: {url}",
 })
+EN.update({  # objections
+    "状态为“{state}”的异议不能{action}": "An objection in state “{state}” cannot be {action}",
+    "尚未发布的信息资源不能提出异议": "An objection needs a published resource",
+    "不能超过{n}个字符": "At most {n} characters",
+    "批次{value}不属于该信息资源": "Batch {value} does not belong to this resource",
+    "信息项“{value}”不属于该信息资源": "Item “{value}” does not belong to this resource",
+    "信息项重复": "An item is named twice",
+    "“{value}”不是该信息资源的主键信息项": "“{value}” is not a key item of this resource",
+    "行号必须是正整数": "The row number must be a positive whole number",
+    "请指明有异议的信息项或数据行": "Name the disputed items or the row",
+    "答复": "answered", "更正": "corrected", "撤回": "withdrawn", "裁定": "decided",
+    "答复异议": "answer an objection", "更正异议数据": "correct the disputed data",
+    "撤回异议": "withdraw an objection", "裁定异议": "decide on an objection",
+    "升级逾期异议": "escalate overdue objections", "查看异议统计": "see objection counts",
+    "待答复": "awaiting answer", "已受理": "accepted", "已驳回": "rejected", "已更正": "corrected",
+    "已升级": "escalated", "已裁定": "decided", "已撤回": "withdrawn",
+    "受理": "accept", "驳回": "reject", "支持异议": "upheld", "不支持异议": "dismissed",
+    "按时办结": "closed on time", "逾期办结": "closed late",
+    "异议": "Objections",
+})
 
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
