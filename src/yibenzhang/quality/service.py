@@ -1,0 +1,357 @@
+"""Quality services: steward rules (CRUD with permission and ledger events), assessment of a
+batch or of a resource's current state (one statement per assessment, results stored, ledger
+event with counts and scores only), and reading scores per resource, org and region.
+
+Assessments read rows through the zone's contract (`zone.service.batch_files`,
+`current_relation`, `zone.engine.get_engine`), so nothing here assumes where Parquet lives.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import duckdb
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
+from ..catalog import service as catalog
+from ..catalog.model import Resource
+from ..db import Database
+from ..enums import RegionLevel
+from ..errors import DomainError, ErrorBag, NotFound, ValidationFailed
+from ..ledger import service as ledger
+from ..orgs.model import Org, Region
+from . import scores as S
+from .evaluate import Evaluation, evaluate, quote
+from .model import QualityResult, QualityRule, QualityRun
+from .rules import KIND_DIMENSION, STEWARD_KINDS, Rule, catalogue_rules, item_letter
+from .validators import FORMATS, PROVINCE_PREFIXES
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China dates
+HISTORY_POINTS = 200  # runs shown in a resource's history series
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+def _local_date(at: datetime | None) -> date | None:
+    return at.astimezone(LOCAL_TZ).date() if at else None
+
+
+def _region_path(session: Session, resource: Resource) -> str:
+    region = session.get(Region, resource.region_id)
+    return region.path if region else "/"
+
+
+def _may_assess(session: Session, actor: Actor, resource: Resource) -> bool:
+    """The provider's steward, the region's authority (it assesses quality, DOMAIN §3), admin."""
+    return can_edit_catalogue(actor, resource.org_id) or can_review(actor, _region_path(session, resource))
+
+
+def _insider(session: Session, actor: Actor, resource: Resource) -> bool:
+    return _may_assess(session, actor, resource) or can_read_all(actor)
+
+
+# --- steward rules -----------------------------------------------------------------------------
+
+
+def _validate_rule(session: Session, resource: Resource, kind: str, items: list[str],
+                   params: dict[str, Any]) -> dict[str, Any]:
+    bag = ErrorBag()
+    names = {it.name for it in resource.items}
+    if kind not in STEWARD_KINDS:
+        bag.add("kind", "quality_rule_kind", "未知的取值“{value}”，可选：{allowed}", value=kind,
+                allowed="、".join(STEWARD_KINDS))
+        bag.raise_if_any()
+    if not items:
+        bag.add("items", "quality_rule_items", "规则至少要指定一个信息项")
+    for i, name in enumerate(items):
+        if name not in names:
+            bag.add(f"items.{i}", "quality_rule_item_unknown", "信息资源没有信息项“{name}”", name=name)
+    if kind != "unique" and len(items) > 1:
+        bag.add("items", "quality_rule_items_one", "此类规则只能指定一个信息项")
+    out = dict(params)
+    if kind == "range":
+        if params.get("min") in (None, "") and params.get("max") in (None, ""):
+            bag.add("params", "quality_rule_range", "取值范围至少要有下限或上限")
+    elif kind == "regex":
+        pattern = str(params.get("pattern") or "")
+        try:
+            re.compile(pattern)
+            duckdb.sql("SELECT regexp_full_match('', $p)", params={"p": pattern}).fetchall()
+        except (re.error, duckdb.Error):
+            bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
+        if not pattern:
+            bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
+    elif kind == "enum":
+        values = params.get("values")
+        if not isinstance(values, list) or not values:
+            bag.add("params.values", "quality_rule_enum", "枚举规则要列出允许的取值")
+    elif kind == "length":
+        if not isinstance(params.get("max"), int) or params["max"] <= 0:
+            bag.add("params.max", "quality_rule_length", "长度规则要给出正整数的最大长度")
+    elif kind == "format":
+        if params.get("format") not in FORMATS:
+            bag.add("params.format", "quality_rule_format", "未知的取值“{value}”，可选：{allowed}",
+                    value=str(params.get("format")), allowed="、".join(FORMATS))
+    elif kind == "reference":
+        target = params.get("resource")
+        ref = None
+        if target is not None:
+            ref = (session.execute(select(Resource).where(Resource.code == str(target))).scalar_one_or_none()
+                   if not str(target).isdigit() else session.get(Resource, int(target)))
+        if ref is None:
+            bag.add("params.resource", "quality_rule_reference", "引用的信息资源“{value}”不存在",
+                    value=str(target))
+        elif params.get("item") not in {it.name for it in ref.items}:
+            bag.add("params.item", "quality_rule_item_unknown", "信息资源没有信息项“{name}”",
+                    name=str(params.get("item")))
+        else:
+            out = {"resource_id": ref.id, "resource_code": ref.code, "item": params["item"]}
+    bag.raise_if_any()
+    return out
+
+
+def add_rule(session: Session, actor: Actor, resource_id: int | str, *, kind: str, items: list[str],
+             params: dict[str, Any] | None = None, title: str | None = None) -> QualityRule:
+    resource = catalog.get_resource(session, actor, resource_id)
+    require(can_edit_catalogue(actor, resource.org_id), "维护质量规则")
+    clean = _validate_rule(session, resource, kind, list(items), dict(params or {}))
+    rule = QualityRule(resource_id=resource.id, kind=kind, items=list(items), params=clean, title=title,
+                       created_by=actor.username)
+    session.add(rule)
+    session.flush()
+    ledger.append(session, actor, "quality.rule.add", "resource", resource.id,
+                  {"rule_id": rule.id, "kind": kind, "items": list(items), "params": clean})
+    return rule
+
+
+def list_rules(session: Session, actor: Actor, resource_id: int | str) -> list[dict[str, Any]]:
+    """Every rule of a resource: the catalogue's derived ones and the stewards'."""
+    resource = catalog.get_resource(session, actor, resource_id)
+    return [r.as_dict() for r in rules_for(session, resource)]
+
+
+def remove_rule(session: Session, actor: Actor, rule_id: int) -> None:
+    rule = session.get(QualityRule, rule_id)
+    if rule is None:
+        raise NotFound(f"质量规则 {rule_id}", "quality_rule_not_found")
+    resource = catalog.get_resource(session, actor, rule.resource_id)
+    require(can_edit_catalogue(actor, resource.org_id), "维护质量规则")
+    ledger.append(session, actor, "quality.rule.remove", "resource", resource.id,
+                  {"rule_id": rule.id, "kind": rule.kind, "items": rule.items})
+    session.delete(rule)
+
+
+def _steward_rule(row: QualityRule, resource: Resource) -> Rule:
+    letters = {it.name: item_letter(it.data_type) for it in resource.items}
+    return Rule(f"steward:{row.id}", row.kind, tuple(row.items), dict(row.params),
+                KIND_DIMENSION[row.kind].value, "steward", row.id, tuple(letters.get(n, "C") for n in row.items))
+
+
+def rules_for(session: Session, resource: Resource) -> list[Rule]:
+    stored = session.execute(
+        select(QualityRule).where(QualityRule.resource_id == resource.id).order_by(QualityRule.id)
+    ).scalars().all()
+    return catalogue_rules(list(resource.items)) + [_steward_rule(r, resource) for r in stored]
+
+
+# --- assessment ---------------------------------------------------------------------------------
+
+
+def _zone() -> Any:
+    from ..zone import service as zone  # the zone package (engineer Z) is a dependency of quality
+
+    return zone
+
+
+def _connect() -> duckdb.DuckDBPyConnection:
+    from ..zone.engine import get_engine
+
+    return get_engine().connect()
+
+
+def _empty_relation(item: str) -> str:
+    return f"(SELECT CAST(NULL AS VARCHAR) AS {quote(item)} WHERE FALSE)"
+
+
+def _references(session: Session, rules: list[Rule]) -> dict[str, str]:
+    out = {}
+    for rule in rules:
+        if rule.kind == "reference":
+            try:
+                out[rule.key] = f"({_zone().current_relation(session, int(rule.params['resource_id']))})"
+            except DomainError:
+                # Nothing collected yet for the referenced resource: every value fails the rule.
+                out[rule.key] = _empty_relation(rule.params["item"])
+    return out
+
+
+def _provinces(session: Session) -> set[str]:
+    """GB/T 2260 province prefixes, plus those of the provinces configured on this platform."""
+    codes = session.execute(select(Region.code).where(Region.level == RegionLevel.PROVINCE.value)).scalars()
+    return set(PROVINCE_PREFIXES) | {c[:2] for c in codes}
+
+
+def _newest_batch_date(session: Session, resource_id: int) -> date | None:
+    from ..zone.model import Batch, BatchStatus
+
+    at = session.execute(
+        select(func.max(func.coalesce(Batch.published_at, Batch.created_at))).where(
+            Batch.resource_id == resource_id, Batch.status == BatchStatus.PUBLISHED.value)
+    ).scalar()
+    if isinstance(at, str):  # SQLite aggregates lose the column type
+        at = datetime.fromisoformat(at)
+    if at is not None and at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo("UTC"))
+    return _local_date(at)
+
+
+def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | None) -> dict[str, Any]:
+    with db.read() as s:
+        resource = catalog.get_resource(s, actor, resource_ref)
+        require(_may_assess(s, actor, resource), "评估数据质量")
+        rules = rules_for(s, resource)
+        zone = _zone()
+        if batch_id is not None:
+            files = [str(p) for p in zone.batch_files(s, batch_id)]
+            relation = (f"read_parquet([{', '.join(repr(f) for f in files)}], union_by_name = true)"
+                        if files else "(SELECT 1 AS _none WHERE FALSE)")
+            newest = today()  # the batch being assessed is the newest
+        else:
+            try:
+                relation = f"({zone.current_relation(s, resource.id)})"
+            except DomainError:
+                relation = "(SELECT 1 AS _none WHERE FALSE)"
+            newest = _newest_batch_date(s, resource.id)
+        references = _references(s, rules)
+        provinces = _provinces(s)
+        divisions = list(s.execute(select(Region.code)).scalars())
+        ids = (resource.id, resource.org_id, resource.region_id, resource.update_cycle)
+    con = _connect()
+    try:
+        ev = evaluate(con, relation, rules, references=references, today=today(), provinces=provinces,
+                      divisions=divisions)
+    finally:
+        con.close()
+    return _store(db, actor, ids, batch_id, ev, S.timeliness(ids[3], newest, today()))
+
+
+def _store(db: Database, actor: Actor, ids: tuple[int, int, int, str], batch_id: int | None, ev: Evaluation,
+           timely: float | None) -> dict[str, Any]:
+    resource_id, org_id, region_id, _cycle = ids
+    dims = S.dimension_scores(ev.results, timely)
+    total = S.overall(dims)
+    with db.write() as s:
+        run = QualityRun(resource_id=resource_id, batch_id=batch_id, scope="batch" if batch_id else "current",
+                         org_id=org_id, region_id=region_id, row_count=ev.rows, rule_count=len(ev.results),
+                         scores=dims, overall=total, seconds=round(ev.seconds, 4), created_by=actor.username)
+        s.add(run)
+        s.flush()
+        s.add_all([
+            QualityResult(run_id=run.id, rule_key=r.rule.key[:200], kind=r.rule.kind, dimension=r.rule.dimension,
+                          source=r.rule.source, rule_id=r.rule.rule_id, items=list(r.rule.items),
+                          params=r.rule.params, checked=r.checked, failed=r.failed, rate=r.rate,
+                          samples=r.samples)
+            for r in ev.results
+        ])
+        failed_rules = sum(1 for r in ev.results if r.failed)
+        # Counts and scores only: never values, never row numbers (DESIGN rule 7, DOMAIN §9).
+        ledger.append(s, actor, "quality.assess", "resource", resource_id, {
+            "run_id": run.id, "batch_id": batch_id, "rows": ev.rows, "rules": len(ev.results),
+            "failed_rules": failed_rules, "failed_checks": sum(r.failed for r in ev.results),
+            "scores": dims, "overall": total,
+        })
+        return {"run_id": run.id, "resource_id": resource_id, "batch_id": batch_id, "scope": run.scope,
+                "rows": ev.rows, "rules": len(ev.results), "failed_rules": failed_rules, "scores": dims,
+                "overall": total, "seconds": run.seconds}
+
+
+def assess_batch(db: Database, actor: Actor, batch_id: int) -> dict[str, Any]:
+    """All rules of the batch's resource over the batch, in one statement; stored and ledgered."""
+    from ..zone.model import Batch
+
+    with db.read() as s:
+        batch = s.get(Batch, batch_id)
+        if batch is None:
+            raise NotFound(f"批次 {batch_id}", "batch_not_found")
+        resource_id = batch.resource_id
+    return _run(db, actor, resource_id, batch_id)
+
+
+def assess_current(db: Database, actor: Actor, resource: int | str) -> dict[str, Any]:
+    """All rules over the resource's current state (every published batch, upserts applied)."""
+    return _run(db, actor, resource, None)
+
+
+# --- reading ------------------------------------------------------------------------------------
+
+
+def _result_dict(r: QualityResult, insider: bool) -> dict[str, Any]:
+    return {"key": r.rule_key, "kind": r.kind, "dimension": r.dimension, "source": r.source,
+            "rule_id": r.rule_id, "items": r.items, "params": r.params, "checked": r.checked,
+            "failed": r.failed, "rate": r.rate, "samples": r.samples if insider else None}
+
+
+def run_dict(session: Session, run: QualityRun, insider: bool) -> dict[str, Any]:
+    results = session.execute(
+        select(QualityResult).where(QualityResult.run_id == run.id).order_by(QualityResult.id)
+    ).scalars().all()
+    return {"run_id": run.id, "resource_id": run.resource_id, "batch_id": run.batch_id, "scope": run.scope,
+            "rows": run.row_count, "rules": run.rule_count, "scores": run.scores, "overall": run.overall,
+            "seconds": run.seconds, "created_by": run.created_by, "created_at": run.created_at.isoformat(),
+            "results": [_result_dict(r, insider) for r in results]}
+
+
+def resource_quality(session: Session, actor: Actor, resource_id: int | str) -> dict[str, Any]:
+    """The latest run with its rules and scores, and the history of scores for a chart.
+    Failing row numbers are shown to the provider, the authority and auditors only."""
+    resource = catalog.get_resource(session, actor, resource_id)
+    insider = _insider(session, actor, resource)
+    runs = session.execute(
+        select(QualityRun).where(QualityRun.resource_id == resource.id)
+        .order_by(QualityRun.id.desc()).limit(HISTORY_POINTS)
+    ).scalars().all()
+    history = [{"run_id": r.id, "at": r.created_at.isoformat(), "scope": r.scope, "batch_id": r.batch_id,
+                "rows": r.row_count, "overall": r.overall, "scores": r.scores} for r in reversed(runs)]
+    return {"resource_id": resource.id, "code": resource.code, "name": resource.name,
+            "weights": S.DIMENSION_WEIGHTS, "latest": run_dict(session, runs[0], insider) if runs else None,
+            "history": history}
+
+
+def _latest_runs(session: Session) -> list[QualityRun]:
+    newest = select(func.max(QualityRun.id)).group_by(QualityRun.resource_id)
+    return list(session.execute(select(QualityRun).where(QualityRun.id.in_(newest))).scalars())
+
+
+def scores_by(session: Session, actor: Actor, level: str) -> list[dict[str, Any]]:
+    """Record-count weighted scores of each org or region (a region includes the regions below
+    it), from each resource's latest run. Government users only (the public sees resources)."""
+    require(actor.is_government, "查看质量评分")
+    if level not in ("org", "region"):
+        raise ValidationFailed("quality_level", "未知的取值“{value}”，可选：{allowed}", value=level,
+                               allowed="org、region")
+    runs = _latest_runs(session)
+    out = []
+    if level == "org":
+        by_org: dict[int, list[QualityRun]] = {}
+        for run in runs:
+            by_org.setdefault(run.org_id, []).append(run)
+        names = {o.id: o.name for o in session.execute(select(Org).where(Org.id.in_(by_org))).scalars()}
+        for org_id, rs in sorted(by_org.items()):
+            agg = S.weighted_average((r.scores, r.overall, r.row_count) for r in rs)
+            out.append({"org_id": org_id, "org_name": names.get(org_id), **agg})
+        return out
+    regions = list(session.execute(select(Region).order_by(Region.code)).scalars())
+    path_of = {r.id: r.path for r in regions}
+    for region in regions:
+        rs = [r for r in runs if path_of.get(r.region_id, "").startswith(region.path)]
+        if rs:
+            agg = S.weighted_average((r.scores, r.overall, r.row_count) for r in rs)
+            out.append({"region_id": region.id, "region_code": region.code, "region_name": region.name, **agg})
+    return out
