@@ -324,6 +324,22 @@ EN.update({  # objections
     "异议": "Objections",
 })
 
+EN.update({  # quality
+    "准确性": "accuracy", "完整性": "completeness", "及时性": "timeliness", "一致性": "consistency",
+    "唯一性": "uniqueness",
+    "规则至少要指定一个信息项": "A rule must name at least one item",
+    "信息资源没有信息项“{name}”": "The resource has no item “{name}”",
+    "此类规则只能指定一个信息项": "A rule of this kind names exactly one item",
+    "取值范围至少要有下限或上限": "A range needs a minimum or a maximum",
+    "正则表达式“{pattern}”无效": "The regular expression “{pattern}” is not valid",
+    "枚举规则要列出允许的取值": "An enumeration rule must list the allowed values",
+    "长度规则要给出正整数的最大长度": "A length rule needs a positive whole maximum length",
+    "引用的信息资源“{value}”不存在": "The referenced resource “{value}” does not exist",
+    "维护质量规则": "maintain quality rules", "评估数据质量": "assess data quality",
+    "查看质量评分": "view quality scores",
+    "质量规则 {rule_id}": "quality rule {rule_id}", "批次 {batch_id}": "batch {batch_id}",
+})
+
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
