@@ -261,3 +261,17 @@ def test_the_ledger_holds_ids_states_and_dates_never_the_text(world):
         assert text not in dump
     first = json.loads(events[0].content)
     assert first["resource_id"] == rid and first["answer_due"] == "2025-10-10" and first["state"] == "待答复"
+
+
+def test_the_daily_job_escalates_and_keeps_one_queued(world):
+    from yibenzhang import jobs
+
+    rid = published(world)
+    oid = file(world, rid, on=date(2025, 9, 26))  # long overdue by the real date
+    assert jobs._handlers[obj_svc.ESCALATE_JOB] is obj_svc.escalate_job
+    assert obj_svc.escalate_job(world.db)["ids"] == [oid]
+    obj_svc.schedule_escalation(world.db)
+    obj_svc.schedule_escalation(world.db)
+    with world.db.read() as s:
+        queued = s.execute(select(jobs.Job).where(jobs.Job.kind == obj_svc.ESCALATE_JOB)).scalars().all()
+        assert len(queued) == 1 and queued[0].run_at.date() >= date.today()

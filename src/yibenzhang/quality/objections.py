@@ -12,7 +12,7 @@ made durable by `escalate_overdue`, which the daily job runs.
 
 from __future__ import annotations
 
-from datetime import date, datetime
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, and_, func, or_, select
@@ -21,7 +21,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
 from ..config import get_settings
-from ..db import Base, UTCDateTime, utcnow
+from ..db import Base, Database, UTCDateTime, utcnow
 from ..enums import ChineseEnum, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
@@ -559,3 +559,45 @@ def objection_counts(
         elif t == Timeliness.LATE.value:
             c["late"] += 1
     return out
+
+
+# --- the daily escalation job ----------------------------------------------------------------
+
+ESCALATE_JOB = "objections.escalate"
+ESCALATE_AT = time(0, 10)  # early each morning, local time: yesterday's deadlines have passed
+
+
+def escalate_job(db: Database, job: Any = None) -> dict[str, Any]:
+    """Job handler: escalate what is overdue today, as the platform itself."""
+    with db.write() as s:
+        return escalate_overdue(s, Actor.system())
+
+
+def schedule_escalation(db: Database) -> None:
+    """Worker ticker: keep one escalation job queued for the next morning (the job's dedupe key
+    keeps it to one; a read first, so an idle worker does not take the write lock each loop)."""
+    from ..registry import load
+
+    enqueue, job_model = load("yibenzhang.jobs:enqueue"), load("yibenzhang.jobs:Job")
+    if enqueue is None or job_model is None:
+        return
+    with db.read() as s:
+        if s.execute(select(job_model.id).where(job_model.active_key == ESCALATE_JOB)).first():
+            return
+    run_at = datetime.combine(_today() + timedelta(days=1), ESCALATE_AT).astimezone()
+    with db.write() as s:
+        enqueue(s, Actor.system(), ESCALATE_JOB, {}, run_at=run_at, dedupe_key=ESCALATE_JOB)
+
+
+def _register_jobs() -> None:
+    """Plug into the job queue when this installation has one (jobs.py, engineer J's)."""
+    from ..registry import load
+
+    register, periodic = load("yibenzhang.jobs:register"), load("yibenzhang.jobs:periodic")
+    if register is not None:
+        register(ESCALATE_JOB)(escalate_job)
+    if periodic is not None:
+        periodic(schedule_escalation)
+
+
+_register_jobs()
