@@ -79,7 +79,7 @@ def display_url(raw: str) -> str:
 
 def source_key(url: str, table: str | None, query: str | None, since_column: str | None) -> str:
     """Identifies a source regardless of its password (a changed password keeps the cursor)."""
-    bare = _url(url).set(password=None).render_as_string(hide_password=False)
+    bare = _url(url)._replace(password=None).render_as_string(hide_password=False)
     return sm3_hex(canonical_json({"url": bare, "table": table, "query": query, "since": since_column}))
 
 
@@ -181,8 +181,8 @@ def as_strings(values: tuple[Any, ...] | list[Any]) -> pa.Array:
     if pa.types.is_null(t):
         return pa.nulls(len(arr), pa.string())
     if pa.types.is_timestamp(t):
-        if t.tz is not None:
-            arr = arr.cast(pa.timestamp(t.unit, str(LOCAL_TZ)))
+        # Whole seconds (strftime's %S would add the unit's fraction), in Beijing time if zoned.
+        arr = arr.cast(pa.timestamp("s", str(LOCAL_TZ) if t.tz is not None else None), safe=False)
         return pc.strftime(arr, format="%Y-%m-%d %H:%M:%S")
     if pa.types.is_string(t):
         return arr
