@@ -53,7 +53,7 @@ EN: dict[str, str] = {
     "前段码“{value}”下的顺序码已用尽": "The sequence numbers under prefix “{value}” are used up",
     "已发布资源的分类不能更改，请新建资源":
         "A published resource's classification cannot change; create a new resource",
-    "退回必须说明理由": "Returning needs a reason",
+    "必须说明理由": "A reason is required",
     "“{value}”不是有效日期（应为YYYY-MM-DD）": "“{value}” is not a valid date (expected YYYY-MM-DD)",
     "第{row}行：{message}": "Row {row}: {message}",
     "导入文件有{n}行错误，未导入任何数据": "The import file has {n} bad rows; nothing was imported",
@@ -155,6 +155,7 @@ EN.update(
         "修改": "changed",
         "停用": "retired",
         "删除": "deleted",
+        "撤回": "withdrawn",
     }
 )
 

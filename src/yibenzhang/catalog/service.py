@@ -519,7 +519,7 @@ def update_resource(session: Session, actor: Actor, resource_id: int, data: Reso
     resource = get_resource(session, actor, resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "编目")
     if resource.status not in EDITABLE:
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="修改")
+        raise _forbid(resource, "修改")
     if data.org_id is None and _blank(data.org_uscc):
         data = data.model_copy(update={"org_id": resource.org_id})
     org = _resolve_org(session, data)
@@ -562,7 +562,7 @@ def submit_resource(session: Session, actor: Actor, resource_id: int) -> Resourc
     resource = get_resource(session, actor, resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "提交审核")
     if resource.status not in (S.DRAFT.value, S.RETURNED.value):
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="提交")
+        raise _forbid(resource, "提交")
     resource.status = S.SUBMITTED.value
     resource.submitted_at = utcnow()
     _fulfil_duty_changes(session, resource.org_id, _today())
@@ -577,7 +577,7 @@ def withdraw_resource(session: Session, actor: Actor, resource_id: int) -> Resou
     resource = get_resource(session, actor, resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "撤回")
     if resource.status != S.SUBMITTED.value:
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="撤回")
+        raise _forbid(resource, "撤回")
     resource.status = S.DRAFT.value
     _touch_index(session, resource)
     ledger.append(session, actor, "catalog.resource.withdraw", "resource", resource.id, {"code": resource.code})
@@ -588,7 +588,7 @@ def publish_resource(session: Session, actor: Actor, resource_id: int) -> Resour
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "发布", "review_denied")
     if resource.status != S.SUBMITTED.value:
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="发布")
+        raise _forbid(resource, "发布")
     now = utcnow()
     resource.status = S.PUBLISHED.value
     resource.published_version = resource.version
@@ -608,19 +608,28 @@ def publish_resource(session: Session, actor: Actor, resource_id: int) -> Resour
     return resource
 
 
+def _required_reason(reason: str | None) -> str:
+    """Every reviewer decision that goes against the steward carries its reason."""
+    if not reason or not reason.strip():
+        raise ValidationFailed("validation_failed", errors=[FieldError("reason", "reason_required", "必须说明理由")])
+    return reason.strip()
+
+
+def _forbid(resource: Resource, action: str) -> DomainError:
+    return DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action=action)
+
+
 def return_resource(session: Session, actor: Actor, resource_id: int, reason: str) -> Resource:
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "退回", "review_denied")
-    if not reason or not reason.strip():
-        raise ValidationFailed("validation_failed",
-                               errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
+    reason = _required_reason(reason)
     if resource.status != S.SUBMITTED.value:
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="退回")
+        raise _forbid(resource, "退回")
     resource.status = S.RETURNED.value
-    resource.return_reason = reason.strip()
+    resource.return_reason = reason
     _touch_index(session, resource)
     ledger.append(session, actor, "catalog.resource.return", "resource", resource.id,
-                  {"code": resource.code, "version": resource.version, "reason": reason.strip()})
+                  {"code": resource.code, "version": resource.version, "reason": reason})
     return resource
 
 
@@ -628,15 +637,13 @@ def retire_resource(session: Session, actor: Actor, resource_id: int, reason: st
     """A published resource is retired by the region's reviewer; its versions stay."""
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "停用", "review_denied")
-    if not reason or not reason.strip():
-        raise ValidationFailed("validation_failed",
-                               errors=[FieldError("reason", "reason_required", "退回必须说明理由")])
+    reason = _required_reason(reason)
     if resource.published_version is None or resource.status == S.RETIRED.value:
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="停用")
+        raise _forbid(resource, "停用")
     resource.status = S.RETIRED.value
     _touch_index(session, resource)
     ledger.append(session, actor, "catalog.resource.retire", "resource", resource.id,
-                  {"code": resource.code, "reason": reason.strip()})
+                  {"code": resource.code, "reason": reason})
     return resource
 
 
@@ -645,7 +652,7 @@ def delete_draft(session: Session, actor: Actor, resource_id: int) -> None:
     resource = get_resource(session, actor, resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "删除")
     if resource.published_version is not None or resource.status not in (S.DRAFT.value, S.RETURNED.value):
-        raise DomainError("status_forbids", "状态为“{status}”的资源不能{action}", status=resource.status, action="删除")
+        raise _forbid(resource, "删除")
     from . import search
 
     search.unindex_resource(session, resource.id)
