@@ -94,5 +94,6 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.quality.routes",
     "yibenzhang.quality.objection_routes",
     "yibenzhang.jobs_routes",
+    "yibenzhang.web.pages_objections",
     "yibenzhang.web.routes",
 ]

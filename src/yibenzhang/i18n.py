@@ -323,6 +323,20 @@ EN.update({  # objections
     "受理": "accept", "驳回": "reject", "支持异议": "upheld", "不支持异议": "dismissed",
     "按时办结": "closed on time", "逾期办结": "closed late",
     "异议": "Objections",
+    "异议处理": "Objections", "异议列表": "Objection lists", "待我处理": "Waiting for me", "我提出的": "Filed by me",
+    "全部": "All", "共{n}条": "{n} in all", "编号": "No.", "异议内容": "Objection", "应为": "Should be",
+    "行号": "Row", "批次": "Batch", "答复期限": "Answer due", "更正期限": "Correction due", "时效": "Timeliness",
+    "更正说明": "Correction note", "提交答复": "Send answer", "登记更正": "Record correction",
+    "提交裁定": "Send decision", "没有异议": "No objections", "剩余{n}个工作日": "{n} working days left",
+    "提供方应在{answer}个工作日内答复、{correct}个工作日内更正；逾期自动升级至本级数据主管部门。":
+        "The provider answers within {answer} working days and corrects within {correct}; "
+        "when late, the objection escalates to the region's data authority.",
+    "期限跨越尚未公布节假日安排的年份，按周一至周五暂计。":
+        "The deadline reaches into a year whose holidays are not yet published; Monday to Friday is assumed.",
+    "提出异议": "File an objection", "提交异议": "Send objection", "有异议的信息项": "Disputed items",
+    "数据行（可选）": "Row (optional)", "哪里有误": "What is wrong",
+    "异议内容仅提出人、提供方和本级数据主管部门可见，不记入存证。":
+        "Only you, the provider and the region's data authority can read this; it is not written to the ledger.",
 })
 
 EN.update({  # quality
