@@ -169,14 +169,19 @@ def stream_batches(
         engine.dispose()
 
 
-def as_strings(values: tuple[Any, ...] | list[Any]) -> pa.Array:
+def as_strings(values: tuple[Any, ...] | list[Any] | pa.Array) -> pa.Array:
     """One column of driver values as an Arrow string array (NULLs stay null). Dates as
     YYYY-MM-DD, timestamps as YYYY-MM-DD HH:MM:SS in Beijing time when the source has a zone."""
-    try:
-        arr = pa.array(values)
-    except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
-        # Mixed types (SQLite's dynamic typing, say): each value's own text form.
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+    if isinstance(values, pa.Array):
+        arr = values
+        if pa.types.is_string(arr.type):
+            return arr
+    else:
+        try:
+            arr = pa.array(values)
+        except (pa.ArrowInvalid, pa.ArrowTypeError, OverflowError):
+            # Mixed types (SQLite's dynamic typing, say): each value's own text form.
+            return _texts(values)
     t = arr.type
     if pa.types.is_null(t):
         return pa.nulls(len(arr), pa.string())
@@ -190,11 +195,17 @@ def as_strings(values: tuple[Any, ...] | list[Any]) -> pa.Array:
         try:
             return arr.cast(pa.string())
         except pa.ArrowInvalid:
-            return pa.array([None if v is None else bytes(v).hex() for v in values], pa.string())
+            return pa.array([None if v is None else v.hex() for v in arr.to_pylist()], pa.string())
     try:
         return arr.cast(pa.string())
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return pa.array([None if v is None else str(v) for v in values], pa.string())
+        return _texts(values)
+
+
+def _texts(values: Any) -> pa.Array:
+    """Each value's own text form: the slow path, for columns Arrow cannot type or cast."""
+    items = values.to_pylist() if isinstance(values, pa.Array) else values
+    return pa.array([None if v is None else str(v) for v in items], pa.string())
 
 
 # --- the pull -----------------------------------------------------------------------------------

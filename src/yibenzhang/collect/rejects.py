@@ -1,0 +1,35 @@
+"""The reject file: CSV in UTF-8 with a BOM (so spreadsheet programs open it as UTF-8), one
+line per failed value: source row/line, item, stable code, reason in Chinese and English, and
+the value as sent. It is data, not a log: it lives in the zone next to its batch, readable by
+the provider's steward; logs and the ledger carry only counts."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+HEADER = ["行号", "信息项", "代码", "原因", "reason", "原值"]
+
+
+def write(con: Any, sql: str, path: Path) -> int:
+    """Write the rejects of `sql` (columns _row, item, code, reason, reason_en, value); returns
+    the number of lines written."""
+    reader = con.sql(sql).to_arrow_reader(65536)
+    lines = 0
+    with open(path, "wb") as f:
+        f.write(b"\xef\xbb\xbf")
+        writer = None
+        for batch in reader:
+            batch = pa.RecordBatch.from_arrays(batch.columns, names=HEADER)
+            if writer is None:
+                writer = pacsv.CSVWriter(f, batch.schema)
+            writer.write_batch(batch)
+            lines += batch.num_rows
+        if writer is None:
+            f.write((",".join(HEADER) + "\n").encode())
+        else:
+            writer.close()
+    return lines

@@ -1,0 +1,252 @@
+"""The zone's operations: publish a staged batch, confirm or discard a held one, read the
+current state of a resource, and keep record counts exact.
+
+The current state of a resource is built from its published batches since the last 全量 batch;
+when the resource has key items, rows are de-duplicated by key: the latest batch wins, then
+the latest row within it (追加 batches on a keyed resource upsert too: a key names one record).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from ..access import Actor, can_edit_catalogue, can_read_all, require
+from ..catalog.model import Resource, ResourceItem
+from ..config import get_settings
+from ..db import Database, utcnow
+from ..enums import DataType
+from ..errors import Conflict, NotFound
+from ..ledger import service as ledger_service
+from ..orgs.model import Org, Region
+from .engine import get_engine
+from .model import Batch, BatchMode, BatchStatus
+from .storage import Staging, batch_dir, crash_point
+
+# Column type in the zone per 信息项数据类型 letter.
+COLUMN_TYPES = {"C": "VARCHAR", "M": "VARCHAR", "B": "VARCHAR", "N": "DOUBLE", "F": "DOUBLE",
+                "Y": "DECIMAL(18,2)", "I": "BIGINT", "D": "DATE", "T": "TIMESTAMP", "L": "BOOLEAN"}
+
+
+def column_type(item: ResourceItem) -> str:
+    dt = DataType.parse(item.data_type)
+    return COLUMN_TYPES[dt.letter if dt else "C"]
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _resource(session: Session, resource_id: int) -> Resource:
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
+    return resource
+
+
+def can_read_rows(actor: Actor, resource: Resource) -> bool:
+    """Collected rows are seen by the provider org's own people and the platform (insiders);
+    sharing and opening come with later stages."""
+    return can_read_all(actor) or actor.acts_for_org(resource.org_id)
+
+
+def batch_files(session: Session, batch_id: int) -> list[Path]:
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"批次 {batch_id}", "batch_not_found")
+    root = get_settings().zone / batch.path
+    return [root / f for f in batch.files]
+
+
+def _live_batches(session: Session, resource_id: int) -> list[Batch]:
+    batches = list(session.execute(
+        select(Batch).where(Batch.resource_id == resource_id, Batch.status == BatchStatus.PUBLISHED.value)
+        .order_by(Batch.id)
+    ).scalars())
+    fulls = [i for i, b in enumerate(batches) if b.mode == BatchMode.FULL.value]
+    return batches[fulls[-1]:] if fulls else batches
+
+
+def current_relation(session: Session, resource_id: int) -> str:
+    """A DuckDB table expression of the resource's current rows: one column per item name (typed
+    per data type), plus `_batch` (batch id) and `_row` (source row/line number)."""
+    resource = _resource(session, resource_id)
+    items = list(resource.items)
+    batches = _live_batches(session, resource_id)
+    zone = get_settings().zone
+    cols = []
+    for item in items:
+        ctype = column_type(item)
+        present = any(item.name in (b.schema or {}).get("columns", {}) for b in batches)
+        cols.append(f"CAST({quote(item.name) if present else 'NULL'} AS {ctype}) AS {quote(item.name)}")
+    projection = ", ".join([*cols, "_batch", "_row"])
+    if not batches:
+        return f"(SELECT {projection} FROM (SELECT NULL::BIGINT AS _batch, NULL::BIGINT AS _row) WHERE false)"
+    parts = []
+    for b in batches:
+        files = ", ".join(literal(str(zone / b.path / f)) for f in b.files)
+        parts.append(f"SELECT *, {b.id}::BIGINT AS _batch FROM read_parquet([{files}])")
+    union = " UNION ALL BY NAME ".join(parts)
+    keys = [quote(i.name) for i in items if i.is_key]
+    if keys and (len(batches) > 1 or batches[0].mode != BatchMode.APPEND.value):
+        union = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
+                 f"(PARTITION BY {', '.join(keys)} ORDER BY _batch DESC, _row DESC) = 1")
+    return f"(SELECT {projection} FROM ({union}))"
+
+
+def count_current(session: Session, resource_id: int) -> int:
+    table = get_engine().sql(f"SELECT count(*) AS n FROM {current_relation(session, resource_id)}")
+    return int(table.column("n")[0].as_py())
+
+
+def preview_rows(session: Session, actor: Actor, resource_id: int, limit: int = 20) -> dict[str, Any]:
+    resource = _resource(session, resource_id)
+    require(can_read_rows(actor, resource), "查看数据")
+    limit = max(1, min(int(limit), 200))
+    relation = current_relation(session, resource_id)
+    table = get_engine().sql(f"SELECT * FROM {relation} ORDER BY _batch, _row LIMIT {limit}")
+    return {"resource_id": resource_id, "columns": table.column_names, "rows": table.to_pylist()}
+
+
+def batch_dict(b: Batch) -> dict[str, Any]:
+    return {"id": b.id, "resource_id": b.resource_id, "seq": b.seq, "mode": b.mode, "status": b.status,
+            "path": b.path, "files": b.files, "row_count": b.row_count, "rejected_count": b.rejected_count,
+            "schema": b.schema, "source": b.source, "digest": b.digest, "reject_path": b.reject_path,
+            "created_by": b.created_by, "created_at": b.created_at, "published_at": b.published_at}
+
+
+def list_batches(session: Session, actor: Actor, resource_id: int) -> list[dict[str, Any]]:
+    resource = _resource(session, resource_id)
+    require(can_read_rows(actor, resource), "查看数据")
+    rows = session.execute(select(Batch).where(Batch.resource_id == resource_id).order_by(Batch.seq)).scalars()
+    return [batch_dict(b) for b in rows]
+
+
+def record_counts(session: Session, level: str = "resource") -> list[dict[str, Any]]:
+    """Exact record counts (current rows) per resource, org or region; a region's total includes
+    the regions below it. They feed the 1000亿 target (DOMAIN §2)."""
+    counted = Resource.record_count.isnot(None) & select(Batch.id).where(
+        Batch.resource_id == Resource.id).exists()
+    if level == "resource":
+        rows = session.execute(select(Resource.id, Resource.code, Resource.name, Resource.record_count)
+                               .where(counted).order_by(Resource.code)).all()
+        return [{"resource_id": r.id, "code": r.code, "name": r.name, "records": r.record_count} for r in rows]
+    if level == "org":
+        rows = session.execute(
+            select(Org.id, Org.name, Org.uscc, func.sum(Resource.record_count).label("n"))
+            .join(Resource, Resource.org_id == Org.id).where(counted).group_by(Org.id, Org.name, Org.uscc)
+            .order_by(Org.uscc)).all()
+        return [{"org_id": r.id, "name": r.name, "uscc": r.uscc, "records": int(r.n or 0)} for r in rows]
+    if level == "region":
+        direct = dict(session.execute(
+            select(Resource.region_id, func.sum(Resource.record_count)).where(counted)
+            .group_by(Resource.region_id)).all())
+        regions = list(session.execute(select(Region).order_by(Region.code)).scalars())
+        paths = {r.id: r.path for r in regions}
+        out = []
+        for r in regions:
+            total = sum(int(n or 0) for rid, n in direct.items() if paths.get(rid, "").startswith(r.path))
+            out.append({"region_id": r.id, "code": r.code, "name": r.name,
+                        "records": int(direct.get(r.id) or 0), "records_with_lower": total})
+        return out
+    from ..errors import DomainError
+
+    raise DomainError("level_unknown", "未知的取值“{value}”，可选：{allowed}", value=level,
+                      allowed="resource、org、region")
+
+
+# --- changing ------------------------------------------------------------------------------
+
+
+def _lock_resource(session: Session, resource_id: int) -> Resource:
+    """Serialize publishes per resource (SQLite already serializes writers)."""
+    resource = session.execute(
+        select(Resource).where(Resource.id == resource_id).with_for_update()
+    ).scalar_one_or_none()
+    if resource is None:
+        raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
+    return resource
+
+
+def publish_batch(
+    db: Database, actor: Actor, resource_id: int, staging: Staging, *, mode: str, status: str,
+    row_count: int, rejected_count: int, schema: dict[str, Any], source: dict[str, Any], digest: str,
+    files: list[str], reject_file: str | None, on_publish: Callable[[Session, Batch], None] | None = None,
+) -> Batch:
+    """Move the staged folder into place and record its manifest row, record count and ledger
+    event in one transaction; if the commit fails the moved folder is removed again."""
+    try:
+        with db.write() as s:
+            resource = _lock_resource(s, resource_id)
+            require(can_edit_catalogue(actor, resource.org_id), "归集数据")
+            org = s.get(Org, resource.org_id)
+            region = s.get(Region, resource.region_id)
+            seq = (s.execute(select(func.max(Batch.seq)).where(Batch.resource_id == resource_id)).scalar() or 0) + 1
+            relative = batch_dir(region.code, org.uscc, resource.code, seq)
+            staging.move_to(relative)
+            crash_point("renamed")
+            now = utcnow()
+            batch = Batch(resource_id=resource_id, seq=seq, mode=mode, status=status, path=relative, files=files,
+                          row_count=row_count, rejected_count=rejected_count, schema=schema, source=source,
+                          digest=digest, reject_path=reject_file, created_by=actor.username, created_at=now,
+                          published_at=now if status == BatchStatus.PUBLISHED.value else None)
+            s.add(batch)
+            s.flush()
+            if status == BatchStatus.PUBLISHED.value:
+                resource.record_count = count_current(s, resource_id)
+            ledger_service.append(s, actor, "zone.batch.publish" if status == BatchStatus.PUBLISHED.value
+                                  else "zone.batch.hold", "batch", batch.id, {
+                                      "resource": resource.code, "seq": seq, "mode": mode, "status": status,
+                                      "rows": row_count, "rejected": rejected_count, "digest": digest,
+                                      "record_count": resource.record_count})
+            if on_publish is not None:
+                on_publish(s, batch)
+            crash_point("before_commit")
+    except BaseException:
+        staging.undo_move()
+        raise
+    return batch
+
+
+def _held(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Resource]:
+    batch = session.execute(select(Batch).where(Batch.id == batch_id).with_for_update()).scalar_one_or_none()
+    if batch is None:
+        raise NotFound(f"批次 {batch_id}", "batch_not_found")
+    resource = _lock_resource(session, batch.resource_id)
+    require(can_edit_catalogue(actor, resource.org_id), "确认批次")
+    if batch.status != BatchStatus.HELD.value:
+        raise Conflict("batch_not_held", "批次{seq}不是待确认状态（当前：{status}）", seq=batch.seq,
+                       status=batch.status)
+    return batch, resource
+
+
+def confirm_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+    """The steward accepts a held batch despite its rejects: it joins the current state."""
+    batch, resource = _held(session, actor, batch_id)
+    batch.status = BatchStatus.PUBLISHED.value
+    batch.published_at = utcnow()
+    session.flush()
+    resource.record_count = count_current(session, resource.id)
+    ledger_service.append(session, actor, "zone.batch.confirm", "batch", batch.id,
+                          {"resource": resource.code, "seq": batch.seq, "record_count": resource.record_count})
+    return batch
+
+
+def discard_batch(session: Session, actor: Actor, batch_id: int) -> Batch:
+    """The steward refuses a held batch: it is never part of the current state."""
+    batch, resource = _held(session, actor, batch_id)
+    batch.status = BatchStatus.DISCARDED.value
+    ledger_service.append(session, actor, "zone.batch.discard", "batch", batch.id,
+                          {"resource": resource.code, "seq": batch.seq})
+    return batch
