@@ -32,6 +32,9 @@ class Rules:
     objection_correct_workdays: int = 10
     # §5: conditional share requests answered within 10 working days (default, ours).
     share_answer_workdays: int = 10
+    # §2 (issue 3): a batch whose share of rejected rows exceeds this is held for the steward
+    # instead of published (default 5 %, ours).
+    reject_hold_rate: float = 0.05
 
     @classmethod
     def from_env(cls) -> Rules:
@@ -40,6 +43,7 @@ class Rules:
             objection_answer_workdays=_int("YBZ_RULE_OBJECTION_ANSWER_WORKDAYS", 5),
             objection_correct_workdays=_int("YBZ_RULE_OBJECTION_CORRECT_WORKDAYS", 10),
             share_answer_workdays=_int("YBZ_RULE_SHARE_ANSWER_WORKDAYS", 10),
+            reject_hold_rate=float(os.environ.get("YBZ_RULE_REJECT_HOLD_RATE") or 0.05),
         )
 
 
