@@ -161,7 +161,7 @@ def test_steward_creates_submits_and_reviewer_publishes(client, world, signed_in
     queue = client.get("/console/review")
     assert "企业登记信息" in queue.text
     r = client.post(f"/console/catalog/{rid}/return", data={"csrf_token": csrf, "reason": " "})
-    assert r.status_code == 422 and "退回必须说明理由" in r.text
+    assert r.status_code == 422 and "必须说明理由" in r.text
     r = client.post(f"/console/catalog/{rid}/publish", data={"csrf_token": csrf, "back": "review"},
                     follow_redirects=False)
     assert r.headers["location"].startswith("/console/review")
