@@ -1,0 +1,75 @@
+"""HTTP adapters over the job queue and collection schedules: stewards see their org's jobs
+(failures included) and retry them; admins and auditors see all."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Query
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
+
+from . import jobs
+from .access import Actor
+from .db import get_database
+from .deps import read_session, require_user
+
+router = APIRouter(tags=["jobs"])
+
+
+@router.get("/api/v1/jobs")
+def list_jobs(
+    org_id: int | None = None, failed: bool = False, status: str | None = None, kind: str | None = None,
+    limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
+    s: Session = Depends(read_session),
+) -> list[dict[str, Any]]:
+    return [jobs.job_dict(j) for j in jobs.list_jobs(s, actor, org_id=org_id, failed=failed, status=status,
+                                                      kind=kind, limit=limit)]
+
+
+@router.get("/api/v1/jobs/{job_id}")
+def get_job(job_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    return jobs.job_dict(jobs.get_job(s, actor, job_id))
+
+
+@router.post("/api/v1/jobs/{job_id}/retry")
+def retry_job(job_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        return jobs.job_dict(jobs.retry_job(s, actor, job_id))
+
+
+class ScheduleIn(BaseModel):
+    url: str
+    table: str | None = None
+    query: str | None = None
+    since_column: str | None = None
+    mode: str | None = None
+    hour: int = 2
+
+
+@router.get("/api/v1/resources/{resource_id}/schedules")
+def list_schedules(resource_id: str, actor: Actor = Depends(require_user),
+                   s: Session = Depends(read_session)) -> list[dict[str, Any]]:
+    from .collect import pull
+
+    return [pull.schedule_dict(s, x) for x in pull.list_schedules(s, actor, resource_id)]
+
+
+@router.post("/api/v1/resources/{resource_id}/schedules", status_code=201)
+def create_schedule(resource_id: str, body: ScheduleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    """A scheduled database pull; the URL (with its password) is stored SM4-encrypted and never
+    returned."""
+    from .collect import pull
+
+    with get_database().write() as s:
+        sched = pull.create_schedule(s, actor, resource_id, url=body.url, table=body.table, query=body.query,
+                                     since_column=body.since_column, mode=body.mode, hour=body.hour)
+        return pull.schedule_dict(s, sched)
+
+
+@router.post("/api/v1/schedules/{schedule_id}/run")
+def run_schedule(schedule_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    from .collect import pull
+
+    with get_database().write() as s:
+        return jobs.job_dict(pull.run_schedule_now(s, actor, schedule_id))
