@@ -10,6 +10,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 
+_join = np.char.add  # element-wise string concatenation
 ID_WEIGHTS = np.array([7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2])
 ID_CHECK = np.array(list("10X98765432"))
 REGIONS = ["530102", "530103", "530111", "530112", "530113", "530114", "530115", "530124", "530125",
@@ -51,10 +52,10 @@ def _ids(n: int) -> tuple[np.ndarray, np.ndarray]:
     birth = np.datetime64("1950-01-01") + days.astype("timedelta64[D]")
     ymd = birth.astype("datetime64[D]").astype(str)
     ymd_digits = np.char.replace(ymd, "-", "")
-    body = np.char.add(np.char.add(region.astype(str), ymd_digits), np.char.zfill(seq.astype(str), 3))
+    body = _join(_join(region.astype(str), ymd_digits), np.char.zfill(seq.astype(str), 3))
     digits = np.frombuffer(body.astype("S17").tobytes(), dtype=np.uint8).reshape(n, 17) - 48
     check = ID_CHECK[(digits @ ID_WEIGHTS) % 11]
-    return np.char.add(body, check), ymd
+    return _join(body, check), ymd
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> Path:
@@ -69,23 +70,23 @@ def generate(path: Path, rows: int, seed: int = 7) -> Path:
     y, m, d = ymd.astype("U4"), np.char.lstrip(np.char.partition(ymd, "-")[:, 2].astype("U2"), "0"), \
         np.char.lstrip(np.array([s[8:] for s in ymd[:0]] or np.char.rpartition(ymd, "-")[:, 2]), "0")
     forms = rng.integers(0, 4, n)
-    births = np.where(forms == 0, ymd, np.where(forms == 1, np.char.add(np.char.add(np.char.add(y, "/"), m),
-                      np.char.add("/", d)), np.where(forms == 2, np.char.add(np.char.add(np.char.add(y, "年"), m),
-                      np.char.add(np.char.add("月", d), "日")), np.char.replace(ymd, "-", ""))))
-    phones = np.char.add(_pick(rng, ["138", "139", "150", "186", "177", "199"], n).astype(str),
+    births = np.where(forms == 0, ymd, np.where(forms == 1, _join(_join(_join(y, "/"), m),
+                      _join("/", d)), np.where(forms == 2, _join(_join(_join(y, "年"), m),
+                      _join(_join("月", d), "日")), np.char.replace(ymd, "-", ""))))
+    phones = _join(_pick(rng, ["138", "139", "150", "186", "177", "199"], n).astype(str),
                          np.char.zfill(rng.integers(0, 10**8, n).astype(str), 8))
-    landline = np.char.add("0871-", rng.integers(60000000, 69999999, n).astype(str))
+    landline = _join("0871-", rng.integers(60000000, 69999999, n).astype(str))
     addr = _cat("云岭省春城市", _pick(rng, DISTRICTS, n), _pick(rng, STREETS, n),
                 rng.integers(1, 999, n).astype(str), "号")
     income_v = rng.integers(1500, 90000, n)
-    income = np.where(rng.random(n) < 0.5, np.char.add("¥", np.char.mod("%d", income_v)),
-                      np.char.add(np.char.mod("%d", income_v), ".00"))
-    income = np.where(income_v > 9999, np.char.add(np.char.add(np.char.mod("%d", income_v // 1000), ","),
+    income = np.where(rng.random(n) < 0.5, _join("¥", np.char.mod("%d", income_v)),
+                      _join(np.char.mod("%d", income_v), ".00"))
+    income = np.where(income_v > 9999, _join(_join(np.char.mod("%d", income_v // 1000), ","),
                       np.char.zfill(np.char.mod("%d", income_v % 1000), 3)), income)
     reg_days = np.datetime64("2015-01-01") + rng.integers(0, 3000, n).astype("timedelta64[D]")
     reg = reg_days.astype(str)
     reg = np.where(rng.random(n) < 0.5, reg, np.char.replace(reg, "-", "/"))
-    reg_time = np.char.add(np.char.add(reg_days.astype(str), " "), np.char.add(
+    reg_time = _join(_join(reg_days.astype(str), " "), _join(
         np.char.zfill(rng.integers(0, 24, n).astype(str), 2), ":30:00"))
     table = pa.table({
         "姓名": names, "公民身份号码": ids, "性别": _pick(rng, ["男", "女"], n), "出生日期": births,

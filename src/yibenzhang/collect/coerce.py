@@ -143,8 +143,9 @@ class Plan:
             if item.is_key:
                 zh, en = REASONS["key_missing"]
                 failed = f" AND _raw{k} IS NULL" if item in self.fallible() else ""
-                branches.append(f"SELECT _row, {literal(item.name)} AS item, 'key_missing' AS code, {literal(zh)} AS reason, "
-                                f"{literal(en)} AS reason_en, NULL AS value FROM {table} WHERE {quote(item.name)} IS NULL{failed}")
+                branches.append(f"SELECT _row, {literal(item.name)} AS item, 'key_missing' AS code, "
+                                f"{literal(zh)} AS reason, {literal(en)} AS reason_en, NULL AS value "
+                                f"FROM {table} WHERE {quote(item.name)} IS NULL{failed}")
         if not branches:
             return ("SELECT NULL::BIGINT AS _row, '' AS item, '' AS code, '' AS reason, '' AS reason_en, "
                     "'' AS value WHERE false")

@@ -93,6 +93,11 @@ def _target(db: Database, actor: Actor, resource: int | str) -> _Target:
         return _Target(r.id, r.code, r.org_id, items, saved, any(i.is_key for i in items))
 
 
+def check_can_collect(db: Database, actor: Actor, resource: int | str) -> None:
+    """Refuse early (before an upload is stored) what the ingest would refuse."""
+    _target(db, actor, resource)
+
+
 def _mode(target: _Target, mode: str | None) -> str:
     if mode is None:
         return (BatchMode.UPSERT if target.has_keys else BatchMode.FULL).value
@@ -246,8 +251,8 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
         if kind == "csv":
             return readers.open_csv(path, encoding)
         if kind == "xlsx":
-            return readers.open_xlsx(path, sheet, [i.name for i in _target(db, actor, resource).items]
-                                     + list(_target(db, actor, resource).saved))
+            target = _target(db, actor, resource)
+            return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
         if kind == "json":
             return readers.open_json(path, con)
         return readers.open_parquet(path)

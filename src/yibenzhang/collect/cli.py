@@ -1,0 +1,87 @@
+"""`ybz collect`: a file (or a database table, through collect.pull) into a resource's zone,
+with a progress bar (rows, MB/s) and a summary; `--confirm/--discard BATCH` for held batches."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from ..clikit import JsonOpt, domain_errors, emit, err_console
+from ..errors import DomainError
+
+
+def _progress_bar(enabled: bool) -> tuple[Any, Any]:
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+    if not enabled:
+        return None, None
+    bar = Progress(TextColumn("[bold]归集 collecting[/bold]"), BarColumn(), TextColumn("{task.fields[rows]:,} 行 rows"),
+                   TextColumn("{task.fields[mbs]:.1f} MB/s"), TimeElapsedColumn(), console=err_console, transient=True)
+    task = bar.add_task("collect", total=None, rows=0, mbs=0.0)
+
+    def update(p: Any) -> None:
+        mbs = p.bytes / 1e6 / p.seconds if p.seconds else 0.0
+        bar.update(task, completed=p.bytes or None, total=p.total_bytes or None, rows=p.rows, mbs=mbs)
+
+    return bar, update
+
+
+def collect_command(
+    resource: str = typer.Argument(..., help="信息资源代码或编号 / resource code or id"),
+    file: Path | None = typer.Argument(None, help="CSV / XLSX / JSON / Parquet file"),
+    fmt: str | None = typer.Option(None, "--format", help="csv | xlsx | json | parquet (default: by suffix)"),
+    encoding: str | None = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | gbk | gb18030 (default: detect)"),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)"),
+    mode: str | None = typer.Option(None, "--mode", help="全量|追加|更新 (full|append|upsert)"),
+    maps: list[str] | None = typer.Option(None, "--map", help="源列=信息项 (saved for next time); 源列=- ignores"),
+    db_url: str | None = typer.Option(None, "--db", help="SQLAlchemy URL to pull from"),
+    table: str | None = typer.Option(None, "--table"),
+    query: str | None = typer.Option(None, "--query"),
+    since_column: str | None = typer.Option(None, "--since-column"),
+    confirm: int | None = typer.Option(None, "--confirm", help="Confirm held batch BATCH (id)."),
+    discard: int | None = typer.Option(None, "--discard", help="Discard held batch BATCH (id)."),
+    as_user: str | None = typer.Option(None, "--as", help="Act as this user (default: the platform itself)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`."""
+    from ..cli import _actor
+    from ..db import get_database
+    from .mapping import parse_map
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        db = get_database()
+        if confirm is not None or discard is not None:
+            from ..zone import service as zone
+
+            with db.write() as s:
+                batch = zone.confirm_batch(s, actor, confirm) if confirm is not None else \
+                    zone.discard_batch(s, actor, discard)  # type: ignore[arg-type]
+                emit(zone.batch_dict(batch), as_json)
+            return
+        mapping = parse_map(maps)
+        bar, update = _progress_bar(not as_json)
+        if bar is not None:
+            bar.start()
+        try:
+            if db_url:
+                from ..registry import load
+
+                pull = load("yibenzhang.collect.pull:pull_database")
+                if pull is None:
+                    raise DomainError("pull_unavailable", "本安装不含数据库归集（collect.pull）")
+                report = pull(db, actor, resource, db_url, table=table, query=query, since_column=since_column,
+                              mode=mode, progress=update)
+            elif file is not None:
+                from .pipeline import ingest_file
+
+                report = ingest_file(db, actor, resource, file, fmt=fmt, encoding=encoding, sheet=sheet, mode=mode,
+                                     mapping=mapping, progress=update)
+            else:
+                raise DomainError("collect_source_missing", "请指定文件，或用 --db URL --table T 指定数据库")
+        finally:
+            if bar is not None:
+                bar.stop()
+        emit(report.as_dict(), as_json)

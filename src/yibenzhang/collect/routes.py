@@ -1,0 +1,130 @@
+"""HTTP adapters for collection and the zone: file upload into a resource (run in the
+background, progress readable by its token), the batch manifest, held-batch decisions, a small
+row preview for insiders, and record counts."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import threading
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, UploadFile
+from sqlalchemy.orm import Session
+
+from ..access import Actor
+from ..config import get_settings
+from ..db import get_database
+from ..deps import read_session, require_user
+from ..errors import DomainError, NotFound
+from ..zone import service as zone
+from ..zone.storage import Staging
+from . import pipeline
+from .mapping import parse_map
+
+router = APIRouter(tags=["collect"])
+
+# Progress of uploads being ingested by this process, by token (kept for an hour).
+_INGESTS: dict[str, dict[str, Any]] = {}
+_LOCK = threading.Lock()
+KEEP_SECONDS = 3600
+
+
+def _state(token: str, **changes: Any) -> None:
+    with _LOCK:
+        _INGESTS[token].update(changes)
+
+
+def _run_upload(token: str, actor: Actor, resource_id: int, staging: Staging, path: Path,
+                options: dict[str, Any]) -> None:
+    def progress(p: pipeline.Progress) -> None:
+        _state(token, rows=p.rows, bytes=p.bytes, total_bytes=p.total_bytes,
+               percent=round(100 * p.bytes / p.total_bytes, 1) if p.total_bytes else None)
+
+    try:
+        report = pipeline.ingest_file(get_database(), actor, resource_id, path, progress=progress, **options)
+        _state(token, status="done", percent=100.0, rows=report.rows_read, report=report.as_dict())
+    except DomainError as exc:
+        _state(token, status="failed", error=exc.as_problem())
+    except Exception:  # an unexpected failure is still reported to the uploader, without detail
+        _state(token, status="failed", error={"code": "internal_error", "detail": "内部错误",
+                                              "detail_en": "internal error"})
+        raise
+    finally:
+        staging.close()
+
+
+@router.post("/api/v1/resources/{resource_id}/batches", status_code=202)
+def upload_batch(
+    resource_id: int,
+    background: BackgroundTasks,
+    file: UploadFile = File(..., description="CSV / XLSX / JSON / Parquet"),
+    fmt: str | None = Form(None, alias="format"),
+    encoding: str | None = Form(None),
+    sheet: str | None = Form(None),
+    mode: str | None = Form(None),
+    mapping: str | None = Form(None, alias="map", description="源列=信息项, one per line or ';'-separated"),
+    actor: Actor = Depends(require_user),
+) -> dict[str, Any]:
+    """Upload a file into a resource; the ingest runs in the background. Poll
+    `GET /api/v1/ingests/{token}` for rows, bytes, percent, status and the final report."""
+    pipeline.check_can_collect(get_database(), actor, resource_id)
+    options = {"fmt": fmt, "encoding": encoding, "sheet": sheet, "mode": mode,
+               "mapping": parse_map([p for p in re.split(r"[;\n]", mapping or "") if p.strip()])}
+    staging = Staging(get_settings().zone)  # the upload is private until ingested, then removed
+    name = Path(file.filename or "upload").name
+    path = staging.path / (name if Path(name).suffix else f"{name}.{fmt or 'csv'}")
+    with open(path, "wb") as out:
+        shutil.copyfileobj(file.file, out, 1 << 20)
+    token = uuid.uuid4().hex
+    with _LOCK:
+        now = time.time()
+        for old in [k for k, v in _INGESTS.items() if now - v["started"] > KEEP_SECONDS]:
+            _INGESTS.pop(old, None)
+        _INGESTS[token] = {"token": token, "resource_id": resource_id, "user": actor.username, "status": "running",
+                           "rows": 0, "bytes": 0, "total_bytes": path.stat().st_size, "percent": 0.0,
+                           "report": None, "error": None, "started": now}
+    background.add_task(_run_upload, token, actor, resource_id, staging, path, options)
+    return {"token": token, "status_url": f"/api/v1/ingests/{token}"}
+
+
+@router.get("/api/v1/ingests/{token}")
+def ingest_progress(token: str, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with _LOCK:
+        state = dict(_INGESTS.get(token) or {})
+    if not state or (state["user"] != actor.username and not actor.is_admin):
+        raise NotFound(f"归集任务 {token}", "ingest_not_found")
+    return state
+
+
+@router.get("/api/v1/resources/{resource_id}/batches")
+def list_batches(resource_id: int, actor: Actor = Depends(require_user),
+                 s: Session = Depends(read_session)) -> list[dict[str, Any]]:
+    return zone.list_batches(s, actor, resource_id)
+
+
+@router.post("/api/v1/batches/{batch_id}/confirm")
+def confirm_batch(batch_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        return zone.batch_dict(zone.confirm_batch(s, actor, batch_id))
+
+
+@router.post("/api/v1/batches/{batch_id}/discard")
+def discard_batch(batch_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        return zone.batch_dict(zone.discard_batch(s, actor, batch_id))
+
+
+@router.get("/api/v1/resources/{resource_id}/rows")
+def preview_rows(resource_id: int, limit: int = Query(20, ge=1, le=200), actor: Actor = Depends(require_user),
+                 s: Session = Depends(read_session)) -> dict[str, Any]:
+    return zone.preview_rows(s, actor, resource_id, limit)
+
+
+@router.get("/api/v1/record-counts")
+def record_counts(level: str = Query("resource", pattern="^(resource|org|region)$"),
+                  s: Session = Depends(read_session)) -> list[dict[str, Any]]:
+    return zone.record_counts(s, level)
