@@ -285,6 +285,42 @@ EN.update({  # demo
         "The database already has organizations; the demo province loads only into an empty database",
     "演示用户（密码仅供演示）": "Demo users (passwords for the demo only)",
 })
+EN.update({  # zone and collect
+    "全量": "full", "追加": "append", "更新": "upsert", "待确认": "held for confirmation", "已作废": "discarded",
+    "批次 {batch_id}": "batch {batch_id}", "归集任务 {token}": "ingest {token}",
+    "归集数据": "collect data", "查看数据": "view data", "确认批次": "confirm a batch",
+    "查询引擎“{engine}”不可用": "query engine “{engine}” is not available",
+    "批次{seq}不是待确认状态（当前：{status}）": "batch {seq} is not held for confirmation (it is {status})",
+    "不支持的字符编码：{encoding}": "unsupported character encoding: {encoding}",
+    "无法识别文件的字符编码，请用 --encoding 指定":
+        "cannot recognise the file's character encoding; name it with --encoding",
+    "第{line}行（字节偏移{offset}）不是有效的{encoding}编码":
+        "line {line} (byte offset {offset}) is not valid {encoding}",
+    "文件无法按{encoding}解码": "the file cannot be decoded as {encoding}",
+    "不支持的文件格式：{format}": "unsupported file format: {format}",
+    "文件为空或没有表头": "the file is empty or has no header",
+    "CSV 文件格式有误：{detail}": "malformed CSV file: {detail}",
+    "无法读取电子表格：{detail}": "cannot read the spreadsheet: {detail}",
+    "文件不存在：{path}": "file not found: {path}",
+    "映射的目标信息项“{item}”不存在": "the mapped item “{item}” does not exist",
+    "映射的源列“{column}”不在文件中": "the mapped source column “{column}” is not in the file",
+    "源列“{column}”不对应任何信息项（用 --map 源列=信息项 映射，或 源列=- 忽略）":
+        "source column “{column}” matches no item (map it with --map column=item, or ignore it with column=-)",
+    "源列“{column}”与“{other}”都对应信息项“{item}”": "source columns “{column}” and “{other}” both map to item “{item}”",
+    "缺少必填信息项“{item}”": "the required item “{item}” is missing",
+    "映射应写作 源列=信息项：{value}": "a mapping is written column=item: {value}",
+    "源列“{column}”的值都不能作为{type}（信息项“{item}”）":
+        "no value of source column “{column}” can be a {type} (item “{item}”)",
+    "信息资源{code}已停用，不能归集": "resource {code} is retired and cannot be collected",
+    "信息资源{code}没有信息项，不能归集": "resource {code} has no items and cannot be collected",
+    "信息资源{code}没有主键信息项，不能按“更新”方式归集": "resource {code} has no key items, so it cannot be upserted",
+    "本安装不含数据库归集（collect.pull）": "this installation has no database pulls (collect.pull)",
+    "请指定文件，或用 --db URL --table T 指定数据库": "name a file, or a database with --db URL --table T",
+    "不是有效的日期": "not a valid date", "不是有效的日期时间": "not a valid date and time",
+    "不是有效的金额": "not a valid amount", "不是有效的数值": "not a valid number",
+    "不是有效的整数": "not a valid integer", "不是有效的逻辑值（是/否）": "not a valid yes/no value",
+    "缺少主键信息项的值": "the key item has no value", "内部错误": "internal error",
+})
 EN.update({  # ledger and bench
     "第{seq}号存证的内容被改动（与其内容摘要不符）":
         "the content of event {seq} was altered (it no longer matches its content digest)",
