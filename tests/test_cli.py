@@ -70,3 +70,29 @@ def test_ledger_verify_json(world):
     r = ybz("ledger", "verify", "--json")
     assert r.exit_code == 0
     assert json.loads(r.output)["ok"] is True
+
+
+def test_catalogue_workflow_from_the_command_line(world, tmp_path):
+    from tests.factories import resource_in
+    from yibenzhang.access import Actor
+    from yibenzhang.catalog import service as catalog
+
+    with world.db.write() as s:
+        code = catalog.create_resource(s, Actor.system(), resource_in(world)).code
+    assert ybz("catalog", "submit", code, "--as", "market_steward").exit_code == 2  # not their org
+    r = ybz("catalog", "submit", code, "--as", "police_steward", "--json")
+    assert r.exit_code == 0 and json.loads(r.output)["status"] == "待审核"
+    r = ybz("catalog", "return", code, "--reason", " ", "--as", "reviewer", "--json")
+    assert r.exit_code == 2 and json.loads(r.output)["error"]["errors"][0]["code"] == "reason_required"
+    r = ybz("catalog", "publish", code, "--as", "reviewer", "--json")
+    assert json.loads(r.output)["status"] == "已发布"
+    shown = json.loads(ybz("catalog", "show", code, "--as", "consumer", "--json").output)
+    assert shown["code"] == code and [i["name"] for i in shown["items"]][:2] == ["姓名", "公民身份号码"]
+    listed = json.loads(ybz("catalog", "list", "--status", "已发布", "--as", "consumer", "--json").output)
+    assert [x["code"] for x in listed] == [code]
+    found = json.loads(ybz("catalog", "search", "人口", "--as", "consumer", "--json").output)
+    assert [x["code"] for x in found] == [code]
+    assert json.loads(ybz("catalog", "search", "人口", "--json").output) != []  # system sees it too
+    assert ybz("catalog", "show", code, "--as", "citizen").exit_code == 2  # not open: not found
+    r = ybz("catalog", "retire", code, "--reason", "业务撤销", "--as", "reviewer", "--json")
+    assert json.loads(r.output)["status"] == "已停用"

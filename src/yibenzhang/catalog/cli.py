@@ -1,17 +1,20 @@
 """`ybz catalog …` commands: import a catalogue file, export the catalogue, write the empty
-Excel template. Thin adapters over catalog.io."""
+Excel template (thin adapters over catalog.io); list, show and search resources; the review
+workflow (submit, withdraw, publish, return, retire) — thin adapters over catalog.service."""
 
 from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Any
 
 import typer
 
 from ..access import Actor
 from ..clikit import JsonOpt, console, domain_errors, emit, emit_json, err_console
 
-catalog_app = typer.Typer(help="The catalogue: import, export.", no_args_is_help=True)
+catalog_app = typer.Typer(help="The catalogue: list, show, search, review workflow, import, export.",
+                          no_args_is_help=True)
 
 AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
 
@@ -124,3 +127,120 @@ def template_cmd(
     data = template_bytes()
     output.write_bytes(data)
     emit({"output": str(output), "bytes": len(data)}, as_json)
+
+
+# --- reading and the review workflow --------------------------------------------------------
+
+_SUMMARY_COLUMNS = ["code", "name", "org_name", "status", "version", "share_type", "open_type"]
+
+
+def _summary(session: Any, resource: Any) -> dict[str, Any]:
+    from .service import resource_dict
+
+    d = resource_dict(session, resource)
+    return {k: d.get(k) for k in _SUMMARY_COLUMNS} | {"id": resource.id}
+
+
+@catalog_app.command("list")
+def list_cmd(
+    org: str | None = typer.Option(None, "--org", help="Provider USCC."),
+    status: str | None = typer.Option(None, "--status", help="草稿 / 待审核 / 已退回 / 已发布 / 已停用"),
+    limit: int = typer.Option(50, "--limit"),
+    as_user: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Resources the acting user may see, newest first."""
+    from ..db import get_database
+    from ..orgs.service import get_org_by_uscc
+    from . import service
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().read() as s:
+            org_id = get_org_by_uscc(s, org).id if org else None
+            rows, total = service.list_resources(s, actor, org_id=org_id, status=status, limit=limit)
+            emit([_summary(s, r) for r in rows], as_json, _SUMMARY_COLUMNS, title=f"{total}")
+
+
+@catalog_app.command("show")
+def show_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """One resource by code (or id): its metadata and items as the acting user sees them."""
+    from ..db import get_database
+    from . import service
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().read() as s:
+            view = service.view_for(s, actor, service.get_resource(s, actor, code))
+        if as_json:
+            emit(view, True)
+        else:
+            items = view.pop("items")
+            emit(view, False)
+            emit(items, False, ["name", "data_type_code", "data_type", "length", "required", "is_key"])
+
+
+@catalog_app.command("search")
+def search_cmd(q: str, limit: int = typer.Option(20, "--limit"), as_user: str | None = AsOpt,
+               as_json: bool = JsonOpt) -> None:
+    """Chinese full-text search over names, abstracts and items."""
+    from ..db import get_database
+    from .search import SearchQuery, search_resources
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().read() as s:
+            result = search_resources(s, actor, SearchQuery(q=q, limit=limit))
+        emit([{k: i.get(k) for k in ("code", "name", "org_name", "status", "score")} for i in result.items],
+             as_json, ["code", "name", "org_name", "status", "score"], title=f"{result.total}")
+
+
+def _transition(code: str, as_user: str | None, as_json: bool, action: str, reason: str | None = None) -> None:
+    from ..db import get_database
+    from . import service
+
+    with domain_errors(as_json):
+        actor = _actor(as_user)
+        with get_database().write() as s:
+            rid = service.get_resource(s, actor, code).id
+            fn = {"submit": service.submit_resource, "withdraw": service.withdraw_resource,
+                  "publish": service.publish_resource}.get(action)
+            if fn is not None:
+                resource = fn(s, actor, rid)
+            elif action == "return":
+                resource = service.return_resource(s, actor, rid, reason or "")
+            else:
+                resource = service.retire_resource(s, actor, rid, reason or "")
+            emit(_summary(s, resource), as_json)
+
+
+@catalog_app.command("submit")
+def submit_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Send a draft or returned resource to the region's authority for review."""
+    _transition(code, as_user, as_json, "submit")
+
+
+@catalog_app.command("withdraw")
+def withdraw_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Take a submission back before it is reviewed."""
+    _transition(code, as_user, as_json, "withdraw")
+
+
+@catalog_app.command("publish")
+def publish_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Publish a submitted resource (the region's authority reviewer)."""
+    _transition(code, as_user, as_json, "publish")
+
+
+@catalog_app.command("return")
+def return_cmd(code: str, reason: str = typer.Option(..., "--reason"), as_user: str | None = AsOpt,
+               as_json: bool = JsonOpt) -> None:
+    """Return a submitted resource to its steward, with the reason."""
+    _transition(code, as_user, as_json, "return", reason)
+
+
+@catalog_app.command("retire")
+def retire_cmd(code: str, reason: str = typer.Option(..., "--reason"), as_user: str | None = AsOpt,
+               as_json: bool = JsonOpt) -> None:
+    """Retire a published resource (its versions stay)."""
+    _transition(code, as_user, as_json, "retire", reason)
