@@ -206,8 +206,10 @@ def _what(objection_id: int | str) -> str:
     return f"异议 {objection_id}"
 
 
-def get_objection(session: Session, actor: Actor, objection_id: int) -> Objection:
-    obj = session.get(Objection, int(objection_id))
+def get_objection(session: Session, actor: Actor, objection_id: int, *, for_update: bool = False) -> Objection:
+    """An objection the actor may read; `for_update` locks its row (PostgreSQL) so an act and the
+    escalation job never both decide from the same old state."""
+    obj = session.get(Objection, int(objection_id), with_for_update=for_update or None)
     if obj is None or not can_read(session, actor, obj):
         # Do not reveal an objection to someone who may not read it.
         raise NotFound(_what(objection_id), "objection_not_found")
@@ -331,7 +333,7 @@ def answer_objection(
     today: date | None = None,
 ) -> Objection:
     """The provider's steward accepts (will correct) or rejects with a reason."""
-    obj = get_objection(session, actor, objection_id)
+    obj = get_objection(session, actor, objection_id, for_update=True)
     require(_is_provider(actor, obj), "答复异议")
     day = today or _today()
     bag = ErrorBag()
@@ -362,7 +364,7 @@ def correct_objection(
 ) -> Objection:
     """The provider records the correction (optionally the batch that fixed it). Allowed after
     acceptance, and late: after escalation or when the authority upheld the objection."""
-    obj = get_objection(session, actor, objection_id)
+    obj = get_objection(session, actor, objection_id, for_update=True)
     require(_is_provider(actor, obj), "更正异议数据")
     day = today or _today()
     bag = ErrorBag()
@@ -387,7 +389,7 @@ def correct_objection(
 
 def withdraw_objection(session: Session, actor: Actor, objection_id: int, today: date | None = None) -> Objection:
     """The filer takes the objection back while it is still open."""
-    obj = get_objection(session, actor, objection_id)
+    obj = get_objection(session, actor, objection_id, for_update=True)
     require(_is_filer(actor, obj), "撤回异议")
     day = today or _today()
     _settle(session, obj, day)  # a lateness that already happened stays on record
@@ -406,7 +408,7 @@ def decide_objection(
 ) -> Objection:
     """The region's authority rules on an escalated objection: uphold (the provider must correct)
     or dismiss, with a reason."""
-    obj = get_objection(session, actor, objection_id)
+    obj = get_objection(session, actor, objection_id, for_update=True)
     require(can_review(actor, _region_path(session, obj.region_id)), "裁定异议", "review_denied")
     day = today or _today()
     bag = ErrorBag()
