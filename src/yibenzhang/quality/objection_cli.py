@@ -64,6 +64,7 @@ def list_cmd(
 
 @objection_app.command("show")
 def show_cmd(objection_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """One objection with its deadlines, state and every step (readers only)."""
     from ..db import get_database
     from . import objections as svc
 
