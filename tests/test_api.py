@@ -92,3 +92,18 @@ def test_ledger_verify_over_http(client, world):
     assert client.get("/api/v1/ledger/verify", headers=world.headers("citizen")).status_code == 403
     report = client.get("/api/v1/ledger/verify", headers=world.headers("auditor")).json()
     assert report["ok"] is True and report["events"] > 20
+
+
+def test_a_browser_session_needs_its_csrf_header_to_change_state_through_the_api(client, world):
+    from yibenzhang.orgs import service as orgs
+    from yibenzhang.orgs import sessions
+
+    with world.db.write() as s:
+        raw, csrf = sessions.start(s, orgs.get_user_by_name(s, "police_steward"))
+    client.cookies.set("ybz_session", raw)
+    assert client.get("/api/v1/me").json()["username"] == "police_steward"  # reading needs no token
+    r = client.post("/api/v1/resources", json=body(world))
+    assert r.status_code == 403 and r.json()["code"] == "csrf_failed"
+    r = client.post("/api/v1/resources", json=body(world), headers={"X-CSRF-Token": "wrong"})
+    assert r.status_code == 403
+    assert client.post("/api/v1/resources", json=body(world), headers={"X-CSRF-Token": csrf}).status_code == 201

@@ -8,11 +8,14 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 
 from .access import Actor
+from .crypto import constant_time_equal
 from .db import Database, get_database
-from .errors import Unauthenticated
+from .errors import PermissionDenied, Unauthenticated
 from .i18n import normalize_lang
 
 SESSION_COOKIE = "ybz_session"
+CSRF_HEADER = "X-CSRF-Token"
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
 def database() -> Database:
@@ -54,7 +57,12 @@ def resolve_actor(request: Request) -> Actor:
             if raw:
                 found = sessions.lookup(s, raw)
                 if found is not None:
-                    user, _csrf = found
+                    user, csrf = found
+                    # A browser session calling the JSON API to change state must prove the call
+                    # comes from our own pages (defence in depth beside SameSite=Lax).
+                    if (request.method not in SAFE_METHODS and request.url.path.startswith("/api/")
+                            and not constant_time_equal(csrf, request.headers.get(CSRF_HEADER, ""))):
+                        raise PermissionDenied("跨站请求校验", "csrf_failed")
                     actor = orgs.actor_for(s, user, lang)
     if actor.lang != lang:
         actor = Actor(actor.user_id, actor.username, actor.grants, lang)

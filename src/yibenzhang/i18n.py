@@ -156,6 +156,7 @@ EN.update(
         "停用": "retired",
         "删除": "deleted",
         "撤回": "withdrawn",
+        "跨站请求校验": "cross-site request check",
     }
 )
 
