@@ -78,33 +78,43 @@ class _Builder:
         self.divisions = list(divisions) if divisions is not None else None
         self.sample_n = sample_n
         self.joins: list[str] = []
+        self.derived: list[str] = []
 
-    def col(self, name: str) -> str:
-        return f"t.{quote(name)}" if name in self.columns else "NULL"
+    def col(self, name: str, qualified: bool = True) -> str:
+        if name not in self.columns:
+            return "NULL"
+        return f"t.{quote(name)}" if qualified else quote(name)
 
-    def text(self, name: str, letter: str) -> str:
-        c = self.col(name)
+    def text(self, name: str, letter: str, qualified: bool = True) -> str:
+        c = self.col(name, qualified)
         return c if letter in TEXT_TYPES and c != "NULL" else f"CAST({c} AS VARCHAR)"
 
+    def derive(self, expr: str) -> str:
+        """A value computed once per row in the source projection (DuckDB does not share a
+        sub-expression repeated inside one CASE, and check digits reuse their integer 17-19 times)."""
+        name = f"_d{len(self.derived)}"
+        self.derived.append(f"{expr} AS {name}")
+        return f"t.{name}"
+
     def rule(self, i: int, rule: Rule, ref_relation: str | None) -> tuple[str, str]:
-        """(checked expression, failure condition) for one rule."""
+        """(checked condition, failure condition) for one rule."""
         name, letter = rule.items[0], (rule.types[0] if rule.types else "C")
         c = self.col(name)
         p = rule.params
         if rule.kind == "not_null":
             blank = f" OR trim({c}) = ''" if letter in TEXT_TYPES and c != "NULL" else ""
-            return "count(*)", f"({c} IS NULL{blank})"
+            return "TRUE", f"({c} IS NULL{blank})"
         if rule.kind == "unique":
             cols = [self.col(n) for n in rule.items]
             if "NULL" in cols:
-                return "0", "FALSE"
+                return "FALSE", "FALSE"
             keys = ", ".join(f"{quote(n)} AS _k{j}" for j, n in enumerate(rule.items))
             present = " AND ".join(f"{quote(n)} IS NOT NULL" for n in rule.items)
             on = " AND ".join(f"t.{quote(n)} = u{i}._k{j}" for j, n in enumerate(rule.items))
             self.joins.append(f"LEFT JOIN (SELECT {keys}, TRUE AS _hit FROM src WHERE {present} "
                               f"GROUP BY ALL HAVING count(*) > 1) AS u{i} ON {on}")
-            return f"count_if({' AND '.join(f'{x} IS NOT NULL' for x in cols)})", f"u{i}._hit IS NOT NULL"
-        checked = f"count({c})"
+            return " AND ".join(f"{x} IS NOT NULL" for x in cols), f"u{i}._hit IS NOT NULL"
+        checked = f"{c} IS NOT NULL"
         if rule.kind == "length":
             return checked, f"length({self.text(name, letter)}) > {int(p['max'])}"
         if rule.kind == "enum":
@@ -121,7 +131,14 @@ class _Builder:
             v = self.text(name, letter)
             fmt = p["format"]
             if fmt == "id_card":
-                ok = V.sql_id_card(v, today=self.today, provinces=self.provinces)
+                body = self.derive(V.id_body_sql(self.text(name, letter, qualified=False)))
+                ok = V.sql_id_card(v, today=self.today, provinces=self.provinces, body=body)
+            elif fmt == "uscc":
+                parts = [self.derive(x) for x in V.uscc_parts_sql(self.text(name, letter, qualified=False))]
+                ok = V.sql_uscc(v, parts=parts)
+            elif fmt == "bank_card":
+                number = self.derive(V.bank_number_sql(self.text(name, letter, qualified=False)))
+                ok = V.sql_bank_card(v, number=number)
             elif fmt == "division":
                 # The regions table's codes only when the rule asks for them: data may name any
                 # division of the country, the metadata store knows only this province's.
@@ -144,22 +161,30 @@ class _Builder:
 def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references: dict[str, str] | None = None,
               today: date | None = None, provinces: Iterable[str] | None = None,
               divisions: Iterable[str] | None = None, sample_n: int = SAMPLE_ROWS) -> str:
-    """The one statement: row 0 holds the row count, then checked/failed/samples per rule."""
+    """The one statement: the row count, then checked/failed/samples per rule.
+
+    Each rule's conditions are computed once per row in the `flags` projection; the aggregate
+    only counts them (a condition written in both count_if and a FILTER would run twice)."""
     b = _Builder(columns, today or date.today(), provinces, divisions, sample_n)
     has_row = "_row" in columns
+    flags = ["t._row AS _row" if has_row else "NULL AS _row"]
     aggs = ["count(*) AS _rows"]
     for i, rule in enumerate(rules):
         checked, fail = b.rule(i, rule, (references or {}).get(rule.key))
         guard = f"coalesce({fail}, FALSE)"
         if rule.kind not in ("not_null", "unique") and b.col(rule.items[0]) != "NULL":
             guard = f"({b.col(rule.items[0])} IS NOT NULL AND {guard})"
-        aggs.append(f"{checked} AS c{i}")
-        aggs.append(f"count_if({guard}) AS f{i}")
-        sample = f"min(t._row, {sample_n}) FILTER (WHERE {guard})" if has_row and sample_n else "NULL"
+        flags.append(f"coalesce({checked}, FALSE) AS _c{i}")
+        flags.append(f"{guard} AS _f{i}")
+        aggs.append(f"count_if(_c{i}) AS c{i}")
+        aggs.append(f"count_if(_f{i}) AS f{i}")
+        sample = f"min(_row, {sample_n}) FILTER (WHERE _f{i})" if has_row and sample_n else "NULL"
         aggs.append(f"{sample} AS s{i}")
-    select = ",\n  ".join(aggs)
-    return (f"WITH src AS (SELECT * FROM {relation})\nSELECT\n  {select}\nFROM src AS t\n"
-            + "\n".join(b.joins))
+    derived = "".join(f", {d}" for d in b.derived)
+    joins = "\n".join(b.joins)
+    return (f"WITH src AS (SELECT *{derived} FROM {relation}),\n"
+            f"flags AS (SELECT {', '.join(flags)} FROM src AS t\n{joins})\n"
+            f"SELECT\n  " + ",\n  ".join(aggs) + "\nFROM flags")
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
