@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger")
+BENCHMARKS = ("search", "ledger", "quality")
 
 
 def machine() -> dict[str, Any]:
