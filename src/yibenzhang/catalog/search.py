@@ -21,7 +21,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+import numpy as np
 from sqlalchemy import (
+    BigInteger,
+    Boolean,
     Column,
     ColumnElement,
     Integer,
@@ -34,14 +37,16 @@ from sqlalchemy import (
     case,
     column,
     func,
+    inspect,
     literal_column,
+    or_,
     select,
     table,
     text,
 )
 from sqlalchemy.orm import Session
 
-from ..access import Actor
+from ..access import Actor, can_read_all
 from ..db import UTCDateTime
 from ..enums import FormatKind, Library, OpenType, ResourceClass, ResourceStatus, ShareType, UpdateCycle
 from ..errors import ErrorBag
@@ -50,7 +55,7 @@ from .model import Category, Resource, ResourceItem, ResourceVersion
 
 log = logging.getLogger(__name__)
 
-# --- tables (created by migration 0002) -------------------------------------------------------
+# --- tables (created by migrations 0002 and 0007) ----------------------------------------------
 
 _meta = MetaData()
 docs = Table(
@@ -72,6 +77,24 @@ docs = Table(
     Column("update_cycle", String(8)),
     Column("status", String(8)),
     Column("sort_time", UTCDateTime(timezone=True)),
+)
+# One narrow row per search_docs row: what search counts, filters and pages on as small values —
+# the snapshot's org and region (as regions.id), the seven fixed-vocabulary facets packed in `fkey`
+# (FKEY_BITS each, code = position in the enum + 1, 0 = none) — and, prefixed v_, the live
+# resources fields catalog.service.visible_to decides by. Counting then reads no wide row.
+fac = Table(
+    "search_facets", _meta,
+    Column("resource_id", Integer, primary_key=True),
+    Column("org_id", Integer),
+    Column("region_id", Integer),
+    Column("fkey", BigInteger),
+    Column("category_code", String(9)),
+    Column("sort_time", UTCDateTime(timezone=True)),
+    Column("v_published", Boolean),
+    Column("v_status", String(8)),
+    Column("v_open_type", String(16)),
+    Column("v_org_id", Integer),
+    Column("v_region_id", Integer),
 )
 _fts = table("search_fts", column("rowid"))
 _DOC_COLUMNS = [c.name for c in docs.columns]
@@ -203,18 +226,21 @@ class FacetCache:
     exactly what the query would count now. Writes through this module (bulk indexing, which has
     no ledger event) bump a generation that empties it."""
 
-    def __init__(self, size: int = 512) -> None:
+    def __init__(self, size: int = 512, max_cost: int = 2_000_000) -> None:
         self.size = size
+        self.max_cost = max_cost  # bounds memory: a cached facet combination costs 1
         self.enabled = True
         self.hits = self.misses = 0
         self._generation = 0
-        self._data: dict[Any, Any] = {}
+        self._data: dict[Any, tuple[Any, int]] = {}
+        self._cost = 0
         self._lock = threading.Lock()
 
     def bump(self) -> None:
         with self._lock:
             self._generation += 1
             self._data.clear()
+            self._cost = 0
 
     def clear(self) -> None:
         self.bump()
@@ -224,21 +250,23 @@ class FacetCache:
         if not self.enabled:
             return None
         with self._lock:
-            value = self._data.pop(key, None)
-            if value is not None:
-                self._data[key] = value  # most recently used last
+            entry = self._data.pop(key, None)
+            if entry is not None:
+                self._data[key] = entry  # most recently used last
                 self.hits += 1
-            else:
-                self.misses += 1
-            return value
+                return entry[0]
+            self.misses += 1
+            return None
 
-    def put(self, key: Any, value: Any) -> None:
+    def put(self, key: Any, value: Any, cost: int = 1) -> None:
         if not self.enabled:
             return
         with self._lock:
-            self._data[key] = value
-            while len(self._data) > self.size:
-                self._data.pop(next(iter(self._data)))
+            old = self._data.pop(key, None)
+            self._cost += cost - (old[1] if old else 0)
+            self._data[key] = (value, cost)
+            while len(self._data) > 1 and (len(self._data) > self.size or self._cost > self.max_cost):
+                self._cost -= self._data.pop(next(iter(self._data)))[1]
 
     @property
     def generation(self) -> int:
@@ -256,8 +284,6 @@ def _ledger_head(session: Session) -> tuple[Any, ...]:
 
 def _visibility_key(actor: Actor) -> tuple[Any, ...]:
     """Everything catalog.service.visible_to decides by."""
-    from ..access import can_read_all
-
     if can_read_all(actor):
         return ("all",)
     return (actor.is_government, tuple(sorted(actor.org_ids())), tuple(sorted(actor.reviewer_paths())))
@@ -309,28 +335,71 @@ _INSERT_PG_DOC = text(
 )
 
 
-def _delete(session: Session, ids: Sequence[int]) -> None:
+def _delete(session: Session, ids: Sequence[int], facets: bool = True) -> None:
     if not ids:
         return
     _facet_cache.bump()
-    session.execute(text("DELETE FROM search_docs WHERE resource_id IN :ids").bindparams(
-        bindparam("ids", expanding=True)), {"ids": list(ids)})
+    tables = ["search_docs", *(["search_facets"] if facets else [])]
+    for name in tables:
+        session.execute(text(f"DELETE FROM {name} WHERE resource_id IN :ids").bindparams(
+            bindparam("ids", expanding=True)), {"ids": list(ids)})
     if _is_sqlite(session):
         session.execute(text("DELETE FROM search_fts WHERE rowid IN :ids").bindparams(
             bindparam("ids", expanding=True)), {"ids": list(ids)})
 
 
-def write_docs(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Replace the index rows of these resources (one statement per table, batched)."""
+def write_docs(session: Session, rows: list[dict[str, Any]], facets: bool = True) -> None:
+    """Replace the index rows of these resources (one statement per table, batched).
+    facets=False only while migration 0002 runs, before search_facets exists."""
     if not rows:
         return
     _facet_cache.bump()
-    _delete(session, [r["resource_id"] for r in rows])
+    ids = [r["resource_id"] for r in rows]
+    _delete(session, ids, facets)
     if _is_sqlite(session):
         session.execute(_INSERT_SQLITE_DOC, rows)
         session.execute(_INSERT_SQLITE_FTS, rows)
     else:
         session.execute(_INSERT_PG_DOC, rows)
+    if facets:
+        refresh_facets(session, ids)
+
+
+FKEY_BITS = 5  # per packed facet: room for 31 values of an enumeration
+
+
+def _fkey_sql() -> str:
+    """SQL packing the seven enumerated facets of search_docs `d` into one integer."""
+    parts = []
+    for i, name in enumerate(ENUM_FACETS):
+        cases = " ".join(f"WHEN '{value}' THEN {code}" for value, code in _CODES[name].items())
+        parts.append(f"CAST(CASE d.{name} {cases} ELSE 0 END AS BIGINT) * {1 << (FKEY_BITS * i)}")
+    return " + ".join(parts)
+
+
+def refresh_facets(session: Session, ids: Sequence[int] | None) -> None:
+    """(Re)build the search_facets rows of these resources (all when ids is None) from their
+    search_docs rows and the live resources — one INSERT … SELECT, so every writer (indexing,
+    bulk reindex, migration 0007) fills it the same way."""
+    _facet_cache.bump()
+    where = " WHERE d.resource_id IN :ids" if ids is not None else ""
+    insert = text(
+        "INSERT INTO search_facets (resource_id, org_id, region_id, fkey, category_code, sort_time, v_published,"
+        " v_status, v_open_type, v_org_id, v_region_id)"
+        f" SELECT d.resource_id, d.org_id, g.id, {_fkey_sql()}, d.category_code, d.sort_time,"
+        " r.published_version IS NOT NULL, r.status, r.open_type, r.org_id, r.region_id"
+        " FROM search_docs d JOIN resources r ON r.id = d.resource_id LEFT JOIN regions g ON g.code = d.region_code"
+        + where
+    )
+    if ids is None:
+        session.execute(text("DELETE FROM search_facets"))
+        session.execute(insert)
+        return
+    if not ids:
+        return
+    delete = text("DELETE FROM search_facets WHERE resource_id IN :ids")
+    for stmt in (delete, insert):
+        session.execute(stmt.bindparams(bindparam("ids", expanding=True)), {"ids": list(ids)})
 
 
 def _sort_time(resource: Resource) -> datetime | None:
@@ -359,6 +428,8 @@ def reindex_all(session: Session, batch: int = 2000) -> int:
     """Rebuild the whole index in batches (after a bulk load or on an existing catalogue).
     Same rows as index_resource: the published snapshot where there is one, else the working
     copy (assembled with a few queries per batch, not per resource)."""
+    # Before migration 0007 (its backfill fills it) there is no search_facets table yet.
+    facets = inspect(session.connection()).has_table("search_facets")
     session.execute(text("DELETE FROM search_docs"))
     if _is_sqlite(session):
         session.execute(text("DELETE FROM search_fts"))
@@ -415,8 +486,10 @@ def reindex_all(session: Session, batch: int = 2000) -> int:
                 }
             published = r.published_version is not None and r.published_at is not None
             out.append(doc_from_view(view, r.published_at if published else (r.updated_at or r.created_at)))
-        write_docs(session, out)
+        write_docs(session, out, facets=False)
         done += len(out)
+    if facets:
+        refresh_facets(session, None)
     return done
 
 
@@ -432,6 +505,11 @@ ENUM_FACETS: dict[str, Any] = {
     "resource_class": ResourceClass, "library": Library, "share_type": ShareType, "open_type": OpenType,
     "format_kind": FormatKind, "update_cycle": UpdateCycle, "status": ResourceStatus,
 }
+# code of each value in search_facets.fkey: its position in the enumeration + 1 (0: none). Adding a
+# value at the end keeps the codes; reordering or removing one needs reindex_all.
+_CODES: dict[str, dict[str, int]] = {name: {v: i + 1 for i, v in enumerate(enum.values())}
+                                     for name, enum in ENUM_FACETS.items()}
+assert all(len(codes) < 1 << FKEY_BITS for codes in _CODES.values())
 
 
 @dataclass
@@ -534,14 +612,40 @@ def _match(session: Session, words: list[str]) -> tuple[ColumnElement[bool], Col
     return tsv.op("@@")(tsq), func.ts_rank_cd(tsv, tsq), False
 
 
+def _visible(actor: Actor) -> ColumnElement[bool] | None:
+    """catalog.service.visible_to over search_facets' copies of the live resource fields (kept in
+    step by every index write), so the visible set needs no join. None: the actor sees all."""
+    if can_read_all(actor):
+        return None
+    listed = and_(fac.c.v_published, fac.c.v_status != ResourceStatus.RETIRED.value)
+    if not actor.is_government:
+        listed = and_(listed, fac.c.v_open_type != OpenType.NOT_OPEN.value)
+    visible: list[ColumnElement[bool]] = [listed]
+    own = actor.org_ids()
+    if own:
+        visible.append(fac.c.v_org_id.in_(sorted(own)))
+    paths = actor.reviewer_paths()
+    if paths:
+        in_region = select(Region.id).where(or_(*[Region.path.startswith(p) for p in paths]))
+        visible.append(and_(fac.c.v_status != ResourceStatus.DRAFT.value, fac.c.v_region_id.in_(in_region)))
+    return or_(*visible)
+
+
+def _enum_code(name: str) -> ColumnElement[Any]:
+    """The code of an enumerated facet, unpacked from fkey in SQL."""
+    shift = FKEY_BITS * list(ENUM_FACETS).index(name)  # literals: PostgreSQL shifts a bigint by an int
+    return fac.c.fkey.op(">>")(literal_column(str(shift))).op("&")(literal_column(str((1 << FKEY_BITS) - 1)))
+
+
 def _condition(name: str) -> ColumnElement[bool]:
-    """The filter of one facet, its value bound at execution (so statements are built once)."""
+    """The filter of one facet over search_facets, its value bound at execution (for the region:
+    its path; for an enumeration: its code)."""
     value = bindparam(f"f_{name}")
     if name == "org":
-        return docs.c.org_id == value
+        return fac.c.org_id == value
     if name == "region":
-        return docs.c.region_code.in_(select(Region.code).where(Region.path.startswith(value)))
-    return docs.c[name] == value
+        return fac.c.region_id.in_(select(Region.id).where(Region.path.startswith(value)))
+    return _enum_code(name) == value
 
 
 @lru_cache(maxsize=512)
@@ -549,75 +653,96 @@ def _conditions(names: frozenset[str]) -> dict[str, ColumnElement[bool]]:
     return {name: _condition(name) for name in FACETS if name in names}
 
 
-@lru_cache(maxsize=512)
-def _facet_columns(names: frozenset[str]) -> tuple[list[Any], list[tuple[str, str]]]:
-    """Total and every facet in one pass over the matching set. A facet is counted under all
-    the other selected filters but not its own, so the user sees the alternatives to a choice.
-    Org and region come from the GROUP BY; fixed vocabularies from one FILTER per value."""
-    conds = _conditions(names)
-
-    def all_but(name: str | None) -> ColumnElement[bool] | None:
-        rest = [c for k, c in conds.items() if k != name]
-        return and_(*rest) if rest else None
-
-    def count(cond: ColumnElement[bool] | None) -> Any:
-        return func.count().filter(cond) if cond is not None else func.count()
-
-    cols: list[Any] = [docs.c.org_id, docs.c.region_code, func.max(docs.c.org_name), func.max(docs.c.region_name),
-                       count(all_but(None)), count(all_but("org")), count(all_but("region"))]
-    keys: list[tuple[str, str]] = []
-    for name, enum in ENUM_FACETS.items():
-        others = all_but(name)
-        for value in enum.values():
-            cond = docs.c[name] == value
-            cols.append(func.count().filter(cond if others is None else and_(others, cond)))
-            keys.append((name, value))
-    return cols, keys
+def _filter_params(filters: dict[str, Any]) -> dict[str, Any]:
+    return {f"f_{k}": (_CODES[k][v] if k in _CODES else v) for k, v in filters.items()}
 
 
-def _facet_counts(session: Session, base: Any, params: dict[str, Any], filters: dict[str, Any],
-                  actor: Actor, narrow: bool = False) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """One pass. narrow: the filters restrict the rows and apply to every facet; else each
-    facet is counted under all the filters but its own (multi-select facets)."""
-    from .service import visible_to
+@dataclass(frozen=True)
+class _Combos:
+    """The visible, query-matching set as (org, region, packed facets) per resource or group, with
+    a weight: every facet count under any filters is a sum over it."""
+    org: Any
+    region: Any
+    codes: dict[str, Any]
+    weight: Any
 
-    cols, keys = _facet_columns(frozenset() if narrow else frozenset(filters))
-    if narrow and filters:
-        base = base.where(*_conditions(frozenset(filters)).values())
-    group: list[Any] = [docs.c.org_id, docs.c.region_code]
-    if _is_sqlite(session):  # `+ 0`: scan rows in table order, not by org index with a lookup per row
-        group = [docs.c.org_id + 0, docs.c.region_code]
-    stmt = visible_to(base.with_only_columns(*cols), actor).group_by(*group)
-    total = 0
-    orgs: dict[int, list[Any]] = {}
-    regions: dict[str, list[Any]] = {}
-    enum_counts = [0] * len(keys)
-    for row in session.execute(stmt, params):
-        org_id, region_code, org_name, region_name, n_all, n_org, n_region = row[:7]
-        total += n_all
-        if n_org:
-            orgs.setdefault(org_id, [org_name, 0])[1] += n_org
-        if n_region and region_code:
-            regions.setdefault(region_code, [region_name, 0])[1] += n_region
-        for i, n in enumerate(row[7:]):
-            enum_counts[i] += n
+    @classmethod
+    def of(cls, org: Any, region: Any, fkey: Any, weight: Any) -> _Combos:
+        mask = (1 << FKEY_BITS) - 1
+        codes = {name: ((fkey >> (FKEY_BITS * i)) & mask).astype(np.intp) for i, name in enumerate(ENUM_FACETS)}
+        return cls(org, region, codes, weight)
+
+    def __len__(self) -> int:
+        return len(self.weight)
+
+
+def _ints(csv: str | None) -> Any:
+    return np.fromstring(csv, dtype=np.int64, sep=",") if csv else np.zeros(0, dtype=np.int64)
+
+
+def _load_combos(session: Session, source: Any, where: list[ColumnElement[bool]], params: dict[str, Any]) -> _Combos:
+    """One scan of the matching set. SQLite hands the three columns over as one string each
+    (group_concat: no Python object per row; the aggregates of one query see rows in the same
+    order); PostgreSQL groups them."""
+    region = func.coalesce(fac.c.region_id, 0)
+    if _is_sqlite(session):
+        stmt = select(func.group_concat(fac.c.org_id), func.group_concat(region),
+                      func.group_concat(fac.c.fkey)).select_from(source).where(*where)
+        orgs, regions, fkeys = session.execute(stmt, params).one()
+        org, reg, fkey = _ints(orgs), _ints(regions), _ints(fkeys)
+        if not len(org) == len(reg) == len(fkey):
+            raise RuntimeError("search facets: group_concat columns out of step")
+        return _Combos.of(org, reg, fkey, np.ones(len(org), dtype=np.int64))
+    stmt = select(fac.c.org_id, region, fac.c.fkey, func.count()).select_from(source).where(*where) \
+        .group_by(fac.c.org_id, region, fac.c.fkey)
+    rows = session.execute(stmt, params).all()
+    arr = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 4)
+    return _Combos.of(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+
+
+def _count(session: Session, combos: _Combos, filters: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+    """Total under every filter; each facet under every filter but its own (the user sees the
+    alternatives to a choice)."""
+    masks: dict[str, Any] = {}
+    for name, value in filters.items():
+        if name == "org":
+            masks[name] = combos.org == value
+        elif name == "region":
+            ids = session.execute(select(Region.id).where(Region.path.startswith(value))).scalars().all()
+            masks[name] = np.isin(combos.region, np.array(ids, dtype=np.int64))
+        else:
+            masks[name] = combos.codes[name] == _CODES[name][value]
+
+    def rows_for(exclude: str | None) -> Any:
+        keep = np.ones(len(combos), dtype=bool)
+        for name, mask in masks.items():
+            if name != exclude:
+                keep &= mask
+        return keep
+
+    everything = rows_for(None)
+    total = int(combos.weight[everything].sum())
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
-    facets["org"] = [{"value": k, "name": v[0], "count": v[1]} for k, v in orgs.items()]
-    facets["region"] = [{"value": k, "name": v[0], "count": v[1]} for k, v in regions.items()]
-    for (name, value), n in zip(keys, enum_counts, strict=True):
-        if n:
-            facets[name].append({"value": value, "count": n})
+    for name in ("org", "region"):
+        keep = everything if name not in masks else rows_for(name)
+        values = combos.org[keep] if name == "org" else combos.region[keep]
+        uniq, inverse = np.unique(values, return_inverse=True)
+        counts = np.bincount(inverse, weights=combos.weight[keep], minlength=len(uniq))
+        found = {int(v): int(n) for v, n in zip(uniq, counts, strict=True) if n and v}
+        if name == "org":
+            names = dict(session.execute(select(Org.id, Org.name).where(Org.id.in_(list(found)))).tuples().all())
+            facets[name] = [{"value": k, "name": names.get(k), "count": n} for k, n in found.items()]
+        else:
+            places = {i: (c, nm) for i, c, nm in session.execute(
+                select(Region.id, Region.code, Region.name).where(Region.id.in_(list(found))))} if found else {}
+            facets[name] = [{"value": places[k][0], "name": places[k][1], "count": n}
+                            for k, n in found.items() if k in places]
+    for name, codes in _CODES.items():
+        keep = everything if name not in masks else rows_for(name)
+        counts = np.bincount(combos.codes[name][keep], weights=combos.weight[keep], minlength=len(codes) + 1)
+        facets[name] = [{"value": value, "count": int(counts[code])} for value, code in codes.items() if counts[code]]
     for entries in facets.values():
         entries.sort(key=lambda e: (-e["count"], str(e["value"])))
-    return total, facets
-
-
-def _narrowed(counted: Any, filters: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """Facets under the selected filters, each selected facet counted without its own filter."""
-    total, facets = counted(filters)
-    facets = dict(facets)
-    for name in filters:
-        facets[name] = counted({k: v for k, v in filters.items() if k != name})[1][name]
     return total, facets
 
 
@@ -627,80 +752,84 @@ def _shorten(text_: str, limit: int = 120) -> str:
 
 
 def search_resources(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
-    """Ranked, faceted search over the resources `actor` may see (catalog.service.visible_to)."""
-    from .service import visible_to
+    """Ranked, faceted search over the resources `actor` may see (catalog.service.visible_to).
 
+    The matching set (words, category, visibility) is scanned once into facet combinations,
+    cached per words, category, visibility and catalogue state: every filter, sort and page of
+    the same words then costs only the page query."""
     query, filters = _validated(session, query)
-    params: dict[str, Any] = {f"f_{k}": v for k, v in filters.items()}
-    conds = _conditions(frozenset(filters))
     words = query_words(query.q)
-    empty_facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
-    if query.q.strip() and not words:
-        return SearchResult(total=0, items=[], facets=empty_facets)  # nothing searchable in the input
-
-    source: Any = docs.join(Resource, Resource.id == docs.c.resource_id)
+    if query.q.strip() and not words:  # nothing searchable in the input
+        return SearchResult(total=0, items=[], facets={name: [] for name in FACETS})
+    is_sqlite = _is_sqlite(session)
+    source: Any = fac
     where: list[ColumnElement[bool]] = []
     relevance: Any = None
     if words:
         match, relevance, on_fts = _match(session, words)
-        if on_fts:
-            source = _fts.join(source, docs.c.resource_id == _fts.c.rowid)
+        source = _fts.join(fac, fac.c.resource_id == _fts.c.rowid) if on_fts else \
+            docs.join(fac, fac.c.resource_id == docs.c.resource_id)
         where.append(match)
     if query.category_code:
-        where.append(docs.c.category_code.startswith(query.category_code))
-    base = select(docs.c.resource_id).select_from(source).where(*where) if where else \
-        select(docs.c.resource_id).select_from(source)
+        where.append(fac.c.category_code.startswith(query.category_code))
+    visible = _visible(actor)
+    if visible is not None:
+        where.append(visible)
 
     key = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session), _visibility_key(actor),
            tuple(words), query.category_code)
-
-    def counted(applied: dict[str, Any], narrow: bool) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-        """Total and facets under `applied` filters, one cached pass."""
-        pass_key = (*key, narrow, tuple(sorted(applied.items())))
-        hit = _facet_cache.get(pass_key)
-        if hit is None:
-            hit = _facet_counts(session, base, {f"f_{k}": v for k, v in applied.items()}, applied, actor, narrow)
-            _facet_cache.put(pass_key, hit)
-        return hit
-
-    if words:
-        # A full-text match is a small set: one pass counts every facet under all-but-its-own filter.
-        total, facets = counted(filters, False)
-    else:
-        # Browsing covers the whole catalogue: each pass is narrowed by its filters in WHERE (by
-        # index), and the facet of a selected filter comes from the pass without that filter —
-        # for one filter, the unfiltered pass every browse of the same actor shares.
-        total, facets = _narrowed(lambda applied: counted(applied, True), filters)
+    counted = _facet_cache.get(("facets", *key, tuple(sorted(filters.items()))))
+    if counted is None:
+        combos = _facet_cache.get(("combos", *key))
+        if combos is None:
+            combos = _load_combos(session, source, where, {})
+            _facet_cache.put(("combos", *key), combos, cost=max(1, len(combos)))
+        counted = _count(session, combos, filters)
+        _facet_cache.put(("facets", *key, tuple(sorted(filters.items()))), counted)
+    total, facets = counted
     facets = {k: [dict(e) for e in v] for k, v in facets.items()}
     if total <= query.offset:
         return SearchResult(total=total, items=[], facets=facets)
 
-    is_sqlite = _is_sqlite(session)
+    conds = list(_conditions(frozenset(filters)).values())
+    params = _filter_params(filters)
     if is_sqlite and words and query.sort == "relevance":
-        return SearchResult(total=total, items=_ranked_fts_page(session, actor, query, words, where, conds, params),
-                            facets=facets)
-    lower_name = func.lower(docs.c.name)
+        ranked = _ranked_fts_page(session, actor, query, words, where, conds, params)
+    else:
+        ranked = _page(session, query, words, source, [*where, *conds], params, relevance, is_sqlite)
+    if not ranked:
+        return SearchResult(total=total, items=[], facets=facets)
+    rows = {r["resource_id"]: r for r in session.execute(
+        select(docs).where(docs.c.resource_id.in_([r[0] for r in ranked]))).mappings()}
+    items = [_item(rows[rid], float(e) * 1000 + float(h) * 100 + float(rel or 0))
+             for rid, e, h, rel in ranked if rid in rows]
+    return SearchResult(total=total, items=items, facets=facets)
+
+
+def _page(session: Session, query: SearchQuery, words: list[str], source: Any, where: list[ColumnElement[bool]],
+          params: dict[str, Any], relevance: Any, is_sqlite: bool) -> list[Any]:
+    """(id, exact, name hits, relevance) of the page: browsing pages newest first from the
+    (sort_time, id) index of search_facets; the search_docs row is joined only for names."""
+    if words or query.sort == "name":
+        source = source.join(docs, docs.c.resource_id == fac.c.resource_id) if source is fac or is_sqlite \
+            else source
     if words:
+        lower_name = func.lower(docs.c.name)
         found = [(func.instr(lower_name, w) if is_sqlite else func.strpos(lower_name, w)) > 0 for w in words]
         name_hits: Any = sum((case((f, 1), else_=0) for f in found), start=literal_column("0"))
         exact: Any = case((lower_name == _normal(query.q.strip()), 1), else_=0)
     else:
-        name_hits = exact = literal_column("0")
-        relevance = literal_column("0")
+        name_hits = exact = relevance = literal_column("0")
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
-    page = base.with_only_columns(*docs.columns, exact, name_hits, relevance)
-    page = visible_to(page, actor).where(*conds.values()) if conds else visible_to(page, actor)
-    newest = (docs.c.sort_time.desc(), docs.c.resource_id.desc())
+    newest = (fac.c.sort_time.desc(), fac.c.resource_id.desc())
     if query.sort == "name":
         order: tuple[Any, ...] = (docs.c.name, docs.c.resource_id)
     elif query.sort == "newest" or not words:
         order = newest
     else:
         order = (exact.desc(), name_hits.desc(), relevance.desc(), *newest)
-    rows = session.execute(page.order_by(*order).limit(query.limit).offset(query.offset), params).mappings()
-    items = [_item(r, float(r["exact"]) * 1000 + float(r["name_hits"]) * 100 + float(r["relevance"] or 0))
-             for r in rows]
-    return SearchResult(total=total, items=items, facets=facets)
+    stmt = select(fac.c.resource_id, exact, name_hits, relevance).select_from(source).where(*where)
+    return list(session.execute(stmt.order_by(*order).limit(query.limit).offset(query.offset), params).all())
 
 
 def _item(r: Any, score: float) -> dict[str, Any]:
@@ -715,13 +844,11 @@ def _item(r: Any, score: float) -> dict[str, Any]:
 
 
 def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: list[str],
-                     where: list[ColumnElement[bool]], conds: dict[str, ColumnElement[bool]],
-                     params: dict[str, Any]) -> list[dict[str, Any]]:
+                     where: list[ColumnElement[bool]], conds: list[ColumnElement[bool]],
+                     params: dict[str, Any]) -> list[Any]:
     """SQLite relevance page: rank on the FTS table (the name tiers come from FTS column filters
-    and the name index), check visibility on the best candidates, then fetch the page's rows —
-    no row lookup per match in the wide tables."""
-    from .service import visible_to
-
+    and the name index); without filters, check visibility on the best candidates only, else
+    rank the FTS matches joined with search_facets."""
     fts_col = literal_column("search_fts")
     exact: Any = case((_fts.c.rowid.in_(
         select(docs.c.resource_id).where(docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
@@ -737,23 +864,14 @@ def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: 
     order = (exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
     need = query.offset + query.limit
     ranked: list[Any] | None = None
+    columns = (_fts.c.rowid, exact, name_hits, relevance)
     if not conds and not query.category_code:
-        ranked = _overfetched(session, actor, select(_fts.c.rowid, exact, name_hits, relevance)
-                              .select_from(_fts).where(*where).order_by(*order), params, need)
+        ranked = _overfetched(session, actor, select(*columns).select_from(_fts).where(where[0]).order_by(*order),
+                              params, need)
     if ranked is None:  # filters select a subset: rank it in one joined query
-        source: Any = _fts.join(Resource, Resource.id == _fts.c.rowid)
-        if conds or query.category_code:
-            source = source.join(docs, docs.c.resource_id == _fts.c.rowid)
-        stmt = visible_to(select(_fts.c.rowid, exact, name_hits, relevance).select_from(source).where(*where), actor)
-        if conds:
-            stmt = stmt.where(*conds.values())
+        stmt = select(*columns).select_from(_fts.join(fac, fac.c.resource_id == _fts.c.rowid)).where(*where, *conds)
         ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
-    ranked = ranked[query.offset:need]
-    if not ranked:
-        return []
-    rows = {r["resource_id"]: r for r in session.execute(
-        select(docs).where(docs.c.resource_id.in_([r[0] for r in ranked]))).mappings()}
-    return [_item(rows[rid], e * 1000 + h * 100 + float(rel or 0)) for rid, e, h, rel in ranked if rid in rows]
+    return ranked[query.offset:need]
 
 
 OVERFETCH_START = 200  # candidates taken first, at least OVERFETCH_FACTOR × what the page needs
@@ -764,20 +882,21 @@ OVERFETCH_LIMIT = 20_000  # beyond this many candidates, ranking the joined set 
 def _overfetched(session: Session, actor: Actor, ranking: Any, params: dict[str, Any],
                  need: int) -> list[Any] | None:
     """The best `need` visible matches: take the top candidates from the FTS table alone (no
-    row lookups), keep those visible_to allows, and fetch more only if too few survive."""
-    from .service import visible_to
-
+    row lookups), keep those the actor may see, and fetch more only if too few survive."""
+    visible = _visible(actor)
+    if visible is None:
+        return list(session.execute(ranking.limit(need), params).all())
     k = max(OVERFETCH_FACTOR * need, OVERFETCH_START)
     while k <= OVERFETCH_LIMIT:
         candidates = session.execute(ranking.limit(k), params).all()
         ids = [c[0] for c in candidates]
-        seen = set(session.execute(visible_to(select(Resource.id).where(Resource.id.in_(ids)), actor)).scalars())
-        visible = [c for c in candidates if c[0] in seen]
-        if len(visible) >= need or len(candidates) < k:
-            return visible[:need]
+        seen = set(session.execute(select(fac.c.resource_id).where(fac.c.resource_id.in_(ids), visible)).scalars())
+        kept = [c for c in candidates if c[0] in seen]
+        if len(kept) >= need or len(candidates) < k:
+            return kept[:need]
         k *= 4
     return None
 
 
 __all__ = ["SearchQuery", "SearchResult", "doc_from_view", "facet_cache", "index_resource", "query_words",
-           "reindex_all", "search_resources", "segment", "unindex_resource", "write_docs"]
+           "refresh_facets", "reindex_all", "search_resources", "segment", "unindex_resource", "write_docs"]
