@@ -312,9 +312,9 @@ EN.update({  # zone and collect
     "映射应写作 源列=信息项：{value}": "a mapping is written column=item: {value}",
     "源列“{column}”的值都不能作为{type}（信息项“{item}”）":
         "no value of source column “{column}” can be a {type} (item “{item}”)",
-    "信息资源{code}已停用，不能归集": "resource {code} is retired and cannot be collected",
-    "信息资源{code}没有信息项，不能归集": "resource {code} has no items and cannot be collected",
-    "信息资源{code}没有主键信息项，不能按“更新”方式归集": "resource {code} has no key items, so it cannot be upserted",
+    "信息资源{resource}已停用，不能归集": "resource {resource} is retired and cannot be collected",
+    "信息资源{resource}没有信息项，不能归集": "resource {resource} has no items and cannot be collected",
+    "信息资源{resource}没有主键信息项，不能按“更新”方式归集": "resource {resource} has no key items, so it cannot be upserted",
     "本安装不含数据库归集（collect.pull）": "this installation has no database pulls (collect.pull)",
     "请指定文件，或用 --db URL --table T 指定数据库": "name a file, or a database with --db URL --table T",
     "不是有效的日期": "not a valid date", "不是有效的日期时间": "not a valid date and time",

@@ -55,7 +55,7 @@ def _mostly_gb18030(sample: bytes) -> bool:
     """Chinese text in GB18030 with at most a stray bad byte: the strict decode then names it."""
     text = sample.decode(GB18030, errors="replace")
     cjk = sum(1 for ch in text[:20000] if "\u4e00" <= ch <= "\u9fff")
-    return cjk > 0 and text.count("\ufffd") <= max(1, len(text) // 1000)
+    return cjk > 0 and text.count("\ufffd") <= max(4, len(text) // 100)
 
 
 def _decodes(sample: bytes, encoding: str, full: bool) -> bool:

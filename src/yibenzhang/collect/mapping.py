@@ -41,7 +41,7 @@ def resolve(items: list[Any], columns: list[str], *, explicit: dict[str, str] | 
                 target = column
             elif normalize_name(column) in by_norm:
                 target = by_norm[normalize_name(column)]
-            elif column in saved and saved[column] in names:
+            elif column in saved:
                 target = saved[column]
         if target == IGNORE or (target is not None and target not in names):
             continue

@@ -40,6 +40,8 @@ from .model import ColumnMapping
 log = logging.getLogger(__name__)
 PART = "part-000000.parquet"
 REJECTS = "rejects.csv"
+# A column with this many values and none convertible is a wrong file or mapping, not bad rows.
+MISMATCH_MIN = 2
 
 
 @dataclass
@@ -84,9 +86,9 @@ def _target(db: Database, actor: Actor, resource: int | str) -> _Target:
         r: Resource = get_resource(s, actor, resource)
         require(can_edit_catalogue(actor, r.org_id), "归集数据", "collect_denied")
         if r.status == ResourceStatus.RETIRED.value:
-            raise DomainError("resource_retired", "信息资源{code}已停用，不能归集", code=r.code)
+            raise DomainError("resource_retired", "信息资源{resource}已停用，不能归集", resource=r.code)
         if not r.items:
-            raise DomainError("resource_no_items", "信息资源{code}没有信息项，不能归集", code=r.code)
+            raise DomainError("resource_no_items", "信息资源{resource}没有信息项，不能归集", resource=r.code)
         saved = dict(s.execute(select(ColumnMapping.source, ColumnMapping.item)
                                .where(ColumnMapping.resource_id == r.id)).all())
         items = [ItemSpec.of(i) for i in r.items]
@@ -107,7 +109,8 @@ def _mode(target: _Target, mode: str | None) -> str:
         raise DomainError("mode_unknown", "未知的取值“{value}”，可选：{allowed}", value=mode,
                           allowed="、".join(BatchMode.values()))
     if parsed == BatchMode.UPSERT and not target.has_keys:
-        raise DomainError("mode_needs_key", "信息资源{code}没有主键信息项，不能按“更新”方式归集", code=target.code)
+        raise DomainError("mode_needs_key", "信息资源{resource}没有主键信息项，不能按“更新”方式归集",
+                          resource=target.code)
     return parsed.value
 
 
@@ -210,7 +213,7 @@ def _type_mismatches(plan: Plan, stats: tuple[Any, ...]) -> None:
         if item in plan.fallible():
             failed, ok = int(stats[col]), int(stats[col + 1])
             col += 2
-            if failed and not ok:
+            if failed >= MISMATCH_MIN and not ok:
                 bag.add(f"items.{item.name}", "type_mismatch", "源列“{column}”的值都不能作为{type}（信息项“{item}”）",
                         column=plan.mapping[item.name], type=item.data_type, item=item.name)
     bag.raise_if_any("type_mismatch")
@@ -254,7 +257,7 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
             target = _target(db, actor, resource)
             return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
         if kind == "json":
-            return readers.open_json(path, con)
+            return readers.open_json(path, get_engine().connect())
         return readers.open_parquet(path)
 
     return _run(db, actor, resource, opener, source_info={"kind": "file", "file": path.name,

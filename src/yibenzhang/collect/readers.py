@@ -108,6 +108,16 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         child = subprocess.Popen([sys.executable, "-m", "yibenzhang.collect.encoding", str(path), name],
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20)
         raw = child.stdout
+
+    def finish() -> None:
+        if child is not None:
+            code = child.wait()
+            err = child.stderr.read().decode() if child.stderr else ""
+            if code == 3:
+                raise enc.invalid_byte(path, int(err.strip() or 0), name)
+            if code != 0:
+                raise DomainError("encoding_invalid", "文件无法按{encoding}解码", encoding=name.upper())
+
     counting = _Counting(raw)
     stream = io.BufferedReader(counting, 1 << 20)
     header_line = stream.readline()
@@ -119,16 +129,8 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         delimiter = "\t" if header_text.count("\t") > header_text.count(",") else ","
     columns = [c.strip() for c in next(csv.reader([header_text], delimiter=delimiter), [])]
     if not columns or not any(columns):
+        finish()  # a decoding failure in the first chunk leaves the stream empty
         raise DomainError("file_empty", "文件为空或没有表头")
-
-    def finish() -> None:
-        if child is not None:
-            code = child.wait()
-            err = child.stderr.read().decode() if child.stderr else ""
-            if code == 3:
-                raise enc.invalid_byte(path, int(err.strip() or 0), name)
-            if code != 0:
-                raise DomainError("encoding_invalid", "文件无法按{encoding}解码", encoding=name.upper())
 
     def batches() -> Iterator[pa.RecordBatch]:
         reader = pacsv.open_csv(
@@ -262,10 +264,19 @@ def open_json(path: Path, con: Any) -> Source:
     fmt = "array" if head.startswith(b"[") else "newline_delimited"
     read = (f"read_json('{str(path).replace(chr(39), chr(39) * 2)}', format='{fmt}', records=true, "
             f"sample_size=-1)")
-    columns = con.sql(f"SELECT * FROM {read}").columns
-    reader = con.sql(f"SELECT CAST(COLUMNS(*) AS VARCHAR) FROM {read}").to_arrow_reader(BATCH_ROWS)
+    described = con.sql(f"SELECT * FROM {read}")
+    columns, types = described.columns, [str(t) for t in described.types]
+
+    def text(c: str, t: str) -> str:
+        q = '"' + c.replace('"', '""') + '"'
+        # mixed-type fields are JSON values: take their text without JSON quotes
+        value = f"json_extract_string({q}, '$')" if t.upper() == "JSON" else f"CAST({q} AS VARCHAR)"
+        return f"{value} AS {q}"
+
+    projection = ", ".join(text(c, t) for c, t in zip(columns, types, strict=True))
+    reader = con.sql(f"SELECT {projection} FROM {read}").to_arrow_reader(BATCH_ROWS)
     return Source(list(columns), with_rows(iter(reader)), {"format": "json", "layout": fmt},
-                  path.stat().st_size, lambda: 0)
+                  path.stat().st_size, lambda: 0, close=con.close)
 
 
 def open_parquet(path: Path) -> Source:
