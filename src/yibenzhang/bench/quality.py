@@ -8,13 +8,14 @@ the zone, generated with DuckDB SQL (no Python per row) into ./.bench/quality_<r
 Timed (median of runs): `quality.evaluate.evaluate` over the Parquet file — not-null, lengths,
 enumerations, formats with check digits (GB 11643, GB 32100, Luhn), phones, e-mail, division,
 date text, ranges, a regular expression and uniqueness. Baseline in the same run: a plain DuckDB
-scan counting the same columns. Goal: < 1 s at full scale. When Great Expectations is installed
-(the optional `bench` extra), the same rules run as expectations over the same rows (pandas)
-and the ratio is reported; otherwise the result says it was not installed.
+scan reading the same columns (one trivial predicate per column). Goal: < 1 s at full scale.
+The Great Expectations comparison of the issue is not implemented yet: the result says whether
+the library is installed and that no comparison was run.
 """
 
 from __future__ import annotations
 
+import importlib.util
 import statistics
 import time
 from datetime import date
@@ -167,12 +168,12 @@ def _median_time(fn: Any, runs: int) -> tuple[float, Any]:
 
 
 def _great_expectations(path: Path, rules: list[Rule], runs: int) -> dict[str, Any]:
-    try:
-        from . import quality_gx
-    except ImportError as exc:  # the optional `bench` extra is not installed
-        return {"installed": False, "note": f"great_expectations not installed ({exc.name}); "
-                                            "pip install -e '.[bench]' to compare"}
-    return quality_gx.run(path, rules, runs, TODAY)
+    """The Great Expectations comparison of the issue, when its optional extra is installed."""
+    if importlib.util.find_spec("great_expectations") is None:
+        return {"installed": False, "note": "great_expectations is not installed; only our figures are reported"}
+    # Installed, but the expectation suite mirroring the 33 rules is not written yet: say so
+    # rather than time something that is not the same work.
+    return {"installed": True, "note": "the Great Expectations run of the same rules is not implemented yet"}
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
@@ -186,7 +187,8 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         gen_s = time.perf_counter() - started
     relation = f"read_parquet('{path}')"
     rules = bench_rules()
-    columns = ", ".join(f'count("{n}")' for n, *_ in ITEMS)
+    # A real scan of the same columns: count(col) alone is answered from Parquet statistics.
+    columns = ", ".join(f'count_if("{n}" IS NOT DISTINCT FROM "{n}")' for n, *_ in ITEMS)
     con = duckdb.connect()
     try:
         con.execute(f"SELECT count(*) FROM {relation}").fetchall()  # warm the file cache
