@@ -99,9 +99,8 @@ def test_rejects_are_exact_and_hold_the_batch_until_confirmed(world, people, tmp
         ("34", "公民身份号码", "key_missing"), ("35", "是否在职", "invalid_logical"),
         ("35", "家庭人口", "invalid_integer")}
     assert all(r["原因"] and r["reason"] for r in lines)
-    with world.db.write() as s:
-        with pytest.raises(PermissionDenied):
-            zone.confirm_batch(s, world.actor("market_steward"), report.batch_id)
+    with world.db.write() as s, pytest.raises(PermissionDenied):
+        zone.confirm_batch(s, world.actor("market_steward"), report.batch_id)
     with world.db.write() as s:
         zone.confirm_batch(s, steward, report.batch_id)
     assert len(current(world, people)) == 30 and record_count(world, people) == 30
@@ -110,7 +109,8 @@ def test_rejects_are_exact_and_hold_the_batch_until_confirmed(world, people, tmp
 def test_discarded_batch_never_counts(world, people, tmp_path):
     steward = world.actor("police_steward")
     report = ingest_file(world.db, steward, people,
-                         write(tmp_path, "d.csv", rows_csv(["甲,110101199003071111,不是日期,1,是,1", "乙,110101199003072222,2020-01-01,1,是,1"]), "utf-8"))
+                         write(tmp_path, "d.csv", rows_csv(["甲,110101199003071111,不是日期,1,是,1",
+                                                     "乙,110101199003072222,2020-01-01,1,是,1"]), "utf-8"))
     assert report.status == "待确认"
     with world.db.write() as s:
         assert zone.discard_batch(s, steward, report.batch_id).status == "已作废"
@@ -158,7 +158,8 @@ def test_mapping_problems_are_reported_before_anything_is_written(world, people,
     assert ("columns.多余列", "column_unknown") in codes
     zone_root = get_settings().zone
     assert not [p for p in zone_root.rglob("*.parquet")]
-    report = ingest_file(world.db, steward, people, path, mapping={"名字": "姓名", "身份证": "公民身份号码", "多余列": "-"})
+    explicit = {"名字": "姓名", "身份证": "公民身份号码", "多余列": "-"}
+    report = ingest_file(world.db, steward, people, path, mapping=explicit)
     assert report.rows_accepted == 1
     # the mapping was saved: the same file goes in without --map next time (the ignored column too)
     assert ingest_file(world.db, steward, people, path).rows_accepted == 1
@@ -168,8 +169,8 @@ def test_normalized_names_and_whole_column_type_mismatch(world, people, tmp_path
     steward = world.actor("police_steward")
     ok = write(tmp_path, "n.csv", " 姓 名 ,公民身份号码\n张三,110101199003077777\n", "utf-8")
     assert ingest_file(world.db, steward, people, ok).rows_accepted == 1
-    wrong = write(tmp_path, "w.csv", "姓名,公民身份号码,出生日期\n张三,110101199003077777,北京\n李四,110101199003071234,上海\n",
-                  "utf-8")
+    wrong = write(tmp_path, "w.csv", "姓名,公民身份号码,出生日期\n张三,110101199003077777,北京\n"
+                  "李四,110101199003071234,上海\n", "utf-8")
     with pytest.raises(ValidationFailed) as err:
         ingest_file(world.db, steward, people, wrong)
     assert [(e.field, e.code) for e in err.value.errors] == [("items.出生日期", "type_mismatch")]
@@ -226,7 +227,8 @@ def test_xlsx_with_a_merged_two_row_header(world, people, tmp_path):
 
 def test_arrow_batches_and_record_counts(world, people, log_resource):
     steward = world.actor("police_steward")
-    batch = pa.RecordBatch.from_pydict({"姓名": ["甲", "乙"], "公民身份号码": ["110101199003071111", "110101199003072222"]})
+    batch = pa.RecordBatch.from_pydict({"姓名": ["甲", "乙"],
+                                        "公民身份号码": ["110101199003071111", "110101199003072222"]})
     report = ingest_arrow(world.db, steward, people, [batch], source={"kind": "test"})
     assert report.rows_accepted == 2
     with world.db.read() as s:

@@ -1,0 +1,3 @@
+"""The collection fixtures serve the zone tests too."""
+
+from tests.collect.conftest import log_resource, people  # noqa: F401
