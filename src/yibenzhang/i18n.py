@@ -280,6 +280,44 @@ EN.update({  # web pages
     "查看职责变化": "view duty changes", "查看一数一源": "view one-source conflicts", "校验存证链": "verify the ledger",
     "编目": "catalogue",
     "排序": "Sort", "按相关度": "by relevance", "按更新时间": "newest first", "按名称": "by name",
+    # collection and quality pages
+    "数据归集": "Collection", "当前记录数": "Current records", "数据质量": "Data quality", "上传数据": "Upload data",
+    "以下批次拒收率超过阈值，待数据专员确认后才会发布":
+        "These batches rejected more rows than the threshold allows; they are published once the steward confirms",
+    "接收{a}行，拒收{r}行": "{a} rows accepted, {r} rejected", "下载拒收文件": "download the reject file",
+    "确认发布": "Confirm and publish", "作废批次": "Discard batch", "批次清单": "Batch manifest", "方式": "Mode",
+    "接收行数": "Rows accepted", "拒收行数": "Rows rejected", "来源": "Source", "操作人": "By", "时间": "When",
+    "尚未归集数据": "No data collected yet", "数据文件": "Data file",
+    "支持CSV、XLSX、JSON、Parquet；列名与信息项名称一致":
+        "CSV, XLSX, JSON or Parquet; column names as the item names",
+    "归集方式": "Mode", "默认（有主键时按主键更新，否则全量）": "Default (upsert by key items)",
+    "默认（全量）": "Default (full)", "文件编码": "Encoding", "自动识别": "Detect automatically",
+    "工作表（XLSX）": "Sheet (XLSX)", "留空则取第一个工作表": "Blank for the first sheet",
+    "上传并归集": "Upload and collect", "归集进度": "Collection progress", "已读取{rows}行": "{rows} rows read",
+    "刷新进度": "Refresh progress", "归集失败": "Collection failed", "重新上传": "Upload again",
+    "批次{seq}已发布": "Batch {seq} is published",
+    "批次{seq}拒收率超过阈值，待确认后发布":
+        "Batch {seq} rejected more rows than the threshold allows; it is published once confirmed",
+    "读取行数": "Rows read", "用时": "Time", "行/秒": "rows/s", "质量评分": "Quality scores",
+    "{n}条规则，{f}条未通过": "{n} rules, {f} failed", "查看数据质量": "See data quality",
+    "返回信息资源": "Back to the resource", "评估当前数据": "Assess the current data",
+    "最近一次评估": "Latest assessment", "批次评估": "of a batch", "当前数据评估": "of the current data",
+    "{n}行": "{n} rows", "{n}条规则": "{n} rules", "总分": "Overall", "权重": "weight",
+    "评分趋势": "Scores over time", "各维度评分随时间的变化": "Scores per dimension over time",
+    "评分趋势图需要启用JavaScript": "The chart needs JavaScript", "规则结果": "Rule results", "规则": "Rule",
+    "维度": "Dimension", "检查数": "Checked", "不合格数": "Failed", "不合格率": "Failure rate",
+    "不合格行号（示例）": "Failing rows (examples)", "目录": "catalogue",
+    "尚未评估：归集数据后自动评估": "Not assessed yet: data is assessed when it is collected",
+    "按各信息资源最近一次评估、以行数加权汇总；总分权重：":
+        "Each resource's latest assessment, weighted by rows; weights of the overall score: ",
+    "汇总层级": "Level", "按机构": "By organization", "按地区": "By region", "资源数": "Resources",
+    "行数": "Rows", "尚无评估结果": "No assessments yet", "请选择要上传的文件": "Choose a file to upload",
+    "非空": "not empty", "正则表达式": "regular expression", "取值范围": "range",
+    "唯一": "unique", "引用": "reference", "公民身份号码（GB 11643）": "citizen ID number (GB 11643)",
+    "统一社会信用代码（GB 32100）": "unified social credit code (GB 32100)", "手机号码": "mobile number",
+    "固定电话": "landline", "联系电话": "phone number", "银行卡号（Luhn）": "bank card number (Luhn)",
+    "行政区划代码（GB/T 2260）": "division code (GB/T 2260)", "电子邮箱": "e-mail", "日期文本": "date text",
+    "拒收文件": "reject file",
 })
 EN.update({  # demo
     "数据库中已有机构，演示省份只能载入空数据库":

@@ -20,7 +20,7 @@ from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, 
 from ..errors import ValidationFailed
 from ..orgs import service as orgs
 from ..orgs.model import Org
-from . import forms
+from . import forms, pages_collect
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
 
@@ -138,11 +138,13 @@ def detail(request: Request, resource_id: int) -> Response:
             diff = service.diff_versions(s, ctx.actor, resource.id, int(a), int(b) if b.isdigit() else None)
         path = _region_path(s, view.get("region_code"))
         org_id = resource.org_id
+        collection = pages_collect.collection_view(s, ctx.actor, resource)
     may_edit = ctx.actor.is_authenticated and can_edit_catalogue(ctx.actor, org_id)
     may_review = ctx.actor.is_authenticated and can_review(ctx.actor, path)
     return render(request, "detail.html", r=view, versions=versions, flags=flags, diff=diff,
                   diff_a=a, diff_b=b, may_edit=may_edit, may_review=may_review, status_class=STATUS_CLASS,
-                  done=request.query_params.get("done"))
+                  done=request.query_params.get("done"), collection=collection,
+                  batch_class=pages_collect.BATCH_CLASS)
 
 
 # --- console: my catalogue, the form, actions ---------------------------------------------------

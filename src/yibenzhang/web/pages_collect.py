@@ -1,0 +1,249 @@
+"""Collection and quality pages: the 数据归集 section of a resource's detail page, the console's
+upload with live progress, held-batch decisions, the reject file, the quality page and the
+org/region scores board.
+
+Thin adapters: uploads go through collect.routes' own upload and progress functions (one
+background mechanism for the API and the console), decisions through zone.service, quality
+through quality.service. A page only chooses which buttons and links to offer.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from fastapi import BackgroundTasks, Depends, Request, Response
+from fastapi.responses import FileResponse
+from markupsafe import Markup
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from starlette.datastructures import FormData, UploadFile
+
+from ..access import Actor, can_edit_catalogue, can_review, require
+from ..catalog import service as catalog
+from ..catalog.model import Resource
+from ..collect import pipeline
+from ..collect import routes as collect_routes
+from ..config import get_settings
+from ..db import get_database
+from ..errors import NotFound, ValidationFailed
+from ..ledger import service as ledger
+from ..orgs.model import Region
+from ..quality import service as quality
+from ..quality.scores import DIMENSION_WEIGHTS
+from ..zone import service as zone
+from ..zone.model import Batch, BatchMode, BatchStatus
+from .auth import console_user, csrf_checked, form_data
+from .render import WebContext, redirect, render
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")
+BATCH_CLASS = {"已发布": "published", "待确认": "submitted", "已作废": "retired"}
+ENCODINGS = ("UTF-8", "GBK", "GB18030")
+POLL_MS = 500  # the upload page asks for its progress fragment this often
+BATCHES_SHOWN = 50  # newest batches listed on the detail page
+RULE_KINDS = {"not_null": "非空", "length": "长度", "enum": "枚举值", "format": "格式", "regex": "正则表达式",
+              "range": "取值范围", "unique": "唯一", "reference": "引用"}
+FORMAT_NAMES = {"id_card": "公民身份号码（GB 11643）", "uscc": "统一社会信用代码（GB 32100）", "mobile": "手机号码",
+                "landline": "固定电话", "phone": "联系电话", "bank_card": "银行卡号（Luhn）",
+                "division": "行政区划代码（GB/T 2260）", "email": "电子邮箱", "date_text": "日期文本"}
+
+
+def local_time(at: datetime | str | None) -> str:
+    if at is None:
+        return ""
+    if isinstance(at, str):
+        at = datetime.fromisoformat(at)
+    if at.tzinfo is None:
+        at = at.replace(tzinfo=ZoneInfo("UTC"))
+    return at.astimezone(LOCAL_TZ).strftime("%Y-%m-%d %H:%M")
+
+
+def _region_path(s: Session, resource: Resource) -> str:
+    region = s.get(Region, resource.region_id)
+    return region.path if region else "/"
+
+
+def is_insider(s: Session, actor: Actor, resource: Resource) -> bool:
+    """Provider org, the region's reviewers, admin and auditors see the collection manifest
+    (counts and sources only, never rows)."""
+    if not actor.is_authenticated:
+        return False
+    return zone.can_read_rows(actor, resource) or can_review(actor, _region_path(s, resource))
+
+
+def collection_view(s: Session, actor: Actor, resource: Resource) -> dict[str, Any] | None:
+    """The detail page's 数据归集 section, or None for those who may not see it."""
+    if not is_insider(s, actor, resource):
+        return None
+    rows = s.execute(select(Batch).where(Batch.resource_id == resource.id).order_by(Batch.seq.desc())
+                     .limit(BATCHES_SHOWN)).scalars().all()
+    batches = []
+    for b in rows:
+        src = b.source or {}
+        batches.append({
+            "id": b.id, "seq": b.seq, "mode": b.mode, "status": b.status, "accepted": b.row_count,
+            "rejected": b.rejected_count, "source": src.get("file") or src.get("table") or src.get("kind") or "",
+            "source_kind": src.get("kind") or "", "by": b.created_by, "at": local_time(b.created_at),
+            "has_rejects": bool(b.reject_path)})
+    steward = can_edit_catalogue(actor, resource.org_id)
+    return {"records": resource.record_count if rows else None, "batches": batches,
+            "held": [b for b in batches if b["status"] == BatchStatus.HELD.value],
+            "may_collect": steward and resource.status != "已停用", "may_decide": steward,
+            "may_download": steward}
+
+
+# --- upload -------------------------------------------------------------------------------------
+
+
+def _resource_info(s: Session, actor: Actor, resource_id: int) -> dict[str, Any]:
+    r = catalog.get_resource(s, actor, resource_id)
+    return {"id": r.id, "code": r.code, "name": r.name, "keyed": any(i.is_key for i in r.items)}
+
+
+def upload_form(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    pipeline.check_can_collect(get_database(), ctx.actor, resource_id)  # 404 unseen, 403 not the steward
+    with get_database().read() as s:
+        info = _resource_info(s, ctx.actor, resource_id)
+    return render(request, "upload.html", r=info, modes=BatchMode.values(), encodings=ENCODINGS, v={}, errors={})
+
+
+def upload_submit(request: Request, resource_id: int, background: BackgroundTasks,
+                  ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
+    upload = form.get("file")
+    values = {k: str(form.get(k) or "").strip() for k in ("mode", "encoding", "sheet")}
+    if not isinstance(upload, UploadFile) or not upload.filename:
+        pipeline.check_can_collect(get_database(), ctx.actor, resource_id)
+        with get_database().read() as s:
+            info = _resource_info(s, ctx.actor, resource_id)
+        return render(request, "upload.html", status_code=422, r=info, modes=BatchMode.values(),
+                      encodings=ENCODINGS, v=values, errors={"file": [ctx.t("请选择要上传的文件")]})
+    started = collect_routes.upload_batch(
+        resource_id, background, file=upload, fmt=None, encoding=values["encoding"] or None,
+        sheet=values["sheet"] or None, mode=values["mode"] or None, mapping=None, actor=ctx.actor)
+    return redirect(f"/console/ingests/{started['token']}")
+
+
+def _progress(ctx: WebContext, token: str) -> dict[str, Any]:
+    state = collect_routes.ingest_progress(token, ctx.actor)  # 404 unless it is the user's own
+    elapsed = max(time.time() - float(state.get("started") or time.time()), 1e-3)
+    report = state.get("report") or {}
+    error = state.get("error")
+    return {
+        "token": token, "resource_id": state["resource_id"], "status": state["status"],
+        "rows": state.get("rows") or 0, "percent": state.get("percent"),
+        "mb": round((state.get("bytes") or 0) / 1e6, 2), "total_mb": round((state.get("total_bytes") or 0) / 1e6, 2),
+        "mb_per_s": report.get("mb_per_s") if report else round((state.get("bytes") or 0) / 1e6 / elapsed, 2),
+        "report": report or None, "quality": report.get("quality") if report else None,
+        "error": (error.get("detail_en") if ctx.lang == "en" and error.get("detail_en") else error.get("detail"))
+        if error else None, "error_code": error.get("code") if error else None,
+    }
+
+
+def ingest_page(request: Request, token: str, ctx: WebContext = Depends(console_user)) -> Response:
+    p = _progress(ctx, token)
+    with get_database().read() as s:
+        info = _resource_info(s, ctx.actor, p["resource_id"])
+    return render(request, "ingest.html", r=info, p=p, poll_ms=POLL_MS)
+
+
+def ingest_fragment(request: Request, token: str, ctx: WebContext = Depends(console_user)) -> Response:
+    return render(request, "_ingest_progress.html", p=_progress(ctx, token), poll_ms=POLL_MS)
+
+
+# --- batches ------------------------------------------------------------------------------------
+
+
+def batch_decision(request: Request, batch_id: int, action: str, ctx: WebContext = Depends(csrf_checked)) -> Response:
+    decide = {"confirm": zone.confirm_batch, "discard": zone.discard_batch}.get(action)
+    if decide is None:
+        raise NotFound(action, "not_found")
+    with get_database().write() as s:
+        resource_id = decide(s, ctx.actor, batch_id).resource_id
+    return redirect(f"/catalog/{resource_id}?done={action}#collection")
+
+
+def reject_file(request: Request, batch_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    """The reject file holds the values as sent (personal data): the provider's steward only,
+    and each download is in the ledger (counts, never values)."""
+    with get_database().write() as s:
+        batch = s.get(Batch, batch_id)
+        if batch is None:
+            raise NotFound(f"批次 {batch_id}", "batch_not_found")
+        resource = catalog.get_resource(s, ctx.actor, batch.resource_id)
+        require(can_edit_catalogue(ctx.actor, resource.org_id), "下载拒收文件")
+        if not batch.reject_path:
+            raise NotFound("拒收文件", "rejects_not_found")
+        path = get_settings().zone / batch.path / batch.reject_path
+        if not path.is_file():
+            raise NotFound("拒收文件", "rejects_not_found")
+        ledger.append(s, ctx.actor, "zone.rejects.download", "batch", batch.id,
+                      {"resource": resource.code, "seq": batch.seq, "rejected": batch.rejected_count})
+        name = f"{resource.code}-{batch.seq}-rejects.csv"
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)
+
+
+# --- quality ------------------------------------------------------------------------------------
+
+
+def _chart_json(history: list[dict[str, Any]], lang: str, t: Any) -> Markup:
+    """The score history for ybz-quality.js, safe inside a <script type="application/json">."""
+    dims = list(DIMENSION_WEIGHTS)
+    data = {
+        "labels": [local_time(h["at"]) for h in history],
+        "series": [{"name": t("总分"), "data": [h["overall"] for h in history]}]
+        + [{"name": t(d), "data": [(h["scores"] or {}).get(d) for h in history]} for d in dims],
+        "lang": lang,
+    }
+    text = json.dumps(data, ensure_ascii=False).replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026")
+    return Markup(text)
+
+
+def quality_page(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    with get_database().read() as s:
+        view = quality.resource_quality(s, ctx.actor, resource_id)
+        resource = s.get(Resource, view["resource_id"])
+        assert resource is not None
+        # The same rule as quality.service (which checks again on POST): provider or authority.
+        may_assess = can_edit_catalogue(ctx.actor, resource.org_id) or can_review(ctx.actor,
+                                                                                  _region_path(s, resource))
+    latest = view["latest"]
+    if latest:
+        latest["at"] = local_time(latest["created_at"])
+    return render(request, "quality.html", q=view, latest=latest, dims=list(DIMENSION_WEIGHTS),
+                  chart=_chart_json(view["history"], ctx.lang, ctx.t), may_assess=may_assess,
+                  rule_kinds=RULE_KINDS, format_names=FORMAT_NAMES,
+                  done=request.query_params.get("done"))
+
+
+def quality_assess(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+    quality.assess_current(get_database(), ctx.actor, resource_id)
+    return redirect(f"/console/resources/{resource_id}/quality?done=assess")
+
+
+def quality_board(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    level = request.query_params.get("level") or "org"
+    if level not in ("org", "region"):
+        raise ValidationFailed("quality_level", "未知的取值“{value}”，可选：{allowed}", value=level,
+                               allowed="org、region")
+    with get_database().read() as s:
+        rows = quality.scores_by(s, ctx.actor, level)
+    return render(request, "quality_scores.html", rows=rows, level=level, dims=list(DIMENSION_WEIGHTS),
+                  weights=DIMENSION_WEIGHTS)
+
+
+def register(router: Any) -> None:
+    add = router.add_api_route
+    add("/console/resources/{resource_id}/upload", upload_form, methods=["GET"], include_in_schema=False)
+    add("/console/resources/{resource_id}/upload", upload_submit, methods=["POST"], include_in_schema=False)
+    add("/console/ingests/{token}", ingest_page, methods=["GET"], include_in_schema=False)
+    add("/console/ingests/{token}/progress", ingest_fragment, methods=["GET"], include_in_schema=False)
+    add("/console/batches/{batch_id}/rejects", reject_file, methods=["GET"], include_in_schema=False)
+    add("/console/batches/{batch_id}/{action}", batch_decision, methods=["POST"], include_in_schema=False)
+    add("/console/resources/{resource_id}/quality", quality_page, methods=["GET"], include_in_schema=False)
+    add("/console/resources/{resource_id}/quality/assess", quality_assess, methods=["POST"],
+        include_in_schema=False)
+    add("/console/quality", quality_board, methods=["GET"], include_in_schema=False)
+
