@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger", "quality")
+BENCHMARKS = ("search", "ledger", "quality", "ingest")
 
 
 def machine() -> dict[str, Any]:
