@@ -59,6 +59,7 @@ def test_bad_input_exits_2_with_zh_and_en(world):
     assert r.exit_code == 2 and json.loads(r.output)["error"]["errors"][0]["code"] == "password_too_short"
     assert ybz("token", "create", "nobody").exit_code == 2
     assert ybz("bench", "no-such-bench").exit_code == 2
+    assert ybz("bench", "ledger", "--rows", "10").exit_code == 2  # the ledger benchmark has no rows
 
 
 def test_acting_as_a_user_is_checked_by_the_service(world):

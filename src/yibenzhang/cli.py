@@ -151,13 +151,14 @@ def bench(
     name: str = typer.Argument(..., help="search | ledger | …"),
     runs: int = typer.Option(5, "--runs"),
     scale: float = typer.Option(1.0, "--scale", help="Fraction of the stated size (for a quick look)."),
+    rows: int | None = typer.Option(None, "--rows", help="Rows to generate (benchmarks over generated rows)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
     from .bench import run_benchmark
 
     with domain_errors(as_json):
-        emit(run_benchmark(name, runs=runs, scale=scale), as_json)
+        emit(run_benchmark(name, runs=runs, scale=scale, rows=rows), as_json)
 
 
 # Commands that live with their stage package: "name": "module:attribute".

@@ -19,11 +19,19 @@ def machine() -> dict[str, Any]:
             "processor": platform.processor() or platform.machine()}
 
 
-def run_benchmark(name: str, runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
+def run_benchmark(name: str, runs: int = 5, scale: float = 1.0, rows: int | None = None) -> dict[str, Any]:
+    """Run benchmark `name`. `rows` (for benchmarks over generated rows, whose module states its
+    BASE_ROWS) is another way of giving the scale: scale = rows / BASE_ROWS."""
     if name not in BENCHMARKS:
         raise DomainError("bench_unknown", "未知的取值“{value}”，可选：{allowed}", value=name,
                           allowed="、".join(BENCHMARKS))
     module = importlib.import_module(f"{__name__}.{name}")
+    if rows is not None:
+        base = getattr(module, "BASE_ROWS", None)
+        if base is None or rows <= 0:
+            raise DomainError("bench_rows", "未知的取值“{value}”，可选：{allowed}", value=f"--rows {rows}",
+                              allowed="--scale")
+        scale = rows / base
     result = module.run(runs=runs, scale=scale)
     result.setdefault("machine", machine())
     return result
