@@ -700,15 +700,32 @@ def _load_combos(session: Session, source: Any, where: list[ColumnElement[bool]]
     return _Combos.of(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
 
 
-def _count(session: Session, combos: _Combos, filters: dict[str, Any]) -> tuple[int, dict[str, list[dict[str, Any]]]]:
+@dataclass(frozen=True)
+class _Names:
+    orgs: dict[int, str]
+    regions: dict[int, tuple[str, str, str]]  # id -> (code, name, path)
+
+
+def _names(session: Session, state: tuple[Any, ...]) -> _Names:
+    """Org and region names for facet labels (the current names), cached per catalogue state."""
+    names = _facet_cache.get(("names", *state))
+    if names is None:
+        names = _Names({i: n for i, n in session.execute(select(Org.id, Org.name))},
+                       {i: (c, n, p) for i, c, n, p in session.execute(
+                           select(Region.id, Region.code, Region.name, Region.path))})
+        _facet_cache.put(("names", *state), names, cost=len(names.orgs) + len(names.regions))
+    return names
+
+
+def _count(combos: _Combos, filters: dict[str, Any], names: _Names) -> tuple[int, dict[str, list[dict[str, Any]]]]:
     """Total under every filter; each facet under every filter but its own (the user sees the
     alternatives to a choice)."""
     masks: dict[str, Any] = {}
     for name, value in filters.items():
         if name == "org":
             masks[name] = combos.org == value
-        elif name == "region":
-            ids = session.execute(select(Region.id).where(Region.path.startswith(value))).scalars().all()
+        elif name == "region":  # the region and every region below it (its path is a prefix of theirs)
+            ids = [i for i, (_, _, path) in names.regions.items() if path.startswith(value)]
             masks[name] = np.isin(combos.region, np.array(ids, dtype=np.int64))
         else:
             masks[name] = combos.codes[name] == _CODES[name][value]
@@ -730,11 +747,9 @@ def _count(session: Session, combos: _Combos, filters: dict[str, Any]) -> tuple[
         counts = np.bincount(inverse, weights=combos.weight[keep], minlength=len(uniq))
         found = {int(v): int(n) for v, n in zip(uniq, counts, strict=True) if n and v}
         if name == "org":
-            names = dict(session.execute(select(Org.id, Org.name).where(Org.id.in_(list(found)))).tuples().all())
-            facets[name] = [{"value": k, "name": names.get(k), "count": n} for k, n in found.items()]
+            facets[name] = [{"value": k, "name": names.orgs.get(k), "count": n} for k, n in found.items()]
         else:
-            places = {i: (c, nm) for i, c, nm in session.execute(
-                select(Region.id, Region.code, Region.name).where(Region.id.in_(list(found))))} if found else {}
+            places = names.regions
             facets[name] = [{"value": places[k][0], "name": places[k][1], "count": n}
                             for k, n in found.items() if k in places]
     for name, codes in _CODES.items():
@@ -776,17 +791,17 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     if visible is not None:
         where.append(visible)
 
-    key = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session), _visibility_key(actor),
-           tuple(words), query.category_code)
+    state = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session))
+    key = (*state, _visibility_key(actor), tuple(words), query.category_code)
     counted = _facet_cache.get(("facets", *key, tuple(sorted(filters.items()))))
     if counted is None:
         combos = _facet_cache.get(("combos", *key))
         if combos is None:
             combos = _load_combos(session, source, where, {})
             _facet_cache.put(("combos", *key), combos, cost=max(1, len(combos)))
-        counted = _count(session, combos, filters)
+        counted = (*_count(combos, filters, _names(session, state)), int(combos.weight.sum()))
         _facet_cache.put(("facets", *key, tuple(sorted(filters.items()))), counted)
-    total, facets = counted
+    total, facets, unfiltered = counted
     facets = {k: [dict(e) for e in v] for k, v in facets.items()}
     if total <= query.offset:
         return SearchResult(total=total, items=[], facets=facets)
@@ -794,7 +809,8 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
     conds = list(_conditions(frozenset(filters)).values())
     params = _filter_params(filters)
     if is_sqlite and words and query.sort == "relevance":
-        ranked = _ranked_fts_page(session, actor, query, words, where, conds, params)
+        ranked = _ranked_fts_page(session, query, words, where, conds, params, (*state, tuple(words)),
+                                  total / max(1, unfiltered))
     else:
         ranked = _page(session, query, words, source, [*where, *conds], params, relevance, is_sqlite)
     if not ranked:
@@ -843,12 +859,14 @@ def _item(r: Any, score: float) -> dict[str, Any]:
     }
 
 
-def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: list[str],
-                     where: list[ColumnElement[bool]], conds: list[ColumnElement[bool]],
-                     params: dict[str, Any]) -> list[Any]:
-    """SQLite relevance page: rank on the FTS table (the name tiers come from FTS column filters
-    and the name index); without filters, check visibility on the best candidates only, else
-    rank the FTS matches joined with search_facets."""
+def _ranked_fts_page(session: Session, query: SearchQuery, words: list[str], where: list[ColumnElement[bool]],
+                     conds: list[ColumnElement[bool]], params: dict[str, Any], state: tuple[Any, ...],
+                     share: float) -> list[Any]:
+    """SQLite relevance page. The ranking of every match (the name tiers from FTS column filters
+    and the name index, then bm25) is the same for every actor: it is computed once per words and
+    catalogue state, cached, and the page is its first `need` entries the actor may see under
+    the filters (checked in search_facets). Filters that keep few of the matches rank their
+    subset in one joined query instead."""
     fts_col = literal_column("search_fts")
     exact: Any = case((_fts.c.rowid.in_(
         select(docs.c.resource_id).where(docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
@@ -863,38 +881,46 @@ def _ranked_fts_page(session: Session, actor: Actor, query: SearchQuery, words: 
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
     order = (exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
     need = query.offset + query.limit
-    ranked: list[Any] | None = None
     columns = (_fts.c.rowid, exact, name_hits, relevance)
-    if not conds and not query.category_code:
-        ranked = _overfetched(session, actor, select(*columns).select_from(_fts).where(where[0]).order_by(*order),
-                              params, need)
-    if ranked is None:  # filters select a subset: rank it in one joined query
+    checks = where[1:] + conds  # all but the full-text match: category, visibility, filters
+    ranked: list[Any] | None = None
+    if share * RANKING_DEPTH >= OVERFETCH_FACTOR * need or not checks:
+        key = ("ranking", *state, query.q.strip())
+        ranking = _facet_cache.get(key)
+        if ranking is None:
+            rows = session.execute(select(*columns).select_from(_fts).where(where[0]).order_by(*order)
+                                   .limit(RANKING_DEPTH + 1), params).all()
+            ranking = ([tuple(r) for r in rows[:RANKING_DEPTH]], len(rows) <= RANKING_DEPTH)
+            _facet_cache.put(key, ranking, cost=len(ranking[0]))
+        ranked = _first_visible(session, ranking, checks, params, need)
+    if ranked is None:
         stmt = select(*columns).select_from(_fts.join(fac, fac.c.resource_id == _fts.c.rowid)).where(*where, *conds)
         ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
     return ranked[query.offset:need]
 
 
-OVERFETCH_START = 200  # candidates taken first, at least OVERFETCH_FACTOR × what the page needs
+RANKING_DEPTH = 5_000  # matches kept in a cached ranking; deeper pages of broad words rank the joined set
+OVERFETCH_START = 200  # candidates checked first, at least OVERFETCH_FACTOR × what the page needs
 OVERFETCH_FACTOR = 4
-OVERFETCH_LIMIT = 20_000  # beyond this many candidates, ranking the joined set is cheaper
 
 
-def _overfetched(session: Session, actor: Actor, ranking: Any, params: dict[str, Any],
-                 need: int) -> list[Any] | None:
-    """The best `need` visible matches: take the top candidates from the FTS table alone (no
-    row lookups), keep those the actor may see, and fetch more only if too few survive."""
-    visible = _visible(actor)
-    if visible is None:
-        return list(session.execute(ranking.limit(need), params).all())
-    k = max(OVERFETCH_FACTOR * need, OVERFETCH_START)
-    while k <= OVERFETCH_LIMIT:
-        candidates = session.execute(ranking.limit(k), params).all()
-        ids = [c[0] for c in candidates]
-        seen = set(session.execute(select(fac.c.resource_id).where(fac.c.resource_id.in_(ids), visible)).scalars())
-        kept = [c for c in candidates if c[0] in seen]
-        if len(kept) >= need or len(candidates) < k:
-            return kept[:need]
-        k *= 4
+def _first_visible(session: Session, ranking: tuple[list[Any], bool], checks: list[ColumnElement[bool]],
+                   params: dict[str, Any], need: int) -> list[Any] | None:
+    """The first `need` entries of a cached ranking that pass `checks` (checked in growing slices),
+    or None when the cached part runs out before the ranking does."""
+    rows, complete = ranking
+    if not checks:
+        return rows[:need] if complete or len(rows) >= need else None
+    kept: list[Any] = []
+    start, k = 0, max(OVERFETCH_FACTOR * need, OVERFETCH_START)
+    while start < len(rows) and len(kept) < need:
+        chunk = rows[start:start + k]
+        ok = set(session.execute(select(fac.c.resource_id).where(
+            fac.c.resource_id.in_([r[0] for r in chunk]), *checks), params).scalars())
+        kept.extend(r for r in chunk if r[0] in ok)
+        start, k = start + len(chunk), k * 4
+    if len(kept) >= need or complete:
+        return kept[:need]
     return None
 
 
