@@ -17,13 +17,15 @@ from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import DutyChange, ListEntry, Resource, ResourceItem, System
 from yibenzhang.catalog.taxonomy import ITEMS
 from yibenzhang.codes import is_valid_uscc
-from yibenzhang.config import reset_settings
+from yibenzhang.config import get_settings, reset_settings
 from yibenzhang.db import Database, get_database, reset_databases
 from yibenzhang.enums import DataType, OpenType, OrgKind, ResourceStatus, Role, ShareType
 from yibenzhang.errors import DomainError
 from yibenzhang.ledger import service as ledger
 from yibenzhang.orgs import service as orgs
 from yibenzhang.orgs.model import Org, Region
+from yibenzhang.quality.model import QualityResult, QualityRun
+from yibenzhang.zone.model import Batch
 
 # GB 32100 first two characters allowed for each kind of body in the demo.
 USCC_PREFIXES = {
@@ -110,6 +112,28 @@ def test_demo_province_is_complete_valid_and_evidenced(db: Database) -> None:
         reviewer = next(u for u in summary["users"] if u["username"] == "reviewer_cc")
         assert orgs.authenticate(s, "reviewer_cc", reviewer["password"]).username == "reviewer_cc"
 
+        # Rows for at least 20 published resources, through the real pipeline: batches with
+        # rejects (impossible dates), one held on purpose, quality runs that found bad codes.
+        batches = list(s.execute(select(Batch)).scalars())
+        with_rows = {b.resource_id for b in batches if b.row_count > 0}
+        assert len(with_rows) >= 20 and summary["rows"]["resources"] == len(with_rows)
+        assert sum(b.rejected_count for b in batches) == summary["rows"]["rows_rejected"] > 0
+        assert [b.status for b in batches].count("待确认") == summary["rows"]["held_batches"] == 1
+        for b in batches:
+            resource = s.get(Resource, b.resource_id)
+            assert resource.status == ResourceStatus.PUBLISHED.value
+            if b.status == "已发布":
+                assert resource.record_count is not None and 0 < resource.record_count <= b.row_count
+            if b.rejected_count:
+                rejects = (get_settings().zone / b.path / b.reject_path).read_text("utf-8-sig")
+                assert "not a valid date" in rejects
+        runs = list(s.execute(select(QualityRun)).scalars())
+        assert len(runs) == summary["rows"]["quality_runs"] == len(batches) - 1
+        failed = {r.rule_key.split(":")[0] + ":" + str(r.params.get("format", "")) for r in
+                  s.execute(select(QualityResult).where(QualityResult.failed > 0)).scalars()}
+        assert {"format:id_card", "format:uscc"} <= failed  # invalid check characters were found
+        assert all(0 < (r.overall or 0) < 100 for r in runs)
+
         # Everything went through the services: the ledger holds it all and verifies.
         report = ledger.verify(s)
         assert report.ok and report.events == summary["ledger_events"]
@@ -130,6 +154,7 @@ def test_demo_province_is_complete_valid_and_evidenced(db: Database) -> None:
 def _fresh_sqlite(path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
     shutil.copy(template, path)
     monkeypatch.setenv("YBZ_DB_URL", f"sqlite:///{path}")
+    monkeypatch.setenv("YBZ_ZONE", str(path.with_suffix(".zone")))  # the zone goes with its database
     reset_settings()
     reset_databases()
     from yibenzhang.catalog.taxonomy import seed_categories
@@ -157,6 +182,15 @@ def test_same_seed_gives_the_same_province_and_another_seed_differs(
     resources_b, orgs_b = _snapshot()
     assert resources_a == resources_b and orgs_a == orgs_b
     assert first["users"] == second["users"]
+    assert first["rows"] == second["rows"]  # the same rows, rejects and holds
+
+    # The rows themselves are a pure function of the seed.
+    w = demo.plan_world(2026)
+    p, _held = demo.rows_plan(w, demo.plan_resources(w))[0]
+    items = demo.D.parse_items(p.t.items, p.org.level == "P")
+    again = [demo.demo_rows.table_for(items, 2026, 0, ["990102"], ["翠湖区"]) for _ in range(2)]
+    assert again[0].equals(again[1])
+    assert not again[0].equals(demo.demo_rows.table_for(items, 7, 0, ["990102"], ["翠湖区"]))
 
     # The load follows its plan exactly, so a different plan is a different province.
     planned = demo.plan_resources(demo.plan_world(2026))

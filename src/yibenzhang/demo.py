@@ -26,6 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import demo_data as D
+from . import demo_rows
 from .access import Actor
 from .catalog import service as catalog
 from .catalog.model import DutyChange, ListEntry, Resource, ResourceItem, ResourceRelation, System
@@ -245,8 +246,10 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
     with db.write() as s:
         _lists(s, w, resources)
         _duty_changes(s, w)
+    rows = _collect_rows(w, resources, seed)
     with db.read() as s:
         summary = _summary(s, w, seed)
+    summary["rows"] = rows
     summary["seconds"] = round(time.perf_counter() - started, 1)
     return summary
 
@@ -343,6 +346,45 @@ def _second_version(s: Session, p: ResourcePlan) -> ResourceIn:
     items.append(ItemIn(name="数据最后更新时间", data_type="T", format="YYYY-MM-DD hh:mm:ss"))
     data["abstract"] = current["abstract"] + "新增“数据最后更新时间”信息项，便于使用方判断时效。"
     return ResourceIn(**data, items=items)
+
+
+# Item-name words of personal data and codes: resources holding them get rows first.
+ROW_WORDS = ("身份号码", "统一社会信用代码", "电话", "手机", "银行账号", "姓名")
+
+
+def rows_plan(w: World, resources: list[ResourcePlan]) -> list[tuple[ResourcePlan, bool]]:
+    """Which published resources get demo rows, and the one whose batch is held on purpose."""
+    published = [p for p in resources if p.plan == "published"]
+    personal = [p for p in published if any(word in p.t.items for word in ROW_WORDS)]
+    others = [p for p in published if p not in personal]
+    chosen = (personal[::2] + others[::3] + personal[1::2])[:demo_rows.RESOURCES_WITH_ROWS]
+    dated = [p for p in chosen if ":D" in p.t.items]
+    held = dated[len(dated) // 2] if dated else None
+    return [(p, p is held) for p in chosen]
+
+
+def _collect_rows(w: World, resources: list[ResourcePlan], seed: int) -> dict[str, Any]:
+    """Synthetic rows through the real pipeline, as each provider's steward (batches, rejects,
+    quality runs and ledger events are real)."""
+    from .collect.pipeline import ingest_arrow
+
+    db = get_database()
+    divisions = [code for code, _, parent, _ in w.regions if parent is not None]
+    places = [name for _, name, parent, _ in w.regions if parent is not None]
+    totals = {"resources": 0, "rows_read": 0, "rows_accepted": 0, "rows_rejected": 0, "held_batches": 0,
+              "quality_runs": 0}
+    for index, (p, held) in enumerate(rows_plan(w, resources)):
+        items = D.parse_items(p.t.items, p.org.level == "P")
+        table = demo_rows.table_for(items, seed, index, divisions, places, held=held)
+        report = ingest_arrow(db, w.actors[p.org.steward], p.id, table.to_batches(),
+                              source={"kind": "demo", "seed": seed})
+        totals["resources"] += 1
+        totals["rows_read"] += report.rows_read
+        totals["rows_accepted"] += report.rows_accepted
+        totals["rows_rejected"] += report.rows_rejected
+        totals["held_batches"] += report.status != "已发布"
+        totals["quality_runs"] += bool(report.quality and "run_id" in report.quality)
+    return totals
 
 
 def _lists(s: Session, w: World, resources: list[ResourcePlan]) -> None:
