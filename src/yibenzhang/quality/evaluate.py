@@ -71,8 +71,9 @@ def _bound(value: Any, letter: str) -> Any:
 
 class _Builder:
     def __init__(self, columns: set[str], today: date, provinces: Iterable[str] | None,
-                 divisions: Iterable[str] | None, sample_n: int) -> None:
+                 divisions: Iterable[str] | None, sample_n: int, udfs: dict[str, str] | None = None) -> None:
         self.columns = columns
+        self.udfs = udfs or {}
         self.today = today
         self.provinces = list(provinces or ())
         self.divisions = list(divisions) if divisions is not None else None
@@ -130,7 +131,11 @@ class _Builder:
         if rule.kind == "format":
             v = self.text(name, letter)
             fmt = p["format"]
-            if fmt == "id_card":
+            if fmt in self.udfs:  # the vectorized kernel registered on the connection
+                ok = f"{self.udfs[fmt]}({v})"
+            elif fmt == "phone" and "mobile" in self.udfs:
+                ok = f"({self.udfs['mobile']}({v}) OR {V.sql_landline(v)})"
+            elif fmt == "id_card":
                 body = self.derive(V.id_body_sql(self.text(name, letter, qualified=False)))
                 ok = V.sql_id_card(v, today=self.today, provinces=self.provinces, body=body)
             elif fmt == "uscc":
@@ -160,12 +165,15 @@ class _Builder:
 
 def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references: dict[str, str] | None = None,
               today: date | None = None, provinces: Iterable[str] | None = None,
-              divisions: Iterable[str] | None = None, sample_n: int = SAMPLE_ROWS) -> str:
+              divisions: Iterable[str] | None = None, sample_n: int = SAMPLE_ROWS,
+              udfs: dict[str, str] | None = None) -> str:
     """The one statement: the row count, then checked/failed/samples per rule.
 
     Each rule's conditions are computed once per row in the `flags` projection; the aggregate
-    only counts them (a condition written in both count_if and a FILTER would run twice)."""
-    b = _Builder(columns, today or date.today(), provinces, divisions, sample_n)
+    only counts them (a condition written in both count_if and a FILTER would run twice).
+    `udfs` (format → function from `validators.register_udfs`) replaces those formats' portable
+    SQL with the vectorized kernels registered on the connection that will run the statement."""
+    b = _Builder(columns, today or date.today(), provinces, divisions, sample_n, udfs)
     has_row = "_row" in columns
     flags = ["t._row AS _row" if has_row else "NULL AS _row"]
     aggs = ["count(*) AS _rows"]
@@ -194,12 +202,14 @@ def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
 def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *,
              references: dict[str, str] | None = None, today: date | None = None,
              provinces: Iterable[str] | None = None, divisions: Iterable[str] | None = None,
-             sample_n: int = SAMPLE_ROWS) -> Evaluation:
-    """Run every rule over `relation` (a DuckDB table expression) in one statement."""
+             sample_n: int = SAMPLE_ROWS, vectorized: bool = True) -> Evaluation:
+    """Run every rule over `relation` (a DuckDB table expression) in one statement; check digits
+    and mobile numbers by the vectorized kernels unless `vectorized` is false (portable SQL only)."""
     started = time.perf_counter()
     columns = relation_columns(con, relation)
+    udfs = V.register_udfs(con, today=today, provinces=provinces) if vectorized else None
     sql = build_sql(relation, columns, rules, references=references, today=today, provinces=provinces,
-                    divisions=divisions, sample_n=sample_n)
+                    divisions=divisions, sample_n=sample_n, udfs=udfs)
     row = con.execute(sql).fetchone()
     assert row is not None
     results = [

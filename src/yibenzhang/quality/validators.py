@@ -12,9 +12,15 @@ is a defect the provider should correct, not something to paper over).
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 from datetime import date, datetime
+from typing import Any
+
+import duckdb
+import numpy as np
+import pyarrow as pa
 
 from ..codes import USCC_ALPHABET, uscc_check_character
 
@@ -338,3 +344,171 @@ SQL = {
     "phone": sql_phone, "bank_card": sql_bank_card, "division": sql_division, "email": sql_email,
     "date_text": sql_date_text,
 }
+
+
+# --- the same checks over whole Arrow batches (DuckDB vectorized UDFs) -----------------------------
+#
+# Check digits written as per-row string arithmetic in SQL cost seconds per million rows. These
+# kernels compute the same answers with numpy over the UTF-8 bytes of a whole Arrow string array:
+# rows of one byte length are gathered into a uint8 matrix and checked column-wise (no Python per
+# row). A value with a non-ASCII byte never passes, as in the references (digits, X and the code
+# alphabet are ASCII). Registered on a DuckDB connection by `register_udfs`, called inside the one
+# statement; the SQL builders above stay the portable definition (and the tests hold both equal).
+
+_MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
+_ID_CHECK_BYTES = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
+_ID_WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int32)
+_USCC_WEIGHTS = np.array(USCC_WEIGHTS, dtype=np.int32)
+_USCC_INDEX = np.full(256, 255, dtype=np.uint8)  # byte → index in the code alphabet (255: not in it)
+_USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(USCC_ALPHABET))
+_LUHN_DOUBLE = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int32)  # digit doubled, digits summed
+_YMD_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int32)  # 8 digits YYYYMMDD → one integer
+
+
+def _string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
+    """(array, offsets, UTF-8 bytes) of an Arrow string array, without copies."""
+    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
+        arr = arr.cast(pa.string())
+    otype = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    buffers = arr.buffers()
+    offsets = np.frombuffer(buffers[1], dtype=otype)[arr.offset: arr.offset + len(arr) + 1]
+    data = np.frombuffer(buffers[2], dtype=np.uint8) if buffers[2] is not None else np.zeros(0, np.uint8)
+    return arr, offsets, data
+
+
+def _fixed(arr: pa.Array, lengths: np.ndarray, width: int) -> tuple[np.ndarray, np.ndarray]:
+    """(row numbers, (rows, width) uint8 matrix) of the values exactly `width` bytes long. Arrow's
+    filter copies them into one contiguous buffer, which is then only reshaped (no per-byte gather)."""
+    mask = lengths == width
+    rows = np.flatnonzero(mask)
+    if not rows.size:
+        return rows, np.zeros((0, width), dtype=np.uint8)
+    sub = arr if rows.size == len(arr) else arr.filter(pa.array(mask))
+    _, offsets, data = _string_buffers(sub)
+    start = int(offsets[0])
+    return rows, data[start:start + width * rows.size].reshape(-1, width)
+
+
+def _all_digits(m: np.ndarray) -> np.ndarray:
+    return ((m - np.uint8(48)) <= 9).all(axis=1)  # bytes below '0' wrap to large values
+
+
+def _valid_ymd(ymd: np.ndarray) -> np.ndarray:
+    """Whether YYYYMMDD integers are real calendar dates (years 1-9999, leap years included)."""
+    y, m, d = ymd // 10000, (ymd // 100) % 100, ymd % 100
+    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
+    days = _MONTH_DAYS[np.clip(m, 0, 12)] + ((m == 2) & leap)
+    return (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
+
+
+def _province_table(provinces: Iterable[str] | None) -> np.ndarray:
+    """100 flags: whether a two-digit prefix is a configured province (others cannot match digits)."""
+    table = np.zeros(100, dtype=bool)
+    for p in _provinces(provinces):
+        if len(p) == 2 and p.isascii() and p.isdigit():
+            table[int(p)] = True
+    return table
+
+
+def _as_boolean(arr: pa.Array, ok: np.ndarray) -> pa.Array:
+    """TRUE/FALSE per row, NULL where the value is NULL."""
+    mask = arr.is_null().to_numpy(zero_copy_only=False) if arr.null_count else None
+    return pa.array(ok, type=pa.bool_(), mask=mask)
+
+
+def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = None,
+                   provinces: Iterable[str] | None = None) -> pa.Array:
+    """`is_id_card` over a whole Arrow array."""
+    today = today or date.today()
+    arr, offsets, _ = _string_buffers(values)
+    lengths = np.diff(offsets)
+    table = _province_table(provinces)
+    today_ymd = today.year * 10000 + today.month * 100 + today.day
+    min_ymd = ID_MIN_BIRTH.year * 10000 + ID_MIN_BIRTH.month * 100 + ID_MIN_BIRTH.day
+    ok = np.zeros(len(arr), dtype=bool)
+    rows, m = _fixed(arr, lengths, 18)
+    if rows.size:
+        d = m[:, :17].astype(np.int32) - 48  # garbage where not digits, masked by the digit test
+        last = m[:, 17]
+        born = d[:, 6:14] @ _YMD_WEIGHTS
+        ok[rows] = (_all_digits(m[:, :17]) & (((last >= 48) & (last <= 57)) | (last == 88))
+                    & table[(d[:, 0] * 10 + d[:, 1]) % 100] & _valid_ymd(born)
+                    & (born >= min_ymd) & (born <= today_ymd)
+                    & (_ID_CHECK_BYTES[(d @ _ID_WEIGHTS) % 11] == last))
+    rows, m = _fixed(arr, lengths, 15)
+    if rows.size:
+        d = m.astype(np.int32) - 48
+        born = 19_000_000 + d[:, 6:12] @ _YMD_WEIGHTS[2:]
+        ok[rows] = (_all_digits(m) & table[(d[:, 0] * 10 + d[:, 1]) % 100] & _valid_ymd(born)
+                    & (born <= today_ymd))
+    return _as_boolean(arr, ok)
+
+
+def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_uscc` over a whole Arrow array."""
+    arr, offsets, _ = _string_buffers(values)
+    ok = np.zeros(len(arr), dtype=bool)
+    rows, m = _fixed(arr, np.diff(offsets), 18)
+    if rows.size:
+        idx = _USCC_INDEX[m]  # 255 for a byte outside the alphabet
+        total = idx[:, :17].astype(np.int32) @ _USCC_WEIGHTS
+        ok[rows] = ((idx != 255).all(axis=1) & _all_digits(m[:, 2:8])
+                    & ((-total) % 31 == idx[:, 17]))
+    return _as_boolean(arr, ok)
+
+
+def bank_card_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_bank_card` over a whole Arrow array, one matrix per length (12-19 digits)."""
+    arr, offsets, _ = _string_buffers(values)
+    lengths = np.diff(offsets)
+    ok = np.zeros(len(arr), dtype=bool)
+    for width in np.unique(lengths[(lengths >= BANK_CARD_MIN) & (lengths <= BANK_CARD_MAX)]):
+        rows, m = _fixed(arr, lengths, int(width))
+        d = np.minimum(m - np.uint8(48), 9)
+        # Digit p from the right (p = width - column) is doubled when p is even.
+        plain, doubled = d[:, 1 - width % 2::2], d[:, width % 2::2]
+        total = plain.sum(axis=1, dtype=np.int32) + _LUHN_DOUBLE[doubled].sum(axis=1, dtype=np.int32)
+        ok[rows] = _all_digits(m) & (total % 10 == 0)
+    return _as_boolean(arr, ok)
+
+
+def mobile_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_mobile` over a whole Arrow array: 11 digits 1[3-9]…, alone or after +86, +86- or +86 ."""
+    arr, offsets, _ = _string_buffers(values)
+    lengths = np.diff(offsets)
+    ok = np.zeros(len(arr), dtype=bool)
+    plus86 = np.frombuffer(b"+86", dtype=np.uint8)
+    for width in (11, 14, 15):
+        rows, m = _fixed(arr, lengths, width)
+        if not rows.size:
+            continue
+        number = m[:, width - 11:]
+        good = _all_digits(number) & (number[:, 0] == 49) & (number[:, 1] >= 51)
+        if width > 11:
+            good &= (m[:, :3] == plus86).all(axis=1)
+        if width == 15:
+            good &= (m[:, 3] == 45) | (m[:, 3] == 32)
+        ok[rows] = good
+    return _as_boolean(arr, ok)
+
+
+def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
+                  provinces: Iterable[str] | None = None) -> dict[str, str]:
+    """Register the kernels on `con` (once per configuration) and return format → function name.
+    The name carries the date and province set, so one connection can serve several configurations."""
+    today = today or date.today()
+    extra = sorted(set(provinces or ()) - PROVINCE_PREFIXES)
+    tag = today.strftime("%Y%m%d") + ("_" + hashlib.sha1(",".join(extra).encode()).hexdigest()[:8] if extra else "")
+    kernels: dict[str, tuple[str, Any]] = {
+        "id_card": (f"ybz_id_card_{tag}", lambda v: id_card_kernel(v, today=today, provinces=extra)),
+        "uscc": ("ybz_uscc", uscc_kernel),
+        "bank_card": ("ybz_bank_card", bank_card_kernel),
+        "mobile": ("ybz_mobile", mobile_kernel),
+    }
+    known = {r[0] for r in con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_%' ESCAPE '\\'").fetchall()}
+    for name, fn in kernels.values():
+        if name not in known:
+            con.create_function(name, fn, ["VARCHAR"], "BOOLEAN", type="arrow", null_handling="special")
+    return {fmt: name for fmt, (name, _) in kernels.items()}
