@@ -681,23 +681,18 @@ def _ints(csv: str | None) -> Any:
 
 
 def _load_combos(session: Session, source: Any, where: list[ColumnElement[bool]], params: dict[str, Any]) -> _Combos:
-    """One scan of the matching set. SQLite hands the three columns over as one string each
-    (group_concat: no Python object per row; the aggregates of one query see rows in the same
-    order); PostgreSQL groups them."""
-    region = func.coalesce(fac.c.region_id, 0)
+    """One scan of the matching set, its three columns handed over as one string each
+    (group_concat / string_agg: no Python object per row; the aggregates of one query see the
+    rows in the same order)."""
+    cols = (fac.c.org_id, func.coalesce(fac.c.region_id, 0), fac.c.fkey)
     if _is_sqlite(session):
-        stmt = select(func.group_concat(fac.c.org_id), func.group_concat(region),
-                      func.group_concat(fac.c.fkey)).select_from(source).where(*where)
-        orgs, regions, fkeys = session.execute(stmt, params).one()
-        org, reg, fkey = _ints(orgs), _ints(regions), _ints(fkeys)
-        if not len(org) == len(reg) == len(fkey):
-            raise RuntimeError("search facets: group_concat columns out of step")
-        return _Combos.of(org, reg, fkey, np.ones(len(org), dtype=np.int64))
-    stmt = select(fac.c.org_id, region, fac.c.fkey, func.count()).select_from(source).where(*where) \
-        .group_by(fac.c.org_id, region, fac.c.fkey)
-    rows = session.execute(stmt, params).all()
-    arr = np.array([tuple(r) for r in rows], dtype=np.int64).reshape(-1, 4)
-    return _Combos.of(arr[:, 0], arr[:, 1], arr[:, 2], arr[:, 3])
+        aggs = [func.group_concat(c) for c in cols]
+    else:
+        aggs = [func.string_agg(c.cast(Text), literal_column("','")) for c in cols]
+    org, reg, fkey = (_ints(v) for v in session.execute(select(*aggs).select_from(source).where(*where), params).one())
+    if not len(org) == len(reg) == len(fkey):
+        raise RuntimeError("search facets: aggregated columns out of step")
+    return _Combos.of(org, reg, fkey, np.ones(len(org), dtype=np.int64))
 
 
 @dataclass(frozen=True)
@@ -808,9 +803,9 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
 
     conds = list(_conditions(frozenset(filters)).values())
     params = _filter_params(filters)
-    if is_sqlite and words and query.sort == "relevance":
-        ranked = _ranked_fts_page(session, query, words, where, conds, params, (*state, tuple(words)),
-                                  total / max(1, unfiltered))
+    if words and query.sort == "relevance":
+        ranked = _ranked_page(session, query, words, relevance, where, conds, params, (*state, tuple(words)),
+                              total / max(1, unfiltered))
     else:
         ranked = _page(session, query, words, source, [*where, *conds], params, relevance, is_sqlite)
     if not ranked:
@@ -859,14 +854,47 @@ def _item(r: Any, score: float) -> dict[str, Any]:
     }
 
 
-def _ranked_fts_page(session: Session, query: SearchQuery, words: list[str], where: list[ColumnElement[bool]],
-                     conds: list[ColumnElement[bool]], params: dict[str, Any], state: tuple[Any, ...],
-                     share: float) -> list[Any]:
-    """SQLite relevance page. The ranking of every match (the name tiers from FTS column filters
-    and the name index, then bm25) is the same for every actor: it is computed once per words and
-    catalogue state, cached, and the page is its first `need` entries the actor may see under
-    the filters (checked in search_facets). Filters that keep few of the matches rank their
-    subset in one joined query instead."""
+def _ranked_page(session: Session, query: SearchQuery, words: list[str], relevance: Any,
+                 where: list[ColumnElement[bool]], conds: list[ColumnElement[bool]], params: dict[str, Any],
+                 state: tuple[Any, ...], share: float) -> list[Any]:
+    """Relevance page. The ranking of every match (exact name, words in the name, then bm25 or
+    ts_rank_cd) is the same for every actor: it is computed once per words and catalogue state,
+    cached, and the page is its first `need` entries the actor may see under the filters
+    (checked in search_facets). Filters that keep few of the matches rank their subset in one
+    joined query instead."""
+    if _is_sqlite(session):
+        columns, order = _fts_ranking(query, words)
+        alone, joined = _fts, _fts.join(fac, fac.c.resource_id == _fts.c.rowid)
+    else:
+        lower_name = func.lower(docs.c.name)
+        name_hits: Any = sum((case((func.strpos(lower_name, w) > 0, 1), else_=0) for w in words),
+                             start=literal_column("0")).label("name_hits")
+        exact: Any = case((lower_name == _normal(query.q.strip()), 1), else_=0).label("exact")
+        relevance = relevance.label("relevance")
+        columns = (docs.c.resource_id, exact, name_hits, relevance)
+        order = (exact.desc(), name_hits.desc(), relevance.desc(), docs.c.sort_time.desc(), docs.c.resource_id.desc())
+        alone, joined = docs, docs.join(fac, fac.c.resource_id == docs.c.resource_id)
+    need = query.offset + query.limit
+    checks = where[1:] + conds  # all but the full-text match: category, visibility, filters
+    ranked: list[Any] | None = None
+    if share * RANKING_DEPTH >= OVERFETCH_FACTOR * need or not checks:
+        key = ("ranking", *state, query.q.strip())
+        ranking = _facet_cache.get(key)
+        if ranking is None:
+            rows = session.execute(select(*columns).select_from(alone).where(where[0]).order_by(*order)
+                                   .limit(RANKING_DEPTH + 1), params).all()
+            ranking = ([tuple(r) for r in rows[:RANKING_DEPTH]], len(rows) <= RANKING_DEPTH)
+            _facet_cache.put(key, ranking, cost=len(ranking[0]))
+        ranked = _first_visible(session, ranking, checks, params, need)
+    if ranked is None:
+        stmt = select(*columns).select_from(joined).where(*where, *conds)
+        ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
+    return ranked[query.offset:need]
+
+
+def _fts_ranking(query: SearchQuery, words: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+    """SQLite ranking on the FTS table alone: the name tiers come from FTS column filters and the
+    name index, so no wide row is read per match."""
     fts_col = literal_column("search_fts")
     exact: Any = case((_fts.c.rowid.in_(
         select(docs.c.resource_id).where(docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
@@ -879,24 +907,8 @@ def _ranked_fts_page(session: Session, query: SearchQuery, words: list[str], whe
     name_hits: Any = sum(hits, start=literal_column("0"))
     relevance = -func.bm25(fts_col, *FTS_WEIGHTS)
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
-    order = (exact.desc(), name_hits.desc(), relevance.desc(), _fts.c.rowid.desc())
-    need = query.offset + query.limit
-    columns = (_fts.c.rowid, exact, name_hits, relevance)
-    checks = where[1:] + conds  # all but the full-text match: category, visibility, filters
-    ranked: list[Any] | None = None
-    if share * RANKING_DEPTH >= OVERFETCH_FACTOR * need or not checks:
-        key = ("ranking", *state, query.q.strip())
-        ranking = _facet_cache.get(key)
-        if ranking is None:
-            rows = session.execute(select(*columns).select_from(_fts).where(where[0]).order_by(*order)
-                                   .limit(RANKING_DEPTH + 1), params).all()
-            ranking = ([tuple(r) for r in rows[:RANKING_DEPTH]], len(rows) <= RANKING_DEPTH)
-            _facet_cache.put(key, ranking, cost=len(ranking[0]))
-        ranked = _first_visible(session, ranking, checks, params, need)
-    if ranked is None:
-        stmt = select(*columns).select_from(_fts.join(fac, fac.c.resource_id == _fts.c.rowid)).where(*where, *conds)
-        ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
-    return ranked[query.offset:need]
+    return (_fts.c.rowid, exact, name_hits, relevance), (exact.desc(), name_hits.desc(), relevance.desc(),
+                                                          _fts.c.rowid.desc())
 
 
 RANKING_DEPTH = 5_000  # matches kept in a cached ranking; deeper pages of broad words rank the joined set
