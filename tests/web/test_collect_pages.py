@@ -63,6 +63,7 @@ def test_steward_uploads_and_sees_progress_summary_and_quality(client, world, si
     # 2/20 rejected is above the 5 % hold rate: the batch waits for the steward.
     detail = client.get(f"/catalog/{people}")
     assert 'id="collection"' in detail.text and 'id="held"' in detail.text
+    assert 'id="record-count">0<' in detail.text  # a held batch is not part of the current rows
     assert f'href="/console/resources/{people}/upload"' in detail.text
     batch_id = int(re.search(r'/console/batches/(\d+)/confirm', detail.text).group(1))
 
@@ -111,8 +112,8 @@ def test_upload_needs_the_csrf_token(client, world, signed_in, people):
 
 def test_a_bad_file_is_reported_on_the_progress_page(client, world, signed_in, people):
     csrf = signed_in("police_steward")
-    r = upload(client, people, csrf, "姓名,公民身份号码,出生日期\n张三,1,2020-01-01\n".encode("gbk") + b"\xff\xfe,1,x\n",
-               encoding="GBK")
+    data = "姓名,公民身份号码,出生日期\n张三,1,2020-01-01\n".encode("gbk") + b"\xff\xfe,1,x\n"
+    r = upload(client, people, csrf, data, encoding="GBK")
     page = client.get(r.headers["location"])
     assert page.status_code == 200 and 'id="ingest-error"' in page.text
     assert "第3行（字节偏移45）" in page.text  # the decoding error names the line and byte offset

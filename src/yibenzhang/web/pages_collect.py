@@ -89,7 +89,10 @@ def collection_view(s: Session, actor: Actor, resource: Resource) -> dict[str, A
             "source_kind": src.get("kind") or "", "by": b.created_by, "at": local_time(b.created_at),
             "has_rejects": bool(b.reject_path)})
     steward = can_edit_catalogue(actor, resource.org_id)
-    return {"records": resource.record_count if rows else None, "batches": batches,
+    # Until a batch is published, record_count is the catalogue's declared figure, not rows held.
+    published = s.execute(select(Batch.id).where(Batch.resource_id == resource.id,
+                                                 Batch.status == BatchStatus.PUBLISHED.value).limit(1)).first()
+    return {"records": (resource.record_count or 0) if published else (0 if rows else None), "batches": batches,
             "held": [b for b in batches if b["status"] == BatchStatus.HELD.value],
             "may_collect": steward and resource.status != "已停用", "may_decide": steward,
             "may_download": steward}
