@@ -79,7 +79,7 @@ docs = Table(
     Column("sort_time", UTCDateTime(timezone=True)),
 )
 # One narrow row per search_docs row: what search counts, filters and pages on as small values —
-# the snapshot's org and region (as regions.id), the seven fixed-vocabulary facets packed in `fkey`
+# the snapshot's org and region (as regions.id), the seven fixed-vocabulary facets packed in `codes`
 # (FKEY_BITS each, code = position in the enum + 1, 0 = none) — and, prefixed v_, the live
 # resources fields catalog.service.visible_to decides by. Counting then reads no wide row.
 fac = Table(
@@ -87,7 +87,7 @@ fac = Table(
     Column("resource_id", Integer, primary_key=True),
     Column("org_id", Integer),
     Column("region_id", Integer),
-    Column("fkey", BigInteger),
+    Column("codes", BigInteger),
     Column("category_code", String(9)),
     Column("sort_time", UTCDateTime(timezone=True)),
     Column("v_published", Boolean),
@@ -368,12 +368,27 @@ def write_docs(session: Session, rows: list[dict[str, Any]], facets: bool = True
 FKEY_BITS = 5  # per packed facet: room for 31 values of an enumeration
 
 
-def _fkey_sql() -> str:
-    """SQL packing the seven enumerated facets of search_docs `d` into one integer."""
+# Visibility flags of the live resource `r`, packed above the facet codes: published (1 bit),
+# status (2 bits), open type (2 bits) — what the combinations scan needs to apply visible_to.
+_VFLAGS_SHIFT = 40
+_RETIRED, _DRAFT, _OTHER, _NULL, _NOT_OPEN = 1, 2, 3, 0, 1
+
+
+def _codes_sql() -> str:
+    """SQL packing the seven enumerated facets of search_docs `d` and the visibility flags of
+    resources `r` into one integer."""
     parts = []
     for i, name in enumerate(ENUM_FACETS):
         cases = " ".join(f"WHEN '{value}' THEN {code}" for value, code in _CODES[name].items())
         parts.append(f"CAST(CASE d.{name} {cases} ELSE 0 END AS BIGINT) * {1 << (FKEY_BITS * i)}")
+    flags = (
+        "CASE WHEN r.published_version IS NULL THEN 0 ELSE 1 END"
+        f" + 2 * CASE r.status WHEN '{ResourceStatus.RETIRED.value}' THEN {_RETIRED}"
+        f" WHEN '{ResourceStatus.DRAFT.value}' THEN {_DRAFT} ELSE {_OTHER} END"
+        f" + 8 * CASE WHEN r.open_type IS NULL THEN {_NULL} WHEN r.open_type = '{OpenType.NOT_OPEN.value}'"
+        f" THEN {_NOT_OPEN} ELSE {_OTHER} END"
+    )
+    parts.append(f"CAST({flags} AS BIGINT) * {1 << _VFLAGS_SHIFT}")
     return " + ".join(parts)
 
 
@@ -384,9 +399,9 @@ def refresh_facets(session: Session, ids: Sequence[int] | None) -> None:
     _facet_cache.bump()
     where = " WHERE d.resource_id IN :ids" if ids is not None else ""
     insert = text(
-        "INSERT INTO search_facets (resource_id, org_id, region_id, fkey, category_code, sort_time, v_published,"
+        "INSERT INTO search_facets (resource_id, org_id, region_id, codes, category_code, sort_time, v_published,"
         " v_status, v_open_type, v_org_id, v_region_id)"
-        f" SELECT d.resource_id, d.org_id, g.id, {_fkey_sql()}, d.category_code, d.sort_time,"
+        f" SELECT d.resource_id, d.org_id, g.id, {_codes_sql()}, d.category_code, d.sort_time,"
         " r.published_version IS NOT NULL, r.status, r.open_type, r.org_id, r.region_id"
         " FROM search_docs d JOIN resources r ON r.id = d.resource_id LEFT JOIN regions g ON g.code = d.region_code"
         + where
@@ -505,7 +520,7 @@ ENUM_FACETS: dict[str, Any] = {
     "resource_class": ResourceClass, "library": Library, "share_type": ShareType, "open_type": OpenType,
     "format_kind": FormatKind, "update_cycle": UpdateCycle, "status": ResourceStatus,
 }
-# code of each value in search_facets.fkey: its position in the enumeration + 1 (0: none). Adding a
+# code of each value in search_facets.codes: its position in the enumeration + 1 (0: none). Adding a
 # value at the end keeps the codes; reordering or removing one needs reindex_all.
 _CODES: dict[str, dict[str, int]] = {name: {v: i + 1 for i, v in enumerate(enum.values())}
                                      for name, enum in ENUM_FACETS.items()}
@@ -632,9 +647,9 @@ def _visible(actor: Actor) -> ColumnElement[bool] | None:
 
 
 def _enum_code(name: str) -> ColumnElement[Any]:
-    """The code of an enumerated facet, unpacked from fkey in SQL."""
+    """The code of an enumerated facet, unpacked from search_facets.codes in SQL."""
     shift = FKEY_BITS * list(ENUM_FACETS).index(name)  # literals: PostgreSQL shifts a bigint by an int
-    return fac.c.fkey.op(">>")(literal_column(str(shift))).op("&")(literal_column(str((1 << FKEY_BITS) - 1)))
+    return fac.c.codes.op(">>")(literal_column(str(shift))).op("&")(literal_column(str((1 << FKEY_BITS) - 1)))
 
 
 def _condition(name: str) -> ColumnElement[bool]:
@@ -659,21 +674,45 @@ def _filter_params(filters: dict[str, Any]) -> dict[str, Any]:
 
 @dataclass(frozen=True)
 class _Combos:
-    """The visible, query-matching set as (org, region, packed facets) per resource or group, with
-    a weight: every facet count under any filters is a sum over it."""
+    """The query-matching set, one entry per resource: org, region, the facet codes and what
+    visibility decides by — the same for every actor, so one scan serves them all; the facet
+    counts of any actor under any filters are sums over it."""
     org: Any
     region: Any
     codes: dict[str, Any]
-    weight: Any
+    published: Any  # v_published
+    status: Any  # v_status: _RETIRED, _DRAFT or _OTHER
+    open: Any  # v_open_type: _NULL, _NOT_OPEN or _OTHER
+    v_org: Any
+    v_region: Any
 
     @classmethod
-    def of(cls, org: Any, region: Any, fkey: Any, weight: Any) -> _Combos:
+    def of(cls, places: Any, fkey: Any, owner: Any) -> _Combos:
         mask = (1 << FKEY_BITS) - 1
         codes = {name: ((fkey >> (FKEY_BITS * i)) & mask).astype(np.intp) for i, name in enumerate(ENUM_FACETS)}
-        return cls(org, region, codes, weight)
+        flags = fkey >> _VFLAGS_SHIFT
+        low = (1 << 32) - 1
+        return cls(places >> 32, places & low, codes, (flags & 1).astype(bool), (flags >> 1) & 3, (flags >> 3) & 3,
+                   owner >> 32, owner & low)
 
     def __len__(self) -> int:
-        return len(self.weight)
+        return len(self.org)
+
+    def visible(self, actor: Actor, names: _Names) -> Any:
+        """catalog.service.visible_to, over the arrays (the same rules as _visible in SQL)."""
+        if can_read_all(actor):
+            return np.ones(len(self), dtype=bool)
+        seen = self.published & (self.status != _RETIRED)
+        if not actor.is_government:
+            seen &= self.open == _OTHER  # NULL != '不予开放' is not true in SQL either
+        own = actor.org_ids()
+        if own:
+            seen |= np.isin(self.v_org, np.array(sorted(own), dtype=np.int64))
+        paths = actor.reviewer_paths()
+        if paths:
+            ids = [i for i, (_, _, path) in names.regions.items() if any(path.startswith(p) for p in paths)]
+            seen |= (self.status != _DRAFT) & np.isin(self.v_region, np.array(ids, dtype=np.int64))
+        return seen
 
 
 def _ints(csv: str | None) -> Any:
@@ -681,18 +720,21 @@ def _ints(csv: str | None) -> Any:
 
 
 def _load_combos(session: Session, source: Any, where: list[ColumnElement[bool]], params: dict[str, Any]) -> _Combos:
-    """One scan of the matching set, its three columns handed over as one string each
+    """One scan of the matching set, its three packed columns handed over as one string each
     (group_concat / string_agg: no Python object per row; the aggregates of one query see the
-    rows in the same order)."""
-    cols = (fac.c.org_id, func.coalesce(fac.c.region_id, 0), fac.c.fkey)
+    rows in the same order). Ids are below 2**31, so two fit in one 64-bit integer."""
+    shift = literal_column(str(1 << 32))
+    cols = (fac.c.org_id.cast(BigInteger) * shift + func.coalesce(fac.c.region_id, 0), fac.c.codes,
+            fac.c.v_org_id.cast(BigInteger) * shift + func.coalesce(fac.c.v_region_id, 0))
     if _is_sqlite(session):
         aggs = [func.group_concat(c) for c in cols]
     else:
         aggs = [func.string_agg(c.cast(Text), literal_column("','")) for c in cols]
-    org, reg, fkey = (_ints(v) for v in session.execute(select(*aggs).select_from(source).where(*where), params).one())
-    if not len(org) == len(reg) == len(fkey):
+    places, fkey, owner = (_ints(v) for v in session.execute(select(*aggs).select_from(source).where(*where),
+                                                             params).one())
+    if not len(places) == len(fkey) == len(owner):
         raise RuntimeError("search facets: aggregated columns out of step")
-    return _Combos.of(org, reg, fkey, np.ones(len(org), dtype=np.int64))
+    return _Combos.of(places, fkey, owner)
 
 
 @dataclass(frozen=True)
@@ -712,9 +754,11 @@ def _names(session: Session, state: tuple[Any, ...]) -> _Names:
     return names
 
 
-def _count(combos: _Combos, filters: dict[str, Any], names: _Names) -> tuple[int, dict[str, list[dict[str, Any]]]]:
-    """Total under every filter; each facet under every filter but its own (the user sees the
-    alternatives to a choice)."""
+def _count(combos: _Combos, actor: Actor, filters: dict[str, Any],
+           names: _Names) -> tuple[int, dict[str, list[dict[str, Any]]], int]:
+    """Over what the actor may see: the total under every filter; each facet under every filter
+    but its own (the user sees the alternatives to a choice); the total without filters."""
+    visible = combos.visible(actor, names)
     masks: dict[str, Any] = {}
     for name, value in filters.items():
         if name == "org":
@@ -726,20 +770,19 @@ def _count(combos: _Combos, filters: dict[str, Any], names: _Names) -> tuple[int
             masks[name] = combos.codes[name] == _CODES[name][value]
 
     def rows_for(exclude: str | None) -> Any:
-        keep = np.ones(len(combos), dtype=bool)
+        keep = visible.copy()
         for name, mask in masks.items():
             if name != exclude:
                 keep &= mask
         return keep
 
     everything = rows_for(None)
-    total = int(combos.weight[everything].sum())
+    total = int(everything.sum())
     facets: dict[str, list[dict[str, Any]]] = {name: [] for name in FACETS}
     for name in ("org", "region"):
         keep = everything if name not in masks else rows_for(name)
         values = combos.org[keep] if name == "org" else combos.region[keep]
-        uniq, inverse = np.unique(values, return_inverse=True)
-        counts = np.bincount(inverse, weights=combos.weight[keep], minlength=len(uniq))
+        uniq, counts = np.unique(values, return_counts=True)
         found = {int(v): int(n) for v, n in zip(uniq, counts, strict=True) if n and v}
         if name == "org":
             facets[name] = [{"value": k, "name": names.orgs.get(k), "count": n} for k, n in found.items()]
@@ -749,11 +792,11 @@ def _count(combos: _Combos, filters: dict[str, Any], names: _Names) -> tuple[int
                             for k, n in found.items() if k in places]
     for name, codes in _CODES.items():
         keep = everything if name not in masks else rows_for(name)
-        counts = np.bincount(combos.codes[name][keep], weights=combos.weight[keep], minlength=len(codes) + 1)
+        counts = np.bincount(combos.codes[name][keep], minlength=len(codes) + 1)
         facets[name] = [{"value": value, "count": int(counts[code])} for value, code in codes.items() if counts[code]]
     for entries in facets.values():
         entries.sort(key=lambda e: (-e["count"], str(e["value"])))
-    return total, facets
+    return total, facets, int(visible.sum())
 
 
 def _shorten(text_: str, limit: int = 120) -> str:
@@ -782,20 +825,20 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
         where.append(match)
     if query.category_code:
         where.append(fac.c.category_code.startswith(query.category_code))
+    state = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session))
+    matching = (*state, tuple(words), query.category_code)
+    counted_key = ("facets", *matching, _visibility_key(actor), tuple(sorted(filters.items())))
+    counted = _facet_cache.get(counted_key)
+    if counted is None:
+        combos = _facet_cache.get(("combos", *matching))
+        if combos is None:
+            combos = _load_combos(session, source, where, {})
+            _facet_cache.put(("combos", *matching), combos, cost=max(1, len(combos)))
+        counted = _count(combos, actor, filters, _names(session, state))
+        _facet_cache.put(counted_key, counted)
     visible = _visible(actor)
     if visible is not None:
         where.append(visible)
-
-    state = (str(session.get_bind().url), _facet_cache.generation, _ledger_head(session))
-    key = (*state, _visibility_key(actor), tuple(words), query.category_code)
-    counted = _facet_cache.get(("facets", *key, tuple(sorted(filters.items()))))
-    if counted is None:
-        combos = _facet_cache.get(("combos", *key))
-        if combos is None:
-            combos = _load_combos(session, source, where, {})
-            _facet_cache.put(("combos", *key), combos, cost=max(1, len(combos)))
-        counted = (*_count(combos, filters, _names(session, state)), int(combos.weight.sum()))
-        _facet_cache.put(("facets", *key, tuple(sorted(filters.items()))), counted)
     total, facets, unfiltered = counted
     facets = {k: [dict(e) for e in v] for k, v in facets.items()}
     if total <= query.offset:

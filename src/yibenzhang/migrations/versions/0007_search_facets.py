@@ -1,8 +1,8 @@
 """search facets: a narrow row per indexed resource for visibility, facets and newest-first pages
 
 search_facets repeats, per search_docs row, what search filters and counts on as small values
-(the seven fixed-vocabulary facets packed into one integer) and the live resource fields that
-catalog.service.visible_to decides by — so counting and visibility need no join to the wide
+(the seven fixed-vocabulary facets packed into one integer with visibility flags) and the live
+resource fields that catalog.service.visible_to decides by — so counting and visibility need no join to the wide
 tables. Filled from search_docs and resources in one statement (no re-segmentation).
 
 Revision ID: 0007_search_facets
@@ -28,7 +28,7 @@ def upgrade() -> None:
         sa.Column("resource_id", sa.Integer(), nullable=False),
         sa.Column("org_id", sa.Integer(), nullable=False),
         sa.Column("region_id", sa.Integer(), nullable=True),
-        sa.Column("fkey", sa.BigInteger(), nullable=False),
+        sa.Column("codes", sa.BigInteger(), nullable=False),
         sa.Column("category_code", sa.String(length=9), nullable=False),
         sa.Column("sort_time", yibenzhang.db.UTCDateTime(timezone=True), nullable=True),
         sa.Column("v_published", sa.Boolean(), nullable=False),
