@@ -58,6 +58,13 @@ def _lit(value: str) -> str:
     return "'" + str(value).replace("'", "''") + "'"
 
 
+def blank_guard(c: str) -> str:
+    """A cheap necessary condition for `trim(c) = ''`: empty, or the first character is one trim
+    may strip (a space separator: U+0020 or U+00A0-U+3000; UTF-8 order is code point order).
+    Unicode-aware trim is slow on Chinese text, and almost no value needs it."""
+    return f"({c} < '!' OR ({c} >= '\u00a0' AND {c} < '\u3001'))"
+
+
 def _bound(value: Any, letter: str) -> Any:
     """A range bound typed like its item: dates for D, datetimes for T, numbers otherwise."""
     if value is None or value == "":
@@ -103,7 +110,7 @@ class _Builder:
         c = self.col(name)
         p = rule.params
         if rule.kind == "not_null":
-            blank = f" OR trim({c}) = ''" if letter in TEXT_TYPES and c != "NULL" else ""
+            blank = f" OR ({blank_guard(c)} AND trim({c}) = '')" if letter in TEXT_TYPES and c != "NULL" else ""
             return "TRUE", f"({c} IS NULL{blank})"
         if rule.kind == "unique":
             cols = [self.col(n) for n in rule.items]
@@ -131,10 +138,12 @@ class _Builder:
         if rule.kind == "format":
             v = self.text(name, letter)
             fmt = p["format"]
-            if fmt in self.udfs:  # the vectorized kernel registered on the connection
-                ok = f"{self.udfs[fmt]}({v})"
+            # Kernels run in the source projection, on the flat vectors straight from the scan.
+            if fmt in self.udfs:
+                ok = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
             elif fmt == "phone" and "mobile" in self.udfs:
-                ok = f"({self.udfs['mobile']}({v}) OR {V.sql_landline(v)})"
+                mobile = self.derive(f"{self.udfs['mobile']}({self.text(name, letter, qualified=False)})")
+                ok = f"({mobile} OR {V.sql_landline(v)})"
             elif fmt == "id_card":
                 body = self.derive(V.id_body_sql(self.text(name, letter, qualified=False)))
                 ok = V.sql_id_card(v, today=self.today, provinces=self.provinces, body=body)
@@ -176,7 +185,7 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     b = _Builder(columns, today or date.today(), provinces, divisions, sample_n, udfs)
     has_row = "_row" in columns
     flags = ["t._row AS _row" if has_row else "NULL AS _row"]
-    aggs = ["count(*) AS _rows"]
+    counts, samples, out = ["count(*) AS _rows"], [], ["_rows"]
     for i, rule in enumerate(rules):
         checked, fail = b.rule(i, rule, (references or {}).get(rule.key))
         guard = f"coalesce({fail}, FALSE)"
@@ -184,15 +193,20 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
             guard = f"({b.col(rule.items[0])} IS NOT NULL AND {guard})"
         flags.append(f"coalesce({checked}, FALSE) AS _c{i}")
         flags.append(f"{guard} AS _f{i}")
-        aggs.append(f"count_if(_c{i}) AS c{i}")
-        aggs.append(f"count_if(_f{i}) AS f{i}")
-        sample = f"min(_row, {sample_n}) FILTER (WHERE _f{i})" if has_row and sample_n else "NULL"
-        aggs.append(f"{sample} AS s{i}")
+        counts += [f"count_if(_c{i}) AS c{i}", f"count_if(_f{i}) AS f{i}"]
+        samples.append(f"min(_row, {sample_n}) FILTER (WHERE _f{i}) AS s{i}" if has_row and sample_n
+                       else f"NULL AS s{i}")
+        out += [f"c{i}", f"f{i}", f"s{i}"]
     derived = "".join(f", {d}" for d in b.derived)
     joins = "\n".join(b.joins)
+    # Sample row numbers come from the failing rows only: a filtered aggregate over every row
+    # costs as much as all the counts together, and failing rows are few.
+    any_failed = " OR ".join(f"_f{i}" for i in range(len(rules))) or "FALSE"
     return (f"WITH src AS (SELECT *{derived} FROM {relation}),\n"
-            f"flags AS (SELECT {', '.join(flags)} FROM src AS t\n{joins})\n"
-            f"SELECT\n  " + ",\n  ".join(aggs) + "\nFROM flags")
+            f"flags AS (SELECT {', '.join(flags)} FROM src AS t\n{joins}),\n"
+            f"counts AS (SELECT {', '.join(counts)} FROM flags),\n"
+            f"samples AS (SELECT {', '.join(samples) or 'NULL AS _none'} FROM flags WHERE {any_failed})\n"
+            f"SELECT {', '.join(out)} FROM counts, samples")
 
 
 def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
