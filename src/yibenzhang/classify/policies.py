@@ -1,0 +1,416 @@
+"""Masking policies: for each grade and each exit path, the operator every item gets by its
+categories (data/masking_policies.toml, validated on load; YBZ_MASKING_POLICIES points at an
+authority's own file). Then one SELECT applies every column's operator, set-based.
+
+Every exit path calls the same three things: `plan(items, path)` (what leaves, how, and what
+is denied), `masked_select_sql(items, path, relation)` (the SQL), and `preview` /
+`apply_policy_to_arrow` (run it over the zone or over rows already in Arrow).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from ..access import Actor, require
+from ..errors import DomainError, FieldError
+from . import masking
+from .categories import CATEGORIES, FAMILIES
+from .grading import GRADE_LABELS, parse_grade
+
+ENV_VAR = "YBZ_MASKING_POLICIES"
+DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "masking_policies.toml"
+
+SHARE, OPEN_DOWNLOAD, OPERATOR_RESULT, CONSOLE_PREVIEW = "共享", "开放下载", "运营结果", "控制台预览"
+EXIT_PATHS = (SHARE, OPEN_DOWNLOAD, OPERATOR_RESULT, CONSOLE_PREVIEW)
+MASK = "mask"  # the category's standard mask, from the policy's [mask] table
+SUBJECT_SELECTORS = {"personal": "个人", "organization": "组织", "public": "公共"}
+PREVIEW_MAX = 200
+
+
+class MaskingPolicyInvalid(DomainError):
+    """The policy file cannot be used: a deployment problem, every fault reported at once."""
+
+    status = 500
+    title = "脱敏策略文件不合法"
+
+    def __init__(self, path: str, errors: list[FieldError]) -> None:
+        super().__init__("masking_policy_invalid", "脱敏策略文件不合法：{path}", errors=errors, path=path)
+
+
+@dataclass(frozen=True)
+class MaskItem:
+    """An item as masking sees it: its column, categories, grade label and zone column type."""
+
+    name: str
+    categories: tuple[str, ...] = ()
+    grade: str | None = None
+    sql_type: str = "VARCHAR"
+
+
+@dataclass(frozen=True)
+class Policy:
+    source: str
+    ungraded: str
+    mask: dict[str, masking.Spec]
+    rules: dict[tuple[str, str], dict[str, masking.Spec]]  # (grade label, path) → selector → spec
+
+    def _lookup(self, table: dict[str, masking.Spec], category: str | None) -> masking.Spec:
+        if category is None:
+            return table["*"]
+        cat = CATEGORIES.get(category)
+        keys = [category]
+        if cat is not None:
+            keys.append(f"family:{cat.family}")
+            if cat.sensitive:
+                keys.append("sensitive")
+            keys += [sel for sel, subject in SUBJECT_SELECTORS.items() if subject == cat.subject]
+        for key in keys:
+            if key in table:
+                return table[key]
+        return table["*"]
+
+    def _resolve(self, spec: masking.Spec, category: str | None) -> masking.Spec:
+        if spec.name != MASK:
+            return spec
+        return self.mask.get(category or "*", self.mask["*"])
+
+    def operator(self, grade: str | None, path: str, categories: Iterable[str]) -> masking.Spec:
+        """The strictest operator among the item's categories (就高从严)."""
+        label = self.grade_label(grade)
+        if path not in EXIT_PATHS:
+            raise DomainError("exit_path_unknown", "未知的取值“{value}”，可选：{allowed}", value=path,
+                              allowed="、".join(EXIT_PATHS))
+        table = self.rules[(label, path)]
+        specs = [self._resolve(self._lookup(table, c), c) for c in categories] or \
+            [self._resolve(self._lookup(table, None), None)]
+        return max(specs, key=lambda s: s.strictness)
+
+    def grade_label(self, grade: str | None) -> str:
+        if grade is None or str(grade).strip() == "":
+            return self.ungraded
+        parsed = parse_grade(grade)
+        if parsed is None:
+            raise DomainError("grade_unknown", "未知的取值“{value}”，可选：{allowed}", value=str(grade),
+                              allowed="、".join(GRADE_LABELS))
+        return parsed.label
+
+
+# --- loading and validation ------------------------------------------------------------------
+
+
+def _line(lines: list[str], *names: str) -> int:
+    """The line of a table header or key, for error messages (0 when absent)."""
+    for cut in range(len(names), 0, -1):
+        pat = re.compile(r"^\s*\[?\s*" + r"\s*\.\s*".join(rf'"?{re.escape(n)}"?' for n in names[:cut])
+                         + r"\s*(\]|=)")
+        for i, line in enumerate(lines):
+            if pat.match(line):
+                return i + 1
+    key = re.compile(rf'^\s*"?{re.escape(names[-1])}"?\s*=') if names else None
+    for i, line in enumerate(lines):
+        if key is not None and key.match(line):
+            return i + 1
+    return 0
+
+
+def _valid_selector(sel: str) -> bool:
+    if sel == "*" or sel == "sensitive" or sel in SUBJECT_SELECTORS or sel in CATEGORIES:
+        return True
+    return sel.startswith("family:") and sel[len("family:"):] in FAMILIES
+
+
+def parse_policy(text: str, source: str = "<policy>") -> Policy:
+    lines = text.splitlines()
+    errors: list[FieldError] = []
+
+    def fault(path: tuple[str, ...], code: str, message: str, **params: Any) -> None:
+        key = ".".join(path)
+        errors.append(FieldError(key, code, message, {"line": _line(lines, *path), "key": key, **params}))
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise MaskingPolicyInvalid(source, [FieldError("toml", "policy_syntax", "无法解析：{detail}",
+                                                       {"detail": str(exc)})]) from None
+
+    def spec(path: tuple[str, ...], raw: Any, *, allow_mask: bool) -> masking.Spec | None:
+        if allow_mask and raw == MASK:
+            return masking.Spec(MASK)
+        try:
+            return masking.parse_spec(str(raw)) if isinstance(raw, str) else masking.parse_spec("?")
+        except masking.SpecInvalid as exc:
+            fault(path, "policy_operator", "第{line}行 {key}：算子无效（{detail}）", detail=str(exc))
+            return None
+
+    for key in data:
+        if key not in ("version", "ungraded", "mask", "policy"):
+            fault((key,), "policy_key", "第{line}行 {key}：未知的字段")
+    ungraded = data.get("ungraded", "核心")
+    grade = parse_grade(ungraded) if isinstance(ungraded, str) else None
+    if grade is None:
+        fault(("ungraded",), "policy_grade", "第{line}行 {key}：未知的取值“{value}”，可选：{allowed}",
+              value=str(ungraded), allowed="、".join(GRADE_LABELS))
+
+    mask: dict[str, masking.Spec] = {}
+    raw_mask = data.get("mask", {})
+    if not isinstance(raw_mask, dict) or "*" not in raw_mask:
+        fault(("mask",), "policy_mask_default", "第{line}行 {key}：[mask] 表缺少 \"*\"（其余类别）")
+    for sel, raw in (raw_mask.items() if isinstance(raw_mask, dict) else ()):
+        if sel != "*" and sel not in CATEGORIES:
+            fault(("mask", sel), "policy_category", "第{line}行 {key}：未知的类别")
+        s = spec(("mask", sel), raw, allow_mask=False)
+        if s is not None:
+            mask[sel] = s
+
+    rules: dict[tuple[str, str], dict[str, masking.Spec]] = {}
+    policy = data.get("policy", {})
+    if not isinstance(policy, dict):
+        policy = {}
+        fault(("policy",), "policy_table", "第{line}行 {key}：应为一个表")
+    for label in policy:
+        if label not in GRADE_LABELS:
+            fault(("policy", label), "policy_grade", "第{line}行 {key}：未知的取值“{value}”，可选：{allowed}",
+                  value=label, allowed="、".join(GRADE_LABELS))
+    for label in GRADE_LABELS:
+        paths = policy.get(label)
+        if not isinstance(paths, dict):
+            fault(("policy", label), "policy_missing", "第{line}行 {key}：缺少该级别的策略")
+            continue
+        for path in paths:
+            if path not in EXIT_PATHS:
+                fault(("policy", label, path), "policy_path", "第{line}行 {key}：未知的取值“{value}”，可选：{allowed}",
+                      value=path, allowed="、".join(EXIT_PATHS))
+        for path in EXIT_PATHS:
+            table = paths.get(path)
+            if not isinstance(table, dict) or "*" not in table:
+                fault(("policy", label, path), "policy_missing",
+                      "第{line}行 {key}：缺少该出口的策略或其 \"*\"（其余类别）")
+                continue
+            out: dict[str, masking.Spec] = {}
+            for sel, raw in table.items():
+                if not _valid_selector(sel):
+                    fault(("policy", label, path, sel), "policy_selector", "第{line}行 {key}：未知的类别或选择器")
+                s = spec(("policy", label, path, sel), raw, allow_mask=True)
+                if s is not None:
+                    out[sel] = s
+            rules[(label, path)] = out
+    if errors:
+        raise MaskingPolicyInvalid(source, errors)
+    return Policy(source, grade.label if grade else "核心", mask, rules)
+
+
+def policy_path(path: str | Path | None = None) -> Path:
+    return Path(path or os.environ.get(ENV_VAR) or DEFAULT_PATH)
+
+
+def load_policy(path: str | Path | None = None) -> Policy:
+    p = policy_path(path)
+    try:
+        text = p.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise MaskingPolicyInvalid(str(p), [FieldError("file", "policy_file", "无法读取：{detail}",
+                                                       {"detail": exc.strerror or str(exc)})]) from None
+    return parse_policy(text, str(p))
+
+
+@lru_cache(maxsize=4)
+def _cached(path: str, mtime: float) -> Policy:
+    return load_policy(path)
+
+
+def get_policy() -> Policy:
+    """The policy in force (re-read when its file changes)."""
+    p = policy_path()
+    return _cached(str(p), p.stat().st_mtime if p.exists() else 0.0)
+
+
+# --- plans and SQL -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ColumnPlan:
+    name: str
+    grade: str  # the label the policy used (the ungraded default for an item without one)
+    categories: tuple[str, ...]
+    operator: masking.Spec
+
+    @property
+    def denied(self) -> bool:
+        return self.operator.denied
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"name": self.name, "grade": self.grade, "categories": list(self.categories),
+                "operator": str(self.operator), "denied": self.denied}
+
+
+@dataclass(frozen=True)
+class MaskPlan:
+    exit_path: str
+    purpose: str
+    columns: tuple[ColumnPlan, ...]
+
+    @property
+    def denied(self) -> list[str]:
+        return [c.name for c in self.columns if c.denied]
+
+    @property
+    def leaving(self) -> list[ColumnPlan]:
+        return [c for c in self.columns if not c.denied]
+
+    def select_list(self, types: dict[str, str]) -> str:
+        return ", ".join(
+            f"{c.operator.build(_quote(c.name), types.get(c.name, 'VARCHAR'), self.purpose)} AS {_quote(c.name)}"
+            for c in self.leaving)
+
+    def sql(self, relation: str, types: dict[str, str] | None = None, *, passthrough: Sequence[str] = (),
+            tail: str = "") -> str:
+        if not self.leaving:
+            raise DomainError("masking_all_denied", "按“{path}”出口的策略，没有信息项可以离开", path=self.exit_path)
+        cols = self.select_list(types or {})
+        extra = "".join(f", {_quote(p)}" for p in passthrough)
+        return f"SELECT {cols}{extra} FROM {relation} AS _src{(' ' + tail) if tail else ''}"
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _as_item(raw: Any) -> MaskItem:
+    if isinstance(raw, MaskItem):
+        return raw
+    get = raw.get if isinstance(raw, dict) else (lambda k, d=None: getattr(raw, k, d))
+    grade = get("grade")
+    grade = getattr(grade, "label", grade)
+    return MaskItem(str(get("name")), tuple(get("categories") or ()), grade, str(get("sql_type") or "VARCHAR"))
+
+
+def plan(items: Iterable[Any], exit_path: str, *, purpose: str | None = None,
+         policy: Policy | None = None) -> MaskPlan:
+    """What leaves by `exit_path` and how. `purpose` names the pseudonym/SM4 key (default: the
+    path); give a grant's own purpose so two receivers cannot join each other's pseudonyms."""
+    policy = policy or get_policy()
+    cols = []
+    for raw in items:
+        item = _as_item(raw)
+        cols.append(ColumnPlan(item.name, policy.grade_label(item.grade), item.categories,
+                               policy.operator(item.grade, exit_path, item.categories)))
+    return MaskPlan(exit_path, purpose or exit_path, tuple(cols))
+
+
+def masked_select_sql(items: Iterable[Any], exit_path: str, relation: str, *, purpose: str | None = None,
+                      policy: Policy | None = None, passthrough: Sequence[str] = ()) -> str:
+    """One SELECT over `relation` applying every item's operator; denied items are left out.
+    Items carry name, categories and grade (MaskItem, dicts or objects). Run it through
+    masking.execute (or masking.prepare on your connection): keyed functions need registering."""
+    listed = [_as_item(i) for i in items]
+    p = plan(listed, exit_path, purpose=purpose, policy=policy)
+    return p.sql(relation, {i.name: i.sql_type for i in listed}, passthrough=passthrough)
+
+
+def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str, *, purpose: str | None = None,
+                          policy: Policy | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                          secret: str | None = None) -> pa.Table:
+    """Rows already in Arrow (an API response, a sandbox result) masked for `exit_path`. Columns
+    without an item are treated as ungraded, uncategorised items (fail closed)."""
+    listed = {i.name: i for i in map(_as_item, items)}
+    for name in table.column_names:
+        if name not in listed:
+            listed[name] = MaskItem(name)
+    chosen = [listed[n] for n in table.column_names]
+    p = plan(chosen, exit_path, purpose=purpose, policy=policy)
+    sql = p.sql("_ybz_rows", {i.name: _arrow_type(table.schema.field(i.name).type) for i in chosen})
+    return _annotate(masking.execute(sql, con=con, secret=secret, tables={"_ybz_rows": table}), p)
+
+
+def _arrow_type(t: pa.DataType) -> str:
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_decimal(t):
+        return "DECIMAL"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    return "VARCHAR"
+
+
+def _annotate(table: pa.Table, p: MaskPlan) -> pa.Table:
+    """Each column's grade and operator as field metadata (the console shows them)."""
+    by_name = {c.name: c for c in p.leaving}
+    fields = []
+    for f in table.schema:
+        c = by_name.get(f.name)
+        meta = {"grade": c.grade, "operator": str(c.operator)} if c else {}
+        fields.append(f.with_metadata({k.encode(): v.encode() for k, v in meta.items()}) if meta else f)
+    meta = {b"exit_path": p.exit_path.encode(), b"denied": ",".join(p.denied).encode()}
+    return table.cast(pa.schema(fields, metadata=meta))
+
+
+# --- over the zone --------------------------------------------------------------------------
+
+
+def resource_items(session: Any, resource: Any) -> list[MaskItem]:
+    """A resource's items with their categories and grade: the confirmed grade on the item, the
+    stored suggestion's categories (engineer G's classification) when there is one, else what
+    the recognizers say from the item's name and description."""
+    from ..zone.service import column_type
+
+    known = _stored_categories(session, resource)
+    out = []
+    for item in resource.items:
+        cats = known.get(item.id)
+        if cats is None:
+            cats = _categories_by_name(item.name, item.description)
+        out.append(MaskItem(item.name, tuple(cats), item.grade, column_type(item)))
+    return out
+
+
+def _stored_categories(session: Any, resource: Any) -> dict[int, list[str]]:
+    try:
+        from . import service as classify_service  # engineer G's
+    except ImportError:
+        return {}
+    getter = getattr(classify_service, "item_categories", None)
+    return dict(getter(session, resource.id)) if getter else {}
+
+
+def _categories_by_name(name: str, description: str | None) -> list[str]:
+    try:
+        from .recognizers import recognize_column  # engineer R's
+    except ImportError:
+        return []
+    return [m.category for m in recognize_column(name, [], description=description)]
+
+
+def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 20, *,
+            purpose: str | None = None, policy: Policy | None = None) -> pa.Table:
+    """The resource's current rows as they would leave by `exit_path` (insiders only: the
+    provider's people and the platform). Field metadata says each column's grade and operator;
+    schema metadata lists the denied columns."""
+    from ..catalog.model import Resource
+    from ..errors import NotFound
+    from ..zone.service import can_read_rows, current_relation
+
+    limit = max(1, min(int(limit), PREVIEW_MAX))
+    with db.read() as s:
+        res = s.get(Resource, resource if isinstance(resource, int) else resource.id)
+        if res is None:
+            raise NotFound(f"信息资源 {resource}", "resource_not_found")
+        require(can_read_rows(actor, res), "查看数据")
+        items = resource_items(s, res)
+        relation = current_relation(s, res.id)
+    p = plan(items, exit_path, purpose=purpose, policy=policy)
+    sql = p.sql(relation, {i.name: i.sql_type for i in items}, tail="ORDER BY _batch, _row LIMIT " + str(limit))
+    return _annotate(masking.execute(sql), p)
