@@ -95,5 +95,7 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.quality.objection_routes",
     "yibenzhang.jobs_routes",
     "yibenzhang.web.pages_objections",
+    "yibenzhang.classify.routes",
+    "yibenzhang.web.pages_classify",
     "yibenzhang.web.routes",
 ]

@@ -165,6 +165,7 @@ def bench(
 COMMANDS = {
     "collect": "yibenzhang.collect.cli:collect_command",
     "quality": "yibenzhang.quality.cli:quality_command",
+    "classify": "yibenzhang.classify.cli:classify_command",
     "worker": "yibenzhang.jobs:worker_command",
 }
 GROUPS = {
