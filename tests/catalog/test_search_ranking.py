@@ -53,7 +53,7 @@ def test_cached_ranking_gives_the_same_pages(db, monkeypatch):
         search.facet_cache.clear()
         with db.read() as s:
             return [[it["id"] for it in search_resources(s, actor, SearchQuery(q=q, limit=7, offset=off, **f)).items]
-                    for q in ("人口", "信息", "登记 信息") for off in (0, 7, 30)
+                    for q in ("人口", "信息", "登记 信息", "姓名", "人口 姓名") for off in (0, 7, 30)
                     for f in ({}, {"open_type": "无条件开放"}, {"region_code": "990100"}, {"category_code": "1"})]
 
     public, admin = pages(Actor.anonymous()), pages(Actor.system())

@@ -901,21 +901,23 @@ def _ranked_page(session: Session, query: SearchQuery, words: list[str], relevan
                  where: list[ColumnElement[bool]], conds: list[ColumnElement[bool]], params: dict[str, Any],
                  state: tuple[Any, ...], share: float) -> list[Any]:
     """Relevance page. The ranking of every match (exact name, words in the name, then bm25 or
-    ts_rank_cd) is the same for every actor: it is computed once per words and catalogue state,
+    ts_rank_cd) is the same for every actor: it is built once per words and catalogue state,
     cached, and the page is its first `need` entries the actor may see under the filters
     (checked in search_facets). Filters that keep few of the matches rank their subset in one
     joined query instead."""
     if _is_sqlite(session):
-        columns, order = _fts_ranking(query, words)
+        columns, order, in_name = _fts_ranking(query, words)
         alone, joined = _fts, _fts.join(fac, fac.c.resource_id == _fts.c.rowid)
     else:
         lower_name = func.lower(docs.c.name)
-        name_hits: Any = sum((case((func.strpos(lower_name, w) > 0, 1), else_=0) for w in words),
-                             start=literal_column("0")).label("name_hits")
-        exact: Any = case((lower_name == _normal(query.q.strip()), 1), else_=0).label("exact")
+        found = [func.strpos(lower_name, w) > 0 for w in words]
+        name_hits: Any = sum((case((f, 1), else_=0) for f in found), start=literal_column("0")).label("name_hits")
+        is_exact = lower_name == _normal(query.q.strip())
+        exact: Any = case((is_exact, 1), else_=0).label("exact")
         relevance = relevance.label("relevance")
         columns = (docs.c.resource_id, exact, name_hits, relevance)
         order = (exact.desc(), name_hits.desc(), relevance.desc(), docs.c.sort_time.desc(), docs.c.resource_id.desc())
+        in_name = or_(is_exact, *found)
         alone, joined = docs, docs.join(fac, fac.c.resource_id == docs.c.resource_id)
     need = query.offset + query.limit
     checks = where[1:] + conds  # all but the full-text match: category, visibility, filters
@@ -924,34 +926,65 @@ def _ranked_page(session: Session, query: SearchQuery, words: list[str], relevan
         key = ("ranking", *state, query.q.strip())
         ranking = _facet_cache.get(key)
         if ranking is None:
-            rows = session.execute(select(*columns).select_from(alone).where(where[0]).order_by(*order)
-                                   .limit(RANKING_DEPTH + 1), params).all()
-            ranking = ([tuple(r) for r in rows[:RANKING_DEPTH]], len(rows) <= RANKING_DEPTH)
-            _facet_cache.put(key, ranking, cost=len(ranking[0]))
+            ranking = _Ranking([select(*columns).select_from(alone).where(where[0], tier).order_by(*order)
+                                for tier in (in_name, ~in_name)])
+            _facet_cache.put(key, ranking)
         ranked = _first_visible(session, ranking, checks, params, need)
+        _facet_cache.put(key, ranking, cost=max(1, len(ranking.rows)))  # its size now
     if ranked is None:
         stmt = select(*columns).select_from(joined).where(*where, *conds)
         ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
     return ranked[query.offset:need]
 
 
-def _fts_ranking(query: SearchQuery, words: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...]]:
+class _Ranking:
+    """A cached relevance ranking, built in two tiers: the matches with a query word in the name
+    (or the exact name) — a few, so scoring them is cheap — then, only when a page reaches past
+    them, all the others (every one of which ranks below the first tier). At most RANKING_DEPTH
+    rows; `complete` when they are all the matches."""
+
+    def __init__(self, tiers: list[Any]) -> None:
+        self.rows: list[tuple[Any, ...]] = []
+        self.complete = False
+        self._tiers = tiers
+        self._lock = threading.Lock()
+
+    def extend(self, session: Session) -> bool:
+        """Rank the next tier; False when there is none left (or the depth is reached)."""
+        with self._lock:
+            if not self._tiers:
+                return False
+            room = RANKING_DEPTH - len(self.rows)
+            rows = session.execute(self._tiers.pop(0).limit(room + 1)).all()
+            self.rows.extend(tuple(r) for r in rows[:room])
+            if len(rows) > room:
+                self._tiers.clear()  # capped: deeper pages rank the joined set
+            elif not self._tiers:
+                self.complete = True
+            return True
+
+
+def _fts_ranking(query: SearchQuery, words: list[str]) -> tuple[tuple[Any, ...], tuple[Any, ...], Any]:
     """SQLite ranking on the FTS table alone: the name tiers come from FTS column filters and the
     name index, so no wide row is read per match."""
     fts_col = literal_column("search_fts")
-    exact: Any = case((_fts.c.rowid.in_(
-        select(docs.c.resource_id).where(docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
-    ), 1), else_=0)
+    exact_sub = select(docs.c.resource_id).where(
+        docs.c.name == bindparam("exact_name", query.q.strip())).correlate(None)
+    exact: Any = case((_fts.c.rowid.in_(exact_sub), 1), else_=0)
     hits: list[Any] = []
+    subqueries = [exact_sub]
     for i, w in enumerate(words):
         in_name = select(_fts.c.rowid).where(
             fts_col.op("MATCH")(bindparam(f"name_w{i}", "name : (" + _fts_word(w) + ")"))).correlate(None)
+        subqueries.append(in_name)
         hits.append(case((_fts.c.rowid.in_(in_name), 1), else_=0))
     name_hits: Any = sum(hits, start=literal_column("0"))
     relevance = -func.bm25(fts_col, *FTS_WEIGHTS)
+    # The first tier, tested on `rowid + 0` so that FTS5 is not asked to seek each listed rowid.
+    in_name = or_(*[(_fts.c.rowid + 0).in_(sub) for sub in subqueries])
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
     return (_fts.c.rowid, exact, name_hits, relevance), (exact.desc(), name_hits.desc(), relevance.desc(),
-                                                          _fts.c.rowid.desc())
+                                                          _fts.c.rowid.desc()), in_name
 
 
 RANKING_DEPTH = 5_000  # matches kept in a cached ranking; deeper pages of broad words rank the joined set
@@ -959,22 +992,26 @@ OVERFETCH_START = 200  # candidates checked first, at least OVERFETCH_FACTOR × 
 OVERFETCH_FACTOR = 4
 
 
-def _first_visible(session: Session, ranking: tuple[list[Any], bool], checks: list[ColumnElement[bool]],
+def _first_visible(session: Session, ranking: _Ranking, checks: list[ColumnElement[bool]],
                    params: dict[str, Any], need: int) -> list[Any] | None:
-    """The first `need` entries of a cached ranking that pass `checks` (checked in growing slices),
-    or None when the cached part runs out before the ranking does."""
-    rows, complete = ranking
-    if not checks:
-        return rows[:need] if complete or len(rows) >= need else None
+    """The first `need` entries of a cached ranking that pass `checks` (checked in growing slices,
+    ranking further tiers as needed), or None when the cached depth runs out first."""
     kept: list[Any] = []
     start, k = 0, max(OVERFETCH_FACTOR * need, OVERFETCH_START)
-    while start < len(rows) and len(kept) < need:
-        chunk = rows[start:start + k]
-        ok = set(session.execute(select(fac.c.resource_id).where(
-            fac.c.resource_id.in_([r[0] for r in chunk]), *checks), params).scalars())
-        kept.extend(r for r in chunk if r[0] in ok)
+    while len(kept) < need:
+        if start >= len(ranking.rows):
+            if not ranking.extend(session):
+                break
+            continue
+        chunk = ranking.rows[start:start + k]
+        if checks:
+            ok = set(session.execute(select(fac.c.resource_id).where(
+                fac.c.resource_id.in_([r[0] for r in chunk]), *checks), params).scalars())
+            kept.extend(r for r in chunk if r[0] in ok)
+        else:
+            kept.extend(chunk)
         start, k = start + len(chunk), k * 4
-    if len(kept) >= need or complete:
+    if len(kept) >= need or ranking.complete:
         return kept[:need]
     return None
 
