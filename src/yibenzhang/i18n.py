@@ -430,6 +430,74 @@ EN.update({  # quality
     "质量规则 {rule_id}": "quality rule {rule_id}", "批次 {batch_id}": "batch {batch_id}",
 })
 
+EN.update({  # classify: grading, decisions, important-data catalogue, console page
+    "分类分级": "Classification and grading", "核心": "core", "重要": "important", "一般": "general",
+    "一般-4级": "general, level 4", "一般-3级": "general, level 3", "一般-2级": "general, level 2",
+    "一般-1级": "general, level 1",
+    "国家安全": "national security", "经济运行": "economic operation", "社会秩序": "social order",
+    "公共利益": "public interest", "组织权益": "rights of organizations", "个人权益": "rights of individuals",
+    "特别严重": "particularly serious", "严重": "serious",
+    "公共": "public", "组织": "organization", "个人": "individual",
+    "敏感个人信息": "sensitive personal information", "一般个人信息": "other personal information",
+    "组织内部数据": "internal organization data", "公共数据": "public data",
+    "未建议": "not suggested", "未确认": "unconfirmed", "已确认": "confirmed", "已调整": "overridden",
+    "确认": "confirmed", "调整": "overridden",
+    "共享": "sharing", "开放下载": "open download", "运营结果": "operator result", "控制台预览": "console preview",
+    "居民身份证号码": "Resident ID number", "护照号码": "Passport number", "港澳通行证号码": "HK/Macau permit number",
+    "驾驶证号码": "Driving licence number", "社会保障卡号": "Social security card number", "手机号码": "Mobile number",
+    "固定电话": "Landline number", "电子邮箱": "E-mail", "银行卡号": "Bank card number", "住址": "Address",
+    "经纬度坐标": "Coordinates", "IPv4地址": "IPv4 address", "IPv6地址": "IPv6 address",
+    "机动车号牌": "Vehicle plate", "姓名": "Name", "出生日期": "Date of birth", "性别": "Gender",
+    "民族": "Ethnicity", "宗教信仰": "Religious belief", "医疗健康": "Medical and health",
+    "生物识别": "Biometrics", "违法犯罪记录": "Criminal record", "统一社会信用代码": "Unified social credit code",
+    "机构名称": "Organization name", "金额": "Amount",
+    "分级规则文件不合法": "The grading rules file is not valid",
+    "分级规则文件不合法：{path}": "The grading rules file is not valid: {path}",
+    "无法解析：{detail}": "Cannot be parsed: {detail}", "无法读取：{detail}": "Cannot be read: {detail}",
+    "第{line}行 {key}：一般数据的子级应为1至4的整数":
+        "Line {line}, {key}: the sub-level of general data must be a whole number from 1 to 4",
+    "第{line}行 {key}：只有个人信息才能是敏感个人信息":
+        "Line {line}, {key}: only personal information can be sensitive personal information",
+    "第{line}行 {key}：应为 true 或 false": "Line {line}, {key}: must be true or false",
+    "第{line}行 {key}：应为一个表（[{key}]）": "Line {line}, {key}: must be a table ([{key}])",
+    "第{line}行 {key}：影响程度表缺少“{value}”": "Line {line}, {key}: the impact table lacks “{value}”",
+    "第{line}行 {key}：未知的取值“{value}”，可选：{allowed}":
+        "Line {line}, {key}: unknown value “{value}”; allowed: {allowed}",
+    "第{line}行 {key}：未知的字段": "Line {line}, {key}: unknown key",
+    "第{line}行 {key}：未知的数据类别“{value}”，可选：{allowed}":
+        "Line {line}, {key}: unknown data category “{value}”; known: {allowed}",
+    "第{line}行 {key}：缺少必填字段": "Line {line}, {key}: required key missing",
+    "第{line}行 {key}：置信度阈值应为0至1之间的数":
+        "Line {line}, {key}: the confidence threshold must be a number from 0 to 1",
+    "未知的数据类别“{value}”": "Unknown data category “{value}”",
+    "未知的级别“{value}”，可选：{allowed}": "Unknown grade “{value}”; allowed: {allowed}",
+    "调整分级必须说明理由": "Overriding a grade needs a reason",
+    "信息项“{name}”还没有分级建议，请先生成建议":
+        "The item “{name}” has no suggested grade yet; generate suggestions first",
+    "请指定信息资源（代码或编号）": "Name a resource (its code or id)",
+    "信息项 {item_id}": "item {item_id}",
+    "分类分级建议": "suggest classification", "确认分级": "Confirmed grade", "调整分级": "Override grade",
+    "查看分类分级": "view classification", "查看分级复核": "view the grading review",
+    "查看重要数据目录": "view the important-data catalogue", "分类目录默认": "category catalogue default",
+    "重要数据目录": "Important-data catalogue", "分级复核与重要数据目录": "Grading review and important data",
+    "资源分级（已确认）": "Resource grade (confirmed)", "资源分级（建议）": "Resource grade (suggested)",
+    "资源的级别取其信息项的最高级别（就高从严）。": "A resource takes the highest grade of its items.",
+    "分级规则": "Grading rules", "置信度低于{p}的识别结果不参与定级": "Matches below confidence {p} do not grade",
+    "全量扫描": "Full scan", "生成分级建议": "Suggest grades", "识别类别": "Recognized categories",
+    "证据": "Evidence", "建议分级": "Suggested grade", "未识别出类别": "No category recognized",
+    "样本{n}行": "{n} rows sampled", "建议已变化": "Suggestion changed", "确认建议": "Confirm suggestion",
+    "级别": "Grade", "数据类别": "Data categories", "调整理由": "Reason for the override",
+    "提交调整": "Save override", "脱敏预览": "Masked preview", "查看身份": "View as",
+    "数据使用方（共享）": "Consumer (sharing)", "社会公众（开放下载）": "Public (open download)",
+    "运营方（运营结果）": "Operator (sandbox result)", "数据专员（控制台预览）": "Steward (console preview)",
+    "预览": "Preview", "不得经此出口提供的信息项": "Items that may not leave by this path",
+    "行政区划代码": "Region code", "行政区划": "Region", "未确认和已调整的信息项": "Unconfirmed and overridden items",
+    "没有待复核的信息项": "Nothing waits for review", "导出XLSX": "Export XLSX",
+    "由已确认为核心或重要级别的信息项生成": "Built from items confirmed as core or important",
+    "定级依据": "Basis", "暂无重要数据": "No important data", "提供方代码": "Provider code",
+    "确认人": "Confirmed by", "确认时间": "Confirmed at",
+})
+
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""

@@ -1,0 +1,137 @@
+"""Classification pages: /console/resources/{id}/classification (items with categories, grade,
+evidence, confirm/override forms, the resource grade and a masked preview as a chosen role would
+see the rows) and /console/classification (the authority's review list and the 重要数据目录).
+
+Thin adapters over classify.service (which decides who may do what) and, for the preview,
+classify.policies.preview (engineer M's masking), used only when it is installed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import FormData
+
+from ..catalog.model import Resource
+from ..classify import service as svc
+from ..classify.grading import GRADE_LABELS, get_rules
+from ..db import get_database
+from ..errors import DomainError, ValidationFailed
+from ..registry import module_available
+from . import auth
+from .auth import console_user, csrf_checked, form_data
+from .render import WebContext, field_errors, redirect, render
+
+router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
+
+STATE_CLASS = {svc.UNSUGGESTED: "draft", svc.PENDING: "submitted", svc.STATE_CONFIRMED: "published",
+               svc.STATE_OVERRIDDEN: "returned"}
+# Who receives the rows by each exit path (DOMAIN §4-§7): the preview shows what that role sees.
+VIEWERS = (("共享", "数据使用方（共享）"), ("开放下载", "社会公众（开放下载）"), ("运营结果", "运营方（运营结果）"),
+           ("控制台预览", "数据专员（控制台预览）"))
+PREVIEW_ROWS = 10
+
+
+def _preview(ctx: WebContext, resource_id: int, exit_path: str) -> dict[str, Any] | None:
+    """Rows as they would leave by `exit_path`, masked by engineer M's policies; None when masking
+    is not installed or the viewer may not read rows (insiders only)."""
+    if not module_available("yibenzhang.classify.policies"):
+        return None
+    from ..classify import policies
+    from ..zone.service import can_read_rows
+
+    db = get_database()
+    with db.read() as s:
+        resource = s.get(Resource, resource_id)
+        if resource is None or not can_read_rows(ctx.actor, resource):
+            return None
+    try:
+        table = policies.preview(db, ctx.actor, resource_id, exit_path, PREVIEW_ROWS)
+    except DomainError as exc:
+        return {"error": exc.message_in(ctx.lang), "columns": [], "rows": []}
+    columns = []
+    for f in table.schema:
+        if f.name.startswith("_"):
+            continue  # _batch, _row: the zone's bookkeeping
+        meta = {k.decode(): v.decode() for k, v in (f.metadata or {}).items()}
+        columns.append({"name": f.name, "grade": meta.get("grade"), "operator": meta.get("operator")})
+    names = [c["name"] for c in columns]
+    rows = [[row.get(n) for n in names] for row in table.select(names).to_pylist()] if names else []
+    denied = (table.schema.metadata or {}).get(b"denied", b"").decode()
+    return {"error": None, "columns": columns, "rows": rows, "denied": [d for d in denied.split(",") if d]}
+
+
+def _page(request: Request, ctx: WebContext, resource_id: int, *, errors: dict[int, dict[str, list[str]]] | None = None,
+          values: dict[int, dict[str, Any]] | None = None, status_code: int = 200) -> Response:
+    with get_database().read() as s:
+        view = svc.classification(s, ctx.actor, resource_id)
+    rules = get_rules()
+    exit_path = request.query_params.get("exit") or VIEWERS[0][0]
+    if exit_path not in dict(VIEWERS):
+        exit_path = VIEWERS[0][0]
+    categories = [(code, rule.name) for code, rule in rules.categories.items()]
+    return render(request, "classify/resource.html", status_code=status_code, c=view, state_class=STATE_CLASS,
+                  grades=GRADE_LABELS, categories=categories, viewers=VIEWERS, exit_path=exit_path,
+                  preview=_preview(ctx, view["resource_id"], exit_path), errors=errors or {}, values=values or {},
+                  done=request.query_params.get("done"))
+
+
+@router.get("/console/resources/{resource_id}/classification")
+def classification_page(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    return _page(request, ctx, resource_id)
+
+
+@router.post("/console/resources/{resource_id}/classification/suggest")
+def suggest(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked),
+            form: FormData = Depends(form_data)) -> Response:
+    svc.suggest(get_database(), ctx.actor, resource_id, full_scan=bool(form.get("full_scan")))
+    return redirect(f"/console/resources/{resource_id}/classification?done=suggest")
+
+
+@router.post("/console/items/{item_id}/confirm")
+def confirm(request: Request, item_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+    with get_database().write() as s:
+        decision = svc.confirm(s, ctx.actor, item_id)
+    return redirect(f"/console/resources/{decision.resource_id}/classification?done=confirm#item-{item_id}")
+
+
+@router.post("/console/items/{item_id}/override")
+def override(request: Request, item_id: int, ctx: WebContext = Depends(csrf_checked),
+             form: FormData = Depends(form_data)) -> Response:
+    grade = str(form.get("grade") or "").strip()
+    reason = str(form.get("reason") or "").strip()
+    categories = [str(c) for c in form.getlist("categories") if str(c).strip()]
+    try:
+        with get_database().write() as s:
+            decision = svc.override(s, ctx.actor, item_id, grade, categories, reason)
+    except ValidationFailed as exc:
+        with get_database().read() as s:
+            from ..catalog.model import ResourceItem
+
+            item = s.get(ResourceItem, item_id)
+            resource_id = item.resource_id if item else 0
+        return _page(request, ctx, resource_id, errors={item_id: field_errors(exc.errors, ctx.lang)},
+                     values={item_id: {"grade": grade, "reason": reason, "categories": categories}},
+                     status_code=422)
+    return redirect(f"/console/resources/{decision.resource_id}/classification?done=override#item-{item_id}")
+
+
+@router.get("/console/classification")
+def review_page(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    region = request.query_params.get("region") or None
+    with get_database().read() as s:
+        review = svc.review(s, ctx.actor, region)
+        important = svc.important_catalogue(s, ctx.actor, region)
+    return render(request, "classify/review.html", review=review, important=important, region=region,
+                  state_class=STATE_CLASS)
+
+
+@router.get("/console/classification/important.xlsx")
+def important_xlsx(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    region = request.query_params.get("region") or None
+    data, _n = svc.export_important_xlsx(get_database(), ctx.actor, region)
+    from ..classify.routes import XLSX
+
+    return Response(data, media_type=XLSX,
+                    headers={"Content-Disposition": f'attachment; filename="important-data-{region or "all"}.xlsx"'})
