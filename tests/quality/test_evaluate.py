@@ -8,7 +8,7 @@ import duckdb
 import pytest
 
 from yibenzhang.quality import scores as S
-from yibenzhang.quality.evaluate import build_sql, evaluate
+from yibenzhang.quality.evaluate import blank_guard, build_sql, evaluate
 from yibenzhang.quality.rules import Rule, catalogue_rules, format_of
 
 TODAY = date(2026, 3, 15)
@@ -133,3 +133,30 @@ def test_timeliness_in_working_days_and_calendar_months():
 def test_weighted_average_by_record_count():
     agg = S.weighted_average([({"准确性": 100.0}, 100.0, 300), ({"准确性": 50.0}, 50.0, 100)])
     assert agg["scores"]["准确性"] == 87.5 and agg["overall"] == 87.5 and agg["rows"] == 400
+
+
+def test_blank_guard_never_hides_a_value_trim_empties():
+    """The cheap guard before trim must hold for every value DuckDB's trim reduces to ''."""
+    con = duckdb.connect()
+    points = [*range(1, 0xD800), *range(0xE000, 0x10000, 7), *range(0x10000, 0x110000, 997)]
+    values = [chr(p) for p in points] + [chr(p) * 3 for p in points[:0x3100]] + ["", " a", "a ", " \u3000 "]
+    query = (f"SELECT v FROM (SELECT unnest($vals::VARCHAR[]) AS v) "
+             f"WHERE (trim(v) = '') <> ({blank_guard('v')} AND trim(v) = '')")
+    assert con.execute(query, {"vals": values}).fetchall() == []
+    blanks = con.execute("SELECT count(*) FROM (SELECT unnest($vals::VARCHAR[]) AS v) WHERE trim(v) = ''",
+                         {"vals": values}).fetchone()[0]
+    assert blanks > 30  # space separators, alone and repeated, and '' itself
+
+
+def test_vectorized_and_portable_sql_give_the_same_results(tmp_path):
+    """The kernels change how, not what: the bench's rows (every format, defects included)."""
+    from yibenzhang.bench.quality import bench_rules, generate
+
+    path = generate(tmp_path / "q.parquet", 3000)
+    con = duckdb.connect()
+    relation = f"read_parquet('{path}')"
+    fast = evaluate(con, relation, bench_rules(), today=TODAY)
+    portable = evaluate(con, relation, bench_rules(), today=TODAY, vectorized=False)
+    assert "ybz_" in fast.sql and "ybz_" not in portable.sql
+    assert by_key(fast) == by_key(portable)
+    assert sum(r.failed for r in fast.results if r.rule.kind == "format") > 0

@@ -139,7 +139,10 @@ class _Builder:
             v = self.text(name, letter)
             fmt = p["format"]
             # Kernels run in the source projection, on the flat vectors straight from the scan.
-            if fmt in self.udfs:
+            if fmt == "date_text" and "date_text" in self.udfs:
+                ymd = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
+                ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+            elif fmt in self.udfs:
                 ok = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
             elif fmt == "phone" and "mobile" in self.udfs:
                 mobile = self.derive(f"{self.udfs['mobile']}({self.text(name, letter, qualified=False)})")

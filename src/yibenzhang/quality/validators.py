@@ -493,6 +493,64 @@ def mobile_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     return _as_boolean(arr, ok)
 
 
+def _date_layouts() -> list[tuple[int, tuple[int, int, int], bytes, list[tuple[int, bytes]]]]:
+    """Every fixed byte layout DATE_TEXT_RE accepts: (length, (month start, day start, day end),
+    month width, literal bytes at their positions). The year is always bytes 0-3."""
+    layouts = []
+    forms = [("-", "-", ""), ("/", "/", ""), ("年", "月", "日")]
+    for sep1, sep2, tail in ((a.encode(), b.encode(), c.encode()) for a, b, c in forms):
+        for mw in (1, 2):
+            for dw in (1, 2):
+                month = 4 + len(sep1)
+                day = month + mw + len(sep2)
+                end = day + dw
+                literals = [(4, sep1), (month + mw, sep2), (end, tail)]
+                layouts.append((end + len(tail), (month, day, end), mw, [(p, b) for p, b in literals if b]))
+    layouts.append((8, (4, 6, 8), 2, []))  # YYYYMMDD
+    return layouts
+
+
+_DATE_LAYOUTS = _date_layouts()
+
+
+def date_ymd_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`parse_date_text` over a whole Arrow array, as YYYYMMDD integers (NULL when not a date).
+    A value matches at most one layout: lengths and separator positions tell them apart."""
+    arr, offsets, _ = _string_buffers(values)
+    lengths = np.diff(offsets)
+    ymd_out = np.zeros(len(arr), dtype=np.int32)
+    parsed = np.zeros(len(arr), dtype=bool)
+    present = set(np.unique(lengths).tolist())
+    for length, (month, day, end), mw, literals in _DATE_LAYOUTS:
+        if length not in present:
+            continue
+        rows, m = _fixed(arr, lengths, length)
+        digit_cols = np.r_[0:4, month:month + mw, day:end]
+        good = _all_digits(m[:, digit_cols])
+        for pos, lit in literals:
+            good &= (m[:, pos:pos + len(lit)] == np.frombuffer(lit, dtype=np.uint8)).all(axis=1)
+        d = m[:, digit_cols].astype(np.int32) - 48
+        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
+        mon = d[:, 4] if mw == 1 else d[:, 4] * 10 + d[:, 5]
+        dd = d[:, 4 + mw:]
+        dd = dd[:, 0] if dd.shape[1] == 1 else dd[:, 0] * 10 + dd[:, 1]
+        ymd = year * 10000 + mon * 100 + dd
+        good &= _valid_ymd(ymd)
+        ymd_out[rows[good]] = ymd[good]
+        parsed[rows[good]] = True
+    return pa.array(ymd_out, type=pa.int32(), mask=~parsed)
+
+
+def sql_date_text_ymd(v: str, ymd: str, *, lo: date | None = None, hi: date | None = None) -> str:
+    """`sql_date_text` given `ymd`, the value's YYYYMMDD integer from `date_ymd_kernel`."""
+    cond = f"{ymd} IS NOT NULL"
+    if lo is not None:
+        cond += f" AND {ymd} >= {lo.year * 10000 + lo.month * 100 + lo.day}"
+    if hi is not None:
+        cond += f" AND {ymd} <= {hi.year * 10000 + hi.month * 100 + hi.day}"
+    return f"(CASE WHEN {v} IS NULL THEN NULL ELSE coalesce({cond}, FALSE) END)"
+
+
 def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
                   provinces: Iterable[str] | None = None) -> dict[str, str]:
     """Register the kernels on `con` (once per configuration) and return format → function name.
@@ -505,10 +563,12 @@ def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
         "uscc": ("ybz_uscc", uscc_kernel),
         "bank_card": ("ybz_bank_card", bank_card_kernel),
         "mobile": ("ybz_mobile", mobile_kernel),
+        "date_text": ("ybz_date_ymd", date_ymd_kernel),  # returns YYYYMMDD: see sql_date_text_ymd
     }
     known = {r[0] for r in con.execute(
         "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_%' ESCAPE '\\'").fetchall()}
     for name, fn in kernels.values():
         if name not in known:
-            con.create_function(name, fn, ["VARCHAR"], "BOOLEAN", type="arrow", null_handling="special")
+            returns = "INTEGER" if name == "ybz_date_ymd" else "BOOLEAN"
+            con.create_function(name, fn, ["VARCHAR"], returns, type="arrow", null_handling="special")
     return {fmt: name for fmt, (name, _) in kernels.items()}
