@@ -161,8 +161,8 @@ def test_an_authority_file_named_by_the_environment_changes_grades_without_code(
     monkeypatch.setenv(G.ENV_VAR, str(path))
     assert G.grade_for(["coordinates"]).label == "重要"
     assert G.get_rules().source == str(path)
-    path.write_text(_broken(own, 'impact_degree = "一般"\nbasis = "精准定位', 'impact_degree = "严重"\nbasis = "精准定位'),
-                    encoding="utf-8")
+    worse = _broken(own, 'impact_degree = "一般"\nbasis = "精准定位', 'impact_degree = "严重"\nbasis = "精准定位')
+    path.write_text(worse, encoding="utf-8")
     os.utime(path, ns=(1, 1))  # a changed file is read again (mtime differs)
     assert G.grade_for(["coordinates"]).label == "核心"
     monkeypatch.delenv(G.ENV_VAR)
