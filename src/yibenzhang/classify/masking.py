@@ -147,11 +147,12 @@ def op_generalize_date(v: str, sql_type: str, purpose: str) -> str:
 
 
 def op_generalize_address(v: str, sql_type: str, purpose: str) -> str:
-    """An address cut after its district: the first 区/县/旗 (within 24 characters), else the
+    """An address cut after its district: the first 区/县/旗 (within 24 characters; 自治区 is a
+    province), else the
     first 市, else the province; an address with none of them is redacted."""
     c = clean_text(as_text(v, sql_type))
     cut = [f"nullif(regexp_extract({c}, '^(.{{0,24}}?{p})', 1), '')"
-           for p in ("[区县旗]", "市", "(?:省|自治区)")]
+           for p in ("(?:[^治]区|县|旗)", "市", "(?:省|自治区)")]
     return f"CASE WHEN {c} IS NULL THEN NULL WHEN {c} = '' THEN '' ELSE coalesce({', '.join(cut)}, '{REDACTED}') END"
 
 
@@ -159,7 +160,7 @@ def op_round_coordinates(v: str, sql_type: str, purpose: str, digits: int = 3) -
     """Coordinates to `digits` decimals (3 ≈ 100 m): numbers rounded, text truncated."""
     if sql_type.upper() in ("DOUBLE", "FLOAT", "REAL") or sql_type.upper().startswith("DECIMAL"):
         return f"round({v}, {digits})"
-    c = clean_code(as_text(v, sql_type))
+    c = clean_text(as_text(v, sql_type))
     return f"regexp_replace({c}, '([0-9]+\\.[0-9]{{{digits}}})[0-9]+', '\\1', 'g')"
 
 

@@ -109,18 +109,24 @@ class Policy:
 
 
 def _line(lines: list[str], *names: str) -> int:
-    """The line of a table header or key, for error messages (0 when absent)."""
+    """The line of a key path (table, sub-tables…, key) for error messages: the key's own line
+    inside its table when present, else the table's header (0 when neither is found)."""
+    header, rest = 0, list(names)
     for cut in range(len(names), 0, -1):
-        pat = re.compile(r"^\s*\[?\s*" + r"\s*\.\s*".join(rf'"?{re.escape(n)}"?' for n in names[:cut])
-                         + r"\s*(\]|=)")
-        for i, line in enumerate(lines):
-            if pat.match(line):
-                return i + 1
-    key = re.compile(rf'^\s*"?{re.escape(names[-1])}"?\s*=') if names else None
-    for i, line in enumerate(lines):
-        if key is not None and key.match(line):
+        pat = re.compile(r"^\s*\[\s*" + r"\s*\.\s*".join(rf'"?{re.escape(n)}"?' for n in names[:cut]) + r"\s*\]")
+        header = next((i + 1 for i, line in enumerate(lines) if pat.match(line)), 0)
+        if header:
+            rest = list(names[cut:])
+            break
+    if not rest:
+        return header
+    key = re.compile(rf'^\s*"?{re.escape(rest[0])}"?\s*=')
+    for i in range(header, len(lines)):
+        if header and lines[i].lstrip().startswith("["):
+            break
+        if key.match(lines[i]):
             return i + 1
-    return 0
+    return header
 
 
 def _valid_selector(sel: str) -> bool:
@@ -321,13 +327,16 @@ def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str,
                           policy: Policy | None = None, con: duckdb.DuckDBPyConnection | None = None,
                           secret: str | None = None) -> pa.Table:
     """Rows already in Arrow (an API response, a sandbox result) masked for `exit_path`. Columns
-    without an item are treated as ungraded, uncategorised items (fail closed)."""
+    without an item are treated as ungraded, uncategorised items (fail closed). When every column
+    is denied the result has no columns (schema metadata lists them as denied)."""
     listed = {i.name: i for i in map(_as_item, items)}
     for name in table.column_names:
         if name not in listed:
             listed[name] = MaskItem(name)
     chosen = [listed[n] for n in table.column_names]
     p = plan(chosen, exit_path, purpose=purpose, policy=policy)
+    if not p.leaving:
+        return _annotate(pa.table({}), p)
     sql = p.sql("_ybz_rows", {i.name: _arrow_type(table.schema.field(i.name).type) for i in chosen})
     return _annotate(masking.execute(sql, con=con, secret=secret, tables={"_ybz_rows": table}), p)
 
@@ -412,5 +421,7 @@ def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 2
         items = resource_items(s, res)
         relation = current_relation(s, res.id)
     p = plan(items, exit_path, purpose=purpose, policy=policy)
+    if not p.leaving:  # nothing may leave this way: no columns, and the schema says why
+        return _annotate(pa.table({}), p)
     sql = p.sql(relation, {i.name: i.sql_type for i in items}, tail="ORDER BY _batch, _row LIMIT " + str(limit))
     return _annotate(masking.execute(sql), p)
