@@ -498,6 +498,15 @@ EN.update({  # classify: grading, decisions, important-data catalogue, console p
     "确认人": "Confirmed by", "确认时间": "Confirmed at",
 })
 
+EN.update({  # classify: recognizers and categories
+    "识别数据类别": "recognize data categories",
+    "身份证号": "ID number", "驾驶证号": "Driving licence number", "社会保障号码": "Social security number",
+    "经纬度": "Coordinates", "车牌号": "Vehicle plate", "单位名称": "Organization name",
+    "身份标识": "Identifiers", "联系方式": "Contact details", "金融账户": "Financial accounts", "位置": "Location",
+    "个人基本": "Basic personal data", "敏感个人": "Sensitive personal data", "组织标识": "Organization identifiers",
+    "数值金额": "Amounts",
+})
+
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""

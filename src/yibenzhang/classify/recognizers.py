@@ -431,7 +431,7 @@ def _person_name(col: Column, ctx: Context) -> ValueResult | None:
 ADDRESS_TOKENS = {
     "admin": r"(省|自治区|市|自治州|州|盟|区|县|旗)",
     "township": r"(街道|镇|乡|苏木)",
-    "road": r"(路|街|大道|巷|胡同|弄|道)",
+    "road": r"(路|大道|巷|胡同|弄|街([^道]|$))",  # 街 but not 街道 (a township)
     "number": r"([0-9一二三四五六七八九十]+(号|栋|幢|单元|室|楼|层|组)|号院|号楼|村|社区|小区)",
 }
 ORG_SUFFIX_RE = (r"(公司|集团|厂|局|厅|委员会|委|院|所|中心|学校|中学|小学|幼儿园|大学|学院|医院|卫生院|银行|支行|"
@@ -555,10 +555,11 @@ TEMPLATE_RE = r"^([A-Za-z0-9+/]{64,}={0,2}|[0-9a-fA-F]{64,}|data:image/[a-z]+;ba
 def _biometric(col: Column, ctx: Context) -> ValueResult | None:
     if not ctx.named("biometric"):
         return None  # long base64 or hex is a template only when the name says so (else a digest)
-    rate = col.rate(col.matches(TEMPLATE_RE) | col.matches(r"\.(jpg|jpeg|png|bmp|wsq|fpt)$"))
+    rate = col.rate(col.matches(TEMPLATE_RE + r"|\.(jpg|jpeg|png|bmp|wsq|fpt)$"))
     return ValueResult(rate) if rate else None
 
 
+_NONE = ValueResult(0.0)
 # Identifiers that are 身份证号 by value (驾驶证号 and 社会保障号码 are the holder's ID number).
 ID_VALUED = ("driver_license", "social_security")
 
@@ -642,7 +643,7 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
                                     "full_scan": scanned == col.n and full_scan}
         if n:
             evidence["name"] = hit.evidence()  # type: ignore[union-attr]
-            if has_values and c in VALUE_RECOGNIZERS and v < 0.3:
+            if has_values and c in VALUE_RECOGNIZERS and (v < 0.3 or results.get(c, _NONE).serial):
                 n *= 0.5  # the values do not look like it
             if strongest >= 0.85 and v < strongest:
                 n *= 0.6  # another category's values speak clearly: the name misleads
