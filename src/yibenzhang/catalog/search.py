@@ -90,6 +90,7 @@ fac = Table(
     Column("codes", BigInteger),
     Column("category_code", String(9)),
     Column("sort_time", UTCDateTime(timezone=True)),
+    Column("name", String(200)),
     Column("v_published", Boolean),
     Column("v_status", String(8)),
     Column("v_open_type", String(16)),
@@ -399,9 +400,9 @@ def refresh_facets(session: Session, ids: Sequence[int] | None) -> None:
     _facet_cache.bump()
     where = " WHERE d.resource_id IN :ids" if ids is not None else ""
     insert = text(
-        "INSERT INTO search_facets (resource_id, org_id, region_id, codes, category_code, sort_time, v_published,"
+        "INSERT INTO search_facets (resource_id, org_id, region_id, codes, category_code, sort_time, name, v_published,"
         " v_status, v_open_type, v_org_id, v_region_id)"
-        f" SELECT d.resource_id, d.org_id, g.id, {_codes_sql()}, d.category_code, d.sort_time,"
+        f" SELECT d.resource_id, d.org_id, g.id, {_codes_sql()}, d.category_code, d.sort_time, d.name,"
         " r.published_version IS NOT NULL, r.status, r.open_type, r.org_id, r.region_id"
         " FROM search_docs d JOIN resources r ON r.id = d.resource_id LEFT JOIN regions g ON g.code = d.region_code"
         + where
@@ -862,13 +863,10 @@ def search_resources(session: Session, actor: Actor, query: SearchQuery) -> Sear
 
 def _page(session: Session, query: SearchQuery, words: list[str], source: Any, where: list[ColumnElement[bool]],
           params: dict[str, Any], relevance: Any, is_sqlite: bool) -> list[Any]:
-    """(id, exact, name hits, relevance) of the page: browsing pages newest first from the
-    (sort_time, id) index of search_facets; the search_docs row is joined only for names."""
-    if words or query.sort == "name":
-        source = source.join(docs, docs.c.resource_id == fac.c.resource_id) if source is fac or is_sqlite \
-            else source
+    """(id, exact, name hits, relevance) of the page, from search_facets alone: newest first by
+    its (sort_time, id) index, by name by its (name, id) index."""
     if words:
-        lower_name = func.lower(docs.c.name)
+        lower_name = func.lower(fac.c.name)
         found = [(func.instr(lower_name, w) if is_sqlite else func.strpos(lower_name, w)) > 0 for w in words]
         name_hits: Any = sum((case((f, 1), else_=0) for f in found), start=literal_column("0"))
         exact: Any = case((lower_name == _normal(query.q.strip()), 1), else_=0)
@@ -877,7 +875,7 @@ def _page(session: Session, query: SearchQuery, words: list[str], source: Any, w
     exact, name_hits, relevance = exact.label("exact"), name_hits.label("name_hits"), relevance.label("relevance")
     newest = (fac.c.sort_time.desc(), fac.c.resource_id.desc())
     if query.sort == "name":
-        order: tuple[Any, ...] = (docs.c.name, docs.c.resource_id)
+        order: tuple[Any, ...] = (fac.c.name, fac.c.resource_id)
     elif query.sort == "newest" or not words:
         order = newest
     else:

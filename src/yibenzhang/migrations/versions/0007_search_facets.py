@@ -1,9 +1,10 @@
-"""search facets: a narrow row per indexed resource for visibility, facets and newest-first pages
+"""search facets: a narrow row per indexed resource for visibility, facets and browsing pages
 
-search_facets repeats, per search_docs row, what search filters and counts on as small values
-(the seven fixed-vocabulary facets packed into one integer with visibility flags) and the live
-resource fields that catalog.service.visible_to decides by — so counting and visibility need no join to the wide
-tables. Filled from search_docs and resources in one statement (no re-segmentation).
+search_facets repeats, per search_docs row, what search filters, counts and sorts on as small
+values (the seven fixed-vocabulary facets packed into one integer with visibility flags) and the
+live resource fields that catalog.service.visible_to decides by — so counting, visibility and
+browsing by date or name need no join to the wide tables. Filled from search_docs and resources
+in one statement (no re-segmentation).
 
 Revision ID: 0007_search_facets
 Revises: 0002
@@ -31,6 +32,7 @@ def upgrade() -> None:
         sa.Column("codes", sa.BigInteger(), nullable=False),
         sa.Column("category_code", sa.String(length=9), nullable=False),
         sa.Column("sort_time", yibenzhang.db.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("name", sa.String(length=200), nullable=False),
         sa.Column("v_published", sa.Boolean(), nullable=False),
         sa.Column("v_status", sa.String(length=8), nullable=False),
         sa.Column("v_open_type", sa.String(length=16), nullable=True),
@@ -41,6 +43,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("resource_id", name="pk_search_facets"),
     )
     op.create_index("ix_search_facets_sort_time", "search_facets", ["sort_time", "resource_id"])
+    op.create_index("ix_search_facets_name", "search_facets", ["name", "resource_id"])
     op.create_index("ix_search_facets_org_id", "search_facets", ["org_id"])
     op.create_index("ix_search_facets_region_id", "search_facets", ["region_id"])
     op.create_index("ix_search_facets_category_code", "search_facets", ["category_code"])
