@@ -154,9 +154,10 @@ ZH_INDEX, PINYIN_INDEX, EN_INDEX = _index()
 _ZH_BY_LENGTH = sorted(ZH_INDEX, key=len, reverse=True)
 
 
-def _contains(seq: list[str], sub: tuple[str, ...]) -> bool:
+def _end(seq: list[str], sub: tuple[str, ...]) -> int:
+    """1 + the index of the last token of the last occurrence of `sub` in `seq` (0: absent)."""
     n = len(sub)
-    return any(tuple(seq[i:i + n]) == sub for i in range(len(seq) - n + 1))
+    return max((i + n for i in range(len(seq) - n + 1) if tuple(seq[i:i + n]) == sub), default=0)
 
 
 def match_name(name: str | None, *, source: str = "name") -> NameHit | None:
@@ -167,24 +168,26 @@ def match_name(name: str | None, *, source: str = "name") -> NameHit | None:
     factor = DESCRIPTION_FACTOR if source == "description" else 1.0
     if folded in ZH_INDEX and re.search(r"[\u4e00-\u9fff]", folded):
         return NameHit(ZH_INDEX[folded], folded, "zh", "exact", ZH_EXACT * factor, source)
-    # the longest Chinese entry inside the name: 申请人身份证号码 → 身份证号码
-    for term in _ZH_BY_LENGTH:
-        if re.search(r"[\u4e00-\u9fff]", term) and term in folded:
-            # a bare 单位 or 出生 inside a longer name means little
-            confidence = ZH_CONTAINED if len(term) * 3 >= len(folded) or len(term) >= 3 else 0.55
-            return NameHit(ZH_INDEX[term], term, "zh", "contained", confidence * factor, source)
+    # the entry that ends last in the name (Chinese and English put the head noun last), the
+    # longest of those: 申请人身份证号码 → 身份证号码, 联系人电话 → 电话
+    found = [(folded.rfind(t) + len(t), len(t), t) for t in _ZH_BY_LENGTH
+             if re.search(r"[\u4e00-\u9fff]", t) and t in folded]
+    if found:
+        term = max(found)[2]
+        # a bare 单位 or 出生 inside a longer name means little
+        confidence = ZH_CONTAINED if len(term) * 3 >= len(folded) or len(term) >= 3 else 0.55
+        return NameHit(ZH_INDEX[term], term, "zh", "contained", confidence * factor, source)
     toks = tokens(name)
     if not toks:
         return None
-    best: tuple[str, ...] | None = None
-    for entry in EN_INDEX:
-        if _contains(toks, entry) and (best is None or len(entry) > len(best)):
-            best = entry
+    ends = [(_end(toks, entry), len(entry), entry) for entry in EN_INDEX]
+    ends = [e for e in ends if e[0]]
     joined = "".join(toks)
-    if best is not None:
+    if ends:
+        best = max(ends)[2]
         how = "exact" if best == tuple(toks) else "token"
         return NameHit(EN_INDEX[best], "_".join(best), "en", how, EN_MATCH * factor, source)
-    for candidate in (joined, *toks):
+    for candidate in (joined, *reversed(toks)):
         if candidate in PINYIN_INDEX:
             weight = PINYIN_AMBIGUOUS if candidate in AMBIGUOUS_PINYIN else PINYIN_MATCH
             how = "exact" if candidate == joined else "token"
