@@ -273,18 +273,24 @@ class MaskPlan:
     def leaving(self) -> list[ColumnPlan]:
         return [c for c in self.columns if not c.denied]
 
-    def select_list(self, types: dict[str, str]) -> str:
-        return ", ".join(
-            f"{c.operator.build(_quote(c.name), types.get(c.name, 'VARCHAR'), self.purpose)} AS {_quote(c.name)}"
-            for c in self.leaving)
-
     def sql(self, relation: str, types: dict[str, str] | None = None, *, passthrough: Sequence[str] = (),
             tail: str = "") -> str:
+        """Two projections: the inner one cleans each value once (and applies `tail`, e.g.
+        ORDER BY … LIMIT, before any masking work), the outer one applies the operators."""
         if not self.leaving:
             raise DomainError("masking_all_denied", "按“{path}”出口的策略，没有信息项可以离开", path=self.exit_path)
-        cols = self.select_list(types or {})
-        extra = "".join(f", {_quote(p)}" for p in passthrough)
-        return f"SELECT {cols}{extra} FROM {relation} AS _src{(' ' + tail) if tail else ''}"
+        types = types or {}
+        inner, outer = [], []
+        for i, c in enumerate(self.leaving):
+            t = types.get(c.name, "VARCHAR")
+            pre = c.operator.pre(_quote(c.name), t)
+            ref = _quote(f"_ybz_{i}")
+            inner.append(f"{pre or _quote(c.name)} AS {ref}")
+            outer.append(f"{c.operator.post(ref, t, self.purpose)} AS {_quote(c.name)}")
+        inner += [_quote(p) for p in passthrough]
+        outer += [_quote(p) for p in passthrough]
+        return (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation} AS _src"
+                f"{(' ' + tail) if tail else ''}) AS _clean")
 
 
 def _quote(name: str) -> str:
