@@ -229,6 +229,8 @@ class _Checker:
                     break
             if header_line:
                 break
+        if not header_line:
+            return max(len(self.lines), 1)  # a table the file lacks: report its end, where it would go
         if not section:
             return header_line
         key = re.compile(rf'^\s*"?{re.escape(section[0])}"?\s*=')
