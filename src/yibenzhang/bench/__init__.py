@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger", "quality", "ingest")
+BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask")
 
 
 def machine() -> dict[str, Any]:
