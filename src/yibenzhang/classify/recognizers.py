@@ -14,6 +14,7 @@ matches on format alone. Evidence holds shares and counts only, never a value (D
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
@@ -180,20 +181,50 @@ def _looks_serial(col: Column, mask: np.ndarray | None = None) -> bool:
     return bool(np.median(gaps) <= 1000)
 
 
+ID_FORMAT_RE = r"^([0-9]{17}[0-9Xx]|[0-9]{15})$"
+PARALLEL_MIN = 1 << 18  # a full scan this long runs the kernels on slices in threads (numpy frees the GIL)
+
+
+@lru_cache(maxsize=1)
+def _pool() -> ThreadPoolExecutor:
+    from ..zone.engine import THREADS
+
+    return ThreadPoolExecutor(max(1, THREADS), thread_name_prefix="ybz-recognize")
+
+
+def _kernel(fn: Callable[..., pa.Array], values: pa.Array, **kw: Any) -> pa.Array:
+    """`fn` (a validators kernel) over `values`, in slices on the engine's threads when long."""
+    workers = _pool()._max_workers
+    if len(values) < PARALLEL_MIN or workers < 2:
+        return fn(values, **kw)
+    step = -(-len(values) // workers)
+    parts = list(_pool().map(lambda part: fn(part, **kw), [values.slice(i, step) for i in range(0, len(values), step)]))
+    return pa.concat_arrays(parts)
+
+
+def _count(mask: pa.Array) -> int:
+    return int(pc.sum(pc.cast(mask, pa.int64())).as_py() or 0)
+
+
 @register("id_card", 0.99)
 def _id_card(col: Column, ctx: Context) -> ValueResult | None:
     lengths = col.lengths
-    shaped = (lengths == 18) | (lengths == 15)
-    if not shaped.any():
+    if not ((lengths == 18) | (lengths == 15)).any():
         return None
-    fmt = col.matches(r"^([0-9]{17}[0-9Xx]|[0-9]{15})$")
-    fmt_n = int(pc.sum(pc.cast(fmt, pa.int64())).as_py() or 0)
+    # One kernel pass over every value (region, birth date, check digit); the format and a
+    # lower-case x (a defect for quality, not a doubt about what the column is) are looked at
+    # only among the values that fail, which in an ID column are few.
+    valid = _kernel(validators.id_card_kernel, col.values, today=ctx.today)
+    valid_n = _count(valid)
+    failed = col.values.filter(pc.invert(valid)) if valid_n < col.n else None
+    fmt_n = valid_n
+    if failed is not None and len(failed):
+        fmt_n += _count(pc.match_substring_regex(failed, ID_FORMAT_RE))
+        lower = failed.filter(pc.match_substring(failed, "x"))
+        if len(lower):
+            valid_n += _count(validators.id_card_kernel(pc.ascii_upper(lower), today=ctx.today))
     if not fmt_n:
         return None
-    # a lower-case x is a defect for quality, not a reason to doubt what the column is
-    lower_x = pc.any(pc.match_substring(col.values, "x")).as_py()
-    valid = validators.id_card_kernel(pc.ascii_upper(col.values) if lower_x else col.values, today=ctx.today)
-    valid_n = int(pc.sum(pc.cast(valid, pa.int64())).as_py() or 0)
     return ValueResult(valid_n / col.n, {"format_rate": round(fmt_n / col.n, 4),
                                          "check_digit_rate": round(valid_n / fmt_n, 4)}, format_only=False)
 
@@ -206,7 +237,7 @@ def _uscc(col: Column, ctx: Context) -> ValueResult | None:
     fmt_n = int(pc.sum(pc.cast(fmt, pa.int64())).as_py() or 0)
     if not fmt_n:
         return None
-    valid_n = int(pc.sum(pc.cast(validators.uscc_kernel(col.values), pa.int64())).as_py() or 0)
+    valid_n = _count(_kernel(validators.uscc_kernel, col.values))
     return ValueResult(valid_n / col.n, {"format_rate": round(fmt_n / col.n, 4),
                                          "check_digit_rate": round(valid_n / fmt_n, 4)}, format_only=False)
 
@@ -216,7 +247,7 @@ def _bank_card(col: Column, ctx: Context) -> ValueResult | None:
     shaped = col.digits & (col.lengths >= 15) & (col.lengths <= 19)  # Chinese cards: 15-19 digits
     if not shaped.any():
         return None
-    luhn = validators.bank_card_kernel(col.values).to_numpy(zero_copy_only=False) & shaped
+    luhn = _kernel(validators.bank_card_kernel, col.values).to_numpy(zero_copy_only=False) & shaped
     fmt_n = int(shaped.sum())
     return ValueResult(col.rate(luhn), {"format_rate": round(fmt_n / col.n, 4),
                                         "check_digit_rate": round(float(luhn.sum()) / fmt_n, 4)},
@@ -232,7 +263,7 @@ def _mobile(col: Column, ctx: Context) -> ValueResult | None:
         return None
     plain = pc.replace_substring_regex(col.values, _PHONE_SEPARATORS, "")
     plain = pc.replace_substring_regex(plain, r"^(\+?86)", "")
-    ok = validators.mobile_kernel(plain).to_numpy(zero_copy_only=False)
+    ok = _kernel(validators.mobile_kernel, plain).to_numpy(zero_copy_only=False)
     if not ok.any():
         return None
     serial = False
@@ -618,14 +649,14 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     col = Column(values)
     sample = col.sample(SAMPLE)
     results = _value_results(sample, ctx) if sample.n >= MIN_VALUES else {}
-    scanned = sample.n
+    seen = sample
     if full_scan and col.n > sample.n and sample.n >= MIN_VALUES:
         candidates = {c for c, r in results.items() if r.rate >= CANDIDATE_RATE}
         if hit:
             candidates |= set(hit.categories)
         results = {**{c: r for c, r in results.items() if c not in candidates},
                    **_value_results(col, ctx, candidates)}
-        scanned = col.n
+        seen = col
     value_conf = {c: _value_confidence(c, r, ctx) for c, r in results.items()}
     if hit:
         for c in hit.categories:
@@ -639,8 +670,8 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     for c in set(value_conf) | set(hit.categories if hit else ()):
         v = value_conf.get(c, 0.0)
         n = hit.confidence if hit and c in hit.categories else 0.0
-        evidence: dict[str, Any] = {"sample_size": scanned, "non_empty": sample.n if scanned == sample.n else col.n,
-                                    "full_scan": scanned == col.n and full_scan}
+        evidence: dict[str, Any] = {"sample_size": seen.total, "non_empty": seen.n,
+                                    "full_scan": full_scan and seen is col}
         if n:
             evidence["name"] = hit.evidence()  # type: ignore[union-attr]
             if has_values and c in VALUE_RECOGNIZERS and (v < 0.3 or results.get(c, _NONE).serial):
@@ -684,8 +715,7 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
     from ..access import require
     from ..catalog.service import get_resource
     from ..orgs.model import Region
-    from ..zone.engine import get_engine
-    from ..zone.service import current_relation, quote
+    from ..zone.service import current_relation
 
     with db.read() as s:
         r = get_resource(s, actor, resource)
@@ -693,20 +723,27 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
         require(can_classify(actor, r, region.path if region else "/"), "识别数据类别", "classify_denied")
         items = [(i.name, i.description) for i in sorted(r.items, key=lambda i: i.position)]
         relation = current_relation(s, r.id)
-    sample = max(1, int(sample))
+    return classify_relation(relation, items, sample=sample, full_scan=full_scan)
+
+
+def classify_relation(relation: str, items: Sequence[tuple[str, str | None]], *, sample: int = SAMPLE,
+                      full_scan: bool = False) -> dict[str, list[Match]]:
+    """Categories of the columns `items` ((name, description) pairs) of a DuckDB table expression,
+    from a reservoir sample of `sample` rows (one pass, every row equally likely) or every row."""
+    from ..zone.engine import get_engine
+    from ..zone.service import quote
+
+    if not items:
+        return {}
     columns = ", ".join(quote(n) for n, _ in items)
     query = f"SELECT {columns} FROM {relation}"
     if not full_scan:
-        query = (f"SELECT {columns} FROM (SELECT * FROM {relation}) "
-                 f"USING SAMPLE reservoir({sample} ROWS) REPEATABLE (42)")
+        query += f" USING SAMPLE reservoir({max(1, int(sample))} ROWS) REPEATABLE (42)"
     con = get_engine().connect()
     try:
-        table = con.sql(query).to_arrow_table() if items else pa.table({})
+        table = con.sql(query).to_arrow_table()
     finally:
         con.close()
-    out: dict[str, list[Match]] = {}
-    for name, description in items:
-        values = table.column(name) if table.num_rows else pa.array([], type=pa.string())
-        out[name] = recognize_column(name, values, description=description, full_scan=full_scan)
-    return out
+    return {name: recognize_column(name, table.column(name), description=description, full_scan=full_scan)
+            for name, description in items}
 
