@@ -59,7 +59,9 @@ def may_suggest(session: Session, actor: Actor, resource: Resource) -> bool:
 
 
 def _may_read(session: Session, actor: Actor, resource: Resource) -> bool:
-    return may_suggest(session, actor, resource) or can_read_all(actor) or actor.acts_for_org(resource.org_id)
+    """Grades are catalogue metadata (a consumer weighs them before asking to share): every government
+    user who sees the resource; evidence holds rates and counts, never values."""
+    return actor.is_government
 
 
 def _jsonable(value: Any) -> Any:
