@@ -507,6 +507,26 @@ EN.update({  # classify: recognizers and categories
     "数值金额": "Amounts",
 })
 
+EN.update({  # classify: masking and policies
+    "脱敏策略文件不合法": "The masking policy file is not valid",
+    "脱敏策略文件不合法：{path}": "The masking policy file is not valid: {path}",
+    "第{line}行 {key}：算子无效（{detail}）": "Line {line}, {key}: not a usable operator ({detail})",
+    '第{line}行 {key}：[mask] 表缺少 "*"（其余类别）':
+        'Line {line}, {key}: the [mask] table needs "*" (every other category)',
+    "第{line}行 {key}：应为一个表": "Line {line}, {key}: should be a table",
+    "第{line}行 {key}：缺少该级别的策略": "Line {line}, {key}: no policy for this grade",
+    '第{line}行 {key}：缺少该出口的策略或其 "*"（其余类别）':
+        'Line {line}, {key}: no policy for this exit path, or it lacks "*" (every other category)',
+    "第{line}行 {key}：未知的类别": "Line {line}, {key}: unknown category",
+    "第{line}行 {key}：未知的类别或选择器": "Line {line}, {key}: unknown category or selector",
+    "按“{path}”出口的策略，没有信息项可以离开": "By the policy for exit path “{path}”, no item may leave",
+    "原样": "as is", "保留前m位后n位": "keep first m and last n", "保留姓氏": "keep the surname",
+    "保留邮箱首字符与域名": "keep the e-mail's first character and domain", "日期泛化到年": "date to its year",
+    "地址泛化到区县": "address to its district", "经纬度保留3位小数": "coordinates to 3 decimals",
+    "SM4加密": "SM4 encryption", "SM4确定性加密": "deterministic SM4 encryption", "HMAC-SM3假名": "HMAC-SM3 pseudonym",
+    "完全遮盖": "redacted",
+})
+
 
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""

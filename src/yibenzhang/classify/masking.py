@@ -36,7 +36,6 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .. import crypto
 from ..config import get_settings
-from ..errors import DomainError
 
 # --- cleaning: the same value written differently must mask (and pseudonymise) the same ----
 
@@ -564,6 +563,3 @@ def execute(sql: str, *, con: duckdb.DuckDBPyConnection | None = None, secret: s
         if own:
             con.close()
 
-
-def masking_error(detail: str) -> DomainError:
-    return DomainError("masking_operator_invalid", "脱敏算子无效：{detail}", detail=detail)
