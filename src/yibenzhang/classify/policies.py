@@ -377,9 +377,10 @@ def _annotate(table: pa.Table, p: MaskPlan) -> pa.Table:
 
 
 def resource_items(session: Any, resource: Any) -> list[MaskItem]:
-    """A resource's items with their categories and grade: the confirmed grade on the item, the
-    stored suggestion's categories (engineer G's classification) when there is one, else what
-    the recognizers say from the item's name and description."""
+    """A resource's items with their categories and grade: the confirmed grade on the item (an
+    unconfirmed item counts as ungraded: fail closed), the categories decided or suggested
+    (classify.model) when there are any, else what the recognizers say from the item's name and
+    description."""
     from ..zone.service import column_type
 
     known = _stored_categories(session, resource)
@@ -393,12 +394,22 @@ def resource_items(session: Any, resource: Any) -> list[MaskItem]:
 
 
 def _stored_categories(session: Any, resource: Any) -> dict[int, list[str]]:
+    """Item id → category codes: the steward's decision, else every suggested category (masking
+    errs on the strict side: the strictest operator among them applies)."""
     try:
-        from . import service as classify_service  # engineer G's
+        from .model import ClassificationDecision, ClassificationSuggestion  # engineer G's
     except ImportError:
         return {}
-    getter = getattr(classify_service, "item_categories", None)
-    return dict(getter(session, resource.id)) if getter else {}
+    from sqlalchemy import select
+
+    out: dict[int, list[str]] = {}
+    for sug in session.execute(select(ClassificationSuggestion)
+                               .where(ClassificationSuggestion.resource_id == resource.id)).scalars():
+        out[sug.item_id] = [m["category"] if isinstance(m, dict) else str(m) for m in sug.categories or []]
+    for dec in session.execute(select(ClassificationDecision)
+                               .where(ClassificationDecision.resource_id == resource.id)).scalars():
+        out[dec.item_id] = [str(c) for c in dec.categories or []]
+    return out
 
 
 def _categories_by_name(name: str, description: str | None) -> list[str]:
