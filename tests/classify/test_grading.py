@@ -142,7 +142,7 @@ def test_validation_of_structure_syntax_and_an_incomplete_impact_table(tmp_path)
     assert caught.value.errors[0].code == "rules_syntax" and "line 1" in caught.value.errors[0].params["detail"]
 
     with pytest.raises(G.GradingRulesInvalid) as caught:
-        G.parse_rules(_broken(text, "min_confidence = 0.5", "min_confidence = 2"))
+        G.parse_rules(_broken(text, "min_confidence = 0.3", "min_confidence = 2"))
     assert [e.field for e in caught.value.errors] == ["meta.min_confidence"]
 
     with pytest.raises(G.GradingRulesInvalid) as caught:
