@@ -18,7 +18,7 @@ from __future__ import annotations
 import importlib.util
 import statistics
 import time
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,15 @@ import duckdb
 from ..codes import USCC_ALPHABET
 from ..quality.evaluate import evaluate
 from ..quality.rules import Rule, catalogue_rules
-from ..quality.validators import ID_CHECK, ID_WEIGHTS, USCC_WEIGHTS
+from ..quality.validators import (
+    DATE_TEXT_RE,
+    EMAIL_RE,
+    ID_CHECK,
+    ID_WEIGHTS,
+    LANDLINE_RE,
+    MOBILE_RE,
+    USCC_WEIGHTS,
+)
 
 FULL_ROWS = 1_000_000
 GOAL_S = 1.0
@@ -167,13 +175,94 @@ def _median_time(fn: Any, runs: int) -> tuple[float, Any]:
     return statistics.median(times), last
 
 
-def _great_expectations(path: Path, rules: list[Rule], runs: int) -> dict[str, Any]:
-    """The Great Expectations comparison of the issue, when its optional extra is installed."""
+# Regular expressions standing in for our formats in Great Expectations: it has no check-digit
+# expectation (GB 11643 MOD 11-2, GB 32100 MOD 31, Luhn) nor calendar validation of date text, so
+# those rules are weaker there — the comparison is generous to it.
+GX_FORMAT_REGEX = {
+    "id_card": r"^([0-9]{6}(18|19|20)[0-9]{2}(0[1-9]|1[0-2])(0[1-9]|[12][0-9]|3[01])[0-9]{3}[0-9X]|[0-9]{15})$",
+    "uscc": r"^[0-9A-HJ-NPQRTUWXY]{2}[0-9]{6}[0-9A-HJ-NPQRTUWXY]{10}$",
+    "bank_card": r"^[0-9]{12,19}$",
+    "mobile": rf"^{MOBILE_RE}$",
+    "phone": rf"^({MOBILE_RE}|{LANDLINE_RE})$",
+    "email": rf"^{EMAIL_RE}$",
+    "division": r"^[0-9]{6}$",
+    "date_text": rf"^({DATE_TEXT_RE})$",
+}
+GX_EXACT = ("not_null", "length", "enum", "range", "regex", "unique")  # same semantics as ours
+
+
+def gx_expectations(gx: Any, rules: list[Rule]) -> list[tuple[str, Any]]:
+    """(rule key, expectation) for each rule; a text not-null rule needs two (NULL, blank)."""
+    E = gx.expectations
+    out: list[tuple[str, Any]] = []
+    for rule in rules:
+        col, p, letter = rule.items[0], rule.params, (rule.types[0] if rule.types else "C")
+        if rule.kind == "not_null":
+            out.append((rule.key, E.ExpectColumnValuesToNotBeNull(column=col)))
+            if letter in ("C", "M"):
+                out.append((rule.key, E.ExpectColumnValuesToNotMatchRegex(column=col, regex=r"^ *$")))
+        elif rule.kind == "length":
+            out.append((rule.key, E.ExpectColumnValueLengthsToBeBetween(column=col, max_value=int(p["max"]))))
+        elif rule.kind == "enum":
+            out.append((rule.key, E.ExpectColumnValuesToBeInSet(column=col, value_set=list(p["values"]))))
+        elif rule.kind == "format":
+            out.append((rule.key, E.ExpectColumnValuesToMatchRegex(column=col, regex=GX_FORMAT_REGEX[p["format"]])))
+        elif rule.kind == "regex":
+            out.append((rule.key, E.ExpectColumnValuesToMatchRegex(column=col, regex=f"^({p['pattern']})$")))
+        elif rule.kind == "range":
+            lo, hi = p.get("min"), p.get("max")
+            if letter == "D":
+                lo, hi = (date.fromisoformat(x) if x else None for x in (lo, hi))
+            elif letter == "T":
+                lo, hi = (datetime.fromisoformat(x) if x else None for x in (lo, hi))
+            out.append((rule.key, E.ExpectColumnValuesToBeBetween(column=col, min_value=lo, max_value=hi)))
+        elif rule.kind == "unique" and len(rule.items) == 1:
+            out.append((rule.key, E.ExpectColumnValuesToBeUnique(column=col)))
+        elif rule.kind == "unique":
+            out.append((rule.key, E.ExpectCompoundColumnsToBeUnique(column_list=list(rule.items))))
+        else:
+            raise ValueError(f"no expectation for {rule.kind}")
+    return out
+
+
+def _great_expectations(path: Path, rules: list[Rule], runs: int, ours: dict[str, int]) -> dict[str, Any]:
+    """The same rules as a Great Expectations suite over the same rows in pandas (ephemeral
+    context), timed like ours; the rows are loaded into the DataFrame before the clock starts."""
     if importlib.util.find_spec("great_expectations") is None:
-        return {"installed": False, "note": "great_expectations is not installed; only our figures are reported"}
-    # Installed, but the expectation suite mirroring the 33 rules is not written yet: say so
-    # rather than time something that is not the same work.
-    return {"installed": True, "note": "the Great Expectations run of the same rules is not implemented yet"}
+        return {"installed": False, "note": "great_expectations is not installed (pip install "
+                "'yibenzhang[bench]'); only our figures are reported"}
+    import great_expectations as gx
+    import pandas as pd
+    from great_expectations.data_context.types.base import ProgressBarsConfig
+
+    started = time.perf_counter()
+    df = pd.read_parquet(path)
+    load_s = time.perf_counter() - started
+    ctx = gx.get_context(mode="ephemeral")
+    ctx.variables.progress_bars = ProgressBarsConfig(globally=False)
+    batch = ctx.data_sources.add_pandas("bench").add_dataframe_asset("rows").add_batch_definition_whole_dataframe("all")
+    pairs = gx_expectations(gx, rules)
+    for key, expectation in pairs:
+        expectation.meta = {"rule": key}  # results come back in another order
+    suite = ctx.suites.add(gx.ExpectationSuite(name="bench", expectations=[e for _, e in pairs]))
+    validation = ctx.validation_definitions.add(gx.ValidationDefinition(name="bench", data=batch, suite=suite))
+    median_s, result = _median_time(lambda: validation.run(batch_parameters={"dataframe": df}), runs)
+    failed: dict[str, int] = {}
+    errors = []
+    for res in result.results:
+        key = res.expectation_config.meta["rule"]
+        if res.exception_info.get("raised_exception"):
+            errors.append(key)
+        failed[key] = failed.get(key, 0) + int(res.result.get("unexpected_count") or 0)
+    exact = {r.key for r in rules if r.kind in GX_EXACT}
+    differ = {k: {"ours": ours.get(k, 0), "gx": n} for k, n in failed.items() if n != ours.get(k, 0)}
+    return {"installed": True, "version": gx.__version__, "expectations": len(pairs), "runs": runs,
+            "median_s": round(median_s, 3), "load_dataframe_s": round(load_s, 2), "errors": errors,
+            "same_failures": sum(1 for k in failed if k not in differ),
+            "differ": differ, "differ_where_semantics_match": sorted(set(differ) & exact),
+            "note": "check digits, date validity and province prefixes have no built-in expectation: "
+                    "regular expressions stand in for them, so those rules fail fewer rows in Great "
+                    "Expectations; its time excludes loading the DataFrame, ours includes reading Parquet"}
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
@@ -192,12 +281,14 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     con = duckdb.connect()
     try:
         con.execute(f"SELECT count(*) FROM {relation}").fetchall()  # warm the file cache
+        # …and the process: the first kernel call imports pyarrow.compute (about a second, once).
+        evaluate(con, f"(SELECT * FROM {relation} LIMIT 2048)", rules, today=TODAY)
         scan_s, _ = _median_time(lambda: con.execute(f"SELECT count(*), {columns} FROM {relation}").fetchall(), runs)
         ours_s, ev = _median_time(lambda: evaluate(con, relation, rules, today=TODAY), runs)
     finally:
         con.close()
     failing = {r.rule.key: r.failed for r in ev.results if r.failed}
-    gx = _great_expectations(path, rules, max(1, min(runs, 2)))
+    gx = _great_expectations(path, rules, max(1, min(runs, 2)), {r.rule.key: r.failed for r in ev.results})
     out: dict[str, Any] = {
         "benchmark": "quality", "rows": ev.rows, "rules": len(rules), "columns": len(ITEMS),
         "runs": runs, "generated": generated, "generate_s": round(gen_s, 2),

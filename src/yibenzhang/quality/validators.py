@@ -12,6 +12,7 @@ is a defect the provider should correct, not something to paper over).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from collections.abc import Iterable
@@ -394,21 +395,45 @@ def _all_digits(m: np.ndarray) -> np.ndarray:
     return ((m - np.uint8(48)) <= 9).all(axis=1)  # bytes below '0' wrap to large values
 
 
+def _digit_values(m: np.ndarray) -> np.ndarray:
+    """Digit values as int32, non-digits clipped into 0-9 (rejected by `_all_digits`; clipping
+    keeps the numbers made from them inside the lookup tables)."""
+    return np.minimum(m - np.uint8(48), np.uint8(9)).astype(np.int32)
+
+
+def _days_in_month() -> np.ndarray:
+    """Days of month m in year y at [y * 100 + m] for years 0-9999 and months 0-99; 0 where there
+    is no such month (month 0 or above 12, year 0, which the calendar Python uses lacks)."""
+    years = np.arange(10000)[:, None]
+    leap = (years % 4 == 0) & ((years % 100 != 0) | (years % 400 == 0))
+    table = np.zeros((10000, 100), dtype=np.int8)
+    table[:, 1:13] = _MONTH_DAYS[1:]
+    table[:, 2:3] += leap
+    table[0] = 0
+    return table.ravel()
+
+
+_DAYS_IN_MONTH = _days_in_month()
+
+
 def _valid_ymd(ymd: np.ndarray) -> np.ndarray:
-    """Whether YYYYMMDD integers are real calendar dates (years 1-9999, leap years included)."""
-    y, m, d = ymd // 10000, (ymd // 100) % 100, ymd % 100
-    leap = (y % 4 == 0) & ((y % 100 != 0) | (y % 400 == 0))
-    days = _MONTH_DAYS[np.clip(m, 0, 12)] + ((m == 2) & leap)
-    return (y >= 1) & (m >= 1) & (m <= 12) & (d >= 1) & (d <= days)
+    """Whether YYYYMMDD integers (0-99999999) are real calendar dates, leap years included."""
+    d = ymd % 100
+    return (d >= 1) & (d <= _DAYS_IN_MONTH[ymd // 100])
+
+
+@functools.lru_cache(maxsize=64)
+def _province_table_cached(provinces: frozenset[str]) -> np.ndarray:
+    table = np.zeros(100, dtype=bool)
+    for p in provinces:
+        if len(p) == 2 and p.isascii() and p.isdigit():
+            table[int(p)] = True
+    return table
 
 
 def _province_table(provinces: Iterable[str] | None) -> np.ndarray:
     """100 flags: whether a two-digit prefix is a configured province (others cannot match digits)."""
-    table = np.zeros(100, dtype=bool)
-    for p in _provinces(provinces):
-        if len(p) == 2 and p.isascii() and p.isdigit():
-            table[int(p)] = True
-    return table
+    return _province_table_cached(_provinces(provinces))
 
 
 def _as_boolean(arr: pa.Array, ok: np.ndarray) -> pa.Array:
@@ -429,18 +454,18 @@ def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = N
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, lengths, 18)
     if rows.size:
-        d = m[:, :17].astype(np.int32) - 48  # garbage where not digits, masked by the digit test
+        d = _digit_values(m[:, :17])
         last = m[:, 17]
         born = d[:, 6:14] @ _YMD_WEIGHTS
         ok[rows] = (_all_digits(m[:, :17]) & (((last >= 48) & (last <= 57)) | (last == 88))
-                    & table[(d[:, 0] * 10 + d[:, 1]) % 100] & _valid_ymd(born)
+                    & table[d[:, 0] * 10 + d[:, 1]] & _valid_ymd(born)
                     & (born >= min_ymd) & (born <= today_ymd)
                     & (_ID_CHECK_BYTES[(d @ _ID_WEIGHTS) % 11] == last))
     rows, m = _fixed(arr, lengths, 15)
     if rows.size:
-        d = m.astype(np.int32) - 48
+        d = _digit_values(m)
         born = 19_000_000 + d[:, 6:12] @ _YMD_WEIGHTS[2:]
-        ok[rows] = (_all_digits(m) & table[(d[:, 0] * 10 + d[:, 1]) % 100] & _valid_ymd(born)
+        ok[rows] = (_all_digits(m) & table[d[:, 0] * 10 + d[:, 1]] & _valid_ymd(born)
                     & (born <= today_ymd))
     return _as_boolean(arr, ok)
 
@@ -529,7 +554,7 @@ def date_ymd_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         good = _all_digits(m[:, digit_cols])
         for pos, lit in literals:
             good &= (m[:, pos:pos + len(lit)] == np.frombuffer(lit, dtype=np.uint8)).all(axis=1)
-        d = m[:, digit_cols].astype(np.int32) - 48
+        d = _digit_values(m[:, digit_cols])
         year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
         mon = d[:, 4] if mw == 1 else d[:, 4] * 10 + d[:, 5]
         dd = d[:, 4 + mw:]
