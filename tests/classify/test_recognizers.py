@@ -166,6 +166,18 @@ def test_typed_and_chunked_arrow_columns():
     assert recognize_column("col", pa.array([None, None], type=pa.string())) == []
 
 
+def test_a_registered_recognizer_takes_part(monkeypatch):
+    from yibenzhang.classify import recognizers
+
+    def card_numbers(col, ctx):  # a province's 社会保障卡 card numbers: a letter and 8 digits
+        return recognizers.ValueResult(col.rate(col.matches(r"^[A-Z][0-9]{8}$")))
+
+    monkeypatch.setitem(recognizers.VALUE_RECOGNIZERS, "social_security", card_numbers)
+    monkeypatch.setitem(recognizers.BASE_CONFIDENCE, "social_security", 0.8)
+    values = [f"H{10000000 + i * 7919:08d}" for i in range(100)]
+    assert top("col", values) == "social_security"
+
+
 def test_name_dictionary_styles():
     assert match_name("SQR_SFZH").categories == ("id_card",)
     assert match_name("applicantIdCardNo").categories == ("id_card",)

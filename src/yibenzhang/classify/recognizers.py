@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from importlib import resources
+from importlib.metadata import entry_points
 from typing import Any
 
 import numpy as np
@@ -593,6 +594,19 @@ def _biometric(col: Column, ctx: Context) -> ValueResult | None:
 _NONE = ValueResult(0.0)
 # Identifiers that are 身份证号 by value (驾驶证号 and 社会保障号码 are the holder's ID number).
 ID_VALUED = ("driver_license", "social_security")
+
+
+def _load_entry_points() -> None:
+    """A province's own value recognizers: entry points in group `yibenzhang.recognizers`, named by
+    category code, each a ValueRecognizer (its `base` attribute, if any, is its confidence)."""
+    for ep in entry_points(group="yibenzhang.recognizers"):
+        if ep.name not in CATEGORIES:
+            raise ValueError(f"recognizer entry point {ep.value!r} names unknown category {ep.name!r}")
+        fn = ep.load()
+        register(ep.name, float(getattr(fn, "base", 0.85)))(fn)
+
+
+_load_entry_points()
 
 
 # --- combining names and values ----------------------------------------------------------------
