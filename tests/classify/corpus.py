@@ -132,6 +132,13 @@ DOMAINS = ["163.com", "qq.com", "126.com", "gov.cn", "ylsj.gov.cn", "sina.com", 
 PINYIN = ["zhangwei", "lina", "wangfang", "liuyang", "chenjie", "yangmin", "zhaolei", "huangyan", "zhoutao", "wuxia"]
 
 
+RARE = list("禤蹇冮兀笪佴隗璩蒯厍")
+
+
+def _groups(number: str) -> list[str]:
+    return [number[i : i + 4] for i in range(0, len(number), 4)]
+
+
 def luhn_complete(body: str) -> str:
     total = 0
     for i, c in enumerate(reversed(body)):
@@ -467,6 +474,31 @@ def build(seed: int = SEED) -> list[LabelledColumn]:
     )
 
     # --- harder positives: case and style of names, dirty and mixed values
+    add(
+        ["民族代码", "mzdm"],
+        "ethnicity",
+        lambda: g.r.choice(["01"] * 6 + ["02", "03", "05", "08", "18"]),
+        note="GB/T 3304 codes",
+    )
+    add(["银行卡号", "还款账号"], "bank_card", lambda: " ".join(_groups(g.bank_card())), note="printed in groups")
+    add(
+        ["证件号码", "zjhm"],
+        "id_card",
+        lambda: g.id18() if g.r.random() < 0.85 else g.passport(),
+        note="mostly ID numbers, some passports",
+    )
+    add(
+        ["姓名", "hzxm"],
+        "person_name",
+        lambda: g.person() if g.r.random() < 0.9 else g.r.choice(RARE) + g.r.choice(GIVEN),
+        note="10% rare surnames outside the list",
+    )
+    add(
+        ["家庭住址"],
+        "address",
+        lambda: g.address() if g.r.random() < 0.75 else g.r.choice(DISTRICTS),
+        note="a quarter only a district",
+    )
     add(["SFZHM", "idCardNo", "身份证号码"], "id_card", lambda: g.id18().replace("X", "x"), note="lower-case x")
     add(
         ["XM", "contactName", "经办人"],
@@ -606,6 +638,14 @@ def build(seed: int = SEED) -> list[LabelledColumn]:
         None,
         lambda: g.r.choice(["血常规", "尿常规", "胸部CT", "心电图", "营业执照办理", "签证"]),
     )
+    add(["手机型号"], None, lambda: g.r.choice(["iPhone 15", "华为Mate60", "小米14", "OPPO Reno11", "vivo X100"]))
+    add(["电话区号", "区号"], None, lambda: g.r.choice(["0871", "010", "020", "0755", "028"]))
+    add(
+        ["身份证有效期", "证件有效期止"],
+        None,
+        lambda: g.date_text(date(2025, 1, 1) + timedelta(days=g.r.randrange(7000))),
+    )
+    add(["邮箱容量"], None, lambda: f"{g.r.choice([5, 10, 50, 100])}GB")
     add(["产品名称"], None, lambda: g.r.choice(["华为手机", "联想电脑", "普洱茶", "鲜花饼", "三七粉"]))
     add(["税额", "补贴标准"], "amount", lambda: f"{g.r.uniform(10, 9999):.2f}")
     return cols

@@ -192,6 +192,11 @@ def match_name(name: str | None, *, source: str = "name") -> NameHit | None:
             weight = PINYIN_AMBIGUOUS if candidate in AMBIGUOUS_PINYIN else PINYIN_MATCH
             how = "exact" if candidate == joined else "token"
             return NameHit(PINYIN_INDEX[candidate], candidate, "pinyin", how, weight * factor, source)
+    # the code of a thing is the thing: xbdm (性别代码), mzdm (民族代码)
+    if joined.endswith("dm") and joined[:-2] in PINYIN_INDEX:
+        stem = joined[:-2]
+        weight = PINYIN_AMBIGUOUS if stem in AMBIGUOUS_PINYIN else PINYIN_MATCH
+        return NameHit(PINYIN_INDEX[stem], joined, "pinyin", "code", weight * factor, source)
     # run-together pinyin with a prefix: hjsfzh (户籍身份证号), sqrlxdh (申请人联系电话)
     for term, cats in PINYIN_INDEX.items():
         if len(term) >= 4 and joined.endswith(term):

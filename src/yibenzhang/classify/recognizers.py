@@ -245,6 +245,10 @@ def _uscc(col: Column, ctx: Context) -> ValueResult | None:
 
 @register("bank_card", 0.93)
 def _bank_card(col: Column, ctx: Context) -> ValueResult | None:
+    if not ((col.lengths >= 15) & (col.lengths <= 23)).any():
+        return None
+    if not col.digits.all():  # printed in groups: 6222 0212 3456 7890 123
+        col = Column(pc.replace_substring_regex(col.values, r"[ \-]", ""))
     shaped = col.digits & (col.lengths >= 15) & (col.lengths <= 19)  # Chinese cards: 15-19 digits
     if not shaped.any():
         return None
@@ -534,7 +538,9 @@ ETHNIC_GROUPS = [
 @register("ethnicity", 0.93)
 def _ethnicity(col: Column, ctx: Context) -> ValueResult | None:
     full = [g + "族" for g in ETHNIC_GROUPS] + ["穿青人", "其他", "外国血统中国籍人士"]
-    allowed = full + (ETHNIC_GROUPS if ctx.named("ethnicity") else [])
+    # GB/T 3304 codes 01-56 (97 其他, 98 外国血统): only under a name that says 民族
+    codes = [f"{i:02d}" for i in range(1, 57)] + ["97", "98"]
+    allowed = full + (ETHNIC_GROUPS + codes if ctx.named("ethnicity") else [])
     rate = col.rate(pc.is_in(col.values, value_set=pa.array(allowed)))
     return ValueResult(rate) if rate else None
 
