@@ -142,7 +142,11 @@ def test_dates_of_birth_need_the_name_or_a_spread_over_decades():
     assert top("", recent) is None and top("登记日期", recent) is None
 
 
-def test_full_scan_measures_every_value():
+@pytest.mark.parametrize("parallel_min", [1 << 18, 512], ids=["one-slice", "threaded-slices"])
+def test_full_scan_measures_every_value(monkeypatch, parallel_min):
+    from yibenzhang.classify import recognizers
+
+    monkeypatch.setattr(recognizers, "PARALLEL_MIN", parallel_min)
     g = Gen(8)
     values = [g.id18() for _ in range(4000)]
     for i in range(1, 4000, 40):  # 100 typos
@@ -153,6 +157,10 @@ def test_full_scan_measures_every_value():
     assert full.evidence["sample_size"] == 4000 and full.evidence["full_scan"]
     assert full.evidence["values"]["match_rate"] == pytest.approx(3900 / 4000, abs=2e-4)
     assert full.category == "id_card"
+    assert full.evidence["values"]["check_digit_rate"] == pytest.approx(3900 / 4000, abs=2e-4)
+    # surrounding spaces are trimmed in the full scan when the sample shows them
+    spaced = recognize_column("sfzh", [f" {v} " for v in values], full_scan=True)[0]
+    assert spaced.evidence["values"]["match_rate"] == pytest.approx(3900 / 4000, abs=2e-4)
 
 
 def test_typed_and_chunked_arrow_columns():

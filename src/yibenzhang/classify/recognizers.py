@@ -62,17 +62,24 @@ class Column:
     """The non-empty values of a column as an Arrow string array (NFKC and trimmed when not
     plain ASCII), its original Arrow type's kind, and statistics computed on demand."""
 
-    def __init__(self, values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> None:
+    def __init__(self, values: Sequence[str | None] | pa.Array | pa.ChunkedArray, *,
+                 normalize: bool | None = None) -> None:
+        """`normalize`: None decides from the values (costs a pass over them); False skips NFKC
+        and trimming (a full scan whose sample showed plain, trimmed values)."""
         arr = _as_arrow(values)
         self.kind = _kind(arr.type)
         self.total = len(arr)
         if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
             arr = arr.cast(pa.string())
         arr = arr.drop_null() if arr.null_count else arr
-        if len(arr) and not pc.all(pc.string_is_ascii(arr)).as_py():
-            arr = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, "NFKC"))
-        else:
-            arr = pc.ascii_trim_whitespace(arr)
+        self.normalized = False
+        if normalize is not False and len(arr):
+            if not pc.all(pc.string_is_ascii(arr)).as_py():
+                arr, self.normalized = pc.utf8_trim_whitespace(pc.utf8_normalize(arr, "NFKC")), True
+            else:
+                trimmed = pc.ascii_trim_whitespace(arr)
+                self.normalized = pc.sum(pc.binary_length(trimmed)) != pc.sum(pc.binary_length(arr))
+                arr = trimmed
         nonempty = pc.not_equal(pc.binary_length(arr), 0)
         self.values: pa.Array = arr if pc.all(nonempty).as_py() in (True, None) else arr.filter(nonempty)
         self.n = len(self.values)
@@ -95,15 +102,6 @@ class Column:
     def digits(self) -> np.ndarray:
         """Whether each value is ASCII digits only."""
         return self.matches(r"^[0-9]+$").to_numpy(zero_copy_only=False)
-
-    def sample(self, size: int) -> Column:
-        if self.n <= size:
-            return self
-        picked = Column.__new__(Column)
-        picked.kind, picked.total = self.kind, size
-        picked.values = self.values.take(pa.array(np.linspace(0, self.n - 1, size).astype(np.int64)))
-        picked.n = size
-        return picked
 
 
 def _as_arrow(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.Array:
@@ -666,11 +664,15 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     hit = name_hit or desc_hit
     ctx = Context(name_hit=hit, negative=None if hit else is_negative_name(name),
                   generic_name=is_generic_name(name) and hit is None, today=today or date.today())
-    col = Column(values)
-    sample = col.sample(SAMPLE)
+    raw = _as_arrow(values)
+    if len(raw) > SAMPLE:  # evenly spaced rows (nulls included, as a sample from the engine would)
+        sample = Column(raw.take(pa.array(np.linspace(0, len(raw) - 1, SAMPLE).astype(np.int64))))
+        col = Column(raw, normalize=sample.normalized) if full_scan else sample
+    else:
+        sample = col = Column(raw)
     results = _value_results(sample, ctx) if sample.n >= MIN_VALUES else {}
     seen = sample
-    if full_scan and col.n > sample.n and sample.n >= MIN_VALUES:
+    if full_scan and col is not sample and sample.n >= MIN_VALUES:
         candidates = {c for c, r in results.items() if r.rate >= CANDIDATE_RATE}
         if hit:
             candidates |= set(hit.categories)
