@@ -671,14 +671,16 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     else:
         sample = col = Column(raw)
     results = _value_results(sample, ctx) if sample.n >= MIN_VALUES else {}
-    seen = sample
+    scanned: set[str] = set()  # categories measured on every value
     if full_scan and col is not sample and sample.n >= MIN_VALUES:
         candidates = {c for c, r in results.items() if r.rate >= CANDIDATE_RATE}
         if hit:
             candidates |= set(hit.categories)
         results = {**{c: r for c, r in results.items() if c not in candidates},
                    **_value_results(col, ctx, candidates)}
-        seen = col
+        scanned = candidates
+    elif full_scan:
+        scanned = set(VALUE_RECOGNIZERS)  # the sample was every value
     value_conf = {c: _value_confidence(c, r, ctx) for c, r in results.items()}
     if hit:
         for c in hit.categories:
@@ -692,8 +694,8 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     for c in set(value_conf) | set(hit.categories if hit else ()):
         v = value_conf.get(c, 0.0)
         n = hit.confidence if hit and c in hit.categories else 0.0
-        evidence: dict[str, Any] = {"sample_size": seen.total, "non_empty": seen.n,
-                                    "full_scan": full_scan and seen is col}
+        seen = col if c in scanned else sample
+        evidence: dict[str, Any] = {"sample_size": seen.total, "non_empty": seen.n, "full_scan": c in scanned}
         if n:
             evidence["name"] = hit.evidence()  # type: ignore[union-attr]
             if has_values and c in VALUE_RECOGNIZERS and (v < 0.3 or results.get(c, _NONE).serial):
