@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 
 import pytest
@@ -61,3 +62,11 @@ def test_precision_and_recall_per_family(scored):
     print("\n" + "\n".join(lines))
     wrong = [(e, p) for _, _, e, p in scored if e != p]
     assert failures == [], (failures, wrong)
+
+
+def test_evidence_never_holds_a_value():
+    """Evidence is stored with suggestions and summarized in the ledger: shares and counts only."""
+    for col in build()[::3]:
+        dumped = json.dumps([m.evidence for m in recognize_column(col.name, col.values)], ensure_ascii=False)
+        leaked = [v for v in col.values if v and len(v) >= 6 and v in dumped]
+        assert leaked == [], (col.name, leaked[:1])
