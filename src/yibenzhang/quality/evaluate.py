@@ -87,6 +87,7 @@ class _Builder:
         self.sample_n = sample_n
         self.joins: list[str] = []
         self.derived: list[str] = []
+        self.source = "src"  # what the uniqueness sub-plans read (see build_sql)
 
     def col(self, name: str, qualified: bool = True) -> str:
         if name not in self.columns:
@@ -119,7 +120,7 @@ class _Builder:
             keys = ", ".join(f"{quote(n)} AS _k{j}" for j, n in enumerate(rule.items))
             present = " AND ".join(f"{quote(n)} IS NOT NULL" for n in rule.items)
             on = " AND ".join(f"t.{quote(n)} = u{i}._k{j}" for j, n in enumerate(rule.items))
-            self.joins.append(f"LEFT JOIN (SELECT {keys}, TRUE AS _hit FROM src WHERE {present} "
+            self.joins.append(f"LEFT JOIN (SELECT {keys}, TRUE AS _hit FROM {self.source} WHERE {present} "
                               f"GROUP BY ALL HAVING count(*) > 1) AS u{i} ON {on}")
             return " AND ".join(f"{x} IS NOT NULL" for x in cols), f"u{i}._hit IS NOT NULL"
         checked = f"{c} IS NOT NULL"
@@ -144,9 +145,10 @@ class _Builder:
                 ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
             elif fmt in self.udfs:
                 ok = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
-            elif fmt == "phone" and "mobile" in self.udfs:
-                mobile = self.derive(f"{self.udfs['mobile']}({self.text(name, letter, qualified=False)})")
-                ok = f"({mobile} OR {V.sql_landline(v)})"
+            elif fmt == "phone":
+                # Landlines first: the mobile test then runs only on what is left (OR skips rows
+                # already true), natively and in parallel rather than a kernel over every row.
+                ok = f"({V.sql_landline(v)} OR {V.sql_mobile(v)})"
             elif fmt == "id_card":
                 body = self.derive(V.id_body_sql(self.text(name, letter, qualified=False)))
                 ok = V.sql_id_card(v, today=self.today, provinces=self.provinces, body=body)
@@ -186,6 +188,11 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     `udfs` (format → function from `validators.register_udfs`) replaces those formats' portable
     SQL with the vectorized kernels registered on the connection that will run the statement."""
     b = _Builder(columns, today or date.today(), provinces, divisions, sample_n, udfs)
+    if relation.lstrip().lower().startswith("read_parquet("):
+        # Re-reading a key column from Parquet costs less than keeping every column of `src`
+        # (kernel results included) for a second consumer; a computed relation (the current
+        # state's window) is not computed twice.
+        b.source = relation
     has_row = "_row" in columns
     flags = ["t._row AS _row" if has_row else "NULL AS _row"]
     counts, samples, out = ["count(*) AS _rows"], [], ["_rows"]

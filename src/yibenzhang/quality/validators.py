@@ -15,6 +15,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import re
+import threading
 from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
@@ -595,5 +596,19 @@ def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     for name, fn in kernels.values():
         if name not in known:
             returns = "INTEGER" if name == "ybz_date_ymd" else "BOOLEAN"
-            con.create_function(name, fn, ["VARCHAR"], returns, type="arrow", null_handling="special")
+            con.create_function(name, _one_at_a_time(fn), ["VARCHAR"], returns, type="arrow",
+                                null_handling="special")
     return {fmt: name for fmt, (name, _) in kernels.items()}
+
+
+_KERNEL_LOCK = threading.Lock()
+
+
+def _one_at_a_time(fn: Any) -> Any:
+    """Kernels need the GIL between numpy calls, which release it: two DuckDB threads inside
+    kernels at once hand the GIL back and forth after every call (a context switch each). Waiting
+    on a lock instead lets one kernel run through; DuckDB's native work goes on in parallel."""
+    def call(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+        with _KERNEL_LOCK:
+            return fn(values)
+    return call
