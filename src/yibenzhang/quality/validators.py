@@ -369,7 +369,10 @@ _YMD_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int32)  # 8 digits YYYYMMDD â
 
 def _string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
     """(array, offsets, UTF-8 bytes) of an Arrow string array, without copies."""
-    arr = values.combine_chunks() if isinstance(values, pa.ChunkedArray) else values
+    if isinstance(values, pa.ChunkedArray):  # DuckDB passes one chunk per vector: no copy then
+        arr = values.chunk(0) if values.num_chunks == 1 else values.combine_chunks()
+    else:
+        arr = values
     if not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         arr = arr.cast(pa.string())
     otype = np.int64 if pa.types.is_large_string(arr.type) else np.int32
@@ -489,7 +492,8 @@ def bank_card_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     arr, offsets, _ = _string_buffers(values)
     lengths = np.diff(offsets)
     ok = np.zeros(len(arr), dtype=bool)
-    for width in np.unique(lengths[(lengths >= BANK_CARD_MIN) & (lengths <= BANK_CARD_MAX)]):
+    counts = np.bincount(np.minimum(lengths, BANK_CARD_MAX + 1), minlength=BANK_CARD_MAX + 2)
+    for width in np.flatnonzero(counts[BANK_CARD_MIN:BANK_CARD_MAX + 1]) + BANK_CARD_MIN:
         rows, m = _fixed(arr, lengths, int(width))
         d = np.minimum(m - np.uint8(48), 9)
         # Digit p from the right (p = width - column) is doubled when p is even.
@@ -546,7 +550,7 @@ def date_ymd_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     lengths = np.diff(offsets)
     ymd_out = np.zeros(len(arr), dtype=np.int32)
     parsed = np.zeros(len(arr), dtype=bool)
-    present = set(np.unique(lengths).tolist())
+    present = set(np.flatnonzero(np.bincount(np.minimum(lengths, 32))).tolist())
     for length, (month, day, end), mw, literals in _DATE_LAYOUTS:
         if length not in present:
             continue
