@@ -254,3 +254,19 @@ def test_classify_resource_is_for_insiders(world, people):
         classify_resource(world.db, world.actor("other_reviewer"), people)  # another region's authority
     with pytest.raises(NotFound):
         classify_resource(world.db, world.actor("citizen"), people)  # not open: invisible
+
+
+def test_id_numbers_of_the_platforms_own_province_are_recognized():
+    """A fictional or new province (here 99) is configured on the platform: its ID numbers are
+    valid for the recognizer too, not only for quality rules."""
+    from yibenzhang.quality.validators import is_id_card
+
+    def with_check(first17: str) -> str:
+        weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
+        return first17 + "10X98765432"[sum(int(c) * w for c, w in zip(first17, weights, strict=True)) % 11]
+
+    values = [with_check(f"990101198{i % 10}0{1 + i % 9}1{i % 10}{i:03d}") for i in range(200)]
+    assert all(is_id_card(v, provinces={"99"}) for v in values)
+    without = {m.category: m.confidence for m in recognize_column("证件", values)}
+    with_own = {m.category: m.confidence for m in recognize_column("证件", values, provinces={"99"})}
+    assert with_own.get("id_card", 0) >= 0.9 > without.get("id_card", 0)

@@ -13,7 +13,7 @@ matches on format alone. Evidence holds shares and counts only, never a value (D
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -137,6 +137,9 @@ class Context:
     negative: str | None
     generic_name: bool
     today: date
+    # Province prefixes of this platform's own regions, beside GB/T 2260's (a demo or a new
+    # division code must not make every local ID number look invalid).
+    provinces: frozenset[str] = frozenset()
 
     def named(self, *categories: str) -> bool:
         return self.name_hit is not None and any(c in self.name_hit.categories for c in categories)
@@ -213,7 +216,7 @@ def _id_card(col: Column, ctx: Context) -> ValueResult | None:
     # One kernel pass over every value (region, birth date, check digit); the format and a
     # lower-case x (a defect for quality, not a doubt about what the column is) are looked at
     # only among the values that fail, which in an ID column are few.
-    valid = _kernel(validators.id_card_kernel, col.values, today=ctx.today)
+    valid = _kernel(validators.id_card_kernel, col.values, today=ctx.today, provinces=ctx.provinces)
     valid_n = _count(valid)
     failed = col.values.filter(pc.invert(valid)) if valid_n < col.n else None
     fmt_n = valid_n
@@ -221,7 +224,8 @@ def _id_card(col: Column, ctx: Context) -> ValueResult | None:
         fmt_n += _count(pc.match_substring_regex(failed, ID_FORMAT_RE))
         lower = failed.filter(pc.match_substring(failed, "x"))
         if len(lower):
-            valid_n += _count(validators.id_card_kernel(pc.ascii_upper(lower), today=ctx.today))
+            valid_n += _count(validators.id_card_kernel(pc.ascii_upper(lower), today=ctx.today,
+                                                        provinces=ctx.provinces))
     if not fmt_n:
         return None
     return ValueResult(valid_n / col.n, {"format_rate": round(fmt_n / col.n, 4),
@@ -655,7 +659,7 @@ def _noisy_or(a: float, b: float) -> float:
 
 def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.ChunkedArray, *,
                      description: str | None = None, full_scan: bool = False,
-                     today: date | None = None) -> list[Match]:
+                     today: date | None = None, provinces: Iterable[str] = ()) -> list[Match]:
     """Categories of one column, best first. Without `full_scan` the values are judged from an
     evenly spaced sample of SAMPLE values; with it, every value is measured for the categories
     the sample proposes."""
@@ -663,7 +667,8 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     desc_hit = match_name(description, source="description") if description else None
     hit = name_hit or desc_hit
     ctx = Context(name_hit=hit, negative=None if hit else is_negative_name(name),
-                  generic_name=is_generic_name(name) and hit is None, today=today or date.today())
+                  generic_name=is_generic_name(name) and hit is None, today=today or date.today(),
+                  provinces=frozenset(provinces))
     raw = _as_arrow(values)
     if len(raw) > SAMPLE:  # evenly spaced rows (nulls included, as a sample from the engine would)
         sample = Column(raw.take(pa.array(np.linspace(0, len(raw) - 1, SAMPLE).astype(np.int64))))
@@ -739,6 +744,7 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
     from ..access import require
     from ..catalog.service import get_resource
     from ..orgs.model import Region
+    from ..orgs.service import configured_province_prefixes
     from ..zone.service import current_relation
 
     with db.read() as s:
@@ -747,11 +753,12 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
         require(can_classify(actor, r, region.path if region else "/"), "识别数据类别", "classify_denied")
         items = [(i.name, i.description) for i in sorted(r.items, key=lambda i: i.position)]
         relation = current_relation(s, r.id)
-    return classify_relation(relation, items, sample=sample, full_scan=full_scan)
+        provinces = configured_province_prefixes(s)
+    return classify_relation(relation, items, sample=sample, full_scan=full_scan, provinces=provinces)
 
 
 def classify_relation(relation: str, items: Sequence[tuple[str, str | None]], *, sample: int = SAMPLE,
-                      full_scan: bool = False) -> dict[str, list[Match]]:
+                      full_scan: bool = False, provinces: Iterable[str] = ()) -> dict[str, list[Match]]:
     """Categories of the columns `items` ((name, description) pairs) of a DuckDB table expression,
     from a reservoir sample of `sample` rows (one pass, every row equally likely) or every row."""
     from ..zone.engine import get_engine
@@ -768,6 +775,7 @@ def classify_relation(relation: str, items: Sequence[tuple[str, str | None]], *,
         table = con.sql(query).to_arrow_table()
     finally:
         con.close()
-    return {name: recognize_column(name, table.column(name), description=description, full_scan=full_scan)
+    return {name: recognize_column(name, table.column(name), description=description, full_scan=full_scan,
+                                   provinces=provinces)
             for name, description in items}
 

@@ -94,6 +94,13 @@ def _fits_parent(code: str, level: str, parent: Region) -> bool:
     return False
 
 
+def configured_province_prefixes(session: Session) -> frozenset[str]:
+    """The 2-digit prefixes of the provinces set up on this platform (validators accept them
+    beside GB/T 2260's, so a new or fictional division code is not taken for an error)."""
+    codes = session.execute(select(Region.code).where(Region.level == RegionLevel.PROVINCE.value)).scalars()
+    return frozenset(c[:2] for c in codes)
+
+
 def get_region_by_code(session: Session, code: str) -> Region:
     region = session.execute(select(Region).where(Region.code == code)).scalar_one_or_none()
     if region is None:
