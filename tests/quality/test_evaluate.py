@@ -160,3 +160,18 @@ def test_vectorized_and_portable_sql_give_the_same_results(tmp_path):
     assert "ybz_" in fast.sql and "ybz_" not in portable.sql
     assert by_key(fast) == by_key(portable)
     assert sum(r.failed for r in fast.results if r.rule.kind == "format") > 0
+
+
+def test_bench_reports_its_figures_and_says_when_great_expectations_is_missing(tmp_path, monkeypatch):
+    import importlib.util
+
+    from yibenzhang.bench import quality as bench
+
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "great_expectations" else real_find_spec(name, *a))
+    monkeypatch.setattr(bench, "CACHE_DIR", tmp_path)
+    out = bench.run(runs=1, scale=0.001)
+    assert out["rows"] == 1000 and out["rules"] >= 30 and out["evaluate_median_s"] > 0
+    assert out["great_expectations"]["installed"] is False and "gx_ratio" not in out
+    assert out["failing_rules"]["unique:key"] == 2  # row 6 repeats row 5's identity (i % 10007 == 5)

@@ -9,8 +9,10 @@ Timed (median of runs): `quality.evaluate.evaluate` over the Parquet file — no
 enumerations, formats with check digits (GB 11643, GB 32100, Luhn), phones, e-mail, division,
 date text, ranges, a regular expression and uniqueness. Baseline in the same run: a plain DuckDB
 scan reading the same columns (one trivial predicate per column). Goal: < 1 s at full scale.
-The Great Expectations comparison of the issue is not implemented yet: the result says whether
-the library is installed and that no comparison was run.
+
+With the optional `bench` extra (great_expectations) the same rules run as a Great Expectations
+suite over the same rows in pandas, timed in the same run (median of at most 2: it is slow), with
+each rule's failing-row count compared with ours. Without it the result says so.
 """
 
 from __future__ import annotations
