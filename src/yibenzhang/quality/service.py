@@ -21,10 +21,10 @@ from ..access import Actor, can_edit_catalogue, can_read_all, can_review, requir
 from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..db import Database
-from ..enums import RegionLevel
 from ..errors import DomainError, ErrorBag, NotFound, ValidationFailed
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..orgs.service import configured_province_prefixes
 from . import scores as S
 from .evaluate import Evaluation, evaluate, quote
 from .model import QualityResult, QualityRule, QualityRun
@@ -192,12 +192,6 @@ def _references(session: Session, rules: list[Rule]) -> dict[str, str]:
     return out
 
 
-def _provinces(session: Session) -> set[str]:
-    """GB/T 2260 province prefixes, plus those of the provinces configured on this platform."""
-    codes = session.execute(select(Region.code).where(Region.level == RegionLevel.PROVINCE.value)).scalars()
-    return set(PROVINCE_PREFIXES) | {c[:2] for c in codes}
-
-
 def _newest_batch_date(session: Session, resource_id: int) -> date | None:
     from ..zone.model import Batch, BatchStatus
 
@@ -230,7 +224,7 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
                 relation = "(SELECT 1 AS _none WHERE FALSE)"
             newest = _newest_batch_date(s, resource.id)
         references = _references(s, rules)
-        provinces = _provinces(s)
+        provinces = set(PROVINCE_PREFIXES) | configured_province_prefixes(s)
         divisions = list(s.execute(select(Region.code)).scalars())
         ids = (resource.id, resource.org_id, resource.region_id, resource.update_cycle)
     con = _connect()
