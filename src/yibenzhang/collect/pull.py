@@ -265,9 +265,11 @@ def pull_database(
     db: Database, actor: Actor, resource: int | str, url: str, *, table: str | None = None,
     query: str | None = None, since_column: str | None = None, mode: str | None = None,
     progress: Callable[[Any], None] | None = None, chunk_rows: int = CHUNK_ROWS,
+    mapping: dict[str, str] | None = None,
 ) -> Any:
     """Pull a table or query into `resource` (id or code) through the pipeline; returns its
-    IngestReport. With since_column, only rows above the remembered value are taken."""
+    IngestReport. With since_column, only rows above the remembered value are taken. `mapping`
+    (source column → item, "-" to ignore) is the pipeline's."""
     from . import pipeline
 
     _from(table, query)  # one of the two, before connecting anywhere
@@ -291,10 +293,14 @@ def pull_database(
         source["since_after"] = encode_value(after) if after is not None else None
         source["since_upto"] = encode_value(upto)
     # The since-column drives the pull; unless it is an item itself it is not a column of the rows.
-    drop = (since_column,) if since_column and since_column not in item_names else ()
+    drop = (since_column,) if since_column and since_column not in item_names | set(mapping or {}) else ()
     batches = stream_batches(url, table=table, query=query, since_column=since_column, after=after, upto=upto,
                              chunk_rows=chunk_rows, drop=drop)
-    report = pipeline.ingest_arrow(db, actor, resource_id, batches, source=source, mode=mode, progress=progress)
+    try:
+        report = pipeline.ingest_arrow(db, actor, resource_id, batches, source=source, mode=mode,
+                                       mapping=mapping, progress=progress)
+    finally:
+        batches.close()  # a failed ingest must not leave the source connection (and its locks) open
     if since_column and report.status == PUBLISHED:
         with db.write() as s:
             remember(s, actor, resource_id, key, since_column, upto, report.batch_id)
