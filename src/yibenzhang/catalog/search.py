@@ -227,9 +227,9 @@ class FacetCache:
     exactly what the query would count now. Writes through this module (bulk indexing, which has
     no ledger event) bump a generation that empties it."""
 
-    def __init__(self, size: int = 512, max_cost: int = 2_000_000) -> None:
+    def __init__(self, size: int = 512, max_cost: int = 1_000_000) -> None:
         self.size = size
-        self.max_cost = max_cost  # bounds memory: a cached facet combination costs 1
+        self.max_cost = max_cost  # bounds memory: a cached resource (combinations, ranking) costs 1
         self.enabled = True
         self.hits = self.misses = 0
         self._generation = 0
@@ -689,12 +689,18 @@ class _Combos:
 
     @classmethod
     def of(cls, places: Any, fkey: Any, owner: Any) -> _Combos:
+        # Narrow dtypes: a cached set costs about 26 bytes per resource.
         mask = (1 << FKEY_BITS) - 1
-        codes = {name: ((fkey >> (FKEY_BITS * i)) & mask).astype(np.intp) for i, name in enumerate(ENUM_FACETS)}
+        codes = {name: ((fkey >> (FKEY_BITS * i)) & mask).astype(np.uint8) for i, name in enumerate(ENUM_FACETS)}
         flags = fkey >> _VFLAGS_SHIFT
         low = (1 << 32) - 1
-        return cls(places >> 32, places & low, codes, (flags & 1).astype(bool), (flags >> 1) & 3, (flags >> 3) & 3,
-                   owner >> 32, owner & low)
+
+        def ids(a: Any) -> Any:
+            return a.astype(np.int32)
+
+        return cls(ids(places >> 32), ids(places & low), codes, (flags & 1).astype(bool),
+                   ((flags >> 1) & 3).astype(np.uint8), ((flags >> 3) & 3).astype(np.uint8),
+                   ids(owner >> 32), ids(owner & low))
 
     def __len__(self) -> int:
         return len(self.org)
@@ -928,7 +934,7 @@ def _ranked_page(session: Session, query: SearchQuery, words: list[str], relevan
                                 for tier in (in_name, ~in_name)])
             _facet_cache.put(key, ranking)
         ranked = _first_visible(session, ranking, checks, params, need)
-        _facet_cache.put(key, ranking, cost=max(1, len(ranking.rows)))  # its size now
+        _facet_cache.put(key, ranking, cost=max(1, 4 * len(ranking.rows)))  # its size now (tuples weigh more)
     if ranked is None:
         stmt = select(*columns).select_from(joined).where(*where, *conds)
         ranked = list(session.execute(stmt.order_by(*order).limit(need), params).all())
