@@ -379,6 +379,26 @@ EN.update({  # ledger and bench
     "基准测试的数据库中已有非基准测试的存证，拒绝覆盖：{url}":
         "the benchmark database already holds events that are not the benchmark's; refusing to overwrite: {url}",
 })
+EN.update({  # jobs, schedules, pulls and push
+    "排队": "queued", "运行中": "running", "成功": "succeeded", "失败": "failed (will retry)", "放弃": "given up",
+    "无新数据": "no new rows",
+    "提交后台任务": "queue a background job", "查看后台任务": "see background jobs",
+    "重试后台任务": "retry a background job",
+    "只有失败或放弃的任务可以重试（当前状态：{status}）":
+        "Only failed or given-up jobs can be retried (current status: {status})",
+    "同一来源已有排队或运行中的任务：{other}": "The same source already has a queued or running job: {other}",
+    "数据库连接地址“{value}”无法识别": "The database URL “{value}” cannot be read",
+    "请指定数据表或查询语句（二者取其一）": "Name a table or a query (one of the two)",
+    "按增量字段采集只能用“追加”或“更新”方式": "An incremental pull can only append or upsert",
+    "时刻必须在0到23之间": "The hour must be between 0 and 23",
+    "采集数据": "collect data", "运行采集计划": "run a collection schedule", "修改采集计划": "change a collection schedule",
+    "推送数据": "push rows", "推送数据需要使用API令牌": "Pushing rows needs an API token",
+    "每一行必须是以信息项名称为键的对象": "Each row must be an object keyed by item names",
+    "信息项“{value}”的取值不能是对象或数组": "The values of item “{value}” cannot be objects or arrays",
+    "每次最多推送{n}行，本次{count}行": "At most {n} rows per push; this one has {count}",
+    "没有要推送的数据行": "There are no rows to push",
+    "后台任务": "Background jobs", "采集计划": "Collection schedules", "任务类型": "job kind",
+})
 EN.update({  # objections
     "状态为“{state}”的异议不能{action}": "An objection in state “{state}” cannot be {action}",
     "尚未发布的信息资源不能提出异议": "An objection needs a published resource",

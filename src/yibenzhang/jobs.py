@@ -215,10 +215,15 @@ def _active_by_key(session: Session, key: str) -> Job | None:
     return session.execute(select(Job).where(Job.active_key == key)).scalar_one_or_none()
 
 
+def not_found(subject: str, ident: object, code: str) -> NotFound:
+    """"<subject> <id>" is data, like catalog's "信息资源 42" (the subject word is in i18n)."""
+    return NotFound(f"{subject} {ident}", code)
+
+
 def get_job(session: Session, actor: Actor, job_id: int) -> Job:
     job = session.get(Job, job_id)
     if job is None or not (can_read_all(actor) or can_manage_org_jobs(actor, job.org_id)):
-        raise NotFound(f"后台任务 {job_id}", "job_not_found")
+        raise not_found("后台任务", job_id, "job_not_found")
     return job
 
 
@@ -426,7 +431,7 @@ class Worker:
         error: BaseException | None = None
         try:
             if handler is None:
-                raise NotFound(f"任务类型 {job.kind}", "job_kind_unknown")
+                raise not_found("任务类型", job.kind, "job_kind_unknown")
             result = handler(self.db, job) or {}
         except Exception as exc:
             error = exc

@@ -39,7 +39,7 @@ from ..config import get_settings
 from ..crypto import canonical_json, sm3_hex, sm4_decrypt, sm4_encrypt, sm4_key
 from ..db import Database, utcnow
 from ..enums import Role, UpdateCycle
-from ..errors import ErrorBag, NotFound, ValidationFailed
+from ..errors import ErrorBag, ValidationFailed
 from ..jobs import CollectSchedule, PullCursor
 from ..ledger import service as ledger
 
@@ -403,7 +403,7 @@ def create_schedule(
 def _schedule(session: Session, actor: Actor, schedule_id: int) -> CollectSchedule:
     sched = session.get(CollectSchedule, schedule_id)
     if sched is None or not (can_read_all(actor) or jobs.can_manage_org_jobs(actor, sched.org_id)):
-        raise NotFound(f"采集计划 {schedule_id}", "schedule_not_found")
+        raise jobs.not_found("采集计划", schedule_id, "schedule_not_found")
     return sched
 
 
@@ -476,7 +476,7 @@ def run_pull_job(db: Database, job: jobs.Job) -> dict[str, Any]:
     with db.read() as s:
         sched = s.get(CollectSchedule, int(job.payload["schedule_id"]))
         if sched is None:
-            raise NotFound(f"采集计划 {job.payload['schedule_id']}", "schedule_not_found")
+            raise jobs.not_found("采集计划", job.payload["schedule_id"], "schedule_not_found")
         spec = (sched.resource_id, unseal(sched.url_sealed), sched.table_name, sched.query, sched.since_column,
                 sched.mode)
     resource_id, url, table, query, since_column, mode = spec
