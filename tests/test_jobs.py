@@ -220,3 +220,10 @@ def test_safe_error_strips_sql_parameters():
     assert jobs.safe_error(exc) == "x: 请求的内容不合法"
     text = jobs.safe_error(RuntimeError("(psycopg.errors.UniqueViolation) dup\n[SQL: INSERT] [parameters: {'a': 1}]"))
     assert "parameters" not in text and text.startswith("RuntimeError: (psycopg.errors.UniqueViolation) dup")
+
+
+def test_the_worker_loads_every_stage_packages_handlers():
+    from yibenzhang import jobs
+
+    jobs.load_handlers()
+    assert {"collect.pull", "objections.escalate"} <= set(jobs._handlers)
