@@ -360,11 +360,16 @@ SQL = {
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 _ID_CHECK_BYTES = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
 _ID_WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int32)
-_USCC_WEIGHTS = np.array(USCC_WEIGHTS, dtype=np.int32)
+_USCC_WEIGHTS_F = np.array(USCC_WEIGHTS, dtype=np.float64)
 _USCC_INDEX = np.full(256, 255, dtype=np.uint8)  # byte → index in the code alphabet (255: not in it)
 _USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(USCC_ALPHABET))
 _LUHN_DOUBLE = np.array([0, 2, 4, 6, 8, 1, 3, 5, 7, 9], dtype=np.int32)  # digit doubled, digits summed
 _YMD_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int32)  # 8 digits YYYYMMDD → one integer
+# The 17 body digits of an identity number → (check sum, birth date YYYYMMDD, province prefix).
+_ID_COLUMNS = np.zeros((17, 3))
+_ID_COLUMNS[:, 0] = ID_WEIGHTS
+_ID_COLUMNS[6:14, 1] = _YMD_WEIGHTS
+_ID_COLUMNS[0:2, 2] = (10, 1)
 
 
 def _string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -396,7 +401,19 @@ def _fixed(arr: pa.Array, lengths: np.ndarray, width: int) -> tuple[np.ndarray, 
 
 
 def _all_digits(m: np.ndarray) -> np.ndarray:
-    return ((m - np.uint8(48)) <= 9).all(axis=1)  # bytes below '0' wrap to large values
+    """Per row: every byte an ASCII digit. Checked for the whole matrix first (one flat
+    reduction), since a row-wise reduction over a few columns is numpy's slow case."""
+    y = m - np.uint8(48)  # bytes below '0' wrap to large values
+    if not y.size or y.max() <= 9:
+        return np.ones(len(m), dtype=bool)
+    return (y <= 9).all(axis=1)
+
+
+def _weighted(m: np.ndarray, weights: np.ndarray, offset: int = 48) -> np.ndarray:
+    """Σ (byte - offset) × weight per row, for each column of `weights`, as int64: one BLAS call
+    in float64, exact (every sum here stays far below 2**53)."""
+    raw = m.astype(np.float64) @ weights
+    return (raw - offset * weights.sum(axis=0)).astype(np.int64)
 
 
 def _digit_values(m: np.ndarray) -> np.ndarray:
@@ -458,13 +475,14 @@ def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = N
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, lengths, 18)
     if rows.size:
-        d = _digit_values(m[:, :17])
+        # Check sum, birth date (YYYYMMDD) and province prefix in one product; values from
+        # non-digit rows are nonsense, clipped into the tables and rejected by the digit test.
+        check, born, prefix = _weighted(m[:, :17], _ID_COLUMNS).T
         last = m[:, 17]
-        born = d[:, 6:14] @ _YMD_WEIGHTS
         ok[rows] = (_all_digits(m[:, :17]) & (((last >= 48) & (last <= 57)) | (last == 88))
-                    & table[d[:, 0] * 10 + d[:, 1]] & _valid_ymd(born)
+                    & table[np.clip(prefix, 0, 99)] & _valid_ymd(np.clip(born, 0, 99_999_999))
                     & (born >= min_ymd) & (born <= today_ymd)
-                    & (_ID_CHECK_BYTES[(d @ _ID_WEIGHTS) % 11] == last))
+                    & (_ID_CHECK_BYTES[check % 11] == last))
     rows, m = _fixed(arr, lengths, 15)
     if rows.size:
         d = _digit_values(m)
@@ -480,10 +498,10 @@ def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, np.diff(offsets), 18)
     if rows.size:
-        idx = _USCC_INDEX[m]  # 255 for a byte outside the alphabet
-        total = idx[:, :17].astype(np.int32) @ _USCC_WEIGHTS
-        ok[rows] = ((idx != 255).all(axis=1) & _all_digits(m[:, 2:8])
-                    & ((-total) % 31 == idx[:, 17]))
+        idx = np.take(_USCC_INDEX, m)  # 255 for a byte outside the alphabet
+        in_alphabet = np.ones(len(m), dtype=bool) if idx.max() < 255 else (idx != 255).all(axis=1)
+        total = _weighted(idx[:, :17], _USCC_WEIGHTS_F[:, None], offset=0)[:, 0]
+        ok[rows] = in_alphabet & _all_digits(m[:, 2:8]) & ((-total) % 31 == idx[:, 17])
     return _as_boolean(arr, ok)
 
 
@@ -555,16 +573,15 @@ def date_ymd_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         if length not in present:
             continue
         rows, m = _fixed(arr, lengths, length)
-        digit_cols = np.r_[0:4, month:month + mw, day:end]
-        good = _all_digits(m[:, digit_cols])
+        digits = m[:, np.r_[0:4, month:month + mw, day:end]]
+        good = _all_digits(digits)
         for pos, lit in literals:
-            good &= (m[:, pos:pos + len(lit)] == np.frombuffer(lit, dtype=np.uint8)).all(axis=1)
-        d = _digit_values(m[:, digit_cols])
-        year = d[:, 0] * 1000 + d[:, 1] * 100 + d[:, 2] * 10 + d[:, 3]
-        mon = d[:, 4] if mw == 1 else d[:, 4] * 10 + d[:, 5]
-        dd = d[:, 4 + mw:]
-        dd = dd[:, 0] if dd.shape[1] == 1 else dd[:, 0] * 10 + dd[:, 1]
-        ymd = year * 10000 + mon * 100 + dd
+            for k, byte in enumerate(lit):  # column by column: no row-wise reduction
+                good &= m[:, pos + k] == byte
+        # Place values of the digits in YYYYMMDD: year, month (1-2 digits), day (1-2 digits).
+        places = np.array([10**7, 10**6, 10**5, 10**4, *[100 * 10**k for k in range(mw - 1, -1, -1)],
+                           *[10**k for k in range(end - day - 1, -1, -1)]], dtype=np.float64)
+        ymd = np.clip(_weighted(digits, places[:, None])[:, 0], 0, 99_999_999)
         good &= _valid_ymd(ymd)
         ymd_out[rows[good]] = ymd[good]
         parsed[rows[good]] = True
