@@ -97,5 +97,8 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.web.pages_objections",
     "yibenzhang.classify.routes",
     "yibenzhang.web.pages_classify",
+    "yibenzhang.share.request_routes",
+    "yibenzhang.share.grant_routes",
+    "yibenzhang.web.pages_share",
     "yibenzhang.web.routes",
 ]
