@@ -1,0 +1,356 @@
+"""Grants (共享授权): what a consumer org may take from a resource, how, for how long — and the
+record of every call made under one (DOMAIN §5, issue 5).
+
+A grant names the consumer org, the resource, the granted items, the mode (接口 rows, 文件
+delivery, 核验 verification), an optional row scope for 回流, its period and rate limit; its
+masking exit path is always 共享. It is revoked with a reason, expires by itself after valid_to
+(status computed from the date, so no job is needed) and is renewed only by a new request.
+
+Rate limits are token buckets kept in memory per process (a deployment with N API processes
+lets through at most N × the limit); YBZ_SHARE_RATE_LIMIT=off switches them off (benchmarks).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import threading
+import time
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy.orm import Mapped, Session, mapped_column
+
+from ..access import Actor, require
+from ..catalog.model import Resource
+from ..db import Base, UTCDateTime, utcnow
+from ..enums import Role
+from ..errors import DomainError, ErrorBag, NotFound, PermissionDenied
+from ..ledger import service as ledger
+from ..orgs.model import Org, Region
+
+MODES = ("接口", "文件", "核验")
+ACTIVE, REVOKED, EXPIRED, PENDING = "有效", "已撤销", "已过期", "未生效"
+EXIT_PATH = "共享"
+# Verification answers one yes/no per field, so it is limited harder than rows: at most this many
+# checks per grant and minute whatever the grant's own rate (enumeration must not pay).
+VERIFY_PER_MINUTE = int(os.environ.get("YBZ_SHARE_VERIFY_PER_MINUTE") or 30)
+# Digits of a division code that name a region of each level (GB/T 2260): province 2, city 4, county 6.
+DIVISION_ITEM = re.compile(r"区划|行政区域代码|region_code|division", re.IGNORECASE)
+
+
+class GrantUnusable(DomainError):
+    """A call outside what the grant allows (revoked, expired, wrong org, wrong mode)."""
+
+    status = 403
+    title = "授权不可用"
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "调用过于频繁"
+
+
+class Gone(DomainError):
+    status = 410
+    title = "资源已不存在"
+
+
+class Grant(Base):
+    __tablename__ = "share_grants"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    request_id: Mapped[int | None] = mapped_column(Integer, index=True)  # share.requests (P's), if any
+    consumer_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
+    items: Mapped[list[Any]] = mapped_column(JSON)
+    mode: Mapped[str] = mapped_column(String(8))
+    row_scope: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    valid_from: Mapped[date] = mapped_column(Date)
+    valid_to: Mapped[date] = mapped_column(Date)
+    rate_limit_per_minute: Mapped[int] = mapped_column(Integer)
+    exit_path: Mapped[str] = mapped_column(String(16), default=EXIT_PATH)
+    created_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    revoked_by: Mapped[str | None] = mapped_column(String(64))
+    revoke_reason: Mapped[str | None] = mapped_column(Text)
+
+    def status_on(self, day: date | None = None) -> str:
+        day = day or date.today()
+        if self.revoked_at is not None:
+            return REVOKED
+        if day > self.valid_to:
+            return EXPIRED
+        if day < self.valid_from:
+            return PENDING
+        return ACTIVE
+
+    @property
+    def status(self) -> str:
+        return self.status_on()
+
+
+class GrantUsage(Base):
+    """One call under a grant: who, when, which items were filtered on (names only, never
+    values), how many rows left, and the outcome (ok or the error code)."""
+
+    __tablename__ = "share_usage"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("share_grants.id"), index=True)
+    resource_id: Mapped[int] = mapped_column(Integer, index=True)
+    consumer_org_id: Mapped[int] = mapped_column(Integer, index=True)
+    kind: Mapped[str] = mapped_column(String(16))  # rows | verify | delivery | download
+    actor: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    filters: Mapped[list[Any]] = mapped_column(JSON)
+    rows: Mapped[int] = mapped_column(Integer, default=0)
+    outcome: Mapped[str] = mapped_column(String(40))
+
+
+class Delivery(Base):
+    """A file of a grant's rows, written by a job into YBZ_HOME and downloadable once."""
+
+    __tablename__ = "share_deliveries"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    grant_id: Mapped[int] = mapped_column(ForeignKey("share_grants.id"), index=True)
+    format: Mapped[str] = mapped_column(String(8))
+    status: Mapped[str] = mapped_column(String(8))  # 排队 | 就绪 | 已下载 | 失败
+    job_id: Mapped[int | None] = mapped_column(Integer)
+    path: Mapped[str | None] = mapped_column(String(500))
+    rows: Mapped[int | None] = mapped_column(Integer)
+    requested_by: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    ready_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    downloaded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+# --- who may do what ---------------------------------------------------------------------------
+
+
+def _provider_side(session: Session, actor: Actor, resource: Resource) -> bool:
+    """The provider org's approver or steward, the authority over the provider's region, the admin."""
+    if actor.is_admin or actor.acts_for_org(resource.org_id, Role.APPROVER, Role.STEWARD):
+        return True
+    region = session.get(Region, session.get(Org, resource.org_id).region_id)
+    return region is not None and actor.reviews_region(region.path)
+
+
+def can_see(session: Session, actor: Actor, grant: Grant) -> bool:
+    if actor.is_admin or actor.is_auditor or actor.acts_for_org(grant.consumer_org_id):
+        return True
+    return _provider_side(session, actor, session.get(Resource, grant.resource_id))
+
+
+def division_item(resource: Resource) -> str | None:
+    """The item holding a division code (for 回流 row scopes): the first item whose name or
+    description says 行政区划代码 / 区划 (or region_code / division)."""
+    for item in resource.items:
+        if DIVISION_ITEM.search(item.name) or DIVISION_ITEM.search(item.description or ""):
+            return item.name
+    return None
+
+
+def scope_prefix(region_code: str) -> str:
+    """A division code's prefix for its level: 990000 → 99, 990100 → 9901, 990101 → 990101."""
+    code = region_code.strip()
+    if code.endswith("0000"):
+        return code[:2]
+    if code.endswith("00"):
+        return code[:4]
+    return code
+
+
+# --- service -----------------------------------------------------------------------------------
+
+
+def issue_grant(session: Session, actor: Actor, *, request_id: int | None, consumer_org_id: int, resource_id: int,
+                items: list[str], mode: str, row_scope: dict[str, Any] | None, valid_from: date, valid_to: date,
+                rate_limit_per_minute: int) -> Grant:
+    resource = session.get(Resource, resource_id)
+    if resource is None:
+        raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
+    # An unconditional resource is granted at once on the consumer's own request (issue 5).
+    unconditional = resource.share_type == "无条件共享" and actor.acts_for_org(consumer_org_id, Role.CONSUMER)
+    require(_provider_side(session, actor, resource) or unconditional, "签发共享授权")
+    if resource.share_type == "不予共享":
+        raise GrantUnusable("grant_not_shareable", "该资源不予共享，不能签发授权")
+    bag = ErrorBag()
+    if session.get(Org, consumer_org_id) is None:
+        bag.add("consumer_org_id", "org_not_found", "未找到：{what}", what=f"机构 {consumer_org_id}")
+    known = {i.name for i in resource.items}
+    if not items:
+        bag.add("items", "grant_items_empty", "至少授权一个信息项")
+    for i, name in enumerate(items):
+        if name not in known:
+            bag.add(f"items.{i}", "item_unknown", "资源没有信息项“{name}”", name=name)
+    if mode not in MODES:
+        bag.add("mode", "grant_mode", "未知的取值“{value}”，可选：{allowed}", value=mode, allowed="、".join(MODES))
+    if valid_to < valid_from:
+        bag.add("valid_to", "grant_period", "截止日期早于起始日期")
+    if rate_limit_per_minute <= 0:
+        bag.add("rate_limit_per_minute", "grant_rate", "调用频率上限须为正数")
+    if row_scope:
+        code = str(row_scope.get("region_code") or "")
+        if set(row_scope) != {"region_code"} or session.execute(
+                select(Region.id).where(Region.code == code)).first() is None:
+            bag.add("row_scope", "grant_scope", "行范围须为已知的行政区划代码：{value}", value=code)
+        elif division_item(resource) is None:
+            bag.add("row_scope", "grant_scope_item", "资源没有行政区划代码信息项，不能按区划授权")
+    bag.raise_if_any()
+    grant = Grant(request_id=request_id, consumer_org_id=consumer_org_id, resource_id=resource_id,
+                  items=list(dict.fromkeys(items)), mode=mode, row_scope=row_scope or None, valid_from=valid_from,
+                  valid_to=valid_to, rate_limit_per_minute=rate_limit_per_minute, exit_path=EXIT_PATH,
+                  created_by=actor.username, created_at=utcnow())
+    session.add(grant)
+    session.flush()
+    ledger.append(session, actor, "share.grant.issue", "share_grant", grant.id, {
+        "request_id": request_id, "consumer_org_id": consumer_org_id, "resource_id": resource_id,
+        "items": grant.items, "mode": mode, "row_scope": grant.row_scope, "valid_from": valid_from.isoformat(),
+        "valid_to": valid_to.isoformat(), "rate_limit_per_minute": rate_limit_per_minute})
+    return grant
+
+
+def get_grant(session: Session, actor: Actor, grant_id: int) -> Grant:
+    grant = session.get(Grant, grant_id)
+    if grant is None or not can_see(session, actor, grant):
+        raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
+    return grant
+
+
+def revoke_grant(session: Session, actor: Actor, grant_id: int, reason: str) -> Grant:
+    grant = get_grant(session, actor, grant_id)
+    require(_provider_side(session, actor, session.get(Resource, grant.resource_id)), "撤销共享授权")
+    if not (reason or "").strip():
+        bag = ErrorBag()
+        bag.add("reason", "reason_required", "须说明理由")
+        bag.raise_if_any()
+    if grant.revoked_at is not None:
+        raise GrantUnusable("grant_revoked", "授权 {id} 已撤销", id=grant.id)
+    grant.revoked_at, grant.revoked_by, grant.revoke_reason = utcnow(), actor.username, reason.strip()
+    ledger.append(session, actor, "share.grant.revoke", "share_grant", grant.id, {"reason": grant.revoke_reason})
+    return grant
+
+
+def grants_for(session: Session, actor: Actor, *, org_id: int | None = None,
+               resource_id: int | None = None) -> list[Grant]:
+    """Grants the actor may see, optionally those of a consumer org or of a resource."""
+    q = select(Grant).order_by(Grant.id)
+    if org_id is not None:
+        q = q.where(Grant.consumer_org_id == org_id)
+    if resource_id is not None:
+        q = q.where(Grant.resource_id == resource_id)
+    return [g for g in session.execute(q).scalars() if can_see(session, actor, g)]
+
+
+def usable_grant(session: Session, actor: Actor, grant_id: int, mode: str) -> Grant:
+    """The grant for a data call: the consumer org's own users only, active today, of `mode`."""
+    grant = session.get(Grant, grant_id)
+    if grant is None:
+        raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
+    if not actor.acts_for_org(grant.consumer_org_id, Role.CONSUMER):
+        raise PermissionDenied("使用他人的共享授权", "grant_wrong_org")
+    status = grant.status
+    if status == REVOKED:
+        raise GrantUnusable("grant_revoked", "授权 {id} 已撤销", id=grant.id)
+    if status == EXPIRED:
+        raise GrantUnusable("grant_expired", "授权 {id} 已于 {day} 到期，请重新申请", id=grant.id,
+                            day=grant.valid_to.isoformat())
+    if status == PENDING:
+        raise GrantUnusable("grant_not_yet_valid", "授权 {id} 自 {day} 起生效", id=grant.id,
+                            day=grant.valid_from.isoformat())
+    if grant.mode != mode:
+        raise GrantUnusable("grant_mode", "授权 {id} 的方式是“{mode}”，不能这样调用", id=grant.id, mode=grant.mode)
+    return grant
+
+
+def grant_dict(g: Grant) -> dict[str, Any]:
+    return {"id": g.id, "request_id": g.request_id, "consumer_org_id": g.consumer_org_id,
+            "resource_id": g.resource_id, "items": g.items, "mode": g.mode, "row_scope": g.row_scope,
+            "valid_from": g.valid_from, "valid_to": g.valid_to, "rate_limit_per_minute": g.rate_limit_per_minute,
+            "exit_path": g.exit_path, "status": g.status, "created_by": g.created_by, "created_at": g.created_at,
+            "revoked_at": g.revoked_at, "revoke_reason": g.revoke_reason}
+
+
+# --- rate limits -------------------------------------------------------------------------------
+
+
+class _Buckets:
+    """Token buckets per key: `per_minute` tokens, refilled continuously."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._state: dict[Any, tuple[float, float]] = {}
+
+    def take(self, key: Any, per_minute: int, n: int = 1) -> bool:
+        now = time.monotonic()
+        with self._lock:
+            tokens, then = self._state.get(key, (float(per_minute), now))
+            tokens = min(float(per_minute), tokens + (now - then) * per_minute / 60.0)
+            ok = tokens >= n
+            self._state[key] = (tokens - n if ok else tokens, now)
+            return ok
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.clear()
+
+
+BUCKETS = _Buckets()
+
+
+def rate_limits_on() -> bool:
+    return (os.environ.get("YBZ_SHARE_RATE_LIMIT") or "on").lower() not in ("off", "0", "false", "no")
+
+
+def check_rate(grant: Grant, kind: str, n: int = 1) -> None:
+    if not rate_limits_on():
+        return
+    limit = grant.rate_limit_per_minute if kind != "verify" else min(grant.rate_limit_per_minute, VERIFY_PER_MINUTE)
+    if not BUCKETS.take((kind, grant.id), limit, n):
+        raise RateLimited("rate_limited", "授权 {id} 每分钟最多调用 {limit} 次，请稍后再试", id=grant.id, limit=limit)
+
+
+# --- usage ------------------------------------------------------------------------------------
+
+
+def record_usage(session: Session, actor: Actor, grant: Grant, kind: str, *, filters: list[str] | None = None,
+                 rows: int = 0, outcome: str = "ok") -> GrantUsage:
+    """One usage row and its ledger summary: item names and counts only, never a value."""
+    use = GrantUsage(grant_id=grant.id, resource_id=grant.resource_id, consumer_org_id=grant.consumer_org_id,
+                     kind=kind, actor=actor.username, at=utcnow(), filters=sorted(filters or []), rows=rows,
+                     outcome=outcome)
+    session.add(use)
+    session.flush()
+    ledger.append(session, actor, f"share.{kind}", "share_grant", grant.id,
+                  {"usage_id": use.id, "filters": use.filters, "rows": rows, "outcome": outcome})
+    return use
+
+
+def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, resource_id: int | None = None,
+                org_id: int | None = None) -> dict[str, Any]:
+    """Calls and rows per grant (and their totals) that the actor may see."""
+    grants = grants_for(session, actor, org_id=org_id, resource_id=resource_id)
+    if grant_id is not None:
+        grants = [g for g in grants if g.id == grant_id]
+    ids = [g.id for g in grants]
+    per: dict[int, dict[str, Any]] = {g.id: {"grant_id": g.id, "resource_id": g.resource_id,
+                                             "consumer_org_id": g.consumer_org_id, "calls": 0, "rows": 0,
+                                             "refused": 0, "by_kind": {}} for g in grants}
+    if ids:
+        q = (select(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome == "ok",
+                    func.count(), func.coalesce(func.sum(GrantUsage.rows), 0))
+             .where(GrantUsage.grant_id.in_(ids))
+             .group_by(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome == "ok"))
+        for gid, kind, ok, n, rows in session.execute(q):
+            p = per[gid]
+            p["calls"] += int(n)
+            p["rows"] += int(rows)
+            p["refused"] += 0 if ok else int(n)
+            p["by_kind"][kind] = p["by_kind"].get(kind, 0) + int(n)
+    out = list(per.values())
+    return {"grants": out, "calls": sum(p["calls"] for p in out), "rows": sum(p["rows"] for p in out),
+            "refused": sum(p["refused"] for p in out)}
