@@ -548,6 +548,29 @@ EN.update({  # classify: masking and policies
 })
 
 
+EN.update({  # share requests, seals and the sharing console (engineer P)
+    "共享申请 {request_id}": "share request {request_id}",
+    "状态为“{state}”的共享申请不能{action}": "A share request in state “{state}” cannot be {action}",
+    "信息资源没有行政区划代码信息项，不能按区划申请":
+        "The resource has no division-code item: it cannot be requested by region",
+    "未知的行政区划代码“{value}”": "Unknown division code “{value}”",
+    "下级单位只能申请本行政区划“{value}”范围内的数据": "A lower-level body may only request data within its region “{value}”",
+    "尚未发布的信息资源不能申请共享": "A resource that is not published cannot be requested",
+    "不能申请本单位自己的信息资源": "An org cannot request its own resource",
+    "结束日期不能早于开始日期": "The end date cannot be before the start date",
+    "结束日期不能早于今天": "The end date cannot be before today",
+    "申请超出最小必要范围（{what}），须说明理由":
+        "The request goes beyond the minimum necessary ({what}): give a reason",
+    "全部信息项": "every item",
+    "申请共享数据": "request shared data", "审批共享申请": "decide a share request",
+    "审核共享申请": "review a share request", "撤回共享申请": "withdraw a share request",
+    "升级逾期共享申请": "escalate overdue share requests", "审批": "decided",
+    "待提供方审批": "awaiting the provider", "待主管部门审核": "awaiting the authority",
+    "已批准": "approved", "已拒绝": "refused", "核验": "verification", "批准": "approve", "拒绝": "refuse",
+    "数据共享专用章": "data-sharing seal",
+})
+
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text

@@ -135,7 +135,8 @@ Ticker = Callable[[Database], Any]
 _handlers: dict[str, Handler] = {}
 _tickers: list[Ticker] = []
 # Modules that register handlers and tickers; imported by the worker (absent ones skipped).
-HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections")
+HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
+                   "yibenzhang.share.service_rows")
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
