@@ -227,8 +227,9 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
              references: dict[str, str] | None = None, today: date | None = None,
              provinces: Iterable[str] | None = None, divisions: Iterable[str] | None = None,
              sample_n: int = SAMPLE_ROWS, vectorized: bool = True) -> Evaluation:
-    """Run every rule over `relation` (a DuckDB table expression) in one statement; check digits
-    and mobile numbers by the vectorized kernels unless `vectorized` is false (portable SQL only)."""
+    """Run every rule over `relation` (a DuckDB table expression) in one statement; check digits,
+    mobile numbers and date text by the vectorized kernels (registered on `con`) unless
+    `vectorized` is false (portable SQL only, as Spark would run it)."""
     started = time.perf_counter()
     columns = relation_columns(con, relation)
     udfs = V.register_udfs(con, today=today, provinces=provinces) if vectorized else None
