@@ -571,6 +571,39 @@ EN.update({  # share requests, seals and the sharing console (engineer P)
 })
 
 
+EN.update({  # share grants and the data service (engineer D)
+    "授权不可用": "The grant cannot be used", "调用过于频繁": "Too many calls", "资源已不存在": "Gone",
+    "签发共享授权": "issue a share grant", "撤销共享授权": "revoke a share grant",
+    "使用他人的共享授权": "use another org's share grant", "下载他人的交付文件": "download another org's delivery",
+    "共享授权 {id}": "share grant {id}", "共享授权 {grant_id}": "share grant {grant_id}",
+    "交付文件 {delivery_id}": "delivery {delivery_id}",
+    "该资源不予共享，不能签发授权": "The resource is not shareable: no grant can be issued",
+    "至少授权一个信息项": "Grant at least one item", "资源没有信息项“{name}”": "The resource has no item “{name}”",
+    "截止日期早于起始日期": "The end date is before the start date",
+    "调用频率上限须为正数": "The rate limit must be positive",
+    "行范围须为已知的行政区划代码：{value}": "The row scope must be a known division code: {value}",
+    "资源没有行政区划代码信息项，不能按区划授权":
+        "The resource has no division-code item: it cannot be granted by region",
+    "须说明理由": "Give a reason",
+    "授权 {id} 已撤销": "Grant {id} has been revoked",
+    "授权 {id} 已于 {day} 到期，请重新申请": "Grant {id} expired on {day}: renew it through a new request",
+    "授权 {id} 自 {day} 起生效": "Grant {id} takes effect on {day}",
+    "授权 {id} 的方式是“{mode}”，不能这样调用": "Grant {id} is of mode “{mode}” and cannot be called this way",
+    "授权 {id} 每分钟最多调用 {limit} 次，请稍后再试": "Grant {id} allows at most {limit} calls a minute: try later",
+    "不能按未授权的信息项“{name}”筛选": "Cannot filter on the ungranted item “{name}”",
+    "信息项“{name}”按策略脱敏后共享，不能按其原值筛选":
+        "Item “{name}” is shared masked: it cannot be filtered on its clear value",
+    "分页游标无效：{value}": "Invalid page cursor: {value}",
+    "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付":
+        "Delivery {id} was downloaded once and the file is gone: ask for a new delivery",
+    "交付文件 {id} 尚未生成（{status}）": "Delivery {id} is not ready yet ({status})",
+    "须给出用于定位记录的键值": "Give the key values that find the record",
+    "须给出待核验的信息项": "Give the items to verify", "信息项“{name}”不在授权范围内": "Item “{name}” is not granted",
+    "接口": "rows API", "文件": "file delivery", "有效": "active", "已撤销": "revoked", "已过期": "expired",
+    "未生效": "not yet valid", "排队": "queued", "就绪": "ready", "已下载": "downloaded",
+})
+
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text

@@ -133,6 +133,7 @@ def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, 
     with db.read() as s:
         grant = G.usable_grant(s, actor, grant_id, "接口")
         sh = shape(s, grant)
+        s.expunge(grant)  # used after the read ends (ids, items, rate)
     try:
         G.check_rate(grant, "rows")
         table = query_page(sh, filters, limit, after)

@@ -26,6 +26,7 @@ def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claim
     with db.read() as s:
         grant = G.usable_grant(s, actor, grant_id, "核验")
         sh = shape(s, grant)
+        s.expunge(grant)  # used after the read ends (ids, items, rate)
     granted = set(grant.items)
     bag = ErrorBag()
     if not key:
