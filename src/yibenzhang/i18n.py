@@ -554,7 +554,8 @@ EN.update({  # share requests, seals and the sharing console (engineer P)
     "信息资源没有行政区划代码信息项，不能按区划申请":
         "The resource has no division-code item: it cannot be requested by region",
     "未知的行政区划代码“{value}”": "Unknown division code “{value}”",
-    "下级单位只能申请本行政区划“{value}”范围内的数据": "A lower-level body may only request data within its region “{value}”",
+    "下级单位只能申请本行政区划“{value}”范围内的数据":
+        "A lower-level body may only request data within its region “{value}”",
     "尚未发布的信息资源不能申请共享": "A resource that is not published cannot be requested",
     "不能申请本单位自己的信息资源": "An org cannot request its own resource",
     "结束日期不能早于开始日期": "The end date cannot be before the start date",
@@ -568,6 +569,31 @@ EN.update({  # share requests, seals and the sharing console (engineer P)
     "待提供方审批": "awaiting the provider", "待主管部门审核": "awaiting the authority",
     "已批准": "approved", "已拒绝": "refused", "核验": "verification", "批准": "approve", "拒绝": "refuse",
     "数据共享专用章": "data-sharing seal",
+    "日期格式应为YYYY-MM-DD": "Dates are written YYYY-MM-DD",
+    "待我审批": "to decide", "我方申请": "our requests",
+    "任何人都可将下列文件提交至 /api/v1/seals/verify 验证印章。":
+        "Anyone can verify the seal by posting the document below to /api/v1/seals/verify.",
+    "使用期限": "period of use", "共享授权": "share grant", "共享申请": "share request",
+    "共享申请列表": "share requests", "决定": "decision", "办理期限": "due", "区划范围": "region scope",
+    "区划范围（下级单位）": "region scope (lower-level bodies)",
+    "同一单位对该资源另有{n}条申请": "{n} more requests by this org for this resource",
+    "同一单位对该资源的其他申请": "Other requests by this org for this resource", "审批记录": "decisions",
+    "尚无审批记录": "No decision yet", "应用场景": "usage scenario", "开始日期": "start date",
+    "我方共享授权": "Our share grants",
+    "按最小必要原则只选择所需信息项；申请全部信息项或较高级别的信息项须说明理由。":
+        "Pick only the items you need (minimum necessary); all items or highly graded items need a reason.",
+    "提交决定": "Submit decision", "提交申请": "Submit request", "撤回申请": "Withdraw request",
+    "数据共享": "Data sharing", "有效期": "valid",
+    "有条件共享的申请由提供方审批、再由本级数据主管部门审核，每一步应在{n}个工作日内办结；逾期自动升级。":
+        "A conditional request is decided by the provider, then reviewed by the region's data authority; each "
+        "step is due within {n} working days, and an overdue step escalates.",
+    "本步骤已逾期，已升级至本级数据主管部门":
+        "This step is overdue and has been escalated to the region's data authority",
+    "没有共享授权": "No share grants", "没有共享申请": "No share requests",
+    "法律依据或履职需要": "legal basis or duty", "用途": "purpose", "申请共享": "Request sharing",
+    "申请方": "requester", "申请的信息项": "Requested items", "结束日期": "end date",
+    "试用数据核验接口": "Try the verification service", "超出最小必要的理由": "reason beyond minimum necessary",
+    "选择资源申请共享": "Pick a resource to request",
 })
 
 
