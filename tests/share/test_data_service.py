@@ -11,7 +11,7 @@ import pytest
 
 from yibenzhang.share import grants as G
 
-from .test_grants import PROTECTED, ROWS, issue, share  # noqa: F401  (fixture)
+from .test_grants import PROTECTED, ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 
 
 def no_leak(text: str, allowed_items: set[str]) -> None:

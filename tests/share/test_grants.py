@@ -33,8 +33,8 @@ ROWS = {
 PROTECTED = [*ROWS["宗教信仰"], *ROWS["内部备注"]]
 
 
-@pytest.fixture
-def share(world):
+@pytest.fixture(name="share")
+def share_fixture(world):
     """The world plus a published, graded resource of the police with six rows, and consumer
     users of the market (province), the city police and the county civil-affairs bureau."""
     from tests.factories import published

@@ -11,7 +11,7 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify")
+BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share")
 
 
 def machine() -> dict[str, Any]:

@@ -341,11 +341,12 @@ def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, 
                                              "consumer_org_id": g.consumer_org_id, "calls": 0, "rows": 0,
                                              "refused": 0, "by_kind": {}} for g in grants}
     if ids:
-        q = (select(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome == "ok",
+        q = (select(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome,
                     func.count(), func.coalesce(func.sum(GrantUsage.rows), 0))
              .where(GrantUsage.grant_id.in_(ids))
-             .group_by(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome == "ok"))
-        for gid, kind, ok, n, rows in session.execute(q):
+             .group_by(GrantUsage.grant_id, GrantUsage.kind, GrantUsage.outcome))
+        for gid, kind, outcome, n, rows in session.execute(q):
+            ok = outcome == "ok"
             p = per[gid]
             p["calls"] += int(n)
             p["rows"] += int(rows)
