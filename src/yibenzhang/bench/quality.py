@@ -40,6 +40,7 @@ from ..quality.validators import (
 )
 
 FULL_ROWS = 1_000_000
+BASE_ROWS = FULL_ROWS  # `ybz bench quality --rows N` means scale N / BASE_ROWS
 GOAL_S = 1.0
 CACHE_DIR = Path(".bench")
 CACHE_VERSION = 1
