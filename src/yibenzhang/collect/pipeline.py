@@ -9,13 +9,17 @@ it was (the staging folder is removed now or by `ybz init`). rows_read = accepte
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+import duckdb
+import numpy as np
 import pyarrow as pa
+import pyarrow.parquet as pq
 from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -42,6 +46,8 @@ PART = "part-000000.parquet"
 REJECTS = "rejects.csv"
 # A column with this many values and none convertible is a wrong file or mapping, not bad rows.
 MISMATCH_MIN = 2
+SINK = "ybz_bad_row"
+TICK_SECONDS = 0.25
 
 
 @dataclass
@@ -118,25 +124,33 @@ def _sm3_files(paths: list[Path]) -> str:
     h = hashes.Hash(hashes.SM3())
     for p in paths:
         with open(p, "rb") as f:
-            while chunk := f.read(1 << 22):
+            while chunk := f.read(1 << 20):
                 h.update(chunk)
     return h.finalize().hex()
 
 
-def _stream(source: readers.Source, started: float,
-            progress: Callable[[Progress], None] | None) -> pa.RecordBatchReader:
+def _stream(source: readers.Source, started: float, progress: Callable[[Progress], None] | None,
+            failure: list[BaseException]) -> pa.RecordBatchReader:
+    """The source as an Arrow stream for the engine. An exception raised while the engine pulls
+    batches reaches us as the engine's error: it is kept in `failure` to be raised as itself."""
     first = next(source.batches, None)
     if first is None:
         schema = pa.schema([(c, pa.string()) for c in source.columns] + [("_row", pa.int64())])
         return pa.RecordBatchReader.from_batches(schema, iter(()))
+    rest = source.batches
+    report = progress if source.position is None else None  # else _Ticker reports
 
     def counted() -> Iterator[pa.RecordBatch]:
         rows = 0
-        for b in _chain(first, source.batches):
-            rows += b.num_rows
-            if progress is not None:
-                progress(Progress(rows, source.bytes_read(), source.total_bytes, time.monotonic() - started))
-            yield b
+        try:
+            for b in _chain(first, rest):
+                rows += b.num_rows
+                if report is not None:
+                    report(Progress(rows, source.bytes_read(), source.total_bytes, time.monotonic() - started))
+                yield b
+        except BaseException as exc:
+            failure.append(exc)
+            raise
 
     return pa.RecordBatchReader.from_batches(first.schema, counted())
 
@@ -146,7 +160,77 @@ def _chain(first: pa.RecordBatch, rest: Iterator[pa.RecordBatch]) -> Iterator[pa
     yield from rest
 
 
-def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any], readers.Source], *,
+class _Ticker:
+    """Reports the progress of a source that knows its own position (a file being decoded, then
+    parsed) from another thread, a few times a second."""
+
+    def __init__(self, source: readers.Source, started: float, progress: Callable[[Progress], None] | None) -> None:
+        self.source, self.started = source, started
+        self.progress = progress if source.position is not None else None
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self._run, name="ingest-progress", daemon=True)
+
+    def _run(self) -> None:
+        while not self.stop.wait(TICK_SECONDS):
+            self.tick()
+
+    def tick(self) -> None:
+        if self.progress is not None and self.source.position is not None:
+            rows, nbytes = self.source.position()
+            self.progress(Progress(rows, nbytes, self.source.total_bytes, time.monotonic() - self.started))
+
+    def __enter__(self) -> _Ticker:
+        if self.progress is not None:
+            self.thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop.set()
+        if self.thread.is_alive():
+            self.thread.join()
+        self.tick()
+
+
+class _BadRows:
+    """The side-effect function of the single pass: receives the records of bad rows (a few
+    vectors at a time, from the engine's threads) and spills them to an Arrow IPC file in the
+    scratch folder, so a file full of bad rows still needs little memory."""
+
+    def __init__(self, path: Path, struct_type: str, con: Any) -> None:
+        self.path = path
+        self.lock = threading.Lock()
+        self.writer: pa.ipc.RecordBatchFileWriter | None = None
+        self.schema: pa.Schema | None = None
+        self.count = 0
+        self.failure: BaseException | None = None
+        con.create_function(SINK, self, [struct_type], "BOOLEAN", type="arrow", side_effects=True,
+                            null_handling="special")
+
+    def __call__(self, records: Any) -> pa.Array:
+        try:
+            if isinstance(records, pa.ChunkedArray):
+                records = records.combine_chunks()
+            batch = pa.RecordBatch.from_struct_array(records)
+            with self.lock:
+                if self.writer is None:
+                    self.schema = batch.schema
+                    self.writer = pa.ipc.new_file(str(self.path), batch.schema)
+                self.writer.write_batch(batch)
+                self.count += batch.num_rows
+        except BaseException as exc:
+            self.failure = exc
+            raise
+        return pa.array(np.zeros(len(records), dtype=bool))
+
+    def table(self, struct_type: pa.DataType) -> pa.Table:
+        if self.writer is not None:
+            self.writer.close()
+            self.writer = None
+            return pa.ipc.open_file(pa.memory_map(str(self.path))).read_all()
+        return pa.Table.from_batches([], pa.schema(list(struct_type)))
+
+
+def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path], readers.Source], *,
          source_info: dict[str, Any], mode: str | None, mapping: dict[str, str] | None,
          progress: Callable[[Progress], None] | None) -> IngestReport:
     started = time.monotonic()
@@ -154,26 +238,40 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any]
     batch_mode = _mode(target, mode)
     engine = get_engine()
     con = engine.connect()
-    staging = Staging(get_settings().zone)
+    zone_root = get_settings().zone
+    staging = Staging(zone_root)  # becomes the batch folder
+    work = Staging(zone_root)  # scratch: decoded text, bad rows; never published
     source: readers.Source | None = None
     try:
-        source = opener(con)
+        source = opener(con, work.path)
         plan = Plan(target.items, resolve(target.items, source.columns, explicit=mapping, saved=target.saved))
-        con.register("src_stream", _stream(source, started, progress))
-        con.execute(f"CREATE TEMP TABLE t AS {plan.coerced_sql('src_stream')}")
+        part = staging.path / PART
+        struct_sql = plan.bad_struct()[1]
+        bad = _BadRows(work.path / "bad.arrow", struct_sql, con)
+        failure: list[BaseException] = []
+        with _Ticker(source, started, progress):
+            con.register("src_stream", _stream(source, started, progress, failure))
+            try:
+                con.execute(plan.write_sql("src_stream", str(part), SINK)).fetchall()
+            except duckdb.Error:
+                cause = failure[0] if failure else bad.failure
+                if cause is not None:
+                    raise cause from None
+                raise
         source.finish()
-        stats = con.execute(plan.stats_sql("t")).fetchone()
-        assert stats is not None
-        rows_read, rows_rejected = int(stats[0]), int(stats[1])
-        _type_mismatches(plan, stats)
-        con.execute(f"COPY ({plan.accepted_sql('t')}) TO '{staging.path / PART}' "
-                    f"(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        rows_accepted = pq.read_metadata(part).num_rows
+        bad_rows = bad.table(_arrow_struct(con, struct_sql))
+        con.register("bad_rows", bad_rows)
+        stats = con.sql(plan.bad_stats_sql("bad_rows")).fetchall()[0]
+        rows_rejected = int(stats[0])
+        rows_read = rows_accepted + rows_rejected
+        _type_mismatches(plan, stats, part)
         reject_file = None
         if rows_rejected:
-            rejects.write(con, plan.rejects_sql("t"), staging.path / REJECTS)
+            rejects.write(con, plan.rejects_sql("bad_rows"), staging.path / REJECTS)
             reject_file = REJECTS
         con.close()
-        digest = _sm3_files([staging.path / PART])
+        digest = _sm3_files([part])
         crash_point("staged")
         rate = rows_rejected / rows_read if rows_read else 0.0
         held = rate > get_settings().rules.reject_hold_rate
@@ -184,7 +282,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any]
             _save_mappings(s, actor, target.id, mapping or {})
 
         batch = publish_batch(
-            db, actor, target.id, staging, mode=batch_mode, status=status, row_count=rows_read - rows_rejected,
+            db, actor, target.id, staging, mode=batch_mode, status=status, row_count=rows_accepted,
             rejected_count=rows_rejected, schema={"columns": plan.schema(), "mapping": plan.mapping},
             source=info, digest=digest, files=[PART], reject_file=reject_file, on_publish=remember)
     finally:
@@ -192,31 +290,53 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any]
             source.close()
         con.close()
         staging.close()
+        work.close()
     seconds = time.monotonic() - started
     quality = _assess(db, actor, batch.id) if status == BatchStatus.PUBLISHED.value else None
     seconds_total = time.monotonic() - started
     total_bytes = source.total_bytes if source else 0
     return IngestReport(
         batch_id=batch.id, batch_seq=batch.seq, status=status, mode=batch_mode, rows_read=rows_read,
-        rows_accepted=rows_read - rows_rejected, rows_rejected=rows_rejected,
+        rows_accepted=rows_accepted, rows_rejected=rows_rejected,
         reject_file=f"{batch.path}/{reject_file}" if reject_file else None, seconds=round(seconds_total, 3),
         rows_per_s=round(rows_read / seconds, 1) if seconds else 0.0,
         mb_per_s=round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0, quality=quality)
 
 
-def _type_mismatches(plan: Plan, stats: tuple[Any, ...]) -> None:
+def _arrow_struct(con: Any, struct_sql: str) -> pa.DataType:
+    """The Arrow type of a DuckDB STRUCT type (for an empty table of bad rows)."""
+    return con.sql(f"SELECT NULL::{struct_sql} AS s LIMIT 0").to_arrow_table().schema.field("s").type
+
+
+def _type_mismatches(plan: Plan, stats: tuple[Any, ...], part: Path) -> None:
     """A whole column that cannot be its item's type is a wrong file or a wrong mapping, not a
-    set of bad rows: refuse the batch before writing anything."""
+    set of bad rows: refuse the batch (nothing is published)."""
     bag = ErrorBag()
-    col = 2
+    col = 1
+    meta = None
     for item in plan.items:
         if item in plan.fallible():
             failed, ok = int(stats[col]), int(stats[col + 1])
             col += 2
             if failed >= MISMATCH_MIN and not ok:
-                bag.add(f"items.{item.name}", "type_mismatch", "源列“{column}”的值都不能作为{type}（信息项“{item}”）",
-                        column=plan.mapping[item.name], type=item.data_type, item=item.name)
+                meta = meta or pq.read_metadata(part)
+                if _converted(meta, item.name) == 0:
+                    bag.add(f"items.{item.name}", "type_mismatch",
+                            "源列“{column}”的值都不能作为{type}（信息项“{item}”）",
+                            column=plan.mapping[item.name], type=item.data_type, item=item.name)
     bag.raise_if_any("type_mismatch")
+
+
+def _converted(meta: pq.FileMetaData, column: str) -> int:
+    """Non-null values of `column` in a written Parquet file, from its row-group statistics."""
+    index = meta.schema.names.index(column)
+    total = 0
+    for g in range(meta.num_row_groups):
+        chunk = meta.row_group(g)
+        stats = chunk.column(index).statistics
+        nulls = stats.null_count if stats is not None and stats.has_null_count else 0
+        total += chunk.num_rows - nulls
+    return total
 
 
 def _save_mappings(s: Session, actor: Actor, resource_id: int, mapping: dict[str, str]) -> None:
@@ -250,9 +370,9 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
         raise DomainError("file_not_found", "文件不存在：{path}", path=str(path))
     kind = readers.guess_format(path, fmt)
 
-    def opener(con: Any) -> readers.Source:
+    def opener(con: Any, work: Path) -> readers.Source:
         if kind == "csv":
-            return readers.open_csv(path, encoding)
+            return readers.open_csv(path, encoding, work=work)
         if kind == "xlsx":
             target = _target(db, actor, resource)
             return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
@@ -271,7 +391,7 @@ def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Itera
     it = iter(batches)
     first = next(it, None)
 
-    def opener(con: Any) -> readers.Source:
+    def opener(con: Any, work: Path) -> readers.Source:
         if first is None:
             raise DomainError("file_empty", "文件为空或没有表头")
         columns = [c for c in first.schema.names if c != "_row"]

@@ -1,8 +1,9 @@
 """Readers: each opens a source as Arrow record batches (text or typed columns) plus `_row`,
 the source row/line number, without holding the whole file in memory.
 
-CSV: encoding detected (or forced); non-UTF-8 files are decoded strictly by a child process
-streaming UTF-8 into the Arrow CSV parser, so decoding and parsing overlap on two cores.
+CSV: encoding detected (or forced); a UTF-8 file is parsed in place by Arrow's multithreaded
+CSV reader, any other is first decoded strictly to a UTF-8 scratch file (iconv, two threads on
+newline-aligned slices), then parsed the same way.
 XLSX (python-calamine): header row detected, merged header cells handled. JSON lines and
 arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 """
@@ -10,10 +11,10 @@ arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 from __future__ import annotations
 
 import csv
-import io
-import subprocess
-import sys
+import re
+import threading
 from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
@@ -28,17 +29,23 @@ from .mapping import normalize_name
 
 FORMATS = ("csv", "xlsx", "json", "parquet")
 BATCH_ROWS = 65536
+DECODE_WORKERS = 2  # threads decoding slices of a GB18030 file (iconv releases the GIL)
+DECODE_SHARE = 0.25  # the part of a transcoded file's progress bar given to decoding
+CSV_BLOCK_BYTES = 1 << 20  # Arrow parses blocks of this size; the longest line it takes (small: less memory)
 
 
 @dataclass
 class Source:
+    """Arrow record batches, each with a `_row` int64 column (the source row/line number)."""
+
     columns: list[str]
-    batches: Iterator[pa.RecordBatch]  # each with a `_row` int64 column
+    batches: Iterator[pa.RecordBatch]
     meta: dict[str, Any] = field(default_factory=dict)
     total_bytes: int = 0
     bytes_read: Callable[[], int] = lambda: 0
     finish: Callable[[], None] = lambda: None  # raises what only the end of the stream reveals
     close: Callable[[], None] = lambda: None
+    position: Callable[[], tuple[int, int]] | None = None  # (rows, bytes) so far, polled for progress
 
 
 def guess_format(path: Path, fmt: str | None) -> str:
@@ -74,92 +81,138 @@ def _arange(start: int, count: int) -> Any:
     return np.arange(start, start + count, dtype=np.int64)
 
 
-class _Counting(io.RawIOBase):
-    """A read-only stream that counts the bytes it hands out (for progress)."""
-
-    def __init__(self, raw: Any) -> None:
-        self.raw = raw
-        self.count = 0
-
-    def readable(self) -> bool:
-        return True
-
-    def readinto(self, buf: Any) -> int:
-        data = self.raw.read(len(buf))
-        n = len(data)
-        buf[:n] = data
-        self.count += n
-        return n
-
-    def close(self) -> None:
-        self.raw.close()
-        super().close()
+def _ascii_compatible(name: str) -> bool:
+    try:
+        return "a,\n".encode(name) == b"a,\n"
+    except (LookupError, UnicodeError):
+        return False
 
 
-def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = None) -> Source:
+def _first_line(path: Path, name: str, skip: int) -> str:
+    """The header line decoded strictly (the bytes up to the first b"\\n" are whole characters
+    in an ASCII-compatible encoding)."""
+    with open(path, "rb") as f:
+        f.seek(skip)
+        raw = f.readline(enc.SAMPLE_BYTES)
+    try:
+        return raw.decode(enc.UTF8 if name == enc.UTF8_BOM else name)
+    except UnicodeDecodeError:
+        raise _bad_text(path, name) from None
+
+
+def csv_error(exc: Exception, path: Path, name: str) -> DomainError:
+    """An Arrow CSV error as a DomainError naming the fault, never the line's values (rows hold
+    personal data)."""
+    text = str(exc)
+    if "utf8" in text.lower() or "utf-8" in text.lower():
+        return _bad_text(path, name)
+    counts = re.search(r"Expected (\d+) columns, got (\d+)", text)
+    if counts:
+        fault = f"expected {counts.group(1)} columns, found {counts.group(2)}"
+    elif "straddling" in text or "newline" in text.lower():
+        fault = "a value spans lines or a line is too long"
+    else:
+        fault = "unreadable"
+    return DomainError("csv_invalid", "CSV 文件格式有误：{detail}", detail=fault)
+
+
+def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = None, *,
+             work: Path | None = None) -> Source:
+    """A CSV as Arrow batches of text, parsed by Arrow's multithreaded reader. UTF-8 (with or
+    without BOM) is read in place; any other encoding is first decoded strictly into UTF-8
+    under `work` (a private scratch folder), in parallel on newline-aligned slices, starting
+    at once so that it overlaps the caller's mapping checks."""
     name = enc.normalize(encoding) if encoding else enc.detect(path)
     total = path.stat().st_size
-    child: subprocess.Popen[bytes] | None = None
-    if name in (enc.UTF8, enc.UTF8_BOM):
-        raw: Any = open(path, "rb")  # noqa: SIM115 - closed by Source.close
-        if raw.read(3) != b"\xef\xbb\xbf":
-            raw.seek(0)
-    else:
-        child = subprocess.Popen([sys.executable, "-m", "yibenzhang.collect.encoding", str(path), name],
-                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, bufsize=1 << 20)
-        raw = child.stdout
+    utf8 = name in (enc.UTF8, enc.UTF8_BOM)
+    text = path
+    job: Future[int | None] | None = None
+    pool: ThreadPoolExecutor | None = None
+    cancel = threading.Event()
+    decoded = [0, 0]  # bytes and lines decoded so far
+    parsed = [0]  # rows handed out so far
 
-    def finish() -> None:
-        if child is not None:
-            code = child.wait()
-            err = child.stderr.read().decode() if child.stderr else ""
-            if code == 3:
-                raise enc.invalid_byte(path, int(err.strip() or 0), name)
-            if code != 0:
-                raise DomainError("encoding_invalid", "文件无法按{encoding}解码", encoding=name.upper())
+    def on_chunk(nbytes: int, nlines: int) -> None:
+        decoded[0] += nbytes
+        decoded[1] += nlines
 
-    counting = _Counting(raw)
-    stream = io.BufferedReader(counting, 1 << 20)
-    header_line = stream.readline()
+    def transcoded() -> None:
+        if job is not None:
+            bad = job.result()
+            if bad is not None:
+                raise enc.invalid_byte(path, bad, name)
+
+    if not utf8:
+        if work is None:
+            raise ValueError("a scratch folder is needed to decode " + name)
+        text = work / "source.utf8.csv"
+        pool = ThreadPoolExecutor(1)
+        job = pool.submit(enc.transcode, path, text, name, workers=DECODE_WORKERS, cancel=cancel,
+                          on_chunk=on_chunk)
+
+    def close() -> None:
+        cancel.set()
+        if pool is not None:
+            pool.shutdown(wait=True)
+
     try:
-        header_text = header_line.decode("utf-8")
-    except UnicodeDecodeError:
-        raise _bad_utf8(path, name) from None
-    if delimiter is None:
-        delimiter = "\t" if header_text.count("\t") > header_text.count(",") else ","
-    columns = [c.strip() for c in next(csv.reader([header_text], delimiter=delimiter), [])]
-    if not columns or not any(columns):
-        finish()  # a decoding failure in the first chunk leaves the stream empty
-        raise DomainError("file_empty", "文件为空或没有表头")
+        if utf8 or _ascii_compatible(name):
+            header_text = _first_line(path, name, 3 if _has_bom(path) else 0)
+        else:  # UTF-16 and the like: the header is known once the text is decoded
+            transcoded()
+            header_text = _first_line(text, enc.UTF8, 0)
+        if delimiter is None:
+            delimiter = "\t" if header_text.count("\t") > header_text.count(",") else ","
+        columns = [c.strip() for c in next(csv.reader([header_text.rstrip("\r\n")], delimiter=delimiter), [])]
+        if not columns or not any(columns):
+            transcoded()
+            raise DomainError("file_empty", "文件为空或没有表头")
+    except BaseException:
+        close()
+        raise
+    expected = _sample_rows(path, total)
 
     def batches() -> Iterator[pa.RecordBatch]:
+        transcoded()
         reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(column_names=columns, block_size=1 << 24),
+            str(text),
+            read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
         try:
-            # line numbers: the header is line 1
-            yield from with_rows(iter(reader), first=2)
+            for b in with_rows(iter(reader), first=2):  # line numbers: the header is line 1
+                parsed[0] += b.num_rows
+                yield b
         except pa.ArrowInvalid as exc:
-            finish()
-            if "UTF8" in str(exc) or "utf8" in str(exc).lower():
-                raise _bad_utf8(path, name) from None
-            raise DomainError("csv_invalid", "CSV 文件格式有误：{detail}", detail=str(exc)[:200]) from None
+            raise csv_error(exc, path, name) from None
 
-    def close() -> None:
-        stream.close()
-        if child is not None and child.poll() is None:
-            child.kill()
-            child.wait()
+    def position() -> tuple[int, int]:
+        """(rows, bytes) reached: decoding takes the first DECODE_SHARE of a transcoded file."""
+        share = 0.0 if utf8 else DECODE_SHARE
+        rows_total = max(expected, parsed[0], 1)
+        done = share * min(decoded[0], total) + (1 - share) * total * min(1.0, parsed[0] / rows_total)
+        return parsed[0], int(done)
 
-    return Source(columns, batches(), {"format": "csv", "encoding": name}, total, lambda: counting.count,
-                  finish, close)
+    return Source(columns, batches(), {"format": "csv", "encoding": name}, total, lambda: position()[1],
+                  close=close, position=position)
 
 
-def _bad_utf8(path: Path, name: str) -> DomainError:
+def _has_bom(path: Path) -> bool:
+    with open(path, "rb") as f:
+        return f.read(3) == b"\xef\xbb\xbf"
+
+
+def _sample_rows(path: Path, total: int) -> int:
+    """Rows expected in the file, from the lines of its first megabyte (for progress only)."""
+    with open(path, "rb") as f:
+        sample = f.read(enc.SAMPLE_BYTES)
+    lines = max(1, sample.count(b"\n"))
+    return max(0, int(lines * total / max(1, len(sample))) - 1)
+
+
+def _bad_text(path: Path, name: str) -> DomainError:
     offset = enc.find_invalid(path, enc.UTF8 if name == enc.UTF8_BOM else name)
     if offset is None:
         return DomainError("encoding_invalid", "文件无法按{encoding}解码", encoding=name.upper())
