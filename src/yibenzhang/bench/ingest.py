@@ -17,7 +17,8 @@ from typing import Any
 
 from .ingest_data import ITEMS, generate
 
-ROWS = 1_000_000
+BASE_ROWS = 1_000_000  # `ybz bench ingest --rows N` means scale N / BASE_ROWS
+ROWS = BASE_ROWS
 CHILD = """
 import json, resource, sys
 from yibenzhang.access import Actor
@@ -28,6 +29,8 @@ own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 print(json.dumps({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss_kb": kids}, default=str))
 """
+# Peak memory is ru_maxrss of the ingesting process (DuckDB, Arrow and Python together; the
+# decoding runs in its threads, there is no child process).
 
 
 def _data(rows: int) -> Path:
@@ -100,6 +103,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         try:
             resource_id = _setup()
             ours, base, mem, last = [], [], [], {}
+            load_before = os.getloadavg()
             for _ in range(max(1, runs)):
                 base.append(_duckdb_baseline(data.with_suffix(".utf8.csv"), Path(home)))
                 last = _ours(resource_id, data)
@@ -113,6 +117,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
                 else:
                     os.environ[k] = v
             reset_settings()
+    load_after = os.getloadavg()
     ours_s, base_s = statistics.median(ours), statistics.median(base)
     report = last["report"]
     return {
@@ -126,4 +131,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         "rows_accepted": report["rows_accepted"], "rows_rejected": report["rows_rejected"],
         "quality": (report.get("quality") or {}).get("scores"), "ours_seconds": [round(x, 3) for x in ours],
         "duckdb_seconds": [round(x, 3) for x in base],
+        # each run's baseline runs just before it: on a shared machine the paired ratios say more
+        "ratios": [round(o / b, 2) for o, b in zip(ours, base, strict=True)],
+        "load_average_1min": [round(load_before[0], 2), round(load_after[0], 2)],
     }
