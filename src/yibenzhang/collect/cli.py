@@ -11,12 +11,46 @@ import typer
 from ..clikit import JsonOpt, domain_errors, emit, err_console
 from ..errors import DomainError
 
+LINE_SECONDS = 1.0
+
+
+class _Lines:
+    """Progress as plain lines on stderr when it is not a terminal (logs, cron): the first
+    report, then at most one a second, then the last. Counts only, never values."""
+
+    def __init__(self) -> None:
+        self.last = -1.0
+        self.pending: Any = None
+
+    def update(self, p: Any) -> None:
+        self.pending = p
+        if self.last < 0 or p.seconds - self.last >= LINE_SECONDS:
+            self.last = p.seconds
+            self._print(p)
+            self.pending = None
+
+    def _print(self, p: Any) -> None:
+        mbs = p.bytes / 1e6 / p.seconds if p.seconds else 0.0
+        share = f" {100 * p.bytes / p.total_bytes:.0f}%" if p.total_bytes else ""
+        err_console.print(f"归集 collecting: {p.rows:,} 行 rows, {mbs:.1f} MB/s{share}", highlight=False,
+                          soft_wrap=True)
+
+    def start(self) -> None:
+        pass
+
+    def stop(self) -> None:
+        if self.pending is not None:
+            self._print(self.pending)
+
 
 def _progress_bar(enabled: bool) -> tuple[Any, Any]:
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
     if not enabled:
         return None, None
+    if not err_console.is_terminal:
+        lines = _Lines()
+        return lines, lines.update
     bar = Progress(TextColumn("[bold]归集 collecting[/bold]"), BarColumn(), TextColumn("{task.fields[rows]:,} 行 rows"),
                    TextColumn("{task.fields[mbs]:.1f} MB/s"), TimeElapsedColumn(), console=err_console, transient=True)
     task = bar.add_task("collect", total=None, rows=0, mbs=0.0)
