@@ -61,7 +61,15 @@ def share_fixture(world):
             user = orgs.create_user(s, Actor.system(), username=username, display_name=username, password=None,
                                     roles=[RoleSpec("数据使用方", world.orgs[org].uscc, None)])
             world.actors[username] = orgs.actor_for(s, user)
-    return SimpleNamespace(world=world, rid=rid)
+    yield SimpleNamespace(world=world, rid=rid)
+    # the data service buffers usage records: write (or drop) them before this database goes away
+    from yibenzhang.share import service_rows
+
+    try:
+        G.USAGE.flush(world.db)
+    finally:
+        G.USAGE.discard(world.db)
+        service_rows.clear_cache()
 
 
 def issue(share, *, org: str = "market", items=None, mode: str = "接口", scope=None, by: str = "police_approver",

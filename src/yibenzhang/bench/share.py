@@ -221,4 +221,5 @@ def run(runs: int = 1, scale: float = 1.0) -> dict[str, Any]:
             "verify_checks_per_s": round(vps, 1), "verify_p99_ms": round(_pct(vlat, 99), 1),
             "verify_errors": verrors,
             "goals": {"p99_ms_lt_100": p99 < 100, "rps_ge_300": rps >= 300, "verify_ge_1000": vps >= 1000},
-            "notes": "one run (runs ignored); rate limits off; every call writes a usage row and a ledger event"}
+            "notes": ("one run (runs ignored); rate limits off; usage buffered per process, written every"
+                      " second with one ledger summary per grant per flush")}

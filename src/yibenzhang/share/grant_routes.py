@@ -98,5 +98,8 @@ def check(grant_id: int, body: VerifyIn, actor: Actor = Depends(require_user)) -
 
 @router.get("/share-usage")
 def usage(grant_id: int | None = None, resource_id: int | None = None, org_id: int | None = None,
-          actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return G.usage_stats(s, actor, grant_id=grant_id, resource_id=resource_id, org_id=org_id)
+          actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    db = get_database()
+    G.USAGE.flush(db)  # count this process's buffered calls too
+    with db.read() as s:
+        return G.usage_stats(s, actor, grant_id=grant_id, resource_id=resource_id, org_id=org_id)

@@ -12,10 +12,13 @@ lets through at most N × the limit); YBZ_SHARE_RATE_LIMIT=off switches them off
 
 from __future__ import annotations
 
+import atexit
+import logging
 import os
 import re
 import threading
 import time
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
@@ -251,6 +254,12 @@ def usable_grant(session: Session, actor: Actor, grant_id: int, mode: str) -> Gr
     grant = session.get(Grant, grant_id)
     if grant is None:
         raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
+    return check_usable(actor, grant, mode)
+
+
+def check_usable(actor: Actor, grant: Any, mode: str) -> Any:
+    """The checks of `usable_grant` on a grant or a cached GrantView (status from today's date,
+    so a cached view expires on time)."""
     if not actor.acts_for_org(grant.consumer_org_id, Role.CONSUMER):
         raise PermissionDenied("使用他人的共享授权", "grant_wrong_org")
     status = grant.status
@@ -332,7 +341,8 @@ def record_usage(session: Session, actor: Actor, grant: Grant, kind: str, *, fil
 
 def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, resource_id: int | None = None,
                 org_id: int | None = None) -> dict[str, Any]:
-    """Calls and rows per grant (and their totals) that the actor may see."""
+    """Calls and rows per grant (and their totals) that the actor may see. Call
+    `USAGE.flush(db)` first to count the calls still in this process's buffer."""
     grants = grants_for(session, actor, org_id=org_id, resource_id=resource_id)
     if grant_id is not None:
         grants = [g for g in grants if g.id == grant_id]
@@ -355,3 +365,135 @@ def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, 
     out = list(per.values())
     return {"grants": out, "calls": sum(p["calls"] for p in out), "rows": sum(p["rows"] for p in out),
             "refused": sum(p["refused"] for p in out)}
+
+
+# --- buffered usage (the data service's hot path) ----------------------------------------------
+#
+# Row and verification calls do not write under the write lock one by one: each call's usage
+# record goes into this process's buffer, and a background thread writes the buffer every
+# FLUSH_SECONDS (or at once when FLUSH_CALLS records wait) as usage rows plus ONE ledger summary
+# event per grant ("share.usage": calls, rows, outcomes, kinds, item names filtered on, who called
+# — never a value). The buffer is flushed on interpreter exit (atexit, which uvicorn's graceful
+# shutdown reaches) and before usage statistics are read. A crash (SIGKILL, power loss) loses at
+# most the records of the last FLUSH_SECONDS; a failed write keeps them and retries.
+
+FLUSH_SECONDS = float(os.environ.get("YBZ_SHARE_USAGE_FLUSH_SECONDS") or 1.0)
+FLUSH_CALLS = int(os.environ.get("YBZ_SHARE_USAGE_FLUSH_CALLS") or 500)
+
+
+class _UsageBuffer:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._flush_lock = threading.Lock()
+        self._pending: list[tuple[Any, dict[str, Any]]] = []  # (database, usage row values)
+        self._wake = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def add(self, db: Any, actor: Actor, grant: Any, kind: str, *, filters: list[str] | None = None,
+            rows: int = 0, outcome: str = "ok") -> None:
+        rec = {"grant_id": grant.id, "resource_id": grant.resource_id, "consumer_org_id": grant.consumer_org_id,
+               "kind": kind, "actor": actor.username, "at": utcnow(), "filters": sorted(filters or []),
+               "rows": rows, "outcome": outcome}
+        with self._lock:
+            self._pending.append((db, rec))
+            full = len(self._pending) >= FLUSH_CALLS
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="ybz-share-usage", daemon=True)
+                self._thread.start()
+        if full:
+            self._wake.set()
+
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(FLUSH_SECONDS)
+            self._wake.clear()
+            try:
+                self.flush()
+            except Exception:  # kept and retried next round; never kill the flusher
+                logging.getLogger(__name__).exception("share usage flush failed; records kept for retry")
+
+    def pending(self) -> int:
+        with self._lock:
+            return len(self._pending)
+
+    def flush(self, db: Any = None) -> int:
+        """Write the waiting records (of `db` only, when given); returns how many were written."""
+        with self._flush_lock:
+            with self._lock:
+                take = [p for p in self._pending if db is None or p[0] is db]
+                self._pending = [p for p in self._pending if not (db is None or p[0] is db)]
+            by_db: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
+            for d, rec in take:
+                by_db.setdefault(id(d), (d, []))[1].append(rec)
+            written = 0
+            for d, recs in by_db.values():
+                try:
+                    _write_usage(d, recs)
+                    written += len(recs)
+                except Exception:
+                    with self._lock:  # keep them, in order, ahead of newer records
+                        self._pending[:0] = [(d, r) for r in recs]
+                    raise
+            return written
+
+    def discard(self, db: Any) -> None:
+        """Forget the records of a database that is going away (tests)."""
+        with self._lock:
+            self._pending = [p for p in self._pending if p[0] is not db]
+
+
+def _write_usage(db: Any, recs: list[dict[str, Any]]) -> None:
+    with db.write() as s:
+        uses = [GrantUsage(**r) for r in recs]
+        s.add_all(uses)
+        s.flush()
+        per: dict[int, list[GrantUsage]] = {}
+        for u in uses:
+            per.setdefault(u.grant_id, []).append(u)
+        for gid, us in sorted(per.items()):
+            by_kind: dict[str, int] = {}
+            by_outcome: dict[str, int] = {}
+            for u in us:
+                by_kind[u.kind] = by_kind.get(u.kind, 0) + 1
+                by_outcome[u.outcome] = by_outcome.get(u.outcome, 0) + 1
+            ledger.append(s, Actor.system(), "share.usage", "share_grant", gid, {
+                "calls": len(us), "rows": sum(u.rows for u in us), "by_kind": by_kind, "by_outcome": by_outcome,
+                "filters": sorted({f for u in us for f in u.filters}), "actors": sorted({u.actor for u in us}),
+                "usage_ids": [min(u.id for u in us), max(u.id for u in us)],
+                "from": min(u.at for u in us).isoformat(), "to": max(u.at for u in us).isoformat()})
+
+
+USAGE = _UsageBuffer()
+atexit.register(lambda: USAGE.flush())
+
+
+@dataclass(frozen=True)
+class GrantView:
+    """A grant's fields as cached by the data service (detached from any session)."""
+
+    id: int
+    consumer_org_id: int
+    resource_id: int
+    items: tuple[str, ...]
+    mode: str
+    row_scope: dict[str, Any] | None
+    valid_from: date
+    valid_to: date
+    rate_limit_per_minute: int
+    revoked: bool
+
+    @classmethod
+    def of(cls, g: Grant) -> GrantView:
+        return cls(g.id, g.consumer_org_id, g.resource_id, tuple(g.items), g.mode, g.row_scope, g.valid_from,
+                   g.valid_to, g.rate_limit_per_minute, g.revoked_at is not None)
+
+    @property
+    def status(self) -> str:
+        day = date.today()
+        if self.revoked:
+            return REVOKED
+        if day > self.valid_to:
+            return EXPIRED
+        if day < self.valid_from:
+            return PENDING
+        return ACTIVE

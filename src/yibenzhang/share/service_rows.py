@@ -12,17 +12,18 @@ from __future__ import annotations
 import base64
 import os
 import threading
+import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 import duckdb
-import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from .. import jobs
 from ..access import Actor
@@ -32,6 +33,8 @@ from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
 from ..errors import DomainError, NotFound, PermissionDenied
+from ..ledger.model import LedgerAnchor
+from ..ledger.service import ANCHOR_ID
 from ..zone.engine import get_engine
 from ..zone.service import current_relation, quote
 from . import grants as G
@@ -52,10 +55,10 @@ class Shape:
     scope_sql: str  # "" or a condition on the division item
 
 
-def shape(session: Any, grant: G.Grant) -> Shape:
+def shape(session: Any, grant: Any) -> Shape:
     resource = session.get(Resource, grant.resource_id)
     granted = set(grant.items)
-    items = [i for i in P.resource_items(session, resource) if i.name in granted]
+    items = [i for i in _mask_items(session, resource) if i.name in granted]
     plan = P.plan(items, G.EXIT_PATH, purpose=f"share-grant:{grant.id}")
     scope = ""
     if grant.row_scope:
@@ -67,15 +70,86 @@ def shape(session: Any, grant: G.Grant) -> Shape:
                  {i.name: i.sql_type for i in items}, scope)
 
 
-# One DuckDB connection per thread: a fresh one per call costs more than the query.
-_local = threading.local()
+def _mask_items(session: Any, resource: Resource) -> list[P.MaskItem]:
+    """policies.resource_items without the recognizers on the request path: stored categories
+    (decision, else suggestions) and grades; an item with none falls back to its name's
+    categories, recognized once per process (same answer as before, memoized)."""
+    from ..zone.service import column_type
+
+    known = P._stored_categories(session, resource)
+    return [P.MaskItem(i.name, tuple(known[i.id]) if i.id in known else _by_name(i.name, i.description),
+                       i.grade, column_type(i)) for i in resource.items]
+
+
+@lru_cache(maxsize=4096)
+def _by_name(name: str, description: str | None) -> tuple[str, ...]:
+    return tuple(P._categories_by_name(name, description))
+
+
+# --- the per-grant cache --------------------------------------------------------------------------
+#
+# A grant's view and shape (items, masking plan and SQL, scope, relation) are kept CACHE_SECONDS,
+# keyed by the database, the grant's id and the ledger head: revoking a grant, publishing a batch
+# or changing a classification appends a ledger event, which moves the head, so the cache never
+# serves a revoked grant or a stale relation. Validity dates are checked on every call.
+
+CACHE_SECONDS = float(os.environ.get("YBZ_SHARE_CACHE_SECONDS") or 5.0)
+_cache: dict[tuple[int, int], tuple[float, tuple[int, str], G.GrantView, Shape]] = {}
+_cache_lock = threading.Lock()
+
+
+def _ledger_head(session: Any) -> tuple[int, str]:
+    row = session.execute(select(LedgerAnchor.seq, LedgerAnchor.digest)
+                          .where(LedgerAnchor.id == ANCHOR_ID)).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str) -> tuple[G.GrantView, Shape]:
+    """The usable grant (checked for this actor, mode and today) and its shape, cached."""
+    key = (id(db), int(grant_id))
+    now = time.monotonic()
+    with db.read() as s:
+        head = _ledger_head(s)
+        hit = _cache.get(key)
+        if hit is None or hit[1] != head or now - hit[0] > CACHE_SECONDS:
+            grant = s.get(G.Grant, grant_id)
+            if grant is None:
+                raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
+            hit = (now, head, G.GrantView.of(grant), shape(s, grant))
+            with _cache_lock:
+                _cache[key] = hit
+    view, sh = hit[2], hit[3]
+    G.check_usable(actor, view, mode)
+    return view, sh
+
+
+def clear_cache() -> None:
+    with _cache_lock:
+        _cache.clear()
+
+
+# One DuckDB database per process, shared by every request (one buffer pool, Parquet pages read
+# once); each request runs on its own cursor. Keyed functions are registered once per SQL text.
+_shared: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}
+_shared_lock = threading.Lock()
+
+
+def cursor(sql: str | None = None) -> duckdb.DuckDBPyConnection:
+    engine = get_engine()
+    with _shared_lock:
+        got = _shared.get(id(engine))
+        if got is None:
+            got = _shared[id(engine)] = (engine.connect(), set())
+        con, prepared = got
+        if sql is not None and sql not in prepared:
+            masking.prepare(con, sql)
+            prepared.add(sql)
+    return con.cursor()
 
 
 def connection() -> duckdb.DuckDBPyConnection:
-    con = getattr(_local, "con", None)
-    if con is None:
-        con = _local.con = get_engine().connect()
-    return con
+    """A cursor on the process's shared DuckDB connection (close it when done)."""
+    return cursor()
 
 
 def _json_value(v: Any) -> Any:
@@ -111,7 +185,7 @@ def _cursor(after: str | None) -> tuple[int, int] | None:
         raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after) from None
 
 
-def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> pa.Table:
+def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
     conds, params = _filters_sql(sh, filters)
     if sh.scope_sql:
         conds.append(sh.scope_sql)
@@ -122,40 +196,35 @@ def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
     sql = sh.plan.sql(sh.relation, sh.types, passthrough=("_batch", "_row"),
                       tail=f"{where}ORDER BY _batch, _row LIMIT {int(limit)}")
-    con = connection()
-    masking.prepare(con, sql)
-    return con.execute(sql, params).to_arrow_table()
+    con = cursor(sql)
+    try:  # execute + fetchall: for a page this is twice as fast as the relation API and Arrow
+        con.execute(sql, params)
+        return [d[0] for d in con.description], con.fetchall()
+    finally:
+        con.close()
 
 
 def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT,
          after: str | None = None) -> dict[str, Any]:
     limit = max(1, min(int(limit), MAX_LIMIT))
-    with db.read() as s:
-        grant = G.usable_grant(s, actor, grant_id, "接口")
-        sh = shape(s, grant)
-        s.expunge(grant)  # used after the read ends (ids, items, rate)
+    grant, sh = grant_and_shape(db, actor, grant_id, "接口")
     try:
         G.check_rate(grant, "rows")
-        table = query_page(sh, filters, limit, after)
+        names, got = query_page(sh, filters, limit, after)
     except DomainError as exc:
         _record(db, actor, grant, "rows", list(filters), 0, exc.code)
         raise
-    n = table.num_rows
-    nxt = None
-    if n == limit:
-        nxt = f"{table.column('_batch')[n - 1].as_py()}.{table.column('_row')[n - 1].as_py()}"
-    table = table.drop_columns(["_batch", "_row"])
-    cols = table.column_names
-    data = [[_json_value(v) for v in col.to_pylist()] for col in table.columns]
-    out_rows = [dict(zip(cols, vals, strict=True)) for vals in zip(*data, strict=True)] if cols else [{}] * n
+    n = len(got)
+    nxt = f"{got[-1][-2]}.{got[-1][-1]}" if n == limit else None  # (_batch, _row) come last
+    cols = names[:-2]
+    out_rows = [{c: _json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
     _record(db, actor, grant, "rows", list(filters), n, "ok")
     return {"grant_id": grant.id, "items": cols, "denied": sh.plan.denied,
             "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "rows": out_rows, "next": nxt}
 
 
-def _record(db: Database, actor: Actor, grant: G.Grant, kind: str, filters: list[str], n: int, outcome: str) -> None:
-    with db.write() as s:
-        G.record_usage(s, actor, s.get(G.Grant, grant.id), kind, filters=filters, rows=n, outcome=outcome)
+def _record(db: Database, actor: Actor, grant: Any, kind: str, filters: list[str], n: int, outcome: str) -> None:
+    G.USAGE.add(db, actor, grant, kind, filters=filters, rows=n, outcome=outcome)
 
 
 # --- file delivery ------------------------------------------------------------------------------

@@ -15,7 +15,7 @@ from ..db import Database
 from ..errors import DomainError, ErrorBag
 from ..zone.service import quote
 from . import grants as G
-from .service_rows import connection, shape
+from .service_rows import cursor, grant_and_shape
 
 
 def _norm(expr: str) -> str:
@@ -23,10 +23,7 @@ def _norm(expr: str) -> str:
 
 
 def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claims: dict[str, Any]) -> dict[str, Any]:
-    with db.read() as s:
-        grant = G.usable_grant(s, actor, grant_id, "核验")
-        sh = shape(s, grant)
-        s.expunge(grant)  # used after the read ends (ids, items, rate)
+    grant, sh = grant_and_shape(db, actor, grant_id, "核验")
     granted = set(grant.items)
     bag = ErrorBag()
     if not key:
@@ -50,11 +47,14 @@ def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claim
         conds.append(sh.scope_sql)
     checks = ", ".join(f"coalesce(bool_or({_norm(quote(n))} = trim(?)), false)" for n in names)
     sql = f"SELECT {checks} FROM {sh.relation} AS _src WHERE {' AND '.join(conds)}"
-    got = connection().execute(sql, [str(claims[n]) for n in names] + params).fetchone()
+    cur = cursor()
+    try:
+        got = cur.execute(sql, [str(claims[n]) for n in names] + params).fetchone()
+    finally:
+        cur.close()
     _record(db, actor, grant, list(key) + list(claims), "ok")
     return {"grant_id": grant.id, "match": {n: bool(got[i]) for i, n in enumerate(names)}}
 
 
-def _record(db: Database, actor: Actor, grant: G.Grant, filters: list[str], outcome: str) -> None:
-    with db.write() as s:
-        G.record_usage(s, actor, s.get(G.Grant, grant.id), "verify", filters=filters, outcome=outcome)
+def _record(db: Database, actor: Actor, grant: Any, filters: list[str], outcome: str) -> None:
+    G.USAGE.add(db, actor, grant, "verify", filters=filters, outcome=outcome)
