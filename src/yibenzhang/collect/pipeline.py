@@ -1,6 +1,8 @@
-"""The collection pipeline: a source (file or Arrow batches) → mapping → coercion (DuckDB SQL
-over the whole batch) → Parquet and rejects in a private staging folder → published atomically
-with its manifest row and ledger event → quality assessment (if installed).
+"""The collection pipeline: a source (file or Arrow batches) → mapping → one pass of DuckDB SQL
+over the stream (coercion, the accepted rows written to Parquet in order by parallel threads,
+the bad rows handed to a side-effect function that spills them to a scratch file) → rejects
+written from those bad rows → SM3 digest → published atomically with its manifest row and
+ledger event → quality assessment (if installed).
 
 Nothing is visible before publication; a failure or a kill at any point leaves the resource as
 it was (the staging folder is removed now or by `ybz init`). rows_read = accepted + rejected.
@@ -200,8 +202,6 @@ class _BadRows:
         self.path = path
         self.lock = threading.Lock()
         self.writer: pa.ipc.RecordBatchFileWriter | None = None
-        self.schema: pa.Schema | None = None
-        self.count = 0
         self.failure: BaseException | None = None
         con.create_function(SINK, self, [struct_type], "BOOLEAN", type="arrow", side_effects=True,
                             null_handling="special")
@@ -213,10 +213,8 @@ class _BadRows:
             batch = pa.RecordBatch.from_struct_array(records)
             with self.lock:
                 if self.writer is None:
-                    self.schema = batch.schema
                     self.writer = pa.ipc.new_file(str(self.path), batch.schema)
                 self.writer.write_batch(batch)
-                self.count += batch.num_rows
         except BaseException as exc:
             self.failure = exc
             raise
