@@ -10,12 +10,14 @@ from yibenzhang.i18n import EN, translate
 
 SRC = Path(__file__).resolve().parents[1] / "src" / "yibenzhang"
 CJK = re.compile(r"[\u4e00-\u9fff]")
-# Chinese string literals handed to the error machinery: ErrorBag.add / FieldError / DomainError …
+# Chinese string literals handed to the error machinery: DomainError and its kinds, FieldError …
 MESSAGE_CALL = re.compile(
-    r"""(?:\.add|FieldError|DomainError|ValidationFailed|Conflict|Unauthenticated|NotFound|PermissionDenied)\(
+    r"""(?:FieldError|DomainError|ValidationFailed|Conflict|Unauthenticated|NotFound|PermissionDenied)\(
         [^()]*?"([^"]*[\u4e00-\u9fff][^"]*)\"""",
     re.VERBOSE | re.DOTALL,
 )
+# … and ErrorBag.add(field, code, message): the message is the third argument.
+BAG_ADD = re.compile(r'\.add\(\s*f?"[^"]*"\s*,\s*"[^"]*"\s*,\s*"([^"]*[\u4e00-\u9fff][^"]*)"')
 
 
 def test_every_enumeration_value_has_english():
@@ -33,7 +35,8 @@ NOT_FOUND_SUBJECTS = ("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 
 def test_every_message_template_in_the_code_has_english():
     missing = set()
     for path in SRC.rglob("*.py"):
-        for message in MESSAGE_CALL.findall(path.read_text(encoding="utf-8")):
+        text = path.read_text(encoding="utf-8")
+        for message in MESSAGE_CALL.findall(text) + BAG_ADD.findall(text):
             # "信息资源 42"-style `what` arguments are data, not templates
             if message not in EN and not message.startswith(NOT_FOUND_SUBJECTS):
                 missing.add(f"{path.name}: {message}")
