@@ -345,14 +345,16 @@ EN.update({  # zone and collect
     "映射的源列“{column}”不在文件中": "the mapped source column “{column}” is not in the file",
     "源列“{column}”不对应任何信息项（用 --map 源列=信息项 映射，或 源列=- 忽略）":
         "source column “{column}” matches no item (map it with --map column=item, or ignore it with column=-)",
-    "源列“{column}”与“{other}”都对应信息项“{item}”": "source columns “{column}” and “{other}” both map to item “{item}”",
+    "源列“{column}”与“{other}”都对应信息项“{item}”":
+        "source columns “{column}” and “{other}” both map to item “{item}”",
     "缺少必填信息项“{item}”": "the required item “{item}” is missing",
     "映射应写作 源列=信息项：{value}": "a mapping is written column=item: {value}",
     "源列“{column}”的值都不能作为{type}（信息项“{item}”）":
         "no value of source column “{column}” can be a {type} (item “{item}”)",
     "信息资源{resource}已停用，不能归集": "resource {resource} is retired and cannot be collected",
     "信息资源{resource}没有信息项，不能归集": "resource {resource} has no items and cannot be collected",
-    "信息资源{resource}没有主键信息项，不能按“更新”方式归集": "resource {resource} has no key items, so it cannot be upserted",
+    "信息资源{resource}没有主键信息项，不能按“更新”方式归集":
+        "resource {resource} has no key items, so it cannot be upserted",
     "本安装不含数据库归集（collect.pull）": "this installation has no database pulls (collect.pull)",
     "请指定文件，或用 --db URL --table T 指定数据库": "name a file, or a database with --db URL --table T",
     "不是有效的日期": "not a valid date", "不是有效的日期时间": "not a valid date and time",
@@ -391,7 +393,9 @@ EN.update({  # jobs, schedules, pulls and push
     "请指定数据表或查询语句（二者取其一）": "Name a table or a query (one of the two)",
     "按增量字段采集只能用“追加”或“更新”方式": "An incremental pull can only append or upsert",
     "时刻必须在0到23之间": "The hour must be between 0 and 23",
-    "采集数据": "collect data", "运行采集计划": "run a collection schedule", "修改采集计划": "change a collection schedule",
+    "采集数据": "collect data",
+    "运行采集计划": "run a collection schedule",
+    "修改采集计划": "change a collection schedule",
     "推送数据": "push rows", "推送数据需要使用API令牌": "Pushing rows needs an API token",
     "每一行必须是以信息项名称为键的对象": "Each row must be an object keyed by item names",
     "信息项“{value}”的取值不能是对象或数组": "The values of item “{value}” cannot be objects or arrays",
