@@ -24,7 +24,8 @@ import threading
 import time
 import uuid
 from collections.abc import Callable
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from datetime import time as dt_time
 from typing import Any
 
 import typer
@@ -154,6 +155,24 @@ def periodic(fn: Ticker) -> Ticker:
     if fn not in _tickers:
         _tickers.append(fn)
     return fn
+
+
+def daily(kind: str, at: dt_time, handler: Handler) -> Ticker:
+    """Run `handler` once a day at `at` (local time): registers the job kind and a worker ticker
+    that keeps exactly one such job queued for the next morning (its dedupe key is the kind; a read
+    first, so an idle worker does not take the write lock on every loop). Returns the ticker."""
+    register(kind)(handler)
+
+    def keep_one_queued(db: Database) -> None:
+        with db.read() as s:
+            if s.execute(select(Job.id).where(Job.active_key == kind)).first():
+                return
+        run_at = datetime.combine(date.today() + timedelta(days=1), at).astimezone()
+        with db.write() as s:
+            enqueue(s, Actor.system(), kind, {}, run_at=run_at, dedupe_key=kind)
+
+    keep_one_queued.__name__ = f"daily_{kind.replace('.', '_')}"
+    return periodic(keep_one_queued)
 
 
 def load_handlers() -> None:

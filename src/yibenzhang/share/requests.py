@@ -14,7 +14,7 @@ records ids, states, counts and dates, never that text nor who asked by name.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time
 from typing import Any
 
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, or_, select
@@ -544,25 +544,11 @@ def escalate_job(db: Database, job: Any = None) -> dict[str, Any]:
         return escalate_overdue(s, Actor.system())
 
 
-def schedule_escalation(db: Database) -> None:
-    """Worker ticker: keep one escalation job queued for the next morning."""
-    enqueue, job_model = load("yibenzhang.jobs:enqueue"), load("yibenzhang.jobs:Job")
-    if enqueue is None or job_model is None:
-        return
-    with db.read() as s:
-        if s.execute(select(job_model.id).where(job_model.active_key == ESCALATE_JOB)).first():
-            return
-    run_at = datetime.combine(_today() + timedelta(days=1), ESCALATE_AT).astimezone()
-    with db.write() as s:
-        enqueue(s, Actor.system(), ESCALATE_JOB, {}, run_at=run_at, dedupe_key=ESCALATE_JOB)
+def _register_jobs() -> Any:
+    """Plug into the job queue when this installation has one: a daily escalation run."""
+    daily = load("yibenzhang.jobs:daily")
+    return daily(ESCALATE_JOB, ESCALATE_AT, escalate_job) if daily is not None else None
 
 
-def _register_jobs() -> None:
-    register, periodic = load("yibenzhang.jobs:register"), load("yibenzhang.jobs:periodic")
-    if register is not None:
-        register(ESCALATE_JOB)(escalate_job)
-    if periodic is not None:
-        periodic(schedule_escalation)
-
-
-_register_jobs()
+# The worker ticker that keeps the next morning's escalation queued (None without a job queue).
+schedule_escalation = _register_jobs()
