@@ -362,15 +362,19 @@ SQL = {
 _MONTH_DAYS = np.array([0, 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31], dtype=np.int32)
 _ID_CHECK_BYTES = np.frombuffer(ID_CHECK.encode(), dtype=np.uint8)
 _ID_WEIGHTS = np.array(ID_WEIGHTS, dtype=np.int32)
-_USCC_WEIGHTS_F = np.array(USCC_WEIGHTS, dtype=np.float64)
+_USCC_WEIGHTS_18 = np.zeros((18, 1), dtype=np.float32)  # the check character weighs nothing
+_USCC_WEIGHTS_18[:17, 0] = USCC_WEIGHTS
 _USCC_INDEX = np.full(256, 255, dtype=np.uint8)  # byte → index in the code alphabet (255: not in it)
 _USCC_INDEX[np.frombuffer(USCC_ALPHABET.encode(), dtype=np.uint8)] = np.arange(len(USCC_ALPHABET))
 _YMD_WEIGHTS = 10 ** np.arange(7, -1, -1, dtype=np.int32)  # 8 digits YYYYMMDD → one integer
-# The 17 body digits of an identity number → (check sum, birth date YYYYMMDD, province prefix).
-_ID_COLUMNS = np.zeros((17, 3))
-_ID_COLUMNS[:, 0] = ID_WEIGHTS
-_ID_COLUMNS[6:14, 1] = _YMD_WEIGHTS
-_ID_COLUMNS[0:2, 2] = (10, 1)
+# The digit values of an 18-byte identity number (check character zeroed) → (check sum,
+# province prefix, birth year, birth month and day). Every column stays below 2**24 for any
+# bytes, so float32 (half the memory traffic of float64) is exact.
+_ID18 = np.zeros((18, 4), dtype=np.float32)
+_ID18[:17, 0] = ID_WEIGHTS
+_ID18[0:2, 1] = (10, 1)
+_ID18[6:10, 2] = (1000, 100, 10, 1)
+_ID18[10:14, 3] = (1000, 100, 10, 1)
 
 
 def _string_buffers(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray, np.ndarray]:
@@ -476,14 +480,17 @@ def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = N
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, lengths, 18)
     if rows.size:
-        # Check sum, birth date (YYYYMMDD) and province prefix in one product; values from
-        # non-digit rows are nonsense, clipped into the tables and rejected by the digit test.
-        check, born, prefix = _weighted(m[:, :17], _ID_COLUMNS).T
-        last = m[:, 17]
-        ok[rows] = (_all_digits(m[:, :17]) & (((last >= 48) & (last <= 57)) | (last == 88))
-                    & table[np.clip(prefix, 0, 99)] & _valid_ymd(np.clip(born, 0, 99_999_999))
-                    & (born >= min_ymd) & (born <= today_ymd)
-                    & (_ID_CHECK_BYTES[check % 11] == last))
+        y = m - np.uint8(48)  # digit values; other bytes wrap to 10-255 (and X to 40)
+        y[:, 17] = 0
+        # One flat maximum settles the common all-digit case (row-wise reductions are slow).
+        digits = np.ones(len(m), dtype=bool) if y.max() <= 9 else (y[:, :17] <= 9).all(axis=1)
+        # Values from non-digit rows are nonsense, clipped into the tables and rejected by `digits`.
+        check, prefix, year, mmdd = (y.astype(np.float32) @ _ID18).astype(np.int32).T
+        born = year * 10000 + mmdd
+        # Equal to a check character, the last byte is a digit or X.
+        ok[rows] = (digits & (_ID_CHECK_BYTES[check % 11] == m[:, 17])
+                    & np.take(table, prefix, mode="clip") & (born >= min_ymd) & (born <= today_ymd)
+                    & _valid_ymd(np.clip(born, 0, 99_999_999)))
     rows, m = _fixed(arr, lengths, 15)
     if rows.size:
         d = _digit_values(m)
@@ -501,8 +508,10 @@ def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
     if rows.size:
         idx = np.take(_USCC_INDEX, m)  # 255 for a byte outside the alphabet
         in_alphabet = np.ones(len(m), dtype=bool) if idx.max() < 255 else (idx != 255).all(axis=1)
-        total = _weighted(idx[:, :17], _USCC_WEIGHTS_F[:, None], offset=0)[:, 0]
-        ok[rows] = in_alphabet & _all_digits(m[:, 2:8]) & ((-total) % 31 == idx[:, 17])
+        region = idx[:, 2:8]  # digits have indexes 0-9
+        digits = np.ones(len(m), dtype=bool) if region.max() <= 9 else (region <= 9).all(axis=1)
+        total = (idx.astype(np.float32) @ _USCC_WEIGHTS_18).astype(np.int32)[:, 0]  # exact: < 2**24
+        ok[rows] = in_alphabet & digits & ((-total) % 31 == idx[:, 17])
     return _as_boolean(arr, ok)
 
 
