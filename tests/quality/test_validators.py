@@ -278,3 +278,26 @@ def test_kernel_functions_are_registered_once_per_configuration():
     assert other["id_card"] != first["id_card"]
     query = f"SELECT {first['id_card']}(v), {other['id_card']}(v) FROM (SELECT ? AS v)"
     assert con.execute(query, [make_id("990105", date(1949, 12, 31))]).fetchone() == (False, True)
+
+
+@FAST
+@given(st.lists(st.tuples(st.one_of(id_cards(), mutated(id_cards()), NASTY, st.none()),
+                          st.one_of(usccs, mutated(usccs, USCC_ALPHABET + "IOSVZa年"), NASTY, st.none()),
+                          st.one_of(cards, NASTY, st.none()), st.one_of(id_cards(), NASTY, st.none())),
+                min_size=1, max_size=40))
+def test_combined_checks_bitmask_agrees(rows):
+    """One call, several columns (a format may repeat, provinces configured): bit k is argument k's
+    check, unset for NULL."""
+    formats = ("id_card", "uscc", "bank_card", "id_card")
+    con = duckdb.connect()
+    name = V.register_checks(con, formats, today=TODAY, provinces=["99"])
+    assert V.register_checks(con, formats, today=TODAY, provinces=["99"]) == name  # registered once
+    cols = list(zip(*rows, strict=True))
+    query = (f"SELECT {name}(a, b, c, d) FROM (SELECT unnest($a::VARCHAR[]) AS a, unnest($b::VARCHAR[]) AS b, "
+             f"unnest($c::VARCHAR[]) AS c, unnest($d::VARCHAR[]) AS d, generate_subscripts($a::VARCHAR[], 1) AS i) "
+             f"ORDER BY i")
+    got = [r[0] for r in con.execute(query, dict(zip("abcd", map(list, cols), strict=True))).fetchall()]
+    kw = [{"today": TODAY, "provinces": ["99"]}, {}, {}, {"today": TODAY, "provinces": ["99"]}]
+    want = [sum(1 << k for k, (fmt, v) in enumerate(zip(formats, row, strict=True))
+                if v is not None and V.PYTHON[fmt](v, **kw[k])) for row in rows]
+    assert got == want

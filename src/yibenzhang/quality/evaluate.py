@@ -92,6 +92,7 @@ class _Builder:
         self.joins: list[str] = []
         self.derived: list[str] = []
         self.source = "src"  # what the uniqueness sub-plans read (see build_sql)
+        self.checks: list[str] = []  # arguments of the one combined kernel call (udfs["checks"])
 
     def col(self, name: str, qualified: bool = True) -> str:
         if name not in self.columns:
@@ -147,6 +148,9 @@ class _Builder:
             if fmt == "date_text" and "date_text" in self.udfs:
                 ymd = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
                 ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+            elif "checks" in self.udfs and fmt in KERNEL_FORMATS:
+                self.checks.append(self.text(name, letter, qualified=False))
+                ok = f"((t._checks & {1 << (len(self.checks) - 1)}) <> 0)"
             elif fmt in self.udfs:
                 ok = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
             elif fmt == "phone":
@@ -211,6 +215,8 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
         samples.append(f"min(_row, {sample_n}) FILTER (WHERE _f{i}) AS s{i}" if has_row and sample_n
                        else f"NULL AS s{i}")
         out += [f"c{i}", f"f{i}", f"s{i}"]
+    if b.checks:
+        b.derived.append(f"{udfs['checks']}({', '.join(b.checks)}) AS _checks")  # type: ignore[index]
     derived = "".join(f", {d}" for d in b.derived)
     joins = "\n".join(b.joins)
     # Sample row numbers come from the failing rows only: a filtered aggregate over every row
@@ -238,8 +244,10 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
     columns = relation_columns(con, relation)
     udfs = None
     if vectorized:
-        registered = V.register_udfs(con, today=today, provinces=provinces)
-        udfs = {fmt: name for fmt, name in registered.items() if fmt in KERNEL_FORMATS}
+        # One call for every check-digit column, in rule order (as the builder meets them).
+        formats = tuple(r.params["format"] for r in rules if r.kind == "format"
+                        and r.params.get("format") in KERNEL_FORMATS and r.items[0] in columns)
+        udfs = {"checks": V.register_checks(con, formats, today=today, provinces=provinces)} if formats else {}
     sql = build_sql(relation, columns, rules, references=references, today=today, provinces=provinces,
                     divisions=divisions, sample_n=sample_n, udfs=udfs)
     row = con.execute(sql).fetchone()

@@ -639,6 +639,37 @@ def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
     return {fmt: name for fmt, (name, _) in kernels.items()}
 
 
+def register_checks(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...], *, today: date | None = None,
+                    provinces: Iterable[str] | None = None) -> str:
+    """Register ONE function of len(formats) VARCHAR arguments returning an INTEGER bitmask: bit
+    k set when argument k passes check `formats[k]` (unset for NULL: the caller tests nullness).
+    One call per batch instead of one per format: each call of a Python function from DuckDB
+    costs a GIL hand-off, and two DuckDB threads take turns at it (measured: 0.46 s instead of
+    0.54 s for ID card, USCC and bank card over 1M rows)."""
+    today = today or date.today()
+    extra = sorted(set(provinces or ()) - PROVINCE_PREFIXES)
+    tag = today.strftime("%Y%m%d") + ("_" + hashlib.sha1(",".join(extra).encode()).hexdigest()[:8] if extra else "")
+    name = f"ybz_checks_{tag}_{'_'.join(formats)}"
+    kernels = {"id_card": lambda v: id_card_kernel(v, today=today, provinces=extra), "uscc": uscc_kernel,
+               "bank_card": bank_card_kernel, "mobile": mobile_kernel}
+
+    def checks(*columns: pa.Array | pa.ChunkedArray) -> pa.Array:
+        mask = np.zeros(len(columns[0]), dtype=np.int32)
+        with _KERNEL_LOCK:
+            for bit, (fmt, values) in enumerate(zip(formats, columns, strict=True)):
+                ok = kernels[fmt](values).fill_null(False).to_numpy(zero_copy_only=False)
+                mask |= ok.astype(np.int32) << bit
+        return pa.array(mask, type=pa.int32())
+
+    if not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name = ?", [name]).fetchall():
+        # DuckDB reads the arity from the signature: a lambda with one named argument per column.
+        args = ", ".join(f"a{k}" for k in range(len(formats)))
+        fixed = eval(f"lambda {args}: checks({args})", {"checks": checks})  # generated names only
+        con.create_function(name, fixed, ["VARCHAR"] * len(formats), "INTEGER", type="arrow",
+                            null_handling="special")
+    return name
+
+
 _KERNEL_LOCK = threading.Lock()
 
 
