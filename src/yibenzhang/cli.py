@@ -8,8 +8,7 @@ from pathlib import Path
 
 import typer
 
-from .access import Actor
-from .clikit import JsonOpt, domain_errors, emit
+from .clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 
 app = typer.Typer(help="一本账 Yibenzhang — a region's integrated public data resource system.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -21,18 +20,6 @@ app.add_typer(token_app, name="token")
 app.add_typer(ledger_app, name="ledger")
 
 
-def _actor(as_user: str | None) -> Actor:
-    """Local commands act as the platform itself unless --as names a user."""
-    if not as_user:
-        return Actor.system()
-    from .db import get_database
-    from .orgs import service as orgs
-
-    with get_database().read() as s:
-        return orgs.actor_for(s, orgs.get_user_by_name(s, as_user))
-
-
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
 
 
 @app.command()
@@ -102,7 +89,7 @@ def user_add(
         else:
             specs.append(orgs.RoleSpec(name, org_uscc=scope or None))
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             user = orgs.create_user(s, actor, username=username, display_name=display_name, password=password,
                                     roles=specs)
@@ -119,7 +106,7 @@ def token_create(
     from .orgs import service as orgs
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             token, value = orgs.create_token(s, actor, username=username, name=name, days=days)
             emit({"id": token.id, "token": value, "expires_at": token.expires_at}, as_json)

@@ -14,6 +14,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from .access import Actor
 from .errors import DomainError
 
 console = Console()
@@ -21,6 +22,19 @@ err_console = Console(stderr=True)
 T = TypeVar("T")
 
 JsonOpt = typer.Option(False, "--json", help="Machine-readable JSON output.")
+AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
+
+
+def acting_as(as_user: str | None) -> Actor:
+    """Local commands act as the platform itself unless --as names a user (whose roles the services
+    then check like any other caller's)."""
+    if not as_user:
+        return Actor.system()
+    from .db import get_database
+    from .orgs import service as orgs
+
+    with get_database().read() as s:
+        return orgs.actor_for(s, orgs.get_user_by_name(s, as_user))
 
 
 def emit_json(value: Any) -> None:

@@ -34,7 +34,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .access import Actor, can_read_all, require
-from .clikit import JsonOpt, domain_errors, emit
+from .clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from .db import Base, Database, UTCDateTime, get_database, utcnow
 from .enums import ChineseEnum, Role
 from .errors import Conflict, DomainError, NotFound
@@ -512,14 +512,7 @@ def worker_command(
 job_app = typer.Typer(help="Background jobs and collection schedules.", no_args_is_help=True)
 schedule_app = typer.Typer(help="Scheduled database pulls per resource.", no_args_is_help=True)
 job_app.add_typer(schedule_app, name="schedule")
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
 JOB_COLUMNS = ["id", "kind", "status", "attempts", "max_attempts", "org_id", "run_at", "last_error"]
-
-
-def _cli_actor(as_user: str | None) -> Actor:
-    from .cli import _actor
-
-    return _actor(as_user)
 
 
 @job_app.command("list")
@@ -532,7 +525,7 @@ def job_list(
 ) -> None:
     """List jobs (a steward sees their org's; admins all)."""
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             org_id = _org_id(s, org)
             rows = [job_dict(j) for j in list_jobs(s, actor, org_id=org_id, failed=failed, status=status,
@@ -553,7 +546,7 @@ def _org_id(session: Session, org: str | None) -> int | None:
 @job_app.command("show")
 def job_show(job_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             emit(job_dict(get_job(s, actor, job_id)), as_json)
 
@@ -562,7 +555,7 @@ def job_show(job_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) 
 def job_retry(job_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Send a failed or given-up job back to the queue."""
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             emit(job_dict(retry_job(s, actor, job_id)), as_json)
 
@@ -591,7 +584,7 @@ def schedule_add(
     from .collect import pull
 
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             sched = pull.create_schedule(s, actor, resource, url=db_url, table=table, query=query,
                                          since_column=since_column, mode=mode, hour=hour)
@@ -604,7 +597,7 @@ def schedule_list(resource: str | None = typer.Argument(None), as_user: str | No
     from .collect import pull
 
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             rows = [pull.schedule_dict(s, x) for x in pull.list_schedules(s, actor, resource)]
         emit(rows, as_json, ["id", "resource_code", "update_cycle", "source", "since_column", "mode",
@@ -617,7 +610,7 @@ def schedule_run(schedule_id: int, as_user: str | None = AsOpt, as_json: bool = 
     from .collect import pull
 
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             emit(job_dict(pull.run_schedule_now(s, actor, schedule_id)), as_json)
 
@@ -627,6 +620,6 @@ def schedule_disable(schedule_id: int, as_user: str | None = AsOpt, as_json: boo
     from .collect import pull
 
     with domain_errors(as_json):
-        actor = _cli_actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             emit(pull.schedule_dict(s, pull.set_schedule_enabled(s, actor, schedule_id, False)), as_json)

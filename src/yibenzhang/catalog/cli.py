@@ -10,19 +10,11 @@ from typing import Any
 
 import typer
 
-from ..access import Actor
-from ..clikit import JsonOpt, console, domain_errors, emit, emit_json, err_console
+from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit, emit_json, err_console
 
 catalog_app = typer.Typer(help="The catalogue: list, show, search, review workflow, import, export.",
                           no_args_is_help=True)
 
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
-
-
-def _actor(as_user: str | None) -> Actor:
-    from ..cli import _actor as actor_of  # imported late: yibenzhang.cli imports this module
-
-    return actor_of(as_user)
 
 
 @catalog_app.command("import")
@@ -40,7 +32,7 @@ def import_cmd(
 
     data = file.read_bytes()
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         try:
             with get_database().write() as s:
                 report = import_catalog(s, actor, data, fmt, partial=partial)
@@ -104,7 +96,7 @@ def export_cmd(
     with domain_errors(as_json):
         if output is None and fmt.lower() == "xlsx":
             raise DomainError("output_required", "二进制格式需要指定 --output 文件")
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             org_id = get_org_by_uscc(s, org).id if org else None
             data = export_catalog(s, actor, fmt, org_id=org_id, status=status, base_url=base_url)
@@ -155,7 +147,7 @@ def list_cmd(
     from . import service
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             org_id = get_org_by_uscc(s, org).id if org else None
             rows, total = service.list_resources(s, actor, org_id=org_id, status=status, limit=limit)
@@ -169,7 +161,7 @@ def show_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) ->
     from . import service
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             view = service.view_for(s, actor, service.get_resource(s, actor, code))
         if as_json:
@@ -188,7 +180,7 @@ def search_cmd(q: str, limit: int = typer.Option(20, "--limit"), as_user: str | 
     from .search import SearchQuery, search_resources
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             result = search_resources(s, actor, SearchQuery(q=q, limit=limit))
         emit([{k: i.get(k) for k in ("code", "name", "org_name", "status", "score")} for i in result.items],
@@ -200,7 +192,7 @@ def _transition(code: str, as_user: str | None, as_json: bool, action: str, reas
     from . import service
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             rid = service.get_resource(s, actor, code).id
             fn = {"submit": service.submit_resource, "withdraw": service.withdraw_resource,

@@ -9,10 +9,8 @@ from typing import Any
 
 import typer
 
-from ..clikit import JsonOpt, console, domain_errors, emit
+from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
 from ..errors import DomainError
-
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
 
 
 def _evidence(ev: dict[str, Any]) -> str:
@@ -30,13 +28,12 @@ def classify_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Suggest categories and grades for every item of RESOURCE (stored as suggestions for the steward)."""
-    from ..cli import _actor
     from ..db import get_database
     from . import service
 
     with domain_errors(as_json):
         db = get_database()
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         if important_catalogue is not None:
             data, n = service.export_important_xlsx(db, actor, region)
             important_catalogue.write_bytes(data)

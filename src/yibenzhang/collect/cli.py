@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ..clikit import JsonOpt, domain_errors, emit, err_console
+from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, err_console
 from ..errors import DomainError
 
 LINE_SECONDS = 1.0
@@ -76,16 +76,15 @@ def collect_command(
     since_column: str | None = typer.Option(None, "--since-column"),
     confirm: int | None = typer.Option(None, "--confirm", help="Confirm held batch BATCH (id)."),
     discard: int | None = typer.Option(None, "--discard", help="Discard held batch BATCH (id)."),
-    as_user: str | None = typer.Option(None, "--as", help="Act as this user (default: the platform itself)."),
+    as_user: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
     """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`."""
-    from ..cli import _actor
     from ..db import get_database
     from .mapping import parse_map
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         db = get_database()
         if confirm is not None or discard is not None:
             from ..zone import service as zone

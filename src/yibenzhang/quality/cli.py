@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from ..clikit import JsonOpt, console, domain_errors, emit
-
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
+from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
 
 
 def quality_command(
@@ -15,13 +13,12 @@ def quality_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluate every quality rule of RESOURCE in one pass and print checked/failed/rate and scores."""
-    from ..cli import _actor
     from ..db import get_database
     from . import service
 
     with domain_errors(as_json):
         db = get_database()
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         summary = service.assess_current(db, actor, resource)
         with db.read() as s:
             detail = service.resource_quality(s, actor, summary["resource_id"])

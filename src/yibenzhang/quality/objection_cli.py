@@ -11,19 +11,12 @@ import typer
 from sqlalchemy.orm import Session
 
 from ..access import Actor
-from ..clikit import JsonOpt, domain_errors, emit
+from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 
 objection_app = typer.Typer(help="Objections (异议): dispute a value, answer, correct, escalate.",
                             no_args_is_help=True)
 
-AsOpt = typer.Option(None, "--as", help="Act as this user (default: the platform itself).")
 LIST_COLUMNS = ["id", "resource_code", "org_name", "state", "timeliness", "filed_by", "filed_on", "due"]
-
-
-def _actor(as_user: str | None) -> Actor:
-    from ..cli import _actor as actor_of  # imported late: yibenzhang.cli imports this module
-
-    return actor_of(as_user)
 
 
 def _key_pairs(pairs: list[str]) -> dict[str, str] | None:
@@ -51,7 +44,7 @@ def list_cmd(
     from . import objections as svc
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             rows, total = svc.list_objections(s, actor, mine=mine, org_id=org_id, overdue=overdue,
                                               open_only=open_only, state=state, limit=limit)
@@ -69,7 +62,7 @@ def show_cmd(objection_id: int, as_user: str | None = AsOpt, as_json: bool = Jso
     from . import objections as svc
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             out = svc.objection_dict(s, svc.get_objection(s, actor, objection_id))
     emit(out, as_json)
@@ -92,7 +85,7 @@ def file_cmd(
 
     row_key = _key_pairs(keys)
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             obj = svc.file_objection(s, actor, resource, claim=claim, expected=expected, items=items,
                                      batch_id=batch_id, row_key=row_key, row_number=row_number)
@@ -146,7 +139,7 @@ def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     from . import objections as svc
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             out = svc.escalate_overdue(s, actor)
     emit(out, as_json)
@@ -160,7 +153,7 @@ def counts_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | 
     from . import objections as svc
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().read() as s:
             counts = svc.objection_counts(s, actor, org_id=org_id)
     rows = [{"org_id": k, **v} for k, v in sorted(counts.items())]
@@ -173,7 +166,7 @@ def _act(as_user: str | None, as_json: bool, fn: Callable[[Session, Actor, Modul
     from . import objections as svc
 
     with domain_errors(as_json):
-        actor = _actor(as_user)
+        actor = acting_as(as_user)
         with get_database().write() as s:
             out = svc.objection_dict(s, fn(s, actor, svc))
     emit(out, as_json)
