@@ -7,11 +7,40 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from ..errors import DomainError
 
 BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share")
+
+
+@contextmanager
+def bench_environment(**values: str | None) -> Iterator[None]:
+    """Run with YBZ_* variables set (a None value unsets one), settings and database engines
+    re-read, and everything as it was afterwards — benchmarks never touch the user's own store."""
+    from ..config import reset_settings
+    from ..db import reset_databases
+
+    saved = {k: os.environ.get(k) for k in values}
+    for key, value in values.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    reset_settings()
+    reset_databases()
+    try:
+        yield
+    finally:
+        reset_databases()
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        reset_settings()
 
 
 def machine() -> dict[str, Any]:

@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from . import bench_environment
 from .ingest_data import ITEMS, generate
 
 BASE_ROWS = 1_000_000  # `ybz bench ingest --rows N` means scale N / BASE_ROWS
@@ -88,35 +89,19 @@ def _duckdb_baseline(utf8: Path, out_dir: Path) -> float:
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
-    from ..config import reset_settings
-    from ..db import reset_databases
 
     rows = max(1000, int(ROWS * scale))
     data = _data(rows).resolve()
-    saved = {k: os.environ.get(k) for k in ("YBZ_HOME", "YBZ_DB_URL", "YBZ_ZONE")}
-    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home:
-        os.environ["YBZ_HOME"] = home
-        os.environ.pop("YBZ_DB_URL", None)
-        os.environ.pop("YBZ_ZONE", None)
-        reset_settings()
-        reset_databases()
-        try:
-            resource_id = _setup()
-            ours, base, mem, last = [], [], [], {}
-            load_before = os.getloadavg()
-            for _ in range(max(1, runs)):
-                base.append(_duckdb_baseline(data.with_suffix(".utf8.csv"), Path(home)))
-                last = _ours(resource_id, data)
-                ours.append(last["report"]["seconds"])
-                mem.append(max(last["maxrss_kb"], last["children_maxrss_kb"]) / 1024)
-        finally:
-            reset_databases()
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            reset_settings()
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, \
+            bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None):
+        resource_id = _setup()
+        ours, base, mem, last = [], [], [], {}
+        load_before = os.getloadavg()
+        for _ in range(max(1, runs)):
+            base.append(_duckdb_baseline(data.with_suffix(".utf8.csv"), Path(home)))
+            last = _ours(resource_id, data)
+            ours.append(last["report"]["seconds"])
+            mem.append(max(last["maxrss_kb"], last["children_maxrss_kb"]) / 1024)
     load_after = os.getloadavg()
     ours_s, base_s = statistics.median(ours), statistics.median(base)
     report = last["report"]

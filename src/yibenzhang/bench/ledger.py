@@ -33,6 +33,7 @@ from sqlalchemy import create_engine, text
 from ..access import Actor, Grant
 from ..enums import Role
 from ..errors import DomainError
+from . import bench_environment
 
 FULL_EVENTS = 1_000_000
 GOAL_VERIFY_S = 20.0
@@ -51,24 +52,9 @@ ACTIONS = [("catalog.resource.create", "resource"), ("catalog.resource.update", 
 
 @contextmanager
 def _environment(home: Path, db_url: str) -> Iterator[None]:
-    from ..config import reset_settings
-    from ..db import reset_databases
 
-    saved = {k: os.environ.get(k) for k in _ENV}
-    os.environ.update({"YBZ_HOME": str(home), "YBZ_DB_URL": db_url, "YBZ_SECRET_KEY": BENCH_KEY})
-    os.environ.pop("YBZ_ZONE", None)
-    reset_settings()
-    reset_databases()
-    try:
+    with bench_environment(YBZ_HOME=str(home), YBZ_DB_URL=db_url, YBZ_SECRET_KEY=BENCH_KEY, YBZ_ZONE=None):
         yield
-    finally:
-        reset_databases()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        reset_settings()
 
 
 def _events(n: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:

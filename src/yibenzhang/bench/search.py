@@ -27,6 +27,7 @@ from ..access import Actor, Grant
 from ..codes import make_uscc
 from ..enums import Role
 from ..orgs.model import Org, Region
+from . import bench_environment
 
 RESOURCES = 100_000
 ITEMS_PER_RESOURCE = 20
@@ -374,20 +375,9 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
 def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
     """Build or reuse the catalogue for `scale`, then time the query mix `runs` times. Runs in a
     temporary YBZ_HOME so the user's own store is never touched."""
-    from ..config import reset_settings
 
-    saved = os.environ.get("YBZ_HOME")
-    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home:
-        os.environ["YBZ_HOME"] = home
-        reset_settings()
-        try:
-            return _run(runs, scale)
-        finally:
-            if saved is None:
-                os.environ.pop("YBZ_HOME", None)
-            else:
-                os.environ["YBZ_HOME"] = saved
-            reset_settings()
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, bench_environment(YBZ_HOME=home):
+        return _run(runs, scale)
 
 
 def _run(runs: int, scale: float) -> dict[str, Any]:

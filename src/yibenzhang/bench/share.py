@@ -25,6 +25,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from . import bench_environment
+
 BASE_ROWS = 1_000_000
 CLIENTS = 32
 PAGE = 50
@@ -165,19 +167,11 @@ def _pct(lat: list[float], q: float) -> float:
 
 
 def run(runs: int = 1, scale: float = 1.0) -> dict[str, Any]:
-    from ..config import reset_settings
-    from ..db import reset_databases
 
     rows = max(1000, int(BASE_ROWS * scale))
     seconds = max(3.0, 30.0 * scale)
-    keys = ("YBZ_HOME", "YBZ_DB_URL", "YBZ_ZONE", "YBZ_SHARE_RATE_LIMIT")
-    saved = {k: os.environ.get(k) for k in keys}
-    with tempfile.TemporaryDirectory(prefix="ybz-bench-share-") as home:
-        os.environ.update(YBZ_HOME=home, YBZ_SHARE_RATE_LIMIT="off")
-        os.environ.pop("YBZ_DB_URL", None)
-        os.environ.pop("YBZ_ZONE", None)
-        reset_settings()
-        reset_databases()
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-share-") as home, \
+            bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None, YBZ_SHARE_RATE_LIMIT="off"):
         server = None
         try:
             t0 = time.monotonic()
@@ -204,13 +198,6 @@ def run(runs: int = 1, scale: float = 1.0) -> dict[str, Any]:
             if server is not None:
                 server.terminate()
                 server.wait(10)
-            reset_databases()
-            for k, v in saved.items():
-                if v is None:
-                    os.environ.pop(k, None)
-                else:
-                    os.environ[k] = v
-            reset_settings()
     p50, p99 = _pct(lat, 50), _pct(lat, 99)
     rps = len(lat) / seconds
     vps = len(vlat) / max(3.0, seconds / 3)
