@@ -100,5 +100,19 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.share.request_routes",
     "yibenzhang.share.grant_routes",
     "yibenzhang.web.pages_share",
+    "yibenzhang.share.console_routes",          # issue 5: consumer deliveries / usage (engineer S2)
+    "yibenzhang.open.routes",                   # issue 6: open-data API, applications, demands (O1)
+    "yibenzhang.open.ckan",                     # issue 6: CKAN Action API subset (O2)
+    "yibenzhang.open.dcat_routes",              # issue 6: /open/catalog.ttl|jsonld (O2)
+    "yibenzhang.web.pages_open_actions",        # issue 6: apply, demands, showcase, console (O1)
+    "yibenzhang.web.pages_portal",              # issue 6: /, /datasets (O2)
+    "yibenzhang.operate.routes",                # issue 7: authorizations, sandbox (P1)
+    "yibenzhang.operate.product_routes",        # issue 7: products, registration, pricing (P2)
+    "yibenzhang.web.pages_operate",             # issue 7: console pages (P1)
+    "yibenzhang.web.pages_products",            # issue 7: console pages, certificates (P2)
+    "yibenzhang.assess.routes",                 # issue 8: targets, KPIs, scorecards (A1)
+    "yibenzhang.assess.calendar_routes",        # issue 8: compliance calendar (A2)
+    "yibenzhang.web.pages_assess",              # issue 8: dashboard (A1)
+    "yibenzhang.web.pages_calendar",            # issue 8: calendar page (A2)
     "yibenzhang.web.routes",
 ]

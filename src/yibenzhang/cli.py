@@ -154,11 +154,20 @@ COMMANDS = {
     "quality": "yibenzhang.quality.cli:quality_command",
     "classify": "yibenzhang.classify.cli:classify_command",
     "worker": "yibenzhang.jobs:worker_command",
+    "assess": "yibenzhang.assess.cli:assess_command",
+    "backup": "yibenzhang.backup:backup_command",
+    "restore": "yibenzhang.backup:restore_command",
 }
 GROUPS = {
     "catalog": "yibenzhang.catalog.cli:catalog_app",
     "objection": "yibenzhang.quality.objection_cli:objection_app",
     "job": "yibenzhang.jobs:job_app",
+    "share": "yibenzhang.share.cli:share_app",
+    "open": "yibenzhang.open.cli:open_app",
+    "operate": "yibenzhang.operate.cli:operate_app",
+    "product": "yibenzhang.operate.product_cli:product_app",
+    "target": "yibenzhang.assess.cli:target_app",
+    "calendar": "yibenzhang.assess.calendar_cli:calendar_app",
 }
 
 

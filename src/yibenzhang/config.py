@@ -35,6 +35,29 @@ class Rules:
     # §2 (issue 3): a batch whose share of rejected rows exceeds this is held for the steward
     # instead of published (default 5 %, ours).
     reject_hold_rate: float = 0.05
+    # §6 (issue 6): a provider answers an application for 有条件开放 data, and an org answers an
+    # open-data demand (开放需求), within these working days (defaults, ours); open-data API calls
+    # per minute per key (or per IP when anonymous).
+    open_apply_answer_workdays: int = 10
+    open_demand_answer_workdays: int = 10
+    open_api_calls_per_minute: int = 60
+    # §7 (issue 7): an operation authorization runs at most 5 years (national rules 2025); results
+    # leave the sandbox only in groups of at least k rows; registration is publicised this many
+    # days before 赋码 (defaults, ours); a sandbox query gets this much time and memory.
+    operation_term_years_max: int = 5
+    sandbox_min_group_rows: int = 10
+    registration_publicity_days: int = 10
+    sandbox_timeout_seconds: float = 30.0
+    sandbox_memory_mb: int = 2048
+    # §8 (issue 8): PI audits yearly above 1,000,000 people, else every 2 years (001:287-317 Art. 4);
+    # a regulator-ordered audit within 90 working days (Art. 9); one firm at most 3 times in a row
+    # (Art. 12); reminders this many days ahead (ours).
+    pi_audit_people_threshold: int = 1_000_000
+    pi_audit_years_large: int = 1
+    pi_audit_years_small: int = 2
+    ordered_audit_workdays: int = 90
+    audit_firm_max_consecutive: int = 3
+    audit_reminder_days: int = 30
 
     @classmethod
     def from_env(cls) -> Rules:
@@ -44,6 +67,20 @@ class Rules:
             objection_correct_workdays=_int("YBZ_RULE_OBJECTION_CORRECT_WORKDAYS", 10),
             share_answer_workdays=_int("YBZ_RULE_SHARE_ANSWER_WORKDAYS", 10),
             reject_hold_rate=float(os.environ.get("YBZ_RULE_REJECT_HOLD_RATE") or 0.05),
+            open_apply_answer_workdays=_int("YBZ_RULE_OPEN_APPLY_ANSWER_WORKDAYS", 10),
+            open_demand_answer_workdays=_int("YBZ_RULE_OPEN_DEMAND_ANSWER_WORKDAYS", 10),
+            open_api_calls_per_minute=_int("YBZ_RULE_OPEN_API_CALLS_PER_MINUTE", 60),
+            operation_term_years_max=_int("YBZ_RULE_OPERATION_TERM_YEARS_MAX", 5),
+            sandbox_min_group_rows=_int("YBZ_RULE_SANDBOX_MIN_GROUP_ROWS", 10),
+            registration_publicity_days=_int("YBZ_RULE_REGISTRATION_PUBLICITY_DAYS", 10),
+            sandbox_timeout_seconds=float(os.environ.get("YBZ_RULE_SANDBOX_TIMEOUT_SECONDS") or 30.0),
+            sandbox_memory_mb=_int("YBZ_RULE_SANDBOX_MEMORY_MB", 2048),
+            pi_audit_people_threshold=_int("YBZ_RULE_PI_AUDIT_PEOPLE_THRESHOLD", 1_000_000),
+            pi_audit_years_large=_int("YBZ_RULE_PI_AUDIT_YEARS_LARGE", 1),
+            pi_audit_years_small=_int("YBZ_RULE_PI_AUDIT_YEARS_SMALL", 2),
+            ordered_audit_workdays=_int("YBZ_RULE_ORDERED_AUDIT_WORKDAYS", 90),
+            audit_firm_max_consecutive=_int("YBZ_RULE_AUDIT_FIRM_MAX_CONSECUTIVE", 3),
+            audit_reminder_days=_int("YBZ_RULE_AUDIT_REMINDER_DAYS", 30),
         )
 
 

@@ -34,7 +34,7 @@ from .catalog.schemas import DutyChangeIn, ItemIn, ListEntryIn, ResourceIn, Syst
 from .catalog.taxonomy import ITEMS as TAXONOMY
 from .codes import make_uscc
 from .config import get_settings
-from .db import get_database
+from .db import Database, get_database
 from .enums import Library, OrgKind, ResourceStatus
 from .errors import Conflict
 from .ledger import service as ledger
@@ -247,10 +247,32 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
         _lists(s, w, resources)
         _duty_changes(s, w)
     rows = _collect_rows(w, resources, seed)
+    extensions = _extensions(db, seed)
     with db.read() as s:
         summary = _summary(s, w, seed)
     summary["rows"] = rows
+    summary.update(extensions)
     summary["seconds"] = round(time.perf_counter() - started, 1)
+    return summary
+
+
+# Later stages add their demo data once the catalogue and rows are in: "module:function" with
+# `function(db, seed) -> dict` (merged into the summary); a stage not installed is skipped.
+DEMO_EXTENSIONS = (
+    "yibenzhang.open.demo:load",
+    "yibenzhang.operate.demo:load",
+    "yibenzhang.assess.demo:load",
+)
+
+
+def _extensions(db: Database, seed: int) -> dict[str, Any]:
+    from .registry import load
+
+    summary: dict[str, Any] = {}
+    for target in DEMO_EXTENSIONS:
+        fn = load(target)
+        if fn is not None:
+            summary.update(fn(db, seed) or {})
     return summary
 
 

@@ -216,6 +216,8 @@ EN.update({  # import / export
     "是、否": "yes, no",
 })
 EN.update({  # web pages
+    "开放审批": "Open-data approvals", "授权运营": "Authorized operation", "产品登记": "Product registration",
+    "评估考核": "Assessment", "合规日历": "Compliance calendar",
     "一本账": "Yibenzhang",
     "公共数据资源目录": "Public Data Resource Catalogue",
     "公共数据资源目录“一本账”": "The public data resource catalogue — one ledger",
@@ -631,6 +633,28 @@ EN.update({  # share grants and the data service (engineer D)
     "须给出待核验的信息项": "Give the items to verify", "信息项“{name}”不在授权范围内": "Item “{name}” is not granted",
     "接口": "rows API", "文件": "file delivery", "有效": "active", "已撤销": "revoked", "已过期": "expired",
     "未生效": "not yet valid", "排队": "queued", "就绪": "ready", "已下载": "downloaded",
+})
+
+
+EN.update({  # share: console, CLI (engineer S2)
+})
+
+EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
+})
+
+EN.update({  # open: portal, CKAN, DCAT (engineer O2)
+})
+
+EN.update({  # operate: authorizations, sandbox (engineer P1)
+})
+
+EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
+})
+
+EN.update({  # assess: targets, KPIs, scorecards, dashboard (engineer A1)
+})
+
+EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
 })
 
 

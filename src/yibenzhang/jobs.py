@@ -137,7 +137,8 @@ _handlers: dict[str, Handler] = {}
 _tickers: list[Ticker] = []
 # Modules that register handlers and tickers; imported by the worker (absent ones skipped).
 HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
-                   "yibenzhang.share.service_rows")
+                   "yibenzhang.share.service_rows", "yibenzhang.open.jobs", "yibenzhang.operate.jobs",
+                   "yibenzhang.assess.jobs")
 
 
 def register(kind: str) -> Callable[[Handler], Handler]:
