@@ -640,6 +640,11 @@ EN.update({  # share: console, CLI (engineer S2)
 })
 
 EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
+    "开放数据集 {resource_id}": "open dataset {resource_id}",
+    "待审批": "awaiting decision", "已答复": "answered",
+    "教育": "Education", "医疗": "Health care", "就业": "Employment", "文旅": "Culture and tourism",
+    "体育": "Sports", "公共交通": "Public transport", "应急": "Emergency management", "金融": "Finance",
+    "其他": "Other",
 })
 
 EN.update({  # open: portal, CKAN, DCAT (engineer O2)
