@@ -94,6 +94,7 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.quality.routes",
     "yibenzhang.quality.objection_routes",
     "yibenzhang.jobs_routes",
+    "yibenzhang.web.pages_jobs",
     "yibenzhang.web.pages_objections",
     "yibenzhang.classify.routes",
     "yibenzhang.web.pages_classify",

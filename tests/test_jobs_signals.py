@@ -1,0 +1,89 @@
+"""`ybz worker` under SIGTERM: the job it is running finishes and is recorded, nothing else starts,
+and the process exits cleanly (a deploy restarting the worker loses no work)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from yibenzhang import jobs
+from yibenzhang.access import Actor
+
+# The child registers a slow job kind, then runs the real worker command (its signal handling).
+CHILD = """
+import sys, time
+from pathlib import Path
+from yibenzhang import jobs
+
+@jobs.register("test.slow")
+def _slow(db, job):
+    Path(sys.argv[1]).write_text("started")
+    time.sleep(1.5)
+    Path(sys.argv[1]).write_text("finished")
+    return {"slept": 1.5}
+
+jobs.worker_command(once=False, max_jobs=None, poll=0.1, as_json=True)
+"""
+
+
+def _status(db, job_id: int) -> str:
+    with db.read() as s:
+        return s.get(jobs.Job, job_id).status
+
+
+def test_sigterm_lets_the_running_job_finish_and_starts_no_other(sqlite_db, tmp_path: Path):
+    db = sqlite_db
+    with db.write() as s:
+        first = jobs.enqueue(s, Actor.system(), "test.slow", {}).id
+        second = jobs.enqueue(s, Actor.system(), "test.slow", {}).id
+    marker = tmp_path / "marker"
+    child = subprocess.Popen([sys.executable, "-c", CHILD, str(marker)], env=dict(os.environ),
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not (marker.exists() and marker.read_text() == "started"):
+            assert child.poll() is None, child.stderr.read() if child.stderr else ""
+            assert time.monotonic() < deadline, "the worker never started the job"
+            time.sleep(0.02)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+    assert child.returncode == 0, err
+    assert json.loads(out)["jobs_run"] == 1
+    assert marker.read_text() == "finished"
+    assert _status(db, first) == "成功"
+    assert _status(db, second) == "排队"  # not started after the signal
+
+
+def test_jobs_page_shows_failures_and_retries(world, client):
+    from tests.web.conftest import csrf_of, login
+
+    db = world.db
+    police = world.orgs["police"].id
+    with db.write() as s:
+        failed = jobs.enqueue(s, world.actor("police_steward"), "test.unknown-kind", {}, org_id=police,
+                              max_attempts=1).id
+        other = jobs.enqueue(s, Actor.system(), "test.unknown-kind", {}, org_id=world.orgs["market"].id,
+                             max_attempts=1).id
+    jobs.Worker(db, run_tickers=False).run(once=True)
+    assert login(client, "police_steward").status_code == 303
+    page = client.get("/console/jobs")
+    assert page.status_code == 200
+    assert f'id="job-{failed}"' in page.text and f'id="job-{other}"' not in page.text  # own org only
+    assert "job_kind_unknown" in page.text or "任务类型" in page.text  # the failure is visible
+    assert "放弃" in page.text
+    csrf = csrf_of(page.text)
+    done = client.post(f"/console/jobs/{failed}/retry", data={"csrf_token": csrf}, follow_redirects=False)
+    assert done.status_code == 303
+    assert _status(db, failed) == "排队"
+    denied = client.post(f"/console/jobs/{other}/retry", data={"csrf_token": csrf}, follow_redirects=False)
+    assert denied.status_code == 404
+    english = client.get("/console/jobs?lang=en&show=all")
+    assert "Background jobs" in english.text and "Retry" not in english.text.split("<tbody>")[1]
