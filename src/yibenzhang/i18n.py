@@ -384,6 +384,12 @@ EN.update({  # ledger and bench
         "the benchmark database already holds events that are not the benchmark's; refusing to overwrite: {url}",
 })
 EN.update({  # jobs, schedules, pulls and push
+    "定时归集、文件交付等后台任务；失败的任务按退避策略自动重试，放弃后可手工重试。":
+        "Background jobs such as scheduled pulls and file deliveries; failed jobs are retried with backoff, "
+        "and a job given up can be retried by hand.",
+    "任务已重新排队": "The job is queued again", "任务筛选": "Job filter", "失败的任务": "Failed jobs",
+    "全部任务": "All jobs", "类型": "Kind", "尝试次数": "Attempts", "计划时间": "Scheduled for",
+    "最近错误": "Last error", "重试": "Retry", "没有任务": "No jobs",
     "排队": "queued", "运行中": "running", "成功": "succeeded", "失败": "failed (will retry)", "放弃": "given up",
     "无新数据": "no new rows",
     "提交后台任务": "queue a background job", "查看后台任务": "see background jobs",
