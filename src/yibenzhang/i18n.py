@@ -666,6 +666,43 @@ EN.update({  # assess: targets, KPIs, scorecards, dashboard (engineer A1)
 })
 
 EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
+    # calendar: enumerations
+    "个人信息合规审计": "Personal-information compliance audit",
+    "责令合规审计": "Regulator-ordered compliance audit",
+    "目录更新": "Catalogue update",
+    "年度开放计划": "Annual open-data plan",
+    "年度信息披露": "Annual disclosure",
+    "已完成": "Done",
+    "即将到期": "Due soon",
+    "定期审计": "Routine audit",
+    "责令审计": "Ordered audit",
+    "进行中": "In progress",
+    # calendar: errors and actions
+    "登记个人信息处理人数": "record the number of people whose personal information is processed",
+    "人数必须是非负整数": "The number of people must be a whole number of zero or more",
+    "数据日期不能晚于今天": "The date cannot be later than today",
+    "登记审计机构": "register an audit firm",
+    "审计机构“{value}”已存在": "Audit firm “{value}” already exists",
+    "查看审计机构": "view audit firms",
+    "审计机构 {firm_id}": "audit firm {firm_id}",
+    "审计机构“{firm}”已连续{n}次审计该个人信息处理者，不能再连续委托（最多{n}次）":
+        "Audit firm “{firm}” has audited this personal-information handler {n} times in a row; "
+        "it cannot be entrusted again in a row (at most {n} times)",
+    "合规审计 {audit_id}": "compliance audit {audit_id}",
+    "机构 {org_id}": "organization {org_id}",
+    "安排合规审计": "schedule a compliance audit",
+    "该机构尚未登记处理个人信息的人数":
+        "This organization has not recorded how many people's personal information it processes",
+    "该机构已有进行中的定期审计": "This organization already has a routine audit in progress",
+    "委托审计机构": "entrust an audit firm",
+    "已完成的合规审计不能{action}": "A completed compliance audit cannot be changed: {action}",
+    "延期": "extend",
+    "延期合规审计": "extend a compliance audit",
+    "延期后的截止日期必须晚于当前截止日期{due}": "The extended due date must be later than the current due date {due}",
+    "完成合规审计": "complete a compliance audit",
+    "再次完成": "complete again",
+    "查看合规日历": "view the compliance calendar",
+    "生成合规提醒": "generate compliance reminders",
 })
 
 
