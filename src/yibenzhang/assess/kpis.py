@@ -1,0 +1,551 @@
+"""KPIs computed from the platform's own records (DOMAIN §10), never typed in.
+
+Every figure is per org (the provider), summed to regions (a region includes the regions below
+it) and to the scope asked for. Each query is one set-based statement grouped by org; Python
+only folds the grouped rows (a few thousand orgs), never queries per org or per resource.
+
+Formulas (key: what it counts, from which records):
+- records_collected: Σ resources.record_count over resources with at least one zone batch
+  (current rows, as zone.record_counts; the 1000亿 target, DOMAIN §2).
+- records_last_30d: Σ zone_batches.row_count of batches 已发布 in the 30 days up to today;
+  records_growth_30d = records_last_30d / (records_collected − records_last_30d), None on a 0 base.
+- resources_total, status:<状态>: resources by status; open_datasets: resources 已发布 whose
+  open_type is 无条件开放 or 有条件开放.
+- catalogue_coverage: orgs (政府部门, 事业单位, 公共企业) with ≥ 1 resource 已发布 / those orgs
+  ("应编尽编", §1).
+- duty_on_time / duty_late / duty_overdue / duty_due: duty_changes fulfilled by due_on (occurred_on
+  + Rules.catalogue_update_workdays working days; the due day itself is on time) / after it /
+  open and today > due_on / open within the limit; duty_on_time_rate = on time / (on time + late
+  + overdue).
+- fresh / stale: resources 已发布 whose update cycle is not 不定期: fresh when
+  quality.scores.timeliness(cycle, newest published batch date, today) is 100, else stale
+  (never collected is stale); fresh_rate = fresh / (fresh + stale); collection_rate = those with
+  at least one batch / (fresh + stale).
+- quality_overall: quality.scores.weighted_average of each resource's latest quality run.
+- share_*: share requests on 有条件共享 resources: decided (已批准 / 已拒绝 after a step), on time
+  when every step was decided by its due day, overdue when pending and today > step_due;
+  share_on_time_rate = on time / (decided + overdue); share_median_days = median working days
+  (workdays.workdays_between) from requested_on to the last decision; share_calls = share_usage
+  rows on the org's resources.
+- objections_*: quality.objections.objection_counts (closed on time / late, open, overdue;
+  withdrawn not counted); objections_on_time_rate = on time / (on time + late + overdue).
+- downloads, api_calls, demands_*: yibenzhang.open.kpi:figures when installed, else None ("—").
+"""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy.orm import Session
+from sqlalchemy.sql import ColumnElement
+
+from ..access import Actor, can_read_all, require
+from ..catalog.model import DutyChange, Resource
+from ..enums import OpenType, OrgKind, ResourceStatus, Role, ShareType, UpdateCycle
+from ..errors import NotFound
+from ..orgs.model import Org, Region
+from ..quality import scores as qscores
+from ..registry import load, module_available
+from ..workdays import workdays_between
+from .model import PLATFORM, TARGET_METRICS, Target
+
+LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China dates
+CATALOGUING_KINDS = (OrgKind.GOV.value, OrgKind.INSTITUTION.value, OrgKind.ENTERPRISE.value)
+OPEN_TYPES = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)
+STATUSES = [s.value for s in ResourceStatus]
+RECENT_DAYS = 30  # window of records_last_30d (ours)
+OPEN_FIGURES = ("downloads", "api_calls", "demands_total", "demands_answered", "demands_answered_on_time")
+
+# Figures summed over orgs (everything else is derived from these).
+COUNTS = (
+    "resources_total", *(f"status:{s}" for s in STATUSES), "published", "open_datasets", "records_collected",
+    "records_last_30d", "collected_resources", "duty_total", "duty_on_time", "duty_late", "duty_overdue",
+    "duty_due", "fresh", "stale", "never_collected", "share_requests", "share_decided", "share_on_time",
+    "share_late", "share_overdue", "share_pending", "share_calls", "objections_total", "objections_open",
+    "objections_overdue", "objections_on_time", "objections_late",
+)
+
+
+def today() -> date:
+    return datetime.now(LOCAL_TZ).date()
+
+
+# --- scope and permission ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Scope:
+    region_path: str | None  # None: the whole platform
+    region_code: str | None
+    region_name: str | None
+    org_id: int | None
+    org_name: str | None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"region_code": self.region_code, "region_name": self.region_name, "org_id": self.org_id,
+                "org_name": self.org_name}
+
+
+def can_assess(actor: Actor) -> bool:
+    """Who may open assessment at all: admin, auditors, the authority's reviewers, org stewards."""
+    return can_read_all(actor) or bool(actor.reviewer_paths()) or bool(actor.org_ids(Role.STEWARD))
+
+
+def resolve_scope(session: Session, actor: Actor, region_code: str | None = None,
+                  org_id: int | None = None) -> Scope:
+    """What the actor asked for, checked: admin and auditors see anything; a reviewer sees their
+    region and below (by default their region); a steward sees only their own org."""
+    require(can_assess(actor), "查看考核评估", "assess_denied")
+    region = org = None
+    if region_code:
+        region = session.execute(select(Region).where(Region.code == region_code)).scalars().first()
+        if region is None:
+            raise NotFound(f"行政区划 {region_code}", "region_not_found")
+    if org_id is not None:
+        org = session.get(Org, org_id)
+        if org is None:
+            raise NotFound(f"机构 {org_id}", "org_not_found")
+    if not can_read_all(actor):
+        paths = actor.reviewer_paths()
+        if org is not None:
+            org_path = session.get(Region, org.region_id).path  # type: ignore[union-attr]
+            require(any(org_path.startswith(p) for p in paths) or actor.acts_for_org(org.id, Role.STEWARD),
+                    "查看考核评估", "assess_denied")
+        elif region is not None:
+            require(any(region.path.startswith(p) for p in paths), "查看考核评估", "assess_denied")
+        elif paths:
+            region = session.execute(select(Region).where(Region.path == sorted(paths, key=len)[0])).scalars().first()
+        else:  # a steward only: their own org
+            org = session.get(Org, min(actor.org_ids(Role.STEWARD)))
+    return Scope(region.path if region else None, region.code if region else None, region.name if region else None,
+                 org.id if org else None, org.name if org else None)
+
+
+def _in_scope(scope: Scope, org_col: Any, region_col: Any) -> list[ColumnElement[bool]]:
+    conds: list[ColumnElement[bool]] = []
+    if scope.org_id is not None:
+        conds.append(org_col == scope.org_id)
+    if scope.region_path and scope.region_path != "/":
+        conds.append(region_col.in_(select(Region.id).where(Region.path.startswith(scope.region_path))))
+    return conds
+
+
+# --- the grouped queries -------------------------------------------------------------------------------
+
+
+def _local_date(value: Any) -> date | None:
+    if value is None:
+        return None
+    if isinstance(value, str):  # SQLite aggregates lose the column type
+        value = datetime.fromisoformat(value)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=ZoneInfo("UTC"))
+    return value.astimezone(LOCAL_TZ).date()
+
+
+def _month(session: Session, col: Any) -> Any:
+    """The China-time month (YYYY-MM) of a UTC timestamp, in the store's own SQL."""
+    if session.get_bind().dialect.name == "postgresql":
+        return func.to_char(func.timezone("Asia/Shanghai", col), "YYYY-MM")
+    return func.strftime("%Y-%m", col, "+8 hours")
+
+
+def _add(out: dict[int, dict[str, Any]], org_id: int, key: str, value: Any) -> None:
+    row = out.setdefault(org_id, {})
+    row[key] = row.get(key, 0) + (value or 0)
+
+
+def _catalogue(session: Session, scope: Scope, out: dict[int, dict[str, Any]]) -> None:
+    stmt = select(Resource.org_id, Resource.status, func.count(),
+                  func.sum(case((Resource.open_type.in_(OPEN_TYPES), 1), else_=0))
+                  ).where(*_in_scope(scope, Resource.org_id, Resource.region_id)
+                          ).group_by(Resource.org_id, Resource.status)
+    for org_id, status, n, open_n in session.execute(stmt):
+        _add(out, org_id, "resources_total", n)
+        _add(out, org_id, f"status:{status}", n)
+        if status == ResourceStatus.PUBLISHED.value:
+            _add(out, org_id, "published", n)
+            _add(out, org_id, "open_datasets", int(open_n or 0))
+
+
+def _records(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+    from ..zone.model import Batch, BatchStatus
+
+    collected = select(Batch.id).where(Batch.resource_id == Resource.id).exists()
+    stmt = select(Resource.org_id, func.sum(Resource.record_count), func.count()).where(
+        collected, *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
+    for org_id, rows, _n in session.execute(stmt):
+        _add(out, org_id, "records_collected", int(rows or 0))
+    since = datetime.combine(day - timedelta(days=RECENT_DAYS - 1), datetime.min.time(), LOCAL_TZ)
+    stmt = select(Resource.org_id, func.sum(Batch.row_count)).select_from(Batch).join(
+        Resource, Batch.resource_id == Resource.id).where(
+        Batch.status == BatchStatus.PUBLISHED.value, func.coalesce(Batch.published_at, Batch.created_at) >= since,
+        *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
+    for org_id, rows in session.execute(stmt):
+        _add(out, org_id, "records_last_30d", int(rows or 0))
+
+
+def _duty(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+    open_ = DutyChange.fulfilled_on.is_(None)
+    stmt = select(
+        DutyChange.org_id, func.count(),
+        func.sum(case((and_(~open_, DutyChange.fulfilled_on <= DutyChange.due_on), 1), else_=0)),
+        func.sum(case((and_(~open_, DutyChange.fulfilled_on > DutyChange.due_on), 1), else_=0)),
+        func.sum(case((and_(open_, DutyChange.due_on < day), 1), else_=0)),
+        func.sum(case((and_(open_, DutyChange.due_on >= day), 1), else_=0)),
+    ).join(Org, DutyChange.org_id == Org.id).where(*_in_scope(scope, Org.id, Org.region_id)).group_by(DutyChange.org_id)
+    for org_id, n, on_time, late, overdue, due in session.execute(stmt):
+        for key, value in (("duty_total", n), ("duty_on_time", on_time), ("duty_late", late),
+                           ("duty_overdue", overdue), ("duty_due", due)):
+            _add(out, org_id, key, int(value or 0))
+
+
+def newest_batches(session: Session, scope: Scope) -> list[tuple[int, int, str, date | None]]:
+    """(resource id, org id, update cycle, newest published batch date) of every published
+    resource whose cycle expects data — one grouped statement."""
+    from ..zone.model import Batch, BatchStatus
+
+    newest = select(Batch.resource_id.label("rid"),
+                    func.max(func.coalesce(Batch.published_at, Batch.created_at)).label("at")).where(
+        Batch.status == BatchStatus.PUBLISHED.value).group_by(Batch.resource_id).subquery()
+    stmt = select(Resource.id, Resource.org_id, Resource.update_cycle, newest.c.at).outerjoin(
+        newest, newest.c.rid == Resource.id).where(
+        Resource.status == ResourceStatus.PUBLISHED.value, Resource.update_cycle != UpdateCycle.IRREGULAR.value,
+        *_in_scope(scope, Resource.org_id, Resource.region_id))
+    return [(rid, org_id, cycle, _local_date(at)) for rid, org_id, cycle, at in session.execute(stmt)]
+
+
+class Freshness:
+    """quality.scores.timeliness, remembered per (cycle, newest date): a province's resources share
+    few distinct dates, so 100,000 resources cost a few hundred working-day computations."""
+
+    def __init__(self, day: date) -> None:
+        self.day = day
+        self.memo: dict[tuple[str, date | None], float | None] = {}
+
+    def score(self, cycle: str, newest: date | None) -> float | None:
+        key = (cycle, newest)
+        if key not in self.memo:
+            self.memo[key] = qscores.timeliness(cycle, newest, self.day)
+        return self.memo[key]
+
+
+def _freshness(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+    fresh = Freshness(day)
+    for _rid, org_id, cycle, newest in newest_batches(session, scope):
+        score = fresh.score(cycle, newest)
+        if score is None:
+            continue
+        if newest is not None:
+            _add(out, org_id, "collected_resources", 1)
+        if score >= 100.0:
+            _add(out, org_id, "fresh", 1)
+        else:
+            _add(out, org_id, "stale", 1)
+            if newest is None:
+                _add(out, org_id, "never_collected", 1)
+
+
+def _quality(session: Session, scope: Scope) -> dict[int, list[tuple[dict[str, Any], float | None, int]]]:
+    from ..quality.model import QualityRun
+
+    latest = select(func.max(QualityRun.id)).group_by(QualityRun.resource_id)
+    stmt = select(QualityRun.org_id, QualityRun.scores, QualityRun.overall, QualityRun.row_count).where(
+        QualityRun.id.in_(latest), *_in_scope(scope, QualityRun.org_id, QualityRun.region_id))
+    pairs: dict[int, list[tuple[dict[str, Any], float | None, int]]] = {}
+    for org_id, scores, overall, rows in session.execute(stmt):
+        pairs.setdefault(org_id, []).append((scores or {}, overall, int(rows or 0)))
+    return pairs
+
+
+class Workdays:
+    """workdays_between, remembered per pair of dates."""
+
+    def __init__(self) -> None:
+        self.memo: dict[tuple[date, date], int] = {}
+
+    def between(self, a: date, b: date) -> int:
+        if (a, b) not in self.memo:
+            self.memo[(a, b)] = workdays_between(a, b)
+        return self.memo[(a, b)]
+
+
+def share_response(state: str, requested_on: date, step_due: date | None, decisions: list[dict[str, Any]],
+                   day: date, wd: Workdays) -> dict[str, Any]:
+    """How one conditional share request was answered: decided / on time / overdue / working days."""
+    from ..share.requests import PENDING, RequestState
+
+    if state in PENDING:
+        return {"pending": True, "overdue": step_due is not None and day > step_due}
+    if state not in (RequestState.APPROVED.value, RequestState.REFUSED.value) or not decisions:
+        return {}
+    last = date.fromisoformat(decisions[-1]["on"])
+    on_time = all(d.get("on_time", True) for d in decisions)
+    return {"decided": True, "on_time": on_time, "days": wd.between(requested_on, last)}
+
+
+def _share(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]],
+           days: dict[int, list[int]]) -> None:
+    if not module_available("yibenzhang.share.requests"):
+        return
+    from ..share.requests import ShareRequest
+
+    wd = Workdays()
+    stmt = select(ShareRequest.provider_org_id, ShareRequest.state, ShareRequest.requested_on, ShareRequest.step_due,
+                  ShareRequest.decisions).where(
+        ShareRequest.share_type == ShareType.CONDITIONAL.value,
+        *_in_scope(scope, ShareRequest.provider_org_id, ShareRequest.region_id))
+    for org_id, state, requested_on, step_due, decisions in session.execute(stmt):
+        r = share_response(state, requested_on, step_due, list(decisions or []), day, wd)
+        if not r:
+            continue
+        _add(out, org_id, "share_requests", 1)
+        if r.get("pending"):
+            _add(out, org_id, "share_pending", 1)
+            _add(out, org_id, "share_overdue", 1 if r["overdue"] else 0)
+        else:
+            _add(out, org_id, "share_decided", 1)
+            _add(out, org_id, "share_on_time" if r["on_time"] else "share_late", 1)
+            days.setdefault(org_id, []).append(r["days"])
+    if module_available("yibenzhang.share.grants"):
+        from ..share.grants import GrantUsage
+
+        usage = select(Resource.org_id, func.count()).select_from(GrantUsage).join(
+            Resource, GrantUsage.resource_id == Resource.id).where(
+            *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
+        for org_id, n in session.execute(usage):
+            _add(out, org_id, "share_calls", n)
+
+
+def _objections(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+    if not module_available("yibenzhang.quality.objections"):
+        return
+    from ..quality.objections import objection_counts
+
+    counts = objection_counts(session, Actor.system(), org_id=scope.org_id,
+                              region_path=scope.region_path if scope.region_path != "/" else None, today=day)
+    for org_id, c in counts.items():
+        for key in ("total", "open", "overdue", "on_time", "late"):
+            _add(out, org_id, f"objections_{key}", c[key])
+
+
+def _open_figures(session: Session, scope: Scope) -> dict[str, Any]:
+    figures = load("yibenzhang.open.kpi:figures")
+    if figures is None:
+        return {k: None for k in OPEN_FIGURES}
+    got = figures(session, region_path=scope.region_path if scope.region_path != "/" else None,
+                  org_id=scope.org_id) or {}
+    return {k: got.get(k) for k in OPEN_FIGURES}
+
+
+# --- folding ---------------------------------------------------------------------------------------------
+
+
+def _ratio(num: float, den: float) -> float | None:
+    return round(num / den, 4) if den else None
+
+
+def derive(c: dict[str, Any], days: list[int], quality_pairs: list[tuple[dict[str, Any], float | None, int]]
+           ) -> dict[str, Any]:
+    """Rates, medians and the quality average from summed counts."""
+    d = {k: int(c.get(k, 0)) for k in COUNTS}
+    base = d["records_collected"] - d["records_last_30d"]
+    d["records_growth_30d"] = _ratio(d["records_last_30d"], base)
+    d["duty_on_time_rate"] = _ratio(d["duty_on_time"], d["duty_on_time"] + d["duty_late"] + d["duty_overdue"])
+    d["fresh_rate"] = _ratio(d["fresh"], d["fresh"] + d["stale"])
+    d["collection_rate"] = _ratio(d["collected_resources"], d["fresh"] + d["stale"])
+    d["share_on_time_rate"] = _ratio(d["share_on_time"], d["share_decided"] + d["share_overdue"])
+    d["share_median_days"] = statistics.median(days) if days else None
+    d["objections_on_time_rate"] = _ratio(
+        d["objections_on_time"], d["objections_on_time"] + d["objections_late"] + d["objections_overdue"])
+    q = qscores.weighted_average(quality_pairs) if quality_pairs else None
+    d["quality_overall"] = q["overall"] if q else None
+    d["quality_resources"] = q["resources"] if q else 0
+    return d
+
+
+@dataclass
+class Collected:
+    """The grouped figures of one scope, per org, before folding."""
+
+    day: date
+    scope: Scope
+    orgs: list[dict[str, Any]]  # id, name, kind, region_id, region_code, region_name, region_path
+    counts: dict[int, dict[str, Any]]
+    days: dict[int, list[int]]
+    quality: dict[int, list[tuple[dict[str, Any], float | None, int]]]
+
+
+def collect(session: Session, scope: Scope, day: date) -> Collected:
+    org_rows = session.execute(
+        select(Org.id, Org.name, Org.kind, Org.region_id, Region.code, Region.name, Region.path)
+        .join(Region, Org.region_id == Region.id).where(*_in_scope(scope, Org.id, Org.region_id))
+        .order_by(Region.path, Org.id)).all()
+    orgs = [{"id": r[0], "name": r[1], "kind": r[2], "region_id": r[3], "region_code": r[4], "region_name": r[5],
+             "region_path": r[6]} for r in org_rows]
+    counts: dict[int, dict[str, Any]] = {}
+    days: dict[int, list[int]] = {}
+    _catalogue(session, scope, counts)
+    _records(session, scope, day, counts)
+    _duty(session, scope, day, counts)
+    _freshness(session, scope, day, counts)
+    _share(session, scope, day, counts, days)
+    _objections(session, scope, day, counts)
+    return Collected(day, scope, orgs, counts, days, _quality(session, scope))
+
+
+def _coverage(orgs: Iterable[dict[str, Any]], counts: dict[int, dict[str, Any]]) -> dict[str, Any]:
+    expected = [o for o in orgs if o["kind"] in CATALOGUING_KINDS]
+    covered = sum(1 for o in expected if counts.get(o["id"], {}).get("published"))
+    return {"orgs_expected": len(expected), "orgs_catalogued": covered,
+            "catalogue_coverage": _ratio(covered, len(expected))}
+
+
+def fold(c: Collected, org_ids: Iterable[int]) -> dict[str, Any]:
+    ids = list(org_ids)
+    summed: dict[str, Any] = {}
+    for oid in ids:
+        for key, value in c.counts.get(oid, {}).items():
+            summed[key] = summed.get(key, 0) + value
+    days = [d for oid in ids for d in c.days.get(oid, [])]
+    pairs = [p for oid in ids for p in c.quality.get(oid, [])]
+    out = derive(summed, days, pairs)
+    idset = set(ids)
+    out.update(_coverage((o for o in c.orgs if o["id"] in idset), c.counts))
+    return out
+
+
+# --- trends ---------------------------------------------------------------------------------------------------
+
+
+def trends(session: Session, scope: Scope) -> dict[str, Any]:
+    """Records collected per month (published batches) and open datasets over time (cumulative
+    count of today's open datasets by the month they were published)."""
+    from ..zone.model import Batch, BatchStatus
+
+    at = func.coalesce(Batch.published_at, Batch.created_at)
+    month = _month(session, at)
+    rows = session.execute(
+        select(month, func.sum(Batch.row_count)).join(Resource, Batch.resource_id == Resource.id).where(
+            Batch.status == BatchStatus.PUBLISHED.value, *_in_scope(scope, Resource.org_id, Resource.region_id))
+        .group_by(month).order_by(month)).all()
+    records = [{"month": m, "rows": int(n or 0)} for m, n in rows if m]
+    pmonth = _month(session, Resource.published_at)
+    rows = session.execute(
+        select(pmonth, func.count()).where(
+            Resource.status == ResourceStatus.PUBLISHED.value, Resource.open_type.in_(OPEN_TYPES),
+            Resource.published_at.isnot(None), *_in_scope(scope, Resource.org_id, Resource.region_id))
+        .group_by(pmonth).order_by(pmonth)).all()
+    total, opened = 0, []
+    for m, n in rows:
+        if m:
+            total += int(n)
+            opened.append({"month": m, "open_datasets": total})
+    return {"records_per_month": records, "open_datasets": opened}
+
+
+# --- targets ---------------------------------------------------------------------------------------------------
+
+
+def target_progress(session: Session, scope: Scope, totals: dict[str, Any], day: date) -> list[dict[str, Any]]:
+    """Targets in force today for this scope (the whole platform's when no region is asked, or
+    the region's own), each with the current value and the share reached."""
+    wanted = scope.region_code if scope.region_code and scope.region_path and scope.org_id is None else PLATFORM
+    if scope.org_id is not None:
+        return []
+    rows = session.execute(select(Target).where(
+        Target.scope == wanted, Target.effective_from <= day,
+        or_(Target.effective_to.is_(None), Target.effective_to >= day)).order_by(Target.metric, Target.due_on)
+    ).scalars().all()
+    out = []
+    for t in rows:
+        label, unit = TARGET_METRICS.get(t.metric, (t.metric, ""))
+        current = totals.get(t.metric)
+        progress = round(current / t.value, 4) if current is not None and t.value else None
+        out.append({"id": t.id, "metric": t.metric, "label": label, "unit": unit, "scope": t.scope,
+                    "target": t.value, "due_on": t.due_on.isoformat(), "current": current, "progress": progress,
+                    "met": progress is not None and progress >= 1.0, "overdue": day > t.due_on and not (
+                        progress is not None and progress >= 1.0), "basis": t.basis})
+    return out
+
+
+# --- the whole picture ------------------------------------------------------------------------------------------
+
+# The KPI table: (key, Chinese label, unit). Units: 条 / 个 / % (fraction shown as percent) / 天 / 分.
+KPI_TABLE: tuple[tuple[str, str, str], ...] = (
+    ("records_collected", "归集数据量", "条"),
+    ("records_last_30d", "近30日归集量", "条"),
+    ("records_growth_30d", "近30日增长率", "%"),
+    ("resources_total", "目录资源总数", "个"),
+    *((f"status:{s}", f"资源（{s}）", "个") for s in STATUSES),
+    ("open_datasets", "开放数据集", "个"),
+    ("catalogue_coverage", "目录覆盖率", "%"),
+    ("duty_on_time", "职责变化按时更新", "次"),
+    ("duty_late", "职责变化逾期更新", "次"),
+    ("duty_overdue", "职责变化逾期未更新", "次"),
+    ("duty_on_time_rate", "目录按时更新率", "%"),
+    ("fresh", "按周期更新的资源", "个"),
+    ("stale", "未按周期更新的资源", "个"),
+    ("fresh_rate", "数据及时更新率", "%"),
+    ("quality_overall", "平均质量评分", "分"),
+    ("share_decided", "共享申请已答复", "件"),
+    ("share_on_time", "共享申请按时答复", "件"),
+    ("share_overdue", "共享申请逾期未答复", "件"),
+    ("share_on_time_rate", "共享按时答复率", "%"),
+    ("share_median_days", "共享答复用时中位数（工作日）", "天"),
+    ("share_calls", "共享调用次数", "次"),
+    ("objections_on_time", "异议按时办结", "件"),
+    ("objections_late", "异议逾期办结", "件"),
+    ("objections_overdue", "异议逾期未办结", "件"),
+    ("objections_on_time_rate", "异议按时办结率", "%"),
+    ("downloads", "开放数据下载次数", "次"),
+    ("api_calls", "开放接口调用次数", "次"),
+    ("demands_total", "开放需求", "件"),
+    ("demands_answered", "开放需求已答复", "件"),
+    ("demands_answered_on_time", "开放需求按时答复", "件"),
+)
+
+
+def compute(session: Session, actor: Actor, region_code: str | None = None, org_id: int | None = None,
+            day: date | None = None, *, breakdown: bool = True) -> dict[str, Any]:
+    """Every KPI of the scope, with the per-region and per-org breakdown and trends."""
+    scope = resolve_scope(session, actor, region_code, org_id)
+    day = day or today()
+    c = collect(session, scope, day)
+    totals = fold(c, [o["id"] for o in c.orgs])
+    totals.update(_open_figures(session, scope))
+    out: dict[str, Any] = {"today": day.isoformat(), "scope": scope.as_dict(), "totals": totals,
+                           "table": [{"key": k, "label": label, "unit": unit, "value": totals.get(k)}
+                                     for k, label, unit in KPI_TABLE],
+                           "targets": target_progress(session, scope, totals, day)}
+    if breakdown:
+        out["regions"] = region_rollup(c)
+        out["orgs"] = [{"org_id": o["id"], "name": o["name"], "kind": o["kind"], "region_code": o["region_code"],
+                        "region_name": o["region_name"], **fold(c, [o["id"]])} for o in c.orgs]
+        out["trends"] = trends(session, scope)
+    return out
+
+
+def region_rollup(c: Collected) -> list[dict[str, Any]]:
+    """Each region seen in the scope with the totals of its orgs and of the regions below it."""
+    regions: dict[str, dict[str, Any]] = {}
+    members: dict[str, list[int]] = {}
+    for o in c.orgs:
+        regions.setdefault(o["region_path"], {"code": o["region_code"], "name": o["region_name"]})
+        parts = [p for p in o["region_path"].split("/") if p]
+        for i in range(1, len(parts) + 1):
+            members.setdefault("/" + "/".join(parts[:i]) + "/", []).append(o["id"])
+    out = []
+    for path, ids in sorted(members.items()):
+        if path not in regions:
+            continue  # a region above the scope: not ours to show
+        parent = "/" + "/".join([p for p in path.split("/") if p][:-1]) + "/"
+        out.append({"path": path, **regions[path], "parent_code": regions.get(parent, {}).get("code"),
+                    **fold(c, ids)})
+    return out
