@@ -50,7 +50,7 @@ DOMAIN_LABELS: dict[str, str] = {slug: label for slug, label, _, _ in DOMAINS} |
 DOMAIN_SLUGS: dict[str, str] = {label: slug for slug, label in DOMAIN_LABELS.items()}
 
 FACETS = ("domain", "org", "region", "format", "update_cycle", "open_type")
-SORTS = ("relevance", "newest", "downloads", "quality")
+SORTS = ("relevance", "newest", "downloads", "quality", "name")
 MAX_LIMIT = 1000  # CKAN's package_search allows rows up to 1000
 MAX_OFFSET = 100_000
 DOWNLOADS_TTL = 30.0  # seconds a download count may lag (ours: "most downloaded" is not a live figure)
@@ -179,6 +179,8 @@ class OpenIndex:
         self.time = np.array([d.sort_time.timestamp() if d.sort_time else 0.0 for d in ds], dtype=np.float64)
         self.quality = np.array([d.quality if d.quality is not None else -1.0 for d in ds], dtype=np.float64)
         self.downloads = np.zeros(len(ds), dtype=np.int64)
+        self.has_data = np.array([d.has_data for d in ds], dtype=bool)
+        self.name_rank = np.argsort(np.argsort(np.array([d.name_slug for d in ds], dtype=object), kind="stable"))
         self.tags: dict[str, Any] = {}
         for i, d in enumerate(ds):
             for k in d.keywords:
@@ -280,7 +282,8 @@ class PortalQuery:
     update_cycle: str | None = None
     open_type: str | None = None
     tags: tuple[str, ...] = ()
-    sort: str = ""  # relevance (default with words) | newest (default) | downloads | quality
+    has_data: bool | None = None  # rows collected (so the downloads hold data)
+    sort: str = ""  # relevance (default with words) | newest (default) | downloads | quality | name
     limit: int = 20
     offset: int = 0
 
@@ -292,6 +295,7 @@ class PortalResult:
     facets: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     sort: str = "newest"
     all_open: int = 0
+    hits: Any = None  # index positions of every match, in order
 
 
 def _validated(query: PortalQuery) -> PortalQuery:
@@ -366,6 +370,8 @@ def _masks(idx: OpenIndex, q: PortalQuery) -> dict[str, Any]:
         member = OpenType.parse(q.open_type)
         code = _OPEN.index(member.value) if member and member.value in _OPEN else 254
         masks["open_type"] = idx.open == code
+    if q.has_data is not None:
+        masks["has_data"] = idx.has_data == q.has_data
     for tag in q.tags:
         keep = np.zeros(n, dtype=bool)
         keep[idx.tags.get(tag, np.zeros(0, dtype=np.int64))] = True
@@ -397,6 +403,8 @@ def _facets(idx: OpenIndex, base: Any, masks: dict[str, Any]) -> dict[str, list[
     keep = keep_for("open_type")
     counts = np.bincount(idx.open[keep], minlength=256)
     out["open_type"] = [{"value": o, "label": o, "count": int(counts[i])} for i, o in enumerate(_OPEN)]
+    keep = keep_for("has_data")
+    out["has_data"] = [{"value": True, "label": "有数据", "count": int(idx.has_data[keep].sum())}]
     keep = keep_for("org")
     uniq, counts = np.unique(idx.org[keep], return_counts=True)
     out["org"] = [{"value": int(o), "label": idx.orgs.get(int(o), ("", ""))[0], "count": int(n)}
@@ -452,10 +460,12 @@ def query_open(session: Session, query: PortalQuery) -> PortalResult:
         keys.append(-idx.downloads[hits])
     elif sort == "quality":
         keys.append(-idx.quality[hits])
+    elif sort == "name":
+        keys.append(idx.name_rank[hits])
     order = hits[np.lexsort(keys)] if len(hits) else hits
     page = order[query.offset:query.offset + query.limit].tolist()
     return PortalResult(total=len(hits), items=[idx.datasets[i] for i in page], facets=facets, sort=sort,
-                        all_open=n)
+                        all_open=n, hits=order)
 
 
 def find_dataset(session: Session, id_or_name: str | int) -> Dataset | None:

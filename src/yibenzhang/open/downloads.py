@@ -1,0 +1,202 @@
+"""Downloads of open datasets: the resource's current rows from the zone, masked for the 开放下载
+exit path (denied items are left out), written by DuckDB straight to a file — CSV (UTF-8 with a
+BOM, so Excel opens Chinese text), XLSX, JSON or Parquet.
+
+Files are cached by the SM3 digest of the masked SQL (which names the batch files, the items and
+their operators): a new batch, a new grade or a new policy gives new SQL and a new file; Parquet
+batches never change, so a cached file is never stale. Each download is counted per day."""
+
+from __future__ import annotations
+
+import os
+import threading
+import uuid
+from dataclasses import dataclass
+from datetime import date
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy.orm import Session
+
+from ..access import Actor, require
+from ..catalog.model import Resource
+from ..classify import masking
+from ..classify import policies as P
+from ..config import get_settings
+from ..crypto import sm3_hex
+from ..errors import DomainError, Unauthenticated
+from ..zone.engine import get_engine
+from ..zone.service import column_type, current_relation, literal
+from . import keys as key_service
+from .access import has_approved_application
+from .datasets import is_unconditional
+from .model import OpenApiKey
+
+FORMATS = ("csv", "xlsx", "json", "parquet")
+MEDIA_TYPES = {
+    "csv": "text/csv; charset=utf-8",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+    "json": "application/json",
+    "parquet": "application/vnd.apache.parquet",
+}
+BOM = "\ufeff".encode()
+XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+PURPOSE = P.OPEN_DOWNLOAD  # one pseudonym key for every open download: joins across open datasets work
+
+
+class DownloadFailed(DomainError):
+    status = 422
+    title = "无法生成下载文件"
+
+
+@dataclass(frozen=True)
+class Shape:
+    """What leaves for one resource: the masked plan over its current relation."""
+
+    resource_id: int
+    relation: str
+    plan: P.MaskPlan
+    types: dict[str, str]
+
+    def sql(self, tail: str = "ORDER BY _batch, _row", passthrough: tuple[str, ...] = ()) -> str:
+        return self.plan.sql(self.relation, self.types, passthrough=passthrough, tail=tail)
+
+    @property
+    def columns(self) -> list[str]:
+        return [c.name for c in self.plan.leaving]
+
+
+@lru_cache(maxsize=4096)
+def _by_name(name: str, description: str | None) -> tuple[str, ...]:
+    return tuple(P._categories_by_name(name, description))
+
+
+def shape(session: Session, resource: Resource) -> Shape:
+    """Stored categories (decision, else suggestions) and confirmed grades; an item with none
+    is recognized by its name once per process. Ungraded items count as 核心 (fail closed)."""
+    known = P._stored_categories(session, resource)
+    items = [P.MaskItem(i.name, tuple(known[i.id]) if i.id in known else _by_name(i.name, i.description),
+                        i.grade, column_type(i)) for i in resource.items]
+    return Shape(resource.id, current_relation(session, resource.id), P.plan(items, P.OPEN_DOWNLOAD,
+                                                                               purpose=PURPOSE),
+                 {i.name: i.sql_type for i in items})
+
+
+# --- who may download ---------------------------------------------------------------------------
+
+
+def raw_key_of(headers: Any, query: Any) -> str | None:
+    """`X-API-Key` header or `?api_key=`."""
+    return (headers.get("x-api-key") or query.get("api_key") or "").strip() or None
+
+
+def authorize(session: Session, actor: Actor, resource: Resource, raw_key: str | None,
+              today: date | None = None) -> OpenApiKey | None:
+    """无条件开放: anyone. 有条件开放: an API key scoped to the dataset, or a signed-in applicant
+    whose application was approved (the provider's own people and the admin too)."""
+    if raw_key:
+        key = key_service.key_for(session, raw_key, today)
+        if not is_unconditional(resource):
+            key_service.require_scope(key, resource.id)
+        return key
+    if is_unconditional(resource):
+        return None
+    if actor.user_id is not None and (has_approved_application(session, actor.user_id, resource.id)
+                                      or actor.is_admin or actor.acts_for_org(resource.org_id)):
+        return None
+    if not actor.is_authenticated:
+        raise Unauthenticated("open_apply_required", "有条件开放的数据集须登录并经申请批准后使用")
+    require(False, "使用有条件开放数据集（须先申请并获批准）", "open_apply_required")
+    return None
+
+
+# --- producing files ----------------------------------------------------------------------------
+
+
+def cache_dir() -> Path:
+    return get_settings().home / "open_downloads"
+
+
+_locks: dict[str, threading.Lock] = {}
+_locks_guard = threading.Lock()
+
+
+def _lock(name: str) -> threading.Lock:
+    with _locks_guard:
+        return _locks.setdefault(name, threading.Lock())
+
+
+def file_for(sh: Shape, fmt: str) -> Path:
+    """The download file for this shape and format, built once (temporary name, then renamed)."""
+    if fmt not in FORMATS:
+        raise DownloadFailed("open_format", "未知的取值“{value}”，可选：{allowed}", value=fmt,
+                             allowed="、".join(FORMATS))
+    sql = sh.sql()
+    digest = sm3_hex(f"{fmt}\n{sql}".encode())[:32]
+    folder = cache_dir()
+    final = folder / f"{sh.resource_id}-{digest}.{fmt}"
+    if final.exists():
+        return final
+    with _lock(final.name):
+        if final.exists():
+            return final
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
+        try:
+            _write(sql, fmt, tmp)
+            os.replace(tmp, final)
+        finally:
+            tmp.unlink(missing_ok=True)
+        for old in folder.glob(f"{sh.resource_id}-*.{fmt}"):  # superseded versions
+            if old != final:
+                old.unlink(missing_ok=True)
+    return final
+
+
+def _write(sql: str, fmt: str, target: Path) -> None:
+    con = get_engine().connect()
+    try:
+        masking.prepare(con, sql)
+        if fmt == "xlsx":
+            _write_xlsx(con, sql, target)
+            return
+        options = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
+                   "parquet": "FORMAT parquet, COMPRESSION zstd"}[fmt]
+        raw = target.with_suffix(".raw") if fmt == "csv" else target
+        con.execute(f"COPY ({sql}) TO {literal(str(raw))} ({options})")
+        if fmt == "csv":
+            try:
+                with open(target, "wb") as out, open(raw, "rb") as src:
+                    out.write(BOM)
+                    while chunk := src.read(1 << 20):
+                        out.write(chunk)
+            finally:
+                raw.unlink(missing_ok=True)
+    finally:
+        con.close()
+
+
+def _write_xlsx(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+    from openpyxl import Workbook
+
+    reader = con.sql(sql).to_arrow_reader(8192)
+    wb = Workbook(write_only=True)
+    ws = wb.create_sheet("data")
+    ws.append(list(reader.schema.names))
+    written = 0
+    for batch in reader:
+        written += batch.num_rows
+        if written > XLSX_MAX_ROWS:
+            raise DownloadFailed("open_xlsx_too_large", "数据超过XLSX的行数上限{n}行，请下载CSV或Parquet",
+                                 n=XLSX_MAX_ROWS)
+        for row in zip(*(col.to_pylist() for col in batch.columns), strict=True):
+            ws.append(list(row))
+    wb.save(target)
+
+
+def filename(resource: Resource, fmt: str) -> str:
+    """The file's name (Starlette sends it RFC 5987-encoded when it is not ASCII)."""
+    safe = "".join(ch for ch in resource.name if ch not in '/\\:*?"<>|').strip() or f"dataset-{resource.id}"
+    return f"{safe}.{fmt}"

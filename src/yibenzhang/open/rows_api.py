@@ -1,0 +1,154 @@
+"""The open-data rows API: pages of an open dataset's current rows, masked as downloads, with
+equality filters on returned columns (those leaving in clear: filtering a masked column by its
+original value would reveal it), offset or keyset paging, and a rate limit per API key or per
+client IP (Rules.open_api_calls_per_minute)."""
+
+from __future__ import annotations
+
+import base64
+import math
+import threading
+import time
+from collections.abc import Callable
+from datetime import date, datetime
+from decimal import Decimal
+from typing import Any
+
+import duckdb
+
+from ..classify import masking
+from ..config import get_settings
+from ..errors import DomainError
+from ..zone.engine import get_engine
+from ..zone.service import quote
+from .downloads import Shape
+
+DEFAULT_LIMIT = 100
+MAX_LIMIT = 1000
+MAX_OFFSET = 1_000_000  # deeper pages use the keyset cursor (`after`)
+WINDOW_SECONDS = 60.0
+
+
+class RateLimited(DomainError):
+    status = 429
+    title = "调用过于频繁"
+
+    def __init__(self, limit: int, retry_after: int) -> None:
+        super().__init__("open.rate_limited", "每分钟最多调用{limit}次，请{seconds}秒后再试",
+                         limit=limit, seconds=retry_after)
+        self.retry_after = retry_after
+
+
+class Limiter:
+    """Fixed one-minute windows per key: calls 1..N pass, call N+1 waits for the next window."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self._lock = threading.Lock()
+        self._state: dict[str, tuple[float, int]] = {}
+
+    def hit(self, key: str, limit: int) -> None:
+        now = self.clock()
+        with self._lock:
+            start, n = self._state.get(key, (now, 0))
+            if now - start >= WINDOW_SECONDS:
+                start, n = now, 0
+            if n >= limit:
+                raise RateLimited(limit, max(1, math.ceil(start + WINDOW_SECONDS - now)))
+            self._state[key] = (start, n + 1)
+            if len(self._state) > 100_000:  # forget finished windows now and then
+                self._state = {k: v for k, v in self._state.items() if now - v[0] < WINDOW_SECONDS}
+
+    def reset(self) -> None:
+        with self._lock:
+            self._state.clear()
+
+
+LIMITER = Limiter()
+
+
+def check_rate(key: str) -> None:
+    LIMITER.hit(key, get_settings().rules.open_api_calls_per_minute)
+
+
+# One DuckDB database per process for the rows API; each call runs on its own cursor, keyed
+# functions registered once per SQL text.
+_shared: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}
+_shared_lock = threading.Lock()
+
+
+def _cursor(sql: str) -> duckdb.DuckDBPyConnection:
+    engine = get_engine()
+    with _shared_lock:
+        got = _shared.get(id(engine))
+        if got is None:
+            got = _shared[id(engine)] = (engine.connect(), set())
+        con, prepared = got
+        if sql not in prepared:
+            masking.prepare(con, sql)
+            prepared.add(sql)
+    return con.cursor()
+
+
+def _json_value(v: Any) -> Any:
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
+
+
+def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
+    clear = {c.name for c in sh.plan.leaving if masking.OPERATORS[c.operator.name].clear}
+    leaving = set(sh.columns)
+    conds, params = [], []
+    for name, value in filters.items():
+        if name not in leaving:
+            raise DomainError("open_filter_unknown", "不能按“{name}”筛选：开放数据中没有该字段", name=name)
+        if name not in clear:
+            raise DomainError("open_filter_masked", "字段“{name}”脱敏后开放，不能按其原值筛选", name=name)
+        conds.append(f"{quote(name)} = TRY_CAST(? AS {sh.types.get(name, 'VARCHAR')})")
+        params.append(value)
+    return conds, params
+
+
+def _after(raw: str | None) -> tuple[int, int] | None:
+    if not raw:
+        return None
+    try:
+        b, r = raw.split(".", 1)
+        return int(b), int(r)
+    except ValueError:
+        raise DomainError("open_cursor_invalid", "分页游标无效：{value}", value=raw) from None
+
+
+def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offset: int = 0,
+         after: str | None = None) -> dict[str, Any]:
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, min(int(offset), MAX_OFFSET))
+    conds, params = _filters(sh, filters)
+    cur = _after(after)
+    if cur:
+        conds.append("(_batch, _row) > (?, ?)")
+        params += list(cur)
+        offset = 0
+    where = f"WHERE {' AND '.join(conds)} " if conds else ""
+    sql = sh.sql(tail=f"{where}ORDER BY _batch, _row LIMIT {limit} OFFSET {offset}", passthrough=("_batch", "_row"))
+    con = _cursor(sql)
+    try:
+        con.execute(sql, params)
+        names = [d[0] for d in con.description]
+        got = con.fetchall()
+    finally:
+        con.close()
+    cols = names[:-2]
+    rows = [{c: _json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
+    full = len(got) == limit
+    return {
+        "dataset_id": sh.resource_id, "columns": cols, "denied": sh.plan.denied,
+        "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "limit": limit, "offset": offset,
+        "rows": rows, "next_offset": offset + limit if full and not cur else None,
+        "next": f"{got[-1][-2]}.{got[-1][-1]}" if full else None,
+    }
