@@ -1,0 +1,343 @@
+"""Which sandbox outputs may leave (原始数据不出域、数据可用不可见), decided before and after the run.
+
+Two shapes leave; everything else is refused with a reason code.
+
+1. Aggregated output (聚合). The outermost SELECT groups (GROUP BY, or aggregates only) over ONE
+   row source: a resource view, or a CTE / subquery chain that only filters and derives columns
+   from one view (no joins, grouping, DISTINCT, LIMIT, windows or subqueries inside it).
+   k-rule: the query is rewritten to also compute `COUNT(*)` per group (and each GROUP BY
+   expression as a hidden column); the output leaves only if every group counts at least
+   k = rules.sandbox_min_group_rows source rows and the groups together count at least k
+   (an empty output is refused too, so "no row" and "one row" answer alike). The hidden columns
+   are dropped before release. To keep "per group" meaning "per set of source rows":
+   - aggregate arguments are "uniform": columns, literals, + − ×, casts — no CASE, IF,
+     comparisons, FILTER, division or functions, which could single one row out inside a large
+     group (sum(CASE WHEN id = '…' THEN income END));
+   - MIN / MAX / MEDIAN / quantiles / FIRST / ANY_VALUE / MODE return one member's value: only
+     over items the 运营结果 policy releases in clear; LIST / STRING_AGG and COUNT_IF never;
+   - no window functions or subqueries in the outer SELECT (no in-query differencing, no
+     predicate built from another row).
+2. Row-level output (行级). A SELECT of plain columns (or *) from ONE view, with filters and order
+   over items the 运营结果 policy releases in clear; every output item must be allowed by that
+   policy and is masked by it (pseudonyms keyed per authorization). Items graded 核心 / 重要 are
+   refused earlier (sql_guard), anywhere in the query.
+
+Small-group differencing. Each released aggregate keeps a fingerprint: the view, its GROUP BY
+expressions, its WHERE conjuncts and the count per group. A new aggregate with the same view
+and grouping is compared with every earlier released one of the same authorization; when their
+row sets are nested — one conjunct set contains the other (`WHERE a` vs `WHERE a AND id <> 'x'`),
+or they differ in one range bound on the same expression in the same direction
+(`age > 30` vs `age > 31`) — and some group's count differs by 1 … k−1, the new output is refused.
+
+Limits (not caught): predicates that are nested only semantically (OR, IN lists, NOT, ranges in
+opposite directions, different but equivalent spellings); differencing across authorizations,
+operators or groupings (`GROUP BY a` vs `GROUP BY a, b`); refusals themselves answer one bit
+("some group has fewer than k rows") and repeated probing is only visible in the run records
+and ledger; polynomial tricks inside uniform arguments over many queries. These need an
+auditor's review of the run history, or a noise-adding mechanism this module does not provide.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlglot import exp
+
+from ..crypto import canonical_json, sm3_hex
+from .sql_guard import HIDDEN_PREFIX, Checked, Refusal, View
+
+COUNT_COLUMN = f"{HIDDEN_PREFIX}_n"
+GROUP_COLUMN = f"{HIDDEN_PREFIX}_g"
+
+SAFE_AGGREGATES = frozenset({"Count", "Sum", "Avg", "Stddev", "StddevSamp", "StddevPop", "Variance",
+                             "VariancePop", "ApproxDistinct", "Corr", "CovarSamp", "CovarPop"})
+MEMBER_AGGREGATES = frozenset({"Min", "Max", "Median", "Quantile", "PercentileCont", "PercentileDisc",
+                               "AnyValue", "First", "Last", "ArgMax", "ArgMin", "Mode"})
+UNIFORM_NODES: tuple[type[exp.Expression], ...] = (
+    exp.Column, exp.Identifier, exp.Literal, exp.Star, exp.Distinct, exp.Paren, exp.Add, exp.Sub, exp.Mul,
+    exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Null,
+)
+RANGES = {exp.GT: ">", exp.GTE: ">", exp.LT: "<", exp.LTE: "<"}
+
+
+@dataclass(frozen=True)
+class ItemRule:
+    """How the 运营结果 policy treats one item: may it leave row-level, and in clear?"""
+
+    denied: bool
+    clear: bool
+
+
+@dataclass
+class Plan:
+    kind: str  # "聚合" or "行级"
+    sql: str  # what runs
+    view: View
+    output_items: list[str] = field(default_factory=list)  # row-level: the item behind each output column
+    base: str | None = None  # aggregate: digest of the view and grouping
+    predicates: list[str] = field(default_factory=list)
+    group_count: int = 0  # aggregate: number of hidden group columns
+
+
+def _refuse_shape(detail: str) -> Refusal:
+    return Refusal("release_shape", "该查询结果无法放行：{detail}", detail=detail)
+
+
+def _parts(select: exp.Select, *skip: str) -> list[exp.Expression]:
+    """Every argument of `select` except the named ones (e.g. its FROM, its WITH)."""
+    out: list[exp.Expression] = []
+    for key, value in select.args.items():
+        if key in skip or value is None:
+            continue
+        out.extend(v for v in (value if isinstance(value, list) else [value]) if isinstance(v, exp.Expression))
+    return out
+
+
+def _has(nodes: list[exp.Expression], *kinds: type[exp.Expression]) -> bool:
+    return any(n.find(*kinds) is not None for n in nodes)
+
+
+def _uniform(node: exp.Expression) -> bool:
+    return all(isinstance(n, UNIFORM_NODES) for n in node.walk())
+
+
+def _cte(tree: exp.Expression, name: str) -> exp.Expression | None:
+    for cte in tree.find_all(exp.CTE):
+        if cte.alias.lower() == name:
+            return cte.this
+    return None
+
+
+def _chain(tree: exp.Expression, root: exp.Select, views: dict[str, View]) -> tuple[View, list[exp.Select]]:
+    """The one view `root` reads and the filtering/deriving selects between them (innermost last)."""
+    chain: list[exp.Select] = []
+    select = root
+    while True:
+        if select.args.get("joins"):
+            raise Refusal("release_join", "聚合结果只能来自单个信息资源，不支持连接（JOIN）")
+        source = select.args["from_"].this if select.args.get("from_") else None
+        if isinstance(source, exp.Table):
+            name = source.name.lower()
+            if name in views and _cte(tree, name) is None:
+                return views[name], chain
+            inner = _cte(tree, name)
+        elif isinstance(source, exp.Subquery):
+            inner = source.this
+        else:
+            inner = None
+        if not isinstance(inner, exp.Select):
+            raise _refuse_shape("数据来源必须是单个信息资源视图或对其筛选的子查询")
+        _row_source(inner)
+        chain.append(inner)
+        select = inner
+
+
+def _row_source(select: exp.Select) -> None:
+    for key in ("group", "having", "qualify", "distinct", "limit", "offset", "joins"):
+        if select.args.get(key):
+            raise _refuse_shape("子查询只能筛选和派生列，不能分组、去重、限制行数或连接")
+    parts = _parts(select, "from_", "with_")
+    if _has(parts, exp.AggFunc, exp.Window):
+        raise _refuse_shape("子查询中不能使用聚合或窗口函数")
+    if _has(parts, exp.Subquery, exp.Select):
+        raise _refuse_shape("不允许在筛选条件或列中嵌套子查询")
+
+
+def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
+    if where is None:
+        return []
+    cond = where.this if isinstance(where, exp.Where) else where
+    return list(cond.flatten()) if isinstance(cond, exp.And) else [cond]
+
+
+def _norm(node: exp.Expression) -> str:
+    while isinstance(node, exp.Paren):
+        node = node.this
+    return node.sql(dialect="duckdb", normalize=True, comments=False)
+
+
+def _uniform_names(view: View, chain: list[exp.Select]) -> set[str]:
+    """Columns an aggregate may take: the view's items, and derived columns built uniformly from them."""
+    names = {i.lower() for i in view.items}
+    for select in reversed(chain):  # innermost first
+        for e in select.expressions:
+            if isinstance(e, exp.Alias):
+                refs = {c.name.lower() for c in e.find_all(exp.Column)}
+                if _uniform(e.this) and refs <= names:
+                    names.add(e.alias.lower())
+                else:
+                    names.discard(e.alias.lower())
+    return names
+
+
+def _check_aggregates(root: exp.Select, view: View, chain: list[exp.Select], rules: dict[str, ItemRule]) -> None:
+    """`rules`: the view's items (lower case) → how the 运营结果 policy treats them."""
+    uniform = _uniform_names(view, chain)
+    for agg in root.find_all(exp.AggFunc):
+        kind = type(agg).__name__
+        if kind not in SAFE_AGGREGATES | MEMBER_AGGREGATES:
+            raise Refusal("release_aggregate_forbidden", "聚合函数“{function}”会输出原始值，不予放行",
+                          function=agg.sql_name())
+        args = [a for a in agg.args.values() if isinstance(a, exp.Expression)]
+        for arg in args:
+            if not _uniform(arg):
+                raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
+                              "不能含条件、比较、除法或函数：{expr}", expr=_norm(arg)[:200])
+            for col in arg.find_all(exp.Column):
+                name = col.name.lower()
+                if name not in uniform:
+                    raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
+                                  "不能含条件、比较、除法或函数：{expr}", expr=col.name)
+                if kind in MEMBER_AGGREGATES:
+                    rule = rules.get(name)
+                    if rule is None or not rule.clear:
+                        raise Refusal("release_member_value", "“{function}”会输出某一行的取值，"
+                                      "只能用于可明文放行的信息项，“{item}”不可", function=agg.sql_name(),
+                                      item=col.name)
+
+
+def _group_expressions(root: exp.Select) -> list[exp.Expression]:
+    group = root.args.get("group")
+    if group is None:
+        return []
+    aliases = {e.alias.lower(): e.this for e in root.expressions if isinstance(e, exp.Alias)}
+    if group.args.get("all"):
+        return [e.this if isinstance(e, exp.Alias) else e for e in root.expressions if e.find(exp.AggFunc) is None]
+    out: list[exp.Expression] = []
+    for g in group.expressions:
+        if isinstance(g, exp.Literal) and g.is_int:  # GROUP BY 2: the second output column
+            pick = root.expressions[int(g.this) - 1]
+            out.append(pick.this if isinstance(pick, exp.Alias) else pick)
+        elif isinstance(g, exp.Column) and not g.table and g.name.lower() in aliases:
+            out.append(aliases[g.name.lower()])
+        else:
+            out.append(g)
+    if any(isinstance(g, exp.Cube | exp.Rollup | exp.GroupingSets) for g in out):
+        raise _refuse_shape("不支持 CUBE、ROLLUP 和 GROUPING SETS")
+    return out
+
+
+def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
+                    all_rules: dict[str, dict[str, ItemRule]]) -> Plan:
+    view, chain = _chain(checked.tree, root, views)
+    rules = all_rules.get(view.name, {})
+    parts = _parts(root, "from_", "with_")
+    if _has(parts, exp.Window):
+        raise _refuse_shape("聚合查询的外层不能使用窗口函数")
+    if _has(parts, exp.Subquery, exp.Select):
+        raise _refuse_shape("不允许在筛选条件或列中嵌套子查询")
+    if _has(list(root.expressions), exp.Filter):
+        raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
+                      "不能含条件、比较、除法或函数：{expr}", expr="FILTER")
+    _check_aggregates(root, view, chain, rules)
+    try:
+        groups = _group_expressions(root)
+    except IndexError as err:
+        raise _refuse_shape("GROUP BY 的序号超出输出列") from err
+    rewritten = checked.tree.copy()
+    outer = rewritten if isinstance(rewritten, exp.Select) else None
+    assert outer is not None
+    hidden = [exp.alias_(exp.Count(this=exp.Star()), COUNT_COLUMN, quoted=True)]
+    hidden += [exp.alias_(g.copy(), f"{GROUP_COLUMN}{i}", quoted=True) for i, g in enumerate(groups)]
+    outer.select(*hidden, copy=False)
+    predicates = sorted({_norm(c) for s in [root, *chain] for c in _conjuncts(s.args.get("where"))})
+    base = sm3_hex(canonical_json({"view": view.name, "groups": [_norm(g) for g in groups]}))
+    return Plan(kind="聚合", sql=rewritten.sql(dialect="duckdb", comments=False), view=view, base=base,
+                predicates=predicates, group_count=len(groups))
+
+
+def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],
+               all_rules: dict[str, dict[str, ItemRule]]) -> Plan:
+    if root.args.get("joins"):
+        raise Refusal("release_join", "行级结果只能来自单个信息资源，不支持连接（JOIN）")
+    source = root.args["from_"].this if root.args.get("from_") else None
+    name = source.name.lower() if isinstance(source, exp.Table) else ""
+    if name not in views or _cte(checked.tree, name) is not None:
+        raise _refuse_shape("行级结果必须直接读取单个信息资源视图")
+    view = views[name]
+    rules = all_rules.get(view.name, {})
+    parts = _parts(root, "from_", "with_", "expressions")
+    if _has(parts + list(root.expressions), exp.Subquery, exp.Select, exp.Window):
+        raise _refuse_shape("行级查询不能使用子查询或窗口函数")
+    outputs: list[str] = []
+    for e in root.expressions:
+        target = e.this if isinstance(e, exp.Alias) else e
+        if isinstance(target, exp.Star) or (isinstance(target, exp.Column) and isinstance(target.this, exp.Star)):
+            outputs.extend(view.items)
+        elif isinstance(target, exp.Column):
+            outputs.append(next((i for i in view.items if i.lower() == target.name.lower()), target.name))
+        else:
+            raise Refusal("release_row_expression", "行级结果只能输出信息项本身（可用 AS 重命名），"
+                          "不能输出计算表达式：{expr}", expr=_norm(target)[:200])
+    denied = [i for i in outputs if rules.get(i.lower(), ItemRule(True, False)).denied]
+    if denied:
+        raise Refusal("release_item_denied", "按“运营结果”脱敏策略，这些信息项不能以行级形式离开：{items}",
+                      items="、".join(dict.fromkeys(denied)))
+    for col in (c for p in parts for c in p.find_all(exp.Column)):
+        rule = rules.get(col.name.lower())
+        if rule is None or not rule.clear:
+            raise Refusal("release_masked_predicate", "行级查询只能按可明文放行的信息项筛选或排序，“{item}”不可",
+                          item=col.name)
+    return Plan(kind="行级", sql=checked.sql, view=view, output_items=outputs)
+
+
+def plan_release(checked: Checked, views: dict[str, View], rules: dict[str, dict[str, ItemRule]]) -> Plan:
+    """Decide the shape before running; `rules`: view name → lower-case item name → ItemRule."""
+    root = checked.tree
+    if not isinstance(root, exp.Select):
+        raise _refuse_shape("结果必须来自单个 SELECT（不支持 UNION、EXCEPT、INTERSECT）")
+    aggregated = bool(root.args.get("group")) or bool(root.args.get("having")) or any(
+        e.find(exp.AggFunc) is not None for e in root.expressions)
+    if aggregated:
+        return _aggregate_plan(checked, root, views, rules)
+    return _rows_plan(checked, root, views, rules)
+
+
+# --- after the run ----------------------------------------------------------------------------------
+
+
+def check_groups(counts: list[int], k: int) -> None:
+    """The k-rule over the per-group source row counts of an aggregated output."""
+    small = sum(1 for n in counts if n < k)
+    if small or sum(counts) < k:
+        raise Refusal("release_small_group", "有{groups}个分组的源数据少于{k}行（或结果为空），结果不予放行",
+                      groups=small, k=k)
+
+
+def _range(node: exp.Expression) -> tuple[str, str] | None:
+    """(left side, direction) of a comparison against a literal: `age > 30` → ("age", ">")."""
+    for kind, direction in RANGES.items():
+        if type(node) is kind and isinstance(node.expression, exp.Literal):
+            return _norm(node.this), direction
+    return None
+
+
+def nested(a: list[str], b: list[str]) -> bool:
+    """True when one predicate set's rows certainly contain the other's (see the module docstring)."""
+    sa, sb = set(a), set(b)
+    if sa == sb:
+        return False
+    if sa <= sb or sb <= sa:
+        return True
+    only_a, only_b = sa - sb, sb - sa
+    if len(only_a) == 1 and len(only_b) == 1:
+        import sqlglot
+
+        ra = _range(sqlglot.parse_one(next(iter(only_a)), read="duckdb"))
+        rb = _range(sqlglot.parse_one(next(iter(only_b)), read="duckdb"))
+        return ra is not None and ra == rb
+    return False
+
+
+def differencing(fingerprint: dict[str, Any], earlier: list[dict[str, Any]], k: int) -> dict[str, Any] | None:
+    """The first earlier released fingerprint whose difference with this one isolates 1 … k−1 rows."""
+    groups = {tuple(g): n for g, n in fingerprint["groups"]}
+    for other in earlier:
+        if other.get("base") != fingerprint["base"] or not nested(other["predicates"], fingerprint["predicates"]):
+            continue
+        for g, n in other["groups"]:
+            mine = groups.get(tuple(g))
+            if mine is not None and 0 < abs(mine - n) < k:
+                return other
+    return None
