@@ -643,6 +643,37 @@ EN.update({  # share grants and the data service (engineer D)
 
 
 EN.update({  # share: console, CLI (engineer S2)
+    "一致": "match", "不一致": "no match", "下载（仅一次）": "Download (once)",
+    "交付文件由后台任务生成，只能下载一次，下载后即删除。":
+        "A delivery file is produced by a background job and can be downloaded once; it is deleted afterwards.",
+    "使用单位": "consumer org", "共{n}次调用": "{n} calls in all", "共享调用统计": "Sharing usage", "刷新": "Refresh",
+    "印章验证未通过（{reason}）": "The seal does not verify ({reason})",
+    "印章验证通过：{org}": "The seal verifies: {org}",
+    "天数须在1到{n}之间": "The number of days must be between 1 and {n}", "对外共享授权": "Grants to other orgs",
+    "尚无交付文件": "No delivery yet", "待核验：{name}": "Claimed {name}",
+    "打开授权可申请交付文件、下载、试用数据核验。":
+        "Open a grant to ask for a delivery, download it, or try verification.",
+    "按使用单位": "by consumer org", "按信息资源": "by resource", "按授权": "by grant", "授权信息项": "granted items",
+    "授权已到期，如需继续使用请重新申请。": "The grant has expired: renew it through a new request.",
+    "撤销": "revoke", "撤销授权": "Revoke grant", "撤销理由": "revocation reason", "数据接口": "Rows API",
+    "数据核验": "Verification", "文件交付": "File delivery", "日期": "date", "查找": "Find",
+    "查找要申请的信息资源": "Find a resource to request", "核验结果": "result", "每分钟{n}次": "{n} calls a minute",
+    "每日调用次数": "Calls per day", "用本单位的 API 令牌调用：": "Call it with your org's API token:",
+    "申请交付文件": "Ask for a delivery", "申请时间": "asked at",
+    "给出定位记录的键值和待核验的值，返回每一项“一致/不一致”，不返回库中的值。":
+        "Give the key value that finds the record and the values to check: each answers match or no match, "
+        "never the stored value.",
+    "统计维度": "group by", "脱敏出口": "masking exit path", "被拒绝": "refused",
+    "该期间没有调用": "No calls in this period",
+    "调用次数": "calls", "调用统计": "Usage", "调用频率上限": "rate limit", "返回数据共享": "Back to data sharing",
+    "近{n}天共{calls}次调用，返回{rows}行，被拒绝{refused}次":
+        "{calls} calls in the last {n} days, {rows} rows returned, {refused} refused",
+    "近{n}天每日调用次数（只计次数与行数，不含任何数据值）。":
+        "Calls per day over the last {n} days (counts and rows only, never a data value).",
+    "近{n}天没有调用": "No calls in the last {n} days", "返回行数": "rows returned", "键信息项": "key item",
+    "键值": "key value",
+    "（可按授权的明文信息项筛选：filter.信息项=值；分页：after）":
+        "(filter on granted clear items with filter.ITEM=VALUE; page with after)",
 })
 
 EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)

@@ -56,3 +56,101 @@ def test_provider_sees_no_request_link_on_its_own_resource(client, world, signed
     rid = published(world)
     signed_in("police_steward")
     assert "/share/new" not in client.get(f"/catalog/{rid}").text
+
+
+# --- grants, deliveries, verification, revocation and usage in the console ---------------------
+
+from tests.share.test_grants import PROTECTED, ROWS, issue, share_fixture  # noqa: E402, F401
+
+
+def test_detail_shows_the_seal_check_and_links_the_grant(client, world, signed_in):
+    rid = published(world, share_type="无条件共享", share_condition=None)
+    csrf = signed_in("consumer")
+    data = {"csrf_token": csrf, "resource": str(rid), "items": ["姓名"], "mode": "接口", "purpose": "核对",
+            "basis": "履行法定职责", "scenario": "窗口", "period_from": "2030-01-01", "period_to": "2030-12-31"}
+    r = client.post("/share/new", data=data, follow_redirects=False)
+    page = client.get(r.headers["location"]).text
+    assert 'id="seal-check"' in page and 'data-valid="yes"' in page and "云岭省公安厅" in page
+    gid = int(re.search(r'/console/share/grants/(\d+)" id="grant-link"', page).group(1))
+    assert f'id="grant-{gid}"' in client.get("/console/share?tab=mine").text
+    grant = client.get(f"/console/share/grants/{gid}").text
+    assert "未生效" in grant and "/api/v1/grants/" not in grant  # not yet valid: nothing to use
+    assert 'id="share-find"' in client.get("/console/share").text
+
+
+def test_consumer_delivery_downloads_once(client, share, signed_in):
+    from yibenzhang.jobs import Worker
+
+    gid = issue(share, mode="文件", items=["姓名", "宗教信仰", "内部备注"])
+    csrf = signed_in("consumer")
+    page = client.get(f"/console/share/grants/{gid}").text
+    assert 'id="delivery-form"' in page and "尚无交付文件" in page and 'id="revoke-form"' not in page
+    r = client.post(f"/console/share/grants/{gid}/deliveries", data={"csrf_token": csrf, "format": "csv"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "排队" in client.get(f"/console/share/grants/{gid}").text
+    Worker(share.world.db, run_tickers=False).run(once=True)
+    page = client.get(f"/console/share/grants/{gid}").text
+    did = int(re.search(r"/console/share/deliveries/(\d+)/download", page).group(1))
+    got = client.get(f"/console/share/deliveries/{did}/download")
+    assert got.status_code == 200 and got.headers["content-disposition"].endswith('.csv"')
+    assert got.text.splitlines()[0] == '"姓名","宗教信仰"' and len(got.text.splitlines()) == 7
+    assert not any(v in got.text for v in PROTECTED)
+    again = client.get(f"/console/share/deliveries/{did}/download")
+    assert again.status_code == 410 and "重新申请" in again.text and "text/html" in again.headers["content-type"]
+    assert "已下载" in client.get(f"/console/share/grants/{gid}").text
+    bad = client.post(f"/console/share/grants/{gid}/deliveries", data={"csrf_token": csrf, "format": "xlsx"})
+    assert bad.status_code == 400 and "csv" in bad.text
+
+
+def test_verification_form_answers_match_or_not_never_the_value(client, share, signed_in):
+    gid = issue(share, mode="核验", items=["公民身份号码", "姓名"])
+    csrf = signed_in("consumer")
+    assert 'id="verify-form"' in client.get(f"/console/share/grants/{gid}").text
+    form = {"csrf_token": csrf, "key_item": "公民身份号码", "key_value": ROWS["公民身份号码"][1],
+            "claim.姓名": "张伟"}
+    page = client.post(f"/console/share/grants/{gid}/verify", data=form)
+    assert page.status_code == 200 and 'data-item="姓名" data-match="yes"' in page.text
+    page = client.post(f"/console/share/grants/{gid}/verify", data={**form, "claim.姓名": "李四"})
+    assert 'data-item="姓名" data-match="no"' in page.text and "张伟" not in page.text
+    page = client.post(f"/console/share/grants/{gid}/verify", data={**form, "claim.姓名": ""})
+    assert page.status_code == 422 and "须给出待核验的信息项" in page.text
+
+
+def test_provider_revokes_from_the_console_and_sees_usage(client, share, signed_in):
+    w = share.world
+    gid = issue(share, items=["姓名", "行政区划代码"])
+    h = w.headers("consumer")
+    for params in ({}, {"filter.行政区划代码": "990101"}, {"filter.公民身份号码": "x"}):
+        client.get(f"/api/v1/grants/{gid}/rows", params=params, headers=h)
+    csrf = signed_in("police_approver")
+    listing = client.get("/console/share").text
+    assert 'id="provided-grants"' in listing and f'id="grant-{gid}"' in listing
+    page = client.get(f"/console/share/grants/{gid}").text
+    assert 'id="revoke-form"' in page and 'id="grant-usage-chart"' in page and "被拒绝1次" in page
+    usage = client.get("/console/share/usage").text
+    assert 'id="usage-summary"' in usage and 'id="usage-chart"' in usage and 'id="usage-days"' in usage
+    assert f'<tr data-key="{gid}">' in usage and "<td class=\"num\">3</td>" in usage
+    for by in ("resource", "org"):
+        page = client.get(f"/console/share/usage?by={by}&days=7").text
+        assert "云岭省市场监督管理局" in page if by == "org" else "人口基本信息" in page
+    assert client.get("/console/share/usage?by=nonsense&days=x").status_code == 200
+    for text in (listing, page, usage):
+        assert not any(v in text for vals in ROWS.values() for v in vals if v not in ("990101",))
+    r = client.post(f"/console/share/grants/{gid}/revoke", data={"csrf_token": csrf, "reason": " "})
+    assert r.status_code == 422 and "须说明理由" in r.text
+    r = client.post(f"/console/share/grants/{gid}/revoke", data={"csrf_token": csrf, "reason": "职责调整"},
+                    follow_redirects=False)
+    assert r.status_code == 303
+    assert "已撤销" in client.get(f"/console/share/grants/{gid}").text
+
+    client.cookies.clear()
+    csrf = signed_in("consumer")
+    page = client.get(f"/console/share/grants/{gid}").text
+    assert "已撤销" in page and "职责调整" in page and 'id="revoke-form"' not in page
+    r = client.post(f"/console/share/grants/{gid}/revoke", data={"csrf_token": csrf, "reason": "x"})
+    assert r.status_code in (403, 404) and "text/html" in r.headers["content-type"]
+    client.cookies.clear()
+    signed_in("city_steward")
+    assert client.get(f"/console/share/grants/{gid}").status_code == 404
+    assert f'data-key="{gid}"' not in client.get("/console/share/usage").text

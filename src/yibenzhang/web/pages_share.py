@@ -1,7 +1,10 @@
-"""Sharing console pages: /console/share (task lists with deadlines, my requests, my grants),
-/console/share/{id} (detail with the seal, decide, withdraw) and /share/new?resource=ID (the
-request form). Thin adapters over share.requests (and share.grants when installed), which decide
-who may read and do what; a page only chooses which buttons to offer."""
+"""Sharing console pages: /console/share (task lists with deadlines, our requests, grants on both
+sides), /console/share/{id} (detail with the seal and its verification, decide, withdraw),
+/share/new?resource=ID (the request form), /console/share/grants/{id} (a grant: deliveries to
+request and download once, the verification form, revoke, its usage) and /console/share/usage
+(calls per day per grant, resource or org: a table, and an ECharts chart when JS runs).
+Thin adapters over share.requests, share.grants and share.console, which decide who may read and
+do what; a page only chooses which buttons to offer."""
 
 from __future__ import annotations
 
@@ -17,8 +20,11 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
-from ..registry import load, module_available
+from ..share import console as share_console
+from ..share import grants as G
 from ..share import requests as svc
+from ..share import seal as sealing
+from ..share import service_rows, verify
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -44,14 +50,6 @@ def _actions(s: Any, ctx: WebContext, req: svc.ShareRequest, view: dict[str, Any
     return out
 
 
-def _grants(s: Any, ctx: WebContext) -> list[dict[str, Any]] | None:
-    grants_for, grant_dict = load("yibenzhang.share.grants:grants_for"), load("yibenzhang.share.grants:grant_dict")
-    orgs = ctx.actor.org_ids(Role.CONSUMER, Role.STEWARD)
-    if grants_for is None or grant_dict is None or not orgs:
-        return None
-    return [grant_dict(g) for org in sorted(orgs) for g in grants_for(s, ctx.actor, org_id=org)]
-
-
 @router.get("/console/share")
 def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
     consumer = bool(ctx.actor.org_ids(Role.CONSUMER, Role.STEWARD))
@@ -73,13 +71,13 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
             view = svc.request_dict(s, req)
             view["actions"] = _actions(s, ctx, req, view)
             views.append(view)
-        grants = _grants(s, ctx)
-    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS, grants=grants,
-                  state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules,
-                  verify_link="/docs#/" if module_available("yibenzhang.share.grant_routes") else None)
+        my_grants, other_grants = share_console.split_grants(s, ctx.actor)
+    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS,
+                  grants=my_grants if consumer or my_grants else None, other_grants=other_grants,
+                  state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
 
-@router.get("/console/share/{request_id}")
+@router.get("/console/share/{request_id:int}")
 def share_detail(request: Request, request_id: int, ctx: WebContext = Depends(console_user)) -> Response:
     import json
 
@@ -87,12 +85,13 @@ def share_detail(request: Request, request_id: int, ctx: WebContext = Depends(co
         req = svc.get_request(s, ctx.actor, request_id)
         view = svc.request_dict(s, req)
         view["actions"] = _actions(s, ctx, req, view)
+        seal_check = sealing.verify(s, view["seal"]) if view["seal"] else None
     sealed = json.dumps(view["seal"], ensure_ascii=False, indent=2) if view["seal"] else None
-    return render(request, "share/detail.html", r=view, sealed=sealed, state_class=STATE_CLASS,
-                  done=request.query_params.get("done"))
+    return render(request, "share/detail.html", r=view, sealed=sealed, seal_check=seal_check,
+                  state_class=STATE_CLASS, done=request.query_params.get("done"))
 
 
-@router.post("/console/share/{request_id}/{action}")
+@router.post("/console/share/{request_id:int}/{action}")
 def share_action(request: Request, request_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
@@ -164,3 +163,87 @@ def create_request(request: Request, ctx: WebContext = Depends(csrf_checked),
             errors = {"extra_items_reason": [exc.message_in(ctx.lang)]}
         return _form(request, ctx, ref, values, errors, status_code=422)
     return redirect(f"/console/share/{rid}?done=create")
+
+
+# --- grants: deliveries, verification, revocation, usage ----------------------------------------
+
+USAGE_DAYS = 30
+BY_LABELS = (("grant", "按授权"), ("resource", "按信息资源"), ("org", "按使用单位"))
+
+
+def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code: int = 200,
+                verify_form: dict[str, Any] | None = None, verify_result: dict[str, bool] | None = None,
+                errors: dict[str, list[str]] | None = None) -> Response:
+    db = get_database()
+    G.USAGE.flush(db)  # the calls still in this process's buffer count too
+    with db.read() as s:
+        grant = G.get_grant(s, ctx.actor, grant_id)
+        view = share_console.grant_views(s, ctx.actor, [grant])[0]
+        deliveries = share_console.deliveries(s, ctx.actor, grant_id) if grant.mode == "文件" else []
+        usage = share_console.usage_series(s, ctx.actor, by="grant", days=USAGE_DAYS, grant_id=grant_id)
+    active = view["status"] == G.ACTIVE
+    return render(request, "share/grant.html", status_code=status_code, g=view, deliveries=deliveries,
+                  usage=usage, usable=active and view["grantee"], formats=service_rows.FORMATS,
+                  vf=verify_form or {}, result=verify_result, errors=errors or {},
+                  done=request.query_params.get("done"))
+
+
+@router.get("/console/share/grants/{grant_id:int}")
+def grant_page(request: Request, grant_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    return _grant_page(request, ctx, grant_id)
+
+
+@router.post("/console/share/grants/{grant_id:int}/revoke")
+def revoke_grant(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+                 form: FormData = Depends(form_data)) -> Response:
+    with get_database().write() as s:
+        G.revoke_grant(s, ctx.actor, grant_id, str(form.get("reason") or ""))
+    return redirect(f"/console/share/grants/{grant_id}?done=revoke")
+
+
+@router.post("/console/share/grants/{grant_id:int}/deliveries")
+def request_delivery(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+                     form: FormData = Depends(form_data)) -> Response:
+    service_rows.request_delivery(get_database(), ctx.actor, grant_id, str(form.get("format") or "csv"))
+    return redirect(f"/console/share/grants/{grant_id}?done=delivery")
+
+
+@router.get("/console/share/deliveries/{delivery_id:int}/download")
+def download_delivery(request: Request, delivery_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    data, name = service_rows.download(get_database(), ctx.actor, delivery_id)
+    kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
+    return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@router.post("/console/share/grants/{grant_id:int}/verify")
+def verify_claims(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+                  form: FormData = Depends(form_data)) -> Response:
+    """The verification form: one key item and value, claimed values for any other granted items;
+    the answer is match / no-match per claimed item, shown on the grant's page."""
+    key_item = str(form.get("key_item") or "").strip()
+    key_value = str(form.get("key_value") or "").strip()
+    claims = {str(k)[len("claim."):]: str(v).strip() for k, v in form.multi_items()
+              if str(k).startswith("claim.") and str(v).strip() and str(k)[len("claim."):] != key_item}
+    kept = {"key_item": key_item, "key_value": key_value, "claims": claims}
+    try:
+        got = verify.verify(get_database(), ctx.actor, grant_id, {key_item: key_value} if key_item else {}, claims)
+    except ValidationFailed as exc:
+        return _grant_page(request, ctx, grant_id, status_code=422, verify_form=kept,
+                           errors=field_errors(exc.errors, ctx.lang))
+    return _grant_page(request, ctx, grant_id, verify_form=kept, verify_result=got["match"])
+
+
+@router.get("/console/share/usage")
+def usage_page(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    by = request.query_params.get("by") or "grant"
+    by = by if by in share_console.SERIES_BY else "grant"
+    raw_days = request.query_params.get("days") or str(USAGE_DAYS)
+    days = min(max(int(raw_days), 1), share_console.MAX_DAYS) if raw_days.isdigit() else USAGE_DAYS
+    db = get_database()
+    G.USAGE.flush(db)
+    with db.read() as s:
+        usage = share_console.usage_series(s, ctx.actor, by=by, days=days)
+    busy = [(i, day) for i, day in enumerate(usage["days"]) if any(x["data"][i] for x in usage["series"])]
+    chart = {"days": usage["days"], "series": [{"name": x["name"], "data": x["data"]} for x in usage["series"]]}
+    return render(request, "share/usage.html", usage=usage, busy=busy, by=by, by_labels=BY_LABELS, days=days,
+                  chart=chart)
