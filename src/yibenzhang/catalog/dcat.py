@@ -92,7 +92,7 @@ def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Gra
         g.add((ds, DCTERMS.identifier, Literal(code)))
         g.add((ds, DCTERMS.title, Literal(view["name"], lang="zh")))
         g.add((ds, DCTERMS.description, Literal(view["abstract"], lang="zh")))
-        g.add((ds, DCAT.landingPage, ds))
+        g.add((ds, DCAT.landingPage, URIRef(f"{base}{view['landing_page']}") if view.get("landing_page") else ds))
         for kw in view.get("keywords") or []:
             g.add((ds, DCAT.keyword, Literal(kw, lang="zh")))
 
@@ -119,6 +119,20 @@ def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Gra
             g.add((ds, DCTERMS.issued, Literal(view["publish_date"], datatype=XSD.date)))
         g.add((ds, DCTERMS.language, LANG_ZH))
 
+        _portal_extras(g, ds, view, base)
+        if "distributions" in view:  # the open portal's downloads (open/dcat_routes.py)
+            for d in view["distributions"]:
+                dist = BNode()
+                g.add((ds, DCAT.distribution, dist))
+                g.add((dist, RDF.type, DCAT.Distribution))
+                g.add((dist, DCTERMS.title, Literal(f"{view['name']}（{d['label']}）", lang="zh")))
+                g.add((dist, DCAT.accessURL, URIRef(f"{base}{view.get('landing_page', '')}")))
+                g.add((dist, DCAT.downloadURL, URIRef(f"{base}{d['path']}")))
+                g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{d['media_type']}")))
+                g.add((dist, DCTERMS.format, EU_FILE_TYPE[d["format"].upper()]))
+                if view.get("license"):
+                    g.add((dist, DCTERMS.license, URIRef(f"{base}{view['license']}")))
+            continue
         for fmt in formats_of(view):
             dist = BNode()
             g.add((ds, DCAT.distribution, dist))
@@ -131,6 +145,33 @@ def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Gra
             else:
                 g.add((dist, DCTERMS.format, Literal(fmt)))
     return g
+
+
+def _portal_extras(g: Graph, ds: URIRef, view: dict[str, Any], base: str) -> None:
+    """What the open portal adds to a view: its 领域 themes, licence and temporal coverage."""
+    if view.get("domains"):
+        scheme = URIRef(f"{base}/open/themes")
+        g.add((scheme, RDF.type, SKOS.ConceptScheme))
+        g.add((scheme, DCTERMS.title, Literal("开放数据领域", lang="zh")))
+        for slug, label in view["domains"]:
+            theme = URIRef(f"{base}/open/themes/{slug}")
+            g.add((ds, DCAT.theme, theme))
+            g.add((theme, RDF.type, SKOS.Concept))
+            g.add((theme, SKOS.prefLabel, Literal(label, lang="zh")))
+            g.add((theme, SKOS.inScheme, scheme))
+    if view.get("license"):
+        g.add((ds, DCTERMS.license, URIRef(f"{base}{view['license']}")))
+    start, end = view.get("temporal") or (None, None)
+    if start or end:
+        period = BNode()
+        g.add((ds, DCTERMS.temporal, period))
+        g.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        if start:
+            g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)))
+        if end:
+            g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)))
+    if view.get("modified"):
+        g.add((ds, DCTERMS.modified, Literal(view["modified"], datatype=XSD.dateTime)))
 
 
 JSONLD_CONTEXT = {

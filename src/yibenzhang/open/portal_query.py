@@ -137,7 +137,9 @@ class OpenIndex:
                    docs.c.region_code, docs.c.category_code, docs.c.format_kind, docs.c.update_cycle,
                    docs.c.sort_time, Resource.open_type, Resource.format_detail, Resource.keywords,
                    Resource.record_count, Resource.region_id)
-            .join(Resource, Resource.id == docs.c.resource_id).where(open_condition())
+            # open now (the live row) and as published (the snapshot the index holds): an edit under
+            # review neither opens a closed dataset nor shows what is not yet approved
+            .join(Resource, Resource.id == docs.c.resource_id).where(open_condition(), docs.c.open_type.in_(OPEN_TYPES))
             .order_by(docs.c.resource_id)).all()
         quality = dict(session.execute(text(
             "SELECT resource_id, overall FROM quality_runs WHERE id IN "
@@ -190,6 +192,7 @@ class OpenIndex:
         self.downloads_at = 0.0
         self.matches: OrderedDict[tuple[str, ...], dict[int, float]] = OrderedDict()
         self.lock = threading.Lock()
+        self.cache: dict[Any, Any] = {}  # what others derive from this state (DCAT documents)
 
     def __len__(self) -> int:
         return len(self.datasets)
