@@ -691,6 +691,113 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
 })
 
 EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
+    # products and states
+    "数据集": "dataset", "数据报告": "data report", "公共治理": "public governance",
+    "公益事业": "public interest", "产业发展": "industry development", "行业发展": "sector development",
+    "合规审查中": "under compliance review", "合规未通过": "failed compliance review",
+    "合规通过": "passed compliance review", "登记中": "registering", "已登记": "registered",
+    "数据产品 {product_id}": "data product {product_id}", "授权 {authorization_id}": "authorization {authorization_id}",
+    "数据产品 {product_id} 的合规审查": "compliance review of data product {product_id}",
+    "创建数据产品": "create a data product", "修改数据产品": "edit a data product",
+    "状态为“{state}”的数据产品不能{action}": "A data product in state “{state}” cannot be {action}",
+    "“{value}”不是有效的编号": "“{value}” is not a valid id",
+    "“{value}”不是有效的金额（分）": "“{value}” is not a valid amount (fen)",
+    "数据产品须来自至少一次已放行的沙箱运行": "A data product must come from at least one released sandbox run",
+    "沙箱运行重复": "A sandbox run is repeated",
+    "沙箱运行 {value} 不存在或不属于本机构": "Sandbox run {value} does not exist or is not your organization's",
+    "沙箱运行 {value} 未放行，其结果不能用于产品": "Sandbox run {value} was not released: its output cannot be used",
+    "已取得个人同意的，须填写同意记录的编号或出处": "With consent recorded, give the consent record's number or source",
+    # pricing and revenue
+    "价格不能为负数": "The price cannot be negative",
+    "“{category}”用途的数据产品应免费提供": "A data product for “{category}” use must be free",
+    "价格{price}分超过授权的运营收费上限{cap}分":
+        "The price of {price} fen is above the authorization's fee cap of {cap} fen",
+    "登记数据产品收入": "record a data product's revenue", "期间格式应为YYYY-MM": "Periods are written YYYY-MM",
+    "不能为负数": "Cannot be negative",
+    "该期间的收入已登记：{period}": "Revenue of this period is already recorded: {period}",
+    "已登记更晚期间（{period}）的收入，不能补登更早期间":
+        "Revenue of a later period ({period}) is recorded: an earlier period cannot be added",
+    "查看运营机构年度披露": "read an operator's annual disclosure",
+    "机构 {operator_org_id}": "organization {operator_org_id}",
+    "授权": "authorizations", "运营机构": "operator", "年度": "year", "披露截止": "due", "授权编号": "authorization",
+    "范围类型": "scope kind", "范围": "scope", "起始日期": "starts", "截止日期": "ends",
+    "收费上限（元）": "fee cap (yuan)",
+    "产品与价格": "products and prices", "产品编号": "product", "登记编码": "registration code",
+    "定价类别": "pricing category", "价格（元）": "price (yuan)", "免费": "free",
+    # compliance review
+    "涉及国家秘密": "Involves state secrets",
+    "危害国家安全或公共利益": "Harms national security or the public interest",
+    "未明确具体用途和应用场景": "No concrete use and scenario stated",
+    "涉及个人信息且未取得个人或其监护人同意": "Personal information without consent of the person or guardian",
+    "涉及商业秘密且未取得权利人同意": "Trade secrets without the holder's consent",
+    "通过欺诈、胁迫或非法渠道获取": "Obtained by fraud, coercion or illegal channels",
+    "法律法规禁止交易的其他情形": "Otherwise banned from trading by law",
+    "001:1236 第二十七条第（{n}）项": "001:1236 Art. 27({n})", "待签核": "awaiting sign-off", "未审查": "not reviewed",
+    "来源信息项“{items}”定级为核心数据": "Source items “{items}” are graded core data",
+    "来源信息项“{items}”定级为核心或重要数据": "Source items “{items}” are graded core or important data",
+    "未填写用途和应用场景": "No use and no scenario stated", "未填写用途": "No use stated",
+    "未填写应用场景": "No scenario stated",
+    "来源信息项“{items}”属于个人信息，未记录个人同意":
+        "Source items “{items}” are personal information and no consent is recorded",
+    "产品所依据的授权 {id} 未处于有效期内或已暂停、撤销":
+        "Authorization {id} the product rests on is not in force (outside its term, suspended or revoked)",
+    "沙箱运行 {run} 依据的是另一授权 {other}": "Sandbox run {run} rests on another authorization {other}",
+    "沙箱运行 {run} 读取了授权范围外的信息资源 {resource}":
+        "Sandbox run {run} read resource {resource}, which is outside the authorization",
+    "产品的部分来源沙箱运行不存在": "Some of the product's source sandbox runs do not exist",
+    "提交合规审查": "submit for compliance review", "签核合规审查": "sign off a compliance review",
+    "第{value}项不需要或不能人工签核": "Item {value} needs no sign-off or cannot be signed off",
+    "第{value}项已签核": "Item {value} is already signed off", "通过、不通过": "pass, fail",
+    "审查人员认定：{note}": "The reviewer found: {note}",
+    "数据产品须先通过合规审查": "The product must pass compliance review first",
+    # registration and certificates
+    "首次": "first", "变更": "change", "注销": "cancellation", "申请": "applied", "形式审核": "formal check",
+    "公示": "publicity", "赋码": "coded", "已被取代": "superseded", "已注销": "cancelled",
+    "数据资源持有权": "right to hold the data resource", "数据加工使用权": "right to process and use the data",
+    "数据产品经营权": "right to operate the data product", "待处理": "open", "成立": "upheld", "不成立": "dismissed",
+    "登记 {registration_id}": "registration {registration_id}", "申请数据产品登记": "apply for product registration",
+    "须写明“{right}”的持有人": "Name the holder of “{right}”",
+    "该数据产品已有办理中的登记 {id}": "The product already has registration {id} in progress",
+    "申请登记": "apply for registration",
+    "该数据产品已登记（{code}），请申请变更、更正或注销":
+        "The product is registered ({code}): apply for a change, correction or cancellation",
+    "该数据产品尚无有效登记，请先申请首次登记": "The product has no registration in force: apply for a first one",
+    "状态为“{state}”的登记不能{action}": "A registration in state “{state}” cannot be {action}",
+    "受理登记": "accept a registration", "处理登记异议": "answer a registration objection",
+    "申请登记后数据产品已被修改，请重新申请": "The product changed after the application: apply again",
+    "只能在公示期内提出异议": "Objections can only be made during the publicity period",
+    "异议 {objection}": "objection {objection}",
+    "公示期至{until}结束（{n}个工作日），期满后方可赋码":
+        "Publicity runs until {until} ({n} working days): a code can be given only after it",
+    "公示期内的异议尚未处理，不能赋码": "An objection made during publicity is still open: no code yet",
+    "数据产品登记证书": "Data product registration certificate", "数据产品登记专用章": "product registration seal",
+    "证书格式不正确": "The certificate is malformed",
+    "产品内容与证书中的产品摘要不一致，证书已被篡改":
+        "The product content does not match the certificate's product digest: the certificate was tampered with",
+    "数据主管部门的签名与证书内容不符，证书已被篡改":
+        "The data authority's signature does not match the certificate content: the certificate was tampered with",
+    "签发机构不是平台已知的数据主管部门": "The signer is not a data authority known to the platform",
+    "登记编码不存在": "No such registration code",
+    "证书与登记簿中的记录不一致": "The certificate differs from the register",
+    "该登记已被变更或更正登记取代": "The registration was superseded by a change or correction",
+    "该登记已注销": "The registration was cancelled", "证书有效": "The certificate is valid",
+    "登记证书 {code}": "registration certificate {code}",
+    "登记 {registration_id} 的证书": "certificate of registration {registration_id}",
+    # valuation and 入表
+    "成本法": "cost method", "收益法": "income method", "市场法": "market method", "规划": "planning",
+    "采集": "collection", "存储": "storage", "加工": "processing", "合规": "compliance", "税费": "tax",
+    "“{value}”不是有效的数值": "“{value}” is not a valid number", "“{value}”超出允许范围": "“{value}” is out of range",
+    "评估数据产品": "value a data product", "评估 {valuation_id}": "valuation {valuation_id}",
+    "内部使用": "internal use", "对外出售": "held for sale", "无形资产": "intangible asset", "存货": "inventory",
+    "外购": "purchase", "脱敏": "masking", "清洗": "cleaning", "标注": "labelling", "整合": "integration",
+    "质量评估": "quality evaluation", "登记结算": "registration", "安全管理": "security",
+    "数据资源入表": "booking data resources", "查看入表记录": "read a booking",
+    "入表记录 {booking_id}": "booking {booking_id}",
+    "入表编号": "booking", "持有单位": "holder", "持有意图": "intention", "资产类别": "asset class",
+    "成本项目": "cost item", "金额（元）": "amount (yuan)", "会计处理": "treatment", "科目": "account",
+    "资本化": "capitalised", "费用化": "expensed", "资本化合计": "capitalised total", "费用化合计": "expensed total",
+    "无形资产—数据资源": "intangible assets — data resources", "存货—数据资源": "inventory — data resources",
+    "管理费用": "administrative expenses",
 })
 
 EN.update({  # assess: targets, KPIs, scorecards, dashboard (engineer A1)
@@ -734,6 +841,19 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "再次完成": "complete again",
     "查看合规日历": "view the compliance calendar",
     "生成合规提醒": "generate compliance reminders",
+    # backup and restore
+    "内存数据库无法备份或恢复": "An in-memory database cannot be backed up or restored",
+    "备份目标“{path}”已存在且不为空": "The backup target “{path}” exists and is not empty",
+    "“{path}”不是一本账的备份（缺少清单）": "“{path}” is not a Yibenzhang backup (no manifest)",
+    "备份已损坏：文件“{file}”的SM3摘要不符": "The backup is corrupted: the SM3 digest of “{file}” does not match",
+    "备份的数据库版本“{heads}”不为本程序所知，请用更新的版本恢复":
+        "The backup's database revision “{heads}” is unknown to this program; restore with a newer version",
+    "只能恢复到空的数据目录，“{path}”不为空": "A backup can only be restored into an empty home; “{path}” is not empty",
+    "YBZ_SECRET_KEY与备份中的平台密钥不同，存证链将无法验证":
+        "YBZ_SECRET_KEY differs from the platform secret in the backup; the evidence chain could not be verified",
+    "备份来自{backup}，不能恢复到{target}": "The backup comes from {backup} and cannot be restored into {target}",
+    "只能恢复到空的数据库（YBZ_DB_URL）": "A backup can only be restored into an empty database (YBZ_DB_URL)",
+    "恢复后的表行数与备份清单不符：{tables}": "Row counts after the restore differ from the backup manifest: {tables}",
 })
 
 
