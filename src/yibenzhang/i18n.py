@@ -692,7 +692,8 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
     "逾期答复": "answered late",
     "返回": "Back",
     "申请使用开放数据": "Apply to use open data",
-    "无条件开放的数据集无需申请，可直接下载": "Unconditionally open datasets need no application: download them directly",
+    "无条件开放的数据集无需申请，可直接下载":
+        "Unconditionally open datasets need no application: download them directly",
     "所有申请人填写同一张表、签署同一份协议；提供方应在{n}个工作日内答复。":
         "Every applicant fills in the same form and accepts the same agreement; the provider answers within {n} "
         "working days.",
@@ -743,9 +744,10 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
     "联系方式（可选）": "Contact (optional)",
     "提交需求": "Submit the demand",
     "开放需求征集": "Open-data demands",
-    "任何登录用户都可以提出数据开放需求；需求转交持有相关数据的单位（或数据主管部门），应在{n}个工作日内答复，答复全部公开。":
-        "Anyone signed in may ask for data to be opened; the demand goes to the organization holding related data "
-        "(or the data authority), is answered within {n} working days, and every answer is public.",
+    "任何登录用户都可以提出数据开放需求；需求转交持有相关数据的单位（或数据主管部门），应在{n}个工作日内答复，答复"
+    "全部公开。":
+        "Anyone signed in may ask for data to be opened; the demand goes to the organization holding related data (or "
+        "the data authority), is answered within {n} working days, and every answer is public.",
     "没有需求": "No demands",
     "我的开放数据": "My open data",
     "API密钥": "API key",
@@ -767,14 +769,17 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
     "查看": "Show",
     "该机构开放目录": "This organization's open catalogue",
     "应用成果": "Showcase",
-    "利用开放数据开发的应用，经数据主管部门审核后展示。": "Applications built on open data, listed after the data authority's review.",
+    "利用开放数据开发的应用，经数据主管部门审核后展示。":
+        "Applications built on open data, listed after the data authority's review.",
     "还没有应用成果": "No showcase entries yet",
     "应用名称": "Application name",
     "应用简介": "Description",
     "网址（可选）": "Web address (optional)",
     "使用的数据集编号": "Ids of the datasets used",
-    "多个编号用逗号分隔，编号见数据集页面地址": "Separate several ids with commas; a dataset's id is in its page address",
-    "有条件开放的数据集须登录并经申请批准后使用": "A conditionally open dataset needs a signed-in user with an approved application",
+    "多个编号用逗号分隔，编号见数据集页面地址":
+        "Separate several ids with commas; a dataset's id is in its page address",
+    "有条件开放的数据集须登录并经申请批准后使用":
+        "A conditionally open dataset needs a signed-in user with an approved application",
     "应用成果 {entry_id}": "showcase entry {entry_id}",
     "状态为“{state}”的应用成果不能审核": "A showcase entry in state “{state}” cannot be reviewed",
     "网址应以http://或https://开头": "The address must start with http:// or https://",
@@ -788,7 +793,8 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
     "状态为“{state}”的开放申请不能领取API密钥": "No API key for an application in state “{state}”",
     "须阅读并同意数据使用协议": "You must read and accept the data usage agreement",
     "不能按“{name}”筛选：开放数据中没有该字段": "Cannot filter on “{name}”: the open data has no such column",
-    "字段“{name}”脱敏后开放，不能按其原值筛选": "Column “{name}” is opened masked: it cannot be filtered by its original value",
+    "字段“{name}”脱敏后开放，不能按其原值筛选":
+        "Column “{name}” is opened masked: it cannot be filtered by its original value",
     "没有可以受理需求的数据主管部门": "No data authority can take the demand",
     "开放需求 {demand_id}": "open-data demand {demand_id}",
     "状态为“{state}”的开放需求不能答复": "A demand in state “{state}” cannot be answered",
@@ -817,10 +823,11 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
     "已吊销": "revoked",
     "已开放": "opened",
     "计划中": "planned",
-    "申请人承诺：仅在申请所述用途和场景内使用数据；不得尝试识别个人身份；不得向第三方转让或出售原始数据；引用数据时注明来源；发现数据错误通过异议渠道反馈；违反约定的，提供方可撤销授权。":
+    "申请人承诺：仅在申请所述用途和场景内使用数据；不得尝试识别个人身份；不得向第三方转让或出售原始数据；引用数据时"
+    "注明来源；发现数据错误通过异议渠道反馈；违反约定的，提供方可撤销授权。":
         "The applicant undertakes to use the data only for the stated purpose and scenario; not to try to identify "
-        "persons; not to transfer or sell the raw data to third parties; to cite the source; to report errors "
-        "through the objection channel. On a breach the provider may revoke access.",
+        "persons; not to transfer or sell the raw data to third parties; to cite the source; to report errors through "
+        "the objection channel. On a breach the provider may revoke access.",
 })
 
 EN.update({  # open: portal, CKAN, DCAT (engineer O2)
