@@ -1,0 +1,142 @@
+"""Sandbox outputs: what is released and how, what is recorded, and small-group differencing."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+
+import pyarrow.parquet as pq
+import pytest
+
+from tests.operate.conftest import make_auth
+from yibenzhang.config import get_settings
+from yibenzhang.crypto import canonical_json, sm3_hex
+from yibenzhang.errors import NotFound, PermissionDenied
+from yibenzhang.ledger.model import LedgerEvent
+from yibenzhang.operate import authorizations as auths
+from yibenzhang.operate import disclosure_guard, sandbox
+
+
+def query(op, sql: str, auth_id: int | None = None, who: str = "operator_user", day: date | None = None) -> dict:
+    with op.db.write() as s:
+        run = sandbox.submit_query(s, op.actor(who), auth_id or op.auth_id, sql.format(r=f"r_{op.resource_id}"),
+                                   day=day)
+        return sandbox.run_as_dict(run, with_output=True)
+
+
+def test_an_aggregate_with_every_group_of_k_rows_is_released_recorded_and_stored(op):
+    out = query(op, "SELECT 区县, count(*) AS n, round(avg(收入), 2) AS avg_income FROM {r} "
+                    "GROUP BY 区县 HAVING count(*) >= 10 ORDER BY n DESC")
+    assert out["state"] == "已放行" and out["release_kind"] == "聚合"
+    rows = out["output"]["rows"]
+    assert [(r["区县"], r["n"]) for r in rows] == [("甲", 100), ("乙", 50), ("丙", 10)]
+    assert out["columns"] == ["区县", "n", "avg_income"]  # the hidden count and group columns are gone
+    expected = sm3_hex(canonical_json({"columns": out["columns"], "rows": [list(r.values()) for r in rows]}))
+    assert out["output_digest"] == expected
+    with op.db.read() as s:
+        run = sandbox.get_run(s, op.actor(), out["id"])
+        path = sandbox.output_path(run)
+        assert run.sql_digest == sm3_hex(run.sql_text.encode())
+        assert path == get_settings().zone / "sandbox" / f"{run.id}.parquet"
+        assert pq.read_table(path).to_pylist() == rows
+        event = s.query(LedgerEvent).filter_by(action="operate.sandbox.run").one()
+        content = json.loads(event.content)
+        assert content["sql_digest"] == run.sql_digest and content["output_digest"] == run.output_digest
+        assert "SELECT" not in event.content and "甲" not in event.content
+
+
+def test_aggregates_through_a_filtering_cte_are_released(op):
+    out = query(op, "WITH adults AS (SELECT 区县, 收入 * 12 AS 年收入 FROM {r} WHERE 年龄 >= 30) "
+                    "SELECT 区县, count(*) AS n, sum(年收入) AS s FROM adults GROUP BY 1 HAVING count(*) >= 10")
+    assert out["state"] == "已放行", out["reason"]
+    assert {r["区县"] for r in out["output"]["rows"]} <= {"甲", "乙", "丙"}
+
+
+def test_member_values_only_over_items_released_in_clear(op):
+    assert query(op, "SELECT 区县, min(年龄) AS a, max(年龄) AS b FROM {r} GROUP BY 区县 HAVING count(*) >= 10"
+                 )["state"] == "已放行"
+    assert query(op, "SELECT min(收入) FROM {r}")["reason_code"] == "release_member_value"
+
+
+def test_row_level_output_is_masked_by_the_operator_result_policy(op):
+    out = query(op, "SELECT 区县, 性别, 收入, 身份证号 AS pid FROM {r} WHERE 区县 = '甲' AND 年龄 > 25 "
+                    "ORDER BY 年龄 LIMIT 5")
+    assert out["state"] == "已放行" and out["release_kind"] == "行级" and out["row_count"] == 5
+    row = out["output"]["rows"][0]
+    assert row["区县"] == "甲" and row["性别"] in ("男", "女")  # 一般-1级: clear
+    assert row["收入"] == "***"  # 一般-3级, no category: masked
+    assert len(row["pid"]) == 64 and not row["pid"].startswith("990101")  # identifiers: keyed pseudonym
+    again = query(op, "SELECT 身份证号 AS pid FROM {r} WHERE 区县 = '甲' AND 年龄 > 25 ORDER BY 年龄 LIMIT 5")
+    assert again["output"]["rows"][0]["pid"] == row["pid"]  # stable within the authorization
+    other = make_auth(op.world, op.resource_id, ["区县", "年龄", "身份证号"])
+    elsewhere = query(op, "SELECT 身份证号 AS pid FROM {r} WHERE 区县 = '甲' AND 年龄 > 25 ORDER BY 年龄 LIMIT 5",
+                      auth_id=other)
+    assert elsewhere["output"]["rows"][0]["pid"] != row["pid"]  # but not joinable across authorizations
+
+
+def test_row_level_output_of_a_denied_item_is_refused(op):
+    out = query(op, "SELECT 区县, 病史 FROM {r}")
+    assert out["reason_code"] == "release_item_denied" and "病史" in out["reason"] and out["reason_en"]
+
+
+@pytest.mark.parametrize("act", ["suspend", "revoke"])
+def test_a_suspended_or_revoked_authorization_refuses_queries(op, act):
+    with op.db.write() as s:
+        getattr(auths, act)(s, op.actor("reviewer"), op.auth_id, "检查")
+    out = query(op, "SELECT count(*) FROM {r}")
+    assert out["state"] == "已拒绝" and out["reason_code"] == "authorization_inactive"
+    assert ("暂停" if act == "suspend" else "撤销") in out["reason"]
+
+
+def test_an_expired_authorization_or_one_not_yet_started_refuses_queries(op):
+    assert query(op, "SELECT count(*) FROM {r}", day=date(2030, 1, 1))["reason"] == "运营授权状态为“已到期”，不能查询"
+    assert query(op, "SELECT count(*) FROM {r}", day=date(2024, 12, 31))["reason_code"] == "authorization_inactive"
+    assert query(op, "SELECT count(*) FROM {r}", day=date(2029, 12, 31))["state"] == "已放行"
+
+
+def test_only_operator_users_of_the_authorized_org_query(op):
+    with op.db.write() as s, pytest.raises(PermissionDenied):
+        sandbox.submit_query(s, op.actor("reviewer"), op.auth_id, "SELECT 1")
+    with op.db.write() as s, pytest.raises(NotFound):
+        sandbox.submit_query(s, op.actor("consumer"), op.auth_id, "SELECT 1")
+
+
+# --- small-group differencing -------------------------------------------------------------------
+
+BY_COUNTY = "SELECT 区县, count(*) AS n, sum(收入) AS s FROM {r} {where} GROUP BY 区县 HAVING count(*) >= 10"
+
+
+def test_differencing_by_excluding_one_person_is_caught(op):
+    assert query(op, BY_COUNTY.format(r="{r}", where=""))["state"] == "已放行"
+    out = query(op, BY_COUNTY.format(r="{r}", where="WHERE 身份证号 <> '990101199001010001'"))
+    assert out["reason_code"] == "release_differencing"
+
+
+def test_differencing_by_one_range_bound_is_caught(op):
+    assert query(op, "SELECT count(*) AS n, avg(收入) AS a FROM {r} WHERE 年龄 > 30")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n, avg(收入) AS a FROM {r} WHERE 年龄 > 31")["reason_code"] == \
+        "release_differencing"
+    # a band of k rows or more is not an individual
+    assert query(op, "SELECT count(*) AS n, avg(收入) AS a FROM {r} WHERE 年龄 > 40")["state"] == "已放行"
+
+
+def test_queries_whose_rows_are_not_nested_are_not_compared(op):
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 性别 = '男'")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 性别 = '女'")["state"] == "已放行"
+
+
+def test_what_the_differencing_check_does_not_catch(op):
+    """Documented limits: a different grouping, and ranges written with BETWEEN."""
+    total = query(op, "SELECT count(*) AS n, sum(收入) AS s FROM {r}")
+    shown = query(op, BY_COUNTY.format(r="{r}", where=""))
+    assert total["state"] == shown["state"] == "已放行"  # total − shown groups = the 9 rows of 丁: not caught
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 50")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 49")["state"] == "已放行"
+
+
+def test_nested_predicates():
+    assert disclosure_guard.nested([], ["a = 1"])
+    assert disclosure_guard.nested(["a = 1", "b = 2"], ["a = 1"])
+    assert disclosure_guard.nested(["x > 30"], ["x > 31"]) and disclosure_guard.nested(["x <= 5"], ["x < 5"])
+    assert not disclosure_guard.nested(["x > 30"], ["x < 31"])
+    assert not disclosure_guard.nested(["a = 1"], ["a = 2"]) and not disclosure_guard.nested(["a"], ["a"])
