@@ -831,6 +831,73 @@ EN.update({  # open: applications, demands, showcase, plans, API (engineer O1)
 })
 
 EN.update({  # open: portal, CKAN, DCAT (engineer O2)
+    "公共数据开放平台": "Public data open portal",
+    "面向社会开放的公共数据：免费检索、预览和下载，有条件开放的数据在线申请。":
+        "Public data opened to society: search, preview and download for free; apply online for conditionally "
+        "open data.",
+    "搜索开放数据": "Search open data",
+    "例如：学校、公交、医疗机构": "e.g. schools, buses, hospitals",
+    "开放部门": "Publishing departments",
+    "下载次数": "Downloads",
+    "接口调用次数": "API calls",
+    "重点领域": "Priority domains",
+    "{n} 个数据集": "{n} datasets",
+    "最新发布": "Newest",
+    "暂无开放数据": "No open data yet",
+    "下载最多": "Most downloaded",
+    "下载 {n} 次": "{n} downloads",
+    "浏览全部开放数据": "Browse all open data",
+    "没找到想要的数据？提交开放需求": "Not found what you need? Ask for data",
+    "开放数据": "Open data",
+    "开放数据使用协议": "Open data licence",
+    "任何人可免费获取、使用和传播，须注明数据来源，不得歪曲数据、不得用于违法用途。":
+        "Anyone may obtain, use and share the data free of charge, naming the source; the data must not be "
+        "distorted or used unlawfully.",
+    "须登录并在线申请，说明用途和应用场景，签署数据使用协议，经数据提供部门批准后在批准范围内使用。":
+        "Sign in and apply online with your purpose and scenario, accept the usage agreement, and use the "
+        "data within what the providing department approves.",
+    "共 {n} 个开放数据集": "{n} open datasets",
+    "质量 {score}": "quality {score}",
+    "没有找到符合条件的开放数据": "No open data matches",
+    "提交开放需求": "Ask for data",
+    "本页内容": "On this page",
+    "元数据": "Metadata",
+    "获取数据": "Get the data",
+    "数据预览": "Preview",
+    "更新记录": "Update history",
+    "该数据集尚未归集数据，暂无可下载文件。": "No rows have been collected for this dataset yet: nothing to download.",
+    "下载 {format}": "Download {format}",
+    "CSV 为带 BOM 的 UTF-8 编码，可直接用 Excel 打开。": "CSV files are UTF-8 with a BOM: Excel opens them directly.",
+    "有条件开放：须登录并在线申请，经数据提供部门批准后使用。":
+        "Open on conditions: sign in and apply; use it once the providing department approves.",
+    "我的申请": "My application",
+    "申请使用": "Apply to use",
+    "登录后申请": "Sign in to apply",
+    "数据有误？提交纠错": "Found an error? Report it",
+    "提供部门": "Providing department",
+    "数据量": "Records",
+    "{n} 条": "{n} records",
+    "前 {n} 行，已按开放数据的脱敏策略处理。": "The first {n} rows, masked by the open-data policy.",
+    "不予开放的信息项未列出：{names}": "Fields not opened are left out: {names}",
+    "按“{column}”年份统计": "Rows by year of “{column}”",
+    "按“{column}”统计": "Rows by “{column}”",
+    "条数": "Rows",
+    "暂无数据可预览。": "Nothing to preview yet.",
+    "综合评分": "Overall score",
+    "尚未评估": "Not assessed yet",
+    "目录第 {v} 版": "Catalogue version {v}",
+    "接口调用示例": "API examples",
+    "按条件分页获取数据行（有条件开放的数据集须带获批的 API Key）：":
+        "Rows page by page, with filters (conditionally open datasets need an approved API key):",
+    "CKAN 兼容接口：": "CKAN-compatible API:",
+    "DCAT 元数据：": "DCAT metadata:",
+    "开放计划": "Open plans",
+    "质量最好": "Best quality",
+    "按开放数据的脱敏策略，本数据集没有可公开的信息项":
+        "Under the open-data masking policy no field of this dataset may be published",
+    "有数据": "Has data",
+    "部门": "Department",
+    "领域": "Domain",
 })
 
 EN.update({  # operate: authorizations, sandbox (engineer P1)
@@ -947,6 +1014,58 @@ EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
 })
 
 EN.update({  # assess: targets, KPIs, scorecards, dashboard (engineer A1)
+    # KPI table, units, targets
+    "归集数据量": "Records collected", "近30日归集量": "Records collected in the last 30 days",
+    "近30日增长率": "Growth over 30 days", "目录资源总数": "Catalogue resources", "资源（草稿）": "Resources (draft)",
+    "资源（待审核）": "Resources (submitted)", "资源（已退回）": "Resources (returned)",
+    "资源（已发布）": "Resources (published)", "资源（已停用）": "Resources (retired)", "开放数据集": "Open datasets",
+    "目录覆盖率": "Catalogue coverage", "职责变化按时更新": "Catalogue updated on time after duty changes",
+    "职责变化逾期更新": "Catalogue updated late after duty changes",
+    "职责变化逾期未更新": "Catalogue overdue after duty changes", "目录按时更新率": "Catalogue updates on time",
+    "按周期更新的资源": "Resources fresh for their cycle", "未按周期更新的资源": "Resources stale for their cycle",
+    "数据及时更新率": "Freshness rate", "平均质量评分": "Average quality score",
+    "共享申请已答复": "Share requests answered", "共享申请按时答复": "Share requests answered on time",
+    "共享申请逾期未答复": "Share requests overdue", "共享按时答复率": "Share requests answered on time (rate)",
+    "共享答复用时中位数（工作日）": "Median share answer time (working days)", "共享调用次数": "Share calls",
+    "异议按时办结": "Objections closed on time", "异议逾期办结": "Objections closed late",
+    "异议逾期未办结": "Objections overdue", "异议按时办结率": "Objections closed on time (rate)",
+    "开放数据下载次数": "Open data downloads", "开放接口调用次数": "Open API calls",
+    "开放需求已答复": "Open-data demands answered", "开放需求按时答复": "Open-data demands answered on time",
+    "条": "records", "个": "items", "件": "cases", "次": "times", "天": "days", "分": "points", "%": "%",
+    "贵州省一体化公共数据资源体系建设要求（004:675-677）":
+        "Guizhou's requirements for the integrated public data resource system (004:675-677)",
+    "公共数据目录“应编尽编”（004:691）": "Catalogue everything that should be catalogued (004:691)",
+    # scorecards
+    "目录及时": "Catalogue timeliness", "数据及时": "Freshness", "共享响应": "Share response",
+    "异议办结": "Objections", "职责变化后目录逾期未更新": "Catalogue not updated after a duty change (overdue)",
+    "共享申请逾期未审批": "Share request not decided (overdue)", "异议逾期未办理": "Objection not handled (overdue)",
+    "数据未按更新周期更新": "Data not updated for its cycle", "退回的资源待修改": "Returned resource to revise",
+    # errors
+    "查看考核评估": "view assessment", "查看考核目标": "view assessment targets",
+    "设定考核目标": "set assessment targets", "代码": "Code",
+    "目标值超出范围：{value}": "Target value out of range: {value}",
+    "考核目标 {id} 已被修订或停用，不能再修改": "Target {id} was revised or retired and cannot change any more",
+    "生效日期须晚于原目标的生效日期{day}": "The new version must take effect after the old one's start ({day})",
+    "内容过长（最多{max}个字符）": "Too long (at most {max} characters)", "考核目标 {target_id}": "target {target_id}",
+    "“{value}”不是有效数值": "“{value}” is not a number",
+    # dashboard, report
+    "全平台": "Whole platform", "统计日期": "As of", "导出": "Exports", "打印报告": "Printable report",
+    "主要指标": "Key figures", "目标进度": "Target progress",
+    "各项目标的完成进度": "Progress towards each target", "目标": "Target",
+    "目标值": "Target value", "当前值": "Current", "进度": "Progress", "未达成": "missed", "已达成": "met",
+    "趋势": "Trends", "每月归集数据量": "Records collected per month",
+    "开放数据集累计数量": "Open datasets over time",
+    "图表需要启用JavaScript，下表数据可直接阅读": "The charts need JavaScript; the tables hold the same figures",
+    "月份": "Month", "各地区已发布资源（矩形树图）": "Published resources by region (treemap)",
+    "机构评分": "Org scorecards", "排名": "Rank", "逾期待办": "Overdue to-dos",
+    "没有需要考核的机构": "No orgs to assess", "待办事项": "To do", "没有逾期事项": "Nothing overdue",
+    "最近归集": "Last collected", "按时": "on time", "滞后": "stale",
+    "考核目标": "Assessment targets", "生效日期": "In force from", "依据": "Basis", "修订": "Revise",
+    "新目标值": "New target value", "尚未设定考核目标": "No targets set yet", "新增目标": "Add a target",
+    "指标": "Metric", "目标值（比率填0到1之间的小数）": "Target value (rates as a fraction between 0 and 1)",
+    "范围（行政区划代码，留空为全平台）": "Scope (division code; empty for the whole platform)",
+    "考核评估报告": "Assessment report", "考核指标": "KPIs", "值": "Value", "单位": "Unit",
+    "已发布资源": "Published resources", "（本级）": " (own level)",
 })
 
 EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
@@ -987,6 +1106,11 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "再次完成": "complete again",
     "查看合规日历": "view the compliance calendar",
     "生成合规提醒": "generate compliance reminders",
+    # calendar: exports
+    "事项": "Duty",
+    "到期日": "Due date",
+    "剩余天数": "Days left",
+    "完成日期": "Done on",
     # backup and restore
     "内存数据库无法备份或恢复": "An in-memory database cannot be backed up or restored",
     "备份目标“{path}”已存在且不为空": "The backup target “{path}” exists and is not empty",

@@ -405,6 +405,7 @@ def complete_audit(session: Session, actor: Actor, audit_id: int, completed_on: 
 
 
 def list_audits(session: Session, actor: Actor, org_id: int | None = None, open_only: bool = False) -> list[Audit]:
+    require(actor.is_government, "查看合规日历", "calendar_read_denied")
     stmt = select(Audit)
     visible = visible_org_ids(session, actor)
     if visible is not None:
@@ -635,3 +636,66 @@ def reminder_dict(session: Session, r: Reminder) -> dict[str, Any]:
     return {"id": r.id, "duty_key": r.duty_key, "kind": r.kind, "org_id": r.org_id,
             "org_name": org.name if org else None, "due_on": r.due_on.isoformat(),
             "remind_on": r.remind_on.isoformat()}
+
+
+# --- handlers and exports ------------------------------------------------------------------------
+
+
+def handlers(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    """Every visible handler with its latest people count and next routine audit."""
+    require(actor.is_government, "查看合规日历", "calendar_read_denied")
+    visible = visible_org_ids(session, actor)
+    stmt = select(PeopleCount.org_id).distinct()
+    if visible is not None:
+        stmt = stmt.where(PeopleCount.org_id.in_(visible or {-1}))
+    out = []
+    for oid in sorted(session.execute(stmt).scalars()):
+        org = session.get(Org, oid)
+        due = routine_due(session, org) if org else None
+        if org is None or due is None:
+            continue
+        out.append({"org_id": org.id, "org_name": org.name, "kind": org.kind, "people": due.people,
+                    "interval_years": due.interval_years, "base": due.base.isoformat(), "base_kind": due.base_kind,
+                    "next_due": due.due_on.isoformat()})
+    return out
+
+
+def parse_format(fmt: str) -> str:
+    from .calendar_export import FORMATS
+
+    value = (fmt or "").strip().lower()
+    if value not in FORMATS:
+        bag = ErrorBag()
+        bag.add("format", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=fmt,
+                allowed="、".join(FORMATS))
+        bag.raise_if_any()
+    return value
+
+
+def parse_day(field: str, value: str | date | None) -> date | None:
+    if value is None or isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not text:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        bag = ErrorBag()
+        bag.add(field, "invalid_date", "“{value}”不是有效日期（应为YYYY-MM-DD）", value=text)
+        bag.raise_if_any()
+    return None
+
+
+_KIND_ALIASES = {"routine": AuditKind.ROUTINE, "ordered": AuditKind.ORDERED}
+
+
+def parse_kind(kind: str) -> AuditKind:
+    parsed = _KIND_ALIASES.get((kind or "").strip().lower()) or AuditKind.parse(kind)
+    if parsed is None:
+        bag = ErrorBag()
+        bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=kind,
+                allowed="routine、ordered")
+        bag.raise_if_any()
+    assert parsed is not None
+    return parsed
