@@ -901,9 +901,103 @@ EN.update({  # open: portal, CKAN, DCAT (engineer O2)
 })
 
 EN.update({  # operate: authorizations, sandbox (engineer P1)
+    # enumerations and acts
+    "全域": "whole region", "场景": "scenario", "暂停": "suspended", "已放行": "released", "聚合": "aggregate",
+    "行级": "row-level", "恢复": "resume",
+    # authorizations
+    "运营授权 {auth_id}": "authorization {auth_id}",
+    "变更运营授权": "change an operator authorization",
+    "至少列出一项信息资源": "List at least one resource",
+    "只能授权“授权运营机构”类机构，该机构为“{kind}”":
+        "Only an org of kind “authorized operator” can be authorized; this org is “{kind}”",
+    "终止日期不能早于起始日期": "The end date cannot be before the start date",
+    "收费上限应为不小于0的整数（分）": "The fee cap must be a whole number of fen, 0 or more",
+    "状态为“{state}”的运营授权不能{action}": "An authorization in state “{state}” cannot be changed: {action}",
+    "信息资源 {id} 不存在或未发布": "Resource {id} does not exist or is not published",
+    "信息资源 {id} 不属于授权的地区": "Resource {id} is not in the authorization's region",
+    "信息资源 {id} 重复列出": "Resource {id} is listed twice",
+    "至少列出一个信息项": "List at least one item",
+    "信息资源 {id} 没有这些信息项：{items}": "Resource {id} has no such items: {items}",
+    "授权期限不能超过{years}年（最晚至{latest}）": "The term cannot exceed {years} years (last day at most {latest})",
+    "应包含 resource_id 和 items": "Must contain resource_id and items",
+    # the sandbox
+    "在沙箱中查询": "query in the sandbox",
+    "沙箱查询 {run_id}": "sandbox run {run_id}",
+    "行级结果超过{n}行，请缩小范围或改为聚合": "The row-level result exceeds {n} rows; narrow it or aggregate",
+    "查询超过{seconds}秒时限，已中止": "The query exceeded the {seconds} s time limit and was stopped",
+    "查询超过{mb}MB内存上限，已中止": "The query exceeded the {mb} MB memory limit and was stopped",
+    "查询执行出错：{error}": "The query failed: {error}",
+    "与此前放行的结果相减可识别少于{k}行的数据，结果不予放行":
+        "Subtracted from an earlier released result it would single out fewer than {k} rows; not released",
+    "运营授权状态为“{state}”，不能查询": "The authorization is “{state}”: no queries",
+    "SQL 不能为空": "The SQL is empty",
+    "只能提交一条语句，收到{n}条": "Submit exactly one statement; got {n}",
+    "只允许 SELECT 查询，收到“{kind}”": "Only SELECT queries are allowed; got “{kind}”",
+    "查询必须读取至少一项已授权的信息资源": "The query must read at least one authorized resource",
+    "SQL 无法解析：{error}": "The SQL cannot be parsed: {error}",
+    "不允许在表别名中重命名列，请在 SELECT 中使用 AS":
+        "Renaming columns in a table alias is not allowed; use AS in the SELECT",
+    "名称“{name}”为沙箱保留": "The name “{name}” is reserved by the sandbox",
+    "不允许在 FROM 中使用函数或表达式": "Functions or expressions are not allowed in FROM",
+    "只能读取已授权的信息资源视图（r_<资源编号>），不能读取“{table}”":
+        "Only authorized resource views (r_<resource id>) may be read, not “{table}”",
+    "信息项“{item}”分级为核心或重要数据，不得用于运营计算":
+        "Item “{item}” is graded core or important and may not be used",
+    "信息项“{item}”不在授权范围内": "Item “{item}” is not authorized",
+    "不允许使用“{construct}”": "“{construct}” is not allowed",
+    "不允许使用函数“{function}”": "The function “{function}” is not allowed",
+    "该查询结果无法放行：{detail}": "This result cannot be released: {detail}",
+    "子查询中不能使用聚合或窗口函数": "no aggregates or window functions inside a subquery",
+    "不允许在筛选条件或列中嵌套子查询": "no subqueries inside filters or columns",
+    "不支持 CUBE、ROLLUP 和 GROUPING SETS": "CUBE, ROLLUP and GROUPING SETS are not supported",
+    "聚合查询的外层不能使用窗口函数": "no window functions in the outer aggregate query",
+    "聚合函数的参数只能是列、常量和加减乘运算，不能含条件、比较、除法或函数：{expr}":
+        "Aggregate arguments may only be columns, constants and + − ×; no conditions, comparisons, division "
+        "or functions: {expr}",
+    "行级结果只能来自单个信息资源，不支持连接（JOIN）": "Row-level results come from one resource only; no JOIN",
+    "行级结果必须直接读取单个信息资源视图": "a row-level result must read one resource view directly",
+    "行级查询不能使用子查询或窗口函数": "a row-level query cannot use subqueries or window functions",
+    "按“运营结果”脱敏策略，这些信息项不能以行级形式离开：{items}":
+        "By the “operator result” masking policy these items cannot leave row by row: {items}",
+    "结果必须来自单个 SELECT（不支持 UNION、EXCEPT、INTERSECT）":
+        "the result must come from one SELECT (no UNION, EXCEPT, INTERSECT)",
+    "有{groups}个分组的源数据少于{k}行（或结果为空），结果不予放行":
+        "{groups} group(s) have fewer than {k} source rows (or the result is empty); not released",
+    "聚合结果只能来自单个信息资源，不支持连接（JOIN）": "Aggregated results come from one resource only; no JOIN",
+    "数据来源必须是单个信息资源视图或对其筛选的子查询":
+        "the source must be one resource view or a subquery filtering it",
+    "子查询只能筛选和派生列，不能分组、去重、限制行数或连接":
+        "a subquery may only filter and derive columns: no grouping, DISTINCT, LIMIT or joins",
+    "聚合函数“{function}”会输出原始值，不予放行": "The aggregate “{function}” outputs raw values; not released",
+    "GROUP BY 的序号超出输出列": "a GROUP BY position beyond the output columns",
+    "行级查询只能按可明文放行的信息项筛选或排序，“{item}”不可":
+        "A row-level query may filter or sort only on items released in clear; “{item}” is not",
+    "行级结果只能输出信息项本身（可用 AS 重命名），不能输出计算表达式：{expr}":
+        "A row-level result may output items only (renamed with AS), not computed expressions: {expr}",
+    "“{function}”会输出某一行的取值，只能用于可明文放行的信息项，“{item}”不可":
+        "“{function}” outputs one row's value: only for items released in clear; “{item}” is not",
 })
 
 EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
+    # console pages and the printable certificate
+    "通过": "passed", "不通过": "failed", "不得交易的情形": "untradeable case", "个人同意记录": "consent record",
+    "产品名称": "product name", "产品摘要": "product digest", "产品说明": "description",
+    "人工签核": "reviewer sign-off",
+    "任何人都可将下列文件提交至 /api/v1/certificates/verify 验证证书。":
+        "Anyone can verify the certificate by posting the document below to /api/v1/certificates/verify.",
+    "公示期": "publicity period", "公示期为{n}个工作日，期满后方可赋码。":
+        "Publicity lasts {n} working days; a code is given only after it.",
+    "原登记编码": "earlier registration code", "合规审查": "compliance review", "审查意见": "reviewer's note",
+    "审查结论": "review result", "尚未提交合规审查": "Not yet submitted for compliance review", "打印": "Print",
+    "提交签核": "Submit sign-off", "数据产品": "data product",
+    "数据产品须先通过合规审查，再经申请、受理、形式审核、公示、赋码完成登记。":
+        "A data product must pass compliance review, then be registered: application, acceptance, formal check, "
+        "publicity and code.",
+    "无": "none", "来源沙箱运行": "source sandbox runs", "查看登记证书": "View certificate", "检查方式": "how checked",
+    "没有数据产品": "No data products", "没有登记": "No registrations", "登记": "registrations",
+    "登记机关": "registered by", "登记类型": "registration kind", "签名": "signature", "结果": "result",
+    "结论": "verdict", "自动检查": "automatic check", "赋码日期": "coded on", "驳回理由": "reason for rejection",
+    "形式审核通过": "Pass formal check",
     # products and states
     "数据集": "dataset", "数据报告": "data report", "公共治理": "public governance",
     "公益事业": "public interest", "产业发展": "industry development", "行业发展": "sector development",
