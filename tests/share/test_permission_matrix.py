@@ -180,3 +180,40 @@ def test_console_pages_never_fail(client, share, signed_in):
             no_leak(r.text, SAFE_ITEMS)
         page = client.get(f"/console/share/grants/{gid}")
         assert (page.status_code == 200) == (who in ORG_USERS["market"] | PROVIDER_SIDE | {"auditor"}), who
+
+
+def test_console_json_endpoints(client, share):
+    w = share.world
+    call = Caller(client, w)
+    gids = {org: issue(share, org=org, items=sorted(SAFE_ITEMS)) for org in ORG_USERS}
+    files = {org: issue(share, org=org, mode="文件", items=["姓名"]) for org in ORG_USERS}
+    for org, gid in gids.items():
+        for params in ({}, {"filter.公民身份号码": "x"}):
+            r = client.get(f"/api/v1/grants/{gid}/rows", params=params, headers=w.headers(sorted(DATA_USERS[org])[0]))
+            assert r.status_code in (200, 400)
+        call("POST", sorted(DATA_USERS[org])[0], f"/api/v1/grants/{files[org]}/deliveries", {"format": "csv"})
+    for who in ROLES:
+        r = call("GET", who, "/api/v1/share-usage/series?by=grant&days=7")
+        if who == "anonymous":
+            assert r.status_code == 401
+            continue
+        body = r.json()
+        assert len(body["days"]) == 7 and body["days"][-1] == TODAY.isoformat()
+        keys = {x["key"] for x in body["series"]}
+        for org, gid in gids.items():
+            sees = who in ORG_USERS[org] | PROVIDER_SIDE | {"auditor"}
+            assert (gid in keys) == sees, (who, org)
+            if sees:
+                x = next(x for x in body["series"] if x["key"] == gid)
+                assert x["data"][-1] == x["calls"] == 2 and x["refused"] == 1
+        by_org = call("GET", who, "/api/v1/share-usage/series?by=org").json()
+        assert by_org["calls"] == body["calls"]
+        for org, gid in files.items():
+            got = call("GET", who, f"/api/v1/grants/{gid}/deliveries")
+            sees = who in ORG_USERS[org] | PROVIDER_SIDE | {"auditor"}
+            assert got.status_code == (200 if sees else 404), (who, org, got.text)
+            if sees:
+                assert [d["status"] for d in got.json()] == ["排队"]
+    for bad in ("by=year", "days=0", "days=400"):
+        r = call("GET", "consumer", f"/api/v1/share-usage/series?{bad}")
+        assert r.status_code == 422, (bad, r.text)
