@@ -106,7 +106,7 @@ def resolve_scope(session: Session, actor: Actor, region_code: str | None = None
     if region_code:
         region = session.execute(select(Region).where(Region.code == region_code)).scalars().first()
         if region is None:
-            raise NotFound(f"行政区划 {region_code}", "region_not_found")
+            raise NotFound(f"地区 {region_code}", "region_not_found")
     if org_id is not None:
         org = session.get(Org, org_id)
         if org is None:
@@ -516,8 +516,12 @@ def compute(session: Session, actor: Actor, region_code: str | None = None, org_
             day: date | None = None, *, breakdown: bool = True) -> dict[str, Any]:
     """Every KPI of the scope, with the per-region and per-org breakdown and trends."""
     scope = resolve_scope(session, actor, region_code, org_id)
-    day = day or today()
-    c = collect(session, scope, day)
+    return picture(session, collect(session, scope, day or today()), breakdown)
+
+
+def picture(session: Session, c: Collected, breakdown: bool = True) -> dict[str, Any]:
+    """compute() from figures already collected (the exports reuse them for the scorecards)."""
+    scope, day = c.scope, c.day
     totals = fold(c, [o["id"] for o in c.orgs])
     totals.update(_open_figures(session, scope))
     out: dict[str, Any] = {"today": day.isoformat(), "scope": scope.as_dict(), "totals": totals,

@@ -210,6 +210,7 @@ def list_targets(session: Session, actor: Actor, *, on: date | None = None, hist
 def seed_targets(session: Session, actor: Actor, effective_from: date | None = None) -> int:
     """The targets the sources name (SEED_TARGETS), for the whole platform; idempotent: a metric
     and due date already targeted (in force or not) is left alone. Returns how many were added."""
+    require(_can_set(session, actor, "/"), "设定考核目标", "target_denied")
     have = set(session.execute(select(Target.metric, Target.due_on).where(Target.scope == PLATFORM)).all())
     added = 0
     for metric, value, due, basis in SEED_TARGETS:

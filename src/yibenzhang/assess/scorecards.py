@@ -21,7 +21,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from ..access import Actor
@@ -192,3 +192,35 @@ def scorecards(session: Session, actor: Actor, region_code: str | None = None, o
     c = kpis.collect(session, scope, day)
     return {"today": day.isoformat(), "scope": scope.as_dict(), "weights": WEIGHTS, "labels": LABELS,
             "todo_kinds": TODO_KINDS, "orgs": build(session, c)}
+
+
+# --- drill-down: one org's resources -----------------------------------------------------------------------------
+
+RESOURCE_LIMIT = 200  # rows of an org's resource list on the dashboard
+
+
+def org_resources(session: Session, actor: Actor, org_id: int, day: date | None = None,
+                  limit: int = RESOURCE_LIMIT) -> dict[str, Any]:
+    """An org's resources with status, record count, newest batch, freshness and latest quality
+    score — the last level of the drill-down (region → org → resource)."""
+    from ..quality.model import QualityRun
+
+    scope = kpis.resolve_scope(session, actor, None, org_id)
+    day = day or kpis.today()
+    total = session.execute(select(func.count()).select_from(Resource).where(Resource.org_id == org_id)).scalar_one()
+    rows = session.execute(select(Resource.id, Resource.code, Resource.name, Resource.status, Resource.update_cycle,
+                                  Resource.record_count, Resource.open_type)
+                           .where(Resource.org_id == org_id).order_by(Resource.code).limit(limit)).all()
+    newest = {rid: n for rid, _o, _c, n in kpis.newest_batches(session, scope)}
+    latest = select(func.max(QualityRun.id)).where(QualityRun.org_id == org_id).group_by(QualityRun.resource_id)
+    quality = dict(session.execute(select(QualityRun.resource_id, QualityRun.overall)
+                                   .where(QualityRun.id.in_(latest))).all())
+    fresh = Freshness(day)
+    items = []
+    for r in rows:
+        value = fresh.score(r.update_cycle, newest.get(r.id)) if r.id in newest else None
+        items.append({"id": r.id, "code": r.code, "name": r.name, "status": r.status, "update_cycle": r.update_cycle,
+                      "records": r.record_count, "open_type": r.open_type,
+                      "newest": newest[r.id].isoformat() if newest.get(r.id) else None,
+                      "fresh": None if value is None else value >= 100.0, "quality": quality.get(r.id)})
+    return {"org_id": org_id, "total": int(total), "items": items}
