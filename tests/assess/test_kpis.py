@@ -55,6 +55,11 @@ def decide(world, who: str, req: int, day: date) -> None:
 
 @pytest.fixture
 def state(world):
+    return build_state(world)
+
+
+def build_state(world) -> dict[str, int]:
+    """The known state (the browser test builds it on its own store)."""
     daily = published(world, update_cycle="每日")  # police, collected the last working day: fresh
     monthly = published(world, name="户籍迁移信息", update_cycle="每月")  # police, never collected: stale
     opened = published(world, "market", name="企业登记信息", open_type="无条件开放", update_cycle="每年")
