@@ -1205,6 +1205,36 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "到期日": "Due date",
     "剩余天数": "Days left",
     "完成日期": "Done on",
+    # calendar: console page
+    "上次审计": "last audit",
+    "下次审计到期": "Next audit due",
+    "个人信息处理者": "Personal-information handlers",
+    "今天": "Today",
+    "合规审计": "Compliance audits",
+    "处理{n}人个人信息，每{y}年审计": "{n} people's personal information; audited every {y} year(s)",
+    "处理人数": "People processed",
+    "处理超过{n}人个人信息的，每{large}年至少审计一次；其他处理者每{small}年至少一次；责令审计应在{days}个工作日内完成；同一审计机构连续审计同一处理者不得超过{max}次。到期前{ahead}天提醒。":
+        "A handler of more than {n} people's personal information is audited at least every {large} year(s), "
+        "others at least every {small} years; a regulator-ordered audit is completed within {days} working days; "
+        "one audit firm may audit the same handler at most {max} times in a row. Reminders come {ahead} days "
+        "before a due date.",
+    "审计周期（年）": "Audit interval (years)",
+    "审计机构": "Audit firm",
+    "尚无机构登记处理人数": "No organization has recorded a number of people yet",
+    "延期：{prev} → {due}（{who}批准：{why}）": "Extended: {prev} → {due} (approved by {who}: {why})",
+    "批准人": "Approved by",
+    "提醒": "Reminders",
+    "提醒日期": "Reminded on",
+    "数据日期": "Date of the figure",
+    "新的到期日": "New due date",
+    "概况": "Overview",
+    "没有到期事项": "No duties due",
+    "没有合规审计": "No compliance audits",
+    "没有提醒": "No reminders",
+    "登记日期": "registration date",
+    "责令依据": "Basis of the order",
+    "责令日期": "Ordered on",
+    "起算日": "Counted from",
     # backup and restore
     "内存数据库无法备份或恢复": "An in-memory database cannot be backed up or restored",
     "备份目标“{path}”已存在且不为空": "The backup target “{path}” exists and is not empty",

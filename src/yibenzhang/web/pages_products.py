@@ -1,0 +1,127 @@
+"""Product console pages: /console/products (products and registrations the user may read),
+/console/products/{id} (facts, the compliance checklist with reasons and rules, registration steps
+and actions) and the public printable certificate /certificates/{code}. Thin adapters over the
+operate services, which decide who may do what; a page only chooses which forms to offer."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from fastapi import APIRouter, Depends, Request, Response
+from starlette.datastructures import FormData
+
+from ..config import get_settings
+from ..db import get_database
+from ..errors import NotFound
+from ..operate import certificates, compliance, products, registration
+from ..operate.products_model import ProductState
+from . import auth
+from .auth import console_user, csrf_checked, form_data
+from .render import WebContext, redirect, render
+
+router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
+
+STATE_CLASS = {"草稿": "draft", "合规审查中": "submitted", "合规未通过": "returned", "合规通过": "published",
+               "登记中": "submitted", "已登记": "published", "已注销": "retired", "申请": "submitted",
+               "受理": "submitted", "形式审核": "submitted", "公示": "submitted", "赋码": "published",
+               "已驳回": "returned", "已被取代": "retired", "待签核": "submitted", "通过": "published",
+               "不通过": "returned"}
+PAGE_SIZE = 100
+
+
+def _actions(s: Any, ctx: WebContext, p: Any, regs: list[Any]) -> list[str]:
+    """Forms to offer; the services check again on POST."""
+    out: list[str] = []
+    operator, authority = products.is_operator(ctx.actor, p), products.is_authority(s, ctx.actor, p)
+    if operator and p.state in (ProductState.DRAFT.value, ProductState.REFUSED.value):
+        out.append("review")
+    if operator and p.state in (ProductState.PASSED.value, ProductState.REGISTERED.value):
+        out.append("register")
+    if authority and p.state == ProductState.REVIEWING.value:
+        out.append("signoff")
+    if authority:
+        for r in regs:
+            step = {"申请": "accept", "受理": "check", "公示": "code"}.get(r.state)
+            if step:
+                out.append(f"{step}:{r.id}")
+    return out
+
+
+@router.get("/console/products")
+def products_page(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    state = request.query_params.get("state") or None
+    with get_database().read() as s:
+        rows, total = products.list_products(s, ctx.actor, state=state, limit=PAGE_SIZE)
+        views = [products.product_dict(s, p) for p in rows]
+        regs = [registration.registration_dict(s, r) for r in registration.list_registrations(s, ctx.actor)]
+    return render(request, "products/list.html", rows=views, total=total, regs=regs, state=state,
+                  states=ProductState.values(), state_class=STATE_CLASS)
+
+
+@router.get("/console/products/{product_id}")
+def product_detail(request: Request, product_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+    with get_database().read() as s:
+        p = products.get_product(s, ctx.actor, product_id)
+        view = products.product_dict(s, p)
+        review = compliance.latest_review(s, p.id)
+        review_view = compliance.review_dict(review) if review else None
+        regs = registration.list_registrations(s, ctx.actor, product_id=p.id)
+        reg_views = [registration.registration_dict(s, r) for r in regs]
+        actions = _actions(s, ctx, p, regs)
+    return render(request, "products/detail.html", p=view, review=review_view,
+                  regs=reg_views, actions=actions, state_class=STATE_CLASS, rights=registration.RIGHTS,
+                  publicity_days=get_settings().rules.registration_publicity_days,
+                  done=request.query_params.get("done"))
+
+
+@router.post("/console/products/{product_id}/{action}")
+def product_action(request: Request, product_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+                   form: FormData = Depends(form_data)) -> Response:
+    def field(name: str) -> str:
+        return str(form.get(name) or "").strip()
+
+    with get_database().write() as s:
+        if action == "review":
+            compliance.submit_for_review(s, ctx.actor, product_id)
+        elif action == "signoff":
+            items = [{"kind": k, "verdict": field(f"verdict_{k}"), "note": field(f"note_{k}")}
+                     for k in compliance.SIGNOFF_KINDS if field(f"verdict_{k}")]
+            compliance.sign_off(s, ctx.actor, product_id, items)
+        elif action == "register":
+            rights = {name: field(f"right_{i}") for i, name in enumerate(registration.RIGHTS)}
+            registration.apply(s, ctx.actor, product_id, kind=field("kind") or "首次", rights=rights)
+        else:
+            raise NotFound(action, "not_found")
+    return redirect(f"/console/products/{product_id}?done={action}")
+
+
+@router.post("/console/registrations/{registration_id}/{action}")
+def registration_action(request: Request, registration_id: int, action: str,
+                        ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
+    note = str(form.get("note") or "").strip() or None
+    reject = str(form.get("reject") or "") == "1"
+    with get_database().write() as s:
+        if action == "accept":
+            reg = registration.accept(s, ctx.actor, registration_id, reject=reject, note=note)
+        elif action == "check":
+            reg = registration.formal_check(s, ctx.actor, registration_id, reject=reject, note=note)
+        elif action == "code":
+            reg = registration.assign_code(s, ctx.actor, registration_id)
+        elif action == "object":
+            reg = registration.object_to(s, ctx.actor, registration_id, note or "")
+        else:
+            raise NotFound(action, "not_found")
+        product_id = reg.product_id
+    return redirect(f"/console/products/{product_id}?done={action}")
+
+
+@router.get("/certificates/{code}")
+def certificate_page(request: Request, code: str) -> Response:
+    """The printable certificate, open to anyone, with the platform's verification of it."""
+    with get_database().read() as s:
+        reg = certificates.by_code(s, code)
+        cert = reg.certificate
+        check = certificates.verify(s, cert)
+    return render(request, "products/certificate.html", cert=cert, c=cert["content"], check=check,
+                  document=json.dumps(cert, ensure_ascii=False, indent=2))
