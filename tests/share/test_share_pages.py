@@ -154,3 +154,38 @@ def test_provider_revokes_from_the_console_and_sees_usage(client, share, signed_
     signed_in("city_steward")
     assert client.get(f"/console/share/grants/{gid}").status_code == 404
     assert f'data-key="{gid}"' not in client.get("/console/share/usage").text
+
+
+def test_overdue_steps_are_marked_on_both_sides_task_lists(client, world, signed_in):
+    from datetime import date, timedelta
+
+    from yibenzhang.share import requests as svc
+
+    rid = published(world)
+    with world.db.write() as s:
+        late = svc.create_request(s, world.actor("consumer"), rid, items=["姓名"], mode="接口", purpose="核对",
+                                  basis="履行法定职责", scenario="窗口", period_from=date.today(),
+                                  period_to=date.today() + timedelta(days=30),
+                                  today=date.today() - timedelta(days=40)).id
+    signed_in("police_approver")
+    todo = client.get("/console/share?tab=todo").text
+    row = re.search(rf'<tr id="request-{late}" class="overdue">(.*?)</tr>', todo, re.S)
+    assert row and "已逾期" in row.group(1)
+    assert f'id="request-{late}"' in client.get("/console/share?tab=overdue").text
+    client.cookies.clear()
+    signed_in("reviewer")  # the authority may now decide the provider's step in its place
+    assert f'id="request-{late}" class="overdue"' in client.get("/console/share?tab=todo").text
+    assert 'id="decide-form"' in client.get(f"/console/share/{late}").text
+    client.cookies.clear()
+    signed_in("consumer")
+    assert f'id="request-{late}" class="overdue"' in client.get("/console/share?tab=mine").text
+
+
+def test_grant_and_usage_pages_in_english(client, share, signed_in):
+    gid = issue(share, mode="核验", items=["公民身份号码", "姓名"])
+    signed_in("consumer")
+    page = client.get(f"/console/share/grants/{gid}?lang=en").text
+    for text in ("share grant", "Verification", "key item", "Claimed 姓名", "No calls in the last 30 days"):
+        assert text in page, text
+    usage = client.get("/console/share/usage?lang=en").text
+    assert "Sharing usage" in usage and "by consumer org" in usage and "No calls in this period" in usage
