@@ -125,3 +125,13 @@ def test_http_api_and_exports(world, state, client):  # noqa: F811
     r = client.get("/api/v1/assess/report.html", params={"date": TODAY.isoformat()}, headers=h("admin"))
     assert r.status_code == 200 and "考核评估报告" in r.text and "1,700" in r.text and "<script" not in r.text
     assert "户籍迁移信息" in r.text  # the stale resource in police's to-do list
+
+
+def test_demo_extension_seeds_targets(world):
+    from yibenzhang.assess import demo
+
+    assert demo.load(world.db, 7)["assess_targets"] == 6
+    assert demo.load(world.db, 7)["assess_targets"] == 0
+    with world.db.read() as s:
+        city = [t for t in T.list_targets(s, Actor.system(), on=date(2025, 6, 1)) if t.scope != T.PLATFORM]
+        assert [(t.scope, t.metric) for t in city] == [("990100", "open_datasets")]
