@@ -1,0 +1,51 @@
+"""The rest of the product API over HTTP: listing and visibility, valuations (stored, reproduced),
+入表 and its export, the annual disclosure (JSON and XLSX) and its due date, anonymous access."""
+
+from __future__ import annotations
+
+import io
+
+from openpyxl import load_workbook
+
+from tests.factories import published
+from tests.products.helpers import authorization, make_product, run
+
+
+def test_product_api_rest(world, client):
+    rid = published(world)
+    auth = authorization(world, rid)
+    pid = make_product(world, auth, [run(world, auth, [rid])])
+    op, authority = world.headers("operator_user"), world.headers("reviewer")
+
+    assert client.get("/api/v1/products").status_code == 401
+    assert client.get("/api/v1/products", headers=op).json()["total"] == 1
+    assert client.get("/api/v1/products", headers=authority).json()["total"] == 1
+    assert client.get("/api/v1/products", headers=world.headers("consumer")).json()["total"] == 0
+    assert client.get(f"/api/v1/products/{pid}", headers=world.headers("consumer")).status_code == 404
+
+    v = client.post("/api/v1/valuations", headers=authority, json={
+        "product_id": pid, "method": "market", "inputs": {"comparables": [
+            {"name": "同类报告", "price_fen": 300_000, "factors": {"质量": "0.9", "时效": "1.1"}}]}})
+    assert v.status_code == 201 and v.json()["value_fen"] == 297_000
+    got = client.get(f"/api/v1/valuations/{v.json()['id']}", headers=op).json()
+    assert got["reproduction"]["reproduced"] is True and got["inputs_digest"] == v.json()["inputs_digest"]
+    bad = client.post("/api/v1/valuations", headers=op, json={"product_id": pid, "method": "magic", "inputs": {}})
+    assert bad.status_code == 422 and bad.json()["errors"][0]["field"] == "method"
+    assert len(client.get(f"/api/v1/valuations?product_id={pid}", headers=op).json()["items"]) == 1
+
+    b = client.post(f"/api/v1/products/{pid}/bookings", headers=op, json={
+        "intention": "内部使用",
+        "cost_items": [{"item": "脱敏", "amount_fen": 1234}, {"item": "差旅", "amount_fen": 10}]})
+    assert b.status_code == 201 and b.json()["asset_class"] == "无形资产" and b.json()["expensed_fen"] == 10
+    x = client.get(f"/api/v1/products/bookings/export?product_id={pid}", headers=op)
+    assert x.status_code == 200 and load_workbook(io.BytesIO(x.content)).active["F2"].value == "脱敏"
+    c = client.get(f"/api/v1/products/bookings/export?product_id={pid}&format=csv", headers=op)
+    assert "脱敏,12.34,资本化" in c.content.decode("utf-8-sig")
+
+    d = client.get("/api/v1/products/disclosure?year=2026", headers=op)
+    assert d.status_code == 200 and d.json()["due"] == "2027-03-31" and len(d.json()["products"]) == 1
+    xl = client.get(f"/api/v1/products/disclosure?year=2026&format=xlsx&operator_org_id={world.orgs['operator'].id}",
+                    headers=authority)
+    assert xl.status_code == 200 and "产品与价格" in load_workbook(io.BytesIO(xl.content)).sheetnames
+    assert client.get("/api/v1/products/disclosure-due?year=2025").json()["due"] == "2026-03-31"
+    assert client.post("/api/v1/certificates/verify", json={"nonsense": True}).json()["reason"] == "malformed"
