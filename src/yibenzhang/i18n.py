@@ -976,6 +976,39 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
         "A row-level result may output items only (renamed with AS), not computed expressions: {expr}",
     "“{function}”会输出某一行的取值，只能用于可明文放行的信息项，“{item}”不可":
         "“{function}” outputs one row's value: only for items released in clear; “{item}” is not",
+    # console pages
+    "SQL 摘要": "SQL digest",
+    "一条 SELECT，读取上表中的视图。聚合结果每组至少{k}行才放行；行级结果按“运营结果”脱敏策略处理。":
+        "One SELECT over the views above. Aggregates leave when every group has at least {k} rows; row-level "
+        "results are masked by the “operator result” policy.",
+    "仅显示前{n}行": "Showing the first {n} rows only",
+    "信息资源和信息项": "Resources and items",
+    "原因": "Reason",
+    "原始数据不出域、数据可用不可见：授权运营机构在沙箱中计算，只能带走不能识别个人的结果。授权期限不超过{n}年。":
+        "Raw data stays in the platform, usable but not visible: authorized operators compute in the sandbox "
+        "and take out only results that cannot identify anyone. Terms are at most {n} years.",
+    "变更授权": "Change the authorization",
+    "可计算的信息资源": "Resources open to computation",
+    "授权期限": "Term",
+    "授权条件": "Conditions",
+    "授权范围": "Scope",
+    "授权记录": "History",
+    "收费上限（分）": "Fee cap (fen)",
+    "暂无查询": "No queries yet",
+    "暂无运营授权": "No operator authorizations",
+    "查询": "Query",
+    "查询记录": "Queries",
+    "核心或重要数据，不可使用": "core or important data, not usable",
+    "每行一项：资源编号: 信息项, 信息项": "One per line: resource id: item, item",
+    "每行应为“资源编号: 信息项, 信息项”": "Each line must read “resource id: item, item”",
+    "沙箱查询": "Sandbox query",
+    "终止日期": "End date",
+    "视图": "View",
+    "该授权当前不可查询": "This authorization cannot be queried now",
+    "输出摘要": "Output digest",
+    "运营授权": "Operator authorization",
+    "运行": "Run",
+    "领域或场景": "Domain or scenario",
 })
 
 EN.update({  # operate: products, registration, pricing, valuation (engineer P2)

@@ -699,3 +699,12 @@ def parse_kind(kind: str) -> AuditKind:
         bag.raise_if_any()
     assert parsed is not None
     return parsed
+
+
+def form_orgs(session: Session, actor: Actor) -> dict[str, list[dict[str, Any]]]:
+    """Orgs the actor may record a people count for, and may manage audits of (for the page's forms)."""
+    visible = visible_org_ids(session, actor)
+    orgs = _orgs(session, visible, None)
+    record = [{"id": o.id, "name": o.name} for o in orgs if can_record(session, actor, o)]
+    manage = [{"id": o.id, "name": o.name} for o in orgs if can_manage(session, actor, o)]
+    return {"record": record, "manage": manage}

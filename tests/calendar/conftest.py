@@ -1,0 +1,3 @@
+"""Page-test helpers for the calendar tests."""
+
+from tests.web.conftest import csrf_of, login, signed_in  # noqa: F401
