@@ -1,0 +1,48 @@
+"""In a real browser: the reviewer signs off a product's compliance checklist in the console, and
+anyone opens the printable certificate, which shows it is valid and prints without its controls."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+
+from tests.e2e.test_catalog_flow import _login
+from tests.factories import published
+from tests.products.helpers import authorization, make_product, run
+from yibenzhang.operate import compliance, registration
+
+RIGHTS = {"数据资源持有权": "云岭省公安厅", "数据加工使用权": "云岭数据运营有限公司",
+          "数据产品经营权": "云岭数据运营有限公司"}
+
+
+def test_reviewer_signs_off_and_certificate_prints(page, e2e_world):
+    w = e2e_world
+    rid = published(w)
+    auth = authorization(w, rid)
+    pid = make_product(w, auth, [run(w, auth, [rid])])
+    with w.db.write() as s:
+        compliance.submit_for_review(s, w.actor("operator_user"), pid)
+
+    page.goto(f"/login?next=/console/products/{pid}")
+    _login(page, "reviewer")
+    page.wait_for_url(f"**/console/products/{pid}")
+    for kind in (1, 2, 5, 7):
+        page.select_option(f"#f-verdict-{kind}", "通过")
+        page.fill(f"#f-note-{kind}", "经核查符合要求")
+    page.click("#signoff-form button[type=submit]")
+    page.wait_for_url("**done=signoff")
+    assert page.locator("#product-state").inner_text() == "合规通过"
+    assert page.locator("#check-5").get_attribute("data-result") == "通过"
+
+    day = date(2026, 3, 2)
+    with w.db.write() as s:
+        reg = registration.apply(s, w.actor("operator_user"), pid, rights=RIGHTS, today=day)
+        registration.accept(s, w.actor("reviewer"), reg.id, today=day)
+        registration.formal_check(s, w.actor("reviewer"), reg.id, today=day)
+        code = registration.assign_code(s, w.actor("reviewer"), reg.id, today=day + timedelta(days=30)).code
+
+    page.goto(f"/certificates/{code}")
+    assert page.locator("#verification").get_attribute("data-valid") == "yes"
+    assert page.locator("#code").inner_text() == code
+    page.emulate_media(media="print")
+    assert not page.locator(".no-print").is_visible()
+    assert page.locator("#code").is_visible()
