@@ -112,3 +112,17 @@ def test_daily_job_makes_reminders(world):
     with world.db.read() as s:
         keys = {r.duty_key for r in cal.list_reminders(s, world.actor("reviewer"))}
     assert f"audit:{audit.id}" in keys
+
+
+def test_demo_load_is_deterministic_and_consistent(world):
+    from yibenzhang.assess import calendar_demo
+    from yibenzhang.ledger import service as ledger
+
+    out = calendar_demo.load(world.db, 2026)
+    assert out["calendar_handlers"] >= 3 and out["calendar_firms"] == 3
+    assert calendar_demo.load(world.db, 2026) == {}  # runs once
+    with world.db.read() as s:
+        handlers = cal.handlers(s, world.actor("admin"))
+        assert any(h["people"] == 1_000_000 and h["interval_years"] == 2 for h in handlers)
+        assert any(a.extensions for a in cal.list_audits(s, world.actor("admin")))
+        assert ledger.verify(s).ok
