@@ -185,7 +185,7 @@ def test_grant_and_usage_pages_in_english(client, share, signed_in):
     gid = issue(share, mode="核验", items=["公民身份号码", "姓名"])
     signed_in("consumer")
     page = client.get(f"/console/share/grants/{gid}?lang=en").text
-    for text in ("share grant", "Verification", "key item", "Claimed 姓名", "No calls in the last 30 days"):
+    for text in ("share grant", "Verification", "key item", "Claimed 公民身份号码", "No calls in the last 30 days"):
         assert text in page, text
     usage = client.get("/console/share/usage?lang=en").text
     assert "Sharing usage" in usage and "by consumer org" in usage and "No calls in this period" in usage
