@@ -1039,7 +1039,7 @@ EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
     "数据产品 {product_id}": "data product {product_id}", "授权 {authorization_id}": "authorization {authorization_id}",
     "数据产品 {product_id} 的合规审查": "compliance review of data product {product_id}",
     "创建数据产品": "create a data product", "修改数据产品": "edit a data product",
-    "状态为“{state}”的数据产品不能{action}": "A data product in state “{state}” cannot be {action}",
+    "状态为“{state}”的数据产品不能{action}": "A data product in state “{state}” does not allow this: {action}",
     "“{value}”不是有效的编号": "“{value}” is not a valid id",
     "“{value}”不是有效的金额（分）": "“{value}” is not a valid amount (fen)",
     "数据产品须来自至少一次已放行的沙箱运行": "A data product must come from at least one released sandbox run",
@@ -1102,7 +1102,7 @@ EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
     "该数据产品已登记（{code}），请申请变更、更正或注销":
         "The product is registered ({code}): apply for a change, correction or cancellation",
     "该数据产品尚无有效登记，请先申请首次登记": "The product has no registration in force: apply for a first one",
-    "状态为“{state}”的登记不能{action}": "A registration in state “{state}” cannot be {action}",
+    "状态为“{state}”的登记不能{action}": "A registration in state “{state}” does not allow this: {action}",
     "受理登记": "accept a registration", "处理登记异议": "answer a registration objection",
     "申请登记后数据产品已被修改，请重新申请": "The product changed after the application: apply again",
     "只能在公示期内提出异议": "Objections can only be made during the publicity period",
