@@ -58,6 +58,7 @@ def open_catalog(world) -> dict[str, int]:
 
     ingest_arrow(world.db, world.actor("market_steward"), ids["schools"], [pa.RecordBatch.from_pydict(SCHOOL_ROWS)],
                  source={"kind": "test"})
+    grade_items(world, ids["schools"], {"校长姓名": ("一般-3级", ["person_name"])}, default="一般-1级")
     with world.db.write() as s:
         ids["draft"] = catalog.create_resource(s, Actor.system(), resource_in(
             world, "market", name="企业年报草稿信息", open_type="无条件开放")).id
@@ -85,3 +86,16 @@ def live(world) -> Iterator[str]:
     yield f"http://127.0.0.1:{port}"
     srv.should_exit = True
     thread.join(timeout=10)
+
+
+def grade_items(world, resource_id: int, graded: dict[str, tuple[str, list[str]]], default: str) -> None:
+    """Confirm the grade (and categories) of each item, as a steward's decision would."""
+    from yibenzhang.catalog.model import ResourceItem
+    from yibenzhang.classify.model import ClassificationDecision
+
+    with world.db.write() as s:
+        for item in s.query(ResourceItem).filter_by(resource_id=resource_id):
+            grade, cats = graded.get(item.name, (default, []))
+            item.grade = grade
+            s.add(ClassificationDecision(item_id=item.id, resource_id=resource_id, kind="调整", grade=grade,
+                                         categories=cats, reason="test", decided_by="market_steward"))

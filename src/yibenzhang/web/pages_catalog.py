@@ -94,14 +94,6 @@ def _summary(s: Session, r: Resource) -> dict[str, Any]:
             "update_cycle": r.update_cycle, "format_kind": r.format_kind}
 
 
-def home(request: Request) -> Response:
-    ctx = web_context(request)
-    with get_database().read() as s:
-        result = run_search(s, ctx.actor, {}, limit=6, offset=0)
-        org_count = len(orgs.list_orgs(s))
-    return render(request, "home.html", result=result, org_count=org_count, facet_titles=FACET_TITLES)
-
-
 def catalog_search(request: Request) -> Response:
     ctx = web_context(request)
     params = _query_params(request)
@@ -287,7 +279,7 @@ def review_queue(request: Request, ctx: WebContext = Depends(console_user)) -> R
 
 def register(router: Any) -> None:
     add = router.add_api_route
-    add("/", home, methods=["GET"], include_in_schema=False)
+    # "/" is the open-data portal's home (web/pages_portal.py)
     add("/catalog", catalog_search, methods=["GET"], include_in_schema=False)
     add("/catalog/{resource_id}", detail, methods=["GET"], include_in_schema=False)
     add("/console", console_home, methods=["GET"], include_in_schema=False)

@@ -1,0 +1,189 @@
+"""The open-data portal: the home page (/), the dataset list (/datasets) and a dataset's page
+(/datasets/{id}), plus the licence page. Read-only and readable without JavaScript; the chart
+is drawn from JSON embedded in the page when scripts run.
+
+Thin adapters: open.portal_query lists and counts, open.datasets decides what is open,
+open.access what the visitor may do, open.downloads/rows_api how rows leave (masked for 开放下载).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import OrderedDict
+from typing import Any
+
+from fastapi import APIRouter, Request, Response
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..catalog import service as catalog
+from ..catalog.model import ResourceVersion
+from ..db import get_database
+from ..enums import OpenType, UpdateCycle
+from ..errors import DomainError, NotFound
+from ..open import portal_query as pq
+from ..open.portal_query import DOMAIN_LABELS, PortalQuery
+from ..quality.model import QualityRun
+from ..zone.model import Batch, BatchStatus
+from .auth import WebRoute
+from .render import render, web_context
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+
+PAGE_SIZE = 20
+PREVIEW_ROWS = 10
+CHART_MAX_VALUES = 12  # a column with more distinct values is not charted by value
+FILTERS = ("q", "domain", "org_id", "region_code", "format", "update_cycle", "open_type", "sort")
+FACET_PARAMS = {"domain": "domain", "org": "org_id", "region": "region_code", "format": "format",
+                "update_cycle": "update_cycle", "open_type": "open_type"}
+FACET_TITLES = {"domain": "领域", "org": "部门", "region": "地区", "format": "格式", "update_cycle": "更新周期",
+                "open_type": "开放类型"}
+SORTS = (("relevance", "按相关度"), ("newest", "最新发布"), ("downloads", "下载最多"), ("quality", "质量最好"))
+DOWNLOADS = (("csv", "CSV"), ("xlsx", "XLSX"), ("json", "JSON"), ("parquet", "Parquet"))
+
+
+def _params(request: Request) -> dict[str, str]:
+    return {k: v.strip() for k in FILTERS if (v := request.query_params.get(k, "")).strip()}
+
+
+def _query(params: dict[str, str], page: int) -> PortalQuery:
+    org = params.get("org_id", "")
+    cycle = UpdateCycle.parse(params["update_cycle"]) if "update_cycle" in params else None
+    open_type = OpenType.parse(params["open_type"]) if "open_type" in params else None
+    return PortalQuery(q=params.get("q", ""), domain=params.get("domain"), org_id=int(org) if org.isdigit() else None,
+                       region_code=params.get("region_code"), format=params.get("format"),
+                       update_cycle=cycle.value if cycle else params.get("update_cycle"),
+                       open_type=open_type.value if open_type else params.get("open_type"),
+                       sort=params.get("sort", "") if params.get("sort") in dict(SORTS) else "",
+                       limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
+
+
+def _page_number(request: Request) -> int:
+    raw = request.query_params.get("page", "1")
+    return max(int(raw), 1) if raw.isdigit() else 1
+
+
+def home(request: Request) -> Response:
+    with get_database().read() as s:
+        data = pq.highlights(s)
+    counts = {e["value"]: e["count"] for e in data["domains"]}
+    domains = [{"value": slug, "label": label, "count": counts.get(slug, 0)}
+               for slug, label, _, _ in pq.DOMAINS]
+    return render(request, "portal/home.html", h=data, domains=domains)
+
+
+def datasets(request: Request) -> Response:
+    params = _params(request)
+    page = _page_number(request)
+    with get_database().read() as s:
+        result = pq.query_open(s, _query(params, page))
+    pages = max((result.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    template = "portal/_results.html" if request.headers.get("HX-Request") else "portal/datasets.html"
+    return render(request, template, result=result, params=params, page=page, pages=pages,
+                  facet_titles=FACET_TITLES, facet_params=FACET_PARAMS, sorts=SORTS, domain_labels=DOMAIN_LABELS)
+
+
+# --- a dataset's page ------------------------------------------------------------------------------
+
+_derived: OrderedDict[str, Any] = OrderedDict()  # masked SQL → (preview, chart): new batch or grade, new SQL
+_derived_lock = threading.Lock()
+
+
+def _remember(key: str, make: Any) -> Any:
+    with _derived_lock:
+        if key in _derived:
+            _derived.move_to_end(key)
+            return _derived[key]
+    value = make()
+    with _derived_lock:
+        _derived[key] = value
+        while len(_derived) > 512:
+            _derived.popitem(last=False)
+    return value
+
+
+def _chart(sh: Any) -> dict[str, Any] | None:
+    """Counts for one chart: by year of the first date column that leaves, else by value of the first
+    column with 2–CHART_MAX_VALUES distinct values (both over the masked rows)."""
+    from ..classify import masking
+    from ..zone.service import quote
+
+    masked = f"({sh.sql(tail='')})"
+    dates = [c for c in sh.columns if sh.types.get(c) in ("DATE", "TIMESTAMP")]
+    texts = [c for c in sh.columns if sh.types.get(c) == "VARCHAR"]
+    if dates:
+        col = quote(dates[0])
+        table = masking.execute(f"SELECT substr(CAST({col} AS VARCHAR), 1, 4) AS k, count(*) AS n FROM {masked} "
+                                f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY k")
+        pairs = list(zip(table.column("k").to_pylist(), table.column("n").to_pylist(), strict=True))
+        if len(pairs) >= 2:
+            return {"column": dates[0], "kind": "year", "labels": [p[0] for p in pairs],
+                    "values": [int(p[1]) for p in pairs]}
+    if texts:
+        distinct = masking.execute("SELECT " + ", ".join(f"count(DISTINCT {quote(c)}) AS {quote(c)}" for c in texts)
+                                   + f" FROM {masked}").to_pylist()[0]
+        chosen = next((c for c in texts if 2 <= distinct[c] <= CHART_MAX_VALUES), None)
+        if chosen:
+            col = quote(chosen)
+            table = masking.execute(f"SELECT CAST({col} AS VARCHAR) AS k, count(*) AS n FROM {masked} "
+                                    f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY n DESC, k")
+            return {"column": chosen, "kind": "value", "labels": table.column("k").to_pylist(),
+                    "values": [int(v) for v in table.column("n").to_pylist()]}
+    return None
+
+
+def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
+    """(masked preview, chart, why there is none)."""
+    from ..open import downloads as dl
+    from ..open import rows_api
+
+    sh = dl.shape(s, resource)
+    if not sh.plan.leaving:
+        return None, None, "按开放数据的脱敏策略，本数据集没有可公开的信息项"
+    try:
+        key = sh.sql()
+    except DomainError:
+        return None, None, "按开放数据的脱敏策略，本数据集没有可公开的信息项"
+    preview, chart = _remember(key, lambda: (rows_api.page(sh, {}, limit=PREVIEW_ROWS), _chart(sh)))
+    return preview, chart, None
+
+
+def dataset(request: Request, dataset_id: str) -> Response:
+    ctx = web_context(request)
+    from ..open.access import access_for
+    from ..open.datasets import get_open_resource
+
+    with get_database().read() as s:
+        d = pq.find_dataset(s, dataset_id)
+        resource = get_open_resource(s, d.id if d else dataset_id)  # NotFound for anything not open
+        if d is None:  # open by the live row but not as published: not yet public
+            resource_id = dataset_id
+            raise NotFound(f"开放数据集 {resource_id}", "open_dataset_not_found")
+        view = catalog.published_view(s, resource) or {}
+        access = access_for(s, ctx.actor, resource)
+        versions = [{"version": v, "published_at": at} for v, at in s.execute(
+            select(ResourceVersion.version, ResourceVersion.published_at)
+            .where(ResourceVersion.resource_id == d.id).order_by(ResourceVersion.version.desc()))]
+        batches = list(s.execute(select(Batch.seq, Batch.mode, Batch.row_count, Batch.published_at)
+                                 .where(Batch.resource_id == d.id, Batch.status == BatchStatus.PUBLISHED.value)
+                                 .order_by(Batch.seq.desc()).limit(20)).all())
+        run = s.execute(select(QualityRun).where(QualityRun.resource_id == d.id)
+                        .order_by(QualityRun.id.desc()).limit(1)).scalar_one_or_none()
+        quality = {"overall": run.overall, "scores": dict(run.scores or {}), "at": run.created_at} if run else None
+        preview, chart, no_rows = _rows(s, resource) if d.has_data else (None, None, None)
+    base = str(request.base_url).rstrip("/")
+    return render(request, "portal/dataset.html", d=d, v=view, access=access, versions=versions, batches=batches,
+                  quality=quality, preview=preview, no_rows=no_rows, downloads=DOWNLOADS, base=base,
+                  chart_json=json.dumps(chart, ensure_ascii=False).replace("</", "<\\/") if chart else None,
+                  chart=chart, domain_labels=DOMAIN_LABELS)
+
+
+def licence(request: Request) -> Response:
+    return render(request, "portal/licence.html")
+
+
+router.add_api_route("/", home, methods=["GET"])
+router.add_api_route("/datasets", datasets, methods=["GET"])
+router.add_api_route("/datasets/{dataset_id}", dataset, methods=["GET"])
+router.add_api_route("/licence", licence, methods=["GET"])
