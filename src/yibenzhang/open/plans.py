@@ -123,6 +123,14 @@ def plan_years(session: Session) -> list[int]:
                                             .order_by(OpenPlanEntry.year.desc())).scalars()]
 
 
+def org_resources(session: Session, org_ids: list[int], limit: int = 500) -> list[Resource]:
+    """The resources a steward may put in the plan (the org's own catalogue)."""
+    if not org_ids:
+        return []
+    return list(session.execute(select(Resource).where(Resource.org_id.in_(org_ids))
+                                .order_by(Resource.name).limit(limit)).scalars())
+
+
 def catalogue_rows(session: Session, org_id: int) -> list[dict[str, Any]]:
     """The org's open catalogue: its published open resources."""
     org = _org(session, org_id)

@@ -261,9 +261,10 @@ def open_plans_page(request: Request) -> Response:
     fmt = request.query_params.get("format")
     with get_database().read() as s:
         rows = plans.plan_rows(s, year=year, org_id=org_id)
-        org = s.get(Org, org_id) if org_id else None
+        found = s.get(Org, org_id) if org_id else None
+        org = {"id": found.id, "name": found.name} if found else None
         if fmt:
-            label = f"{year}年度开放计划" + (f"-{org.name}" if org else "")
+            label = f"{year}年度开放计划" + (f"-{org['name']}" if org else "")
             return _export(rows, plans.PLAN_COLUMNS, fmt, label)
         orgs = plans.plan_orgs(s, year)
         years = sorted({*plans.plan_years(s), date.today().year}, reverse=True)
@@ -279,9 +280,10 @@ def open_catalogue(request: Request) -> Response:
     fmt = request.query_params.get("format")
     with get_database().read() as s:
         rows = plans.catalogue_rows(s, org_id)
-        org = s.get(Org, org_id)
+        found = s.get(Org, org_id)
+        org = {"id": found.id, "name": found.name} if found else None
     if fmt:
-        return _export(rows, plans.CATALOGUE_COLUMNS, fmt, f"开放目录-{org.name if org else org_id}")
+        return _export(rows, plans.CATALOGUE_COLUMNS, fmt, f"开放目录-{org['name'] if org else org_id}")
     return render(request, "open/catalogue.html", rows=rows, org=org)
 
 
@@ -308,19 +310,13 @@ def console_open(request: Request, ctx: WebContext = Depends(console_user)) -> R
         applications = [apps.application_dict(s, a, with_text=True) for a in rows]
         demands = [dem.demand_dict(s, d, actor) for d in dem.demands_to_answer(s, actor)]
         reviews = [show.entry_dict(s, e) for e in show.to_review(s, actor)]
-        steward_orgs = [s.get(Org, o) for o in sorted(actor.org_ids(Role.STEWARD))]
-        plan_rows = [r for o in steward_orgs if o for r in plans.plan_rows(s, year=year, org_id=o.id)]
-        org_resources = []
-        if steward_orgs:
-            from sqlalchemy import select
-
-            from ..catalog.model import Resource
-            org_resources = [{"id": r.id, "name": r.name, "org_id": r.org_id} for r in s.execute(
-                select(Resource).where(Resource.org_id.in_([o.id for o in steward_orgs if o]))
-                .order_by(Resource.name).limit(500)).scalars()]
+        steward_orgs = [{"id": o.id, "name": o.name} for o in
+                        (s.get(Org, i) for i in sorted(actor.org_ids(Role.STEWARD))) if o is not None]
+        plan_rows = [r for o in steward_orgs for r in plans.plan_rows(s, year=year, org_id=o["id"])]
+        org_resources = [{"id": r.id, "name": r.name, "org_id": r.org_id}
+                         for r in plans.org_resources(s, [o["id"] for o in steward_orgs])]
     return render(request, "open/console.html", tab=tab, tabs=TABS, applications=applications, total=total,
-                  demands=demands, reviews=reviews, steward_orgs=[{"id": o.id, "name": o.name} for o in steward_orgs
-                                                                   if o],
+                  demands=demands, reviews=reviews, steward_orgs=steward_orgs,
                   plan_rows=plan_rows, org_resources=org_resources, year=year, state_class=STATE_CLASS,
                   done=request.query_params.get("done"), rules=get_settings().rules, errors={}, v={})
 
