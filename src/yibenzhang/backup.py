@@ -403,7 +403,9 @@ def _counts(url: str) -> dict[str, int]:
     engine = create_engine(url)
     try:
         with engine.connect() as conn:
-            names = [n for n in inspect(conn).get_table_names() if n != "alembic_version"]
+            # FTS5 shadow tables are part of their virtual table, counted through it.
+            names = [n for n in inspect(conn).get_table_names()
+                     if n != "alembic_version" and not n.startswith("search_fts_")]
             return {n: conn.execute(text(f'SELECT count(*) FROM "{n}"')).scalar_one() for n in names}
     finally:
         engine.dispose()

@@ -201,3 +201,23 @@ def test_backup_while_rows_are_being_collected_is_consistent(world, tmp_path, mo
     on_disk = {p.parent.relative_to(zone_root).as_posix() for p in zone_root.rglob("*.parquet")}
     assert on_disk == {b.path for b in batches}
     assert current == 100 * len(batches)
+
+
+def test_commands_backup_verify_and_refuse(world, tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibenzhang.cli import app
+
+    runner = CliRunner()
+    _state(world, tmp_path)
+    r = runner.invoke(app, ["backup", str(tmp_path / "bk"), "--json"], catch_exceptions=False)
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.output)["zone_batches"] == 1
+    r = runner.invoke(app, ["restore", str(tmp_path / "bk"), "--verify-only", "--json"], catch_exceptions=False)
+    assert r.exit_code == 0 and json.loads(r.output)["ok"] is True
+    r = runner.invoke(app, ["restore", str(tmp_path / "bk")], catch_exceptions=False)
+    assert r.exit_code == 2 and "restore_home_not_empty" in r.output
+    r = runner.invoke(app, ["restore", str(tmp_path / "nothing")], catch_exceptions=False)
+    assert r.exit_code == 2 and "backup_invalid" in r.output
