@@ -278,7 +278,7 @@ def update_product(session: Session, actor: Actor, product_id: int, data: dict[s
     product = get_product(session, actor, product_id, for_update=True)
     require(is_operator(actor, product), "修改数据产品", "product_edit_denied")
     if product.state not in EDITABLE:
-        raise state_error(product, "修改")
+        raise state_error(product, "修改数据产品")
     auth = session.get(Authorization, product.authorization_id)
     assert auth is not None
     current = {k: getattr(product, k) for k in ("name", "kind", "description", "use", "scenario", "pi_consent",

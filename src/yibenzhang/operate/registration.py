@@ -192,7 +192,7 @@ def accept(session: Session, actor: Actor, registration_id: int, *, reject: bool
 def formal_check(session: Session, actor: Actor, registration_id: int, *, reject: bool = False,
                  note: str | None = None, today: date | None = None) -> Registration:
     """形式审核: passing it starts 公示 on the same day."""
-    reg, product = _authority_step(session, actor, registration_id, RS.ACCEPTED.value, "形式审核")
+    reg, product = _authority_step(session, actor, registration_id, RS.ACCEPTED.value, "登记形式审核")
     day = today or _today()
     text = _note(note, reject)
     if reject:
@@ -264,7 +264,7 @@ def assign_code(session: Session, actor: Actor, registration_id: int, today: dat
     """赋码 once 公示 has fully passed with no open objection; issues the sealed certificate."""
     from .certificates import issue
 
-    reg, product = _authority_step(session, actor, registration_id, RS.PUBLICITY.value, "赋码")
+    reg, product = _authority_step(session, actor, registration_id, RS.PUBLICITY.value, "登记赋码")
     day = today or _today()
     assert reg.publicity_until is not None
     if day <= reg.publicity_until:
