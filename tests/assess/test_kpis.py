@@ -184,3 +184,28 @@ def test_who_sees_what(world, state):
             with pytest.raises(PermissionDenied):
                 kpis.compute(s, world.actor(who), day=TODAY)
         assert s.execute(select(Resource.id)).first() is not None
+
+
+def test_set_based_rules_agree_with_the_services(world, state):
+    """The SQL forms of objection timeliness, freshness and working days give the services' answers."""
+    from yibenzhang.quality import scores as qscores
+    from yibenzhang.workdays import workdays_between
+
+    for day in (BEFORE_NATIONAL_DAY, date(2025, 9, 30), date(2025, 10, 1), TENTH, ELEVENTH, TODAY):
+        with world.db.read() as s:
+            counts = O.objection_counts(s, Actor.system(), today=day)
+            out: dict = {}
+            kpis._objections(s, kpis.resolve_scope(s, Actor.system()), day, out)
+        mine = {org: {k.removeprefix("objections_"): v for k, v in c.items()} for org, c in out.items()}
+        assert mine == counts, day
+    index = kpis.WorkdayIndex(date(2025, 9, 1), date(2025, 12, 31))
+    days = [date(2025, 9, 1) + timedelta(days=i) for i in range(0, 120, 3)]
+    assert all(index.between(a, b) == workdays_between(a, b) for a in days for b in days)
+    for today in (date(2025, 10, 8), TODAY, date(2026, 2, 16)):
+        fresh = kpis.Freshness(today)
+        for cycle in qscores.FRESHNESS:
+            for back in range(0, 400, 7):
+                newest = today - timedelta(days=back)
+                expected = qscores.timeliness(cycle, newest, today)
+                got = fresh.is_fresh(cycle, newest)
+                assert got == (None if expected is None else expected == 100.0), (cycle, newest, today)

@@ -120,12 +120,7 @@ def todos(session: Session, scope: Scope, day: date) -> dict[int, dict[str, Any]
             due = answer_due if state == st.PENDING.value else correct_due
             _push(todo, org_id, "objection", {"id": ident, "due_on": due.isoformat(),
                                               "link": "/console/objections"})
-    fresh = Freshness(day)
-    stale = []
-    for rid, org_id, cycle, newest in kpis.newest_batches(session, scope):
-        value = fresh.score(cycle, newest)
-        if value is not None and value < 100.0:
-            stale.append((rid, org_id, cycle, newest))
+    stale = kpis.stale_resources(session, scope, day)
     stale.sort(key=lambda r: (r[3] or date.min, r[0]))
     for rid, org_id, cycle, newest in stale:
         _push(todo, org_id, "stale_resource", {"id": rid, "update_cycle": cycle,
@@ -211,16 +206,16 @@ def org_resources(session: Session, actor: Actor, org_id: int, day: date | None 
     rows = session.execute(select(Resource.id, Resource.code, Resource.name, Resource.status, Resource.update_cycle,
                                   Resource.record_count, Resource.open_type)
                            .where(Resource.org_id == org_id).order_by(Resource.code).limit(limit)).all()
-    newest = {rid: n for rid, _o, _c, n in kpis.newest_batches(session, scope)}
+    newest = {rid: n for rid, _o, _c, n in kpis.newest_batches(session, scope, Resource.id.in_([r.id for r in rows]))}
     latest = select(func.max(QualityRun.id)).where(QualityRun.org_id == org_id).group_by(QualityRun.resource_id)
     quality = dict(session.execute(select(QualityRun.resource_id, QualityRun.overall)
                                    .where(QualityRun.id.in_(latest))).all())
     fresh = Freshness(day)
     items = []
     for r in rows:
-        value = fresh.score(r.update_cycle, newest.get(r.id)) if r.id in newest else None
+        value = fresh.is_fresh(r.update_cycle, newest.get(r.id)) if r.id in newest else None
         items.append({"id": r.id, "code": r.code, "name": r.name, "status": r.status, "update_cycle": r.update_cycle,
                       "records": r.record_count, "open_type": r.open_type,
                       "newest": newest[r.id].isoformat() if newest.get(r.id) else None,
-                      "fresh": None if value is None else value >= 100.0, "quality": quality.get(r.id)})
+                      "fresh": value, "quality": quality.get(r.id)})
     return {"org_id": org_id, "total": int(total), "items": items}
