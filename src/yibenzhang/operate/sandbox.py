@@ -127,6 +127,14 @@ def translate_reason(run: SandboxRun) -> str | None:
 # --- the views an authorization opens ------------------------------------------------------------
 
 
+def usable_items(session: Session, resource: Resource) -> list[str]:
+    """Items an operator may compute over: those not graded 核心 / 重要 (an ungraded item counts
+    as the masking policy's default grade, 核心: fail closed)."""
+    policy = policies.get_policy()
+    return [m.name for m in policies.resource_items(session, resource)
+            if policy.grade_label(m.grade) not in FORBIDDEN_GRADES]
+
+
 def views_for(session: Session, auth: Authorization) -> tuple[dict[str, sql_guard.View],
                                                           dict[str, dict[str, disclosure.ItemRule]],
                                                           dict[str, dict[str, policies.MaskItem]]]:
