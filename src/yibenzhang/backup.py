@@ -411,6 +411,29 @@ def _counts(url: str) -> dict[str, int]:
         engine.dispose()
 
 
+def _undo_restore(home: Path, zone: Path, keys: Path, url: str, backend: str) -> None:
+    """Take back a restore that failed half-way: the home was empty before, so empty it again."""
+    from .db import reset_databases
+
+    reset_databases()
+    for root in (zone, keys):
+        if root.is_dir():
+            for entry in root.iterdir():
+                if entry.is_dir():
+                    shutil.rmtree(entry, ignore_errors=True)
+                else:
+                    entry.unlink(missing_ok=True)
+    if backend == "sqlite":
+        db_path = _sqlite_path(url)
+        for extra in ("", "-wal", "-shm", ".restoring"):
+            Path(str(db_path) + extra).unlink(missing_ok=True)
+        return
+    with _pg_connect(url) as conn, conn.cursor() as cur:
+        tables = _pg_tables(cur)
+        if tables:
+            cur.execute("DROP TABLE " + _quoted(tables) + " CASCADE")
+
+
 def restore_backup(source: Path) -> dict[str, Any]:
     from .config import get_settings, reset_settings
     from .db import get_database, migrate, reset_databases
@@ -438,31 +461,35 @@ def restore_backup(source: Path) -> dict[str, Any]:
     elif not _pg_is_empty(url):
         raise Conflict("restore_database_not_empty", "只能恢复到空的数据库（YBZ_DB_URL）")
     reset_databases()
-    home.mkdir(parents=True, exist_ok=True)
-    keys.mkdir(parents=True, exist_ok=True)
-    if (source / "keys").is_dir():
-        _copy_tree(source / "keys", keys)
-    if env_secret:
-        (keys / SECRET_FILE).unlink(missing_ok=True)  # the environment holds it
-    zone.mkdir(parents=True, exist_ok=True)
-    if (source / "zone").is_dir():
-        _copy_tree(source / "zone", zone)
-    if backend == "sqlite":
-        db_path = _sqlite_path(url)
-        db_path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = db_path.with_name(db_path.name + ".restoring")
-        shutil.copyfile(source / SQLITE_FILE, tmp)
-        os.replace(tmp, db_path)
-    else:
-        _upgrade_to(url, manifest["alembic_heads"])
-        _load_pg(url, source, manifest)
-    counts = _counts(url)
-    differ = {t: [n, counts.get(t)] for t, n in manifest["counts"].items() if counts.get(t) != n}
-    if differ:
-        raise Conflict("restore_counts_differ", "恢复后的表行数与备份清单不符：{tables}", tables=", ".join(differ))
-    reset_settings()
-    reset_databases()
-    migrate(url)  # to this code's heads (a no-op when the backup is of the same version)
+    try:
+        home.mkdir(parents=True, exist_ok=True)
+        keys.mkdir(parents=True, exist_ok=True)
+        if (source / "keys").is_dir():
+            _copy_tree(source / "keys", keys)
+        if env_secret:
+            (keys / SECRET_FILE).unlink(missing_ok=True)  # the environment holds it
+        zone.mkdir(parents=True, exist_ok=True)
+        if (source / "zone").is_dir():
+            _copy_tree(source / "zone", zone)
+        if backend == "sqlite":
+            db_path = _sqlite_path(url)
+            db_path.parent.mkdir(parents=True, exist_ok=True)
+            tmp = db_path.with_name(db_path.name + ".restoring")
+            shutil.copyfile(source / SQLITE_FILE, tmp)
+            os.replace(tmp, db_path)
+        else:
+            _upgrade_to(url, manifest["alembic_heads"])
+            _load_pg(url, source, manifest)
+        counts = _counts(url)
+        differ = {t: [n, counts.get(t)] for t, n in manifest["counts"].items() if counts.get(t) != n}
+        if differ:
+            raise Conflict("restore_counts_differ", "恢复后的表行数与备份清单不符：{tables}", tables=", ".join(differ))
+        reset_settings()
+        reset_databases()
+        migrate(url)  # to this code's heads (a no-op when the backup is of the same version)
+    except BaseException:
+        _undo_restore(home, zone, keys, url, backend)  # never leave a half-restored home behind
+        raise
     from .ledger import service as ledger
 
     with get_database().read() as s:

@@ -221,3 +221,19 @@ def test_commands_backup_verify_and_refuse(world, tmp_path):
     assert r.exit_code == 2 and "restore_home_not_empty" in r.output
     r = runner.invoke(app, ["restore", str(tmp_path / "nothing")], catch_exceptions=False)
     assert r.exit_code == 2 and "backup_invalid" in r.output
+
+
+def test_a_restore_that_fails_half_way_leaves_the_home_empty(world, tmp_path, monkeypatch, request):
+    ids = _state(world, tmp_path)
+    before = _answers(world, ids["resource"], ids["request"])
+    backup.create_backup(tmp_path / "bk")
+    _switch_home(request, monkeypatch, tmp_path)
+    real_counts = backup._counts
+    monkeypatch.setattr(backup, "_counts", lambda url: {**real_counts(url), "resources": -1})
+    with pytest.raises(Conflict) as failed:
+        backup.restore_backup(tmp_path / "bk")
+    assert failed.value.code == "restore_counts_differ"
+    monkeypatch.setattr(backup, "_counts", real_counts)
+    # Nothing half-restored is left: the same restore now goes through.
+    restored = backup.restore_backup(tmp_path / "bk")
+    assert restored["ledger_ok"] and _answers(world, ids["resource"], ids["request"]) == before
