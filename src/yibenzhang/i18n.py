@@ -632,6 +632,7 @@ EN.update({  # share grants and the data service (engineer D)
     "信息项“{name}”按策略脱敏后共享，不能按其原值筛选":
         "Item “{name}” is shared masked: it cannot be filtered on its clear value",
     "分页游标无效：{value}": "Invalid page cursor: {value}",
+    "筛选值“{value}”不是信息项“{name}”的有效取值": "The filter value “{value}” is not a valid value of item “{name}”",
     "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付":
         "Delivery {id} was downloaded once and the file is gone: ask for a new delivery",
     "交付文件 {id} 尚未生成（{status}）": "Delivery {id} is not ready yet ({status})",
@@ -1012,6 +1013,16 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
 })
 
 EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
+    "上期结转扣减（元）": "deduction carried in (yuan)", "价值评估": "valuation", "元": "yuan",
+    "入表日期": "booked on", "可复现": "reproducible", "导出入表明细": "Export booking lines",
+    "尚无入表记录": "No bookings yet", "尚无收入记录": "No revenue recorded yet", "尚无评估": "No valuations yet",
+    "收入": "revenue", "收入（元）": "revenue (yuan)", "数量": "units", "新建数据产品": "New data product",
+    "数据产品只能由沙箱中已放行的结果构成；公共治理、公益事业用途免费，其他用途的价格不得超过授权的收费上限。":
+        "A data product is built only from released sandbox outputs; public governance and public-interest uses "
+        "are free, others may cost at most the authorization's fee cap.",
+    "期间": "period", "本机构没有运营授权": "Your organization has no operation authorization",
+    "核定上限（元）": "approved maximum (yuan)", "评估值（元）": "value (yuan)", "评估方法": "method",
+    "评估日期": "valued on", "超出部分（元）": "excess (yuan)", "输入摘要": "inputs digest",
     # console pages and the printable certificate
     "通过": "passed", "不通过": "failed", "不得交易的情形": "untradeable case", "个人同意记录": "consent record",
     "产品名称": "product name", "产品摘要": "product digest", "产品说明": "description",
@@ -1282,6 +1293,9 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "备份来自{backup}，不能恢复到{target}": "The backup comes from {backup} and cannot be restored into {target}",
     "只能恢复到空的数据库（YBZ_DB_URL）": "A backup can only be restored into an empty database (YBZ_DB_URL)",
     "恢复后的表行数与备份清单不符：{tables}": "Row counts after the restore differ from the backup manifest: {tables}",
+    "pg_dump失败：{reason}": "pg_dump failed: {reason}",
+    "此备份由pg_dump写成，恢复需要pg_restore": "This backup was written by pg_dump; restoring it needs pg_restore",
+    "pg_restore失败：{reason}": "pg_restore failed: {reason}",
 })
 
 

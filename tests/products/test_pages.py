@@ -76,3 +76,31 @@ def test_product_pages_flow(world, client, monkeypatch):
     assert cert.status_code == 200 and 'data-valid="yes"' in cert.text and "@media print" in cert.text
     assert code in cert.text and "<script" not in cert.text.split("</head>")[1]
     assert client.get("/certificates/YBZ-000000-2000-000001").status_code == 404
+
+
+def test_operator_creates_a_product_in_the_console(world, client):
+    from tests.products.helpers import CAP
+
+    rid = published(world)
+    auth = authorization(world, rid)
+    r = run(world, auth, [rid])
+    csrf = _signed(client, "operator_user")
+    assert 'id="new-product"' in client.get("/console/products").text
+    form = client.get("/console/products/new").text
+    assert f'id="run-{r}"' in form and f'<option value="{auth}"' in form
+    data = {"csrf_token": csrf, "authorization_id": str(auth), "runs": [str(r)], "name": "区县人口报告",
+            "kind": "数据报告", "description": "说明", "use": "规划", "scenario": "选址",
+            "pricing_category": "产业发展", "price_yuan": f"{(CAP + 1) / 100:.2f}"}
+    above = client.post("/console/products/new", data=data)
+    assert above.status_code == 422 and 'id="err-price_yuan"' in above.text and "运营收费上限" in above.text
+    created = client.post("/console/products/new", data={**data, "price_yuan": f"{CAP / 100:.2f}"},
+                          follow_redirects=False)
+    assert created.status_code == 303
+    detail = client.get(created.headers["location"])
+    assert "区县人口报告" in detail.text and 'id="revenue"' in detail.text and 'id="submit-review"' in detail.text
+    with world.db.read() as s:
+        from yibenzhang.operate.products_model import Product
+
+        assert s.query(Product).one().price_fen == CAP
+    csrf = _signed(client, "consumer")
+    assert 'id="new-product"' not in client.get("/console/products").text

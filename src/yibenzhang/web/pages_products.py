@@ -13,12 +13,13 @@ from starlette.datastructures import FormData
 
 from ..config import get_settings
 from ..db import get_database
-from ..errors import NotFound
-from ..operate import certificates, compliance, products, registration
-from ..operate.products_model import ProductState
+from ..enums import Role
+from ..errors import FieldError, NotFound, ValidationFailed
+from ..operate import accounting, certificates, compliance, pricing, products, registration, valuation
+from ..operate.products_model import PricingCategory, ProductKind, ProductState
 from . import auth
 from .auth import console_user, csrf_checked, form_data
-from .render import WebContext, redirect, render
+from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
@@ -56,7 +57,81 @@ def products_page(request: Request, ctx: WebContext = Depends(console_user)) -> 
         views = [products.product_dict(s, p) for p in rows]
         regs = [registration.registration_dict(s, r) for r in registration.list_registrations(s, ctx.actor)]
     return render(request, "products/list.html", rows=views, total=total, regs=regs, state=state,
-                  states=ProductState.values(), state_class=STATE_CLASS)
+                  states=ProductState.values(), state_class=STATE_CLASS,
+                  is_operator=bool(ctx.actor.org_ids(Role.OPERATOR)))
+
+
+NEW_FIELDS = ("authorization_id", "name", "kind", "description", "use", "scenario", "pi_consent_ref",
+              "pricing_category", "price_yuan")
+
+
+def _sources(s: Any, ctx: WebContext) -> list[dict[str, Any]]:
+    """The operator's authorizations in force, each with its released sandbox runs."""
+    from sqlalchemy import select
+
+    from ..operate.model import Authorization, RunState, SandboxRun
+
+    orgs = ctx.actor.org_ids(Role.OPERATOR)
+    out = []
+    auths = s.execute(select(Authorization).where(Authorization.operator_org_id.in_(orgs or {-1}))
+                      .order_by(Authorization.id)).scalars()
+    for a in auths:
+        runs = s.execute(select(SandboxRun).where(SandboxRun.authorization_id == a.id,
+                                                  SandboxRun.state == RunState.RELEASED.value)
+                         .order_by(SandboxRun.id.desc()).limit(50)).scalars()
+        out.append({"id": a.id, "purpose": a.purpose, "fee_cap_fen": int(a.fee_cap_fen), "state": a.state,
+                    "runs": [{"id": r.id, "rows": r.row_count, "columns": list(r.columns or []),
+                              "at": r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""} for r in runs]})
+    return out
+
+
+def _new_form(request: Request, ctx: WebContext, values: dict[str, Any], errors: dict[str, list[str]],
+              status_code: int = 200) -> Response:
+    with get_database().read() as s:
+        sources = _sources(s, ctx)
+    return render(request, "products/new.html", status_code=status_code, v=values, errors=errors, sources=sources,
+                  kinds=ProductKind.values(), categories=PricingCategory.values())
+
+
+@router.get("/console/products/new")
+def new_product(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    return _new_form(request, ctx, {"kind": "数据集", "pricing_category": "产业发展", "runs": []}, {})
+
+
+def _fen(raw: str) -> int | None:
+    from decimal import Decimal, InvalidOperation
+
+    try:
+        value = Decimal(raw or "0") * 100
+    except InvalidOperation:
+        return None
+    return int(value) if value == value.to_integral_value() else None
+
+
+@router.post("/console/products/new")
+def create_product(request: Request, ctx: WebContext = Depends(csrf_checked),
+                   form: FormData = Depends(form_data)) -> Response:
+    values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in NEW_FIELDS}
+    values["runs"] = [str(x) for x in form.getlist("runs")]
+    price = _fen(values["price_yuan"])
+    try:
+        if price is None or not values["authorization_id"].isdigit():
+            field = "price_yuan" if price is None else "authorization_id"
+            raise ValidationFailed("validation_failed", "请求的内容不合法", errors=[
+                FieldError(field, "not_a_number", "“{value}”不是有效的数值", {"value": values[field]})])
+        data = {"name": values["name"], "kind": values["kind"], "description": values["description"],
+                "use": values["use"], "scenario": values["scenario"], "source_run_ids": values["runs"],
+                "pi_consent": bool(values["pi_consent_ref"]), "pi_consent_ref": values["pi_consent_ref"] or None,
+                "pricing_category": values["pricing_category"], "price_fen": price}
+        with get_database().write() as s:
+            pid = products.create_product(s, ctx.actor, authorization_id=int(values["authorization_id"]),
+                                          data=data).id
+    except ValidationFailed as exc:
+        errors = field_errors(exc.errors, ctx.lang)
+        if "price_fen" in errors:
+            errors["price_yuan"] = errors.pop("price_fen")
+        return _new_form(request, ctx, values, errors, status_code=422)
+    return redirect(f"/console/products/{pid}?done=create")
 
 
 @router.get("/console/products/{product_id}")
@@ -69,7 +144,12 @@ def product_detail(request: Request, product_id: int, ctx: WebContext = Depends(
         regs = registration.list_registrations(s, ctx.actor, product_id=p.id)
         reg_views = [registration.registration_dict(s, r) for r in regs]
         actions = _actions(s, ctx, p, regs)
-    return render(request, "products/detail.html", p=view, review=review_view,
+        revenue = pricing.revenues(s, ctx.actor, p.id)
+        values = [{**valuation.valuation_dict(v), "reproduced": valuation.reproduce(v)["reproduced"]}
+                  for v in valuation.valuations_of(s, ctx.actor, p.id)]
+        bookings = [accounting.booking_dict(s, b) for b in accounting.bookings_of(s, ctx.actor, p.id)]
+    return render(request, "products/detail.html", p=view, review=review_view, revenue=revenue, valuations=values,
+                  bookings=bookings,
                   regs=reg_views, actions=actions, state_class=STATE_CLASS, rights=registration.RIGHTS,
                   publicity_days=get_settings().rules.registration_publicity_days,
                   done=request.query_params.get("done"))
