@@ -348,20 +348,31 @@ def _share(session: Session, scope: Scope, day: date, out: dict[int, dict[str, A
         ShareRequest.share_type == ShareType.CONDITIONAL.value, ShareRequest.state.in_([*PENDING, *decided]),
         *_in_scope(scope, ShareRequest.provider_org_id, ShareRequest.region_id))
     answered: list[tuple[int, date, date, bool]] = []
+    pending: dict[int, list[int]] = {}  # org -> [pending, overdue]
     for org_id, state, requested_on, step_due, last, was_late in session.execute(stmt):
         if state in PENDING:
-            _add(out, org_id, "share_requests", 1)
-            _add(out, org_id, "share_pending", 1)
-            _add(out, org_id, "share_overdue", 1 if step_due is not None and day > step_due else 0)
+            p = pending.setdefault(org_id, [0, 0])
+            p[0] += 1
+            p[1] += step_due is not None and day > step_due
         elif last:
             answered.append((org_id, requested_on, date.fromisoformat(last), bool(was_late)))
+    for org_id, (n, overdue) in pending.items():
+        _add(out, org_id, "share_requests", n)
+        _add(out, org_id, "share_pending", n)
+        _add(out, org_id, "share_overdue", overdue)
     if answered:
         index = WorkdayIndex(min(a[1] for a in answered), max(max(a[2] for a in answered), day))
+        done: dict[int, list[int]] = {}  # org -> [decided, late]
         for org_id, requested_on, last_day, was_late in answered:
-            _add(out, org_id, "share_requests", 1)
-            _add(out, org_id, "share_decided", 1)
-            _add(out, org_id, "share_late" if was_late else "share_on_time", 1)
+            d = done.setdefault(org_id, [0, 0])
+            d[0] += 1
+            d[1] += was_late
             days.setdefault(org_id, []).append(index.between(requested_on, last_day))
+        for org_id, (n, n_late) in done.items():
+            _add(out, org_id, "share_requests", n)
+            _add(out, org_id, "share_decided", n)
+            _add(out, org_id, "share_on_time", n - n_late)
+            _add(out, org_id, "share_late", n_late)
     if module_available("yibenzhang.share.grants"):
         from ..share.grants import GrantUsage
 
