@@ -261,6 +261,7 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
 DEMO_EXTENSIONS = (
     "yibenzhang.open.demo:load",
     "yibenzhang.operate.demo:load",
+    "yibenzhang.operate.product_demo:load",  # products rest on the operate demo's authorizations
     "yibenzhang.assess.demo:load",
 )
 
