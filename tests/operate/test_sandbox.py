@@ -18,10 +18,9 @@ from yibenzhang.operate import disclosure_guard, sandbox
 
 
 def query(op, sql: str, auth_id: int | None = None, who: str = "operator_user", day: date | None = None) -> dict:
-    with op.db.write() as s:
-        run = sandbox.submit_query(s, op.actor(who), auth_id or op.auth_id, sql.format(r=f"r_{op.resource_id}"),
-                                   day=day)
-        return sandbox.run_as_dict(run, with_output=True)
+    run = sandbox.submit_query(op.db, op.actor(who), auth_id or op.auth_id, sql.format(r=f"r_{op.resource_id}"),
+                               day=day)
+    return sandbox.run_as_dict(run, with_output=True)
 
 
 def test_an_aggregate_with_every_group_of_k_rows_is_released_recorded_and_stored(op):
@@ -95,10 +94,10 @@ def test_an_expired_authorization_or_one_not_yet_started_refuses_queries(op):
 
 
 def test_only_operator_users_of_the_authorized_org_query(op):
-    with op.db.write() as s, pytest.raises(PermissionDenied):
-        sandbox.submit_query(s, op.actor("reviewer"), op.auth_id, "SELECT 1")
-    with op.db.write() as s, pytest.raises(NotFound):
-        sandbox.submit_query(s, op.actor("consumer"), op.auth_id, "SELECT 1")
+    with pytest.raises(PermissionDenied):
+        sandbox.submit_query(op.db, op.actor("reviewer"), op.auth_id, "SELECT 1")
+    with pytest.raises(NotFound):
+        sandbox.submit_query(op.db, op.actor("consumer"), op.auth_id, "SELECT 1")
 
 
 # --- small-group differencing -------------------------------------------------------------------

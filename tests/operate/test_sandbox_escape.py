@@ -97,11 +97,10 @@ def test_every_escape_is_refused_with_its_reason_and_recorded(op):
     failures = []
     for template, code in ESCAPES:
         sql = template.format(rid=op.resource_id, other=op.other_resource_id, zone=zone)
-        with op.db.write() as s:
-            run = sandbox.submit_query(s, op.actor(), op.auth_id, sql)
-            if run.state != "已拒绝" or run.reason_code != code:
-                failures.append((sql, run.state, run.reason_code, run.reason))
-            assert run.output_path is None and run.output_digest is None
+        run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
+        if run.state != "已拒绝" or run.reason_code != code:
+            failures.append((sql, run.state, run.reason_code, run.reason))
+        assert run.output_path is None and run.output_digest is None
     assert failures == []
     with op.db.read() as s:
         assert s.query(SandboxRun).filter_by(state="已拒绝").count() == len(ESCAPES)
@@ -110,29 +109,25 @@ def test_every_escape_is_refused_with_its_reason_and_recorded(op):
 
 def test_a_comment_hiding_a_statement_is_dropped_and_the_query_runs_alone(op):
     sql = f"SELECT count(*) AS n FROM r_{op.resource_id} /* ; COPY r_{op.resource_id} TO '/tmp/x.csv' */ -- ; ATTACH"
-    with op.db.write() as s:
-        run = sandbox.submit_query(s, op.actor(), op.auth_id, sql)
-        out = sandbox.run_as_dict(run, with_output=True)
+    run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
+    out = sandbox.run_as_dict(run, with_output=True)
     assert out["state"] == "已放行" and out["output"]["rows"] == [{"n": 169}]
 
 
 def test_select_star_shows_only_authorized_items(op):
     auth = make_auth(op.world, op.resource_id, ["区县", "性别"])
-    with op.db.write() as s:
-        run = sandbox.submit_query(s, op.actor(), auth, f"SELECT * FROM r_{op.resource_id} LIMIT 5")
-        out = sandbox.run_as_dict(run, with_output=True)
+    run = sandbox.submit_query(op.db, op.actor(), auth, f"SELECT * FROM r_{op.resource_id} LIMIT 5")
+    out = sandbox.run_as_dict(run, with_output=True)
     assert out["state"] == "已放行" and out["columns"] == ["区县", "性别"]
-    with op.db.write() as s:
-        run = sandbox.submit_query(s, op.actor(), auth, f"SELECT 收入 FROM r_{op.resource_id}")
+    run = sandbox.submit_query(op.db, op.actor(), auth, f"SELECT 收入 FROM r_{op.resource_id}")
     assert run.reason_code == "item_not_authorized"
 
 
 @pytest.mark.parametrize("county, count, released", [("丙", 10, True), ("丁", 9, False)])
 def test_a_group_of_k_rows_leaves_and_k_minus_one_does_not(op, county, count, released):
     sql = f"SELECT 区县, count(*) AS n FROM r_{op.resource_id} WHERE 区县 = '{county}' GROUP BY 区县"
-    with op.db.write() as s:
-        run = sandbox.submit_query(s, op.actor(), op.auth_id, sql)
-        out = sandbox.run_as_dict(run, with_output=True)
+    run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
+    out = sandbox.run_as_dict(run, with_output=True)
     assert get_settings().rules.sandbox_min_group_rows == 10
     if released:
         assert out["state"] == "已放行" and out["output"]["rows"] == [{"区县": county, "n": count}]
@@ -146,8 +141,7 @@ def test_k_is_the_setting(op, monkeypatch):
     monkeypatch.setenv("YBZ_RULE_SANDBOX_MIN_GROUP_ROWS", "9")
     reset_settings()
     sql = f"SELECT 区县, count(*) AS n FROM r_{op.resource_id} GROUP BY 区县 ORDER BY n"
-    with op.db.write() as s:
-        out = sandbox.run_as_dict(sandbox.submit_query(s, op.actor(), op.auth_id, sql), with_output=True)
+    out = sandbox.run_as_dict(sandbox.submit_query(op.db, op.actor(), op.auth_id, sql), with_output=True)
     assert out["state"] == "已放行" and [r["n"] for r in out["output"]["rows"]] == [9, 10, 50, 100]
 
 

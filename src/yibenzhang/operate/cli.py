@@ -143,9 +143,8 @@ def query_cmd(
         raise typer.BadParameter("give the SQL as an argument or with --file", param_hint="SQL")
     with domain_errors(as_json):
         actor = acting_as(as_user)
-        with get_database().write() as s:
-            run = sandbox.submit_query(s, actor, auth_id, sql)
-            out = sandbox.run_as_dict(run, with_output=True)
+        run = sandbox.submit_query(get_database(), actor, auth_id, sql)
+        out = sandbox.run_as_dict(run, with_output=True)
     if not out["released"]:
         if as_json:
             emit_json(out)

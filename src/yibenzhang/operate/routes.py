@@ -100,9 +100,8 @@ def runs(auth_id: int, limit: int = Query(100, ge=1, le=1000), actor: Actor = De
 
 @router.post("/sandbox/queries", status_code=201, response_model=None)
 def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
-    with get_database().write() as s:
-        run = sandbox.submit_query(s, actor, body.authorization_id, body.sql)
-        out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
+    run = sandbox.submit_query(get_database(), actor, body.authorization_id, body.sql)
+    out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
     if out["released"]:
         return out
     status = 409 if run.reason_code == "authorization_inactive" else 422

@@ -25,6 +25,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -40,7 +41,7 @@ from ..catalog.model import Resource
 from ..classify import policies
 from ..config import get_settings
 from ..crypto import canonical_json, sm3_hex
-from ..db import utcnow
+from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, NotFound, Unauthenticated
 from ..i18n import translate
@@ -220,12 +221,12 @@ def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dic
 
 
 def _mask_rows(out: pa.Table, plan: disclosure.Plan, masks: dict[str, policies.MaskItem],
-               auth: Authorization) -> pa.Table:
+               auth_id: int) -> pa.Table:
     items = []
     for name, item in zip(out.column_names, plan.output_items, strict=True):
         m = masks[item]
         items.append(policies.MaskItem(name, m.categories, m.grade, m.sql_type))
-    masked = policies.apply_policy_to_arrow(out, items, policies.OPERATOR_RESULT, purpose=f"运营授权-{auth.id}")
+    masked = policies.apply_policy_to_arrow(out, items, policies.OPERATOR_RESULT, purpose=f"运营授权-{auth_id}")
     return masked.replace_schema_metadata(None)
 
 
@@ -243,80 +244,129 @@ def _store(run: SandboxRun, table: pa.Table) -> str:
 # --- submitting a query ---------------------------------------------------------------------------
 
 
-def _executed(session: Session, auth: Authorization, sql: str, k: int) -> tuple[pa.Table, disclosure.Plan,
-                                                                                  dict[str, Any] | None]:
-    """Check, run and decide; raises Refusal with the reason when the output may not leave."""
-    views, rules, masks = views_for(session, auth)
-    checked = sql_guard.check(sql, views)
-    plan = disclosure.plan_release(checked, views, rules)
+@dataclass
+class _Outcome:
+    """What the read phase and the run decided, before the run is recorded."""
+
+    refusal: sql_guard.Refusal | None = None
+    plan: disclosure.Plan | None = None
+    out: pa.Table | None = None
+    fingerprint: dict[str, Any] | None = None
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+
+def _inactive(auth: Authorization, day: date) -> sql_guard.Refusal:
+    return sql_guard.Refusal("authorization_inactive", "运营授权状态为“{state}”，不能查询",
+                             state=auths.effective_state(auth, day))
+
+
+def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Outcome:
+    """Check and plan the query and read its items from the zone (a read transaction)."""
+    try:
+        if not auths.is_active(auth, day):
+            raise _inactive(auth, day)
+        views, rules, masks = views_for(session, auth)
+        checked = sql_guard.check(sql, views)
+        plan = disclosure.plan_release(checked, views, rules)
+        outcome = _Outcome(plan=plan, tables=_materialize(session, checked))
+        outcome.fingerprint = {"masks": masks[plan.view.name]} if plan.kind == ReleaseKind.ROWS.value else None
+        return outcome
+    except sql_guard.Refusal as refusal:
+        return _Outcome(refusal=refusal)
+
+
+def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
+    """Run on the locked connection (no transaction open) and apply the release rule."""
+    plan = outcome.plan
+    assert plan is not None
     settings = get_settings().rules
-    tables = _materialize(session, checked)
-    out = run_locked(plan.sql, tables, timeout=settings.sandbox_timeout_seconds,
-                     memory_mb=settings.sandbox_memory_mb)
-    if plan.kind == ReleaseKind.AGGREGATE.value:
-        counts = [int(n) for n in out.column(disclosure.COUNT_COLUMN).to_pylist()]
-        disclosure.check_groups(counts, k)
-        keys = _group_keys(out, plan.group_count)
-        fingerprint = {"base": plan.base, "predicates": plan.predicates,
-                       "groups": [[key, n] for key, n in zip(keys, counts, strict=True)][:FINGERPRINT_GROUPS_MAX]}
-        earlier = disclosure.differencing(fingerprint, _earlier_fingerprints(session, auth.id, plan.base or ""), k)
-        if earlier is not None:
-            raise sql_guard.Refusal("release_differencing", "与此前放行的结果相减可识别少于{k}行的数据，结果不予放行",
-                                    k=k)
-        hidden = [c for c in out.column_names if c.startswith(sql_guard.HIDDEN_PREFIX)]
-        return out.drop_columns(hidden), plan, fingerprint
-    if out.num_rows > ROW_OUTPUT_MAX:
-        raise sql_guard.Refusal("release_too_many_rows", "行级结果超过{n}行，请缩小范围或改为聚合",
-                                n=ROW_OUTPUT_MAX)
-    return _mask_rows(out, plan, masks[plan.view.name], auth), plan, None
+    try:
+        out = run_locked(plan.sql, outcome.tables, timeout=settings.sandbox_timeout_seconds,
+                         memory_mb=settings.sandbox_memory_mb)
+        outcome.tables = {}
+        if plan.kind == ReleaseKind.AGGREGATE.value:
+            counts = [int(n) for n in out.column(disclosure.COUNT_COLUMN).to_pylist()]
+            disclosure.check_groups(counts, k)
+            keys = _group_keys(out, plan.group_count)
+            outcome.fingerprint = {"base": plan.base, "predicates": plan.predicates,
+                                   "groups": [[key, n] for key, n in zip(keys, counts, strict=True)]
+                                   [:FINGERPRINT_GROUPS_MAX]}
+            hidden = [c for c in out.column_names if c.startswith(sql_guard.HIDDEN_PREFIX)]
+            outcome.out = out.drop_columns(hidden)
+        else:
+            if out.num_rows > ROW_OUTPUT_MAX:
+                raise sql_guard.Refusal("release_too_many_rows", "行级结果超过{n}行，请缩小范围或改为聚合",
+                                        n=ROW_OUTPUT_MAX)
+            masks = (outcome.fingerprint or {})["masks"]
+            outcome.fingerprint = None
+            outcome.out = _mask_rows(out, plan, masks, auth_id)
+    except sql_guard.Refusal as refusal:
+        outcome.refusal, outcome.out, outcome.fingerprint = refusal, None, None
 
 
-def submit_query(session: Session, actor: Actor, authorization_id: int, sql: str,
+def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
                  day: date | None = None) -> SandboxRun:
-    """Run one operator query; the run is recorded whether its output is released or refused."""
+    """Run one operator query; the run is recorded whether its output is released or refused.
+
+    Three steps so that no write transaction is held while DuckDB computes: check, plan and read
+    the items (read transaction); run and apply the k-rule or masking (no transaction); then, in
+    a write transaction holding the authorization's row, re-check that it is still active, check
+    small-group differencing against the released runs (serialized per authorization), and record.
+    """
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
-    auth = auths.get_authorization(session, actor, authorization_id)
-    require(actor.acts_for_org(auth.operator_org_id, Role.OPERATOR), "在沙箱中查询", "sandbox_denied")
-    bag = ErrorBag()
-    text = (sql or "").strip()
-    if not text:
-        bag.add("sql", "required", "必填项不能为空")
-    elif len(text) > SQL_MAX:
-        bag.add("sql", "too_long", "不能超过{n}个字符", n=SQL_MAX)
-    bag.raise_if_any()
-    started = time.perf_counter()
-    run = SandboxRun(authorization_id=auth.id, operator_org_id=auth.operator_org_id, user_id=actor.user_id,
-                     sql_text=text, sql_digest=sm3_hex(text.encode("utf-8")), resources=[], columns=[],
-                     state=RunState.REFUSED.value, created_at=utcnow())
+    day = day or _today()
     k = get_settings().rules.sandbox_min_group_rows
-    out: pa.Table | None = None
-    try:
-        if not auths.is_active(auth, day or _today()):
-            raise sql_guard.Refusal("authorization_inactive", "运营授权状态为“{state}”，不能查询",
-                                    state=auths.effective_state(auth, day or _today()))
-        out, plan, fingerprint = _executed(session, auth, text, k)
-        run.state = RunState.RELEASED.value
-        run.release_kind = plan.kind
-        run.resources = [plan.view.resource_id]
-        run.fingerprint = fingerprint
-    except sql_guard.Refusal as refusal:
-        run.reason_code = refusal.code
-        run.reason = translate(refusal.message, "zh", **refusal.params)
-        run.fingerprint = {"reason": {"message": refusal.message,
-                                      "params": {k_: str(v) for k_, v in refusal.params.items()}}}
-    run.elapsed_ms = int((time.perf_counter() - started) * 1000)
-    if out is not None:
-        run.row_count = out.num_rows
-        run.columns = out.column_names
-        run.output_digest = output_digest(out)
-    session.add(run)
-    session.flush()
-    if out is not None:
-        run.output_path = _store(run, out)
-    ledger.append(session, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
-        "authorization_id": auth.id, "sql_digest": run.sql_digest, "state": run.state,
-        "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
-        "row_count": run.row_count, "output_digest": run.output_digest,
-    })
+    started = time.perf_counter()
+    with db.read() as s:
+        auth = auths.get_authorization(s, actor, authorization_id)
+        require(actor.acts_for_org(auth.operator_org_id, Role.OPERATOR), "在沙箱中查询", "sandbox_denied")
+        bag = ErrorBag()
+        text = (sql or "").strip()
+        if not text:
+            bag.add("sql", "required", "必填项不能为空")
+        elif len(text) > SQL_MAX:
+            bag.add("sql", "too_long", "不能超过{n}个字符", n=SQL_MAX)
+        bag.raise_if_any()
+        outcome = _prepare(s, auth, text, day)
+        auth_id, org_id = auth.id, auth.operator_org_id
+    if outcome.refusal is None:
+        _execute(outcome, auth_id, k)
+    with db.write() as s:
+        auth = s.get(Authorization, auth_id, with_for_update=True)
+        assert auth is not None
+        if outcome.refusal is None and not auths.is_active(auth, day):  # suspended meanwhile
+            outcome.refusal = _inactive(auth, day)
+        if outcome.refusal is None and outcome.fingerprint is not None:
+            earlier = _earlier_fingerprints(s, auth_id, outcome.fingerprint["base"])
+            if disclosure.differencing(outcome.fingerprint, earlier, k) is not None:
+                outcome.refusal = sql_guard.Refusal(
+                    "release_differencing", "与此前放行的结果相减可识别少于{k}行的数据，结果不予放行", k=k)
+        released = outcome.refusal is None and outcome.out is not None
+        run = SandboxRun(authorization_id=auth_id, operator_org_id=org_id, user_id=actor.user_id, sql_text=text,
+                         sql_digest=sm3_hex(text.encode("utf-8")), resources=[], columns=[],
+                         state=RunState.RELEASED.value if released else RunState.REFUSED.value, created_at=utcnow())
+        if released and outcome.out is not None and outcome.plan is not None:
+            run.release_kind = outcome.plan.kind
+            run.resources = [outcome.plan.view.resource_id]
+            run.fingerprint = outcome.fingerprint
+            run.row_count = outcome.out.num_rows
+            run.columns = outcome.out.column_names
+            run.output_digest = output_digest(outcome.out)
+        elif outcome.refusal is not None:
+            refusal = outcome.refusal
+            run.reason_code = refusal.code
+            run.reason = translate(refusal.message, "zh", **refusal.params)
+            run.fingerprint = {"reason": {"message": refusal.message,
+                                          "params": {key: str(v) for key, v in refusal.params.items()}}}
+        run.elapsed_ms = int((time.perf_counter() - started) * 1000)
+        s.add(run)
+        s.flush()
+        if released and outcome.out is not None:
+            run.output_path = _store(run, outcome.out)
+        ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
+            "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
+            "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
+            "row_count": run.row_count, "output_digest": run.output_digest,
+        })
     return run

@@ -150,9 +150,7 @@ def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends
 @router.post("/console/operate/{auth_id:int}/query")
 def run_query(request: Request, auth_id: int, ctx: WebContext = Depends(csrf_checked),
               form: FormData = Depends(form_data)) -> Response:
-    with get_database().write() as s:
-        run = sandbox.submit_query(s, ctx.actor, auth_id, str(form.get("sql") or ""))
-        run_id = run.id
+    run_id = sandbox.submit_query(get_database(), ctx.actor, auth_id, str(form.get("sql") or "")).id
     return redirect(f"/console/operate/{auth_id}?run={run_id}#run")
 
 
