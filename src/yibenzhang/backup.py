@@ -43,6 +43,7 @@ MANIFEST = "manifest.json"
 MANIFEST_DIGEST = "manifest.sm3"
 SQLITE_FILE = "metadata/ybz.sqlite3"
 TABLES_DIR = "metadata/tables"
+PG_DUMP_FILE = "data.pgdump"
 SECRET_FILE = "secret.key"
 CHUNK = 1 << 20
 
@@ -146,41 +147,85 @@ def _quoted(names: list[str]) -> str:
     return ", ".join('"' + n.replace('"', '""') + '"' for n in names)
 
 
-def _snapshot_pg(url: str, out_dir: Path) -> dict[str, Any]:
-    """Every table by COPY inside one REPEATABLE READ, READ ONLY transaction: one snapshot."""
+def _pg_cli(url: str) -> tuple[list[str], dict[str, str], str]:
+    """Connection arguments for pg_dump / pg_restore; the password goes by environment, not argv."""
+    from sqlalchemy.engine import make_url
+
+    u = make_url(url)
+    args: list[str] = []
+    if u.host:
+        args += ["-h", u.host]
+    if u.port:
+        args += ["-p", str(u.port)]
+    if u.username:
+        args += ["-U", u.username]
+    env = dict(os.environ)
+    if u.password:
+        env["PGPASSWORD"] = u.password
+    return args, env, u.database or ""
+
+
+def _pg_meta(cur: Any, tables: list[str]) -> dict[str, Any]:
+    """Counts, schema revisions, the zone's batch folders and the ledger head, in the caller's snapshot."""
+    counts: dict[str, int] = {}
+    for table in tables:
+        if table != "alembic_version":
+            cur.execute(f'SELECT count(*) FROM "{table}"')
+            counts[table] = cur.fetchone()[0]
+    cur.execute("SELECT version_num FROM alembic_version")
+    heads = sorted(r[0] for r in cur.fetchall())
+    batches: list[tuple[str, str]] = []
+    if "zone_batches" in tables:
+        cur.execute("SELECT path, status FROM zone_batches")
+        batches = [(p, st) for p, st in cur.fetchall()]
+    anchor = None
+    if "ledger_anchor" in tables:
+        cur.execute("SELECT seq, digest FROM ledger_anchor")
+        anchor = cur.fetchone()
+    return {"counts": counts, "heads": heads, "batches": batches,
+            "ledger": {"seq": anchor[0], "digest": anchor[1]} if anchor else None}
+
+
+def _snapshot_pg(url: str, out_dir: Path, method: str = "auto") -> dict[str, Any]:
+    """One REPEATABLE READ, READ ONLY transaction: pg_dump runs in its exported snapshot (when
+    installed and able to dump this server), else every table is COPYed inside it. Either way the
+    counts and the zone's batch list come from the same snapshot as the data."""
+    import subprocess
+
     import psycopg
 
     out_dir.mkdir(parents=True, exist_ok=True)
+    use_dump = method == "pg_dump" or (method == "auto" and shutil.which("pg_dump") is not None)
     with _pg_connect(url) as conn:
         conn.isolation_level = psycopg.IsolationLevel.REPEATABLE_READ
         conn.read_only = True
         with conn.transaction(), conn.cursor() as cur:
             tables = _pg_tables(cur)
-            columns: dict[str, list[str]] = {}
-            counts: dict[str, int] = {}
-            for table in tables:
-                if table == "alembic_version":
-                    continue
-                cols = _pg_columns(cur, table)
-                columns[table] = cols
-                with (out_dir / f"{table}.copy").open("wb") as f, \
-                        cur.copy(f'COPY "{table}" ({_quoted(cols)}) TO STDOUT') as copy:
-                    for data in copy:
-                        f.write(data)
-                cur.execute(f'SELECT count(*) FROM "{table}"')
-                counts[table] = cur.fetchone()[0]
-            cur.execute("SELECT version_num FROM alembic_version")
-            heads = sorted(r[0] for r in cur.fetchall())
-            batches: list[tuple[str, str]] = []
-            if "zone_batches" in tables:
-                cur.execute("SELECT path, status FROM zone_batches")
-                batches = [(p, s) for p, s in cur.fetchall()]
-            anchor = None
-            if "ledger_anchor" in tables:
-                cur.execute("SELECT seq, digest FROM ledger_anchor")
-                anchor = cur.fetchone()
-    return {"counts": counts, "heads": heads, "batches": batches, "columns": columns,
-            "ledger": {"seq": anchor[0], "digest": anchor[1]} if anchor else None}
+            columns = {t: _pg_columns(cur, t) for t in tables if t != "alembic_version"}
+            used = "copy"
+            if use_dump:
+                cur.execute("SELECT pg_export_snapshot()")
+                snapshot = cur.fetchone()[0]
+                args, env, dbname = _pg_cli(url)
+                done = subprocess.run(
+                    ["pg_dump", *args, "--data-only", "--format=custom", "--no-owner", "--no-privileges",
+                     f"--snapshot={snapshot}", "--exclude-table=alembic_version", "-f", str(out_dir / PG_DUMP_FILE),
+                     dbname], env=env, capture_output=True, text=True, check=False)
+                if done.returncode == 0:
+                    used = "pg_dump"
+                elif method == "pg_dump":
+                    raise Conflict("backup_pg_dump_failed", "pg_dump失败：{reason}",
+                                   reason=done.stderr.strip()[-300:])
+                else:  # e.g. an older pg_dump than the server: fall back to COPY in the same snapshot
+                    (out_dir / PG_DUMP_FILE).unlink(missing_ok=True)
+            if used == "copy":
+                for table, cols in columns.items():
+                    with (out_dir / f"{table}.copy").open("wb") as f, \
+                            cur.copy(f'COPY "{table}" ({_quoted(cols)}) TO STDOUT') as copy:
+                        for data in copy:
+                            f.write(data)
+            meta = _pg_meta(cur, tables)
+    return {**meta, "columns": columns, "pg_method": used}
 
 
 # --- backup ------------------------------------------------------------------------------------
@@ -215,7 +260,7 @@ def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[st
     return {"batches": copied, "missing": missing, "other_entries": other}
 
 
-def create_backup(target: Path) -> dict[str, Any]:
+def create_backup(target: Path, pg_method: str = "auto") -> dict[str, Any]:
     from .config import get_settings
     from .db import get_database
 
@@ -232,7 +277,7 @@ def create_backup(target: Path) -> dict[str, Any]:
             _snapshot_sqlite(settings.db_url, work / SQLITE_FILE)
             meta = _read_sqlite(work / SQLITE_FILE)
         else:
-            meta = _snapshot_pg(settings.db_url, work / TABLES_DIR)
+            meta = _snapshot_pg(settings.db_url, work / TABLES_DIR, pg_method)
         zone = _copy_zone(settings.zone, meta["batches"], work / "zone")
         if settings.keys_dir.is_dir():
             _copy_tree(settings.keys_dir, work / "keys")
@@ -243,7 +288,7 @@ def create_backup(target: Path) -> dict[str, Any]:
         manifest = {
             "format": FORMAT, "version": VERSION, "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "backend": backend, "alembic_heads": meta["heads"], "counts": meta["counts"],
-            "columns": meta.get("columns"), "ledger": meta["ledger"], "zone": zone,
+            "columns": meta.get("columns"), "pg_method": meta.get("pg_method"), "ledger": meta["ledger"], "zone": zone,
             "secret_from_env": bool(os.environ.get("YBZ_SECRET_KEY")), "files": files,
         }
         body = json.dumps(manifest, ensure_ascii=False, indent=1, sort_keys=True).encode("utf-8")
@@ -255,7 +300,7 @@ def create_backup(target: Path) -> dict[str, Any]:
     except BaseException:
         shutil.rmtree(work, ignore_errors=True)
         raise
-    return {"path": str(target), "backend": backend, "alembic_heads": meta["heads"],
+    return {"path": str(target), "backend": backend, "pg_method": meta.get("pg_method"), "alembic_heads": meta["heads"],
             "tables": len(meta["counts"]), "rows": sum(meta["counts"].values()), "files": len(files),
             "zone_batches": zone["batches"], "zone_missing": len(zone["missing"]), "ledger": meta["ledger"]}
 
@@ -344,22 +389,27 @@ def _upgrade_to(url: str, heads: list[str]) -> None:
 
 
 def _load_pg(url: str, source: Path, manifest: dict[str, Any]) -> None:
-    """COPY every table back (triggers and FK checks off while loading), then move the sequences."""
+    """Load every table back (triggers and FK checks off while loading), then move the sequences."""
+    dumped = manifest.get("pg_method") == "pg_dump"
     with _pg_connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         tables = [t for t in _pg_tables(cur) if t != "alembic_version"]
         if tables:  # what migrations seeded, if anything: the backup's rows replace it
             cur.execute("TRUNCATE " + _quoted(tables) + " RESTART IDENTITY CASCADE")
-        try:
-            cur.execute("SAVEPOINT replica")
-            cur.execute("SET LOCAL session_replication_role = replica")
-        except Exception:  # not a superuser: load in dependency order instead
-            cur.execute("ROLLBACK TO SAVEPOINT replica")
-        for table in _pg_load_order(conn, manifest["columns"]):
-            cols = manifest["columns"][table]
-            with (source / TABLES_DIR / f"{table}.copy").open("rb") as f, \
+        if not dumped:
+            try:
+                cur.execute("SAVEPOINT replica")
+                cur.execute("SET LOCAL session_replication_role = replica")
+            except Exception:  # not a superuser: load in dependency order instead
+                cur.execute("ROLLBACK TO SAVEPOINT replica")
+            for table in _pg_load_order(conn, manifest["columns"]):
+                cols = manifest["columns"][table]
+                with (source / TABLES_DIR / f"{table}.copy").open("rb") as f, \
                         cur.copy(f'COPY "{table}" ({_quoted(cols)}) FROM STDIN') as copy:
-                while data := f.read(CHUNK):
-                    copy.write(data)
+                    while data := f.read(CHUNK):
+                        copy.write(data)
+    if dumped:
+        _pg_restore(url, source / TABLES_DIR / PG_DUMP_FILE)
+    with _pg_connect(url) as conn, conn.transaction(), conn.cursor() as cur:
         cur.execute(
             "SELECT s.relname, t.relname, a.attname FROM pg_class s "
             "JOIN pg_depend d ON d.objid = s.oid AND d.classid = 'pg_class'::regclass "
@@ -368,6 +418,19 @@ def _load_pg(url: str, source: Path, manifest: dict[str, Any]) -> None:
             "WHERE s.relkind = 'S' AND n.nspname = 'public'")
         for seq, table, col in cur.fetchall():
             cur.execute(f'SELECT setval(\'"{seq}"\', COALESCE((SELECT max("{col}") FROM "{table}"), 0) + 1, false)')
+
+
+def _pg_restore(url: str, dump: Path) -> None:
+    import subprocess
+
+    if shutil.which("pg_restore") is None:
+        raise Conflict("restore_pg_restore_missing", "此备份由pg_dump写成，恢复需要pg_restore")
+    args, env, dbname = _pg_cli(url)
+    done = subprocess.run(["pg_restore", *args, "--data-only", "--disable-triggers", "--single-transaction",
+                           "--no-owner", "--no-privileges", "-d", dbname, str(dump)],
+                          env=env, capture_output=True, text=True, check=False)
+    if done.returncode != 0:
+        raise Conflict("restore_pg_restore_failed", "pg_restore失败：{reason}", reason=done.stderr.strip()[-300:])
 
 
 def _pg_load_order(conn: Any, columns: dict[str, list[str]]) -> list[str]:
@@ -504,11 +567,16 @@ def restore_backup(source: Path) -> dict[str, Any]:
 
 def backup_command(
     path: Path = typer.Argument(..., help="A new (or empty) folder to write the backup to."),
+    pg_method: str = typer.Option("auto", "--pg-method",
+                                  help="PostgreSQL: auto (pg_dump when installed, else COPY) | pg_dump | copy."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Back up the metadata store, the zone and the keys while the platform runs."""
     with domain_errors(as_json):
-        emit(create_backup(path), as_json)
+        if pg_method not in ("auto", "pg_dump", "copy"):
+            raise ValidationFailed("unknown_value", "未知的取值“{value}”，可选：{allowed}", value=pg_method,
+                                   allowed="auto、pg_dump、copy")
+        emit(create_backup(path, pg_method), as_json)
 
 
 def restore_command(

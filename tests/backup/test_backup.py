@@ -95,12 +95,14 @@ def _switch_home(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     return target
 
 
-def test_round_trip_answers_the_same_queries(world, tmp_path, monkeypatch, request):
+@pytest.mark.parametrize("pg_method", ["pg_dump", "copy"])
+def test_round_trip_answers_the_same_queries(world, tmp_path, monkeypatch, request, pg_method):
     ids = _state(world, tmp_path)
     before = _answers(world, ids["resource"], ids["request"])
     source_url = get_settings().db_url
     counts = _table_counts(source_url)
-    out = backup.create_backup(tmp_path / "bk")
+    out = backup.create_backup(tmp_path / "bk", pg_method=pg_method)
+    assert out["pg_method"] == (None if get_database().is_sqlite else pg_method)
     assert out["zone_batches"] == 1 and out["zone_missing"] == 0
     assert (tmp_path / "bk" / "manifest.json").is_file()
     assert not list(tmp_path.glob(".bk.partial-*"))
