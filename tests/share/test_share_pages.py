@@ -88,9 +88,11 @@ def test_consumer_delivery_downloads_once(client, share, signed_in):
     r = client.post(f"/console/share/grants/{gid}/deliveries", data={"csrf_token": csrf, "format": "csv"},
                     follow_redirects=False)
     assert r.status_code == 303
-    assert "排队" in client.get(f"/console/share/grants/{gid}").text
+    queued = client.get(f"/console/share/grants/{gid}").text
+    assert "排队" in queued and 'hx-trigger="every 3s"' in queued  # htmx re-reads the table while queued
     Worker(share.world.db, run_tickers=False).run(once=True)
     page = client.get(f"/console/share/grants/{gid}").text
+    assert 'hx-trigger="every 3s"' not in page
     did = int(re.search(r"/console/share/deliveries/(\d+)/download", page).group(1))
     got = client.get(f"/console/share/deliveries/{did}/download")
     assert got.status_code == 200 and got.headers["content-disposition"].endswith('.csv"')
