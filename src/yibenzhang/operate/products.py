@@ -25,7 +25,7 @@ from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from .model import Authorization, AuthorizationState, RunState, SandboxRun
-from .pricing import check_price
+from .pricing import check_price, is_free
 from .products_model import PricingCategory, Product, ProductKind, ProductState
 
 TEXT_MAX = 4000
@@ -166,7 +166,7 @@ def product_dict(session: Session, product: Product) -> dict[str, Any]:
         "fee_cap_fen": int(auth.fee_cap_fen) if auth else None, "source_run_ids": list(product.source_run_ids or []),
         "pi_consent": bool(product.pi_consent), "pi_consent_ref": product.pi_consent_ref,
         "pricing_category": product.pricing_category, "price_fen": int(product.price_fen),
-        "free": product.price_fen == 0, "state": product.state, "version": product.version,
+        "free": is_free(product.pricing_category), "state": product.state, "version": product.version,
         "digest": product_digest(session, product),
         "created_at": product.created_at.isoformat() if product.created_at else None,
         "updated_at": product.updated_at.isoformat() if product.updated_at else None,
