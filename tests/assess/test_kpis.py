@@ -209,3 +209,16 @@ def test_set_based_rules_agree_with_the_services(world, state):
                 expected = qscores.timeliness(cycle, newest, today)
                 got = fresh.is_fresh(cycle, newest)
                 assert got == (None if expected is None else expected == 100.0), (cycle, newest, today)
+
+
+def test_quality_sums_equal_weighted_average(world, state):
+    from yibenzhang.quality import scores as qscores
+
+    with world.db.write() as s:  # a newer run of the daily resource replaces its first one
+        s.add(QualityRun(resource_id=state["daily"], scope="current", org_id=world.orgs["police"].id,
+                         region_id=world.regions["990000"], row_count=0, rule_count=1, scores={"准确性": 33.3},
+                         overall=33.3, seconds=0.1, created_by="t"))
+    with world.db.read() as s:
+        t = kpis.compute(s, world.actor("admin"), day=TODAY, breakdown=False)["totals"]
+    expected = qscores.weighted_average([({}, 33.3, 0), ({}, 70.0, 3_000)])["overall"]
+    assert t["quality_overall"] == expected == round((33.3 * 1 + 70 * 3000) / 3001, 2)

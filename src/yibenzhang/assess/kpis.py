@@ -21,7 +21,8 @@ Formulas (key: what it counts, from which records):
   quality.scores.timeliness(cycle, newest published batch date, today) is 100, else stale
   (never collected is stale); fresh_rate = fresh / (fresh + stale); collection_rate = those with
   at least one batch / (fresh + stale).
-- quality_overall: quality.scores.weighted_average of each resource's latest quality run.
+- quality_overall: quality.scores.weighted_average's overall score over each resource's latest
+  quality run (weight max(rows, 1)), as sums in SQL.
 - share_*: share requests on 有条件共享 resources: decided (已批准 / 已拒绝 after a step), on time
   when every step was decided by its due day, overdue when pending and today > step_due;
   share_on_time_rate = on time / (decided + overdue); share_median_days = median working days
@@ -291,16 +292,20 @@ def _freshness(session: Session, scope: Scope, day: date, out: dict[int, dict[st
         _add(out, org_id, "never_collected", never)
 
 
-def _quality(session: Session, scope: Scope) -> dict[int, list[tuple[dict[str, Any], float | None, int]]]:
+def _quality(session: Session, scope: Scope, out: dict[int, dict[str, Any]]) -> None:
+    """quality.scores.weighted_average's overall score as sums per org (each resource's latest run,
+    weight max(rows, 1), runs without an overall score left out), so regions fold by addition."""
     from ..quality.model import QualityRun
 
     latest = select(func.max(QualityRun.id)).group_by(QualityRun.resource_id)
-    stmt = select(QualityRun.org_id, QualityRun.scores, QualityRun.overall, QualityRun.row_count).where(
-        QualityRun.id.in_(latest), *_in_scope(scope, QualityRun.org_id, QualityRun.region_id))
-    pairs: dict[int, list[tuple[dict[str, Any], float | None, int]]] = {}
-    for org_id, scores, overall, rows in session.execute(stmt):
-        pairs.setdefault(org_id, []).append((scores or {}, overall, int(rows or 0)))
-    return pairs
+    weight = case((QualityRun.row_count < 1, 1), else_=QualityRun.row_count)
+    stmt = select(QualityRun.org_id, func.count(), func.sum(QualityRun.overall * weight), func.sum(weight)).where(
+        QualityRun.id.in_(latest), QualityRun.overall.isnot(None),
+        *_in_scope(scope, QualityRun.org_id, QualityRun.region_id)).group_by(QualityRun.org_id)
+    for org_id, n, wsum, weights in session.execute(stmt):
+        _add(out, org_id, "quality_resources", int(n))
+        _add(out, org_id, "quality_wsum", float(wsum or 0.0))
+        _add(out, org_id, "quality_weight", int(weights or 0))
 
 
 class WorkdayIndex:
@@ -426,8 +431,7 @@ def _ratio(num: float, den: float) -> float | None:
     return round(num / den, 4) if den else None
 
 
-def derive(c: dict[str, Any], days: list[int], quality_pairs: list[tuple[dict[str, Any], float | None, int]]
-           ) -> dict[str, Any]:
+def derive(c: dict[str, Any], days: list[int]) -> dict[str, Any]:
     """Rates, medians and the quality average from summed counts."""
     d = {k: int(c.get(k, 0)) for k in COUNTS}
     base = d["records_collected"] - d["records_last_30d"]
@@ -439,9 +443,9 @@ def derive(c: dict[str, Any], days: list[int], quality_pairs: list[tuple[dict[st
     d["share_median_days"] = statistics.median(days) if days else None
     d["objections_on_time_rate"] = _ratio(
         d["objections_on_time"], d["objections_on_time"] + d["objections_late"] + d["objections_overdue"])
-    q = qscores.weighted_average(quality_pairs) if quality_pairs else None
-    d["quality_overall"] = q["overall"] if q else None
-    d["quality_resources"] = q["resources"] if q else 0
+    weight = c.get("quality_weight", 0)
+    d["quality_overall"] = round(c.get("quality_wsum", 0.0) / weight, 2) if weight else None
+    d["quality_resources"] = int(c.get("quality_resources", 0))
     return d
 
 
@@ -454,7 +458,6 @@ class Collected:
     orgs: list[dict[str, Any]]  # id, name, kind, region_id, region_code, region_name, region_path
     counts: dict[int, dict[str, Any]]
     days: dict[int, list[int]]
-    quality: dict[int, list[tuple[dict[str, Any], float | None, int]]]
 
 
 def collect(session: Session, scope: Scope, day: date) -> Collected:
@@ -472,7 +475,8 @@ def collect(session: Session, scope: Scope, day: date) -> Collected:
     _freshness(session, scope, day, counts)
     _share(session, scope, day, counts, days)
     _objections(session, scope, day, counts)
-    return Collected(day, scope, orgs, counts, days, _quality(session, scope))
+    _quality(session, scope, counts)
+    return Collected(day, scope, orgs, counts, days)
 
 
 def _coverage(orgs: Iterable[dict[str, Any]], counts: dict[int, dict[str, Any]]) -> dict[str, Any]:
@@ -489,8 +493,7 @@ def fold(c: Collected, org_ids: Iterable[int]) -> dict[str, Any]:
         for key, value in c.counts.get(oid, {}).items():
             summed[key] = summed.get(key, 0) + value
     days = [d for oid in ids for d in c.days.get(oid, [])]
-    pairs = [p for oid in ids for p in c.quality.get(oid, [])]
-    out = derive(summed, days, pairs)
+    out = derive(summed, days)
     idset = set(ids)
     out.update(_coverage((o for o in c.orgs if o["id"] in idset), c.counts))
     return out
