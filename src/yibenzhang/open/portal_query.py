@@ -13,6 +13,7 @@ by the catalogue's full-text index (catalog.search: jieba tokens in FTS5 or a ts
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections import OrderedDict
@@ -61,11 +62,15 @@ _CYCLES = UpdateCycle.values()
 _OPEN = list(OPEN_TYPES)
 
 
+_HINTS = [(slug, prefixes, re.compile("|".join(map(re.escape, hints))) if hints else None)
+          for slug, _, prefixes, hints in DOMAINS]
+
+
 def domains_of(category_code: str, name: str, keywords: list[str] | tuple[str, ...]) -> tuple[str, ...]:
     """The 领域 slugs of a dataset: by its category, and by words in its name or keywords."""
     words = name + " " + " ".join(str(k) for k in keywords)
-    found = [slug for slug, _, prefixes, hints in DOMAINS
-             if category_code.startswith(prefixes) or any(h in words for h in hints)]
+    found = [slug for slug, prefixes, hints in _HINTS
+             if (prefixes and category_code.startswith(prefixes)) or (hints is not None and hints.search(words))]
     return tuple(found) or (OTHER_DOMAIN[0],)
 
 
@@ -148,9 +153,13 @@ class OpenIndex:
             "SELECT DISTINCT resource_id FROM zone_batches WHERE status = :s"), {"s": "已发布"}).scalars())
         region_by_code = {c: i for i, (c, _, _) in self.regions.items()}
         self.datasets: list[Dataset] = []
+        formats: dict[tuple[str | None, str], tuple[str, ...]] = {}  # few distinct declarations
         for r in rows:
-            fmts = tuple(format_label(f) for f in formats_of({"format_detail": r.format_detail,
-                                                                "format_kind": r.format_kind}))
+            fmts = formats.get((r.format_detail, r.format_kind))
+            if fmts is None:
+                fmts = tuple(format_label(f) for f in formats_of({"format_detail": r.format_detail,
+                                                                    "format_kind": r.format_kind}))
+                formats[(r.format_detail, r.format_kind)] = fmts
             kws = tuple(str(k) for k in (r.keywords or []))
             region_id = region_by_code.get(r.region_code, r.region_id)
             sort_time = r.sort_time
