@@ -159,10 +159,10 @@ def _passed(world) -> int:
     return pid
 
 
-def _to_publicity(world, pid: int, day: date, kind: str = "首次") -> int:
+def _to_publicity(world, pid: int, day: date, kind: str = "首次", rights: dict | None = None) -> int:
     op, rv = world.actor("operator_user"), world.actor("reviewer")
     with world.db.write() as s:
-        reg = registration.apply(s, op, pid, kind=kind, rights=RIGHTS, today=day)
+        reg = registration.apply(s, op, pid, kind=kind, rights=rights or RIGHTS, today=day)
         registration.accept(s, rv, reg.id, today=day)
         registration.formal_check(s, rv, reg.id, today=day)
         return reg.id
@@ -354,3 +354,44 @@ def test_booking_classifies_by_intention_and_splits_costs(world):
         xlsx = load_workbook(io.BytesIO(accounting.export_xlsx(s, rows)))
     assert "清洗,200.00,资本化,无形资产—数据资源" in csv_text and "研究,50.00,费用化,管理费用" in csv_text
     assert xlsx.active["G2"].value == 1000.0
+
+
+def test_correction_changes_rights_and_rejections_send_the_product_back(world):
+    pid = _passed(world)
+    op, rv = world.actor("operator_user"), world.actor("reviewer")
+    day = date(2026, 3, 2)
+    with world.db.write() as s:
+        reg = registration.apply(s, op, pid, rights=RIGHTS, today=day)
+        with pytest.raises(Conflict):
+            registration.apply(s, op, pid, rights=RIGHTS, today=day)  # one in progress at a time
+        with pytest.raises(ValidationFailed):
+            registration.accept(s, rv, reg.id, reject=True, note="")
+        registration.accept(s, rv, reg.id, reject=True, note="材料不全", today=day)
+        assert reg.state == "已驳回" and products.get_product(s, op, pid).state == "合规通过"
+    first = _to_publicity(world, pid, day)
+    with world.db.write() as s:
+        first_code = registration.assign_code(s, rv, first, today=day + timedelta(days=30)).code
+        fixed = {**RIGHTS, "数据产品经营权": "云岭数据运营有限公司第一分公司"}
+        with pytest.raises(Conflict):
+            registration.apply(s, op, pid, kind="变更", rights=fixed)  # 变更 needs a changed, re-reviewed product
+    rid = _to_publicity(world, pid, date(2026, 4, 1), kind="更正", rights=fixed)
+    with world.db.write() as s:
+        corrected = registration.assign_code(s, rv, rid, today=date(2026, 5, 1))
+        assert corrected.certificate["content"]["previous_code"] == first_code
+        assert corrected.certificate["content"]["rights"]["数据产品经营权"] == "云岭数据运营有限公司第一分公司"
+        assert s.get(registration.Registration, first).state == "已被取代"
+
+
+def test_publicity_days_is_a_setting(world, monkeypatch):
+    from yibenzhang.config import reset_settings
+
+    monkeypatch.setenv("YBZ_RULE_REGISTRATION_PUBLICITY_DAYS", "3")
+    reset_settings()
+    start = date(2026, 3, 2)  # a Monday: three working days end on Thursday
+    assert registration.publicity_until(start) == date(2026, 3, 5)
+    pid = _passed(world)
+    rid = _to_publicity(world, pid, start)
+    with world.db.write() as s, pytest.raises(Conflict):
+        registration.assign_code(s, world.actor("reviewer"), rid, today=date(2026, 3, 5))
+    with world.db.write() as s:
+        assert registration.assign_code(s, world.actor("reviewer"), rid, today=date(2026, 3, 6)).code
