@@ -538,16 +538,14 @@ def _open_plan_entries(session: Session, orgs: list[Org], start: date, end: date
     return out
 
 
-def disclosure_due(org: Org, year: int) -> date:
-    """The operator discloses year-1's authorizations, products and prices by 31 March of `year`."""
+def disclosure_due(year: int) -> date:
+    """The operator discloses year-1's authorizations, products and prices by 31 March of `year`
+    (operate.pricing's rule when installed: it takes the year disclosed)."""
     provided = load("yibenzhang.operate.pricing:disclosure_due")
     if provided is not None:
-        try:
-            value = provided(org, year)
-            if isinstance(value, date):
-                return value
-        except TypeError:
-            pass  # a different signature: fall back to the rule as DOMAIN §7 states it
+        value = provided(year - 1)
+        if isinstance(value, date):
+            return value
     month, day = DISCLOSURE_DUE_DEFAULT
     return date(year, month, day)
 
@@ -555,13 +553,14 @@ def disclosure_due(org: Org, year: int) -> date:
 def _disclosure_entries(orgs: list[Org], start: date, end: date) -> list[Entry]:
     out = []
     for year in _years(start, end):
+        due = disclosure_due(year)
+        if not start <= due <= end:
+            continue
         for org in orgs:
             if year <= org.created_at.year:
                 continue  # the first disclosure covers the first full year of operation
-            due = disclosure_due(org, year)
-            if start <= due <= end:
-                out.append(Entry(f"disclosure:{org.id}:{year}", DutyKind.DISCLOSURE.value, org.id, org.name,
-                                 org.region_id, DutyKind.DISCLOSURE.value, due, None, {"year": year - 1}))
+            out.append(Entry(f"disclosure:{org.id}:{year}", DutyKind.DISCLOSURE.value, org.id, org.name,
+                             org.region_id, DutyKind.DISCLOSURE.value, due, None, {"year": year - 1}))
     return out
 
 
