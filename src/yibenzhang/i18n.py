@@ -904,7 +904,7 @@ EN.update({  # open: portal, CKAN, DCAT (engineer O2)
 EN.update({  # operate: authorizations, sandbox (engineer P1)
     # enumerations and acts
     "全域": "whole region", "场景": "scenario", "暂停": "suspended", "已放行": "released", "聚合": "aggregate",
-    "行级": "row-level", "恢复": "resume",
+    "行级": "row-level", "恢复": "resume", "授予": "granted", "到期": "expired",
     # authorizations
     "运营授权 {auth_id}": "authorization {auth_id}",
     "变更运营授权": "change an operator authorization",

@@ -1,10 +1,15 @@
 """The row service of a grant (接口) and its file delivery (文件).
 
-Each call is one DuckDB query over the resource's current relation (a consistent snapshot):
-granted items only, masked for exit path 共享 (grade per item; ungraded → the strictest), the
-grant's 回流 row scope applied, equality filters on granted items that leave in clear, keyset
+What a call returns is the grant's masked view of the resource's current relation: granted
+items only, masked for exit path 共享 (grade per item; ungraded → the strictest), the grant's
+回流 row scope applied, equality filters on granted items that leave in clear, keyset
 pagination. The cursor is the row's place in the zone (`_batch`, `_row`), never a key value: a
 key item may be ungranted or masked, and a cursor must not carry it out in clear.
+
+The view is computed once per resource version into an in-memory snapshot (`snapshot.py`), so
+a page is a binary search and a slice; a resource beyond the snapshot limits (or with
+YBZ_SHARE_SNAPSHOTS=off) is served by one DuckDB query per call over the same SQL. Both give
+the same rows (tests/share/test_speed_paths.py).
 """
 
 from __future__ import annotations
@@ -21,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import select, update
@@ -38,6 +44,7 @@ from ..ledger.service import ANCHOR_ID
 from ..zone.engine import get_engine
 from ..zone.service import current_relation, quote
 from . import grants as G
+from . import snapshot
 
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 100
@@ -53,6 +60,12 @@ class Shape:
     plan: P.MaskPlan
     types: dict[str, str]
     scope_sql: str  # "" or a condition on the division item
+    record_count: int | None = None  # current rows of the resource (snapshot size limit)
+    view: str = ""  # the whole masked, scoped view in zone order: what a snapshot holds (its key)
+
+    @property
+    def snapshot_ok(self) -> bool:
+        return bool(self.view) and snapshot.enabled() and (self.record_count or 0) <= snapshot.MAX_ROWS
 
 
 def shape(session: Any, grant: Any) -> Shape:
@@ -66,8 +79,12 @@ def shape(session: Any, grant: Any) -> Shape:
         prefix = G.scope_prefix(str(grant.row_scope["region_code"]))
         # A scoped grant without its division item cannot be served safely: fail closed.
         scope = f"starts_with(CAST({quote(col)} AS VARCHAR), '{prefix}')" if col else "false"
-    return Shape(grant.id, current_relation(session, resource.id), plan,
-                 {i.name: i.sql_type for i in items}, scope)
+    relation = current_relation(session, resource.id)
+    types = {i.name: i.sql_type for i in items}
+    where = f"WHERE {scope} " if scope else ""
+    view = plan.sql(relation, types, passthrough=("_batch", "_row"), tail=f"{where}ORDER BY _batch, _row") \
+        if plan.leaving else ""
+    return Shape(grant.id, relation, plan, types, scope, resource.record_count, view)
 
 
 def _mask_items(session: Any, resource: Resource) -> list[P.MaskItem]:
@@ -98,34 +115,59 @@ _cache: dict[tuple[int, int], tuple[float, tuple[int, str], G.GrantView, Shape]]
 _cache_lock = threading.Lock()
 
 
-def _ledger_head(session: Any) -> tuple[int, str]:
-    row = session.execute(select(LedgerAnchor.seq, LedgerAnchor.digest)
-                          .where(LedgerAnchor.id == ANCHOR_ID)).first()
+_HEAD = select(LedgerAnchor.seq, LedgerAnchor.digest).where(LedgerAnchor.id == ANCHOR_ID)
+
+
+def ledger_head(db: Database) -> tuple[int, str]:
+    """The ledger's last sequence number and digest: one indexed read on a pooled connection
+    (no ORM session), the one database round trip of a warm data-service call."""
+    with db.engine.connect() as conn:
+        row = conn.execute(_HEAD).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
-def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str) -> tuple[G.GrantView, Shape]:
+def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str,
+                    head: tuple[int, str] | None = None) -> tuple[G.GrantView, Shape]:
     """The usable grant (checked for this actor, mode and today) and its shape, cached."""
     key = (id(db), int(grant_id))
     now = time.monotonic()
-    with db.read() as s:
-        head = _ledger_head(s)
-        hit = _cache.get(key)
-        if hit is None or hit[1] != head or now - hit[0] > CACHE_SECONDS:
+    head = head or ledger_head(db)
+    hit = _cache.get(key)
+    if hit is None or hit[1] != head or now - hit[0] > CACHE_SECONDS:
+        with db.read() as s:
             grant = s.get(G.Grant, grant_id)
             if grant is None:
                 raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
             hit = (now, head, G.GrantView.of(grant), shape(s, grant))
-            with _cache_lock:
-                _cache[key] = hit
+        with _cache_lock:
+            old = _cache.get(key)
+            _cache[key] = hit
+        if old is not None and old[3].view != hit[3].view:
+            snapshot.discard(old[3].view)  # a superseded version: free its memory now
     view, sh = hit[2], hit[3]
     G.check_usable(actor, view, mode)
     return view, sh
 
 
+def cached(db: Database, grant_id: int, head: tuple[int, str]) -> tuple[G.GrantView, Shape] | None:
+    """The cached grant and shape if still valid under `head` (no database access)."""
+    hit = _cache.get((id(db), int(grant_id)))
+    if hit is None or hit[1] != head or time.monotonic() - hit[0] > CACHE_SECONDS:
+        return None
+    return hit[2], hit[3]
+
+
+def warm(db: Database, grant_id: int, head: tuple[int, str]) -> bool:
+    """Whether a row call on this grant needs no query and no build (served from memory)."""
+    hit = cached(db, grant_id, head)
+    return hit is not None and hit[1].snapshot_ok and snapshot.has(hit[1].view)
+
+
 def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
+    snapshot.clear()
+    _cast.cache_clear()
 
 
 # One DuckDB database per process, shared by every request (one buffer pool, Parquet pages read
@@ -185,7 +227,47 @@ def _cursor(after: str | None) -> tuple[int, int] | None:
         raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after) from None
 
 
+def _typed(sql_type: str, value: str, name: str) -> Any:
+    """A filter value as DuckDB's CAST(? AS type) makes it (what the per-call query compares)."""
+    if sql_type.upper() == "VARCHAR":
+        return value
+    return _cast(sql_type, value, name)
+
+
+@lru_cache(maxsize=4096)
+def _cast(sql_type: str, value: str, name: str) -> Any:
+    con = cursor()
+    try:
+        return con.execute(f"SELECT CAST(? AS {sql_type})", [value]).fetchone()[0]
+    except duckdb.Error:
+        raise DomainError("filter_value_invalid", "筛选值“{value}”不是信息项“{name}”的有效取值", value=value,
+                          name=name) from None
+    finally:
+        con.close()
+
+
+def row_snapshot(sh: Shape) -> snapshot.Snapshot:
+    sql = sh.view
+
+    def build() -> pa.Table:
+        con = cursor(sql)
+        try:
+            return con.sql(sql).to_arrow_table()
+        finally:
+            con.close()
+    return snapshot.get(sql, snapshot.timed(build, snapshot.Snapshot.of))
+
+
 def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
+    if sh.snapshot_ok:
+        _filters_sql(sh, filters)  # the same refusals as the query path
+        equal = {name: _typed(sh.types[name], value, name) for name, value in filters.items()}
+        return row_snapshot(sh).page(equal, limit, _cursor(after))
+    return query_page_sql(sh, filters, limit, after)
+
+
+def query_page_sql(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
+    """One DuckDB query per page (resources beyond the snapshot limits)."""
     conds, params = _filters_sql(sh, filters)
     if sh.scope_sql:
         conds.append(sh.scope_sql)
@@ -205,9 +287,9 @@ def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None
 
 
 def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT,
-         after: str | None = None) -> dict[str, Any]:
+         after: str | None = None, head: tuple[int, str] | None = None) -> dict[str, Any]:
     limit = max(1, min(int(limit), MAX_LIMIT))
-    grant, sh = grant_and_shape(db, actor, grant_id, "接口")
+    grant, sh = grant_and_shape(db, actor, grant_id, "接口", head)
     try:
         G.check_rate(grant, "rows")
         names, got = query_page(sh, filters, limit, after)
