@@ -58,9 +58,10 @@ def make_dataset(world, *, name: str, open_type: str, rows: bool = True, org: st
 @pytest.fixture
 def opendata(world):
     from tests.factories import published
-    from yibenzhang.open import rows_api
+    from yibenzhang.open import downloads, rows_api
 
     rows_api.LIMITER.reset()
+    downloads.clear_cache()
     ns = SimpleNamespace(world=world)
     ns.free = make_dataset(world, name="公交站点客流量", open_type="无条件开放")
     ns.cond = make_dataset(world, name="医院门诊量统计", open_type="有条件开放")
@@ -68,3 +69,4 @@ def opendata(world):
     ns.closed = published(world, name="户籍人口信息", open_type="不予开放")
     yield ns
     rows_api.LIMITER.reset()
+    downloads.clear_cache()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import date
@@ -82,6 +83,45 @@ def shape(session: Session, resource: Resource) -> Shape:
     return Shape(resource.id, current_relation(session, resource.id), P.plan(items, P.OPEN_DOWNLOAD,
                                                                                purpose=PURPOSE),
                  {i.name: i.sql_type for i in items})
+
+
+# Shapes are kept CACHE_SECONDS per (database, resource), keyed by the ledger head: publishing a
+# batch, confirming a grade or changing the catalogue appends a ledger event, which moves the
+# head, so a cached shape never outlives what it was built from.
+CACHE_SECONDS = 5.0
+_shapes: dict[tuple[str, int], tuple[float, tuple[int, str], Shape]] = {}
+_shapes_lock = threading.Lock()
+
+
+def _ledger_head(session: Session) -> tuple[int, str]:
+    from sqlalchemy import select
+
+    from ..ledger.model import LedgerAnchor
+    from ..ledger.service import ANCHOR_ID
+
+    row = session.execute(select(LedgerAnchor.seq, LedgerAnchor.digest).where(LedgerAnchor.id == ANCHOR_ID)).first()
+    return (int(row[0]), str(row[1])) if row else (0, "")
+
+
+def cached_shape(session: Session, resource: Resource) -> Shape:
+    key = (str(session.get_bind().engine.url), resource.id)
+    head = _ledger_head(session)
+    now = time.monotonic()
+    with _shapes_lock:
+        got = _shapes.get(key)
+    if got is not None and got[1] == head and now - got[0] < CACHE_SECONDS:
+        return got[2]
+    sh = shape(session, resource)
+    with _shapes_lock:
+        if len(_shapes) > 10_000:
+            _shapes.clear()
+        _shapes[key] = (now, head, sh)
+    return sh
+
+
+def clear_cache() -> None:
+    with _shapes_lock:
+        _shapes.clear()
 
 
 # --- who may download ---------------------------------------------------------------------------

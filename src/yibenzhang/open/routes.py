@@ -46,7 +46,7 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
     with db.read() as s:
         res = get_open_resource(s, resource_id)
         dl.authorize(s, actor, res, raw)
-        sh = dl.shape(s, res)
+        sh = dl.cached_shape(s, res)
         name = dl.filename(res, fmt)
     path = dl.file_for(sh, fmt)
     usage.count(db, sh.resource_id, usage.download_kind(fmt))
@@ -73,7 +73,7 @@ def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT
     with db.read() as s:
         res = get_open_resource(s, resource_id)
         dl.authorize(s, actor, res, raw)
-        sh = dl.shape(s, res)
+        sh = dl.cached_shape(s, res)
     body = rows_api.page(sh, filters, limit=limit, offset=offset, after=after)
     usage.count(db, sh.resource_id, usage.API)
     return body
