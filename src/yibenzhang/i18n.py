@@ -1013,6 +1013,10 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
 })
 
 EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
+    "数据产品登记公示": "Data product registrations in publicity",
+    "公示期内，登录用户可对下列登记提出异议。":
+        "During publicity any signed-in user may object to these registrations.",
+    "权利及持有人": "rights and holders", "目前没有公示中的登记": "No registration is in publicity now",
     "上期结转扣减（元）": "deduction carried in (yuan)", "价值评估": "valuation", "元": "yuan",
     "入表日期": "booked on", "可复现": "reproducible", "导出入表明细": "Export booking lines",
     "尚无入表记录": "No bookings yet", "尚无收入记录": "No revenue recorded yet", "尚无评估": "No valuations yet",

@@ -49,3 +49,31 @@ def test_product_api_rest(world, client):
     assert xl.status_code == 200 and "产品与价格" in load_workbook(io.BytesIO(xl.content)).sheetnames
     assert client.get("/api/v1/products/disclosure-due?year=2025").json()["due"] == "2026-03-31"
     assert client.post("/api/v1/certificates/verify", json={"nonsense": True}).json()["reason"] == "malformed"
+
+
+def test_publicity_list_is_public(world, client):
+    from datetime import date, timedelta
+
+    from yibenzhang.operate import compliance, registration
+
+    rid = published(world)
+    auth = authorization(world, rid)
+    pid = make_product(world, auth, [run(world, auth, [rid])])
+    today = date.today()
+    with world.db.write() as s:
+        compliance.submit_for_review(s, world.actor("operator_user"), pid)
+        compliance.sign_off(s, world.actor("reviewer"), pid,
+                            [{"kind": k, "verdict": "通过", "note": "符合"} for k in (1, 2, 5, 7)])
+        reg = registration.apply(s, world.actor("operator_user"), pid, rights={
+            "数据资源持有权": "甲", "数据加工使用权": "乙", "数据产品经营权": "乙"}, today=today)
+        registration.accept(s, world.actor("reviewer"), reg.id, today=today)
+        registration.formal_check(s, world.actor("reviewer"), reg.id, today=today)
+        registration.object_to(s, world.actor("citizen"), reg.id, "私人意见文本", today=today)
+        reg_id = reg.id
+    items = client.get("/api/v1/registrations/publicity").json()["items"]
+    assert [i["id"] for i in items] == [reg_id] and items[0]["rights"]["数据产品经营权"] == "乙"
+    assert "私人意见文本" not in str(items)
+    page = client.get("/products/publicity")
+    assert page.status_code == 200 and f'id="publicity-{reg_id}"' in page.text
+    with world.db.read() as s:
+        assert registration.in_publicity(s, today=today + timedelta(days=60)) == []

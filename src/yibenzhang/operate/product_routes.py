@@ -237,6 +237,12 @@ def list_registrations(product_id: int | None = None, state: str | None = None,
     return {"items": [registration.registration_dict(s, r) for r in rows]}
 
 
+@router.get("/registrations/publicity")
+def publicity(s: Session = Depends(read_session)) -> dict[str, Any]:
+    """Registrations now in 公示 (anyone): a signed-in user may object during the period."""
+    return {"items": registration.in_publicity(s)}
+
+
 @router.get("/registrations/{registration_id}")
 def get_registration(registration_id: int, actor: Actor = Depends(require_user),
                      s: Session = Depends(read_session)) -> dict[str, Any]:

@@ -313,6 +313,27 @@ def list_registrations(session: Session, actor: Actor, product_id: int | None = 
     return list(session.execute(stmt.order_by(Registration.id.desc()).limit(limit)).scalars())
 
 
+def in_publicity(session: Session, today: date | None = None, limit: int = 200) -> list[dict[str, Any]]:
+    """Registrations now in 公示, for anyone: what is registered, by whom, the rights and the period
+    (public facts only; objections' text and the reviewers' notes are not shown)."""
+    day = today or _today()
+    rows = session.execute(select(Registration).where(Registration.state == RS.PUBLICITY.value,
+                                                      Registration.publicity_until >= day)
+                           .order_by(Registration.publicity_until, Registration.id).limit(limit)).scalars()
+    out = []
+    for reg in rows:
+        product = session.get(Product, reg.product_id)
+        operator = session.get(Org, product.operator_org_id) if product else None
+        out.append({"id": reg.id, "kind": reg.kind, "product_name": product.name if product else None,
+                    "product_kind": product.kind if product else None,
+                    "use": product.use if product else None, "scenario": product.scenario if product else None,
+                    "operator_org_name": operator.name if operator else None, "rights": dict(reg.rights or {}),
+                    "publicity_from": reg.publicity_from.isoformat() if reg.publicity_from else None,
+                    "publicity_until": reg.publicity_until.isoformat() if reg.publicity_until else None,
+                    "product_digest": reg.product_digest})
+    return out
+
+
 def registration_dict(session: Session, reg: Registration, today: date | None = None) -> dict[str, Any]:
     product = session.get(Product, reg.product_id)
     operator = session.get(Org, product.operator_org_id) if product else None

@@ -196,6 +196,14 @@ def registration_action(request: Request, registration_id: int, action: str,
     return redirect(f"/console/products/{product_id}?done={action}")
 
 
+@router.get("/products/publicity")
+def publicity_page(request: Request) -> Response:
+    """Data products in their publication period (公示), open to anyone."""
+    with get_database().read() as s:
+        rows = registration.in_publicity(s)
+    return render(request, "products/publicity.html", rows=rows)
+
+
 @router.get("/certificates/{code}")
 def certificate_page(request: Request, code: str) -> Response:
     """The printable certificate, open to anyone, with the platform's verification of it."""
