@@ -31,7 +31,8 @@ ROWS = {
 PROTECTED = [*ROWS["公民身份号码"], *ROWS["内部备注"], "1990-03-07"]
 
 
-def make_dataset(world, *, name: str, open_type: str, rows: bool = True, org: str = "police") -> int:
+def make_dataset(world, *, name: str, open_type: str, rows: bool = True, org: str = "police",
+                 steward: str = "police_steward") -> int:
     from tests.factories import published
     from yibenzhang.catalog.model import ResourceItem
     from yibenzhang.catalog.schemas import ItemIn
@@ -43,7 +44,7 @@ def make_dataset(world, *, name: str, open_type: str, rows: bool = True, org: st
                     items=[ItemIn(name=n, data_type=t, length=50, is_key=(n == "站点名称")) for n, t, _, _ in ITEMS],
                     **extra)
     if rows:
-        ingest_arrow(world.db, world.actor(f"{org}_steward"), rid, [pa.RecordBatch.from_pydict(ROWS)],
+        ingest_arrow(world.db, world.actor(steward), rid, [pa.RecordBatch.from_pydict(ROWS)],
                      source={"kind": "test"})
     with world.db.write() as s:
         for item in s.query(ResourceItem).filter_by(resource_id=rid):
@@ -51,7 +52,7 @@ def make_dataset(world, *, name: str, open_type: str, rows: bool = True, org: st
             item.grade = grade
             if grade:
                 s.add(ClassificationDecision(item_id=item.id, resource_id=rid, kind="调整", grade=grade,
-                                             categories=cats, reason="test", decided_by=f"{org}_steward"))
+                                             categories=cats, reason="test", decided_by=steward))
     return rid
 
 
