@@ -105,7 +105,7 @@ def test_suspend_resume_revoke_with_reasons_in_the_ledger_without_them(op):
         auths.resume(s, reviewer, op.auth_id, "恢复")
     with op.db.read() as s:
         auth = s.get(Authorization, op.auth_id)
-        assert [h["act"] for h in auth.history] == ["授权", "暂停", "恢复", "撤销"]
+        assert [h["act"] for h in auth.history] == ["授予", "暂停", "恢复", "撤销"]
         events = s.query(LedgerEvent).filter(LedgerEvent.subject_type == "operate_authorization").all()
         actions = [e.action for e in events]
         assert actions == ["operate.authorization.create", "operate.authorization.suspend",
@@ -124,3 +124,15 @@ def test_operators_see_their_own_and_others_do_not(op):
         with pytest.raises(PermissionDenied):
             auths.suspend(s, op.actor("operator_user"), op.auth_id, "自行暂停")
     assert AUTHORIZED
+
+
+def test_the_daily_job_records_each_expiry_once(op):
+    from yibenzhang.operate import jobs
+
+    expired = make_auth(op.world, op.resource_id, ["区县"], starts_on=date(2020, 1, 1), ends_on=date(2020, 12, 31))
+    assert jobs.record_expiries(op.db, date(2026, 1, 1)) == {"expired": [expired]}
+    assert jobs.record_expiries(op.db, date(2026, 1, 2)) == {"expired": []}
+    with op.db.read() as s:
+        auth = s.get(Authorization, expired)
+        assert auth.history[-1]["act"] == "到期" and auths.effective_state(auth, date(2026, 1, 1)) == "已到期"
+        assert s.query(LedgerEvent).filter_by(action="operate.authorization.expire").count() == 1

@@ -249,7 +249,7 @@ def create_authorization(
         operator_org_id=org.id, region_id=region.id, scope_kind=kind.value, scope=scope_text,
         resources=checked, purpose=purpose_text, conditions=conditions_text, starts_on=starts_on,
         ends_on=ends_on, fee_cap_fen=fee_cap_fen, state=St.ACTIVE.value,
-        history=[{"act": "授权", "reason": None, "by": actor.username, "on": now.isoformat()}],
+        history=[{"act": "授予", "reason": None, "by": actor.username, "on": now.isoformat()}],
         created_by_id=actor.user_id, created_at=now, updated_at=now,
     )
     session.add(auth)
