@@ -5,8 +5,8 @@ it) and to the scope asked for. Each query is one set-based statement grouped by
 only folds the grouped rows (a few thousand orgs), never queries per org or per resource.
 
 Formulas (key: what it counts, from which records):
-- records_collected: Σ resources.record_count over resources with at least one zone batch
-  (current rows, as zone.record_counts; the 1000亿 target, DOMAIN §2).
+- records_collected: Σ resources.record_count over resources with at least one published zone
+  batch (current rows, as zone.record_counts; the 1000亿 target, DOMAIN §2).
 - records_last_30d: Σ zone_batches.row_count of batches 已发布 in the 30 days up to today;
   records_growth_30d = records_last_30d / (records_collected − records_last_30d), None on a 0 base.
 - resources_total, status:<状态>: resources by status; open_datasets: resources 已发布 whose
@@ -163,36 +163,6 @@ def _add(out: dict[int, dict[str, Any]], org_id: int, key: str, value: Any) -> N
     row[key] = row.get(key, 0) + (value or 0)
 
 
-def _catalogue(session: Session, scope: Scope, out: dict[int, dict[str, Any]]) -> None:
-    stmt = select(Resource.org_id, Resource.status, func.count(),
-                  func.sum(case((Resource.open_type.in_(OPEN_TYPES), 1), else_=0))
-                  ).where(*_in_scope(scope, Resource.org_id, Resource.region_id)
-                          ).group_by(Resource.org_id, Resource.status)
-    for org_id, status, n, open_n in session.execute(stmt):
-        _add(out, org_id, "resources_total", n)
-        _add(out, org_id, f"status:{status}", n)
-        if status == ResourceStatus.PUBLISHED.value:
-            _add(out, org_id, "published", n)
-            _add(out, org_id, "open_datasets", int(open_n or 0))
-
-
-def _records(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
-    from ..zone.model import Batch, BatchStatus
-
-    collected = select(Batch.id).where(Batch.resource_id == Resource.id).exists()
-    stmt = select(Resource.org_id, func.sum(Resource.record_count), func.count()).where(
-        collected, *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
-    for org_id, rows, _n in session.execute(stmt):
-        _add(out, org_id, "records_collected", int(rows or 0))
-    since = datetime.combine(day - timedelta(days=RECENT_DAYS - 1), datetime.min.time(), LOCAL_TZ)
-    stmt = select(Resource.org_id, func.sum(Batch.row_count)).select_from(Batch).join(
-        Resource, Batch.resource_id == Resource.id).where(
-        Batch.status == BatchStatus.PUBLISHED.value, func.coalesce(Batch.published_at, Batch.created_at) >= since,
-        *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
-    for org_id, rows in session.execute(stmt):
-        _add(out, org_id, "records_last_30d", int(rows or 0))
-
-
 def _duty(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
     open_ = DutyChange.fulfilled_on.is_(None)
     stmt = select(
@@ -265,30 +235,54 @@ class Freshness:
             for cycle, since in self.since.items()))
 
 
-def _newest_subquery() -> Any:
+def _newest_subquery(since: datetime | None = None) -> Any:
+    """Per resource: its newest published batch's time (`at`) and, given `since`, the rows its
+    published batches brought from then on (`recent`) — one pass over the batch manifest."""
     from ..zone.model import Batch, BatchStatus
 
-    return select(Batch.resource_id.label("rid"),
-                  func.max(func.coalesce(Batch.published_at, Batch.created_at)).label("at")).where(
-        Batch.status == BatchStatus.PUBLISHED.value).group_by(Batch.resource_id).subquery()
+    at = func.coalesce(Batch.published_at, Batch.created_at)
+    cols = [Batch.resource_id.label("rid"), func.max(at).label("at")]
+    if since is not None:
+        cols.append(func.sum(case((at >= literal(since, UTCDateTime()), Batch.row_count), else_=0)).label("recent"))
+    return select(*cols).where(Batch.status == BatchStatus.PUBLISHED.value).group_by(Batch.resource_id).subquery()
 
 
-def _freshness(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+def _since(day: date) -> datetime:
+    """China-time midnight RECENT_DAYS − 1 days before `day`: the start of records_last_30d."""
+    return datetime.combine(day - timedelta(days=RECENT_DAYS - 1), datetime.min.time(), LOCAL_TZ)
+
+
+def _resources(session: Session, scope: Scope, day: date, out: dict[int, dict[str, Any]]) -> None:
+    """One pass over the resources (joined to their newest published batch), grouped by org and
+    status: the catalogue counts, open datasets, records collected and fresh / stale."""
     fresh = Freshness(day)
-    newest = _newest_subquery()
+    newest = _newest_subquery(_since(day))
     at = newest.c.at
+    expected = Resource.update_cycle.in_(list(fresh.since))
+
+    def count(cond: Any) -> Any:
+        return func.sum(case((cond, 1), else_=0))
+
     stmt = select(
-        Resource.org_id, func.count(),
-        func.sum(case((at.is_(None), 1), else_=0)),
-        func.sum(case((fresh.condition(Resource.update_cycle, at), 1), else_=0)),
+        Resource.org_id, Resource.status, func.count(), count(Resource.open_type.in_(OPEN_TYPES)),
+        func.sum(case((at.isnot(None), func.coalesce(Resource.record_count, 0)), else_=0)), func.sum(newest.c.recent),
+        count(expected), count(and_(expected, at.is_(None))), count(and_(expected, fresh.condition(
+            Resource.update_cycle, at))),
     ).select_from(Resource).outerjoin(newest, newest.c.rid == Resource.id).where(
-        Resource.status == ResourceStatus.PUBLISHED.value, Resource.update_cycle.in_(list(fresh.since)),
-        *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
-    for org_id, n, never, fresh_n in session.execute(stmt):
-        never, fresh_n = int(never or 0), int(fresh_n or 0)
-        _add(out, org_id, "collected_resources", n - never)
+        *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id, Resource.status)
+    for org_id, status, n, open_n, records, recent, expected_n, never, fresh_n in session.execute(stmt):
+        _add(out, org_id, "resources_total", n)
+        _add(out, org_id, f"status:{status}", n)
+        _add(out, org_id, "records_collected", int(records or 0))
+        _add(out, org_id, "records_last_30d", int(recent or 0))
+        if status != ResourceStatus.PUBLISHED.value:
+            continue
+        expected_n, never, fresh_n = int(expected_n or 0), int(never or 0), int(fresh_n or 0)
+        _add(out, org_id, "published", n)
+        _add(out, org_id, "open_datasets", int(open_n or 0))
+        _add(out, org_id, "collected_resources", expected_n - never)
         _add(out, org_id, "fresh", fresh_n)
-        _add(out, org_id, "stale", n - fresh_n)
+        _add(out, org_id, "stale", expected_n - fresh_n)
         _add(out, org_id, "never_collected", never)
 
 
@@ -469,10 +463,8 @@ def collect(session: Session, scope: Scope, day: date) -> Collected:
              "region_path": r[6]} for r in org_rows]
     counts: dict[int, dict[str, Any]] = {}
     days: dict[int, list[int]] = {}
-    _catalogue(session, scope, counts)
-    _records(session, scope, day, counts)
+    _resources(session, scope, day, counts)
     _duty(session, scope, day, counts)
-    _freshness(session, scope, day, counts)
     _share(session, scope, day, counts, days)
     _objections(session, scope, day, counts)
     _quality(session, scope, counts)
