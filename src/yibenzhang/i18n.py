@@ -939,6 +939,8 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
     "不允许在表别名中重命名列，请在 SELECT 中使用 AS":
         "Renaming columns in a table alias is not allowed; use AS in the SELECT",
     "名称“{name}”为沙箱保留": "The name “{name}” is reserved by the sandbox",
+    "不允许在 * 后使用 REPLACE、EXCLUDE 或 RENAME，请列出信息项":
+        "REPLACE, EXCLUDE or RENAME after * is not allowed; list the items",
     "不允许在 FROM 中使用函数或表达式": "Functions or expressions are not allowed in FROM",
     "只能读取已授权的信息资源视图（r_<资源编号>），不能读取“{table}”":
         "Only authorized resource views (r_<resource id>) may be read, not “{table}”",

@@ -66,6 +66,14 @@ ESCAPES = [
     ("SELECT 机密 FROM r_{rid}", "item_grade_forbidden"),
     ("SELECT 区县, count(*) FROM r_{rid} WHERE 机密 = 'S1' GROUP BY 区县", "item_grade_forbidden"),
     ("SELECT a, count(*) FROM r_{rid} AS t(a) GROUP BY a", "sql_column_rename"),
+    ("SELECT * REPLACE (收入 AS 区县) FROM r_{rid}", "sql_star_modifier"),
+    ("SELECT * EXCLUDE (病史) FROM r_{rid}", "sql_star_modifier"),
+    ("WITH r_{rid} AS (SELECT 区县 FROM r_{rid} WHERE 年龄 > 30) SELECT 区县, count(*) FROM r_{rid} GROUP BY 1",
+     "sql_reserved_name"),
+    ("WITH RECURSIVE t AS (SELECT 1 AS x UNION ALL SELECT x + 1 FROM t) SELECT count(*) FROM t, r_{rid}",
+     "sql_construct_forbidden"),
+    ("SELECT 区县, count(*) FROM r_{rid} WHERE 区县 = current_user GROUP BY 1", "sql_function_forbidden"),
+    ("SELECT 区县, count(*) FROM r_{rid} GROUP BY 区县, COLUMNS('收.*')", "sql_function_forbidden"),
     # outputs that could reveal one person
     ("SELECT * FROM r_{rid}", "release_item_denied"),  # 病史 is 一般-4级: never row-level
     ("SELECT 区县, 收入 FROM r_{rid} WHERE 身份证号 = '990101199001010001'", "release_masked_predicate"),

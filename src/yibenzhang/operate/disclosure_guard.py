@@ -114,6 +114,8 @@ def _chain(tree: exp.Expression, root: exp.Select, views: dict[str, View]) -> tu
     chain: list[exp.Select] = []
     select = root
     while True:
+        if len(chain) > 16 or any(select is c for c in chain[:-1]):  # a CTE naming itself
+            raise _refuse_shape("数据来源必须是单个信息资源视图或对其筛选的子查询")
         if select.args.get("joins"):
             raise Refusal("release_join", "聚合结果只能来自单个信息资源，不支持连接（JOIN）")
         source = select.args["from_"].this if select.args.get("from_") else None

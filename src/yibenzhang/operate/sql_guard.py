@@ -135,6 +135,13 @@ def _check_nodes(tree: exp.Expression) -> None:
             continue
         else:
             raise Refusal("sql_construct_forbidden", "不允许使用“{construct}”", construct=node.key.upper())
+        if isinstance(node, exp.Star) and any(node.args.get(k) for k in ("replace", "except_", "rename", "ilike")):
+            # * REPLACE (a AS b) would put one item's values under another item's name
+            raise Refusal("sql_star_modifier", "不允许在 * 后使用 REPLACE、EXCLUDE 或 RENAME，请列出信息项")
+        if isinstance(node, exp.With) and node.args.get("recursive"):
+            raise Refusal("sql_construct_forbidden", "不允许使用“{construct}”", construct="WITH RECURSIVE")
+        if isinstance(node, exp.CTE) and VIEW_NAME.match(node.alias.lower()):
+            raise Refusal("sql_reserved_name", "名称“{name}”为沙箱保留", name=node.alias)
         if isinstance(node, exp.TableAlias) and node.columns:
             # t(a, b) renames items: the release rules follow items by name, so names stay
             raise Refusal("sql_column_rename", "不允许在表别名中重命名列，请在 SELECT 中使用 AS")
