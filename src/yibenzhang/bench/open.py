@@ -30,6 +30,8 @@ from .search import SINGLE, _pct, bulk_load
 OPEN_TARGET = 25_000  # open datasets at scale 1 (the province's 2025 target, issue 6)
 OPEN_SHARE = 0.63  # of the generated catalogue: published (90 %) × open (70 %)
 ITEMS = 8
+WITH_ROWS = 20  # open datasets given collected rows (their pages preview and chart them)
+ROWS_EACH = 2_000
 REQUESTS = 120  # per kind and run
 GOAL_MS = 100.0
 
@@ -116,6 +118,33 @@ def _figures(session: Session, rng: random.Random) -> None:
         session.execute(insert(OpenUsage), usage[start:start + 5000])
 
 
+def _with_rows(db: Any, count: int, rows: int) -> list[int]:
+    """Collected rows for `count` open datasets (items graded 一般-1级 so the preview shows them,
+    one low-cardinality column for the chart): their pages run the masked preview and chart."""
+    import pyarrow as pa
+
+    from ..access import Actor
+    from ..catalog.model import Resource, ResourceItem
+    from ..collect.pipeline import ingest_arrow
+    from ..open.datasets import open_condition
+
+    with db.read() as s:
+        have = list(s.execute(text("SELECT DISTINCT resource_id FROM zone_batches")).scalars())
+        if have:
+            return sorted(have)
+        ids = list(s.execute(select(Resource.id).where(open_condition()).order_by(Resource.id)
+                             .limit(count)).scalars())
+        names = {rid: [n for n, in s.execute(select(ResourceItem.name).where(ResourceItem.resource_id == rid)
+                                             .order_by(ResourceItem.position))] for rid in ids}
+    with db.write() as s:
+        s.execute(update(ResourceItem).where(ResourceItem.resource_id.in_(ids)).values(grade="一般-1级"))
+    for n, rid in enumerate(ids):
+        cols = {name: [f"{name}{(i * (k + 3)) % (4 if k == 1 else 997)}" for i in range(rows)]
+                for k, name in enumerate(names[rid])}
+        ingest_arrow(db, Actor.system(), rid, [pa.RecordBatch.from_pydict(cols)], source={"kind": "bench", "n": n})
+    return ids
+
+
 def _open_count(session: Session) -> int:
     from ..catalog.model import Resource
     from ..open.datasets import open_condition
@@ -123,16 +152,20 @@ def _open_count(session: Session) -> int:
     return int(session.execute(select(func.count()).select_from(Resource).where(open_condition())).scalar_one())
 
 
-def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
+def _store(scale: float) -> tuple[str, str]:
+    """The database URL and the zone folder of the cached catalogue for `scale`."""
+    cache = Path.cwd() / ".bench"
+    cache.mkdir(exist_ok=True)
+    url = os.environ.get("YBZ_BENCH_DB_URL") or f"sqlite:///{cache / f'open-{scale:g}.sqlite3'}"
+    name = "pg" if os.environ.get("YBZ_BENCH_DB_URL") else f"{scale:g}"
+    return url, str(cache / f"open-{name}-zone")
+
+
+def _prepare(url: str, scale: float) -> tuple[str, dict[str, Any]]:
     from ..catalog.taxonomy import seed_categories
     from ..db import Database, migrate
 
     target = max(50, int(OPEN_TARGET * scale))
-    url = os.environ.get("YBZ_BENCH_DB_URL")
-    if not url:
-        cache = Path.cwd() / ".bench"
-        cache.mkdir(exist_ok=True)
-        url = f"sqlite:///{cache / f'open-{scale:g}.sqlite3'}"
     migrate(url)
     db = Database(url)
     info: dict[str, Any] = {"url": url.split("@")[-1]}
@@ -141,6 +174,7 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
             have = _open_count(s)
         if have >= target:
             info.update(generated="cached", open_datasets=have)
+            info["datasets_with_rows"] = len(_with_rows(db, WITH_ROWS, ROWS_EACH))
             return url, info
         t0 = time.perf_counter()
         with db.write() as s:
@@ -159,6 +193,7 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
             else:
                 conn.execute(text("ANALYZE"))
                 conn.commit()
+        info["datasets_with_rows"] = len(_with_rows(db, WITH_ROWS, ROWS_EACH))
         return url, info
     finally:
         db.dispose()
@@ -167,14 +202,18 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
 def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
     """Build or reuse the catalogue for `scale` and time the portal `runs` times, in a temporary
     YBZ_HOME so the user's own store is never touched."""
-    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, bench_environment(YBZ_HOME=home):
-        url, info = _prepare(scale)
-        with bench_environment(YBZ_DB_URL=url):
-            return _run(runs, scale, url, info)
+    url, zone = _store(scale)
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, \
+            bench_environment(YBZ_HOME=home, YBZ_DB_URL=url, YBZ_ZONE=zone):
+        url, info = _prepare(url, scale)
+        return _run(runs, scale, url, info)
 
 
-def _requests(rng: random.Random, ids: list[int], facets: dict[str, list[str]]) -> dict[str, list[str]]:
+def _requests(rng: random.Random, ids: list[int], facets: dict[str, list[str]],
+              with_rows: list[int]) -> dict[str, list[str]]:
     lists, pages, ckan = [], [], []
+    rows_pages = [f"/datasets/{rid}" for rid in with_rows for _ in range(3)]
+    rng.shuffle(rows_pages)
     for _ in range(REQUESTS):
         word = rng.choice(SINGLE)
         key = rng.choice(list(facets))
@@ -183,7 +222,8 @@ def _requests(rng: random.Random, ids: list[int], facets: dict[str, list[str]]) 
         fq = rng.choice(["", f"groups:{rng.choice(facets['domain'])}", "res_format:CSV", "tags:人口"])
         field = json.dumps(["organization", "groups", "tags", "res_format"])
         ckan.append(f"/api/3/action/package_search?q={rng.choice(SINGLE)}&fq={fq}&rows=10&facet.field={field}")
-    return {"dataset_list": lists, "dataset_page": pages, "package_search": ckan}
+    return {"dataset_list": lists, "dataset_page": pages, "package_search": ckan,
+            "dataset_page_with_rows": rows_pages}
 
 
 def _baseline(session: Session, word: str) -> None:
@@ -214,20 +254,27 @@ def _run(runs: int, scale: float, url: str, info: dict[str, Any]) -> dict[str, A
         with get_database().read() as s:
             idx = pq.open_index(s)
             ids = [d.id for d in idx.datasets]
+            with_rows = [d.id for d in idx.datasets if d.has_data]
             regions = sorted({d.region_code for d in idx.datasets})
         facets = {"domain": [slug for slug, _, _, _ in pq.DOMAINS], "open_type": ["无条件开放", "有条件开放"],
                   "region_code": regions[:20], "update_cycle": ["每日", "每月", "每年"], "format": ["CSV", "JSON"]}
         per_run: list[dict[str, dict[str, float]]] = []
         base_p50: list[float] = []
         list_p50: list[float] = []
+        seen: set[str] = set()
+        first_visits: list[float] = []
         for run_no in range(max(1, runs)):
-            plan = _requests(random.Random(100 + run_no), ids, facets)
+            plan = _requests(random.Random(100 + run_no), ids, facets, with_rows)
             times: dict[str, list[float]] = {}
             for kind, paths in plan.items():
                 for path in paths:
                     t = time.perf_counter()
                     response = client.get(path)
-                    times.setdefault(kind, []).append((time.perf_counter() - t) * 1000)
+                    ms = (time.perf_counter() - t) * 1000
+                    times.setdefault(kind, []).append(ms)
+                    if kind == "dataset_page_with_rows" and path not in seen:
+                        seen.add(path)
+                        first_visits.append(ms)
                     if response.status_code != 200:
                         raise RuntimeError(f"{path}: {response.status_code} {response.text[:300]}")
             per_run.append({k: {"p50": _pct(v, .5), "p95": _pct(v, .95), "p99": _pct(v, .99)}
@@ -245,9 +292,15 @@ def _run(runs: int, scale: float, url: str, info: dict[str, Any]) -> dict[str, A
     base_ms, list_ms = statistics.median(base_p50), statistics.median(list_p50)
     return {
         "benchmark": "open", "scale": scale, "runs": runs, "date": date.today().isoformat(), **info,
-        "requests_per_kind_per_run": REQUESTS, "first_request_with_index_build_s": round(build_s, 2),
+        "requests_per_kind_per_run": REQUESTS,
+        "note": "dataset_page_with_rows: 3 visits to each dataset with rows per run; the first visit of the first run "
+                "runs the masked preview and chart in DuckDB, later ones are cached by the masked SQL",
+        "first_request_with_index_build_s": round(build_s, 2),
+        "dataset_page_with_rows_first_visit_ms": {m: round(_pct(first_visits, q), 2) for m, q in
+                                                  (("p50", .5), ("p95", .95), ("max", 1.0))} if first_visits else None,
         "latency_ms": kinds, "goal": f"p95 < {GOAL_MS:g} ms for each kind at 25,000 open datasets",
-        "goal_met": all(v["p95"] < GOAL_MS for v in kinds.values()) if scale >= 1 else None,
+        "goal_met": all(kinds[k]["p95"] < GOAL_MS for k in ("dataset_list", "dataset_page", "package_search"))
+        if scale >= 1 else None,
         "baseline": "plain SELECT of the list page (name LIKE word among open datasets: count + 20 rows), "
                     "no HTTP, no facets, same run",
         "baseline_p50_ms": round(base_ms, 2), "dataset_list_p50_ms": round(list_ms, 2),

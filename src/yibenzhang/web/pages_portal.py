@@ -103,40 +103,55 @@ def _remember(key: str, make: Any) -> Any:
     return value
 
 
-def _chart(sh: Any) -> dict[str, Any] | None:
+def _chart(con: Any, sh: Any, masked: str) -> dict[str, Any] | None:
     """Counts for one chart: by year of the first date column that leaves, else by value of the first
     column with 2–CHART_MAX_VALUES distinct values (both over the masked rows)."""
-    from ..classify import masking
     from ..zone.service import quote
 
-    masked = f"({sh.sql(tail='')})"
     dates = [c for c in sh.columns if sh.types.get(c) in ("DATE", "TIMESTAMP")]
     texts = [c for c in sh.columns if sh.types.get(c) == "VARCHAR"]
     if dates:
         col = quote(dates[0])
-        table = masking.execute(f"SELECT substr(CAST({col} AS VARCHAR), 1, 4) AS k, count(*) AS n FROM {masked} "
-                                f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY k")
-        pairs = list(zip(table.column("k").to_pylist(), table.column("n").to_pylist(), strict=True))
+        pairs = con.execute(f"SELECT substr(CAST({col} AS VARCHAR), 1, 4) AS k, count(*) AS n FROM {masked} "
+                            f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY k").fetchall()
         if len(pairs) >= 2:
             return {"column": dates[0], "kind": "year", "labels": [p[0] for p in pairs],
                     "values": [int(p[1]) for p in pairs]}
     if texts:
-        distinct = masking.execute("SELECT " + ", ".join(f"count(DISTINCT {quote(c)}) AS {quote(c)}" for c in texts)
-                                   + f" FROM {masked}").to_pylist()[0]
-        chosen = next((c for c in texts if 2 <= distinct[c] <= CHART_MAX_VALUES), None)
+        distinct = con.execute("SELECT " + ", ".join(f"count(DISTINCT {quote(c)})" for c in texts)
+                               + f" FROM {masked}").fetchone()
+        chosen = next((c for c, n in zip(texts, distinct, strict=True) if 2 <= n <= CHART_MAX_VALUES), None)
         if chosen:
             col = quote(chosen)
-            table = masking.execute(f"SELECT CAST({col} AS VARCHAR) AS k, count(*) AS n FROM {masked} "
-                                    f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY n DESC, k")
-            return {"column": chosen, "kind": "value", "labels": table.column("k").to_pylist(),
-                    "values": [int(v) for v in table.column("n").to_pylist()]}
+            pairs = con.execute(f"SELECT CAST({col} AS VARCHAR) AS k, count(*) AS n FROM {masked} "
+                                f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY n DESC, k").fetchall()
+            return {"column": chosen, "kind": "value", "labels": [p[0] for p in pairs],
+                    "values": [int(p[1]) for p in pairs]}
     return None
+
+
+def _preview_and_chart(sh: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """The first rows and the chart over the download SQL (the same masking as the files), on a
+    cursor of the open stage's shared DuckDB connection; keyed masking functions are registered
+    there once per SQL, and SQL without them needs no registering."""
+    from ..classify import masking
+    from ..open import rows_api
+
+    masked = f"({sh.sql(tail='')})"
+    con = rows_api._cursor(masked if masking._KEYED_RE.search(masked) else "")
+    try:
+        cur = con.execute(sh.sql(tail=f"ORDER BY _batch, _row LIMIT {PREVIEW_ROWS}"))
+        columns = [d[0] for d in cur.description]
+        rows = [dict(zip(columns, row, strict=True)) for row in cur.fetchall()]
+        preview = {"columns": columns, "rows": rows, "denied": sh.plan.denied}
+        return preview, _chart(con, sh, masked)
+    finally:
+        con.close()
 
 
 def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
     """(masked preview, chart, why there is none)."""
     from ..open import downloads as dl
-    from ..open import rows_api
 
     sh = dl.shape(s, resource)
     if not sh.plan.leaving:
@@ -145,7 +160,7 @@ def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, A
         key = sh.sql()
     except DomainError:
         return None, None, "按开放数据的脱敏策略，本数据集没有可公开的信息项"
-    preview, chart = _remember(key, lambda: (rows_api.page(sh, {}, limit=PREVIEW_ROWS), _chart(sh)))
+    preview, chart = _remember(key, lambda: _preview_and_chart(sh))
     return preview, chart, None
 
 
