@@ -672,7 +672,9 @@ EN.update({  # share: console, CLI (engineer S2)
     "近{n}天每日调用次数（只计次数与行数，不含任何数据值）。":
         "Calls per day over the last {n} days (counts and rows only, never a data value).",
     "近{n}天没有调用": "No calls in the last {n} days", "返回行数": "rows returned", "键信息项": "key item",
-    "键值": "key value",
+    "键值": "key value", "没有数据": "No data", "预览前10行": "Preview the first 10 rows",
+    "前{n}行（按共享策略脱敏；预览计入调用）": "First {n} rows (masked for sharing; a preview counts as a call)",
+    "未共享的信息项（策略不允许离开）：{items}": "Items not shared (the policy lets none leave): {items}",
     "（可按授权的明文信息项筛选：filter.信息项=值；分页：after）":
         "(filter on granted clear items with filter.ITEM=VALUE; page with after)",
 })

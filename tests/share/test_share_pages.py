@@ -191,3 +191,19 @@ def test_grant_and_usage_pages_in_english(client, share, signed_in):
         assert text in page, text
     usage = client.get("/console/share/usage?lang=en").text
     assert "Sharing usage" in usage and "by consumer org" in usage and "No calls in this period" in usage
+
+
+def test_rows_preview_is_masked_and_counted(client, share, signed_in):
+    gid = issue(share, items=["姓名", "宗教信仰", "内部备注"])
+    signed_in("consumer")
+    page = client.get(f"/console/share/grants/{gid}").text
+    assert 'id="preview-link"' in page and 'id="rows-preview"' not in page
+    page = client.get(f"/console/share/grants/{gid}?preview=1").text
+    table = re.search(r'<table class="grid" id="rows-preview">(.*?)</table>', page, re.S).group(1)
+    assert all(n in table for n in ROWS["姓名"]) and "(sm4)" in table and "内部备注" not in table
+    assert "内部备注" in page.split('id="rows-preview"')[1]  # named as not shared, never its values
+    assert not any(v in page for v in PROTECTED)
+    assert "1次调用" in client.get(f"/console/share/grants/{gid}").text
+    client.cookies.clear()
+    signed_in("police_approver")  # the provider sees the grant but takes no rows through it
+    assert 'id="rows-preview"' not in client.get(f"/console/share/grants/{gid}?preview=1").text

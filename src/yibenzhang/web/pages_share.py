@@ -168,6 +168,7 @@ def create_request(request: Request, ctx: WebContext = Depends(csrf_checked),
 # --- grants: deliveries, verification, revocation, usage ----------------------------------------
 
 USAGE_DAYS = 30
+PREVIEW_ROWS = 10
 BY_LABELS = (("grant", "按授权"), ("resource", "按信息资源"), ("org", "按使用单位"))
 
 
@@ -181,9 +182,13 @@ def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code
         view = share_console.grant_views(s, ctx.actor, [grant])[0]
         deliveries = share_console.deliveries(s, ctx.actor, grant_id) if grant.mode == "文件" else []
         usage = share_console.usage_series(s, ctx.actor, by="grant", days=USAGE_DAYS, grant_id=grant_id)
-    active = view["status"] == G.ACTIVE
+    usable = view["status"] == G.ACTIVE and view["grantee"]
+    preview = None
+    if usable and view["mode"] == "接口" and request.query_params.get("preview"):
+        # An explicit action (a call under the grant, counted like any other): granted items, masked.
+        preview = service_rows.rows(db, ctx.actor, grant_id, {}, limit=PREVIEW_ROWS)
     return render(request, "share/grant.html", status_code=status_code, g=view, deliveries=deliveries,
-                  usage=usage, usable=active and view["grantee"], formats=service_rows.FORMATS,
+                  usage=usage, usable=usable, formats=service_rows.FORMATS, preview=preview,
                   vf=verify_form or {}, result=verify_result, errors=errors or {},
                   done=request.query_params.get("done"))
 
