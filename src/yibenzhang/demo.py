@@ -259,6 +259,7 @@ def load_demo(seed: int = 2026) -> dict[str, Any]:
 # Later stages add their demo data once the catalogue and rows are in: "module:function" with
 # `function(db, seed) -> dict` (merged into the summary); a stage not installed is skipped.
 DEMO_EXTENSIONS = (
+    "yibenzhang.share.demo:load",
     "yibenzhang.open.demo:load",
     "yibenzhang.operate.demo:load",
     "yibenzhang.operate.product_demo:load",  # products rest on the operate demo's authorizations
