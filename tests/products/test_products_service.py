@@ -87,6 +87,10 @@ def test_personal_data_without_consent_and_no_scenario_fail_then_pass_after_sign
     assert all(c["rule"] for c in review["checks"])
     with world.db.read() as s:
         assert products.get_product(s, op, pid).state == "合规未通过"
+        stored = compliance.review_dict(compliance.get_review(s, op, pid))
+        assert stored["state"] == "不通过" and stored["awaiting_signoff"] == []
+        assert [c["result"] for c in stored["checks"]] == ["未审查", "未审查", "不通过", "不通过", "未审查", "通过",
+                                                           "未审查"]
     # A refused product cannot be signed off; the operator fixes it and submits again.
     with world.db.write() as s:
         products.update_product(s, op, pid, {"scenario": "公共服务设施选址", "pi_consent": True,

@@ -60,7 +60,7 @@ KINDS: tuple[tuple[int, str, bool, bool], ...] = (
 SIGNOFF_KINDS = tuple(k for k, _, _, sign in KINDS if sign)
 PERSONAL_GRADES = ("一般-3级", "一般-4级")  # DOMAIN §4 default sub-levels of personal information
 CORE, IMPORTANT = "核心", "重要"
-PASS, FAIL, PENDING = "通过", "不通过", "待签核"
+PASS, FAIL, PENDING, NOT_REVIEWED = "通过", "不通过", "待签核", "未审查"
 
 
 def _today() -> date:
@@ -175,24 +175,22 @@ def submit_for_review(session: Session, actor: Actor, product_id: int, today: da
         raise state_error(product, "提交合规审查")
     day = today or _today()
     checks = automatic_checks(session, product, day)
-    review = ComplianceReview(product_id=product.id, product_version=product.version, state=ReviewState.PENDING.value,
-                              checks=checks, submitted_on=day)
+    failed = [c["kind"] for c in checks if c["result"] == FAIL]
+    if failed:
+        # An automatic failure is final: nothing a reviewer signs can cure it.
+        for c in checks:
+            if c["result"] == PENDING:
+                c["result"], c["needs_signoff"] = NOT_REVIEWED, False
+    review = ComplianceReview(product_id=product.id, product_version=product.version,
+                              state=ReviewState.FAILED.value if failed else ReviewState.PENDING.value,
+                              checks=checks, submitted_on=day, decided_on=day if failed else None)
     session.add(review)
     session.flush()
     set_state(session, actor, product, ProductState.REVIEWING.value, "product.review.submit", {
         "review_id": review.id, "automatic": {str(c["kind"]): c["result"] for c in checks}})
-    if any(c["result"] == FAIL for c in checks):
-        # An automatic failure is final: nothing a reviewer signs can cure it.
-        for c in checks:
-            if c["result"] == PENDING:
-                c["result"] = "未审查"
-                c["needs_signoff"] = False
-        review.checks = [dict(c) for c in checks]
-        review.state = ReviewState.FAILED.value
-        review.decided_on = day
+    if failed:
         set_state(session, actor, product, ProductState.REFUSED.value, "product.review.decide",
-                  {"review_id": review.id, "result": review.state,
-                   "failed_kinds": [c["kind"] for c in checks if c["result"] == FAIL]})
+                  {"review_id": review.id, "result": review.state, "failed_kinds": failed})
     return review
 
 
