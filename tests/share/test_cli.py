@@ -98,3 +98,13 @@ def test_share_commands(world, tmp_path):
     r = ybz("revoke", str(gid), "--reason", "再次", "--as", "police_approver")
     assert r.exit_code == 2 and "grant_revoked" in r.output and "has been revoked" in r.output
     assert ybz("revoke", "999", "--reason", "x", "--as", "police_approver").exit_code == 2
+
+    # withdraw (the consumer org only, while pending) and escalate (the platform or an admin)
+    other = _request(world, rid)
+    r = ybz("withdraw", str(other), "--as", "police_approver", "--json")
+    assert r.exit_code == 2 and json.loads(r.stdout)["error"]["code"] == "share_withdraw_denied"
+    assert out(ybz("withdraw", str(other), "--as", "market_steward", "--json"))["state"] == "已撤回"
+    r = ybz("withdraw", str(other), "--as", "consumer")
+    assert r.exit_code == 2 and "share_request_state" in r.output
+    assert out(ybz("escalate", "--json"))["escalated"] == 0
+    assert ybz("escalate", "--as", "consumer", "--json").exit_code == 2

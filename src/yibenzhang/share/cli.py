@@ -1,4 +1,4 @@
-"""`ybz share …`: requests, show, decide, grants, revoke, usage, verify-seal.
+"""`ybz share …`: requests, show, decide, withdraw, escalate, grants, revoke, usage, verify-seal.
 Thin adapters over share.requests and share.grants; every command takes --json and --as USER and
 exits 2 on bad input (a domain error, printed in Chinese and English)."""
 
@@ -72,6 +72,32 @@ def decide_cmd(
         actor = acting_as(as_user)
         with get_database().write() as s:
             out = svc.request_dict(s, svc.decide_request(s, actor, request_id, decision, reason))
+    emit(out, as_json)
+
+
+@share_app.command("withdraw")
+def withdraw_cmd(request_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """The consumer org takes a pending request back."""
+    from ..db import get_database
+    from . import requests as svc
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        with get_database().write() as s:
+            out = svc.request_dict(s, svc.withdraw_request(s, actor, request_id))
+    emit(out, as_json)
+
+
+@share_app.command("escalate")
+def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Escalate every step overdue today to the region's authority (what the daily job runs)."""
+    from ..db import get_database
+    from . import requests as svc
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        with get_database().write() as s:
+            out = svc.escalate_overdue(s, actor)
     emit(out, as_json)
 
 
