@@ -1253,6 +1253,7 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "再次完成": "complete again",
     "查看合规日历": "view the compliance calendar",
     "生成合规提醒": "generate compliance reminders",
+    "日期应在{lo}年至{hi}年之间": "The date must lie between the years {lo} and {hi}",
     # calendar: exports
     "事项": "Duty",
     "到期日": "Due date",

@@ -126,3 +126,28 @@ def test_demo_load_is_deterministic_and_consistent(world):
         assert any(h["people"] == 1_000_000 and h["interval_years"] == 2 for h in handlers)
         assert any(a.extensions for a in cal.list_audits(s, world.actor("admin")))
         assert ledger.verify(s).ok
+
+
+def test_bad_input_is_a_clear_422_never_a_server_error(client, world):
+    reviewer, police = world.headers("reviewer"), world.orgs["police"].id
+    cases = [
+        ("/api/v1/calendar/people", {"org_id": police, "people": 10**12}, "people_invalid"),
+        ("/api/v1/calendar/firms", {"name": "所" * 300}, "too_long"),
+        ("/api/v1/calendar/firms", {"name": "某所", "uscc": "123"}, None),
+        ("/api/v1/calendar/audits", {"org_id": police, "kind": "ordered", "ordered_on": "1900-01-01", "basis": "x"},
+         "date_out_of_range"),
+        ("/api/v1/calendar/audits", {"org_id": police, "kind": "ordered", "ordered_on": "2025-01-01", "basis": ""},
+         "required"),
+        ("/api/v1/calendar/audits", {"org_id": police, "kind": "routine"}, "not_a_handler"),
+    ]
+    for url, body, code in cases:
+        r = client.post(url, json=body, headers=reviewer)
+        assert r.status_code in (409, 422), (url, r.status_code, r.text)
+        if code:
+            found = [e["code"] for e in r.json().get("errors", [])] + [r.json()["code"]]
+            assert code in found, r.json()
+    r = client.get("/api/v1/calendar?from=0001-01-01&to=9999-12-31", headers=reviewer)
+    assert r.status_code == 200
+    r = client.get("/api/v1/calendar?from=yesterday", headers=reviewer)
+    assert r.status_code == 422 and r.json()["errors"][0]["code"] == "invalid_date"
+    assert client.get("/api/v1/calendar?kind=nonsense", headers=reviewer).status_code == 422

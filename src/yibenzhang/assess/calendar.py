@@ -40,6 +40,9 @@ from ..workdays import add_workdays
 from .calendar_model import Audit, AuditFirm, AuditKind, AuditState, PeopleCount, Reminder
 
 TEXT_MAX = 2000
+NAME_MAX = 200
+PEOPLE_MAX = 10**10  # above every country's population: a typing error, not a figure
+YEARS = (2000, 2100)  # dates a calendar entry may carry (beyond: a typing error)
 # The annual open plan (001:1189 Art. 17) has no date in the sources: due by this month/day of the
 # plan's year (default, ours) until the rules carry `open_plan_due_month_day`.
 OPEN_PLAN_DUE_DEFAULT = (1, 31)
@@ -143,15 +146,20 @@ def _may_manage_firms(actor: Actor) -> bool:
     return actor.is_admin or bool(actor.reviewer_paths())
 
 
-def _text(bag: ErrorBag, field: str, value: str | None, required: bool = True) -> str | None:
+def _text(bag: ErrorBag, field: str, value: str | None, required: bool = True, limit: int = TEXT_MAX) -> str | None:
     text = (value or "").strip()
     if not text:
         if required:
             bag.add(field, "required", "必填项不能为空")
         return None
-    if len(text) > TEXT_MAX:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=TEXT_MAX)
+    if len(text) > limit:
+        bag.add(field, "too_long", "不能超过{n}个字符", n=limit)
     return text
+
+
+def _check_day(bag: ErrorBag, field: str, day: date | None) -> None:
+    if day is not None and not YEARS[0] <= day.year <= YEARS[1]:
+        bag.add(field, "date_out_of_range", "日期应在{lo}年至{hi}年之间", lo=YEARS[0], hi=YEARS[1])
 
 
 # --- people counts ---------------------------------------------------------------------------
@@ -165,10 +173,11 @@ def record_people(session: Session, actor: Actor, org_id: int, people: int, as_o
     day = today or _today()
     when = as_of or day
     bag = ErrorBag()
-    if isinstance(people, bool) or not isinstance(people, int) or people < 0:
+    if isinstance(people, bool) or not isinstance(people, int) or not 0 <= people <= PEOPLE_MAX:
         bag.add("people", "people_invalid", "人数必须是非负整数")
     if when > day:
         bag.add("as_of", "as_of_future", "数据日期不能晚于今天")
+    _check_day(bag, "as_of", when)
     bag.raise_if_any()
     row = PeopleCount(org_id=org.id, people=people, as_of=when, recorded_by=actor.username)
     session.add(row)
@@ -223,7 +232,7 @@ def routine_due(session: Session, org: Org) -> RoutineDue | None:
 def create_firm(session: Session, actor: Actor, name: str, uscc: str | None = None) -> AuditFirm:
     require(_may_manage_firms(actor), "登记审计机构", "calendar_manage_denied")
     bag = ErrorBag()
-    text = _text(bag, "name", name)
+    text = _text(bag, "name", name, limit=NAME_MAX)
     code = (uscc or "").strip().upper() or None
     if code is not None:
         from ..codes import uscc_errors
@@ -331,6 +340,7 @@ def order_audit(session: Session, actor: Actor, org_id: int, ordered_on: date, b
     org = _manage(session, actor, org_id, "责令合规审计")
     bag = ErrorBag()
     text = _text(bag, "basis", basis)
+    _check_day(bag, "ordered_on", ordered_on)
     bag.raise_if_any()
     due = ordered_due(ordered_on)
     audit = Audit(org_id=org.id, kind=AuditKind.ORDERED.value, state=AuditState.OPEN.value, ordered_on=ordered_on,
@@ -366,8 +376,9 @@ def extend_audit(session: Session, actor: Actor, audit_id: int, due_on: date, ap
     if audit.state == AuditState.DONE.value:
         raise Conflict("audit_state", "已完成的合规审计不能{action}", action="延期")
     bag = ErrorBag()
-    who = _text(bag, "approver", approver)
+    who = _text(bag, "approver", approver, limit=NAME_MAX)
     why = _text(bag, "reason", reason)
+    _check_day(bag, "due_on", due_on)
     if due_on <= audit.due_on:
         bag.add("due_on", "extension_not_later", "延期后的截止日期必须晚于当前截止日期{due}",
                 due=audit.due_on.isoformat())
@@ -392,10 +403,11 @@ def complete_audit(session: Session, actor: Actor, audit_id: int, completed_on: 
         raise Conflict("audit_state", "已完成的合规审计不能{action}", action="再次完成")
     day = today or _today()
     when = completed_on or day
+    bag = ErrorBag()
     if when > day:
-        bag = ErrorBag()
         bag.add("completed_on", "as_of_future", "数据日期不能晚于今天")
-        bag.raise_if_any()
+    _check_day(bag, "completed_on", when)
+    bag.raise_if_any()
     audit.state = AuditState.DONE.value
     audit.completed_on = when
     ledger.append(session, actor, "calendar.audit.complete", "audit", audit.id, {
@@ -569,8 +581,8 @@ def entries(session: Session, actor: Actor, *, start: date | None = None, end: d
     """Every duty the actor may see, due between `start` and `end` (open ones always), by due date."""
     require(actor.is_government, "查看合规日历", "calendar_read_denied")
     day = today or _today()
-    lo = start or date(day.year - 1, 1, 1)
-    hi = end or date(day.year + 1, 12, 31)
+    lo = max(start or date(day.year - 1, 1, 1), date(YEARS[0], 1, 1))
+    hi = min(end or date(day.year + 1, 12, 31), date(YEARS[1], 12, 31))
     wanted = None
     if kind:
         parsed = DutyKind.parse(kind)
