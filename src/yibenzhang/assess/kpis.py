@@ -189,16 +189,24 @@ def newest_batches(session: Session, scope: Scope, *conds: Any) -> list[tuple[in
     return [(rid, org_id, cycle, _local_date(at)) for rid, org_id, cycle, at in session.execute(stmt)]
 
 
-def stale_resources(session: Session, scope: Scope, day: date) -> list[tuple[int, int, str, date | None]]:
-    """newest_batches() of the stale ones only (the to-do lists), filtered in SQL."""
+def stale_resources(session: Session, scope: Scope, day: date, per_org: int
+                    ) -> list[tuple[int, int, str, date | None, str, str]]:
+    """The stalest `per_org` resources of each org (never collected first, then the oldest batch):
+    (id, org id, cycle, newest batch date, code, name) — filtered and ranked in SQL."""
     fresh = Freshness(day)
     newest = _newest_subquery()
-    stmt = select(Resource.id, Resource.org_id, Resource.update_cycle, newest.c.at).outerjoin(
-        newest, newest.c.rid == Resource.id).where(
+    at = newest.c.at
+    order = func.row_number().over(partition_by=Resource.org_id,
+                                   order_by=(case((at.is_(None), 0), else_=1), at, Resource.id)).label("pos")
+    ranked = select(Resource.id, Resource.org_id, Resource.update_cycle, at.label("at"), Resource.code,
+                    Resource.name, order).outerjoin(newest, newest.c.rid == Resource.id).where(
         Resource.status == ResourceStatus.PUBLISHED.value, Resource.update_cycle.in_(list(fresh.since)),
-        or_(newest.c.at.is_(None), ~fresh.condition(Resource.update_cycle, newest.c.at)),
-        *_in_scope(scope, Resource.org_id, Resource.region_id))
-    return [(rid, org_id, cycle, _local_date(at)) for rid, org_id, cycle, at in session.execute(stmt)]
+        or_(at.is_(None), ~fresh.condition(Resource.update_cycle, at)),
+        *_in_scope(scope, Resource.org_id, Resource.region_id)).subquery()
+    stmt = select(ranked.c.id, ranked.c.org_id, ranked.c.update_cycle, ranked.c.at, ranked.c.code,
+                  ranked.c.name).where(ranked.c.pos <= per_org).order_by(ranked.c.org_id, ranked.c.pos)
+    return [(rid, org_id, cycle, _local_date(at_), code, name)
+            for rid, org_id, cycle, at_, code, name in session.execute(stmt)]
 
 
 class Freshness:

@@ -83,9 +83,11 @@ def _push(todo: dict[int, dict[str, Any]], org_id: int, kind: str, item: dict[st
         entry["items"].append({"kind": kind, "label": TODO_KINDS[kind], **item})
 
 
-def todos(session: Session, scope: Scope, day: date) -> dict[int, dict[str, Any]]:
+def todos(session: Session, scope: Scope, day: date, stale_counts: dict[int, int] | None = None
+          ) -> dict[int, dict[str, Any]]:
     """Per org: overdue duty changes, overdue share decisions (the provider's step), overdue
-    objections, stale resources and returned resources — one statement per kind."""
+    objections, stale resources (the stalest TODO_LIMIT; `stale_counts` gives the full counts)
+    and returned resources — one statement per kind."""
     todo: dict[int, dict[str, Any]] = {}
     rows = session.execute(
         select(DutyChange.id, DutyChange.org_id, DutyChange.occurred_on, DutyChange.due_on)
@@ -120,34 +122,20 @@ def todos(session: Session, scope: Scope, day: date) -> dict[int, dict[str, Any]
             due = answer_due if state == st.PENDING.value else correct_due
             _push(todo, org_id, "objection", {"id": ident, "due_on": due.isoformat(),
                                               "link": "/console/objections"})
-    stale = kpis.stale_resources(session, scope, day)
-    stale.sort(key=lambda r: (r[3] or date.min, r[0]))
-    for rid, org_id, cycle, newest in stale:
-        _push(todo, org_id, "stale_resource", {"id": rid, "update_cycle": cycle,
+    for rid, org_id, cycle, newest, code, name in kpis.stale_resources(session, scope, day, TODO_LIMIT):
+        _push(todo, org_id, "stale_resource", {"id": rid, "code": code, "name": name, "update_cycle": cycle,
                                                "newest": newest.isoformat() if newest else None,
                                                "link": f"/console/resources/{rid}/quality"})
+    for org_id, n in (stale_counts or {}).items():  # the whole count, not only the listed ones
+        if n:
+            todo.setdefault(org_id, {"counts": {k: 0 for k in TODO_KINDS}, "items": []})["counts"]["stale_resource"] = n
     rows = session.execute(select(Resource.id, Resource.org_id, Resource.code, Resource.name).where(
         Resource.status == ResourceStatus.RETURNED.value, *_in_scope(scope, Resource.org_id, Resource.region_id))
         .order_by(Resource.id))
     for rid, org_id, code, name in rows:
         _push(todo, org_id, "returned_resource", {"id": rid, "code": code, "name": name,
                                                   "link": f"/console/catalog/{rid}/edit"})
-    _name_resources(session, todo)
     return todo
-
-
-def _name_resources(session: Session, todo: dict[int, dict[str, Any]]) -> None:
-    """Codes and names of the listed stale resources (at most TODO_LIMIT per org)."""
-    ids = [i["id"] for t in todo.values() for i in t["items"] if i["kind"] == "stale_resource"]
-    names: dict[int, tuple[str, str]] = {}
-    for chunk in range(0, len(ids), 1000):
-        part = ids[chunk:chunk + 1000]
-        names.update({r.id: (r.code, r.name) for r in session.execute(
-            select(Resource.id, Resource.code, Resource.name).where(Resource.id.in_(part)))})
-    for t in todo.values():
-        for i in t["items"]:
-            if i["kind"] == "stale_resource" and i["id"] in names:
-                i["code"], i["name"] = names[i["id"]]
 
 
 # --- the scorecards ----------------------------------------------------------------------------------------------
@@ -162,7 +150,7 @@ def build(session: Session, c: Collected, with_todo: bool = True) -> list[dict[s
         parts = components(figures)
         cards.append({"org_id": o["id"], "name": o["name"], "kind": o["kind"], "region_code": o["region_code"],
                       "region_name": o["region_name"], "components": parts, "score": score(parts),
-                      "figures": {k: figures.get(k) for k, _ in SOURCES.values()}})
+                      "figures": {k: figures.get(k) for k in (*(key for key, _ in SOURCES.values()), "stale")}})
     by_region: dict[str, list[dict[str, Any]]] = {}
     for card in cards:
         by_region.setdefault(card["region_code"], []).append(card)
@@ -171,7 +159,7 @@ def build(session: Session, c: Collected, with_todo: bool = True) -> list[dict[s
         for m in members:
             m["rank"], m["region_orgs"] = ranks[m["org_id"]], len(members)
     if with_todo:
-        todo = todos(session, c.scope, c.day)
+        todo = todos(session, c.scope, c.day, {card["org_id"]: card["figures"]["stale"] for card in cards})
         empty = {"counts": {k: 0 for k in TODO_KINDS}, "items": []}
         for card in cards:
             card["todo"] = todo.get(card["org_id"], empty)
