@@ -278,6 +278,9 @@ def consecutive_run(session: Session, org_id: int, firm_id: int, exclude_audit_i
 
 def _check_firm(session: Session, org: Org, firm: AuditFirm, exclude_audit_id: int | None = None) -> None:
     most = get_settings().rules.audit_firm_max_consecutive
+    # One assignment per handler at a time (PostgreSQL row lock; SQLite writers are serial already),
+    # so two concurrent 4th assignments cannot both pass the check.
+    session.execute(select(Org.id).where(Org.id == org.id).with_for_update())
     if consecutive_run(session, org.id, firm.id, exclude_audit_id) >= most:
         raise Conflict("audit_firm_consecutive",
                        "审计机构“{firm}”已连续{n}次审计该个人信息处理者，不能再连续委托（最多{n}次）",
