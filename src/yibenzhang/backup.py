@@ -267,9 +267,12 @@ def create_backup(target: Path, pg_method: str = "auto") -> dict[str, Any]:
     settings = get_settings()
     target = target.resolve()
     _check_target(target)
+    for inside in (settings.zone, settings.keys_dir):
+        if target.is_relative_to(inside.resolve()):
+            raise Conflict("backup_target_inside", "备份目标不能位于数据区或密钥目录内：{path}", path=str(target))
     target.parent.mkdir(parents=True, exist_ok=True)
     work = target.parent / f".{target.name}.partial-{uuid.uuid4().hex[:8]}"
-    work.mkdir()
+    work.mkdir(mode=0o700)  # it holds the platform's secret and the orgs' seal keys
     try:
         backend = "sqlite" if _is_sqlite(settings.db_url) else "postgresql"
         if backend == "sqlite":

@@ -930,6 +930,8 @@ EN.update({  # operate: authorizations, sandbox (engineer P1)
     "查询超过{seconds}秒时限，已中止": "The query exceeded the {seconds} s time limit and was stopped",
     "查询超过{mb}MB内存上限，已中止": "The query exceeded the {mb} MB memory limit and was stopped",
     "查询执行出错：{error}": "The query failed: {error}",
+    "查询在处理数据时出错（{kind}），错误详情可能含有数据，不予显示":
+        "The query failed while reading rows ({kind}); the details may contain data and are not shown",
     "与此前放行的结果相减可识别少于{k}行的数据，结果不予放行":
         "Subtracted from an earlier released result it would single out fewer than {k} rows; not released",
     "运营授权状态为“{state}”，不能查询": "The authorization is “{state}”: no queries",
@@ -1305,6 +1307,8 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "pg_dump失败：{reason}": "pg_dump failed: {reason}",
     "此备份由pg_dump写成，恢复需要pg_restore": "This backup was written by pg_dump; restoring it needs pg_restore",
     "pg_restore失败：{reason}": "pg_restore failed: {reason}",
+    "备份目标不能位于数据区或密钥目录内：{path}":
+        "The backup target cannot lie inside the zone or the keys folder: {path}",
 })
 
 

@@ -135,6 +135,9 @@ def test_backup_refuses_a_non_empty_target(world, tmp_path):
     with pytest.raises(Conflict) as refused:
         backup.create_backup(tmp_path / "bk")
     assert refused.value.code == "backup_target_exists"
+    with pytest.raises(Conflict) as refused:
+        backup.create_backup(get_settings().zone / "bk")
+    assert refused.value.code == "backup_target_inside"
 
 
 def test_a_corrupted_file_is_caught_by_the_manifest(sqlite_db, tmp_path, monkeypatch, request):
