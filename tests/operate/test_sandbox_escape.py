@@ -153,6 +153,15 @@ def test_k_is_the_setting(op, monkeypatch):
     assert out["state"] == "已放行" and [r["n"] for r in out["output"]["rows"]] == [9, 10, 50, 100]
 
 
+def test_errors_while_reading_rows_do_not_print_values(op):
+    sql = f"SELECT count(*) AS n FROM r_{op.resource_id} WHERE CAST(身份证号 || 'X' AS INTEGER) > 0"
+    run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
+    assert run.reason_code == "sql_runtime_error" and "990101" not in (run.reason or "")
+    assert "ConversionException" in run.reason
+    typo = sandbox.submit_query(op.db, op.actor(), op.auth_id, f"SELECT avg(区县) FROM r_{op.resource_id}")
+    assert typo.reason_code == "sql_error" and "avg" in typo.reason  # planning errors help the operator
+
+
 def test_the_engine_is_a_second_wall():
     """Even SQL the guard would refuse cannot reach files or settings on the locked connection."""
     table = pa.table({"a": list(range(2000))})
@@ -161,7 +170,7 @@ def test_the_engine_is_a_second_wall():
                 "SET enable_external_access = true", "SET memory_limit = '64GB'", "INSTALL httpfs"):
         with pytest.raises(Refusal) as exc:
             sandbox.run_locked(sql, {"t": table}, timeout=5, memory_mb=256)
-        assert exc.value.code == "sql_error", sql
+        assert exc.value.code in ("sql_error", "sql_runtime_error"), sql
 
 
 def test_a_query_past_the_time_limit_is_interrupted():

@@ -195,8 +195,14 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
         raise sql_guard.Refusal("sandbox_timeout", "查询超过{seconds}秒时限，已中止", seconds=timeout) from err
     except duckdb.OutOfMemoryException as err:
         raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb) from err
-    except duckdb.Error as err:
+    except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException) as err:
+        # planning errors name columns and types, never row values: the operator may see them
         raise sql_guard.Refusal("sql_error", "查询执行出错：{error}", error=str(err).splitlines()[0][:300]) from err
+    except duckdb.Error as err:
+        # errors raised while reading rows quote values ("could not convert string '…'"): the
+        # kind of error only, or a failed CAST would print an identifier that may not leave
+        raise sql_guard.Refusal("sql_runtime_error", "查询在处理数据时出错（{kind}），错误详情可能含有数据，不予显示",
+                                kind=type(err).__name__) from err
     finally:
         timer.cancel()
         con.close()
