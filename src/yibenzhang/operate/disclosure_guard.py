@@ -32,8 +32,9 @@ or they differ in one range bound on the same expression in the same direction
 Limits (not caught): predicates that are nested only semantically (OR, IN lists, NOT, ranges in
 opposite directions, different but equivalent spellings); differencing across authorizations,
 operators or groupings (`GROUP BY a` vs `GROUP BY a, b`); refusals themselves answer one bit
-("some group has fewer than k rows") and repeated probing is only visible in the run records
-and ledger; polynomial tricks inside uniform arguments over many queries. These need an
+("some group has fewer than k rows", or a runtime error such as a CAST failing on some row —
+reported by kind only, never with the value) and repeated probing is only visible in the run
+records and ledger; polynomial tricks inside uniform arguments over many queries. These need an
 auditor's review of the run history, or a noise-adding mechanism this module does not provide.
 """
 
