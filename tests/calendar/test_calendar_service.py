@@ -224,3 +224,13 @@ def test_every_act_is_in_the_ledger_without_free_text(world):
                                           "calendar.audit.extend", "calendar.audit.complete"}
     for e in events:
         assert "机密" not in e.content and "张三" not in e.content
+
+
+def test_open_duties_for_scorecards(world):
+    with world.db.write() as s:
+        audit = cal.order_audit(s, world.actor("reviewer"), world.orgs["police"].id, date(2025, 1, 6), "依据")
+    with world.db.read() as s:
+        overdue = cal.open_duties(s, today=date(2026, 1, 5), overdue_only=True)
+        assert [r["key"] for r in overdue] == [f"audit:{audit.id}"]
+        mine = cal.open_duties(s, today=date(2026, 1, 5), org_id=world.orgs["market"].id)
+        assert all(r["org_id"] == world.orgs["market"].id for r in mine)

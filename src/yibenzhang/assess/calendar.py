@@ -722,3 +722,14 @@ def form_orgs(session: Session, actor: Actor) -> dict[str, list[dict[str, Any]]]
     record = [{"id": o.id, "name": o.name} for o in orgs if can_record(session, actor, o)]
     manage = [{"id": o.id, "name": o.name} for o in orgs if can_manage(session, actor, o)]
     return {"record": record, "manage": manage}
+
+
+def open_duties(session: Session, today: date | None = None, org_id: int | None = None,
+                overdue_only: bool = False) -> list[dict[str, Any]]:
+    """Open duties of every org (or one) as the platform sees them: for scorecards' "what each org
+    must do next" (engineer A1) and other read-only summaries. Not a permission check: callers decide
+    who sees the result."""
+    day = today or _today()
+    found = entries(session, Actor.system(), start=day, end=date(day.year + 1, 12, 31), org_id=org_id, today=day)
+    rows = [e.as_dict(day) for e in found if e.done_on is None]
+    return [r for r in rows if r["status"] == DutyStatus.OVERDUE.value] if overdue_only else rows
