@@ -1256,6 +1256,7 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
     "查看合规日历": "view the compliance calendar",
     "生成合规提醒": "generate compliance reminders",
     "日期应在{lo}年至{hi}年之间": "The date must lie between the years {lo} and {hi}",
+    "完成日期不能早于责令日期{day}": "The completion date cannot be earlier than the order date {day}",
     # calendar: exports
     "事项": "Duty",
     "到期日": "Due date",

@@ -87,6 +87,8 @@ def test_cli_list_export_and_errors(world, tmp_path):
     r = ybz("calendar", "audit", police, "--kind", "ordered", "--ordered-on", "2025-09-01", "--basis", "责令",
             "--as", "reviewer", "--json")
     assert r.exit_code == 0, r.output
+    r = ybz("calendar", "history", police, "--as", "police_steward", "--json")
+    assert [h["people"] for h in json.loads(r.output)] == [2_000_000]
     r = ybz("calendar", "list", "--as", "police_steward", "--json")
     items = json.loads(r.output)["items"]
     assert {i["kind"] for i in items} >= {"责令合规审计", "个人信息合规审计"}

@@ -409,6 +409,9 @@ def complete_audit(session: Session, actor: Actor, audit_id: int, completed_on: 
     bag = ErrorBag()
     if when > day:
         bag.add("completed_on", "as_of_future", "数据日期不能晚于今天")
+    if audit.ordered_on and when < audit.ordered_on:
+        bag.add("completed_on", "completed_before_order", "完成日期不能早于责令日期{day}",
+                day=audit.ordered_on.isoformat())
     _check_day(bag, "completed_on", when)
     bag.raise_if_any()
     audit.state = AuditState.DONE.value

@@ -107,6 +107,20 @@ def people_cmd(
     emit(out, as_json)
 
 
+@calendar_app.command("history")
+def history_cmd(org_id: int = typer.Argument(..., help="Org id."), as_user: str | None = AsOpt,
+                as_json: bool = JsonOpt) -> None:
+    """An org's recorded people counts, newest first."""
+    from ..db import get_database
+    from . import calendar as svc
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        with get_database().read() as s:
+            rows = svc.people_history(s, actor, org_id)
+    emit(rows, as_json, columns=["as_of", "people", "recorded_by"], title="处理人数 / people counts")
+
+
 @calendar_app.command("firm")
 def firm_cmd(name: str = typer.Argument(..., help="Firm name."), uscc: str | None = typer.Option(None, "--uscc"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
