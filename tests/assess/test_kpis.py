@@ -136,6 +136,10 @@ def test_every_figure_of_a_known_state(world, state):
     assert t["objections_on_time_rate"] == round(1 / 3, 4)
     assert t["quality_overall"] == 75.0  # (90 × 1,000 + 70 × 3,000) / 4,000
     assert t["share_calls"] == 0
+    from yibenzhang.registry import module_available
+
+    opened = 0 if module_available("yibenzhang.open.kpi") else None  # engineer O1's figures, when installed
+    assert all(t[k] == opened for k in ("downloads", "api_calls", "demands_total", "demands_answered"))
     progress = {(p["metric"], p["due_on"]): p for p in out["targets"]}
     assert progress[("records_collected", "2025-12-31")]["progress"] == round(1_700 / 150_000_000_000, 4)
     assert progress[("open_datasets", "2024-12-31")]["overdue"] is True
