@@ -28,7 +28,7 @@ def test_csv_is_utf8_with_bom_and_masked(client, opendata):
     assert r.status_code == 200, r.text
     assert r.content.startswith(b"\xef\xbb\xbf")
     assert r.headers["content-type"].startswith("text/csv")
-    assert "attachment" in r.headers["content-disposition"]
+    assert "attachment" in r.headers["content-disposition"] and r.headers["cache-control"].startswith("public")
     lines = r.content.decode("utf-8-sig").splitlines()
     assert lines[0].split(",") == OPENED
     assert len(lines) == 7 and lines[1].startswith("翠湖站,990101,120,1990")
@@ -74,7 +74,8 @@ def test_conditional_needs_an_approved_application_or_key(client, opendata):
                          agreement=True)
         apps.decide(s, w.actor("police_approver"), app.id, "approve", "用途合规")
         app_id = app.id
-    assert client.get(url, headers=citizen).status_code == 200
+    got = client.get(url, headers=citizen)
+    assert got.status_code == 200 and got.headers["cache-control"] == "private, no-store"
     # the key: for this dataset only
     key = client.post(f"/api/v1/open/applications/{app_id}/key", headers=citizen).json()["key"]
     assert client.get(url, headers={"X-API-Key": key}).status_code == 200

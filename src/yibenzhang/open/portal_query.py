@@ -31,6 +31,7 @@ from ..catalog.model import Resource
 from ..enums import OpenType, UpdateCycle
 from ..errors import ErrorBag
 from ..orgs.model import Org, Region
+from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
 
 # 领域: the priority domains of opening (DOMAIN §6, 004:713) — the same list demands are filed
@@ -58,6 +59,7 @@ DOWNLOADS_TTL = 30.0  # seconds a download count may lag (ours: "most downloaded
 FACET_TOP = 15  # org and region entries shown per facet (the largest)
 # Ledger actions after which the open set may have changed (see the module docstring).
 RELEVANT_ACTIONS = ("catalog.%", "quality.assess%", "zone.batch.%", "org.%")
+IGNORED_ACTIONS = ("catalog.system.", "catalog.list.", "catalog.duty_change.")  # no listing changes
 _CYCLES = UpdateCycle.values()
 _OPEN = list(OPEN_TYPES)
 
@@ -126,53 +128,67 @@ def _bits(values: list[tuple[int, ...]]) -> Any:
     return out
 
 
-class OpenIndex:
-    """The open datasets of one database state, with their facet fields as arrays."""
+def _load(session: Session, orgs: dict[int, tuple[str, str]], regions: dict[int, tuple[str, str, str]],
+          ids: list[int] | None = None) -> list[Dataset]:
+    """The open datasets (all, or those of `ids` that are open), ordered by id."""
+    docs = search.docs
+    stmt = (
+        select(docs.c.resource_id, docs.c.code, docs.c.name, docs.c.abstract, docs.c.org_id,
+               docs.c.region_code, docs.c.category_code, docs.c.format_kind, docs.c.update_cycle,
+               docs.c.sort_time, Resource.open_type, Resource.format_detail, Resource.keywords,
+               Resource.record_count, Resource.region_id)
+        # open now (the live row) and as published (the snapshot the index holds): an edit under
+        # review neither opens a closed dataset nor shows what is not yet approved
+        .join(Resource, Resource.id == docs.c.resource_id).where(open_condition(), docs.c.open_type.in_(OPEN_TYPES))
+        .order_by(docs.c.resource_id))
+    quality_sql = ("SELECT resource_id, overall FROM quality_runs WHERE id IN "
+                   "(SELECT max(id) FROM quality_runs {where} GROUP BY resource_id)")
+    data_sql = "SELECT DISTINCT resource_id FROM zone_batches WHERE status = :s {where}"
+    params: dict[str, Any] = {"s": BatchStatus.PUBLISHED.value}
+    if ids is not None:
+        stmt = stmt.where(docs.c.resource_id.in_(ids))
+        listed = ", ".join(str(int(i)) for i in ids) or "NULL"
+        quality_sql = quality_sql.format(where=f"WHERE resource_id IN ({listed})")
+        data_sql = data_sql.format(where=f"AND resource_id IN ({listed})")
+    else:
+        quality_sql, data_sql = quality_sql.format(where=""), data_sql.format(where="")
+    rows = session.execute(stmt).all()
+    quality = dict(session.execute(text(quality_sql)).all())
+    with_data = set(session.execute(text(data_sql), params).scalars())
+    region_by_code = {c: i for i, (c, _, _) in regions.items()}
+    out: list[Dataset] = []
+    formats: dict[tuple[str | None, str], tuple[str, ...]] = {}  # few distinct declarations
+    for r in rows:
+        fmts = formats.get((r.format_detail, r.format_kind))
+        if fmts is None:
+            fmts = tuple(format_label(f) for f in formats_of({"format_detail": r.format_detail,
+                                                                "format_kind": r.format_kind}))
+            formats[(r.format_detail, r.format_kind)] = fmts
+        kws = tuple(str(k) for k in (r.keywords or []))
+        region_id = region_by_code.get(r.region_code, r.region_id)
+        sort_time = r.sort_time
+        if sort_time is not None and sort_time.tzinfo is None:
+            sort_time = sort_time.replace(tzinfo=UTC)
+        out.append(Dataset(
+            id=r.resource_id, code=r.code, name=r.name, abstract=r.abstract or "", org_id=r.org_id,
+            org_name=orgs.get(r.org_id, ("", ""))[0], region_id=region_id,
+            region_code=r.region_code or "", region_name=regions.get(region_id, ("", "", ""))[1],
+            category_code=r.category_code, open_type=r.open_type, format_kind=r.format_kind, formats=fmts,
+            update_cycle=r.update_cycle, sort_time=sort_time, keywords=kws,
+            domains=domains_of(r.category_code, r.name, kws), quality=quality.get(r.resource_id),
+            has_data=r.resource_id in with_data, record_count=r.record_count))
+    return out
 
-    def __init__(self, session: Session, head: tuple[Any, ...], generation: int) -> None:
+
+class OpenIndex:
+    """The open datasets of one database state, with their facet fields as arrays. Never changed
+    once built (requests read it without locks): a change builds a new one (`build`, `patched`)."""
+
+    def __init__(self, head: tuple[Any, ...], generation: int, orgs: dict[int, tuple[str, str]],
+                 regions: dict[int, tuple[str, str, str]], datasets: list[Dataset]) -> None:
         self.head, self.generation = head, generation
         self.built_at = time.time()
-        self.orgs: dict[int, tuple[str, str]] = {i: (n, u) for i, n, u in session.execute(
-            select(Org.id, Org.name, Org.uscc))}
-        self.regions: dict[int, tuple[str, str, str]] = {i: (c, n, p) for i, c, n, p in session.execute(
-            select(Region.id, Region.code, Region.name, Region.path))}
-        docs = search.docs
-        rows = session.execute(
-            select(docs.c.resource_id, docs.c.code, docs.c.name, docs.c.abstract, docs.c.org_id,
-                   docs.c.region_code, docs.c.category_code, docs.c.format_kind, docs.c.update_cycle,
-                   docs.c.sort_time, Resource.open_type, Resource.format_detail, Resource.keywords,
-                   Resource.record_count, Resource.region_id)
-            # open now (the live row) and as published (the snapshot the index holds): an edit under
-            # review neither opens a closed dataset nor shows what is not yet approved
-            .join(Resource, Resource.id == docs.c.resource_id).where(open_condition(), docs.c.open_type.in_(OPEN_TYPES))
-            .order_by(docs.c.resource_id)).all()
-        quality = dict(session.execute(text(
-            "SELECT resource_id, overall FROM quality_runs WHERE id IN "
-            "(SELECT max(id) FROM quality_runs GROUP BY resource_id)")).all())
-        with_data = set(session.execute(text(
-            "SELECT DISTINCT resource_id FROM zone_batches WHERE status = :s"), {"s": "已发布"}).scalars())
-        region_by_code = {c: i for i, (c, _, _) in self.regions.items()}
-        self.datasets: list[Dataset] = []
-        formats: dict[tuple[str | None, str], tuple[str, ...]] = {}  # few distinct declarations
-        for r in rows:
-            fmts = formats.get((r.format_detail, r.format_kind))
-            if fmts is None:
-                fmts = tuple(format_label(f) for f in formats_of({"format_detail": r.format_detail,
-                                                                    "format_kind": r.format_kind}))
-                formats[(r.format_detail, r.format_kind)] = fmts
-            kws = tuple(str(k) for k in (r.keywords or []))
-            region_id = region_by_code.get(r.region_code, r.region_id)
-            sort_time = r.sort_time
-            if sort_time is not None and sort_time.tzinfo is None:
-                sort_time = sort_time.replace(tzinfo=UTC)
-            self.datasets.append(Dataset(
-                id=r.resource_id, code=r.code, name=r.name, abstract=r.abstract or "", org_id=r.org_id,
-                org_name=self.orgs.get(r.org_id, ("", ""))[0], region_id=region_id,
-                region_code=r.region_code or "", region_name=self.regions.get(region_id, ("", "", ""))[1],
-                category_code=r.category_code, open_type=r.open_type, format_kind=r.format_kind, formats=fmts,
-                update_cycle=r.update_cycle, sort_time=sort_time, keywords=kws,
-                domains=domains_of(r.category_code, r.name, kws), quality=quality.get(r.resource_id),
-                has_data=r.resource_id in with_data, record_count=r.record_count))
+        self.orgs, self.regions, self.datasets = orgs, regions, datasets
         ds = self.datasets
         self.ids = np.array([d.id for d in ds], dtype=np.int64)
         self.by_id = {d.id: i for i, d in enumerate(ds)}
@@ -189,7 +205,7 @@ class OpenIndex:
         self.open = np.array([_OPEN.index(d.open_type) for d in ds], dtype=np.uint8)
         self.time = np.array([d.sort_time.timestamp() if d.sort_time else 0.0 for d in ds], dtype=np.float64)
         self.quality = np.array([d.quality if d.quality is not None else -1.0 for d in ds], dtype=np.float64)
-        self.downloads = np.zeros(len(ds), dtype=np.int64)
+        self.downloads = np.array([d.downloads for d in ds], dtype=np.int64)
         self.has_data = np.array([d.has_data for d in ds], dtype=bool)
         self.name_rank = np.argsort(np.argsort(np.array([d.name_slug for d in ds], dtype=object), kind="stable"))
         self.tags: dict[str, Any] = {}
@@ -197,11 +213,33 @@ class OpenIndex:
             for k in d.keywords:
                 self.tags.setdefault(k, []).append(i)
         self.tags = {k: np.array(v, dtype=np.int64) for k, v in self.tags.items()}
+        # the same as (dataset position, tag id) pairs, for counting tags over a result with bincount
+        self.tag_names = list(self.tags)
+        self.tag_pos = np.concatenate([self.tags[k] for k in self.tag_names]) if self.tags \
+            else np.zeros(0, dtype=np.int64)
+        self.tag_ids = np.repeat(np.arange(len(self.tag_names), dtype=np.int64),
+                                 [len(self.tags[k]) for k in self.tag_names])
         self.totals = {"downloads": 0, "api_calls": 0}
         self.downloads_at = 0.0
         self.matches: OrderedDict[tuple[str, ...], dict[int, float]] = OrderedDict()
         self.lock = threading.Lock()
         self.cache: dict[Any, Any] = {}  # what others derive from this state (DCAT documents)
+
+    @classmethod
+    def build(cls, session: Session, head: tuple[Any, ...], generation: int) -> OpenIndex:
+        orgs = {i: (n, u) for i, n, u in session.execute(select(Org.id, Org.name, Org.uscc))}
+        regions = {i: (c, n, p) for i, c, n, p in session.execute(
+            select(Region.id, Region.code, Region.name, Region.path))}
+        return cls(head, generation, orgs, regions, _load(session, orgs, regions))
+
+    def patched(self, session: Session, head: tuple[Any, ...], ids: set[int]) -> OpenIndex:
+        """A new index with these resources re-read (added, changed or gone); the rest is kept."""
+        fresh = _load(session, self.orgs, self.regions, sorted(ids))
+        kept = [d for d in self.datasets if d.id not in ids]
+        merged = sorted(kept + fresh, key=lambda d: d.id)
+        out = OpenIndex(head, self.generation, self.orgs, self.regions, merged)
+        out.totals = self.totals  # download counts are re-read at once (downloads_at = 0)
+        return out
 
     def __len__(self) -> int:
         return len(self.datasets)
@@ -244,34 +282,66 @@ def _head(session: Session) -> tuple[Any, ...]:
     return tuple(row) if row else ()
 
 
-def _still_valid(session: Session, idx: OpenIndex, head: tuple[Any, ...]) -> bool:
-    """True when nothing that shapes the open set happened between the index's head and `head`."""
+PATCH_LIMIT = 200  # more changed resources than this since the last state: build afresh
+
+
+def _changes(session: Session, idx: OpenIndex, head: tuple[Any, ...]) -> set[int] | None:
+    """The resources whose open listing may have changed between the index's state and `head`
+    (empty: nothing relevant happened); None when the index must be built afresh (another
+    history, an org or a bulk change, too many changes)."""
     if idx.head == head:
-        return True
+        return set()
     if not idx.head or not head or head[0] < idx.head[0]:
-        return False
+        return None
     same = session.execute(text("SELECT digest FROM ledger_events WHERE seq = :s"), {"s": idx.head[0]}).scalar()
     if same != idx.head[1]:  # another history (a recreated store)
-        return False
+        return None
     likes = " OR ".join(f"action LIKE :a{i}" for i in range(len(RELEVANT_ACTIONS)))
-    relevant = session.execute(text(f"SELECT 1 FROM ledger_events WHERE seq > :lo AND seq <= :hi AND ({likes})"
-                                    " LIMIT 1"), {"lo": idx.head[0], "hi": head[0],
-                                                  **{f"a{i}": a for i, a in enumerate(RELEVANT_ACTIONS)}}).first()
-    return relevant is None
+    events = session.execute(
+        text(f"SELECT action, subject_type, subject_id FROM ledger_events WHERE seq > :lo AND seq <= :hi AND "
+             f"({likes}) LIMIT {PATCH_LIMIT + 1}"),
+        {"lo": idx.head[0], "hi": head[0], **{f"a{i}": a for i, a in enumerate(RELEVANT_ACTIONS)}}).all()
+    if len(events) > PATCH_LIMIT:
+        return None
+    ids: set[int] = set()
+    batches: list[int] = []
+    for action, subject_type, subject_id in events:
+        if action.startswith(IGNORED_ACTIONS):
+            continue
+        if not str(subject_id).isdigit():
+            return None
+        if subject_type == "resource":
+            ids.add(int(subject_id))
+        elif subject_type == "batch":
+            batches.append(int(subject_id))
+        else:  # an org, an import: names or many resources at once
+            return None
+    if batches:
+        ids.update(session.execute(text("SELECT resource_id FROM zone_batches WHERE id IN "
+                                        f"({', '.join(map(str, batches))})")).scalars())
+    return ids
 
 
 def open_index(session: Session) -> OpenIndex:
-    """The open index of this session's database, rebuilt when the catalogue changed."""
+    """The open index of this session's database, brought up to date with the ledger."""
     key = str(session.get_bind().url)
     head, generation = _head(session), search.facet_cache.generation
     idx = _indexes.get(key)
-    if idx is None or idx.generation != generation or not _still_valid(session, idx, head):
+    if idx is None or idx.head != head or idx.generation != generation:
         with _build_lock:
             idx = _indexes.get(key)
-            if idx is None or idx.generation != generation or not _still_valid(session, idx, head):
-                idx = OpenIndex(session, head, generation)
-                _indexes[key] = idx
-    idx.head = head
+            # The search index's generation moves with every index write; with an unchanged ledger
+            # head it means a bulk write without events (catalog.search.reindex_all): build afresh.
+            bulk = idx is not None and idx.generation != generation and idx.head == head
+            changes = _changes(session, idx, head) if idx is not None and not bulk else None
+            if changes is None:
+                idx = OpenIndex.build(session, head, generation)
+            elif changes:
+                idx = idx.patched(session, head, changes)
+            else:
+                idx.head = head  # nothing relevant happened: the same index serves the new state
+            idx.generation = generation
+            _indexes[key] = idx
     idx.refresh_downloads(session)
     return idx
 

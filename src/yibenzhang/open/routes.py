@@ -22,7 +22,7 @@ from . import keys as key_service
 from . import kpi, plans, rows_api, usage
 from . import showcase as show
 from .access import access_for
-from .datasets import get_open_resource
+from .datasets import get_open_resource, is_unconditional
 
 router = APIRouter(tags=["open data"])
 RESERVED_PARAMS = frozenset({"limit", "offset", "after", "api_key", "lang"})
@@ -48,10 +48,12 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
         dl.authorize(s, actor, res, raw)
         sh = dl.cached_shape(s, res)
         name = dl.filename(res, fmt)
+        public = is_unconditional(res) and not raw
     path = dl.file_for(sh, fmt)
     usage.count(db, sh.resource_id, usage.download_kind(fmt))
+    # Conditional data never sits in a shared cache.
     return FileResponse(path, media_type=dl.MEDIA_TYPES[fmt], filename=name,
-                        headers={"Cache-Control": "no-store" if raw else "public, max-age=300"})
+                        headers={"Cache-Control": "public, max-age=300" if public else "private, no-store"})
 
 
 @router.get("/api/v1/open/datasets/{resource_id}/rows", summary="Rows of an open dataset (masked, rate limited)")

@@ -20,8 +20,8 @@ from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
 from ..zone.engine import get_engine
-from ..zone.service import quote
-from .downloads import Shape
+from ..zone.service import literal, quote
+from .downloads import SNAPSHOT, Shape, file_for
 
 DEFAULT_LIMIT = 100
 MAX_LIMIT = 1000
@@ -71,22 +71,17 @@ def check_rate(key: str) -> None:
     LIMITER.hit(key, get_settings().rules.open_api_calls_per_minute)
 
 
-# One DuckDB database per process for the rows API; each call runs on its own cursor, keyed
-# functions registered once per SQL text.
-_shared: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}
+# One DuckDB database per process for the rows API; each call runs on its own cursor.
+_shared: dict[int, duckdb.DuckDBPyConnection] = {}
 _shared_lock = threading.Lock()
 
 
-def _cursor(sql: str) -> duckdb.DuckDBPyConnection:
+def _cursor() -> duckdb.DuckDBPyConnection:
     engine = get_engine()
     with _shared_lock:
-        got = _shared.get(id(engine))
-        if got is None:
-            got = _shared[id(engine)] = (engine.connect(), set())
-        con, prepared = got
-        if sql not in prepared:
-            masking.prepare(con, sql)
-            prepared.add(sql)
+        con = _shared.get(id(engine))
+        if con is None:
+            con = _shared[id(engine)] = engine.connect()
     return con.cursor()
 
 
@@ -114,41 +109,47 @@ def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
     return conds, params
 
 
-def _after(raw: str | None) -> tuple[int, int] | None:
+def _after(raw: str | None) -> int | None:
     if not raw:
         return None
-    try:
-        b, r = raw.split(".", 1)
-        return int(b), int(r)
-    except ValueError:
-        raise DomainError("open_cursor_invalid", "分页游标无效：{value}", value=raw) from None
+    if not raw.isdigit():
+        raise DomainError("open_cursor_invalid", "分页游标无效：{value}", value=raw)
+    return int(raw)
 
 
 def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offset: int = 0,
          after: str | None = None) -> dict[str, Any]:
+    """One page from the resource's masked snapshot (built once per shape: downloads.file_for)."""
     limit = max(1, min(int(limit), MAX_LIMIT))
     offset = max(0, min(int(offset), MAX_OFFSET))
     conds, params = _filters(sh, filters)
     cur = _after(after)
-    if cur:
-        conds.append("(_batch, _row) > (?, ?)")
-        params += list(cur)
+    if cur is not None:
+        conds.append("_n > ?")
+        params.append(cur)
         offset = 0
+    skip = offset
+    if not conds and offset:  # `_n` is 1..N without gaps: an offset alone is a range, skipping row groups
+        conds.append("_n > ?")
+        params.append(offset)
+        skip = 0
+    snapshot = file_for(sh, SNAPSHOT)
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
-    sql = sh.sql(tail=f"{where}ORDER BY _batch, _row LIMIT {limit} OFFSET {offset}", passthrough=("_batch", "_row"))
-    con = _cursor(sql)
+    sql = (f"SELECT * FROM read_parquet({literal(str(snapshot))}) {where}"
+           f"ORDER BY _n LIMIT {limit} OFFSET {skip}")
+    con = _cursor()
     try:
         con.execute(sql, params)
         names = [d[0] for d in con.description]
         got = con.fetchall()
     finally:
         con.close()
-    cols = names[:-2]
+    cols = names[:-1]
     rows = [{c: _json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
     full = len(got) == limit
     return {
         "dataset_id": sh.resource_id, "columns": cols, "denied": sh.plan.denied,
         "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "limit": limit, "offset": offset,
-        "rows": rows, "next_offset": offset + limit if full and not cur else None,
-        "next": f"{got[-1][-2]}.{got[-1][-1]}" if full else None,
+        "rows": rows, "next_offset": offset + limit if full and cur is None else None,
+        "next": str(got[-1][-1]) if full else None,
     }
