@@ -29,7 +29,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import select, update
+from sqlalchemy import update
 
 from .. import jobs
 from ..access import Actor
@@ -115,14 +115,21 @@ _cache: dict[tuple[int, int], tuple[float, tuple[int, str], G.GrantView, Shape]]
 _cache_lock = threading.Lock()
 
 
-_HEAD = select(LedgerAnchor.seq, LedgerAnchor.digest).where(LedgerAnchor.id == ANCHOR_ID)
+_HEAD_SQL = f"SELECT seq, digest FROM {LedgerAnchor.__tablename__} WHERE id = {int(ANCHOR_ID)}"
 
 
 def ledger_head(db: Database) -> tuple[int, str]:
-    """The ledger's last sequence number and digest: one indexed read on a pooled connection
-    (no ORM session), the one database round trip of a warm data-service call."""
-    with db.engine.connect() as conn:
-        row = conn.execute(_HEAD).first()
+    """The ledger's last sequence number and digest: one indexed read on a pooled DB-API
+    connection (no ORM session, no transaction on SQLite), the one database round trip of a
+    warm data-service call."""
+    conn = db.engine.raw_connection()
+    try:
+        cur = conn.cursor()
+        cur.execute(_HEAD_SQL)
+        row = cur.fetchone()
+        cur.close()
+    finally:
+        conn.close()
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
@@ -192,6 +199,9 @@ def cursor(sql: str | None = None) -> duckdb.DuckDBPyConnection:
 def connection() -> duckdb.DuckDBPyConnection:
     """A cursor on the process's shared DuckDB connection (close it when done)."""
     return cursor()
+
+
+_SPECIAL = (bytes, date, datetime, Decimal)
 
 
 def _json_value(v: Any) -> Any:
@@ -299,7 +309,11 @@ def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, 
     n = len(got)
     nxt = f"{got[-1][-2]}.{got[-1][-1]}" if n == limit else None  # (_batch, _row) come last
     cols = names[:-2]
-    out_rows = [{c: _json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
+    out_rows = [dict(zip(cols, row, strict=False)) for row in got]
+    # Only columns holding a value JSON cannot carry (bytes, dates, decimals) are converted.
+    for c in {c for r in out_rows for c, v in r.items() if isinstance(v, _SPECIAL)}:
+        for r in out_rows:
+            r[c] = _json_value(r[c])
     _record(db, actor, grant, "rows", list(filters), n, "ok")
     return {"grant_id": grant.id, "items": cols, "denied": sh.plan.denied,
             "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "rows": out_rows, "next": nxt}
