@@ -1073,7 +1073,9 @@ EN.update({  # operate: products, registration, pricing, valuation (engineer P2)
     "“{category}”用途的数据产品应免费提供": "A data product for “{category}” use must be free",
     "价格{price}分超过授权的运营收费上限{cap}分":
         "The price of {price} fen is above the authorization's fee cap of {cap} fen",
-    "登记数据产品收入": "record a data product's revenue", "期间格式应为YYYY-MM": "Periods are written YYYY-MM",
+    "登记数据产品收入": "record a data product's revenue",
+    "数据产品未经登记不得交易，不能登记收入": "An unregistered product may not be traded: no revenue can be recorded",
+    "期间格式应为YYYY-MM": "Periods are written YYYY-MM",
     "不能为负数": "Cannot be negative",
     "该期间的收入已登记：{period}": "Revenue of this period is already recorded: {period}",
     "已登记更晚期间（{period}）的收入，不能补登更早期间":

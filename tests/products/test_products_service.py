@@ -153,9 +153,9 @@ def test_sources_outside_the_authorization_or_an_inactive_one_fail_kind_6(world)
 # --- registration, publicity and certificates -------------------------------------------------------
 
 
-def _passed(world) -> int:
+def _passed(world, **overrides) -> int:
     _, auth, r = _setup(world)
-    pid = make_product(world, auth, [r])
+    pid = make_product(world, auth, [r], **overrides)
     with world.db.write() as s:
         compliance.submit_for_review(s, world.actor("operator_user"), pid)
         compliance.sign_off(s, world.actor("reviewer"), pid,
@@ -277,9 +277,15 @@ def test_rights_holders_are_required(world):
 
 
 def test_revenue_within_and_above_the_cap_carries_a_deduction(world):
-    _, auth, r = _setup(world)
-    pid = make_product(world, auth, [r], price_fen=CAP)
+    pid = _passed(world, price_fen=CAP)
     op = world.actor("operator_user")
+    with world.db.write() as s, pytest.raises(Conflict) as exc:
+        pricing.record_revenue(s, op, pid, period="2026-01", units=1, amount_fen=1)
+    assert exc.value.code == "product_not_registered"
+    day = date(2026, 1, 5)
+    rid = _to_publicity(world, pid, day)
+    with world.db.write() as s:
+        registration.assign_code(s, world.actor("reviewer"), rid, today=day + timedelta(days=30))
     with world.db.write() as s:
         within = pricing.revenue_dict(pricing.record_revenue(s, op, pid, period="2026-01", units=10,
                                                              amount_fen=10 * CAP))

@@ -62,12 +62,16 @@ def _previous(session: Session, product_id: int, period: str) -> Revenue | None:
 
 def record_revenue(session: Session, actor: Actor, product_id: int, *, period: str, units: int,
                    amount_fen: int) -> Revenue:
-    """The operator records one month's revenue of a registered (or registering) product."""
+    """The operator records one month's revenue of a product with a registration in force
+    (products are registered before they are traded, 001:1201 Art. 20)."""
     from . import products
     from .model import Authorization
+    from .registration import current
 
     product = products.get_product(session, actor, product_id, for_update=True)
     require(products.is_operator(actor, product), "登记数据产品收入", "revenue_denied")
+    if current(session, product.id) is None:
+        raise Conflict("product_not_registered", "数据产品未经登记不得交易，不能登记收入")
     bag = ErrorBag()
     if not PERIOD.match(period or ""):
         bag.add("period", "period_format", "期间格式应为YYYY-MM")

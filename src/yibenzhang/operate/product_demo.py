@@ -81,11 +81,12 @@ def load(db: Database, seed: int) -> dict[str, Any]:
         code = None
         if registration.publicity_until(start) < today:
             code = registration.assign_code(s, reviewer, reg.id, today=today).code
-        month = (today.replace(day=1) - timedelta(days=1))
-        for i, period_day in enumerate((month.replace(day=1) - timedelta(days=1), month)):
-            units = 5 + i
-            pricing.record_revenue(s, operator, first.id, period=period_day.strftime("%Y-%m"), units=units,
-                                   amount_fen=first.price_fen * units + (i * 2_000))
+        if code is not None:  # only a registered product is traded
+            month = (today.replace(day=1) - timedelta(days=1))
+            for i, period_day in enumerate((month.replace(day=1) - timedelta(days=1), month)):
+                units = 5 + i
+                pricing.record_revenue(s, operator, first.id, period=period_day.strftime("%Y-%m"), units=units,
+                                       amount_fen=first.price_fen * units + (i * 2_000))
         valuation.value_product(s, operator, first.id, "成本法", {
             "costs": {"规划": 200_000, "采集": 500_000, "存储": 120_000, "加工": 380_000, "合规": 90_000,
                       "税费": 60_000},
