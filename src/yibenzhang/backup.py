@@ -6,14 +6,19 @@ A backup is a folder:
                          and the SM3 digest and size of every other file
     manifest.sm3         the SM3 digest of manifest.json
     metadata/ybz.sqlite3 SQLite: a copy by the online backup API (one read snapshot)
-    metadata/tables/*.copy   PostgreSQL: COPY of every table inside ONE repeatable-read transaction
+    metadata/tables/data.pgdump  PostgreSQL: pg_dump (custom format, data only) run in the snapshot
+                         exported by ONE repeatable-read transaction, or without pg_dump
+    metadata/tables/*.copy   COPY of every table inside that same transaction
     zone/…               the batch folders the backed-up metadata references (immutable per batch)
     keys/…               YBZ_HOME/keys (org seal keys) and secret.key (the platform's secret)
 
-Consistency while the server runs: the metadata is read from one snapshot first; a batch folder is
-renamed into place before its manifest row commits and never changes after, so copying exactly the
-folders the snapshot references gives a zone that matches it (a batch published after the snapshot
-is wholly out). The folder is written under a temporary name and renamed when complete.
+Consistency while the server runs: the metadata is read from one snapshot first (SQLite: one
+backup step under one read transaction; PostgreSQL: the counts and the zone's batch list are read in
+the transaction whose snapshot pg_dump uses); a batch folder is renamed into place before its
+manifest row commits and never changes after, so copying exactly the folders the snapshot references
+gives a zone that matches it (a batch published after the snapshot is wholly out). Zone entries that
+are not batch folders are copied as they are. The folder is written under a temporary name and
+renamed when complete.
 
 Restore goes into an EMPTY home (and, for PostgreSQL, an empty database at YBZ_DB_URL), verifies
 every digest first, loads the data at the backup's schema revision, upgrades to this code's heads
