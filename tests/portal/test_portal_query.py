@@ -58,3 +58,30 @@ def test_domains_of():
     assert domains_of("213001", "学校名录", []) == ("education",)
     assert domains_of("101001", "全民健身场馆", []) == ("sports",)
     assert domains_of("101001", "户籍人口", []) == ("other",)
+
+
+def test_index_follows_the_catalogue_by_patching(world, open_catalog, monkeypatch):
+    from tests.factories import published, resource_in
+    from yibenzhang.catalog import service as catalog
+    from yibenzhang.open import portal_query as pq
+
+    with world.db.read() as s:
+        first = pq.open_index(s)
+    builds = []
+    monkeypatch.setattr(pq.OpenIndex, "build", classmethod(lambda cls, *a: builds.append(a) or None))
+    new_id = published(world, "hospital", name="体育场馆名录", open_type="无条件开放", category_code="216001")
+    with world.db.write() as s:
+        catalog.retire_resource(s, world.actor("reviewer"), open_catalog["hospitals"], "职责调整")
+        # an edit under review that closes a published dataset hides it at once
+        catalog.update_resource(s, world.actor("market_steward"), open_catalog["licences"],
+                                resource_in(world, "market", name="食品经营许可信息", open_type="不予开放",
+                                            category_code="204001"))
+    with world.db.read() as s:
+        idx = pq.open_index(s)
+        names = {d.name for d in query_open(s, PortalQuery()).items}
+        sports = query_open(s, PortalQuery(domain="sports"))
+    assert builds == [] and idx is not first  # patched, not rebuilt
+    assert names == {"中小学学校名录", "公交线路站点信息", "体育场馆名录"}
+    assert [d.id for d in sports.items] == [new_id]
+    kept = next(d for d in idx.datasets if d.id == open_catalog["schools"])
+    assert kept is next(d for d in first.datasets if d.id == open_catalog["schools"])
