@@ -94,6 +94,7 @@ def test_access_for_drives_the_dataset_page(opendata):
                                                          "application": None}
         assert access_for(s, Actor.anonymous(), cond)["needs_application"] is True
         assert access_for(s, w.actor("citizen"), cond)["application"] is None
+        assert access_for(s, w.actor("police_steward"), cond)["can_download"] is True  # the provider's own
     app_id = _apply(w, opendata.cond)
     with w.db.read() as s:
         got = access_for(s, w.actor("citizen"), get_open_resource(s, opendata.cond), today=date(2025, 10, 17))

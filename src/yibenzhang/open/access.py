@@ -38,7 +38,9 @@ def access_for(session: Session, actor: Actor, resource: Resource, today: date |
     if actor.user_id is None:
         return {"can_download": False, "needs_application": True, "application": None}
     app = latest_application(session, actor.user_id, resource.id)
-    approved = has_approved_application(session, actor.user_id, resource.id)
+    # The provider's own people and the admin use their data without applying (as downloads allow).
+    approved = actor.is_admin or actor.acts_for_org(resource.org_id) \
+        or has_approved_application(session, actor.user_id, resource.id)
     info = None
     if app is not None:
         day = today or date.today()
