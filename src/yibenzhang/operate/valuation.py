@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
@@ -149,8 +150,10 @@ Method = Callable[[dict[str, Any]], tuple[int, dict[str, Any], dict[str, Any]]]
 METHODS: dict[str, Method] = {"成本法": cost_method, "收益法": income_method, "市场法": market_method}
 
 
+@lru_cache(maxsize=1)
 def _methods() -> dict[str, Method]:
-    """The built-in methods and any registered under the entry-point group yibenzhang.valuation_methods."""
+    """The built-in methods and any registered under the entry-point group yibenzhang.valuation_methods
+    (read once: scanning the installed distributions costs milliseconds)."""
     from importlib.metadata import entry_points
 
     found = dict(METHODS)
