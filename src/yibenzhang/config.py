@@ -43,7 +43,8 @@ class Rules:
     open_api_calls_per_minute: int = 60
     # §7 (issue 7): an operation authorization runs at most 5 years (national rules 2025); results
     # leave the sandbox only in groups of at least k rows; registration is publicised this many
-    # days before 赋码 (defaults, ours); a sandbox query gets this much time and memory.
+    # working days (counted from the day the formal check passes; DESIGN rule 4: one clock) before
+    # 赋码 (defaults, ours); a sandbox query gets this much time and memory.
     operation_term_years_max: int = 5
     sandbox_min_group_rows: int = 10
     registration_publicity_days: int = 10
