@@ -73,6 +73,7 @@ def test_demand_through_the_form_and_public_list(client, opendata, signed_in):
                                           "contact": "me@example.org"}, follow_redirects=False)
     assert r.status_code == 303
     demand_id = int(r.headers["location"].split("/")[2].split("?")[0])
+    assert f'href="/demands/{demand_id}"' in client.get("/open/my").text
     client.post("/logout", data={"csrf_token": csrf})
     public = client.get("/demands")
     assert public.status_code == 200 and "公交站点客流量按小时" in public.text and "待答复" in public.text

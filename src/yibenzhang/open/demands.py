@@ -228,8 +228,8 @@ def mark_overdue(session: Session, actor: Actor, today: date | None = None) -> d
 
 
 def list_demands(session: Session, *, state: str | None = None, org_id: int | None = None,
-                 q: str | None = None, today: date | None = None, limit: int = 50,
-                 offset: int = 0) -> tuple[list[OpenDemand], int]:
+                 q: str | None = None, requester_id: int | None = None, today: date | None = None,
+                 limit: int = 50, offset: int = 0) -> tuple[list[OpenDemand], int]:
     """Every demand, public. state filters on the shown state (待答复 / 已答复 / 已逾期)."""
     day = today or _today()
     stmt = select(OpenDemand)
@@ -248,6 +248,8 @@ def list_demands(session: Session, *, state: str | None = None, org_id: int | No
             stmt = stmt.where(OpenDemand.state == parsed.value)
     if org_id is not None:
         stmt = stmt.where(OpenDemand.org_id == org_id)
+    if requester_id is not None:
+        stmt = stmt.where(OpenDemand.requester_id == requester_id)
     if q and q.strip():
         like = f"%{q.strip()}%"
         stmt = stmt.where(or_(OpenDemand.title.like(like), OpenDemand.description.like(like)))

@@ -97,8 +97,8 @@ def _my_page(request: Request, ctx: WebContext, new_key: dict[str, Any] | None =
         rows, _ = apps.list_applications(s, ctx.actor, view="mine", limit=200)
         mine = [apps.application_dict(s, a) for a in rows]
         keys = [key_service.key_dict(k) for k in key_service.keys_of(s, ctx.actor)]
-        demands_rows, _ = dem.list_demands(s, limit=200)
-        my_demands = [dem.demand_dict(s, d, ctx.actor) for d in demands_rows if d.requester_id == ctx.actor.user_id]
+        demands_rows, _ = dem.list_demands(s, requester_id=ctx.actor.user_id or -1, limit=200)
+        my_demands = [dem.demand_dict(s, d, ctx.actor) for d in demands_rows]
         entries = [show.entry_dict(s, e) for e in show.mine(s, ctx.actor)]
     return render(request, "open/my.html", applications=mine, keys=keys, new_key=new_key, demands=my_demands,
                   showcase=entries, state_class=STATE_CLASS, done=request.query_params.get("done"))
