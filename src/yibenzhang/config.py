@@ -41,6 +41,9 @@ class Rules:
     open_apply_answer_workdays: int = 10
     open_demand_answer_workdays: int = 10
     open_api_calls_per_minute: int = 60
+    # §6: each org's annual open plan is due on this month-day of the plan's year (the sources name
+    # an annual plan but no date; default ours).
+    open_plan_due_month_day: str = "01-31"
     # §7 (issue 7): an operation authorization runs at most 5 years (national rules 2025); results
     # leave the sandbox only in groups of at least k rows; registration is publicised this many
     # working days (counted from the day the formal check passes; DESIGN rule 4: one clock) before
@@ -71,6 +74,7 @@ class Rules:
             open_apply_answer_workdays=_int("YBZ_RULE_OPEN_APPLY_ANSWER_WORKDAYS", 10),
             open_demand_answer_workdays=_int("YBZ_RULE_OPEN_DEMAND_ANSWER_WORKDAYS", 10),
             open_api_calls_per_minute=_int("YBZ_RULE_OPEN_API_CALLS_PER_MINUTE", 60),
+            open_plan_due_month_day=os.environ.get("YBZ_RULE_OPEN_PLAN_DUE_MONTH_DAY") or "01-31",
             operation_term_years_max=_int("YBZ_RULE_OPERATION_TERM_YEARS_MAX", 5),
             sandbox_min_group_rows=_int("YBZ_RULE_SANDBOX_MIN_GROUP_ROWS", 10),
             registration_publicity_days=_int("YBZ_RULE_REGISTRATION_PUBLICITY_DAYS", 10),
