@@ -124,18 +124,32 @@ def test_queries_whose_rows_are_not_nested_are_not_compared(op):
     assert query(op, "SELECT count(*) AS n FROM {r} WHERE 性别 = '女'")["state"] == "已放行"
 
 
+def test_differencing_by_a_narrower_between_or_value_set_is_caught(op):
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 50")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 49")["reason_code"] == \
+        "release_differencing"
+    by_sex = "SELECT 性别, count(*) AS n FROM {r} WHERE 区县 IN ('甲', '丁') GROUP BY 性别"
+    assert query(op, by_sex)["state"] == "已放行"
+    assert query(op, "SELECT 性别, count(*) AS n FROM {r} WHERE 区县 = '甲' GROUP BY 性别")["reason_code"] == \
+        "release_differencing"
+
+
 def test_what_the_differencing_check_does_not_catch(op):
-    """Documented limits: a different grouping, and ranges written with BETWEEN."""
+    """Documented limits: a different grouping, and conditions nested only through OR."""
     total = query(op, "SELECT count(*) AS n, sum(收入) AS s FROM {r}")
     shown = query(op, BY_COUNTY.format(r="{r}", where=""))
     assert total["state"] == shown["state"] == "已放行"  # total − shown groups = the 9 rows of 丁: not caught
-    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 50")["state"] == "已放行"
-    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 年龄 BETWEEN 30 AND 49")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 区县 = '甲' OR 区县 = '丁'")["state"] == "已放行"
+    assert query(op, "SELECT count(*) AS n FROM {r} WHERE 区县 = '甲'")["state"] == "已放行"
 
 
 def test_nested_predicates():
-    assert disclosure_guard.nested([], ["a = 1"])
-    assert disclosure_guard.nested(["a = 1", "b = 2"], ["a = 1"])
-    assert disclosure_guard.nested(["x > 30"], ["x > 31"]) and disclosure_guard.nested(["x <= 5"], ["x < 5"])
-    assert not disclosure_guard.nested(["x > 30"], ["x < 31"])
-    assert not disclosure_guard.nested(["a = 1"], ["a = 2"]) and not disclosure_guard.nested(["a"], ["a"])
+    nested = disclosure_guard.nested
+    assert nested([], ["a = 1"])
+    assert nested(["a = 1", "b = 2"], ["a = 1"])
+    assert nested(["x > 30"], ["x > 31"]) and nested(["x <= 5"], ["x < 5"]) and nested(["x >= -2"], ["x > -2"])
+    assert nested(["x BETWEEN 1 AND 9"], ["x BETWEEN 2 AND 9"]) and nested(["x > 0"], ["x BETWEEN 1 AND 9"])
+    assert nested(["c IN ('a', 'b')"], ["c = 'a'"]) and nested(["x >= 1"], ["x IN (1, 2)"])
+    assert not nested(["x > 30"], ["x < 31"]) and not nested(["x BETWEEN 1 AND 5"], ["x BETWEEN 3 AND 9"])
+    assert not nested(["a = 1"], ["a = 2"]) and not nested(["a"], ["a"]) and not nested(["x > 1"], ["y > 2"])
+    assert not nested(["x > 'a'"], ["x > 1"])

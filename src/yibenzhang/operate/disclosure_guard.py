@@ -26,11 +26,12 @@ Small-group differencing. Each released aggregate keeps a fingerprint: the view,
 expressions, its WHERE conjuncts and the count per group. A new aggregate with the same view
 and grouping is compared with every earlier released one of the same authorization; when their
 row sets are nested — one conjunct set contains the other (`WHERE a` vs `WHERE a AND id <> 'x'`),
-or they differ in one range bound on the same expression in the same direction
-(`age > 30` vs `age > 31`) — and some group's count differs by 1 … k−1, the new output is refused.
+or they differ in one condition on the same expression whose rows contain the other's (ranges
+`age > 30` vs `age > 31`, `BETWEEN 30 AND 50` vs `BETWEEN 30 AND 49`; value sets `IN ('甲', '乙')`
+vs `= '甲'`) — and some group's count differs by 1 … k−1, the new output is refused.
 
-Limits (not caught): predicates that are nested only semantically (OR, IN lists, NOT, ranges in
-opposite directions, different but equivalent spellings); differencing across authorizations,
+Limits (not caught): predicates that are nested only semantically (OR, NOT, LIKE, functions,
+different but equivalent spellings, two conditions changed at once); differencing across authorizations,
 operators or groupings (`GROUP BY a` vs `GROUP BY a, b`); refusals themselves answer one bit
 ("some group has fewer than k rows", or a runtime error such as a CAST failing on some row —
 reported by kind only, never with the value) and repeated probing is only visible in the run
@@ -59,7 +60,6 @@ UNIFORM_NODES: tuple[type[exp.Expression], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Star, exp.Distinct, exp.Paren, exp.Add, exp.Sub, exp.Mul,
     exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Null,
 )
-RANGES = {exp.GT: ">", exp.GTE: ">", exp.LT: "<", exp.LTE: "<"}
 
 
 @dataclass(frozen=True)
@@ -308,12 +308,63 @@ def check_groups(counts: list[int], k: int) -> None:
                       groups=small, k=k)
 
 
-def _range(node: exp.Expression) -> tuple[str, str] | None:
-    """(left side, direction) of a comparison against a literal: `age > 30` → ("age", ">")."""
-    for kind, direction in RANGES.items():
-        if type(node) is kind and isinstance(node.expression, exp.Literal):
-            return _norm(node.this), direction
-    return None
+def _value(node: exp.Expression) -> str | float | None:
+    if isinstance(node, exp.Neg) and isinstance(node.this, exp.Literal) and not node.this.is_string:
+        v = _value(node.this)
+        return -v if isinstance(v, float) else None
+    if not isinstance(node, exp.Literal):
+        return None
+    if node.is_string:
+        return str(node.this)
+    try:
+        return float(node.this)
+    except ValueError:
+        return None
+
+
+Region = tuple[Any, ...]  # ("set", frozenset) or ("range", lo, lo_inclusive, hi, hi_inclusive)
+
+
+def _region(node: exp.Expression) -> tuple[str, Region] | None:
+    """The rows a one-column condition keeps, as a set of values or a range: `age > 30`,
+    `age BETWEEN 30 AND 50`, `county = '甲'`, `county IN ('甲', '乙')`."""
+    if isinstance(node, exp.In) and node.expressions and not node.args.get("query"):
+        values = [_value(e) for e in node.expressions]
+        if all(v is not None for v in values):
+            return _norm(node.this), ("set", frozenset(values))
+        return None
+    if isinstance(node, exp.Between):
+        lo, hi = _value(node.args["low"]), _value(node.args["high"])
+        if lo is not None and hi is not None and type(lo) is type(hi):
+            return _norm(node.this), ("range", lo, True, hi, True)
+        return None
+    value = _value(node.expression) if isinstance(node, exp.Binary) else None
+    if value is None:
+        return None
+    key = _norm(node.this)
+    if isinstance(node, exp.EQ):
+        return key, ("set", frozenset([value]))
+    bounds = {exp.GT: ("range", value, False, None, False), exp.GTE: ("range", value, True, None, False),
+              exp.LT: ("range", None, False, value, False), exp.LTE: ("range", None, False, value, True)}
+    region = bounds.get(type(node))
+    return (key, region) if region else None
+
+
+def _within(inner: Region, outer: Region) -> bool:
+    """True when every row `inner` keeps is kept by `outer` (same column)."""
+    try:
+        if outer[0] == "set":
+            return inner[0] == "set" and inner[1] <= outer[1]
+        _, lo, lo_in, hi, hi_in = outer
+        if inner[0] == "set":
+            return all((lo is None or v > lo or (lo_in and v == lo)) and (hi is None or v < hi or (hi_in and v == hi))
+                       for v in inner[1])
+        _, ilo, ilo_in, ihi, ihi_in = inner
+        lower = lo is None or (ilo is not None and (ilo > lo or (ilo == lo and (lo_in or not ilo_in))))
+        upper = hi is None or (ihi is not None and (ihi < hi or (ihi == hi and (hi_in or not ihi_in))))
+        return lower and upper
+    except TypeError:  # a string bound against a number: not comparable, not nested
+        return False
 
 
 def nested(a: list[str], b: list[str]) -> bool:
@@ -327,9 +378,11 @@ def nested(a: list[str], b: list[str]) -> bool:
     if len(only_a) == 1 and len(only_b) == 1:
         import sqlglot
 
-        ra = _range(sqlglot.parse_one(next(iter(only_a)), read="duckdb"))
-        rb = _range(sqlglot.parse_one(next(iter(only_b)), read="duckdb"))
-        return ra is not None and ra == rb
+        ra = _region(sqlglot.parse_one(next(iter(only_a)), read="duckdb"))
+        rb = _region(sqlglot.parse_one(next(iter(only_b)), read="duckdb"))
+        if ra is None or rb is None or ra[0] != rb[0]:
+            return False
+        return _within(ra[1], rb[1]) or _within(rb[1], ra[1])
     return False
 
 
