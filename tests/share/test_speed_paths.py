@@ -178,3 +178,69 @@ def test_large_resources_use_the_query(share, monkeypatch):
     snapshot.clear()
     _, rows = SR.query_page(sh, {"行政区划代码": "990101"}, 10, None)
     assert [r[0] for r in rows] == ["欧阳娜娜", "张伟"] and not snapshot._cache
+
+
+def test_fast_path_answers_exactly_as_the_routes(client, share):
+    """share.fastpath (dispatch ahead of the router) gives the routes' statuses and bodies."""
+    from fastapi.testclient import TestClient
+
+    from yibenzhang.api import create_app
+    from yibenzhang.share.fastpath import DataServiceFastPath
+
+    w = share.world
+    app = create_app()
+    app.add_middleware(DataServiceFastPath)
+    rows_g = issue(share, items=["姓名", "行政区划代码", "内部备注"])
+    verify_g = issue(share, mode="核验", items=["公民身份号码", "姓名"])
+    h = w.headers("consumer")
+    key = {"公民身份号码": "990101199003071234"}
+    calls = [
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {"limit": 2}, None, h),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {"limit": 2, "after": "garbage"}, None, h),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {"filter.行政区划代码": "990101"}, None, h),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {"filter.公民身份号码": "1"}, None, h),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {"limit": "many"}, None, h),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {}, None, {}),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {}, None, {"Authorization": "Bearer nope"}),
+        ("GET", f"/api/v1/grants/{rows_g}/rows", {}, None, w.headers("city_consumer")),
+        ("GET", "/api/v1/grants/999999/rows", {}, None, h),
+        ("GET", f"/api/v1/grants/{verify_g}/rows", {}, None, h),
+        ("POST", f"/api/v1/grants/{verify_g}/verify", None, {"key": key, "claims": {"姓名": "欧阳娜娜"}}, h),
+        ("POST", f"/api/v1/grants/{verify_g}/verify", None, {"key": key, "claims": {"宗教信仰": "佛教"}}, h),
+        ("POST", f"/api/v1/grants/{verify_g}/verify", None, {"key": key}, h),
+        ("POST", f"/api/v1/grants/{verify_g}/verify", None, {"key": key, "claims": []}, h),
+        ("POST", f"/api/v1/grants/{rows_g}/verify", None, {"key": key, "claims": {"姓名": "x"}}, h),
+    ]
+    with TestClient(app) as fast:
+        for method, path, params, body, headers in calls:
+            a = client.request(method, path, params=params, json=body, headers=headers)
+            b = fast.request(method, path, params=params, json=body, headers=headers)
+            assert (a.status_code, a.json()) == (b.status_code, b.json()), (method, path, params, body)
+            assert a.headers["content-type"] == b.headers["content-type"]
+        r = fast.post(f"/api/v1/grants/{verify_g}/verify", content=b"not json", headers=h)
+        assert r.status_code == 422 and r.json()["code"] == "request_invalid"
+        with w.db.write() as s:
+            G.revoke_grant(s, w.actor("police_approver"), rows_g, "职责调整")
+        r = fast.get(f"/api/v1/grants/{rows_g}/rows", headers=h)
+        assert (r.status_code, r.json()["code"]) == (403, "grant_revoked")
+
+
+@pytest.mark.parametrize("items", [["姓名", "行政区划代码"], ["姓名", SM4, "行政区划代码", "内部备注"]])
+def test_json_pages_equal_row_pages(share, items):
+    """The hot path's JSON joined from per-row texts is the very body `rows` gives."""
+    import json
+
+    w = share.world
+    gid = issue(share, items=items)
+    actor = w.actor("consumer")
+    for filters in FILTERS:
+        for limit in (1, 2, 100):
+            after = None
+            while True:
+                raw = SR.rows_json(w.db, actor, gid, filters, limit=limit, after=after)
+                body = SR.rows(w.db, actor, gid, filters, limit=limit, after=after)
+                assert raw is not None, "text columns: the JSON texts are built"
+                assert json.loads(raw) == body, (filters, limit, after)
+                after = body["next"]
+                if after is None:
+                    break

@@ -76,13 +76,18 @@ class _Index:
         return int(self.order.nbytes + self.starts.nbytes) + 64 * len(self.codes)
 
 
+JSON_SAFE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_boolean)
+
+
 @dataclass
 class Snapshot:
-    """Rows in zone order with their keyset positions and lazily built value indexes."""
+    """Rows in zone order with their keyset positions and lazily built value indexes; when every
+    column is text, integer or boolean, also each row as JSON text (a page is then a join)."""
 
     table: pa.Table
     keys: np.ndarray  # (_batch << 32) | _row, ascending
     built_seconds: float
+    json: pa.Array | None = None
     _indexes: dict[str, _Index] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -95,12 +100,17 @@ class Snapshot:
         return cls(table.drop_columns(list(POSITION_COLUMNS)).combine_chunks(), keys, built_seconds)
 
     @property
+    def json_safe(self) -> bool:
+        return all(any(t(f.type) for t in JSON_SAFE) for f in self.table.schema)
+
+    @property
     def num_rows(self) -> int:
         return self.table.num_rows
 
     @property
     def nbytes(self) -> int:
-        return int(self.table.nbytes + self.keys.nbytes) + sum(i.nbytes for i in self._indexes.values())
+        return (int(self.table.nbytes + self.keys.nbytes) + (self.json.nbytes if self.json is not None else 0)
+                + sum(i.nbytes for i in self._indexes.values()))
 
     def index(self, column: str) -> _Index:
         got = self._indexes.get(column)
@@ -119,27 +129,50 @@ class Snapshot:
             found = pos if found is None else np.intersect1d(found, pos, assume_unique=True)
         return found
 
-    def page(self, equal: dict[str, Any], limit: int, after: tuple[int, int] | None) -> tuple[list[str], list[tuple]]:
-        """Up to `limit` rows after the cursor, as the per-call query returns them: the columns,
-        then `_batch` and `_row`."""
+    def positions(self, equal: dict[str, Any], limit: int,
+                  after: tuple[int, int] | None) -> tuple[int, np.ndarray | None]:
+        """The page's rows: (start, None) for the contiguous rows start … start+limit (no
+        filter), else (0, their positions)."""
         start = 0
         if after is not None:
             start = int(np.searchsorted(self.keys, (after[0] << 32) | after[1], side="right"))
         found = self.matching(equal)
         if found is None:
-            take = np.arange(start, min(start + limit, self.num_rows), dtype=np.int64)
-        else:
-            i = int(np.searchsorted(found, start, side="left"))
-            take = found[i:i + limit]
+            return start, None
+        i = int(np.searchsorted(found, start, side="left"))
+        return 0, found[i:i + limit]
+
+    def _take(self, data: pa.Table | pa.Array, start: int, take: np.ndarray | None, limit: int) -> Any:
+        if take is None:  # the unfiltered page is a zero-copy slice
+            return data.slice(start, limit)
+        return data.take(pa.array(take)) if len(take) else data.slice(0, 0)
+
+    def _keys(self, start: int, take: np.ndarray | None, limit: int) -> np.ndarray:
+        return self.keys[start:start + limit] if take is None else self.keys[take]
+
+    def page(self, equal: dict[str, Any], limit: int, after: tuple[int, int] | None) -> tuple[list[str], list[tuple]]:
+        """Up to `limit` rows after the cursor, as the per-call query returns them: the columns,
+        then `_batch` and `_row`."""
+        start, take = self.positions(equal, limit, after)
         names = self.table.column_names
-        if not len(take):
+        part = self._take(self.table, start, take, limit)
+        if not part.num_rows:
             return [*names, *POSITION_COLUMNS], []
-        contiguous = found is None  # the unfiltered page is a zero-copy slice
-        part = self.table.slice(start, len(take)) if contiguous else self.table.take(pa.array(take))
         cols = [part.column(c).to_pylist() for c in names]
-        keys = self.keys[take]
+        keys = self._keys(start, take, limit)
         cols += [(keys >> 32).tolist(), (keys & 0xFFFFFFFF).tolist()]
         return [*names, *POSITION_COLUMNS], list(zip(*cols, strict=True))
+
+    def page_json(self, equal: dict[str, Any], limit: int,
+                  after: tuple[int, int] | None) -> tuple[list[str], tuple[int, int] | None]:
+        """The page's rows as JSON texts, and the (_batch, _row) of its last row."""
+        assert self.json is not None
+        start, take = self.positions(equal, limit, after)
+        texts = self._take(self.json, start, take, limit).to_pylist()
+        if not texts:
+            return [], None
+        last = int(self._keys(start, take, limit)[len(texts) - 1])
+        return texts, (last >> 32, last & 0xFFFFFFFF)
 
 
 # --- verification ----------------------------------------------------------------------------
