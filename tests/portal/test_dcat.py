@@ -45,3 +45,24 @@ def test_dcat_documents(world, open_catalog, client, path, fmt):
     # the same set as the CKAN API and the portal
     ckan = client.get("/api/3/action/package_list").json()["result"]
     assert sorted(c.replace("-", "/") for c in ckan) == sorted(datasets)
+
+
+def test_streamed_documents_hold_exactly_the_graph(world, open_catalog, client):
+    """The hand-written Turtle and JSON-LD carry the same statements as rdflib's graph."""
+    from rdflib.compare import isomorphic
+
+    from yibenzhang.catalog import dcat
+    from yibenzhang.open import portal_query as pq
+    from yibenzhang.open.dcat_routes import portal_views
+
+    # a quote, a backslash and a line break in the text must survive both writers
+    with world.db.write() as s:
+        from yibenzhang.catalog.model import ResourceVersion
+
+        version = s.query(ResourceVersion).filter_by(resource_id=open_catalog["bus"]).one()
+        version.snapshot = {**version.snapshot, "abstract": '线路"站点"\\n第二行\n换行'}
+    with world.db.read() as s:
+        expected = dcat.build_graph(portal_views(s, pq.open_index(s).datasets), "http://testserver")
+    for path, fmt in (("/open/catalog.ttl", "turtle"), ("/open/catalog.jsonld", "json-ld")):
+        got = Graph().parse(data=client.get(path).text, format=fmt)
+        assert isomorphic(got, expected), path

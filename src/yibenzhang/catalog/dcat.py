@@ -8,6 +8,7 @@ Built from the last published snapshot (what the public sees), never the working
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
@@ -70,108 +71,115 @@ def formats_of(view: dict[str, Any]) -> list[str]:
 
 
 def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Graph:
-    base = (base_url or DEFAULT_BASE).rstrip("/")
     g = Graph()
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS)):
         g.bind(prefix, ns)
+    for triple in triples(views, base_url):
+        g.add(triple)
+    return g
+
+
+def triples(views: list[dict[str, Any]], base_url: str | None = None) -> Iterator[tuple[Any, Any, Any]]:
+    """Every statement of the catalogue, in order (one definition for the graph and for writers
+    that stream large catalogues without building a graph)."""
+    base = (base_url or DEFAULT_BASE).rstrip("/")
     catalog = URIRef(f"{base}/open/catalog")
-    g.add((catalog, RDF.type, DCAT.Catalog))
-    g.add((catalog, DCTERMS.title, Literal("公共数据开放目录", lang="zh")))
-    g.add((catalog, DCTERMS.title, Literal("Open public data catalogue", lang="en")))
-    g.add((catalog, DCTERMS.language, LANG_ZH))
+    yield (catalog, RDF.type, DCAT.Catalog)
+    yield (catalog, DCTERMS.title, Literal("公共数据开放目录", lang="zh"))
+    yield (catalog, DCTERMS.title, Literal("Open public data catalogue", lang="en"))
+    yield (catalog, DCTERMS.language, LANG_ZH)
     scheme = URIRef(f"{base}/catalog/categories")
-    g.add((scheme, RDF.type, SKOS.ConceptScheme))
-    g.add((scheme, DCTERMS.title, Literal("信息资源分类", lang="zh")))
-    g.add((catalog, DCAT.themeTaxonomy, scheme))
+    yield (scheme, RDF.type, SKOS.ConceptScheme)
+    yield (scheme, DCTERMS.title, Literal("信息资源分类", lang="zh"))
+    yield (catalog, DCAT.themeTaxonomy, scheme)
 
     for view in views:
         code = view["code"]
         ds = URIRef(f"{base}/open/datasets/{quote(code, safe='')}")
-        g.add((catalog, DCAT.dataset, ds))
-        g.add((ds, RDF.type, DCAT.Dataset))
-        g.add((ds, DCTERMS.identifier, Literal(code)))
-        g.add((ds, DCTERMS.title, Literal(view["name"], lang="zh")))
-        g.add((ds, DCTERMS.description, Literal(view["abstract"], lang="zh")))
-        g.add((ds, DCAT.landingPage, URIRef(f"{base}{view['landing_page']}") if view.get("landing_page") else ds))
+        yield (catalog, DCAT.dataset, ds)
+        yield (ds, RDF.type, DCAT.Dataset)
+        yield (ds, DCTERMS.identifier, Literal(code))
+        yield (ds, DCTERMS.title, Literal(view["name"], lang="zh"))
+        yield (ds, DCTERMS.description, Literal(view["abstract"], lang="zh"))
+        yield (ds, DCAT.landingPage, URIRef(f"{base}{view['landing_page']}") if view.get("landing_page") else ds)
         for kw in view.get("keywords") or []:
-            g.add((ds, DCAT.keyword, Literal(kw, lang="zh")))
+            yield (ds, DCAT.keyword, Literal(kw, lang="zh"))
 
         publisher = URIRef(f"{base}/orgs/{view.get('org_uscc') or view.get('org_id')}")
-        g.add((ds, DCTERMS.publisher, publisher))
-        g.add((publisher, RDF.type, FOAF.Organization))
-        g.add((publisher, FOAF.name, Literal(view.get("org_name") or "", lang="zh")))
+        yield (ds, DCTERMS.publisher, publisher)
+        yield (publisher, RDF.type, FOAF.Organization)
+        yield (publisher, FOAF.name, Literal(view.get("org_name") or "", lang="zh"))
         if view.get("org_uscc"):
-            g.add((publisher, DCTERMS.identifier, Literal(view["org_uscc"])))
+            yield (publisher, DCTERMS.identifier, Literal(view["org_uscc"]))
 
         theme = URIRef(f"{base}/catalog/categories/{view['category_code']}")
-        g.add((ds, DCAT.theme, theme))
-        g.add((theme, RDF.type, SKOS.Concept))
-        g.add((theme, SKOS.notation, Literal(view["category_code"])))
-        g.add((theme, SKOS.prefLabel, Literal("/".join(view.get("category_path") or []), lang="zh")))
-        g.add((theme, SKOS.inScheme, scheme))
+        yield (ds, DCAT.theme, theme)
+        yield (theme, RDF.type, SKOS.Concept)
+        yield (theme, SKOS.notation, Literal(view["category_code"]))
+        yield (theme, SKOS.prefLabel, Literal("/".join(view.get("category_path") or []), lang="zh"))
+        yield (theme, SKOS.inScheme, scheme)
 
         if view.get("update_cycle") in FREQUENCY:
-            g.add((ds, DCTERMS.accrualPeriodicity, FREQUENCY[view["update_cycle"]]))
-        g.add((ds, DCTERMS.accessRights, ACCESS_RIGHTS[view["open_type"]]))
+            yield (ds, DCTERMS.accrualPeriodicity, FREQUENCY[view["update_cycle"]])
+        yield (ds, DCTERMS.accessRights, ACCESS_RIGHTS[view["open_type"]])
         if view.get("open_condition"):
-            g.add((ds, DCTERMS.rights, Literal(view["open_condition"], lang="zh")))
+            yield (ds, DCTERMS.rights, Literal(view["open_condition"], lang="zh"))
         if view.get("publish_date"):
-            g.add((ds, DCTERMS.issued, Literal(view["publish_date"], datatype=XSD.date)))
-        g.add((ds, DCTERMS.language, LANG_ZH))
+            yield (ds, DCTERMS.issued, Literal(view["publish_date"], datatype=XSD.date))
+        yield (ds, DCTERMS.language, LANG_ZH)
 
-        _portal_extras(g, ds, view, base)
+        yield from _portal_extras(ds, view, base)
         if "distributions" in view:  # the open portal's downloads (open/dcat_routes.py)
             for d in view["distributions"]:
                 dist = BNode()
-                g.add((ds, DCAT.distribution, dist))
-                g.add((dist, RDF.type, DCAT.Distribution))
-                g.add((dist, DCTERMS.title, Literal(f"{view['name']}（{d['label']}）", lang="zh")))
-                g.add((dist, DCAT.accessURL, URIRef(f"{base}{view.get('landing_page', '')}")))
-                g.add((dist, DCAT.downloadURL, URIRef(f"{base}{d['path']}")))
-                g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{d['media_type']}")))
-                g.add((dist, DCTERMS.format, EU_FILE_TYPE[d["format"].upper()]))
+                yield (ds, DCAT.distribution, dist)
+                yield (dist, RDF.type, DCAT.Distribution)
+                yield (dist, DCTERMS.title, Literal(f"{view['name']}（{d['label']}）", lang="zh"))
+                yield (dist, DCAT.accessURL, URIRef(f"{base}{view.get('landing_page', '')}"))
+                yield (dist, DCAT.downloadURL, URIRef(f"{base}{d['path']}"))
+                yield (dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{d['media_type']}"))
+                yield (dist, DCTERMS.format, EU_FILE_TYPE[d["format"].upper()])
                 if view.get("license"):
-                    g.add((dist, DCTERMS.license, URIRef(f"{base}{view['license']}")))
+                    yield (dist, DCTERMS.license, URIRef(f"{base}{view['license']}"))
             continue
         for fmt in formats_of(view):
             dist = BNode()
-            g.add((ds, DCAT.distribution, dist))
-            g.add((dist, RDF.type, DCAT.Distribution))
-            g.add((dist, DCTERMS.title, Literal(f"{view['name']}（{fmt}）", lang="zh")))
-            g.add((dist, DCAT.accessURL, ds))
+            yield (ds, DCAT.distribution, dist)
+            yield (dist, RDF.type, DCAT.Distribution)
+            yield (dist, DCTERMS.title, Literal(f"{view['name']}（{fmt}）", lang="zh"))
+            yield (dist, DCAT.accessURL, ds)
             if fmt in MEDIA_TYPES:
-                g.add((dist, DCTERMS.format, EU_FILE_TYPE[fmt.upper()]))
-                g.add((dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{MEDIA_TYPES[fmt]}")))
+                yield (dist, DCTERMS.format, EU_FILE_TYPE[fmt.upper()])
+                yield (dist, DCAT.mediaType, URIRef(f"https://www.iana.org/assignments/media-types/{MEDIA_TYPES[fmt]}"))
             else:
-                g.add((dist, DCTERMS.format, Literal(fmt)))
-    return g
+                yield (dist, DCTERMS.format, Literal(fmt))
 
 
-def _portal_extras(g: Graph, ds: URIRef, view: dict[str, Any], base: str) -> None:
+def _portal_extras(ds: URIRef, view: dict[str, Any], base: str) -> Iterator[tuple[Any, Any, Any]]:
     """What the open portal adds to a view: its 领域 themes, licence and temporal coverage."""
     if view.get("domains"):
         scheme = URIRef(f"{base}/open/themes")
-        g.add((scheme, RDF.type, SKOS.ConceptScheme))
-        g.add((scheme, DCTERMS.title, Literal("开放数据领域", lang="zh")))
+        yield (scheme, RDF.type, SKOS.ConceptScheme)
+        yield (scheme, DCTERMS.title, Literal("开放数据领域", lang="zh"))
         for slug, label in view["domains"]:
             theme = URIRef(f"{base}/open/themes/{slug}")
-            g.add((ds, DCAT.theme, theme))
-            g.add((theme, RDF.type, SKOS.Concept))
-            g.add((theme, SKOS.prefLabel, Literal(label, lang="zh")))
-            g.add((theme, SKOS.inScheme, scheme))
+            yield (ds, DCAT.theme, theme)
+            yield (theme, RDF.type, SKOS.Concept)
+            yield (theme, SKOS.prefLabel, Literal(label, lang="zh"))
+            yield (theme, SKOS.inScheme, scheme)
     if view.get("license"):
-        g.add((ds, DCTERMS.license, URIRef(f"{base}{view['license']}")))
+        yield (ds, DCTERMS.license, URIRef(f"{base}{view['license']}"))
     start, end = view.get("temporal") or (None, None)
     if start or end:
         period = BNode()
-        g.add((ds, DCTERMS.temporal, period))
-        g.add((period, RDF.type, DCTERMS.PeriodOfTime))
+        yield (ds, DCTERMS.temporal, period)
+        yield (period, RDF.type, DCTERMS.PeriodOfTime)
         if start:
-            g.add((period, DCAT.startDate, Literal(start, datatype=XSD.date)))
+            yield (period, DCAT.startDate, Literal(start, datatype=XSD.date))
         if end:
-            g.add((period, DCAT.endDate, Literal(end, datatype=XSD.date)))
+            yield (period, DCAT.endDate, Literal(end, datatype=XSD.date))
     if view.get("modified"):
-        g.add((ds, DCTERMS.modified, Literal(view["modified"], datatype=XSD.dateTime)))
+        yield (ds, DCTERMS.modified, Literal(view["modified"], datatype=XSD.dateTime))
 
 
 JSONLD_CONTEXT = {
@@ -188,4 +196,4 @@ def serialize(session: Session, rdf_format: str, *, org_id: int | None = None,
     return graph.serialize(format="turtle").encode("utf-8")
 
 
-__all__ = ["FREQUENCY", "build_graph", "formats_of", "open_views", "serialize"]
+__all__ = ["FREQUENCY", "build_graph", "formats_of", "open_views", "serialize", "triples"]

@@ -6,11 +6,17 @@ The documents are built once per catalogue state (they are large at province sca
 
 from __future__ import annotations
 
+import json
+import re
+from collections.abc import Iterator
+from functools import lru_cache
 from typing import Any
 
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
+from rdflib import BNode, URIRef
+from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
@@ -64,17 +70,97 @@ def portal_views(session: Session, datasets: list[Dataset]) -> list[dict[str, An
     return out
 
 
+PREFIXES = {"dcat": str(DCAT), "dct": str(DCTERMS), "foaf": str(FOAF), "skos": str(SKOS), "rdf": str(RDF),
+            "xsd": str(XSD)}
+_LOCAL = re.compile(r"[A-Za-z_][A-Za-z0-9_-]*")
+
+
+RDF_TYPE = str(RDF.type)
+
+
+@lru_cache(maxsize=4096)
+def _qname_of(iri: str) -> str | None:
+    for prefix, ns in PREFIXES.items():
+        if iri.startswith(ns) and _LOCAL.fullmatch(iri[len(ns):]):
+            return f"{prefix}:{iri[len(ns):]}"
+    return None
+
+
+def _qname(term: Any) -> str | None:
+    """prefix:local for the vocabulary's own terms (few, so remembered); None for others."""
+    iri = str(term)
+    return _qname_of(iri) if iri.startswith(_VOCAB_START) else None
+
+
+_VOCAB_START = tuple(PREFIXES.values())
+
+
+def _statements(views: list[dict[str, Any]], base: str) -> Iterator[tuple[Any, Any, Any]]:
+    """catalog.dcat.triples, with the statements about shared nodes (publishers, themes, schemes),
+    which repeat for every dataset that names them, given once."""
+    own = f"{base}/open/datasets/"
+    seen: set[tuple[Any, Any, Any]] = set()
+    for triple in dcat.triples(views, base):
+        subject = triple[0]
+        if isinstance(subject, URIRef) and not str.startswith(subject, own):
+            if triple in seen:
+                continue
+            seen.add(triple)
+        yield triple
+
+
+def turtle(views: list[dict[str, Any]], base: str) -> bytes:
+    """Turtle written statement by statement (rdflib's serializer needs minutes and gigabytes at
+    province scale), consecutive statements about one subject joined with `;`."""
+    out = [f"@prefix {p}: <{ns}> .\n" for p, ns in PREFIXES.items()]
+    last = None
+    for s, p, o in _statements(views, base):
+        obj = (_qname(o) if isinstance(o, URIRef) else None) or o.n3()
+        pred = "a" if str(p) == RDF_TYPE else (_qname(p) or p.n3())
+        if s == last:
+            out.append(f" ;\n    {pred} {obj}")
+        else:
+            out.append(f"{' .' if last is not None else ''}\n\n{s.n3()} {pred} {obj}")
+            last = s
+    if last is not None:
+        out.append(" .\n")
+    return "".join(out).encode("utf-8")
+
+
+def _jsonld_value(term: Any) -> dict[str, Any]:
+    if isinstance(term, BNode):
+        return {"@id": f"_:{term}"}
+    if isinstance(term, URIRef):
+        return {"@id": str(term)}
+    value: dict[str, Any] = {"@value": str(term)}
+    if term.language:
+        value["@language"] = term.language
+    elif term.datatype is not None:
+        value["@type"] = _qname(term.datatype) or str(term.datatype)
+    return value
+
+
+def jsonld(views: list[dict[str, Any]], base: str) -> bytes:
+    """JSON-LD (one node object per subject in @graph) written without building a graph."""
+    nodes: dict[str, dict[str, Any]] = {}
+    for s, p, o in _statements(views, base):
+        key = f"_:{s}" if isinstance(s, BNode) else str(s)
+        node = nodes.setdefault(key, {"@id": key})
+        if str(p) == RDF_TYPE:
+            node.setdefault("@type", []).append(_qname(o) or str(o))
+        else:
+            node.setdefault(_qname(p) or str(p), []).append(_jsonld_value(o))
+    doc = {"@context": dcat.JSONLD_CONTEXT, "@graph": list(nodes.values())}
+    return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
 def document(session: Session, kind: str, base: str) -> bytes:
     idx = pq.open_index(session)
     key = ("dcat", kind, base)
     cached = idx.cache.get(key)
     if cached is None:
-        graph = dcat.build_graph(portal_views(session, idx.datasets), base)
-        rdf_format = MEDIA[kind][0]
-        if rdf_format == "json-ld":
-            cached = graph.serialize(format="json-ld", context=dcat.JSONLD_CONTEXT, indent=2).encode("utf-8")
-        else:
-            cached = graph.serialize(format="turtle").encode("utf-8")
+        views = portal_views(session, idx.datasets)
+        cached = jsonld(views, base) if kind == "jsonld" else turtle(views, base)
         idx.cache[key] = cached
     return cached
 
