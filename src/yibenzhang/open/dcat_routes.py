@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from collections.abc import Iterator
 from functools import lru_cache
 from typing import Any
@@ -154,14 +155,20 @@ def jsonld(views: list[dict[str, Any]], base: str) -> bytes:
     return json.dumps(doc, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+_building = threading.Lock()  # one document built at a time: concurrent harvesters wait for it
+
+
 def document(session: Session, kind: str, base: str) -> bytes:
     idx = pq.open_index(session)
     key = ("dcat", kind, base)
     cached = idx.cache.get(key)
     if cached is None:
-        views = portal_views(session, idx.datasets)
-        cached = jsonld(views, base) if kind == "jsonld" else turtle(views, base)
-        idx.cache[key] = cached
+        with _building:
+            cached = idx.cache.get(key)
+            if cached is None:
+                views = portal_views(session, idx.datasets)
+                cached = jsonld(views, base) if kind == "jsonld" else turtle(views, base)
+                idx.cache[key] = cached
     return cached
 
 
