@@ -244,3 +244,20 @@ def test_json_pages_equal_row_pages(share, items):
                 after = body["next"]
                 if after is None:
                     break
+
+
+def test_usage_summaries_keep_the_caches_other_events_renew_them(client, share):
+    w = share.world
+    gid = issue(share, items=["姓名"])
+    h = w.headers("consumer")
+    assert client.get(f"/api/v1/grants/{gid}/rows", headers=h).status_code == 200
+    epoch = SR.data_epoch(w.db)
+    head = SR.ledger_head(w.db)
+    assert G.USAGE.flush(w.db) >= 1  # appends a share.usage summary: the head moves ...
+    assert SR.ledger_head(w.db) != head
+    assert SR.data_epoch(w.db) == epoch  # ... but not the epoch
+    with w.db.write() as s:
+        G.revoke_grant(s, w.actor("police_approver"), gid, "职责调整")
+    assert SR.data_epoch(w.db) != epoch
+    r = client.get(f"/api/v1/grants/{gid}/rows", headers=h)
+    assert (r.status_code, r.json()["code"]) == (403, "grant_revoked")

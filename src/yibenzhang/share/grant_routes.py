@@ -2,7 +2,7 @@
 
 The two data calls (rows, verify) are the hot path (issue 5): they run on the event loop when
 everything they need is in memory (no thread hand-off), reach the database once per call (the
-ledger head, which any revocation, publication or role change moves) and answer with JSON
+ledger head, which any revocation, publication or role change moves; see service_rows.data_epoch) and answer with JSON
 bytes written directly. A bearer token's actor is cached until the ledger head moves or the
 token expires, so a revoked token or grant is refused on the very next call.
 """
@@ -130,7 +130,7 @@ async def rows_response(request: Request, grant_id: int, limit: int, after: str 
     """A row call (shared by the route and share.fastpath)."""
     db = get_database()
     filters = {k[len("filter."):]: v for k, v in request.query_params.items() if k.startswith("filter.")}
-    head = service_rows.ledger_head(db)
+    head = service_rows.data_epoch(db)
     actor = data_actor(request, db, head)
     if service_rows.warm(db, grant_id, head):  # all in memory: microseconds, stay on the loop
         raw = service_rows.rows_json(db, actor, grant_id, filters, limit=limit, after=after, head=head)
@@ -146,7 +146,7 @@ async def rows_response(request: Request, grant_id: int, limit: int, after: str 
 async def verify_response(request: Request, grant_id: int, key: dict[str, Any], claims: dict[str, Any]) -> Response:
     """A verification call (shared by the route and share.fastpath)."""
     db = get_database()
-    head = service_rows.ledger_head(db)
+    head = service_rows.data_epoch(db)
     actor = data_actor(request, db, head)
     if verify.warm(db, grant_id, head):
         out = verify.verify(db, actor, grant_id, key, claims, head=head)

@@ -30,7 +30,7 @@ import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
-from sqlalchemy import update
+from sqlalchemy import select, update
 
 from .. import jobs
 from ..access import Actor
@@ -40,7 +40,7 @@ from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
 from ..errors import DomainError, NotFound, PermissionDenied
-from ..ledger.model import LedgerAnchor
+from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..zone.engine import get_engine
 from ..zone.service import current_relation, quote
@@ -134,12 +134,40 @@ def ledger_head(db: Database) -> tuple[int, str]:
     return (int(row[0]), str(row[1])) if row else (0, "")
 
 
+# The caches of the data calls are valid for an "epoch": the ledger head, except that events the
+# data service itself appends (its buffered usage summaries, every second under load) do not
+# start a new one — a revocation, publication, classification, role or token change does. Without
+# this, every usage flush made all concurrent callers re-resolve token, grant and shape at once.
+UNEVENTFUL = ("share.usage",)
+_epochs: dict[int, tuple[tuple[int, str], tuple[int, str]]] = {}  # id(db) → (head seen, its epoch)
+
+
+def _eventful_between(db: Database, after_seq: int, upto_seq: int) -> bool:
+    q = (select(LedgerEvent.seq).where(LedgerEvent.seq > after_seq, LedgerEvent.seq <= upto_seq,
+                                       LedgerEvent.action.not_in(UNEVENTFUL)).limit(1))
+    with db.engine.connect() as conn:
+        return conn.execute(q).first() is not None
+
+
+def data_epoch(db: Database) -> tuple[int, str]:
+    """The epoch the data calls' caches are checked against (one read of the ledger head; one
+    more, indexed by sequence number, when the head has moved)."""
+    head = ledger_head(db)
+    seen = _epochs.get(id(db))
+    if seen is not None and seen[0] == head:
+        return seen[1]
+    quiet = seen is not None and head[0] > seen[0][0] and not _eventful_between(db, seen[0][0], head[0])
+    epoch = seen[1] if quiet and seen is not None else head
+    _epochs[id(db)] = (head, epoch)
+    return epoch
+
+
 def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str,
                     head: tuple[int, str] | None = None) -> tuple[G.GrantView, Shape]:
     """The usable grant (checked for this actor, mode and today) and its shape, cached."""
     key = (id(db), int(grant_id))
     now = time.monotonic()
-    head = head or ledger_head(db)
+    head = head or data_epoch(db)
     hit = _cache.get(key)
     if hit is None or hit[1] != head or now - hit[0] > CACHE_SECONDS:
         with db.read() as s:
@@ -175,6 +203,7 @@ def clear_cache() -> None:
     with _cache_lock:
         _cache.clear()
         _json_heads.clear()
+        _epochs.clear()
     snapshot.clear()
     _cast.cache_clear()
 
