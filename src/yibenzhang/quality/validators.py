@@ -262,8 +262,13 @@ def sql_division(v: str, *, provinces: Iterable[str] | None = None, known: Itera
         if not codes:
             return f"(CASE WHEN {v} IS NULL THEN NULL ELSE FALSE END)"
         return f"(CASE WHEN {v} IS NULL THEN NULL ELSE {v} IN {_sql_in(codes)} END)"
-    return (f"(regexp_full_match({v}, '[0-9]{{6}}') "
-            f"AND substr({v}, 1, 2) IN {_sql_in(_provinces(provinces))})")
+    # One regular expression with the prefixes as alternatives: the automaton decides it in the
+    # same pass as the digits (a separate substr IN (…) was a hash join per row: 0.16 → 0.07 s
+    # CPU per million codes). Only two-digit prefixes can ever match a six-digit code.
+    prefixes = sorted(p for p in _provinces(provinces) if len(p) == 2 and p.isascii() and p.isdigit())
+    if not prefixes:
+        return f"(CASE WHEN {v} IS NULL THEN NULL ELSE FALSE END)"
+    return f"regexp_full_match({v}, '({'|'.join(prefixes)})[0-9]{{4}}')"
 
 
 # --- dates ----------------------------------------------------------------------------------------
@@ -468,9 +473,9 @@ def _as_boolean(arr: pa.Array, ok: np.ndarray) -> pa.Array:
     return pa.array(ok, type=pa.bool_(), mask=mask)
 
 
-def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = None,
-                   provinces: Iterable[str] | None = None) -> pa.Array:
-    """`is_id_card` over a whole Arrow array."""
+def _id_card_ok(values: pa.Array | pa.ChunkedArray, *, today: date | None = None,
+                provinces: Iterable[str] | None = None) -> tuple[pa.Array, np.ndarray]:
+    """The array and a numpy flag per row of `id_card_kernel` (a NULL row's flag means nothing)."""
     today = today or date.today()
     arr, offsets, _ = _string_buffers(values)
     lengths = np.diff(offsets)
@@ -497,11 +502,17 @@ def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = N
         born = 19_000_000 + d[:, 6:12] @ _YMD_WEIGHTS[2:]
         ok[rows] = (_all_digits(m) & table[d[:, 0] * 10 + d[:, 1]] & _valid_ymd(born)
                     & (born <= today_ymd))
-    return _as_boolean(arr, ok)
+    return arr, ok
 
 
-def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`is_uscc` over a whole Arrow array."""
+def id_card_kernel(values: pa.Array | pa.ChunkedArray, *, today: date | None = None,
+                   provinces: Iterable[str] | None = None) -> pa.Array:
+    """`is_id_card` over a whole Arrow array."""
+    return _as_boolean(*_id_card_ok(values, today=today, provinces=provinces))
+
+
+def _uscc_ok(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The array and a numpy flag per row of `uscc_kernel` (a NULL row's flag means nothing)."""
     arr, offsets, _ = _string_buffers(values)
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, np.diff(offsets), 18)
@@ -512,11 +523,16 @@ def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         digits = np.ones(len(m), dtype=bool) if region.max() <= 9 else (region <= 9).all(axis=1)
         total = (idx.astype(np.float32) @ _USCC_WEIGHTS_18).astype(np.int32)[:, 0]  # exact: < 2**24
         ok[rows] = in_alphabet & digits & ((-total) % 31 == idx[:, 17])
-    return _as_boolean(arr, ok)
+    return arr, ok
 
 
-def bank_card_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`is_bank_card` over a whole Arrow array, one matrix per length (12-19 digits)."""
+def uscc_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_uscc` over a whole Arrow array."""
+    return _as_boolean(*_uscc_ok(values))
+
+
+def _bank_card_ok(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The array and a numpy flag per row of `bank_card_kernel` (a NULL row's flag means nothing)."""
     arr, offsets, _ = _string_buffers(values)
     lengths = np.diff(offsets)
     ok = np.zeros(len(arr), dtype=bool)
@@ -530,11 +546,16 @@ def bank_card_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         doubled[width % 2::2] = 1
         total = _weighted(m, (1 + doubled)[:, None])[:, 0] - 9 * (_weighted(m >= 53, doubled[:, None], 0)[:, 0])
         ok[rows] = _all_digits(m) & (total % 10 == 0)
-    return _as_boolean(arr, ok)
+    return arr, ok
 
 
-def mobile_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
-    """`is_mobile` over a whole Arrow array: 11 digits 1[3-9]…, alone or after +86, +86- or +86 ."""
+def bank_card_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_bank_card` over a whole Arrow array, one matrix per length (12-19 digits)."""
+    return _as_boolean(*_bank_card_ok(values))
+
+
+def _mobile_ok(values: pa.Array | pa.ChunkedArray) -> tuple[pa.Array, np.ndarray]:
+    """The array and a numpy flag per row of `mobile_kernel` (a NULL row's flag means nothing)."""
     arr, offsets, _ = _string_buffers(values)
     lengths = np.diff(offsets)
     ok = np.zeros(len(arr), dtype=bool)
@@ -550,7 +571,12 @@ def mobile_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
         if width == 15:
             good &= (m[:, 3] == 45) | (m[:, 3] == 32)
         ok[rows] = good
-    return _as_boolean(arr, ok)
+    return arr, ok
+
+
+def mobile_kernel(values: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """`is_mobile` over a whole Arrow array: 11 digits 1[3-9]…, alone or after +86, +86- or +86 ."""
+    return _as_boolean(*_mobile_ok(values))
 
 
 def _date_layouts() -> dict[tuple[int, int, int, int, int], list[list[tuple[int, int]]]]:
@@ -650,15 +676,17 @@ def register_checks(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...], *,
     extra = sorted(set(provinces or ()) - PROVINCE_PREFIXES)
     tag = today.strftime("%Y%m%d") + ("_" + hashlib.sha1(",".join(extra).encode()).hexdigest()[:8] if extra else "")
     name = f"ybz_checks_{tag}_{'_'.join(formats)}"
-    kernels = {"id_card": lambda v: id_card_kernel(v, today=today, provinces=extra), "uscc": uscc_kernel,
-               "bank_card": bank_card_kernel, "mobile": mobile_kernel}
+    # Flags straight from numpy (a NULL row's bit means nothing: the caller tests nullness), not
+    # an Arrow boolean array built, filled and unpacked again per format and call.
+    kernels = {"id_card": lambda v: _id_card_ok(v, today=today, provinces=extra)[1],
+               "uscc": lambda v: _uscc_ok(v)[1], "bank_card": lambda v: _bank_card_ok(v)[1],
+               "mobile": lambda v: _mobile_ok(v)[1]}
 
     def checks(*columns: pa.Array | pa.ChunkedArray) -> pa.Array:
         mask = np.zeros(len(columns[0]), dtype=np.int32)
         with _KERNEL_LOCK:
             for bit, (fmt, values) in enumerate(zip(formats, columns, strict=True)):
-                ok = kernels[fmt](values).fill_null(False).to_numpy(zero_copy_only=False)
-                mask |= ok.astype(np.int32) << bit
+                mask |= kernels[fmt](values).astype(np.int32) << bit
         return pa.array(mask, type=pa.int32())
 
     if not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name = ?", [name]).fetchall():
