@@ -114,6 +114,7 @@ def _by_name(name: str, description: str | None) -> tuple[str, ...]:
 CACHE_SECONDS = float(os.environ.get("YBZ_SHARE_CACHE_SECONDS") or 5.0)
 _cache: dict[tuple[int, int], tuple[float, tuple[int, str], G.GrantView, Shape]] = {}
 _cache_lock = threading.Lock()
+_refreshing = threading.Lock()
 
 
 _HEAD_SQL = f"SELECT seq, digest FROM {LedgerAnchor.__tablename__} WHERE id = {int(ANCHOR_ID)}"
@@ -169,17 +170,25 @@ def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str,
     now = time.monotonic()
     head = head or data_epoch(db)
     hit = _cache.get(key)
-    if hit is None or hit[1] != head or now - hit[0] > CACHE_SECONDS:
-        with db.read() as s:
-            grant = s.get(G.Grant, grant_id)
-            if grant is None:
-                raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
-            hit = (now, head, G.GrantView.of(grant), shape(s, grant))
-        with _cache_lock:
-            old = _cache.get(key)
-            _cache[key] = hit
-        if old is not None and old[3].view != hit[3].view:
-            snapshot.discard(old[3].view)  # a superseded version: free its memory now
+    must = hit is None or hit[1] != head
+    # Past CACHE_SECONDS in the same epoch, one caller refreshes and the others go on with the
+    # entry (nothing recorded has changed); a new epoch makes every caller wait for fresh facts.
+    if must or (now - hit[0] > CACHE_SECONDS and _refreshing.acquire(blocking=False)):
+        try:
+            with db.read() as s:
+                grant = s.get(G.Grant, grant_id)
+                if grant is None:
+                    raise NotFound(f"共享授权 {grant_id}", "grant_not_found")
+                hit = (now, head, G.GrantView.of(grant), shape(s, grant))
+            with _cache_lock:
+                old = _cache.get(key)
+                _cache[key] = hit
+            if old is not None and old[3].view != hit[3].view:
+                snapshot.discard(old[3].view)  # a superseded version: free its memory now
+        finally:
+            if not must:
+                _refreshing.release()
+    assert hit is not None
     view, sh = hit[2], hit[3]
     G.check_usable(actor, view, mode)
     return view, sh
@@ -188,7 +197,7 @@ def grant_and_shape(db: Database, actor: Actor, grant_id: int, mode: str,
 def cached(db: Database, grant_id: int, head: tuple[int, str]) -> tuple[G.GrantView, Shape] | None:
     """The cached grant and shape if still valid under `head` (no database access)."""
     hit = _cache.get((id(db), int(grant_id)))
-    if hit is None or hit[1] != head or time.monotonic() - hit[0] > CACHE_SECONDS:
+    if hit is None or hit[1] != head:
         return None
     return hit[2], hit[3]
 
