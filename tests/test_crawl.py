@@ -1,0 +1,225 @@
+"""The demo province crawled as every role, the way people would use it together: anonymous and one
+user of each role sign in through the real login form and follow every same-site link from `/`
+and `/console` (GET only, bounded, one of each kind of page by its shape). No 5xx anywhere; HTML
+pages have a language, a title, alt texts and labelled inputs; English pages have English
+navigation; linked JSON is JSON. Every GET route of the OpenAPI schema answers < 500, also for
+ids that do not exist. At the end the ledger of the crawled home still verifies.
+
+The demo is loaded once for the module (~45 s on SQLite); the crawl of nine roles takes about as
+long again."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+from typer.testing import CliRunner
+
+from tests.conftest import TEST_SECRET
+from tests.crawl_support import CrawlResult, Failure, crawl
+from tests.web.conftest import csrf_of
+from yibenzhang.config import reset_settings
+from yibenzhang.db import get_database, reset_databases
+
+# One user of each role of the demo (the demo summary lists every user and password).
+ROLE_USERS = {
+    "平台管理员": "admin",
+    "主管部门审核员": "reviewer_yl",
+    "数据专员": "yl_police",
+    "机构审批人": "yl_police_approver",
+    "数据使用方": "yl_tax_consumer",
+    "运营方": "yl_operator_operator",
+    "审计员": "auditor",
+    "社会公众": "citizen",
+}
+LIMIT = 400  # URLs per role
+HUGE_ID = str(2**40)
+
+
+@dataclass
+class Province:
+    home: Path
+    summary: dict
+    passwords: dict[str, str]
+    data_names: set[str]  # names of regions, orgs and resources: data, never translated
+    seeds: list[str]  # pages of datasets with rows, which plain links reach only by chance
+    ledger_events_before: int
+
+
+@pytest.fixture(scope="module")
+def province(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Province]:
+    from yibenzhang import demo
+    from yibenzhang.catalog.model import Resource
+    from yibenzhang.catalog.taxonomy import seed_categories
+    from yibenzhang.ledger.model import LedgerEvent
+    from yibenzhang.orgs.model import Org, Region
+    from yibenzhang.zone.model import Batch
+
+    home = tmp_path_factory.mktemp("crawl") / "home"
+    home.mkdir()
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv("YBZ_HOME", str(home))
+        mp.setenv("YBZ_SECRET_KEY", TEST_SECRET)
+        mp.delenv("YBZ_DB_URL", raising=False)
+        mp.delenv("YBZ_ZONE", raising=False)
+        shutil.copy(sqlite_template, home / "ybz.sqlite3")  # the home's default database
+        reset_settings()
+        reset_databases()
+        with get_database().write() as s:
+            seed_categories(s)
+        summary = demo.load_demo(seed=2026)
+        with get_database().read() as s:
+            names = (set(s.execute(select(Org.name)).scalars()) | set(s.execute(select(Region.name)).scalars())
+                     | set(s.execute(select(Resource.name)).scalars()))
+            with_rows = list(s.execute(select(Resource.id, Resource.open_type)
+                                       .where(Resource.id.in_(select(Batch.resource_id))).order_by(Resource.id)))
+            events = s.execute(select(func.count()).select_from(LedgerEvent)).scalar_one()
+        seeds = [f"/datasets/{i}" for i, open_type in with_rows if open_type != "不予开放"]
+        seeds += [f"/catalog/{i}" for i, _ in with_rows[:3]]
+        passwords = {u["username"]: u["password"] for u in summary["users"]}
+        yield Province(home, summary, passwords, names, seeds, events)
+        reset_databases()
+        reset_settings()
+
+
+def sign_in(client: TestClient, username: str, password: str) -> None:
+    """Through the real login form, with its CSRF token."""
+    page = client.get("/login")
+    assert page.status_code == 200
+    response = client.post("/login", data={"username": username, "password": password,
+                                           "csrf_token": csrf_of(page.text), "next": "/console"},
+                           follow_redirects=False)
+    assert response.status_code == 303, (username, response.status_code, response.text[:500])
+
+
+@pytest.fixture(scope="module")
+def app(province: Province):
+    from yibenzhang.api import create_app
+
+    return create_app()
+
+
+@pytest.fixture(scope="module")
+def crawls(province: Province, app) -> dict[str, CrawlResult]:
+    results = {}
+    for username in [None, *ROLE_USERS.values()]:
+        with TestClient(app) as client:
+            if username:
+                sign_in(client, username, province.passwords[username])
+            label = username or "anonymous"
+            results[label] = crawl(client, label, ["/", "/console", *province.seeds], limit=LIMIT,
+                                   data_names=province.data_names)
+    return results
+
+
+def _failures(crawls: dict[str, CrawlResult], *kinds: str) -> list[Failure]:
+    return [f for r in crawls.values() for f in r.failures if f.kind.split(" ")[0] in kinds]
+
+
+def _report(failures: list[Failure]) -> str:
+    return f"{len(failures)} failure(s):\n" + "\n\n".join(str(f) for f in failures)
+
+
+def test_the_demo_users_of_every_role_exist(province: Province) -> None:
+    roles = {u["username"]: u["role"] for u in province.summary["users"]}
+    assert {roles[u] for u in ROLE_USERS.values()} == set(ROLE_USERS)
+    assert [role for role, user in ROLE_USERS.items() if roles[user] != role] == []
+
+
+def test_every_role_crawls_its_part_of_the_site(crawls: dict[str, CrawlResult]) -> None:
+    coverage = {role: (len(r.visited), len(r.html_pages)) for role, r in crawls.items()}
+    print("\ncrawl coverage (URLs, HTML pages):", json.dumps(coverage))
+    for role, r in crawls.items():
+        assert not r.truncated or len(r.visited) == LIMIT
+        assert len(r.html_pages) >= 30, (role, coverage[role])
+    anonymous = {u.split("?")[0] for u in crawls["anonymous"].visited}
+    assert "/datasets" in anonymous and "/console/review" not in anonymous  # /console sent it to /login
+    admin = {u.split("?")[0] for u in crawls["admin"].visited}
+    for page in ("/console/open", "/console/operate", "/console/products", "/console/assess", "/console/calendar",
+                 "/console/share", "/console/share/usage", "/demands", "/showcase", "/open-plans"):
+        assert page in admin, page
+    assert any(re.fullmatch(r"/open/datasets/\d+/download\.csv", u) for u in admin)  # downloads fetched too
+    assert len(crawls["admin"].html_pages) > len(crawls["anonymous"].html_pages)
+
+
+def test_no_page_of_any_role_is_a_server_error(crawls: dict[str, CrawlResult]) -> None:
+    failures = _failures(crawls, "exception", "HTTP")
+    assert not failures, _report(failures)
+
+
+def test_html_pages_have_lang_title_alt_texts_and_labels(crawls: dict[str, CrawlResult]) -> None:
+    failures = _failures(crawls, "accessibility")
+    assert not failures, _report(failures)
+
+
+def test_english_pages_have_english_navigation(crawls: dict[str, CrawlResult]) -> None:
+    failures = _failures(crawls, "i18n")
+    assert not failures, _report(failures)
+
+
+def test_json_endpoints_linked_from_pages_return_json(crawls: dict[str, CrawlResult]) -> None:
+    failures = _failures(crawls, "not")
+    assert not failures, _report(failures)
+
+
+@pytest.mark.xfail(strict=True, reason="reported to the lead: /datasets/159 and /datasets/163 (无条件开放, rows, "
+                   "no item may leave by the 开放下载 policy) offer downloads that answer 400 masking_all_denied")
+def test_links_the_site_offers_work(crawls: dict[str, CrawlResult]) -> None:
+    """A link a page (or CKAN/DCAT) offers answers < 400, unless it needs a sign-in or a right."""
+    failures = _failures(crawls, "broken")
+    assert not failures, _report(failures)
+
+
+@pytest.fixture(scope="module")
+def schema_answers(province: Province, app) -> dict[str, list[tuple[str, int, str]]]:
+    """Every GET route of the OpenAPI schema, anonymously and as admin: routes without parameters
+    as they are; with parameters, a demo id (1) and one that cannot exist (2**40)."""
+    answers = {}
+    for who in ("anonymous", "admin"):
+        with TestClient(app, raise_server_exceptions=False) as client:
+            if who == "admin":
+                sign_in(client, "admin", province.passwords["admin"])
+            schema = client.get("/openapi.json")
+            assert schema.status_code == 200
+            routes = [path for path, ops in schema.json()["paths"].items() if "get" in ops]
+            assert len(routes) >= 50
+            calls = answers[who] = []
+            for path in routes:
+                for value in ("1", HUGE_ID) if "{" in path else ("",):
+                    url = re.sub(r"\{[^}]+\}", value, path)
+                    response = client.get(url)
+                    calls.append((url, response.status_code, response.text[:800]))
+    return answers
+
+
+def test_every_openapi_get_route_answers_below_500(schema_answers: dict[str, list[tuple[str, int, str]]]) -> None:
+    failures = [f"[{who}] {url}: {status} {body}" for who, calls in schema_answers.items()
+                for url, status, body in calls if status >= 500]
+    assert not failures, "\n".join(failures)
+    assert {who: len(calls) for who, calls in schema_answers.items()}["admin"] >= 100
+
+
+@pytest.mark.xfail(strict=True, reason="reported to the lead: GET /api/v1/systems/{id}/resources answers 200 [] "
+                   "for a system that does not exist (catalog.service.system_resources never looks the system up)")
+def test_ids_that_cannot_exist_are_not_found(schema_answers: dict[str, list[tuple[str, int, str]]]) -> None:
+    answered = [f"[{who}] {url}: {status}" for who, calls in schema_answers.items()
+                for url, status, _ in calls if HUGE_ID in url and status not in (400, 401, 403, 404, 422)]
+    assert not answered, "an id that cannot exist was answered: " + "; ".join(answered)
+
+
+def test_the_ledger_of_the_crawled_home_still_verifies(province: Province, crawls: dict[str, CrawlResult]) -> None:
+    from yibenzhang.cli import app as cli
+
+    assert crawls  # after the crawl (and its sign-ins)
+    result = CliRunner().invoke(cli, ["ledger", "verify", "--json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.output)
+    assert report["ok"] is True
+    assert report["events"] >= province.ledger_events_before + len(ROLE_USERS)  # each sign-in is recorded
