@@ -81,6 +81,12 @@ def create_app() -> FastAPI:
     def healthz() -> dict:
         return {"ok": True, "version": __version__}
 
+    if module_available("yibenzhang.share.fastpath"):
+        # The data service's two hot calls (rows, 核验) skip the router walk; same handlers, same
+        # auth and errors (issue 5's throughput: 1,165-1,461 against 491-759 requests/s).
+        from .share.fastpath import DataServiceFastPath
+
+        app.add_middleware(DataServiceFastPath)
     return app
 
 

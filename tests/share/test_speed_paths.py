@@ -180,8 +180,9 @@ def test_large_resources_use_the_query(share, monkeypatch):
     assert [r[0] for r in rows] == ["欧阳娜娜", "张伟"] and not snapshot._cache
 
 
-def test_fast_path_answers_exactly_as_the_routes(client, share):
-    """share.fastpath (dispatch ahead of the router) gives the routes' statuses and bodies."""
+def test_fast_path_answers_exactly_as_the_routes(share):
+    """share.fastpath (dispatch ahead of the router, wired by api.create_app) gives the routes'
+    statuses and bodies: compared with the same app with the middleware taken out."""
     from fastapi.testclient import TestClient
 
     from yibenzhang.api import create_app
@@ -189,7 +190,10 @@ def test_fast_path_answers_exactly_as_the_routes(client, share):
 
     w = share.world
     app = create_app()
-    app.add_middleware(DataServiceFastPath)
+    assert any(m.cls is DataServiceFastPath for m in app.user_middleware)
+    plain = create_app()
+    plain.user_middleware = [m for m in plain.user_middleware if m.cls is not DataServiceFastPath]
+    client = TestClient(plain)
     rows_g = issue(share, items=["姓名", "行政区划代码", "内部备注"])
     verify_g = issue(share, mode="核验", items=["公民身份号码", "姓名"])
     h = w.headers("consumer")

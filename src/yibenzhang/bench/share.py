@@ -252,8 +252,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     vseconds = max(3.0, seconds / 3)
     runs = max(1, runs)
     workers = os.environ.get("YBZ_BENCH_SHARE_WORKERS") or "1"
-    # The app served: the platform's own by default; yibenzhang.share.fastpath:create_app measures
-    # the data calls dispatched ahead of the router (until api.py wires that in itself).
+    # The app served: the platform's own (with the data service's fast path) unless named.
     factory = os.environ.get("YBZ_BENCH_SHARE_APP") or "yibenzhang.api:create_app"
     with tempfile.TemporaryDirectory(prefix="ybz-bench-share-") as home, \
             bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None, YBZ_SHARE_RATE_LIMIT="off"):

@@ -9,8 +9,8 @@ share`). This ASGI wrapper recognises exactly `GET /api/v1/grants/{id}/rows` and
 two objects) goes to the app untouched, so the app's own validation answers it. The routes stay
 registered for the OpenAPI document.
 
-Wire it with `app.add_middleware(DataServiceFastPath)` (it sits inside the server-error
-middleware, so an unexpected error is still a logged 500).
+api.create_app wires it with `app.add_middleware(DataServiceFastPath)` (it sits inside the
+server-error middleware, so an unexpected error is still a logged 500).
 """
 
 from __future__ import annotations
@@ -107,13 +107,3 @@ def _replay(chunks: list[bytes], last: Message | None, more: bool = False, rest:
         assert rest is not None
         return await rest()
     return receive
-
-
-def create_app() -> ASGIApp:
-    """The platform app with the fast path in front (until api.create_app adds it itself);
-    `uvicorn yibenzhang.share.fastpath:create_app --factory`."""
-    from ..api import create_app as platform_app
-
-    app = platform_app()
-    app.add_middleware(DataServiceFastPath)
-    return app
