@@ -177,8 +177,6 @@ def test_links_the_site_offers_work(crawls: dict[str, CrawlResult]) -> None:
     assert not failures, _report(failures)
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: /datasets/159 and /datasets/163 (无条件开放, with rows, "
-                   "but no item may leave by the 开放下载 policy) offer downloads that answer 400 masking_all_denied")
 def test_every_download_an_open_dataset_page_offers_works(province: Province, app) -> None:
     """The crawl visits a few downloads of each kind; here every open dataset with rows, anonymously."""
     broken = []
@@ -222,8 +220,6 @@ def test_every_openapi_get_route_answers_below_500(schema_answers: dict[str, lis
     assert {who: len(calls) for who, calls in schema_answers.items()}["admin"] >= 100
 
 
-@pytest.mark.xfail(strict=True, reason="reported to the lead: GET /api/v1/systems/{id}/resources answers 200 [] "
-                   "for a system that does not exist (catalog.service.system_resources never looks the system up)")
 def test_ids_that_cannot_exist_are_not_found(schema_answers: dict[str, list[tuple[str, int, str]]]) -> None:
     answered = [f"[{who}] {url}: {status}" for who, calls in schema_answers.items()
                 for url, status, _ in calls if HUGE_ID in url and status not in (400, 401, 403, 404, 422)]

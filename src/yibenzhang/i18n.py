@@ -162,6 +162,7 @@ EN.update(
 
 # Areas below are appended to by the module that uses them; keep one dict literal per area.
 EN.update({  # search
+    "系统 {system_id}": "System {system_id}",
     "每页条数应在1到{max}之间": "The page size must be between 1 and {max}",
     "起始位置应在0到{max}之间": "The offset must be between 0 and {max}",
     "地区“{value}”不存在": "Region “{value}” does not exist",

@@ -735,6 +735,8 @@ def list_systems(session: Session, org_id: int | None = None) -> list[System]:
 
 def system_resources(session: Session, actor: Actor, system_id: int) -> list[Resource]:
     """系统关联数据: the resources a system provides, as far as the actor may see them."""
+    if session.get(System, system_id) is None:
+        raise NotFound(f"系统 {system_id}", "system_not_found")
     stmt = visible_to(select(Resource).where(Resource.system_id == system_id), actor)
     return list(session.execute(stmt.order_by(Resource.code)).scalars())
 

@@ -404,7 +404,9 @@ def _envelope(base: str, action: str, **body: Any) -> dict[str, Any]:
 
 
 # CKAN answers at /api/3/action/ and the unversioned /api/action/ (what ckanapi calls).
-@router.api_route("/api/3/action/{action}", methods=["GET", "POST"], summary="CKAN action (read-only subset)")
+@router.get("/api/3/action/{action}", summary="CKAN action (read-only subset)", operation_id="ckan_action_get")
+@router.post("/api/3/action/{action}", summary="CKAN action, parameters in a JSON body",
+             operation_id="ckan_action_post")
 @router.api_route("/api/action/{action}", methods=["GET", "POST"], include_in_schema=False)
 async def call_action(action: str, request: Request) -> JSONResponse:
     base = str(request.base_url).rstrip("/")

@@ -102,7 +102,7 @@ class Dataset:
     keywords: tuple[str, ...]
     domains: tuple[str, ...]
     quality: float | None
-    has_data: bool
+    has_data: bool  # rows collected and some item may leave: the downloads hold data
     record_count: int | None
     downloads: int = 0
 
@@ -125,6 +125,20 @@ def _bits(values: list[tuple[int, ...]]) -> Any:
     for i, v in enumerate(values):
         for b in v:
             out[i] |= np.uint64(1 << b)
+    return out
+
+
+def _nothing_leaves(session: Session, ids: set[int]) -> set[int]:
+    """Datasets with rows of which no item may leave by 开放下载 (e.g. every item ungraded or
+    personal): they offer no downloads, no CKAN resources and no DCAT distributions, since each
+    would be refused (masking_all_denied)."""
+    from . import downloads
+
+    out = set()
+    for rid in ids:
+        resource = session.get(Resource, rid)
+        if resource is not None and not downloads.shape(session, resource).plan.leaving:
+            out.add(rid)
     return out
 
 
@@ -155,6 +169,7 @@ def _load(session: Session, orgs: dict[int, tuple[str, str]], regions: dict[int,
     rows = session.execute(stmt).all()
     quality = dict(session.execute(text(quality_sql)).all())
     with_data = set(session.execute(text(data_sql), params).scalars())
+    with_data -= _nothing_leaves(session, with_data)
     region_by_code = {c: i for i, (c, _, _) in regions.items()}
     out: list[Dataset] = []
     formats: dict[tuple[str | None, str], tuple[str, ...]] = {}  # few distinct declarations

@@ -198,7 +198,7 @@ def dataset(request: Request, dataset_id: str) -> Response:
         run = s.execute(select(QualityRun).where(QualityRun.resource_id == d.id)
                         .order_by(QualityRun.id.desc()).limit(1)).scalar_one_or_none()
         quality = {"overall": run.overall, "scores": dict(run.scores or {}), "at": run.created_at} if run else None
-        preview, chart, no_rows = _rows(s, resource) if d.has_data else (None, None, None)
+        preview, chart, no_rows = _rows(s, resource) if batches else (None, None, None)
     base = str(request.base_url).rstrip("/")
     return render(request, "portal/dataset.html", d=d, v=view, access=access, versions=versions, batches=batches,
                   quality=quality, preview=preview, no_rows=no_rows, downloads=DOWNLOADS, base=base,
