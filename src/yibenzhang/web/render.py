@@ -48,6 +48,35 @@ def _letter(value: str | None) -> str:
 env.globals["data_type_letter"] = _letter
 
 
+# The console's side navigation: (path, label, who may open it) — a link is shown only to those
+# its page admits, so nobody is sent to a 403 (the pages check again, in the services).
+def _gov(a: Actor) -> bool:
+    return a.is_government
+
+
+def _oversight(a: Actor) -> bool:
+    return a.is_admin or a.is_auditor or bool(a.reviewer_paths())
+
+
+CONSOLE_NAV: tuple[tuple[str, str, Any], ...] = (
+    ("/catalog", "资源目录", None), ("/console/catalog", "我的编目", _gov), ("/console/review", "审核队列", _oversight),
+    ("/console/duty-changes", "职责变化", _gov), ("/console/one-source", "一数一源", _gov),
+    ("/console/objections", "异议处理", None), ("/console/share", "数据共享", _gov),
+    ("/console/quality", "质量评分", _gov), ("/console/open", "开放审批", None),
+    ("/console/operate", "授权运营", None), ("/console/products", "产品登记", None),
+    ("/console/assess", "评估考核", lambda a: _oversight(a) or a.has_role(Role.STEWARD)),
+    ("/console/calendar", "合规日历", _gov), ("/console/jobs", "后台任务", _gov),
+    ("/console/ledger", "存证校验", _oversight),
+)
+
+
+def console_nav(actor: Actor) -> list[tuple[str, str]]:
+    return [(href, label) for href, label, who in CONSOLE_NAV if who is None or who(actor)]
+
+
+env.globals["console_nav"] = console_nav
+
+
 @dataclass
 class WebContext:
     """Who is looking, in which language, and the session's CSRF token (None when anonymous)."""
