@@ -106,6 +106,18 @@ class ErrorBag:
     def add(self, field_path: str, code: str, message: str, **params: Any) -> None:
         self.errors.append(FieldError(field_path, code, message, params))
 
+    def text(self, field_path: str, value: str | None, *, required: bool = True, limit: int = 2000) -> str | None:
+        """A free-text field, stripped: None when empty (an error when required), an error when
+        longer than `limit` characters (the text is still returned, so later checks can run)."""
+        text = (value or "").strip()
+        if not text:
+            if required:
+                self.add(field_path, "required", "必填项不能为空")
+            return None
+        if len(text) > limit:
+            self.add(field_path, "too_long", "不能超过{n}个字符", n=limit)
+        return text
+
     def raise_if_any(self, code: str = "validation_failed") -> None:
         if self.errors:
             raise ValidationFailed(code, "请求的内容不合法", errors=list(self.errors))

@@ -67,12 +67,7 @@ def get_application(session: Session, actor: Actor, app_id: int, *, for_update: 
 
 
 def _text(bag: ErrorBag, field: str, value: str | None) -> str:
-    text = (value or "").strip()
-    if not text:
-        bag.add(field, "required", "必填项不能为空")
-    elif len(text) > TEXT_MAX:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=TEXT_MAX)
-    return text
+    return bag.text(field, value, limit=TEXT_MAX) or ""
 
 
 def apply(session: Session, actor: Actor, resource_id: int | str, *, purpose: str, scenario: str,

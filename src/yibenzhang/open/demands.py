@@ -146,14 +146,7 @@ def _sees_contact(session: Session, actor: Actor, d: OpenDemand) -> bool:
 
 
 def _text(bag: ErrorBag, field: str, value: str | None, limit: int, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            bag.add(field, "required", "必填项不能为空")
-        return None
-    if len(text) > limit:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=limit)
-    return text
+    return bag.text(field, value, required=required, limit=limit)
 
 
 def create_demand(session: Session, actor: Actor, *, title: str, description: str, domain: str | None = None,

@@ -177,14 +177,7 @@ def product_dict(session: Session, product: Product) -> dict[str, Any]:
 
 
 def _text(bag: ErrorBag, field: str, value: str | None, *, required: bool, limit: int = TEXT_MAX) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            bag.add(field, "required", "必填项不能为空")
-        return None
-    if len(text) > limit:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=limit)
-    return text
+    return bag.text(field, value, required=required, limit=limit)
 
 
 def _authorization(session: Session, actor: Actor, authorization_id: int) -> Authorization:

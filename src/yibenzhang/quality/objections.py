@@ -225,14 +225,7 @@ def _state_error(obj: Objection, action: str, today: date) -> Conflict:
 
 
 def _text(bag: ErrorBag, field: str, value: str | None, required: bool) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            bag.add(field, "required", "必填项不能为空")
-        return None
-    if len(text) > CLAIM_MAX:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=CLAIM_MAX)
-    return text
+    return bag.text(field, value, required=required, limit=CLAIM_MAX)
 
 
 def _check_batch(session: Session, bag: ErrorBag, field: str, resource_id: int, batch_id: int | None) -> None:

@@ -173,14 +173,7 @@ def _state_error(req: ShareRequest, action: str) -> Conflict:
 
 
 def _text(bag: ErrorBag, field: str, value: str | None, required: bool = True) -> str | None:
-    text = (value or "").strip()
-    if not text:
-        if required:
-            bag.add(field, "required", "必填项不能为空")
-        return None
-    if len(text) > TEXT_MAX:
-        bag.add(field, "too_long", "不能超过{n}个字符", n=TEXT_MAX)
-    return text
+    return bag.text(field, value, required=required, limit=TEXT_MAX)
 
 
 def _consumer_org(actor: Actor, org_id: int | None) -> int:
