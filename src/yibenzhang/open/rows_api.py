@@ -5,13 +5,10 @@ client IP (Rules.open_api_calls_per_minute)."""
 
 from __future__ import annotations
 
-import base64
 import math
 import threading
 import time
 from collections.abc import Callable
-from datetime import date, datetime
-from decimal import Decimal
 from typing import Any
 
 import duckdb
@@ -19,7 +16,7 @@ import duckdb
 from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
-from ..zone.engine import get_engine
+from ..zone.engine import get_engine, json_value
 from ..zone.service import literal, quote
 from .downloads import SNAPSHOT, Shape, file_for
 
@@ -85,16 +82,6 @@ def _cursor() -> duckdb.DuckDBPyConnection:
     return con.cursor()
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode()
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    return v
-
-
 def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
     clear = {c.name for c in sh.plan.leaving if masking.OPERATORS[c.operator.name].clear}
     leaving = set(sh.columns)
@@ -145,7 +132,7 @@ def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offs
     finally:
         con.close()
     cols = names[:-1]
-    rows = [{c: _json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
+    rows = [{c: json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
     full = len(got) == limit
     return {
         "dataset_id": sh.resource_id, "columns": cols, "denied": sh.plan.denied,

@@ -14,7 +14,6 @@ the same rows (tests/share/test_speed_paths.py).
 
 from __future__ import annotations
 
-import base64
 import json
 import os
 import threading
@@ -42,7 +41,7 @@ from ..db import Database, utcnow
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
-from ..zone.engine import get_engine
+from ..zone.engine import get_engine, json_value
 from ..zone.service import current_relation, quote
 from . import grants as G
 from . import snapshot
@@ -244,16 +243,6 @@ def connection() -> duckdb.DuckDBPyConnection:
 _SPECIAL = (bytes, date, datetime, Decimal)
 
 
-def _json_value(v: Any) -> Any:
-    if isinstance(v, bytes):
-        return base64.b64encode(v).decode()
-    if isinstance(v, datetime | date):
-        return v.isoformat()
-    if isinstance(v, Decimal):
-        return str(v)
-    return v
-
-
 def _filters_sql(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
     clear = {c.name for c in sh.plan.leaving if masking.OPERATORS[c.operator.name].clear}
     conds, params = [], []
@@ -371,7 +360,7 @@ def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, 
     # Only columns holding a value JSON cannot carry (bytes, dates, decimals) are converted.
     for c in {c for r in out_rows for c, v in r.items() if isinstance(v, _SPECIAL)}:
         for r in out_rows:
-            r[c] = _json_value(r[c])
+            r[c] = json_value(r[c])
     _record(db, actor, grant, "rows", list(filters), n, "ok")
     return {"grant_id": grant.id, "items": cols, "denied": sh.plan.denied,
             "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "rows": out_rows, "next": nxt}

@@ -4,7 +4,10 @@ the same calls over the same Parquet layout later."""
 
 from __future__ import annotations
 
+import base64
 import os
+from datetime import date, datetime
+from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Protocol
@@ -61,3 +64,15 @@ def _engine(kind: str, zone: str) -> Engine:
 def get_engine() -> Engine:
     settings = get_settings()
     return _engine(settings.engine, str(settings.zone))
+
+
+def json_value(v: Any) -> Any:
+    """A value read from the engine as JSON carries it: bytes as base64, dates as ISO text,
+    decimals as text (no float rounding of amounts)."""
+    if isinstance(v, bytes):
+        return base64.b64encode(v).decode()
+    if isinstance(v, datetime | date):
+        return v.isoformat()
+    if isinstance(v, Decimal):
+        return str(v)
+    return v
