@@ -200,3 +200,20 @@ def test_ledger_holds_no_personal_data(world):
         text = " ".join(str(e.content) for e in events)
     for secret in (PURPOSE, "张三丰", "李四", "社会救助暂行办法", "同意，"):
         assert secret not in text
+
+
+def test_seal_signs_and_verifies_with_a_public_key_beginning_04(world, monkeypatch):
+    """d = 11 gives a public key whose x starts with byte 0x04: gmssl's constructor would strip
+    it as if it were the uncompressed-point marker (CI once failed on such a random key)."""
+    from gmssl import sm2
+
+    private = f"{11:064x}"
+    public = sm2.CryptSM2(private_key="", public_key="")._kg(11, sm2.default_ecc_table["g"])
+    assert public.startswith("04") and len(public) == 128
+    monkeypatch.setattr(seal, "_new_pair", lambda: (private, public))
+    rid = published(world, share_type="无条件共享", share_condition=None)
+    out = ask(world, resource=rid)
+    with world.db.read() as s:
+        assert seal.verify(s, out["seal"])["valid"] is True
+        tampered = {**out["seal"], "content": {**out["seal"]["content"], "purpose": "别的用途"}}
+        assert seal.verify(s, tampered)["valid"] is False

@@ -78,6 +78,15 @@ def ensure_key(session: Session, org: Org) -> OrgSealKey:
     return row
 
 
+def _signer(private: str, public: str) -> sm2.CryptSM2:
+    """gmssl's constructor strips a leading "04" (the uncompressed-point marker) with
+    `lstrip("04")`, which eats every leading 0 and 4 of an x||y key that happens to begin with
+    "04" (one key in 256): set the key after construction instead."""
+    signer = sm2.CryptSM2(private_key=private, public_key="")
+    signer.public_key = public
+    return signer
+
+
 def _private(org: Org) -> str:
     return sm4_decrypt(_file_key(), _key_path(org.uscc).read_bytes()).decode()
 
@@ -85,7 +94,7 @@ def _private(org: Org) -> str:
 def seal(session: Session, org: Org, content: dict[str, Any]) -> dict[str, Any]:
     """A sealed document: the content and the org's signature over its canonical JSON."""
     key = ensure_key(session, org)
-    signer = sm2.CryptSM2(private_key=_private(org), public_key=key.public_key)
+    signer = _signer(_private(org), key.public_key)
     signature = signer.sign_with_sm3(canonical_json(content), secrets.token_hex(32))
     return {
         "content": content,
@@ -109,7 +118,7 @@ def verify(session: Session, document: Any) -> dict[str, Any]:
     if key is None:
         return {"valid": False, "reason": "unknown_org"}
     try:
-        ok = sm2.CryptSM2(private_key="", public_key=key.public_key).verify_with_sm3(
+        ok = _signer("", key.public_key).verify_with_sm3(
             signature, canonical_json(document["content"]))
     except (ValueError, TypeError, IndexError):
         ok = False
