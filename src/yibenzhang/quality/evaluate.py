@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from . import native
 from . import validators as V
 from .rules import TEXT_TYPES, Rule
 
@@ -144,8 +145,15 @@ class _Builder:
         if rule.kind == "format":
             v = self.text(name, letter)
             fmt = p["format"]
-            # Kernels run in the source projection, on the flat vectors straight from the scan.
-            if fmt == "date_text" and "date_text" in self.udfs:
+            # Native functions first (C, inside DuckDB's threads); then the Python kernels, which
+            # run in the source projection, on the flat vectors straight from the scan.
+            if self.udfs.get("native") and fmt in V.NATIVE_FORMATS:
+                if fmt == "id_card":
+                    x = self.derive(f"ybz_native_id_card({self.text(name, letter, qualified=False)})")
+                    ok = V.sql_native_id_card(x, today=self.today, provinces=self.provinces)
+                else:
+                    ok = V.sql_native(fmt, v, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+            elif fmt == "date_text" and "date_text" in self.udfs:
                 ymd = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
                 ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
             elif "checks" in self.udfs and fmt in KERNEL_FORMATS:
@@ -239,13 +247,16 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
              references: dict[str, str] | None = None, today: date | None = None,
              provinces: Iterable[str] | None = None, divisions: Iterable[str] | None = None,
              sample_n: int = SAMPLE_ROWS, vectorized: bool = True) -> Evaluation:
-    """Run every rule over `relation` (a DuckDB table expression) in one statement; check digits
-    by the vectorized kernels (registered on `con`, see KERNEL_FORMATS) unless `vectorized` is
-    false (portable SQL only, as Spark would run it)."""
+    """Run every rule over `relation` (a DuckDB table expression) in one statement. Formats are
+    checked by the native functions when `con` can load them (quality.native), else check digits by
+    the Python kernels (registered on `con`, see KERNEL_FORMATS); `vectorized=False` uses portable
+    SQL only, as Spark would run it."""
     started = time.perf_counter()
     columns = relation_columns(con, relation)
     udfs = None
-    if vectorized:
+    if vectorized and native.load(con):
+        udfs = {"native": "1"}
+    elif vectorized:
         # One call for every check-digit column, in rule order (as the builder meets them).
         formats = tuple(r.params["format"] for r in rules if r.kind == "format"
                         and r.params.get("format") in KERNEL_FORMATS and r.items[0] in columns)

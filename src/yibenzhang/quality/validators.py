@@ -339,6 +339,43 @@ def sql_in_range(v: str, lo: object = None, hi: object = None) -> str:
     return f"({' AND '.join(parts)})"
 
 
+# --- the native functions (quality/native: a DuckDB extension in C) ------------------------------
+#
+# Each takes the value and answers like the Python reference; settings stay in SQL.
+
+NATIVE_FORMATS = frozenset({"id_card", "uscc", "bank_card", "mobile", "landline", "phone", "email", "date_text"})
+ID_PREFIX_SCALE = 100_000_000  # ybz_native_id_card: prefix * 10^8 + YYYYMMDD of birth, 0 when malformed
+
+
+def _ymd_int(d: date) -> int:
+    return d.year * 10000 + d.month * 100 + d.day
+
+
+def sql_native_id_card(x: str, *, today: date | None = None, provinces: Iterable[str] | None = None) -> str:
+    """Given `x = ybz_native_id_card(v)` (computed once): the province prefix and birth date
+    against the settings. The 15-digit form's 19xx births are never before ID_MIN_BIRTH."""
+    today = today or date.today()
+    prefixes = sorted(int(p) for p in _provinces(provinces) if len(p) == 2 and p.isascii() and p.isdigit())
+    known = f"({x} // {ID_PREFIX_SCALE}) IN ({', '.join(map(str, prefixes)) or 'NULL'})"
+    return (f"(CASE WHEN {x} IS NULL THEN NULL ELSE {x} > 0 AND {known} AND ({x} % {ID_PREFIX_SCALE}) "
+            f"BETWEEN {_ymd_int(ID_MIN_BIRTH)} AND {_ymd_int(today)} END)")
+
+
+def sql_native(fmt: str, v: str, *, today: date | None = None, provinces: Iterable[str] | None = None,
+               lo: date | None = None, hi: date | None = None) -> str:
+    """The check of format `fmt` on VARCHAR expression `v` by the native functions (TRUE, FALSE,
+    NULL for NULL), for a connection where `native.load` succeeded."""
+    if fmt == "id_card":
+        return sql_native_id_card(f"ybz_native_id_card({v})", today=today, provinces=provinces)
+    if fmt == "phone":
+        return f"(ybz_native_landline({v}) OR ybz_native_mobile({v}))"
+    if fmt == "date_text":
+        return sql_date_text_ymd(v, f"nullif(ybz_native_date_ymd({v}), 0)", lo=lo, hi=hi)
+    if fmt in NATIVE_FORMATS:
+        return f"ybz_native_{fmt}({v})"
+    raise ValueError(f"no native check for {fmt}")
+
+
 # --- registry of named formats (rules refer to them by name) ---------------------------------------
 
 FORMATS = ("id_card", "uscc", "mobile", "landline", "phone", "bank_card", "division", "email", "date_text")

@@ -39,10 +39,13 @@ class DuckDBEngine:
         self.zone = zone
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory connection; spill files go to the zone's staging area."""
+        """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
+        extensions are allowed for quality.native's checks: only the platform's own SQL runs
+        here (the operators' sandbox has its own locked connection)."""
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
         con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
+                                     "allow_unsigned_extensions": True,
                                      "temp_directory": str(spill), "preserve_insertion_order": True})
         return con
 
