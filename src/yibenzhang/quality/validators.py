@@ -72,6 +72,11 @@ def _ymd(text: str) -> date | None:
         return None
 
 
+def _ymd_int(d: date) -> int:
+    """A date as the YYYYMMDD integer the kernels and native functions compare."""
+    return d.year * 10000 + d.month * 100 + d.day
+
+
 # --- 身份证号 (GB 11643) ------------------------------------------------------------------------
 
 
@@ -347,10 +352,6 @@ NATIVE_FORMATS = frozenset({"id_card", "uscc", "bank_card", "mobile", "landline"
 ID_PREFIX_SCALE = 100_000_000  # ybz_native_id_card: prefix * 10^8 + YYYYMMDD of birth, 0 when malformed
 
 
-def _ymd_int(d: date) -> int:
-    return d.year * 10000 + d.month * 100 + d.day
-
-
 def sql_native_id_card(x: str, *, today: date | None = None, provinces: Iterable[str] | None = None) -> str:
     """Given `x = ybz_native_id_card(v)` (computed once): the province prefix and birth date
     against the settings. The 15-digit form's 19xx births are never before ID_MIN_BIRTH."""
@@ -517,8 +518,7 @@ def _id_card_ok(values: pa.Array | pa.ChunkedArray, *, today: date | None = None
     arr, offsets, _ = _string_buffers(values)
     lengths = np.diff(offsets)
     table = _province_table(provinces)
-    today_ymd = today.year * 10000 + today.month * 100 + today.day
-    min_ymd = ID_MIN_BIRTH.year * 10000 + ID_MIN_BIRTH.month * 100 + ID_MIN_BIRTH.day
+    today_ymd, min_ymd = _ymd_int(today), _ymd_int(ID_MIN_BIRTH)
     ok = np.zeros(len(arr), dtype=bool)
     rows, m = _fixed(arr, lengths, 18)
     if rows.size:
@@ -672,9 +672,9 @@ def sql_date_text_ymd(v: str, ymd: str, *, lo: date | None = None, hi: date | No
     """`sql_date_text` given `ymd`, the value's YYYYMMDD integer from `date_ymd_kernel`."""
     cond = f"{ymd} IS NOT NULL"
     if lo is not None:
-        cond += f" AND {ymd} >= {lo.year * 10000 + lo.month * 100 + lo.day}"
+        cond += f" AND {ymd} >= {_ymd_int(lo)}"
     if hi is not None:
-        cond += f" AND {ymd} <= {hi.year * 10000 + hi.month * 100 + hi.day}"
+        cond += f" AND {ymd} <= {_ymd_int(hi)}"
     return f"(CASE WHEN {v} IS NULL THEN NULL ELSE coalesce({cond}, FALSE) END)"
 
 

@@ -10,6 +10,7 @@ not load it, `load` says no and the callers use the Python kernels: same answers
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import os
@@ -41,7 +42,9 @@ def _cache_root() -> Path:
     return Path(base) / "yibenzhang" / "native"
 
 
+@functools.lru_cache(maxsize=1)
 def _platform() -> str:
+    """DuckDB's platform name (asked once per process: each evaluation calls `load`)."""
     con = duckdb.connect()
     try:
         row = con.execute("PRAGMA platform").fetchone()
@@ -68,12 +71,12 @@ def build() -> Path | None:
             return _built[key]
         target = _cache_root() / key / f"{NAME}.duckdb_extension"
         if not target.exists():
-            target = _compile(source, platform, target)  # type: ignore[assignment]
+            target = _compile(platform, target)  # type: ignore[assignment]
         _built[key] = target
         return target
 
 
-def _compile(source: bytes, platform: str, target: Path) -> Path | None:
+def _compile(platform: str, target: Path) -> Path | None:
     compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
     if compiler is None:
         log.warning("no C compiler: quality checks use the Python kernels")
