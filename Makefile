@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test lint install clean
+.PHONY: demo test test-fast lint install clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,10 +22,19 @@ demo: $(STAMP)
 	$(BIN)/ybz init
 	$(BIN)/ybz serve --demo --host 127.0.0.1 --port 8000
 
-## Install with test extras and run the whole suite (lint first).
+# Two workers fit two cores; each builds its own templates, database and ports (tests/conftest.py).
+# --dist loadfile keeps a file's module-scoped fixtures (the crawl's province) on one worker.
+WORKERS ?= 2
+XDIST := -n $(WORKERS) --dist loadfile
+
+## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
 test: $(STAMP)
 	$(BIN)/ruff check src tests
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
+
+## The inner loop: SQLite only, no browser (PostgreSQL and Chromium tests deselected, not skipped).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

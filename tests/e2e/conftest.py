@@ -36,10 +36,10 @@ def _free_port() -> int:
 
 
 @pytest.fixture
-def e2e_world(sqlite_db):
-    from tests.factories import build_world
+def e2e_world(request, sqlite_db):
+    from tests.conftest import world_copy
 
-    return build_world(sqlite_db)
+    return world_copy(request.getfixturevalue("templates"), "sqlite", sqlite_db)
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess")
+BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo")
 
 
 @contextmanager
