@@ -1316,6 +1316,11 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
 })
 
 
+# issue 17: the console and the portal as their users judge them
+EN.update({
+    "菜单": "Menu",
+})
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text
