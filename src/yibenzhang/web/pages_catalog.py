@@ -143,6 +143,8 @@ def detail(request: Request, resource_id: int) -> Response:
 
 
 def console_home(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    if not ctx.actor.is_government:  # the public's own space is 我的 on the portal, not a government console
+        return redirect("/open/my")
     return render(request, "console_home.html")
 
 
