@@ -1322,6 +1322,8 @@ EN.update({
     "交付文件": "delivery file", "质量规则": "quality rule", "评估": "valuation", "系统": "system",
     "登记证书": "registration certificate", "用户": "user", "归集任务": "collection task",
     "开放计划条目": "open-data plan entry", "入表记录": "balance-sheet record", "令牌": "token", "证书": "certificate",
+    "逾期{n}天": "{n} days overdue", "逾期{n}个工作日": "{n} working days overdue", "今天到期": "Due today",
+    "剩余{n}天": "{n} days left", "距到期": "Due in",
     "菜单": "Menu", "我的": "My space", "我提交的纠错": "My objections", "没有纠错": "No objections",
     "已归集 {n} 行，但尚无信息项确认分级：未确认分级的信息项一律不提供，请先确认分级。":
         "{n} rows collected, but no item has a confirmed grade yet: items without a confirmed grade never leave. "
