@@ -1324,6 +1324,16 @@ EN.update({
     "开放计划条目": "open-data plan entry", "入表记录": "balance-sheet record", "令牌": "token", "证书": "certificate",
     "逾期{n}天": "{n} days overdue", "逾期{n}个工作日": "{n} working days overdue", "今天到期": "Due today",
     "剩余{n}天": "{n} days left", "距到期": "Due in",
+    "待办": "To do", "常用": "Shortcuts", "项": "items", "逾期 {n} 项": "{n} overdue", "没有待办事项": "Nothing to do",
+    "已退回待修改 {returned} 条，草稿 {drafts} 条": "{returned} returned to fix, {drafts} drafts",
+    "职责变化后须更新目录": "Update the catalogue after duty changes", "待我审批的共享申请": "Share requests to decide",
+    "按到期日先后处理": "Oldest due date first", "待答复的开放申请": "Open-data applications to answer",
+    "社会公众申请使用有条件开放的数据": "Applications from the public for conditionally open data",
+    "本单位的共享申请": "Our share requests",
+    "申请、审批进度、授权与交付": "Requests, decisions, grants and deliveries",
+    "待处理的异议": "Objections to handle", "答复、更正或裁定": "Answer, correct or rule",
+    "有效的授权与沙箱查询": "Active authorizations and sandbox queries",
+    "待审核的信息资源：打开后发布或退回": "Resources awaiting review: open one to publish or return it",
     "菜单": "Menu", "我的": "My space", "我提交的纠错": "My objections", "没有纠错": "No objections",
     "已归集 {n} 行，但尚无信息项确认分级：未确认分级的信息项一律不提供，请先确认分级。":
         "{n} rows collected, but no item has a confirmed grade yet: items without a confirmed grade never leave. "

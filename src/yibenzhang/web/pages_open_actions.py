@@ -23,6 +23,7 @@ from ..open import plans
 from ..open import showcase as show
 from ..open.datasets import get_open_resource, is_unconditional
 from ..open.model import DEMAND_DOMAINS
+from ..open.portal_query import find_dataset
 from ..orgs.model import Org
 from ..quality import objections as objection_service
 from . import auth
@@ -98,6 +99,9 @@ def _my_page(request: Request, ctx: WebContext, new_key: dict[str, Any] | None =
     with get_database().read() as s:
         rows, _ = apps.list_applications(s, ctx.actor, view="mine", limit=200)
         mine = [apps.application_dict(s, a) for a in rows]
+        for a in mine:  # offer the download only where the file holds data (as the dataset page does)
+            found = find_dataset(s, a["resource_id"])
+            a["downloadable"] = bool(found and found.has_data)
         keys = [key_service.key_dict(k) for k in key_service.keys_of(s, ctx.actor)]
         demands_rows, _ = dem.list_demands(s, requester_id=ctx.actor.user_id or -1, limit=200)
         my_demands = [dem.demand_dict(s, d, ctx.actor) for d in demands_rows]
