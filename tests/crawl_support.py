@@ -25,6 +25,11 @@ SKIP_PATHS = ("/logout", "/static/", "/docs", "/redoc")
 # Inputs a person never types into, so no label is needed.
 UNLABELLED_TYPES = {"hidden", "submit", "button", "reset", "image"}
 QUERY_VARIANTS = 4
+# What a browser fetches by itself when it draws a page (tag → attributes holding an address).
+RESOURCE_ATTRS = {"script": ("src",), "link": ("href",), "img": ("src", "srcset"), "iframe": ("src",),
+                  "frame": ("src",), "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
+                  "track": ("src",), "embed": ("src",), "object": ("data",), "input": ("src",)}
+CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""", re.IGNORECASE)
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -65,6 +70,8 @@ class PageScan(HTMLParser):
         self.label_for: set[str] = set()
         self.controls: list[tuple[str, dict[str, str | None], bool]] = []  # tag, attrs, inside a <label>
         self.nav_han: list[str] = []
+        self.resources: list[str] = []  # addresses the browser loads without a click
+        self._in_style = False
         self._stack: list[tuple[str, bool, bool]] = []  # tag, in nav, exempt (lang=zh or a person's name)
         self._in_title = False
         self._label_depth = 0
@@ -79,6 +86,13 @@ class PageScan(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        for attr in RESOURCE_ATTRS.get(tag, ()):
+            for ref in (a.get(attr) or "").split(","):
+                if ref.strip():
+                    self.resources.append(ref.strip().split()[0])
+        self.resources += CSS_URL.findall(a.get("style") or "")
+        if tag == "style":
+            self._in_style = True
         if tag == "html":
             self.html_lang = a.get("lang")
         elif tag == "title":
@@ -108,6 +122,8 @@ class PageScan(HTMLParser):
     def handle_endtag(self, tag: str) -> None:
         if tag == "title":
             self._in_title = False
+        elif tag == "style":
+            self._in_style = False
         elif tag == "label":
             self._label_depth = max(0, self._label_depth - 1)
         if tag in VOID_TAGS:
@@ -120,6 +136,8 @@ class PageScan(HTMLParser):
     def handle_data(self, data: str) -> None:
         if self._in_title:
             self.title += data
+        if self._in_style:
+            self.resources += CSS_URL.findall(data)
         if self._in_nav and not self._exempt and HAN.search(data):
             self.nav_han.append(data.strip())
 
@@ -134,6 +152,15 @@ class PageScan(HTMLParser):
                 continue
             out.append(f"<{tag} name={a.get('name')!r} id={a.get('id')!r}>")
         return out
+
+    def external_resources(self) -> list[str]:
+        """What the page would load from another host (a government network has no internet)."""
+        return [ref for ref in self.resources if is_external(ref)]
+
+
+def is_external(ref: str) -> bool:
+    parts = urlsplit(ref)
+    return bool(parts.netloc) and parts.netloc not in ("testserver", "127.0.0.1", "localhost")
 
 
 def path_shape(url: str) -> str:
@@ -233,6 +260,9 @@ def check_html(role: str, url: str, text: str, result: CrawlResult, referrer: st
         problems.append(f"form controls without a label: {missing[:8]}")
     if problems:
         result.failures.append(Failure(role, url, "accessibility", "; ".join(problems), referrer))
+    remote = scan.external_resources()
+    if remote:
+        result.failures.append(Failure(role, url, "offline", f"loads from another host: {remote[:5]}", referrer))
     return scan
 
 

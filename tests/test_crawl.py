@@ -161,6 +161,12 @@ def test_html_pages_have_lang_title_alt_texts_and_labels(crawls: dict[str, Crawl
     assert not failures, _report(failures)
 
 
+def test_no_page_loads_anything_from_another_host(crawls: dict[str, CrawlResult]) -> None:
+    """Scripts, styles, fonts and images come from this server (government networks: no internet)."""
+    failures = _failures(crawls, "offline")
+    assert not failures, _report(failures)
+
+
 def test_english_pages_have_english_navigation(crawls: dict[str, CrawlResult]) -> None:
     failures = _failures(crawls, "i18n")
     assert not failures, _report(failures)
@@ -250,6 +256,14 @@ def test_the_checks_catch_what_they_look_for() -> None:
     assert bad.images_without_alt == ["/a.png"]
     assert bad.unlabelled() == ["<input name='q' id=None>", "<select name='s' id=None>"]
     assert bad.nav_han == ["数据"]  # not 中文, which names the other language in itself
+    assert bad.external_resources() == []
+    remote = PageScan()
+    remote.feed('<html><head><link rel="stylesheet" href="https://cdn.example.com/a.css">'
+                '<script src="//unpkg.com/x.js"></script><style>@font-face{src:url("https://fonts.example/f.woff2")}'
+                '</style></head><body><img srcset="/s.png 1x, https://img.example/b.png 2x" alt="">'
+                '<div style="background:url(/ok.png)"></div><a href="https://example.org/">link</a></body></html>')
+    assert remote.external_resources() == ["https://cdn.example.com/a.css", "//unpkg.com/x.js",
+                                           "https://fonts.example/f.woff2", "https://img.example/b.png"]
     good = PageScan()
     good.feed('<html lang="en"><title>T</title><nav><span class="user">程红</span> <a href="/">Home</a></nav>'
               '<img src="/b.png" alt=""><input aria-label="Search" name="q"></html>')

@@ -12,6 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
+from .apidocs import mount_docs
 from .errors import DomainError
 from .registry import module_available
 
@@ -29,6 +30,7 @@ def create_app() -> FastAPI:
         description="The platform API of a region's integrated public data resource system. "
         "Authenticate with `Authorization: Bearer <token>` (ybz token create). "
         "Errors are RFC 9457 problem+json with a stable `code` and messages in Chinese and English.",
+        docs_url=None, redoc_url=None,  # served from the package by apidocs (no CDN)
     )
 
     @app.exception_handler(DomainError)
@@ -73,6 +75,7 @@ def create_app() -> FastAPI:
         if module_available(module):
             app.include_router(importlib.import_module(module).router)
 
+    mount_docs(app)  # before /static: its assets live under /static/apidocs
     static = Path(__file__).parent / "web" / "static"
     if static.exists():
         app.mount("/static", StaticFiles(directory=static), name="static")

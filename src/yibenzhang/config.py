@@ -11,6 +11,7 @@ import secrets
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 def _int(name: str, default: int) -> int:
@@ -98,6 +99,12 @@ class Settings:
     secret_key: str
     holidays_file: Path | None
     rules: Rules = field(default_factory=Rules)
+    # The zone in which pages show times (stored in UTC); YBZ_TIMEZONE, an IANA name.
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def is_sqlite(self) -> bool:
@@ -121,7 +128,17 @@ class Settings:
             secret_key=os.environ.get("YBZ_SECRET_KEY") or _stored_secret(home),
             holidays_file=Path(holidays) if holidays else None,
             rules=Rules.from_env(),
+            timezone=_timezone(os.environ.get("YBZ_TIMEZONE") or "Asia/Shanghai"),
         )
+
+
+def _timezone(name: str) -> str:
+    """An IANA zone name, checked at start-up rather than on the first page that shows a time."""
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError(f"YBZ_TIMEZONE: unknown time zone {name!r}") from exc
+    return name
 
 
 def _stored_secret(home: Path) -> str:

@@ -74,7 +74,7 @@ class ValidationFailed(DomainError):
 
 class NotFound(DomainError):
     status = 404
-    title = "未找到：{what}"
+    title = "未找到"  # RFC 9457: the same for every occurrence; the detail says what
 
     def __init__(self, what: str, code: str = "not_found") -> None:
         super().__init__(code, "未找到：{what}", what=what)
@@ -87,7 +87,7 @@ class Unauthenticated(DomainError):
 
 class PermissionDenied(DomainError):
     status = 403
-    title = "无权执行此操作：{action}"
+    title = "无权执行此操作"
 
     def __init__(self, action: str, code: str = "permission_denied") -> None:
         super().__init__(code, "无权执行此操作：{action}", action=action)
@@ -95,6 +95,7 @@ class PermissionDenied(DomainError):
 
 class Conflict(DomainError):
     status = 409
+    title = "与当前状态冲突"
 
 
 @dataclass

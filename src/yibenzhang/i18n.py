@@ -1316,14 +1316,93 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
 })
 
 
+# issue 17: the console and the portal as their users judge them
+EN.update({
+    "未找到": "Not found", "无权执行此操作": "Permission denied", "与当前状态冲突": "Conflict with the current state",
+    "交付文件": "delivery file", "质量规则": "quality rule", "评估": "valuation", "系统": "system",
+    "登记证书": "registration certificate", "用户": "user", "归集任务": "collection task",
+    "开放计划条目": "open-data plan entry", "入表记录": "balance-sheet record", "令牌": "token", "证书": "certificate",
+    "逾期{n}天": "{n} days overdue", "逾期{n}个工作日": "{n} working days overdue", "今天到期": "Due today",
+    "剩余{n}天": "{n} days left", "距到期": "Due in",
+    "待办": "To do", "常用": "Shortcuts", "项": "items", "逾期 {n} 项": "{n} overdue", "没有待办事项": "Nothing to do",
+    "已退回待修改 {returned} 条，草稿 {drafts} 条": "{returned} returned to fix, {drafts} drafts",
+    "职责变化后须更新目录": "Update the catalogue after duty changes", "待我审批的共享申请": "Share requests to decide",
+    "按到期日先后处理": "Oldest due date first", "待答复的开放申请": "Open-data applications to answer",
+    "社会公众申请使用有条件开放的数据": "Applications from the public for conditionally open data",
+    "本单位的共享申请": "Our share requests",
+    "申请、审批进度、授权与交付": "Requests, decisions, grants and deliveries",
+    "待处理的异议": "Objections to handle", "答复、更正或裁定": "Answer, correct or rule",
+    "有效的授权与沙箱查询": "Active authorizations and sandbox queries",
+    "待审核的信息资源：打开后发布或退回": "Resources awaiting review: open one to publish or return it",
+    "菜单": "Menu", "我的": "My space", "我提交的纠错": "My objections", "没有纠错": "No objections",
+    "已归集 {n} 行，但尚无信息项确认分级：未确认分级的信息项一律不提供，请先确认分级。":
+        "{n} rows collected, but no item has a confirmed grade yet: items without a confirmed grade never leave. "
+        "Confirm the grades first.",
+    "已归集 {n} 行，但按“{exit}”出口的脱敏策略，没有可提供的信息项。":
+        "{n} rows collected, but the masking policy of the “{exit}” exit lets no item out.",
+    # success messages (web/messages.py)
+    "API密钥已吊销": "The API key has been revoked", "交付已开始": "The delivery has started",
+    "人员数已登记": "The headcount has been recorded", "信息资源已保存": "The resource has been saved",
+    "信息资源已停用": "The resource has been retired", "信息资源已发布": "The resource has been published",
+    "共享授权已撤销": "The share grant has been revoked",
+    "共享申请已提交，等待提供部门审批": "The share request has been submitted; the provider will decide on it",
+    "合规审查意见已保存": "The compliance review has been saved", "审批决定已作出": "The decision has been recorded",
+    "审计已办结": "The audit has been completed", "审计已安排": "The audit has been scheduled",
+    "审计期限已延长": "The audit deadline has been extended", "审计机构已指派": "The audit firm has been assigned",
+    "审计机构已登记": "The audit firm has been registered", "已作出裁定": "The ruling has been recorded",
+    "已审核应用成果": "The showcase entry has been reviewed",
+    "已提交产品登记": "The product registration has been filed",
+    "已提交审核，等待主管部门审核": "Submitted for review; the authority will review it",
+    "已提出登记异议": "An objection to the registration has been raised",
+    "已撤回共享申请": "The share request has been withdrawn", "已撤回审核申请": "The submission has been withdrawn",
+    "已撤回开放申请": "The application has been withdrawn", "已撤回异议": "The objection has been withdrawn",
+    "已生成分级建议，请逐项确认": "Grade suggestions are ready; confirm them item by item",
+    "已登记更正": "The correction has been recorded", "已确认该信息项的分级": "The item's grade has been confirmed",
+    "已答复开放申请": "The application has been answered", "已答复异议": "The objection has been answered",
+    "已答复需求": "The demand has been answered", "已签署合规审查": "The compliance review has been signed off",
+    "已调整该信息项的分级": "The item's grade has been overridden",
+    "已赋予登记编码": "The registration code has been assigned",
+    "已退回，数据专员可修改后重新提交": "Returned; the data steward can revise and resubmit it",
+    "应用成果已提交，审核通过后展示": "The showcase entry has been submitted; it is shown once approved",
+    "开放计划已更新": "The open-data plan has been updated",
+    "异议已提交，提供部门将在期限内答复": "The objection has been filed; the provider will answer within the deadline",
+    "批次已丢弃": "The batch has been discarded",
+    "批次已确认，数据已发布": "The batch has been confirmed and published",
+    "授权已创建": "The authorization has been created", "授权已恢复": "The authorization has been resumed",
+    "授权已撤销": "The authorization has been revoked", "授权已暂停": "The authorization has been suspended",
+    "数据产品已创建": "The data product has been created",
+    "申请已提交，请等待提供部门答复": "The application has been submitted; the provider will answer it",
+    "登记核查已完成": "The registration check is complete", "登记申请已受理": "The registration has been accepted",
+    "考核目标已修订": "The target has been revised", "考核目标已停用": "The target has been retired",
+    "考核目标已设定": "The target has been set", "质量评估已完成": "The quality assessment is complete",
+    "需求已提交，开放主管部门将在期限内答复": "The demand has been submitted; the open-data authority will answer it",
+})
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text
     if params:
         if lang == "en":
-            params = {k: EN.get(v, v) if isinstance(v, str) else v for k, v in params.items()}
+            params = {k: _en_param(v) if isinstance(v, str) else v for k, v in params.items()}
         return template.format(**params)
     return template
+
+
+def _en_param(value: str) -> str:
+    """A parameter in English: a known phrase, else its known words ("信息资源 12" → "Resources 12";
+    "数据产品 3 的合规审查" → "compliance review of data product 3"), so English text stays English."""
+    if value in EN:
+        return EN[value]
+    words = value.split(" ")
+    if len(words) < 2:
+        return value
+    out: list[str] = []
+    for word in words:
+        if word.startswith("的") and out and word[1:] in EN:  # "X 的Y": Y of X
+            out = [f"{EN[word[1:]]} of {' '.join(out)}"]
+        else:
+            out.append(EN.get(word, word))
+    return " ".join(out)
 
 
 def normalize_lang(value: str | None) -> str:

@@ -68,7 +68,7 @@ class DutyStatus(ChineseEnum):
 
 
 def _today() -> date:
-    return date.today()
+    return datetime.now(get_settings().tz).date()  # the configured zone's day (YBZ_TIMEZONE), not the server's
 
 
 # --- small date helpers ---------------------------------------------------------------------

@@ -86,7 +86,8 @@ def _recognize(db: Database, actor: Actor, resource_id: int, sample: int, full_s
     return classify_resource(db, actor, resource_id, sample=sample, full_scan=full_scan)
 
 
-def _rows_available(db: Database, resource_id: int) -> int:
+def rows_available(db: Database, resource_id: int) -> int:
+    """Rows of the resource's current data (0 when nothing was collected)."""
     from ..zone import service as zone
 
     with db.read() as s:
@@ -106,7 +107,7 @@ def suggest(db: Database, actor: Actor, resource_ref: int | str, *, sample: int 
         resource_id = resource.id
     # Recognition reads the zone outside any write transaction (it may take a while).
     matches = _recognize(db, actor, resource_id, sample, full_scan)
-    rows = _rows_available(db, resource_id)
+    rows = rows_available(db, resource_id)
     sample_size = rows if full_scan else min(rows, sample)
     grades: Counter[str] = Counter()
     recognised = 0

@@ -20,7 +20,7 @@ from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, 
 from ..errors import ValidationFailed
 from ..orgs import service as orgs
 from ..orgs.model import Org
-from . import forms, pages_collect
+from . import forms, pages_collect, pages_home
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
 
@@ -143,7 +143,9 @@ def detail(request: Request, resource_id: int) -> Response:
 
 
 def console_home(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
-    return render(request, "console_home.html")
+    if not ctx.actor.is_government:  # the public's own space is 我的 on the portal, not a government console
+        return redirect("/open/my")
+    return pages_home.home(request, ctx)  # issue 17: each role's work, with counts
 
 
 def my_catalog(request: Request, ctx: WebContext = Depends(console_user)) -> Response:

@@ -71,10 +71,26 @@ def _page(request: Request, ctx: WebContext, resource_id: int, *, errors: dict[i
     if exit_path not in dict(VIEWERS):
         exit_path = VIEWERS[0][0]
     categories = [(code, rule.name) for code, rule in rules.categories.items()]
+    preview = _preview(ctx, view["resource_id"], exit_path)
+    if preview is not None and not preview["rows"] and not preview["error"]:
+        preview["empty"] = _why_empty(ctx, view, preview, exit_path)
     return render(request, "classify/resource.html", status_code=status_code, c=view, state_class=STATE_CLASS,
                   grades=GRADE_LABELS, categories=categories, viewers=VIEWERS, exit_path=exit_path,
-                  preview=_preview(ctx, view["resource_id"], exit_path), errors=errors or {}, values=values or {},
+                  preview=preview, errors=errors or {}, values=values or {},
                   done=request.query_params.get("done"))
+
+
+def _why_empty(ctx: WebContext, view: dict[str, Any], preview: dict[str, Any], exit_path: str) -> str:
+    """The real reason the masked preview shows no rows: no data, no confirmed grade (ungraded
+    items never leave: fail closed), or the exit's policy lets no item out."""
+    rows = svc.rows_available(get_database(), view["resource_id"])
+    if rows == 0:
+        return ctx.t("尚未归集数据")
+    if preview["columns"]:
+        return ctx.t("暂无数据可预览。")
+    if not any(it["grade"] for it in view["items"]):
+        return ctx.t("已归集 {n} 行，但尚无信息项确认分级：未确认分级的信息项一律不提供，请先确认分级。", n=rows)
+    return ctx.t("已归集 {n} 行，但按“{exit}”出口的脱敏策略，没有可提供的信息项。", n=rows, exit=ctx.t(exit_path))
 
 
 @router.get("/console/resources/{resource_id}/classification")

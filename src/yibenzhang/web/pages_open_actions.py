@@ -23,7 +23,9 @@ from ..open import plans
 from ..open import showcase as show
 from ..open.datasets import get_open_resource, is_unconditional
 from ..open.model import DEMAND_DOMAINS
+from ..open.portal_query import find_dataset
 from ..orgs.model import Org
+from ..quality import objections as objection_service
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -35,6 +37,7 @@ STATE_CLASS = {"待审批": "submitted", "已批准": "published", "已拒绝": 
                "已发布": "published", "有效": "published", "已吊销": "retired", "已过期": "retired",
                "已开放": "published", "计划中": "submitted"}
 PAGE_SIZE = 50
+MY_OBJECTIONS = 50  # the newest objections a person filed, on 我的
 
 
 def _field(form: FormData, name: str) -> str:
@@ -96,12 +99,18 @@ def _my_page(request: Request, ctx: WebContext, new_key: dict[str, Any] | None =
     with get_database().read() as s:
         rows, _ = apps.list_applications(s, ctx.actor, view="mine", limit=200)
         mine = [apps.application_dict(s, a) for a in rows]
+        for a in mine:  # offer the download only where the file holds data (as the dataset page does)
+            found = find_dataset(s, a["resource_id"])
+            a["downloadable"] = bool(found and found.has_data)
         keys = [key_service.key_dict(k) for k in key_service.keys_of(s, ctx.actor)]
         demands_rows, _ = dem.list_demands(s, requester_id=ctx.actor.user_id or -1, limit=200)
         my_demands = [dem.demand_dict(s, d, ctx.actor) for d in demands_rows]
         entries = [show.entry_dict(s, e) for e in show.mine(s, ctx.actor)]
+        filed, _ = objection_service.list_objections(s, ctx.actor, mine=True, limit=MY_OBJECTIONS)
+        objections = [objection_service.objection_dict(s, o) for o in filed]
     return render(request, "open/my.html", applications=mine, keys=keys, new_key=new_key, demands=my_demands,
-                  showcase=entries, state_class=STATE_CLASS, done=request.query_params.get("done"))
+                  showcase=entries, objections=objections, state_class=STATE_CLASS,
+                  done=request.query_params.get("done"))
 
 
 @router.get("/open/my")

@@ -81,7 +81,7 @@ def _sources(s: Any, ctx: WebContext) -> list[dict[str, Any]]:
                          .order_by(SandboxRun.id.desc()).limit(50)).scalars()
         out.append({"id": a.id, "purpose": a.purpose, "fee_cap_fen": int(a.fee_cap_fen), "state": a.state,
                     "runs": [{"id": r.id, "rows": r.row_count, "columns": list(r.columns or []),
-                              "at": r.created_at.strftime("%Y-%m-%d %H:%M") if r.created_at else ""} for r in runs]})
+                              "at": r.created_at} for r in runs]})
     return out
 
 

@@ -23,6 +23,8 @@ from ..deps import SESSION_COOKIE, request_lang
 from ..enums import DataType, Role
 from ..errors import DomainError, FieldError
 from ..i18n import translate
+from . import formats
+from .messages import done_message
 
 TEMPLATES = Path(__file__).parent / "templates"
 LANG_COOKIE = "ybz_lang"
@@ -75,6 +77,8 @@ def console_nav(actor: Actor) -> list[tuple[str, str]]:
 
 
 env.globals["console_nav"] = console_nav
+env.globals["done_message"] = done_message  # issue 17: say what succeeded
+formats.register(env)  # issue 17: |when |day |num in the configured time zone
 
 
 @dataclass
