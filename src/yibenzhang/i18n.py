@@ -1331,3 +1331,8 @@ def normalize_lang(value: str | None) -> str:
         return DEFAULT_LANG
     value = value.lower()
     return "en" if value.startswith("en") else "zh"
+
+
+EN.update({  # issue 20: bounded input, failed jobs in front of the person waiting
+    "请求中的数值或文本超出允许的范围": "A number or text in the request is out of the allowed range",
+})

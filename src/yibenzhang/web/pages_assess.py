@@ -19,6 +19,7 @@ from ..assess.cli import fmt
 from ..db import get_database
 from ..errors import ErrorBag, NotFound, ValidationFailed
 from ..orgs.model import Region
+from ..params import Id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -168,7 +169,7 @@ def add_target(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 
 @router.post("/console/assess/targets/{target_id:int}/{action}")
-def change_target(request: Request, target_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def change_target(request: Request, target_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     try:
         with get_database().write() as s:

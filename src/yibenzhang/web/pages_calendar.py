@@ -13,6 +13,7 @@ from ..assess import calendar as svc
 from ..config import get_settings
 from ..db import get_database
 from ..errors import NotFound
+from ..params import Id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, redirect, render
@@ -90,7 +91,7 @@ def create_audit(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 
 @router.post("/console/calendar/audits/{audit_id:int}/{action}")
-def audit_action(request: Request, audit_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def audit_action(request: Request, audit_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
         return str(form.get(name) or "").strip()

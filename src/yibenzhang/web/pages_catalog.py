@@ -20,6 +20,7 @@ from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, 
 from ..errors import ValidationFailed
 from ..orgs import service as orgs
 from ..orgs.model import Org
+from ..params import Id
 from . import forms, pages_collect
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -116,7 +117,7 @@ def _region_path(s: Session, region_code: str | None) -> str:
     return orgs.get_region_by_code(s, region_code).path if region_code else "/"
 
 
-def detail(request: Request, resource_id: int) -> Response:
+def detail(request: Request, resource_id: Id) -> Response:
     ctx = web_context(request)
     diff = None
     with get_database().read() as s:
@@ -176,7 +177,7 @@ def _form_choices(s: Session, actor: Actor) -> dict[str, Any]:
             "data_types": list(DataType)}
 
 
-def _render_form(request: Request, s: Session, ctx: WebContext, *, resource_id: int | None, values: dict[str, Any],
+def _render_form(request: Request, s: Session, ctx: WebContext, *, resource_id: Id | None, values: dict[str, Any],
                  rows: list[dict[str, Any]], errors: dict[str, list[str]] | None = None, extra_rows: int = 0,
                  status_code: int = 200) -> Response:
     rows = rows + [forms.blank_row() for _ in range(extra_rows)]
@@ -192,20 +193,20 @@ def new_form(request: Request, ctx: WebContext = Depends(console_user)) -> Respo
         return _render_form(request, s, ctx, resource_id=None, values={}, rows=[], extra_rows=forms.MORE_ROWS)
 
 
-def _editable(s: Session, actor: Actor, resource_id: int) -> Resource:
+def _editable(s: Session, actor: Actor, resource_id: Id) -> Resource:
     resource = service.get_resource(s, actor, resource_id)  # 404 when invisible
     require(can_edit_catalogue(actor, resource.org_id), "编目")
     return resource
 
 
-def edit_form(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def edit_form(request: Request, resource_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     with get_database().read() as s:
         resource = _editable(s, ctx.actor, resource_id)
         values, rows = forms.values_from_resource(service.resource_dict(s, resource))
         return _render_form(request, s, ctx, resource_id=resource.id, values=values, rows=rows, extra_rows=2)
 
 
-def _save(request: Request, ctx: WebContext, form: FormData, resource_id: int | None) -> Response:
+def _save(request: Request, ctx: WebContext, form: FormData, resource_id: Id | None) -> Response:
     parsed = forms.parse_form(form)
     db = get_database()
     if form.get("action") == "more_rows":
@@ -239,7 +240,7 @@ def create_submit(request: Request, ctx: WebContext = Depends(csrf_checked),
     return _save(request, ctx, form, None)
 
 
-def edit_submit(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked),
+def edit_submit(request: Request, resource_id: Id, ctx: WebContext = Depends(csrf_checked),
                 form: FormData = Depends(form_data)) -> Response:
     with get_database().read() as s:
         _editable(s, ctx.actor, resource_id)
@@ -255,7 +256,7 @@ ACTIONS = {
 }
 
 
-def resource_action(request: Request, resource_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def resource_action(request: Request, resource_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                     form: FormData = Depends(form_data)) -> Response:
     if action not in ACTIONS:
         from ..errors import NotFound

@@ -15,6 +15,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..params import Id
 from ..quality import objections as svc
 from . import auth
 from .auth import console_user, csrf_checked, form_data
@@ -84,7 +85,7 @@ def _int(raw: str) -> int | None:
 
 
 @router.post("/console/objections/{objection_id}/{action}")
-def objection_action(request: Request, objection_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def objection_action(request: Request, objection_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                      form: FormData = Depends(form_data)) -> Response:
     if action not in ACTS:
         raise NotFound(action, "not_found")

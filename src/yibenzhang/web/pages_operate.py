@@ -22,6 +22,7 @@ from ..operate import authorizations as auths
 from ..operate import sandbox
 from ..operate.model import ScopeKind
 from ..orgs.model import Org
+from ..params import Id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -124,7 +125,7 @@ def _views(s: Any, a: Any) -> list[dict[str, Any]]:
 
 
 @router.get("/console/operate/{auth_id:int}")
-def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def authorization_page(request: Request, auth_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     run_id = request.query_params.get("run")
     with get_database().read() as s:
         a = auths.get_authorization(s, ctx.actor, auth_id)
@@ -148,14 +149,14 @@ def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends
 
 
 @router.post("/console/operate/{auth_id:int}/query")
-def run_query(request: Request, auth_id: int, ctx: WebContext = Depends(csrf_checked),
+def run_query(request: Request, auth_id: Id, ctx: WebContext = Depends(csrf_checked),
               form: FormData = Depends(form_data)) -> Response:
     run_id = sandbox.submit_query(get_database(), ctx.actor, auth_id, str(form.get("sql") or "")).id
     return redirect(f"/console/operate/{auth_id}?run={run_id}#run")
 
 
 @router.post("/console/operate/{auth_id:int}/{action}")
-def authorization_action(request: Request, auth_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def authorization_action(request: Request, auth_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                          form: FormData = Depends(form_data)) -> Response:
     acts = {"suspend": auths.suspend, "resume": auths.resume, "revoke": auths.revoke}
     if action not in acts:

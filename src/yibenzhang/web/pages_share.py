@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..params import Id
 from ..share import console as share_console
 from ..share import grants as G
 from ..share import requests as svc
@@ -78,7 +79,7 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
 
 
 @router.get("/console/share/{request_id:int}")
-def share_detail(request: Request, request_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     import json
 
     with get_database().read() as s:
@@ -92,7 +93,7 @@ def share_detail(request: Request, request_id: int, ctx: WebContext = Depends(co
 
 
 @router.post("/console/share/{request_id:int}/{action}")
-def share_action(request: Request, request_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def share_action(request: Request, request_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
         return str(form.get(name) or "").strip()
@@ -172,7 +173,7 @@ PREVIEW_ROWS = 10
 BY_LABELS = (("grant", "按授权"), ("resource", "按信息资源"), ("org", "按使用单位"))
 
 
-def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code: int = 200,
+def _grant_page(request: Request, ctx: WebContext, grant_id: Id, *, status_code: int = 200,
                 verify_form: dict[str, Any] | None = None, verify_result: dict[str, bool] | None = None,
                 errors: dict[str, list[str]] | None = None) -> Response:
     db = get_database()
@@ -194,12 +195,12 @@ def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code
 
 
 @router.get("/console/share/grants/{grant_id:int}")
-def grant_page(request: Request, grant_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def grant_page(request: Request, grant_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     return _grant_page(request, ctx, grant_id)
 
 
 @router.post("/console/share/grants/{grant_id:int}/revoke")
-def revoke_grant(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+def revoke_grant(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     with get_database().write() as s:
         G.revoke_grant(s, ctx.actor, grant_id, str(form.get("reason") or ""))
@@ -207,21 +208,21 @@ def revoke_grant(request: Request, grant_id: int, ctx: WebContext = Depends(csrf
 
 
 @router.post("/console/share/grants/{grant_id:int}/deliveries")
-def request_delivery(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+def request_delivery(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                      form: FormData = Depends(form_data)) -> Response:
     service_rows.request_delivery(get_database(), ctx.actor, grant_id, str(form.get("format") or "csv"))
     return redirect(f"/console/share/grants/{grant_id}?done=delivery")
 
 
 @router.get("/console/share/deliveries/{delivery_id:int}/download")
-def download_delivery(request: Request, delivery_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def download_delivery(request: Request, delivery_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     data, name = service_rows.download(get_database(), ctx.actor, delivery_id)
     kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
     return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/console/share/grants/{grant_id:int}/verify")
-def verify_claims(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+def verify_claims(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     """The verification form: one key item and value, claimed values for any other granted items;
     the answer is match / no-match per claimed item, shown on the grant's page."""

@@ -1,0 +1,53 @@
+"""The types of what a request may carry, bounded at the edge (issue 20).
+
+Every id in a path, query or body is a positive 64-bit integer: the metadata store's keys are
+(big)integers, and a larger number reaches the driver as an OverflowError (SQLite), a numeric
+the engine cannot hold (DuckDB) or an out-of-range error (PostgreSQL) — a 500 where the caller
+made the mistake. Declared here once; routes and request models use these names, so a bad value
+is a 422 problem+json naming the parameter before any service runs. Pages that parse their own
+query strings and forms use `parse_id` / `parse_int`, which never raise.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from annotated_types import Ge, Le, MaxLen
+
+INT64_MAX = 2**63 - 1
+INT32_MAX = 2**31 - 1
+# Longest decimal text of an int64; anything longer is out of range without parsing it (Python
+# refuses to parse more than 4,300 digits at all, with a ValueError).
+INT64_DIGITS = len(str(INT64_MAX))
+
+Id = Annotated[int, Ge(1), Le(INT64_MAX)]
+"""The id of a stored thing: 1 … 2^63−1."""
+
+Offset = Annotated[int, Ge(0), Le(INT64_MAX)]
+"""A row offset or any other non-negative count a caller may pass."""
+
+Int64 = Annotated[int, Ge(-INT64_MAX - 1), Le(INT64_MAX)]
+"""Any integer the store can hold (a service checks its meaning)."""
+
+Count = Annotated[int, Ge(0), Le(INT32_MAX)]
+"""A small non-negative quantity stored in an integer column (units, people, fees in fen)."""
+
+Year = Annotated[int, Ge(1900), Le(9999)]
+
+Cursor = Annotated[str, MaxLen(64)]
+"""A keyset cursor as text: parsed and bounded by the service that issued it."""
+
+
+def parse_int(text: str | None, lo: int = 1, hi: int = INT64_MAX) -> int | None:
+    """An integer within [lo, hi] from a query string or form field, else None (never raises)."""
+    raw = (text or "").strip()
+    digits = raw[1:] if raw[:1] in "+-" else raw
+    if not digits or not digits.isascii() or not digits.isdigit() or len(digits) > INT64_DIGITS:
+        return None
+    value = int(raw)
+    return value if lo <= value <= hi else None
+
+
+def parse_id(text: str | None) -> int | None:
+    """A positive int64 id from free text, else None."""
+    return parse_int(text, 1, INT64_MAX)
