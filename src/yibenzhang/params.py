@@ -1,7 +1,7 @@
 """The types of what a request may carry, bounded at the edge (issue 20).
 
-Every id in a path, query or body is a positive 64-bit integer: the metadata store's keys are
-(big)integers, and a larger number reaches the driver as an OverflowError (SQLite), a numeric
+Every id in a path, query or body is a positive integer that the store and JSON both hold: the
+metadata store's keys are (big)integers, and a larger number reaches the driver as an OverflowError (SQLite), a numeric
 the engine cannot hold (DuckDB) or an out-of-range error (PostgreSQL) — a 500 where the caller
 made the mistake. Declared here once; routes and request models use these names, so a bad value
 is a 422 problem+json naming the parameter before any service runs. Pages that parse their own
@@ -13,20 +13,25 @@ from __future__ import annotations
 from typing import Annotated
 
 from annotated_types import Ge, Le, MaxLen
+from starlette.convertors import Convertor, register_url_convertor
 
 INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
+# The largest integer every JSON reader holds exactly (I-JSON, RFC 7493 §2.2: beyond 2^53 a
+# JavaScript client or a float-based parser silently rounds, and so does the OpenAPI document's
+# own `maximum`). Ids are autoincrement keys, so no stored id comes near it.
+JSON_INT_MAX = 2**53 - 1
 # Longest decimal text of an int64; anything longer is out of range without parsing it (Python
 # refuses to parse more than 4,300 digits at all, with a ValueError).
 INT64_DIGITS = len(str(INT64_MAX))
 
-Id = Annotated[int, Ge(1), Le(INT64_MAX)]
-"""The id of a stored thing: 1 … 2^63−1."""
+Id = Annotated[int, Ge(1), Le(JSON_INT_MAX)]
+"""The id of a stored thing: 1 … 2^53−1 (inside int64, exact in every JSON reader)."""
 
-Offset = Annotated[int, Ge(0), Le(INT64_MAX)]
+Offset = Annotated[int, Ge(0), Le(JSON_INT_MAX)]
 """A row offset or any other non-negative count a caller may pass."""
 
-Int64 = Annotated[int, Ge(-INT64_MAX - 1), Le(INT64_MAX)]
+Int = Annotated[int, Ge(-JSON_INT_MAX), Le(JSON_INT_MAX)]
 """Any integer the store can hold (a service checks its meaning)."""
 
 Count = Annotated[int, Ge(0), Le(INT32_MAX)]
@@ -49,5 +54,23 @@ def parse_int(text: str | None, lo: int = 1, hi: int = INT64_MAX) -> int | None:
 
 
 def parse_id(text: str | None) -> int | None:
-    """A positive int64 id from free text, else None."""
-    return parse_int(text, 1, INT64_MAX)
+    """An id (as `Id`) from free text, else None."""
+    return parse_int(text, 1, JSON_INT_MAX)
+
+
+class IdConvertor(Convertor[int]):
+    """`{name:id}` in a route path: like Starlette's `:int` (which disambiguates /share/usage from
+    /share/{id}), but at most 16 digits, so a longer number matches no route (404) instead of
+    reaching `int()` inside the router (more than 4,300 digits raise there: a 500). The
+    parameter's `Id` type then bounds the value itself."""
+
+    regex = "[0-9]{1,16}"
+
+    def convert(self, value: str) -> int:
+        return int(value)
+
+    def to_string(self, value: int) -> str:
+        return str(value)
+
+
+register_url_convertor("id", IdConvertor())

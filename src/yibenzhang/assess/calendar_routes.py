@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
-from ..params import Id, Int64
+from ..params import Id, Int
 from . import calendar as service
 from .calendar_export import MEDIA_TYPES, export
 
@@ -22,7 +22,7 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["compliance calendar"])
 
 class PeopleIn(BaseModel):
     org_id: Id
-    people: Int64 = Field(description="People whose personal information the org processes")
+    people: Int = Field(description="People whose personal information the org processes")
     as_of: date | None = Field(None, description="Date of the figure (default today)")
 
 

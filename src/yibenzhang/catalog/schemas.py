@@ -7,7 +7,7 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..params import Id, Int64
+from ..params import Id, Int
 
 
 class ItemIn(BaseModel):
@@ -50,7 +50,7 @@ class ResourceIn(BaseModel):
     returnable: bool = False
     update_cycle: str = ""
     publish_date: str | None = None
-    record_count: Int64 | None = None
+    record_count: Int | None = None
     keywords: list[str] = Field(default_factory=list)
     related_codes: list[str] = Field(default_factory=list)
     items: list[ItemIn] = Field(default_factory=list)

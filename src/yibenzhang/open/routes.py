@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
-from ..params import INT64_MAX, Id, Int64, Offset
+from ..params import JSON_INT_MAX, Cursor, Id, Int, Offset
 from . import applications as apps
 from . import demands as dem
 from . import downloads as dl
@@ -59,7 +59,7 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
 
 @router.get("/api/v1/open/datasets/{resource_id}/rows", summary="Rows of an open dataset (masked, rate limited)")
 def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT_LIMIT, ge=1, le=rows_api.MAX_LIMIT),
-         offset: int = Query(0, ge=0, le=rows_api.MAX_OFFSET), after: str | None = None) -> Any:
+         offset: int = Query(0, ge=0, le=rows_api.MAX_OFFSET), after: Cursor | None = None) -> Any:
     """Any other query parameter is an equality filter on a returned column (clear columns only).
     Limited to `open_api_calls_per_minute` calls per API key, or per client IP without a key;
     over the limit: 429 `open.rate_limited` with Retry-After."""
@@ -244,7 +244,7 @@ def review_showcase(entry_id: Id, body: ReviewIn, actor: Actor = Depends(require
 
 class PlanEntryIn(BaseModel):
     org_id: Id
-    year: Int64
+    year: Int
     planned_quarter: int = Field(ge=1, le=4)
     resource_id: Id | None = None
     title: str | None = None
@@ -254,7 +254,7 @@ class PlanEntryIn(BaseModel):
 
 
 @router.get("/api/v1/open/plans", summary="Open plan lines of a year (public)")
-def list_plans(year: int = Query(default_factory=lambda: date.today().year, ge=-INT64_MAX - 1, le=INT64_MAX),
+def list_plans(year: int = Query(default_factory=lambda: date.today().year, ge=-JSON_INT_MAX, le=JSON_INT_MAX),
                org_id: Id | None = None, s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"year": year, "items": plans.plan_rows(s, year=year, org_id=org_id)}
 

@@ -16,7 +16,7 @@ from ..db import get_database
 from ..deps import read_session, require_user
 from ..enums import Role
 from ..errors import ErrorBag
-from ..params import Id, Int64, Offset
+from ..params import Id, Int, Offset
 from . import accounting, certificates, compliance, pricing, products, registration, valuation
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
@@ -34,7 +34,7 @@ class ProductIn(BaseModel):
     pi_consent: bool = Field(False, description="Consent of the persons (or guardians) is recorded")
     pi_consent_ref: str | None = Field(None, description="Where the consent record is")
     pricing_category: str = Field(description="公共治理 | 公益事业 (free) | 产业发展 | 行业发展 (paid)")
-    price_fen: Int64 = 0
+    price_fen: Int = 0
 
 
 class ProductPatch(BaseModel):
@@ -47,11 +47,11 @@ class ProductPatch(BaseModel):
     pi_consent: bool | None = None
     pi_consent_ref: str | None = None
     pricing_category: str | None = None
-    price_fen: Int64 | None = None
+    price_fen: Int | None = None
 
 
 class SignoffItem(BaseModel):
-    kind: Int64 = Field(description="Untradeable kind 1..7 (001:1236 Art. 27); 1, 2, 5 and 7 need sign-off")
+    kind: Int = Field(description="Untradeable kind 1..7 (001:1236 Art. 27); 1, 2, 5 and 7 need sign-off")
     verdict: str = Field(description="通过 | 不通过 (pass | fail)")
     note: str
 
@@ -62,8 +62,8 @@ class SignoffIn(BaseModel):
 
 class RevenueIn(BaseModel):
     period: str = Field(description="YYYY-MM")
-    units: Int64 = Field(description="Units sold in the period (the approved maximum is cap × units)")
-    amount_fen: Int64
+    units: Int = Field(description="Units sold in the period (the approved maximum is cap × units)")
+    amount_fen: Int
 
 
 class BookingIn(BaseModel):

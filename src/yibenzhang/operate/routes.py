@@ -16,7 +16,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import NotFound
-from ..params import Id, Int64
+from ..params import Id, Int
 from . import authorizations as auths
 from . import sandbox
 from .model import RunState
@@ -39,7 +39,7 @@ class AuthorizationIn(BaseModel):
     conditions: str | None = None
     starts_on: date
     ends_on: date = Field(description="Last valid day; at most the day before the same date N years later")
-    fee_cap_fen: Int64 = Field(description="Operation fee cap in fen")
+    fee_cap_fen: Int = Field(description="Operation fee cap in fen")
 
 
 class ReasonIn(BaseModel):

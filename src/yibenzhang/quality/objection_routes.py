@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..params import Id, Int64, Offset
+from ..params import Id, Int, Offset
 from . import objections as service
 
 router = APIRouter(prefix="/api/v1/objections", tags=["objections"])
@@ -24,7 +24,7 @@ class ObjectionIn(BaseModel):
     items: list[str] = Field(default_factory=list, description="Disputed item names")
     batch_id: Id | None = None
     row_key: dict[str, str] | None = Field(None, description="Key item name -> value of the disputed row")
-    row_number: Int64 | None = Field(None, description="Source row/line number of the disputed row")
+    row_number: Int | None = Field(None, description="Source row/line number of the disputed row")
 
 
 class AnswerIn(BaseModel):

@@ -27,7 +27,7 @@ from ..access import Actor
 from ..db import Database, get_database, utcnow
 from ..deps import read_session, request_lang, require_user
 from ..orgs.model import ApiToken
-from ..params import Id, Int64
+from ..params import Cursor, Id, Int
 from . import grants as G
 from . import service_rows, verify
 
@@ -43,7 +43,7 @@ class GrantIn(BaseModel):
     row_scope: dict[str, Any] | None = Field(None, description='e.g. {"region_code": "990101"} for 回流')
     valid_from: date
     valid_to: date
-    rate_limit_per_minute: Int64 = 600
+    rate_limit_per_minute: Int = 600
 
 
 class RevokeIn(BaseModel):
@@ -157,8 +157,8 @@ async def verify_response(request: Request, grant_id: Id, key: dict[str, Any], c
 
 
 @router.get("/grants/{grant_id}/rows")
-async def rows(grant_id: Id, request: Request, limit: Int64 = service_rows.DEFAULT_LIMIT,
-               after: str | None = None) -> Response:
+async def rows(grant_id: Id, request: Request, limit: Int = service_rows.DEFAULT_LIMIT,
+               after: Cursor | None = None) -> Response:
     """Rows of a 接口 grant: `filter.<item>=value` (granted clear items), keyset `after`."""
     return await rows_response(request, grant_id, limit, after)
 

@@ -41,6 +41,7 @@ from ..db import Database, utcnow
 from ..errors import DomainError, NotFound, PermissionDenied
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
+from ..params import INT32_MAX, parse_int
 from ..zone.engine import get_engine, json_value
 from ..zone.service import current_relation, quote
 from . import grants as G
@@ -259,11 +260,13 @@ def _filters_sql(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[An
 def _cursor(after: str | None) -> tuple[int, int] | None:
     if not after:
         return None
-    try:
-        b, r = after.split(".", 1)
-        return int(b), int(r)
-    except ValueError:
-        raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after) from None
+    # batch.row as issued by a page: a batch id fits 31 bits and a row number 32 (the snapshot's
+    # keys are batch << 32 | row); anything else was never issued.
+    b, _, r = after.partition(".")
+    batch, row = parse_int(b, 0, INT32_MAX), parse_int(r, 0, 2**32 - 1)
+    if batch is None or row is None or not (b.isdigit() and r.isdigit()):
+        raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after[:40])
+    return batch, row
 
 
 def _typed(sql_type: str, value: str, name: str) -> Any:

@@ -20,7 +20,7 @@ from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, 
 from ..errors import ValidationFailed
 from ..orgs import service as orgs
 from ..orgs.model import Org
-from ..params import Id
+from ..params import INT32_MAX, Id, parse_id, parse_int
 from . import forms, pages_collect
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -50,7 +50,7 @@ def _query_params(request: Request) -> dict[str, Any]:
     for key in FILTERS:
         raw = request.query_params.get(key, "").strip()
         if raw:
-            params[key] = int(raw) if key == "org_id" and raw.isdigit() else raw
+            params[key] = parse_id(raw) or raw if key == "org_id" and raw.isdigit() else raw
     if isinstance(params.get("org_id"), str):
         params.pop("org_id")
     return params
@@ -98,10 +98,7 @@ def _summary(s: Session, r: Resource) -> dict[str, Any]:
 def catalog_search(request: Request) -> Response:
     ctx = web_context(request)
     params = _query_params(request)
-    try:
-        page = max(int(request.query_params.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = parse_int(request.query_params.get("page"), 1, INT32_MAX // 1000) or 1
     with get_database().read() as s:
         result = run_search(s, ctx.actor, params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max((result.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -127,8 +124,8 @@ def detail(request: Request, resource_id: Id) -> Response:
         flags = service.one_source_flags_for(s, resource)
         a = request.query_params.get("diff_a", "")
         b = request.query_params.get("diff_b", "")
-        if a.isdigit():
-            diff = service.diff_versions(s, ctx.actor, resource.id, int(a), int(b) if b.isdigit() else None)
+        if parse_id(a) is not None:
+            diff = service.diff_versions(s, ctx.actor, resource.id, parse_id(a), parse_id(b))
         path = _region_path(s, view.get("region_code"))
         org_id = resource.org_id
         collection = pages_collect.collection_view(s, ctx.actor, resource)

@@ -24,7 +24,7 @@ from ..open import showcase as show
 from ..open.datasets import get_open_resource, is_unconditional
 from ..open.model import DEMAND_DOMAINS
 from ..orgs.model import Org
-from ..params import Id
+from ..params import Id, parse_int
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -43,8 +43,7 @@ def _field(form: FormData, name: str) -> str:
 
 
 def _int(raw: str | None) -> int | None:
-    text = (raw or "").strip()
-    return int(text) if text.isdigit() else None
+    return parse_int(raw, 0)
 
 
 def _error_fields(exc: ValidationFailed, ctx: WebContext, fallback: str) -> dict[str, list[str]]:

@@ -20,7 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
-from ..params import Id
+from ..params import Id, parse_int
 from ..share import console as share_console
 from ..share import grants as G
 from ..share import requests as svc
@@ -78,7 +78,7 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
                   state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
 
-@router.get("/console/share/{request_id:int}")
+@router.get("/console/share/{request_id:id}")
 def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     import json
 
@@ -92,7 +92,7 @@ def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(con
                   state_class=STATE_CLASS, done=request.query_params.get("done"))
 
 
-@router.post("/console/share/{request_id:int}/{action}")
+@router.post("/console/share/{request_id:id}/{action}")
 def share_action(request: Request, request_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
@@ -194,12 +194,12 @@ def _grant_page(request: Request, ctx: WebContext, grant_id: Id, *, status_code:
                   done=request.query_params.get("done"))
 
 
-@router.get("/console/share/grants/{grant_id:int}")
+@router.get("/console/share/grants/{grant_id:id}")
 def grant_page(request: Request, grant_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     return _grant_page(request, ctx, grant_id)
 
 
-@router.post("/console/share/grants/{grant_id:int}/revoke")
+@router.post("/console/share/grants/{grant_id:id}/revoke")
 def revoke_grant(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     with get_database().write() as s:
@@ -207,21 +207,21 @@ def revoke_grant(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_
     return redirect(f"/console/share/grants/{grant_id}?done=revoke")
 
 
-@router.post("/console/share/grants/{grant_id:int}/deliveries")
+@router.post("/console/share/grants/{grant_id:id}/deliveries")
 def request_delivery(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                      form: FormData = Depends(form_data)) -> Response:
     service_rows.request_delivery(get_database(), ctx.actor, grant_id, str(form.get("format") or "csv"))
     return redirect(f"/console/share/grants/{grant_id}?done=delivery")
 
 
-@router.get("/console/share/deliveries/{delivery_id:int}/download")
+@router.get("/console/share/deliveries/{delivery_id:id}/download")
 def download_delivery(request: Request, delivery_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     data, name = service_rows.download(get_database(), ctx.actor, delivery_id)
     kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
     return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/console/share/grants/{grant_id:int}/verify")
+@router.post("/console/share/grants/{grant_id:id}/verify")
 def verify_claims(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     """The verification form: one key item and value, claimed values for any other granted items;
@@ -244,7 +244,8 @@ def usage_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
     by = request.query_params.get("by") or "grant"
     by = by if by in share_console.SERIES_BY else "grant"
     raw_days = request.query_params.get("days") or str(USAGE_DAYS)
-    days = min(max(int(raw_days), 1), share_console.MAX_DAYS) if raw_days.isdigit() else USAGE_DAYS
+    asked = parse_int(raw_days, 0)
+    days = min(max(asked, 1), share_console.MAX_DAYS) if asked is not None else USAGE_DAYS
     db = get_database()
     G.USAGE.flush(db)
     with db.read() as s:
