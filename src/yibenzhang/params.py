@@ -1,7 +1,7 @@
 """The types of what a request may carry, bounded at the edge (issue 20).
 
-Every id in a path, query or body is a positive integer that the store and JSON both hold: the
-metadata store's keys are (big)integers, and a larger number reaches the driver as an OverflowError (SQLite), a numeric
+Every id in a path, query or body is a positive integer the store's keys can hold (1 … 2^31−1):
+a larger number reaches the driver as an OverflowError (SQLite), a numeric
 the engine cannot hold (DuckDB) or an out-of-range error (PostgreSQL) — a 500 where the caller
 made the mistake. Declared here once; routes and request models use these names, so a bad value
 is a 422 problem+json naming the parameter before any service runs. Pages that parse their own
@@ -19,14 +19,18 @@ INT64_MAX = 2**63 - 1
 INT32_MAX = 2**31 - 1
 # The largest integer every JSON reader holds exactly (I-JSON, RFC 7493 §2.2: beyond 2^53 a
 # JavaScript client or a float-based parser silently rounds, and so does the OpenAPI document's
-# own `maximum`). Ids are autoincrement keys, so no stored id comes near it.
+# own `maximum`).
 JSON_INT_MAX = 2**53 - 1
+# Every table's key is an INTEGER: a serial int4 on PostgreSQL, so no id beyond 2^31−1 can exist
+# there, and PostgreSQL refuses to even compare a larger number with the key (SQLAlchemy binds it
+# as ::INTEGER). Bounding ids here makes both backends answer alike, at the edge.
+ID_MAX = INT32_MAX
 # Longest decimal text of an int64; anything longer is out of range without parsing it (Python
 # refuses to parse more than 4,300 digits at all, with a ValueError).
 INT64_DIGITS = len(str(INT64_MAX))
 
-Id = Annotated[int, Ge(1), Le(JSON_INT_MAX)]
-"""The id of a stored thing: 1 … 2^53−1 (inside int64, exact in every JSON reader)."""
+Id = Annotated[int, Ge(1), Le(ID_MAX)]
+"""The id of a stored thing: 1 … 2^31−1."""
 
 Offset = Annotated[int, Ge(0), Le(JSON_INT_MAX)]
 """A row offset or any other non-negative count a caller may pass."""
@@ -55,7 +59,7 @@ def parse_int(text: str | None, lo: int = 1, hi: int = INT64_MAX) -> int | None:
 
 def parse_id(text: str | None) -> int | None:
     """An id (as `Id`) from free text, else None."""
-    return parse_int(text, 1, JSON_INT_MAX)
+    return parse_int(text, 1, ID_MAX)
 
 
 class IdConvertor(Convertor[int]):

@@ -433,7 +433,20 @@ def request_delivery(db: Database, actor: Actor, grant_id: int, fmt: str) -> G.D
         return d
 
 
-@jobs.register("share.deliver")
+DELIVERY_STATES_EN = {"排队": "queued", "就绪": "ready", "已下载": "downloaded", "失败": "failed"}
+
+
+def _delivery_failed(session: Any, job: jobs.Job) -> None:
+    """The job's failure shown on its delivery (same transaction): given up → 失败; a failed
+    attempt that will be retried leaves it 排队 (delivery_dict shows the reason and the retry)."""
+    if job.status == jobs.JobStatus.GAVE_UP.value:
+        d = session.get(G.Delivery, int(job.payload.get("delivery_id", 0)))
+        if d is not None and d.status == "排队":
+            d.status = "失败"
+
+
+# A DomainError in a delivery is a rule (masking policy, grant state), the same on every retry.
+@jobs.register("share.deliver", final=(DomainError,), on_failure=_delivery_failed)
 def deliver(db: Database, job: Any) -> dict[str, Any]:
     """Write the grant's whole masked scope to a file (temporary name, then renamed)."""
     delivery_id = int(job.payload["delivery_id"])
@@ -442,6 +455,9 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
         grant = s.get(G.Grant, d.grant_id)
         sh = shape(s, grant)
         fmt = d.format
+    if not sh.plan.leaving:  # every granted item withheld: say what would make the grant serve
+        raise DomainError("delivery_nothing_to_serve", "授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），"
+                          "没有可交付的内容；请提供方数据专员确认信息项分级后重新申请交付")
     conds = [sh.scope_sql] if sh.scope_sql else []
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
     sql = sh.plan.sql(sh.relation, sh.types, tail=f"{where}ORDER BY _batch, _row")
@@ -466,12 +482,28 @@ def get_delivery(db: Database, actor: Actor, delivery_id: int) -> dict[str, Any]
         d = s.get(G.Delivery, delivery_id)
         if d is None or not G.can_see(s, actor, s.get(G.Grant, d.grant_id)):
             raise NotFound(f"交付文件 {delivery_id}", "delivery_not_found")
-        return delivery_dict(d)
+        return delivery_dict(d, s.get(jobs.Job, d.job_id) if d.job_id else None)
 
 
-def delivery_dict(d: G.Delivery) -> dict[str, Any]:
-    return {"id": d.id, "grant_id": d.grant_id, "format": d.format, "status": d.status, "job_id": d.job_id,
-            "rows": d.rows, "created_at": d.created_at, "ready_at": d.ready_at, "downloaded_at": d.downloaded_at}
+def _reason(text: str | None, code: str | None) -> str | None:
+    """A job's error text without its leading `code: ` (the code is a field of its own)."""
+    if text and code and text.startswith(f"{code}: "):
+        return text[len(code) + 2:]
+    return text
+
+
+def delivery_dict(d: G.Delivery, job: jobs.Job | None = None) -> dict[str, Any]:
+    """A delivery as its consumer and the provider see it: state, and while it is failing or
+    failed, why (code, zh and en) and when the next try comes — never only a job id to chase."""
+    out = {"id": d.id, "grant_id": d.grant_id, "format": d.format, "status": d.status,
+           "status_en": DELIVERY_STATES_EN.get(d.status, d.status), "job_id": d.job_id, "rows": d.rows,
+           "created_at": d.created_at, "ready_at": d.ready_at, "downloaded_at": d.downloaded_at,
+           "error_code": None, "reason": None, "reason_en": None, "attempts": None, "retry_at": None}
+    if job is not None and job.error_code and d.status in ("排队", "失败"):
+        out.update(error_code=job.error_code, reason=_reason(job.last_error, job.error_code),
+                   reason_en=_reason(job.last_error_en, job.error_code), attempts=job.attempts,
+                   retry_at=job.run_at if job.status == jobs.JobStatus.FAILED.value else None)
+    return out
 
 
 def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
