@@ -1339,4 +1339,5 @@ EN.update({  # issue 20: bounded input, failed jobs in front of the person waiti
         "Every granted item is withheld by the masking policy (grade not confirmed, or not shareable): there is "
         "nothing to deliver. The provider's data steward must confirm the items' grades; then ask for a new delivery",
     "第{n}次尝试失败，将于{time}重试": "Attempt {n} failed; the next try is at {time}",
+    "交付文件 {id} 生成失败：{reason}": "Delivery {id} failed: {reason}",
 })

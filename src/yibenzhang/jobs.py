@@ -333,7 +333,7 @@ def error_code(exc: BaseException) -> str:
     if isinstance(exc, DomainError):
         return exc.code[:64]
     inner = getattr(exc, "orig", None) or exc
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(inner).__name__).lower()[:64]
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", type(inner).__name__).lower()[:64]
 
 
 def safe_error(exc: BaseException, lang: str = "zh") -> str:

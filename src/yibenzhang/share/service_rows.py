@@ -38,7 +38,7 @@ from ..classify import masking
 from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
-from ..errors import DomainError, NotFound, PermissionDenied
+from ..errors import Conflict, DomainError, NotFound, PermissionDenied
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
@@ -519,6 +519,10 @@ def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
             raise NotFound(f"交付文件 {delivery_id}", "delivery_not_found")
         if d.status == "已下载":
             raise G.Gone("delivery_gone", "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付", id=d.id)
+        if d.status == "失败":
+            job = s.get(jobs.Job, d.job_id) if d.job_id else None
+            raise Conflict("delivery_failed", "交付文件 {id} 生成失败：{reason}", id=d.id,
+                           reason=_reason(job.last_error, job.error_code) if job else "")
         if d.status != "就绪":
             raise G.GrantUnusable("delivery_not_ready", "交付文件 {id} 尚未生成（{status}）", id=d.id, status=d.status)
         claimed = s.execute(update(G.Delivery).where(G.Delivery.id == d.id, G.Delivery.status == "就绪")
