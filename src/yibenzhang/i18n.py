@@ -1340,4 +1340,8 @@ EN.update({  # issue 20: bounded input, failed jobs in front of the person waiti
         "nothing to deliver. The provider's data steward must confirm the items' grades; then ask for a new delivery",
     "第{n}次尝试失败，将于{time}重试": "Attempt {n} failed; the next try is at {time}",
     "交付文件 {id} 生成失败：{reason}": "Delivery {id} failed: {reason}",
+    "此授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），目前不提供任何数据：请提供方数据专员确认信息项分级。":
+        "Every item of this grant is withheld by the masking policy (grade not confirmed, or not shareable), so it "
+        "serves no data for now: the provider's data steward must confirm the items' grades.",
+    "确认分级": "Confirm grades",
 })

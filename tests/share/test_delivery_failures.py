@@ -28,6 +28,9 @@ def test_a_delivery_of_withheld_items_fails_at_once_with_its_reason(client, shar
     consumer = w.headers("consumer")
     did = _deliver(client, consumer, gid)
     assert Worker(w.db, run_tickers=False).run(once=True) == 1  # one poll, one attempt
+    for who in ("consumer", "police_steward"):  # the grant itself says it serves nothing
+        g = client.get(f"/api/v1/grants/{gid}", headers=w.headers(who)).json()
+        assert (g["serves_nothing"], g["withheld_items"]) == (True, ["内部备注"])
     for who in ("consumer", "police_steward"):  # the grantee and the provider's steward
         d = client.get(f"/api/v1/deliveries/{did}", headers=w.headers(who)).json()
         assert (d["status"], d["status_en"], d["error_code"]) == ("失败", "failed", "delivery_nothing_to_serve")
@@ -44,16 +47,21 @@ def test_a_delivery_of_withheld_items_fails_at_once_with_its_reason(client, shar
     page = client.get(f"/console/share/grants/{gid}")
     assert 'data-status="failed"' in page.text and "请提供方数据专员确认信息项分级" in page.text
     assert "hx-trigger" not in page.text.split('id="deliveries"')[1].split(">")[0]  # stops polling
+    assert 'id="grant-serves-nothing"' in page.text and 'id="confirm-grades-link"' not in page.text
     english = client.get(f"/console/share/grants/{gid}?lang=en")
     assert "The provider&#39;s data steward must confirm the items&#39; grades" in english.text
+    assert login(client, "police_steward").status_code == 303  # the provider is pointed at the fix
+    assert 'id="confirm-grades-link"' in client.get(f"/console/share/grants/{gid}").text
 
 
 def test_a_transient_failure_shows_its_reason_and_the_next_try_then_clears(client, share, monkeypatch):
     from yibenzhang.classify import masking
 
     w = share.world
-    gid = issue(share, mode="文件", items=["姓名"])
+    gid = issue(share, mode="文件", items=["姓名", "内部备注"])
     consumer = w.headers("consumer")
+    g = client.get(f"/api/v1/grants/{gid}", headers=consumer).json()
+    assert (g["serves_nothing"], g["withheld_items"]) == (False, ["内部备注"])
     did = _deliver(client, consumer, gid)
 
     def unavailable(*_a, **_k):

@@ -73,7 +73,8 @@ def list_grants(org_id: Id | None = None, resource_id: Id | None = None, actor: 
 
 @router.get("/grants/{grant_id}")
 def show(grant_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return G.grant_dict(G.get_grant(s, actor, grant_id))
+    grant = G.get_grant(s, actor, grant_id)
+    return G.grant_dict(grant) | service_rows.servable(s, grant)
 
 
 @router.post("/grants/{grant_id}/revoke")

@@ -88,6 +88,17 @@ def shape(session: Any, grant: Any) -> Shape:
     return Shape(grant.id, relation, plan, types, scope, resource.record_count, view)
 
 
+def servable(session: Any, grant: Any) -> dict[str, Any]:
+    """What the grant's masking plan lets leave today: a grant whose every item is withheld
+    (grades not confirmed, or not shareable) serves nothing, and the consumer and the provider are
+    told so on the grant, not by a delivery that fails later."""
+    resource = session.get(Resource, grant.resource_id)
+    granted = set(grant.items)
+    plan = P.plan([i for i in _mask_items(session, resource) if i.name in granted], G.EXIT_PATH,
+                  purpose=f"share-grant:{grant.id}")
+    return {"serves_nothing": not plan.leaving, "withheld_items": plan.denied}
+
+
 def _mask_items(session: Any, resource: Resource) -> list[P.MaskItem]:
     """policies.resource_items without the recognizers on the request path: stored categories
     (decision, else suggestions) and grades; an item with none falls back to its name's

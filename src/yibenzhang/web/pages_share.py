@@ -180,7 +180,7 @@ def _grant_page(request: Request, ctx: WebContext, grant_id: Id, *, status_code:
     G.USAGE.flush(db)  # the calls still in this process's buffer count too
     with db.read() as s:
         grant = G.get_grant(s, ctx.actor, grant_id)
-        view = share_console.grant_views(s, ctx.actor, [grant])[0]
+        view = share_console.grant_views(s, ctx.actor, [grant])[0] | service_rows.servable(s, grant)
         deliveries = share_console.deliveries(s, ctx.actor, grant_id) if grant.mode == "文件" else []
         usage = share_console.usage_series(s, ctx.actor, by="grant", days=USAGE_DAYS, grant_id=grant_id)
     usable = view["status"] == G.ACTIVE and view["grantee"]
