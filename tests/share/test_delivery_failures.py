@@ -100,7 +100,7 @@ def test_final_errors_give_up_at_once_and_others_retry(sqlite_db, final):
         if final:
             raise DomainError("delivery_nothing_to_serve", "授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），"
                               "没有可交付的内容；请提供方数据专员确认信息项分级后重新申请交付")
-        raise ConnectionError("source down")
+        raise ConnectionError("source down at 110101199003077777")  # a value: masked in both languages
 
     with sqlite_db.write() as s:
         jobs.enqueue(s, Actor.system(), kind, {})
@@ -112,4 +112,4 @@ def test_final_errors_give_up_at_once_and_others_retry(sqlite_db, final):
         assert zh.startswith("delivery_nothing_to_serve: 授权") and "Every granted item" in en
     else:
         assert (status, code) == (jobs.JobStatus.FAILED.value, "connection_error")
-        assert zh == en == "ConnectionError: source down"
+        assert zh == en == "ConnectionError: source down at ***"
