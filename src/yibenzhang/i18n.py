@@ -1344,4 +1344,7 @@ EN.update({  # issue 20: bounded input, failed jobs in front of the person waiti
         "Every item of this grant is withheld by the masking policy (grade not confirmed, or not shareable), so it "
         "serves no data for now: the provider's data steward must confirm the items' grades.",
     "确认分级": "Confirm grades",
+    "按共享策略，所申请的信息项全部会被拦截（分级未确认或不允许共享）：批准后的授权不会提供任何数据。请先确认信息项分级。":
+        "Under the sharing policy every requested item would be withheld (grade not confirmed, or not shareable): "
+        "a grant approved now would serve no data. Confirm the items' grades first.",
 })

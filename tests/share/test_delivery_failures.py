@@ -113,3 +113,26 @@ def test_final_errors_give_up_at_once_and_others_retry(sqlite_db, final):
     else:
         assert (status, code) == (jobs.JobStatus.FAILED.value, "connection_error")
         assert zh == en == "ConnectionError: source down at ***"
+
+
+def test_the_approver_is_told_before_approving_a_grant_that_would_serve_nothing(client, share):
+    from datetime import date, timedelta
+
+    w = share.world
+    today = date.today()
+    asked = {"resource": share.rid, "mode": "文件", "purpose": "统计分析", "basis": "履行法定职责",
+             "scenario": "按月统计", "period_from": today.isoformat(),
+             "period_to": (today + timedelta(days=90)).isoformat()}
+    ids = {}
+    for label, items in (("nothing", ["内部备注"]), ("some", ["姓名", "内部备注"])):
+        r = client.post("/api/v1/share-requests", json=asked | {"items": items}, headers=w.headers("consumer"))
+        assert r.status_code == 201, r.text
+        ids[label] = r.json()["id"]
+    got = client.get(f"/api/v1/share-requests/{ids['nothing']}", headers=w.headers("police_approver")).json()
+    assert (got["serves_nothing"], got["withheld_items"]) == (True, ["内部备注"])
+    got = client.get(f"/api/v1/share-requests/{ids['some']}", headers=w.headers("police_approver")).json()
+    assert (got["serves_nothing"], got["withheld_items"]) == (False, ["内部备注"])
+    assert login(client, "police_approver").status_code == 303
+    page = client.get(f"/console/share/{ids['nothing']}").text
+    assert 'id="decide-form"' in page and 'id="request-serves-nothing"' in page
+    assert 'id="request-serves-nothing"' not in client.get(f"/console/share/{ids['some']}").text

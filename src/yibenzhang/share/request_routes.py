@@ -15,7 +15,7 @@ from ..db import get_database
 from ..deps import read_session, require_user
 from ..params import Id, Offset
 from . import requests as service
-from . import seal
+from . import seal, service_rows
 
 router = APIRouter(prefix="/api/v1", tags=["share requests"])
 
@@ -71,7 +71,11 @@ def escalate(actor: Actor = Depends(require_user)) -> dict[str, Any]:
 
 @router.get("/share-requests/{request_id}")
 def get(request_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return service.request_dict(s, service.get_request(s, actor, request_id))
+    req = service.get_request(s, actor, request_id)
+    # What a grant of these items would serve today, so nobody approves a grant that serves nothing
+    # without knowing it.
+    return service.request_dict(s, req) | service_rows.servable_items(s, req.resource_id, req.items,
+                                                                      f"share-request:{req.id}")
 
 
 @router.post("/share-requests/{request_id}/decide")

@@ -92,10 +92,14 @@ def servable(session: Any, grant: Any) -> dict[str, Any]:
     """What the grant's masking plan lets leave today: a grant whose every item is withheld
     (grades not confirmed, or not shareable) serves nothing, and the consumer and the provider are
     told so on the grant, not by a delivery that fails later."""
-    resource = session.get(Resource, grant.resource_id)
-    granted = set(grant.items)
-    plan = P.plan([i for i in _mask_items(session, resource) if i.name in granted], G.EXIT_PATH,
-                  purpose=f"share-grant:{grant.id}")
+    return servable_items(session, grant.resource_id, grant.items, f"share-grant:{grant.id}")
+
+
+def servable_items(session: Any, resource_id: int, items: list[str], purpose: str) -> dict[str, Any]:
+    """servable() of items not yet granted: what a request's approver is told before approving."""
+    resource = session.get(Resource, resource_id)
+    wanted = set(items)
+    plan = P.plan([i for i in _mask_items(session, resource) if i.name in wanted], G.EXIT_PATH, purpose=purpose)
     return {"serves_nothing": not plan.leaving, "withheld_items": plan.denied}
 
 

@@ -86,6 +86,7 @@ def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(con
         req = svc.get_request(s, ctx.actor, request_id)
         view = svc.request_dict(s, req)
         view["actions"] = _actions(s, ctx, req, view)
+        view |= service_rows.servable_items(s, req.resource_id, req.items, f"share-request:{req.id}")
         seal_check = sealing.verify(s, view["seal"]) if view["seal"] else None
     sealed = json.dumps(view["seal"], ensure_ascii=False, indent=2) if view["seal"] else None
     return render(request, "share/detail.html", r=view, sealed=sealed, seal_check=seal_check,
