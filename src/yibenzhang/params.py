@@ -1,11 +1,11 @@
 """The types of what a request may carry, bounded at the edge (issue 20).
 
 Every id in a path, query or body is a positive integer the store's keys can hold (1 … 2^31−1):
-a larger number reaches the driver as an OverflowError (SQLite), a numeric
-the engine cannot hold (DuckDB) or an out-of-range error (PostgreSQL) — a 500 where the caller
-made the mistake. Declared here once; routes and request models use these names, so a bad value
-is a 422 problem+json naming the parameter before any service runs. Pages that parse their own
-query strings and forms use `parse_id` / `parse_int`, which never raise.
+a larger number reached the driver as an OverflowError (SQLite), a numeric the engine cannot hold
+(DuckDB) or an out-of-range error (PostgreSQL) — a 500 where the caller made the mistake.
+Declared here once; routes and request models use these names, so a bad value is a 422
+problem+json naming the parameter before any service runs. Pages that parse their own query
+strings and forms use `parse_id` / `parse_int`, which never raise.
 """
 
 from __future__ import annotations
@@ -39,9 +39,7 @@ Int = Annotated[int, Ge(-JSON_INT_MAX), Le(JSON_INT_MAX)]
 """Any integer the store can hold (a service checks its meaning)."""
 
 Count = Annotated[int, Ge(0), Le(INT32_MAX)]
-"""A small non-negative quantity stored in an integer column (units, people, fees in fen)."""
-
-Year = Annotated[int, Ge(1900), Le(9999)]
+"""A small non-negative quantity a caller may pass (days, page sizes)."""
 
 Cursor = Annotated[str, MaxLen(64)]
 """A keyset cursor as text: parsed and bounded by the service that issued it."""
