@@ -37,7 +37,7 @@ def test_a_failed_delivery_appears_on_the_open_page_after_one_worker_poll(page, 
     failed.wait_for(timeout=15000)  # htmx re-reads the table every 3 s while a file is queued
     assert marker and page.evaluate("() => window.__notReloaded === true")
     reason = failed.locator(".delivery-reason")
-    assert "失败" in failed.inner_text() and "请提供方数据专员确认信息项分级" in reason.inner_text()
+    assert "失败" in failed.inner_text() and "请提供方确认信息项分级" in reason.inner_text()
     did = failed.get_attribute("id").removeprefix("delivery-")
     api = page.request.get(f"/api/v1/deliveries/{did}").json()
     assert (api["status_en"], api["error_code"]) == ("failed", "delivery_nothing_to_serve")

@@ -45,11 +45,11 @@ def test_a_delivery_of_withheld_items_fails_at_once_with_its_reason(client, shar
 
     assert login(client, "consumer").status_code == 303
     page = client.get(f"/console/share/grants/{gid}")
-    assert 'data-status="failed"' in page.text and "请提供方数据专员确认信息项分级" in page.text
+    assert 'data-status="failed"' in page.text and "请提供方确认信息项分级后重新申请交付" in page.text
     assert "hx-trigger" not in page.text.split('id="deliveries"')[1].split(">")[0]  # stops polling
     assert 'id="grant-serves-nothing"' in page.text and 'id="confirm-grades-link"' not in page.text
     english = client.get(f"/console/share/grants/{gid}?lang=en")
-    assert "The provider&#39;s data steward must confirm the items&#39; grades" in english.text
+    assert "the provider must confirm the items&#39; grades" in english.text
     assert login(client, "police_steward").status_code == 303  # the provider is pointed at the fix
     assert 'id="confirm-grades-link"' in client.get(f"/console/share/grants/{gid}").text
 
@@ -98,8 +98,8 @@ def test_final_errors_give_up_at_once_and_others_retry(sqlite_db, final):
         (job.status, job.error_code, job.last_error, job.last_error_en)))
     def _handler(db, job):
         if final:
-            raise DomainError("delivery_nothing_to_serve", "授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），"
-                              "没有可交付的内容；请提供方数据专员确认信息项分级后重新申请交付")
+            raise DomainError("delivery_nothing_to_serve",
+                              "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付")
         raise ConnectionError("source down at 110101199003077777")  # a value: masked in both languages
 
     with sqlite_db.write() as s:

@@ -471,8 +471,9 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
         sh = shape(s, grant)
         fmt = d.format
     if not sh.plan.leaving:  # every granted item withheld: say what would make the grant serve
-        raise DomainError("delivery_nothing_to_serve", "授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），"
-                          "没有可交付的内容；请提供方数据专员确认信息项分级后重新申请交付")
+        raise DomainError(
+            "delivery_nothing_to_serve",
+            "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付")
     conds = [sh.scope_sql] if sh.scope_sql else []
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
     sql = sh.plan.sql(sh.relation, sh.types, tail=f"{where}ORDER BY _batch, _row")
