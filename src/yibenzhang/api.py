@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import importlib
+import logging
 from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.exc import DataError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .apidocs import mount_docs
-from .errors import DomainError
+from .errors import DomainError, ValidationFailed
 from .registry import module_available
 
 PROBLEM = "application/problem+json"
+log = logging.getLogger(__name__)
 
 
 def _problem(status: int, body: dict) -> JSONResponse:
@@ -53,6 +56,19 @@ def create_app() -> FastAPI:
             "status": 422, "code": "request_invalid", "detail": "请求的内容不合法",
             "detail_en": "The request is not valid", "errors": errors, "instance": str(request.url.path),
         })
+
+    # Defence in depth behind the bounded types of params.py: a number or text that reached a
+    # driver and did not fit (SQLite's OverflowError, PostgreSQL's DataError: out of range, too
+    # long) was the caller's, so it is a 422, not a 500. Logged without the values (they may be
+    # personal data), so a route that missed its bounds can still be found and fixed.
+    async def _out_of_range(request: Request, exc: Exception) -> JSONResponse:
+        log.warning("value out of range reached the store: %s %s (%s)", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        problem = ValidationFailed("value_out_of_range", "请求中的数值或文本超出允许的范围")
+        return _problem(422, problem.as_problem(str(request.url.path)))
+
+    app.add_exception_handler(OverflowError, _out_of_range)
+    app.add_exception_handler(DataError, _out_of_range)
 
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:

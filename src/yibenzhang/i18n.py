@@ -1410,3 +1410,20 @@ def normalize_lang(value: str | None) -> str:
         return DEFAULT_LANG
     value = value.lower()
     return "en" if value.startswith("en") else "zh"
+
+
+EN.update({  # issue 20: bounded input, failed jobs in front of the person waiting
+    "请求中的数值或文本超出允许的范围": "A number or text in the request is out of the allowed range",
+    "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付":
+        "Every granted item is withheld by the masking policy, so there is nothing to deliver: the provider "
+        "must confirm the items' grades; then ask for a new delivery",
+    "第{n}次尝试失败，将于{time}重试": "Attempt {n} failed; the next try is at {time}",
+    "交付文件 {id} 生成失败：{reason}": "Delivery {id} failed: {reason}",
+    "此授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），目前不提供任何数据：请提供方数据专员确认信息项分级。":
+        "Every item of this grant is withheld by the masking policy (grade not confirmed, or not shareable), so it "
+        "serves no data for now: the provider's data steward must confirm the items' grades.",
+    "确认分级": "Confirm grades",
+    "按共享策略，所申请的信息项全部会被拦截（分级未确认或不允许共享）：批准后的授权不会提供任何数据。请先确认信息项分级。":
+        "Under the sharing policy every requested item would be withheld (grade not confirmed, or not shareable): "
+        "a grant approved now would serve no data. Confirm the items' grades first.",
+})

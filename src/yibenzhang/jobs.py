@@ -8,8 +8,12 @@ while it still holds the lease (same locked_by and attempt), so a job never runs
 and a late finisher cannot overwrite the outcome of the worker that reclaimed it.
 
 A failed attempt is retried after an exponential backoff; after max_attempts the job is given
-up (放弃) and stays listed for the steward, who may retry it. Every state change is a ledger
-event (kind, ids, attempt, outcome — never payload values or row data).
+up (放弃) and stays listed for the steward, who may retry it. A kind may name errors that no retry
+can cure (a masking policy that lets nothing leave): those give up at once. Every failure keeps a
+stable code and its reason in Chinese and English, and a kind's `on_failure` hook hands them to
+the thing the job works for (a delivery), in the same transaction, so the person waiting sees the
+state and the reason at the next look. Every state change is a ledger event (kind, ids, attempt,
+outcome — never payload values or row data).
 """
 
 from __future__ import annotations
@@ -75,7 +79,9 @@ class Job(Base):
     run_at: Mapped[datetime] = mapped_column(UTCDateTime)
     locked_by: Mapped[str | None] = mapped_column(String(100))
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_error: Mapped[str | None] = mapped_column(Text)
+    last_error: Mapped[str | None] = mapped_column(Text)  # Chinese, as safe_error made it
+    last_error_en: Mapped[str | None] = mapped_column(Text)
+    error_code: Mapped[str | None] = mapped_column(String(64))  # DomainError code, else the exception type
     result: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     dedupe_key: Mapped[str | None] = mapped_column(String(200))
     # = dedupe_key while the job is queued, running or awaiting a retry, NULL otherwise: a plain
@@ -133,7 +139,10 @@ class PullCursor(Base):
 
 Handler = Callable[[Database, Job], dict[str, Any] | None]
 Ticker = Callable[[Database], Any]
+FailureHook = Callable[[Session, Job], None]
 _handlers: dict[str, Handler] = {}
+_final: dict[str, tuple[type[BaseException], ...]] = {}  # errors of a kind that no retry cures
+_on_failure: dict[str, FailureHook] = {}
 _tickers: list[Ticker] = []
 # Modules that register handlers and tickers; imported by the worker (absent ones skipped).
 HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
@@ -141,11 +150,19 @@ HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "
                    "yibenzhang.assess.jobs")
 
 
-def register(kind: str) -> Callable[[Handler], Handler]:
-    """Decorator: `handler(db, job) -> dict` runs jobs of `kind`. Raise to fail the attempt."""
+def register(kind: str, *, final: tuple[type[BaseException], ...] = (),
+             on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
+    """Decorator: `handler(db, job) -> dict` runs jobs of `kind`. Raise to fail the attempt.
+    `final`: exception types that no retry cures — the job gives up at once. `on_failure(session,
+    job)`: called in the transaction that records a failed attempt or the giving up (job.status,
+    error_code, last_error and last_error_en set), to show it on the job's subject."""
 
     def deco(fn: Handler) -> Handler:
         _handlers[kind] = fn
+        if final:
+            _final[kind] = final
+        if on_failure is not None:
+            _on_failure[kind] = on_failure
         return fn
 
     return deco
@@ -295,6 +312,7 @@ def job_dict(job: Job) -> dict[str, Any]:
         "id": job.id, "kind": job.kind, "status": job.status, "status_en": JobStatus(job.status).name.lower(),
         "attempts": job.attempts, "max_attempts": job.max_attempts, "run_at": job.run_at,
         "org_id": job.org_id, "dedupe_key": job.dedupe_key, "last_error": job.last_error,
+        "last_error_en": job.last_error_en, "error_code": job.error_code,
         "result": job.result, "payload": job.payload, "created_by": job.created_by,
         "created_at": job.created_at, "started_at": job.started_at, "finished_at": job.finished_at,
         "locked_by": job.locked_by, "locked_until": job.locked_until,
@@ -310,13 +328,21 @@ def backoff_seconds(attempt: int, base: float = BACKOFF_BASE_SECONDS, cap: float
 _DIGITS = re.compile(r"\b(?=[0-9A-Za-z]*\d)[0-9A-Za-z]{6,}")
 
 
-def safe_error(exc: BaseException) -> str:
-    """An error text fit for the jobs table and the logs: stable code or exception type and the
-    message's first line, without SQL parameters or DETAIL lines (which quote row values), and
-    with long digit/code runs (ID numbers, phones, cards) masked. Best effort by design: handlers
-    should raise DomainErrors whose messages carry no personal data."""
+def error_code(exc: BaseException) -> str:
+    """The stable code of a failure: a DomainError's own, else the exception type (snake case)."""
     if isinstance(exc, DomainError):
-        text = f"{exc.code}: {exc.message_in('zh')}"
+        return exc.code[:64]
+    inner = getattr(exc, "orig", None) or exc
+    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", type(inner).__name__).lower()[:64]
+
+
+def safe_error(exc: BaseException, lang: str = "zh") -> str:
+    """An error text fit for the jobs table and the logs: stable code or exception type and the
+    message's first line (a DomainError's in `lang`), without SQL parameters or DETAIL lines
+    (which quote row values), and with long digit/code runs (ID numbers, phones, cards) masked.
+    Best effort by design: handlers should raise DomainErrors whose messages carry no personal data."""
+    if isinstance(exc, DomainError):
+        text = f"{exc.code}: {exc.message_in(lang)}"
     else:
         orig = getattr(exc, "orig", None)  # SQLAlchemy wraps the driver's error
         inner = orig if orig is not None else exc
@@ -382,18 +408,27 @@ def finish(db: Database, job: Job, worker: str, *, result: dict[str, Any] | None
         current.updated_at = now
         if error is None:
             current.status, current.result, current.last_error = JobStatus.SUCCEEDED.value, result or {}, None
+            current.last_error_en = current.error_code = None
             current.finished_at, current.active_key = now, None
             _append(s, Actor.system(), "job.succeed", current, worker=worker, result=_counts(result))
-        elif current.attempts >= current.max_attempts:
-            current.status, current.last_error = JobStatus.GAVE_UP.value, safe_error(error)
+            return current.status
+        current.last_error, current.last_error_en = safe_error(error), safe_error(error, "en")
+        current.error_code = error_code(error)
+        final = isinstance(error, _final.get(current.kind, ()))
+        if final or current.attempts >= current.max_attempts:
+            current.status = JobStatus.GAVE_UP.value
             current.finished_at, current.active_key = now, None
-            _append(s, Actor.system(), "job.give_up", current, worker=worker, error=current.last_error)
+            _append(s, Actor.system(), "job.give_up", current, worker=worker, error=current.last_error,
+                    final=final)
         else:
             delay = backoff_seconds(current.attempts, backoff_base, backoff_cap)
-            current.status, current.last_error = JobStatus.FAILED.value, safe_error(error)
+            current.status = JobStatus.FAILED.value
             current.run_at = now + timedelta(seconds=delay)
             _append(s, Actor.system(), "job.fail", current, worker=worker, error=current.last_error,
                     retry_in_seconds=delay)
+        hook = _on_failure.get(current.kind)
+        if hook is not None:
+            hook(s, current)
         return current.status
 
 

@@ -3,8 +3,9 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
+from annotated_types import Ge, Le
 from fastapi import APIRouter, Depends, Query
 from pydantic import BaseModel
 from sqlalchemy.orm import Session
@@ -13,13 +14,14 @@ from . import jobs
 from .access import Actor
 from .db import get_database
 from .deps import read_session, require_user
+from .params import Id
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.get("/api/v1/jobs")
 def list_jobs(
-    org_id: int | None = None, failed: bool = False, status: str | None = None, kind: str | None = None,
+    org_id: Id | None = None, failed: bool = False, status: str | None = None, kind: str | None = None,
     limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
     s: Session = Depends(read_session),
 ) -> list[dict[str, Any]]:
@@ -28,12 +30,12 @@ def list_jobs(
 
 
 @router.get("/api/v1/jobs/{job_id}")
-def get_job(job_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+def get_job(job_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     return jobs.job_dict(jobs.get_job(s, actor, job_id))
 
 
 @router.post("/api/v1/jobs/{job_id}/retry")
-def retry_job(job_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def retry_job(job_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return jobs.job_dict(jobs.retry_job(s, actor, job_id))
 
@@ -44,7 +46,7 @@ class ScheduleIn(BaseModel):
     query: str | None = None
     since_column: str | None = None
     mode: str | None = None
-    hour: int = 2
+    hour: Annotated[int, Ge(0), Le(23)] = 2
 
 
 @router.get("/api/v1/resources/{resource_id}/schedules")
@@ -68,7 +70,7 @@ def create_schedule(resource_id: str, body: ScheduleIn, actor: Actor = Depends(r
 
 
 @router.post("/api/v1/schedules/{schedule_id}/run")
-def run_schedule(schedule_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def run_schedule(schedule_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     from .collect import pull
 
     with get_database().write() as s:

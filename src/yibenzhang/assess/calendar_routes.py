@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
+from ..params import Id, Int
 from . import calendar as service
 from .calendar_export import MEDIA_TYPES, export
 
@@ -20,8 +21,8 @@ router = APIRouter(prefix="/api/v1/calendar", tags=["compliance calendar"])
 
 
 class PeopleIn(BaseModel):
-    org_id: int
-    people: int = Field(description="People whose personal information the org processes")
+    org_id: Id
+    people: Int = Field(description="People whose personal information the org processes")
     as_of: date | None = Field(None, description="Date of the figure (default today)")
 
 
@@ -31,15 +32,15 @@ class FirmIn(BaseModel):
 
 
 class AuditIn(BaseModel):
-    org_id: int
+    org_id: Id
     kind: str = Field("routine", description="routine (定期审计) | ordered (责令审计)")
     ordered_on: date | None = Field(None, description="Date of the regulator's order (ordered audits)")
     basis: str | None = Field(None, description="The order's basis (ordered audits)")
-    firm_id: int | None = None
+    firm_id: Id | None = None
 
 
 class AssignIn(BaseModel):
-    firm_id: int
+    firm_id: Id
 
 
 class ExtendIn(BaseModel):
@@ -52,7 +53,7 @@ class CompleteIn(BaseModel):
     completed_on: date | None = None
 
 
-def _rows(s: Session, actor: Actor, start: str | None, end: str | None, org_id: int | None,
+def _rows(s: Session, actor: Actor, start: str | None, end: str | None, org_id: Id | None,
           kind: str | None) -> list[dict[str, Any]]:
     today = service._today()
     found = service.entries(s, actor, start=service.parse_day("from", start), end=service.parse_day("to", end),
@@ -64,7 +65,7 @@ def _rows(s: Session, actor: Actor, start: str | None, end: str | None, org_id: 
 def calendar(
     start: str | None = Query(None, alias="from", description="YYYY-MM-DD (default 1 January last year)"),
     end: str | None = Query(None, alias="to", description="YYYY-MM-DD (default 31 December next year)"),
-    org_id: int | None = None, kind: str | None = None,
+    org_id: Id | None = None, kind: str | None = None,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     items = _rows(s, actor, start, end, org_id, kind)
@@ -75,7 +76,7 @@ def calendar(
 def export_calendar(
     request: Request, format: str = Query("ics", description="ics | csv | xlsx"),
     start: str | None = Query(None, alias="from"), end: str | None = Query(None, alias="to"),
-    org_id: int | None = None, kind: str | None = None,
+    org_id: Id | None = None, kind: str | None = None,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> Response:
     fmt = service.parse_format(format)
@@ -99,7 +100,7 @@ def record_people(body: PeopleIn, actor: Actor = Depends(require_user)) -> dict[
 
 
 @router.get("/people/{org_id}")
-def people(org_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+def people(org_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"org_id": org_id, "items": service.people_history(s, actor, org_id)}
 
 
@@ -116,7 +117,7 @@ def create_firm(body: FirmIn, actor: Actor = Depends(require_user)) -> dict[str,
 
 
 @router.get("/audits")
-def audits(org_id: int | None = None, open_only: bool = Query(False, alias="open"),
+def audits(org_id: Id | None = None, open_only: bool = Query(False, alias="open"),
            actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = service.list_audits(s, actor, org_id=org_id, open_only=open_only)
     return {"total": len(rows), "items": [service.audit_dict(s, a) for a in rows]}
@@ -134,31 +135,31 @@ def create_audit(body: AuditIn, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.get("/audits/{audit_id}")
-def get_audit(audit_id: int, actor: Actor = Depends(require_user),
+def get_audit(audit_id: Id, actor: Actor = Depends(require_user),
               s: Session = Depends(read_session)) -> dict[str, Any]:
     return service.audit_dict(s, service.get_audit(s, actor, audit_id))
 
 
 @router.post("/audits/{audit_id}/assign")
-def assign(audit_id: int, body: AssignIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def assign(audit_id: Id, body: AssignIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.audit_dict(s, service.assign_firm(s, actor, audit_id, body.firm_id))
 
 
 @router.post("/audits/{audit_id}/extend")
-def extend(audit_id: int, body: ExtendIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def extend(audit_id: Id, body: ExtendIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.audit_dict(s, service.extend_audit(s, actor, audit_id, body.due_on, body.approver, body.reason))
 
 
 @router.post("/audits/{audit_id}/complete")
-def complete(audit_id: int, body: CompleteIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def complete(audit_id: Id, body: CompleteIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.audit_dict(s, service.complete_audit(s, actor, audit_id, body.completed_on))
 
 
 @router.get("/reminders")
-def reminders(org_id: int | None = None, actor: Actor = Depends(require_user),
+def reminders(org_id: Id | None = None, actor: Actor = Depends(require_user),
               s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = service.list_reminders(s, actor, org_id=org_id)
     return {"total": len(rows), "items": [service.reminder_dict(s, r) for r in rows]}

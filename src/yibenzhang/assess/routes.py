@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
+from ..params import Id
 from . import exports, kpis
 from . import model as targets
 from . import scorecards as cards
@@ -27,7 +28,7 @@ DayQ = Query(None, alias="date", description="Compute as of this day (default to
 
 
 @router.get("/kpis")
-def get_kpis(region: str | None = RegionQ, org: int | None = OrgQ, day: date | None = DayQ,
+def get_kpis(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
              breakdown: bool = Query(True, description="Include regions, orgs and trends"),
              actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     """Every KPI of the scope with its formula's inputs, target progress, per-region and per-org figures."""
@@ -35,14 +36,14 @@ def get_kpis(region: str | None = RegionQ, org: int | None = OrgQ, day: date | N
 
 
 @router.get("/scorecards")
-def get_scorecards(region: str | None = RegionQ, org: int | None = OrgQ, day: date | None = DayQ,
+def get_scorecards(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
                    actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     """Org scorecards: weighted components, rank within the region, overdue to-dos."""
     return cards.scorecards(s, actor, region, org, day)
 
 
 @router.get("/export.xlsx")
-def export_xlsx(region: str | None = RegionQ, org: int | None = OrgQ, day: date | None = DayQ,
+def export_xlsx(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
                 lang: str = Depends(request_lang), actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> Response:
     data = exports.gather(s, actor, region, org, day)
@@ -51,7 +52,7 @@ def export_xlsx(region: str | None = RegionQ, org: int | None = OrgQ, day: date 
 
 
 @router.get("/report.html", response_class=HTMLResponse)
-def report(region: str | None = RegionQ, org: int | None = OrgQ, day: date | None = DayQ,
+def report(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
            lang: str = Depends(request_lang), actor: Actor = Depends(require_user),
            s: Session = Depends(read_session)) -> HTMLResponse:
     """The printable report (self-contained HTML)."""
@@ -91,14 +92,14 @@ def create_target(body: TargetIn, actor: Actor = Depends(require_user)) -> dict[
 
 
 @router.post("/targets/{target_id}/revise", status_code=201)
-def revise_target(target_id: int, body: TargetRevision, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def revise_target(target_id: Id, body: TargetRevision, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return targets.target_dict(targets.revise_target(s, actor, target_id, value=body.value, due_on=body.due_on,
                                                          basis=body.basis, effective_from=body.effective_from))
 
 
 @router.post("/targets/{target_id}/retire")
-def retire_target(target_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def retire_target(target_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return targets.target_dict(targets.retire_target(s, actor, target_id))
 

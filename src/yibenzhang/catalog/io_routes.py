@@ -14,6 +14,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..errors import DomainError
+from ..params import Id
 from . import io
 
 router = APIRouter(tags=["catalog"])
@@ -53,7 +54,7 @@ def import_catalog(
 def export_catalog(
     request: Request,
     fmt: str = Query("xlsx", alias="format", description="xlsx | csv | json | dcat-ttl | dcat-jsonld"),
-    org_id: int | None = None,
+    org_id: Id | None = None,
     status: str | None = None,
     actor: Actor = Depends(resolve_actor),
     s: Session = Depends(read_session),

@@ -12,6 +12,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..orgs.service import get_region_by_code
+from ..params import Id, Offset
 from . import service
 from .model import DutyChange, ListEntry, Resource, System
 from .schemas import DutyChangeIn, ListEntryIn, ResourceIn, ReturnIn, SystemIn
@@ -42,8 +43,8 @@ def duty_out(d: DutyChange) -> dict[str, Any]:
 
 @router.get("/resources")
 def list_resources(
-    org_id: int | None = None, status: str | None = None, limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0), actor: Actor = Depends(resolve_actor), s: Session = Depends(read_session),
+    org_id: Id | None = None, status: str | None = None, limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0, actor: Actor = Depends(resolve_actor), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     rows, total = service.list_resources(s, actor, org_id=org_id, status=status, limit=limit, offset=offset)
     return {"total": total, "items": [summary(r) for r in rows]}
@@ -74,61 +75,61 @@ def get_resource(resource_id: str, actor: Actor = Depends(resolve_actor),
 
 
 @router.put("/resources/{resource_id}")
-def update_resource(resource_id: int, body: ResourceIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def update_resource(resource_id: Id, body: ResourceIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.resource_dict(s, service.update_resource(s, actor, resource_id, body))
 
 
 @router.delete("/resources/{resource_id}", status_code=204)
-def delete_resource(resource_id: int, actor: Actor = Depends(require_user)) -> None:
+def delete_resource(resource_id: Id, actor: Actor = Depends(require_user)) -> None:
     with get_database().write() as s:
         service.delete_draft(s, actor, resource_id)
 
 
 @router.post("/resources/{resource_id}/submit")
-def submit(resource_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def submit(resource_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return summary(service.submit_resource(s, actor, resource_id))
 
 
 @router.post("/resources/{resource_id}/withdraw")
-def withdraw(resource_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def withdraw(resource_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return summary(service.withdraw_resource(s, actor, resource_id))
 
 
 @router.post("/resources/{resource_id}/publish")
-def publish(resource_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def publish(resource_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return summary(service.publish_resource(s, actor, resource_id))
 
 
 @router.post("/resources/{resource_id}/return")
-def return_(resource_id: int, body: ReturnIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def return_(resource_id: Id, body: ReturnIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return summary(service.return_resource(s, actor, resource_id, body.reason))
 
 
 @router.post("/resources/{resource_id}/retire")
-def retire(resource_id: int, body: ReturnIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def retire(resource_id: Id, body: ReturnIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return summary(service.retire_resource(s, actor, resource_id, body.reason))
 
 
 @router.get("/resources/{resource_id}/versions")
-def versions(resource_id: int, actor: Actor = Depends(resolve_actor),
+def versions(resource_id: Id, actor: Actor = Depends(resolve_actor),
              s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return service.list_versions(s, actor, resource_id)
 
 
 @router.get("/resources/{resource_id}/versions/{version}")
-def version(resource_id: int, version: int, actor: Actor = Depends(resolve_actor),
+def version(resource_id: Id, version: Id, actor: Actor = Depends(resolve_actor),
             s: Session = Depends(read_session)) -> dict[str, Any]:
     return service.get_version(s, actor, resource_id, version)
 
 
 @router.get("/resources/{resource_id}/diff")
-def diff(resource_id: int, a: int, b: int | None = None, actor: Actor = Depends(resolve_actor),
+def diff(resource_id: Id, a: Id, b: Id | None = None, actor: Actor = Depends(resolve_actor),
          s: Session = Depends(read_session)) -> dict[str, Any]:
     """Changes from published version `a` to version `b` (or to the working copy)."""
     return service.diff_versions(s, actor, resource_id, a, b)
@@ -140,7 +141,7 @@ def review_queue(actor: Actor = Depends(require_user), s: Session = Depends(read
 
 
 @router.get("/systems")
-def list_systems(org_id: int | None = None, actor: Actor = Depends(require_user),
+def list_systems(org_id: Id | None = None, actor: Actor = Depends(require_user),
                  s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return [system_out(x) for x in service.list_systems(s, org_id)]
 
@@ -152,7 +153,7 @@ def create_system(body: SystemIn, actor: Actor = Depends(require_user)) -> dict[
 
 
 @router.get("/systems/{system_id}/resources")
-def system_resources(system_id: int, actor: Actor = Depends(require_user),
+def system_resources(system_id: Id, actor: Actor = Depends(require_user),
                      s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return [summary(r) for r in service.system_resources(s, actor, system_id)]
 
@@ -176,7 +177,7 @@ def record_duty_change(body: DutyChangeIn, actor: Actor = Depends(require_user))
 
 
 @router.post("/orgs/{org_id}/catalogue-reviewed")
-def catalogue_reviewed(org_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def catalogue_reviewed(org_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return {"fulfilled": service.confirm_catalogue_reviewed(s, actor, org_id)}
 

@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..params import Id, Int
+
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
@@ -31,13 +33,13 @@ class ResourceIn(BaseModel):
     code: str | None = None
     name: str = ""
     abstract: str = ""
-    org_id: int | None = None
+    org_id: Id | None = None
     org_uscc: str | None = None
     category_code: str = ""
     library: str = ""
     format_kind: str = ""
     format_detail: str | None = None
-    system_id: int | None = None
+    system_id: Id | None = None
     system_name: str | None = None
     share_type: str = ""
     share_condition: str | None = None
@@ -48,7 +50,7 @@ class ResourceIn(BaseModel):
     returnable: bool = False
     update_cycle: str = ""
     publish_date: str | None = None
-    record_count: int | None = None
+    record_count: Int | None = None
     keywords: list[str] = Field(default_factory=list)
     related_codes: list[str] = Field(default_factory=list)
     items: list[ItemIn] = Field(default_factory=list)
@@ -61,7 +63,7 @@ class ReturnIn(BaseModel):
 class SystemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    org_id: int
+    org_id: Id
     name: str
     description: str | None = None
 
@@ -74,14 +76,14 @@ class ListEntryIn(BaseModel):
     title: str
     content: str | None = None
     basis: str | None = None
-    org_id: int | None = None
+    org_id: Id | None = None
     resource_code: str | None = None
 
 
 class DutyChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    org_id: int
+    org_id: Id
     occurred_on: str
     description: str
     basis: str | None = None

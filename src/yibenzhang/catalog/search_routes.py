@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from ..access import Actor
 from ..db import get_database
 from ..deps import resolve_actor
+from ..params import Count, Id, Offset
 from .search import SearchQuery, search_resources
 
 router = APIRouter(tags=["search"])
@@ -18,7 +19,7 @@ router = APIRouter(tags=["search"])
 @router.get("/api/v1/search", summary="搜索目录 Search the catalogue")
 def search(
     q: str = Query("", description="关键词（中文分词，多词为“与”）Words; several words must all match"),
-    org_id: int | None = Query(None),
+    org_id: Id | None = Query(None),
     region_code: str | None = Query(None, description="该地区及其下级 This region and below"),
     resource_class: str | None = Query(None, description="基础 / 主题 / 部门"),
     category_code: str | None = Query(None, description="分类代码前缀 Classification code prefix"),
@@ -29,8 +30,8 @@ def search(
     update_cycle: str | None = None,
     status: str | None = None,
     sort: str = Query("relevance", description="relevance | newest | name"),
-    limit: int = 20,
-    offset: int = 0,
+    limit: Count = 20,
+    offset: Offset = 0,
     actor: Actor = Depends(resolve_actor),
 ) -> dict[str, Any]:
     query = SearchQuery(q=q, org_id=org_id, region_code=region_code, resource_class=resource_class,

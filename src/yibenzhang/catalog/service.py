@@ -32,6 +32,7 @@ from ..errors import DomainError, ErrorBag, FieldError, NotFound, PermissionDeni
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..orgs.service import get_region_by_code
+from ..params import parse_id
 from ..workdays import add_workdays, deadline_provisional, workdays_between
 from .model import (
     Category,
@@ -90,8 +91,9 @@ def _published_open_type(resource: Resource) -> str:
 def get_resource(session: Session, actor: Actor, resource_id: int | str) -> Resource:
     if isinstance(resource_id, str) and not resource_id.isdigit():
         resource = session.execute(select(Resource).where(Resource.code == resource_id)).scalar_one_or_none()
-    else:
-        resource = session.get(Resource, int(resource_id))
+    else:  # a number beyond any id is simply not there (it would overflow the driver)
+        key = parse_id(str(resource_id))
+        resource = session.get(Resource, key) if key is not None else None
     if resource is None:
         raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
     region = session.get(Region, resource.region_id)
@@ -837,6 +839,8 @@ def _fulfil_duty_changes(session: Session, org_id: int, on: date) -> None:
 def confirm_catalogue_reviewed(session: Session, actor: Actor, org_id: int, on: date | None = None) -> int:
     """The steward declares the catalogue reviewed and still right after a duty change."""
     require(can_edit_catalogue(actor, org_id), "确认目录已更新")
+    if session.get(Org, org_id) is None:  # no evidence of a review of an org that is not there
+        raise NotFound(f"机构 {org_id}", "org_not_found")
     day = on or _today()
     count = session.execute(
         select(func.count()).select_from(DutyChange).where(

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
+from ..params import Id
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["classify"])
@@ -50,14 +51,14 @@ def classification(resource_id: str, actor: Actor = Depends(resolve_actor),
 
 
 @router.post("/items/{item_id}/confirm")
-def confirm(item_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def confirm(item_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """The provider's steward accepts the suggested grade."""
     with get_database().write() as s:
         return decision_out(service.confirm(s, actor, item_id))
 
 
 @router.post("/items/{item_id}/override")
-def override(item_id: int, body: OverrideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def override(item_id: Id, body: OverrideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """The provider's steward sets another grade, with a reason."""
     with get_database().write() as s:
         return decision_out(service.override(s, actor, item_id, body.grade, body.categories, body.reason))

@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import DomainError, NotFound
+from ..params import Id
 from ..zone import service as zone
 from ..zone.storage import Staging
 from . import pipeline
@@ -38,7 +39,7 @@ def _state(token: str, **changes: Any) -> None:
         _INGESTS[token].update(changes)
 
 
-def _run_upload(token: str, actor: Actor, resource_id: int, staging: Staging, path: Path,
+def _run_upload(token: str, actor: Actor, resource_id: Id, staging: Staging, path: Path,
                 options: dict[str, Any]) -> None:
     def progress(p: pipeline.Progress) -> None:
         _state(token, rows=p.rows, bytes=p.bytes, total_bytes=p.total_bytes,
@@ -59,7 +60,7 @@ def _run_upload(token: str, actor: Actor, resource_id: int, staging: Staging, pa
 
 @router.post("/api/v1/resources/{resource_id}/batches", status_code=202)
 def upload_batch(
-    resource_id: int,
+    resource_id: Id,
     background: BackgroundTasks,
     file: UploadFile = File(..., description="CSV / XLSX / JSON / Parquet"),
     fmt: str | None = Form(None, alias="format"),
@@ -101,25 +102,25 @@ def ingest_progress(token: str, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.get("/api/v1/resources/{resource_id}/batches")
-def list_batches(resource_id: int, actor: Actor = Depends(require_user),
+def list_batches(resource_id: Id, actor: Actor = Depends(require_user),
                  s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return zone.list_batches(s, actor, resource_id)
 
 
 @router.post("/api/v1/batches/{batch_id}/confirm")
-def confirm_batch(batch_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def confirm_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return zone.batch_dict(zone.confirm_batch(s, actor, batch_id))
 
 
 @router.post("/api/v1/batches/{batch_id}/discard")
-def discard_batch(batch_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def discard_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return zone.batch_dict(zone.discard_batch(s, actor, batch_id))
 
 
 @router.get("/api/v1/resources/{resource_id}/rows")
-def preview_rows(resource_id: int, limit: int = Query(20, ge=1, le=200), actor: Actor = Depends(require_user),
+def preview_rows(resource_id: Id, limit: int = Query(20, ge=1, le=200), actor: Actor = Depends(require_user),
                  s: Session = Depends(read_session)) -> dict[str, Any]:
     return zone.preview_rows(s, actor, resource_id, limit)
 

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from ..catalog.model import Resource, ResourceVersion
 from ..enums import OpenType, ResourceStatus
 from ..errors import NotFound
+from ..params import parse_id
 
 OPEN_TYPES: tuple[str, ...] = (OpenType.UNCONDITIONAL.value, OpenType.CONDITIONAL.value)
 
@@ -69,8 +70,9 @@ def get_open_resource(session: Session, resource_id: int | str) -> Resource:
     exists or not, so unpublished and non-open entries are never revealed."""
     resource: Resource | None = None
     text = str(resource_id).strip()
-    if text.isdigit():
-        resource = session.get(Resource, int(text))
+    if text.isdigit():  # a number beyond any id is simply not there
+        key = parse_id(text)
+        resource = session.get(Resource, key) if key is not None else None
     elif text:
         resource = session.execute(select(Resource).where(Resource.code == text)).scalar_one_or_none()
     if resource is None or not is_open(resource):

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
+from ..params import JSON_INT_MAX, Cursor, Id, Int, Offset
 from . import applications as apps
 from . import demands as dem
 from . import downloads as dl
@@ -58,7 +59,7 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
 
 @router.get("/api/v1/open/datasets/{resource_id}/rows", summary="Rows of an open dataset (masked, rate limited)")
 def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT_LIMIT, ge=1, le=rows_api.MAX_LIMIT),
-         offset: int = Query(0, ge=0, le=rows_api.MAX_OFFSET), after: str | None = None) -> Any:
+         offset: int = Query(0, ge=0, le=rows_api.MAX_OFFSET), after: Cursor | None = None) -> Any:
     """Any other query parameter is an equality filter on a returned column (clear columns only).
     Limited to `open_api_calls_per_minute` calls per API key, or per client IP without a key;
     over the limit: 429 `open.rate_limited` with Retry-After."""
@@ -90,7 +91,7 @@ def access(resource_id: str, request: Request, s: Session = Depends(read_session
 
 
 class ApplicationIn(BaseModel):
-    resource_id: int
+    resource_id: Id
     purpose: str
     scenario: str
     agreement: bool = Field(description="The usage agreement is accepted (required)")
@@ -116,7 +117,7 @@ def create_application(body: ApplicationIn, actor: Actor = Depends(require_user)
 
 @router.get("/api/v1/open/applications")
 def list_applications(view: str = Query("mine", description="mine | provider | all"), state: str | None = None,
-                      overdue: bool = False, limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+                      overdue: bool = False, limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                       actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows_, total = apps.list_applications(s, actor, view=view, state=state, overdue=overdue, limit=limit,
                                           offset=offset)
@@ -124,26 +125,26 @@ def list_applications(view: str = Query("mine", description="mine | provider | a
 
 
 @router.get("/api/v1/open/applications/{app_id}")
-def get_application(app_id: int, actor: Actor = Depends(require_user),
+def get_application(app_id: Id, actor: Actor = Depends(require_user),
                     s: Session = Depends(read_session)) -> dict[str, Any]:
     return apps.application_dict(s, apps.get_application(s, actor, app_id))
 
 
 @router.post("/api/v1/open/applications/{app_id}/decide")
-def decide_application(app_id: int, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def decide_application(app_id: Id, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return apps.application_dict(s, apps.decide(s, actor, app_id, body.decision, body.reason))
 
 
 @router.post("/api/v1/open/applications/{app_id}/withdraw")
-def withdraw_application(app_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def withdraw_application(app_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return apps.application_dict(s, apps.withdraw(s, actor, app_id))
 
 
 @router.post("/api/v1/open/applications/{app_id}/key", status_code=201,
              summary="Take the API key of an approved application (shown once; taking again replaces it)")
-def take_key(app_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def take_key(app_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         key, raw = apps.take_key(s, actor, app_id)
         return {**key_service.key_dict(key), "key": raw}
@@ -155,7 +156,7 @@ def my_keys(actor: Actor = Depends(require_user), s: Session = Depends(read_sess
 
 
 @router.post("/api/v1/open/keys/{key_id}/revoke")
-def revoke_key(key_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def revoke_key(key_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return key_service.key_dict(key_service.revoke_key(s, actor, key_id))
 
@@ -176,8 +177,8 @@ class AnswerIn(BaseModel):
 
 
 @router.get("/api/v1/open/demands", summary="Every open-data demand with its status and answer (public)")
-def list_demands(request: Request, state: str | None = None, org_id: int | None = None, q: str | None = None,
-                 limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+def list_demands(request: Request, state: str | None = None, org_id: Id | None = None, q: str | None = None,
+                 limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                  s: Session = Depends(read_session)) -> dict[str, Any]:
     actor = resolve_actor(request)
     rows_, total = dem.list_demands(s, state=state, org_id=org_id, q=q, limit=limit, offset=offset)
@@ -193,12 +194,12 @@ def create_demand(body: DemandIn, actor: Actor = Depends(require_user)) -> dict[
 
 
 @router.get("/api/v1/open/demands/{demand_id}")
-def get_demand(demand_id: int, request: Request, s: Session = Depends(read_session)) -> dict[str, Any]:
+def get_demand(demand_id: Id, request: Request, s: Session = Depends(read_session)) -> dict[str, Any]:
     return dem.demand_dict(s, dem.get_demand(s, demand_id), resolve_actor(request))
 
 
 @router.post("/api/v1/open/demands/{demand_id}/answer")
-def answer_demand(demand_id: int, body: AnswerIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def answer_demand(demand_id: Id, body: AnswerIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return dem.demand_dict(s, dem.answer_demand(s, actor, demand_id, body.answer), actor)
 
@@ -210,7 +211,7 @@ class ShowcaseIn(BaseModel):
     name: str
     description: str
     url: str | None = None
-    resource_ids: list[int]
+    resource_ids: list[Id]
 
 
 class ReviewIn(BaseModel):
@@ -219,8 +220,8 @@ class ReviewIn(BaseModel):
 
 
 @router.get("/api/v1/open/showcase", summary="Listed applications built on open data (public)")
-def list_showcase(resource_id: int | None = None, limit: int = Query(50, ge=1, le=500),
-                  offset: int = Query(0, ge=0), s: Session = Depends(read_session)) -> dict[str, Any]:
+def list_showcase(resource_id: Id | None = None, limit: int = Query(50, ge=1, le=500),
+                  offset: Offset = 0, s: Session = Depends(read_session)) -> dict[str, Any]:
     rows_, total = show.listed(s, limit=limit, offset=offset, resource_id=resource_id)
     return {"total": total, "items": [show.entry_dict(s, e) for e in rows_]}
 
@@ -233,7 +234,7 @@ def submit_showcase(body: ShowcaseIn, actor: Actor = Depends(require_user)) -> d
 
 
 @router.post("/api/v1/open/showcase/{entry_id}/review")
-def review_showcase(entry_id: int, body: ReviewIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def review_showcase(entry_id: Id, body: ReviewIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return show.entry_dict(s, show.review(s, actor, entry_id, body.decision, body.reason))
 
@@ -242,10 +243,10 @@ def review_showcase(entry_id: int, body: ReviewIn, actor: Actor = Depends(requir
 
 
 class PlanEntryIn(BaseModel):
-    org_id: int
-    year: int
+    org_id: Id
+    year: Int
     planned_quarter: int = Field(ge=1, le=4)
-    resource_id: int | None = None
+    resource_id: Id | None = None
     title: str | None = None
     open_type: str | None = None
     planned_date: date | None = None
@@ -253,8 +254,8 @@ class PlanEntryIn(BaseModel):
 
 
 @router.get("/api/v1/open/plans", summary="Open plan lines of a year (public)")
-def list_plans(year: int = Query(default_factory=lambda: date.today().year), org_id: int | None = None,
-               s: Session = Depends(read_session)) -> dict[str, Any]:
+def list_plans(year: int = Query(default_factory=lambda: date.today().year, ge=-JSON_INT_MAX, le=JSON_INT_MAX),
+               org_id: Id | None = None, s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"year": year, "items": plans.plan_rows(s, year=year, org_id=org_id)}
 
 
@@ -268,14 +269,14 @@ def add_plan_entry(body: PlanEntryIn, actor: Actor = Depends(require_user)) -> d
 
 
 @router.delete("/api/v1/open/plans/{entry_id}", status_code=204)
-def remove_plan_entry(entry_id: int, actor: Actor = Depends(require_user)) -> Response:
+def remove_plan_entry(entry_id: Id, actor: Actor = Depends(require_user)) -> Response:
     with get_database().write() as s:
         plans.remove_entry(s, actor, entry_id)
     return Response(status_code=204)
 
 
 @router.get("/api/v1/open/catalogue/{org_id}", summary="An org's open catalogue (public)")
-def org_catalogue(org_id: int, s: Session = Depends(read_session)) -> dict[str, Any]:
+def org_catalogue(org_id: Id, s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"org_id": org_id, "items": plans.catalogue_rows(s, org_id)}
 
 
@@ -283,7 +284,7 @@ def org_catalogue(org_id: int, s: Session = Depends(read_session)) -> dict[str, 
 
 
 @router.get("/api/v1/open/figures", summary="Open-data figures (open datasets, downloads, calls, answers)")
-def figures(region_path: str | None = None, org_id: int | None = None,
+def figures(region_path: str | None = None, org_id: Id | None = None,
             s: Session = Depends(read_session)) -> dict[str, Any]:
     return kpi.figures(s, region_path=region_path, org_id=org_id)
 

@@ -16,6 +16,7 @@ import duckdb
 from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
+from ..params import parse_int
 from ..zone.engine import get_engine, json_value
 from ..zone.service import literal, quote
 from .downloads import SNAPSHOT, Shape, file_for
@@ -99,9 +100,10 @@ def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
 def _after(raw: str | None) -> int | None:
     if not raw:
         return None
-    if not raw.isdigit():
-        raise DomainError("open_cursor_invalid", "分页游标无效：{value}", value=raw)
-    return int(raw)
+    cursor = parse_int(raw, 0)  # `_n` of the last row seen: beyond int64 it was never issued
+    if cursor is None or not raw.isdigit():
+        raise DomainError("open_cursor_invalid", "分页游标无效：{value}", value=raw[:40])
+    return cursor
 
 
 def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offset: int = 0,

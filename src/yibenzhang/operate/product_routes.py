@@ -16,6 +16,7 @@ from ..db import get_database
 from ..deps import read_session, require_user
 from ..enums import Role
 from ..errors import ErrorBag
+from ..params import Id, Int, Offset
 from . import accounting, certificates, compliance, pricing, products, registration, valuation
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
@@ -23,17 +24,17 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ProductIn(BaseModel):
-    authorization_id: int
+    authorization_id: Id
     name: str
     kind: str = Field(description="数据集 | 数据报告 | 数据接口 (dataset | report | api)")
     description: str
     use: str | None = Field(None, description="Concrete use (required to pass compliance review)")
     scenario: str | None = Field(None, description="Application scenario (required to pass compliance review)")
-    source_run_ids: list[int] = Field(description="Released sandbox runs the product is built from")
+    source_run_ids: list[Id] = Field(description="Released sandbox runs the product is built from")
     pi_consent: bool = Field(False, description="Consent of the persons (or guardians) is recorded")
     pi_consent_ref: str | None = Field(None, description="Where the consent record is")
     pricing_category: str = Field(description="公共治理 | 公益事业 (free) | 产业发展 | 行业发展 (paid)")
-    price_fen: int = 0
+    price_fen: Int = 0
 
 
 class ProductPatch(BaseModel):
@@ -42,15 +43,15 @@ class ProductPatch(BaseModel):
     description: str | None = None
     use: str | None = None
     scenario: str | None = None
-    source_run_ids: list[int] | None = None
+    source_run_ids: list[Id] | None = None
     pi_consent: bool | None = None
     pi_consent_ref: str | None = None
     pricing_category: str | None = None
-    price_fen: int | None = None
+    price_fen: Int | None = None
 
 
 class SignoffItem(BaseModel):
-    kind: int = Field(description="Untradeable kind 1..7 (001:1236 Art. 27); 1, 2, 5 and 7 need sign-off")
+    kind: Int = Field(description="Untradeable kind 1..7 (001:1236 Art. 27); 1, 2, 5 and 7 need sign-off")
     verdict: str = Field(description="通过 | 不通过 (pass | fail)")
     note: str
 
@@ -61,8 +62,8 @@ class SignoffIn(BaseModel):
 
 class RevenueIn(BaseModel):
     period: str = Field(description="YYYY-MM")
-    units: int = Field(description="Units sold in the period (the approved maximum is cap × units)")
-    amount_fen: int
+    units: Int = Field(description="Units sold in the period (the approved maximum is cap × units)")
+    amount_fen: Int
 
 
 class BookingIn(BaseModel):
@@ -71,7 +72,7 @@ class BookingIn(BaseModel):
 
 
 class RegistrationIn(BaseModel):
-    product_id: int
+    product_id: Id
     kind: str = Field("首次", description="首次 | 变更 | 更正 | 注销")
     rights: dict[str, str] | None = Field(None, description="数据资源持有权 / 数据加工使用权 / 数据产品经营权 → holder")
 
@@ -91,7 +92,7 @@ class ResolveIn(BaseModel):
 
 
 class ValuationIn(BaseModel):
-    product_id: int
+    product_id: Id
     method: str = Field(description="成本法 | 收益法 | 市场法 (cost | income | market)")
     inputs: dict[str, Any]
 
@@ -108,15 +109,15 @@ def create_product(body: ProductIn, actor: Actor = Depends(require_user)) -> dic
 
 
 @router.get("/products")
-def list_products(state: str | None = None, operator_org_id: int | None = None,
-                  limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+def list_products(state: str | None = None, operator_org_id: Id | None = None,
+                  limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                   actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows, total = products.list_products(s, actor, state=state, operator_org_id=operator_org_id, limit=limit,
                                          offset=offset)
     return {"total": total, "items": [products.product_dict(s, p) for p in rows]}
 
 
-def _operator_org(actor: Actor, operator_org_id: int | None) -> int:
+def _operator_org(actor: Actor, operator_org_id: Id | None) -> int:
     if operator_org_id is not None:
         return operator_org_id
     mine = sorted(actor.org_ids(Role.OPERATOR))
@@ -128,7 +129,7 @@ def _operator_org(actor: Actor, operator_org_id: int | None) -> int:
 
 
 @router.get("/products/disclosure", response_model=None)
-def disclosure(year: int = Query(..., ge=2000, le=2999), operator_org_id: int | None = None,
+def disclosure(year: int = Query(..., ge=2000, le=2999), operator_org_id: Id | None = None,
                format: str = Query("json", pattern="^(json|xlsx)$"), actor: Actor = Depends(require_user),
                s: Session = Depends(read_session)) -> Any:
     """An operator's annual disclosure (authorizations, products, prices), due by 31 March of year + 1."""
@@ -145,7 +146,7 @@ def disclosure_due(year: int = Query(..., ge=2000, le=2999)) -> dict[str, Any]:
 
 
 @router.get("/products/bookings/export")
-def bookings_export(product_id: int, format: str = Query("xlsx", pattern="^(xlsx|csv)$"),
+def bookings_export(product_id: Id, format: str = Query("xlsx", pattern="^(xlsx|csv)$"),
                     actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     """入表 lines of a product for the finance department (XLSX or CSV)."""
     rows = accounting.bookings_of(s, actor, product_id)
@@ -157,7 +158,7 @@ def bookings_export(product_id: int, format: str = Query("xlsx", pattern="^(xlsx
 
 
 @router.get("/products/{product_id}")
-def get_product(product_id: int, actor: Actor = Depends(require_user),
+def get_product(product_id: Id, actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> dict[str, Any]:
     p = products.get_product(s, actor, product_id)
     out = products.product_dict(s, p)
@@ -168,54 +169,54 @@ def get_product(product_id: int, actor: Actor = Depends(require_user),
 
 
 @router.patch("/products/{product_id}")
-def update_product(product_id: int, body: ProductPatch, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def update_product(product_id: Id, body: ProductPatch, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         p = products.update_product(s, actor, product_id, body.model_dump(exclude_none=True))
         return products.product_dict(s, p)
 
 
 @router.post("/products/{product_id}/review")
-def submit_review(product_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def submit_review(product_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Submit for compliance review: the automatic checks run at once."""
     with get_database().write() as s:
         return compliance.review_dict(compliance.submit_for_review(s, actor, product_id))
 
 
 @router.get("/products/{product_id}/review")
-def get_review(product_id: int, actor: Actor = Depends(require_user),
+def get_review(product_id: Id, actor: Actor = Depends(require_user),
                s: Session = Depends(read_session)) -> dict[str, Any]:
     return compliance.review_dict(compliance.get_review(s, actor, product_id))
 
 
 @router.post("/products/{product_id}/review/signoff")
-def signoff(product_id: int, body: SignoffIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def signoff(product_id: Id, body: SignoffIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         review = compliance.sign_off(s, actor, product_id, [i.model_dump() for i in body.items])
         return compliance.review_dict(review)
 
 
 @router.post("/products/{product_id}/revenue", status_code=201)
-def record_revenue(product_id: int, body: RevenueIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def record_revenue(product_id: Id, body: RevenueIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return pricing.revenue_dict(pricing.record_revenue(s, actor, product_id, period=body.period,
                                                            units=body.units, amount_fen=body.amount_fen))
 
 
 @router.get("/products/{product_id}/revenue")
-def list_revenue(product_id: int, actor: Actor = Depends(require_user),
+def list_revenue(product_id: Id, actor: Actor = Depends(require_user),
                  s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"items": pricing.revenues(s, actor, product_id)}
 
 
 @router.post("/products/{product_id}/bookings", status_code=201)
-def create_booking(product_id: int, body: BookingIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def create_booking(product_id: Id, body: BookingIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         row = accounting.book(s, actor, product_id, intention=body.intention, cost_items=body.cost_items)
         return accounting.booking_dict(s, row)
 
 
 @router.get("/products/{product_id}/bookings")
-def list_bookings(product_id: int, actor: Actor = Depends(require_user),
+def list_bookings(product_id: Id, actor: Actor = Depends(require_user),
                   s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"items": [accounting.booking_dict(s, b) for b in accounting.bookings_of(s, actor, product_id)]}
 
@@ -231,7 +232,7 @@ def apply(body: RegistrationIn, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.get("/registrations")
-def list_registrations(product_id: int | None = None, state: str | None = None,
+def list_registrations(product_id: Id | None = None, state: str | None = None,
                        actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = registration.list_registrations(s, actor, product_id=product_id, state=state)
     return {"items": [registration.registration_dict(s, r) for r in rows]}
@@ -244,14 +245,14 @@ def publicity(s: Session = Depends(read_session)) -> dict[str, Any]:
 
 
 @router.get("/registrations/{registration_id}")
-def get_registration(registration_id: int, actor: Actor = Depends(require_user),
+def get_registration(registration_id: Id, actor: Actor = Depends(require_user),
                      s: Session = Depends(read_session)) -> dict[str, Any]:
     reg, _ = registration.get_registration(s, actor, registration_id)
     return registration.registration_dict(s, reg)
 
 
 @router.post("/registrations/{registration_id}/accept")
-def accept(registration_id: int, body: StepIn | None = None, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def accept(registration_id: Id, body: StepIn | None = None, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     body = body or StepIn()
     with get_database().write() as s:
         reg = registration.accept(s, actor, registration_id, reject=body.reject, note=body.note)
@@ -259,7 +260,7 @@ def accept(registration_id: int, body: StepIn | None = None, actor: Actor = Depe
 
 
 @router.post("/registrations/{registration_id}/check")
-def formal_check(registration_id: int, body: StepIn | None = None,
+def formal_check(registration_id: Id, body: StepIn | None = None,
                  actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """形式审核; passing it starts 公示."""
     body = body or StepIn()
@@ -269,14 +270,14 @@ def formal_check(registration_id: int, body: StepIn | None = None,
 
 
 @router.post("/registrations/{registration_id}/objections", status_code=201)
-def object_to(registration_id: int, body: ObjectionIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def object_to(registration_id: Id, body: ObjectionIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         reg = registration.object_to(s, actor, registration_id, body.note)
         return {"id": reg.id, "state": reg.state, "objections": len(reg.objections or [])}
 
 
 @router.post("/registrations/{registration_id}/objections/{objection}/resolve")
-def resolve(registration_id: int, objection: int, body: ResolveIn,
+def resolve(registration_id: Id, objection: Id, body: ResolveIn,
             actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         reg = registration.resolve_objection(s, actor, registration_id, objection, upheld=body.upheld,
@@ -285,14 +286,14 @@ def resolve(registration_id: int, objection: int, body: ResolveIn,
 
 
 @router.post("/registrations/{registration_id}/code")
-def assign_code(registration_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def assign_code(registration_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """赋码 once 公示 has fully passed; the answer carries the sealed certificate."""
     with get_database().write() as s:
         return registration.registration_dict(s, registration.assign_code(s, actor, registration_id))
 
 
 @router.get("/registrations/{registration_id}/certificate")
-def certificate(registration_id: int, actor: Actor = Depends(require_user),
+def certificate(registration_id: Id, actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> dict[str, Any]:
     reg, _ = registration.get_registration(s, actor, registration_id)
     if reg.certificate is None:
@@ -320,13 +321,13 @@ def create_valuation(body: ValuationIn, actor: Actor = Depends(require_user)) ->
 
 
 @router.get("/valuations")
-def list_valuations(product_id: int, actor: Actor = Depends(require_user),
+def list_valuations(product_id: Id, actor: Actor = Depends(require_user),
                     s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"items": [valuation.valuation_dict(v) for v in valuation.valuations_of(s, actor, product_id)]}
 
 
 @router.get("/valuations/{valuation_id}")
-def get_valuation(valuation_id: int, actor: Actor = Depends(require_user),
+def get_valuation(valuation_id: Id, actor: Actor = Depends(require_user),
                   s: Session = Depends(read_session)) -> dict[str, Any]:
     row = valuation.get_valuation(s, actor, valuation_id)
     return {**valuation.valuation_dict(row), "reproduction": valuation.reproduce(row)}

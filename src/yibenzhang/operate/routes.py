@@ -16,6 +16,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import NotFound
+from ..params import Id, Int
 from . import authorizations as auths
 from . import sandbox
 from .model import RunState
@@ -24,13 +25,13 @@ router = APIRouter(prefix="/api/v1/operate", tags=["operate"])
 
 
 class ResourceScope(BaseModel):
-    resource_id: int
+    resource_id: Id
     items: list[str] = Field(description="Item names the operator may compute over")
 
 
 class AuthorizationIn(BaseModel):
-    operator_org_id: int = Field(description="An org of kind 授权运营机构")
-    region_id: int | None = Field(None, description="Defaults to the operator org's region")
+    operator_org_id: Id = Field(description="An org of kind 授权运营机构")
+    region_id: Id | None = Field(None, description="Defaults to the operator org's region")
     scope_kind: str = Field(description="全域 | 领域 | 场景 (region | domain | scenario)")
     scope: str | None = Field(None, description="The domain or scenario (not for 全域)")
     resources: list[ResourceScope]
@@ -38,7 +39,7 @@ class AuthorizationIn(BaseModel):
     conditions: str | None = None
     starts_on: date
     ends_on: date = Field(description="Last valid day; at most the day before the same date N years later")
-    fee_cap_fen: int = Field(description="Operation fee cap in fen")
+    fee_cap_fen: Int = Field(description="Operation fee cap in fen")
 
 
 class ReasonIn(BaseModel):
@@ -46,7 +47,7 @@ class ReasonIn(BaseModel):
 
 
 class QueryIn(BaseModel):
-    authorization_id: int
+    authorization_id: Id
     sql: str = Field(description="One SELECT over views r_<resource id> with authorized items only")
 
 
@@ -62,37 +63,37 @@ def create(body: AuthorizationIn, actor: Actor = Depends(require_user)) -> dict[
 
 @router.get("/authorizations")
 def list_(state: str | None = Query(None, description="有效 | 暂停 | 撤销 | 已到期"),
-          operator_org_id: int | None = None, actor: Actor = Depends(require_user),
+          operator_org_id: Id | None = None, actor: Actor = Depends(require_user),
           s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = auths.list_authorizations(s, actor, operator_org_id=operator_org_id, state=state)
     return {"total": len(rows), "items": [auths.as_dict(s, a) for a in rows]}
 
 
 @router.get("/authorizations/{auth_id}")
-def get(auth_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+def get(auth_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     return auths.as_dict(s, auths.get_authorization(s, actor, auth_id))
 
 
 @router.post("/authorizations/{auth_id}/suspend")
-def suspend(auth_id: int, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def suspend(auth_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return auths.as_dict(s, auths.suspend(s, actor, auth_id, body.reason))
 
 
 @router.post("/authorizations/{auth_id}/resume")
-def resume(auth_id: int, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def resume(auth_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return auths.as_dict(s, auths.resume(s, actor, auth_id, body.reason))
 
 
 @router.post("/authorizations/{auth_id}/revoke")
-def revoke(auth_id: int, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def revoke(auth_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return auths.as_dict(s, auths.revoke(s, actor, auth_id, body.reason))
 
 
 @router.get("/authorizations/{auth_id}/runs")
-def runs(auth_id: int, limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
+def runs(auth_id: Id, limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
          s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = sandbox.list_runs(s, actor, auth_id, limit=limit)
     return {"total": len(rows), "items": [sandbox.run_as_dict(r) for r in rows]}
@@ -112,12 +113,12 @@ def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user))
 
 
 @router.get("/sandbox/runs/{run_id}")
-def get_run(run_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+def get_run(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     return sandbox.run_as_dict(sandbox.get_run(s, actor, run_id), with_output=True)
 
 
 @router.get("/sandbox/runs/{run_id}/output.parquet")
-def get_output(run_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
+def get_output(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     run = sandbox.get_run(s, actor, run_id)
     path = sandbox.output_path(run)
     if path is None or not path.exists():

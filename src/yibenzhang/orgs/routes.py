@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
+from ..params import Count, Id
 from . import service
 from .model import Org, Region
 
@@ -56,7 +57,7 @@ class UserIn(BaseModel):
 
 class TokenIn(BaseModel):
     name: str = "api"
-    days: int | None = 365
+    days: Count | None = 365
 
 
 @router.get("/regions")
@@ -77,7 +78,7 @@ def list_orgs(s: Session = Depends(read_session)) -> list[dict[str, Any]]:
 
 
 @router.get("/orgs/{org_id}")
-def get_org(org_id: int, s: Session = Depends(read_session)) -> dict[str, Any]:
+def get_org(org_id: Id, s: Session = Depends(read_session)) -> dict[str, Any]:
     return org_out(service.get_org(s, org_id))
 
 
@@ -116,6 +117,6 @@ def create_token(body: TokenIn, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.delete("/tokens/{token_id}", status_code=204)
-def revoke_token(token_id: int, actor: Actor = Depends(require_user)) -> None:
+def revoke_token(token_id: Id, actor: Actor = Depends(require_user)) -> None:
     with get_database().write() as s:
         service.revoke_token(s, actor, token_id)

@@ -11,19 +11,20 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
+from ..params import Id, Int, Offset
 from . import objections as service
 
 router = APIRouter(prefix="/api/v1/objections", tags=["objections"])
 
 
 class ObjectionIn(BaseModel):
-    resource: int | str = Field(description="Resource id or 信息资源代码")
+    resource: Id | str = Field(description="Resource id or 信息资源代码")
     claim: str = Field(description="What is wrong")
     expected: str | None = Field(None, description="What the filer believes is right")
     items: list[str] = Field(default_factory=list, description="Disputed item names")
-    batch_id: int | None = None
+    batch_id: Id | None = None
     row_key: dict[str, str] | None = Field(None, description="Key item name -> value of the disputed row")
-    row_number: int | None = Field(None, description="Source row/line number of the disputed row")
+    row_number: Int | None = Field(None, description="Source row/line number of the disputed row")
 
 
 class AnswerIn(BaseModel):
@@ -33,7 +34,7 @@ class AnswerIn(BaseModel):
 
 class CorrectIn(BaseModel):
     note: str
-    batch_id: int | None = None
+    batch_id: Id | None = None
 
 
 class DecideIn(BaseModel):
@@ -52,9 +53,9 @@ def file(body: ObjectionIn, actor: Actor = Depends(require_user)) -> dict[str, A
 
 @router.get("")
 def list_(
-    mine: bool = False, org_id: int | None = None, overdue: bool = False, open: bool = False,
-    state: str | None = None, resource_id: int | None = None,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    mine: bool = False, org_id: Id | None = None, overdue: bool = False, open: bool = False,
+    state: str | None = None, resource_id: Id | None = None,
+    limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     rows, total = service.list_objections(s, actor, mine=mine, org_id=org_id, overdue=overdue, open_only=open,
@@ -63,7 +64,7 @@ def list_(
 
 
 @router.get("/counts")
-def counts(org_id: int | None = None, actor: Actor = Depends(require_user),
+def counts(org_id: Id | None = None, actor: Actor = Depends(require_user),
            s: Session = Depends(read_session)) -> dict[str, Any]:
     """Per provider org: total, open, overdue, closed on time, closed late."""
     return {str(k): v for k, v in service.objection_counts(s, actor, org_id=org_id).items()}
@@ -77,30 +78,30 @@ def escalate(actor: Actor = Depends(require_user)) -> dict[str, Any]:
 
 
 @router.get("/{objection_id}")
-def get(objection_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+def get(objection_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     return service.objection_dict(s, service.get_objection(s, actor, objection_id))
 
 
 @router.post("/{objection_id}/answer")
-def answer(objection_id: int, body: AnswerIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def answer(objection_id: Id, body: AnswerIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.objection_dict(s, service.answer_objection(s, actor, objection_id, body.answer, body.reason))
 
 
 @router.post("/{objection_id}/correct")
-def correct(objection_id: int, body: CorrectIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def correct(objection_id: Id, body: CorrectIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.objection_dict(s, service.correct_objection(s, actor, objection_id, body.note, body.batch_id))
 
 
 @router.post("/{objection_id}/withdraw")
-def withdraw(objection_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def withdraw(objection_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.objection_dict(s, service.withdraw_objection(s, actor, objection_id))
 
 
 @router.post("/{objection_id}/decide")
-def decide(objection_id: int, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def decide(objection_id: Id, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.objection_dict(s, service.decide_objection(s, actor, objection_id, body.decision,
                                                                   body.reason))

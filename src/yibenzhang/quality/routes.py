@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
+from ..params import Id
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
@@ -63,6 +64,6 @@ def add_rule(resource_id: str, body: RuleIn, actor: Actor = Depends(require_user
 
 
 @router.delete("/quality-rules/{rule_id}", status_code=204)
-def remove_rule(rule_id: int, actor: Actor = Depends(require_user)) -> None:
+def remove_rule(rule_id: Id, actor: Actor = Depends(require_user)) -> None:
     with get_database().write() as s:
         service.remove_rule(s, actor, rule_id)

@@ -25,6 +25,7 @@ from ..errors import DomainError, ErrorBag, NotFound, ValidationFailed
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
+from ..params import parse_id
 from . import scores as S
 from .evaluate import Evaluation, evaluate, quote
 from .model import QualityResult, QualityRule, QualityRun
@@ -104,7 +105,8 @@ def _validate_rule(session: Session, resource: Resource, kind: str, items: list[
         ref = None
         if target is not None:
             ref = (session.execute(select(Resource).where(Resource.code == str(target))).scalar_one_or_none()
-                   if not str(target).isdigit() else session.get(Resource, int(target)))
+                   if not str(target).isdigit()
+                   else session.get(Resource, parse_id(str(target))) if parse_id(str(target)) else None)
         if ref is None:
             bag.add("params.resource", "quality_rule_reference", "引用的信息资源“{value}”不存在",
                     value=str(target))

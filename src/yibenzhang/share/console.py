@@ -75,10 +75,14 @@ def split_grants(session: Session, actor: Actor) -> tuple[list[dict[str, Any]], 
 def deliveries(session: Session, actor: Actor, grant_id: int) -> list[dict[str, Any]]:
     """The deliveries of a grant the actor may see, newest first."""
     grant = G.get_grant(session, actor, grant_id)
-    rows = session.execute(select(G.Delivery).where(G.Delivery.grant_id == grant.id)
-                           .order_by(G.Delivery.id.desc())).scalars()
-    return [{"id": d.id, "format": d.format, "status": d.status, "rows": d.rows, "created_at": d.created_at,
-             "ready_at": d.ready_at, "downloaded_at": d.downloaded_at} for d in rows]
+    from .. import jobs
+    from .service_rows import delivery_dict
+
+    rows = list(session.execute(select(G.Delivery).where(G.Delivery.grant_id == grant.id)
+                                .order_by(G.Delivery.id.desc())).scalars())
+    ids = [d.job_id for d in rows if d.job_id]
+    by_id = {j.id: j for j in session.execute(select(jobs.Job).where(jobs.Job.id.in_(ids))).scalars()} if ids else {}
+    return [delivery_dict(d, by_id.get(d.job_id)) for d in rows]
 
 
 def usage_series(session: Session, actor: Actor, *, by: str = "grant", days: int = 30,

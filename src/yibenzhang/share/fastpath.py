@@ -5,9 +5,9 @@ a whole in-memory row call (≈0.3–0.5 ms of ≈1.3 ms per request, measured w
 share`). This ASGI wrapper recognises exactly `GET /api/v1/grants/{id}/rows` and
 `POST /api/v1/grants/{id}/verify` and calls the same handlers as the routes in grant_routes
 (same services, same auth, same JSON and problem+json); anything it does not fully understand
-(another path or method, a `limit` that is not an integer, a body that is not a JSON object of
-two objects) goes to the app untouched, so the app's own validation answers it. The routes stay
-registered for the OpenAPI document.
+(another path or method, an id out of params.Id's range, a `limit` that is not an integer, a
+body that is not a JSON object of two objects) goes to the app untouched, so the app's own
+validation answers it. The routes stay registered for the OpenAPI document.
 
 api.create_app wires it with `app.add_middleware(DataServiceFastPath)` (it sits inside the
 server-error middleware, so an unexpected error is still a logged 500).
@@ -24,10 +24,11 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DomainError
+from ..params import parse_id
 from . import grant_routes
 
-_ROWS = re.compile(r"/api/v1/grants/([0-9]{1,18})/rows")
-_VERIFY = re.compile(r"/api/v1/grants/([0-9]{1,18})/verify")
+_ROWS = re.compile(r"/api/v1/grants/([0-9]{1,10})/rows")
+_VERIFY = re.compile(r"/api/v1/grants/([0-9]{1,10})/verify")
 PROBLEM = "application/problem+json"
 MAX_BODY = 64 * 1024  # a verification body is a few hundred bytes
 
@@ -40,7 +41,7 @@ class DataServiceFastPath:
         if scope["type"] == "http" and scope["path"].startswith("/api/v1/grants/"):
             method, path = scope["method"], scope["path"]
             m = _ROWS.fullmatch(path) if method == "GET" else _VERIFY.fullmatch(path) if method == "POST" else None
-            if m is not None:
+            if m is not None and parse_id(m.group(1)) is not None:  # else the route's Id answers (422)
                 if method == "GET":
                     if await self._rows(scope, receive, send, int(m.group(1))):
                         return

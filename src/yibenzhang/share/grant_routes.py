@@ -27,6 +27,7 @@ from ..access import Actor
 from ..db import Database, get_database, utcnow
 from ..deps import read_session, request_lang, require_user
 from ..orgs.model import ApiToken
+from ..params import Cursor, Id, Int
 from . import grants as G
 from . import service_rows, verify
 
@@ -34,15 +35,15 @@ router = APIRouter(prefix="/api/v1", tags=["share grants"])
 
 
 class GrantIn(BaseModel):
-    request_id: int | None = None
-    consumer_org_id: int
-    resource_id: int
+    request_id: Id | None = None
+    consumer_org_id: Id
+    resource_id: Id
     items: list[str]
     mode: str = Field(description="接口 | 文件 | 核验")
     row_scope: dict[str, Any] | None = Field(None, description='e.g. {"region_code": "990101"} for 回流')
     valid_from: date
     valid_to: date
-    rate_limit_per_minute: int = 600
+    rate_limit_per_minute: Int = 600
 
 
 class RevokeIn(BaseModel):
@@ -65,18 +66,19 @@ def issue(body: GrantIn, actor: Actor = Depends(require_user)) -> dict[str, Any]
 
 
 @router.get("/grants")
-def list_grants(org_id: int | None = None, resource_id: int | None = None, actor: Actor = Depends(require_user),
+def list_grants(org_id: Id | None = None, resource_id: Id | None = None, actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return [G.grant_dict(g) for g in G.grants_for(s, actor, org_id=org_id, resource_id=resource_id)]
 
 
 @router.get("/grants/{grant_id}")
-def show(grant_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return G.grant_dict(G.get_grant(s, actor, grant_id))
+def show(grant_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    grant = G.get_grant(s, actor, grant_id)
+    return G.grant_dict(grant) | service_rows.servable(s, grant)
 
 
 @router.post("/grants/{grant_id}/revoke")
-def revoke(grant_id: int, body: RevokeIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def revoke(grant_id: Id, body: RevokeIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return G.grant_dict(G.revoke_grant(s, actor, grant_id, body.reason))
 
@@ -126,7 +128,7 @@ def json_response(body: dict[str, Any]) -> Response:
                     media_type="application/json")
 
 
-async def rows_response(request: Request, grant_id: int, limit: int, after: str | None) -> Response:
+async def rows_response(request: Request, grant_id: Id, limit: int, after: str | None) -> Response:
     """A row call (shared by the route and share.fastpath)."""
     db = get_database()
     filters = {k[len("filter."):]: v for k, v in request.query_params.items() if k.startswith("filter.")}
@@ -143,7 +145,7 @@ async def rows_response(request: Request, grant_id: int, limit: int, after: str 
     return json_response(body)
 
 
-async def verify_response(request: Request, grant_id: int, key: dict[str, Any], claims: dict[str, Any]) -> Response:
+async def verify_response(request: Request, grant_id: Id, key: dict[str, Any], claims: dict[str, Any]) -> Response:
     """A verification call (shared by the route and share.fastpath)."""
     db = get_database()
     head = service_rows.data_epoch(db)
@@ -156,36 +158,36 @@ async def verify_response(request: Request, grant_id: int, key: dict[str, Any], 
 
 
 @router.get("/grants/{grant_id}/rows")
-async def rows(grant_id: int, request: Request, limit: int = service_rows.DEFAULT_LIMIT,
-               after: str | None = None) -> Response:
+async def rows(grant_id: Id, request: Request, limit: Int = service_rows.DEFAULT_LIMIT,
+               after: Cursor | None = None) -> Response:
     """Rows of a 接口 grant: `filter.<item>=value` (granted clear items), keyset `after`."""
     return await rows_response(request, grant_id, limit, after)
 
 
 @router.post("/grants/{grant_id}/deliveries", status_code=202)
-def deliver(grant_id: int, body: DeliveryIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def deliver(grant_id: Id, body: DeliveryIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     return service_rows.delivery_dict(service_rows.request_delivery(get_database(), actor, grant_id, body.format))
 
 
 @router.get("/deliveries/{delivery_id}")
-def delivery(delivery_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def delivery(delivery_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     return service_rows.get_delivery(get_database(), actor, delivery_id)
 
 
 @router.get("/deliveries/{delivery_id}/download")
-def download(delivery_id: int, actor: Actor = Depends(require_user)) -> Response:
+def download(delivery_id: Id, actor: Actor = Depends(require_user)) -> Response:
     data, name = service_rows.download(get_database(), actor, delivery_id)
     kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
     return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @router.post("/grants/{grant_id}/verify")
-async def check(grant_id: int, body: VerifyIn, request: Request) -> Response:
+async def check(grant_id: Id, body: VerifyIn, request: Request) -> Response:
     return await verify_response(request, grant_id, body.key, body.claims)
 
 
 @router.get("/share-usage")
-def usage(grant_id: int | None = None, resource_id: int | None = None, org_id: int | None = None,
+def usage(grant_id: Id | None = None, resource_id: Id | None = None, org_id: Id | None = None,
           actor: Actor = Depends(require_user)) -> dict[str, Any]:
     db = get_database()
     G.USAGE.flush(db)  # count this process's buffered calls too

@@ -13,14 +13,15 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
+from ..params import Id, Offset
 from . import requests as service
-from . import seal
+from . import seal, service_rows
 
 router = APIRouter(prefix="/api/v1", tags=["share requests"])
 
 
 class RequestIn(BaseModel):
-    resource: int | str = Field(description="Resource id or 信息资源代码")
+    resource: Id | str = Field(description="Resource id or 信息资源代码")
     items: list[str] = Field(description="Requested item names (minimum necessary)")
     mode: str = Field(description="接口 (rows) | 文件 (delivery) | 核验 (verification)")
     purpose: str
@@ -30,7 +31,7 @@ class RequestIn(BaseModel):
     period_to: date
     region_scope: str | None = Field(None, description="Division code (lower-level bodies)")
     extra_items_reason: str | None = Field(None, description="Why all items or graded items are needed")
-    consumer_org_id: int | None = Field(None, description="Needed only when the user acts for several orgs")
+    consumer_org_id: Id | None = Field(None, description="Needed only when the user acts for several orgs")
 
 
 class DecideIn(BaseModel):
@@ -51,9 +52,9 @@ def create(body: RequestIn, actor: Actor = Depends(require_user)) -> dict[str, A
 
 @router.get("/share-requests")
 def list_(
-    view: str | None = Query(None, description="mine | to_decide"), resource_id: int | None = None,
-    consumer_org_id: int | None = None, overdue: bool = False,
-    limit: int = Query(50, ge=1, le=500), offset: int = Query(0, ge=0),
+    view: str | None = Query(None, description="mine | to_decide"), resource_id: Id | None = None,
+    consumer_org_id: Id | None = None, overdue: bool = False,
+    limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     rows, total = service.list_requests(s, actor, view=view, resource_id=resource_id,
@@ -69,18 +70,22 @@ def escalate(actor: Actor = Depends(require_user)) -> dict[str, Any]:
 
 
 @router.get("/share-requests/{request_id}")
-def get(request_id: int, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return service.request_dict(s, service.get_request(s, actor, request_id))
+def get(request_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    req = service.get_request(s, actor, request_id)
+    # What a grant of these items would serve today, so nobody approves a grant that serves nothing
+    # without knowing it.
+    return service.request_dict(s, req) | service_rows.servable_items(s, req.resource_id, req.items,
+                                                                      f"share-request:{req.id}")
 
 
 @router.post("/share-requests/{request_id}/decide")
-def decide(request_id: int, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def decide(request_id: Id, body: DecideIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.request_dict(s, service.decide_request(s, actor, request_id, body.decision, body.reason))
 
 
 @router.post("/share-requests/{request_id}/withdraw")
-def withdraw(request_id: int, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def withdraw(request_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return service.request_dict(s, service.withdraw_request(s, actor, request_id))
 

@@ -38,9 +38,10 @@ from ..classify import masking
 from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
-from ..errors import DomainError, NotFound, PermissionDenied
+from ..errors import Conflict, DomainError, NotFound, PermissionDenied
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
+from ..params import INT32_MAX, parse_int
 from ..zone.engine import get_engine, json_value
 from ..zone.service import current_relation, quote
 from . import grants as G
@@ -85,6 +86,21 @@ def shape(session: Any, grant: Any) -> Shape:
     view = plan.sql(relation, types, passthrough=("_batch", "_row"), tail=f"{where}ORDER BY _batch, _row") \
         if plan.leaving else ""
     return Shape(grant.id, relation, plan, types, scope, resource.record_count, view)
+
+
+def servable(session: Any, grant: Any) -> dict[str, Any]:
+    """What the grant's masking plan lets leave today: a grant whose every item is withheld
+    (grades not confirmed, or not shareable) serves nothing, and the consumer and the provider are
+    told so on the grant, not by a delivery that fails later."""
+    return servable_items(session, grant.resource_id, grant.items, f"share-grant:{grant.id}")
+
+
+def servable_items(session: Any, resource_id: int, items: list[str], purpose: str) -> dict[str, Any]:
+    """servable() of items not yet granted: what a request's approver is told before approving."""
+    resource = session.get(Resource, resource_id)
+    wanted = set(items)
+    plan = P.plan([i for i in _mask_items(session, resource) if i.name in wanted], G.EXIT_PATH, purpose=purpose)
+    return {"serves_nothing": not plan.leaving, "withheld_items": plan.denied}
 
 
 def _mask_items(session: Any, resource: Resource) -> list[P.MaskItem]:
@@ -259,11 +275,13 @@ def _filters_sql(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[An
 def _cursor(after: str | None) -> tuple[int, int] | None:
     if not after:
         return None
-    try:
-        b, r = after.split(".", 1)
-        return int(b), int(r)
-    except ValueError:
-        raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after) from None
+    # batch.row as issued by a page: a batch id fits 31 bits and a row number 32 (the snapshot's
+    # keys are batch << 32 | row); anything else was never issued.
+    b, _, r = after.partition(".")
+    batch, row = parse_int(b, 0, INT32_MAX), parse_int(r, 0, 2**32 - 1)
+    if batch is None or row is None or not (b.isdigit() and r.isdigit()):
+        raise DomainError("cursor_invalid", "分页游标无效：{value}", value=after[:40])
+    return batch, row
 
 
 def _typed(sql_type: str, value: str, name: str) -> Any:
@@ -430,7 +448,20 @@ def request_delivery(db: Database, actor: Actor, grant_id: int, fmt: str) -> G.D
         return d
 
 
-@jobs.register("share.deliver")
+DELIVERY_STATES_EN = {"排队": "queued", "就绪": "ready", "已下载": "downloaded", "失败": "failed"}
+
+
+def _delivery_failed(session: Any, job: jobs.Job) -> None:
+    """The job's failure shown on its delivery (same transaction): given up → 失败; a failed
+    attempt that will be retried leaves it 排队 (delivery_dict shows the reason and the retry)."""
+    if job.status == jobs.JobStatus.GAVE_UP.value:
+        d = session.get(G.Delivery, int(job.payload.get("delivery_id", 0)))
+        if d is not None and d.status == "排队":
+            d.status = "失败"
+
+
+# A DomainError in a delivery is a rule (masking policy, grant state), the same on every retry.
+@jobs.register("share.deliver", final=(DomainError,), on_failure=_delivery_failed)
 def deliver(db: Database, job: Any) -> dict[str, Any]:
     """Write the grant's whole masked scope to a file (temporary name, then renamed)."""
     delivery_id = int(job.payload["delivery_id"])
@@ -439,6 +470,10 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
         grant = s.get(G.Grant, d.grant_id)
         sh = shape(s, grant)
         fmt = d.format
+    if not sh.plan.leaving:  # every granted item withheld: say what would make the grant serve
+        raise DomainError(
+            "delivery_nothing_to_serve",
+            "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付")
     conds = [sh.scope_sql] if sh.scope_sql else []
     where = f"WHERE {' AND '.join(conds)} " if conds else ""
     sql = sh.plan.sql(sh.relation, sh.types, tail=f"{where}ORDER BY _batch, _row")
@@ -463,12 +498,28 @@ def get_delivery(db: Database, actor: Actor, delivery_id: int) -> dict[str, Any]
         d = s.get(G.Delivery, delivery_id)
         if d is None or not G.can_see(s, actor, s.get(G.Grant, d.grant_id)):
             raise NotFound(f"交付文件 {delivery_id}", "delivery_not_found")
-        return delivery_dict(d)
+        return delivery_dict(d, s.get(jobs.Job, d.job_id) if d.job_id else None)
 
 
-def delivery_dict(d: G.Delivery) -> dict[str, Any]:
-    return {"id": d.id, "grant_id": d.grant_id, "format": d.format, "status": d.status, "job_id": d.job_id,
-            "rows": d.rows, "created_at": d.created_at, "ready_at": d.ready_at, "downloaded_at": d.downloaded_at}
+def _reason(text: str | None, code: str | None) -> str | None:
+    """A job's error text without its leading `code: ` (the code is a field of its own)."""
+    if text and code and text.startswith(f"{code}: "):
+        return text[len(code) + 2:]
+    return text
+
+
+def delivery_dict(d: G.Delivery, job: jobs.Job | None = None) -> dict[str, Any]:
+    """A delivery as its consumer and the provider see it: state, and while it is failing or
+    failed, why (code, zh and en) and when the next try comes — never only a job id to chase."""
+    out = {"id": d.id, "grant_id": d.grant_id, "format": d.format, "status": d.status,
+           "status_en": DELIVERY_STATES_EN.get(d.status, d.status), "job_id": d.job_id, "rows": d.rows,
+           "created_at": d.created_at, "ready_at": d.ready_at, "downloaded_at": d.downloaded_at,
+           "error_code": None, "reason": None, "reason_en": None, "attempts": None, "retry_at": None}
+    if job is not None and job.error_code and d.status in ("排队", "失败"):
+        out.update(error_code=job.error_code, reason=_reason(job.last_error, job.error_code),
+                   reason_en=_reason(job.last_error_en, job.error_code), attempts=job.attempts,
+                   retry_at=job.run_at if job.status == jobs.JobStatus.FAILED.value else None)
+    return out
 
 
 def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
@@ -484,6 +535,10 @@ def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
             raise NotFound(f"交付文件 {delivery_id}", "delivery_not_found")
         if d.status == "已下载":
             raise G.Gone("delivery_gone", "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付", id=d.id)
+        if d.status == "失败":
+            job = s.get(jobs.Job, d.job_id) if d.job_id else None
+            raise Conflict("delivery_failed", "交付文件 {id} 生成失败：{reason}", id=d.id,
+                           reason=_reason(job.last_error, job.error_code) if job else "")
         if d.status != "就绪":
             raise G.GrantUnusable("delivery_not_ready", "交付文件 {id} 尚未生成（{status}）", id=d.id, status=d.status)
         claimed = s.execute(update(G.Delivery).where(G.Delivery.id == d.id, G.Delivery.status == "就绪")

@@ -19,6 +19,7 @@ from ..assess.cli import fmt
 from ..db import get_database
 from ..errors import ErrorBag, NotFound, ValidationFailed
 from ..orgs.model import Region
+from ..params import Id, parse_id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -32,10 +33,9 @@ TILES = ("records_collected", "open_datasets", "catalogue_coverage", "duty_on_ti
 def _scope_args(request: Request) -> tuple[str | None, int | None]:
     region = request.query_params.get("region") or None
     org = request.query_params.get("org") or None
-    try:
-        return region, int(org) if org else None
-    except ValueError:
-        raise NotFound(f"机构 {org}", "org_not_found") from None
+    if org and parse_id(org) is None:
+        raise NotFound(f"机构 {org}", "org_not_found")
+    return region, parse_id(org)
 
 
 def _trail(s: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
@@ -167,8 +167,8 @@ def add_target(request: Request, ctx: WebContext = Depends(csrf_checked),
     return redirect("/console/assess?done=target#targets")
 
 
-@router.post("/console/assess/targets/{target_id:int}/{action}")
-def change_target(request: Request, target_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/assess/targets/{target_id:id}/{action}")
+def change_target(request: Request, target_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     try:
         with get_database().write() as s:

@@ -13,6 +13,7 @@ from ..assess import calendar as svc
 from ..config import get_settings
 from ..db import get_database
 from ..errors import NotFound
+from ..params import JSON_INT_MAX, Id, parse_int
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, redirect, render
@@ -23,10 +24,7 @@ STATUS_CLASS = {"已完成": "published", "已逾期": "returned", "即将到期
 
 
 def _int(raw: Any) -> int | None:
-    try:
-        return int(str(raw).strip())
-    except ValueError:
-        return None
+    return parse_int(str(raw), -JSON_INT_MAX, JSON_INT_MAX)
 
 
 @router.get("/console/calendar")
@@ -89,8 +87,8 @@ def create_audit(request: Request, ctx: WebContext = Depends(csrf_checked),
     return redirect("/console/calendar?done=audit")
 
 
-@router.post("/console/calendar/audits/{audit_id:int}/{action}")
-def audit_action(request: Request, audit_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/calendar/audits/{audit_id:id}/{action}")
+def audit_action(request: Request, audit_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
         return str(form.get(name) or "").strip()

@@ -20,6 +20,7 @@ from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, 
 from ..errors import ValidationFailed
 from ..orgs import service as orgs
 from ..orgs.model import Org
+from ..params import INT32_MAX, Id, parse_id, parse_int
 from . import forms, pages_collect, pages_home
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -49,7 +50,7 @@ def _query_params(request: Request) -> dict[str, Any]:
     for key in FILTERS:
         raw = request.query_params.get(key, "").strip()
         if raw:
-            params[key] = int(raw) if key == "org_id" and raw.isdigit() else raw
+            params[key] = parse_id(raw) or raw if key == "org_id" and raw.isdigit() else raw
     if isinstance(params.get("org_id"), str):
         params.pop("org_id")
     return params
@@ -97,10 +98,7 @@ def _summary(s: Session, r: Resource) -> dict[str, Any]:
 def catalog_search(request: Request) -> Response:
     ctx = web_context(request)
     params = _query_params(request)
-    try:
-        page = max(int(request.query_params.get("page", "1")), 1)
-    except ValueError:
-        page = 1
+    page = parse_int(request.query_params.get("page"), 1, INT32_MAX // 1000) or 1
     with get_database().read() as s:
         result = run_search(s, ctx.actor, params, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
     pages = max((result.total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
@@ -116,7 +114,7 @@ def _region_path(s: Session, region_code: str | None) -> str:
     return orgs.get_region_by_code(s, region_code).path if region_code else "/"
 
 
-def detail(request: Request, resource_id: int) -> Response:
+def detail(request: Request, resource_id: Id) -> Response:
     ctx = web_context(request)
     diff = None
     with get_database().read() as s:
@@ -126,8 +124,8 @@ def detail(request: Request, resource_id: int) -> Response:
         flags = service.one_source_flags_for(s, resource)
         a = request.query_params.get("diff_a", "")
         b = request.query_params.get("diff_b", "")
-        if a.isdigit():
-            diff = service.diff_versions(s, ctx.actor, resource.id, int(a), int(b) if b.isdigit() else None)
+        if parse_id(a) is not None:
+            diff = service.diff_versions(s, ctx.actor, resource.id, parse_id(a), parse_id(b))
         path = _region_path(s, view.get("region_code"))
         org_id = resource.org_id
         collection = pages_collect.collection_view(s, ctx.actor, resource)
@@ -178,7 +176,7 @@ def _form_choices(s: Session, actor: Actor) -> dict[str, Any]:
             "data_types": list(DataType)}
 
 
-def _render_form(request: Request, s: Session, ctx: WebContext, *, resource_id: int | None, values: dict[str, Any],
+def _render_form(request: Request, s: Session, ctx: WebContext, *, resource_id: Id | None, values: dict[str, Any],
                  rows: list[dict[str, Any]], errors: dict[str, list[str]] | None = None, extra_rows: int = 0,
                  status_code: int = 200) -> Response:
     rows = rows + [forms.blank_row() for _ in range(extra_rows)]
@@ -194,20 +192,20 @@ def new_form(request: Request, ctx: WebContext = Depends(console_user)) -> Respo
         return _render_form(request, s, ctx, resource_id=None, values={}, rows=[], extra_rows=forms.MORE_ROWS)
 
 
-def _editable(s: Session, actor: Actor, resource_id: int) -> Resource:
+def _editable(s: Session, actor: Actor, resource_id: Id) -> Resource:
     resource = service.get_resource(s, actor, resource_id)  # 404 when invisible
     require(can_edit_catalogue(actor, resource.org_id), "编目")
     return resource
 
 
-def edit_form(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def edit_form(request: Request, resource_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     with get_database().read() as s:
         resource = _editable(s, ctx.actor, resource_id)
         values, rows = forms.values_from_resource(service.resource_dict(s, resource))
         return _render_form(request, s, ctx, resource_id=resource.id, values=values, rows=rows, extra_rows=2)
 
 
-def _save(request: Request, ctx: WebContext, form: FormData, resource_id: int | None) -> Response:
+def _save(request: Request, ctx: WebContext, form: FormData, resource_id: Id | None) -> Response:
     parsed = forms.parse_form(form)
     db = get_database()
     if form.get("action") == "more_rows":
@@ -241,7 +239,7 @@ def create_submit(request: Request, ctx: WebContext = Depends(csrf_checked),
     return _save(request, ctx, form, None)
 
 
-def edit_submit(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked),
+def edit_submit(request: Request, resource_id: Id, ctx: WebContext = Depends(csrf_checked),
                 form: FormData = Depends(form_data)) -> Response:
     with get_database().read() as s:
         _editable(s, ctx.actor, resource_id)
@@ -257,7 +255,7 @@ ACTIONS = {
 }
 
 
-def resource_action(request: Request, resource_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def resource_action(request: Request, resource_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                     form: FormData = Depends(form_data)) -> Response:
     if action not in ACTIONS:
         from ..errors import NotFound

@@ -18,6 +18,7 @@ from ..classify import service as svc
 from ..classify.grading import GRADE_LABELS, get_rules
 from ..db import get_database
 from ..errors import DomainError, ValidationFailed
+from ..params import Id
 from ..registry import module_available
 from . import auth
 from .auth import console_user, csrf_checked, form_data
@@ -33,7 +34,7 @@ VIEWERS = (("共享", "数据使用方（共享）"), ("开放下载", "社会�
 PREVIEW_ROWS = 10
 
 
-def _preview(ctx: WebContext, resource_id: int, exit_path: str) -> dict[str, Any] | None:
+def _preview(ctx: WebContext, resource_id: Id, exit_path: str) -> dict[str, Any] | None:
     """Rows as they would leave by `exit_path`, masked by engineer M's policies; None when masking
     is not installed or the viewer may not read rows (insiders only)."""
     if not module_available("yibenzhang.classify.policies"):
@@ -62,7 +63,7 @@ def _preview(ctx: WebContext, resource_id: int, exit_path: str) -> dict[str, Any
     return {"error": None, "columns": columns, "rows": rows, "denied": [d for d in denied.split(",") if d]}
 
 
-def _page(request: Request, ctx: WebContext, resource_id: int, *, errors: dict[int, dict[str, list[str]]] | None = None,
+def _page(request: Request, ctx: WebContext, resource_id: Id, *, errors: dict[int, dict[str, list[str]]] | None = None,
           values: dict[int, dict[str, Any]] | None = None, status_code: int = 200) -> Response:
     with get_database().read() as s:
         view = svc.classification(s, ctx.actor, resource_id)
@@ -94,26 +95,26 @@ def _why_empty(ctx: WebContext, view: dict[str, Any], preview: dict[str, Any], e
 
 
 @router.get("/console/resources/{resource_id}/classification")
-def classification_page(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def classification_page(request: Request, resource_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     return _page(request, ctx, resource_id)
 
 
 @router.post("/console/resources/{resource_id}/classification/suggest")
-def suggest(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked),
+def suggest(request: Request, resource_id: Id, ctx: WebContext = Depends(csrf_checked),
             form: FormData = Depends(form_data)) -> Response:
     svc.suggest(get_database(), ctx.actor, resource_id, full_scan=bool(form.get("full_scan")))
     return redirect(f"/console/resources/{resource_id}/classification?done=suggest")
 
 
 @router.post("/console/items/{item_id}/confirm")
-def confirm(request: Request, item_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def confirm(request: Request, item_id: Id, ctx: WebContext = Depends(csrf_checked)) -> Response:
     with get_database().write() as s:
         decision = svc.confirm(s, ctx.actor, item_id)
     return redirect(f"/console/resources/{decision.resource_id}/classification?done=confirm#item-{item_id}")
 
 
 @router.post("/console/items/{item_id}/override")
-def override(request: Request, item_id: int, ctx: WebContext = Depends(csrf_checked),
+def override(request: Request, item_id: Id, ctx: WebContext = Depends(csrf_checked),
              form: FormData = Depends(form_data)) -> Response:
     grade = str(form.get("grade") or "").strip()
     reason = str(form.get("reason") or "").strip()

@@ -32,6 +32,7 @@ from ..db import get_database
 from ..errors import NotFound, ValidationFailed
 from ..ledger import service as ledger
 from ..orgs.model import Region
+from ..params import Id
 from ..quality import service as quality
 from ..quality.scores import DIMENSION_WEIGHTS
 from ..zone import service as zone
@@ -101,19 +102,19 @@ def collection_view(s: Session, actor: Actor, resource: Resource) -> dict[str, A
 # --- upload -------------------------------------------------------------------------------------
 
 
-def _resource_info(s: Session, actor: Actor, resource_id: int) -> dict[str, Any]:
+def _resource_info(s: Session, actor: Actor, resource_id: Id) -> dict[str, Any]:
     r = catalog.get_resource(s, actor, resource_id)
     return {"id": r.id, "code": r.code, "name": r.name, "keyed": any(i.is_key for i in r.items)}
 
 
-def upload_form(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def upload_form(request: Request, resource_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     pipeline.check_can_collect(get_database(), ctx.actor, resource_id)  # 404 unseen, 403 not the steward
     with get_database().read() as s:
         info = _resource_info(s, ctx.actor, resource_id)
     return render(request, "upload.html", r=info, modes=BatchMode.values(), encodings=ENCODINGS, v={}, errors={})
 
 
-def upload_submit(request: Request, resource_id: int, background: BackgroundTasks,
+def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks,
                   ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
     upload = form.get("file")
     values = {k: str(form.get(k) or "").strip() for k in ("mode", "encoding", "sheet")}
@@ -159,7 +160,7 @@ def ingest_fragment(request: Request, token: str, ctx: WebContext = Depends(cons
 # --- batches ------------------------------------------------------------------------------------
 
 
-def batch_decision(request: Request, batch_id: int, action: str, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def batch_decision(request: Request, batch_id: Id, action: str, ctx: WebContext = Depends(csrf_checked)) -> Response:
     decide = {"confirm": zone.confirm_batch, "discard": zone.discard_batch}.get(action)
     if decide is None:
         raise NotFound(action, "not_found")
@@ -168,7 +169,7 @@ def batch_decision(request: Request, batch_id: int, action: str, ctx: WebContext
     return redirect(f"/catalog/{resource_id}?done={action}#collection")
 
 
-def reject_file(request: Request, batch_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def reject_file(request: Request, batch_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     """The reject file holds the values as sent (personal data): the provider's steward only,
     and each download is in the ledger (counts, never values)."""
     with get_database().write() as s:
@@ -204,7 +205,7 @@ def _chart_json(history: list[dict[str, Any]], lang: str, t: Any) -> Markup:
     return Markup(text)
 
 
-def quality_page(request: Request, resource_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def quality_page(request: Request, resource_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     with get_database().read() as s:
         view = quality.resource_quality(s, ctx.actor, resource_id)
         resource = s.get(Resource, view["resource_id"])
@@ -221,7 +222,7 @@ def quality_page(request: Request, resource_id: int, ctx: WebContext = Depends(c
                   done=request.query_params.get("done"))
 
 
-def quality_assess(request: Request, resource_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def quality_assess(request: Request, resource_id: Id, ctx: WebContext = Depends(csrf_checked)) -> Response:
     quality.assess_current(get_database(), ctx.actor, resource_id)
     return redirect(f"/console/resources/{resource_id}/quality?done=assess")
 

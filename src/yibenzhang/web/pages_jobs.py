@@ -11,6 +11,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from .. import jobs
 from ..db import get_database
 from ..orgs.model import Org
+from ..params import Id
 from . import auth
 from .auth import console_user, csrf_checked
 from .render import WebContext, redirect, render
@@ -43,7 +44,7 @@ def jobs_page(request: Request, ctx: WebContext = Depends(console_user)) -> Resp
 
 
 @router.post("/console/jobs/{job_id}/retry")
-def retry(request: Request, job_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def retry(request: Request, job_id: Id, ctx: WebContext = Depends(csrf_checked)) -> Response:
     with get_database().write() as s:
         jobs.retry_job(s, ctx.actor, job_id)
     return redirect("/console/jobs?show=all&done=retry")

@@ -15,6 +15,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..params import JSON_INT_MAX, Id, parse_id, parse_int
 from ..quality import objections as svc
 from . import auth
 from .auth import console_user, csrf_checked, form_data
@@ -80,11 +81,11 @@ ACTS = {
 
 
 def _int(raw: str) -> int | None:
-    return int(raw) if raw.isdigit() else None
+    return parse_id(raw)
 
 
 @router.post("/console/objections/{objection_id}/{action}")
-def objection_action(request: Request, objection_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def objection_action(request: Request, objection_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                      form: FormData = Depends(form_data)) -> Response:
     if action not in ACTS:
         raise NotFound(action, "not_found")
@@ -131,7 +132,7 @@ def file_objection(request: Request, ctx: WebContext = Depends(csrf_checked),
             svc.file_objection(
                 s, ctx.actor, ref, claim=values["claim"], expected=values["expected"] or None,
                 items=values["items"], row_key=keys or None, batch_id=_int(values["batch_id"]),
-                row_number=int(row_number) if row_number.lstrip("-").isdigit() else None,
+                row_number=parse_int(row_number, -JSON_INT_MAX, JSON_INT_MAX),
             )
     except ValidationFailed as exc:
         return _form(request, ctx, ref, values, field_errors(exc.errors, ctx.lang), status_code=422)

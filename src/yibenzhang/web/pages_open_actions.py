@@ -25,6 +25,7 @@ from ..open.datasets import get_open_resource, is_unconditional
 from ..open.model import DEMAND_DOMAINS
 from ..open.portal_query import find_dataset
 from ..orgs.model import Org
+from ..params import Id, parse_int
 from ..quality import objections as objection_service
 from . import auth
 from .auth import console_user, csrf_checked, form_data
@@ -45,8 +46,7 @@ def _field(form: FormData, name: str) -> str:
 
 
 def _int(raw: str | None) -> int | None:
-    text = (raw or "").strip()
-    return int(text) if text.isdigit() else None
+    return parse_int(raw, 0)
 
 
 def _error_fields(exc: ValidationFailed, ctx: WebContext, fallback: str) -> dict[str, list[str]]:
@@ -119,7 +119,7 @@ def my_page(request: Request, ctx: WebContext = Depends(console_user)) -> Respon
 
 
 @router.post("/open/my/applications/{app_id}/{action}")
-def my_application_action(request: Request, app_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def my_application_action(request: Request, app_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                           form: FormData = Depends(form_data)) -> Response:
     with get_database().write() as s:
         if action == "key":
@@ -136,7 +136,7 @@ def my_application_action(request: Request, app_id: int, action: str, ctx: WebCo
 
 
 @router.post("/open/my/keys/{key_id}/revoke")
-def my_key_revoke(request: Request, key_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def my_key_revoke(request: Request, key_id: Id, ctx: WebContext = Depends(csrf_checked)) -> Response:
     with get_database().write() as s:
         key_service.revoke_key(s, ctx.actor, key_id)
     return redirect("/open/my?done=revoke")
@@ -186,7 +186,7 @@ def demand_create(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 
 @router.get("/demands/{demand_id}")
-def demand_detail(request: Request, demand_id: int) -> Response:
+def demand_detail(request: Request, demand_id: Id) -> Response:
     ctx = web_context(request)
     with get_database().read() as s:
         d = dem.get_demand(s, demand_id)
@@ -197,7 +197,7 @@ def demand_detail(request: Request, demand_id: int) -> Response:
 
 
 @router.post("/demands/{demand_id}/answer")
-def demand_answer(request: Request, demand_id: int, ctx: WebContext = Depends(csrf_checked),
+def demand_answer(request: Request, demand_id: Id, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     try:
         with get_database().write() as s:
@@ -331,7 +331,7 @@ def console_open(request: Request, ctx: WebContext = Depends(console_user)) -> R
 
 
 @router.get("/console/open/applications/{app_id}")
-def console_application(request: Request, app_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def console_application(request: Request, app_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     with get_database().read() as s:
         app = apps.get_application(s, ctx.actor, app_id)
         view = apps.application_dict(s, app)
@@ -341,7 +341,7 @@ def console_application(request: Request, app_id: int, ctx: WebContext = Depends
 
 
 @router.post("/console/open/applications/{app_id}/decide")
-def console_decide(request: Request, app_id: int, ctx: WebContext = Depends(csrf_checked),
+def console_decide(request: Request, app_id: Id, ctx: WebContext = Depends(csrf_checked),
                    form: FormData = Depends(form_data)) -> Response:
     try:
         with get_database().write() as s:
@@ -355,7 +355,7 @@ def console_decide(request: Request, app_id: int, ctx: WebContext = Depends(csrf
 
 
 @router.post("/console/open/showcase/{entry_id}/review")
-def console_review(request: Request, entry_id: int, ctx: WebContext = Depends(csrf_checked),
+def console_review(request: Request, entry_id: Id, ctx: WebContext = Depends(csrf_checked),
                    form: FormData = Depends(form_data)) -> Response:
     with get_database().write() as s:
         show.review(s, ctx.actor, entry_id, _field(form, "decision"), _field(form, "reason") or None)
@@ -382,7 +382,7 @@ def console_plan_add(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 
 @router.post("/console/open/plans/{entry_id}/remove")
-def console_plan_remove(request: Request, entry_id: int, ctx: WebContext = Depends(csrf_checked)) -> Response:
+def console_plan_remove(request: Request, entry_id: Id, ctx: WebContext = Depends(csrf_checked)) -> Response:
     with get_database().write() as s:
         plans.remove_entry(s, ctx.actor, entry_id)
     return redirect("/console/open?done=plan#plan")

@@ -22,6 +22,7 @@ from ..operate import authorizations as auths
 from ..operate import sandbox
 from ..operate.model import ScopeKind
 from ..orgs.model import Org
+from ..params import Id, parse_id, parse_int
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -68,9 +69,9 @@ def _resource_lines(text: str) -> list[dict[str, Any]] | None:
         if not line.strip():
             continue
         rid, sep, items = line.partition(":")
-        if not sep or not rid.strip().isdigit():
+        if not sep or parse_id(rid) is None:
             return None
-        out.append({"resource_id": int(rid), "items": [i.strip() for i in items.split(",") if i.strip()]})
+        out.append({"resource_id": parse_id(rid), "items": [i.strip() for i in items.split(",") if i.strip()]})
     return out
 
 
@@ -94,9 +95,9 @@ def create_authorization(request: Request, ctx: WebContext = Depends(csrf_checke
         if parsed is None:
             problems.append(FieldError(name, "date", "日期格式应为YYYY-MM-DD", {}))
     fee = values["fee_cap_fen"]
-    if not fee.isdigit():
+    if parse_int(fee, 0) is None:
         problems.append(FieldError("fee_cap_fen", "invalid", "收费上限应为不小于0的整数（分）", {}))
-    if not values["operator_org_id"].isdigit():
+    if parse_id(values["operator_org_id"]) is None:
         problems.append(FieldError("operator_org_id", "required", "必填项不能为空", {}))
     try:
         if problems:
@@ -123,8 +124,8 @@ def _views(s: Any, a: Any) -> list[dict[str, Any]]:
     return out
 
 
-@router.get("/console/operate/{auth_id:int}")
-def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+@router.get("/console/operate/{auth_id:id}")
+def authorization_page(request: Request, auth_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     run_id = request.query_params.get("run")
     with get_database().read() as s:
         a = auths.get_authorization(s, ctx.actor, auth_id)
@@ -134,7 +135,7 @@ def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends
         views = _views(s, a)
         runs = [sandbox.run_as_dict(r) for r in sandbox.list_runs(s, ctx.actor, auth_id, limit=20)]
         shown = None
-        if run_id and run_id.isdigit():
+        if parse_id(run_id) is not None:
             run = sandbox.get_run(s, ctx.actor, int(run_id))
             if run.authorization_id != a.id:
                 raise NotFound(f"沙箱查询 {run_id}", "sandbox_run_not_found")
@@ -147,15 +148,15 @@ def authorization_page(request: Request, auth_id: int, ctx: WebContext = Depends
                   sql=shown["sql"] if shown else example, done=request.query_params.get("done"))
 
 
-@router.post("/console/operate/{auth_id:int}/query")
-def run_query(request: Request, auth_id: int, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/operate/{auth_id:id}/query")
+def run_query(request: Request, auth_id: Id, ctx: WebContext = Depends(csrf_checked),
               form: FormData = Depends(form_data)) -> Response:
     run_id = sandbox.submit_query(get_database(), ctx.actor, auth_id, str(form.get("sql") or "")).id
     return redirect(f"/console/operate/{auth_id}?run={run_id}#run")
 
 
-@router.post("/console/operate/{auth_id:int}/{action}")
-def authorization_action(request: Request, auth_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/operate/{auth_id:id}/{action}")
+def authorization_action(request: Request, auth_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                          form: FormData = Depends(form_data)) -> Response:
     acts = {"suspend": auths.suspend, "resume": auths.resume, "revoke": auths.revoke}
     if action not in acts:

@@ -24,6 +24,7 @@ from ..enums import OpenType, UpdateCycle
 from ..errors import DomainError, NotFound
 from ..open import portal_query as pq
 from ..open.portal_query import DOMAIN_LABELS, PortalQuery
+from ..params import INT32_MAX, parse_id, parse_int
 from ..quality.model import QualityRun
 from ..zone.model import Batch, BatchStatus
 from .auth import WebRoute
@@ -51,7 +52,7 @@ def _query(params: dict[str, str], page: int) -> PortalQuery:
     org = params.get("org_id", "")
     cycle = UpdateCycle.parse(params["update_cycle"]) if "update_cycle" in params else None
     open_type = OpenType.parse(params["open_type"]) if "open_type" in params else None
-    return PortalQuery(q=params.get("q", ""), domain=params.get("domain"), org_id=int(org) if org.isdigit() else None,
+    return PortalQuery(q=params.get("q", ""), domain=params.get("domain"), org_id=parse_id(org),
                        region_code=params.get("region_code"), format=params.get("format"),
                        update_cycle=cycle.value if cycle else params.get("update_cycle"),
                        open_type=open_type.value if open_type else params.get("open_type"),
@@ -61,7 +62,7 @@ def _query(params: dict[str, str], page: int) -> PortalQuery:
 
 def _page_number(request: Request) -> int:
     raw = request.query_params.get("page", "1")
-    return max(int(raw), 1) if raw.isdigit() else 1
+    return parse_int(raw, 1, INT32_MAX // PAGE_SIZE) or 1
 
 
 def home(request: Request) -> Response:

@@ -17,6 +17,7 @@ from ..enums import Role
 from ..errors import FieldError, NotFound, ValidationFailed
 from ..operate import accounting, certificates, compliance, pricing, products, registration, valuation
 from ..operate.products_model import PricingCategory, ProductKind, ProductState
+from ..params import JSON_INT_MAX, Id, parse_id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render
@@ -105,7 +106,7 @@ def _fen(raw: str) -> int | None:
         value = Decimal(raw or "0") * 100
     except InvalidOperation:
         return None
-    return int(value) if value == value.to_integral_value() else None
+    return int(value) if value == value.to_integral_value() and abs(value) <= JSON_INT_MAX else None
 
 
 @router.post("/console/products/new")
@@ -115,7 +116,7 @@ def create_product(request: Request, ctx: WebContext = Depends(csrf_checked),
     values["runs"] = [str(x) for x in form.getlist("runs")]
     price = _fen(values["price_yuan"])
     try:
-        if price is None or not values["authorization_id"].isdigit():
+        if price is None or parse_id(values["authorization_id"]) is None:
             field = "price_yuan" if price is None else "authorization_id"
             raise ValidationFailed("validation_failed", "请求的内容不合法", errors=[
                 FieldError(field, "not_a_number", "“{value}”不是有效的数值", {"value": values[field]})])
@@ -135,7 +136,7 @@ def create_product(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 
 @router.get("/console/products/{product_id}")
-def product_detail(request: Request, product_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+def product_detail(request: Request, product_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     with get_database().read() as s:
         p = products.get_product(s, ctx.actor, product_id)
         view = products.product_dict(s, p)
@@ -156,7 +157,7 @@ def product_detail(request: Request, product_id: int, ctx: WebContext = Depends(
 
 
 @router.post("/console/products/{product_id}/{action}")
-def product_action(request: Request, product_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+def product_action(request: Request, product_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                    form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
         return str(form.get(name) or "").strip()
@@ -177,7 +178,7 @@ def product_action(request: Request, product_id: int, action: str, ctx: WebConte
 
 
 @router.post("/console/registrations/{registration_id}/{action}")
-def registration_action(request: Request, registration_id: int, action: str,
+def registration_action(request: Request, registration_id: Id, action: str,
                         ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
     note = str(form.get("note") or "").strip() or None
     reject = str(form.get("reject") or "") == "1"

@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..params import Id, parse_int
 from ..share import console as share_console
 from ..share import grants as G
 from ..share import requests as svc
@@ -77,22 +78,23 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
                   state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
 
-@router.get("/console/share/{request_id:int}")
-def share_detail(request: Request, request_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+@router.get("/console/share/{request_id:id}")
+def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     import json
 
     with get_database().read() as s:
         req = svc.get_request(s, ctx.actor, request_id)
         view = svc.request_dict(s, req)
         view["actions"] = _actions(s, ctx, req, view)
+        view |= service_rows.servable_items(s, req.resource_id, req.items, f"share-request:{req.id}")
         seal_check = sealing.verify(s, view["seal"]) if view["seal"] else None
     sealed = json.dumps(view["seal"], ensure_ascii=False, indent=2) if view["seal"] else None
     return render(request, "share/detail.html", r=view, sealed=sealed, seal_check=seal_check,
                   state_class=STATE_CLASS, done=request.query_params.get("done"))
 
 
-@router.post("/console/share/{request_id:int}/{action}")
-def share_action(request: Request, request_id: int, action: str, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/share/{request_id:id}/{action}")
+def share_action(request: Request, request_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     def field(name: str) -> str:
         return str(form.get(name) or "").strip()
@@ -172,14 +174,14 @@ PREVIEW_ROWS = 10
 BY_LABELS = (("grant", "按授权"), ("resource", "按信息资源"), ("org", "按使用单位"))
 
 
-def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code: int = 200,
+def _grant_page(request: Request, ctx: WebContext, grant_id: Id, *, status_code: int = 200,
                 verify_form: dict[str, Any] | None = None, verify_result: dict[str, bool] | None = None,
                 errors: dict[str, list[str]] | None = None) -> Response:
     db = get_database()
     G.USAGE.flush(db)  # the calls still in this process's buffer count too
     with db.read() as s:
         grant = G.get_grant(s, ctx.actor, grant_id)
-        view = share_console.grant_views(s, ctx.actor, [grant])[0]
+        view = share_console.grant_views(s, ctx.actor, [grant])[0] | service_rows.servable(s, grant)
         deliveries = share_console.deliveries(s, ctx.actor, grant_id) if grant.mode == "文件" else []
         usage = share_console.usage_series(s, ctx.actor, by="grant", days=USAGE_DAYS, grant_id=grant_id)
     usable = view["status"] == G.ACTIVE and view["grantee"]
@@ -193,35 +195,35 @@ def _grant_page(request: Request, ctx: WebContext, grant_id: int, *, status_code
                   done=request.query_params.get("done"))
 
 
-@router.get("/console/share/grants/{grant_id:int}")
-def grant_page(request: Request, grant_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+@router.get("/console/share/grants/{grant_id:id}")
+def grant_page(request: Request, grant_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     return _grant_page(request, ctx, grant_id)
 
 
-@router.post("/console/share/grants/{grant_id:int}/revoke")
-def revoke_grant(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/share/grants/{grant_id:id}/revoke")
+def revoke_grant(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                  form: FormData = Depends(form_data)) -> Response:
     with get_database().write() as s:
         G.revoke_grant(s, ctx.actor, grant_id, str(form.get("reason") or ""))
     return redirect(f"/console/share/grants/{grant_id}?done=revoke")
 
 
-@router.post("/console/share/grants/{grant_id:int}/deliveries")
-def request_delivery(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/share/grants/{grant_id:id}/deliveries")
+def request_delivery(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                      form: FormData = Depends(form_data)) -> Response:
     service_rows.request_delivery(get_database(), ctx.actor, grant_id, str(form.get("format") or "csv"))
     return redirect(f"/console/share/grants/{grant_id}?done=delivery")
 
 
-@router.get("/console/share/deliveries/{delivery_id:int}/download")
-def download_delivery(request: Request, delivery_id: int, ctx: WebContext = Depends(console_user)) -> Response:
+@router.get("/console/share/deliveries/{delivery_id:id}/download")
+def download_delivery(request: Request, delivery_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     data, name = service_rows.download(get_database(), ctx.actor, delivery_id)
     kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
     return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/console/share/grants/{grant_id:int}/verify")
-def verify_claims(request: Request, grant_id: int, ctx: WebContext = Depends(csrf_checked),
+@router.post("/console/share/grants/{grant_id:id}/verify")
+def verify_claims(request: Request, grant_id: Id, ctx: WebContext = Depends(csrf_checked),
                   form: FormData = Depends(form_data)) -> Response:
     """The verification form: one key item and value, claimed values for any other granted items;
     the answer is match / no-match per claimed item, shown on the grant's page."""
@@ -243,7 +245,8 @@ def usage_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
     by = request.query_params.get("by") or "grant"
     by = by if by in share_console.SERIES_BY else "grant"
     raw_days = request.query_params.get("days") or str(USAGE_DAYS)
-    days = min(max(int(raw_days), 1), share_console.MAX_DAYS) if raw_days.isdigit() else USAGE_DAYS
+    asked = parse_int(raw_days, 0)
+    days = min(max(asked, 1), share_console.MAX_DAYS) if asked is not None else USAGE_DAYS
     db = get_database()
     G.USAGE.flush(db)
     with db.read() as s:
