@@ -47,10 +47,13 @@ from typing import Any
 from sqlglot import exp
 
 from ..crypto import canonical_json, sm3_hex
+from . import lineage
 from .sql_guard import HIDDEN_PREFIX, Checked, Refusal, View
 
 COUNT_COLUMN = f"{HIDDEN_PREFIX}_n"
 GROUP_COLUMN = f"{HIDDEN_PREFIX}_g"
+TOP_COLUMN = f"{HIDDEN_PREFIX}_top"
+TOTAL_COLUMN = f"{HIDDEN_PREFIX}_tot"
 
 SAFE_AGGREGATES = frozenset({"Count", "Sum", "Avg", "Stddev", "StddevSamp", "StddevPop", "Variance",
                              "VariancePop", "ApproxDistinct", "Corr", "CovarSamp", "CovarPop"})
@@ -58,7 +61,7 @@ MEMBER_AGGREGATES = frozenset({"Min", "Max", "Median", "Quantile", "PercentileCo
                                "AnyValue", "First", "Last", "ArgMax", "ArgMin", "Mode"})
 UNIFORM_NODES: tuple[type[exp.Expression], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Star, exp.Distinct, exp.Paren, exp.Add, exp.Sub, exp.Mul,
-    exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Null,
+    exp.Neg, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Null,
 )
 
 
@@ -79,6 +82,8 @@ class Plan:
     base: str | None = None  # aggregate: digest of the view and grouping
     predicates: list[str] = field(default_factory=list)
     group_count: int = 0  # aggregate: number of hidden group columns
+    magnitude_count: int = 0  # aggregate: SUM / AVG / … over protected items (dominance columns)
+    value_columns: list[str] = field(default_factory=list)  # aggregate: outputs a suppression blanks
 
 
 def _refuse_shape(detail: str) -> Refusal:
@@ -160,44 +165,17 @@ def _norm(node: exp.Expression) -> str:
     return node.sql(dialect="duckdb", normalize=True, comments=False)
 
 
-def _uniform_names(view: View, chain: list[exp.Select]) -> set[str]:
-    """Columns an aggregate may take: the view's items, and derived columns built uniformly from them."""
-    names = {i.lower() for i in view.items}
-    for select in reversed(chain):  # innermost first
-        for e in select.expressions:
-            if isinstance(e, exp.Alias):
-                refs = {c.name.lower() for c in e.find_all(exp.Column)}
-                if _uniform(e.this) and refs <= names:
-                    names.add(e.alias.lower())
-                else:
-                    names.discard(e.alias.lower())
-    return names
-
-
-def _check_aggregates(root: exp.Select, view: View, chain: list[exp.Select], rules: dict[str, ItemRule]) -> None:
-    """`rules`: the view's items (lower case) → how the 运营结果 policy treats them."""
-    uniform = _uniform_names(view, chain)
+def _check_aggregates(root: exp.Select) -> None:
+    """Structural wall before the lineage rules: aggregate arguments are uniform (no condition,
+    comparison, division or function that could single a row out of a large group)."""
     for agg in root.find_all(exp.AggFunc):
-        kind = type(agg).__name__
-        if kind not in SAFE_AGGREGATES | MEMBER_AGGREGATES:
+        if type(agg).__name__ not in SAFE_AGGREGATES | MEMBER_AGGREGATES:
             raise Refusal("release_aggregate_forbidden", "聚合函数“{function}”会输出原始值，不予放行",
                           function=agg.sql_name())
-        args = [a for a in agg.args.values() if isinstance(a, exp.Expression)]
-        for arg in args:
+        for arg in (a for a in agg.args.values() if isinstance(a, exp.Expression)):
             if not _uniform(arg):
                 raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
                               "不能含条件、比较、除法或函数：{expr}", expr=_norm(arg)[:200])
-            for col in arg.find_all(exp.Column):
-                name = col.name.lower()
-                if name not in uniform:
-                    raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
-                                  "不能含条件、比较、除法或函数：{expr}", expr=col.name)
-                if kind in MEMBER_AGGREGATES:
-                    rule = rules.get(name)
-                    if rule is None or not rule.clear:
-                        raise Refusal("release_member_value", "“{function}”会输出某一行的取值，"
-                                      "只能用于可明文放行的信息项，“{item}”不可", function=agg.sql_name(),
-                                      item=col.name)
 
 
 def _group_expressions(root: exp.Select) -> list[exp.Expression]:
@@ -224,7 +202,6 @@ def _group_expressions(root: exp.Select) -> list[exp.Expression]:
 def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
                     all_rules: dict[str, dict[str, ItemRule]]) -> Plan:
     view, chain = _chain(checked.tree, root, views)
-    rules = all_rules.get(view.name, {})
     parts = _parts(root, "from_", "with_")
     if _has(parts, exp.Window):
         raise _refuse_shape("聚合查询的外层不能使用窗口函数")
@@ -233,7 +210,8 @@ def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
     if _has(list(root.expressions), exp.Filter):
         raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
                       "不能含条件、比较、除法或函数：{expr}", expr="FILTER")
-    _check_aggregates(root, view, chain, rules)
+    _check_aggregates(root)
+    analysis = lineage.analyse(checked.tree, {view.name: view})
     try:
         groups = _group_expressions(root)
     except IndexError as err:
@@ -243,11 +221,20 @@ def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
     assert outer is not None
     hidden = [exp.alias_(exp.Count(this=exp.Star()), COUNT_COLUMN, quoted=True)]
     hidden += [exp.alias_(g.copy(), f"{GROUP_COLUMN}{i}", quoted=True) for i, g in enumerate(groups)]
+    aggs = lineage.root_aggregates(outer)
+    for i, pos in enumerate(analysis.magnitudes):
+        # the two largest contributions and the total of their magnitudes, for the N–K rule
+        arg = exp.Abs(this=exp.Cast(this=aggs[pos].this.copy(), to=exp.DataType.build("DOUBLE")))
+        hidden.append(exp.alias_(exp.Max(this=arg, expressions=[exp.Literal.number(2)]),
+                                 f"{TOP_COLUMN}{i}", quoted=True))
+        hidden.append(exp.alias_(exp.Sum(this=arg.copy()), f"{TOTAL_COLUMN}{i}", quoted=True))
+    value_columns = [e.alias_or_name for e in root.expressions if e.find(exp.AggFunc) is not None]
     outer.select(*hidden, copy=False)
     predicates = sorted({_norm(c) for s in [root, *chain] for c in _conjuncts(s.args.get("where"))})
     base = sm3_hex(canonical_json({"view": view.name, "groups": [_norm(g) for g in groups]}))
     return Plan(kind="聚合", sql=rewritten.sql(dialect="duckdb", comments=False), view=view, base=base,
-                predicates=predicates, group_count=len(groups))
+                predicates=predicates, group_count=len(groups), magnitude_count=len(analysis.magnitudes),
+                value_columns=value_columns)
 
 
 def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],
@@ -273,7 +260,9 @@ def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],
         else:
             raise Refusal("release_row_expression", "行级结果只能输出信息项本身（可用 AS 重命名），"
                           "不能输出计算表达式：{expr}", expr=_norm(target)[:200])
-    denied = [i for i in outputs if rules.get(i.lower(), ItemRule(True, False)).denied]
+    lineage.analyse(checked.tree, {view.name: view})
+    denied = [i for i in outputs if rules.get(i.lower(), ItemRule(True, False)).denied or
+              i.lower() in view.protected or i.lower() in view.derived]
     if denied:
         raise Refusal("release_item_denied", "按“运营结果”脱敏策略，这些信息项不能以行级形式离开：{items}",
                       items="、".join(dict.fromkeys(denied)))
@@ -397,3 +386,19 @@ def differencing(fingerprint: dict[str, Any], earlier: list[dict[str, Any]], k: 
             if mine is not None and 0 < abs(mine - n) < k:
                 return other
     return None
+
+
+def differencing_cells(fingerprint: dict[str, Any], earlier: list[dict[str, Any]], k: int) -> set[str]:
+    """Cells (canonical group keys) whose count differs by 1 … k−1 from the same cell of an earlier
+    released output over a nested row set: they are suppressed, not the whole output refused."""
+    groups = {g: n for g, n in fingerprint["groups"]}
+    out: set[str] = set()
+    for other in earlier:
+        if other.get("base") != fingerprint["base"] or not nested(other.get("predicates") or [],
+                                                                   fingerprint["predicates"]):
+            continue
+        for g, n in other.get("groups") or []:
+            mine = groups.get(g)
+            if mine is not None and 0 < abs(mine - n) < k:
+                out.add(g)
+    return out
