@@ -1,9 +1,11 @@
 """Runs one sandbox query in a process of its own (started by `sandbox.run_locked`).
 
-Run as a script, `python -I runner.py DIR`, so that it imports nothing of the platform: only
-DuckDB and PyArrow. DIR holds `spec.json` ({"sql", "tables", "memory_mb"}) and one Arrow IPC file
-per view (`<name>.arrow`, memory-mapped). The process caps its own address space (setrlimit
-RLIMIT_AS) once its libraries are loaded, then runs the query on a DuckDB connection without file
+Run as a script, `python -I runner.py`, so that it imports nothing of the platform: only
+DuckDB and PyArrow. It is started ahead of need (imports done, waiting), reads one line from
+stdin — the directory of its one query — and exits after that query (or at end of input).
+DIR holds `spec.json` ({"sql", "tables", "memory_mb"}) and one Arrow IPC file per view
+(`<name>.arrow`, memory-mapped). The process caps its own address space (setrlimit RLIMIT_AS)
+once its libraries are loaded, then runs the query on a DuckDB connection without file
 or network access, with a locked configuration, and writes either `out.arrow` or `error.json`
 ({"kind": "plan" | "runtime" | "memory", "type", "message"}); both are written to a temporary
 name and renamed, so the parent never reads half a file. The wall-clock limit is the parent's:
@@ -34,13 +36,16 @@ def _write(path: str, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def main(workdir: str) -> int:
-    with open(os.path.join(workdir, "spec.json"), encoding="utf-8") as f:
-        spec = json.load(f)
+def main() -> int:
     import duckdb
     import pyarrow as pa
     import pyarrow.ipc as ipc
 
+    workdir = sys.stdin.readline().strip()
+    if not workdir:
+        return 0  # the parent went away before handing over a query
+    with open(os.path.join(workdir, "spec.json"), encoding="utf-8") as f:
+        spec = json.load(f)
     memory_mb = int(spec["memory_mb"])
     tables = {}
     for name in spec["tables"]:
@@ -77,4 +82,6 @@ def main(workdir: str) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main(sys.argv[1]))
+    code = main()
+    sys.stdout.flush()
+    os._exit(code)  # skip the interpreter's teardown of DuckDB and the mapped tables: the answer is written

@@ -30,6 +30,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass, field
 from datetime import date, timedelta
@@ -272,6 +273,26 @@ def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day
     return tables
 
 
+_spare_lock = threading.Lock()
+_spare: subprocess.Popen[bytes] | None = None
+
+
+def _spawn_runner() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-I", RUNNER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, close_fds=True)
+
+
+def _take_runner() -> subprocess.Popen[bytes]:
+    """A runner process with its libraries already imported (one spare is kept per server
+    process, so the import time is not on the query's path), and a new spare started behind it.
+    The spare holds no data: it waits for one line on stdin, and exits when the server does."""
+    global _spare
+    with _spare_lock:
+        proc = _spare if _spare is not None and _spare.poll() is None else _spawn_runner()
+        _spare = _spawn_runner()
+    return proc
+
+
 def _scratch_dir() -> str:
     shm = Path("/dev/shm")
     base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
@@ -291,8 +312,16 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
                 writer.write_table(table)
         with open(os.path.join(workdir, "spec.json"), "w", encoding="utf-8") as f:
             json.dump({"sql": sql, "tables": list(tables), "memory_mb": int(memory_mb), "threads": THREADS}, f)
-        proc = subprocess.Popen([sys.executable, "-I", RUNNER, workdir], stdin=subprocess.DEVNULL,
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, close_fds=True)
+        proc = _take_runner()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write((workdir + "\n").encode("utf-8"))
+            proc.stdin.close()
+        except OSError:  # the spare died meanwhile: a fresh one
+            proc = _spawn_runner()
+            assert proc.stdin is not None
+            proc.stdin.write((workdir + "\n").encode("utf-8"))
+            proc.stdin.close()
         try:
             proc.wait(timeout=timeout)
         except subprocess.TimeoutExpired as err:

@@ -264,6 +264,7 @@ def check(sql: str, views: dict[str, View]) -> Checked:
         columns = _check_columns(tree, used, views)
     except RecursionError as err:
         raise Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=NESTING_MAX) from err
-    uses_star = any(True for _ in tree.find_all(exp.Star))
+    # COUNT(*) reads no column; any other * (SELECT *, t.*) reads them all
+    uses_star = any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star))
     return Checked(tree=tree, sql=tree.sql(dialect="duckdb", comments=False), views=used, columns=columns,
                    uses_star=uses_star)
