@@ -41,10 +41,13 @@ auditor's review of the run history, or a noise-adding mechanism this module doe
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
 
 from ..crypto import canonical_json, sm3_hex
 from . import lineage
@@ -153,9 +156,13 @@ def _row_source(select: exp.Select) -> None:
 
 
 def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
+    """The conjuncts of a WHERE after sqlglot's boolean simplification, so that `(a OR false)`,
+    `a AND true`, `NOT NOT a` or `NOT (b = 1)` compare as `a` and `b <> 1`."""
     if where is None:
         return []
     cond = where.this if isinstance(where, exp.Where) else where
+    with contextlib.suppress(SqlglotError, RecursionError):
+        cond = simplify(cond.copy())
     return list(cond.flatten()) if isinstance(cond, exp.And) else [cond]
 
 

@@ -86,6 +86,14 @@ def can_read_run(session: Session, actor: Actor, run: SandboxRun) -> bool:
     return auth is not None and auths.can_manage(session, actor, auth.region_id)
 
 
+def reviews(session: Session, actor: Actor, run: SandboxRun) -> bool:
+    """The authority over the run's authorization (or the platform) sees why a run was refused."""
+    if can_read_all(actor):
+        return True
+    auth = session.get(Authorization, run.authorization_id)
+    return auth is not None and auths.can_manage(session, actor, auth.region_id)
+
+
 def get_run(session: Session, actor: Actor, run_id: int) -> SandboxRun:
     run = session.get(SandboxRun, int(run_id))
     if run is None or not can_read_run(session, actor, run):

@@ -9,8 +9,8 @@ blanked and the rest is released:
   the operator can ask for in another query) do not give a primary cell back. Each line of the
   table (the cells that share all group values but one) holding exactly one suppressed cell gets
   its smallest other cell suppressed too; then the margin equations are solved exactly (rank
-  test) and while some suppressed cell is still determined by them, another cell of its lines
-  is suppressed.
+  test) and while some primary cell is still determined by them, another cell of its lines is
+  suppressed.
 The operator sees which cells were suppressed and why ("threshold", "dominance", "differencing",
 "secondary"); the values of a suppressed cell (every aggregate output) are NULL.
 """
@@ -122,7 +122,8 @@ def suppress(cells: list[Cell], primary: dict[int, str], k: int) -> dict[int, st
             continue
         if len(cells) > VERIFY_CELLS_MAX or dims > DIMS_VERIFY_MAX:
             break
-        exposed = determined(cells, set(reasons), k)
+        # a secondary cell may come out exact (it is not small): only primary cells must not
+        exposed = [c for c in determined(cells, set(reasons), k) if c in primary]
         if not exposed:
             break
         if not any(add_one(line_of(c, d)) for c in exposed for d in range(dims)):
