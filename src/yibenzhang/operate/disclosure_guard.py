@@ -57,6 +57,7 @@ COUNT_COLUMN = f"{HIDDEN_PREFIX}_n"
 GROUP_COLUMN = f"{HIDDEN_PREFIX}_g"
 TOP_COLUMN = f"{HIDDEN_PREFIX}_top"
 TOTAL_COLUMN = f"{HIDDEN_PREFIX}_tot"
+HAVING_COLUMN = f"{HIDDEN_PREFIX}_h"
 
 SAFE_AGGREGATES = frozenset({"Count", "Sum", "Avg", "Stddev", "StddevSamp", "StddevPop", "Variance",
                              "VariancePop", "ApproxDistinct", "Corr", "CovarSamp", "CovarPop"})
@@ -87,6 +88,9 @@ class Plan:
     group_count: int = 0  # aggregate: number of hidden group columns
     magnitude_count: int = 0  # aggregate: SUM / AVG / … over protected items (dominance columns)
     value_columns: list[str] = field(default_factory=list)  # aggregate: outputs a suppression blanks
+    having: bool = False  # aggregate: the HAVING condition is the hidden column HAVING_COLUMN
+    limit: int | None = None  # aggregate: applied after suppression
+    offset: int | None = None
 
 
 def _refuse_shape(detail: str) -> Refusal:
@@ -236,12 +240,30 @@ def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
                                  f"{TOP_COLUMN}{i}", quoted=True))
         hidden.append(exp.alias_(exp.Sum(this=arg.copy()), f"{TOTAL_COLUMN}{i}", quoted=True))
     value_columns = [e.alias_or_name for e in root.expressions if e.find(exp.AggFunc) is not None]
+    # HAVING, LIMIT and OFFSET leave groups out, and the total minus the groups shown would give a
+    # left-out small group back: every group is computed, suppression decides over all of them,
+    # and the groups the query left out are dropped only afterwards
+    having = outer.args.get("having")
+    if having is not None:
+        outer.set("having", None)
+        hidden.append(exp.alias_(exp.Paren(this=having.this.copy()), HAVING_COLUMN, quoted=True))
+    window = []
+    for key in ("limit", "offset"):
+        node = outer.args.get(key)
+        if node is None:
+            window.append(None)
+            continue
+        value = node.expression if isinstance(node, exp.Limit | exp.Offset) else node
+        if not (isinstance(value, exp.Literal) and value.is_int):
+            raise _refuse_shape("LIMIT 和 OFFSET 只能是整数常量")
+        window.append(int(value.this))
+        outer.set(key, None)
     outer.select(*hidden, copy=False)
     predicates = sorted({_norm(c) for s in [root, *chain] for c in _conjuncts(s.args.get("where"))})
     base = sm3_hex(canonical_json({"view": view.name, "groups": [_norm(g) for g in groups]}))
     return Plan(kind="聚合", sql=rewritten.sql(dialect="duckdb", comments=False), view=view, base=base,
                 predicates=predicates, group_count=len(groups), magnitude_count=len(analysis.magnitudes),
-                value_columns=value_columns)
+                value_columns=value_columns, having=having is not None, limit=window[0], offset=window[1])
 
 
 def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],

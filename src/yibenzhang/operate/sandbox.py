@@ -505,28 +505,31 @@ def _release(outcome: _Outcome, earlier: list[dict[str, Any]], k: int) -> None:
             if mine == key:
                 primary.setdefault(r, "differencing")
     reasons = suppression.suppress(cells, primary, k)
-    released = [r for r in range(len(cells)) if r not in reasons]
+    # the groups the query shows: those its HAVING keeps, within its LIMIT / OFFSET (in its order)
+    shown = list(range(out.num_rows))
+    if plan.having:
+        keep = out.column(disclosure.HAVING_COLUMN).to_pylist()
+        shown = [r for r in shown if keep[r] is True]
+    start = plan.offset or 0
+    shown = shown[start:start + plan.limit] if plan.limit is not None else shown[start:]
+    released = [r for r in shown if r not in reasons]
     outcome.fingerprint = {"base": plan.base, "predicates": plan.predicates,
                            "groups": [[keys[r], cells[r].count] for r in released][:FINGERPRINT_GROUPS_MAX]}
     hidden = [c for c in out.column_names if c.startswith(sql_guard.HIDDEN_PREFIX)]
-    table = out.drop_columns(hidden)
-    if reasons:
-        mask = pa.array([r in reasons for r in range(table.num_rows)])
-        for name in plan.value_columns:
-            if name in table.column_names:
-                i = table.column_names.index(name)
-                col = table.column(i)
-                table = table.set_column(i, name, pc.if_else(mask, pa.scalar(None, col.type), col))
+    if any(r in reasons for r in shown):
         # an ORDER BY over counts or sums would place a suppressed cell between its neighbours:
         # with cells suppressed, the rows are given in the order of their group values
-        order = sorted(range(table.num_rows), key=lambda r: keys[r])
-        table = table.take(pa.array(order, type=pa.int64()))
-        position = {r: i for i, r in enumerate(order)}
-    else:
-        position = {r: r for r in range(table.num_rows)}
+        shown.sort(key=lambda r: keys[r])
+    table = out.drop_columns(hidden).take(pa.array(shown, type=pa.int64()))
+    mask = pa.array([r in reasons for r in shown], type=pa.bool_())
+    for name in plan.value_columns if any(r in reasons for r in shown) else []:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            col = table.column(i)
+            table = table.set_column(i, name, pc.if_else(mask, pa.scalar(None, col.type), col))
     outcome.out = table
-    outcome.suppressed = sorted(({"row": position[r], "group": list(cells[r].key), "reason": reasons[r]}
-                                 for r in reasons), key=lambda c: c["row"])
+    outcome.suppressed = [{"row": i, "group": list(cells[r].key), "reason": reasons[r]}
+                          for i, r in enumerate(shown) if r in reasons]
 
 
 def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
