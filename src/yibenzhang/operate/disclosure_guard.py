@@ -1,42 +1,34 @@
-"""Which sandbox outputs may leave (原始数据不出域、数据可用不可见), decided before and after the run.
+"""Which sandbox outputs may leave (原始数据不出域、数据可用不可见), decided before the run.
 
-Two shapes leave; everything else is refused with a reason code.
+Two shapes leave; everything else is refused with a reason code. What each value may do is
+decided on column lineage (`lineage.analyse`), not on names; the structural checks here are a
+second wall (default deny).
 
 1. Aggregated output (聚合). The outermost SELECT groups (GROUP BY, or aggregates only) over ONE
    row source: a resource view, or a CTE / subquery chain that only filters and derives columns
    from one view (no joins, grouping, DISTINCT, LIMIT, windows or subqueries inside it).
-   k-rule: the query is rewritten to also compute `COUNT(*)` per group (and each GROUP BY
-   expression as a hidden column); the output leaves only if every group counts at least
-   k = rules.sandbox_min_group_rows source rows and the groups together count at least k
-   (an empty output is refused too, so "no row" and "one row" answer alike). The hidden columns
-   are dropped before release. To keep "per group" meaning "per set of source rows":
-   - aggregate arguments are "uniform": columns, literals, + − ×, casts — no CASE, IF,
-     comparisons, FILTER, division or functions, which could single one row out inside a large
-     group (sum(CASE WHEN id = '…' THEN income END));
-   - MIN / MAX / MEDIAN / quantiles / FIRST / ANY_VALUE / MODE return one member's value: only
-     over items the 运营结果 policy releases in clear; LIST / STRING_AGG and COUNT_IF never;
-   - no window functions or subqueries in the outer SELECT (no in-query differencing, no
-     predicate built from another row).
-2. Row-level output (行级). A SELECT of plain columns (or *) from ONE view, with filters and order
-   over items the 运营结果 policy releases in clear; every output item must be allowed by that
-   policy and is masked by it (pseudonyms keyed per authorization). Items graded 核心 / 重要 are
-   refused earlier (sql_guard), anywhere in the query.
+   The query is rewritten to also compute, per group, `COUNT(*)`, each GROUP BY expression,
+   the two largest contributions and the total of each SUM / AVG / … over a protected item (for
+   the N–K dominance rule), and its HAVING condition; HAVING, LIMIT and OFFSET are applied only
+   after suppression has seen every group (`sandbox._release`). Aggregate arguments are uniform
+   (columns, literals, + − ×, CAST): no CASE, IF, comparisons, FILTER, division or functions.
+2. Row-level output (行级). A SELECT of plain columns (or *) from ONE view, filtered and ordered by
+   clear items only; every output item is one the 运营结果 policy releases in clear — never a
+   protected item, a pseudonym or a derived attribute. Items graded 核心 / 重要 are refused
+   earlier (sql_guard), anywhere in the query.
 
 Small-group differencing. Each released aggregate keeps a fingerprint: the view, its GROUP BY
-expressions, its WHERE conjuncts and the count per group. A new aggregate with the same view
-and grouping is compared with every earlier released one of the same authorization; when their
-row sets are nested — one conjunct set contains the other (`WHERE a` vs `WHERE a AND id <> 'x'`),
-or they differ in one condition on the same expression whose rows contain the other's (ranges
-`age > 30` vs `age > 31`, `BETWEEN 30 AND 50` vs `BETWEEN 30 AND 49`; value sets `IN ('甲', '乙')`
-vs `= '甲'`) — and some group's count differs by 1 … k−1, the new output is refused.
+expressions, its WHERE conjuncts after boolean simplification and the count per released cell.
+A new aggregate with the same view and grouping is compared with every earlier released one of
+the same authorization; when their row sets are nested — one conjunct set contains the other,
+or they differ in one condition on the same expression whose rows contain the other's (ranges,
+BETWEEN, value sets) — each cell whose count differs by 1 … k−1 is suppressed.
 
-Limits (not caught): predicates that are nested only semantically (OR, NOT, LIKE, functions,
-different but equivalent spellings, two conditions changed at once); differencing across authorizations,
-operators or groupings (`GROUP BY a` vs `GROUP BY a, b`); refusals themselves answer one bit
-("some group has fewer than k rows", or a runtime error such as a CAST failing on some row —
-reported by kind only, never with the value) and repeated probing is only visible in the run
-records and ledger; polynomial tricks inside uniform arguments over many queries. These need an
-auditor's review of the run history, or a noise-adding mechanism this module does not provide.
+Limits (not caught): predicates on clear items that are nested only semantically (LIKE,
+functions, two conditions changed at once); differencing across groupings (`GROUP BY a` vs
+the total), across authorizations or operators. They bound what can be learnt about clear
+attributes and about sums of protected numbers over few rows, never an identifier (which is a
+per-run pseudonym and can only be counted); closing them needs the privacy budget (noise).
 """
 
 from __future__ import annotations

@@ -2,22 +2,26 @@
 take out only results that cannot reveal individuals.
 
 One query, step by step (`submit_query`):
-1. the actor is a 运营方 user of the authorization's operator org, and the authorization is
-   active today (else a refused run, reason `authorization_inactive`);
-2. `sql_guard.check`: one SELECT over the views `r_<resource id>` the authorization lists, with
-   only its items (minus those graded 核心 / 重要), allow-listed constructs and functions;
-3. `disclosure_guard.plan_release`: aggregated (k-rule via a rewritten COUNT(*) per group) or
-   row-level (every output item allowed and masked by the 运营结果 policy) — or refused;
-4. the referenced items of each view are read from the zone into Arrow (on an ordinary engine
-   connection), then the query runs on a FRESH DuckDB connection that sees only those Arrow
-   tables: external access off, configuration locked, memory limit rules.sandbox_memory_mb,
-   interrupted after rules.sandbox_timeout_seconds;
-5. aggregated: every group ≥ k rows, and no small-group differencing against earlier released
-   outputs of the authorization; row-level: masked;
-6. every run — released or refused — is stored with the SQL and its SM3 digest, the outcome,
-   the output's SM3 digest (canonical JSON of columns and rows) and, when released, the output
-   as `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the
-   SQL text (its literals may be personal data).
+1. the actor is a 运营方 user of the authorization's operator org, the authorization is active
+   today, and the user has not used up rules.sandbox_refusals_per_hour data-dependent refusals;
+2. `sql_guard.check`: one SELECT over the views `r_<resource id>`, nesting and size capped,
+   allow-listed constructs and functions, only authorized columns;
+3. `disclosure_guard.plan_release` with `lineage.analyse`: every output and predicate traced to
+   the items it comes from (not their names); aggregated or row-level output — or refused;
+4. the sandbox's copy of the referenced columns is read from the zone through the zone engine:
+   identifiers and non-numeric protected items as pseudonyms keyed per authorization and run,
+   protected numbers as DOUBLE, attributes derived from an ID number as clear columns of their
+   own (`column_kinds`);
+5. the query runs in a separate process (`runner.py`) with an address-space cap and a wall-clock
+   kill, on a DuckDB connection that sees only that copy;
+6. aggregated: threshold, dominance and differencing decide primary suppressions, `suppression`
+   adds secondary ones so margins do not give them back, suppressed cells are blanked (the
+   operator sees which and why); row-level: clear items only;
+7. every run — released or refused, killed included — is stored with the SQL and its SM3 digest,
+   the outcome, the output's SM3 digest and, when released, the output as
+   `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the SQL
+   text (its literals may be personal data). Refusals that depend on the rows show the operator
+   one generic reason (`DATA_REFUSALS`); the authority sees the specific one.
 """
 
 from __future__ import annotations
