@@ -1337,6 +1337,8 @@ EN.update({  # issue 16: the sandbox on column lineage, suppression, limits
     "查询未能完成或结果不能放行": "The query did not complete or its result cannot be released (refused)",
     "LIMIT 和 OFFSET 只能是整数常量": "LIMIT and OFFSET must be integer constants",
     "已抑制的单元格 / suppressed cells": "suppressed cells",
+    "查询无法分析，不予执行": "The query cannot be analysed; it is not run (refused)",
+    "查询未能在沙箱中完成": "The query could not be completed in the sandbox (refused)",
 })
 
 

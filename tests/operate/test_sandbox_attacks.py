@@ -357,3 +357,68 @@ def test_no_sequence_of_200_queries_rebuilds_anyones_identifier_or_name(people, 
         out = people.run(fill(sql))
         leaked += leaks(out, people.people)
     assert leaked == []
+
+
+# --- anything the analyser is given ends in a refusal or a plan, never an exception -----------
+
+TOKENS = ["SELECT", "FROM", "WHERE", "GROUP BY", "HAVING", "ORDER BY", "LIMIT", "WITH", "AS", "(", ")", ",", "*",
+          "count(*)", "sum(", "max(", "CASE WHEN", "THEN", "END", "=", "<>", "AND", "OR", "NOT", "'x'", "1",
+          "r_1", "t", "姓名", "缴费基数", "险种类型", "||", "+", "/", "CAST(", "AS DOUBLE)", "UNION", "JOIN", "ON",
+          "DISTINCT", "OVER (", "PARTITION BY", "::INT", "NULL", "IS", "IN", "LIKE", "[1]", "{'a': 1}", ";", "--"]
+
+
+@given(parts=st.lists(st.sampled_from(TOKENS), max_size=40))
+@settings(max_examples=300, deadline=None)
+def test_the_analyser_refuses_or_plans_whatever_it_is_given(parts):
+    view, rules = _fixed_view()
+    sql = "SELECT " + " ".join(parts) if not parts or parts[0] != "SELECT" else " ".join(parts)
+    _analyse(sql, view, rules)
+
+
+EXPRS = st.recursive(
+    st.sampled_from(["姓名", "缴费基数", "险种类型", "1", "'x'", "NULL", "2.5"]),
+    lambda inner: st.one_of(
+        st.tuples(inner, st.sampled_from(["+", "-", "*", "/", "||", "=", "<>", "AND", "OR", "%"]), inner).map(
+            lambda t: f"({t[0]} {t[1]} {t[2]})"),
+        st.tuples(st.sampled_from(["sum", "count", "avg", "max", "abs", "coalesce", "lower", "length", "stddev"]),
+                  inner).map(lambda t: f"{t[0]}({t[1]})"),
+        st.tuples(inner, inner, inner).map(lambda t: f"CASE WHEN {t[0]} THEN {t[1]} ELSE {t[2]} END"),
+        st.tuples(inner, st.sampled_from(["DOUBLE", "INTEGER", "VARCHAR", "TINYINT"])).map(
+            lambda t: f"TRY_CAST({t[0]} AS {t[1]})"),
+        inner.map(lambda e: f"NOT {e}")),
+    max_leaves=8)
+
+
+@given(outputs=st.lists(EXPRS, min_size=1, max_size=3), where=st.none() | EXPRS, group=st.booleans(),
+       wrap=st.sampled_from(["{q}", "WITH c AS (SELECT * FROM r_1) {q}", "{q} ORDER BY 1"]))
+@settings(max_examples=300, deadline=None)
+def test_generated_queries_are_refused_or_planned_and_protected_values_never_leave_raw(outputs, where, group, wrap):
+    view, rules = _fixed_view()
+    source = "c" if wrap.startswith("WITH") else "r_1"
+    q = f"SELECT {', '.join(f'{e} AS o{i}' for i, e in enumerate(outputs))} FROM {source}"
+    q += f" WHERE {where}" if where else ""
+    q += " GROUP BY 险种类型" if group else ""
+    plan = _analyse(wrap.format(q=q), view, rules)
+    if plan is not None and plan.kind == "行级":
+        assert not any(p in " ".join(outputs) for p in ("姓名", "缴费基数"))  # rows carry clear items only
+    if plan is not None and where is not None:
+        assert not any(p in where for p in ("姓名", "缴费基数"))  # no predicate on a protected item
+
+
+def _fixed_view():
+    from yibenzhang.operate import disclosure_guard, sql_guard
+
+    view = sql_guard.View(1, ("姓名", "缴费基数", "险种类型"), protected=frozenset({"姓名", "缴费基数"}),
+                          numeric=frozenset({"缴费基数"}))
+    clear, masked = disclosure_guard.ItemRule(False, True), disclosure_guard.ItemRule(False, False)
+    return view, {"r_1": {"险种类型": clear, "姓名": masked, "缴费基数": masked}}
+
+
+def _analyse(sql: str, view, rules):
+    from yibenzhang.operate import disclosure_guard, sql_guard
+
+    try:
+        checked = sql_guard.check(sql, {"r_1": view})
+        return disclosure_guard.plan_release(checked, {"r_1": view}, rules)
+    except sql_guard.Refusal:
+        return None

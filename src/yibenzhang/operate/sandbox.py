@@ -27,6 +27,7 @@ One query, step by step (`submit_query`):
 from __future__ import annotations
 
 import json
+import logging
 import os
 import re
 import secrets
@@ -47,6 +48,7 @@ import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlglot.errors import SqlglotError
 
 from ..access import Actor, can_read_all, require
 from ..catalog.model import Resource
@@ -65,6 +67,8 @@ from . import authorizations as auths
 from . import disclosure_guard as disclosure
 from . import sql_guard, suppression
 from .model import Authorization, ReleaseKind, RunState, SandboxRun
+
+logger = logging.getLogger(__name__)
 
 SQL_MAX = 20_000
 # An engineering limit, not a policy number: a row-level result is for a product's dataset
@@ -128,7 +132,7 @@ def read_output(run: SandboxRun, limit: int = PREVIEW_ROWS) -> dict[str, Any] | 
 # Refusals whose outcome depends on the rows (not only on the SQL and the authorization): each is
 # a one-bit answer, so the operator sees one generic text and the reason is kept for the authority.
 DATA_REFUSALS = frozenset({"sql_runtime_error", "sandbox_timeout", "sandbox_memory", "release_small_group",
-                           "release_differencing", "release_too_many_rows"})
+                           "release_differencing", "release_too_many_rows", "sandbox_failed"})
 GENERIC_CODE = "release_refused"
 GENERIC_REASON = "查询未能完成或结果不能放行"
 
@@ -445,6 +449,11 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
         return _Outcome(refusal=refusal)
     except RecursionError:
         return _Outcome(refusal=sql_guard.Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=sql_guard.NESTING_MAX))
+    except (SqlglotError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+        # what the analyser does not understand is refused (default deny), never a 500; the
+        # kind of failure is logged, never the SQL (its literals may be personal data)
+        logger.warning("sandbox analysis failed: %s", type(err).__name__)
+        return _Outcome(refusal=sql_guard.Refusal("sql_unsupported", "查询无法分析，不予执行"))
 
 
 def _cells(out: pa.Table, plan: disclosure.Plan) -> list[suppression.Cell]:
@@ -492,6 +501,10 @@ def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
             outcome.out = _mask_rows(out, plan, masks, auth_id)
     except sql_guard.Refusal as refusal:
         outcome.refusal, outcome.out, outcome.fingerprint = refusal, None, None
+    except (OSError, pa.ArrowException) as err:  # the sandbox process could not be run or read
+        logger.warning("sandbox run failed: %s", type(err).__name__)
+        outcome.refusal = sql_guard.Refusal("sandbox_failed", "查询未能在沙箱中完成")
+        outcome.out, outcome.fingerprint = None, None
 
 
 def _release(outcome: _Outcome, earlier: list[dict[str, Any]], k: int) -> None:
