@@ -309,9 +309,15 @@ def _take_runner() -> subprocess.Popen[bytes]:
     return proc
 
 
-def _scratch_dir() -> str:
+def _scratch_dir(size: int) -> str:
+    """Where the sandbox process's input goes: memory-backed /dev/shm when it has room for it
+    (containers often give it 64 MB), else the system's temporary folder."""
     shm = Path("/dev/shm")
-    base = str(shm) if shm.is_dir() and os.access(shm, os.W_OK) else None
+    base = None
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        stat = os.statvfs(shm)
+        if stat.f_bavail * stat.f_frsize > 2 * size + (64 << 20):
+            base = str(shm)
     return tempfile.mkdtemp(prefix="ybz-sandbox-", dir=base)
 
 
@@ -320,7 +326,7 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
     without file or network access, no extension loading, configuration locked, its address space
     capped by setrlimit, killed by the wall clock after `timeout` s. A killed or crashed process
     is a refusal like any other, never an exception that escapes."""
-    workdir = _scratch_dir()
+    workdir = _scratch_dir(sum(t.nbytes for t in tables.values()))
     try:
         for name, table in tables.items():
             with pa.OSFile(os.path.join(workdir, f"{name}.arrow"), "wb") as sink, \
