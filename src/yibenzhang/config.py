@@ -54,6 +54,12 @@ class Rules:
     registration_publicity_days: int = 10
     sandbox_timeout_seconds: float = 30.0
     sandbox_memory_mb: int = 2048
+    # §7 (issue 16): dominance (N–K) for magnitudes — no released cell where the largest
+    # contribution is > 70 % or the two largest > 85 % of the total (DOMAIN §7 defaults); an
+    # operator gets at most this many data-dependent refusals and errors per hour (ours).
+    sandbox_dominance_n1_percent: float = 70.0
+    sandbox_dominance_n2_percent: float = 85.0
+    sandbox_refusals_per_hour: int = 20
     # §8 (issue 8): PI audits yearly above 1,000,000 people, else every 2 years (001:287-317 Art. 4);
     # a regulator-ordered audit within 90 working days (Art. 9); one firm at most 3 times in a row
     # (Art. 12); reminders this many days ahead (ours).
@@ -81,6 +87,9 @@ class Rules:
             registration_publicity_days=_int("YBZ_RULE_REGISTRATION_PUBLICITY_DAYS", 10),
             sandbox_timeout_seconds=float(os.environ.get("YBZ_RULE_SANDBOX_TIMEOUT_SECONDS") or 30.0),
             sandbox_memory_mb=_int("YBZ_RULE_SANDBOX_MEMORY_MB", 2048),
+            sandbox_dominance_n1_percent=float(os.environ.get("YBZ_RULE_SANDBOX_DOMINANCE_N1_PERCENT") or 70.0),
+            sandbox_dominance_n2_percent=float(os.environ.get("YBZ_RULE_SANDBOX_DOMINANCE_N2_PERCENT") or 85.0),
+            sandbox_refusals_per_hour=_int("YBZ_RULE_SANDBOX_REFUSALS_PER_HOUR", 20),
             pi_audit_people_threshold=_int("YBZ_RULE_PI_AUDIT_PEOPLE_THRESHOLD", 1_000_000),
             pi_audit_years_large=_int("YBZ_RULE_PI_AUDIT_YEARS_LARGE", 1),
             pi_audit_years_small=_int("YBZ_RULE_PI_AUDIT_YEARS_SMALL", 2),

@@ -1378,6 +1378,32 @@ EN.update({
     "需求已提交，开放主管部门将在期限内答复": "The demand has been submitted; the open-data authority will answer it",
 })
 
+EN.update({  # issue 16: the sandbox on column lineage, suppression, limits
+    "受保护信息项“{item}”不能用于筛选、分组、排序或条件":
+        "The protected item “{item}” cannot be used to filter, group, order or in a condition; refused",
+    "受保护信息项“{item}”只能以常数系数的线性形式进入计数、求和、均值或方差":
+        "The protected item “{item}” may enter a count, sum, mean or variance only as a linear form with "
+        "constant coefficients; refused",
+    "聚合函数“{function}”会输出某一行的取值，不能用于受保护信息项“{item}”":
+        "The aggregate “{function}” outputs one row's value and cannot be used on the protected item “{item}”; refused",
+    "受保护信息项“{item}”只能经计数、求和、均值等聚合后输出":
+        "The protected item “{item}” can leave only through counts, sums, means and the like; refused",
+    "不支持嵌套聚合": "Nested aggregates are not supported; refused",
+    "无法确定列“{column}”的来源": "Where the column “{column}” comes from cannot be determined; refused",
+    "不支持的查询结构：{detail}": "Query structure not supported: {detail}; refused",
+    "无法解析列的来源：{error}": "The columns' sources cannot be resolved: {error}; refused",
+    "括号嵌套不能超过{n}层": "Brackets cannot nest deeper than {n} levels; refused",
+    "查询过于复杂（超过{n}个语法节点）": "The query is too complex (more than {n} syntax nodes); refused",
+    "一小时内被拒绝或出错的查询已达{n}次，请稍后再试":
+        "{n} queries were refused or failed within the hour; try again later",
+    "查询未能完成或结果不能放行": "The query did not complete or its result cannot be released (refused)",
+    "LIMIT 和 OFFSET 只能是整数常量": "LIMIT and OFFSET must be integer constants",
+    "已抑制的单元格 / suppressed cells": "suppressed cells",
+    "查询无法分析，不予执行": "The query cannot be analysed; it is not run (refused)",
+    "查询未能在沙箱中完成": "The query could not be completed in the sandbox (refused)",
+})
+
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text

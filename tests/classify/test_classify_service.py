@@ -103,7 +103,7 @@ def test_suggestions_are_stored_with_evidence_and_ledgered_with_counts_only(worl
     assert top == {"姓名": "person_name", "公民身份号码": "id_card", "手机号码": "mobile", "银行卡号": "bank_card",
                    "办理事项": None}
     assert {n: it["suggestion"]["grade"] for n, it in by_name.items()} == {
-        "姓名": "一般-3级", "公民身份号码": "一般-3级", "手机号码": "一般-3级", "银行卡号": "一般-4级",
+        "姓名": "一般-3级", "公民身份号码": "一般-4级", "手机号码": "一般-3级", "银行卡号": "一般-4级",
         "办理事项": "一般-1级"}
     assert view["suggested_resource_grade"] == "一般-4级"  # 就高从严
     assert view["resource_grade"] is None  # nothing confirmed yet
@@ -126,7 +126,7 @@ def test_suggestions_are_stored_with_evidence_and_ledgered_with_counts_only(worl
         content = s.execute(select(LedgerEvent.content).where(LedgerEvent.action == "classify.suggest")
                             ).scalars().first()
     body = json.loads(content)
-    assert body["items"] == 5 and body["recognised"] == 4 and body["grades"]["一般-4级"] == 1
+    assert body["items"] == 5 and body["recognised"] == 4 and body["grades"]["一般-4级"] == 2  # ID card, bank card
     assert body["sample_size"] == ROWS and body["rules_digest"] == G.get_rules().digest
     assert_no_values(text, table)
 

@@ -46,7 +46,8 @@ def test_default_sublevels_by_subject_and_sensitivity(rules):
     assert rules.grade_for(["religion"]).label == "一般-4级"
     assert rules.grade_for(["coordinates"]).label == "一般-4级"  # 行踪轨迹
     assert rules.grade_for(["mobile"]).label == "一般-3级"
-    assert rules.grade_for(["id_card"]).label == "一般-3级"
+    assert rules.grade_for(["id_card"]).label == "一般-4级"  # GB/T 35273-2020 App. B: ID document numbers
+    assert rules.grade_for(["social_security"]).label == "一般-4级"
     assert rules.grade_for(["amount"]).label == "一般-2级"  # internal org data
     assert rules.grade_for(["public"]).label == "一般-1级"
     assert rules.grade_for(["uscc"]).label == "一般-1级"  # the file's own sub-level: publicly registered

@@ -83,3 +83,67 @@ def op(world: World) -> Op:
         for item in s.query(ResourceItem).filter_by(resource_id=rid):
             item.grade = GRADES[item.name]
     return Op(world, rid, other, make_auth(world, rid, AUTHORIZED))
+
+
+# --- a social-insurance register for the attack suite (issue 16) ---------------------------------
+# 险种类型 × 参保状态: the issue's "ordinary table", 9 cells, one of them (失业保险, 终止参保) below k.
+INSURANCE_CELLS = {
+    ("职工养老", "参保缴费"): 40, ("职工养老", "暂停缴费"): 25, ("职工养老", "终止参保"): 12,
+    ("城乡居民养老", "参保缴费"): 30, ("城乡居民养老", "暂停缴费"): 20, ("城乡居民养老", "终止参保"): 15,
+    ("失业保险", "参保缴费"): 18, ("失业保险", "暂停缴费"): 11, ("失业保险", "终止参保"): 4,
+}
+SURNAMES = "赵钱孙李周吴郑王冯陈褚卫蒋沈韩杨"
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂"
+# 个人编号 graded 一般-1级 on purpose: a grading that did not recognise an identifier
+PEOPLE_GRADES = {"姓名": "一般-3级", "公民身份号码": "一般-4级", "个人编号": "一般-1级", "险种类型": "一般-1级",
+                 "参保状态": "一般-1级", "缴费基数": "一般-3级"}
+
+
+def people_rows() -> tuple[pa.RecordBatch, list[dict]]:
+    names, ids, numbers, kinds, states, bases = [], [], [], [], [], []
+    n = 0
+    for (kind, state), count in INSURANCE_CELLS.items():
+        for _i in range(count):
+            names.append(SURNAMES[n % len(SURNAMES)] + GIVEN[(n * 7) % len(GIVEN)] + GIVEN[(n * 3 + 1) % len(GIVEN)])
+            ids.append(f"530102{1950 + n % 50}{1 + n % 12:02d}{1 + n % 28:02d}{n:03d}{n % 10}")
+            numbers.append(f"P{7_000_000 + n * 37}")
+            kinds.append(kind)
+            states.append(state)
+            bases.append(str(3000 + (n * 53) % 9000))
+            n += 1
+    people = [{"姓名": a, "公民身份号码": b, "个人编号": c} for a, b, c in zip(names, ids, numbers, strict=True)]
+    return pa.RecordBatch.from_pydict({"姓名": names, "公民身份号码": ids, "个人编号": numbers, "险种类型": kinds,
+                                       "参保状态": states, "缴费基数": bases}), people
+
+
+@dataclass
+class People:
+    world: World
+    resource_id: int
+    auth_id: int
+    people: list[dict]
+
+    @property
+    def db(self):
+        return self.world.db
+
+    def run(self, sql: str, who: str = "operator_user") -> dict:
+        from yibenzhang.operate import sandbox
+
+        sql = sql.replace("{r}", f"r_{self.resource_id}")
+        run = sandbox.submit_query(self.db, self.world.actor(who), self.auth_id, sql)
+        return sandbox.run_as_dict(run, with_output=True)
+
+
+@pytest.fixture
+def people(world: World) -> People:
+    items = [ItemIn(name="姓名", data_type="C"), ItemIn(name="公民身份号码", data_type="C", length=18),
+             ItemIn(name="个人编号", data_type="C"), ItemIn(name="险种类型", data_type="C"),
+             ItemIn(name="参保状态", data_type="C"), ItemIn(name="缴费基数", data_type="N")]
+    rid = published(world, name="参保人员登记", items=items)
+    batch, persons = people_rows()
+    ingest_arrow(world.db, Actor.system(), rid, [batch], source={"kind": "test"})
+    with world.db.write() as s:
+        for item in s.query(ResourceItem).filter_by(resource_id=rid):
+            item.grade = PEOPLE_GRADES[item.name]
+    return People(world, rid, make_auth(world, rid, list(PEOPLE_GRADES)), persons)

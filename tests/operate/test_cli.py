@@ -39,12 +39,14 @@ def test_operate_commands(op, tmp_path):
     assert released["state"] == "已放行" and len(released["output"]["rows"]) == 3
     plain = ybz("query", str(made["id"]), "--file", str(sql_file), "--as", "operator_user")
     assert plain.exit_code == 0 and "甲" in plain.output
-    refused = ybz("query", str(made["id"]), f"SELECT 区县, count(*) FROM r_{op.resource_id} GROUP BY 区县",
-                  "--as", "operator_user")
-    assert refused.exit_code == 2 and "release_small_group" in refused.output and "not released" in refused.output
+    small = ybz("query", str(made["id"]), f"SELECT 区县, count(*) AS n FROM r_{op.resource_id} GROUP BY 区县",
+                "--as", "operator_user")
+    assert small.exit_code == 0 and "threshold" in small.output and "secondary" in small.output  # 丁, then 丙
+    refused = ybz("query", str(made["id"]), f"SELECT max(收入) FROM r_{op.resource_id}", "--as", "operator_user")
+    assert refused.exit_code == 2 and "lineage_aggregate" in refused.output and "refused" in refused.output
     assert ybz("query", str(made["id"]), "SELECT 1", "--as", "reviewer").exit_code == 2
 
     assert out(ybz("suspend", str(made["id"]), "--reason", "核查", "--as", "reviewer", "--json"))["state"] == "暂停"
     runs = out(ybz("runs", str(made["id"]), "--as", "reviewer", "--json"))
-    assert [r["state"] for r in runs["items"]] == ["已拒绝", "已放行", "已放行"]
+    assert [r["state"] for r in runs["items"]] == ["已拒绝", "已放行", "已放行", "已放行"]
     assert out(ybz("show", str(made["id"]), "--as", "operator_user", "--json"))["state"] == "暂停"

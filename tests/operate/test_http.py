@@ -47,11 +47,18 @@ def test_authorize_query_suspend_resume_revoke_over_http(client, op):
     assert parquet.status_code == 200 and parquet.headers["x-output-digest"] == run["output_digest"]
 
     small = client.post(f"{API}/sandbox/queries", headers=operator, json={
-        "authorization_id": auth["id"], "sql": f"SELECT 区县, count(*) FROM r_{op.resource_id} GROUP BY 区县"})
-    assert small.status_code == 422
-    problem = small.json()
-    assert problem["code"] == "release_small_group" and problem["detail_en"].startswith("1 group(s)")
-    assert client.get(f"{API}/sandbox/runs/{problem['run_id']}", headers=operator).json()["state"] == "已拒绝"
+        "authorization_id": auth["id"], "sql": f"SELECT 区县, count(*) AS n FROM r_{op.resource_id} GROUP BY 区县"})
+    assert small.status_code == 201
+    assert {c["group"][0]: c["reason"] for c in small.json()["suppressed"]} == {"丙": "secondary", "丁": "threshold"}
+
+    failing = client.post(f"{API}/sandbox/queries", headers=operator, json={
+        "authorization_id": auth["id"], "sql": f"SELECT count(*) FROM r_{op.resource_id} WHERE CAST(区县 AS INT) > 0"})
+    problem = failing.json()
+    assert failing.status_code == 422 and problem["code"] == "release_refused"  # the same for every data error
+    assert client.get(f"{API}/sandbox/runs/{problem['run_id']}", headers=operator).json()["reason_code"] == \
+        "release_refused"
+    assert client.get(f"{API}/sandbox/runs/{problem['run_id']}", headers=reviewer).json()["reason_code"] == \
+        "sql_runtime_error"  # the authority sees why
 
     bad = client.post(f"{API}/sandbox/queries", headers=operator, json={
         "authorization_id": auth["id"], "sql": "SELECT * FROM read_csv('/etc/passwd')"})
@@ -73,7 +80,7 @@ def test_authorize_query_suspend_resume_revoke_over_http(client, op):
     assert again.status_code == 409
 
     runs = client.get(f"{API}/authorizations/{auth['id']}/runs", headers=reviewer).json()
-    assert [r["state"] for r in runs["items"]] == ["已拒绝", "已拒绝", "已拒绝", "已拒绝", "已放行"]
+    assert [r["state"] for r in runs["items"]] == ["已拒绝", "已拒绝", "已拒绝", "已拒绝", "已放行", "已放行"]
 
 
 def test_an_expired_authorization_refuses_queries(client, op):

@@ -75,27 +75,24 @@ ESCAPES = [
     ("SELECT 区县, count(*) FROM r_{rid} WHERE 区县 = current_user GROUP BY 1", "sql_function_forbidden"),
     ("SELECT 区县, count(*) FROM r_{rid} GROUP BY 区县, COLUMNS('收.*')", "sql_function_forbidden"),
     # outputs that could reveal one person
-    ("SELECT * FROM r_{rid}", "release_item_denied"),  # 病史 is 一般-4级: never row-level
-    ("SELECT 区县, 收入 FROM r_{rid} WHERE 身份证号 = '990101199001010001'", "release_masked_predicate"),
+    ("SELECT * FROM r_{rid}", "lineage_output"),  # 收入, 身份证号 and 病史 are protected: never row-level
+    ("SELECT 区县, 收入 FROM r_{rid} WHERE 身份证号 = '990101199001010001'", "lineage_predicate"),
     ("SELECT 区县, sum(CASE WHEN 身份证号 = '990101199001010001' THEN 收入 ELSE 0 END) FROM r_{rid} GROUP BY 区县",
      "release_aggregate_argument"),
     ("SELECT 区县, sum(收入) FILTER (WHERE 身份证号 = '990101199001010001') FROM r_{rid} GROUP BY 区县",
      "release_aggregate_argument"),
     ("SELECT 区县, sum(收入 / (年龄 - 37)) FROM r_{rid} GROUP BY 区县", "release_aggregate_argument"),
     ("WITH t AS (SELECT 区县, CASE WHEN 身份证号 = '990101199001010001' THEN 收入 END AS x FROM r_{rid}) "
-     "SELECT 区县, sum(x) FROM t GROUP BY 区县", "release_aggregate_argument"),
-    ("SELECT 区县, max(收入) FROM r_{rid} GROUP BY 区县", "release_member_value"),
+     "SELECT 区县, sum(x) FROM t GROUP BY 区县", "lineage_predicate"),
+    ("SELECT 区县, max(收入) FROM r_{rid} GROUP BY 区县", "lineage_aggregate"),
     ("SELECT 区县, string_agg(身份证号, ',') FROM r_{rid} GROUP BY 区县", "release_aggregate_forbidden"),
     ("SELECT 区县, count(*), sum(count(*)) OVER () FROM r_{rid} GROUP BY 区县", "release_shape"),
     ("SELECT 区县, count(*) FROM r_{rid} WHERE 收入 = (SELECT 收入 FROM r_{rid} WHERE 身份证号 = '990101199001010001')"
      " GROUP BY 区县", "release_shape"),
     ("SELECT a.区县, count(*) FROM r_{rid} a JOIN r_{rid} b ON a.区县 = b.区县 GROUP BY a.区县", "release_join"),
     ("SELECT 区县 FROM r_{rid} UNION SELECT 性别 FROM r_{rid}", "release_shape"),
-    ("SELECT 身份证号, count(*) FROM r_{rid} GROUP BY 身份证号", "release_small_group"),
-    ("SELECT count(*), avg(收入) FROM r_{rid} WHERE 身份证号 = '990101199001010001'", "release_small_group"),
-    ("SELECT 区县, count(*) FROM r_{rid} WHERE 区县 = '不存在' GROUP BY 区县", "release_small_group"),
-    # a string that looks like a second statement is a string
-    ("SELECT count(*) FROM r_{rid} WHERE 区县 = '甲''; ATTACH ''/tmp/ybz-escape.duckdb'", "release_small_group"),
+    ("SELECT 身份证号, count(*) FROM r_{rid} GROUP BY 身份证号", "lineage_predicate"),
+    ("SELECT count(*), avg(收入) FROM r_{rid} WHERE 身份证号 = '990101199001010001'", "lineage_predicate"),
     ("SELECT count(*) FROM \"r_{rid}; ATTACH '/tmp/ybz-escape.duckdb'\"", "sql_table_forbidden"),
 ]
 
@@ -106,13 +103,23 @@ def test_every_escape_is_refused_with_its_reason_and_recorded(op):
     for template, code in ESCAPES:
         sql = template.format(rid=op.resource_id, other=op.other_resource_id, zone=zone)
         run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
-        if run.state != "已拒绝" or run.reason_code != code:
-            failures.append((sql, run.state, run.reason_code, run.reason))
-        assert run.output_path is None and run.output_digest is None
+        if run.state != "已拒绝" or run.reason_code != code or run.output_path or run.output_digest:
+            failures.append((sql, run.state, run.reason_code, code))
     assert failures == []
     with op.db.read() as s:
         assert s.query(SandboxRun).filter_by(state="已拒绝").count() == len(ESCAPES)
     assert not (zone / "sandbox").exists()
+
+
+@pytest.mark.parametrize("where", ["区县 = '不存在'", "区县 = '甲''; ATTACH ''/tmp/ybz-escape.duckdb'"])
+def test_an_empty_or_small_selection_is_released_empty_or_suppressed(op, where):
+    """No row, or a cell below k: nothing of it leaves (a string that looks like a statement is a string)."""
+    sql = f"SELECT count(*) AS n FROM r_{op.resource_id} WHERE {where}"
+    run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
+    out = sandbox.run_as_dict(run, with_output=True)
+    assert out["state"] == "已放行"
+    assert all(r["n"] is None for r in out["output"]["rows"])
+    assert [s["reason"] for s in out["suppressed"]] == ["threshold"] * len(out["output"]["rows"])
 
 
 def test_a_comment_hiding_a_statement_is_dropped_and_the_query_runs_alone(op):
@@ -137,10 +144,12 @@ def test_a_group_of_k_rows_leaves_and_k_minus_one_does_not(op, county, count, re
     run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
     out = sandbox.run_as_dict(run, with_output=True)
     assert get_settings().rules.sandbox_min_group_rows == 10
+    assert out["state"] == "已放行"
     if released:
-        assert out["state"] == "已放行" and out["output"]["rows"] == [{"区县": county, "n": count}]
-    else:
-        assert out["state"] == "已拒绝" and out["reason_code"] == "release_small_group"
+        assert out["output"]["rows"] == [{"区县": county, "n": count}] and out["suppressed"] == []
+    else:  # the cell is suppressed: its group shows, its count does not
+        assert out["output"]["rows"] == [{"区县": county, "n": None}]
+        assert out["suppressed"] == [{"row": 0, "group": [county], "reason": "threshold"}]
 
 
 def test_k_is_the_setting(op, monkeypatch):
@@ -154,10 +163,12 @@ def test_k_is_the_setting(op, monkeypatch):
 
 
 def test_errors_while_reading_rows_do_not_print_values(op):
-    sql = f"SELECT count(*) AS n FROM r_{op.resource_id} WHERE CAST(身份证号 || 'X' AS INTEGER) > 0"
+    sql = f"SELECT count(*) AS n FROM r_{op.resource_id} WHERE CAST(区县 || 'X' AS INTEGER) > 0"
     run = sandbox.submit_query(op.db, op.actor(), op.auth_id, sql)
-    assert run.reason_code == "sql_runtime_error" and "990101" not in (run.reason or "")
-    assert "ConversionException" in run.reason
+    assert run.reason_code == "sql_runtime_error" and "甲" not in (run.reason or "")
+    assert "ConversionException" in run.reason  # for the authority; the operator sees the generic text
+    assert sandbox.run_as_dict(run)["reason"] == sandbox.GENERIC_REASON
+    assert sandbox.run_as_dict(run, for_authority=True)["reason_code"] == "sql_runtime_error"
     typo = sandbox.submit_query(op.db, op.actor(), op.auth_id, f"SELECT avg(区县) FROM r_{op.resource_id}")
     assert typo.reason_code == "sql_error" and "avg" in typo.reason  # planning errors help the operator
 

@@ -158,6 +158,8 @@ def query_cmd(
     output = out.pop("output") or {}
     emit({k: out[k] for k in ("id", "state", "release_kind", "row_count", "output_digest", "elapsed_ms")}, False)
     emit(output.get("rows", []), False, columns=output.get("columns", []), title="结果 / output")
+    if out["suppressed"]:
+        emit(out["suppressed"], False, columns=["row", "group", "reason"], title="已抑制的单元格 / suppressed cells")
 
 
 @operate_app.command("runs")
@@ -170,7 +172,8 @@ def runs_cmd(auth_id: int, limit: int = typer.Option(50, "--limit"), as_user: st
     with domain_errors(as_json):
         actor = acting_as(as_user)
         with get_database().read() as s:
-            out = [sandbox.run_as_dict(r) for r in sandbox.list_runs(s, actor, auth_id, limit=limit)]
+            out = [sandbox.run_as_dict(r, for_authority=sandbox.reviews(s, actor, r))
+                   for r in sandbox.list_runs(s, actor, auth_id, limit=limit)]
     if as_json:
         emit({"total": len(out), "items": out}, True)
     else:

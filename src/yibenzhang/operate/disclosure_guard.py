@@ -1,56 +1,55 @@
-"""Which sandbox outputs may leave (原始数据不出域、数据可用不可见), decided before and after the run.
+"""Which sandbox outputs may leave (原始数据不出域、数据可用不可见), decided before the run.
 
-Two shapes leave; everything else is refused with a reason code.
+Two shapes leave; everything else is refused with a reason code. What each value may do is
+decided on column lineage (`lineage.analyse`), not on names; the structural checks here are a
+second wall (default deny).
 
 1. Aggregated output (聚合). The outermost SELECT groups (GROUP BY, or aggregates only) over ONE
    row source: a resource view, or a CTE / subquery chain that only filters and derives columns
    from one view (no joins, grouping, DISTINCT, LIMIT, windows or subqueries inside it).
-   k-rule: the query is rewritten to also compute `COUNT(*)` per group (and each GROUP BY
-   expression as a hidden column); the output leaves only if every group counts at least
-   k = rules.sandbox_min_group_rows source rows and the groups together count at least k
-   (an empty output is refused too, so "no row" and "one row" answer alike). The hidden columns
-   are dropped before release. To keep "per group" meaning "per set of source rows":
-   - aggregate arguments are "uniform": columns, literals, + − ×, casts — no CASE, IF,
-     comparisons, FILTER, division or functions, which could single one row out inside a large
-     group (sum(CASE WHEN id = '…' THEN income END));
-   - MIN / MAX / MEDIAN / quantiles / FIRST / ANY_VALUE / MODE return one member's value: only
-     over items the 运营结果 policy releases in clear; LIST / STRING_AGG and COUNT_IF never;
-   - no window functions or subqueries in the outer SELECT (no in-query differencing, no
-     predicate built from another row).
-2. Row-level output (行级). A SELECT of plain columns (or *) from ONE view, with filters and order
-   over items the 运营结果 policy releases in clear; every output item must be allowed by that
-   policy and is masked by it (pseudonyms keyed per authorization). Items graded 核心 / 重要 are
-   refused earlier (sql_guard), anywhere in the query.
+   The query is rewritten to also compute, per group, `COUNT(*)`, each GROUP BY expression,
+   the two largest contributions and the total of each SUM / AVG / … over a protected item (for
+   the N–K dominance rule), and its HAVING condition; HAVING, LIMIT and OFFSET are applied only
+   after suppression has seen every group (`sandbox._release`). Aggregate arguments are uniform
+   (columns, literals, + − ×, CAST): no CASE, IF, comparisons, FILTER, division or functions.
+2. Row-level output (行级). A SELECT of plain columns (or *) from ONE view, filtered and ordered by
+   clear items only; every output item is one the 运营结果 policy releases in clear — never a
+   protected item, a pseudonym or a derived attribute. Items graded 核心 / 重要 are refused
+   earlier (sql_guard), anywhere in the query.
 
 Small-group differencing. Each released aggregate keeps a fingerprint: the view, its GROUP BY
-expressions, its WHERE conjuncts and the count per group. A new aggregate with the same view
-and grouping is compared with every earlier released one of the same authorization; when their
-row sets are nested — one conjunct set contains the other (`WHERE a` vs `WHERE a AND id <> 'x'`),
-or they differ in one condition on the same expression whose rows contain the other's (ranges
-`age > 30` vs `age > 31`, `BETWEEN 30 AND 50` vs `BETWEEN 30 AND 49`; value sets `IN ('甲', '乙')`
-vs `= '甲'`) — and some group's count differs by 1 … k−1, the new output is refused.
+expressions, its WHERE conjuncts after boolean simplification and the count per released cell.
+A new aggregate with the same view and grouping is compared with every earlier released one of
+the same authorization; when their row sets are nested — one conjunct set contains the other,
+or they differ in one condition on the same expression whose rows contain the other's (ranges,
+BETWEEN, value sets) — each cell whose count differs by 1 … k−1 is suppressed.
 
-Limits (not caught): predicates that are nested only semantically (OR, NOT, LIKE, functions,
-different but equivalent spellings, two conditions changed at once); differencing across authorizations,
-operators or groupings (`GROUP BY a` vs `GROUP BY a, b`); refusals themselves answer one bit
-("some group has fewer than k rows", or a runtime error such as a CAST failing on some row —
-reported by kind only, never with the value) and repeated probing is only visible in the run
-records and ledger; polynomial tricks inside uniform arguments over many queries. These need an
-auditor's review of the run history, or a noise-adding mechanism this module does not provide.
+Limits (not caught): predicates on clear items that are nested only semantically (LIKE,
+functions, two conditions changed at once); differencing across groupings (`GROUP BY a` vs
+the total), across authorizations or operators. They bound what can be learnt about clear
+attributes and about sums of protected numbers over few rows, never an identifier (which is a
+per-run pseudonym and can only be counted); closing them needs the privacy budget (noise).
 """
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlglot import exp
+from sqlglot.errors import SqlglotError
+from sqlglot.optimizer.simplify import simplify
 
 from ..crypto import canonical_json, sm3_hex
+from . import lineage
 from .sql_guard import HIDDEN_PREFIX, Checked, Refusal, View
 
 COUNT_COLUMN = f"{HIDDEN_PREFIX}_n"
 GROUP_COLUMN = f"{HIDDEN_PREFIX}_g"
+TOP_COLUMN = f"{HIDDEN_PREFIX}_top"
+TOTAL_COLUMN = f"{HIDDEN_PREFIX}_tot"
+HAVING_COLUMN = f"{HIDDEN_PREFIX}_h"
 
 SAFE_AGGREGATES = frozenset({"Count", "Sum", "Avg", "Stddev", "StddevSamp", "StddevPop", "Variance",
                              "VariancePop", "ApproxDistinct", "Corr", "CovarSamp", "CovarPop"})
@@ -58,7 +57,7 @@ MEMBER_AGGREGATES = frozenset({"Min", "Max", "Median", "Quantile", "PercentileCo
                                "AnyValue", "First", "Last", "ArgMax", "ArgMin", "Mode"})
 UNIFORM_NODES: tuple[type[exp.Expression], ...] = (
     exp.Column, exp.Identifier, exp.Literal, exp.Star, exp.Distinct, exp.Paren, exp.Add, exp.Sub, exp.Mul,
-    exp.Neg, exp.Cast, exp.TryCast, exp.DataType, exp.DataTypeParam, exp.Null,
+    exp.Neg, exp.Cast, exp.DataType, exp.DataTypeParam, exp.Null,
 )
 
 
@@ -79,6 +78,11 @@ class Plan:
     base: str | None = None  # aggregate: digest of the view and grouping
     predicates: list[str] = field(default_factory=list)
     group_count: int = 0  # aggregate: number of hidden group columns
+    magnitude_count: int = 0  # aggregate: SUM / AVG / … over protected items (dominance columns)
+    value_columns: list[str] = field(default_factory=list)  # aggregate: outputs a suppression blanks
+    having: bool = False  # aggregate: the HAVING condition is the hidden column HAVING_COLUMN
+    limit: int | None = None  # aggregate: applied after suppression
+    offset: int | None = None
 
 
 def _refuse_shape(detail: str) -> Refusal:
@@ -148,9 +152,13 @@ def _row_source(select: exp.Select) -> None:
 
 
 def _conjuncts(where: exp.Expression | None) -> list[exp.Expression]:
+    """The conjuncts of a WHERE after sqlglot's boolean simplification, so that `(a OR false)`,
+    `a AND true`, `NOT NOT a` or `NOT (b = 1)` compare as `a` and `b <> 1`."""
     if where is None:
         return []
     cond = where.this if isinstance(where, exp.Where) else where
+    with contextlib.suppress(SqlglotError, RecursionError):
+        cond = simplify(cond.copy())
     return list(cond.flatten()) if isinstance(cond, exp.And) else [cond]
 
 
@@ -160,44 +168,17 @@ def _norm(node: exp.Expression) -> str:
     return node.sql(dialect="duckdb", normalize=True, comments=False)
 
 
-def _uniform_names(view: View, chain: list[exp.Select]) -> set[str]:
-    """Columns an aggregate may take: the view's items, and derived columns built uniformly from them."""
-    names = {i.lower() for i in view.items}
-    for select in reversed(chain):  # innermost first
-        for e in select.expressions:
-            if isinstance(e, exp.Alias):
-                refs = {c.name.lower() for c in e.find_all(exp.Column)}
-                if _uniform(e.this) and refs <= names:
-                    names.add(e.alias.lower())
-                else:
-                    names.discard(e.alias.lower())
-    return names
-
-
-def _check_aggregates(root: exp.Select, view: View, chain: list[exp.Select], rules: dict[str, ItemRule]) -> None:
-    """`rules`: the view's items (lower case) → how the 运营结果 policy treats them."""
-    uniform = _uniform_names(view, chain)
+def _check_aggregates(root: exp.Select) -> None:
+    """Structural wall before the lineage rules: aggregate arguments are uniform (no condition,
+    comparison, division or function that could single a row out of a large group)."""
     for agg in root.find_all(exp.AggFunc):
-        kind = type(agg).__name__
-        if kind not in SAFE_AGGREGATES | MEMBER_AGGREGATES:
+        if type(agg).__name__ not in SAFE_AGGREGATES | MEMBER_AGGREGATES:
             raise Refusal("release_aggregate_forbidden", "聚合函数“{function}”会输出原始值，不予放行",
                           function=agg.sql_name())
-        args = [a for a in agg.args.values() if isinstance(a, exp.Expression)]
-        for arg in args:
+        for arg in (a for a in agg.args.values() if isinstance(a, exp.Expression)):
             if not _uniform(arg):
                 raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
                               "不能含条件、比较、除法或函数：{expr}", expr=_norm(arg)[:200])
-            for col in arg.find_all(exp.Column):
-                name = col.name.lower()
-                if name not in uniform:
-                    raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
-                                  "不能含条件、比较、除法或函数：{expr}", expr=col.name)
-                if kind in MEMBER_AGGREGATES:
-                    rule = rules.get(name)
-                    if rule is None or not rule.clear:
-                        raise Refusal("release_member_value", "“{function}”会输出某一行的取值，"
-                                      "只能用于可明文放行的信息项，“{item}”不可", function=agg.sql_name(),
-                                      item=col.name)
 
 
 def _group_expressions(root: exp.Select) -> list[exp.Expression]:
@@ -224,7 +205,6 @@ def _group_expressions(root: exp.Select) -> list[exp.Expression]:
 def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
                     all_rules: dict[str, dict[str, ItemRule]]) -> Plan:
     view, chain = _chain(checked.tree, root, views)
-    rules = all_rules.get(view.name, {})
     parts = _parts(root, "from_", "with_")
     if _has(parts, exp.Window):
         raise _refuse_shape("聚合查询的外层不能使用窗口函数")
@@ -233,7 +213,8 @@ def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
     if _has(list(root.expressions), exp.Filter):
         raise Refusal("release_aggregate_argument", "聚合函数的参数只能是列、常量和加减乘运算，"
                       "不能含条件、比较、除法或函数：{expr}", expr="FILTER")
-    _check_aggregates(root, view, chain, rules)
+    _check_aggregates(root)
+    analysis = lineage.analyse(checked.tree, {view.name: view})
     try:
         groups = _group_expressions(root)
     except IndexError as err:
@@ -243,11 +224,38 @@ def _aggregate_plan(checked: Checked, root: exp.Select, views: dict[str, View],
     assert outer is not None
     hidden = [exp.alias_(exp.Count(this=exp.Star()), COUNT_COLUMN, quoted=True)]
     hidden += [exp.alias_(g.copy(), f"{GROUP_COLUMN}{i}", quoted=True) for i, g in enumerate(groups)]
+    aggs = lineage.root_aggregates(outer)
+    for i, pos in enumerate(analysis.magnitudes):
+        # the two largest contributions and the total of their magnitudes, for the N–K rule
+        arg = exp.Abs(this=exp.Cast(this=aggs[pos].this.copy(), to=exp.DataType.build("DOUBLE")))
+        hidden.append(exp.alias_(exp.Max(this=arg, expressions=[exp.Literal.number(2)]),
+                                 f"{TOP_COLUMN}{i}", quoted=True))
+        hidden.append(exp.alias_(exp.Sum(this=arg.copy()), f"{TOTAL_COLUMN}{i}", quoted=True))
+    value_columns = [e.alias_or_name for e in root.expressions if e.find(exp.AggFunc) is not None]
+    # HAVING, LIMIT and OFFSET leave groups out, and the total minus the groups shown would give a
+    # left-out small group back: every group is computed, suppression decides over all of them,
+    # and the groups the query left out are dropped only afterwards
+    having = outer.args.get("having")
+    if having is not None:
+        outer.set("having", None)
+        hidden.append(exp.alias_(exp.Paren(this=having.this.copy()), HAVING_COLUMN, quoted=True))
+    window = []
+    for key in ("limit", "offset"):
+        node = outer.args.get(key)
+        if node is None:
+            window.append(None)
+            continue
+        value = node.expression if isinstance(node, exp.Limit | exp.Offset) else node
+        if not (isinstance(value, exp.Literal) and value.is_int):
+            raise _refuse_shape("LIMIT 和 OFFSET 只能是整数常量")
+        window.append(int(value.this))
+        outer.set(key, None)
     outer.select(*hidden, copy=False)
     predicates = sorted({_norm(c) for s in [root, *chain] for c in _conjuncts(s.args.get("where"))})
     base = sm3_hex(canonical_json({"view": view.name, "groups": [_norm(g) for g in groups]}))
     return Plan(kind="聚合", sql=rewritten.sql(dialect="duckdb", comments=False), view=view, base=base,
-                predicates=predicates, group_count=len(groups))
+                predicates=predicates, group_count=len(groups), magnitude_count=len(analysis.magnitudes),
+                value_columns=value_columns, having=having is not None, limit=window[0], offset=window[1])
 
 
 def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],
@@ -273,7 +281,9 @@ def _rows_plan(checked: Checked, root: exp.Select, views: dict[str, View],
         else:
             raise Refusal("release_row_expression", "行级结果只能输出信息项本身（可用 AS 重命名），"
                           "不能输出计算表达式：{expr}", expr=_norm(target)[:200])
-    denied = [i for i in outputs if rules.get(i.lower(), ItemRule(True, False)).denied]
+    lineage.analyse(checked.tree, {view.name: view})
+    denied = [i for i in outputs if rules.get(i.lower(), ItemRule(True, False)).denied or
+              i.lower() in view.protected or i.lower() in view.derived]
     if denied:
         raise Refusal("release_item_denied", "按“运营结果”脱敏策略，这些信息项不能以行级形式离开：{items}",
                       items="、".join(dict.fromkeys(denied)))
@@ -397,3 +407,19 @@ def differencing(fingerprint: dict[str, Any], earlier: list[dict[str, Any]], k: 
             if mine is not None and 0 < abs(mine - n) < k:
                 return other
     return None
+
+
+def differencing_cells(fingerprint: dict[str, Any], earlier: list[dict[str, Any]], k: int) -> set[str]:
+    """Cells (canonical group keys) whose count differs by 1 … k−1 from the same cell of an earlier
+    released output over a nested row set: they are suppressed, not the whole output refused."""
+    groups = {g: n for g, n in fingerprint["groups"]}
+    out: set[str] = set()
+    for other in earlier:
+        if other.get("base") != fingerprint["base"] or not nested(other.get("predicates") or [],
+                                                                   fingerprint["predicates"]):
+            continue
+        for g, n in other.get("groups") or []:
+            mine = groups.get(g)
+            if mine is not None and 0 < abs(mine - n) < k:
+                out.add(g)
+    return out

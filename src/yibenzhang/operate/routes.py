@@ -96,7 +96,8 @@ def revoke(auth_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) ->
 def runs(auth_id: Id, limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
          s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = sandbox.list_runs(s, actor, auth_id, limit=limit)
-    return {"total": len(rows), "items": [sandbox.run_as_dict(r) for r in rows]}
+    return {"total": len(rows), "items": [sandbox.run_as_dict(r, for_authority=sandbox.reviews(s, actor, r))
+                                          for r in rows]}
 
 
 @router.post("/sandbox/queries", status_code=201, response_model=None)
@@ -106,15 +107,17 @@ def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user))
     if out["released"]:
         return out
     status = 409 if run.reason_code == "authorization_inactive" else 422
-    problem = {"type": f"https://yibenzhang.org/errors/{run.reason_code}", "title": "Sandbox output refused",
-               "status": status, "code": run.reason_code, "detail": out["reason"], "detail_en": out["reason_en"],
+    code = out["reason_code"]  # generic for refusals that depend on the data
+    problem = {"type": f"https://yibenzhang.org/errors/{code}", "title": "Sandbox output refused",
+               "status": status, "code": code, "detail": out["reason"], "detail_en": out["reason_en"],
                "instance": str(request.url.path), "run_id": run.id, "run": out}
     return JSONResponse(problem, status_code=status, media_type="application/problem+json")
 
 
 @router.get("/sandbox/runs/{run_id}")
 def get_run(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    return sandbox.run_as_dict(sandbox.get_run(s, actor, run_id), with_output=True)
+    run = sandbox.get_run(s, actor, run_id)
+    return sandbox.run_as_dict(run, with_output=True, for_authority=sandbox.reviews(s, actor, run))
 
 
 @router.get("/sandbox/runs/{run_id}/output.parquet")

@@ -2,43 +2,58 @@
 take out only results that cannot reveal individuals.
 
 One query, step by step (`submit_query`):
-1. the actor is a 运营方 user of the authorization's operator org, and the authorization is
-   active today (else a refused run, reason `authorization_inactive`);
-2. `sql_guard.check`: one SELECT over the views `r_<resource id>` the authorization lists, with
-   only its items (minus those graded 核心 / 重要), allow-listed constructs and functions;
-3. `disclosure_guard.plan_release`: aggregated (k-rule via a rewritten COUNT(*) per group) or
-   row-level (every output item allowed and masked by the 运营结果 policy) — or refused;
-4. the referenced items of each view are read from the zone into Arrow (on an ordinary engine
-   connection), then the query runs on a FRESH DuckDB connection that sees only those Arrow
-   tables: external access off, configuration locked, memory limit rules.sandbox_memory_mb,
-   interrupted after rules.sandbox_timeout_seconds;
-5. aggregated: every group ≥ k rows, and no small-group differencing against earlier released
-   outputs of the authorization; row-level: masked;
-6. every run — released or refused — is stored with the SQL and its SM3 digest, the outcome,
-   the output's SM3 digest (canonical JSON of columns and rows) and, when released, the output
-   as `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the
-   SQL text (its literals may be personal data).
+1. the actor is a 运营方 user of the authorization's operator org, the authorization is active
+   today, and the user has not used up rules.sandbox_refusals_per_hour data-dependent refusals;
+2. `sql_guard.check`: one SELECT over the views `r_<resource id>`, nesting and size capped,
+   allow-listed constructs and functions, only authorized columns;
+3. `disclosure_guard.plan_release` with `lineage.analyse`: every output and predicate traced to
+   the items it comes from (not their names); aggregated or row-level output — or refused;
+4. the sandbox's copy of the referenced columns is read from the zone through the zone engine:
+   identifiers and non-numeric protected items as pseudonyms keyed per authorization and run,
+   protected numbers as DOUBLE, attributes derived from an ID number as clear columns of their
+   own (`column_kinds`);
+5. the query runs in a separate process (`runner.py`) with an address-space cap and a wall-clock
+   kill, on a DuckDB connection that sees only that copy;
+6. aggregated: threshold, dominance and differencing decide primary suppressions, `suppression`
+   adds secondary ones so margins do not give them back, suppressed cells are blanked (the
+   operator sees which and why); row-level: clear items only;
+7. every run — released or refused, killed included — is stored with the SQL and its SM3 digest,
+   the outcome, the output's SM3 digest and, when released, the output as
+   `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the SQL
+   text (its literals may be personal data). Refusals that depend on the rows show the operator
+   one generic reason (`DATA_REFUSALS`); the authority sees the specific one.
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import re
+import secrets
+import shutil
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.ipc as ipc
 import pyarrow.parquet as pq
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlglot.errors import SqlglotError
 
 from ..access import Actor, can_read_all, require
 from ..catalog.model import Resource
 from ..classify import policies
+from ..classify.categories import CATEGORIES
 from ..config import get_settings
 from ..crypto import canonical_json, sm3_hex
 from ..db import Database, utcnow
@@ -47,11 +62,13 @@ from ..errors import ErrorBag, NotFound, Unauthenticated
 from ..i18n import translate
 from ..ledger import service as ledger
 from ..zone.engine import THREADS, get_engine
-from ..zone.service import current_relation, quote
+from ..zone.service import current_relation, literal, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
-from . import sql_guard
+from . import sql_guard, suppression
 from .model import Authorization, ReleaseKind, RunState, SandboxRun
+
+logger = logging.getLogger(__name__)
 
 SQL_MAX = 20_000
 # An engineering limit, not a policy number: a row-level result is for a product's dataset
@@ -60,6 +77,7 @@ ROW_OUTPUT_MAX = 100_000
 PREVIEW_ROWS = 1000
 FORBIDDEN_GRADES = ("核心", "重要")
 FINGERPRINT_GROUPS_MAX = 50_000
+RUNNER = str(Path(__file__).with_name("runner.py"))
 
 
 def _today() -> date:
@@ -71,6 +89,14 @@ def _today() -> date:
 
 def can_read_run(session: Session, actor: Actor, run: SandboxRun) -> bool:
     if can_read_all(actor) or actor.acts_for_org(run.operator_org_id, Role.OPERATOR):
+        return True
+    auth = session.get(Authorization, run.authorization_id)
+    return auth is not None and auths.can_manage(session, actor, auth.region_id)
+
+
+def reviews(session: Session, actor: Actor, run: SandboxRun) -> bool:
+    """The authority over the run's authorization (or the platform) sees why a run was refused."""
+    if can_read_all(actor):
         return True
     auth = session.get(Authorization, run.authorization_id)
     return auth is not None and auths.can_manage(session, actor, auth.region_id)
@@ -103,14 +129,28 @@ def read_output(run: SandboxRun, limit: int = PREVIEW_ROWS) -> dict[str, Any] | 
             "truncated": table.num_rows > limit}
 
 
-def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh") -> dict[str, Any]:
+# Refusals whose outcome depends on the rows (not only on the SQL and the authorization): each is
+# a one-bit answer, so the operator sees one generic text and the reason is kept for the authority.
+DATA_REFUSALS = frozenset({"sql_runtime_error", "sandbox_timeout", "sandbox_memory", "release_small_group",
+                           "release_differencing", "release_too_many_rows", "sandbox_failed"})
+GENERIC_CODE = "release_refused"
+GENERIC_REASON = "查询未能完成或结果不能放行"
+
+
+def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",
+                for_authority: bool = False) -> dict[str, Any]:
+    """A run as its reader may see it. Refusals that depend on the data show one generic reason
+    unless `for_authority` (the authority reviewing runs sees the code and the reason)."""
+    hidden = run.reason_code in DATA_REFUSALS and not for_authority
     out: dict[str, Any] = {
         "id": run.id, "authorization_id": run.authorization_id, "operator_org_id": run.operator_org_id,
         "user_id": run.user_id, "sql": run.sql_text, "sql_digest": run.sql_digest, "resources": run.resources,
         "state": run.state, "released": run.state == RunState.RELEASED.value, "release_kind": run.release_kind,
-        "reason_code": run.reason_code, "reason": run.reason,
-        "reason_en": translate_reason(run) if run.reason else None,
+        "reason_code": GENERIC_CODE if hidden else run.reason_code,
+        "reason": GENERIC_REASON if hidden else run.reason,
+        "reason_en": translate(GENERIC_REASON, "en") if hidden else (translate_reason(run) if run.reason else None),
         "row_count": run.row_count, "columns": run.columns, "output_digest": run.output_digest,
+        "suppressed": (run.fingerprint or {}).get("suppressed", []) if run.state == RunState.RELEASED.value else [],
         "elapsed_ms": run.elapsed_ms, "created_at": run.created_at.isoformat() if run.created_at else None,
     }
     if with_output:
@@ -136,11 +176,47 @@ def usable_items(session: Session, resource: Resource) -> list[str]:
             if policy.grade_label(m.grade) not in FORBIDDEN_GRADES]
 
 
+IDENTIFIER_FAMILIES = frozenset({"身份标识", "联系方式", "金融账户", "位置"})
+IDENTIFIER_CATEGORIES = frozenset({"person_name", "birth_date", "uscc"})
+# names that say "this singles a person or a record out", whatever the grading said (个人编号)
+IDENTIFIER_NAME = re.compile(r"身份证|证件|编号|号码|证号|姓名|名字|电话|手机|账号|帐号|卡号|邮箱|地址|住址|车牌|"
+                             r"(^|_)(id|name|phone|mobile|email|address)($|_)", re.IGNORECASE)
+NUMERIC_TYPES = ("DOUBLE", "DECIMAL", "BIGINT", "INTEGER")
+ID_CARD_NAME = re.compile(r"身份证|公民身份号码")
+DERIVED_FROM_ID = (("出生年", "birth_year"), ("年龄段", "age_band"), ("性别", "sex"), ("地区", "region"))
+
+
+def _is_identifier(item: policies.MaskItem) -> bool:
+    cats = [CATEGORIES.get(c) for c in item.categories]
+    return (any(c is not None and c.family in IDENTIFIER_FAMILIES for c in cats)
+            or any(c in IDENTIFIER_CATEGORIES for c in item.categories)
+            or IDENTIFIER_NAME.search(item.name) is not None)
+
+
+def column_kinds(item: policies.MaskItem, clear: bool) -> list[tuple[str, str]]:
+    """How the sandbox's copy shows one authorized item: (column, kind) pairs. Kinds: "clear" (as
+    stored), "numeric" (protected, as DOUBLE), "pseudonym" (a token keyed per authorization and
+    run), and the attributes derived from an ID number ("birth_year", "age_band", "sex",
+    "region"), which are clear."""
+    identifier = _is_identifier(item)
+    out: list[tuple[str, str]] = []
+    if clear and not identifier:
+        out.append((item.name, "clear"))
+    elif not identifier and item.sql_type.upper().startswith(NUMERIC_TYPES):
+        out.append((item.name, "numeric"))
+    else:
+        out.append((item.name, "pseudonym"))
+    if "id_card" in item.categories or ID_CARD_NAME.search(item.name):
+        out += [(f"{item.name}_{suffix}", kind) for suffix, kind in DERIVED_FROM_ID]
+    return out
+
+
 def views_for(session: Session, auth: Authorization) -> tuple[dict[str, sql_guard.View],
                                                           dict[str, dict[str, disclosure.ItemRule]],
                                                           dict[str, dict[str, policies.MaskItem]]]:
-    """Views `r_<id>` with the authorized items, how the 运营结果 policy treats each item, and the
-    items as masking sees them."""
+    """Views `r_<id>` over the sandbox's copy of the authorized items (identifiers as pseudonyms,
+    protected numbers as DOUBLE, derived attributes as columns of their own), how the 运营结果
+    policy treats each item, and the items as masking sees them."""
     policy = policies.get_policy()
     views: dict[str, sql_guard.View] = {}
     rules: dict[str, dict[str, disclosure.ItemRule]] = {}
@@ -153,70 +229,152 @@ def views_for(session: Session, auth: Authorization) -> tuple[dict[str, sql_guar
         items = [m for m in policies.resource_items(session, resource) if m.name in listed]
         allowed = [m for m in items if policy.grade_label(m.grade) not in FORBIDDEN_GRADES]
         forbidden = frozenset(m.name for m in items if m not in allowed)
-        view = sql_guard.View(resource.id, tuple(m.name for m in allowed), forbidden)
-        views[view.name] = view
-        rules[view.name] = {}
-        masks[view.name] = {}
+        name = f"r_{resource.id}"
+        rules[name] = {}
+        masks[name] = {}
+        columns: list[tuple[str, str, str]] = []
         for m in allowed:
             spec = policy.operator(m.grade, policies.OPERATOR_RESULT, m.categories)
-            rules[view.name][m.name.lower()] = disclosure.ItemRule(denied=spec.denied, clear=spec.name == "none")
-            masks[view.name][m.name] = m
+            clear = spec.name == "none"
+            rules[name][m.name.lower()] = disclosure.ItemRule(denied=spec.denied, clear=clear)
+            masks[name][m.name] = m
+            columns += [(col, kind, m.name) for col, kind in column_kinds(m, clear)]
+        views[name] = sql_guard.View(
+            resource.id, tuple(c for c, _k, _i in columns), forbidden,
+            protected=frozenset(c.lower() for c, k, _i in columns if k in ("numeric", "pseudonym")),
+            numeric=frozenset(c.lower() for c, k, _i in columns if k == "numeric"),
+            derived=frozenset(c.lower() for c, k, _i in columns if k not in ("clear", "numeric", "pseudonym")),
+            sources=tuple(columns))
     return views, rules, masks
 
 
-def _materialize(session: Session, checked: sql_guard.Checked) -> dict[str, pa.Table]:
-    """Only the referenced authorized items of each view, read from the zone into Arrow."""
+def _column_sql(column: str, kind: str, item: str, key: str, year: int) -> str:
+    """The expression over the zone's relation that gives one column of the sandbox's copy."""
+    src = quote(item)
+    digits = f"regexp_replace(CAST({src} AS VARCHAR), '[^0-9Xx]', '', 'g')"
+    if kind == "clear":
+        expr = src
+    elif kind == "numeric":
+        expr = f"TRY_CAST({src} AS DOUBLE)"
+    elif kind == "pseudonym":
+        expr = f"CASE WHEN {src} IS NULL THEN NULL ELSE left(sha256({literal(key)} || CAST({src} AS VARCHAR)), 20) END"
+    elif kind == "birth_year":
+        expr = f"CASE WHEN length({digits}) = 18 THEN TRY_CAST(substr({digits}, 7, 4) AS INTEGER) END"
+    elif kind == "age_band":
+        age = f"({year} - TRY_CAST(substr({digits}, 7, 4) AS INTEGER))"
+        expr = (f"CASE WHEN length({digits}) = 18 AND {age} >= 0 THEN CAST(({age} // 10) * 10 AS VARCHAR) || '-' || "
+                f"CAST(({age} // 10) * 10 + 9 AS VARCHAR) END")
+    elif kind == "sex":
+        expr = (f"CASE WHEN length({digits}) = 18 THEN CASE WHEN TRY_CAST(substr({digits}, 17, 1) AS INTEGER) % 2 = 1 "
+                f"THEN '男' ELSE '女' END END")
+    elif kind == "region":
+        expr = f"CASE WHEN length({digits}) = 18 THEN substr({digits}, 1, 6) END"
+    else:  # pragma: no cover - kinds are this module's own
+        raise ValueError(kind)
+    return f"{expr} AS {quote(column)}"
+
+
+def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day: date) -> dict[str, pa.Table]:
+    """Only the referenced columns of each view, read from the zone into Arrow through the zone
+    engine, identifiers already replaced by pseudonyms keyed for this run (the key is random and
+    never stored: two runs, or two authorizations, give unrelated tokens)."""
     engine = get_engine()
+    key = f"{secrets.token_hex(16)}:{auth_id}"
     tables: dict[str, pa.Table] = {}
     for view in checked.views:
-        cols = list(view.items) if checked.uses_star else [i for i in view.items if i.lower() in checked.columns]
-        cols = cols or list(view.items[:1])  # COUNT(*) alone still needs the rows
-        projection = ", ".join(quote(c) for c in cols) if cols else "NULL AS _none"
+        cols = [c for c in view.sources if checked.uses_star or c[0].lower() in checked.columns]
+        cols = cols or list(view.sources[:1])  # COUNT(*) alone still needs the rows
+        projection = ", ".join(_column_sql(c, kind, item, key, day.year) for c, kind, item in cols) or "NULL AS _none"
         tables[view.name] = engine.sql(f"SELECT {projection} FROM {current_relation(session, view.resource_id)}")
     return tables
 
 
+_spare_lock = threading.Lock()
+_spare: subprocess.Popen[bytes] | None = None
+
+
+def _spawn_runner() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-I", RUNNER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
+                            stderr=subprocess.DEVNULL, close_fds=True)
+
+
+def _take_runner() -> subprocess.Popen[bytes]:
+    """A runner process with its libraries already imported (one spare is kept per server
+    process, so the import time is not on the query's path), and a new spare started behind it.
+    The spare holds no data: it waits for one line on stdin, and exits when the server does."""
+    global _spare
+    with _spare_lock:
+        proc = _spare if _spare is not None and _spare.poll() is None else _spawn_runner()
+        _spare = _spawn_runner()
+    return proc
+
+
+def _scratch_dir(size: int) -> str:
+    """Where the sandbox process's input goes: memory-backed /dev/shm when it has room for it
+    (containers often give it 64 MB), else the system's temporary folder."""
+    shm = Path("/dev/shm")
+    base = None
+    if shm.is_dir() and os.access(shm, os.W_OK):
+        stat = os.statvfs(shm)
+        if stat.f_bavail * stat.f_frsize > 2 * size + (64 << 20):
+            base = str(shm)
+    return tempfile.mkdtemp(prefix="ybz-sandbox-", dir=base)
+
+
 def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_mb: int) -> pa.Table:
-    """Run `sql` on a fresh DuckDB connection that sees only `tables`: no file or network access,
-    no extension loading, configuration locked, memory capped, interrupted after `timeout` s."""
-    con = duckdb.connect(config={
-        "enable_external_access": False, "autoload_known_extensions": False,
-        "autoinstall_known_extensions": False, "allow_community_extensions": False,
-        "memory_limit": f"{int(memory_mb)}MB", "threads": THREADS,
-    })
-    timer = threading.Timer(timeout, con.interrupt)
+    """Run `sql` in a separate process (`runner.py`) that sees only `tables`: a DuckDB connection
+    without file or network access, no extension loading, configuration locked, its address space
+    capped by setrlimit, killed by the wall clock after `timeout` s. A killed or crashed process
+    is a refusal like any other, never an exception that escapes."""
+    workdir = _scratch_dir(sum(t.nbytes for t in tables.values()))
     try:
         for name, table in tables.items():
-            con.register(name, table)
-        con.execute("SET lock_configuration = true")
-        timer.start()
-        return con.sql(sql).to_arrow_table()
-    except duckdb.InterruptException as err:
-        raise sql_guard.Refusal("sandbox_timeout", "查询超过{seconds}秒时限，已中止", seconds=timeout) from err
-    except duckdb.OutOfMemoryException as err:
-        raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb) from err
-    except (duckdb.BinderException, duckdb.CatalogException, duckdb.ParserException) as err:
-        # planning errors name columns and types, never row values: the operator may see them
-        raise sql_guard.Refusal("sql_error", "查询执行出错：{error}", error=str(err).splitlines()[0][:300]) from err
-    except duckdb.Error as err:
-        # errors raised while reading rows quote values ("could not convert string '…'"): the
-        # kind of error only, or a failed CAST would print an identifier that may not leave
+            with pa.OSFile(os.path.join(workdir, f"{name}.arrow"), "wb") as sink, \
+                    ipc.new_file(sink, table.schema) as writer:
+                writer.write_table(table)
+        with open(os.path.join(workdir, "spec.json"), "w", encoding="utf-8") as f:
+            json.dump({"sql": sql, "tables": list(tables), "memory_mb": int(memory_mb), "threads": THREADS}, f)
+        proc = _take_runner()
+        assert proc.stdin is not None
+        try:
+            proc.stdin.write((workdir + "\n").encode("utf-8"))
+            proc.stdin.close()
+        except OSError:  # the spare died meanwhile: a fresh one
+            proc = _spawn_runner()
+            assert proc.stdin is not None
+            proc.stdin.write((workdir + "\n").encode("utf-8"))
+            proc.stdin.close()
+        try:
+            proc.wait(timeout=timeout)
+        except subprocess.TimeoutExpired as err:
+            proc.kill()
+            proc.wait()
+            raise sql_guard.Refusal("sandbox_timeout", "查询超过{seconds}秒时限，已中止", seconds=timeout) from err
+        out_path = os.path.join(workdir, "out.arrow")
+        if proc.returncode == 0 and os.path.exists(out_path):
+            with pa.memory_map(out_path) as source:
+                return ipc.open_file(source).read_all().combine_chunks()
+        error_path = os.path.join(workdir, "error.json")
+        error = None
+        if os.path.exists(error_path):
+            with open(error_path, encoding="utf-8") as f:
+                error = json.load(f)
+        if error is None:  # killed by a signal, or died past its address-space cap
+            raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb)
+        if error["kind"] == "memory":
+            raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb)
+        if error["kind"] == "plan":
+            raise sql_guard.Refusal("sql_error", "查询执行出错：{error}", error=error["message"])
         raise sql_guard.Refusal("sql_runtime_error", "查询在处理数据时出错（{kind}），错误详情可能含有数据，不予显示",
-                                kind=type(err).__name__) from err
+                                kind=error["type"])
     finally:
-        timer.cancel()
-        con.close()
+        shutil.rmtree(workdir, ignore_errors=True)
 
 
 def output_digest(table: pa.Table) -> str:
     """SM3 over canonical JSON of the column names and the rows, in output order."""
     rows = [list(r.values()) for r in table.to_pylist()]
     return sm3_hex(canonical_json({"columns": table.column_names, "rows": rows}))
-
-
-def _group_keys(out: pa.Table, n: int) -> list[str]:
-    cols = [out.column(f"{disclosure.GROUP_COLUMN}{i}").to_pylist() for i in range(n)]
-    return [canonical_json([c[r] for c in cols]).decode() for r in range(out.num_rows)]
 
 
 def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dict[str, Any]]:
@@ -256,14 +414,30 @@ class _Outcome:
 
     refusal: sql_guard.Refusal | None = None
     plan: disclosure.Plan | None = None
-    out: pa.Table | None = None
+    out: pa.Table | None = None  # aggregate: still with the hidden columns until `_release`
     fingerprint: dict[str, Any] | None = None
     tables: dict[str, pa.Table] = field(default_factory=dict)
+    primary: dict[int, str] = field(default_factory=dict)  # aggregate: cell → primary reason
+    suppressed: list[dict[str, Any]] = field(default_factory=list)
 
 
 def _inactive(auth: Authorization, day: date) -> sql_guard.Refusal:
     return sql_guard.Refusal("authorization_inactive", "运营授权状态为“{state}”，不能查询",
                              state=auths.effective_state(auth, day))
+
+
+def _rate_limited(session: Session, user_id: int) -> sql_guard.Refusal | None:
+    """Refusals and errors that depend on the data are answers of one bit each: an operator gets
+    at most rules.sandbox_refusals_per_hour of them per hour (counted in the metadata store, so
+    every worker agrees)."""
+    limit = get_settings().rules.sandbox_refusals_per_hour
+    since = utcnow() - timedelta(hours=1)
+    n = session.scalar(select(func.count()).select_from(SandboxRun).where(
+        SandboxRun.user_id == user_id, SandboxRun.created_at >= since,
+        SandboxRun.reason_code.in_(sorted(DATA_REFUSALS))))
+    if (n or 0) >= limit:
+        return sql_guard.Refusal("sandbox_rate_limited", "一小时内被拒绝或出错的查询已达{n}次，请稍后再试", n=limit)
+    return None
 
 
 def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Outcome:
@@ -274,15 +448,45 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
         views, rules, masks = views_for(session, auth)
         checked = sql_guard.check(sql, views)
         plan = disclosure.plan_release(checked, views, rules)
-        outcome = _Outcome(plan=plan, tables=_materialize(session, checked))
+        outcome = _Outcome(plan=plan, tables=_materialize(session, checked, auth.id, day))
         outcome.fingerprint = {"masks": masks[plan.view.name]} if plan.kind == ReleaseKind.ROWS.value else None
         return outcome
     except sql_guard.Refusal as refusal:
         return _Outcome(refusal=refusal)
+    except RecursionError:
+        return _Outcome(refusal=sql_guard.Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=sql_guard.NESTING_MAX))
+    except (SqlglotError, ValueError, KeyError, IndexError, TypeError, AttributeError) as err:
+        # what the analyser does not understand is refused (default deny), never a 500; the
+        # kind of failure is logged, never the SQL (its literals may be personal data)
+        logger.warning("sandbox analysis failed: %s", type(err).__name__)
+        return _Outcome(refusal=sql_guard.Refusal("sql_unsupported", "查询无法分析，不予执行"))
+
+
+def _cells(out: pa.Table, plan: disclosure.Plan) -> list[suppression.Cell]:
+    counts = [int(n or 0) for n in out.column(disclosure.COUNT_COLUMN).to_pylist()]
+    keys = [out.column(f"{disclosure.GROUP_COLUMN}{i}").to_pylist() for i in range(plan.group_count)]
+    return [suppression.Cell(tuple(k[r] for k in keys), counts[r]) for r in range(out.num_rows)]
+
+
+def _primary(out: pa.Table, plan: disclosure.Plan, k: int) -> dict[int, str]:
+    """Threshold and dominance (N–K) over each cell."""
+    rules = get_settings().rules
+    reasons: dict[int, str] = {}
+    for r, cell in enumerate(_cells(out, plan)):
+        if cell.count < k:
+            reasons[r] = "threshold"
+    for i in range(plan.magnitude_count):
+        tops = out.column(f"{disclosure.TOP_COLUMN}{i}").to_pylist()
+        totals = out.column(f"{disclosure.TOTAL_COLUMN}{i}").to_pylist()
+        for r, (top, total) in enumerate(zip(tops, totals, strict=True)):
+            if r not in reasons and suppression.dominated(top, total, rules.sandbox_dominance_n1_percent,
+                                                          rules.sandbox_dominance_n2_percent):
+                reasons[r] = "dominance"
+    return reasons
 
 
 def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
-    """Run on the locked connection (no transaction open) and apply the release rule."""
+    """Run in the sandbox process (no transaction open) and apply the release rule."""
     plan = outcome.plan
     assert plan is not None
     settings = get_settings().rules
@@ -291,14 +495,9 @@ def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
                          memory_mb=settings.sandbox_memory_mb)
         outcome.tables = {}
         if plan.kind == ReleaseKind.AGGREGATE.value:
-            counts = [int(n) for n in out.column(disclosure.COUNT_COLUMN).to_pylist()]
-            disclosure.check_groups(counts, k)
-            keys = _group_keys(out, plan.group_count)
-            outcome.fingerprint = {"base": plan.base, "predicates": plan.predicates,
-                                   "groups": [[key, n] for key, n in zip(keys, counts, strict=True)]
-                                   [:FINGERPRINT_GROUPS_MAX]}
-            hidden = [c for c in out.column_names if c.startswith(sql_guard.HIDDEN_PREFIX)]
-            outcome.out = out.drop_columns(hidden)
+            outcome.out = out
+            outcome.primary = _primary(out, plan, k)
+            outcome.fingerprint = {"base": plan.base, "predicates": plan.predicates}
         else:
             if out.num_rows > ROW_OUTPUT_MAX:
                 raise sql_guard.Refusal("release_too_many_rows", "行级结果超过{n}行，请缩小范围或改为聚合",
@@ -308,16 +507,63 @@ def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
             outcome.out = _mask_rows(out, plan, masks, auth_id)
     except sql_guard.Refusal as refusal:
         outcome.refusal, outcome.out, outcome.fingerprint = refusal, None, None
+    except (OSError, pa.ArrowException) as err:  # the sandbox process could not be run or read
+        logger.warning("sandbox run failed: %s", type(err).__name__)
+        outcome.refusal = sql_guard.Refusal("sandbox_failed", "查询未能在沙箱中完成")
+        outcome.out, outcome.fingerprint = None, None
+
+
+def _release(outcome: _Outcome, earlier: list[dict[str, Any]], k: int) -> None:
+    """Aggregate: add differencing cells to the primary suppressions, suppress secondary cells,
+    blank the suppressed cells' values and drop the hidden columns."""
+    plan, out = outcome.plan, outcome.out
+    assert plan is not None and out is not None
+    cells = _cells(out, plan)
+    keys = [canonical_json(list(c.key)).decode() for c in cells]
+    primary = dict(outcome.primary)
+    draft = {"base": plan.base, "predicates": plan.predicates,
+             "groups": [[key, c.count] for key, c in zip(keys, cells, strict=True)]}
+    for key in disclosure.differencing_cells(draft, earlier, k):
+        for r, mine in enumerate(keys):
+            if mine == key:
+                primary.setdefault(r, "differencing")
+    reasons = suppression.suppress(cells, primary, k)
+    # the groups the query shows: those its HAVING keeps, within its LIMIT / OFFSET (in its order)
+    shown = list(range(out.num_rows))
+    if plan.having:
+        keep = out.column(disclosure.HAVING_COLUMN).to_pylist()
+        shown = [r for r in shown if keep[r] is True]
+    start = plan.offset or 0
+    shown = shown[start:start + plan.limit] if plan.limit is not None else shown[start:]
+    released = [r for r in shown if r not in reasons]
+    outcome.fingerprint = {"base": plan.base, "predicates": plan.predicates,
+                           "groups": [[keys[r], cells[r].count] for r in released][:FINGERPRINT_GROUPS_MAX]}
+    hidden = [c for c in out.column_names if c.startswith(sql_guard.HIDDEN_PREFIX)]
+    if any(r in reasons for r in shown):
+        # an ORDER BY over counts or sums would place a suppressed cell between its neighbours:
+        # with cells suppressed, the rows are given in the order of their group values
+        shown.sort(key=lambda r: keys[r])
+    table = out.drop_columns(hidden).take(pa.array(shown, type=pa.int64()))
+    mask = pa.array([r in reasons for r in shown], type=pa.bool_())
+    for name in plan.value_columns if any(r in reasons for r in shown) else []:
+        if name in table.column_names:
+            i = table.column_names.index(name)
+            col = table.column(i)
+            table = table.set_column(i, name, pc.if_else(mask, pa.scalar(None, col.type), col))
+    outcome.out = table
+    outcome.suppressed = [{"row": i, "group": list(cells[r].key), "reason": reasons[r]}
+                          for i, r in enumerate(shown) if r in reasons]
 
 
 def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
                  day: date | None = None) -> SandboxRun:
     """Run one operator query; the run is recorded whether its output is released or refused.
 
-    Three steps so that no write transaction is held while DuckDB computes: check, plan and read
-    the items (read transaction); run and apply the k-rule or masking (no transaction); then, in
-    a write transaction holding the authorization's row, re-check that it is still active, check
-    small-group differencing against the released runs (serialized per authorization), and record.
+    Three steps so that no write transaction is held while the query computes: check, plan and
+    read the items (read transaction); run in the sandbox process and apply threshold and
+    dominance (no transaction); then, in a write transaction holding the authorization's row,
+    re-check that it is still active, add cells that would difference against earlier released
+    runs (serialized per authorization), suppress secondary cells, and record.
     """
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
@@ -334,7 +580,8 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         elif len(text) > SQL_MAX:
             bag.add("sql", "too_long", "不能超过{n}个字符", n=SQL_MAX)
         bag.raise_if_any()
-        outcome = _prepare(s, auth, text, day)
+        limited = _rate_limited(s, actor.user_id)
+        outcome = _Outcome(refusal=limited) if limited else _prepare(s, auth, text, day)
         auth_id, org_id = auth.id, auth.operator_org_id
     if outcome.refusal is None:
         _execute(outcome, auth_id, k)
@@ -343,11 +590,8 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         assert auth is not None
         if outcome.refusal is None and not auths.is_active(auth, day):  # suspended meanwhile
             outcome.refusal = _inactive(auth, day)
-        if outcome.refusal is None and outcome.fingerprint is not None:
-            earlier = _earlier_fingerprints(s, auth_id, outcome.fingerprint["base"])
-            if disclosure.differencing(outcome.fingerprint, earlier, k) is not None:
-                outcome.refusal = sql_guard.Refusal(
-                    "release_differencing", "与此前放行的结果相减可识别少于{k}行的数据，结果不予放行", k=k)
+        if outcome.refusal is None and outcome.plan is not None and outcome.plan.kind == ReleaseKind.AGGREGATE.value:
+            _release(outcome, _earlier_fingerprints(s, auth_id, outcome.plan.base or ""), k)
         released = outcome.refusal is None and outcome.out is not None
         run = SandboxRun(authorization_id=auth_id, operator_org_id=org_id, user_id=actor.user_id, sql_text=text,
                          sql_digest=sm3_hex(text.encode("utf-8")), resources=[], columns=[],
@@ -355,7 +599,7 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         if released and outcome.out is not None and outcome.plan is not None:
             run.release_kind = outcome.plan.kind
             run.resources = [outcome.plan.view.resource_id]
-            run.fingerprint = outcome.fingerprint
+            run.fingerprint = dict(outcome.fingerprint or {}, suppressed=outcome.suppressed)
             run.row_count = outcome.out.num_rows
             run.columns = outcome.out.column_names
             run.output_digest = output_digest(outcome.out)
@@ -374,5 +618,6 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
             "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
             "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
             "row_count": run.row_count, "output_digest": run.output_digest,
+            "suppressed_cells": len(outcome.suppressed),
         })
     return run

@@ -80,8 +80,12 @@ class View:
     """A resource as the sandbox shows it: `r_<id>` with only the authorized items as columns."""
 
     resource_id: int
-    items: tuple[str, ...]  # authorized items, minus those graded 核心 / 重要
+    items: tuple[str, ...]  # authorized items, minus those graded 核心 / 重要, plus derived columns
     forbidden: frozenset[str] = frozenset()  # authorized items graded 核心 / 重要: never read
+    protected: frozenset[str] = frozenset()  # lower-case columns not released in clear (lineage rules)
+    numeric: frozenset[str] = frozenset()  # lower-case columns the sandbox copy holds as DOUBLE
+    derived: frozenset[str] = frozenset()  # lower-case columns derived from an item (birth year …)
+    sources: tuple[tuple[str, str, str], ...] = ()  # (column, kind, item) of the sandbox's copy
 
     @property
     def name(self) -> str:
@@ -97,9 +101,46 @@ class Checked:
     uses_star: bool = False
 
 
+# Caps on what the parser and the analyser are given: sqlglot recurses once per nesting level,
+# so a deep expression is refused before it is parsed (a RecursionError must never surface).
+NESTING_MAX = 24
+NODES_MAX = 5_000
+
+
+def nesting_depth(sql: str) -> int:
+    """Deepest bracket nesting outside string literals, quoted identifiers and comments."""
+    depth = deepest = 0
+    i, n = 0, len(sql)
+    while i < n:
+        c = sql[i]
+        if c in "'\"":
+            j = sql.find(c, i + 1)
+            while j != -1 and j + 1 < n and sql[j + 1] == c:  # doubled quote inside
+                j = sql.find(c, j + 2)
+            i = n if j == -1 else j + 1
+            continue
+        if sql.startswith("--", i):
+            j = sql.find("\n", i)
+            i = n if j == -1 else j + 1
+            continue
+        if sql.startswith("/*", i):
+            j = sql.find("*/", i + 2)
+            i = n if j == -1 else j + 2
+            continue
+        if c in "([{":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in ")]}":
+            depth -= 1
+        i += 1
+    return deepest
+
+
 def _parse(sql: str) -> exp.Expression:
     if not sql or not sql.strip():
         raise Refusal("sql_empty", "SQL 不能为空")
+    if nesting_depth(sql) > NESTING_MAX:
+        raise Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=NESTING_MAX)
     logger = logging.getLogger("sqlglot")
     level = logger.level
     logger.setLevel(logging.ERROR)  # "falling back to Command" warnings: the statement is refused anyway
@@ -107,6 +148,8 @@ def _parse(sql: str) -> exp.Expression:
         statements = [s for s in sqlglot.parse(sql, read="duckdb") if s is not None]
     except SqlglotError as err:
         raise Refusal("sql_syntax", "SQL 无法解析：{error}", error=str(err).splitlines()[0][:200]) from err
+    except RecursionError as err:
+        raise Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=NESTING_MAX) from err
     finally:
         logger.setLevel(level)
     if len(statements) != 1:
@@ -125,7 +168,9 @@ def _function_name(node: exp.Expression) -> str:
 
 def _check_nodes(tree: exp.Expression) -> None:
     allowed = frozenset(ALLOWED_NODES)
-    for node in tree.walk():
+    for count, node in enumerate(tree.walk()):
+        if count >= NODES_MAX:
+            raise Refusal("sql_too_large", "查询过于复杂（超过{n}个语法节点）", n=NODES_MAX)
         # exact classes: a subclass of an allowed kind is not allowed by inheritance
         if type(node) in allowed:
             pass
@@ -210,12 +255,16 @@ def _check_columns(tree: exp.Expression, used: list[View], all_views: dict[str, 
 
 def check(sql: str, views: dict[str, View]) -> Checked:
     """Parse and check `sql` against the views an authorization opens (keyed by lower-case name)."""
-    tree = _parse(sql)
-    _check_nodes(tree)
-    used = _check_tables(tree, views)
-    if not used:
-        raise Refusal("sql_no_resource", "查询必须读取至少一项已授权的信息资源")
-    columns = _check_columns(tree, used, views)
-    uses_star = any(True for _ in tree.find_all(exp.Star))
+    try:
+        tree = _parse(sql)
+        _check_nodes(tree)
+        used = _check_tables(tree, views)
+        if not used:
+            raise Refusal("sql_no_resource", "查询必须读取至少一项已授权的信息资源")
+        columns = _check_columns(tree, used, views)
+    except RecursionError as err:
+        raise Refusal("sql_too_deep", "括号嵌套不能超过{n}层", n=NESTING_MAX) from err
+    # COUNT(*) reads no column; any other * (SELECT *, t.*) reads them all
+    uses_star = any(not isinstance(star.parent, exp.Count) for star in tree.find_all(exp.Star))
     return Checked(tree=tree, sql=tree.sql(dialect="duckdb", comments=False), views=used, columns=columns,
                    uses_star=uses_star)
