@@ -127,7 +127,7 @@ def _person(rng: random.Random) -> str:
 
 
 def _password(rng: random.Random) -> str:
-    return "ybz-" + "".join(rng.choice(PASSWORD_ALPHABET) for _ in range(8))
+    return "Ybz-" + "".join(rng.choice(PASSWORD_ALPHABET) for _ in range(8))
 
 
 def plan_world(seed: int) -> World:
