@@ -23,11 +23,13 @@ ALERT = re.compile(r'<p class="alert error" role="alert" id="login-error">([^<]+
 
 
 def _attempt(db, username: str, password: str, source: str = "10.0.0.1") -> bool:
+    """A whole sign-in without a second factor: the password, then the session."""
     try:
-        security.check_password(db, username, password, source=source)
-        return True
+        user_id = security.check_password(db, username, password, source=source)
     except Unauthenticated:
         return False
+    security.open_session(db, user_id, factor="password")
+    return True
 
 
 def _actions(db, *names: str) -> list[str]:

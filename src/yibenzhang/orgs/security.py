@@ -111,9 +111,7 @@ def check_password(db: Database, username: str, password: str, *, source: str, v
                           _lock_until(s, f"name:{nk}", now) is not None)
     ok = _verify(attempt.password_hash, password)
     if ok and not attempt.name_locked and attempt.user_id is not None:
-        with db.write() as s:
-            s.execute(delete(LoginFailure).where(LoginFailure.kind == "name", LoginFailure.key == nk))
-        return attempt.user_id
+        return attempt.user_id  # the count is cleared when a session opens (after every factor)
     with db.write() as s:
         record_failure(s, username, source=source, user_id=attempt.user_id, via=via, now=now,
                        locked=attempt.name_locked)
@@ -172,6 +170,8 @@ def open_session(db: Database, user_id: int, *, factor: str, via: str = "web") -
         user = s.get(User, user_id)
         if user is None or not user.is_active:
             raise bad_credentials()
+        s.execute(delete(LoginFailure).where(LoginFailure.kind == "name",
+                                             LoginFailure.key == name_key(user.username)))
         raw, _csrf = sessions.start(s, user)
         ledger.append(s, orgs.actor_for(s, user), "web.login", "user", user.id, {"via": via, "factor": factor})
     return raw

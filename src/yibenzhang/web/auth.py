@@ -197,7 +197,7 @@ def login_2fa_submit(request: Request, form: FormData = Depends(form_data)) -> R
             with db.read() as s:
                 secret = mfa.pending_secret(s, user_id)
                 user = s.get(User, user_id)
-            uri = mfa.provisioning_uri(secret, user.username) if secret and user else None
+                uri = mfa.provisioning_uri(secret, user.username) if secret and user else None
         return render(request, "login.html", status_code=401, step="2fa", next=next_url, username="",
                       failed=True, enrol_secret=secret, enrol_uri=uri)
     response = _signed_in(request, user_id, next_url, factor)
