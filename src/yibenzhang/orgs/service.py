@@ -238,6 +238,7 @@ def _require_may_assign(actor: Actor, role: Role, org: Org | None, region: Regio
 
 def assign_role(session: Session, actor: Actor, username: str, spec: RoleSpec) -> RoleAssignment:
     """Give a user one more role; refused when it would combine two administrator roles."""
+    require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
     user = get_user_by_name(session, username)
     bag = ErrorBag()
     role = Role.parse(spec.role)
@@ -270,6 +271,7 @@ def revoke_role(session: Session, actor: Actor, username: str, role_value: str) 
     """Take every assignment of one role from a user; the user's sessions end."""
     from . import sessions
 
+    require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
     user = get_user_by_name(session, username)
     role = Role.parse(role_value)
     if role is None:
