@@ -1342,6 +1342,8 @@ EN.update({
     "系统管理员": "System administrator",
     "安全管理员": "Security administrator",
     "审计管理员": "Audit administrator",
+    "导出审计记录": "export audit records",
+    "轮换数据密钥": "rotate the data keys",
 })
 
 

@@ -41,6 +41,7 @@ def _endpoints(world) -> list[tuple[str, str, str, dict | None, Role]]:
         ("revoke role", "DELETE", "/api/v1/users/market_steward/roles/数据专员", None, Role.SECURITY_ADMIN),
         ("unlock", "POST", "/api/v1/users/police_steward/unlock", None, Role.SECURITY_ADMIN),
         ("reset 2fa", "POST", "/api/v1/users/police_steward/mfa/reset", None, Role.SECURITY_ADMIN),
+        ("rotate data keys", "POST", "/api/v1/security/keys/rotate", None, Role.SECURITY_ADMIN),
         ("export audit", "GET", "/api/v1/audit/events", None, Role.AUDIT_ADMIN),
         ("verify ledger", "GET", "/api/v1/ledger/verify", None, Role.AUDIT_ADMIN),
     ]

@@ -77,3 +77,12 @@ def export_audit(since: datetime | None = None, until: datetime | None = None, a
     """The ledger's events for the audit administrator (JSON; every export is itself recorded)."""
     with get_database().write() as s:
         return audit.export_events(s, actor, since=since, until=until, action_prefix=action)
+
+
+@router.post("/security/keys/rotate")
+def rotate_data_keys(actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    """Re-seal every SM4-sealed value under the first key of YBZ_DATA_KEYS (security administrator)."""
+    from .. import sealing
+
+    with get_database().write() as s:
+        return {"key_id": sealing.keyring()[0][0], "rows": sealing.rotate(s, actor)}

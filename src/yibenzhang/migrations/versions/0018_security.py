@@ -69,6 +69,32 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name="pk_password_history"),
     )
     op.create_index("ix_password_history_user_id", "password_history", ["user_id"])
+    seal_objections()
+
+
+OBJECTION_TEXT = ("claim", "expected", "answer_reason", "correction_note", "decision_reason")
+
+
+def seal_objections() -> None:
+    """Objection texts written before this revision are sealed in place with SM4 (the key ring
+    of yibenzhang.sealing: YBZ_DATA_KEYS, else derived from YBZ_SECRET_KEY)."""
+    import json
+
+    from yibenzhang.sealing import is_sealed, seal
+
+    bind = op.get_bind()
+    if not sa.inspect(bind).has_table("objections"):
+        return
+    table = sa.table("objections", sa.column("id", sa.Integer), sa.column("row_key", sa.JSON),
+                     *(sa.column(c, sa.Text) for c in OBJECTION_TEXT))
+    for row in bind.execute(sa.select(table)).mappings().all():
+        values: dict[str, object] = {c: seal(row[c]) for c in OBJECTION_TEXT
+                                     if row[c] is not None and not is_sealed(row[c])}
+        key = row["row_key"]
+        if key is not None and not is_sealed(key):
+            values["row_key"] = seal(json.dumps(key, ensure_ascii=False, sort_keys=True))
+        if values:
+            bind.execute(sa.update(table).where(table.c.id == row["id"]).values(**values))
 
 
 def downgrade() -> None:
