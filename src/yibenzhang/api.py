@@ -87,6 +87,9 @@ def create_app() -> FastAPI:
         from .share.fastpath import DataServiceFastPath
 
         app.add_middleware(DataServiceFastPath)
+    from .web.headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)  # issue 23: outermost, so every response carries them
     return app
 
 

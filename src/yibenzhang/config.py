@@ -188,6 +188,8 @@ class SecuritySettings:
     # SM4 keys for sensitive text at rest: "id:64-hex" entries, comma-separated, the first one
     # encrypts; the others still decrypt (rotation). Empty: one key derived from YBZ_SECRET_KEY.
     data_keys: str = ""
+    # Enforce a content security policy without inline scripts (report-only until then).
+    csp_strict_scripts: bool = False
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
@@ -211,6 +213,7 @@ class SecuritySettings:
             not in ("0", "false", "no"),
             audit_retention_days=_int("YBZ_AUDIT_RETENTION_DAYS", 180),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
+            csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "0").lower() in ("1", "true", "yes"),
         )
 
 
