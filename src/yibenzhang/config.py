@@ -176,11 +176,10 @@ class SecuritySettings:
     mfa_required_roles: frozenset[str] = frozenset()
     mfa_recovery_codes: int = 10
     # Passwords of local accounts: length, character classes (of lower, upper, digit, other),
-    # no reuse of the last N, expiry in days (0 = off).
+    # no reuse of the last N.
     password_min_length: int = 8
     password_min_classes: int = 3
     password_history: int = 5
-    password_max_age_days: int = 0
     # 三员分立: refuse an assignment that gives one person two administrator roles.
     separation_of_duties: bool = True
     # Audit records kept at least 180 days (网络安全法 Art. 21).
@@ -208,7 +207,6 @@ class SecuritySettings:
             password_min_length=_int("YBZ_PASSWORD_MIN_LENGTH", 8),
             password_min_classes=_int("YBZ_PASSWORD_MIN_CLASSES", 3),
             password_history=_int("YBZ_PASSWORD_HISTORY", 5),
-            password_max_age_days=_int("YBZ_PASSWORD_MAX_AGE_DAYS", 0),
             separation_of_duties=(os.environ.get("YBZ_SEPARATION_OF_DUTIES") or "1").lower()
             not in ("0", "false", "no"),
             audit_retention_days=_int("YBZ_AUDIT_RETENTION_DAYS", 180),

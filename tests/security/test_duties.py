@@ -1,4 +1,4 @@
-"""三员分立 (GB/T 22239-2019 8.1.4.2 访问控制 / 8.1.10 集中管控): the system, security and
+"""三员分立 (GB/T 22239-2019 8.1.4.2 访问控制 d, 8.1.5 安全管理中心): the system, security and
 audit administrators each hold only their own powers, and no person holds two of the roles."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""Security headers on every response (issue 23; GB/T 22239-2019 8.1.4.5 入侵防范,
+"""Security headers on every response (issue 23; GB/T 22239-2019 8.1.4.4 入侵防范,
 8.1.4.11 个人信息保护): a content security policy, frame and referrer policies, no MIME sniffing,
 HSTS when served over TLS, and `Cache-Control: no-store` wherever personal data may appear
 (the console, the API, sign-in), so no shared or browser cache keeps it.
