@@ -182,8 +182,6 @@ class SecuritySettings:
     password_history: int = 5
     # 三员分立: refuse an assignment that gives one person two administrator roles.
     separation_of_duties: bool = True
-    # Audit records kept at least 180 days (网络安全法 Art. 21).
-    audit_retention_days: int = 180
     # SM4 keys for sensitive text at rest: "id:64-hex" entries, comma-separated, the first one
     # encrypts; the others still decrypt (rotation). Empty: one key derived from YBZ_SECRET_KEY.
     data_keys: str = ""
@@ -209,7 +207,6 @@ class SecuritySettings:
             password_history=_int("YBZ_PASSWORD_HISTORY", 5),
             separation_of_duties=(os.environ.get("YBZ_SEPARATION_OF_DUTIES") or "1").lower()
             not in ("0", "false", "no"),
-            audit_retention_days=_int("YBZ_AUDIT_RETENTION_DAYS", 180),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
             csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "0").lower() in ("1", "true", "yes"),
         )
