@@ -125,5 +125,6 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.web.pages_assess",              # issue 8: dashboard (A1)
     "yibenzhang.web.pages_calendar",            # issue 8: calendar page (A2)
     "yibenzhang.orgs.security_routes",          # issue 23: 三员分立, locks, second factor, audit export
+    "yibenzhang.web.pages_security",            # issue 23: the user's own account security page
     "yibenzhang.web.routes",
 ]

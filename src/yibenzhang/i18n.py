@@ -1344,6 +1344,16 @@ EN.update({
     "审计管理员": "Audit administrator",
     "导出审计记录": "export audit records",
     "轮换数据密钥": "rotate the data keys",
+    "账户安全": "Account security",
+    "动态验证码": "One-time code",
+    "您的角色须使用动态验证码。": "Your role requires a one-time code.",
+    "请在身份验证器应用中添加以下密钥，然后输入应用显示的6位验证码。":
+        "Add this key to an authenticator app, then enter the 6-digit code it shows.",
+    "启用动态验证码": "Turn on one-time codes",
+    "修改密码": "Change password",
+    "修改密码后，您在所有设备上的登录都将结束。": "Changing the password signs you out on every device.",
+    "当前密码": "Current password",
+    "新密码": "New password",
 })
 
 
