@@ -98,3 +98,15 @@ def test_the_audit_export_is_itself_in_the_ledger(client, world, admins):
     with world.db.read() as s:
         last = s.execute(select(LedgerEvent).order_by(LedgerEvent.seq.desc()).limit(1)).scalar_one()
         assert (last.action, last.actor) == ("ledger.export", "audadm")
+
+
+def test_jobs_are_the_system_administrators_not_the_others(client, world, admins):
+    from yibenzhang import jobs
+
+    with world.db.write() as s:
+        job_id = jobs.enqueue(s, Actor.system(), "test.ok", {}, org_id=world.orgs["police"].id).id
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=admins["sysadm"]).status_code == 200
+    assert job_id in [j["id"] for j in client.get("/api/v1/jobs", headers=admins["sysadm"]).json()]
+    for who in ("secadm", "audadm"):
+        assert client.get(f"/api/v1/jobs/{job_id}", headers=admins[who]).status_code == 404
+        assert client.get("/api/v1/jobs", headers=admins[who]).json() == []
