@@ -98,3 +98,23 @@ def can_read_all(actor: Actor) -> bool:
 def can_manage_org(actor: Actor, region_path: str) -> bool:
     """Regions, orgs and users are set up by the admin or the region's authority."""
     return actor.is_admin or actor.reviews_region(region_path)
+
+
+# --- issue 23: separation of duties (三员分立) ----------------------------------------------
+# The system administrator runs the platform (settings, users, jobs); the security administrator
+# decides who may do what (roles, policies, grading rules, keys, locks); the audit administrator
+# reads the ledger and access logs and nothing else. The legacy 平台管理员 keeps its powers.
+
+
+def can_administer_system(actor: Actor) -> bool:
+    return actor.is_admin or actor.has_role(Role.SYSTEM_ADMIN)
+
+
+def can_administer_security(actor: Actor) -> bool:
+    return actor.is_admin or actor.has_role(Role.SECURITY_ADMIN)
+
+
+def can_read_audit(actor: Actor) -> bool:
+    """The ledger and the access logs: the audit administrator (and the legacy admin and
+    auditor roles); not the system or security administrator."""
+    return actor.is_admin or actor.is_auditor or actor.has_role(Role.AUDIT_ADMIN)

@@ -106,6 +106,9 @@ def create_app() -> FastAPI:
         from .share.fastpath import DataServiceFastPath
 
         app.add_middleware(DataServiceFastPath)
+    from .web.headers import SecurityHeaders
+
+    app.add_middleware(SecurityHeaders)  # issue 23: outermost, so every response carries them
     return app
 
 
@@ -140,5 +143,7 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.assess.calendar_routes",        # issue 8: compliance calendar (A2)
     "yibenzhang.web.pages_assess",              # issue 8: dashboard (A1)
     "yibenzhang.web.pages_calendar",            # issue 8: calendar page (A2)
+    "yibenzhang.orgs.security_routes",          # issue 23: 三员分立, locks, second factor, audit export
+    "yibenzhang.web.pages_security",            # issue 23: the user's own account security page
     "yibenzhang.web.routes",
 ]

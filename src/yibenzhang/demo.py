@@ -127,7 +127,7 @@ def _person(rng: random.Random) -> str:
 
 
 def _password(rng: random.Random) -> str:
-    return "ybz-" + "".join(rng.choice(PASSWORD_ALPHABET) for _ in range(8))
+    return "Ybz-" + "".join(rng.choice(PASSWORD_ALPHABET) for _ in range(8))
 
 
 def plan_world(seed: int) -> World:
@@ -179,6 +179,11 @@ def plan_world(seed: int) -> World:
         u.password = _password(rng)
         if u.region_code:
             u.region_name = region_names[u.region_code]
+    # Issue 23 (三员分立): the three administrators, drawn from their own generator so every other
+    # name, password and row of the demo stays as it was.
+    extra = random.Random(seed * 31 + 23)
+    for username, role in [("sysadmin", "系统管理员"), ("secadmin", "安全管理员"), ("audadmin", "审计管理员")]:
+        w.users.append(UserPlan(username, role, display_name=_person(extra), password=_password(extra)))
     return w
 
 

@@ -46,6 +46,7 @@ def resolve_actor(request: Request) -> Actor:
     auth = request.headers.get("authorization", "")
     db = get_database()
     actor = Actor.anonymous()
+    seen: str | None = None
     with db.read() as s:
         if auth.lower().startswith("bearer "):
             user = orgs.user_for_token(s, auth[7:].strip())
@@ -64,6 +65,9 @@ def resolve_actor(request: Request) -> Actor:
                             and not constant_time_equal(csrf, request.headers.get(CSRF_HEADER, ""))):
                         raise PermissionDenied("跨站请求校验", "csrf_failed")
                     actor = orgs.actor_for(s, user, lang)
+                    seen = raw
+    if seen:
+        sessions.touch(db, seen)  # issue 23: the idle timeout counts from here
     if actor.lang != lang:
         actor = Actor(actor.user_id, actor.username, actor.grants, lang)
     request.state.actor = actor

@@ -47,11 +47,18 @@ class Role(ChineseEnum):
     OPERATOR = "运营方"
     AUDITOR = "审计员"
     PUBLIC = "社会公众"
+    # Issue 23, 三员分立: the three administrators whose powers no one person may combine.
+    SYSTEM_ADMIN = "系统管理员"
+    SECURITY_ADMIN = "安全管理员"
+    AUDIT_ADMIN = "审计管理员"
 
 
 # Roles that act for one organization, and roles that act over a region.
 ORG_ROLES = frozenset({Role.STEWARD, Role.APPROVER, Role.CONSUMER, Role.OPERATOR})
 REGION_ROLES = frozenset({Role.REVIEWER})
+# 三员分立 (issue 23): one person holds at most one of these; 平台管理员 is the legacy role that
+# holds all three powers, so it combines with none of them either.
+ADMIN_ROLES = frozenset({Role.SYSTEM_ADMIN, Role.SECURITY_ADMIN, Role.AUDIT_ADMIN, Role.ADMIN})
 
 
 class ResourceClass(ChineseEnum):

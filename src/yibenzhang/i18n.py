@@ -1404,6 +1404,47 @@ EN.update({  # issue 16: the sandbox on column lineage, suppression, limits
 })
 
 
+# --- issue 23: 等保 2.0 level 3 / 密评 (login failure handling, second factor, 三员分立, SM4) ---
+EN.update({
+    "登录尝试过于频繁，请稍后再试": "Too many sign-in attempts; please try again later",
+    "动态验证码错误或已使用": "The one-time code is wrong or was already used",
+    "动态验证码已启用。请妥善保存以下恢复码，每个只能使用一次，本页关闭后不再显示。":
+        "Two-step sign-in is on. Keep these recovery codes safe: each works once, and they are not "
+        "shown again after you leave this page.",
+    "继续": "Continue",
+    "您的角色须使用动态验证码。请在身份验证器应用中添加以下密钥，然后输入应用显示的6位验证码。":
+        "Your role requires a one-time code. Add this key to an authenticator app, then enter the "
+        "6-digit code it shows.",
+    "动态验证码或恢复码": "One-time code or recovery code",
+    "验证": "Verify",
+    "密码须包含小写字母、大写字母、数字、符号中的至少{n}类":
+        "The password must contain at least {n} of: lower-case letters, capitals, digits, symbols",
+    "不能使用最近{n}次用过的密码": "The password may not be one of the last {n} used",
+    "同一人员不能兼任{roles}（三员分立）":
+        "One person may not hold {roles} together (separation of duties)",
+    "已启用动态验证码": "Two-step sign-in is already on",
+    "待确认的动态验证码": "a pending one-time code enrolment",
+    "解除账户锁定": "unlock an account",
+    "重置动态验证码": "reset a user's one-time codes",
+    "启用或停用用户": "enable or disable a user",
+    "系统管理员": "System administrator",
+    "安全管理员": "Security administrator",
+    "审计管理员": "Audit administrator",
+    "导出审计记录": "export audit records",
+    "轮换数据密钥": "rotate the data keys",
+    "账户安全": "Account security",
+    "动态验证码": "One-time code",
+    "您的角色须使用动态验证码。": "Your role requires a one-time code.",
+    "请在身份验证器应用中添加以下密钥，然后输入应用显示的6位验证码。":
+        "Add this key to an authenticator app, then enter the 6-digit code it shows.",
+    "启用动态验证码": "Turn on one-time codes",
+    "修改密码": "Change password",
+    "修改密码后，您在所有设备上的登录都将结束。": "Changing the password signs you out on every device.",
+    "当前密码": "Current password",
+    "新密码": "New password",
+})
+
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text

@@ -112,7 +112,7 @@ def test_passwords_are_stored_as_argon2_hashes(world):
 
 def test_role_scopes_and_password_rules(world):
     cases = [
-        (dict(password="short", roles=[orgs.RoleSpec("数据专员", world.orgs["police"].uscc)]), "password_too_short"),
+        (dict(password="Sh0rt!", roles=[orgs.RoleSpec("数据专员", world.orgs["police"].uscc)]), "password_too_short"),
         (dict(password=PASSWORD, roles=[orgs.RoleSpec("数据专员")]), "role_needs_org"),
         (dict(password=PASSWORD, roles=[orgs.RoleSpec("主管部门审核员")]), "role_needs_region"),
         (dict(password=PASSWORD, roles=[orgs.RoleSpec("超级用户")]), "unknown_value"),

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from sqlalchemy.orm import Session
 
-from ..access import Actor, can_read_all, require
+from ..access import Actor, can_read_all, can_read_audit, require
 from ..deps import read_session, require_user
 from . import service
 
@@ -16,7 +16,7 @@ router = APIRouter(tags=["ledger"])
 
 @router.get("/ledger/verify")
 def verify(actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
-    require(can_read_all(actor) or bool(actor.reviewer_paths()), "校验存证链")
+    require(can_read_all(actor) or can_read_audit(actor) or bool(actor.reviewer_paths()), "校验存证链")
     return service.verify(s).as_dict()
 
 

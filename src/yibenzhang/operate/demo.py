@@ -52,7 +52,7 @@ def _operators(s: Session, province: Region, rng: random.Random) -> list[tuple[O
         org = orgs.create_org(s, system, name=f"{province.name}数据运营服务有限公司{n}",
                               uscc=make_uscc(f"91{province.code}MA6YB00{n:02d}"), kind=OrgKind.OPERATOR.value,
                               region_code=province.code)
-        password = "ybz-" + "".join(rng.choice(DEMO_PASSWORD_ALPHABET) for _ in range(8))
+        password = "Ybz-" + "".join(rng.choice(DEMO_PASSWORD_ALPHABET) for _ in range(8))
         user = orgs.create_user(s, system, username=f"demo_operator_{n}", display_name=f"运营方{n}",
                                 password=password, roles=[orgs.RoleSpec(Role.OPERATOR.value, org.uscc, None)])
         out.append((org, user, password))

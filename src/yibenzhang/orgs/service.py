@@ -14,11 +14,11 @@ from argon2.profiles import CHEAPEST
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import Actor, Grant, can_manage_org, require
+from ..access import Actor, Grant, can_administer_security, can_administer_system, can_manage_org, require
 from ..codes import division_level, uscc_errors
 from ..crypto import constant_time_equal, sm3_hex
 from ..db import utcnow
-from ..enums import ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
+from ..enums import ADMIN_ROLES, ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger_service
 from .model import ApiToken, Org, Region, RoleAssignment, User
@@ -38,7 +38,6 @@ def light_password_hashing() -> Iterator[None]:
         yield
     finally:
         _hasher = saved
-MIN_PASSWORD = 8
 TOKEN_PREFIX = "ybz"
 
 
@@ -177,13 +176,15 @@ def create_user(
     session: Session, actor: Actor, *, username: str, display_name: str, password: str | None,
     roles: list[RoleSpec],
 ) -> User:
-    require(actor.is_admin or bool(actor.reviewer_paths()), "创建用户")
+    require(can_administer_system(actor) or bool(actor.reviewer_paths()), "创建用户")
     bag = ErrorBag()
     username = username.strip()
     if not username:
         bag.add("username", "required", "必填项不能为空")
-    if password is not None and len(password) < MIN_PASSWORD:
-        bag.add("password", "password_too_short", "密码至少需要{n}个字符", n=MIN_PASSWORD)
+    if password is not None:
+        from .security import password_errors
+
+        password_errors(password, bag)
     resolved: list[tuple[Role, Org | None, Region | None]] = []
     for i, spec in enumerate(roles):
         role = Role.parse(spec.role)
@@ -198,14 +199,12 @@ def create_user(
         if role in REGION_ROLES and region is None:
             bag.add(f"roles.{i}.region", "role_needs_region", "该角色需要指定所辖地区")
         resolved.append((role, org, region))
+    duties_combined_errors([r for r, _, _ in resolved], bag)
     bag.raise_if_any()
     if session.execute(select(User.id).where(User.username == username)).first():
         raise Conflict("user_exists", "用户名“{value}”已存在", value=username)
     for role, org, region in resolved:
-        scope = region.path if region else (org.region.path if org else None)
-        # A reviewer creates users only within their region, and never platform admins.
-        require(actor.is_admin or (role != Role.ADMIN and scope is not None and actor.reviews_region(scope)),
-                "分配角色")
+        _require_may_assign(actor, role, org, region)
     user = User(
         username=username, display_name=display_name.strip() or username,
         password_hash=_hasher.hash(password) if password else None,
@@ -217,6 +216,91 @@ def create_user(
     session.flush()
     _append(session, actor, "user.create", "user", user.id,
             {"username": username, "roles": [r.value for r, _, _ in resolved]})
+    return user
+
+
+def duties_combined_errors(roles: list[Role], bag: ErrorBag, field: str = "roles") -> None:
+    """三员分立 (issue 23): one person holds at most one administrator role (setting)."""
+    from ..config import get_security
+
+    held = sorted({r.value for r in roles if r in ADMIN_ROLES})
+    if get_security().separation_of_duties and len(held) > 1:
+        bag.add(field, "duties_combined", "同一人员不能兼任{roles}（三员分立）", roles="、".join(held))
+
+
+def _require_may_assign(actor: Actor, role: Role, org: Org | None, region: Region | None) -> None:
+    """Roles are the security administrator's (and the legacy admin's); a reviewer gives
+    business roles within their region, never an administrator role."""
+    scope = region.path if region else (org.region.path if org else None)
+    require(can_administer_security(actor)
+            or (role not in ADMIN_ROLES and scope is not None and actor.reviews_region(scope)), "分配角色")
+
+
+def assign_role(session: Session, actor: Actor, username: str, spec: RoleSpec) -> RoleAssignment:
+    """Give a user one more role; refused when it would combine two administrator roles."""
+    require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
+    user = get_user_by_name(session, username)
+    bag = ErrorBag()
+    role = Role.parse(spec.role)
+    if role is None:
+        bag.add("role", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=spec.role,
+                allowed="、".join(Role.values()))
+        bag.raise_if_any()
+    assert role is not None
+    org = get_org_by_uscc(session, spec.org_uscc) if spec.org_uscc else None
+    region = get_region_by_code(session, spec.region_code) if spec.region_code else None
+    if role in ORG_ROLES and org is None:
+        bag.add("org", "role_needs_org", "该角色需要指定所属机构")
+    if role in REGION_ROLES and region is None:
+        bag.add("region", "role_needs_region", "该角色需要指定所辖地区")
+    duties_combined_errors([Role(ra.role) for ra in user.roles] + [role], bag, "role")
+    bag.raise_if_any()
+    _require_may_assign(actor, role, org, region)
+    org_id, region_id = (org.id if org else None), (region.id if region else None)
+    if any(ra.role == role.value and ra.org_id == org_id and ra.region_id == region_id for ra in user.roles):
+        raise Conflict("role_exists", "与现有数据冲突：{what}", what=role.value)
+    ra = RoleAssignment(role=role.value, org_id=org_id, region_id=region_id)
+    user.roles.append(ra)
+    session.flush()
+    _append(session, actor, "user.role_assign", "user", user.id,
+            {"role": role.value, "org_id": org_id, "region_id": region_id})
+    return ra
+
+
+def revoke_role(session: Session, actor: Actor, username: str, role_value: str) -> int:
+    """Take every assignment of one role from a user; the user's sessions end."""
+    from . import sessions
+
+    require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
+    user = get_user_by_name(session, username)
+    role = Role.parse(role_value)
+    if role is None:
+        raise NotFound(f"角色 {role_value}", "role_not_found")
+    gone = [ra for ra in user.roles if ra.role == role.value]
+    for ra in gone:
+        org = session.get(Org, ra.org_id) if ra.org_id else None
+        region = session.get(Region, ra.region_id) if ra.region_id else None
+        _require_may_assign(actor, role, org, region)
+    if not gone:
+        raise NotFound(f"角色 {role_value}", "role_not_found")
+    for ra in gone:
+        user.roles.remove(ra)
+    ended = sessions.end_all(session, user.id)
+    _append(session, actor, "user.role_revoke", "user", user.id,
+            {"role": role.value, "count": len(gone), "sessions_ended": ended})
+    return len(gone)
+
+
+def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
+    """The system administrator enables or disables an account; disabling ends its sessions."""
+    from . import sessions
+
+    require(can_administer_system(actor), "启用或停用用户")
+    user = get_user_by_name(session, username)
+    user.is_active = active
+    ended = 0 if active else sessions.end_all(session, user.id)
+    _append(session, actor, "user.enable" if active else "user.disable", "user", user.id,
+            {"sessions_ended": ended})
     return user
 
 
@@ -307,11 +391,31 @@ def user_for_token(session: Session, raw: str, now: datetime | None = None) -> U
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise bad
+    from .security import is_locked
+
+    if is_locked(session, user):  # a locked account is locked on every path (issue 23)
+        raise bad
     return user
 
 
 __all__ = [
-    "DomainError", "RoleSpec", "actor_for", "authenticate", "create_org", "create_region", "create_token",
-    "create_user", "get_org", "get_org_by_uscc", "get_region_by_code", "get_user_by_name", "list_orgs",
-    "list_regions", "revoke_token", "user_for_token",
+    "DomainError",
+    "RoleSpec",
+    "actor_for",
+    "assign_role",
+    "authenticate",
+    "create_org",
+    "create_region",
+    "create_token",
+    "create_user",
+    "get_org",
+    "get_org_by_uscc",
+    "get_region_by_code",
+    "get_user_by_name",
+    "list_orgs",
+    "list_regions",
+    "revoke_role",
+    "revoke_token",
+    "set_active",
+    "user_for_token",
 ]

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime, time
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, and_, func, or_, select
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..access import Actor, can_read_all, can_review, require
@@ -26,6 +26,7 @@ from ..enums import ChineseEnum, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..sealing import SealedJSON, SealedText
 from ..workdays import add_workdays, deadline_provisional, workdays_between
 
 CLAIM_MAX = 2000  # characters of free text per field; a dispute, not a document
@@ -77,11 +78,11 @@ class Objection(Base):
     org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))
     batch_id: Mapped[int | None] = mapped_column(Integer)  # zone batch (no FK: zone is optional)
-    row_key: Mapped[dict[str, Any] | None] = mapped_column(JSON)  # key item name -> value
+    row_key: Mapped[dict[str, Any] | None] = mapped_column(SealedJSON)  # key item name -> value (SM4)
     row_number: Mapped[int | None] = mapped_column(Integer)  # source row/line number
     items: Mapped[list[Any]] = mapped_column(JSON, default=list)
-    claim: Mapped[str] = mapped_column(Text)
-    expected: Mapped[str | None] = mapped_column(Text)
+    claim: Mapped[str] = mapped_column(SealedText)  # issue 23: SM4 at rest
+    expected: Mapped[str | None] = mapped_column(SealedText)  # issue 23: SM4 at rest
     state: Mapped[str] = mapped_column(String(8))
     filed_by: Mapped[str] = mapped_column(String(64))
     filed_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
@@ -89,17 +90,17 @@ class Objection(Base):
     answer_due: Mapped[date] = mapped_column(Date)
     correct_due: Mapped[date] = mapped_column(Date)
     answer: Mapped[str | None] = mapped_column(String(8))
-    answer_reason: Mapped[str | None] = mapped_column(Text)
+    answer_reason: Mapped[str | None] = mapped_column(SealedText)  # issue 23: SM4 at rest
     answered_on: Mapped[date | None] = mapped_column(Date)
     answered_by: Mapped[str | None] = mapped_column(String(64))
-    correction_note: Mapped[str | None] = mapped_column(Text)
+    correction_note: Mapped[str | None] = mapped_column(SealedText)  # issue 23: SM4 at rest
     correction_batch_id: Mapped[int | None] = mapped_column(Integer)
     corrected_on: Mapped[date | None] = mapped_column(Date)
     corrected_by: Mapped[str | None] = mapped_column(String(64))
     escalated_on: Mapped[date | None] = mapped_column(Date)
     escalated_from: Mapped[str | None] = mapped_column(String(8))
     decision: Mapped[str | None] = mapped_column(String(8))
-    decision_reason: Mapped[str | None] = mapped_column(Text)
+    decision_reason: Mapped[str | None] = mapped_column(SealedText)  # issue 23: SM4 at rest
     decided_on: Mapped[date | None] = mapped_column(Date)
     decided_by: Mapped[str | None] = mapped_column(String(64))
     withdrawn_on: Mapped[date | None] = mapped_column(Date)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import Depends, Request, Response
 from fastapi.routing import APIRoute
@@ -18,9 +19,9 @@ from ..crypto import constant_time_equal
 from ..db import get_database
 from ..deps import SESSION_COOKIE
 from ..errors import DomainError, Unauthenticated
-from ..ledger import service as ledger
+from ..orgs import mfa, security, sessions
 from ..orgs import service as orgs
-from ..orgs import sessions
+from ..orgs.model import User
 from .render import LOGIN_CSRF_COOKIE, WebContext, error_page, is_https, redirect, render, web_context
 
 CSRF_FIELD = "csrf_token"
@@ -53,8 +54,6 @@ class WebRoute(APIRoute):
             try:
                 return await original(request)
             except LoginRequired as exc:
-                from urllib.parse import quote
-
                 return redirect(f"/login?next={quote(exc.next_url, safe='/')}")
             except DomainError as exc:
                 return error_page(request, exc)
@@ -101,38 +100,122 @@ def login_page(request: Request, next: str | None = None) -> Response:
     return render(request, "login.html", next=safe_next(next), username="", failed=False)
 
 
-def login_submit(request: Request, form: FormData = Depends(form_data)) -> Response:
+MFA_COOKIE = "ybz_mfa"  # issue 23: the signed proof of a passed password, for the second step
+
+
+def _check_login_csrf(request: Request, form: FormData) -> None:
     token = str(form.get(CSRF_FIELD) or "")
     cookie = request.cookies.get(LOGIN_CSRF_COOKIE) or ""
     if not token or not cookie or not constant_time_equal(token, cookie):
         raise CsrfFailed()
+
+
+def _source(request: Request) -> str:
+    """The client's address as the ASGI server saw it (behind the TLS proxy, uvicorn's
+    --proxy-headers with --forwarded-allow-ips makes this the real client)."""
+    return request.client.host if request.client else "unknown"
+
+
+def _signed_in(request: Request, user_id: int, next_url: str, factor: str) -> Response:
+    raw = security.open_session(get_database(), user_id, factor=factor, via="web")
+    response = redirect(next_url)
+    response.set_cookie(SESSION_COOKIE, raw, max_age=int(sessions.lifetime().total_seconds()), httponly=True,
+                        samesite="lax", secure=is_https(request), path="/")
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(MFA_COOKIE, path="/login")
+    return response
+
+
+def login_submit(request: Request, form: FormData = Depends(form_data)) -> Response:
+    _check_login_csrf(request, form)
     username = str(form.get("username") or "").strip()
     password = str(form.get("password") or "")
     next_url = safe_next(str(form.get("next") or ""))
     db = get_database()
     try:
-        with db.read() as s:
-            user = orgs.authenticate(s, username, password)  # slow hash outside the write lock
+        user_id = security.check_password(db, username, password, source=_source(request), via="web")
+    except security.LoginThrottled:
+        return render(request, "login.html", status_code=429, next=next_url, username=username, failed=False,
+                      throttled=True)
     except Unauthenticated:
-        # One message for unknown user and wrong password: no user enumeration.
+        # One message for unknown user, wrong password and locked account: no user enumeration.
         return render(request, "login.html", status_code=401, next=next_url, username=username, failed=True)
-    with db.write() as s:
-        user = orgs.get_user_by_name(s, username)
-        raw, _csrf = sessions.start(s, user)
-        ledger.append(s, orgs.actor_for(s, user), "web.login", "user", user.id, {"via": "web"})
-    response = redirect(next_url)
-    response.set_cookie(SESSION_COOKIE, raw, max_age=sessions.SESSION_HOURS * 3600, httponly=True,
-                        samesite="lax", secure=is_https(request), path="/")
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    with db.read() as s:
+        user = s.get(User, user_id)
+        assert user is not None
+        needs_second = mfa.enrolled(s, user_id) or mfa.required_for(user)
+    if not needs_second:
+        return _signed_in(request, user_id, next_url, "password")
+    response = redirect(f"/login/2fa?next={quote(next_url, safe='/')}")
+    response.set_cookie(MFA_COOKIE, security.pending_token(user_id), max_age=security.PENDING_MINUTES * 60,
+                        httponly=True, samesite="lax", secure=is_https(request), path="/login")
+    return response
+
+
+def login_2fa_page(request: Request, next: str | None = None) -> Response:
+    """The second step: a code from the authenticator app, or enrolment when the role needs one."""
+    user_id = security.pending_user(request.cookies.get(MFA_COOKIE))
+    if user_id is None:
+        return redirect("/login")
+    db = get_database()
+    with db.read() as s:
+        is_enrolled = mfa.enrolled(s, user_id)
+        user = s.get(User, user_id)
+        username = user.username if user else ""
+    secret = uri = None
+    if not is_enrolled:
+        with db.write() as s:
+            secret = mfa.pending_secret(s, user_id) or mfa.begin_enrolment(s, user_id)
+        uri = mfa.provisioning_uri(secret, username)
+    return render(request, "login.html", step="2fa", next=safe_next(next), username="", failed=False,
+                  enrol_secret=secret, enrol_uri=uri)
+
+
+def login_2fa_submit(request: Request, form: FormData = Depends(form_data)) -> Response:
+    _check_login_csrf(request, form)
+    next_url = safe_next(str(form.get("next") or ""))
+    user_id = security.pending_user(request.cookies.get(MFA_COOKIE))
+    if user_id is None:
+        return redirect("/login")
+    code = str(form.get("code") or "").strip()
+    db = get_database()
+    with db.read() as s:
+        is_enrolled = mfa.enrolled(s, user_id)
+    try:
+        if is_enrolled:
+            factor = security.second_factor(db, user_id, code, source=_source(request))
+            recovery: list[str] = []
+        else:
+            with db.write() as s:
+                user = s.get(User, user_id)
+                assert user is not None
+                recovery = mfa.confirm_enrolment(s, orgs.actor_for(s, user), user_id, code)
+            factor = "totp"
+    except Unauthenticated:
+        secret = uri = None
+        if not is_enrolled:
+            with db.read() as s:
+                secret = mfa.pending_secret(s, user_id)
+                user = s.get(User, user_id)
+                uri = mfa.provisioning_uri(secret, user.username) if secret and user else None
+        return render(request, "login.html", status_code=401, step="2fa", next=next_url, username="",
+                      failed=True, enrol_secret=secret, enrol_uri=uri)
+    response = _signed_in(request, user_id, next_url, factor)
+    if recovery:
+        # The recovery codes are shown once, now, instead of the redirect.
+        page = render(request, "login.html", step="recovery", next=next_url, username="", failed=False,
+                      recovery_codes=recovery)
+        for key, value in response.raw_headers:
+            if key.lower() == b"set-cookie":
+                page.raw_headers.append((key, value))
+        return page
     return response
 
 
 def logout(request: Request, ctx: WebContext = Depends(csrf_checked)) -> Response:
-    raw = request.cookies.get(SESSION_COOKIE)
+    """Sign-out ends every session of the user, not only this browser's (issue 23)."""
     with get_database().write() as s:
-        if raw:
-            sessions.end(s, raw)
-        ledger.append(s, ctx.actor, "web.logout", "user", ctx.actor.user_id or 0, {"via": "web"})
+        security.sign_out_everywhere(s, ctx.actor, ctx.actor.user_id or 0, via="web")
     response = redirect("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
@@ -141,4 +224,6 @@ def logout(request: Request, ctx: WebContext = Depends(csrf_checked)) -> Respons
 def register(router: Any) -> None:
     router.add_api_route("/login", login_page, methods=["GET"], include_in_schema=False)
     router.add_api_route("/login", login_submit, methods=["POST"], include_in_schema=False)
+    router.add_api_route("/login/2fa", login_2fa_page, methods=["GET"], include_in_schema=False)
+    router.add_api_route("/login/2fa", login_2fa_submit, methods=["POST"], include_in_schema=False)
     router.add_api_route("/logout", logout, methods=["POST"], include_in_schema=False)

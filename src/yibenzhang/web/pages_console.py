@@ -6,7 +6,7 @@ from typing import Any
 
 from fastapi import Depends, Request, Response
 
-from ..access import can_read_all, require
+from ..access import can_read_all, can_read_audit, require
 from ..catalog import service
 from ..db import get_database
 from ..ledger import service as ledger
@@ -35,7 +35,7 @@ def one_source(request: Request, ctx: WebContext = Depends(console_user)) -> Res
 
 def ledger_page(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
     # The same rule as GET /api/v1/ledger/verify.
-    require(can_read_all(ctx.actor) or bool(ctx.actor.reviewer_paths()), "校验存证链")
+    require(can_read_all(ctx.actor) or can_read_audit(ctx.actor) or bool(ctx.actor.reviewer_paths()), "校验存证链")
     with get_database().read() as s:
         report = ledger.verify(s)
     return render(request, "ledger.html", report=report)

@@ -112,6 +112,8 @@ def web_context(request: Request) -> WebContext:
                 user, csrf = found
                 actor = orgs.actor_for(s, user, lang)
                 display = user.display_name
+        if found is not None:
+            sessions.touch(get_database(), raw)  # issue 23: the idle timeout counts from here
     ctx = WebContext(actor=actor, lang=lang, csrf=csrf, display_name=display)
     request.state.web = ctx
     request.state.actor = actor  # deps.resolve_actor reuses it
