@@ -29,7 +29,7 @@ def test_every_enumeration_value_has_english():
     assert missing == []
 
 
-NOT_FOUND_SUBJECTS = ("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 ", "版本 ")
+NOT_FOUND_SUBJECTS = ("信息资源 ", "机构 ", "地区 ", "用户 ", "令牌 ", "版本 ", "角色 ")
 
 
 def test_every_message_template_in_the_code_has_english():

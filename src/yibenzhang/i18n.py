@@ -1320,7 +1320,7 @@ EN.update({  # assess: compliance calendar, backup and restore (engineer A2)
 EN.update({
     "未找到": "Not found", "无权执行此操作": "Permission denied", "与当前状态冲突": "Conflict with the current state",
     "交付文件": "delivery file", "质量规则": "quality rule", "评估": "valuation", "系统": "system",
-    "登记证书": "registration certificate", "用户": "user", "归集任务": "collection task",
+    "登记证书": "registration certificate", "用户": "user", "角色": "role", "归集任务": "collection task",
     "开放计划条目": "open-data plan entry", "入表记录": "balance-sheet record", "令牌": "token", "证书": "certificate",
     "逾期{n}天": "{n} days overdue", "逾期{n}个工作日": "{n} working days overdue", "今天到期": "Due today",
     "剩余{n}天": "{n} days left", "距到期": "Due in",
