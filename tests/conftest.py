@@ -10,7 +10,9 @@ its own templates, so workers share nothing but the PostgreSQL server."""
 from __future__ import annotations
 
 import copy
+import fcntl
 import os
+import pickle
 import shutil
 import uuid
 from collections.abc import Iterator
@@ -231,6 +233,63 @@ def pg_url(templates: Templates) -> str:
     """This worker's migrated PostgreSQL database (tests through `db` get it refilled per test)."""
     need(bool(PG_URL), "PostgreSQL (YBZ_TEST_PG_URL)")
     return templates.pg.url
+
+
+# --------------------------------------------------------------------------- the demo province
+
+@dataclass(frozen=True)
+class DemoProvince:
+    """The demo province (seed 2026) on SQLite: its home (database, zone, keys) and the summary
+    `load_demo` returned. Read-only: a test that uses it copies it with `copy_demo`."""
+
+    home: Path
+    summary: dict
+
+
+@pytest.fixture(scope="session")
+def demo_province(tmp_path_factory: pytest.TempPathFactory, cheap_password_hashing: None) -> DemoProvince:
+    """Loaded once per run, by whichever xdist worker needs it first (the others wait on a file
+    lock in the run's shared temporary folder), instead of once per test that needs a province."""
+    from yibenzhang import demo
+    from yibenzhang.catalog.taxonomy import seed_categories
+
+    shared = tmp_path_factory.getbasetemp()
+    if "PYTEST_XDIST_WORKER" in os.environ:
+        shared = shared.parent  # the run's folder, common to its workers
+    target = shared / "demo-2026"
+    with open(shared / "demo-2026.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (target / "summary.pickle").exists():
+            building = shared / "demo-2026.building"
+            shutil.rmtree(building, ignore_errors=True)
+            building.mkdir()
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setenv("YBZ_HOME", str(building))
+                mp.setenv("YBZ_SECRET_KEY", TEST_SECRET)
+                mp.delenv("YBZ_DB_URL", raising=False)
+                mp.delenv("YBZ_ZONE", raising=False)
+                reset_settings()
+                reset_databases()
+                migrate(f"sqlite:///{building / 'ybz.sqlite3'}")
+                with get_database().write() as s:
+                    seed_categories(s)
+                summary = demo.load_demo(seed=2026)
+                reset_databases()  # closes SQLite's last connection: the WAL is folded into the file
+                reset_settings()
+            (building / "summary.pickle").write_bytes(pickle.dumps(summary))
+            building.rename(target)  # whole or not at all: a crashed build is never taken as done
+    return DemoProvince(target, pickle.loads((target / "summary.pickle").read_bytes()))
+
+
+def copy_demo(province: DemoProvince, home: Path) -> Database:
+    """The demo province copied into `home` (the test's YBZ_HOME, whose default database and zone
+    it becomes); returns the copy's Database. Call with YBZ_HOME set to `home` and no YBZ_DB_URL."""
+    reset_databases()
+    for stale in home.glob("ybz.sqlite3*"):  # a WAL left beside the old file would be applied to the copy
+        stale.unlink()
+    shutil.copytree(province.home, home, dirs_exist_ok=True, ignore=shutil.ignore_patterns("summary.pickle"))
+    reset_settings()
+    return get_database()
 
 
 # --------------------------------------------------------------------------- per test

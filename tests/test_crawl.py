@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,7 +21,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from typer.testing import CliRunner
 
-from tests.conftest import TEST_SECRET
+from tests.conftest import TEST_SECRET, DemoProvince, copy_demo
 from tests.crawl_support import CrawlResult, Failure, crawl
 from tests.web.conftest import csrf_of
 from yibenzhang.config import reset_settings
@@ -55,10 +54,8 @@ class Province:
 
 
 @pytest.fixture(scope="module")
-def province(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) -> Iterator[Province]:
-    from yibenzhang import demo
+def province(tmp_path_factory: pytest.TempPathFactory, demo_province: DemoProvince) -> Iterator[Province]:
     from yibenzhang.catalog.model import Resource
-    from yibenzhang.catalog.taxonomy import seed_categories
     from yibenzhang.ledger.model import LedgerEvent
     from yibenzhang.orgs.model import Org, Region
     from yibenzhang.zone.model import Batch
@@ -70,12 +67,8 @@ def province(tmp_path_factory: pytest.TempPathFactory, sqlite_template: Path) ->
         mp.setenv("YBZ_SECRET_KEY", TEST_SECRET)
         mp.delenv("YBZ_DB_URL", raising=False)
         mp.delenv("YBZ_ZONE", raising=False)
-        shutil.copy(sqlite_template, home / "ybz.sqlite3")  # the home's default database
-        reset_settings()
-        reset_databases()
-        with get_database().write() as s:
-            seed_categories(s)
-        summary = demo.load_demo(seed=2026)
+        copy_demo(demo_province, home)  # the run's demo province, loaded once, as this module's own copy
+        summary = demo_province.summary
         with get_database().read() as s:
             names = (set(s.execute(select(Org.name)).scalars()) | set(s.execute(select(Region.name)).scalars())
                      | set(s.execute(select(Resource.name)).scalars()))

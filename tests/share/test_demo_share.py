@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
+from tests.conftest import copy_demo
 from yibenzhang import demo
 from yibenzhang.access import Actor
 from yibenzhang.ledger import service as ledger
@@ -13,16 +14,11 @@ from yibenzhang.share import grants as G
 from yibenzhang.share import requests as svc
 
 
-def test_demo_sharing(sqlite_db, monkeypatch):
-    import time
-
-    from yibenzhang.share import demo as share_demo
-
-    monkeypatch.setattr(demo, "DEMO_EXTENSIONS", ())
-    demo.load_demo(seed=2026)
-    started = time.perf_counter()
-    summary = share_demo.load(sqlite_db, 2026)["share"]
-    print(f"share demo: {summary} in {time.perf_counter() - started:.2f} s")
+def test_demo_sharing(sqlite_db, home, demo_province):
+    # The run's demo province, whose first extension is the sharing demo (demo.DEMO_EXTENSIONS).
+    assert demo.DEMO_EXTENSIONS[0] == "yibenzhang.share.demo:load"
+    sqlite_db = copy_demo(demo_province, home)
+    summary = demo_province.summary["share"]
     assert (summary["requests"], summary["grants"]) == (8, 4) and summary["usage_calls"] > 20
     with sqlite_db.read() as s:
         states = dict(s.execute(select(svc.ShareRequest.state, func.count()).group_by(svc.ShareRequest.state)).all())
