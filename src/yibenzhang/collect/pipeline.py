@@ -290,7 +290,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         staging.close()
         work.close()
     seconds = time.monotonic() - started
-    quality = _assess(db, actor, batch.id) if status == BatchStatus.PUBLISHED.value else None
+    quality = _assess(db, actor, target.id, batch.id) if status == BatchStatus.PUBLISHED.value else None
     seconds_total = time.monotonic() - started
     total_bytes = source.total_bytes if source else 0
     return IngestReport(
@@ -347,16 +347,21 @@ def _save_mappings(s: Session, actor: Actor, resource_id: int, mapping: dict[str
             row.item = item
 
 
-def _assess(db: Database, actor: Actor, batch_id: int) -> dict[str, Any] | None:
-    assess = registry.load("yibenzhang.quality.service:assess_batch")
+def _assess(db: Database, actor: Actor, resource_id: int, batch_id: int) -> dict[str, Any] | None:
+    """The resource's quality over its current rows (every live batch, upserts applied), not over
+    the new batch alone: a small batch must not set the resource's score (issue 15)."""
+    assess = registry.load("yibenzhang.quality.service:assess_current")
     if assess is None:
         return None
     try:
-        return assess(db, actor, batch_id)
+        return assess(db, actor, resource_id)
     except DomainError as exc:
         # The batch is published; a failed assessment is reported, not a lost batch.
-        log.warning("quality assessment of batch %s failed: %s", batch_id, exc.code)
+        log.warning("quality assessment after batch %s failed: %s", batch_id, exc.code)
         return {"error": exc.code}
+    except Exception as exc:  # published already: report it, never crash after publishing
+        log.exception("quality assessment after batch %s failed", batch_id)
+        return {"error": "quality_failed", "detail": type(exc).__name__}
 
 
 def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Path, *, fmt: str | None = None,
