@@ -39,7 +39,7 @@ from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
 from ..zone.storage import Staging, crash_point
 from . import readers, rejects
-from .coerce import ItemSpec, Plan
+from .coerce import MACROS, ItemSpec, Plan
 from .mapping import resolve
 from .model import ColumnMapping
 
@@ -236,6 +236,8 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
     batch_mode = _mode(target, mode)
     engine = get_engine()
     con = engine.connect()
+    for macro in MACROS:
+        con.execute(macro)
     zone_root = get_settings().zone
     staging = Staging(zone_root)  # becomes the batch folder
     work = Staging(zone_root)  # scratch: decoded text, bad rows; never published
@@ -261,12 +263,14 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         bad_rows = bad.table(_arrow_struct(con, struct_sql))
         con.register("bad_rows", bad_rows)
         stats = con.sql(plan.bad_stats_sql("bad_rows")).fetchall()[0]
-        rows_rejected = int(stats[0])
+        refused = source.refused()  # rows the reader could not split into the header's columns
+        rows_rejected = int(stats[0]) + refused.num_rows
         rows_read = rows_accepted + rows_rejected
         _type_mismatches(plan, stats, part)
         reject_file = None
         if rows_rejected:
-            rejects.write(con, plan.rejects_sql("bad_rows"), staging.path / REJECTS)
+            con.register("refused_rows", refused)
+            rejects.write(con, plan.rejects_sql("bad_rows", "refused_rows"), staging.path / REJECTS)
             reject_file = REJECTS
         con.close()
         digest = _sm3_files([part])
@@ -316,7 +320,8 @@ def _type_mismatches(plan: Plan, stats: tuple[Any, ...], part: Path) -> None:
         if item in plan.fallible():
             failed, ok = int(stats[col]), int(stats[col + 1])
             col += 2
-            if failed >= MISMATCH_MIN and not ok:
+            # a code column all in scientific notation is rows to send again, not a wrong type
+            if failed >= MISMATCH_MIN and not ok and plan.letter(item) != "C":
                 meta = meta or pq.read_metadata(part)
                 if _converted(meta, item.name) == 0:
                     bag.add(f"items.{item.name}", "type_mismatch",

@@ -34,6 +34,10 @@ DECODE_SHARE = 0.25  # the part of a transcoded file's progress bar given to dec
 CSV_BLOCK_BYTES = 1 << 20  # Arrow parses blocks of this size; the longest line it takes (small: less memory)
 
 
+REFUSED_SCHEMA = pa.schema([("_row", pa.int64()), ("item", pa.string()), ("code", pa.string()),
+                            ("value", pa.string())])
+
+
 @dataclass
 class Source:
     """Arrow record batches, each with a `_row` int64 column (the source row/line number)."""
@@ -46,6 +50,12 @@ class Source:
     finish: Callable[[], None] = lambda: None  # raises what only the end of the stream reveals
     close: Callable[[], None] = lambda: None
     position: Callable[[], tuple[int, int]] | None = None  # (rows, bytes) so far, polled for progress
+    # rows the reader refused as a whole (a CSV row with the wrong number of columns)
+    refused_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def refused(self) -> pa.Table:
+        """The refused rows as a table: _row, item, code, value."""
+        return pa.Table.from_pylist(self.refused_rows, REFUSED_SCHEMA)
 
 
 def guess_format(path: Path, fmt: str | None) -> str:
