@@ -1331,3 +1331,12 @@ def normalize_lang(value: str | None) -> str:
         return DEFAULT_LANG
     value = value.lower()
     return "en" if value.startswith("en") else "zh"
+
+# Issue 15: exact collection (CSV dialects, line numbers, exact coercion).
+EN.update({
+    "CSV 文件格式有误：第{line}行起的记录{detail}": "malformed CSV file: the record starting on line {line}: {detail}",
+    "引号未闭合": "an unclosed quote",
+    "闭合引号后紧跟了其他字符": "a character right after a closing quote",
+    "无法解析": "unreadable",
+    "文件只有表头，没有数据行": "the file has a header but no data rows",
+})

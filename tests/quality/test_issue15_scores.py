@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import duckdb
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from typer.testing import CliRunner
@@ -13,6 +14,7 @@ from typer.testing import CliRunner
 from tests.factories import published
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_file
+from yibenzhang.errors import DomainError
 from yibenzhang.quality import service
 from yibenzhang.quality.evaluate import evaluate
 from yibenzhang.quality.rules import catalogue_rules
@@ -41,10 +43,16 @@ def test_resource_without_rules_collects_and_evaluates(world, tmp_path):
     assert report.rows_accepted == 2 and report.quality is not None
     assert "error" not in report.quality and report.quality["rules"] == 0 and report.quality["rows"] == 2
     assert report.quality["overall"] is None  # no rule, 不定期: nothing to score, said so
-    # the header-only file: a 0-row batch, evaluated too
+    # a file of rows all rejected: held, assessed over the current rows, no crash
+    path.write_text("备注,数量,说明\n甲,x,1\n乙,1e999,2\n", encoding="utf-8")
+    held = ingest_file(world.db, steward, rid, path, mode="全量")
+    assert (held.rows_accepted, held.rows_rejected, held.status) == (0, 2, "待确认")
+    # a header-only file: a clear error, nothing published
     path.write_text("备注,数量,说明\n", encoding="utf-8")
-    empty = ingest_file(world.db, steward, rid, path, mode="全量")
-    assert (empty.rows_read, empty.quality["rows"]) == (0, 0)
+    with pytest.raises(DomainError) as err:
+        ingest_file(world.db, steward, rid, path, mode="全量")
+    assert err.value.code == "file_no_rows"
+    assert service.assess_current(world.db, steward, rid)["rows"] == 2
 
     from yibenzhang.cli import app
 

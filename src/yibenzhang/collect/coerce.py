@@ -38,9 +38,8 @@ FULL_WIDTH = "０１２３４５６７８９．，－／：＋　"
 HALF_WIDTH = "0123456789.,-/:+ "
 _FULL_CLASS = f"[{FULL_WIDTH}]"
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d", "%Y.%m.%d"]
-TIME_FORMATS = [f"{d} {t}" for d in DATE_FORMATS[:3] for t in ("%H:%M:%S", "%H:%M")] + \
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f", "%Y年%m月%d日%H时%M分%S秒",
-     "%Y-%m-%dT%H:%M", "%Y/%m/%d %H:%M:%S.%f", "%Y.%m.%d %H:%M:%S", "%Y.%m.%d %H:%M", "%Y%m%d %H:%M:%S"]
+TIME_FORMATS = [d + sep + t for d in DATE_FORMATS for sep in (" ", "T")
+                for t in ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f")] + [d + "%H时%M分%S秒" for d in DATE_FORMATS]
 TRUE_WORDS = ["是", "y", "yes", "true", "t", "1", "对"]
 FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "错"]
 # Shapes checked before strptime, which is lenient (it reads "2023123" as 2023-12-3).
@@ -144,7 +143,8 @@ def _uncurrency(n: str) -> str:
 
 
 def _date_time(n: str) -> str:
-    return f"CASE WHEN {_match(n, DATE_RE + TIME_RE)} THEN try_strptime({n}, {_list(TIME_FORMATS)}) END"
+    return (f"CASE WHEN {_match(n, DATE_RE + TIME_RE)} AND NOT starts_with({n}, '0000') "
+            f"THEN try_strptime({n}, {_list(TIME_FORMATS)}) END")
 
 
 def typed(n: str, letter: str, codelike: bool = False) -> str:
@@ -165,7 +165,8 @@ def typed(n: str, letter: str, codelike: bool = False) -> str:
     if letter in ("N", "F"):
         g = ungrouped(n)
         d = f"TRY_CAST({g} AS DOUBLE)"
-        exact = f"(length({g}) <= {EXACT_DIGITS} OR ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)))"
+        short = f"(length({g}) <= {EXACT_DIGITS} AND NOT (contains({g}, 'e') OR contains({g}, 'E')))"
+        exact = f"({short} OR ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)))"
         return (f"CASE WHEN ({_match(g, DECIMAL_RE)} OR {_match(g, SCI_RE)}) AND isfinite({d}) AND {exact} "
                 f"THEN {d} END")
     if letter == "I":
@@ -190,7 +191,7 @@ def failure_code(n: str, letter: str) -> str:
         g = ungrouped(_uncurrency(n) if letter == "Y" else n)
         decimal, sci = _match(g, DECIMAL_RE), _match(g, SCI_RE)
         if letter == "I":
-            why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND contains({g}, '.') "
+            why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND regexp_matches({g}, '\\.[0-9]*[1-9]') "
                    f"THEN 'integer_fraction' WHEN {decimal} THEN 'integer_out_of_range'")
         elif letter == "Y":
             why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND NOT {_match(g, AMOUNT_RE)} "

@@ -230,7 +230,7 @@ class _BadRows:
 
 def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path], readers.Source], *,
          source_info: dict[str, Any], mode: str | None, mapping: dict[str, str] | None,
-         progress: Callable[[Progress], None] | None) -> IngestReport:
+         progress: Callable[[Progress], None] | None, file: bool = False) -> IngestReport:
     started = time.monotonic()
     target = _target(db, actor, resource)
     batch_mode = _mode(target, mode)
@@ -267,6 +267,10 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         rows_rejected = int(stats[0]) + refused.num_rows
         rows_read = rows_accepted + rows_rejected
         _type_mismatches(plan, stats, part)
+        if file and not rows_read:
+            # A header-only file is a mistake more often than "the resource is now empty": say so
+            # rather than publish a batch that (in 全量 mode) would empty the resource.
+            raise DomainError("file_no_rows", "文件只有表头，没有数据行")
         reject_file = None
         if rows_rejected:
             con.register("refused_rows", refused)
@@ -378,9 +382,11 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
         raise DomainError("file_not_found", "文件不存在：{path}", path=str(path))
     kind = readers.guess_format(path, fmt)
 
+    exact = [True]
+
     def opener(con: Any, work: Path) -> readers.Source:
         if kind == "csv":
-            return readers.open_csv(path, encoding, work=work)
+            return readers.open_csv(path, encoding, work=work, exact=exact[0])
         if kind == "xlsx":
             target = _target(db, actor, resource)
             return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
@@ -388,8 +394,16 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
             return readers.open_json(path, get_engine().connect())
         return readers.open_parquet(path)
 
-    return _run(db, actor, resource, opener, source_info={"kind": "file", "file": path.name,
-                "bytes": path.stat().st_size}, mode=mode, mapping=mapping, progress=progress)
+    info = {"kind": "file", "file": path.name, "bytes": path.stat().st_size}
+    try:
+        return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
+                    progress=progress, file=True)
+    except readers.Irregular:
+        # Ragged rows or a malformed quote: nothing was published; read it again record by record
+        # to refuse exactly those rows (or name the malformed record's line).
+        exact[0] = False
+        return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
+                    progress=progress, file=True)
 
 
 def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Iterable[pa.RecordBatch], *,
