@@ -358,3 +358,99 @@ def test_decimal_reference_is_exact():
     assert reference("2023年5月1日", "D", False) == date(2023, 5, 1)
     with pytest.raises((Reject, InvalidOperation)):
         reference("1e400", "N", False)
+
+
+# --- XLSX as departments send it: typed cells, numbers that were codes, dates as serials --------
+
+XLSX_ITEMS = [("备注", "C"), ("证件号码", "C"), ("人数", "I"), ("金额", "Y"), ("数值", "N"), ("日期", "D")]
+
+
+def _cell_reference(cell: Any, letter: str, codelike: bool) -> Any:
+    """What a typed cell stands for, or Reject: a number of more than 15 digits lost its last ones
+    (Excel keeps 15), so a code or integer refuses it; a number item takes the double as stored."""
+    if cell is None or cell == "":
+        return None
+    if isinstance(cell, str):
+        return reference(cell, letter, codelike)
+    if isinstance(cell, datetime | date):
+        if letter != "D":
+            return reference(cell.isoformat(sep=" ") if isinstance(cell, datetime) else cell.isoformat(),
+                             letter, codelike)
+        if isinstance(cell, datetime) and cell.time() != datetime.min.time():
+            raise Reject("date_has_time")
+        return cell if not isinstance(cell, datetime) else cell.date()
+    f = float(cell)
+    if letter == "N":
+        return f
+    if f.is_integer() and abs(f) >= 1e15 and letter in ("C", "I", "Y"):
+        if letter == "C" and not codelike:
+            return format(Decimal(repr(f)).normalize(), "E")
+        raise Reject("scientific_notation")
+    text = str(int(f)) if f.is_integer() else repr(f)
+    return reference(text, letter, codelike)
+
+
+def cells(letter: str, codes: bool = False) -> st.SearchStrategy[Any]:
+    text = st.text(alphabet("utf-8").filter(lambda c: c.isprintable()), max_size=10)
+    numbers = st.one_of(st.integers(-10**18, 10**18), st.floats(-1e18, 1e18, allow_nan=False),
+                        st.decimals(-10**6, 10**6, places=3).map(float))
+    if letter == "D":
+        return st.one_of(st.dates(date(1900, 3, 1), date(9999, 1, 1)),
+                         st.datetimes(datetime(1900, 3, 1), datetime(9999, 1, 1))
+                         .map(lambda d: d.replace(microsecond=0)),
+                         text, st.none())
+    if codes:
+        return st.one_of(st.integers(0, 10**18), st.from_regex(r"0[0-9]{5,17}", fullmatch=True), text, st.none())
+    return st.one_of(numbers, text, st.none())
+
+
+@HYPO
+@given(rows=st.lists(st.tuples(cells("C"), cells("C", codes=True), cells("I"), cells("Y"), cells("N"), cells("D")),
+                     min_size=1, max_size=10))
+def test_xlsx_cells_collect_exactly(world, tmp_path_factory, rows):
+    import openpyxl
+
+    rid = published(world, items=[ItemIn(name=n, data_type=t) for n, t in XLSX_ITEMS], update_cycle="不定期")
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    ws.append(["某局数据报送表"])  # a title row above the header, as departments send
+    ws.append([n for n, _ in XLSX_ITEMS])
+    for row in rows:
+        ws.append(list(row))
+    path = tmp_path_factory.mktemp("x") / "dept.xlsx"
+    wb.save(path)
+    expected, failures, converted = [], {}, {}
+    for i, row in enumerate(rows):
+        if all(c is None or c == "" for c in row):
+            continue
+        typed, codes = {}, {}
+        for (name, letter), cell in zip(XLSX_ITEMS, row, strict=True):
+            try:
+                typed[name] = _cell_reference(cell, letter, name in CODELIKE)
+                converted[name] = converted.get(name, 0) + (typed[name] is not None)
+            except Reject as r:
+                codes[name] = r.code
+                failures[name] = failures.get(name, 0) + 1
+        expected.append((i + 3, typed, codes))
+    mismatch = {n for n, letter in XLSX_ITEMS if letter != "C" and failures.get(n, 0) >= 2 and not converted.get(n)}
+    steward = world.actor("police_steward")
+    if mismatch:
+        with pytest.raises(ValidationFailed):
+            ingest_file(world.db, steward, rid, path, mode="全量")
+        return
+    report = ingest_file(world.db, steward, rid, path, mode="全量")
+    accepted = [(at, typed) for at, typed, codes in expected if not codes]
+    assert report.rows_read == len(expected) and report.rows_accepted == len(accepted)
+    with world.db.read() as s:
+        files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
+    got = duckdb.connect().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_arrow_table().to_pylist()
+    assert [r["_row"] for r in got] == [at for at, _ in accepted]
+    for row, (_, want) in zip(got, accepted, strict=True):
+        for name, _letter in XLSX_ITEMS:
+            assert row[name] == want[name], (name, row[name], want[name])
+    lines = []
+    if report.reject_file:
+        raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+        lines = list(csv.DictReader(io.StringIO(raw, newline="")))
+    assert {(int(r["行号"]), r["信息项"], r["代码"]) for r in lines} == {
+        (at, name, code) for at, _t, codes in expected for name, code in codes.items()}

@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -369,18 +370,29 @@ def _bad_text(path: Path, name: str) -> DomainError:
 # --- XLSX --------------------------------------------------------------------------------
 
 
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; beyond, they are zeros
+
+
 def _cell_text(v: Any) -> str | None:
+    """A cell's value as the text it stands for, exactly: text as typed (leading zeros and spaces
+    kept), a number in its shortest exact form, a date or time in ISO form. A whole number of
+    more than 15 digits has lost its last digits in Excel (an ID typed as a number): it is
+    written in scientific notation, which codes and integers refuse with that reason."""
     if v is None or v == "":
         return None
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 10 ** EXCEL_DIGITS:
+            return str(int(v))
+        if v.is_integer():
+            return format(Decimal(repr(v)).normalize(), "E")
+        return repr(v)
     if isinstance(v, datetime):
         return v.isoformat(sep=" ")
     if isinstance(v, date | time):
         return v.isoformat()
-    return str(v).strip()
+    return str(v)
 
 
 def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int, int]]],
@@ -396,7 +408,7 @@ def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int
                 r, c = r0, c0
                 break
         cell = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
-        return _cell_text(cell) or ""
+        return (_cell_text(cell) or "").strip()
 
     best, best_score = 0, -1
     for r in range(min(20, len(rows))):
