@@ -1332,6 +1332,7 @@ def normalize_lang(value: str | None) -> str:
     value = value.lower()
     return "en" if value.startswith("en") else "zh"
 
+
 # Issue 15: exact collection (CSV dialects, line numbers, exact coercion).
 EN.update({
     "CSV 文件格式有误：第{line}行起的记录{detail}": "malformed CSV file: the record starting on line {line}: {detail}",
@@ -1339,4 +1340,5 @@ EN.update({
     "闭合引号后紧跟了其他字符": "a character right after a closing quote",
     "无法解析": "unreadable",
     "文件只有表头，没有数据行": "the file has a header but no data rows",
+    "请指定批次编号：ybz collect rejects BATCH -o FILE": "name the batch: ybz collect rejects BATCH -o FILE",
 })

@@ -74,6 +74,7 @@ class IngestReport:
     rows_per_s: float
     mb_per_s: float
     quality: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None  # what was detected: format, encoding, delimiter, sheet
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -306,7 +307,8 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         rows_accepted=rows_accepted, rows_rejected=rows_rejected,
         reject_file=f"{batch.path}/{reject_file}" if reject_file else None, seconds=round(seconds_total, 3),
         rows_per_s=round(rows_read / seconds, 1) if seconds else 0.0,
-        mb_per_s=round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0, quality=quality)
+        mb_per_s=round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0, quality=quality,
+        source=dict(source.meta) if source else None)
 
 
 def _arrow_struct(con: Any, struct_sql: str) -> pa.DataType:
