@@ -50,6 +50,7 @@ INT_RE = r"[+-]?[0-9]+(\.0*)?"
 DECIMAL_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
 AMOUNT_RE = r"[+-]?([0-9]+(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)"
 SCI_RE = DECIMAL_RE + r"[eE][+-]?[0-9]+"
+NUMBER_RE = DECIMAL_RE + r"([eE][+-]?[0-9]+)?"
 EXCEL_SCI_RE = r"[+-]?[0-9]+(\.[0-9]+)?[eE]\+[0-9]+"  # how Excel shows a long number
 GROUPED_RE = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
 EXACT_DIGITS = 15  # a decimal of this many significant digits always survives a double (DBL_DIG)
@@ -137,9 +138,12 @@ def ungrouped(n: str) -> str:
 
 
 def _uncurrency(n: str) -> str:
-    """An amount without ¥/￥ before it (after the sign) or 元 after it."""
+    """An amount without ¥/￥ before it (after the sign) or 元 after it (the common forms without
+    a regular expression)."""
     stripped = f"regexp_replace(regexp_replace({n}, '^([+-]?) *[¥￥] *', '\\1'), ' *元$', '')"
-    return f"CASE WHEN contains({n}, '¥') OR contains({n}, '￥') OR contains({n}, '元') THEN {stripped} ELSE {n} END"
+    return (f"CASE WHEN NOT (contains({n}, '¥') OR contains({n}, '￥') OR contains({n}, '元')) THEN {n} "
+            f"WHEN (starts_with({n}, '¥') OR starts_with({n}, '￥')) AND NOT contains({n}, '元') "
+            f"THEN ltrim(substr({n}, 2), ' ') ELSE {stripped} END")
 
 
 def _date_time(n: str) -> str:
@@ -147,8 +151,20 @@ def _date_time(n: str) -> str:
             f"THEN try_strptime({n}, {_list(TIME_FORMATS)}) END")
 
 
-def typed(n: str, letter: str, codelike: bool = False) -> str:
-    """The typed value of normalized text `n`, NULL when it cannot be converted exactly."""
+def prepared(n: str, letter: str) -> str:
+    """Normalized text `n` ready to convert: an amount without its currency sign, a number
+    without its thousands separators (NULL when they are misplaced); `n` itself otherwise."""
+    if letter == "Y":
+        return ungrouped(_uncurrency(n))
+    if letter in ("I", "N", "F"):
+        return ungrouped(n)
+    return n
+
+
+def typed(n: str, letter: str, codelike: bool = False, g: str | None = None) -> str:
+    """The typed value of normalized text `n` (`g`: its `prepared` form, a column when the
+    caller computed it once), NULL when it cannot be converted exactly."""
+    g = g or prepared(n, letter)
     if letter == "D":
         day = (f"CASE WHEN {_match(n, DATE_RE)} AND NOT starts_with({n}, '0000') "
                f"THEN CAST(try_strptime({n}, {_list(DATE_FORMATS)}) AS DATE) END")
@@ -160,17 +176,14 @@ def typed(n: str, letter: str, codelike: bool = False) -> str:
                f"AS DATE) AS TIMESTAMP) END")
         return f"CASE WHEN starts_with({n}, '0000') THEN NULL ELSE coalesce({_date_time(n)}, {day}) END"
     if letter == "Y":
-        g = ungrouped(_uncurrency(n))
         return f"CASE WHEN {_match(g, AMOUNT_RE)} THEN TRY_CAST({g} AS DECIMAL(18,2)) END"
     if letter in ("N", "F"):
-        g = ungrouped(n)
         d = f"TRY_CAST({g} AS DOUBLE)"
         short = f"(length({g}) <= {EXACT_DIGITS} AND NOT (contains({g}, 'e') OR contains({g}, 'E')))"
-        exact = f"({short} OR ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)))"
-        return (f"CASE WHEN ({_match(g, DECIMAL_RE)} OR {_match(g, SCI_RE)}) AND isfinite({d}) AND {exact} "
-                f"THEN {d} END")
+        # CASE, not AND/OR: only the rows that reach a branch compute it
+        return (f"CASE WHEN NOT {_match(g, NUMBER_RE)} THEN NULL WHEN {short} THEN {d} "
+                f"WHEN isfinite({d}) AND ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)) THEN {d} END")
     if letter == "I":
-        g = ungrouped(n)
         return (f"CASE WHEN {_match(g, INT_RE)} THEN TRY_CAST(CASE WHEN contains({g}, '.') "
                 f"THEN split_part({g}, '.', 1) ELSE {g} END AS BIGINT) END")
     if letter == "L":
@@ -183,6 +196,23 @@ def typed(n: str, letter: str, codelike: bool = False) -> str:
         return (f"CASE WHEN (contains({n}, 'E+') OR contains({n}, 'e+')) AND {_match(n, EXCEL_SCI_RE)} "
                 f"THEN NULL ELSE {n} END")
     return n
+
+
+FAST_CASTS = {"I": "BIGINT", "N": "DOUBLE", "F": "DOUBLE", "Y": "DECIMAL(18,2)", "D": "DATE", "T": "TIMESTAMP"}
+
+
+def candidate(g: str, letter: str) -> str | None:
+    """The plain cast of prepared text `g`: exact whenever its own text is `g` (see `fast`)."""
+    target = FAST_CASTS.get(letter)
+    return f"TRY_CAST({g} AS {target})" if target else None
+
+
+def fast(c: str, g: str, letter: str) -> str:
+    """The cast `c` of `g` is exact without further checks: `g` is the cast value's own canonical
+    text (plain digits, the shortest text of a double, two decimals, ISO date or timestamp). Most
+    values take this path; the others go through `typed`'s rules."""
+    finite = f"isfinite({c}) AND " if letter in ("N", "F") else ""
+    return f"({finite}CAST({c} AS VARCHAR) = {g})"
 
 
 def failure_code(n: str, letter: str) -> str:
@@ -276,25 +306,38 @@ class Plan:
                 norm = f"NULLIF(_t{k}, '')" if letter in ("C", "M", "B") else trimmed(f"_t{k}")
                 norm_cols.append(f"_o{k}, {norm} AS _n{k}")
                 blank.append(f"(_o{k} IS NULL OR _o{k} = '')")
-        outer = ["_row"]
+        # each layer computes a value once for the layers above (DuckDB repeats an expression
+        # written twice): text, normalized, prepared, plain cast, typed value, failed value
+        prep_cols, cand_cols, typed_cols, outer = ["_row"], ["_row"], ["_row"], ["_row"]
         bad = []
         for k, item in enumerate(self.items):
             ctype = COLUMN_TYPES[self.letter(item)]
+            name = quote(item.name)
             if item.name not in self.mapping:
-                outer.append(f"CAST(NULL AS {ctype}) AS {quote(item.name)}")
+                typed_cols.append(f"CAST(NULL AS {ctype}) AS {name}")
+                outer.append(name)
                 continue
-            value = typed(f"_n{k}", self.letter(item), item.codelike)
-            outer.append(f"{value} AS {quote(item.name)}")
+            letter = self.letter(item)
+            prep_cols.append(f"_o{k}, _n{k}, {prepared(f'_n{k}', letter)} AS _g{k}")
+            c = candidate(f"_g{k}", letter)
+            cand_cols.append(f"_o{k}, _n{k}, _g{k}" + (f", {c} AS _c{k}" if c else ""))
+            value = typed(f"_n{k}", letter, item.codelike, f"_g{k}")
+            if c:
+                value = f"CASE WHEN {fast(f'_c{k}', f'_g{k}', letter)} THEN _c{k} ELSE {value} END"
+            typed_cols.append(f"_o{k}, _n{k}, {value} AS {name}")
+            outer.append(name)
             if self.can_fail(item):
-                outer.append(f"CASE WHEN _n{k} IS NOT NULL AND ({value}) IS NULL THEN _o{k} END AS _raw{k}")
+                outer.append(f"CASE WHEN _n{k} IS NOT NULL AND {name} IS NULL THEN _o{k} END AS _raw{k}")
                 bad.append(f"_raw{k} IS NOT NULL")
             if item.is_key:
-                bad.append(f"{quote(item.name)} IS NULL")
+                bad.append(f"{name} IS NULL")
         flag = " OR ".join(bad) if bad else "false"
         keep = f" WHERE NOT ({' AND '.join(blank)})" if blank else ""
-        return (f"SELECT *, ({flag}) AS _bad FROM (SELECT {', '.join(outer)} FROM "
-                f"(SELECT {', '.join(norm_cols)} FROM (SELECT {', '.join(text_cols)} FROM "
-                f"(SELECT {', '.join(cast_cols)} FROM {source}{keep}))))")
+        sql = f"SELECT {', '.join(cast_cols)} FROM {source}{keep}"
+        for cols in (text_cols, norm_cols, prep_cols, cand_cols, typed_cols, outer):
+            sql = f"SELECT {', '.join(cols)} FROM ({sql})"
+        return f"SELECT *, ({flag}) AS _bad FROM ({sql})"
+
     def _watched(self) -> list[tuple[int, ItemSpec]]:
         """Items whose values can make a row bad: fallible conversions and key items."""
         fallible = self.fallible()
