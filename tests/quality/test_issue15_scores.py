@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 from tests.factories import published
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_file
-from yibenzhang.errors import DomainError
+from yibenzhang.errors import DomainError, ValidationFailed
 from yibenzhang.quality import service
 from yibenzhang.quality.evaluate import evaluate
 from yibenzhang.quality.rules import catalogue_rules
@@ -43,10 +43,15 @@ def test_resource_without_rules_collects_and_evaluates(world, tmp_path):
     assert report.rows_accepted == 2 and report.quality is not None
     assert "error" not in report.quality and report.quality["rules"] == 0 and report.quality["rows"] == 2
     assert report.quality["overall"] is None  # no rule, 不定期: nothing to score, said so
-    # a file of rows all rejected: held, assessed over the current rows, no crash
-    path.write_text("备注,数量,说明\n甲,x,1\n乙,1e999,2\n", encoding="utf-8")
+    # a file of rows all rejected: held (nothing joins the current rows), no crash
+    path.write_text("备注,数量,说明\n甲,1e999,1\n", encoding="utf-8")
     held = ingest_file(world.db, steward, rid, path, mode="全量")
-    assert (held.rows_accepted, held.rows_rejected, held.status) == (0, 2, "待确认")
+    assert (held.rows_accepted, held.rows_rejected, held.status) == (0, 1, "待确认")
+    # two values and none a number: a wrong column, refused whole with a clear error
+    path.write_text("备注,数量,说明\n甲,x,1\n乙,1e999,2\n", encoding="utf-8")
+    with pytest.raises(ValidationFailed) as wrong:
+        ingest_file(world.db, steward, rid, path, mode="全量")
+    assert wrong.value.errors[0].code == "type_mismatch"
     # a header-only file: a clear error, nothing published
     path.write_text("备注,数量,说明\n", encoding="utf-8")
     with pytest.raises(DomainError) as err:
