@@ -401,6 +401,10 @@ def cells(letter: str, codes: bool = False) -> st.SearchStrategy[Any]:
                          text, st.none())
     if codes:
         return st.one_of(st.integers(0, 10**18), st.from_regex(r"0[0-9]{5,17}", fullmatch=True), text, st.none())
+    if letter == "N":  # a number item takes the double as stored; Excel stores at most 15 digits
+        # (a longer integer in the XML is parsed by the reader to a nearby double, not ours to check)
+        return st.one_of(st.integers(-10**15 + 1, 10**15 - 1), st.floats(-1e15, 1e15, allow_nan=False),
+                         text, st.none())
     return st.one_of(numbers, text, st.none())
 
 
