@@ -1494,3 +1494,14 @@ EN.update({  # issue 20: bounded input, failed jobs in front of the person waiti
         "Under the sharing policy every requested item would be withheld (grade not confirmed, or not shareable): "
         "a grant approved now would serve no data. Confirm the items' grades first.",
 })
+
+
+# Issue 15: exact collection (CSV dialects, line numbers, exact coercion).
+EN.update({
+    "CSV 文件格式有误：第{line}行起的记录{detail}": "malformed CSV file: the record starting on line {line}: {detail}",
+    "引号未闭合": "an unclosed quote",
+    "闭合引号后紧跟了其他字符": "a character right after a closing quote",
+    "无法解析": "unreadable",
+    "文件只有表头，没有数据行": "the file has a header but no data rows",
+    "请指定批次编号：ybz collect rejects BATCH -o FILE": "name the batch: ybz collect rejects BATCH -o FILE",
+})

@@ -95,7 +95,7 @@ def test_rejects_are_exact_and_hold_the_batch_until_confirmed(world, people, tmp
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
     assert {(r["行号"], r["信息项"], r["代码"]) for r in lines} == {
-        ("32", "出生日期", "invalid_date"), ("33", "月收入", "invalid_amount"),
+        ("32", "出生日期", "date_nonexistent"), ("33", "月收入", "invalid_amount"),
         ("34", "公民身份号码", "key_missing"), ("35", "是否在职", "invalid_logical"),
         ("35", "家庭人口", "invalid_integer")}
     assert all(r["原因"] and r["reason"] for r in lines)

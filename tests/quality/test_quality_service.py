@@ -75,7 +75,7 @@ def test_ingested_batch_is_assessed_and_scored(world, people, tmp_path):
     ])
     report = ingest_file(db, steward, people, csv)
     quality = report.quality
-    assert quality is not None and quality["rows"] == 4 and quality["scope"] == "batch"
+    assert quality is not None and quality["rows"] == 4 and quality["scope"] == "current"
     with db.read() as s:
         detail = service.resource_quality(s, steward, people)
         public = service.resource_quality(s, world.actor("consumer"), people)
@@ -91,7 +91,7 @@ def test_ingested_batch_is_assessed_and_scored(world, people, tmp_path):
     current = service.assess_current(db, steward, people)
     assert current["scope"] == "current" and current["rows"] == 4
     with db.read() as s:
-        assert [h["scope"] for h in service.resource_quality(s, steward, people)["history"]] == ["batch", "current"]
+        assert [h["scope"] for h in service.resource_quality(s, steward, people)["history"]] == ["current", "current"]
         orgs = service.scores_by(s, world.actor("reviewer"), "org")
         regions = service.scores_by(s, world.actor("reviewer"), "region")
         content = s.execute(select(LedgerEvent.content).where(LedgerEvent.action == "quality.assess")

@@ -70,7 +70,7 @@ def test_steward_uploads_and_sees_progress_summary_and_quality(client, world, si
     rejects = client.get(f"/console/batches/{batch_id}/rejects")
     assert rejects.status_code == 200 and "text/csv" in rejects.headers["content-type"]
     body = rejects.content.decode("utf-8-sig")
-    assert body.count("2023-02-30") == 2 and "not a valid date" in body
+    assert body.count("2023-02-30") == 2 and "the date does not exist" in body
     with world.db.read() as s:
         event = ledger.events_for(s, "batch", str(batch_id))[-1]
         assert event.action == "zone.rejects.download" and "2023-02-30" not in event.content

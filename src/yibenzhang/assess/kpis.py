@@ -298,8 +298,9 @@ def _quality(session: Session, scope: Scope, out: dict[int, dict[str, Any]]) -> 
     """quality.scores.weighted_average's overall score as sums per org (each resource's latest run,
     weight max(rows, 1), runs without an overall score left out), so regions fold by addition."""
     from ..quality.model import QualityRun
+    from ..quality.service import score_run_ids
 
-    latest = select(func.max(QualityRun.id)).group_by(QualityRun.resource_id)
+    latest = score_run_ids()  # current-state runs: a resource's score covers all its live rows
     weight = case((QualityRun.row_count < 1, 1), else_=QualityRun.row_count)
     stmt = select(QualityRun.org_id, func.count(), func.sum(QualityRun.overall * weight), func.sum(weight)).where(
         QualityRun.id.in_(latest), QualityRun.overall.isnot(None),

@@ -195,7 +195,9 @@ def org_resources(session: Session, actor: Actor, org_id: int, day: date | None 
                                   Resource.record_count, Resource.open_type)
                            .where(Resource.org_id == org_id).order_by(Resource.code).limit(limit)).all()
     newest = {rid: n for rid, _o, _c, n in kpis.newest_batches(session, scope, Resource.id.in_([r.id for r in rows]))}
-    latest = select(func.max(QualityRun.id)).where(QualityRun.org_id == org_id).group_by(QualityRun.resource_id)
+    from ..quality.service import score_run_ids
+
+    latest = score_run_ids(QualityRun.org_id == org_id)  # current-state runs, not the last batch's
     quality = dict(session.execute(select(QualityRun.resource_id, QualityRun.overall)
                                    .where(QualityRun.id.in_(latest))).all())
     fresh = Freshness(day)

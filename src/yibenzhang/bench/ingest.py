@@ -17,6 +17,7 @@ from typing import Any
 
 from . import bench_environment
 from .ingest_data import ITEMS, generate
+from .ingest_data import VERSION as DATA_VERSION
 
 BASE_ROWS = 1_000_000  # `ybz bench ingest --rows N` means scale N / BASE_ROWS
 ROWS = BASE_ROWS
@@ -35,7 +36,7 @@ print(json.dumps({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss
 
 
 def _data(rows: int) -> Path:
-    path = Path(".bench") / f"ingest-{rows}.gb18030.csv"
+    path = Path(".bench") / f"ingest-{rows}-v{DATA_VERSION}.gb18030.csv"
     if not path.exists() or not path.with_suffix(".utf8.csv").exists():
         generate(path, rows)
     return path

@@ -34,6 +34,10 @@ ITEMS = [
 ]
 
 
+MULTILINE_SHARE = 0.05  # rows whose 备注 holds a quoted line break
+VERSION = 2  # of the generated file (cached under ./.bench/): 2 adds the quoted line breaks
+
+
 def _pick(rng: np.random.Generator, choices: list[str], n: int) -> np.ndarray:
     return np.array(choices, dtype=object)[rng.integers(0, len(choices), n)]
 
@@ -99,6 +103,11 @@ def generate(path: Path, rows: int, seed: int = 7) -> Path:
         "是否在职": _pick(rng, ["是", "否", "Y", "N"], n), "家庭人口": rng.integers(1, 9, n).astype(str),
         "身高": np.char.mod("%.1f", rng.normal(165, 8, n)), "备注": _pick(rng, ["", "无", "䶮字备注"], n),
     })
+    # Quoted line breaks in 5 % of the rows, as Excel writes a cell with Alt+Enter (issue 15).
+    notes = table["备注"].to_numpy(False)
+    multi = rng.random(n) < MULTILINE_SHARE
+    table = table.set_column(19, "备注", pa.array(np.where(multi, _join(_join("第一行", "\r\n"), notes.astype(str)),
+                                                          notes)))
     # A few deliberately invalid values (about 0.1 %): impossible dates and non-numbers.
     bad = rng.random(n) < 0.0005
     table = table.set_column(3, "出生日期", pa.array(np.where(bad, "2023-13-45", births)))

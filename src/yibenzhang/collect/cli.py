@@ -74,18 +74,24 @@ def collect_command(
     table: str | None = typer.Option(None, "--table"),
     query: str | None = typer.Option(None, "--query"),
     since_column: str | None = typer.Option(None, "--since-column"),
+    output: Path | None = typer.Option(None, "-o", "--output",
+                                       help="With `ybz collect rejects BATCH`: where to write the reject file."),
     confirm: int | None = typer.Option(None, "--confirm", help="Confirm held batch BATCH (id)."),
     discard: int | None = typer.Option(None, "--discard", help="Discard held batch BATCH (id)."),
     as_user: str | None = AsOpt,
     as_json: bool = JsonOpt,
 ) -> None:
-    """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`."""
+    """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`;
+    `ybz collect rejects BATCH -o FILE` saves a batch's reject file."""
     from ..db import get_database
     from .mapping import parse_map
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
         db = get_database()
+        if resource == "rejects":
+            _save_rejects(db, actor, str(file) if file is not None else "", output, as_json)
+            return
         if confirm is not None or discard is not None:
             from ..zone import service as zone
 
@@ -117,4 +123,32 @@ def collect_command(
         finally:
             if bar is not None:
                 bar.stop()
-        emit(report.as_dict(), as_json)
+        out = report.as_dict()
+        if not as_json:
+            out = _summary(out)
+        emit(out, as_json)
+
+
+def _summary(report: dict[str, Any]) -> dict[str, Any]:
+    """The report for a steward: what was detected, the counts, and how to get the rejects."""
+    source = report.pop("source", None) or {}
+    detected = ", ".join(f"{k}={v}" for k, v in source.items() if k in ("format", "encoding", "delimiter", "sheet",
+                                                                       "header_row", "reader"))
+    report["detected 识别"] = detected
+    if report.get("rows_rejected"):
+        report["rejects 拒收文件"] = f"ybz collect rejects {report['batch_id']} -o rejects.csv"
+    return report
+
+
+def _save_rejects(db: Any, actor: Any, batch: str, output: Path | None, as_json: bool) -> None:
+    import shutil
+
+    from .rejects import reject_file
+
+    if not batch.isdigit():
+        raise DomainError("batch_id_invalid", "请指定批次编号：ybz collect rejects BATCH -o FILE")
+    with db.write() as s:
+        path, name = reject_file(s, actor, int(batch))
+    target = output or Path(name)
+    shutil.copyfile(path, target)
+    emit({"batch_id": int(batch), "file": str(target), "bytes": target.stat().st_size}, as_json)

@@ -1,11 +1,34 @@
 """Coercion of source values to item data types, as DuckDB SQL over the whole batch.
 
-Each item yields a typed value expression and, for types that can fail, the raw value when it
-failed (NULL otherwise); a row with any failure, or without a key item, is rejected.
+Exact by rule (issue 15): a value is accepted only if it converts without loss; anything else is
+a reject with a stable code, never a rounded, truncated or guessed value. Per data type:
+
+- C 字符型 / M 备注型 / B 二进制: the text as sent (an empty value is no value). A code-like C item
+  (a format such as ID or USCC, or a name ending in 码/号/证/账号/卡) refuses a number that Excel
+  wrote in scientific notation (`5.20102E+17`): its digits are gone (`scientific_notation`).
+- I 整型: an optional sign and digits; a zero fraction (`3.0`) is the same integer. `2.5` is
+  `integer_fraction`, beyond BIGINT `integer_out_of_range`, `1E+3` `scientific_notation`.
+- Y 货币型 (DECIMAL(18,2)): ¥/￥ before or 元 after; at most two decimals that are not zero
+  (`12.345` is `amount_scale`, never rounded), at most 16 integer digits (`amount_out_of_range`).
+- N 数值型 / F 浮点型 (DOUBLE): decimal or scientific notation whose value the double represents
+  exactly in the round-trip sense (its shortest text is the same number): at most 15 significant
+  digits always are; `12345678901234567890` is `number_precision`; infinities are refused.
+- D 日期型: YYYY-MM-DD, YYYY/MM/DD, YYYY.MM.DD, YYYY年M月D日 or YYYYMMDD (8 digits) naming a day that
+  exists (`2023-02-30` is `date_nonexistent`); a date and time only at midnight (`date_has_time`).
+- T 日期时间型: such a date, then a time (H:MM[:SS[.ffffff]] or H时M分S秒), read as local time.
+- L 逻辑型: 是/否, 对/错, y/n, yes/no, true/false, t/f, 1/0 (any case).
+- For every non-text type: surrounding spaces are not part of the value; full-width digits and
+  signs are their ASCII forms; a thousands separator (, or ，) only in groups of three
+  (`1,234.5`; `1,23` is `thousands_separator`).
+
+Each item yields a typed value expression and, for types that can fail, the value as sent when
+it failed (NULL otherwise); a row with any failure, or without a key item, is rejected. The
+reason code is worked out again from the value as sent, over the rejected rows only.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from ..enums import DataType
@@ -15,27 +38,72 @@ FULL_WIDTH = "０１２３４５６７８９．，－／：＋　"
 HALF_WIDTH = "0123456789.,-/:+ "
 _FULL_CLASS = f"[{FULL_WIDTH}]"
 DATE_FORMATS = ["%Y-%m-%d", "%Y/%m/%d", "%Y年%m月%d日", "%Y%m%d", "%Y.%m.%d"]
-TIME_FORMATS = [f"{d} {t}" for d in DATE_FORMATS[:3] for t in ("%H:%M:%S", "%H:%M")] + \
-    ["%Y-%m-%dT%H:%M:%S", "%Y-%m-%dT%H:%M:%S.%f", "%Y-%m-%d %H:%M:%S.%f", "%Y年%m月%d日%H时%M分%S秒"]
+TIME_FORMATS = [d + sep + t for d in DATE_FORMATS for sep in (" ", "T")
+                for t in ("%H:%M:%S", "%H:%M", "%H:%M:%S.%f")] + [d + "%H时%M分%S秒" for d in DATE_FORMATS]
 TRUE_WORDS = ["是", "y", "yes", "true", "t", "1", "对"]
 FALSE_WORDS = ["否", "n", "no", "false", "f", "0", "错"]
+# Shapes checked before strptime, which is lenient (it reads "2023123" as 2023-12-3).
+DATE_RE = (r"[0-9]{4}(-[0-9]{1,2}-[0-9]{1,2}|/[0-9]{1,2}/[0-9]{1,2}|\.[0-9]{1,2}\.[0-9]{1,2}"
+           r"|年[0-9]{1,2}月[0-9]{1,2}日|[0-9]{4})")
+TIME_RE = r"([ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,6})?)?|[0-9]{1,2}时[0-9]{1,2}分[0-9]{1,2}秒)"
+INT_RE = r"[+-]?[0-9]+(\.0*)?"
+DECIMAL_RE = r"[+-]?([0-9]+\.?[0-9]*|\.[0-9]+)"
+AMOUNT_RE = r"[+-]?([0-9]+(\.[0-9]{0,2}0*)?|\.[0-9]{1,2}0*)"
+SCI_RE = DECIMAL_RE + r"[eE][+-]?[0-9]+"
+NUMBER_RE = DECIMAL_RE + r"([eE][+-]?[0-9]+)?"
+EXCEL_SCI_RE = r"[+-]?[0-9]+(\.[0-9]+)?[eE]\+[0-9]+"  # how Excel shows a long number
+GROUPED_RE = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
+EXACT_DIGITS = 15  # a decimal of this many significant digits always survives a double (DBL_DIG)
+CODE_WORDS = re.compile(r"(码|号|证|账号|卡)$|号码|代码|编码|证号")
 
 # code: (reason zh, reason en)
 REASONS = {
     "invalid_date": ("不是有效的日期", "not a valid date"),
+    "date_nonexistent": ("日期不存在（如2月30日）", "the date does not exist (such as 30 February)"),
+    "date_has_time": ("日期型信息项的值带有时刻，不会截去",
+                      "a date item's value has a time of day; it is never cut off"),
     "invalid_datetime": ("不是有效的日期时间", "not a valid date and time"),
     "invalid_amount": ("不是有效的金额", "not a valid amount"),
+    "amount_scale": ("金额超过两位小数，不会四舍五入", "more than two decimal places; amounts are never rounded"),
+    "amount_out_of_range": ("金额超出范围（整数部分最多16位）", "amount out of range (at most 16 integer digits)"),
     "invalid_number": ("不是有效的数值", "not a valid number"),
+    "number_precision": ("有效数字过多，按数值型存储会丢失精度",
+                         "too many significant digits: a number would lose some"),
+    "number_out_of_range": ("数值超出范围", "number out of range"),
     "invalid_integer": ("不是有效的整数", "not a valid integer"),
+    "integer_fraction": ("整数信息项的值带有小数部分，不会四舍五入",
+                         "the value has a fraction; integers are never rounded"),
+    "integer_out_of_range": ("超出整数范围", "outside the integer range"),
+    "scientific_notation": ("科学计数法导致精度丢失（请在电子表格中将该列设为文本后重新导出）",
+                            "scientific notation: the digits were lost (format the column as text and export again)"),
+    "thousands_separator": ("千位分隔符位置不正确", "misplaced thousands separator"),
     "invalid_logical": ("不是有效的逻辑值（是/否）", "not a valid yes/no value"),
     "key_missing": ("缺少主键信息项的值", "the key item has no value"),
+    "row_columns": ("该行的列数与表头不符", "the row's number of columns differs from the header's"),
 }
 CODE_BY_LETTER = {"D": "invalid_date", "T": "invalid_datetime", "Y": "invalid_amount", "N": "invalid_number",
-                  "F": "invalid_number", "I": "invalid_integer", "L": "invalid_logical"}
+                  "F": "invalid_number", "I": "invalid_integer", "L": "invalid_logical", "C": "scientific_notation"}
+# DuckDB macros the plan's SQL uses: a decimal's canonical form (sign, digits without leading or
+# trailing zeros, exponent), to tell whether a double kept every digit of the text it came from.
+MACROS = [
+    "CREATE OR REPLACE TEMP MACRO ybz_canon3(neg, d, x) AS CASE WHEN d = '' THEN '0' ELSE "
+    "(CASE WHEN neg THEN '-' ELSE '' END) || rtrim(d, '0') || 'e' || "
+    "CAST(x + length(d) - length(rtrim(d, '0')) AS VARCHAR) END",
+    "CREATE OR REPLACE TEMP MACRO ybz_canon2(neg, ip, fp, e) AS ybz_canon3(neg, ltrim(ip || fp, '0'), e - length(fp))",
+    "CREATE OR REPLACE TEMP MACRO ybz_canon1(neg, m, e) AS ybz_canon2(neg, split_part(m, '.', 1), "
+    "split_part(m, '.', 2), e)",
+    "CREATE OR REPLACE TEMP MACRO ybz_canon(s) AS ybz_canon1(starts_with(s, '-'), "
+    "regexp_extract(ltrim(ltrim(s, '+'), '-'), '^([0-9]*\\.?[0-9]*)', 1), "
+    "coalesce(TRY_CAST(regexp_extract(s, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0))",
+]
 
 
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
+
+
+def _match(n: str, pattern: str) -> str:
+    return f"regexp_full_match({n}, {literal(pattern)})"
 
 
 def text(src: str, letter: str) -> str:
@@ -55,29 +123,135 @@ def trimmed(t: str) -> str:
 
 
 def normalized(src: str, letter: str) -> str:
+    """The text a value is judged on: text types as sent (only an empty value is none), the
+    others trimmed, with ASCII digits."""
+    if letter in ("C", "M", "B"):
+        return f"NULLIF({text(src, letter)}, '')"
     return trimmed(text(src, letter))
 
 
-def typed(n: str, letter: str) -> str:
-    """The typed value of normalized text `n` (NULL when it cannot be converted)."""
-    if letter == "D":
-        return f"CAST(try_strptime({n}, {_list(DATE_FORMATS + TIME_FORMATS)}) AS DATE)"
-    if letter == "T":
-        return f"try_strptime({n}, {_list(TIME_FORMATS + DATE_FORMATS)})"
+def ungrouped(n: str) -> str:
+    """`n` without its thousands separators when they stand in groups of three; NULL when a
+    separator is misplaced."""
+    return (f"CASE WHEN NOT contains({n}, ',') THEN {n} WHEN {_match(n, GROUPED_RE)} "
+            f"THEN replace({n}, ',', '') END")
+
+
+def _uncurrency(n: str) -> str:
+    """An amount without ¥/￥ before it (after the sign) or 元 after it (the common forms without
+    a regular expression)."""
+    stripped = f"regexp_replace(regexp_replace({n}, '^([+-]?) *[¥￥] *', '\\1'), ' *元$', '')"
+    return (f"CASE WHEN NOT (contains({n}, '¥') OR contains({n}, '￥') OR contains({n}, '元')) THEN {n} "
+            f"WHEN (starts_with({n}, '¥') OR starts_with({n}, '￥')) AND NOT contains({n}, '元') "
+            f"THEN ltrim(substr({n}, 2), ' ') ELSE {stripped} END")
+
+
+def _date_time(n: str) -> str:
+    return (f"CASE WHEN {_match(n, DATE_RE + TIME_RE)} AND NOT starts_with({n}, '0000') "
+            f"THEN try_strptime({n}, {_list(TIME_FORMATS)}) END")
+
+
+def prepared(n: str, letter: str) -> str:
+    """Normalized text `n` ready to convert: an amount without its currency sign, a number
+    without its thousands separators (NULL when they are misplaced); `n` itself otherwise."""
     if letter == "Y":
-        stripped = f"replace(replace(replace(replace(replace({n}, ',', ''), '¥', ''), '￥', ''), '元', ''), ' ', '')"
-        return f"TRY_CAST({stripped} AS DECIMAL(18,2))"
+        return ungrouped(_uncurrency(n))
+    if letter in ("I", "N", "F"):
+        return ungrouped(n)
+    return n
+
+
+def typed(n: str, letter: str, codelike: bool = False, g: str | None = None) -> str:
+    """The typed value of normalized text `n` (`g`: its `prepared` form, a column when the
+    caller computed it once), NULL when it cannot be converted exactly."""
+    g = g or prepared(n, letter)
+    if letter == "D":
+        day = (f"CASE WHEN {_match(n, DATE_RE)} AND NOT starts_with({n}, '0000') "
+               f"THEN CAST(try_strptime({n}, {_list(DATE_FORMATS)}) AS DATE) END")
+        at = _date_time(n)
+        midnight = f"CASE WHEN {at} = CAST(CAST({at} AS DATE) AS TIMESTAMP) THEN CAST({at} AS DATE) END"
+        return f"coalesce({day}, {midnight})"
+    if letter == "T":
+        day = (f"CASE WHEN {_match(n, DATE_RE)} THEN CAST(CAST(try_strptime({n}, {_list(DATE_FORMATS)}) "
+               f"AS DATE) AS TIMESTAMP) END")
+        return f"CASE WHEN starts_with({n}, '0000') THEN NULL ELSE coalesce({_date_time(n)}, {day}) END"
+    if letter == "Y":
+        return f"CASE WHEN {_match(g, AMOUNT_RE)} THEN TRY_CAST({g} AS DECIMAL(18,2)) END"
     if letter in ("N", "F"):
-        return f"TRY_CAST(replace({n}, ',', '') AS DOUBLE)"
+        d = f"TRY_CAST({g} AS DOUBLE)"
+        short = f"(length({g}) <= {EXACT_DIGITS} AND NOT (contains({g}, 'e') OR contains({g}, 'E')))"
+        # CASE, not AND/OR: only the rows that reach a branch compute it
+        return (f"CASE WHEN NOT {_match(g, NUMBER_RE)} THEN NULL WHEN {short} THEN {d} "
+                f"WHEN isfinite({d}) AND ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)) THEN {d} END")
     if letter == "I":
-        return f"TRY_CAST(replace({n}, ',', '') AS BIGINT)"
+        return (f"CASE WHEN {_match(g, INT_RE)} THEN TRY_CAST(CASE WHEN contains({g}, '.') "
+                f"THEN split_part({g}, '.', 1) ELSE {g} END AS BIGINT) END")
     if letter == "L":
         # a simple CASE, not IN or list_contains: those become a join, and a join stops the
         # ordered parallel Parquet write
         words = [f"WHEN {literal(w)} THEN true" for w in TRUE_WORDS] + \
             [f"WHEN {literal(w)} THEN false" for w in FALSE_WORDS]
         return f"CASE lower({n}) {' '.join(words)} END"
+    if letter == "C" and codelike:
+        return (f"CASE WHEN (contains({n}, 'E+') OR contains({n}, 'e+')) AND {_match(n, EXCEL_SCI_RE)} "
+                f"THEN NULL ELSE {n} END")
     return n
+
+
+FAST_CASTS = {"I": "BIGINT", "N": "DOUBLE", "F": "DOUBLE", "Y": "DECIMAL(18,2)", "D": "DATE", "T": "TIMESTAMP"}
+
+
+def candidate(g: str, letter: str) -> str | None:
+    """The plain cast of prepared text `g`: exact whenever its own text is `g` (see `fast`)."""
+    target = FAST_CASTS.get(letter)
+    return f"TRY_CAST({g} AS {target})" if target else None
+
+
+def fast(c: str, g: str, letter: str) -> str:
+    """The cast `c` of `g` is exact without further checks: `g` is the cast value's own canonical
+    text (plain digits, the shortest text of a double, two decimals, ISO date or timestamp). Most
+    values take this path; the others go through `typed`'s rules."""
+    finite = f"isfinite({c}) AND " if letter in ("N", "F") else ""
+    return f"({finite}CAST({c} AS VARCHAR) = {g})"
+
+
+def failure_code(n: str, letter: str) -> str:
+    """SQL of the reject code of normalized text `n` that `typed` refused (run on rejects only)."""
+    if letter in ("I", "Y", "N", "F"):
+        g = ungrouped(_uncurrency(n) if letter == "Y" else n)
+        decimal, sci = _match(g, DECIMAL_RE), _match(g, SCI_RE)
+        if letter == "I":
+            why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND regexp_matches({g}, '\\.[0-9]*[1-9]') "
+                   f"THEN 'integer_fraction' WHEN {decimal} THEN 'integer_out_of_range'")
+        elif letter == "Y":
+            why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND NOT {_match(g, AMOUNT_RE)} "
+                   f"THEN 'amount_scale' WHEN {decimal} THEN 'amount_out_of_range'")
+        else:
+            why = (f"WHEN ({decimal} OR {sci}) AND NOT isfinite(TRY_CAST({g} AS DOUBLE)) THEN 'number_out_of_range' "
+                   f"WHEN {decimal} OR {sci} THEN 'number_precision'")
+        return (f"CASE WHEN contains({n}, ',') AND ({g}) IS NULL THEN 'thousands_separator' {why} "
+                f"ELSE {literal(CODE_BY_LETTER[letter])} END")
+    if letter == "D":
+        return (f"CASE WHEN ({_date_time(n)}) IS NOT NULL THEN 'date_has_time' "
+                f"WHEN {_match(n, DATE_RE)} THEN 'date_nonexistent' ELSE 'invalid_date' END")
+    if letter == "T":
+        return (f"CASE WHEN {_match(n, DATE_RE + '(' + TIME_RE + ')?')} THEN 'date_nonexistent' "
+                f"ELSE 'invalid_datetime' END")
+    return literal(CODE_BY_LETTER[letter])
+
+
+def reason_columns(code: str) -> tuple[str, str]:
+    """SQL of the zh and en reasons of the code expression `code`."""
+    zh = " ".join(f"WHEN {literal(k)} THEN {literal(v[0])}" for k, v in REASONS.items())
+    en = " ".join(f"WHEN {literal(k)} THEN {literal(v[1])}" for k, v in REASONS.items())
+    return f"CASE {code} {zh} END", f"CASE {code} {en} END"
+
+
+def is_codelike(name: str, fmt: str | None) -> bool:
+    """An item holding a code or number-like identifier (its digits matter, not its value)."""
+    from ..quality.rules import format_of  # the catalogue's own reading of names and formats
+
+    return bool(format_of(name, fmt, "C") not in (None, "date_text") or CODE_WORDS.search(name))
 
 
 @dataclass(frozen=True)
@@ -88,10 +262,13 @@ class ItemSpec:
     data_type: str
     required: bool = False
     is_key: bool = False
+    codelike: bool = False  # a code or identifier: scientific notation means its digits are lost
 
     @classmethod
     def of(cls, item: object) -> ItemSpec:
-        return cls(item.name, item.data_type, bool(item.required), bool(item.is_key))  # type: ignore[attr-defined]
+        name, fmt = item.name, getattr(item, "format", None)  # type: ignore[attr-defined]
+        return cls(name, item.data_type, bool(item.required), bool(item.is_key),  # type: ignore[attr-defined]
+                   is_codelike(name, fmt))
 
 
 @dataclass
@@ -105,37 +282,61 @@ class Plan:
         dt = DataType.parse(item.data_type)
         return dt.letter if dt else "C"
 
+    def can_fail(self, item: ItemSpec) -> bool:
+        letter = self.letter(item)
+        return letter in CODE_BY_LETTER and (letter != "C" or item.codelike)
+
     def fallible(self) -> list[ItemSpec]:
-        return [i for i in self.items if i.name in self.mapping and self.letter(i) in CODE_BY_LETTER]
+        return [i for i in self.items if i.name in self.mapping and self.can_fail(i)]
 
     def schema(self) -> dict[str, str]:
         return {i.name: COLUMN_TYPES[self.letter(i)] for i in self.items}
 
     def coerced_sql(self, source: str) -> str:
         """SELECT over `source` (a relation with the source columns and _row) giving each item
-        typed, `_raw_<k>` for failed values, and `_bad`."""
-        text_cols, norm_cols = ["_row"], ["_row"]
+        typed, `_raw<k>` (the value as sent) for failed values, and `_bad`. A row with no value
+        at all (a blank line) is no row."""
+        cast_cols, text_cols, norm_cols = ["_row"], ["_row"], ["_row"]
+        blank = []
         for k, item in enumerate(self.items):
             if item.name in self.mapping:
-                text_cols.append(f"{text(quote(self.mapping[item.name]), self.letter(item))} AS _t{k}")
-                norm_cols.append(f"{trimmed(f'_t{k}')} AS _n{k}")
-        outer = ["_row"]
+                letter = self.letter(item)
+                cast_cols.append(f"CAST({quote(self.mapping[item.name])} AS VARCHAR) AS _o{k}")
+                text_cols.append(f"_o{k}, {text(f'_o{k}', letter)} AS _t{k}")
+                norm = f"NULLIF(_t{k}, '')" if letter in ("C", "M", "B") else trimmed(f"_t{k}")
+                norm_cols.append(f"_o{k}, {norm} AS _n{k}")
+                blank.append(f"(_o{k} IS NULL OR _o{k} = '')")
+        # each layer computes a value once for the layers above (DuckDB repeats an expression
+        # written twice): text, normalized, prepared, plain cast, typed value, failed value
+        prep_cols, cand_cols, typed_cols, outer = ["_row"], ["_row"], ["_row"], ["_row"]
         bad = []
         for k, item in enumerate(self.items):
             ctype = COLUMN_TYPES[self.letter(item)]
+            name = quote(item.name)
             if item.name not in self.mapping:
-                outer.append(f"CAST(NULL AS {ctype}) AS {quote(item.name)}")
+                typed_cols.append(f"CAST(NULL AS {ctype}) AS {name}")
+                outer.append(name)
                 continue
-            value = typed(f"_n{k}", self.letter(item))
-            outer.append(f"{value} AS {quote(item.name)}")
-            if self.letter(item) in CODE_BY_LETTER:
-                outer.append(f"CASE WHEN _n{k} IS NOT NULL AND ({value}) IS NULL THEN _n{k} END AS _raw{k}")
+            letter = self.letter(item)
+            prep_cols.append(f"_o{k}, _n{k}, {prepared(f'_n{k}', letter)} AS _g{k}")
+            c = candidate(f"_g{k}", letter)
+            cand_cols.append(f"_o{k}, _n{k}, _g{k}" + (f", {c} AS _c{k}" if c else ""))
+            value = typed(f"_n{k}", letter, item.codelike, f"_g{k}")
+            if c:
+                value = f"CASE WHEN {fast(f'_c{k}', f'_g{k}', letter)} THEN _c{k} ELSE {value} END"
+            typed_cols.append(f"_o{k}, _n{k}, {value} AS {name}")
+            outer.append(name)
+            if self.can_fail(item):
+                outer.append(f"CASE WHEN _n{k} IS NOT NULL AND {name} IS NULL THEN _o{k} END AS _raw{k}")
                 bad.append(f"_raw{k} IS NOT NULL")
             if item.is_key:
-                bad.append(f"{quote(item.name)} IS NULL")
+                bad.append(f"{name} IS NULL")
         flag = " OR ".join(bad) if bad else "false"
-        return (f"SELECT *, ({flag}) AS _bad FROM (SELECT {', '.join(outer)} FROM "
-                f"(SELECT {', '.join(norm_cols)} FROM (SELECT {', '.join(text_cols)} FROM {source})))")
+        keep = f" WHERE NOT ({' AND '.join(blank)})" if blank else ""
+        sql = f"SELECT {', '.join(cast_cols)} FROM {source}{keep}"
+        for cols in (text_cols, norm_cols, prep_cols, cand_cols, typed_cols, outer):
+            sql = f"SELECT {', '.join(cols)} FROM ({sql})"
+        return f"SELECT *, ({flag}) AS _bad FROM ({sql})"
 
     def _watched(self) -> list[tuple[int, ItemSpec]]:
         """Items whose values can make a row bad: fallible conversions and key items."""
@@ -173,24 +374,25 @@ class Plan:
                 parts.append(f"count(*) FILTER (WHERE _ok{k}) AS ok{k}")
         return f"SELECT {', '.join(parts)} FROM {table}"
 
-    def rejects_sql(self, table: str) -> str:
-        """Over the bad rows' records: one line per failed value, in source order."""
+    def rejects_sql(self, table: str, extra: str | None = None) -> str:
+        """Over the bad rows' records (and `extra`, rows the reader refused: _row, item, code,
+        value): one line per failed value, in source order, with its reason in zh and en."""
         branches = []
         fallible = self.fallible()
         for k, item in self._watched():
             if item in fallible:
-                code = CODE_BY_LETTER[self.letter(item)]
-                zh, en = REASONS[code]
-                branches.append(f"SELECT _row, {literal(item.name)} AS item, {literal(code)} AS code, "
-                                f"{literal(zh)} AS reason, {literal(en)} AS reason_en, _raw{k} AS value "
+                code = failure_code(normalized(f"_raw{k}", self.letter(item)), self.letter(item))
+                branches.append(f"SELECT _row, {literal(item.name)} AS item, {code} AS code, _raw{k} AS value "
                                 f"FROM {table} WHERE _raw{k} IS NOT NULL")
             if item.is_key:
-                zh, en = REASONS["key_missing"]
                 failed = f" AND _raw{k} IS NULL" if item in fallible else ""
                 branches.append(f"SELECT _row, {literal(item.name)} AS item, 'key_missing' AS code, "
-                                f"{literal(zh)} AS reason, {literal(en)} AS reason_en, NULL AS value "
-                                f"FROM {table} WHERE NOT _ok{k}{failed}")
+                                f"CAST(NULL AS VARCHAR) AS value FROM {table} WHERE NOT _ok{k}{failed}")
+        if extra is not None:
+            branches.append(f"SELECT _row, item, code, value FROM {extra}")
         if not branches:
             return ("SELECT NULL::BIGINT AS _row, '' AS item, '' AS code, '' AS reason, '' AS reason_en, "
                     "'' AS value WHERE false")
-        return f"SELECT * FROM ({' UNION ALL '.join(branches)}) ORDER BY _row, item"
+        zh, en = reason_columns("code")
+        return (f"SELECT _row, item, code, {zh} AS reason, {en} AS reason_en, value "
+                f"FROM ({' UNION ALL '.join(branches)}) ORDER BY _row, item")

@@ -39,7 +39,7 @@ from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
 from ..zone.storage import Staging, crash_point
 from . import readers, rejects
-from .coerce import ItemSpec, Plan
+from .coerce import MACROS, ItemSpec, Plan
 from .mapping import resolve
 from .model import ColumnMapping
 
@@ -74,6 +74,7 @@ class IngestReport:
     rows_per_s: float
     mb_per_s: float
     quality: dict[str, Any] | None = None
+    source: dict[str, Any] | None = None  # what was detected: format, encoding, delimiter, sheet
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -230,12 +231,14 @@ class _BadRows:
 
 def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path], readers.Source], *,
          source_info: dict[str, Any], mode: str | None, mapping: dict[str, str] | None,
-         progress: Callable[[Progress], None] | None) -> IngestReport:
+         progress: Callable[[Progress], None] | None, file: bool = False) -> IngestReport:
     started = time.monotonic()
     target = _target(db, actor, resource)
     batch_mode = _mode(target, mode)
     engine = get_engine()
     con = engine.connect()
+    for macro in MACROS:
+        con.execute(macro)
     zone_root = get_settings().zone
     staging = Staging(zone_root)  # becomes the batch folder
     work = Staging(zone_root)  # scratch: decoded text, bad rows; never published
@@ -261,12 +264,18 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         bad_rows = bad.table(_arrow_struct(con, struct_sql))
         con.register("bad_rows", bad_rows)
         stats = con.sql(plan.bad_stats_sql("bad_rows")).fetchall()[0]
-        rows_rejected = int(stats[0])
+        refused = source.refused()  # rows the reader could not split into the header's columns
+        rows_rejected = int(stats[0]) + refused.num_rows
         rows_read = rows_accepted + rows_rejected
         _type_mismatches(plan, stats, part)
+        if file and not rows_read:
+            # A header-only file is a mistake more often than "the resource is now empty": say so
+            # rather than publish a batch that (in 全量 mode) would empty the resource.
+            raise DomainError("file_no_rows", "文件只有表头，没有数据行")
         reject_file = None
         if rows_rejected:
-            rejects.write(con, plan.rejects_sql("bad_rows"), staging.path / REJECTS)
+            con.register("refused_rows", refused)
+            rejects.write(con, plan.rejects_sql("bad_rows", "refused_rows"), staging.path / REJECTS)
             reject_file = REJECTS
         con.close()
         digest = _sm3_files([part])
@@ -290,7 +299,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         staging.close()
         work.close()
     seconds = time.monotonic() - started
-    quality = _assess(db, actor, batch.id) if status == BatchStatus.PUBLISHED.value else None
+    quality = _assess(db, actor, target.id, batch.id) if status == BatchStatus.PUBLISHED.value else None
     seconds_total = time.monotonic() - started
     total_bytes = source.total_bytes if source else 0
     return IngestReport(
@@ -298,7 +307,8 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         rows_accepted=rows_accepted, rows_rejected=rows_rejected,
         reject_file=f"{batch.path}/{reject_file}" if reject_file else None, seconds=round(seconds_total, 3),
         rows_per_s=round(rows_read / seconds, 1) if seconds else 0.0,
-        mb_per_s=round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0, quality=quality)
+        mb_per_s=round(total_bytes / 1e6 / seconds, 2) if seconds else 0.0, quality=quality,
+        source=dict(source.meta) if source else None)
 
 
 def _arrow_struct(con: Any, struct_sql: str) -> pa.DataType:
@@ -316,7 +326,8 @@ def _type_mismatches(plan: Plan, stats: tuple[Any, ...], part: Path) -> None:
         if item in plan.fallible():
             failed, ok = int(stats[col]), int(stats[col + 1])
             col += 2
-            if failed >= MISMATCH_MIN and not ok:
+            # a code column all in scientific notation is rows to send again, not a wrong type
+            if failed >= MISMATCH_MIN and not ok and plan.letter(item) != "C":
                 meta = meta or pq.read_metadata(part)
                 if _converted(meta, item.name) == 0:
                     bag.add(f"items.{item.name}", "type_mismatch",
@@ -347,16 +358,21 @@ def _save_mappings(s: Session, actor: Actor, resource_id: int, mapping: dict[str
             row.item = item
 
 
-def _assess(db: Database, actor: Actor, batch_id: int) -> dict[str, Any] | None:
-    assess = registry.load("yibenzhang.quality.service:assess_batch")
+def _assess(db: Database, actor: Actor, resource_id: int, batch_id: int) -> dict[str, Any] | None:
+    """The resource's quality over its current rows (every live batch, upserts applied), not over
+    the new batch alone: a small batch must not set the resource's score (issue 15)."""
+    assess = registry.load("yibenzhang.quality.service:assess_current")
     if assess is None:
         return None
     try:
-        return assess(db, actor, batch_id)
+        return assess(db, actor, resource_id)
     except DomainError as exc:
         # The batch is published; a failed assessment is reported, not a lost batch.
-        log.warning("quality assessment of batch %s failed: %s", batch_id, exc.code)
+        log.warning("quality assessment after batch %s failed: %s", batch_id, exc.code)
         return {"error": exc.code}
+    except Exception as exc:  # published already: report it, never crash after publishing
+        log.exception("quality assessment after batch %s failed", batch_id)
+        return {"error": "quality_failed", "detail": type(exc).__name__}
 
 
 def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Path, *, fmt: str | None = None,
@@ -368,9 +384,11 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
         raise DomainError("file_not_found", "文件不存在：{path}", path=str(path))
     kind = readers.guess_format(path, fmt)
 
+    exact = [True]
+
     def opener(con: Any, work: Path) -> readers.Source:
         if kind == "csv":
-            return readers.open_csv(path, encoding, work=work)
+            return readers.open_csv(path, encoding, work=work, exact=exact[0])
         if kind == "xlsx":
             target = _target(db, actor, resource)
             return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
@@ -378,8 +396,16 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
             return readers.open_json(path, get_engine().connect())
         return readers.open_parquet(path)
 
-    return _run(db, actor, resource, opener, source_info={"kind": "file", "file": path.name,
-                "bytes": path.stat().st_size}, mode=mode, mapping=mapping, progress=progress)
+    info = {"kind": "file", "file": path.name, "bytes": path.stat().st_size}
+    try:
+        return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
+                    progress=progress, file=True)
+    except readers.Irregular:
+        # Ragged rows or a malformed quote: nothing was published; read it again record by record
+        # to refuse exactly those rows (or name the malformed record's line).
+        exact[0] = False
+        return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
+                    progress=progress, file=True)
 
 
 def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Iterable[pa.RecordBatch], *,

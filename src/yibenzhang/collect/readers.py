@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,10 @@ DECODE_SHARE = 0.25  # the part of a transcoded file's progress bar given to dec
 CSV_BLOCK_BYTES = 1 << 20  # Arrow parses blocks of this size; the longest line it takes (small: less memory)
 
 
+REFUSED_SCHEMA = pa.schema([("_row", pa.int64()), ("item", pa.string()), ("code", pa.string()),
+                            ("value", pa.string())])
+
+
 @dataclass
 class Source:
     """Arrow record batches, each with a `_row` int64 column (the source row/line number)."""
@@ -46,6 +51,12 @@ class Source:
     finish: Callable[[], None] = lambda: None  # raises what only the end of the stream reveals
     close: Callable[[], None] = lambda: None
     position: Callable[[], tuple[int, int]] | None = None  # (rows, bytes) so far, polled for progress
+    # rows the reader refused as a whole (a CSV row with the wrong number of columns)
+    refused_rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def refused(self) -> pa.Table:
+        """The refused rows as a table: _row, item, code, value."""
+        return pa.Table.from_pylist(self.refused_rows, REFUSED_SCHEMA)
 
 
 def guess_format(path: Path, fmt: str | None) -> str:
@@ -89,11 +100,12 @@ def _ascii_compatible(name: str) -> bool:
 
 
 def _first_line(path: Path, name: str, skip: int) -> str:
-    """The header line decoded strictly (the bytes up to the first b"\\n" are whole characters
-    in an ASCII-compatible encoding)."""
+    """The header line decoded strictly (the bytes up to the first b"\\n" or b"\\r" are whole
+    characters in an ASCII-compatible encoding)."""
     with open(path, "rb") as f:
         f.seek(skip)
         raw = f.readline(enc.SAMPLE_BYTES)
+    raw = raw.split(b"\r", 1)[0]  # a file with CR line ends (old Mac Excel) has one "line"
     try:
         return raw.decode(enc.UTF8 if name == enc.UTF8_BOM else name)
     except UnicodeDecodeError:
@@ -117,11 +129,16 @@ def csv_error(exc: Exception, path: Path, name: str) -> DomainError:
 
 
 def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = None, *,
-             work: Path | None = None) -> Source:
+             work: Path | None = None, exact: bool = True) -> Source:
     """A CSV as Arrow batches of text, parsed by Arrow's multithreaded reader. UTF-8 (with or
     without BOM) is read in place; any other encoding is first decoded strictly into UTF-8
     under `work` (a private scratch folder), in parallel on newline-aligned slices, starting
-    at once so that it overlaps the caller's mapping checks."""
+    at once so that it overlaps the caller's mapping checks.
+
+    `_row` is the physical line where each record starts. A file Arrow cannot take whole (a row
+    with the wrong number of columns, a malformed quote) raises `Irregular` mid-stream; read it
+    again with `exact=False` (Python's csv module, record by record): ragged rows then become
+    refused rows, and a malformed record an error naming its line."""
     name = enc.normalize(encoding) if encoding else enc.detect(path)
     total = path.stat().st_size
     utf8 = name in (enc.UTF8, enc.UTF8_BOM)
@@ -162,7 +179,7 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
             transcoded()
             header_text = _first_line(text, enc.UTF8, 0)
         if delimiter is None:
-            delimiter = "\t" if header_text.count("\t") > header_text.count(",") else ","
+            delimiter = detect_delimiter(header_text)
         columns = [c.strip() for c in next(csv.reader([header_text.rstrip("\r\n")], delimiter=delimiter), [])]
         if not columns or not any(columns):
             transcoded()
@@ -171,22 +188,44 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         close()
         raise
     expected = _sample_rows(path, total)
+    ragged: list[int] = []  # rows Arrow found with the wrong number of columns
+
+    def on_invalid(row: Any) -> str:
+        ragged.append(row.actual_columns)
+        return "skip"
 
     def batches() -> Iterator[pa.RecordBatch]:
         transcoded()
+        if not exact:
+            yield from _python_batches(text, delimiter, columns, refused, parsed)
+            return
+        # Quoted values may hold line breaks (Excel's Alt+Enter, Python's csv); a blank line is a
+        # row of empty values (dropped later), so that every physical line is accounted for.
         reader = pacsv.open_csv(
             str(text),
             read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=CSV_BLOCK_BYTES),
-            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=False),
+            parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
+                                             ignore_empty_lines=False, invalid_row_handler=on_invalid),
             convert_options=pacsv.ConvertOptions(column_types=dict.fromkeys(columns, pa.string()),
                                                  strings_can_be_null=False, quoted_strings_can_be_null=False),
         )
+        line = 2  # the header is line 1
         try:
-            for b in with_rows(iter(reader), first=2):  # line numbers: the header is line 1
+            for b in reader:
+                if ragged:  # a skipped row leaves no trace of where it was: read it all exactly
+                    raise Irregular("rows with the wrong number of columns")
+                if b.num_rows == 0:
+                    continue
+                numbers, line = line_numbers(b, line)
                 parsed[0] += b.num_rows
-                yield b
+                yield b.append_column("_row", numbers)
+            if ragged:
+                raise Irregular("rows with the wrong number of columns")
         except pa.ArrowInvalid as exc:
-            raise csv_error(exc, path, name) from None
+            error = csv_error(exc, path, name)
+            if error.code == "encoding_invalid":
+                raise error from None
+            raise Irregular(str(error)) from None
 
     def position() -> tuple[int, int]:
         """(rows, bytes) reached: decoding takes the first DECODE_SHARE of a transcoded file."""
@@ -195,8 +234,117 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         done = share * min(decoded[0], total) + (1 - share) * total * min(1.0, parsed[0] / rows_total)
         return parsed[0], int(done)
 
-    return Source(columns, batches(), {"format": "csv", "encoding": name}, total, lambda: position()[1],
-                  close=close, position=position)
+    refused: list[dict[str, Any]] = []
+    meta = {"format": "csv", "encoding": name, "delimiter": DELIMITER_NAMES.get(delimiter, delimiter),
+            "reader": "arrow" if exact else "python-csv"}
+    return Source(columns, batches(), meta, total, lambda: position()[1],
+                  close=close, position=position, refused_rows=refused)
+
+
+class Irregular(Exception):
+    """The fast CSV path cannot number this file's rows exactly: read it again record by record."""
+
+
+DELIMITERS = (",", "\t", ";", "|")
+DELIMITER_NAMES = {",": "comma", "\t": "tab", ";": "semicolon", "|": "pipe"}
+
+
+def detect_delimiter(header: str) -> str:
+    """The delimiter of a header line: the most frequent of , tab ; | outside quotes (comma on a
+    tie, and for a one-column file)."""
+    outside = re.sub(r'"[^"]*"', "", header)
+    counts = {d: outside.count(d) for d in DELIMITERS}
+    best = max(DELIMITERS, key=lambda d: (counts[d], d == ","))
+    return best if counts[best] else ","
+
+
+def _breaks(column: pa.Array) -> Any:
+    """Line breaks in each value (CRLF, LF or CR), or None when the column has none at all (a
+    byte scan of the data buffer; most files have no quoted line break)."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    data = column.buffers()[2]
+    if data is None:
+        return None
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if not (raw == 10).any() and not (raw == 13).any():
+        return None
+    lf = pc.count_substring(column, "\n").to_numpy(zero_copy_only=False)
+    cr = pc.count_substring(column, "\r").to_numpy(zero_copy_only=False)
+    crlf = pc.count_substring(column, "\r\n").to_numpy(zero_copy_only=False)
+    return lf + cr - crlf
+
+
+def line_numbers(batch: pa.RecordBatch, first: int) -> tuple[pa.Array, int]:
+    """The physical line where each record of `batch` starts, the first at line `first`, and the
+    line after the batch: one line per record, plus the line breaks inside its quoted values."""
+    import numpy as np
+
+    extra = None
+    for column in batch.columns:
+        counts = _breaks(column)
+        if counts is not None:
+            extra = counts if extra is None else extra + counts
+    n = batch.num_rows
+    if extra is None:
+        return pa.array(_arange(first, n), pa.int64()), first + n
+    before = np.concatenate(([0], np.cumsum(extra)[:-1])) if n else np.zeros(0, dtype=np.int64)
+    numbers = np.arange(first, first + n, dtype=np.int64) + before
+    return pa.array(numbers, pa.int64()), first + n + int(extra.sum())
+
+
+def _python_batches(text: Path, delimiter: str, columns: list[str], refused: list[dict[str, Any]],
+                    parsed: list[int]) -> Iterator[pa.RecordBatch]:
+    """The exact path: Python's csv module, record by record, with the physical line each record
+    starts on. A record with the wrong number of columns is refused (`row_columns`, the line as
+    read kept for the provider's steward); a malformed one stops the file with its line."""
+    width = len(columns)
+    values: list[list[str]] = [[] for _ in columns]
+    lines: list[int] = []
+    with open(text, encoding="utf-8-sig", newline="") as f:
+        reader = csv.reader(f, delimiter=delimiter, strict=True)
+        start = 1
+        try:
+            next(reader, None)  # the header
+            start = reader.line_num + 1
+            for record in reader:
+                line, start = start, reader.line_num + 1
+                if not record:
+                    continue  # a blank line
+                if len(record) != width:
+                    refused.append({"_row": line, "item": "", "code": "row_columns",
+                                    "value": delimiter.join(record)})
+                    continue
+                for c, v in enumerate(record):
+                    values[c].append(v)
+                lines.append(line)
+                if len(lines) >= BATCH_ROWS:
+                    parsed[0] += len(lines)
+                    yield _text_batch(columns, values, lines)
+                    values, lines = [[] for _ in columns], []
+        except csv.Error as exc:
+            raise DomainError("csv_invalid", "CSV 文件格式有误：第{line}行起的记录{detail}", line=start,
+                              detail=_csv_fault(str(exc))) from None
+    if lines:
+        parsed[0] += len(lines)
+        yield _text_batch(columns, values, lines)
+
+
+def _csv_fault(message: str) -> str:
+    """Python's csv error as a fault without values."""
+    if "end of data" in message or "EOF" in message:
+        return "引号未闭合"
+    if "expected after" in message:
+        return "闭合引号后紧跟了其他字符"
+    return "无法解析"
+
+
+def _text_batch(columns: list[str], values: list[list[str]], lines: list[int]) -> pa.RecordBatch:
+    arrays = [pa.array(v, pa.string()) for v in values] + [pa.array(lines, pa.int64())]
+    return pa.RecordBatch.from_arrays(arrays, names=[*columns, "_row"])
 
 
 def _has_bom(path: Path) -> bool:
@@ -222,18 +370,29 @@ def _bad_text(path: Path, name: str) -> DomainError:
 # --- XLSX --------------------------------------------------------------------------------
 
 
+EXCEL_DIGITS = 15  # Excel keeps 15 significant digits of a number; beyond, they are zeros
+
+
 def _cell_text(v: Any) -> str | None:
+    """A cell's value as the text it stands for, exactly: text as typed (leading zeros and spaces
+    kept), a number in its shortest exact form, a date or time in ISO form. A whole number of
+    more than 15 digits has lost its last digits in Excel (an ID typed as a number): it is
+    written in scientific notation, which codes and integers refuse with that reason."""
     if v is None or v == "":
         return None
     if isinstance(v, bool):
         return "true" if v else "false"
-    if isinstance(v, float) and v.is_integer():
-        return str(int(v))
+    if isinstance(v, float):
+        if v.is_integer() and abs(v) < 10 ** EXCEL_DIGITS:
+            return str(int(v))
+        if v.is_integer():
+            return format(Decimal(repr(v)).normalize(), "E")
+        return repr(v)
     if isinstance(v, datetime):
         return v.isoformat(sep=" ")
     if isinstance(v, date | time):
         return v.isoformat()
-    return str(v).strip()
+    return str(v)
 
 
 def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int, int]]],
@@ -249,7 +408,7 @@ def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int
                 r, c = r0, c0
                 break
         cell = rows[r][c] if r < len(rows) and c < len(rows[r]) else None
-        return _cell_text(cell) or ""
+        return (_cell_text(cell) or "").strip()
 
     best, best_score = 0, -1
     for r in range(min(20, len(rows))):

@@ -33,3 +33,26 @@ def write(con: Any, sql: str, path: Path) -> int:
         else:
             writer.close()
     return lines
+
+
+def reject_file(session: Any, actor: Any, batch_id: int) -> tuple[Path, str]:
+    """The reject file of a batch and a download name. It holds the values as sent (personal
+    data): the provider's steward only; each read is in the ledger (counts, never values)."""
+    from ..access import can_edit_catalogue, require
+    from ..catalog import service as catalog
+    from ..config import get_settings
+    from ..errors import NotFound
+    from ..ledger import service as ledger
+    from ..zone.model import Batch
+
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"批次 {batch_id}", "batch_not_found")
+    resource = catalog.get_resource(session, actor, batch.resource_id)
+    require(can_edit_catalogue(actor, resource.org_id), "下载拒收文件")
+    path = get_settings().zone / batch.path / batch.reject_path if batch.reject_path else None
+    if path is None or not path.is_file():
+        raise NotFound("拒收文件", "rejects_not_found")
+    ledger.append(session, actor, "zone.rejects.download", "batch", batch.id,
+                  {"resource": resource.code, "seq": batch.seq, "rejected": batch.rejected_count})
+    return path, f"{resource.code}-{batch.seq}-rejects.csv"

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, UploadFile
+from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from ..access import Actor
@@ -117,6 +118,18 @@ def confirm_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[st
 def discard_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return zone.batch_dict(zone.discard_batch(s, actor, batch_id))
+
+
+@router.get("/api/v1/batches/{batch_id}/rejects", response_class=FileResponse,
+            responses={200: {"content": {"text/csv": {}}}})
+def batch_rejects(batch_id: int, actor: Actor = Depends(require_user)) -> FileResponse:
+    """The batch's reject file (CSV, UTF-8 with BOM): line, item, code, reason zh/en, value as
+    sent. The provider's steward only."""
+    from .rejects import reject_file
+
+    with get_database().write() as s:
+        path, name = reject_file(s, actor, batch_id)
+    return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)
 
 
 @router.get("/api/v1/resources/{resource_id}/rows")

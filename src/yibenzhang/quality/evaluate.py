@@ -235,7 +235,9 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     return (f"WITH src AS (SELECT *{derived} FROM {relation}),\n"
             f"flags AS MATERIALIZED (SELECT {', '.join(flags)} FROM src AS t\n{joins}),\n"
             f"counts AS (SELECT {', '.join(counts)} FROM flags),\n"
-            f"samples AS (SELECT {', '.join(samples) or 'NULL AS _none'} FROM flags WHERE {any_failed})\n"
+            # an aggregate, so one row even with no rules (a plain projection over no failing
+            # rows gave none, and the cross join with `counts` then had no row at all)
+            f"samples AS (SELECT {', '.join(samples) or 'count(*) AS _none'} FROM flags WHERE {any_failed})\n"
             f"SELECT {', '.join(out)} FROM counts, samples")
 
 
@@ -264,7 +266,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
     sql = build_sql(relation, columns, rules, references=references, today=today, provinces=provinces,
                     divisions=divisions, sample_n=sample_n, udfs=udfs)
     row = con.execute(sql).fetchone()
-    assert row is not None
+    if row is None:  # cannot happen (both parts are aggregates); never publish, then crash, on it
+        raise RuntimeError("the quality statement returned no row")
     results = [
         RuleResult(rule, int(row[1 + 3 * i] or 0), int(row[2 + 3 * i] or 0),
                    sorted(int(x) for x in (row[3 + 3 * i] or [])))

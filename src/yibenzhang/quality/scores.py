@@ -13,6 +13,13 @@ of the overall score, whose weights are re-normalised over the dimensions presen
 - 不定期: no expectation — no timeliness score.
 Within the allowed age the score is 100; beyond it, 100 × allowed / age (twice as old as
 allowed scores 50), so a long-forgotten resource approaches 0 without a cliff.
+
+Whose rows (issue 15): a resource's score is its newest assessment of its *current* rows — every
+live batch, upserts applied — which collection runs after each publication; an assessment of one
+batch is a report on that batch, never the resource's score (else a 500-row batch after a
+120,000-row one would set it). An org's or region's score is the average of its resources'
+scores weighted by each resource's current record count (that run's rows; an empty resource
+weighs 1, so its timeliness still counts):  score = Σ rowsᵣ × scoreᵣ / Σ rowsᵣ.
 """
 
 from __future__ import annotations

@@ -315,14 +315,23 @@ def resource_quality(session: Session, actor: Actor, resource_id: int | str) -> 
     ).scalars().all()
     history = [{"run_id": r.id, "at": r.created_at.isoformat(), "scope": r.scope, "batch_id": r.batch_id,
                 "rows": r.row_count, "overall": r.overall, "scores": r.scores} for r in reversed(runs)]
+    # the resource's score is its newest current-state run; a newer batch-only run does not replace it
+    latest = next((r for r in runs if r.scope == "current"), runs[0] if runs else None)
     return {"resource_id": resource.id, "code": resource.code, "name": resource.name,
-            "weights": S.DIMENSION_WEIGHTS, "latest": run_dict(session, runs[0], insider) if runs else None,
+            "weights": S.DIMENSION_WEIGHTS, "latest": run_dict(session, latest, insider) if latest else None,
             "history": history}
 
 
+def score_run_ids(*where: Any) -> Any:
+    """The id of each resource's score run: its newest assessment of the current state (every live
+    batch). A batch-scope run describes one batch only; were it the score, a 500-row batch after a
+    120,000-row one would set the resource's (and its org's and region's) score."""
+    return (select(func.max(QualityRun.id)).where(QualityRun.scope == "current", *where)
+            .group_by(QualityRun.resource_id))
+
+
 def _latest_runs(session: Session) -> list[QualityRun]:
-    newest = select(func.max(QualityRun.id)).group_by(QualityRun.resource_id)
-    return list(session.execute(select(QualityRun).where(QualityRun.id.in_(newest))).scalars())
+    return list(session.execute(select(QualityRun).where(QualityRun.id.in_(score_run_ids()))).scalars())
 
 
 def scores_by(session: Session, actor: Actor, level: str) -> list[dict[str, Any]]:
