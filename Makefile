@@ -23,9 +23,10 @@ demo: $(STAMP)
 	$(BIN)/ybz serve --demo --host 127.0.0.1 --port 8000
 
 # Two workers fit two cores; each builds its own templates, database and ports (tests/conftest.py).
-# --dist loadfile keeps a file's module-scoped fixtures (the crawl's province) on one worker.
+# --dist load: test by test (the demo province is shared through a file lock, so a module-scoped
+# fixture built twice costs a copy), with the longest tests first (SLOW_FIRST in tests/conftest.py).
 WORKERS ?= 2
-XDIST := -n $(WORKERS) --dist loadfile
+XDIST := -n $(WORKERS) --dist load
 
 ## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
 test: $(STAMP)

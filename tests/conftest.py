@@ -375,9 +375,18 @@ def client(world):
         yield c
 
 
+# The longest tests, started first so the two workers finish together instead of one waiting
+# on a long test drawn last (pytest-randomly still shuffles the rest).
+SLOW_FIRST = ("tests/test_demo.py::", "tests/test_crawl.py::", "tests/edge/test_fuzz_api.py::",
+              "tests/collect/test_encoding.py::test_parallel_decoding", "tests/catalog/test_search_facets.py::",
+              "tests/e2e/")
+
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """Mark by what a test needs, so `-m "not pg and not browser"` (make test-fast) deselects
-    rather than skips: `pg` for the PostgreSQL half of `db` and for `pg_url`, `browser` for Chromium."""
+    rather than skips: `pg` for the PostgreSQL half of `db` and for `pg_url`, `browser` for Chromium.
+    Then the SLOW_FIRST tests to the front."""
     for item in items:
         names = set(getattr(item, "fixturenames", ()))
         callspec = getattr(item, "callspec", None)
@@ -385,3 +394,5 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             item.add_marker(pytest.mark.pg)
         if "browser" in names:
             item.add_marker(pytest.mark.browser)
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: keeps the shuffle
+
