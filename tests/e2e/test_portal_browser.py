@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 
 import pytest
+from playwright.sync_api import expect
 
 from tests.factories import PASSWORD
 from tests.portal.catalog_data import build_open_catalog
@@ -47,7 +48,7 @@ def test_portal_in_the_browser(page, catalog_ids, tmp_path):
     page.fill("#datasets-q", "学校")
     page.press("#datasets-q", "Enter")
     page.wait_for_url(re.compile(r".*q=.*"))
-    page.wait_for_function("document.querySelector('#result-total').innerText.includes('共 1 个')")
+    expect(page.locator("#result-total")).to_contain_text("共 1 个")  # no eval: the pages' CSP forbids it
     assert page.locator(".result").count() == 1
 
     # open the dataset: masked preview, chart drawn from the embedded JSON
@@ -55,7 +56,7 @@ def test_portal_in_the_browser(page, catalog_ids, tmp_path):
     page.wait_for_url(f"**/datasets/{ids['schools']}")
     assert "春城第一中学" in page.locator("#preview-table").inner_text()
     assert "王建国" not in page.content()
-    page.wait_for_function("document.getElementById('dataset-chart').dataset.ready === '1'")
+    expect(page.locator("#dataset-chart")).to_have_attribute("data-ready", "1")
     assert page.locator("#dataset-chart canvas").count() >= 1
 
     # download CSV: UTF-8 with a BOM, so Excel reads the Chinese text

@@ -122,7 +122,7 @@ def discard_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[st
 
 @router.get("/api/v1/batches/{batch_id}/rejects", response_class=FileResponse,
             responses={200: {"content": {"text/csv": {}}}})
-def batch_rejects(batch_id: int, actor: Actor = Depends(require_user)) -> FileResponse:
+def batch_rejects(batch_id: Id, actor: Actor = Depends(require_user)) -> FileResponse:
     """The batch's reject file (CSV, UTF-8 with BOM): line, item, code, reason zh/en, value as
     sent. The provider's steward only."""
     from .rejects import reject_file
