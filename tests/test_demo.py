@@ -4,7 +4,6 @@ and refusal of a used database. The load is heavy, so one test loads once and ch
 from __future__ import annotations
 
 import re
-import shutil
 from collections import defaultdict
 from datetime import date
 from pathlib import Path
@@ -12,14 +11,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from tests.conftest import DemoProvince, copy_demo
+from tests.conftest import IN_CI, PG_URL, DemoProvince, _store, copy_demo
 from yibenzhang import demo
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import DutyChange, ListEntry, Resource, ResourceItem, System
 from yibenzhang.catalog.taxonomy import ITEMS
 from yibenzhang.codes import is_valid_uscc
-from yibenzhang.config import get_settings, reset_settings
-from yibenzhang.db import Database, get_database, reset_databases
+from yibenzhang.config import get_settings
+from yibenzhang.db import Database, get_database
 from yibenzhang.enums import DataType, OpenType, OrgKind, ResourceStatus, Role, ShareType
 from yibenzhang.errors import DomainError
 from yibenzhang.ledger import service as ledger
@@ -35,14 +34,14 @@ USCC_PREFIXES = {
 }
 
 
-def test_demo_province_is_complete_valid_and_evidenced(db: Database, request: pytest.FixtureRequest,
-                                                      home: Path) -> None:
-    if db.is_sqlite:  # the run's demo province (the same load_demo, done once for every test that needs it)
-        province = request.getfixturevalue("demo_province")
-        db = copy_demo(province, home)
-        summary = province.summary
-    else:
-        summary = demo.load_demo(seed=2026)
+def test_demo_province_is_complete_valid_and_evidenced(sqlite_db: Database, home: Path,
+                                                      demo_province: DemoProvince) -> None:
+    """On the run's demo province (the same load_demo, done once for every test that needs it);
+    the PostgreSQL load is checked the same way by the same-seed test below."""
+    check_province(copy_demo(demo_province, home), demo_province.summary)
+
+
+def check_province(db: Database, summary: dict) -> None:
 
     with db.read() as s:
         regions = list(s.execute(select(Region)).scalars())
@@ -158,21 +157,8 @@ def test_demo_province_is_complete_valid_and_evidenced(db: Database, request: py
     assert demo.load_demo_if_empty() is None
 
 
-def _fresh_sqlite(path: Path, template: Path, monkeypatch: pytest.MonkeyPatch) -> Database:
-    shutil.copy(template, path)
-    monkeypatch.setenv("YBZ_DB_URL", f"sqlite:///{path}")
-    monkeypatch.setenv("YBZ_ZONE", str(path.with_suffix(".zone")))  # the zone goes with its database
-    reset_settings()
-    reset_databases()
-    from yibenzhang.catalog.taxonomy import seed_categories
-
-    with get_database().write() as s:
-        seed_categories(s)
-    return get_database()
-
-
-def _snapshot() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
-    with get_database().read() as s:
+def _snapshot(db: Database) -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
+    with db.read() as s:
         resources = [tuple(r) for r in s.execute(select(Resource.code, Resource.name, Resource.status)
                                                  .order_by(Resource.code))]
         org_rows = [tuple(o) for o in s.execute(select(Org.uscc, Org.name).order_by(Org.id))]
@@ -180,16 +166,24 @@ def _snapshot() -> tuple[list[tuple[str, str, str]], list[tuple[str, str]]]:
 
 
 def test_same_seed_gives_the_same_province_and_another_seed_differs(
-    sqlite_db: Database, sqlite_template: Path, home: Path, monkeypatch: pytest.MonkeyPatch,
-    demo_province: DemoProvince,
+    sqlite_db: Database, home: Path, demo_province: DemoProvince, request: pytest.FixtureRequest,
 ) -> None:
-    # The first load is the run's demo province, loaded by another test or xdist worker process.
-    copy_demo(demo_province, home)
+    # Two loads of seed 2026: the run's demo province (SQLite, in whichever worker process built
+    # it) and a second one here — on PostgreSQL when it is there, so one load serves both this
+    # comparison and the other backend; else on SQLite.
     first = demo_province.summary
-    resources_a, orgs_a = _snapshot()
-    _fresh_sqlite(home / "second.sqlite3", sqlite_template, monkeypatch)
+    shared = Database(f"sqlite:///{demo_province.home / 'ybz.sqlite3'}")
+    try:
+        resources_a, orgs_a = _snapshot(shared)
+    finally:
+        shared.dispose()
+    if PG_URL or IN_CI:
+        request.getfixturevalue("pg_url")
+        db = _store(request, "postgresql", home, request.getfixturevalue("monkeypatch"))
+        assert not db.is_sqlite
     second = demo.load_demo(seed=2026)
-    resources_b, orgs_b = _snapshot()
+    check_province(get_database(), second)
+    resources_b, orgs_b = _snapshot(get_database())
     assert resources_a == resources_b and orgs_a == orgs_b
     assert first["users"] == second["users"]
     assert first["rows"] == second["rows"]  # the same rows, rejects and holds

@@ -30,6 +30,9 @@ from yibenzhang.zone import service as zone
 ITEMS = [("备注", "C"), ("证件号码", "C"), ("人数", "I"), ("金额", "Y"), ("数值", "N"), ("日期", "D"),
          ("时间", "T"), ("标志", "L")]
 CODELIKE = {"证件号码"}
+# The generated files exercise the readers and coercion, which do not touch the metadata store:
+# explored on SQLite; the fixed-example tests around them run on both stores.
+ONE_STORE = pytest.mark.parametrize("db", ["sqlite"], indirect=True)
 HYPO = settings(max_examples=25, deadline=None, report_multiple_bugs=False,
                 suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow,
                                        HealthCheck.data_too_large])
@@ -244,6 +247,7 @@ def exact_resource(world) -> int:
     return published(world, items=[ItemIn(name=n, data_type=t) for n, t in ITEMS], update_cycle="不定期")
 
 
+@ONE_STORE
 @HYPO
 @given(generated=files())
 def test_any_csv_python_writes_collects_exactly(world, exact_resource, tmp_path_factory, generated):
@@ -379,7 +383,8 @@ def _cell_reference(cell: Any, letter: str, codelike: bool) -> Any:
         if isinstance(cell, datetime) and cell.time() != datetime.min.time():
             raise Reject("date_has_time")
         return cell if not isinstance(cell, datetime) else cell.date()
-    f = float(cell)
+    # The file holds what openpyxl writes: the double to 16 significant digits (its safe_string).
+    f = float(format(float(cell), ".16g")) if isinstance(cell, float) else float(cell)
     if letter == "N":
         return f
     if f.is_integer() and abs(f) >= 1e15 and letter in ("C", "I", "Y"):
@@ -408,6 +413,7 @@ def cells(letter: str, codes: bool = False) -> st.SearchStrategy[Any]:
     return st.one_of(numbers, text, st.none())
 
 
+@ONE_STORE
 @HYPO
 @given(rows=st.lists(st.tuples(cells("C"), cells("C", codes=True), cells("I"), cells("Y"), cells("N"), cells("D")),
                      min_size=1, max_size=10))
