@@ -382,17 +382,19 @@ SLOW_FIRST = ("tests/test_demo.py::", "tests/test_crawl.py::", "tests/edge/test_
               "tests/e2e/")
 
 
-@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+def pytest_itemcollected(item: pytest.Item) -> None:
     """Mark by what a test needs, so `-m "not pg and not browser"` (make test-fast) deselects
     rather than skips: `pg` for the PostgreSQL half of `db` and for `pg_url`, `browser` for Chromium.
-    Then the SLOW_FIRST tests to the front."""
-    for item in items:
-        names = set(getattr(item, "fixturenames", ()))
-        callspec = getattr(item, "callspec", None)
-        if "pg_url" in names or (callspec is not None and callspec.params.get("db") == "postgresql"):
-            item.add_marker(pytest.mark.pg)
-        if "browser" in names:
-            item.add_marker(pytest.mark.browser)
-    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: keeps the shuffle
+    (At collection, before `-m` filters in pytest_collection_modifyitems.)"""
+    names = set(getattr(item, "fixturenames", ()))
+    callspec = getattr(item, "callspec", None)
+    if "pg_url" in names or (callspec is not None and callspec.params.get("db") == "postgresql"):
+        item.add_marker(pytest.mark.pg)
+    if "browser" in names:
+        item.add_marker(pytest.mark.browser)
 
+
+@pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The SLOW_FIRST tests to the front."""
+    items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: keeps the shuffle
