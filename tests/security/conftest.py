@@ -6,6 +6,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.web.conftest import signed_in  # noqa: F401  (the web tests' real login form)
+
 
 class Clock:
     def __init__(self) -> None:
@@ -29,16 +31,3 @@ def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     monkeypatch.setattr(sessions, "_now", c)
     monkeypatch.setattr(mfa, "utcnow", c)
     return c
-
-
-@pytest.fixture
-def signed_in(client):
-    """Sign `client` in through the real login form; returns the session's CSRF token."""
-    from tests.web.conftest import csrf_of, login
-
-    def _sign_in(username: str) -> str:
-        response = login(client, username)
-        assert response.status_code == 303, response.text
-        return csrf_of(client.get("/console").text)
-
-    return _sign_in
