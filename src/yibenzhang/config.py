@@ -110,6 +110,12 @@ class Settings:
     rules: Rules = field(default_factory=Rules)
     # The zone in which pages show times (stored in UTC); YBZ_TIMEZONE, an IANA name.
     timezone: str = "Asia/Shanghai"
+    # The Spark Connect server heavy jobs go to when YBZ_ENGINE=spark (issue 13), the input size
+    # from which a heavy job is worth Spark's start-up, and the live batch count past which a
+    # resource is compacted automatically (0: never).
+    spark_remote: str | None = None
+    spark_min_bytes: int = 256 << 20
+    compact_batches: int = 64
 
     @property
     def tz(self) -> ZoneInfo:
@@ -138,6 +144,9 @@ class Settings:
             holidays_file=Path(holidays) if holidays else None,
             rules=Rules.from_env(),
             timezone=_timezone(os.environ.get("YBZ_TIMEZONE") or "Asia/Shanghai"),
+            spark_remote=os.environ.get("YBZ_SPARK_REMOTE") or None,
+            spark_min_bytes=_int("YBZ_SPARK_MIN_BYTES", 256 << 20),
+            compact_batches=_int("YBZ_COMPACT_BATCHES", 64),
         )
 
 

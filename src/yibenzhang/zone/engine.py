@@ -1,72 +1,95 @@
-"""The query engine over the zone. Callers speak SQL and get Arrow tables back; only this
-module (and the zone package) knows that the engine is DuckDB, so a Spark engine can serve
-the same calls over the same Parquet layout later."""
+"""Which engine runs what. Stages ask for the engine of a kind of work; this module alone knows
+the rule (DESIGN, "The zone engine"):
+
+- interactive work (a page of rows, a 核验 look-up, a preview, a count for a page) always runs on
+  DuckDB in process: a Spark job's start-up would cost more than the answer;
+- heavy work (collection of a large file, quality over a whole resource, a classification scan,
+  compaction, a delivery or an export, a sandbox aggregate) runs on Spark when `YBZ_ENGINE=spark`
+  and `YBZ_SPARK_REMOTE` names a Spark Connect server, and its input is at least
+  `YBZ_SPARK_MIN_BYTES` (default 256 MB); otherwise on DuckDB.
+"""
 
 from __future__ import annotations
 
 import base64
-import os
 from datetime import date, datetime
 from decimal import Decimal
+from enum import StrEnum
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
-
-import duckdb
-import pyarrow as pa
+from typing import Any
 
 from ..config import get_settings
 from ..errors import DomainError
+from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine
+from .port import Engine
 
-# Sane limits on a shared machine: DuckDB spills to disk beyond the memory limit, so a 2 GB
-# file never needs 2 GB of memory.
-MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_MEMORY", "512MB")
-THREADS = int(os.environ.get("YBZ_DUCKDB_THREADS") or min(4, os.cpu_count() or 1))
+__all__ = [
+    "MEMORY_LIMIT",
+    "THREADS",
+    "DuckDBEngine",
+    "Engine",
+    "Work",
+    "engine_for",
+    "get_engine",
+    "json_value",
+    "named_engine",
+]
 
 
-class Engine(Protocol):
-    name: str
+class Work(StrEnum):
+    PAGE = "page"
+    LOOKUP = "lookup"
+    PREVIEW = "preview"
+    COUNT = "count"
+    COLLECT = "collect"
+    QUALITY = "quality"
+    CLASSIFY = "classify"
+    COMPACT = "compact"
+    DELIVERY = "delivery"
+    EXPORT = "export"
+    SANDBOX = "sandbox"
 
-    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table: ...
 
-    def connect(self) -> duckdb.DuckDBPyConnection: ...
-
-
-class DuckDBEngine:
-    name = "duckdb"
-
-    def __init__(self, zone: Path) -> None:
-        self.zone = zone
-
-    def connect(self) -> duckdb.DuckDBPyConnection:
-        """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
-        extensions are allowed for quality.native's checks: only the platform's own SQL runs
-        here (the operators' sandbox has its own locked connection)."""
-        spill = self.zone / ".staging" / ".duckdb_tmp"
-        spill.mkdir(parents=True, exist_ok=True)
-        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
-                                     "allow_unsigned_extensions": True,
-                                     "temp_directory": str(spill), "preserve_insertion_order": True})
-        return con
-
-    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
-        con = self.connect()
-        try:
-            return con.sql(query, params=params).to_arrow_table() if params else con.sql(query).to_arrow_table()
-        finally:
-            con.close()
+HEAVY = frozenset({Work.COLLECT, Work.QUALITY, Work.CLASSIFY, Work.COMPACT, Work.DELIVERY, Work.EXPORT,
+                   Work.SANDBOX})
 
 
 @lru_cache(maxsize=4)
-def _engine(kind: str, zone: str) -> Engine:
+def _duckdb(zone: str) -> DuckDBEngine:
+    return DuckDBEngine(Path(zone))
+
+
+@lru_cache(maxsize=4)
+def _spark(remote: str) -> Engine:
+    from .spark import SparkEngine
+
+    return SparkEngine(remote)
+
+
+def named_engine(kind: str) -> Any:
+    """The engine of that name, whatever the rule says (`ybz compact --engine`, the parity suite)."""
+    settings = get_settings()
     if kind == "duckdb":
-        return DuckDBEngine(Path(zone))
+        return _duckdb(str(settings.zone))
+    if kind == "spark" and settings.spark_remote:
+        return _spark(settings.spark_remote)
     raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=kind)
 
 
-def get_engine() -> Engine:
+def engine_for(work: Work, *, input_bytes: int = 0) -> Any:
     settings = get_settings()
-    return _engine(settings.engine, str(settings.zone))
+    if settings.engine not in ("duckdb", "spark"):
+        raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=settings.engine)
+    if (settings.engine == "spark" and settings.spark_remote and work in HEAVY
+            and input_bytes >= settings.spark_min_bytes):
+        return _spark(settings.spark_remote)
+    return _duckdb(str(settings.zone))
+
+
+def get_engine() -> DuckDBEngine:
+    """The in-process engine, for the stages whose DuckDB SQL has not moved behind the port yet."""
+    return _duckdb(str(get_settings().zone))
 
 
 def json_value(v: Any) -> Any:

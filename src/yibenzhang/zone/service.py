@@ -23,13 +23,13 @@ from ..enums import DataType
 from ..errors import Conflict, NotFound
 from ..ledger import service as ledger_service
 from ..orgs.model import Org, Region
-from .engine import get_engine
+from . import duck
+from . import port as P
+from .engine import Work, engine_for
 from .model import Batch, BatchMode, BatchStatus
 from .storage import Staging, batch_dir, crash_point
 
-# Column type in the zone per 信息项数据类型 letter.
-COLUMN_TYPES = {"C": "VARCHAR", "M": "VARCHAR", "B": "VARCHAR", "N": "DOUBLE", "F": "DOUBLE",
-                "Y": "DECIMAL(18,2)", "I": "BIGINT", "D": "DATE", "T": "TIMESTAMP", "L": "BOOLEAN"}
+COLUMN_TYPES = P.COLUMN_TYPES
 
 
 def column_type(item: ResourceItem) -> str:
@@ -78,44 +78,41 @@ def _live_batches(session: Session, resource_id: int) -> list[Batch]:
     return batches[fulls[-1]:] if fulls else batches
 
 
-def current_relation(session: Session, resource_id: int) -> str:
-    """A DuckDB table expression of the resource's current rows: one column per item name (typed
-    per data type), plus `_batch` (batch id) and `_row` (source row/line number)."""
+def live_state(session: Session, resource_id: int) -> P.LiveState:
+    """What an engine needs to read the resource's current rows: the live batches' exact files
+    (this store, not a folder listing, says which are live), the items' types and the keys."""
     resource = _resource(session, resource_id)
     items = list(resource.items)
     batches = _live_batches(session, resource_id)
     zone = get_settings().zone
-    cols = []
-    for item in items:
-        ctype = column_type(item)
-        present = any(item.name in (b.schema or {}).get("columns", {}) for b in batches)
-        cols.append(f"CAST({quote(item.name) if present else 'NULL'} AS {ctype}) AS {quote(item.name)}")
-    projection = ", ".join([*cols, "_batch", "_row"])
-    if not batches:
-        return f"(SELECT {projection} FROM (SELECT NULL::BIGINT AS _batch, NULL::BIGINT AS _row) WHERE false)"
     parts = []
     for b in batches:
-        files = ", ".join(literal(str(zone / b.path / f)) for f in b.files)
-        parts.append(f"SELECT *, {b.id}::BIGINT AS _batch FROM read_parquet([{files}])")
-    union = " UNION ALL BY NAME ".join(parts)
-    keys = [quote(i.name) for i in items if i.is_key]
-    if keys and (len(batches) > 1 or batches[0].mode != BatchMode.APPEND.value):
-        union = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
-                 f"(PARTITION BY {', '.join(keys)} ORDER BY _batch DESC, _row DESC) = 1")
-    return f"(SELECT {projection} FROM ({union}))"
+        files = tuple(str(zone / b.path / f) for f in b.files)
+        parts.append(P.Part(b.id, files, frozenset((b.schema or {}).get("columns", {})),
+                            int((b.source or {}).get("bytes") or 0)))
+    keys = tuple(i.name for i in items if i.is_key)
+    dedupe = bool(keys) and (len(batches) > 1 or (bool(batches) and batches[0].mode != BatchMode.APPEND.value))
+    return P.LiveState(resource_id, tuple(P.Column(i.name, column_type(i)) for i in items), keys,
+                       tuple(parts), dedupe)
+
+
+def current_relation(session: Session, resource_id: int) -> str:
+    """A DuckDB table expression of the resource's current rows: one column per item name (typed
+    per data type), plus `_batch` (batch id) and `_row` (source row/line number). For the stages
+    whose DuckDB SQL has not moved behind the port (`live_state` and an engine's plans) yet."""
+    return duck.relation(live_state(session, resource_id))
 
 
 def count_current(session: Session, resource_id: int) -> int:
-    table = get_engine().sql(f"SELECT count(*) AS n FROM {current_relation(session, resource_id)}")
-    return int(table.column("n")[0].as_py())
+    return engine_for(Work.COUNT).count(live_state(session, resource_id))
 
 
 def preview_rows(session: Session, actor: Actor, resource_id: int, limit: int = 20) -> dict[str, Any]:
     resource = _resource(session, resource_id)
     require(can_read_rows(actor, resource), "查看数据")
     limit = max(1, min(int(limit), 200))
-    relation = current_relation(session, resource_id)
-    table = get_engine().sql(f"SELECT * FROM {relation} ORDER BY _batch, _row LIMIT {limit}")
+    state = live_state(session, resource_id)
+    table = engine_for(Work.PREVIEW).query(state, P.scan(state, limit=limit))
     return {"resource_id": resource_id, "columns": table.column_names, "rows": table.to_pylist()}
 
 

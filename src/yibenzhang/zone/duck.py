@@ -1,0 +1,119 @@
+"""The DuckDB engine: in process, the embedded default and every interactive call.
+
+It renders the live state as one DuckDB table expression over the batches' exact files and runs
+the port's plans in DuckDB's dialect. Stages that still hold DuckDB SQL of their own reach a
+connection through `connect()` (the port is taking their work over one operation at a time)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+from sqlglot import exp
+
+from .port import META, RELATION, LiveState, Written, canonical
+
+# Sane limits on a shared machine: DuckDB spills to disk beyond the memory limit, so a 2 GB
+# file never needs 2 GB of memory.
+MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_MEMORY", "512MB")
+THREADS = int(os.environ.get("YBZ_DUCKDB_THREADS") or min(4, os.cpu_count() or 1))
+PART = "part-000000.parquet"
+SENTINEL = "ybz_live_state_sentinel"  # replaced by the live state's table expression
+
+
+def quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def relation(state: LiveState) -> str:
+    """The live state as a DuckDB table expression: each batch's files read with its columns cast
+    to the items' types (an item a batch lacks is NULL), the batches unioned in order, then, for
+    a keyed resource, one row per key: the latest batch wins, then the latest row within it."""
+    names = [*state.names, *META]
+    if not state.parts:
+        cols = ", ".join(f"CAST(NULL AS {c.type}) AS {quote(c.name)}" for c in state.columns)
+        head = f"{cols}, " if cols else ""
+        return f"(SELECT {head}CAST(NULL AS BIGINT) AS _batch, CAST(NULL AS BIGINT) AS _row WHERE false)"
+    parts = []
+    for p in state.parts:
+        cols = [f"CAST({quote(c.name) if c.name in p.columns else 'NULL'} AS {c.type}) AS {quote(c.name)}"
+                for c in state.columns]
+        files = ", ".join(literal(f) for f in p.files)
+        cols += [f"CAST({p.batch_id} AS BIGINT) AS _batch", "CAST(_row AS BIGINT) AS _row"]
+        parts.append(f"SELECT {', '.join(cols)} FROM read_parquet([{files}], union_by_name = true)")
+    union = " UNION ALL ".join(parts)
+    if state.keys and state.dedupe:
+        keys = ", ".join(quote(k) for k in state.keys)
+        union = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
+                 f"(PARTITION BY {keys} ORDER BY _batch DESC, _row DESC) = 1")
+    return f"(SELECT {', '.join(quote(n) for n in names)} FROM ({union}))"
+
+
+class DuckDBEngine:
+    name = "duckdb"
+
+    def __init__(self, zone: Path) -> None:
+        self.zone = zone
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
+        extensions are allowed for quality.native's checks: only the platform's own SQL runs
+        here (the operators' sandbox has its own locked connection)."""
+        spill = self.zone / ".staging" / ".duckdb_tmp"
+        spill.mkdir(parents=True, exist_ok=True)
+        return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
+                                      "allow_unsigned_extensions": True,
+                                      "temp_directory": str(spill), "preserve_insertion_order": True})
+
+    def available(self) -> bool:
+        return True
+
+    def sql(self, query: str, params: list[Any] | None = None) -> pa.Table:
+        con = self.connect()
+        try:
+            return con.sql(query, params=params).to_arrow_table() if params else con.sql(query).to_arrow_table()
+        finally:
+            con.close()
+
+    def render(self, state: LiveState, plan: exp.Query) -> str:
+        """The plan in DuckDB SQL with `r` bound to the live state (a CTE of its own, before the
+        plan's own CTEs)."""
+        tree = plan.copy()
+        bound = exp.CTE(this=exp.select("*").from_(SENTINEL), alias=exp.TableAlias(this=exp.to_identifier(RELATION)))
+        with_ = tree.args.get("with_")
+        if with_ is not None:
+            with_.set("expressions", [bound, *with_.expressions])
+        else:
+            tree.set("with_", exp.With(expressions=[bound]))
+        return tree.sql(dialect="duckdb").replace(SENTINEL, relation(state), 1)
+
+    def count(self, state: LiveState) -> int:
+        if not state.parts:
+            return 0
+        if not (state.keys and state.dedupe):
+            # no de-duplication: the row counts in the files' footers are the answer
+            return sum(pq.read_metadata(f).num_rows for p in state.parts for f in p.files)
+        table = self.sql(f"SELECT count(*) AS n FROM {relation(state)}")
+        return int(table.column("n")[0].as_py())
+
+    def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
+        return canonical(self.sql(self.render(state, plan)), state)
+
+    def write(self, state: LiveState, plan: exp.Query, folder: str) -> Written:
+        target = Path(folder) / PART
+        target.parent.mkdir(parents=True, exist_ok=True)
+        con = self.connect()
+        try:
+            con.execute(f"COPY ({self.render(state, plan)}) TO {literal(str(target))} "
+                        "(FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE 122880)")
+        finally:
+            con.close()
+        return Written([PART], pq.read_metadata(target).num_rows)

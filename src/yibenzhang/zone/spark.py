@@ -1,0 +1,178 @@
+"""The Apache Spark engine, through Spark Connect: heavy jobs when a province outgrows one
+machine. The web process holds no JVM: `pyspark`'s Connect client speaks gRPC to a Spark Connect
+server (`start-connect-server.sh`) in front of a standalone, YARN or Kubernetes cluster.
+
+Spark is handed each live batch's exact files (never a folder to list), reads them with the
+items' types, and runs the port's plans rendered in Spark SQL by sqlglot. Everything on the hot
+path is Spark SQL: no Python UDF runs here."""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from sqlglot import exp
+
+from ..errors import DomainError
+from .port import META, LiveState, Written, canonical, rename_relation
+
+log = logging.getLogger(__name__)
+
+# Spark SQL type per zone column type (TIMESTAMP_NTZ: the wall-clock time a department wrote,
+# as DuckDB's TIMESTAMP; Spark's TIMESTAMP would shift it by the session's zone).
+SPARK_TYPES = {"VARCHAR": "STRING", "DOUBLE": "DOUBLE", "DECIMAL(18,2)": "DECIMAL(18,2)", "BIGINT": "BIGINT",
+               "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ", "BOOLEAN": "BOOLEAN"}
+
+
+class EngineUnavailable(DomainError):
+    status = 503
+    title = "服务暂不可用"
+
+    def __init__(self, engine: str) -> None:
+        super().__init__("engine_unavailable", "查询引擎“{engine}”暂不可用，请稍后重试", engine=engine)
+
+
+def _q(name: str) -> str:
+    return "`" + name.replace("`", "``") + "`"
+
+
+def _uri(path: str) -> str:
+    return path if "://" in path else Path(path).resolve().as_uri()
+
+
+class SparkEngine:
+    name = "spark"
+
+    def __init__(self, remote: str) -> None:
+        self.remote = remote
+        self._session: Any = None
+        self._lock = threading.Lock()
+
+    # --- the session ---------------------------------------------------------------------
+
+    def session(self) -> Any:
+        """One Spark Connect session per process (a gRPC channel; thread-safe). A server that is
+        down is an `engine_unavailable` error, never a hang: the first call checks it."""
+        with self._lock:
+            if self._session is None:
+                try:
+                    from pyspark.sql import SparkSession
+
+                    s = SparkSession.builder.remote(self.remote).getOrCreate()
+                    s.conf.set("spark.sql.session.timeZone", "UTC")
+                    s.conf.set("spark.sql.ansi.enabled", "true")
+                    self._session = s
+                except Exception as exc:  # grpc errors carry no stable type across versions
+                    log.warning("spark connect %s unavailable: %s", self.remote, type(exc).__name__)
+                    raise EngineUnavailable(self.name) from exc
+            return self._session
+
+    def _run(self, fn: Any) -> Any:
+        try:
+            return fn(self.session())
+        except DomainError:
+            raise
+        except Exception as exc:
+            if _connection_lost(exc):
+                with self._lock:
+                    self._session = None
+                raise EngineUnavailable(self.name) from exc
+            raise
+
+    def available(self) -> bool:
+        try:
+            self._run(lambda s: s.sql("SELECT 1").collect())
+            return True
+        except EngineUnavailable:
+            return False
+
+    def close(self) -> None:
+        with self._lock:
+            if self._session is not None:
+                with contextlib.suppress(Exception):  # a server already gone
+                    self._session.stop()
+                self._session = None
+
+    # --- the live state ------------------------------------------------------------------
+
+    def frame(self, spark: Any, state: LiveState) -> Any:
+        """The live state as a DataFrame, built like the DuckDB relation: per batch, its files
+        with the items' types; batches unioned in order; one row per key when keyed."""
+        from pyspark.sql import functions as F
+        from pyspark.sql.window import Window
+
+        cols = [*state.names, *META]
+        if not state.parts:
+            schema = ", ".join(f"{_q(c.name)} {SPARK_TYPES[c.type]}" for c in state.columns)
+            schema = f"{schema}, _batch BIGINT, _row BIGINT" if schema else "_batch BIGINT, _row BIGINT"
+            return spark.createDataFrame([], schema)
+        frames = []
+        for p in state.parts:
+            df = spark.read.parquet(*(_uri(f) for f in p.files))
+            select = [(F.col(_q(c.name)) if c.name in p.columns else F.lit(None))
+                      .cast(SPARK_TYPES[c.type]).alias(c.name) for c in state.columns]
+            frames.append(df.select(*select, F.lit(p.batch_id).cast("bigint").alias("_batch"),
+                                    F.col("_row").cast("bigint").alias("_row")))
+        union = frames[0]
+        for f in frames[1:]:
+            union = union.unionAll(f)
+        if state.keys and state.dedupe:
+            w = Window.partitionBy(*(F.col(_q(k)) for k in state.keys)).orderBy(
+                F.col("_batch").desc(), F.col("_row").desc())
+            union = union.withColumn("_n", F.row_number().over(w)).where(F.col("_n") == 1).drop("_n")
+        return union.select(*(F.col(_q(c)) for c in cols))
+
+    def render(self, plan: exp.Query, view: str) -> str:
+        return rename_relation(plan, view).sql(dialect="spark")
+
+    def _with_view(self, state: LiveState, plan: exp.Query, then: Any) -> Any:
+        def go(spark: Any) -> Any:
+            view = f"ybz_r_{uuid.uuid4().hex}"
+            self.frame(spark, state).createOrReplaceTempView(view)
+            try:
+                return then(spark, spark.sql(self.render(plan, view)))
+            finally:
+                spark.catalog.dropTempView(view)
+
+        return self._run(go)
+
+    # --- operations ----------------------------------------------------------------------
+
+    def count(self, state: LiveState) -> int:
+        if not state.parts:
+            return 0
+        return int(self._run(lambda spark: self.frame(spark, state).count()))
+
+    def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
+        return canonical(self._with_view(state, plan, lambda _s, df: df.toArrow()), state)
+
+    def write(self, state: LiveState, plan: exp.Query, folder: str) -> Written:
+        """Parquet files under `folder`/data (Spark names its parts; the manifest lists them)."""
+        target = Path(folder) / "data"
+
+        def go(_spark: Any, df: Any) -> int:
+            df.write.mode("errorifexists").option("compression", "zstd").parquet(_uri(str(target)))
+            return 0
+
+        self._with_view(state, plan, go)
+        files = sorted(f"data/{p.name}" for p in target.glob("part-*.parquet"))
+        import pyarrow.parquet as pq
+
+        rows = sum(pq.read_metadata(Path(folder) / f).num_rows for f in files)
+        for junk in target.glob("*.crc"):
+            junk.unlink()
+        for junk in target.glob(".*.crc"):
+            junk.unlink()
+        (target / "_SUCCESS").unlink(missing_ok=True)
+        return Written(files, rows)
+
+
+def _connection_lost(exc: BaseException) -> bool:
+    text = f"{type(exc).__name__} {exc}"
+    return any(s in text for s in ("UNAVAILABLE", "failed to connect", "Connection refused", "RetriesExceeded",
+                                   "SparkConnectGrpcException", "Channel closed", "Deadline Exceeded"))
