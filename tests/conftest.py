@@ -9,6 +9,7 @@ its own templates, so workers share nothing but the PostgreSQL server."""
 
 from __future__ import annotations
 
+import contextlib
 import copy
 import fcntl
 import os
@@ -236,6 +237,36 @@ def pg_url(templates: Templates) -> str:
 
 
 # --------------------------------------------------------------------------- the demo province
+
+def _run_folder(factory: pytest.TempPathFactory) -> Path:
+    """The run's temporary folder, common to its xdist workers."""
+    base = factory.getbasetemp()
+    return base.parent if "PYTEST_XDIST_WORKER" in os.environ else base
+
+
+@pytest.fixture(scope="session")
+def spark_remote(tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A real Spark Connect server (tests/spark_support.py), one per run, stopped when the run
+    ends. Under CI=true a missing Java or pyspark fails the test."""
+    from tests import spark_support
+
+    need(spark_support.java_ok(), "Java (openjdk-17-jre-headless)")
+    need(spark_support.spark_home() is not None, "pyspark")
+    return spark_support.start(_run_folder(tmp_path_factory))
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """The controller (or a run without xdist) stops the Spark Connect server of the run."""
+    if hasattr(config, "workerinput"):
+        return
+    factory = getattr(config, "_tmp_path_factory", None)
+    if factory is None:
+        return
+    from tests import spark_support
+
+    with contextlib.suppress(OSError, ValueError):
+        spark_support.stop_all(factory.getbasetemp())
+
 
 @dataclass(frozen=True)
 class DemoProvince:

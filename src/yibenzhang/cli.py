@@ -157,6 +157,7 @@ COMMANDS = {
     "assess": "yibenzhang.assess.cli:assess_command",
     "backup": "yibenzhang.backup:backup_command",
     "restore": "yibenzhang.backup:restore_command",
+    "compact": "yibenzhang.zone.cli:compact_command",
 }
 GROUPS = {
     "catalog": "yibenzhang.catalog.cli:catalog_app",

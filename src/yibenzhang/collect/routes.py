@@ -10,7 +10,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, UploadFile
 from fastapi.responses import FileResponse
@@ -106,6 +106,18 @@ def ingest_progress(token: str, actor: Actor = Depends(require_user)) -> dict[st
 def list_batches(resource_id: Id, actor: Actor = Depends(require_user),
                  s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return zone.list_batches(s, actor, resource_id)
+
+
+@router.post("/api/v1/resources/{resource_id}/compact", status_code=202)
+def compact_resource(resource_id: Id, engine: Literal["duckdb", "spark"] | None = None,
+                     actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    """Queue the compaction of the resource's live batches into one 全量 batch (the worker runs
+    it on the engine the rule picks, or `engine`). The provider's steward or the platform."""
+    from .. import jobs
+    from ..zone.compact import request_compaction
+
+    with get_database().write() as s:
+        return jobs.job_dict(request_compaction(s, actor, resource_id, engine=engine))
 
 
 @router.post("/api/v1/batches/{batch_id}/confirm")

@@ -202,6 +202,7 @@ def publish_batch(
             s.flush()
             if status == BatchStatus.PUBLISHED.value:
                 resource.record_count = count_current(s, resource_id)
+                _compact_when_due(s, resource)
             ledger_service.append(s, actor, "zone.batch.publish" if status == BatchStatus.PUBLISHED.value
                                   else "zone.batch.hold", "batch", batch.id, {
                                       "resource": resource.code, "seq": seq, "mode": mode, "status": status,
@@ -214,6 +215,16 @@ def publish_batch(
         staging.undo_move()
         raise
     return batch
+
+
+def _compact_when_due(session: Session, resource: Resource) -> None:
+    """Past `YBZ_COMPACT_BATCHES` live batches, queue the resource's compaction (one at a time)."""
+    from .. import jobs
+    from .compact import JOB_KIND, due
+
+    if due(session, resource.id):
+        jobs.enqueue(session, Actor.system(), JOB_KIND, {"resource_id": resource.id},
+                     dedupe_key=f"{JOB_KIND}:{resource.id}", org_id=resource.org_id)
 
 
 def _held(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Resource]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import threading
 import uuid
 from pathlib import Path
@@ -27,6 +28,9 @@ log = logging.getLogger(__name__)
 # as DuckDB's TIMESTAMP; Spark's TIMESTAMP would shift it by the session's zone).
 SPARK_TYPES = {"VARCHAR": "STRING", "DOUBLE": "DOUBLE", "DECIMAL(18,2)": "DECIMAL(18,2)", "BIGINT": "BIGINT",
                "DATE": "DATE", "TIMESTAMP": "TIMESTAMP_NTZ", "BOOLEAN": "BOOLEAN"}
+
+
+RETRIES = int(os.environ.get("YBZ_SPARK_RETRIES") or 4)
 
 
 class EngineUnavailable(DomainError):
@@ -63,7 +67,13 @@ class SparkEngine:
                 try:
                     from pyspark.sql import SparkSession
 
-                    s = SparkSession.builder.remote(self.remote).getOrCreate()
+                    s = SparkSession.builder.remote(self.remote).create()  # not a shared default session
+                    # A server that is down fails the call in seconds (the job is retried by the
+                    # worker with its own backoff), not after the client's default 10 minutes.
+                    from pyspark.sql.connect.client.retries import DefaultPolicy
+
+                    s.client.set_retry_policies([DefaultPolicy(max_retries=RETRIES, initial_backoff=200,
+                                                               backoff_multiplier=2.0, max_backoff=2000)])
                     s.conf.set("spark.sql.session.timeZone", "UTC")
                     s.conf.set("spark.sql.ansi.enabled", "true")
                     self._session = s
@@ -156,7 +166,7 @@ class SparkEngine:
         target = Path(folder) / "data"
 
         def go(_spark: Any, df: Any) -> int:
-            df.write.mode("errorifexists").option("compression", "zstd").parquet(_uri(str(target)))
+            df.write.mode("error").option("compression", "zstd").parquet(_uri(str(target)))
             return 0
 
         self._with_view(state, plan, go)
