@@ -46,8 +46,13 @@ class Staging:
         self.published_to: Path | None = None
 
     def move_to(self, relative: str) -> Path:
+        """Publish the folder at `relative`. Call it holding the resource's lock, for a sequence
+        number the manifest does not have: a folder already there is then the orphan of a writer
+        killed between its rename and its commit, and is removed (unless its writer still lives)."""
         target = self.zone / relative
         target.parent.mkdir(parents=True, exist_ok=True)
+        if target.exists() and _unlocked(target):
+            shutil.rmtree(target)
         os.rename(self.path, target)  # atomic on one filesystem; fails if the target exists
         self.published_to = target
         return target
