@@ -33,9 +33,9 @@ test: $(STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
-## The inner loop: SQLite only, no browser (PostgreSQL and Chromium tests deselected, not skipped).
+## The inner loop: SQLite only, no browser, no Spark (those tests deselected, not skipped).
 test-fast: $(STAMP)
-	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser and not spark" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests

@@ -410,7 +410,7 @@ def client(world):
 # on a long test drawn last (pytest-randomly still shuffles the rest).
 SLOW_FIRST = ("tests/test_demo.py::", "tests/test_crawl.py::", "tests/edge/test_fuzz_api.py::",
               "tests/collect/test_encoding.py::test_parallel_decoding", "tests/catalog/test_search_facets.py::",
-              "tests/e2e/")
+              "tests/e2e/", "tests/zone/test_engine_parity.py::", "tests/zone/test_zone_bench.py::")
 
 
 def pytest_itemcollected(item: pytest.Item) -> None:
@@ -423,6 +423,8 @@ def pytest_itemcollected(item: pytest.Item) -> None:
         item.add_marker(pytest.mark.pg)
     if "browser" in names:
         item.add_marker(pytest.mark.browser)
+    if "spark_remote" in names:
+        item.add_marker(pytest.mark.spark)
 
 
 @pytest.hookimpl(trylast=True)  # after pytest-randomly's shuffle

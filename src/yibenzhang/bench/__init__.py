@@ -13,7 +13,8 @@ from typing import Any
 
 from ..errors import DomainError
 
-BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo")
+BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo",
+              "compaction", "engines")
 
 
 @contextmanager
