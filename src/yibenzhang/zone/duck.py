@@ -107,6 +107,15 @@ class DuckDBEngine:
     def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
         return canonical(self.sql(self.render(state, plan)), state)
 
+    def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
+        """The platform's own DuckDB SQL over `r`, with `r` bound to the live state."""
+        con = self.connect()
+        try:
+            con.execute(f"CREATE TEMP VIEW r AS SELECT * FROM {relation(state)}")
+            return con.sql(duckdb_sql).to_arrow_table()
+        finally:
+            con.close()
+
     def write(self, state: LiveState, plan: exp.Query, folder: str) -> Written:
         target = Path(folder) / PART
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -161,6 +161,13 @@ class SparkEngine:
     def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
         return canonical(self._with_view(state, plan, lambda _s, df: df.toArrow()), state)
 
+    def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
+        """The platform's own SQL written for DuckDB over `r` (the quality statement, say), run
+        here: transpiled by `spark_sql`, with `r` bound to the live state."""
+        tree = exp.maybe_parse(spark_sql(duckdb_sql), dialect="spark")
+        assert isinstance(tree, exp.Query)
+        return self._with_view(state, tree, lambda _s, df: df.toArrow())
+
     def write(self, state: LiveState, plan: exp.Query, folder: str) -> Written:
         """Parquet files under `folder`/data (Spark names its parts; the manifest lists them)."""
         target = Path(folder) / "data"
@@ -186,3 +193,65 @@ def _connection_lost(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"
     return any(s in text for s in ("UNAVAILABLE", "failed to connect", "Connection refused", "RetriesExceeded",
                                    "SparkConnectGrpcException", "Channel closed", "Deadline Exceeded"))
+
+
+# --- DuckDB SQL → Spark SQL ---------------------------------------------------------------
+
+_STRFTIME = [("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%M", "mm"), ("%S", "ss"),
+             ("%f", "SSSSSS")]
+
+
+def java_pattern(fmt: str) -> str:
+    """A strptime format as a Java DateTimeFormatter pattern: letters other than the fields are
+    quoted literals ('T' in ISO date-times)."""
+    out, i = [], 0
+    while i < len(fmt):
+        pair = fmt[i:i + 2]
+        hit = next((j for f, j in _STRFTIME if f == pair), None)
+        if hit is not None:
+            out.append(hit)
+            i += 2
+            continue
+        ch = fmt[i]
+        out.append(f"'{ch}'" if ch.isascii() and ch.isalpha() else ("''" if ch == "'" else ch))
+        i += 1
+    return "".join(out)
+
+
+def _to_spark(node: exp.Expression) -> exp.Expression:
+    if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
+        node.set("materialized", None)
+        return node
+    if isinstance(node, exp.RegexpFullMatch):
+        pattern = node.expression
+        if isinstance(pattern, exp.Literal) and pattern.is_string:
+            pattern = exp.Literal.string(f"^(?:{pattern.this})$")
+        return exp.RegexpLike(this=node.this, expression=pattern)
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "try_strptime":
+        text, fmts = node.expressions[0], node.expressions[1]
+        formats = fmts.expressions if isinstance(fmts, exp.Array) else [fmts]
+        calls = [exp.Anonymous(this="try_to_timestamp", expressions=[text.copy(), exp.Literal.string(
+            java_pattern(f.this))]) for f in formats]
+        return calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
+    if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.UBIGINT:
+        return exp.DataType.build("DECIMAL(20,0)")
+    top_n = node.this if isinstance(node, exp.Filter) else node
+    if isinstance(top_n, exp.Min) and top_n.args.get("count") is not None:
+        # DuckDB's min(x, n) [FILTER (WHERE …)]: the n smallest, as a list; Spark: the collected
+        # values (filtered there, the aggregate being collect_list), sorted, the first n
+        collected: exp.Expression = exp.Anonymous(this="collect_list", expressions=[top_n.this.copy()])
+        if isinstance(node, exp.Filter):
+            collected = exp.Filter(this=collected, expression=node.expression.copy())
+        listed = exp.Anonymous(this="array_sort", expressions=[collected])
+        return exp.Anonymous(this="slice", expressions=[listed, exp.Literal.number(1), top_n.args["count"].copy()])
+    return node
+
+
+def spark_sql(duckdb_sql: str) -> str:
+    """Platform SQL written for DuckDB, in Spark SQL: sqlglot's transpiler, plus the constructs it
+    leaves in DuckDB's form (full-match regexes, strptime with format lists, unsigned integers,
+    min(x, n), materialized CTEs)."""
+    import sqlglot
+
+    tree = sqlglot.parse_one(duckdb_sql, read="duckdb").transform(_to_spark)
+    return tree.sql(dialect="spark")
