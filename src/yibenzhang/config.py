@@ -26,6 +26,9 @@ class Rules:
     # §1: an org updates its catalogue within 10 working days of a duty change (004:693);
     # Guangzhou uses 15 (001:1167).
     catalogue_update_workdays: int = 10
+    # §1 (issue 17): a submitted resource is reviewed within these working days (default, ours);
+    # the review queue sorts and flags by it.
+    catalogue_review_workdays: int = 5
     # §1: 后段码 is a 6-digit sequence unique within its 前段码.
     resource_sequence_digits: int = 6
     # §3: objections answered in 5 working days and corrected in 10 (default, ours).
@@ -74,6 +77,7 @@ class Rules:
     def from_env(cls) -> Rules:
         return cls(
             catalogue_update_workdays=_int("YBZ_RULE_CATALOGUE_UPDATE_WORKDAYS", 10),
+            catalogue_review_workdays=_int("YBZ_RULE_CATALOGUE_REVIEW_WORKDAYS", 5),
             objection_answer_workdays=_int("YBZ_RULE_OBJECTION_ANSWER_WORKDAYS", 5),
             objection_correct_workdays=_int("YBZ_RULE_OBJECTION_CORRECT_WORKDAYS", 10),
             share_answer_workdays=_int("YBZ_RULE_SHARE_ANSWER_WORKDAYS", 10),

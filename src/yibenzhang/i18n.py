@@ -1505,3 +1505,25 @@ EN.update({
     "文件只有表头，没有数据行": "the file has a header but no data rows",
     "请指定批次编号：ybz collect rejects BATCH -o FILE": "name the batch: ybz collect rejects BATCH -o FILE",
 })
+
+
+EN.update({  # issue 17: queues for a day's work, printable documents, consistent facts
+    "{n}个工作日": "{n} working days",
+    "与已发布版本（第{v}版）的差异": "Changes against the published version ({v})",
+    "仅看逾期": "Overdue only",
+    "到期日从早到晚": "Due date, earliest first",
+    "到期日从晚到早": "Due date, latest first",
+    "审核": "Review",
+    "审核决定": "Decision",
+    "审核期限": "Due",
+    "已等待": "Waiting",
+    "提交的信息资源应在{n}个工作日内审核；打开资源、查看与已发布版本的差异后，填写理由再发布或退回。":
+        "Submitted resources are reviewed within {n} working days: open one, read what changed against the "
+        "published version, then publish or return it with a reason.",
+    "返回审核队列": "Back to the review queue",
+    "逾期{n}条": "{n} overdue",
+    "首次编目：尚无已发布版本，请核对下列全部内容。":
+        "First submission: there is no published version yet, so check everything below.",
+    "新编目": "New",
+    "分页参数超出范围": "The page is out of range",
+})
