@@ -1526,4 +1526,6 @@ EN.update({  # issue 17: queues for a day's work, printable documents, consisten
         "First submission: there is no published version yet, so check everything below.",
     "新编目": "New",
     "分页参数超出范围": "The page is out of range",
+    "按资源与申请方": "By resource and requester",
+    "已等待{n}个工作日": "waiting {n} working days",
 })

@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..orgs import service as org_service
 from ..params import Id, parse_int
 from ..share import console as share_console
 from ..share import grants as G
@@ -35,7 +36,7 @@ router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 TABS = (("todo", "待我审批"), ("mine", "我方申请"), ("overdue", "已逾期"), ("all", "全部"))
 STATE_CLASS = {"待提供方审批": "submitted", "待主管部门审核": "submitted", "已批准": "published",
                "已拒绝": "returned", "已撤回": "draft"}
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 
 
 def _actions(s: Any, ctx: WebContext, req: svc.ShareRequest, view: dict[str, Any]) -> list[str]:
@@ -58,7 +59,13 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
                                               and not ctx.actor.reviewer_paths() else "todo")
     if tab not in dict(TABS):
         tab = "all"
-    kwargs: dict[str, Any] = {"limit": PAGE_SIZE}
+    q = request.query_params
+    page = parse_int(q.get("page"), 1, 100_000) or 1
+    kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
+                              "org_id": parse_int(q.get("org_id"), 1, 2**53), "state": q.get("state") or None,
+                              "sort": "due" if q.get("sort", "due") == "due" else None}
+    if q.get("overdue") == "1":
+        kwargs["overdue"] = True
     if tab == "mine":
         kwargs["view"] = "mine"
     elif tab == "todo":
@@ -73,7 +80,10 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
             view["actions"] = _actions(s, ctx, req, view)
             views.append(view)
         my_grants, other_grants = share_console.split_grants(s, ctx.actor)
-    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS,
+        org_choices = [(o.id, o.name) for o in org_service.list_orgs(s)]
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS, page=page, pages=pages,
+                  f=kwargs, org_choices=org_choices, states=[s.value for s in svc.St],
                   grants=my_grants if consumer or my_grants else None, other_grants=other_grants,
                   state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
