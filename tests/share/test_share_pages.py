@@ -207,3 +207,52 @@ def test_rows_preview_is_masked_and_counted(client, share, signed_in):
     client.cookies.clear()
     signed_in("police_approver")  # the provider sees the grant but takes no rows through it
     assert 'id="rows-preview"' not in client.get(f"/console/share/grants/{gid}?preview=1").text
+
+
+def _approved_request(client, world, signed_in) -> int:
+    rid = published(world)
+    csrf = signed_in("consumer")
+    data = {"csrf_token": csrf, "resource": str(rid), "items": ["姓名"], "mode": "接口", "purpose": "低保资格审核",
+            "basis": "履行法定职责", "scenario": "窗口审核", "period_from": "2030-01-01", "period_to": "2030-12-31"}
+    r = client.post("/share/new", data=data, follow_redirects=False)
+    req_id = int(re.search(r"/console/share/(\d+)", r.headers["location"]).group(1))
+    for who, reason in (("police_approver", "符合共享条件"), ("reviewer", "同意共享")):
+        client.cookies.clear()
+        csrf = signed_in(who)
+        r = client.post(f"/console/share/{req_id}/decide", data={"csrf_token": csrf, "decision": "批准",
+                                                                 "reason": reason}, follow_redirects=False)
+        assert r.status_code == 303
+    return req_id
+
+
+def test_printable_approval_form_with_seal_names_and_public_check(client, world, signed_in):
+    """Issue 17: the 审批单 a person prints — decisions with who and when, the seal drawn with the
+    org's name, the verification, a check code and QR code leading to a public check page."""
+    req_id = _approved_request(client, world, signed_in)
+    detail = client.get(f"/console/share/{req_id}").text
+    assert "<pre" not in detail and "public_key" not in detail  # the seal as a seal, not JSON
+    assert 'class="seal-svg"' in detail and f'href="/console/share/{req_id}/form"' in detail
+    form = client.get(f"/console/share/{req_id}/form").text
+    decisions = form.split('id="form-decisions"')[1].split("</table>")[0]
+    assert "police_approver" in decisions and "reviewer" in decisions and "符合共享条件" in decisions
+    assert "云岭省公安厅" in decisions and re.search(r"\d{4}-\d\d-\d\d", decisions)
+    seal_svg = form.split('class="seal-svg"')[1].split("</svg>")[0]
+    assert "云岭省公安厅" in seal_svg and "数据共享专用章" in seal_svg
+    assert 'data-valid="yes"' in form and 'class="segno"' in form and "onclick" not in form
+    code = re.search(r'id="check-code">([0-9a-f]{16})<', form).group(1)
+    link = re.search(r'id="verify-link" href="([^"]+)"', form).group(1)
+    assert link.endswith(f"/verify/share/{req_id}/{code}")
+
+    sealed = client.get(f"/console/share/{req_id}/seal.json")
+    assert sealed.headers["content-disposition"].startswith("attachment")
+    assert client.post("/api/v1/seals/verify", json=sealed.json()).json()["valid"] is True
+
+    anonymous = client.__class__(client.app)
+    check = anonymous.get(f"/verify/share/{req_id}/{code}")
+    assert check.status_code == 200 and 'data-valid="yes"' in check.text and "云岭省公安厅" in check.text
+    assert "低保资格审核" not in check.text  # no purpose text on the public page
+    assert anonymous.get(f"/verify/share/{req_id}/{'0' * 16}").status_code == 404
+    assert anonymous.get(f"/console/share/{req_id}/form", follow_redirects=False).status_code in (302, 303, 401)
+    client.cookies.clear()
+    signed_in("citizen")
+    assert client.get(f"/console/share/{req_id}/form").status_code == 404

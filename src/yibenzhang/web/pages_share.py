@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from ..access import can_review
@@ -22,13 +23,14 @@ from ..enums import Role
 from ..errors import NotFound, ValidationFailed
 from ..orgs import service as org_service
 from ..params import Id, parse_int
+from ..share import approval_form, service_rows, verify
 from ..share import console as share_console
 from ..share import grants as G
 from ..share import requests as svc
 from ..share import seal as sealing
-from ..share import service_rows, verify
 from . import auth
 from .auth import console_user, csrf_checked, form_data
+from .documents import qr_svg
 from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
@@ -90,17 +92,45 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
 
 @router.get("/console/share/{request_id:id}")
 def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
-    import json
-
     with get_database().read() as s:
         req = svc.get_request(s, ctx.actor, request_id)
         view = svc.request_dict(s, req)
         view["actions"] = _actions(s, ctx, req, view)
         view |= service_rows.servable_items(s, req.resource_id, req.items, f"share-request:{req.id}")
         seal_check = sealing.verify(s, view["seal"]) if view["seal"] else None
-    sealed = json.dumps(view["seal"], ensure_ascii=False, indent=2) if view["seal"] else None
-    return render(request, "share/detail.html", r=view, sealed=sealed, seal_check=seal_check,
+    return render(request, "share/detail.html", r=view, seal_check=seal_check,
                   state_class=STATE_CLASS, done=request.query_params.get("done"))
+
+
+def _verify_url(request: Request, request_id: int, code: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/verify/share/{request_id}/{code}"
+
+
+@router.get("/console/share/{request_id:id}/form")
+def share_form(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
+    """The printable 审批单 (issue 17)."""
+    with get_database().read() as s:
+        view = approval_form.approval_form(s, ctx.actor, request_id)
+    url = _verify_url(request, view["id"], view["check_code"]) if view.get("check_code") else None
+    return render(request, "share/form.html", r=view, verify_url=url, qr=qr_svg(url) if url else None)
+
+
+@router.get("/console/share/{request_id:id}/seal.json")
+def share_seal_file(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
+    """The sealed document as a file, for /api/v1/seals/verify or `ybz share verify-seal`."""
+    with get_database().read() as s:
+        sealed = svc.get_request(s, ctx.actor, request_id).sealed
+    if not sealed:
+        raise NotFound(f"共享申请 {request_id} 的印章", "seal_not_found")
+    return JSONResponse(sealed, headers={"Content-Disposition": f'attachment; filename="share-{request_id}-seal.json"'})
+
+
+@router.get("/verify/share/{request_id:id}/{code}")
+def share_form_check(request: Request, request_id: Id, code: str) -> Response:
+    """The public check of a printed 审批单: anyone with its check code, no account needed."""
+    with get_database().read() as s:
+        view = approval_form.public_check(s, request_id, code)
+    return render(request, "share/verify.html", v=view)
 
 
 @router.post("/console/share/{request_id:id}/{action}")
