@@ -236,6 +236,31 @@ def test_the_ledger_of_the_crawled_home_still_verifies(province: Province, crawl
     assert report["events"] >= province.ledger_events_before + len(ROLE_USERS)  # each sign-in is recorded
 
 
+def _number(text: str) -> int:
+    return int(re.sub(r"[^\d]", "", text))
+
+
+def test_one_count_of_open_datasets_everywhere(province: Province, app) -> None:
+    """Issue 17: the portal's home and /datasets, the dashboard, `ybz assess --json` and CKAN's
+    package_search give the same number of open datasets on the demo (one definition:
+    open.datasets.open_condition)."""
+    from yibenzhang.cli import app as cli
+
+    with TestClient(app) as client:
+        home = _number(re.search(r'id="stat-resources">([^<]+)<', client.get("/").text).group(1))
+        listed = _number(re.search(r'id="result-total">([^<]+)<', client.get("/datasets").text).group(1))
+        ckan = client.get("/api/3/action/package_search", params={"rows": 0}).json()["result"]["count"]
+        sign_in(client, "admin", province.passwords["admin"])
+        tile = re.search(r'data-kpi="open_datasets"><span class="num">([^<]+)<', client.get("/console/assess").text)
+        dashboard = _number(tile.group(1))
+    result = CliRunner().invoke(cli, ["assess", "--json", "--as", "admin"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    cli_count = next(r["value"] for r in json.loads(result.output)["table"] if r["key"] == "open_datasets")
+    counts = {"portal home": home, "/datasets": listed, "dashboard": dashboard, "ybz assess": cli_count,
+              "CKAN package_search": ckan}
+    assert home > 100 and len(set(counts.values())) == 1, counts
+
+
 def test_the_checks_catch_what_they_look_for() -> None:
     """The crawler's checks on a page made to fail each of them (and a page that passes)."""
     from tests.crawl_support import PageScan, path_shape
