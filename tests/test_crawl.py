@@ -261,6 +261,25 @@ def test_one_count_of_open_datasets_everywhere(province: Province, app) -> None:
     assert home > 100 and len(set(counts.values())) == 1, counts
 
 
+def test_the_format_facet_lists_only_formats(province: Province, app) -> None:
+    """Issue 17: the demo's free-text format details (“Oracle 19c”, “MySQL 8.0”, “人大金仓KingbaseES”)
+    give no “19C”, “8.0” or database names in the 格式 facet: only canonical formats or a kind."""
+    from yibenzhang.catalog.formats import FORMATS, label
+    from yibenzhang.enums import FormatKind
+
+    allowed = {label(f) for f in FORMATS} | set(FormatKind.values())
+    with TestClient(app) as client:
+        page = client.get("/datasets").text
+    facet = page.split('data-facet="format"')[1].split("</ul>")[0] if 'data-facet="format"' in page else ""
+    shown = set(re.findall(r"[?&]format=([^&\"]+)", facet))
+    assert shown, "the /datasets page shows no 格式 facet"
+    from urllib.parse import unquote
+
+    values = {unquote(v) for v in shown}
+    assert values <= allowed, values - allowed
+    assert not any(v in values for v in ("19C", "8.0", "15", "OCEANBASE"))
+
+
 def test_the_checks_catch_what_they_look_for() -> None:
     """The crawler's checks on a page made to fail each of them (and a page that passes)."""
     from tests.crawl_support import PageScan, path_shape
