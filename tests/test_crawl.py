@@ -170,6 +170,14 @@ def test_json_endpoints_linked_from_pages_return_json(crawls: dict[str, CrawlRes
     assert not failures, _report(failures)
 
 
+def test_no_page_runs_inline_code_and_the_policy_forbids_it(crawls: dict[str, CrawlResult]) -> None:
+    """Issue 23 item 6: every crawled page loads its scripts from /static (no inline <script>, no
+    on*= handlers, no javascript: URLs) and its CSP allows no inline script or eval."""
+    failures = _failures(crawls, "csp")
+    assert not failures, _report(failures)
+    assert sum(len(r.html_pages) for r in crawls.values()) > 100
+
+
 def test_links_the_site_offers_work(crawls: dict[str, CrawlResult]) -> None:
     """A link a page (or CKAN/DCAT) offers answers < 400, unless it needs a sign-in or a right."""
     failures = _failures(crawls, "broken")
@@ -282,7 +290,7 @@ def test_the_format_facet_lists_only_formats(province: Province, app) -> None:
 
 def test_the_checks_catch_what_they_look_for() -> None:
     """The crawler's checks on a page made to fail each of them (and a page that passes)."""
-    from tests.crawl_support import PageScan, path_shape
+    from tests.crawl_support import PageScan, path_shape, script_policy_problem
 
     bad = PageScan()
     bad.feed('<html><head></head><body><nav><a href="/x">数据</a> <a lang="zh-CN" href="?lang=zh">中文</a></nav>'
@@ -306,6 +314,16 @@ def test_the_checks_catch_what_they_look_for() -> None:
               '<img src="/b.png" alt=""><input aria-label="Search" name="q"></html>')
     assert good.html_lang == "en" and good.title == "T"
     assert not good.images_without_alt and not good.unlabelled() and not good.nav_han
+    assert not good.inline_code and not remote.inline_code
+    inline = PageScan()
+    inline.feed('<html><body><script>alert(1)</script><script type="application/json">{}</script>'
+                '<script src="/static/a.js"></script><button onclick="go()">x</button>'
+                '<a href="javascript:history.back()">back</a></body></html>')
+    assert inline.inline_code == ["<script> without src", "<button onclick=>", "<a href=javascript:>"]
+    assert script_policy_problem("default-src 'self'; script-src 'self' 'unsafe-inline'") \
+        == "script-src allows 'unsafe-inline'"
+    assert script_policy_problem("default-src 'self'; style-src 'self' 'unsafe-inline'") is None
+    assert script_policy_problem("") == "no Content-Security-Policy for scripts"
     assert path_shape("/datasets/403") == path_shape("/datasets/12") == "/datasets/{id}"
     assert path_shape("/certificates/YBZ-990000-2026-000001") == "/certificates/{id}"
     assert path_shape("/console/share/usage") == "/console/share/usage"

@@ -215,8 +215,9 @@ class SecuritySettings:
     # SM4 keys for sensitive text at rest: "id:64-hex" entries, comma-separated, the first one
     # encrypts; the others still decrypt (rotation). Empty: one key derived from YBZ_SECRET_KEY.
     data_keys: str = ""
-    # Enforce a content security policy without inline scripts (report-only until then).
-    csp_strict_scripts: bool = False
+    # Enforce a content security policy without inline scripts (issue 17: no page needs them);
+    # 0 relaxes it to report-only for a local page that still has inline code.
+    csp_strict_scripts: bool = True
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
@@ -238,7 +239,7 @@ class SecuritySettings:
             separation_of_duties=(os.environ.get("YBZ_SEPARATION_OF_DUTIES") or "1").lower()
             not in ("0", "false", "no"),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
-            csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "0").lower() in ("1", "true", "yes"),
+            csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "1").lower() not in ("0", "false", "no"),
         )
 
 

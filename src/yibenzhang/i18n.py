@@ -1546,4 +1546,8 @@ EN.update({  # issue 17: queues for a day's work, printable documents, consisten
     "平台（按规则自动办理）": "The platform (by rule)",
     "本级数据主管部门": "The data authority of the region",
     "扫码或访问下列地址核验本证书": "Scan the code or open this address to check this certificate",
+    "印章": "seal",
+    "审批单": "approval form",
+    "共享申请 {request_id} 的印章": "seal of share request {request_id}",
+    "审批单 {request_id}": "approval form {request_id}",
 })
