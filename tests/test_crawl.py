@@ -288,6 +288,100 @@ def test_the_format_facet_lists_only_formats(province: Province, app) -> None:
     assert not any(v in values for v in ("19C", "8.0", "15", "OCEANBASE"))
 
 
+AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("critical", "serious")
+
+
+def _axe(page, source: str) -> list[dict]:
+    page.evaluate(source)
+    return page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+
+
+def _axe_pages(crawls: dict[str, CrawlResult]) -> list[tuple[str, str]]:
+    """(role, url): each kind of HTML page the crawl reached, once, with the first role that saw
+    it (the anonymous pages first, then each signed-in role's own), in zh and a few in en."""
+    from tests.crawl_support import path_shape
+
+    seen: set[str] = set()
+    out = []
+    for role, result in crawls.items():
+        for url in result.html_pages:
+            shape = path_shape(url)
+            if shape not in seen:
+                seen.add(shape)
+                out.append((role, url))
+    return out
+
+
+@pytest.mark.browser
+def test_axe_finds_no_critical_or_serious_violation(province: Province, app, crawls) -> None:
+    """Issue 17: axe-core (npm, tests/a11y, `make node-deps`) injected by Playwright into every kind
+    of page the crawl visited, as the role that visited it, in Debian's Chromium: 0 critical and
+    0 serious violations."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import need
+    from tests.e2e.conftest import ARGS, CHROMIUM, _free_port
+
+    need(AXE.exists(), "axe-core (make node-deps)")
+    need(CHROMIUM.exists(), "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    pages = _axe_pages(crawls)
+    assert len(pages) > 40
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.05)
+    base, source = f"http://127.0.0.1:{port}", AXE.read_text(encoding="utf-8")
+    violations: list[str] = []
+    checked = 0
+    try:
+        with sync_playwright() as p:
+            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+            for role in dict.fromkeys(r for r, _ in pages):
+                # bypass_csp: axe is injected by the test, not served by the site, whose policy refuses it
+                context = browser.new_context(base_url=base, locale="zh-CN", bypass_csp=True,
+                                              viewport={"width": 1366, "height": 768})
+                page = context.new_page()
+                if role != "anonymous":
+                    page.goto("/login")
+                    page.fill("#username", role)
+                    page.fill("#password", province.passwords[role])
+                    with page.expect_navigation():
+                        page.click("form.form button[type=submit]")
+                    assert "/login" not in page.url, (role, page.url)
+                for _, url in [x for x in pages if x[0] == role]:
+                    path = url.removeprefix("http://testserver")
+                    response = page.goto(path, wait_until="load")
+                    if response is None or response.status >= 400 or "text/html" not in response.headers.get(
+                            "content-type", ""):
+                        continue
+                    found = _axe(page, source)
+                    checked += 1
+                    violations += [f"[{role}] {path}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
+                                   for v in found if v["impact"] in AXE_BLOCKING]
+                if role == "anonymous":  # the check itself sees what it looks for
+                    page.set_content('<html lang="zh-CN"><title>t</title><img src="/x.png"><input></html>')
+                    assert {v["id"] for v in _axe(page, source)} >= {"image-alt", "label"}
+                context.close()
+            browser.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert checked > 40 and not violations, f"{len(violations)} violation(s):\n" + "\n".join(violations[:60])
+
+
 def test_the_checks_catch_what_they_look_for() -> None:
     """The crawler's checks on a page made to fail each of them (and a page that passes)."""
     from tests.crawl_support import PageScan, path_shape, script_policy_problem
