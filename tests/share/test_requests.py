@@ -234,6 +234,11 @@ def test_queue_filters_sort_by_due_and_days_waiting(world):
         assert R.list_requests(s, approver, org_id=world.orgs["hospital"].id)[1] == 0
         assert R.list_requests(s, approver, org_id=world.orgs["market"].id)[1] == 2
         assert R.list_requests(s, approver, state="已批准")[1] == 0
+        assert R.list_requests(s, approver, region_code="990000")[1] == 2  # the province and below
+        assert R.list_requests(s, approver, region_code="990100")[1] == 0
+        assert R.list_requests(s, approver, mode="接口")[1] == 2 and R.list_requests(s, approver, mode="文件")[1] == 0
+        with pytest.raises(ValidationFailed):
+            R.list_requests(s, approver, mode="邮寄")
         with pytest.raises(ValidationFailed):
             R.list_requests(s, approver, state="随便")
         view = R.request_dict(s, s.get(R.ShareRequest, early["id"]), MONDAY + timedelta(days=7))

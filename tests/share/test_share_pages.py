@@ -30,7 +30,10 @@ def test_request_decide_and_seal_through_the_pages(client, world, signed_in):
     client.cookies.clear()
     csrf = signed_in("police_approver")
     todo = client.get("/console/share?tab=todo").text
-    assert f'id="request-{req_id}"' in todo
+    assert f'id="request-{req_id}"' in todo and 'id="share-filters"' in todo
+    assert f'id="request-{req_id}"' in client.get("/console/share?tab=todo&region_code=990000&mode=接口&sort=due").text
+    assert f'id="request-{req_id}"' not in client.get("/console/share?tab=todo&mode=文件").text
+    assert client.get("/console/share?tab=todo&state=随便").status_code == 422
     page = client.get(f"/console/share/{req_id}").text
     assert 'id="decide-form"' in page and "低保资格审核" in page
     r = client.post(f"/console/share/{req_id}/decide", data={"csrf_token": csrf, "decision": "批准",

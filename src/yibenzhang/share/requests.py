@@ -466,6 +466,7 @@ def list_requests(
     session: Session, actor: Actor, *, view: str | None = None, resource_id: int | None = None,
     consumer_org_id: int | None = None, overdue: bool = False, today: date | None = None,
     limit: int = 50, offset: int = 0, org_id: int | None = None, state: str | None = None, sort: str | None = None,
+    region_code: str | None = None, mode: str | None = None,
 ) -> tuple[list[ShareRequest], int]:
     """Requests the actor may read, grouped by resource and consumer org (so reviewers see one
     org's requests for one resource together). view: mine (consumer side) | to_decide.
@@ -501,6 +502,18 @@ def list_requests(
                     allowed="、".join(s.value for s in St))
             bag.raise_if_any()
         stmt = stmt.where(ShareRequest.state == state)
+    if region_code:  # the resource's region and the regions below it
+        from ..orgs.service import get_region_by_code
+
+        below = select(Region.id).where(Region.path.startswith(get_region_by_code(session, region_code).path))
+        stmt = stmt.where(ShareRequest.region_id.in_(below))
+    if mode:
+        if ShareMode.parse(mode) is None:
+            bag = ErrorBag()
+            bag.add("mode", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=mode,
+                    allowed="、".join(ShareMode.values()))
+            bag.raise_if_any()
+        stmt = stmt.where(ShareRequest.mode == ShareMode.parse(mode).value)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     if sort == "due":  # pending steps by due date, then the rest newest first
         order: tuple[Any, ...] = (ShareRequest.step_due.is_(None), ShareRequest.step_due, ShareRequest.id.desc())

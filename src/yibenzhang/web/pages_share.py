@@ -65,7 +65,8 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
     page = parse_int(q.get("page"), 1, 100_000) or 1
     kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
                               "org_id": parse_int(q.get("org_id"), 1, 2**53), "state": q.get("state") or None,
-                              "sort": "due" if q.get("sort", "due") == "due" else None}
+                              "sort": "due" if q.get("sort", "due") == "due" else None,
+                              "region_code": q.get("region_code") or None, "mode": q.get("mode") or None}
     if q.get("overdue") == "1":
         kwargs["overdue"] = True
     if tab == "mine":
@@ -83,9 +84,11 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
             views.append(view)
         my_grants, other_grants = share_console.split_grants(s, ctx.actor)
         org_choices = [(o.id, o.name) for o in org_service.list_orgs(s)]
+        region_choices = [(r.code, r.name) for r in org_service.list_regions(s)]
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS, page=page, pages=pages,
-                  f=kwargs, org_choices=org_choices, states=[s.value for s in svc.St],
+                  f=kwargs, org_choices=org_choices, states=[s.value for s in svc.St], region_choices=region_choices,
+                  modes=svc.ShareMode.values(),
                   grants=my_grants if consumer or my_grants else None, other_grants=other_grants,
                   state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
