@@ -317,8 +317,7 @@ def _axe_pages(crawls: dict[str, CrawlResult]) -> list[tuple[str, str]]:
     return out
 
 
-@pytest.mark.browser
-def test_axe_finds_no_critical_or_serious_violation(province: Province, app, crawls) -> None:
+def test_axe_finds_no_critical_or_serious_violation(province: Province, app, crawls, browser) -> None:
     """Issue 17: axe-core (npm, tests/a11y, `make node-deps`) injected by Playwright into every kind
     of page the crawl visited, as the role that visited it, in Debian's Chromium: 0 critical and
     0 serious violations."""
@@ -328,11 +327,9 @@ def test_axe_finds_no_critical_or_serious_violation(province: Province, app, cra
     import uvicorn
 
     from tests.conftest import need
-    from tests.e2e.conftest import ARGS, CHROMIUM, _free_port
+    from tests.e2e.conftest import _free_port
 
     need(AXE.exists(), "axe-core (make node-deps)")
-    need(CHROMIUM.exists(), "Chromium")
-    from playwright.sync_api import sync_playwright
 
     pages = _axe_pages(crawls)
     assert len(pages) > 40
@@ -347,35 +344,32 @@ def test_axe_finds_no_critical_or_serious_violation(province: Province, app, cra
     violations: list[str] = []
     checked = 0
     try:
-        with sync_playwright() as p:
-            browser = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-            for role in dict.fromkeys(r for r, _ in pages):
-                # bypass_csp: axe is injected by the test, not served by the site, whose policy refuses it
-                context = browser.new_context(base_url=base, locale="zh-CN", bypass_csp=True,
-                                              viewport={"width": 1366, "height": 768})
-                page = context.new_page()
-                if role != "anonymous":
-                    page.goto("/login")
-                    page.fill("#username", role)
-                    page.fill("#password", province.passwords[role])
-                    with page.expect_navigation():
-                        page.click("form.form button[type=submit]")
-                    assert "/login" not in page.url, (role, page.url)
-                for _, url in [x for x in pages if x[0] == role]:
-                    path = url.removeprefix("http://testserver")
-                    response = page.goto(path, wait_until="load")
-                    if response is None or response.status >= 400 or "text/html" not in response.headers.get(
-                            "content-type", ""):
-                        continue
-                    found = _axe(page, source)
-                    checked += 1
-                    violations += [f"[{role}] {path}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
-                                   for v in found if v["impact"] in AXE_BLOCKING]
-                if role == "anonymous":  # the check itself sees what it looks for
-                    page.set_content('<html lang="zh-CN"><title>t</title><img src="/x.png"><input></html>')
-                    assert {v["id"] for v in _axe(page, source)} >= {"image-alt", "label"}
-                context.close()
-            browser.close()
+        for role in dict.fromkeys(r for r, _ in pages):
+            # bypass_csp: axe is injected by the test, not served by the site, whose policy refuses it
+            context = browser.new_context(base_url=base, locale="zh-CN", bypass_csp=True,
+                                          viewport={"width": 1366, "height": 768})
+            page = context.new_page()
+            if role != "anonymous":
+                page.goto("/login")
+                page.fill("#username", role)
+                page.fill("#password", province.passwords[role])
+                with page.expect_navigation():
+                    page.click("form.form button[type=submit]")
+                assert "/login" not in page.url, (role, page.url)
+            for _, url in [x for x in pages if x[0] == role]:
+                path = url.removeprefix("http://testserver")
+                response = page.goto(path, wait_until="load")
+                if response is None or response.status >= 400 or "text/html" not in response.headers.get(
+                        "content-type", ""):
+                    continue
+                found = _axe(page, source)
+                checked += 1
+                violations += [f"[{role}] {path}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
+                               for v in found if v["impact"] in AXE_BLOCKING]
+            if role == "anonymous":  # the check itself sees what it looks for
+                page.set_content('<html lang="zh-CN"><title>t</title><img src="/x.png"><input></html>')
+                assert {v["id"] for v in _axe(page, source)} >= {"image-alt", "label"}
+            context.close()
     finally:
         server.should_exit = True
         thread.join(timeout=10)

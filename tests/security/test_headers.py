@@ -76,3 +76,16 @@ def test_no_template_has_inline_script():
         name, text = path.name, path.read_text(encoding="utf-8")
         inline = re.search(r"<script(?![^>]*\b(src=|type=\"application/json\"))", text)
         assert not inline and not re.search(r"\son[a-z]+=", text) and "javascript:" not in text, name
+
+
+def test_api_docs_run_no_inline_script(client):
+    """/docs and /redoc keep their own policy (ReDoc needs blob: workers) but no inline script either."""
+    import re
+
+    from tests.crawl_support import script_policy_problem
+
+    for path in ("/docs", "/redoc"):
+        r = client.get(path)
+        assert r.status_code == 200 and script_policy_problem(r.headers["content-security-policy"]) is None, path
+        inline = re.search(r"<script(?![^>]*\b(src=|type=\"application/json\"))", r.text)
+        assert not inline and " onload=" not in r.text, path

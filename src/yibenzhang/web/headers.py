@@ -51,8 +51,10 @@ class SecurityHeaders:
         async def send_with_headers(message: dict[str, Any]) -> None:
             if message["type"] == "http.response.start":
                 headers = MutableHeaders(scope=message)
+                own_policy = "content-security-policy" in headers  # /docs and /redoc set their own
                 for name, value in fixed.items():
-                    headers[name] = value
+                    if not own_policy:
+                        headers[name] = value
                 headers["x-content-type-options"] = "nosniff"
                 headers["x-frame-options"] = "DENY"
                 headers["referrer-policy"] = "same-origin"
