@@ -65,6 +65,8 @@ def test_queue_detail_decide(browser, server, e2e_world, screen, tmp_path):
         page.goto(f"/catalog/{changed}")
         assert "已发布" in page.locator(".resource-head .badge").inner_text()
         assert page.locator("#review-form").count() == 0
+        page.goto("/console/share?tab=todo")  # the approval queue's filters fit the screen too
+        assert page.locator("#share-filters").is_visible() and overflow(page) == 0
         assert log.external == []
     finally:
         context.close()
