@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lint install clean
+.PHONY: demo test test-fast lint install node-deps clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -16,6 +16,18 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# axe-core from npm (tests/a11y/package.json, pinned by its lock file), injected by Playwright into
+# the crawled pages (tests/test_crawl.py); reinstalled when the lock file changes.
+A11Y := tests/a11y
+A11Y_STAMP := $(A11Y)/node_modules/.installed-$(shell cat $(A11Y)/package-lock.json | cksum | cut -d' ' -f1)
+
+$(A11Y_STAMP): $(A11Y)/package.json $(A11Y)/package-lock.json
+	npm ci --prefix $(A11Y) --no-audit --no-fund --loglevel=error
+	rm -f $(A11Y)/node_modules/.installed-*
+	touch $(A11Y_STAMP)
+
+node-deps: $(A11Y_STAMP)
 
 ## Create .venv, install, initialise ./ybz-data, load the demo province and serve on :8000.
 demo: $(STAMP)
@@ -29,7 +41,7 @@ WORKERS ?= 2
 XDIST := -n $(WORKERS) --dist load
 
 ## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
-test: $(STAMP)
+test: $(STAMP) $(A11Y_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
@@ -41,4 +53,4 @@ lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(A11Y)/node_modules

@@ -323,6 +323,24 @@ def copy_demo(province: DemoProvince, home: Path) -> Database:
     return get_database()
 
 
+CHROMIUM = Path("/usr/bin/chromium")
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[object]:
+    """Debian's Chromium under Playwright, one per test process (a second sync Playwright in the
+    same process is refused): the browser tests (tests/e2e) and the crawl's axe check share it."""
+    need(CHROMIUM.exists(), "Chromium")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
+        yield b
+        b.close()
+
+
 # --------------------------------------------------------------------------- per test
 
 @pytest.fixture

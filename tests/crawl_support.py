@@ -30,6 +30,8 @@ RESOURCE_ATTRS = {"script": ("src",), "link": ("href",), "img": ("src", "srcset"
                   "frame": ("src",), "source": ("src", "srcset"), "video": ("src", "poster"), "audio": ("src",),
                   "track": ("src",), "embed": ("src",), "object": ("data",), "input": ("src",)}
 CSS_URL = re.compile(r"""(?:url\(\s*['"]?|@import\s+['"])([^'")\s]+)""", re.IGNORECASE)
+# <script> types a browser runs; application/json data blocks are never executed.
+SCRIPT_TYPES = {"text/javascript", "application/javascript", "module", "text/ecmascript", ""}
 VOID_TAGS = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
 
 
@@ -71,6 +73,7 @@ class PageScan(HTMLParser):
         self.controls: list[tuple[str, dict[str, str | None], bool]] = []  # tag, attrs, inside a <label>
         self.nav_han: list[str] = []
         self.resources: list[str] = []  # addresses the browser loads without a click
+        self.inline_code: list[str] = []  # inline <script>, on*= handlers, javascript: URLs (CSP)
         self._in_style = False
         self._stack: list[tuple[str, bool, bool]] = []  # tag, in nav, exempt (lang=zh or a person's name)
         self._in_title = False
@@ -86,6 +89,12 @@ class PageScan(HTMLParser):
 
     def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
         a = dict(attrs)
+        if tag == "script" and not a.get("src") and (a.get("type") or "text/javascript").lower() in SCRIPT_TYPES:
+            self.inline_code.append("<script> without src")
+        self.inline_code += [f"<{tag} {name}=>" for name, _ in attrs if name.startswith("on")]
+        self.inline_code += [f"<{tag} {name}=javascript:>" for name, value in attrs
+                             if name in ("href", "src", "action", "formaction")
+                             and (value or "").strip().lower().startswith("javascript:")]
         for attr in RESOURCE_ATTRS.get(tag, ()):
             for ref in (a.get(attr) or "").split(","):
                 if ref.strip():
@@ -260,10 +269,23 @@ def check_html(role: str, url: str, text: str, result: CrawlResult, referrer: st
         problems.append(f"form controls without a label: {missing[:8]}")
     if problems:
         result.failures.append(Failure(role, url, "accessibility", "; ".join(problems), referrer))
+    if scan.inline_code:
+        result.failures.append(Failure(role, url, "csp", f"inline code: {sorted(set(scan.inline_code))[:5]}",
+                                       referrer))
     remote = scan.external_resources()
     if remote:
         result.failures.append(Failure(role, url, "offline", f"loads from another host: {remote[:5]}", referrer))
     return scan
+
+
+def script_policy_problem(csp: str) -> str | None:
+    """What is wrong with a page's policy for scripts: missing, or allowing inline code or eval."""
+    directives = {d.split()[0]: d.split()[1:] for d in csp.split(";") if d.strip()}
+    sources = directives.get("script-src", directives.get("default-src"))
+    if sources is None:
+        return "no Content-Security-Policy for scripts"
+    lax = [s for s in sources if s in ("'unsafe-inline'", "'unsafe-eval'", "*", "data:")]
+    return f"script-src allows {' '.join(lax)}" if lax else None
 
 
 def crawl(client, role: str, starts: Iterable[str], limit: int = 400, data_names: Iterable[str] | None = (),
@@ -302,6 +324,9 @@ def crawl(client, role: str, starts: Iterable[str], limit: int = 400, data_names
             continue
         if "text/html" in ctype:
             result.html_pages.append(url)
+            lax = script_policy_problem(response.headers.get("content-security-policy", ""))
+            if lax:
+                result.failures.append(Failure(role, url, "csp", lax, referrer))
             links = check_html(role, url, response.text, result, referrer).links
         elif "json" in ctype:
             links = json_links(response.content)  # CKAN resource URLs, DCAT distributions in JSON-LD

@@ -170,6 +170,14 @@ def test_json_endpoints_linked_from_pages_return_json(crawls: dict[str, CrawlRes
     assert not failures, _report(failures)
 
 
+def test_no_page_runs_inline_code_and_the_policy_forbids_it(crawls: dict[str, CrawlResult]) -> None:
+    """Issue 23 item 6: every crawled page loads its scripts from /static (no inline <script>, no
+    on*= handlers, no javascript: URLs) and its CSP allows no inline script or eval."""
+    failures = _failures(crawls, "csp")
+    assert not failures, _report(failures)
+    assert sum(len(r.html_pages) for r in crawls.values()) > 100
+
+
 def test_links_the_site_offers_work(crawls: dict[str, CrawlResult]) -> None:
     """A link a page (or CKAN/DCAT) offers answers < 400, unless it needs a sign-in or a right."""
     failures = _failures(crawls, "broken")
@@ -236,9 +244,141 @@ def test_the_ledger_of_the_crawled_home_still_verifies(province: Province, crawl
     assert report["events"] >= province.ledger_events_before + len(ROLE_USERS)  # each sign-in is recorded
 
 
+def _number(text: str) -> int:
+    return int(re.sub(r"[^\d]", "", text))
+
+
+def test_one_count_of_open_datasets_everywhere(province: Province, app) -> None:
+    """Issue 17: the portal's home and /datasets, the dashboard, `ybz assess --json` and CKAN's
+    package_search give the same number of open datasets on the demo (one definition:
+    open.datasets.open_condition)."""
+    from yibenzhang.cli import app as cli
+
+    with TestClient(app) as client:
+        home = _number(re.search(r'id="stat-resources">([^<]+)<', client.get("/").text).group(1))
+        listed = _number(re.search(r'id="result-total">([^<]+)<', client.get("/datasets").text).group(1))
+        ckan = client.get("/api/3/action/package_search", params={"rows": 0}).json()["result"]["count"]
+        sign_in(client, "admin", province.passwords["admin"])
+        tile = re.search(r'data-kpi="open_datasets"><span class="num">([^<]+)<', client.get("/console/assess").text)
+        dashboard = _number(tile.group(1))
+    result = CliRunner().invoke(cli, ["assess", "--json", "--as", "admin"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    cli_count = next(r["value"] for r in json.loads(result.output)["table"] if r["key"] == "open_datasets")
+    counts = {"portal home": home, "/datasets": listed, "dashboard": dashboard, "ybz assess": cli_count,
+              "CKAN package_search": ckan}
+    assert home > 100 and len(set(counts.values())) == 1, counts
+
+
+def test_the_format_facet_lists_only_formats(province: Province, app) -> None:
+    """Issue 17: the demo's free-text format details (“Oracle 19c”, “MySQL 8.0”, “人大金仓KingbaseES”)
+    give no “19C”, “8.0” or database names in the 格式 facet: only canonical formats or a kind."""
+    from yibenzhang.catalog.formats import FORMATS, label
+    from yibenzhang.enums import FormatKind
+
+    allowed = {label(f) for f in FORMATS} | set(FormatKind.values())
+    with TestClient(app) as client:
+        page = client.get("/datasets").text
+    facet = page.split('data-facet="format"')[1].split("</ul>")[0] if 'data-facet="format"' in page else ""
+    shown = set(re.findall(r"[?&]format=([^&\"]+)", facet))
+    assert shown, "the /datasets page shows no 格式 facet"
+    from urllib.parse import unquote
+
+    values = {unquote(v) for v in shown}
+    assert values <= allowed, values - allowed
+    assert not any(v in values for v in ("19C", "8.0", "15", "OCEANBASE"))
+
+
+AXE = Path(__file__).parent / "a11y" / "node_modules" / "axe-core" / "axe.min.js"
+AXE_BLOCKING = ("critical", "serious")
+
+
+def _axe(page, source: str) -> list[dict]:
+    page.evaluate(source)
+    return page.evaluate("""async () => {
+        const r = await axe.run(document, {resultTypes: ['violations']});
+        return r.violations.map(v => ({id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}));
+    }""")
+
+
+def _axe_pages(crawls: dict[str, CrawlResult]) -> list[tuple[str, str]]:
+    """(role, url): each kind of HTML page the crawl reached, once, with the first role that saw
+    it (the anonymous pages first, then each signed-in role's own), in zh and a few in en."""
+    from tests.crawl_support import path_shape
+
+    seen: set[str] = set()
+    out = []
+    for role, result in crawls.items():
+        for url in result.html_pages:
+            shape = path_shape(url)
+            if shape not in seen:
+                seen.add(shape)
+                out.append((role, url))
+    return out
+
+
+def test_axe_finds_no_critical_or_serious_violation(province: Province, app, crawls, browser) -> None:
+    """Issue 17: axe-core (npm, tests/a11y, `make node-deps`) injected by Playwright into every kind
+    of page the crawl visited, as the role that visited it, in Debian's Chromium: 0 critical and
+    0 serious violations."""
+    import threading
+    import time
+
+    import uvicorn
+
+    from tests.conftest import need
+    from tests.e2e.conftest import _free_port
+
+    need(AXE.exists(), "axe-core (make node-deps)")
+
+    pages = _axe_pages(crawls)
+    assert len(pages) > 40
+    port = _free_port()
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    while not server.started:
+        assert thread.is_alive()
+        time.sleep(0.05)
+    base, source = f"http://127.0.0.1:{port}", AXE.read_text(encoding="utf-8")
+    violations: list[str] = []
+    checked = 0
+    try:
+        for role in dict.fromkeys(r for r, _ in pages):
+            # bypass_csp: axe is injected by the test, not served by the site, whose policy refuses it
+            context = browser.new_context(base_url=base, locale="zh-CN", bypass_csp=True,
+                                          viewport={"width": 1366, "height": 768})
+            page = context.new_page()
+            if role != "anonymous":
+                page.goto("/login")
+                page.fill("#username", role)
+                page.fill("#password", province.passwords[role])
+                with page.expect_navigation():
+                    page.click("form.form button[type=submit]")
+                assert "/login" not in page.url, (role, page.url)
+            for _, url in [x for x in pages if x[0] == role]:
+                path = url.removeprefix("http://testserver")
+                response = page.goto(path, wait_until="load")
+                if response is None or response.status >= 400 or "text/html" not in response.headers.get(
+                        "content-type", ""):
+                    continue
+                found = _axe(page, source)
+                checked += 1
+                violations += [f"[{role}] {path}: {v['impact']} {v['id']} ({v['help']}) at {v['nodes']}"
+                               for v in found if v["impact"] in AXE_BLOCKING]
+            if role == "anonymous":  # the check itself sees what it looks for
+                page.set_content('<html lang="zh-CN"><title>t</title><img src="/x.png"><input></html>')
+                assert {v["id"] for v in _axe(page, source)} >= {"image-alt", "label"}
+            context.close()
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
+    assert checked > 40 and not violations, f"{len(violations)} violation(s):\n" + "\n".join(violations[:60])
+
+
 def test_the_checks_catch_what_they_look_for() -> None:
     """The crawler's checks on a page made to fail each of them (and a page that passes)."""
-    from tests.crawl_support import PageScan, path_shape
+    from tests.crawl_support import PageScan, path_shape, script_policy_problem
 
     bad = PageScan()
     bad.feed('<html><head></head><body><nav><a href="/x">数据</a> <a lang="zh-CN" href="?lang=zh">中文</a></nav>'
@@ -262,6 +402,16 @@ def test_the_checks_catch_what_they_look_for() -> None:
               '<img src="/b.png" alt=""><input aria-label="Search" name="q"></html>')
     assert good.html_lang == "en" and good.title == "T"
     assert not good.images_without_alt and not good.unlabelled() and not good.nav_han
+    assert not good.inline_code and not remote.inline_code
+    inline = PageScan()
+    inline.feed('<html><body><script>alert(1)</script><script type="application/json">{}</script>'
+                '<script src="/static/a.js"></script><button onclick="go()">x</button>'
+                '<a href="javascript:history.back()">back</a></body></html>')
+    assert inline.inline_code == ["<script> without src", "<button onclick=>", "<a href=javascript:>"]
+    assert script_policy_problem("default-src 'self'; script-src 'self' 'unsafe-inline'") \
+        == "script-src allows 'unsafe-inline'"
+    assert script_policy_problem("default-src 'self'; style-src 'self' 'unsafe-inline'") is None
+    assert script_policy_problem("") == "no Content-Security-Policy for scripts"
     assert path_shape("/datasets/403") == path_shape("/datasets/12") == "/datasets/{id}"
     assert path_shape("/certificates/YBZ-990000-2026-000001") == "/certificates/{id}"
     assert path_shape("/console/share/usage") == "/console/share/usage"

@@ -7,10 +7,12 @@ from the `fastapi-offline` package (Swagger UI 5 and ReDoc 2, MIT), mounted unde
 
 from __future__ import annotations
 
+import html
+import json
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_html, get_swagger_ui_oauth2_redirect_html
+from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_oauth2_redirect_html
 from fastapi.responses import HTMLResponse
 from fastapi.staticfiles import StaticFiles
 
@@ -20,8 +22,26 @@ FAVICON = "/static/favicon.svg"
 SWAGGER_PARAMETERS = {"validatorUrl": None, "docExpansion": "none", "defaultModelsExpandDepth": 0}
 # The pages may load nothing from elsewhere: ReDoc draws Redocly's logo from cdn.redoc.ly whatever
 # its options say, and the browser then waits on a network that is not there.
-DOCS_CSP = ("default-src 'self'; script-src 'self' 'unsafe-inline'; style-src 'self' 'unsafe-inline'; "
-            "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'")
+# No inline script here either (issue 23 item 6): Swagger UI starts from /static/ybz-swagger.js.
+DOCS_CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+            "img-src 'self' data:; font-src 'self' data:; worker-src 'self' blob:; connect-src 'self'; "
+            "object-src 'none'; base-uri 'self'; frame-ancestors 'none'")
+
+
+def swagger_html(title: str, openapi_url: str, redirect_url: str, root: str) -> HTMLResponse:
+    """FastAPI's Swagger UI page, with its start-up code in a static file instead of inline."""
+    config = {"url": openapi_url, "layout": "BaseLayout", "deepLinking": True, "showExtensions": True,
+              "showCommonExtensions": True, "oauth2RedirectPath": redirect_url, **SWAGGER_PARAMETERS}
+    data = json.dumps(config).replace("<", "\\u003c")
+    return HTMLResponse(f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<link rel="stylesheet" href="{root}{DOCS_STATIC}/swagger-ui.css"><link rel="icon" href="{root}{FAVICON}">
+<title>{html.escape(title)}</title></head>
+<body><div id="swagger-ui"></div>
+<script type="application/json" id="swagger-config">{data}</script>
+<script src="{root}{DOCS_STATIC}/swagger-ui-bundle.js"></script>
+<script src="{root}/static/ybz-swagger.js"></script>
+</body></html>""")
 
 
 def _same_host_only(response: HTMLResponse) -> HTMLResponse:
@@ -44,13 +64,8 @@ def mount_docs(app: FastAPI) -> None:
     @app.get("/docs", include_in_schema=False)
     def swagger_ui(request: Request) -> HTMLResponse:
         root = request.scope.get("root_path", "")
-        return _same_host_only(get_swagger_ui_html(
-            openapi_url=f"{root}{openapi_url}", title=f"{app.title} - Swagger UI",
-            oauth2_redirect_url=f"{root}{redirect_url}",
-            swagger_js_url=f"{root}{DOCS_STATIC}/swagger-ui-bundle.js",
-            swagger_css_url=f"{root}{DOCS_STATIC}/swagger-ui.css",
-            swagger_favicon_url=f"{root}{FAVICON}", swagger_ui_parameters=SWAGGER_PARAMETERS,
-        ))
+        return _same_host_only(swagger_html(f"{app.title} - Swagger UI", f"{root}{openapi_url}",
+                                            f"{root}{redirect_url}", root))
 
     @app.get(redirect_url, include_in_schema=False)
     def swagger_ui_redirect() -> HTMLResponse:

@@ -26,6 +26,9 @@ class Rules:
     # §1: an org updates its catalogue within 10 working days of a duty change (004:693);
     # Guangzhou uses 15 (001:1167).
     catalogue_update_workdays: int = 10
+    # §1 (issue 17): a submitted resource is reviewed within these working days (default, ours);
+    # the review queue sorts and flags by it.
+    catalogue_review_workdays: int = 5
     # §1: 后段码 is a 6-digit sequence unique within its 前段码.
     resource_sequence_digits: int = 6
     # §3: objections answered in 5 working days and corrected in 10 (default, ours).
@@ -74,6 +77,7 @@ class Rules:
     def from_env(cls) -> Rules:
         return cls(
             catalogue_update_workdays=_int("YBZ_RULE_CATALOGUE_UPDATE_WORKDAYS", 10),
+            catalogue_review_workdays=_int("YBZ_RULE_CATALOGUE_REVIEW_WORKDAYS", 5),
             objection_answer_workdays=_int("YBZ_RULE_OBJECTION_ANSWER_WORKDAYS", 5),
             objection_correct_workdays=_int("YBZ_RULE_OBJECTION_CORRECT_WORKDAYS", 10),
             share_answer_workdays=_int("YBZ_RULE_SHARE_ANSWER_WORKDAYS", 10),
@@ -220,8 +224,9 @@ class SecuritySettings:
     # SM4 keys for sensitive text at rest: "id:64-hex" entries, comma-separated, the first one
     # encrypts; the others still decrypt (rotation). Empty: one key derived from YBZ_SECRET_KEY.
     data_keys: str = ""
-    # Enforce a content security policy without inline scripts (report-only until then).
-    csp_strict_scripts: bool = False
+    # Enforce a content security policy without inline scripts (issue 17: no page needs them);
+    # 0 relaxes it to report-only for a local page that still has inline code.
+    csp_strict_scripts: bool = True
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
@@ -243,7 +248,7 @@ class SecuritySettings:
             separation_of_duties=(os.environ.get("YBZ_SEPARATION_OF_DUTIES") or "1").lower()
             not in ("0", "false", "no"),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
-            csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "0").lower() in ("1", "true", "yes"),
+            csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "1").lower() not in ("0", "false", "no"),
         )
 
 

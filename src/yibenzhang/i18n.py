@@ -1505,3 +1505,49 @@ EN.update({
     "文件只有表头，没有数据行": "the file has a header but no data rows",
     "请指定批次编号：ybz collect rejects BATCH -o FILE": "name the batch: ybz collect rejects BATCH -o FILE",
 })
+
+
+EN.update({  # issue 17: queues for a day's work, printable documents, consistent facts
+    "{n}个工作日": "{n} working days",
+    "与已发布版本（第{v}版）的差异": "Changes against the published version ({v})",
+    "仅看逾期": "Overdue only",
+    "到期日从早到晚": "Due date, earliest first",
+    "到期日从晚到早": "Due date, latest first",
+    "审核": "Review",
+    "审核决定": "Decision",
+    "审核期限": "Due",
+    "已等待": "Waiting",
+    "提交的信息资源应在{n}个工作日内审核；打开资源、查看与已发布版本的差异后，填写理由再发布或退回。":
+        "Submitted resources are reviewed within {n} working days: open one, read what changed against the "
+        "published version, then publish or return it with a reason.",
+    "返回审核队列": "Back to the review queue",
+    "逾期{n}条": "{n} overdue",
+    "首次编目：尚无已发布版本，请核对下列全部内容。":
+        "First submission: there is no published version yet, so check everything below.",
+    "新编目": "New",
+    "分页参数超出范围": "The page is out of range",
+    "按资源与申请方": "By resource and requester",
+    "已等待{n}个工作日": "waiting {n} working days",
+    "下载印章文件": "Download the sealed file",
+    "任何人都可将印章文件提交至 /api/v1/seals/verify 验证印章。":
+        "Anyone can verify the seal by posting the sealed file to /api/v1/seals/verify.",
+    "审批人": "Decided by",
+    "审批单核验": "Approval form check",
+    "审批意见": "Decisions",
+    "扫码或访问下列地址核验本审批单": "Scan the code or open this address to check this form",
+    "数据共享审批单": "Data sharing approval form",
+    "数据共享审批单核验": "Check of a data sharing approval form",
+    "本申请尚未批准，没有印章。": "This request is not approved yet, so it carries no seal.",
+    "查看并打印审批单": "View and print the approval form",
+    "核验码": "Check code",
+    "环节": "Step",
+    "盖章时间": "Sealed at",
+    "返回申请": "Back to the request",
+    "平台（按规则自动办理）": "The platform (by rule)",
+    "本级数据主管部门": "The data authority of the region",
+    "扫码或访问下列地址核验本证书": "Scan the code or open this address to check this certificate",
+    "印章": "seal",
+    "审批单": "approval form",
+    "共享申请 {request_id} 的印章": "seal of share request {request_id}",
+    "审批单 {request_id}": "approval form {request_id}",
+})

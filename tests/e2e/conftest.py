@@ -7,26 +7,12 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 
-from tests.conftest import need
-
-CHROMIUM = Path("/usr/bin/chromium")
-ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-        "--disable-sync"]
-
-
-@pytest.fixture(scope="session")
-def browser() -> Iterator[object]:
-    need(CHROMIUM.exists(), "Chromium")
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=str(CHROMIUM), headless=True, args=ARGS)
-        yield b
-        b.close()
+# The session's one browser (`browser`, in tests/conftest.py: one sync Playwright per process, shared
+# with the crawl's accessibility check).
+from tests.conftest import ARGS, CHROMIUM, need  # noqa: F401
 
 
 def _free_port() -> int:

@@ -82,12 +82,15 @@ def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
     assert "待审核" in page.locator(".resource-head .badge").inner_text()
     _logout(page)
 
-    # The reviewer publishes it from the queue.
+    # The reviewer opens it from the queue and publishes it there, with a reason.
     page.goto("/login?next=/console/review")
     _login(page, "reviewer")
     page.wait_for_url("**/console/review")
     row = page.locator("#queue tr", has_text="企业登记信息")
-    row.locator("form.action-publish button").click()
+    row.locator("a.button").click()
+    page.check("#f-decision-publish")
+    page.fill("#f-review-reason", "内容完整，同意发布")
+    page.click("#review-form button[type=submit]")
     page.wait_for_url("**/console/review?done=publish")
     assert page.locator("#queue", has_text="企业登记信息").count() == 0
     _logout(page)

@@ -4,8 +4,6 @@ verifies (on the page and through /api/v1/seals/verify); the pages are screensho
 
 from __future__ import annotations
 
-import json
-
 from tests.factories import published
 
 from .test_catalog_flow import _login, _logout, _png_is_not_blank
@@ -62,7 +60,8 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
     page.wait_for_url(f"**/console/share/{req_id}")
     check = page.locator("#seal-check")
     assert check.get_attribute("data-valid") == "yes" and "云岭省公安厅" in check.inner_text()
-    sealed = json.loads(page.locator("#seal").inner_text())
+    assert "云岭省公安厅" in page.locator("#seal svg").text_content()  # the seal drawn, not raw JSON
+    sealed = page.request.get(page.url.split("?")[0] + "/seal.json").json()
     assert page.request.post("/api/v1/seals/verify", data=sealed).json()["valid"] is True
     sealed["content"]["items"].append("公民身份号码")
     assert page.request.post("/api/v1/seals/verify", data=sealed).json()["valid"] is False

@@ -217,3 +217,29 @@ def test_seal_signs_and_verifies_with_a_public_key_beginning_04(world, monkeypat
         assert seal.verify(s, out["seal"])["valid"] is True
         tampered = {**out["seal"], "content": {**out["seal"]["content"], "purpose": "别的用途"}}
         assert seal.verify(s, tampered)["valid"] is False
+
+
+def test_queue_filters_sort_by_due_and_days_waiting(world):
+    """Issue 17: the approver's queue filters by org and state, sorts by the step's due date and
+    says how many working days the step has waited."""
+    rid = published(world)
+    early = ask(world, resource=rid, today=MONDAY)
+    late = ask(world, resource=rid, today=MONDAY + timedelta(days=2))
+    approver = world.actor("police_approver")
+    with world.db.read() as s:
+        rows, total = R.list_requests(s, approver, view="to_decide", sort="due", today=MONDAY)
+        assert [r.id for r in rows] == [early["id"], late["id"]] and total == 2
+        rows, _ = R.list_requests(s, approver, view="to_decide", sort="due", limit=1, offset=1, today=MONDAY)
+        assert [r.id for r in rows] == [late["id"]]
+        assert R.list_requests(s, approver, org_id=world.orgs["hospital"].id)[1] == 0
+        assert R.list_requests(s, approver, org_id=world.orgs["market"].id)[1] == 2
+        assert R.list_requests(s, approver, state="已批准")[1] == 0
+        assert R.list_requests(s, approver, region_code="990000")[1] == 2  # the province and below
+        assert R.list_requests(s, approver, region_code="990100")[1] == 0
+        assert R.list_requests(s, approver, mode="接口")[1] == 2 and R.list_requests(s, approver, mode="文件")[1] == 0
+        with pytest.raises(ValidationFailed):
+            R.list_requests(s, approver, mode="邮寄")
+        with pytest.raises(ValidationFailed):
+            R.list_requests(s, approver, state="随便")
+        view = R.request_dict(s, s.get(R.ShareRequest, early["id"]), MONDAY + timedelta(days=7))
+        assert view["days_waiting"] == 5  # Tue–Fri and the next Monday

@@ -30,7 +30,10 @@ def test_request_decide_and_seal_through_the_pages(client, world, signed_in):
     client.cookies.clear()
     csrf = signed_in("police_approver")
     todo = client.get("/console/share?tab=todo").text
-    assert f'id="request-{req_id}"' in todo
+    assert f'id="request-{req_id}"' in todo and 'id="share-filters"' in todo
+    assert f'id="request-{req_id}"' in client.get("/console/share?tab=todo&region_code=990000&mode=接口&sort=due").text
+    assert f'id="request-{req_id}"' not in client.get("/console/share?tab=todo&mode=文件").text
+    assert client.get("/console/share?tab=todo&state=随便").status_code == 422
     page = client.get(f"/console/share/{req_id}").text
     assert 'id="decide-form"' in page and "低保资格审核" in page
     r = client.post(f"/console/share/{req_id}/decide", data={"csrf_token": csrf, "decision": "批准",
@@ -138,7 +141,8 @@ def test_provider_revokes_from_the_console_and_sees_usage(client, share, signed_
         assert "云岭省市场监督管理局" in page if by == "org" else "人口基本信息" in page
     assert client.get("/console/share/usage?by=nonsense&days=x").status_code == 200
     for text in (listing, page, usage):
-        assert not any(v in text for vals in ROWS.values() for v in vals if v not in ("990101",))
+        # (the division codes of the world's regions are in the queue's region filter: not row values)
+        assert not any(v in text for vals in ROWS.values() for v in vals if v not in ("990101", *w.regions))
     r = client.post(f"/console/share/grants/{gid}/revoke", data={"csrf_token": csrf, "reason": " "})
     assert r.status_code == 422 and "须说明理由" in r.text
     r = client.post(f"/console/share/grants/{gid}/revoke", data={"csrf_token": csrf, "reason": "职责调整"},
@@ -207,3 +211,52 @@ def test_rows_preview_is_masked_and_counted(client, share, signed_in):
     client.cookies.clear()
     signed_in("police_approver")  # the provider sees the grant but takes no rows through it
     assert 'id="rows-preview"' not in client.get(f"/console/share/grants/{gid}?preview=1").text
+
+
+def _approved_request(client, world, signed_in) -> int:
+    rid = published(world)
+    csrf = signed_in("consumer")
+    data = {"csrf_token": csrf, "resource": str(rid), "items": ["姓名"], "mode": "接口", "purpose": "低保资格审核",
+            "basis": "履行法定职责", "scenario": "窗口审核", "period_from": "2030-01-01", "period_to": "2030-12-31"}
+    r = client.post("/share/new", data=data, follow_redirects=False)
+    req_id = int(re.search(r"/console/share/(\d+)", r.headers["location"]).group(1))
+    for who, reason in (("police_approver", "符合共享条件"), ("reviewer", "同意共享")):
+        client.cookies.clear()
+        csrf = signed_in(who)
+        r = client.post(f"/console/share/{req_id}/decide", data={"csrf_token": csrf, "decision": "批准",
+                                                                 "reason": reason}, follow_redirects=False)
+        assert r.status_code == 303
+    return req_id
+
+
+def test_printable_approval_form_with_seal_names_and_public_check(client, world, signed_in):
+    """Issue 17: the 审批单 a person prints — decisions with who and when, the seal drawn with the
+    org's name, the verification, a check code and QR code leading to a public check page."""
+    req_id = _approved_request(client, world, signed_in)
+    detail = client.get(f"/console/share/{req_id}").text
+    assert "<pre" not in detail and "public_key" not in detail  # the seal as a seal, not JSON
+    assert 'class="seal-svg"' in detail and f'href="/console/share/{req_id}/form"' in detail
+    form = client.get(f"/console/share/{req_id}/form").text
+    decisions = form.split('id="form-decisions"')[1].split("</table>")[0]
+    assert "police_approver" in decisions and "reviewer" in decisions and "符合共享条件" in decisions
+    assert "云岭省公安厅" in decisions and re.search(r"\d{4}-\d\d-\d\d", decisions)
+    seal_svg = form.split('class="seal-svg"')[1].split("</svg>")[0]
+    assert "云岭省公安厅" in seal_svg and "数据共享专用章" in seal_svg
+    assert 'data-valid="yes"' in form and 'class="segno"' in form and "onclick" not in form
+    code = re.search(r'id="check-code">([0-9a-f]{16})<', form).group(1)
+    link = re.search(r'id="verify-link" href="([^"]+)"', form).group(1)
+    assert link.endswith(f"/verify/share/{req_id}/{code}")
+
+    sealed = client.get(f"/console/share/{req_id}/seal.json")
+    assert sealed.headers["content-disposition"].startswith("attachment")
+    assert client.post("/api/v1/seals/verify", json=sealed.json()).json()["valid"] is True
+
+    anonymous = client.__class__(client.app)
+    check = anonymous.get(f"/verify/share/{req_id}/{code}")
+    assert check.status_code == 200 and 'data-valid="yes"' in check.text and "云岭省公安厅" in check.text
+    assert "低保资格审核" not in check.text  # no purpose text on the public page
+    assert anonymous.get(f"/verify/share/{req_id}/{'0' * 16}").status_code == 404
+    assert anonymous.get(f"/console/share/{req_id}/form", follow_redirects=False).status_code in (302, 303, 401)
+    client.cookies.clear()
+    signed_in("citizen")
+    assert client.get(f"/console/share/{req_id}/form").status_code == 404

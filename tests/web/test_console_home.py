@@ -38,6 +38,15 @@ def test_the_reviewer_sees_the_queue_count(client, world) -> None:
         _resource(world, f"待审资源{i}", submit=True)
     cards = _home(client, "reviewer")
     assert cards["review"] == (3, 0)
+    # one submitted long ago is past the review limit in working days: the card says so
+    from datetime import UTC, datetime
+
+    from yibenzhang.catalog.model import Resource
+
+    waiting = _resource(world, "久候资源", submit=True)
+    with world.db.write() as s:
+        s.get(Resource, waiting).submitted_at = datetime(2025, 9, 26, 2, tzinfo=UTC)
+    assert _home(client, "reviewer")["review"] == (4, 1)
     assert "catalog" not in cards and "operate" not in cards  # not a reviewer's work
 
 

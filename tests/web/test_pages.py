@@ -162,8 +162,13 @@ def test_steward_creates_submits_and_reviewer_publishes(client, world, signed_in
     assert "企业登记信息" in queue.text
     r = client.post(f"/console/catalog/{rid}/return", data={"csrf_token": csrf, "reason": " "})
     assert r.status_code == 422 and "必须说明理由" in r.text
-    r = client.post(f"/console/catalog/{rid}/publish", data={"csrf_token": csrf, "back": "review"},
-                    follow_redirects=False)
+    # the queue offers no one-click publish: the decision is taken on the resource's page, with a reason
+    assert "action-publish" not in queue.text and f'href="/catalog/{rid}#review-form"' in queue.text
+    assert 'id="review-form"' in client.get(f"/catalog/{rid}").text
+    r = client.post(f"/console/catalog/{rid}/decide", data={"csrf_token": csrf, "decision": "publish"})
+    assert r.status_code == 422 and "必须说明理由" in r.text
+    r = client.post(f"/console/catalog/{rid}/decide", data={"csrf_token": csrf, "decision": "publish",
+                                                            "reason": "内容完整"}, follow_redirects=False)
     assert r.headers["location"].startswith("/console/review")
     assert "企业登记信息" not in client.get("/console/review").text
 

@@ -9,8 +9,8 @@ Formulas (key: what it counts, from which records):
   batch (current rows, as zone.record_counts; the 1000亿 target, DOMAIN §2).
 - records_last_30d: Σ zone_batches.row_count of batches 已发布 in the 30 days up to today;
   records_growth_30d = records_last_30d / (records_collected − records_last_30d), None on a 0 base.
-- resources_total, status:<状态>: resources by status; open_datasets: resources 已发布 whose
-  open_type is 无条件开放 or 有条件开放.
+- resources_total, status:<状态>: resources by status; open_datasets: open.datasets.open_condition
+  (published, not retired, 无条件开放 or 有条件开放 as published) — the portal's and CKAN's count.
 - catalogue_coverage: orgs (政府部门, 事业单位, 公共企业) with ≥ 1 resource 已发布 / those orgs
   ("应编尽编", §1).
 - duty_on_time / duty_late / duty_overdue / duty_due: duty_changes fulfilled by due_on (occurred_on
@@ -51,6 +51,7 @@ from ..catalog.model import DutyChange, Resource
 from ..db import UTCDateTime
 from ..enums import OpenType, OrgKind, ResourceStatus, Role, ShareType, UpdateCycle
 from ..errors import NotFound
+from ..open.datasets import open_condition
 from ..orgs.model import Org, Region
 from ..quality import scores as qscores
 from ..registry import load, module_available
@@ -272,7 +273,7 @@ def _resources(session: Session, scope: Scope, day: date, out: dict[int, dict[st
         return func.sum(case((cond, 1), else_=0))
 
     stmt = select(
-        Resource.org_id, Resource.status, func.count(), count(Resource.open_type.in_(OPEN_TYPES)),
+        Resource.org_id, Resource.status, func.count(), count(open_condition()),
         func.sum(case((at.isnot(None), func.coalesce(Resource.record_count, 0)), else_=0)), func.sum(newest.c.recent),
         count(expected), count(and_(expected, at.is_(None))), count(and_(expected, fresh.condition(
             Resource.update_cycle, at))),
@@ -283,11 +284,13 @@ def _resources(session: Session, scope: Scope, day: date, out: dict[int, dict[st
         _add(out, org_id, f"status:{status}", n)
         _add(out, org_id, "records_collected", int(records or 0))
         _add(out, org_id, "records_last_30d", int(recent or 0))
+        # The one definition of an open dataset (open.datasets.open_condition), as the portal and
+        # the CKAN API count it: a published resource under change still counts (issue 17).
+        _add(out, org_id, "open_datasets", int(open_n or 0))
         if status != ResourceStatus.PUBLISHED.value:
             continue
         expected_n, never, fresh_n = int(expected_n or 0), int(never or 0), int(fresh_n or 0)
         _add(out, org_id, "published", n)
-        _add(out, org_id, "open_datasets", int(open_n or 0))
         _add(out, org_id, "collected_resources", expected_n - never)
         _add(out, org_id, "fresh", fresh_n)
         _add(out, org_id, "stale", expected_n - fresh_n)
@@ -518,8 +521,7 @@ def trends(session: Session, scope: Scope) -> dict[str, Any]:
     pmonth = _month(session, Resource.published_at)
     rows = session.execute(
         select(pmonth, func.count()).where(
-            Resource.status == ResourceStatus.PUBLISHED.value, Resource.open_type.in_(OPEN_TYPES),
-            Resource.published_at.isnot(None), *_in_scope(scope, Resource.org_id, Resource.region_id))
+            open_condition(), Resource.published_at.isnot(None), *_in_scope(scope, Resource.org_id, Resource.region_id))
         .group_by(pmonth).order_by(pmonth)).all()
     total, opened = 0, []
     for m, n in rows:

@@ -7,7 +7,6 @@ Built from the last published snapshot (what the public sees), never the working
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
@@ -19,6 +18,7 @@ from sqlalchemy.orm import Session
 
 from ..enums import OpenType, ResourceStatus, UpdateCycle
 from . import service
+from .formats import formats_of
 from .model import Resource
 
 DEFAULT_BASE = "http://127.0.0.1:8000"
@@ -62,12 +62,6 @@ def open_views(session: Session, org_id: int | None = None) -> list[dict[str, An
         if view is not None and view.get("open_type") in OPEN_TYPES:
             out.append(view)
     return out
-
-
-def formats_of(view: dict[str, Any]) -> list[str]:
-    """The concrete formats of a resource (“xlsx、csv”), else its kind of format (数据库)."""
-    found = [f.strip().lower() for f in re.split(r"[,，、;；/\s]+", view.get("format_detail") or "") if f.strip()]
-    return list(dict.fromkeys(found)) or [view["format_kind"]]
 
 
 def build_graph(views: list[dict[str, Any]], base_url: str | None = None) -> Graph:

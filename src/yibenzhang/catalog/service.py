@@ -586,7 +586,7 @@ def withdraw_resource(session: Session, actor: Actor, resource_id: int) -> Resou
     return resource
 
 
-def publish_resource(session: Session, actor: Actor, resource_id: int) -> Resource:
+def publish_resource(session: Session, actor: Actor, resource_id: int, reason: str | None = None) -> Resource:
     resource = get_resource(session, actor, resource_id)
     require(can_review(actor, _region_path(session, resource)), "发布", "review_denied")
     if resource.status != S.SUBMITTED.value:
@@ -606,8 +606,28 @@ def publish_resource(session: Session, actor: Actor, resource_id: int) -> Resour
     ledger.append(session, actor, "catalog.resource.publish", "resource", resource.id, {
         "code": resource.code, "version": resource.version,
         "snapshot_sm3": sm3_hex(canonical_json(snapshot)),
-    })
+    } | ({"reason": reason.strip()} if reason and reason.strip() else {}))
     return resource
+
+
+REVIEW_DECISIONS = ("publish", "return")
+
+
+def decide_review(session: Session, actor: Actor, resource_id: int, decision: str, reason: str | None) -> Resource:
+    """The reviewer's decision from the resource's own page (issue 17): publish or return, each
+    with its reason, so no resource is published without being opened and explained."""
+    resource = get_resource(session, actor, resource_id)
+    require(can_review(actor, _region_path(session, resource)), "审核", "review_denied")  # before the form
+    bag = ErrorBag()
+    if decision not in REVIEW_DECISIONS:
+        bag.add("decision", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=decision,
+                allowed="、".join(REVIEW_DECISIONS))
+    if not reason or not reason.strip():
+        bag.add("reason", "reason_required", "必须说明理由")
+    bag.raise_if_any()
+    if decision == "publish":
+        return publish_resource(session, actor, resource_id, reason)
+    return return_resource(session, actor, resource_id, str(reason))
 
 
 def _required_reason(reason: str | None) -> str:
@@ -933,10 +953,36 @@ def one_source_flags_for(session: Session, resource: Resource) -> list[dict[str,
 
 
 __all__ = [
-    "PermissionDenied", "Role", "add_list_entry", "confirm_catalogue_reviewed", "create_resource",
-    "create_system", "delete_draft", "diff_snapshots", "diff_versions", "duty_change_board",
-    "duty_change_state", "get_resource", "get_version", "list_entries", "list_resources", "list_systems",
-    "list_versions", "one_source_conflicts", "one_source_flags_for", "publish_resource",
-    "record_duty_change", "resource_dict", "retire_resource", "return_resource", "review_queue",
-    "submit_resource", "update_resource", "validate_resource", "view_for", "visible_to", "withdraw_resource",
+    "PermissionDenied",
+    "Role",
+    "add_list_entry",
+    "confirm_catalogue_reviewed",
+    "create_resource",
+    "create_system",
+    "decide_review",
+    "delete_draft",
+    "diff_snapshots",
+    "diff_versions",
+    "duty_change_board",
+    "duty_change_state",
+    "get_resource",
+    "get_version",
+    "list_entries",
+    "list_resources",
+    "list_systems",
+    "list_versions",
+    "one_source_conflicts",
+    "one_source_flags_for",
+    "publish_resource",
+    "record_duty_change",
+    "resource_dict",
+    "retire_resource",
+    "return_resource",
+    "review_queue",
+    "submit_resource",
+    "update_resource",
+    "validate_resource",
+    "view_for",
+    "visible_to",
+    "withdraw_resource",
 ]

@@ -25,8 +25,8 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..catalog import search
-from ..catalog.dcat import formats_of
+from ..catalog import formats, search
+from ..catalog.formats import formats_of
 from ..catalog.model import Resource
 from ..enums import OpenType, UpdateCycle
 from ..errors import ErrorBag
@@ -77,7 +77,8 @@ def domains_of(category_code: str, name: str, keywords: list[str] | tuple[str, .
 
 
 def format_label(fmt: str) -> str:
-    return fmt.upper() if fmt.isascii() else fmt
+    """A facet value or a ?format= parameter as the facet shows it (“csv”, “Excel” → CSV, XLS)."""
+    return formats.label(formats.canonical(fmt) or fmt)
 
 
 @dataclass

@@ -465,10 +465,12 @@ def _to_decide(actor: Actor, day: date) -> Any:
 def list_requests(
     session: Session, actor: Actor, *, view: str | None = None, resource_id: int | None = None,
     consumer_org_id: int | None = None, overdue: bool = False, today: date | None = None,
-    limit: int = 50, offset: int = 0,
+    limit: int = 50, offset: int = 0, org_id: int | None = None, state: str | None = None, sort: str | None = None,
+    region_code: str | None = None, mode: str | None = None,
 ) -> tuple[list[ShareRequest], int]:
     """Requests the actor may read, grouped by resource and consumer org (so reviewers see one
-    org's requests for one resource together). view: mine (consumer side) | to_decide."""
+    org's requests for one resource together). view: mine (consumer side) | to_decide.
+    org_id: either side is this org; sort "due": the step due first (issue 17's queue order)."""
     from sqlalchemy import func
 
     day = today or _today()
@@ -491,9 +493,33 @@ def list_requests(
         stmt = stmt.where(ShareRequest.consumer_org_id == consumer_org_id)
     if overdue:
         stmt = stmt.where(ShareRequest.state.in_(PENDING), ShareRequest.step_due < day)
+    if org_id is not None:
+        stmt = stmt.where((ShareRequest.provider_org_id == org_id) | (ShareRequest.consumer_org_id == org_id))
+    if state:
+        if state not in [s.value for s in St]:
+            bag = ErrorBag()
+            bag.add("state", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=state,
+                    allowed="、".join(s.value for s in St))
+            bag.raise_if_any()
+        stmt = stmt.where(ShareRequest.state == state)
+    if region_code:  # the resource's region and the regions below it
+        from ..orgs.service import get_region_by_code
+
+        below = select(Region.id).where(Region.path.startswith(get_region_by_code(session, region_code).path))
+        stmt = stmt.where(ShareRequest.region_id.in_(below))
+    if mode:
+        if ShareMode.parse(mode) is None:
+            bag = ErrorBag()
+            bag.add("mode", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=mode,
+                    allowed="、".join(ShareMode.values()))
+            bag.raise_if_any()
+        stmt = stmt.where(ShareRequest.mode == ShareMode.parse(mode).value)
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
-    rows = session.execute(stmt.order_by(ShareRequest.resource_id, ShareRequest.consumer_org_id,
-                                         ShareRequest.id.desc()).limit(limit).offset(offset)).scalars()
+    if sort == "due":  # pending steps by due date, then the rest newest first
+        order: tuple[Any, ...] = (ShareRequest.step_due.is_(None), ShareRequest.step_due, ShareRequest.id.desc())
+    else:
+        order = (ShareRequest.resource_id, ShareRequest.consumer_org_id, ShareRequest.id.desc())
+    rows = session.execute(stmt.order_by(*order).limit(limit).offset(offset)).scalars()
     return list(rows), int(total)
 
 
@@ -519,6 +545,8 @@ def request_dict(session: Session, req: ShareRequest, today: date | None = None)
         "step_due": req.step_due.isoformat() if req.step_due and req.state in PENDING else None,
         "workdays_left": workdays_between(day, req.step_due) if req.step_due and req.state in PENDING
         and day <= req.step_due else None,
+        "days_waiting": workdays_between(req.step_started_on, day) if req.step_started_on and req.state in PENDING
+        else None,
         "overdue": overdue, "escalated": bool(req.escalated) or overdue,
         "escalated_on": req.escalated_on.isoformat() if req.escalated_on else None,
         "decisions": list(req.decisions or []), "seal": req.sealed, "grant_id": req.grant_id,

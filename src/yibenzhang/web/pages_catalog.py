@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import FormData
 
 from ..access import Actor, can_edit_catalogue, can_review, require
+from ..catalog import review_queue as review
 from ..catalog import service
 from ..catalog.model import Category, Resource
+from ..config import get_settings
 from ..db import get_database
 from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, ShareType, UpdateCycle
 from ..errors import ValidationFailed
@@ -129,9 +131,13 @@ def detail(request: Request, resource_id: Id) -> Response:
         path = _region_path(s, view.get("region_code"))
         org_id = resource.org_id
         collection = pages_collect.collection_view(s, ctx.actor, resource)
+        may_review = ctx.actor.is_authenticated and can_review(ctx.actor, path)
+        # The reviewer sees what changed against the published version before deciding.
+        review_diff = None
+        if may_review and resource.status == "待审核" and resource.published_version is not None:
+            review_diff = service.diff_versions(s, ctx.actor, resource.id, resource.published_version, None)
     may_edit = ctx.actor.is_authenticated and can_edit_catalogue(ctx.actor, org_id)
-    may_review = ctx.actor.is_authenticated and can_review(ctx.actor, path)
-    return render(request, "detail.html", r=view, versions=versions, flags=flags, diff=diff,
+    return render(request, "detail.html", r=view, versions=versions, flags=flags, diff=diff, review_diff=review_diff,
                   diff_a=a, diff_b=b, may_edit=may_edit, may_review=may_review, status_class=STATUS_CLASS,
                   done=request.query_params.get("done"), collection=collection,
                   batch_class=pages_collect.BATCH_CLASS)
@@ -249,8 +255,9 @@ def edit_submit(request: Request, resource_id: Id, ctx: WebContext = Depends(csr
 ACTIONS = {
     "submit": lambda s, a, rid, reason: service.submit_resource(s, a, rid),
     "withdraw": lambda s, a, rid, reason: service.withdraw_resource(s, a, rid),
-    "publish": lambda s, a, rid, reason: service.publish_resource(s, a, rid),
-    "return": lambda s, a, rid, reason: service.return_resource(s, a, rid, reason),
+    # From the console a reviewer decides on the resource's page, always with a reason (issue 17).
+    "publish": lambda s, a, rid, reason: service.decide_review(s, a, rid, "publish", reason),
+    "return": lambda s, a, rid, reason: service.decide_review(s, a, rid, "return", reason),
     "retire": lambda s, a, rid, reason: service.retire_resource(s, a, rid, reason),
 }
 
@@ -269,12 +276,31 @@ def resource_action(request: Request, resource_id: Id, action: str, ctx: WebCont
     return redirect(f"/catalog/{resource_id}?done={action}")
 
 
+def review_decide(request: Request, resource_id: Id, ctx: WebContext = Depends(csrf_checked),
+                  form: FormData = Depends(form_data)) -> Response:
+    """The decision form on the resource's page; back to the queue for the next one."""
+    decision = str(form.get("decision") or "")
+    with get_database().write() as s:
+        service.decide_review(s, ctx.actor, resource_id, decision, str(form.get("reason") or ""))
+    return redirect(f"/console/review?done={decision}")
+
+
+REVIEW_PAGE_SIZE = 20
+
+
 def review_queue(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
+    q = request.query_params
+    page = parse_int(q.get("page"), 1, INT32_MAX // 1000) or 1
+    query = review.ReviewQuery(
+        org_id=parse_id(q.get("org_id") or ""), region_code=q.get("region_code") or None,
+        kind=q.get("kind") or None, state=q.get("state") or "待审核", overdue=q.get("overdue") == "1",
+        sort=q.get("sort") or "due", limit=REVIEW_PAGE_SIZE, offset=(page - 1) * REVIEW_PAGE_SIZE)
     with get_database().read() as s:
-        rows = service.review_queue(s, ctx.actor)
-        org_names = {o.id: o.name for o in orgs.list_orgs(s)}
-        return render(request, "review.html", rows=rows, org_names=org_names, status_class=STATUS_CLASS,
-                      done=request.query_params.get("done"))
+        result = review.review_page(s, ctx.actor, query)
+    pages = max((result.total + REVIEW_PAGE_SIZE - 1) // REVIEW_PAGE_SIZE, 1)
+    return render(request, "review.html", result=result, q=query, page=page, pages=pages, kinds=review.KINDS,
+                  states=review.STATES, status_class=STATUS_CLASS, done=request.query_params.get("done"),
+                  review_workdays=get_settings().rules.catalogue_review_workdays)
 
 
 def register(router: Any) -> None:
@@ -288,5 +314,6 @@ def register(router: Any) -> None:
     add("/console/catalog/new", create_submit, methods=["POST"], include_in_schema=False)
     add("/console/catalog/{resource_id}/edit", edit_form, methods=["GET"], include_in_schema=False)
     add("/console/catalog/{resource_id}/edit", edit_submit, methods=["POST"], include_in_schema=False)
+    add("/console/catalog/{resource_id}/decide", review_decide, methods=["POST"], include_in_schema=False)
     add("/console/catalog/{resource_id}/{action}", resource_action, methods=["POST"], include_in_schema=False)
     add("/console/review", review_queue, methods=["GET"], include_in_schema=False)

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import Request, Response
 from sqlalchemy.orm import Session
 
+from ..catalog import review_queue
 from ..catalog import service as catalog
 from ..db import get_database
 from ..enums import ResourceStatus, Role
@@ -59,7 +60,8 @@ def _cards(s: Session, actor: Any) -> list[dict[str, Any]]:
             return  # not this person's work
 
     if actor.is_admin or actor.reviewer_paths():
-        add("review", "审核队列", "/console/review", lambda: len(catalog.review_queue(s, actor)), None,
+        add("review", "审核队列", "/console/review", lambda: len(catalog.review_queue(s, actor)),
+            lambda: review_queue.review_page(s, actor, review_queue.ReviewQuery(limit=1)).overdue,
             "待审核的信息资源：打开后发布或退回")
     if actor.org_ids(Role.STEWARD):
         cards += _steward_cards(s, actor)

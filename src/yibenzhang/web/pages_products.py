@@ -212,5 +212,8 @@ def certificate_page(request: Request, code: str) -> Response:
         reg = certificates.by_code(s, code)
         cert = reg.certificate
         check = certificates.verify(s, cert)
+        url = f"{str(request.base_url).rstrip('/')}/certificates/{reg.code}"
+    from .documents import qr_svg
+
     return render(request, "products/certificate.html", cert=cert, c=cert["content"], check=check,
-                  document=json.dumps(cert, ensure_ascii=False, indent=2))
+                  document=json.dumps(cert, ensure_ascii=False, indent=2), verify_url=url, qr=qr_svg(url))

@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Request, Response
+from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
 from ..access import can_review
@@ -20,14 +21,16 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..orgs import service as org_service
 from ..params import Id, parse_int
+from ..share import approval_form, service_rows, verify
 from ..share import console as share_console
 from ..share import grants as G
 from ..share import requests as svc
 from ..share import seal as sealing
-from ..share import service_rows, verify
 from . import auth
 from .auth import console_user, csrf_checked, form_data
+from .documents import qr_svg
 from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
@@ -35,7 +38,7 @@ router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 TABS = (("todo", "待我审批"), ("mine", "我方申请"), ("overdue", "已逾期"), ("all", "全部"))
 STATE_CLASS = {"待提供方审批": "submitted", "待主管部门审核": "submitted", "已批准": "published",
                "已拒绝": "returned", "已撤回": "draft"}
-PAGE_SIZE = 50
+PAGE_SIZE = 20
 
 
 def _actions(s: Any, ctx: WebContext, req: svc.ShareRequest, view: dict[str, Any]) -> list[str]:
@@ -58,7 +61,14 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
                                               and not ctx.actor.reviewer_paths() else "todo")
     if tab not in dict(TABS):
         tab = "all"
-    kwargs: dict[str, Any] = {"limit": PAGE_SIZE}
+    q = request.query_params
+    page = parse_int(q.get("page"), 1, 100_000) or 1
+    kwargs: dict[str, Any] = {"limit": PAGE_SIZE, "offset": (page - 1) * PAGE_SIZE,
+                              "org_id": parse_int(q.get("org_id"), 1, 2**53), "state": q.get("state") or None,
+                              "sort": "due" if q.get("sort", "due") == "due" else None,
+                              "region_code": q.get("region_code") or None, "mode": q.get("mode") or None}
+    if q.get("overdue") == "1":
+        kwargs["overdue"] = True
     if tab == "mine":
         kwargs["view"] = "mine"
     elif tab == "todo":
@@ -73,24 +83,57 @@ def share_page(request: Request, ctx: WebContext = Depends(console_user)) -> Res
             view["actions"] = _actions(s, ctx, req, view)
             views.append(view)
         my_grants, other_grants = share_console.split_grants(s, ctx.actor)
-    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS,
+        org_choices = [(o.id, o.name) for o in org_service.list_orgs(s)]
+        region_choices = [(r.code, r.name) for r in org_service.list_regions(s)]
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    return render(request, "share/list.html", rows=views, total=total, tab=tab, tabs=TABS, page=page, pages=pages,
+                  f=kwargs, org_choices=org_choices, states=[s.value for s in svc.St], region_choices=region_choices,
+                  modes=svc.ShareMode.values(),
                   grants=my_grants if consumer or my_grants else None, other_grants=other_grants,
                   state_class=STATE_CLASS, done=request.query_params.get("done"), rules=get_settings().rules)
 
 
 @router.get("/console/share/{request_id:id}")
 def share_detail(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
-    import json
-
     with get_database().read() as s:
         req = svc.get_request(s, ctx.actor, request_id)
         view = svc.request_dict(s, req)
         view["actions"] = _actions(s, ctx, req, view)
         view |= service_rows.servable_items(s, req.resource_id, req.items, f"share-request:{req.id}")
         seal_check = sealing.verify(s, view["seal"]) if view["seal"] else None
-    sealed = json.dumps(view["seal"], ensure_ascii=False, indent=2) if view["seal"] else None
-    return render(request, "share/detail.html", r=view, sealed=sealed, seal_check=seal_check,
+    return render(request, "share/detail.html", r=view, seal_check=seal_check,
                   state_class=STATE_CLASS, done=request.query_params.get("done"))
+
+
+def _verify_url(request: Request, request_id: int, code: str) -> str:
+    return f"{str(request.base_url).rstrip('/')}/verify/share/{request_id}/{code}"
+
+
+@router.get("/console/share/{request_id:id}/form")
+def share_form(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
+    """The printable 审批单 (issue 17)."""
+    with get_database().read() as s:
+        view = approval_form.approval_form(s, ctx.actor, request_id)
+    url = _verify_url(request, view["id"], view["check_code"]) if view.get("check_code") else None
+    return render(request, "share/form.html", r=view, verify_url=url, qr=qr_svg(url) if url else None)
+
+
+@router.get("/console/share/{request_id:id}/seal.json")
+def share_seal_file(request: Request, request_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
+    """The sealed document as a file, for /api/v1/seals/verify or `ybz share verify-seal`."""
+    with get_database().read() as s:
+        sealed = svc.get_request(s, ctx.actor, request_id).sealed
+    if not sealed:
+        raise NotFound(f"共享申请 {request_id} 的印章", "seal_not_found")
+    return JSONResponse(sealed, headers={"Content-Disposition": f'attachment; filename="share-{request_id}-seal.json"'})
+
+
+@router.get("/verify/share/{request_id:id}/{code}")
+def share_form_check(request: Request, request_id: Id, code: str) -> Response:
+    """The public check of a printed 审批单: anyone with its check code, no account needed."""
+    with get_database().read() as s:
+        view = approval_form.public_check(s, request_id, code)
+    return render(request, "share/verify.html", v=view)
 
 
 @router.post("/console/share/{request_id:id}/{action}")

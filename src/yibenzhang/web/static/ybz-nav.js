@@ -13,3 +13,13 @@ document.addEventListener("DOMContentLoaded", function () {
     });
   });
 });
+
+/* “返回上一页” on error pages: back in history when there is one (without JavaScript, or opened
+   directly, the link leads home). Here rather than in a javascript: URL, which the CSP refuses. */
+document.addEventListener("click", function (event) {
+  var link = event.target.closest("a[data-back]");
+  if (link && window.history.length > 1) {
+    event.preventDefault();
+    window.history.back();
+  }
+});
