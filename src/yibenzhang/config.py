@@ -213,6 +213,9 @@ class SecuritySettings:
     data_keys: str = ""
     # Enforce a content security policy without inline scripts (report-only until then).
     csp_strict_scripts: bool = False
+    # The access log of personal data is kept at least this many days (网络安全法 Art. 21 (3):
+    # no less than six months; a smaller value counts as 180).
+    access_log_retention_days: int = 180
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
@@ -235,6 +238,7 @@ class SecuritySettings:
             not in ("0", "false", "no"),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
             csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "0").lower() in ("1", "true", "yes"),
+            access_log_retention_days=_int("YBZ_ACCESS_LOG_RETENTION_DAYS", 180),
         )
 
 

@@ -1505,3 +1505,11 @@ EN.update({
     "文件只有表头，没有数据行": "the file has a header but no data rows",
     "请指定批次编号：ybz collect rejects BATCH -o FILE": "name the batch: ybz collect rejects BATCH -o FILE",
 })
+
+
+EN.update({  # issue 20/23 (session 2): the access log of personal data, bounded strings, chaos
+    "导出访问日志": "export the access log",
+    "清理访问日志": "prune the access log",
+    "访问日志至少保存{days}天": "The access log is kept at least {days} days",
+    "日期格式不正确：{value}": "Not a valid date: {value}",
+})

@@ -46,12 +46,13 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
     db = get_database()
     with db.read() as s:
         res = get_open_resource(s, resource_id)
-        dl.authorize(s, actor, res, raw)
+        key = dl.key_ref(dl.authorize(s, actor, res, raw))
         sh = dl.cached_shape(s, res)
         name = dl.filename(res, fmt)
         public = is_unconditional(res) and not raw
     path = dl.file_for(sh, fmt)
     usage.count(db, sh.resource_id, usage.download_kind(fmt))
+    dl.log_read(db, actor, sh, "open.download", key=key)
     # Conditional data never sits in a shared cache.
     return FileResponse(path, media_type=dl.MEDIA_TYPES[fmt], filename=name,
                         headers={"Cache-Control": "public, max-age=300" if public else "private, no-store"})
@@ -75,10 +76,11 @@ def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT
     db = get_database()
     with db.read() as s:
         res = get_open_resource(s, resource_id)
-        dl.authorize(s, actor, res, raw)
+        key = dl.key_ref(dl.authorize(s, actor, res, raw))
         sh = dl.cached_shape(s, res)
     body = rows_api.page(sh, filters, limit=limit, offset=offset, after=after)
     usage.count(db, sh.resource_id, usage.API)
+    dl.log_read(db, actor, sh, "open.rows", rows=len(body["rows"]), key=key)
     return body
 
 

@@ -79,6 +79,18 @@ def export_audit(since: datetime | None = None, until: datetime | None = None, a
         return audit.export_events(s, actor, since=since, until=until, action_prefix=action)
 
 
+@router.get("/audit/access-log")
+def export_access_log(since: datetime | None = None, until: datetime | None = None,
+                      actor: Actor = Depends(require_user)) -> list[dict[str, Any]]:
+    """Every read of personal data through any exit — who, resource, items, row count, exit; never
+    a value (audit administrator; the export itself is recorded)."""
+    from ..ledger import access_log
+
+    access_log.flush_pending()
+    with get_database().write() as s:
+        return access_log.entries(s, actor, since=since, until=until)
+
+
 @router.post("/security/keys/rotate")
 def rotate_data_keys(actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Re-seal every SM4-sealed value under the first key of YBZ_DATA_KEYS (security administrator)."""
