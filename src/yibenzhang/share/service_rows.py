@@ -38,12 +38,13 @@ from ..classify import masking
 from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
-from ..errors import Conflict, DomainError, NotFound, PermissionDenied
+from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageFull, is_no_space
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
 from ..zone.engine import get_engine, json_value
 from ..zone.service import current_relation, quote
+from ..zone.storage import crash_point
 from . import grants as G
 from . import snapshot
 
@@ -502,11 +503,19 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     final = target / f"{delivery_id}.{fmt}"
     tmp = target / f".{delivery_id}.{fmt}.tmp"
-    if fmt == "csv":
-        pacsv.write_csv(table, tmp)
-    else:
-        pq.write_table(table, tmp)
-    os.replace(tmp, final)
+    try:
+        if fmt == "csv":
+            pacsv.write_csv(table, tmp)
+        else:
+            pq.write_table(table, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_no_space(exc):
+            raise StorageFull() from None
+        raise
+    crash_point("delivery_written")
+    os.replace(tmp, final)  # a retry after a crash writes the same names again: one file, whole
+    crash_point("delivery_renamed")
     with db.write() as s:
         d = s.get(G.Delivery, delivery_id)
         d.status, d.path, d.rows, d.ready_at = "就绪", final.name, table.num_rows, utcnow()
