@@ -122,9 +122,12 @@ def test_the_server_killed_under_load_leaves_whole_writes_and_a_verifying_chain(
         errors = server.stderr.read().decode()[-3000:] if server.stderr else ""
         assert load.statuses.count(201) >= 12 and not [s for s in load.statuses if s not in (201, "down")], errors
         assert_whole(world.db)
-        server = start_server(world, home, port)  # and it serves again on the same store
-        again = httpx.post(f"http://127.0.0.1:{port}/api/v1/resources", json=resource_body(world, 0),
-                           headers=token, timeout=30)
+        from fastapi.testclient import TestClient
+
+        from yibenzhang.api import create_app
+
+        # and the store serves the next writer (a fresh app on it, as a restarted server would be)
+        again = TestClient(create_app()).post("/api/v1/resources", json=resource_body(world, 0), headers=token)
         assert again.status_code == 201, again.text
         assert_whole(world.db)
     finally:
