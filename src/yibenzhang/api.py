@@ -8,18 +8,38 @@ from pathlib import Path
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy.exc import DataError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from . import __version__
 from .apidocs import mount_docs
-from .errors import DomainError, ValidationFailed
+from .errors import DomainError, FieldError, NotFound, StorageFull, StoreUnavailable, ValidationFailed, is_no_space
 from .registry import module_available
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
+# Paths that answer machines (JSON, files, documents); every other path is a page for a person.
+MACHINE_PREFIXES = ("/api/", "/open/catalog", "/openapi.json", "/docs", "/static/", "/healthz", "/readyz",
+                    "/metrics")
+
+
+def _is_page(request: Request) -> bool:
+    """A request for a page (issue 20: a bad id in a page's path is an HTML error page, not a
+    JSON problem): a route outside the OpenAPI document, or no route under a page's path."""
+    route = request.scope.get("route")
+    if route is not None:
+        return not getattr(route, "include_in_schema", True)
+    return not request.url.path.startswith(MACHINE_PREFIXES)
+
+
+async def _page_error(request: Request, exc: DomainError) -> Response:
+    from starlette.concurrency import run_in_threadpool
+
+    from .web.render import error_page
+
+    return await run_in_threadpool(error_page, request, exc)  # it resolves the actor (the store)
 
 
 def _problem(status: int, body: dict) -> JSONResponse:
@@ -41,7 +61,11 @@ def create_app() -> FastAPI:
         return _problem(exc.status, exc.as_problem(str(request.url.path)))
 
     @app.exception_handler(RequestValidationError)
-    async def _request_invalid(request: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _request_invalid(request: Request, exc: RequestValidationError) -> Response:
+        if _is_page(request):  # a person at a browser gets the error page, not a JSON body
+            return await _page_error(request, ValidationFailed("request_invalid", "请求的内容不合法", errors=[
+                FieldError(name, f"request.{err.get('type', 'invalid')}", "参数“{field}”不合法", {"field": name})
+                for err in exc.errors() for name in [".".join(str(p) for p in err.get("loc", ())[1:])]]))
         errors = [
             {
                 "field": ".".join(str(p) for p in err.get("loc", ())[1:]),
@@ -70,9 +94,32 @@ def create_app() -> FastAPI:
     app.add_exception_handler(OverflowError, _out_of_range)
     app.add_exception_handler(DataError, _out_of_range)
 
+    # The platform's own parts failing (issue 20's chaos pass): the metadata store restarting or
+    # unreachable is a 503 to retry, a full disk a 507 — clear errors, not 500s; the request's
+    # transaction was rolled back, so nothing of it is visible.
+    async def _store_unavailable(request: Request, exc: Exception) -> Response:
+        log.warning("metadata store unavailable: %s %s (%s)", request.method, request.url.path,
+                    type(getattr(exc, "orig", None) or exc).__name__)
+        problem = StoreUnavailable()
+        return JSONResponse(problem.as_problem(str(request.url.path)), status_code=problem.status,
+                            media_type=PROBLEM, headers={"Retry-After": "5"})
+
+    async def _os_error(request: Request, exc: Exception) -> Response:
+        if not is_no_space(exc):
+            raise exc
+        log.error("storage full: %s %s", request.method, request.url.path)
+        problem = StorageFull()
+        return _problem(problem.status, problem.as_problem(str(request.url.path)))
+
+    app.add_exception_handler(OperationalError, _store_unavailable)
+    app.add_exception_handler(InterfaceError, _store_unavailable)
+    app.add_exception_handler(OSError, _os_error)
+
     @app.exception_handler(StarletteHTTPException)
-    async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         code = {404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, f"http_{exc.status_code}")
+        if exc.status_code == 404 and _is_page(request):
+            return await _page_error(request, NotFound("页面", "not_found"))
         return _problem(exc.status_code, {
             "type": f"https://yibenzhang.org/errors/{code}", "title": str(exc.detail), "status": exc.status_code,
             "code": code, "detail": str(exc.detail), "detail_en": str(exc.detail), "instance": str(request.url.path),

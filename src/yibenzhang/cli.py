@@ -133,6 +133,37 @@ def ledger_verify(as_json: bool = JsonOpt) -> None:
         raise typer.Exit(1)
 
 
+ACCESS_LOG_COLUMNS = ["at", "actor", "exit", "resource_id", "items", "rows", "outcome", "ref"]
+
+
+@ledger_app.command("access-log")
+def ledger_access_log(
+    since: str = typer.Option(None, "--since", help="ISO date or time (inclusive)."),
+    until: str = typer.Option(None, "--until", help="ISO date or time (exclusive)."),
+    as_user: str = AsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """Export the access log of personal data (audit administrator): who read which resource's
+    items, how many rows, by which exit — never a value."""
+    from datetime import datetime
+
+    from .db import get_database
+    from .errors import ValidationFailed
+    from .ledger import access_log
+
+    with domain_errors(as_json):
+        bounds = []
+        for raw in (since, until):
+            try:
+                bounds.append(datetime.fromisoformat(raw) if raw else None)
+            except ValueError:
+                raise ValidationFailed("date_invalid", "日期格式不正确：{value}", value=raw) from None
+        actor = acting_as(as_user)
+        access_log.flush_pending()
+        with get_database().write() as s:
+            out = access_log.entries(s, actor, since=bounds[0], until=bounds[1])
+        emit(out, as_json, columns=ACCESS_LOG_COLUMNS, title="访问日志 / access log")
+
+
 @app.command()
 def bench(
     name: str = typer.Argument(..., help="search | ledger | …"),

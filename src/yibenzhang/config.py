@@ -227,6 +227,9 @@ class SecuritySettings:
     # Enforce a content security policy without inline scripts (issue 17: no page needs them);
     # 0 relaxes it to report-only for a local page that still has inline code.
     csp_strict_scripts: bool = True
+    # The access log of personal data is kept at least this many days (网络安全法 Art. 21 (3):
+    # no less than six months; a smaller value counts as 180).
+    access_log_retention_days: int = 180
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
@@ -249,6 +252,7 @@ class SecuritySettings:
             not in ("0", "false", "no"),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",
             csp_strict_scripts=(os.environ.get("YBZ_CSP_STRICT_SCRIPTS") or "1").lower() not in ("0", "false", "no"),
+            access_log_retention_days=_int("YBZ_ACCESS_LOG_RETENTION_DAYS", 180),
         )
 
 

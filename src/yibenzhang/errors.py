@@ -98,6 +98,40 @@ class Conflict(DomainError):
     title = "与当前状态冲突"
 
 
+# --- the platform's own parts failing (issue 20's chaos pass): clear, retryable, never a 500 ---
+
+NO_SPACE = {28, 122, 27}  # ENOSPC, EDQUOT, EFBIG
+
+
+class StorageFull(DomainError):
+    """The zone (or another store of files) has no room: nothing was published; retry after the
+    administrator frees or adds space."""
+
+    status = 507
+    title = "存储空间不足"
+
+    def __init__(self) -> None:
+        super().__init__("storage_full", "存储空间已满，本次写入未生效：请管理员扩容或清理后重试")
+
+
+class StoreUnavailable(DomainError):
+    """The metadata store cannot be reached (restarting, failing over): nothing was changed."""
+
+    status = 503
+    title = "服务暂时不可用"
+
+    def __init__(self) -> None:
+        super().__init__("store_unavailable", "元数据库暂时不可用，本次操作未生效，请稍后重试")
+
+
+def is_no_space(exc: BaseException) -> bool:
+    """A write that failed for want of space: an OSError, or an engine's error saying so."""
+    if isinstance(exc, OSError) and exc.errno in NO_SPACE:
+        return True
+    text = str(exc)
+    return "No space left on device" in text or "File too large" in text or "Disk quota exceeded" in text
+
+
 @dataclass
 class ErrorBag:
     """Collects field errors so a user sees all of them at once, not the first only."""

@@ -1551,3 +1551,19 @@ EN.update({  # issue 17: queues for a day's work, printable documents, consisten
     "共享申请 {request_id} 的印章": "seal of share request {request_id}",
     "审批单 {request_id}": "approval form {request_id}",
 })
+
+
+EN.update({  # issue 20/23 (session 2): the access log of personal data, bounded strings, chaos
+    "导出访问日志": "export the access log",
+    "清理访问日志": "prune the access log",
+    "访问日志至少保存{days}天": "The access log is kept at least {days} days",
+    "日期格式不正确：{value}": "Not a valid date: {value}",
+    "参数“{field}”不合法": "The parameter “{field}” is not valid",
+    "页面": "page",
+    "存储空间不足": "Insufficient storage",
+    "存储空间已满，本次写入未生效：请管理员扩容或清理后重试":
+        "The storage is full and nothing was written: ask the administrator to free or add space, then retry",
+    "服务暂时不可用": "Service temporarily unavailable",
+    "元数据库暂时不可用，本次操作未生效，请稍后重试":
+        "The metadata store is unavailable for the moment and nothing was changed: retry shortly",
+})

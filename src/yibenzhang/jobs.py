@@ -34,7 +34,7 @@ from typing import Any
 
 import typer
 from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, or_, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from .access import Actor, can_administer_system, can_read_all, require
@@ -495,20 +495,43 @@ class Worker:
         finally:
             done.set()
             keeper.join()
-        status = finish(self.db, job, self.name, result=result, error=error,
-                        backoff_base=self.backoff_base, backoff_cap=self.backoff_cap)
+        status = self._finish(job, result, error)
         if status is None or lost.is_set():
             log.warning("job %s: lease lost to another worker; outcome discarded", job.id)
         job.status = status or job.status
         return job
 
+    def _finish(self, job: Job, result: dict[str, Any] | None, error: BaseException | None) -> str | None:
+        """Record the outcome; while the store is unreachable, keep trying (the lease is still
+        ours), so a restart of the store delays the outcome instead of stalling the job until its
+        lease runs out."""
+        while True:
+            try:
+                return finish(self.db, job, self.name, result=result, error=error,
+                              backoff_base=self.backoff_base, backoff_cap=self.backoff_cap)
+            except (OperationalError, InterfaceError) as exc:
+                if self.stopping.is_set():
+                    raise
+                log.warning("job %s: outcome not recorded yet, store unavailable: %s", job.id, safe_error(exc))
+                self.stopping.wait(self.poll_seconds)
+
     def run(self, *, once: bool = False, max_jobs: int | None = None) -> int:
         """Loop until stopped (or, with once, until nothing is due). Returns jobs run."""
         ran = 0
         while not self.stopping.is_set():
-            if self.run_tickers:
-                self.tick()
-            job = self.run_one()
+            try:
+                if self.run_tickers:
+                    self.tick()
+                job = self.run_one()
+            except (OperationalError, InterfaceError) as exc:
+                # The store is restarting or unreachable (issue 20's chaos pass): wait and look
+                # again. A job whose outcome could not be recorded keeps its lease, which expires,
+                # and the job is retried.
+                log.warning("metadata store unavailable, retrying in %ss: %s", self.poll_seconds, safe_error(exc))
+                if once:
+                    raise
+                self.stopping.wait(self.poll_seconds)
+                continue
             if job is not None:
                 ran += 1
                 if max_jobs is not None and ran >= max_jobs:

@@ -14,14 +14,14 @@ from . import jobs
 from .access import Actor
 from .db import get_database
 from .deps import read_session, require_user
-from .params import Id
+from .params import Id, Key, LongText, Text
 
 router = APIRouter(tags=["jobs"])
 
 
 @router.get("/api/v1/jobs")
 def list_jobs(
-    org_id: Id | None = None, failed: bool = False, status: str | None = None, kind: str | None = None,
+    org_id: Id | None = None, failed: bool = False, status: Key | None = None, kind: Key | None = None,
     limit: int = Query(100, ge=1, le=1000), actor: Actor = Depends(require_user),
     s: Session = Depends(read_session),
 ) -> list[dict[str, Any]]:
@@ -41,16 +41,16 @@ def retry_job(job_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any
 
 
 class ScheduleIn(BaseModel):
-    url: str
-    table: str | None = None
-    query: str | None = None
-    since_column: str | None = None
-    mode: str | None = None
+    url: Text
+    table: Text | None = None
+    query: LongText | None = None
+    since_column: Text | None = None
+    mode: Text | None = None
     hour: Annotated[int, Ge(0), Le(23)] = 2
 
 
 @router.get("/api/v1/resources/{resource_id}/schedules")
-def list_schedules(resource_id: str, actor: Actor = Depends(require_user),
+def list_schedules(resource_id: Key, actor: Actor = Depends(require_user),
                    s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     from .collect import pull
 
@@ -58,7 +58,7 @@ def list_schedules(resource_id: str, actor: Actor = Depends(require_user),
 
 
 @router.post("/api/v1/resources/{resource_id}/schedules", status_code=201)
-def create_schedule(resource_id: str, body: ScheduleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def create_schedule(resource_id: Key, body: ScheduleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """A scheduled database pull; the URL (with its password) is stored SM4-encrypted and never
     returned."""
     from .collect import pull

@@ -41,8 +41,26 @@ Int = Annotated[int, Ge(-JSON_INT_MAX), Le(JSON_INT_MAX)]
 Count = Annotated[int, Ge(0), Le(INT32_MAX)]
 """A small non-negative quantity a caller may pass (days, page sizes)."""
 
-Cursor = Annotated[str, MaxLen(64)]
+CURSOR_MAX = 64
+Cursor = Annotated[str, MaxLen(CURSOR_MAX)]
 """A keyset cursor as text: parsed and bounded by the service that issued it."""
+
+# Text a caller may send, capped before any service runs (issue 20): a longer value is a 422
+# problem+json naming the parameter. The caps are ceilings for the edge, above every service's
+# own limit (TEXT_MAX of 2,000 in share, open, operate; SQL_MAX of 20,000 in the sandbox), so a
+# service's more specific message still answers a value between the two.
+KEY_MAX = 200
+TEXT_MAX = 4000
+LONG_TEXT_MAX = 100_000
+
+Key = Annotated[str, MaxLen(KEY_MAX)]
+"""A word in a path, a query or a list: a code, a name, a state, a search phrase."""
+
+Text = Annotated[str, MaxLen(TEXT_MAX)]
+"""A field of a request body: a title, a reason, a description, a note."""
+
+LongText = Annotated[str, MaxLen(LONG_TEXT_MAX)]
+"""A body field that holds a document: SQL, a column mapping, an abstract, duties, list content."""
 
 
 def parse_int(text: str | None, lo: int = 1, hi: int = INT64_MAX) -> int | None:

@@ -229,3 +229,117 @@ def test_the_open_rows_cursor_is_bounded(client: TestClient) -> None:
         response = client.get("/api/v1/open/datasets/1/rows", params={"after": after})
         assert response.status_code in (400, 404, 422), (after[:20], response.status_code)
         assert response.headers["content-type"].startswith("application/problem+json")
+
+
+# --- strings: every one the API accepts is capped (params.Key / Text / LongText) ---------------------
+
+
+def _string_targets(schema: dict[str, Any]) -> Iterator[tuple[str, str, str, str, int, str]]:
+    """(method, path, where, name, maxLength, error field) for every string parameter and every
+    string field of a request body (top level, and in the first element of a list of objects)."""
+    components = schema["components"]["schemas"]
+
+    def resolve(node: dict[str, Any]) -> dict[str, Any]:
+        while "$ref" in node:
+            node = components[node["$ref"].rsplit("/", 1)[1]]
+        return node
+
+    def strings(node: dict[str, Any]) -> Iterator[tuple[dict[str, Any], bool]]:
+        node = resolve(node)
+        for arm in node.get("anyOf", [node]):
+            arm = resolve(arm)
+            if arm.get("type") == "array":
+                arm, listed = resolve(arm.get("items", {})), True
+            else:
+                listed = False
+            # dates, times and enumerations are parsed whole by the model, files bounded elsewhere
+            if arm.get("type") == "string" and "enum" not in arm and arm.get("format") not in ("date", "date-time",
+                                                                                               "binary"):
+                yield arm, listed
+
+    for path, ops in schema["paths"].items():
+        for method, op in ops.items():
+            for p in op.get("parameters", []):
+                for s, _ in strings(p.get("schema", {})):
+                    yield method.upper(), path, p["in"], p["name"], s.get("maxLength", 0), p["name"]
+            for ctype, content in op.get("requestBody", {}).get("content", {}).items():
+                body = resolve(content["schema"])
+                for name, prop in body.get("properties", {}).items():
+                    for s, listed in strings(prop):
+                        if s.get("contentMediaType") is None:
+                            yield method.upper(), path, ctype, name, s.get("maxLength", 0), \
+                                f"{name}.0" if listed else name
+                    for arm in resolve(prop).get("anyOf", [resolve(prop)]):
+                        inner = resolve(resolve(arm).get("items", {})) if resolve(arm).get("type") == "array" else {}
+                        for sub, sprop in inner.get("properties", {}).items():
+                            for s, listed in strings(sprop):
+                                yield method.upper(), path, ctype, f"{name}[0].{sub}", s.get("maxLength", 0), \
+                                    f"{name}.0.{sub}" + (".0" if listed else "")
+
+
+def test_every_string_the_api_accepts_is_capped() -> None:
+    """Structural: each string parameter and request-body field of the OpenAPI document carries a
+    maxLength (files aside) — the bounded types of params.py reached every route."""
+    targets = list(_string_targets(create_app().openapi()))
+    assert len(targets) >= 250
+    loose = [f"{m} {p} {w} {n}" for m, p, w, n, cap, _ in targets if not cap]
+    assert not loose, loose
+
+
+def _body_with(name: str, field: str, value: str) -> dict[str, Any]:
+    leaf: Any = [value] if field.endswith(".0") else value
+    if "[0]." in name:
+        outer, inner = name.split("[0].")
+        return {outer: [{inner: leaf}]}
+    return {name: leaf}
+
+
+def test_an_over_long_string_anywhere_is_a_422_naming_it(admin: tuple[TestClient, str]) -> None:
+    client, csrf = admin
+    failures = []
+    for method, path, where, name, cap, field in _string_targets(client.get("/openapi.json").json()):
+        value = "长" * (cap + 1)
+        url = re.sub(r"\{([^}]+)\}", lambda m, n=name, v=value, w=where: v if (w == "path" and m.group(1) == n)
+                     else ("x" if m.group(1) in ("username", "role", "code", "region_code", "action", "token", "fmt")
+                           else "1"), path)
+        kw: dict[str, Any] = {}
+        if where == "query":
+            kw["params"] = {name: value}
+        elif where == "application/json":
+            kw["json"] = _body_with(name, field, value)
+        elif where != "path":  # a form
+            kw["data"] = {"csrf_token": csrf, name: value}
+            kw["files"] = {"file": ("a.csv", b"a\n1\n", "text/csv")}
+        response = _call(client, csrf, method, url, **kw)
+        body = response.json() if response.headers.get("content-type", "").startswith("application/") else {}
+        # a union (an id or a code) names its member too: resource.constrained-str
+        named = [e for e in body.get("errors", []) if e.get("field") == field
+                 or (e.get("field", "").startswith(field + ".") and e.get("code") == "request.string_too_long")]
+        if response.status_code != 422 or not named or named[0]["code"] != "request.string_too_long":
+            failures.append(f"{method} {path} {where} {name}: {response.status_code} {response.text[:200]}")
+    assert not failures, "\n".join(failures)
+
+
+def test_pages_with_a_bad_id_answer_an_html_error_page(admin: tuple[TestClient, str]) -> None:
+    """A person who follows a broken link to a page gets the error page (HTML, 404 or 422, the
+    parameter named), not a JSON problem body; the API keeps answering problem+json."""
+    client, _ = admin
+    pages = [r for r in ROUTES if r.method == "GET" and r.int_path and not r.in_schema]
+    assert len(pages) >= 10
+    failures = []
+    for route in pages:
+        name = route.int_path[0]
+        for value in ("0", "-1", str(2**63), "abc"):
+            response = client.get(_url(route, {name: value}), headers={"Accept": "text/html"}, follow_redirects=False)
+            if response.status_code not in (404, 422) or not response.headers["content-type"].startswith("text/html") \
+                    or 'role="alert"' not in response.text:
+                failures.append(f"{route.path} {name}={value}: {response.status_code} "
+                                f"{response.headers['content-type']}")
+            elif response.status_code == 422 and f"“{name}”" not in response.text:
+                failures.append(f"{route.path} {name}={value}: the parameter is not named")
+    assert not failures, "\n".join(failures)
+    api = client.get("/api/v1/grants/0")
+    assert api.status_code == 422 and api.headers["content-type"].startswith("application/problem+json")
+    assert client.get("/api/v1/nothing-here").headers["content-type"].startswith("application/problem+json")
+    missing = client.get("/console/nothing-here", headers={"Accept": "text/html"})
+    assert missing.status_code == 404 and missing.headers["content-type"].startswith("text/html")

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
-from ..params import Id, Int
+from ..params import KEY_MAX, Id, Int, Key, Text
 from . import calendar as service
 from .calendar_export import MEDIA_TYPES, export
 
@@ -27,15 +27,15 @@ class PeopleIn(BaseModel):
 
 
 class FirmIn(BaseModel):
-    name: str
-    uscc: str | None = None
+    name: Text
+    uscc: Text | None = None
 
 
 class AuditIn(BaseModel):
     org_id: Id
-    kind: str = Field("routine", description="routine (定期审计) | ordered (责令审计)")
+    kind: Text = Field("routine", description="routine (定期审计) | ordered (责令审计)")
     ordered_on: date | None = Field(None, description="Date of the regulator's order (ordered audits)")
-    basis: str | None = Field(None, description="The order's basis (ordered audits)")
+    basis: Text | None = Field(None, description="The order's basis (ordered audits)")
     firm_id: Id | None = None
 
 
@@ -45,8 +45,8 @@ class AssignIn(BaseModel):
 
 class ExtendIn(BaseModel):
     due_on: date
-    approver: str = Field(description="Who approved the extension")
-    reason: str
+    approver: Text = Field(description="Who approved the extension")
+    reason: Text
 
 
 class CompleteIn(BaseModel):
@@ -63,9 +63,11 @@ def _rows(s: Session, actor: Actor, start: str | None, end: str | None, org_id: 
 
 @router.get("")
 def calendar(
-    start: str | None = Query(None, alias="from", description="YYYY-MM-DD (default 1 January last year)"),
-    end: str | None = Query(None, alias="to", description="YYYY-MM-DD (default 31 December next year)"),
-    org_id: Id | None = None, kind: str | None = None,
+    start: str | None = Query(None, alias="from", description="YYYY-MM-DD (default 1 January last year)",
+                              max_length=KEY_MAX),
+    end: str | None = Query(None, alias="to", description="YYYY-MM-DD (default 31 December next year)",
+                            max_length=KEY_MAX),
+    org_id: Id | None = None, kind: Key | None = None,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     items = _rows(s, actor, start, end, org_id, kind)
@@ -74,9 +76,10 @@ def calendar(
 
 @router.get("/export")
 def export_calendar(
-    request: Request, format: str = Query("ics", description="ics | csv | xlsx"),
-    start: str | None = Query(None, alias="from"), end: str | None = Query(None, alias="to"),
-    org_id: Id | None = None, kind: str | None = None,
+    request: Request, format: str = Query("ics", description="ics | csv | xlsx", max_length=KEY_MAX),
+    start: str | None = Query(None, alias="from",
+                              max_length=KEY_MAX), end: str | None = Query(None, alias="to", max_length=KEY_MAX),
+    org_id: Id | None = None, kind: Key | None = None,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> Response:
     fmt = service.parse_format(format)

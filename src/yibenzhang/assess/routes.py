@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
-from ..params import Id
+from ..params import Id, Key, Text
 from . import exports, kpis
 from . import model as targets
 from . import scorecards as cards
@@ -28,7 +28,7 @@ DayQ = Query(None, alias="date", description="Compute as of this day (default to
 
 
 @router.get("/kpis")
-def get_kpis(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
+def get_kpis(region: Key | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
              breakdown: bool = Query(True, description="Include regions, orgs and trends"),
              actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     """Every KPI of the scope with its formula's inputs, target progress, per-region and per-org figures."""
@@ -36,14 +36,14 @@ def get_kpis(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | No
 
 
 @router.get("/scorecards")
-def get_scorecards(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
+def get_scorecards(region: Key | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
                    actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     """Org scorecards: weighted components, rank within the region, overdue to-dos."""
     return cards.scorecards(s, actor, region, org, day)
 
 
 @router.get("/export.xlsx")
-def export_xlsx(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
+def export_xlsx(region: Key | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
                 lang: str = Depends(request_lang), actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> Response:
     data = exports.gather(s, actor, region, org, day)
@@ -52,7 +52,7 @@ def export_xlsx(region: str | None = RegionQ, org: Id | None = OrgQ, day: date |
 
 
 @router.get("/report.html", response_class=HTMLResponse)
-def report(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
+def report(region: Key | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
            lang: str = Depends(request_lang), actor: Actor = Depends(require_user),
            s: Session = Depends(read_session)) -> HTMLResponse:
     """The printable report (self-contained HTML)."""
@@ -60,23 +60,23 @@ def report(region: str | None = RegionQ, org: Id | None = OrgQ, day: date | None
 
 
 class TargetIn(BaseModel):
-    metric: str = Field(description="records_collected | open_datasets | catalogue_coverage | …")
+    metric: Text = Field(description="records_collected | open_datasets | catalogue_coverage | …")
     value: float = Field(description="Rates and coverage as a fraction 0..1")
     due_on: date
-    scope: str = Field(targets.PLATFORM, description="'platform' or a division code")
-    basis: str | None = None
+    scope: Text = Field(targets.PLATFORM, description="'platform' or a division code")
+    basis: Text | None = None
     effective_from: date | None = None
 
 
 class TargetRevision(BaseModel):
     value: float | None = None
     due_on: date | None = None
-    basis: str | None = None
+    basis: Text | None = None
     effective_from: date | None = None
 
 
 @router.get("/targets")
-def list_targets(history: bool = False, scope: str | None = None, on: date | None = None,
+def list_targets(history: bool = False, scope: Key | None = None, on: date | None = None,
                  actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = targets.list_targets(s, actor, on=on, history=history, scope=scope)
     return {"metrics": {k: {"label": v[0], "unit": v[1]} for k, v in targets.TARGET_METRICS.items()},

@@ -14,7 +14,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..errors import DomainError
-from ..params import Id
+from ..params import KEY_MAX, TEXT_MAX, Id, Key
 from . import io
 
 router = APIRouter(tags=["catalog"])
@@ -33,7 +33,8 @@ def _download(data: bytes, fmt: str, filename: str) -> Response:
 def import_catalog(
     file: UploadFile = File(..., description="xlsx (the template), csv or json"),
     partial: bool = Form(False, description="Import the good rows and list the skipped ones."),
-    fmt: str | None = Form(None, alias="format", description="xlsx | csv | json (default: detected)"),
+    fmt: str | None = Form(None, alias="format", description="xlsx | csv | json (default: detected)",
+                           max_length=TEXT_MAX),
     partial_q: bool = Query(False, alias="partial"),
     actor: Actor = Depends(require_user),
 ) -> dict[str, Any]:
@@ -53,9 +54,10 @@ def import_catalog(
 @router.get("/api/v1/catalog/export")
 def export_catalog(
     request: Request,
-    fmt: str = Query("xlsx", alias="format", description="xlsx | csv | json | dcat-ttl | dcat-jsonld"),
+    fmt: str = Query("xlsx", alias="format", description="xlsx | csv | json | dcat-ttl | dcat-jsonld",
+                     max_length=KEY_MAX),
     org_id: Id | None = None,
-    status: str | None = None,
+    status: Key | None = None,
     actor: Actor = Depends(resolve_actor),
     s: Session = Depends(read_session),
 ) -> Response:

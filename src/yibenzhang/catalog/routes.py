@@ -12,7 +12,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..orgs.service import get_region_by_code
-from ..params import Id, Offset
+from ..params import Id, Key, Offset
 from . import service
 from .model import DutyChange, ListEntry, Resource, System
 from .schemas import DutyChangeIn, ListEntryIn, ResourceIn, ReturnIn, SystemIn
@@ -43,7 +43,7 @@ def duty_out(d: DutyChange) -> dict[str, Any]:
 
 @router.get("/resources")
 def list_resources(
-    org_id: Id | None = None, status: str | None = None, limit: int = Query(50, ge=1, le=500),
+    org_id: Id | None = None, status: Key | None = None, limit: int = Query(50, ge=1, le=500),
     offset: Offset = 0, actor: Actor = Depends(resolve_actor), s: Session = Depends(read_session),
 ) -> dict[str, Any]:
     rows, total = service.list_resources(s, actor, org_id=org_id, status=status, limit=limit, offset=offset)
@@ -58,14 +58,14 @@ def create_resource(body: ResourceIn, actor: Actor = Depends(require_user)) -> d
 
 
 @router.get("/resources/by-code/{code:path}")
-def get_resource_by_code(code: str, actor: Actor = Depends(resolve_actor),
+def get_resource_by_code(code: Key, actor: Actor = Depends(resolve_actor),
                          s: Session = Depends(read_session)) -> dict[str, Any]:
     """By 信息资源代码, e.g. /resources/by-code/101001/000001."""
     return get_resource(code, actor, s)
 
 
 @router.get("/resources/{resource_id}")
-def get_resource(resource_id: str, actor: Actor = Depends(resolve_actor),
+def get_resource(resource_id: Key, actor: Actor = Depends(resolve_actor),
                  s: Session = Depends(read_session)) -> dict[str, Any]:
     """By numeric id (or by code through /resources/by-code/…)."""
     r = service.get_resource(s, actor, resource_id)
@@ -159,7 +159,7 @@ def system_resources(system_id: Id, actor: Actor = Depends(require_user),
 
 
 @router.get("/regions/{region_code}/lists")
-def lists(region_code: str, kind: str | None = None, actor: Actor = Depends(require_user),
+def lists(region_code: Key, kind: Key | None = None, actor: Actor = Depends(require_user),
           s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return [entry_out(e) for e in service.list_entries(s, region_code, kind)]
 
@@ -183,7 +183,7 @@ def catalogue_reviewed(org_id: Id, actor: Actor = Depends(require_user)) -> dict
 
 
 @router.get("/duty-changes/board")
-def duty_board(region_code: str | None = None, today: date | None = None, actor: Actor = Depends(require_user),
+def duty_board(region_code: Key | None = None, today: date | None = None, actor: Actor = Depends(require_user),
                s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     path = get_region_by_code(s, region_code).path if region_code else None
     return service.duty_change_board(s, actor, today, path)

@@ -7,22 +7,22 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..params import Id, Int
+from ..params import Id, Int, Key, LongText, Text
 
 
 class ItemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str = ""
-    data_type: str = ""
+    name: Text = ""
+    data_type: Text = ""
     length: Any = None
     required: bool = False
-    enumeration: list[str] | None = None
-    format: str | None = None
-    description: str | None = None
+    enumeration: list[Key] | None = None
+    format: Text | None = None
+    description: Text | None = None
     is_key: bool = False
     authoritative: bool = False
-    element: str | None = None
+    element: Text | None = None
 
 
 class ResourceIn(BaseModel):
@@ -30,60 +30,60 @@ class ResourceIn(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    code: str | None = None
-    name: str = ""
-    abstract: str = ""
+    code: Text | None = None
+    name: Text = ""
+    abstract: LongText = ""
     org_id: Id | None = None
-    org_uscc: str | None = None
-    category_code: str = ""
-    library: str = ""
-    format_kind: str = ""
-    format_detail: str | None = None
+    org_uscc: Text | None = None
+    category_code: Text = ""
+    library: Text = ""
+    format_kind: Text = ""
+    format_detail: Text | None = None
     system_id: Id | None = None
-    system_name: str | None = None
-    share_type: str = ""
-    share_condition: str | None = None
-    share_basis: str | None = None
-    share_method: str | None = None
-    open_type: str = ""
-    open_condition: str | None = None
+    system_name: Text | None = None
+    share_type: Text = ""
+    share_condition: Text | None = None
+    share_basis: Text | None = None
+    share_method: Text | None = None
+    open_type: Text = ""
+    open_condition: Text | None = None
     returnable: bool = False
-    update_cycle: str = ""
-    publish_date: str | None = None
+    update_cycle: Text = ""
+    publish_date: Text | None = None
     record_count: Int | None = None
-    keywords: list[str] = Field(default_factory=list)
-    related_codes: list[str] = Field(default_factory=list)
+    keywords: list[Key] = Field(default_factory=list)
+    related_codes: list[Key] = Field(default_factory=list)
     items: list[ItemIn] = Field(default_factory=list)
 
 
 class ReturnIn(BaseModel):
-    reason: str = ""
+    reason: Text = ""
 
 
 class SystemIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     org_id: Id
-    name: str
-    description: str | None = None
+    name: Text
+    description: Text | None = None
 
 
 class ListEntryIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    region_code: str
-    kind: str
-    title: str
-    content: str | None = None
-    basis: str | None = None
+    region_code: Text
+    kind: Text
+    title: Text
+    content: LongText | None = None
+    basis: Text | None = None
     org_id: Id | None = None
-    resource_code: str | None = None
+    resource_code: Text | None = None
 
 
 class DutyChangeIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     org_id: Id
-    occurred_on: str
-    description: str
-    basis: str | None = None
+    occurred_on: Text
+    description: Text
+    basis: Text | None = None

@@ -10,7 +10,7 @@ from fastapi import APIRouter, Depends, Query
 from ..access import Actor
 from ..db import get_database
 from ..deps import resolve_actor
-from ..params import Count, Id, Offset
+from ..params import KEY_MAX, Count, Id, Key, Offset
 from .search import SearchQuery, search_resources
 
 router = APIRouter(tags=["search"])
@@ -18,18 +18,19 @@ router = APIRouter(tags=["search"])
 
 @router.get("/api/v1/search", summary="搜索目录 Search the catalogue")
 def search(
-    q: str = Query("", description="关键词（中文分词，多词为“与”）Words; several words must all match"),
+    q: str = Query("", description="关键词（中文分词，多词为“与”）Words; several words must all match",
+                   max_length=KEY_MAX),
     org_id: Id | None = Query(None),
-    region_code: str | None = Query(None, description="该地区及其下级 This region and below"),
-    resource_class: str | None = Query(None, description="基础 / 主题 / 部门"),
-    category_code: str | None = Query(None, description="分类代码前缀 Classification code prefix"),
-    library: str | None = None,
-    share_type: str | None = None,
-    open_type: str | None = None,
-    format_kind: str | None = None,
-    update_cycle: str | None = None,
-    status: str | None = None,
-    sort: str = Query("relevance", description="relevance | newest | name"),
+    region_code: str | None = Query(None, description="该地区及其下级 This region and below", max_length=KEY_MAX),
+    resource_class: str | None = Query(None, description="基础 / 主题 / 部门", max_length=KEY_MAX),
+    category_code: str | None = Query(None, description="分类代码前缀 Classification code prefix", max_length=KEY_MAX),
+    library: Key | None = None,
+    share_type: Key | None = None,
+    open_type: Key | None = None,
+    format_kind: Key | None = None,
+    update_cycle: Key | None = None,
+    status: Key | None = None,
+    sort: str = Query("relevance", description="relevance | newest | name", max_length=KEY_MAX),
     limit: Count = 20,
     offset: Offset = 0,
     actor: Actor = Depends(resolve_actor),

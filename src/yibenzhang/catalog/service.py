@@ -431,7 +431,16 @@ def _resolve_org(session: Session, data: ResourceIn) -> Org | None:
 def next_code(session: Session, prefix: str) -> str:
     """前段码/后段码: the next 6-digit sequence under the prefix (row-locked on PostgreSQL)."""
     stmt = select(CodeSequence).where(CodeSequence.prefix == prefix)
-    if session.get_bind().dialect.name != "sqlite":
+    if session.get_bind().dialect.name == "postgresql":
+        # Two first codes under a new prefix at once both found no row and both inserted one: a
+        # unique violation, a 500 (found by issue 20's chaos pass). Create the row if absent
+        # without conflict, then lock it.
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        session.execute(pg_insert(CodeSequence).values(prefix=prefix, last=0)
+                        .on_conflict_do_nothing(index_elements=["prefix"]))
+        stmt = stmt.with_for_update()
+    elif session.get_bind().dialect.name != "sqlite":
         stmt = stmt.with_for_update()
     seq = session.execute(stmt).scalar_one_or_none()
     if seq is None:

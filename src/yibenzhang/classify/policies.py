@@ -273,6 +273,13 @@ class MaskPlan:
     def leaving(self) -> list[ColumnPlan]:
         return [c for c in self.columns if not c.denied]
 
+    @property
+    def personal(self) -> bool:
+        """Does any leaving item hold personal information (a category whose subject is 个人)?
+        Reads through such a plan belong in the access log (issue 23)."""
+        return any(getattr(CATEGORIES.get(cat), "subject", None) == "个人"
+                   for c in self.leaving for cat in c.categories)
+
     def sql(self, relation: str, types: dict[str, str] | None = None, *, passthrough: Sequence[str] = (),
             tail: str = "") -> str:
         """Two projections: the inner one cleans each value once (and applies `tail`, e.g.

@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
-from ..params import Id
+from ..params import KEY_MAX, Id, Key, Text
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["classify"])
@@ -25,9 +25,9 @@ class SuggestIn(BaseModel):
 
 
 class OverrideIn(BaseModel):
-    grade: str = Field(description="核心 | 重要 | 一般-4级 … 一般-1级 (or core, important, general-4 …)")
-    categories: list[str] | None = Field(None, description="Category codes; omitted: keep the suggested ones.")
-    reason: str = Field("", description="Why the suggestion is overridden (required).")
+    grade: Text = Field(description="核心 | 重要 | 一般-4级 … 一般-1级 (or core, important, general-4 …)")
+    categories: list[Key] | None = Field(None, description="Category codes; omitted: keep the suggested ones.")
+    reason: Text = Field("", description="Why the suggestion is overridden (required).")
 
 
 def decision_out(d: Any) -> dict[str, Any]:
@@ -37,14 +37,14 @@ def decision_out(d: Any) -> dict[str, Any]:
 
 
 @router.post("/resources/{resource_id}/classify")
-def suggest(resource_id: str, body: SuggestIn | None = None, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def suggest(resource_id: Key, body: SuggestIn | None = None, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Recognise and grade every item of the resource; stores the suggestions (not decisions)."""
     body = body or SuggestIn()
     return service.suggest(get_database(), actor, resource_id, sample=body.sample, full_scan=body.full_scan)
 
 
 @router.get("/resources/{resource_id}/classification")
-def classification(resource_id: str, actor: Actor = Depends(resolve_actor),
+def classification(resource_id: Key, actor: Actor = Depends(resolve_actor),
                    s: Session = Depends(read_session)) -> dict[str, Any]:
     """Items with suggestions, decisions and grades; the resource's grade (highest of its items)."""
     return service.classification(s, actor, resource_id)
@@ -65,14 +65,15 @@ def override(item_id: Id, body: OverrideIn, actor: Actor = Depends(require_user)
 
 
 @router.get("/classification/review")
-def review(region_code: str | None = Query(None), limit: int = Query(service.REVIEW_LIMIT, ge=1, le=5000),
+def review(region_code: str | None = Query(None,
+                                           max_length=KEY_MAX), limit: int = Query(service.REVIEW_LIMIT, ge=1, le=5000),
            actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     """The authority's view: unconfirmed and overridden items in the region and below."""
     return service.review(s, actor, region_code, limit)
 
 
 @router.get("/important-data")
-def important_data(region_code: str | None = Query(None), actor: Actor = Depends(require_user),
+def important_data(region_code: str | None = Query(None, max_length=KEY_MAX), actor: Actor = Depends(require_user),
                    s: Session = Depends(read_session)) -> dict[str, Any]:
     """重要数据目录: items whose confirmed grade is 核心 or 重要."""
     rows = service.important_catalogue(s, actor, region_code)
@@ -80,7 +81,8 @@ def important_data(region_code: str | None = Query(None), actor: Actor = Depends
 
 
 @router.get("/important-data.xlsx")
-def important_data_xlsx(region_code: str | None = Query(None), actor: Actor = Depends(require_user)) -> Response:
+def important_data_xlsx(region_code: str | None = Query(None, max_length=KEY_MAX),
+                        actor: Actor = Depends(require_user)) -> Response:
     """The important-data catalogue as an XLSX workbook (the export is ledgered)."""
     data, _n = service.export_important_xlsx(get_database(), actor, region_code)
     name = f"important-data-{region_code or 'all'}.xlsx"

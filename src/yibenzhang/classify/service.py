@@ -28,6 +28,7 @@ from ..enums import ResourceStatus
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, PermissionDenied
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..zone.storage import crash_point
 from .grading import GRADE_LABELS, GradingRules, get_rules, highest, parse_grade
 from .model import CONFIRMED, OVERRIDDEN, ClassificationDecision, ClassificationSuggestion
 
@@ -135,6 +136,7 @@ def suggest(db: Database, actor: Actor, resource_ref: int | str, *, sample: int 
             "sample_size": sample_size, "full_scan": full_scan, "rules_version": rules.version,
             "rules_digest": rules.digest,
         })
+        crash_point("classify_stored")  # chaos tests: killed before the commit, nothing is kept
     with db.read() as s:
         return classification(s, actor, resource_id)
 

@@ -33,7 +33,7 @@ from ..catalog.service import get_resource
 from ..config import get_settings
 from ..db import Database
 from ..enums import ResourceStatus
-from ..errors import DomainError, ErrorBag
+from ..errors import DomainError, ErrorBag, StorageFull, is_no_space
 from ..zone.engine import get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
@@ -292,6 +292,10 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
             db, actor, target.id, staging, mode=batch_mode, status=status, row_count=rows_accepted,
             rejected_count=rows_rejected, schema={"columns": plan.schema(), "mapping": plan.mapping},
             source=info, digest=digest, files=[PART], reject_file=reject_file, on_publish=remember)
+    except (OSError, duckdb.Error) as exc:
+        if is_no_space(exc):  # the zone is full: a clear error; the staging folder goes below
+            raise StorageFull() from None
+        raise
     finally:
         if source is not None:
             source.close()

@@ -23,6 +23,7 @@ from ..db import Database
 from ..deps import database, require_user
 from ..enums import Role
 from ..errors import DomainError, Unauthenticated, ValidationFailed
+from ..params import Key, Text
 from .pull import as_strings
 
 # Rows per request: a push is for a system's steady trickle; bulk loads go through files or
@@ -43,7 +44,7 @@ class TooManyRows(DomainError):
 
 class PushIn(BaseModel):
     rows: list[dict[str, Any]] = Field(default_factory=list)
-    mode: str | None = None
+    mode: Text | None = None
 
 
 def rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
@@ -127,7 +128,7 @@ router = APIRouter(tags=["collect"])
 
 
 @router.post("/api/v1/resources/{resource_id}/rows")
-def push(resource_id: str, body: PushIn, request: Request, actor: Actor = Depends(require_user),
+def push(resource_id: Key, body: PushIn, request: Request, actor: Actor = Depends(require_user),
          db: Database = Depends(database)) -> dict[str, Any]:
     """Push rows into a resource (provider org's steward token only)."""
     if not request.headers.get("authorization", "").lower().startswith("bearer "):

@@ -20,8 +20,8 @@ from ..access import Actor
 from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..errors import DomainError, NotFound
-from ..params import Id
+from ..errors import DomainError, NotFound, StorageFull, is_no_space
+from ..params import KEY_MAX, LONG_TEXT_MAX, TEXT_MAX, Id, Key
 from ..zone import service as zone
 from ..zone.storage import Staging
 from . import pipeline
@@ -64,11 +64,12 @@ def upload_batch(
     resource_id: Id,
     background: BackgroundTasks,
     file: UploadFile = File(..., description="CSV / XLSX / JSON / Parquet"),
-    fmt: str | None = Form(None, alias="format"),
-    encoding: str | None = Form(None),
-    sheet: str | None = Form(None),
-    mode: str | None = Form(None),
-    mapping: str | None = Form(None, alias="map", description="源列=信息项, one per line or ';'-separated"),
+    fmt: str | None = Form(None, alias="format", max_length=TEXT_MAX),
+    encoding: str | None = Form(None, max_length=TEXT_MAX),
+    sheet: str | None = Form(None, max_length=TEXT_MAX),
+    mode: str | None = Form(None, max_length=TEXT_MAX),
+    mapping: str | None = Form(None, alias="map", description="源列=信息项, one per line or ';'-separated",
+                               max_length=LONG_TEXT_MAX),
     actor: Actor = Depends(require_user),
 ) -> dict[str, Any]:
     """Upload a file into a resource; the ingest runs in the background. Poll
@@ -79,8 +80,14 @@ def upload_batch(
     staging = Staging(get_settings().zone)  # the upload is private until ingested, then removed
     name = Path(file.filename or "upload").name
     path = staging.path / (name if Path(name).suffix else f"{name}.{fmt or 'csv'}")
-    with open(path, "wb") as out:
-        shutil.copyfileobj(file.file, out, 1 << 20)
+    try:
+        with open(path, "wb") as out:
+            shutil.copyfileobj(file.file, out, 1 << 20)
+    except OSError as exc:  # the zone is full: nothing stays behind; a full disk is a 507
+        staging.close()
+        if is_no_space(exc):
+            raise StorageFull() from None
+        raise
     token = uuid.uuid4().hex
     with _LOCK:
         now = time.time()
@@ -94,7 +101,7 @@ def upload_batch(
 
 
 @router.get("/api/v1/ingests/{token}")
-def ingest_progress(token: str, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def ingest_progress(token: Key, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with _LOCK:
         state = dict(_INGESTS.get(token) or {})
     if not state or (state["user"] != actor.username and not actor.is_admin):
@@ -151,6 +158,6 @@ def preview_rows(resource_id: Id, limit: int = Query(20, ge=1, le=200), actor: A
 
 
 @router.get("/api/v1/record-counts")
-def record_counts(level: str = Query("resource", pattern="^(resource|org|region)$"),
+def record_counts(level: str = Query("resource", pattern="^(resource|org|region)$", max_length=KEY_MAX),
                   s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return zone.record_counts(s, level)

@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, can_read_all, can_read_audit, require
 from ..deps import read_session, require_user
+from ..params import Key
 from . import service
 
 router = APIRouter(tags=["ledger"])
@@ -21,7 +22,7 @@ def verify(actor: Actor = Depends(require_user), s: Session = Depends(read_sessi
 
 
 @router.get("/ledger/events")
-def events(subject_type: str, subject_id: str, actor: Actor = Depends(require_user),
+def events(subject_type: Key, subject_id: Key, actor: Actor = Depends(require_user),
            s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     require(actor.is_government, "查看存证")
     return [

@@ -24,6 +24,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.orm import Session
 
 from ..db import get_database
+from ..params import Key
 from . import portal_query as pq
 from .datasets import OPEN_TYPES
 from .portal_query import DOMAIN_LABELS, Dataset, OpenIndex, PortalQuery
@@ -408,7 +409,7 @@ def _envelope(base: str, action: str, **body: Any) -> dict[str, Any]:
 @router.post("/api/3/action/{action}", summary="CKAN action, parameters in a JSON body",
              operation_id="ckan_action_post")
 @router.api_route("/api/action/{action}", methods=["GET", "POST"], include_in_schema=False)
-async def call_action(action: str, request: Request) -> JSONResponse:
+async def call_action(action: Key, request: Request) -> JSONResponse:
     base = str(request.base_url).rstrip("/")
     params: dict[str, Any] = dict(request.query_params)
     if request.method == "POST":

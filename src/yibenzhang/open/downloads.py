@@ -250,6 +250,36 @@ def _write_xlsx(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
     wb.save(target)
 
 
+# --- the access log (issue 23) ------------------------------------------------------------------
+
+
+@lru_cache(maxsize=1024)
+def _file_rows(path: str) -> int:
+    import pyarrow.parquet as pq
+
+    return pq.read_metadata(path).num_rows
+
+
+def key_ref(key: OpenApiKey | None) -> tuple[int, int] | None:
+    """The (key id, holder's user id) of an API key, taken while its session is open."""
+    return (key.id, key.user_id) if key is not None else None
+
+
+def log_read(db: Any, actor: Actor, sh: Shape, exit: str, *, rows: int | None = None,
+             key: tuple[int, int] | None = None) -> None:
+    """A download (rows None: the whole dataset) or a rows call of a dataset whose leaving items
+    hold personal information goes to the access log: item names and the row count, never a
+    value; an API key names its holder. Datasets without personal items are counted only."""
+    if not sh.plan.personal:
+        return
+    from ..ledger.access_log import record_read
+
+    n = _file_rows(str(file_for(sh, SNAPSHOT))) if rows is None else rows
+    detail = {"api_key_id": key[0], "key_user_id": key[1]} if key is not None else None
+    with db.write() as s:
+        record_read(s, actor, exit=exit, resource_id=sh.resource_id, items=sh.columns, rows=n, detail=detail)
+
+
 def filename(resource: Resource, fmt: str) -> str:
     """The file's name (Starlette sends it RFC 5987-encoded when it is not ASCII)."""
     safe = "".join(ch for ch in resource.name if ch not in '/\\:*?"<>|').strip() or f"dataset-{resource.id}"

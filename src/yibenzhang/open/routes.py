@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
-from ..params import JSON_INT_MAX, Cursor, Id, Int, Offset
+from ..params import JSON_INT_MAX, KEY_MAX, Cursor, Id, Int, Key, Offset, Text
 from . import applications as apps
 from . import demands as dem
 from . import downloads as dl
@@ -38,7 +38,7 @@ def _problem(request: Request, exc: rows_api.RateLimited) -> JSONResponse:
 
 
 @router.get("/open/datasets/{resource_id}/download.{fmt}", summary="Download an open dataset (masked)")
-def download(resource_id: str, fmt: str, request: Request) -> Response:
+def download(resource_id: Key, fmt: Key, request: Request) -> Response:
     """CSV (UTF-8 with BOM), XLSX, JSON or Parquet. 有条件开放 needs a signed-in approved
     applicant or an API key for the dataset (`X-API-Key` header or `?api_key=`)."""
     actor = resolve_actor(request)
@@ -46,19 +46,20 @@ def download(resource_id: str, fmt: str, request: Request) -> Response:
     db = get_database()
     with db.read() as s:
         res = get_open_resource(s, resource_id)
-        dl.authorize(s, actor, res, raw)
+        key = dl.key_ref(dl.authorize(s, actor, res, raw))
         sh = dl.cached_shape(s, res)
         name = dl.filename(res, fmt)
         public = is_unconditional(res) and not raw
     path = dl.file_for(sh, fmt)
     usage.count(db, sh.resource_id, usage.download_kind(fmt))
+    dl.log_read(db, actor, sh, "open.download", key=key)
     # Conditional data never sits in a shared cache.
     return FileResponse(path, media_type=dl.MEDIA_TYPES[fmt], filename=name,
                         headers={"Cache-Control": "public, max-age=300" if public else "private, no-store"})
 
 
 @router.get("/api/v1/open/datasets/{resource_id}/rows", summary="Rows of an open dataset (masked, rate limited)")
-def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT_LIMIT, ge=1, le=rows_api.MAX_LIMIT),
+def rows(resource_id: Key, request: Request, limit: int = Query(rows_api.DEFAULT_LIMIT, ge=1, le=rows_api.MAX_LIMIT),
          offset: int = Query(0, ge=0, le=rows_api.MAX_OFFSET), after: Cursor | None = None) -> Any:
     """Any other query parameter is an equality filter on a returned column (clear columns only).
     Limited to `open_api_calls_per_minute` calls per API key, or per client IP without a key;
@@ -75,15 +76,16 @@ def rows(resource_id: str, request: Request, limit: int = Query(rows_api.DEFAULT
     db = get_database()
     with db.read() as s:
         res = get_open_resource(s, resource_id)
-        dl.authorize(s, actor, res, raw)
+        key = dl.key_ref(dl.authorize(s, actor, res, raw))
         sh = dl.cached_shape(s, res)
     body = rows_api.page(sh, filters, limit=limit, offset=offset, after=after)
     usage.count(db, sh.resource_id, usage.API)
+    dl.log_read(db, actor, sh, "open.rows", rows=len(body["rows"]), key=key)
     return body
 
 
 @router.get("/api/v1/open/datasets/{resource_id}/access", summary="May I download this dataset, or must I apply?")
-def access(resource_id: str, request: Request, s: Session = Depends(read_session)) -> dict[str, Any]:
+def access(resource_id: Key, request: Request, s: Session = Depends(read_session)) -> dict[str, Any]:
     return access_for(s, resolve_actor(request), get_open_resource(s, resource_id))
 
 
@@ -92,14 +94,14 @@ def access(resource_id: str, request: Request, s: Session = Depends(read_session
 
 class ApplicationIn(BaseModel):
     resource_id: Id
-    purpose: str
-    scenario: str
+    purpose: Text
+    scenario: Text
     agreement: bool = Field(description="The usage agreement is accepted (required)")
 
 
 class DecideIn(BaseModel):
-    decision: str = Field(description="approve | refuse (批准 | 拒绝)")
-    reason: str
+    decision: Text = Field(description="approve | refuse (批准 | 拒绝)")
+    reason: Text
 
 
 @router.get("/api/v1/open/agreement", summary="The usage agreement every applicant accepts")
@@ -116,7 +118,8 @@ def create_application(body: ApplicationIn, actor: Actor = Depends(require_user)
 
 
 @router.get("/api/v1/open/applications")
-def list_applications(view: str = Query("mine", description="mine | provider | all"), state: str | None = None,
+def list_applications(view: str = Query("mine", description="mine | provider | all",
+                                        max_length=KEY_MAX), state: Key | None = None,
                       overdue: bool = False, limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                       actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows_, total = apps.list_applications(s, actor, view=view, state=state, overdue=overdue, limit=limit,
@@ -165,19 +168,19 @@ def revoke_key(key_id: Id, actor: Actor = Depends(require_user)) -> dict[str, An
 
 
 class DemandIn(BaseModel):
-    title: str
-    description: str
-    domain: str | None = Field(None, description="教育 / 医疗 / 就业 / 文旅 / 体育 / 公共交通 / 应急 / 金融 / 其他")
-    contact: str | None = None
-    region_code: str | None = Field(None, description="Division code the data is wanted for")
+    title: Text
+    description: Text
+    domain: Text | None = Field(None, description="教育 / 医疗 / 就业 / 文旅 / 体育 / 公共交通 / 应急 / 金融 / 其他")
+    contact: Text | None = None
+    region_code: Text | None = Field(None, description="Division code the data is wanted for")
 
 
 class AnswerIn(BaseModel):
-    answer: str
+    answer: Text
 
 
 @router.get("/api/v1/open/demands", summary="Every open-data demand with its status and answer (public)")
-def list_demands(request: Request, state: str | None = None, org_id: Id | None = None, q: str | None = None,
+def list_demands(request: Request, state: Key | None = None, org_id: Id | None = None, q: Key | None = None,
                  limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                  s: Session = Depends(read_session)) -> dict[str, Any]:
     actor = resolve_actor(request)
@@ -208,15 +211,15 @@ def answer_demand(demand_id: Id, body: AnswerIn, actor: Actor = Depends(require_
 
 
 class ShowcaseIn(BaseModel):
-    name: str
-    description: str
-    url: str | None = None
+    name: Text
+    description: Text
+    url: Text | None = None
     resource_ids: list[Id]
 
 
 class ReviewIn(BaseModel):
-    decision: str = Field(description="approve | refuse (批准 | 拒绝)")
-    reason: str | None = None
+    decision: Text = Field(description="approve | refuse (批准 | 拒绝)")
+    reason: Text | None = None
 
 
 @router.get("/api/v1/open/showcase", summary="Listed applications built on open data (public)")
@@ -247,10 +250,10 @@ class PlanEntryIn(BaseModel):
     year: Int
     planned_quarter: int = Field(ge=1, le=4)
     resource_id: Id | None = None
-    title: str | None = None
-    open_type: str | None = None
+    title: Text | None = None
+    open_type: Text | None = None
     planned_date: date | None = None
-    note: str | None = None
+    note: Text | None = None
 
 
 @router.get("/api/v1/open/plans", summary="Open plan lines of a year (public)")
@@ -284,7 +287,7 @@ def org_catalogue(org_id: Id, s: Session = Depends(read_session)) -> dict[str, A
 
 
 @router.get("/api/v1/open/figures", summary="Open-data figures (open datasets, downloads, calls, answers)")
-def figures(region_path: str | None = None, org_id: Id | None = None,
+def figures(region_path: Key | None = None, org_id: Id | None = None,
             s: Session = Depends(read_session)) -> dict[str, Any]:
     return kpi.figures(s, region_path=region_path, org_id=org_id)
 

@@ -16,7 +16,7 @@ from ..db import get_database
 from ..deps import read_session, require_user
 from ..enums import Role
 from ..errors import ErrorBag
-from ..params import Id, Int, Offset
+from ..params import KEY_MAX, Id, Int, Key, Offset, Text
 from . import accounting, certificates, compliance, pricing, products, registration, valuation
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
@@ -25,35 +25,35 @@ XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 class ProductIn(BaseModel):
     authorization_id: Id
-    name: str
-    kind: str = Field(description="数据集 | 数据报告 | 数据接口 (dataset | report | api)")
-    description: str
-    use: str | None = Field(None, description="Concrete use (required to pass compliance review)")
-    scenario: str | None = Field(None, description="Application scenario (required to pass compliance review)")
+    name: Text
+    kind: Text = Field(description="数据集 | 数据报告 | 数据接口 (dataset | report | api)")
+    description: Text
+    use: Text | None = Field(None, description="Concrete use (required to pass compliance review)")
+    scenario: Text | None = Field(None, description="Application scenario (required to pass compliance review)")
     source_run_ids: list[Id] = Field(description="Released sandbox runs the product is built from")
     pi_consent: bool = Field(False, description="Consent of the persons (or guardians) is recorded")
-    pi_consent_ref: str | None = Field(None, description="Where the consent record is")
-    pricing_category: str = Field(description="公共治理 | 公益事业 (free) | 产业发展 | 行业发展 (paid)")
+    pi_consent_ref: Text | None = Field(None, description="Where the consent record is")
+    pricing_category: Text = Field(description="公共治理 | 公益事业 (free) | 产业发展 | 行业发展 (paid)")
     price_fen: Int = 0
 
 
 class ProductPatch(BaseModel):
-    name: str | None = None
-    kind: str | None = None
-    description: str | None = None
-    use: str | None = None
-    scenario: str | None = None
+    name: Text | None = None
+    kind: Text | None = None
+    description: Text | None = None
+    use: Text | None = None
+    scenario: Text | None = None
     source_run_ids: list[Id] | None = None
     pi_consent: bool | None = None
-    pi_consent_ref: str | None = None
-    pricing_category: str | None = None
+    pi_consent_ref: Text | None = None
+    pricing_category: Text | None = None
     price_fen: Int | None = None
 
 
 class SignoffItem(BaseModel):
     kind: Int = Field(description="Untradeable kind 1..7 (001:1236 Art. 27); 1, 2, 5 and 7 need sign-off")
-    verdict: str = Field(description="通过 | 不通过 (pass | fail)")
-    note: str
+    verdict: Text = Field(description="通过 | 不通过 (pass | fail)")
+    note: Text
 
 
 class SignoffIn(BaseModel):
@@ -61,39 +61,40 @@ class SignoffIn(BaseModel):
 
 
 class RevenueIn(BaseModel):
-    period: str = Field(description="YYYY-MM")
+    period: Text = Field(description="YYYY-MM")
     units: Int = Field(description="Units sold in the period (the approved maximum is cap × units)")
     amount_fen: Int
 
 
 class BookingIn(BaseModel):
-    intention: str = Field(description="内部使用 (→ 无形资产) | 对外出售 (→ 存货)")
+    intention: Text = Field(description="内部使用 (→ 无形资产) | 对外出售 (→ 存货)")
     cost_items: list[dict[str, Any]] = Field(description="[{item, amount_fen}]")
 
 
 class RegistrationIn(BaseModel):
     product_id: Id
-    kind: str = Field("首次", description="首次 | 变更 | 更正 | 注销")
-    rights: dict[str, str] | None = Field(None, description="数据资源持有权 / 数据加工使用权 / 数据产品经营权 → holder")
+    kind: Text = Field("首次", description="首次 | 变更 | 更正 | 注销")
+    rights: dict[Key, Text] | None = Field(None,
+                                           description="数据资源持有权 / 数据加工使用权 / 数据产品经营权 → holder")
 
 
 class StepIn(BaseModel):
     reject: bool = False
-    note: str | None = None
+    note: Text | None = None
 
 
 class ObjectionIn(BaseModel):
-    note: str
+    note: Text
 
 
 class ResolveIn(BaseModel):
     upheld: bool
-    answer: str
+    answer: Text
 
 
 class ValuationIn(BaseModel):
     product_id: Id
-    method: str = Field(description="成本法 | 收益法 | 市场法 (cost | income | market)")
+    method: Text = Field(description="成本法 | 收益法 | 市场法 (cost | income | market)")
     inputs: dict[str, Any]
 
 
@@ -109,7 +110,7 @@ def create_product(body: ProductIn, actor: Actor = Depends(require_user)) -> dic
 
 
 @router.get("/products")
-def list_products(state: str | None = None, operator_org_id: Id | None = None,
+def list_products(state: Key | None = None, operator_org_id: Id | None = None,
                   limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
                   actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows, total = products.list_products(s, actor, state=state, operator_org_id=operator_org_id, limit=limit,
@@ -130,7 +131,8 @@ def _operator_org(actor: Actor, operator_org_id: Id | None) -> int:
 
 @router.get("/products/disclosure", response_model=None)
 def disclosure(year: int = Query(..., ge=2000, le=2999), operator_org_id: Id | None = None,
-               format: str = Query("json", pattern="^(json|xlsx)$"), actor: Actor = Depends(require_user),
+               format: str = Query("json", pattern="^(json|xlsx)$",
+                                   max_length=KEY_MAX), actor: Actor = Depends(require_user),
                s: Session = Depends(read_session)) -> Any:
     """An operator's annual disclosure (authorizations, products, prices), due by 31 March of year + 1."""
     data = pricing.disclosure(s, actor, _operator_org(actor, operator_org_id), year)
@@ -146,7 +148,7 @@ def disclosure_due(year: int = Query(..., ge=2000, le=2999)) -> dict[str, Any]:
 
 
 @router.get("/products/bookings/export")
-def bookings_export(product_id: Id, format: str = Query("xlsx", pattern="^(xlsx|csv)$"),
+def bookings_export(product_id: Id, format: str = Query("xlsx", pattern="^(xlsx|csv)$", max_length=KEY_MAX),
                     actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     """入表 lines of a product for the finance department (XLSX or CSV)."""
     rows = accounting.bookings_of(s, actor, product_id)
@@ -232,7 +234,7 @@ def apply(body: RegistrationIn, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.get("/registrations")
-def list_registrations(product_id: Id | None = None, state: str | None = None,
+def list_registrations(product_id: Id | None = None, state: Key | None = None,
                        actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = registration.list_registrations(s, actor, product_id=product_id, state=state)
     return {"items": [registration.registration_dict(s, r) for r in rows]}

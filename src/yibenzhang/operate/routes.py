@@ -16,7 +16,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import NotFound
-from ..params import Id, Int
+from ..params import KEY_MAX, Id, Int, Key, LongText, Text
 from . import authorizations as auths
 from . import sandbox
 from .model import RunState
@@ -26,29 +26,29 @@ router = APIRouter(prefix="/api/v1/operate", tags=["operate"])
 
 class ResourceScope(BaseModel):
     resource_id: Id
-    items: list[str] = Field(description="Item names the operator may compute over")
+    items: list[Key] = Field(description="Item names the operator may compute over")
 
 
 class AuthorizationIn(BaseModel):
     operator_org_id: Id = Field(description="An org of kind 授权运营机构")
     region_id: Id | None = Field(None, description="Defaults to the operator org's region")
-    scope_kind: str = Field(description="全域 | 领域 | 场景 (region | domain | scenario)")
-    scope: str | None = Field(None, description="The domain or scenario (not for 全域)")
+    scope_kind: Text = Field(description="全域 | 领域 | 场景 (region | domain | scenario)")
+    scope: Text | None = Field(None, description="The domain or scenario (not for 全域)")
     resources: list[ResourceScope]
-    purpose: str
-    conditions: str | None = None
+    purpose: Text
+    conditions: Text | None = None
     starts_on: date
     ends_on: date = Field(description="Last valid day; at most the day before the same date N years later")
     fee_cap_fen: Int = Field(description="Operation fee cap in fen")
 
 
 class ReasonIn(BaseModel):
-    reason: str
+    reason: Text
 
 
 class QueryIn(BaseModel):
     authorization_id: Id
-    sql: str = Field(description="One SELECT over views r_<resource id> with authorized items only")
+    sql: LongText = Field(description="One SELECT over views r_<resource id> with authorized items only")
 
 
 @router.post("/authorizations", status_code=201)
@@ -62,7 +62,7 @@ def create(body: AuthorizationIn, actor: Actor = Depends(require_user)) -> dict[
 
 
 @router.get("/authorizations")
-def list_(state: str | None = Query(None, description="有效 | 暂停 | 撤销 | 已到期"),
+def list_(state: str | None = Query(None, description="有效 | 暂停 | 撤销 | 已到期", max_length=KEY_MAX),
           operator_org_id: Id | None = None, actor: Actor = Depends(require_user),
           s: Session = Depends(read_session)) -> dict[str, Any]:
     rows = auths.list_authorizations(s, actor, operator_org_id=operator_org_id, state=state)

@@ -60,6 +60,7 @@ from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, NotFound, Unauthenticated
 from ..i18n import translate
+from ..ledger import access_log
 from ..ledger import service as ledger
 from ..zone.engine import THREADS, get_engine
 from ..zone.service import current_relation, literal, quote
@@ -620,4 +621,9 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
             "row_count": run.row_count, "output_digest": run.output_digest,
             "suppressed_cells": len(outcome.suppressed),
         })
+        if released and outcome.plan is not None:  # issue 23: what left, by name and count
+            access_log.record_read(
+                s, actor, exit=access_log.SANDBOX_RELEASE, resource_id=outcome.plan.view.resource_id,
+                items=[i for i in outcome.plan.output_items if i] or run.columns, rows=run.row_count or 0,
+                detail={"run_id": run.id, "authorization_id": auth_id, "release_kind": run.release_kind})
     return run

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
-from ..params import Count, Id
+from ..params import Count, Id, LongText, Text
 from . import service
 from .model import Org, Region
 
@@ -28,35 +28,35 @@ def org_out(o: Org) -> dict[str, Any]:
 
 
 class RegionIn(BaseModel):
-    code: str
-    name: str
-    parent_code: str | None = None
+    code: Text
+    name: Text
+    parent_code: Text | None = None
 
 
 class OrgIn(BaseModel):
-    name: str
-    uscc: str
-    kind: str
-    region_code: str
-    sector: str | None = None
-    duties: str | None = None
+    name: Text
+    uscc: Text
+    kind: Text
+    region_code: Text
+    sector: Text | None = None
+    duties: LongText | None = None
 
 
 class RoleIn(BaseModel):
-    role: str
-    org_uscc: str | None = None
-    region_code: str | None = None
+    role: Text
+    org_uscc: Text | None = None
+    region_code: Text | None = None
 
 
 class UserIn(BaseModel):
-    username: str
-    display_name: str = ""
-    password: str | None = None
+    username: Text
+    display_name: Text = ""
+    password: Text | None = None
     roles: list[RoleIn] = Field(default_factory=list)
 
 
 class TokenIn(BaseModel):
-    name: str = "api"
+    name: Text = "api"
     days: Count | None = 365
 
 

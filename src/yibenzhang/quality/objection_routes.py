@@ -11,35 +11,35 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..params import Id, Int, Offset
+from ..params import Id, Int, Key, Offset, Text
 from . import objections as service
 
 router = APIRouter(prefix="/api/v1/objections", tags=["objections"])
 
 
 class ObjectionIn(BaseModel):
-    resource: Id | str = Field(description="Resource id or 信息资源代码")
-    claim: str = Field(description="What is wrong")
-    expected: str | None = Field(None, description="What the filer believes is right")
-    items: list[str] = Field(default_factory=list, description="Disputed item names")
+    resource: Id | Key = Field(description="Resource id or 信息资源代码")
+    claim: Text = Field(description="What is wrong")
+    expected: Text | None = Field(None, description="What the filer believes is right")
+    items: list[Key] = Field(default_factory=list, description="Disputed item names")
     batch_id: Id | None = None
-    row_key: dict[str, str] | None = Field(None, description="Key item name -> value of the disputed row")
+    row_key: dict[Key, Text] | None = Field(None, description="Key item name -> value of the disputed row")
     row_number: Int | None = Field(None, description="Source row/line number of the disputed row")
 
 
 class AnswerIn(BaseModel):
-    answer: str = Field(description="受理 (accept) or 驳回 (reject)")
-    reason: str | None = None
+    answer: Text = Field(description="受理 (accept) or 驳回 (reject)")
+    reason: Text | None = None
 
 
 class CorrectIn(BaseModel):
-    note: str
+    note: Text
     batch_id: Id | None = None
 
 
 class DecideIn(BaseModel):
-    decision: str = Field(description="支持异议 (uphold) or 不支持异议 (dismiss)")
-    reason: str
+    decision: Text = Field(description="支持异议 (uphold) or 不支持异议 (dismiss)")
+    reason: Text
 
 
 @router.post("", status_code=201)
@@ -54,7 +54,7 @@ def file(body: ObjectionIn, actor: Actor = Depends(require_user)) -> dict[str, A
 @router.get("")
 def list_(
     mine: bool = False, org_id: Id | None = None, overdue: bool = False, open: bool = False,
-    state: str | None = None, resource_id: Id | None = None,
+    state: Key | None = None, resource_id: Id | None = None,
     limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),
 ) -> dict[str, Any]:

@@ -11,19 +11,19 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
-from ..params import Id
+from ..params import KEY_MAX, Id, Key, Text
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["quality"])
 
 
 class RuleIn(BaseModel):
-    kind: str = Field(description="unique | range | regex | reference | not_null | length | enum | format")
-    items: list[str] = Field(min_length=1)
+    kind: Text = Field(description="unique | range | regex | reference | not_null | length | enum | format")
+    items: list[Key] = Field(min_length=1)
     params: dict[str, Any] = Field(default_factory=dict,
                                    description="range: min/max; regex: pattern; reference: resource (id or "
                                                "code) and item; enum: values; length: max; format: format")
-    title: str | None = None
+    title: Text | None = None
 
 
 def rule_out(r: Any) -> dict[str, Any]:
@@ -32,32 +32,33 @@ def rule_out(r: Any) -> dict[str, Any]:
 
 
 @router.get("/resources/{resource_id}/quality")
-def resource_quality(resource_id: str, actor: Actor = Depends(resolve_actor),
+def resource_quality(resource_id: Key, actor: Actor = Depends(resolve_actor),
                      s: Session = Depends(read_session)) -> dict[str, Any]:
     """The latest assessment (rules, checked, failed, rate, scores) and the score history."""
     return service.resource_quality(s, actor, resource_id)
 
 
 @router.post("/resources/{resource_id}/quality/assess")
-def assess(resource_id: str, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def assess(resource_id: Key, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Assess the resource's current state now."""
     return service.assess_current(get_database(), actor, resource_id)
 
 
 @router.get("/quality/scores")
-def scores(level: str = Query("org", pattern="^(org|region)$"), actor: Actor = Depends(require_user),
+def scores(level: str = Query("org", pattern="^(org|region)$",
+                              max_length=KEY_MAX), actor: Actor = Depends(require_user),
            s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"level": level, "items": service.scores_by(s, actor, level)}
 
 
 @router.get("/resources/{resource_id}/quality-rules")
-def list_rules(resource_id: str, actor: Actor = Depends(resolve_actor),
+def list_rules(resource_id: Key, actor: Actor = Depends(resolve_actor),
                s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"items": service.list_rules(s, actor, resource_id)}
 
 
 @router.post("/resources/{resource_id}/quality-rules", status_code=201)
-def add_rule(resource_id: str, body: RuleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+def add_rule(resource_id: Key, body: RuleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     with get_database().write() as s:
         return rule_out(service.add_rule(s, actor, resource_id, kind=body.kind, items=body.items,
                                          params=body.params, title=body.title))

@@ -26,6 +26,7 @@ from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
+from ..zone.storage import crash_point
 from . import scores as S
 from .evaluate import Evaluation, evaluate, quote
 from .model import QualityResult, QualityRule, QualityRun
@@ -263,6 +264,7 @@ def _store(db: Database, actor: Actor, ids: tuple[int, int, int, str], batch_id:
             "failed_rules": failed_rules, "failed_checks": sum(r.failed for r in ev.results),
             "scores": dims, "overall": total,
         })
+        crash_point("quality_stored")  # chaos tests: killed before the commit, nothing is kept
         return {"run_id": run.id, "resource_id": resource_id, "batch_id": batch_id, "scope": run.scope,
                 "rows": ev.rows, "rules": len(ev.results), "failed_rules": failed_rules, "scores": dims,
                 "overall": total, "seconds": run.seconds}

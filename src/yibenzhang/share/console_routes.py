@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..params import Count, Id
+from ..params import KEY_MAX, Count, Id
 from . import console
 from . import grants as G
 
@@ -19,7 +19,7 @@ router = APIRouter(prefix="/api/v1", tags=["share console"])
 
 
 @router.get("/share-usage/series")
-def usage_series(by: str = Query("grant", description="grant | resource | org"),
+def usage_series(by: str = Query("grant", description="grant | resource | org", max_length=KEY_MAX),
                  days: Annotated[Count, Query(description="Days back from today, 1-366")] = 30,
                  grant_id: Id | None = None,
                  actor: Actor = Depends(require_user)) -> dict[str, Any]:

@@ -24,7 +24,7 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..errors import DomainError
-from ..params import parse_id
+from ..params import CURSOR_MAX, parse_id
 from . import grant_routes
 
 _ROWS = re.compile(r"/api/v1/grants/([0-9]{1,10})/rows")
@@ -58,6 +58,8 @@ class DataServiceFastPath:
             limit = int(params.get("limit", grant_routes.service_rows.DEFAULT_LIMIT))
         except ValueError:
             return False  # the route's own validation answers (422)
+        if len(params.get("after") or "") > CURSOR_MAX:
+            return False  # likewise (params.Cursor)
         await _answer(scope, receive, send, grant_routes.rows_response(request, grant_id, limit, params.get("after")))
         return True
 

@@ -27,7 +27,7 @@ from ..access import Actor
 from ..db import Database, get_database, utcnow
 from ..deps import read_session, request_lang, require_user
 from ..orgs.model import ApiToken
-from ..params import Cursor, Id, Int
+from ..params import Cursor, Id, Int, Key, Text
 from . import grants as G
 from . import service_rows, verify
 
@@ -38,8 +38,8 @@ class GrantIn(BaseModel):
     request_id: Id | None = None
     consumer_org_id: Id
     resource_id: Id
-    items: list[str]
-    mode: str = Field(description="接口 | 文件 | 核验")
+    items: list[Key]
+    mode: Text = Field(description="接口 | 文件 | 核验")
     row_scope: dict[str, Any] | None = Field(None, description='e.g. {"region_code": "990101"} for 回流')
     valid_from: date
     valid_to: date
@@ -47,11 +47,11 @@ class GrantIn(BaseModel):
 
 
 class RevokeIn(BaseModel):
-    reason: str
+    reason: Text
 
 
 class DeliveryIn(BaseModel):
-    format: str = Field("csv", description="csv | parquet")
+    format: Text = Field("csv", description="csv | parquet")
 
 
 class VerifyIn(BaseModel):

@@ -19,17 +19,19 @@ import re
 import threading
 import time
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, func, insert, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, func, insert, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from ..access import Actor, require
 from ..catalog.model import Resource
+from ..crypto import sm3_hex
 from ..db import Base, UTCDateTime, utcnow
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, NotFound, PermissionDenied
+from ..ledger import access_log
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 
@@ -109,6 +111,8 @@ class GrantUsage(Base):
     actor: Mapped[str] = mapped_column(String(64))
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     filters: Mapped[list[Any]] = mapped_column(JSON)
+    # The items the call returned (names; the access log's "what", issue 23); None: nothing left.
+    items: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(40))
 
@@ -327,15 +331,15 @@ def check_rate(grant: Grant, kind: str, n: int = 1) -> None:
 
 
 def record_usage(session: Session, actor: Actor, grant: Grant, kind: str, *, filters: list[str] | None = None,
-                 rows: int = 0, outcome: str = "ok") -> GrantUsage:
+                 rows: int = 0, outcome: str = "ok", items: list[str] | None = None) -> GrantUsage:
     """One usage row and its ledger summary: item names and counts only, never a value."""
     use = GrantUsage(grant_id=grant.id, resource_id=grant.resource_id, consumer_org_id=grant.consumer_org_id,
                      kind=kind, actor=actor.username, at=utcnow(), filters=sorted(filters or []), rows=rows,
-                     outcome=outcome)
+                     outcome=outcome, items=list(items) if items is not None else None)
     session.add(use)
     session.flush()
     ledger.append(session, actor, f"share.{kind}", "share_grant", grant.id,
-                  {"usage_id": use.id, "filters": use.filters, "rows": rows, "outcome": outcome})
+                  {"usage_id": use.id, "filters": use.filters, "items": use.items, "rows": rows, "outcome": outcome})
     return use
 
 
@@ -390,10 +394,10 @@ class _UsageBuffer:
         self._thread: threading.Thread | None = None
 
     def add(self, db: Any, actor: Actor, grant: Any, kind: str, *, filters: list[str] | None = None,
-            rows: int = 0, outcome: str = "ok") -> None:
+            rows: int = 0, outcome: str = "ok", items: list[str] | None = None) -> None:
         rec = {"grant_id": grant.id, "resource_id": grant.resource_id, "consumer_org_id": grant.consumer_org_id,
                "kind": kind, "actor": actor.username, "at": utcnow(), "filters": sorted(filters or []),
-               "rows": rows, "outcome": outcome}
+               "rows": rows, "outcome": outcome, "items": items}
         with self._lock:
             self._pending.append((db, rec))
             full = len(self._pending) >= FLUSH_CALLS
@@ -444,7 +448,9 @@ class _UsageBuffer:
 
 def _write_usage(db: Any, recs: list[dict[str, Any]]) -> None:
     """One bulk INSERT … RETURNING id for the records (no ORM object per call: ≈60 → ≈15 µs of
-    CPU per call at 500 calls a flush), then the ledger summaries."""
+    CPU per call at 500 calls a flush), then the ledger summaries. Each summary carries the SM3
+    digest of its usage rows as written (`records_sm3`, see `usage_digest`): the per-call access
+    log is thereby chained to the ledger, and an edited or deleted row no longer matches."""
     with db.write() as s:
         ids = s.execute(insert(GrantUsage).returning(GrantUsage.id, sort_by_parameter_order=True),
                         [dict(r) for r in recs]).scalars().all()
@@ -462,11 +468,56 @@ def _write_usage(db: Any, recs: list[dict[str, Any]]) -> None:
                 "by_outcome": by_outcome, "filters": sorted({f for _, u in us for f in u["filters"]}),
                 "actors": sorted({u["actor"] for _, u in us}),
                 "usage_ids": [min(i for i, _ in us), max(i for i, _ in us)],
+                "records_sm3": usage_digest([(uid, u) for uid, u in us]),
                 "from": min(u["at"] for _, u in us).isoformat(), "to": max(u["at"] for _, u in us).isoformat()})
+
+
+_FIELD, _NAME = "\x1f", "\x1e"  # ASCII unit and record separators: never in a name or code
+
+
+def usage_digest(records: list[tuple[int, Any]]) -> str:
+    """SM3 over the usage rows in id order: id, time (µs since the epoch) and fields, one line
+    each; the rows are dicts as written or GrantUsage objects as read back. Plain joins, no JSON
+    (≈1 µs a record: the flush stays cheap on the hot path)."""
+    lines = []
+    for uid, r in sorted(records, key=lambda p: p[0]):
+        get = r.get if isinstance(r, dict) else r.__dict__.get
+        at = get("at")
+        at = at if at.tzinfo else at.replace(tzinfo=UTC)
+        lines.append(_FIELD.join((str(uid), str(round(at.timestamp() * 1_000_000)), get("kind"), get("actor"),
+                                  _NAME.join(get("filters") or ()), _NAME.join(get("items") or ()),
+                                  str(get("rows")), get("outcome"))))
+    return sm3_hex("\n".join(lines).encode("utf-8"))
 
 
 USAGE = _UsageBuffer()
 atexit.register(lambda: USAGE.flush())
+
+
+# --- the access log (issue 23): the data service's per-call records are its entries -------------
+
+_EXITS = {"rows": access_log.SHARE_ROWS, "download": access_log.SHARE_DELIVERY, "verify": access_log.SHARE_VERIFY}
+
+
+def _access_entries(session: Session, since: datetime | None, until: datetime | None,
+                    limit: int) -> list[dict[str, Any]]:
+    """Calls that read rows (a delivery *request* reads nothing; its download does)."""
+    q = select(GrantUsage).where(GrantUsage.kind.in_(list(_EXITS))).order_by(GrantUsage.id)
+    if since is not None:
+        q = q.where(GrantUsage.at >= since)
+    if until is not None:
+        q = q.where(GrantUsage.at < until)
+    return [{"at": u.at, "actor": u.actor, "exit": _EXITS[u.kind], "resource_id": u.resource_id,
+             "items": list(u.items if u.items is not None else u.filters), "rows": u.rows, "outcome": u.outcome,
+             "grant_id": u.grant_id, "ref": f"share_usage:{u.id}"}
+            for u in session.execute(q.limit(limit)).scalars()]
+
+
+def _access_prune(session: Session, before: datetime) -> int:
+    return int(session.execute(delete(GrantUsage).where(GrantUsage.at < before)).rowcount or 0)
+
+
+access_log.register_source("share_usage", _access_entries, _access_prune, lambda: USAGE.flush())
 
 
 @dataclass(frozen=True)

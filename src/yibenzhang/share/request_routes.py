@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..params import Id, Offset
+from ..params import KEY_MAX, Id, Key, Offset, Text
 from . import requests as service
 from . import seal, service_rows
 
@@ -21,22 +21,22 @@ router = APIRouter(prefix="/api/v1", tags=["share requests"])
 
 
 class RequestIn(BaseModel):
-    resource: Id | str = Field(description="Resource id or 信息资源代码")
-    items: list[str] = Field(description="Requested item names (minimum necessary)")
-    mode: str = Field(description="接口 (rows) | 文件 (delivery) | 核验 (verification)")
-    purpose: str
-    basis: str = Field(description="Legal basis or duty")
-    scenario: str = Field(description="Usage scenario")
+    resource: Id | Key = Field(description="Resource id or 信息资源代码")
+    items: list[Key] = Field(description="Requested item names (minimum necessary)")
+    mode: Text = Field(description="接口 (rows) | 文件 (delivery) | 核验 (verification)")
+    purpose: Text
+    basis: Text = Field(description="Legal basis or duty")
+    scenario: Text = Field(description="Usage scenario")
     period_from: date
     period_to: date
-    region_scope: str | None = Field(None, description="Division code (lower-level bodies)")
-    extra_items_reason: str | None = Field(None, description="Why all items or graded items are needed")
+    region_scope: Text | None = Field(None, description="Division code (lower-level bodies)")
+    extra_items_reason: Text | None = Field(None, description="Why all items or graded items are needed")
     consumer_org_id: Id | None = Field(None, description="Needed only when the user acts for several orgs")
 
 
 class DecideIn(BaseModel):
-    decision: str = Field(description="approve | refuse (批准 | 拒绝)")
-    reason: str
+    decision: Text = Field(description="approve | refuse (批准 | 拒绝)")
+    reason: Text
 
 
 @router.post("/share-requests", status_code=201)
@@ -52,7 +52,7 @@ def create(body: RequestIn, actor: Actor = Depends(require_user)) -> dict[str, A
 
 @router.get("/share-requests")
 def list_(
-    view: str | None = Query(None, description="mine | to_decide"), resource_id: Id | None = None,
+    view: str | None = Query(None, description="mine | to_decide", max_length=KEY_MAX), resource_id: Id | None = None,
     consumer_org_id: Id | None = None, overdue: bool = False,
     limit: int = Query(50, ge=1, le=500), offset: Offset = 0,
     actor: Actor = Depends(require_user), s: Session = Depends(read_session),

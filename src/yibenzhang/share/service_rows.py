@@ -21,7 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import Decimal
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -38,12 +38,13 @@ from ..classify import masking
 from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
-from ..errors import Conflict, DomainError, NotFound, PermissionDenied
+from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageFull, is_no_space
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
 from ..zone.engine import get_engine, json_value
 from ..zone.service import current_relation, quote
+from ..zone.storage import crash_point
 from . import grants as G
 from . import snapshot
 
@@ -67,6 +68,12 @@ class Shape:
     @property
     def snapshot_ok(self) -> bool:
         return bool(self.view) and snapshot.enabled() and (self.record_count or 0) <= snapshot.MAX_ROWS
+
+    @cached_property
+    def items(self) -> list[str]:
+        """The items a call returns (computed once per cached shape: one list shared by every
+        usage record of the hot path)."""
+        return [c.name for c in self.plan.leaving]
 
 
 def shape(session: Any, grant: Any) -> Shape:
@@ -379,7 +386,7 @@ def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, 
     for c in {c for r in out_rows for c, v in r.items() if isinstance(v, _SPECIAL)}:
         for r in out_rows:
             r[c] = json_value(r[c])
-    _record(db, actor, grant, "rows", list(filters), n, "ok")
+    _record(db, actor, grant, "rows", list(filters), n, "ok", sh.items)
     return {"grant_id": grant.id, "items": cols, "denied": sh.plan.denied,
             "masking": {c.name: str(c.operator) for c in sh.plan.leaving}, "rows": out_rows, "next": nxt}
 
@@ -414,12 +421,26 @@ def rows_json(db: Database, actor: Actor, grant_id: int, filters: dict[str, str]
                            ensure_ascii=False, separators=(",", ":"))[:-1]
         _json_heads[(grant.id, sh.view)] = start
     nxt = f'"{last[0]}.{last[1]}"' if n == limit and last else "null"
-    _record(db, actor, grant, "rows", list(filters), n, "ok")
+    _record(db, actor, grant, "rows", list(filters), n, "ok", sh.items)
     return f'{start},"rows":[{",".join(texts)}],"next":{nxt}}}'.encode()
 
 
-def _record(db: Database, actor: Actor, grant: Any, kind: str, filters: list[str], n: int, outcome: str) -> None:
-    G.USAGE.add(db, actor, grant, kind, filters=filters, rows=n, outcome=outcome)
+def _record(db: Database, actor: Actor, grant: Any, kind: str, filters: list[str], n: int, outcome: str,
+            items: list[str] | None = None) -> None:
+    """The call's usage record — the access log of this exit (issue 23): item names and the row
+    count, never a value; written with the buffer's next durable flush."""
+    G.USAGE.add(db, actor, grant, kind, filters=filters, rows=n, outcome=outcome, items=items)
+
+
+def _file_items(data: bytes, fmt: str) -> list[str]:
+    """The column names of a delivery file (what left, as it left)."""
+    if fmt == "csv":
+        import csv
+        import io
+
+        head = data.split(b"\n", 1)[0].decode("utf-8-sig")
+        return next(csv.reader(io.StringIO(head)), [])
+    return pq.read_schema(pa.BufferReader(data)).names
 
 
 # --- file delivery ------------------------------------------------------------------------------
@@ -482,11 +503,19 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
     target.mkdir(parents=True, exist_ok=True)
     final = target / f"{delivery_id}.{fmt}"
     tmp = target / f".{delivery_id}.{fmt}.tmp"
-    if fmt == "csv":
-        pacsv.write_csv(table, tmp)
-    else:
-        pq.write_table(table, tmp)
-    os.replace(tmp, final)
+    try:
+        if fmt == "csv":
+            pacsv.write_csv(table, tmp)
+        else:
+            pq.write_table(table, tmp)
+    except OSError as exc:
+        tmp.unlink(missing_ok=True)
+        if is_no_space(exc):
+            raise StorageFull() from None
+        raise
+    crash_point("delivery_written")
+    os.replace(tmp, final)  # a retry after a crash writes the same names again: one file, whole
+    crash_point("delivery_renamed")
     with db.write() as s:
         d = s.get(G.Delivery, delivery_id)
         d.status, d.path, d.rows, d.ready_at = "就绪", final.name, table.num_rows, utcnow()
@@ -547,7 +576,8 @@ def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
             raise G.Gone("delivery_gone", "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付", id=d.id)
         path = delivery_dir() / d.path
         data = path.read_bytes()
-        G.record_usage(s, actor, grant, "download", rows=d.rows or 0)
+        # The access log of this exit (issue 23): the file's own columns and rows, never a value.
+        G.record_usage(s, actor, grant, "download", rows=d.rows or 0, items=_file_items(data, d.format))
         name = f"grant{grant.id}-delivery{d.id}.{d.format}"
     path.unlink(missing_ok=True)
     return data, name
