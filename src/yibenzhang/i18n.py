@@ -1571,7 +1571,7 @@ EN.update({  # issue 20/23 (session 2): the access log of personal data, bounded
 
 EN.update({  # issue 13: the engine port, Spark, compaction
     "服务暂不可用": "Service unavailable",
-    "查询引擎“{engine}”暂不可用，请稍后重试": "The query engine “{engine}” is unavailable for the moment: retry shortly",
+    "查询引擎“{engine}”暂不可用，请稍后重试": "The query engine “{engine}” is unavailable: retry shortly",
     "压缩数据": "compact data",
     "压缩期间有新批次发布，请重试": "A batch was published during compaction: retry",
 })

@@ -16,6 +16,7 @@ import pyarrow.parquet as pq
 import pytest
 from sqlglot import exp
 
+from tests.collect.conftest import ITEMS as COLLECT_ITEMS
 from tests.factories import published
 from yibenzhang.access import Actor
 from yibenzhang.catalog.schemas import ItemIn
@@ -29,16 +30,7 @@ from yibenzhang.zone.spark import EngineUnavailable, SparkEngine
 
 pytestmark = pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # the metadata store is not under test
 
-ITEMS = [
-    ItemIn(name="姓名", data_type="C", length=50, required=True),
-    ItemIn(name="公民身份号码", data_type="C", length=18, required=True, is_key=True),
-    ItemIn(name="出生日期", data_type="D"),
-    ItemIn(name="月收入", data_type="Y"),
-    ItemIn(name="是否在职", data_type="L"),
-    ItemIn(name="家庭人口", data_type="I"),
-    ItemIn(name="评分", data_type="N"),
-    ItemIn(name="登记时间", data_type="T"),
-]
+ITEMS = [*COLLECT_ITEMS, ItemIn(name="评分", data_type="N"), ItemIn(name="登记时间", data_type="T")]
 IDS = ["110101199003077777", "110101198001011234", "440301200012310011", "320102197707070707",
        "330106196506061111", "510104198811112222"]
 

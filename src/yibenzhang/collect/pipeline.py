@@ -22,7 +22,6 @@ import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -37,7 +36,7 @@ from ..errors import DomainError, ErrorBag, StorageFull, is_no_space
 from ..zone.engine import get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
-from ..zone.storage import Staging, crash_point
+from ..zone.storage import Staging, crash_point, sm3_files
 from . import readers, rejects
 from .coerce import MACROS, ItemSpec, Plan
 from .mapping import resolve
@@ -121,15 +120,6 @@ def _mode(target: _Target, mode: str | None) -> str:
         raise DomainError("mode_needs_key", "信息资源{resource}没有主键信息项，不能按“更新”方式归集",
                           resource=target.code)
     return parsed.value
-
-
-def _sm3_files(paths: list[Path]) -> str:
-    h = hashes.Hash(hashes.SM3())
-    for p in paths:
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.finalize().hex()
 
 
 def _stream(source: readers.Source, started: float, progress: Callable[[Progress], None] | None,
@@ -278,7 +268,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
             rejects.write(con, plan.rejects_sql("bad_rows", "refused_rows"), staging.path / REJECTS)
             reject_file = REJECTS
         con.close()
-        digest = _sm3_files([part])
+        digest = sm3_files([part])
         crash_point("staged")
         rate = rows_rejected / rows_read if rows_read else 0.0
         held = rate > get_settings().rules.reject_hold_rate

@@ -12,10 +12,8 @@ published meanwhile makes the compaction fail (retry), never disappear under a å
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
-from cryptography.hazmat.primitives import hashes
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -28,18 +26,9 @@ from . import port as P
 from .engine import Work, engine_for, named_engine
 from .model import Batch, BatchMode, BatchStatus
 from .service import _live_batches, _resource, live_state, publish_batch
-from .storage import Staging, crash_point
+from .storage import Staging, crash_point, sm3_files
 
 JOB_KIND = "zone.compact"
-
-
-def sm3_files(paths: list[Path]) -> str:
-    h = hashes.Hash(hashes.SM3())
-    for p in paths:
-        with open(p, "rb") as f:
-            while chunk := f.read(1 << 20):
-                h.update(chunk)
-    return h.finalize().hex()
 
 
 def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None = None) -> dict[str, Any]:

@@ -28,6 +28,18 @@ def batch_dir(region_code: str, org_uscc: str, resource_code: str, seq: int) -> 
     return f"{resource_dir(region_code, org_uscc, resource_code)}/{seq:06d}"
 
 
+def sm3_files(paths: list[Path]) -> str:
+    """The SM3 digest of files in order: a batch's `digest` (国密, GB/T 32905)."""
+    from cryptography.hazmat.primitives import hashes
+
+    h = hashes.Hash(hashes.SM3())
+    for p in paths:
+        with open(p, "rb") as f:
+            while chunk := f.read(1 << 20):
+                h.update(chunk)
+    return h.finalize().hex()
+
+
 def crash_point(name: str) -> None:
     """Test hook: YBZ_TEST_CRASH_AT=name kills this process here, as a power cut would."""
     if os.environ.get("YBZ_TEST_CRASH_AT") == name:
