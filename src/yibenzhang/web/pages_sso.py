@@ -1,0 +1,89 @@
+"""Sign-in through the province's 统一身份认证 (OpenID Connect): `/auth/oidc/{provider}/login`
+sends the browser to the provider, `/auth/oidc/{provider}/callback` takes it back, checks
+everything and opens a session — or shows a refusal page that says whom to ask. The providers
+are offered on the login page by name (their `_LABEL`)."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request, Response
+
+from ..db import get_database
+from ..deps import SESSION_COOKIE
+from ..errors import NotFound
+from ..orgs import sessions
+from ..sso import oidc
+from ..sso import service as sso
+from ..sso.config import provider as find_provider
+from ..sso.config import providers
+from .auth import MFA_COOKIE, WebRoute, safe_next
+from .render import LOGIN_CSRF_COOKIE, env, is_https, redirect, render, web_context
+
+router = APIRouter(route_class=WebRoute, include_in_schema=False)
+STATE_COOKIE = "ybz_sso_state"
+STATE_PATH = "/auth/oidc/"
+
+
+def _login_buttons() -> list[tuple[str, str]]:
+    return [(p.name, p.label) for p in providers()]
+
+
+env.globals["sso_providers"] = _login_buttons  # login.html lists them under the password form
+
+
+def _redirect_uri(request: Request, name: str) -> str:
+    """The callback as the provider must see it (behind the TLS proxy, uvicorn's --proxy-headers
+    makes the request's scheme and host the public ones)."""
+    return f"{str(request.base_url).rstrip('/')}/auth/oidc/{name}/callback"
+
+
+def _provider(name: str):
+    p = find_provider(name)
+    if p is None:
+        raise NotFound(f"统一身份认证平台 {name}", "sso_provider_not_found")
+    return p
+
+
+def _refused(request: Request, name: str, exc: oidc.SsoRefused) -> Response:
+    response = render(request, "sso_refused.html", status_code=exc.status, code=exc.code,
+                      message=exc.message_in(web_context(request).lang), contact=exc.contact)
+    response.delete_cookie(STATE_COOKIE, path=STATE_PATH)
+    return response
+
+
+@router.get("/auth/oidc/{name}/login")
+def sso_login(request: Request, name: str, next: str | None = None) -> Response:
+    p = _provider(name)
+    db = get_database()
+    try:
+        url, state = oidc.begin(db, p, _redirect_uri(request, p.name), safe_next(next))
+    except oidc.SsoRefused as exc:
+        sso.record_refusal(db, p.name, exc)
+        return _refused(request, p.name, exc)
+    response = redirect(url)
+    response.set_cookie(STATE_COOKIE, state, max_age=oidc.LOGIN_MINUTES * 60, httponly=True, samesite="lax",
+                        secure=is_https(request), path=STATE_PATH)
+    return response
+
+
+@router.get("/auth/oidc/{name}/callback")
+def sso_callback(request: Request, name: str, state: str | None = None, code: str | None = None,
+                 error: str | None = None) -> Response:
+    p = _provider(name)
+    db = get_database()
+    subject = None
+    try:
+        login = oidc.take_login(db, p, state, request.cookies.get(STATE_COOKIE))
+        claims = oidc.finish(db, p, _redirect_uri(request, p.name), login, code=code, error=error)
+        subject = str(claims["sub"])
+        user_id = sso.sign_in(db, p, claims)
+        raw = sso.open_session(db, p, user_id)
+    except oidc.SsoRefused as exc:
+        sso.record_refusal(db, p.name, exc, subject)
+        return _refused(request, p.name, exc)
+    response = redirect(login.next_url)
+    response.set_cookie(SESSION_COOKIE, raw, max_age=int(sessions.lifetime().total_seconds()), httponly=True,
+                        samesite="lax", secure=is_https(request), path="/")
+    response.delete_cookie(STATE_COOKIE, path=STATE_PATH)
+    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/login")
+    response.delete_cookie(MFA_COOKIE, path="/login")
+    return response
