@@ -6,6 +6,10 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-fast lint install clean
 
+# issue 18: the real OpenID Provider of the SSO tests (npm oidc-provider), from its lock file.
+OP := tests/sso/op
+OP_STAMP := $(OP)/node_modules/.package-lock.json
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -15,7 +19,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(OP_STAMP): $(OP)/package-lock.json
+	npm ci --prefix $(OP) --no-audit --no-fund --loglevel=error
+
+install: $(STAMP) $(OP_STAMP)
 
 ## Create .venv, install, initialise ./ybz-data, load the demo province and serve on :8000.
 demo: $(STAMP)
@@ -29,16 +36,16 @@ WORKERS ?= 2
 XDIST := -n $(WORKERS) --dist load
 
 ## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
-test: $(STAMP)
+test: $(STAMP) $(OP_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 ## The inner loop: SQLite only, no browser (PostgreSQL and Chromium tests deselected, not skipped).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(OP_STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache
+	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(OP)/node_modules
