@@ -17,6 +17,7 @@ from datetime import timedelta
 from typing import Any
 
 import httpx
+from authlib.integrations.base_client import OAuthError
 from authlib.integrations.httpx_client import OAuth2Client
 from authlib.oauth2.rfc6749.errors import OAuth2Error
 from authlib.oidc.core import CodeIDToken
@@ -183,7 +184,7 @@ def exchange(p: Provider, redirect_uri: str, login: SsoLogin, code: str) -> dict
         with _client(p, redirect_uri) as client:
             token = client.fetch_token(meta["token_endpoint"], grant_type="authorization_code", code=code,
                                        code_verifier=login.code_verifier)
-    except OAuth2Error as exc:
+    except (OAuthError, OAuth2Error) as exc:
         raise _token_refused(str(exc.error or "oauth_error")[:64]) from exc
     except httpx.HTTPError as exc:
         raise unreachable() from exc
