@@ -1551,4 +1551,6 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
     "统一身份认证平台 {name}": "identity provider {name}",
     "统一身份认证平台 {provider_name}": "identity provider {provider_name}",
     "统一身份认证账号 {identity_id}": "unified identity account {identity_id}",
+    "统一身份认证平台": "identity provider",
+    "统一身份认证账号": "unified identity account",
 })
