@@ -150,3 +150,25 @@ def test_the_schema_check_refuses_what_the_spec_refuses(lineage_schema):
     for bad in (bad_run, no_time, bad_facet):
         with pytest.raises(ValidationError):
             lineage_schema.validate(bad)
+
+
+def test_a_killed_batch_is_closed_with_fail(world, people, home, tmp_path, monkeypatch, lineage_schema):
+    """kill -9 after staging: no COMPLETE was written; the worker's sweep closes the run with FAIL."""
+    import signal
+
+    from tests.zone.test_crash import spawn
+
+    path = tmp_path / "people.csv"
+    path.write_text(rows_csv(ROWS), encoding="utf-8")
+    proc = spawn(world, home, people, path, "staged")
+    proc.wait(timeout=120)
+    assert proc.returncode == -signal.SIGKILL
+    assert [e["eventType"] for e in stored(world)] == ["START"]
+    assert outbox.close_abandoned(world.db) == 0  # not yet: a batch may run long
+    monkeypatch.setenv("YBZ_LINEAGE_ABANDON_MINUTES", "0")
+    assert outbox.close_abandoned(world.db) == 1
+    assert outbox.close_abandoned(world.db) == 0  # closed once
+    start, fail = stored(world)
+    assert fail["eventType"] == "FAIL" and fail["run"]["runId"] == start["run"]["runId"]
+    assert fail["run"]["facets"]["errorMessage"]["message"].startswith("abandoned")
+    lineage_schema.validate(fail)

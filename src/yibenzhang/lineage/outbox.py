@@ -8,23 +8,29 @@ OpenMetadata's OpenLineage endpoint). An event is marked delivered only after a 
 or unreachable endpoint leaves it (and the ones after it, so order is kept) for a later try after
 a backoff. Jobs are claimed under a lease, so two workers never send the same event at once.
 
+A run whose process was killed (power cut, kill -9) never writes its COMPLETE or FAIL: the
+worker closes such a run with a FAIL once its START is older than YBZ_LINEAGE_ABANDON_MINUTES
+(default 360, longer than any batch), so a lineage server never shows it running forever.
+
 Settings: YBZ_LINEAGE_URL (the endpoint; unset = keep events, send nothing), YBZ_LINEAGE_API_KEY
-(sent as a bearer token), YBZ_LINEAGE_NAMESPACE (default `yibenzhang`).
+(sent as a bearer token), YBZ_LINEAGE_NAMESPACE (default `yibenzhang`), YBZ_LINEAGE_ABANDON_MINUTES.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from datetime import datetime, timedelta
 from typing import Any
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from .. import jobs
 from ..access import Actor
 from ..db import Database, utcnow
+from . import events
 from .model import LineageEvent
 
 KIND = "lineage.deliver"
@@ -124,3 +130,41 @@ def queue_delivery(db: Database) -> None:
             return
     with db.write() as s:
         jobs.enqueue(s, Actor.system(), KIND, {}, dedupe_key=KIND)
+
+
+TERMINAL = ("COMPLETE", "FAIL", "ABORT")
+SWEEP_SECONDS = 60.0  # how often a worker looks for abandoned runs
+_last_sweep = [0.0]
+
+
+def abandon_minutes() -> int:
+    raw = (os.environ.get("YBZ_LINEAGE_ABANDON_MINUTES") or "").strip()
+    return int(raw) if raw else 360
+
+
+def close_abandoned(db: Database, now: datetime | None = None) -> int:
+    """FAIL every run started more than the abandon time ago that has no outcome; returns how many."""
+    cutoff = (now or utcnow()) - timedelta(minutes=abandon_minutes())
+    done = aliased(LineageEvent)
+    stmt = (select(LineageEvent).where(LineageEvent.event_type == "START", LineageEvent.created_at <= cutoff)
+            .where(~select(done.id).where(done.run_id == LineageEvent.run_id, done.event_type.in_(TERMINAL))
+                   .exists()))
+    with db.read() as s:
+        open_runs = [row.event for row in s.execute(stmt).scalars()]
+    if not open_runs:
+        return 0
+    with db.write() as s:
+        for start in open_runs:
+            message = f"abandoned: no outcome within {abandon_minutes()} minutes (the process ended)"
+            add(s, events.run_event("FAIL", start["run"]["runId"], start["job"]["name"], inputs=start["inputs"],
+                                    outputs=start["outputs"], job_facets=start["job"].get("facets"),
+                                    run_facets={"errorMessage": events.error_facet(message)}))
+    return len(open_runs)
+
+
+@jobs.periodic
+def sweep_abandoned(db: Database) -> None:
+    if time.monotonic() - _last_sweep[0] < SWEEP_SECONDS:
+        return
+    _last_sweep[0] = time.monotonic()
+    close_abandoned(db)
