@@ -6,9 +6,12 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-fast lint install clean
 
-# issue 18: the real OpenID Provider of the SSO tests (npm oidc-provider), from its lock file.
+# issue 18: the real OpenID Provider of the SSO tests (npm oidc-provider), from its lock file, and
+# the real CAS 3.0 server (django-cas-server) in a virtualenv of its own.
 OP := tests/sso/op
 OP_STAMP := $(OP)/node_modules/.package-lock.json
+CAS := tests/sso/cas
+CAS_STAMP := $(CAS)/.venv/.installed
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -22,7 +25,12 @@ $(STAMP): pyproject.toml | $(BIN)/python
 $(OP_STAMP): $(OP)/package-lock.json
 	npm ci --prefix $(OP) --no-audit --no-fund --loglevel=error
 
-install: $(STAMP) $(OP_STAMP)
+$(CAS_STAMP): $(CAS)/requirements.txt
+	$(PYTHON) -m venv $(CAS)/.venv
+	$(CAS)/.venv/bin/python -m pip install --quiet -r $(CAS)/requirements.txt
+	touch $(CAS_STAMP)
+
+install: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 
 ## Create .venv, install, initialise ./ybz-data, load the demo province and serve on :8000.
 demo: $(STAMP)
@@ -36,16 +44,16 @@ WORKERS ?= 2
 XDIST := -n $(WORKERS) --dist load
 
 ## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
-test: $(STAMP) $(OP_STAMP)
+test: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 ## The inner loop: SQLite only, no browser (PostgreSQL and Chromium tests deselected, not skipped).
-test-fast: $(STAMP) $(OP_STAMP)
+test-fast: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(OP)/node_modules
+	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(OP)/node_modules $(CAS)/.venv

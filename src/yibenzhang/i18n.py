@@ -1552,5 +1552,8 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
     "统一身份认证平台 {provider_name}": "identity provider {provider_name}",
     "统一身份认证账号 {identity_id}": "unified identity account {identity_id}",
     "统一身份认证平台": "identity provider",
+    "统一身份认证平台未确认本次登录的票据（可能已被使用或已过期），请重新登录":
+        "The identity provider did not confirm this sign-in's ticket (it may have been used already or have "
+        "expired); please sign in again",
     "统一身份认证账号": "unified identity account",
 })

@@ -71,11 +71,17 @@ class OpenIdProvider:
 
 
 @pytest.fixture(scope="session")
-def openid_provider(tmp_path_factory: pytest.TempPathFactory) -> Iterator[OpenIdProvider]:
+def sso_app_port() -> int:
+    """The port the browser tests' app listens on: its callbacks are registered at the providers."""
+    return _free_port()
+
+
+@pytest.fixture(scope="session")
+def openid_provider(tmp_path_factory: pytest.TempPathFactory, sso_app_port: int) -> Iterator[OpenIdProvider]:
     need(shutil.which("node") is not None, "Node.js (node)")
     need((OP_DIR / "node_modules" / "oidc-provider").exists(),
          "npm oidc-provider (npm ci --prefix tests/sso/op)")
-    port, app_port = _free_port(), _free_port()
+    port, app_port = _free_port(), sso_app_port
     issuer = f"http://127.0.0.1:{port}"
     key = RSAKey.generate_key(2048, parameters={"kid": f"k-{secrets.token_hex(4)}", "use": "sig", "alg": "RS256"},
                               private=True)
@@ -236,3 +242,83 @@ def tamper_proxy(openid_provider: OpenIdProvider) -> Iterator[TamperProxy]:
     yield proxy
     server.shutdown()
     server.server_close()
+
+
+# --- a real CAS 3.0 server (django-cas-server in its own virtualenv, tests/sso/cas) --------------
+
+CAS_DIR = Path(__file__).parent / "cas"
+CAS_PYTHON = CAS_DIR / ".venv" / "bin" / "python"
+CAS_PASSWORD = "cas-pass-9"
+
+
+def cas_people() -> dict[str, dict[str, Any]]:
+    market = _uscc("11990000MB0000003")
+    return {"zhang.market": {"password": CAS_PASSWORD, "attributes": {"name": "张市场", "uscc": market}},
+            "li.no.org": {"password": CAS_PASSWORD, "attributes": {"name": "李某"}}}
+
+
+@dataclass
+class CasServer:
+    url: str  # the server's prefix: /login and /p3/serviceValidate are below it
+    pid: int
+
+
+@pytest.fixture(scope="session")
+def cas_server(tmp_path_factory: pytest.TempPathFactory, sso_app_port: int) -> Iterator[CasServer]:
+    need(CAS_PYTHON.exists(), "the test CAS server's virtualenv (make install: tests/sso/cas/.venv)")
+    home = tmp_path_factory.mktemp("cas")
+    env = {**os.environ, "YBZ_CAS_TEST_DB": str(home / "cas.sqlite3"), "YBZ_CAS_TEST_USERS": json.dumps(cas_people()),
+           "YBZ_CAS_TEST_SECRET": secrets.token_hex(16), "DJANGO_SETTINGS_MODULE": "ybzcas.settings"}
+    env.pop("PYTHONPATH", None)
+    manage = [str(CAS_PYTHON), str(CAS_DIR / "manage.py")]
+    subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=CAS_DIR, check=True, capture_output=True)
+    pattern = rf"^http://(testserver|127\.0\.0\.1:{sso_app_port})/auth/cas/"
+    subprocess.run([*manage, "services", pattern], env=env, cwd=CAS_DIR, check=True, capture_output=True)
+    port = _free_port()
+    proc = subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=CAS_DIR,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}/cas"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if httpx.get(f"{url}/login", timeout=2).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            if proc.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError("the CAS server did not start")
+            time.sleep(0.2)
+        yield CasServer(url, proc.pid)
+    finally:
+        os.kill(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.kill(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+@pytest.fixture
+def cas_env(cas_server: CasServer, monkeypatch: pytest.MonkeyPatch) -> CasServer:
+    """The platform configured with the CAS server as `unified` (first-login provisioning allowed)."""
+    for var in [v for v in os.environ if v.startswith(("YBZ_OIDC_", "YBZ_CAS_"))]:
+        monkeypatch.delenv(var)
+    for name, value in {"URL": cas_server.url, "LABEL": "政务统一身份认证（CAS）", "AUTO_CREATE": "1",
+                        "CONTACT": CONTACT}.items():
+        monkeypatch.setenv(f"YBZ_CAS_UNIFIED_{name}", value)
+    return cas_server
+
+
+HIDDEN = re.compile(r'<input type="hidden" name="([^"]+)" value="([^"]*)"')
+
+
+def login_at_cas(login_url: str, username: str, password: str = CAS_PASSWORD) -> str:
+    """Fill the CAS server's login form; return the service URL it sends the browser back to."""
+    with httpx.Client(follow_redirects=False, timeout=15) as c:
+        page = c.get(login_url)
+        assert page.status_code == 200, page.text
+        fields = dict(HIDDEN.findall(page.text))
+        response = c.post(str(page.url), data={**fields, "username": username, "password": password})
+        assert response.status_code == 302, response.text
+        return response.headers["location"]

@@ -55,7 +55,7 @@ def test_login_page_lists_the_provider_by_name(oidc_env, client):
     assert "云岭省统一身份认证" in page.text
     assert 'href="/auth/oidc/gov/login?next=/console/catalog"' in page.text
     assert client.get("/api/v1/sso/providers").json() == [
-        {"name": "gov", "label": "云岭省统一身份认证", "login": "/auth/oidc/gov/login"}]
+        {"name": "gov", "label": "云岭省统一身份认证", "protocol": "oidc", "login": "/auth/oidc/gov/login"}]
 
 
 def test_first_login_creates_a_user_of_the_claimed_org_with_the_default_role(oidc_env, world, client):

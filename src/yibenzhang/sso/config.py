@@ -1,4 +1,7 @@
-"""OpenID Connect providers, one block of YBZ_OIDC_<NAME>_* settings each.
+"""Sign-in providers: OpenID Connect (one block of YBZ_OIDC_<NAME>_* settings each) and CAS 3.0
+(YBZ_CAS_<NAME>_URL, the server's prefix such as `https://cas.example.gov.cn/cas`, with the same
+mapping settings below: `_LABEL`, `_ORG_CLAIM` (an attribute), `_ROLE_CLAIM`, `_AUTO_CREATE`,
+`_DEFAULT_ROLE`, `_CONTACT`). A name is used by one provider only.
 
 A provider exists when YBZ_OIDC_<NAME>_ISSUER is set; its URL name is <name> in lower case
 (`/auth/oidc/<name>/login`). The other settings of the block:
@@ -24,6 +27,7 @@ from dataclasses import dataclass
 
 PREFIX = "YBZ_OIDC_"
 _ISSUER = re.compile(r"^YBZ_OIDC_([A-Z0-9][A-Z0-9_]*)_ISSUER$")
+_CAS_URL = re.compile(r"^YBZ_CAS_([A-Z0-9][A-Z0-9_]*)_URL$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
 DEFAULT_CONTACT = "本单位数据专员或平台管理员"
 
@@ -47,6 +51,8 @@ class Provider:
     default_role: str = "数据使用方"
     contact: str = DEFAULT_CONTACT
     leeway_seconds: int = 60
+    protocol: str = "oidc"
+    server_url: str = ""  # CAS: the server's prefix (/login, /p3/serviceValidate below it)
 
     @classmethod
     def from_env(cls, name: str) -> Provider:
@@ -72,25 +78,47 @@ class Provider:
             leeway_seconds=int(get("LEEWAY_SECONDS", "60")),
         )
 
+    @classmethod
+    def cas_from_env(cls, name: str) -> Provider:
+        key = f"YBZ_CAS_{name.upper()}_"
+
+        def get(suffix: str, default: str = "") -> str:
+            return (os.environ.get(key + suffix) or default).strip()
+
+        return cls(
+            name=name.lower(), issuer="", client_id="", client_secret="", metadata_url="", scopes="",
+            label=get("LABEL", name), org_claim=get("ORG_CLAIM", "uscc"), role_claim=get("ROLE_CLAIM") or None,
+            auto_create=_flag(os.environ.get(key + "AUTO_CREATE")), default_role=get("DEFAULT_ROLE", "数据使用方"),
+            contact=get("CONTACT", DEFAULT_CONTACT), protocol="cas", server_url=get("URL").rstrip("/"),
+        )
+
     @property
     def complete(self) -> bool:
+        if self.protocol == "cas":
+            return bool(self.server_url)
         return bool(self.issuer and self.client_id and self.client_secret)
+
+    @property
+    def login_path(self) -> str:
+        return f"/auth/{self.protocol}/{self.name}/login"
 
 
 def providers() -> list[Provider]:
-    """The configured providers, in name order (read from the environment on each call: cheap, and
-    a test or an operator changing a block needs no restart of the settings cache)."""
-    found = []
-    for var in sorted(os.environ):
-        m = _ISSUER.match(var)
-        if m and os.environ[var].strip():
-            p = Provider.from_env(m.group(1))
-            if p.complete:
-                found.append(p)
+    """The configured providers, OpenID Connect first, each in name order (read from the environment
+    on each call: cheap, and a changed block needs no restart of the settings cache). A name taken
+    by an OpenID Connect provider is not given to a CAS one."""
+    found: list[Provider] = []
+    for pattern, make in ((_ISSUER, Provider.from_env), (_CAS_URL, Provider.cas_from_env)):
+        for var in sorted(os.environ):
+            m = pattern.match(var)
+            if m and os.environ[var].strip():
+                p = make(m.group(1))
+                if p.complete and all(q.name != p.name for q in found):
+                    found.append(p)
     return found
 
 
-def provider(name: str) -> Provider | None:
+def provider(name: str, protocol: str | None = None) -> Provider | None:
     if not NAME.match(name or ""):
         return None
-    return next((p for p in providers() if p.name == name), None)
+    return next((p for p in providers() if p.name == name and protocol in (None, p.protocol)), None)

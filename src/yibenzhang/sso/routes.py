@@ -30,8 +30,8 @@ class DisabledIn(BaseModel):
 
 @router.get("/providers")
 def list_providers() -> list[dict[str, str]]:
-    """The configured OpenID Connect providers: name, label and where a browser starts."""
-    return [{"name": p.name, "label": p.label, "login": f"/auth/oidc/{p.name}/login"} for p in providers()]
+    """The configured providers (OpenID Connect, CAS): name, label, protocol and where a browser starts."""
+    return [{"name": p.name, "label": p.label, "protocol": p.protocol, "login": p.login_path} for p in providers()]
 
 
 @router.get("/identities")

@@ -117,7 +117,7 @@ def record_refusal(db: Database, provider_name: str, exc: SsoRefused, subject: s
 def open_session(db: Database, p: Provider, user_id: int) -> str:
     """The browser session after a provider's sign-in: the provider did the second factor, so
     the local TOTP step is skipped. The sign-in is in the ledger (web.login, via oidc:<name>)."""
-    return security.open_session(db, user_id, factor="sso", via=f"oidc:{p.name}")
+    return security.open_session(db, user_id, factor="sso", via=f"{p.protocol}:{p.name}")
 
 
 # --- the security administrator's acts --------------------------------------------------------
