@@ -91,6 +91,7 @@ def openid_provider(tmp_path_factory: pytest.TempPathFactory, sso_app_port: int)
         "issuer": issuer, "port": port, "cookieKey": secrets.token_hex(16),
         "jwks": {"keys": [key.as_dict(private=True)]},
         "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": callbacks,
+                     "post_logout_redirect_uris": ["http://testserver/", f"http://127.0.0.1:{app_port}/"],
                      "grant_types": ["authorization_code"], "response_types": ["code"],
                      "token_endpoint_auth_method": "client_secret_basic"}],
         "accounts": accounts(),

@@ -129,9 +129,18 @@ def test_linked_identity_signs_in_as_the_platform_user_and_skips_local_totp(oidc
     assert response.status_code == 303 and response.headers["location"] == "/console"
     assert "数据专员" in client.get("/console").text
     assert events(world, "sso.link")[0]["subject"] == str(world.users["police_steward"])
-    # Logout ends the local session.
+    # Logout ends the local session, and sends the browser on to the provider's end-session endpoint.
     csrf = csrf_of(client.get("/console").text)
-    assert client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False).status_code == 303
+    out = client.post("/logout", data={"csrf_token": csrf}, follow_redirects=False)
+    assert out.status_code == 303 and out.headers["location"] == "/auth/oidc/gov/logout"
+    hop = client.get("/auth/oidc/gov/logout")
+    refresh = hop.headers["refresh"].removeprefix("0;url=")
+    assert refresh.startswith(f"{oidc_env.issuer}/session/end?client_id={CLIENT_ID}")
+    assert "post_logout_redirect_uri=http%3A%2F%2Ftestserver%2F" in refresh
+    assert refresh in hop.text.replace("&amp;", "&")  # the link, for a browser that ignores Refresh
+    import httpx
+
+    assert httpx.get(refresh).status_code == 200  # the provider accepts the request
     assert client.get("/console", follow_redirects=False).headers["location"].startswith("/login")
     assert session_count(world) == 0
     # Disabled: refused (and the user's sessions end); enabled again: signs in; unlinked: refused.
@@ -170,3 +179,13 @@ def test_password_login_still_works_beside_sso(oidc_env, client):
                                            "csrf_token": csrf_of(page.text), "next": "/console"},
                            follow_redirects=False)
     assert response.status_code == 303
+
+
+def test_a_provider_that_is_down_gets_a_clear_page_not_a_500(oidc_env, world, client, monkeypatch):
+    from yibenzhang.sso import oidc
+
+    monkeypatch.setenv("YBZ_OIDC_GOV_ISSUER", "http://127.0.0.1:9")  # nothing listens there
+    oidc.forget_cache()
+    response = client.get("/auth/oidc/gov/login", follow_redirects=False)
+    assert response.status_code == 503 and "sso_provider_unreachable" in response.text
+    assert events(world, "sso.refused")[-1]["code"] == "sso_provider_unreachable"

@@ -54,8 +54,10 @@ def test_sign_in_through_the_provider_lands_in_the_console_as_the_mapped_role(oi
         sign_in_at_provider(page, sso_server, "wang.market")
         page.wait_for_url(f"{sso_server}/console")
         assert "数据使用方" in page.inner_text(".badge.role")
-        # Sign out: the local session ends; the console asks for a login again.
+        # Sign out: the local session ends, then the provider's own sign-out page, then back here.
         page.click("form[action='/logout'] button")
+        page.wait_for_url(f"{oidc_env.issuer}/session/end**")
+        page.click("button[value=yes]")
         page.wait_for_url(f"{sso_server}/")
         page.goto(f"{sso_server}/console")
         assert page.url.startswith(f"{sso_server}/login")

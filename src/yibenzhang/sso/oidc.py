@@ -15,6 +15,7 @@ import threading
 import time
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import httpx
 from authlib.integrations.base_client import OAuthError
@@ -264,3 +265,17 @@ def finish(db: Database, p: Provider, redirect_uri: str, login: SsoLogin, *, cod
     claims = verify_id_token(p, token["id_token"], nonce=login.nonce, access_token=token["access_token"])
     info = userinfo(p, token["access_token"], claims["sub"])
     return {**info, **claims}
+
+
+def logout_url(p: Provider, post_logout_redirect_uri: str) -> str | None:
+    """RP-initiated logout (OpenID Connect RP-Initiated Logout 1.0) where the provider offers it:
+    its end-session endpoint with our client id and where to come back. None when it has none or
+    cannot be reached (the local sign-out has happened anyway)."""
+    try:
+        endpoint = metadata(p).get("end_session_endpoint")
+    except SsoRefused:
+        return None
+    if not endpoint:
+        return None
+    query = urlencode({"client_id": p.client_id, "post_logout_redirect_uri": post_logout_redirect_uri})
+    return f"{endpoint}{'&' if '?' in endpoint else '?'}{query}"

@@ -21,6 +21,9 @@ from .render import LOGIN_CSRF_COOKIE, env, is_https, redirect, render, web_cont
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATE_COOKIE = "ybz_sso_state"
 STATE_PATH = "/auth/"
+# Which OpenID Connect provider signed this browser in: read only by /logout, for RP-initiated logout.
+PROVIDER_COOKIE = "ybz_sso_provider"
+PROVIDER_PATH = "/logout"
 
 
 def _login_buttons() -> list[tuple[str, str, str]]:
@@ -77,7 +80,34 @@ def sso_callback(request: Request, name: str, state: str | None = None, code: st
     except oidc.SsoRefused as exc:
         sso.record_refusal(db, p.name, exc, subject)
         return _refused(request, p.name, exc)
-    return _signed_in(request, login.next_url, raw)
+    response = _signed_in(request, login.next_url, raw)
+    response.set_cookie(PROVIDER_COOKIE, p.name, max_age=int(sessions.lifetime().total_seconds()), httponly=True,
+                        samesite="lax", secure=is_https(request), path=PROVIDER_PATH)
+    return response
+
+
+def provider_logout(request: Request, response: Response) -> Response:
+    """After the local sign-out: when the browser signed in through an OpenID Connect provider,
+    continue at `/auth/oidc/<name>/logout`, which sends it on to the provider's end-session
+    endpoint. (The hop is a page, not a redirect: the console's CSP `form-action 'self'` stops a
+    form's redirect to another origin.)"""
+    response.delete_cookie(PROVIDER_COOKIE, path=PROVIDER_PATH)
+    p = find_provider(request.cookies.get(PROVIDER_COOKIE) or "", "oidc")
+    if p is not None:
+        response.headers["location"] = f"/auth/oidc/{p.name}/logout"
+    return response
+
+
+@router.get("/auth/oidc/{name}/logout")
+def sso_logout(request: Request, name: str) -> Response:
+    """RP-initiated logout: a page that moves on to the provider's end-session endpoint (or, when it
+    offers none, back home)."""
+    p = _provider(name)
+    url = oidc.logout_url(p, f"{str(request.base_url).rstrip('/')}/")
+    response = render(request, "sso_logout.html", provider_url=url, label=p.label)
+    if url:
+        response.headers["Refresh"] = f"0;url={url}"  # move on at once; the link is there without it
+    return response
 
 
 def _signed_in(request: Request, next_url: str, raw: str) -> Response:
