@@ -28,9 +28,12 @@ def people(world) -> int:
     return published(world, items=ITEMS)
 
 
-def stored(world) -> list[dict]:
+def stored(world, job: str | None = "collect.") -> list[dict]:
+    """The outbox's events in order (by default the collection runs' only: an ingest also
+    assesses quality, which has its own events)."""
     with world.db.read() as s:
-        return [r.event for r in s.execute(select(LineageEvent).order_by(LineageEvent.id)).scalars()]
+        rows = s.execute(select(LineageEvent).order_by(LineageEvent.id)).scalars()
+        return [r.event for r in rows if job is None or r.job_name.startswith(job)]
 
 
 def test_a_batch_emits_start_and_complete_with_schema_and_row_count(world, people, tmp_path, lineage_schema):
@@ -99,7 +102,7 @@ def test_outbox_keeps_every_event_while_the_receiver_is_down_and_delivers_each_o
     with world.db.read() as s:
         rows = [(r.delivered_at, r.attempts, r.last_error)
                 for r in s.execute(select(LineageEvent).order_by(LineageEvent.id)).scalars()]
-    assert len(rows) == 4 and all(delivered is None for delivered, _, _ in rows)
+    assert len(rows) == 6 and all(delivered is None for delivered, _, _ in rows)  # 2 × START, COMPLETE, quality
     assert rows[0][1] == 1 and rows[0][2] and rows[1][1] == 0  # the first failed; order kept
     # Up, and the retry is due: every event arrives, once, in order.
     receiver.up()
@@ -107,17 +110,18 @@ def test_outbox_keeps_every_event_while_the_receiver_is_down_and_delivers_each_o
         for r in s.execute(select(LineageEvent)).scalars():
             r.next_attempt_at = r.created_at
     worker.run(once=True)
-    assert [e["eventType"] for e in receiver.received] == ["START", "COMPLETE", "START", "COMPLETE"]
-    assert receiver.received == stored(world)
+    assert receiver.received == stored(world, None)
+    collected = [e for e in receiver.received if e["job"]["name"].startswith("collect.")]
+    assert [e["eventType"] for e in collected] == ["START", "COMPLETE", "START", "COMPLETE"]
     for event in receiver.received:
         lineage_schema.validate(event)
     counts = [e["outputs"][0]["outputFacets"]["outputStatistics"]["rowCount"]
-              for e in receiver.received if e["eventType"] == "COMPLETE"]
+              for e in collected if e["eventType"] == "COMPLETE"]
     assert counts == [2, 3]
     # Nothing more to send: another round sends nothing again.
     worker.run(once=True)
     assert outbox.deliver(world.db) == {"sent": 0, "failed": 0}
-    assert len(receiver.received) == 4
+    assert len(receiver.received) == 6
     with world.db.read() as s:
         assert all(r.delivered_at is not None for r in s.execute(select(LineageEvent)).scalars())
 
@@ -172,3 +176,24 @@ def test_a_killed_batch_is_closed_with_fail(world, people, home, tmp_path, monke
     assert fail["eventType"] == "FAIL" and fail["run"]["runId"] == start["run"]["runId"]
     assert fail["run"]["facets"]["errorMessage"]["message"].startswith("abandoned")
     lineage_schema.validate(fail)
+
+
+def test_a_quality_run_emits_its_assertions_on_the_resource(world, people, tmp_path, lineage_schema):
+    from yibenzhang.quality import service as quality
+
+    path = tmp_path / "people.csv"
+    path.write_text(rows_csv(ROWS), encoding="utf-8")
+    ingest_file(world.db, world.actor("police_steward"), people, path, mode="全量")  # assesses the batch
+    run = quality.assess_current(world.db, world.actor("police_steward"), people)
+    events = stored(world, "quality.")
+    assert [e["eventType"] for e in events] == ["COMPLETE", "COMPLETE"]  # the batch's and the current state's
+    for event in events:
+        lineage_schema.validate(event)
+    (dataset,) = events[-1]["inputs"]
+    with world.db.read() as s:
+        assert dataset["name"] == f"resource/{s.get(Resource, people).code}"
+    assert dataset["inputFacets"]["dataQualityMetrics"]["rowCount"] == run["rows"] == 3
+    assertions = dataset["facets"]["dataQualityAssertions"]["assertions"]
+    assert len(assertions) == run["rules"]
+    assert sum(not a["success"] for a in assertions) == run["failed_rules"]
+    assert {"not_null", "format"} <= {a["assertion"] for a in assertions}

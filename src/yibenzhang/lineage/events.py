@@ -100,3 +100,15 @@ def run_event(event_type: str, run_id: str, job_name: str, *, inputs: list[dict[
         "inputs": inputs or [],
         "outputs": outputs or [],
     }
+
+
+DQ_ASSERTIONS_FACET = f"{FACETS}/1-1-0/DataQualityAssertionsDatasetFacet.json#/$defs/DataQualityAssertionsDatasetFacet"
+DQ_METRICS_FACET = f"{FACETS}/1-0-3/DataQualityMetricsInputDatasetFacet.json#/$defs/DataQualityMetricsInputDatasetFacet"
+
+
+def quality_assertions(assertions: list[dict[str, Any]]) -> dict[str, Any]:
+    return _facet(DQ_ASSERTIONS_FACET, assertions=assertions)
+
+
+def quality_metrics(rows: int) -> dict[str, Any]:
+    return _facet(DQ_METRICS_FACET, rowCount=int(rows), columnMetrics={})
