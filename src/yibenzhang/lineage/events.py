@@ -112,3 +112,24 @@ def quality_assertions(assertions: list[dict[str, Any]]) -> dict[str, Any]:
 
 def quality_metrics(rows: int) -> dict[str, Any]:
     return _facet(DQ_METRICS_FACET, rowCount=int(rows), columnMetrics={})
+
+
+COLUMN_LINEAGE_FACET = f"{FACETS}/1-2-0/ColumnLineageDatasetFacet.json#/$defs/ColumnLineageDatasetFacet"
+
+
+def column_lineage(source: dict[str, Any], columns: list[tuple[str, str]]) -> dict[str, Any]:
+    """Each output column from the same-named column of `source`, with the masking operator that
+    made it (`none` is the identity): (column, operator) pairs."""
+    fields = {}
+    for name, operator in columns:
+        identity = operator == "none"
+        fields[name] = {"inputFields": [{
+            "namespace": source["namespace"], "name": source["name"], "field": name,
+            "transformations": [{"type": "DIRECT", "subtype": "IDENTITY" if identity else "TRANSFORMATION",
+                                 "description": operator, "masking": not identity}]}]}
+    return _facet(COLUMN_LINEAGE_FACET, fields=fields)
+
+
+def org_namespace(uscc: str) -> str:
+    """Where a consumer organization's copies live: the platform's namespace and the org's 统一社会信用代码."""
+    return f"{namespace()}/org/{uscc}"
