@@ -146,6 +146,7 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.orgs.security_routes",          # issue 23: 三员分立, locks, second factor, audit export
     "yibenzhang.web.pages_security",            # issue 23: the user's own account security page
     "yibenzhang.sso.routes",                    # issue 18: SSO identities (link, unlink, disable)
+    "yibenzhang.lineage.routes",                # issue 18: a resource's lineage
     "yibenzhang.web.pages_sso",                 # issue 18: /auth/oidc/{provider}/login|callback
     "yibenzhang.web.routes",
 ]

@@ -157,6 +157,7 @@ COMMANDS = {
     "assess": "yibenzhang.assess.cli:assess_command",
     "backup": "yibenzhang.backup:backup_command",
     "restore": "yibenzhang.backup:restore_command",
+    "lineage": "yibenzhang.lineage.cli:lineage_command",  # issue 18
 }
 GROUPS = {
     "catalog": "yibenzhang.catalog.cli:catalog_app",

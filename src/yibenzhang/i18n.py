@@ -1553,6 +1553,7 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
     "统一身份认证账号 {identity_id}": "unified identity account {identity_id}",
     "统一身份认证平台": "identity provider",
     "已退出登录": "Signed out",
+    "查看数据血缘": "view data lineage",
     "正在前往统一身份认证平台退出登录……": "Going on to sign out at the unified identity authentication service…",
     "前往{label}退出": "Sign out at {label}",
     "统一身份认证平台未确认本次登录的票据（可能已被使用或已过期），请重新登录":

@@ -60,3 +60,52 @@ def test_a_delivery_given_up_is_a_fail(share, lineage_schema):
     assert [e["eventType"] for e in fail] == ["FAIL"]
     assert fail[0]["run"]["facets"]["errorMessage"]["message"] == "delivery_nothing_to_serve"
     lineage_schema.validate(fail[0])
+
+
+def test_lineage_view_shows_each_viewer_what_they_may_see(share, client):
+    """The permission matrix of `GET /api/v1/lineage/resources/{code}` (and `ybz lineage`)."""
+    w = share.world
+    market_grant = issue(share, mode="文件", items=["姓名", "宗教信仰"])
+    city_grant = issue(share, org="city_police", mode="文件", items=["姓名"])
+    for gid, who in ((market_grant, "consumer"), (city_grant, "city_consumer")):
+        service_rows.request_delivery(w.db, w.actor(who), gid, "csv")
+    assert Worker(w.db, run_tickers=False).run(once=True) == 2
+    with w.db.read() as s:
+        code = s.get(Resource, share.rid).code
+
+    def view(username: str):
+        headers = w.headers(username) if username != "anonymous" else {}
+        return client.get(f"/api/v1/lineage/resources/{code}", headers=headers)
+
+    for insider in ("police_steward", "police_approver", "reviewer", "admin", "auditor"):
+        body = view(insider).json()
+        assert "complete" in body, (insider, body)
+        assert body["complete"] is True and body["sources"] and body["batch_states"] == {"COMPLETE": 1}
+        assert {c["grant_id"] for c in body["consumers"]} == {market_grant, city_grant}
+    market = view("consumer").json()  # a consumer sees what its own org received, nothing else
+    assert market["complete"] is False and market["sources"] == [] and market["batches"] == []
+    assert [(c["grant_id"], c["org"], c["columns"]["宗教信仰"][:3]) for c in market["consumers"]] == [
+        (market_grant, "云岭省市场监督管理局", "sm4")]
+    assert view("county_steward").json()["consumers"] == []  # another org: received nothing
+    assert view("citizen").status_code == 404  # the public does not even learn the resource exists
+    assert view("anonymous").status_code == 401
+
+
+def test_ybz_lineage_prints_the_same(share):
+    import json
+
+    from typer.testing import CliRunner
+
+    from yibenzhang.cli import app
+
+    w = share.world
+    gid = issue(share, mode="文件", items=["姓名"])
+    service_rows.request_delivery(w.db, w.actor("consumer"), gid, "csv")
+    Worker(w.db, run_tickers=False).run(once=True)
+    with w.db.read() as s:
+        code = s.get(Resource, share.rid).code
+    result = CliRunner().invoke(app, ["lineage", code, "--json"])
+    assert result.exit_code == 0, result.output
+    body = json.loads(result.output)
+    assert body["resource"] == code and [c["grant_id"] for c in body["consumers"]] == [gid]
+    assert CliRunner().invoke(app, ["lineage", "nope", "--json"]).exit_code == 2
