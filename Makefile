@@ -6,6 +6,13 @@ STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
 .PHONY: demo test test-fast lint install node-deps clean
 
+# issue 18: the real OpenID Provider of the SSO tests (npm oidc-provider), from its lock file, and
+# the real CAS 3.0 server (django-cas-server) in a virtualenv of its own.
+OP := tests/sso/op
+OP_STAMP := $(OP)/node_modules/.package-lock.json
+CAS := tests/sso/cas
+CAS_STAMP := $(CAS)/.venv/.installed
+
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 
@@ -15,7 +22,15 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	rm -f $(VENV)/.installed-*
 	touch $(STAMP)
 
-install: $(STAMP)
+$(OP_STAMP): $(OP)/package-lock.json
+	npm ci --prefix $(OP) --no-audit --no-fund --loglevel=error
+
+$(CAS_STAMP): $(CAS)/requirements.txt
+	$(PYTHON) -m venv $(CAS)/.venv
+	$(CAS)/.venv/bin/python -m pip install --quiet -r $(CAS)/requirements.txt
+	touch $(CAS_STAMP)
+
+install: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 
 # axe-core from npm (tests/a11y/package.json, pinned by its lock file), injected by Playwright into
 # the crawled pages (tests/test_crawl.py); reinstalled when the lock file changes.
@@ -41,16 +56,16 @@ WORKERS ?= 2
 XDIST := -n $(WORKERS) --dist load
 
 ## Install with test extras and run the whole suite (lint first), slowest 25 tests listed at the end.
-test: $(STAMP) $(A11Y_STAMP)
+test: $(STAMP) $(A11Y_STAMP) $(OP_STAMP) $(CAS_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
 ## The inner loop: SQLite only, no browser, no Spark (those tests deselected, not skipped).
-test-fast: $(STAMP)
+test-fast: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser and not spark" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
 
 clean:
-	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(A11Y)/node_modules
+	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(A11Y)/node_modules $(OP)/node_modules $(CAS)/.venv

@@ -192,5 +192,8 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.web.pages_calendar",            # issue 8: calendar page (A2)
     "yibenzhang.orgs.security_routes",          # issue 23: 三员分立, locks, second factor, audit export
     "yibenzhang.web.pages_security",            # issue 23: the user's own account security page
+    "yibenzhang.sso.routes",                    # issue 18: SSO identities (link, unlink, disable)
+    "yibenzhang.lineage.routes",                # issue 18: a resource's lineage
+    "yibenzhang.web.pages_sso",                 # issue 18: /auth/oidc/{provider}/login|callback
     "yibenzhang.web.routes",
 ]

@@ -189,6 +189,7 @@ COMMANDS = {
     "backup": "yibenzhang.backup:backup_command",
     "restore": "yibenzhang.backup:restore_command",
     "compact": "yibenzhang.zone.cli:compact_command",
+    "lineage": "yibenzhang.lineage.cli:lineage_command",  # issue 18
 }
 GROUPS = {
     "catalog": "yibenzhang.catalog.cli:catalog_app",

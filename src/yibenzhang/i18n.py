@@ -1575,3 +1575,59 @@ EN.update({  # issue 13: the engine port, Spark, compaction
     "压缩数据": "compact data",
     "压缩期间有新批次发布，请重试": "A batch was published during compaction: retry",
 })
+
+
+EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
+    "或使用统一身份认证登录": "Or sign in through unified identity authentication",
+    "统一身份认证登录未成功": "Sign-in through unified identity authentication did not succeed",
+    "需要开通或恢复权限时，请联系：": "To be given access, or to have it restored, ask:",
+    "返回登录页": "Back to the sign-in page",
+    "本单位数据专员或平台管理员": "your organization's data steward or the platform administrator",
+    "登录请求已失效或与本浏览器不匹配，请重新登录":
+        "The sign-in request has expired or does not belong to this browser; please sign in again",
+    "暂时无法连接统一身份认证平台，请稍后再试":
+        "The unified identity authentication service cannot be reached right now; please try again later",
+    "统一身份认证平台的配置与本平台登记的不一致，请联系平台管理员":
+        "The identity provider's configuration does not match what this platform has registered; "
+        "ask the platform administrator",
+    "统一身份认证平台未接受本次登录的授权码（可能已被使用或已过期），请重新登录":
+        "The identity provider did not accept this sign-in's authorization code (it may have been used "
+        "already or have expired); please sign in again",
+    "身份令牌的签发方不是所配置的统一身份认证平台": "The ID token was not issued by the configured identity provider",
+    "身份令牌不是签发给本平台的": "The ID token was not issued to this platform",
+    "身份令牌与本次登录请求不对应（nonce 不符）":
+        "The ID token does not belong to this sign-in request (nonce mismatch)",
+    "身份令牌校验失败（签名或内容无效）": "The ID token failed verification (invalid signature or content)",
+    "身份令牌已过期，请重新登录": "The ID token has expired; please sign in again",
+    "统一身份认证平台返回的用户信息与身份令牌不一致":
+        "The user information from the identity provider does not match the ID token",
+    "统一身份认证平台未完成登录，请重新登录":
+        "The identity provider did not complete the sign-in; please sign in again",
+    "您的统一身份认证账号在本平台已被停用，请联系{contact}":
+        "Your unified identity account has been disabled on this platform; ask {contact}",
+    "您在本平台的账号已停用或锁定，请联系{contact}":
+        "Your account on this platform is disabled or locked; ask {contact}",
+    "您的统一身份认证账号尚未开通本平台权限，请联系{contact}开通":
+        "Your unified identity account has no access to this platform yet; ask {contact} to grant it",
+    "您所在的单位未在本平台登记（或统一身份认证平台未提供单位的统一社会信用代码），无法自动开通账号，请联系{contact}":
+        "Your organization is not registered on this platform (or the identity provider did not give its "
+        "unified social credit code), so no account can be opened automatically; ask {contact}",
+    "该统一身份认证账号已关联到本平台用户":
+        "This unified identity account is already linked to a user of this platform",
+    "查看统一身份认证账号": "view unified identity accounts",
+    "关联统一身份认证账号": "link a unified identity account",
+    "解除统一身份认证账号关联": "unlink a unified identity account",
+    "停用统一身份认证账号": "disable a unified identity account",
+    "统一身份认证平台 {name}": "identity provider {name}",
+    "统一身份认证平台 {provider_name}": "identity provider {provider_name}",
+    "统一身份认证账号 {identity_id}": "unified identity account {identity_id}",
+    "统一身份认证平台": "identity provider",
+    "已退出登录": "Signed out",
+    "查看数据血缘": "view data lineage",
+    "正在前往统一身份认证平台退出登录……": "Going on to sign out at the unified identity authentication service…",
+    "前往{label}退出": "Sign out at {label}",
+    "统一身份认证平台未确认本次登录的票据（可能已被使用或已过期），请重新登录":
+        "The identity provider did not confirm this sign-in's ticket (it may have been used already or have "
+        "expired); please sign in again",
+    "统一身份认证账号": "unified identity account",
+})

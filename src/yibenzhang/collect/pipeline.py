@@ -33,6 +33,7 @@ from ..config import get_settings
 from ..db import Database
 from ..enums import ResourceStatus
 from ..errors import DomainError, ErrorBag, StorageFull, is_no_space
+from ..lineage import collect as lineage
 from ..zone.engine import get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
@@ -221,10 +222,12 @@ class _BadRows:
 
 def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path], readers.Source], *,
          source_info: dict[str, Any], mode: str | None, mapping: dict[str, str] | None,
-         progress: Callable[[Progress], None] | None, file: bool = False) -> IngestReport:
+         progress: Callable[[Progress], None] | None, file: bool = False,
+         run: lineage.CollectionRun | None = None) -> IngestReport:
     started = time.monotonic()
     target = _target(db, actor, resource)
     batch_mode = _mode(target, mode)
+    run = run or lineage.start(db, target.code, source_info)  # issue 18: OpenLineage START … COMPLETE | FAIL
     engine = get_engine()
     con = engine.connect()
     for macro in MACROS:
@@ -269,6 +272,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
             reject_file = REJECTS
         con.close()
         digest = sm3_files([part])
+        part_size = part.stat().st_size
         crash_point("staged")
         rate = rows_rejected / rows_read if rows_read else 0.0
         held = rate > get_settings().rules.reject_hold_rate
@@ -277,13 +281,20 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
 
         def remember(s: Session, batch: Batch) -> None:
             _save_mappings(s, actor, target.id, mapping or {})
+            lineage.complete(s, run, columns=plan.schema(), rows=rows_accepted,
+                             published=status == BatchStatus.PUBLISHED.value, size=part_size)
 
         batch = publish_batch(
             db, actor, target.id, staging, mode=batch_mode, status=status, row_count=rows_accepted,
             rejected_count=rows_rejected, schema={"columns": plan.schema(), "mapping": plan.mapping},
             source=info, digest=digest, files=[PART], reject_file=reject_file, on_publish=remember)
-    except (OSError, duckdb.Error) as exc:
-        if is_no_space(exc):  # the zone is full: a clear error; the staging folder goes below
+    except readers.Irregular as exc:
+        exc.lineage_run = run  # type: ignore[attr-defined]  # the exact re-read continues this run
+        raise
+    except BaseException as exc:
+        lineage.fail(db, run, exc)
+        if isinstance(exc, OSError | duckdb.Error) and is_no_space(exc):
+            # the zone is full: a clear error; the staging folder goes below
             raise StorageFull() from None
         raise
     finally:
@@ -394,12 +405,12 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
     try:
         return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
                     progress=progress, file=True)
-    except readers.Irregular:
+    except readers.Irregular as exc:
         # Ragged rows or a malformed quote: nothing was published; read it again record by record
         # to refuse exactly those rows (or name the malformed record's line).
         exact[0] = False
         return _run(db, actor, resource, opener, source_info=info, mode=mode, mapping=mapping,
-                    progress=progress, file=True)
+                    progress=progress, file=True, run=getattr(exc, "lineage_run", None))
 
 
 def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Iterable[pa.RecordBatch], *,

@@ -23,6 +23,7 @@ from ..catalog.model import Resource
 from ..db import Database
 from ..errors import DomainError, ErrorBag, NotFound, ValidationFailed
 from ..ledger import service as ledger
+from ..lineage import quality as lineage
 from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
@@ -258,6 +259,8 @@ def _store(db: Database, actor: Actor, ids: tuple[int, int, int, str], batch_id:
             for r in ev.results
         ])
         failed_rules = sum(1 for r in ev.results if r.failed)
+        # issue 18: the run's OpenLineage event, in the same transaction
+        lineage.complete(s, s.get(Resource, resource_id).code, rows=ev.rows, results=ev.results)
         # Counts and scores only: never values, never row numbers (DESIGN rule 7, DOMAIN §9).
         ledger.append(s, actor, "quality.assess", "resource", resource_id, {
             "run_id": run.id, "batch_id": batch_id, "rows": ev.rows, "rules": len(ev.results),

@@ -479,6 +479,12 @@ def _delivery_failed(session: Any, job: jobs.Job) -> None:
         d = session.get(G.Delivery, int(job.payload.get("delivery_id", 0)))
         if d is not None and d.status == "排队":
             d.status = "失败"
+            from ..catalog.model import Resource
+            from ..lineage import share as lineage
+
+            grant = session.get(G.Grant, d.grant_id)
+            lineage.failed(session, resource_code=session.get(Resource, grant.resource_id).code, grant_id=grant.id,
+                           code=job.error_code or "delivery_failed")
 
 
 # A DomainError in a delivery is a rule (masking policy, grant state), the same on every retry.
@@ -519,7 +525,21 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
     with db.write() as s:
         d = s.get(G.Delivery, delivery_id)
         d.status, d.path, d.rows, d.ready_at = "就绪", final.name, table.num_rows, utcnow()
+        _delivery_lineage(s, d, table, final.stat().st_size, {c.name: str(c.operator) for c in sh.plan.leaving})
     return {"rows": table.num_rows}
+
+
+def _delivery_lineage(s: Any, d: G.Delivery, table: Any, size: int, operators: dict[str, str]) -> None:
+    """Issue 18: the delivery's OpenLineage event, in the transaction that makes it ready."""
+    from ..catalog.model import Resource
+    from ..lineage import share as lineage
+    from ..orgs.model import Org
+
+    grant = s.get(G.Grant, d.grant_id)
+    columns = [(f.name, str(f.type), operators.get(f.name, "none")) for f in table.schema]
+    lineage.delivered(s, resource_code=s.get(Resource, grant.resource_id).code,
+                      consumer_uscc=s.get(Org, grant.consumer_org_id).uscc, grant_id=grant.id, delivery_id=d.id,
+                      rows=table.num_rows, columns=columns, size=size)
 
 
 def get_delivery(db: Database, actor: Actor, delivery_id: int) -> dict[str, Any]:

@@ -218,7 +218,9 @@ def logout(request: Request, ctx: WebContext = Depends(csrf_checked)) -> Respons
         security.sign_out_everywhere(s, ctx.actor, ctx.actor.user_id or 0, via="web")
     response = redirect("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
-    return response
+    from .pages_sso import provider_logout  # issue 18: RP-initiated logout at the SSO provider
+
+    return provider_logout(request, response)
 
 
 def register(router: Any) -> None:
