@@ -104,62 +104,14 @@ def _remember(key: str, make: Any) -> Any:
     return value
 
 
-_duck: dict[str, Any] = {}
-_duck_lock = threading.Lock()
-
-
-def _chart_cursor() -> Any:
-    """A cursor of one plain in-memory DuckDB connection per process (the chart reads files
-    that are already masked: no masking functions needed)."""
-    import duckdb
-
-    with _duck_lock:
-        if "con" not in _duck:
-            _duck["con"] = duckdb.connect(config={"threads": 1})
-        return _duck["con"].cursor()
-
-
-def _chart(source: str) -> dict[str, Any] | None:
-    """Counts for one chart over the masked download file: by year of the first date column,
-    else by value of the first text column with 2–CHART_MAX_VALUES distinct values."""
-    from ..zone.service import quote
-
-    con = _chart_cursor()
-    try:
-        described = con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()
-        dates = [name for name, kind, *_ in described if kind in ("DATE", "TIMESTAMP")]
-        texts = [name for name, kind, *_ in described if kind == "VARCHAR"]
-        if dates:
-            col = quote(dates[0])
-            pairs = con.execute(f"SELECT substr(CAST({col} AS VARCHAR), 1, 4) AS k, count(*) AS n FROM {source} "
-                                f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY k").fetchall()
-            if len(pairs) >= 2:
-                return {"column": dates[0], "kind": "year", "labels": [p[0] for p in pairs],
-                        "values": [int(p[1]) for p in pairs]}
-        if texts:
-            distinct = con.execute("SELECT " + ", ".join(f"count(DISTINCT {quote(c)})" for c in texts)
-                                   + f" FROM {source}").fetchone()
-            chosen = next((c for c, n in zip(texts, distinct, strict=True) if 2 <= n <= CHART_MAX_VALUES), None)
-            if chosen:
-                col = quote(chosen)
-                pairs = con.execute(f"SELECT CAST({col} AS VARCHAR) AS k, count(*) AS n FROM {source} "
-                                    f"WHERE {col} IS NOT NULL GROUP BY k ORDER BY n DESC, k").fetchall()
-                return {"column": chosen, "kind": "value", "labels": [p[0] for p in pairs],
-                        "values": [int(p[1]) for p in pairs]}
-        return None
-    finally:
-        con.close()
-
-
 def _preview_and_chart(sh: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The first rows (the open rows API's first page) and the chart over the Parquet download
     (built once per masked SQL and shared with downloads): the same masking as the files."""
+    from ..open import charts, rows_api
     from ..open import downloads as dl
-    from ..open import rows_api
-    from ..zone.service import literal
 
     preview = rows_api.page(sh, {}, limit=PREVIEW_ROWS)
-    return preview, _chart(f"read_parquet({literal(str(dl.file_for(sh, 'parquet')))})")
+    return preview, charts.chart(dl.file_for(sh, "parquet"), max_values=CHART_MAX_VALUES)
 
 
 def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
