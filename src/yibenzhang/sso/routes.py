@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from ..access import Actor
 from ..db import get_database
 from ..deps import require_user
-from ..params import Id
+from ..params import Id, Key
 from . import service
 from .config import providers
 
@@ -35,7 +35,7 @@ def list_providers() -> list[dict[str, str]]:
 
 
 @router.get("/identities")
-def list_identities(username: str | None = None, actor: Actor = Depends(require_user)) -> list[dict[str, Any]]:
+def list_identities(username: Key | None = None, actor: Actor = Depends(require_user)) -> list[dict[str, Any]]:
     with get_database().read() as s:
         return service.list_identities(s, actor, username)
 
