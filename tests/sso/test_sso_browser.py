@@ -10,7 +10,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.e2e.conftest import browser, e2e_world  # noqa: F401  (the session's Chromium; the test world on SQLite)
+from tests.e2e.conftest import e2e_world  # noqa: F401  (the test world on SQLite; the browser fixture is the root conftest's)
 from tests.sso.conftest import CAS_PASSWORD, CONTACT
 
 
