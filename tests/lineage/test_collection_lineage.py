@@ -78,7 +78,7 @@ def test_a_crash_in_the_engine_emits_fail(world, people, tmp_path, monkeypatch, 
     def broken(*args, **kwargs):
         raise MemoryError()  # the process survives, the batch does not
 
-    monkeypatch.setattr(pipeline, "_sm3_files", broken)
+    monkeypatch.setattr(pipeline, "sm3_files", broken)
     path = tmp_path / "people.csv"
     path.write_text(rows_csv(ROWS), encoding="utf-8")
     with pytest.raises(MemoryError):
