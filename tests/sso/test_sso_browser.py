@@ -44,7 +44,7 @@ def sign_in_at_provider(page, server: str, login: str) -> None:
     page.click("button.login-submit")
 
 
-def test_sign_in_through_the_provider_lands_in_the_console_as_the_mapped_role(oidc_env, browser, sso_server):  # noqa: F811
+def test_sign_in_through_the_provider_lands_in_the_console_as_the_mapped_role(oidc_env, browser, sso_server):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -65,7 +65,7 @@ def test_sign_in_through_the_provider_lands_in_the_console_as_the_mapped_role(oi
         context.close()
 
 
-def test_a_person_of_no_known_org_is_refused_with_whom_to_ask(oidc_env, browser, sso_server):  # noqa: F811
+def test_a_person_of_no_known_org_is_refused_with_whom_to_ask(oidc_env, browser, sso_server):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15000)
@@ -81,7 +81,7 @@ def test_a_person_of_no_known_org_is_refused_with_whom_to_ask(oidc_env, browser,
         context.close()
 
 
-def test_sign_in_through_cas_lands_in_the_console_and_signs_out(cas_env, browser, sso_server):  # noqa: F811
+def test_sign_in_through_cas_lands_in_the_console_and_signs_out(cas_env, browser, sso_server):
     context = browser.new_context(locale="zh-CN")
     page = context.new_page()
     page.set_default_timeout(15000)
