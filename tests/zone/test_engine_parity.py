@@ -200,3 +200,38 @@ def get_database_zone() -> Path:
     from yibenzhang.config import get_settings
 
     return get_settings().zone
+
+
+def test_quality_of_the_current_state_goes_to_spark_by_the_rule(zone_world, monkeypatch) -> None:
+    """`ybz quality` over a whole resource is heavy work: with YBZ_ENGINE=spark (and the input
+    above YBZ_SPARK_MIN_BYTES) it runs on Spark, and stores the same results as on DuckDB."""
+    from sqlalchemy import select
+
+    from yibenzhang.quality.model import QualityResult
+    from yibenzhang.quality.service import assess_current
+    from yibenzhang.zone.spark import SparkEngine
+
+    db, steward, people = zone_world["db"], zone_world["steward"], zone_world["people"]
+    on_duckdb = assess_current(db, steward, people)
+    calls = []
+    real = SparkEngine.run_platform_sql
+
+    def spy(self, state, sql):
+        calls.append(state.resource_id)
+        return real(self, state, sql)
+
+    monkeypatch.setattr(SparkEngine, "run_platform_sql", spy)
+    monkeypatch.setenv("YBZ_ENGINE", "spark")
+    monkeypatch.setenv("YBZ_SPARK_MIN_BYTES", "0")
+    reset_settings()
+    on_spark = assess_current(db, steward, people)
+    assert calls == [people]
+
+    def results(run_id: int) -> list[tuple]:
+        with db.read() as s:
+            return [(r.rule_key, r.checked, r.failed, r.samples) for r in s.execute(
+                select(QualityResult).where(QualityResult.run_id == run_id).order_by(QualityResult.rule_key)).scalars()]
+
+    assert results(on_spark["run_id"]) == results(on_duckdb["run_id"]) != []
+    assert (on_spark["rows"], on_spark["scores"], on_spark["overall"]) == (
+        on_duckdb["rows"], on_duckdb["scores"], on_duckdb["overall"])

@@ -265,7 +265,12 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
         udfs = {"checks": V.register_checks(con, formats, today=today, provinces=provinces)} if formats else {}
     sql = build_sql(relation, columns, rules, references=references, today=today, provinces=provinces,
                     divisions=divisions, sample_n=sample_n, udfs=udfs)
-    row = con.execute(sql).fetchone()
+    return from_row(con.execute(sql).fetchone(), rules, time.perf_counter() - started, sql)
+
+
+def from_row(row: Any, rules: list[Rule], seconds: float, sql: str) -> Evaluation:
+    """The statement's one row (rows, then checked/failed/samples per rule), whichever engine
+    ran it (an empty sample list is NULL on DuckDB, [] on Spark: both mean none)."""
     if row is None:  # cannot happen (both parts are aggregates); never publish, then crash, on it
         raise RuntimeError("the quality statement returned no row")
     results = [
@@ -273,4 +278,4 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
                    sorted(int(x) for x in (row[3 + 3 * i] or [])))
         for i, rule in enumerate(rules)
     ]
-    return Evaluation(int(row[0]), results, time.perf_counter() - started, sql)
+    return Evaluation(int(row[0]), results, seconds, sql)

@@ -9,6 +9,7 @@ Assessments read rows through the zone's contract (`zone.service.batch_files`,
 from __future__ import annotations
 
 import re
+import time
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -29,7 +30,7 @@ from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
 from ..zone.storage import crash_point
 from . import scores as S
-from .evaluate import Evaluation, evaluate, quote
+from .evaluate import Evaluation, build_sql, evaluate, from_row, quote
 from .model import QualityResult, QualityRule, QualityRun
 from .rules import KIND_DIMENSION, STEWARD_KINDS, Rule, catalogue_rules, item_letter
 from .validators import FORMATS, PROVINCE_PREFIXES
@@ -231,6 +232,20 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
         provinces = set(PROVINCE_PREFIXES) | configured_province_prefixes(s)
         divisions = list(s.execute(select(Region.code)).scalars())
         ids = (resource.id, resource.org_id, resource.region_id, resource.update_cycle)
+        # A whole resource's current state is heavy work: the engine rule may send it to Spark
+        # (portable SQL, transpiled); cross-resource references stay on DuckDB for now.
+        state = zone.live_state(s, resource.id) if batch_id is None and not references else None
+    if state is not None and state.parts:
+        from ..zone.engine import Work, engine_for
+
+        engine = engine_for(Work.QUALITY, input_bytes=state.bytes)
+        if engine.name != "duckdb":
+            started = time.perf_counter()
+            sql = build_sql("r", {*state.names, "_batch", "_row"}, rules, today=today(), provinces=provinces,
+                            divisions=divisions)
+            row = list(engine.run_platform_sql(state, sql).to_pylist()[0].values())
+            ev = from_row(row, rules, time.perf_counter() - started, sql)
+            return _store(db, actor, ids, batch_id, ev, S.timeliness(ids[3], newest, today()))
     con = _connect()
     try:
         ev = evaluate(con, relation, rules, references=references, today=today(), provinces=provinces,
