@@ -4,8 +4,6 @@ One browser per test session; SQLite is enough here (the pages' backends are cov
 from __future__ import annotations
 
 import socket
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
@@ -13,6 +11,7 @@ import pytest
 # The session's one browser (`browser`, in tests/conftest.py: one sync Playwright per process, shared
 # with the crawl's accessibility check).
 from tests.conftest import ARGS, CHROMIUM, need  # noqa: F401
+from tests.live_server import serve_app
 
 
 def _free_port() -> int:
@@ -31,22 +30,8 @@ def e2e_world(request, sqlite_db):
 @pytest.fixture
 def server(e2e_world) -> Iterator[str]:
     """The app on http://127.0.0.1:<free port>, against the test's database."""
-    import uvicorn
-
-    from yibenzhang.api import create_app
-
-    port = _free_port()
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(_free_port()) as url:
+        yield url
 
 
 @pytest.fixture

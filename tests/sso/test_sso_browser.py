@@ -4,34 +4,20 @@ the platform is refused with the message that says whom to ask."""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 
 import pytest
 
 from tests.e2e.conftest import e2e_world  # noqa: F401  (the test world on SQLite; the browser fixture is the root conftest's)
+from tests.live_server import serve_app
 from tests.sso.conftest import CAS_PASSWORD, CONTACT
 
 
 @pytest.fixture
 def sso_server(sso_app_port, e2e_world) -> Iterator[str]:  # noqa: F811
     """The app under uvicorn on the port whose callback the provider has registered."""
-    import uvicorn
-
-    from yibenzhang.api import create_app
-
-    srv = uvicorn.Server(uvicorn.Config(create_app(), host="127.0.0.1", port=sso_app_port, log_level="warning"))
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not srv.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("uvicorn did not start")
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{sso_app_port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
+    with serve_app(sso_app_port) as url:
+        yield url
 
 
 def sign_in_at_provider(page, server: str, login: str) -> None:
