@@ -35,6 +35,10 @@ TEST_SECRET = "test-secret-key-for-yibenzhang-tests"
 # at import, and a CLI test's own COLUMNS (CliRunner env) would then be ignored on a worker only.
 os.environ.pop("COLUMNS", None)
 os.environ.pop("LINES", None)
+# The suite's accounts sign in with a password; the administrators' default second factor
+# (issue 23) is tested where it is set (tests/security/test_mfa.py), and this reaches the servers
+# the tests start as subprocesses too.
+os.environ["YBZ_MFA_REQUIRED_ROLES"] = ""
 
 # Hypothesis: no per-example deadline in CI or under xdist (two workers on two cores make any
 # wall-clock deadline flaky); the example counts stay the same, so nothing is tested less.

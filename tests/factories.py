@@ -54,6 +54,9 @@ ORGS = {
 USERS = {
     # username: [(role, org key or None, region or None)]
     "admin": [("平台管理员", None, None)],
+    # 三员分立 (issue 23): the legacy admin keeps the system administrator's powers only.
+    "secadmin": [("安全管理员", None, None)],
+    "audadmin": [("审计管理员", None, None)],
     "reviewer": [("主管部门审核员", None, "990000")],
     "city_reviewer": [("主管部门审核员", None, "990100")],
     "other_reviewer": [("主管部门审核员", None, "990200")],

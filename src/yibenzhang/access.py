@@ -48,6 +48,11 @@ class Actor:
         return self.has_role(Role.ADMIN)
 
     @property
+    def is_platform(self) -> bool:
+        """The platform acting on its own (Actor.system()), not a person signed in."""
+        return self.user_id is None and self.username == "system" and self.is_admin
+
+    @property
     def is_auditor(self) -> bool:
         return self.has_role(Role.AUDITOR)
 
@@ -103,18 +108,29 @@ def can_manage_org(actor: Actor, region_path: str) -> bool:
 # --- issue 23: separation of duties (三员分立) ----------------------------------------------
 # The system administrator runs the platform (settings, users, jobs); the security administrator
 # decides who may do what (roles, policies, grading rules, keys, locks); the audit administrator
-# reads the ledger and access logs and nothing else. The legacy 平台管理员 keeps its powers.
+# reads the ledger and access logs and nothing else. The legacy 平台管理员 holds only the powers
+# YBZ_LEGACY_ADMIN_POWERS names (default: the system administrator's), so that no one account
+# holds all three; "system,security,audit" restores the old account while an upgrade assigns the
+# three roles to three people.
+
+
+def _legacy(actor: Actor, power: str) -> bool:
+    from .config import get_security
+
+    if actor.is_platform:  # the platform itself (ybz init, the demo, jobs) is not a person
+        return True
+    return actor.is_admin and power in get_security().legacy_admin_powers
 
 
 def can_administer_system(actor: Actor) -> bool:
-    return actor.is_admin or actor.has_role(Role.SYSTEM_ADMIN)
+    return _legacy(actor, "system") or actor.has_role(Role.SYSTEM_ADMIN)
 
 
 def can_administer_security(actor: Actor) -> bool:
-    return actor.is_admin or actor.has_role(Role.SECURITY_ADMIN)
+    return _legacy(actor, "security") or actor.has_role(Role.SECURITY_ADMIN)
 
 
 def can_read_audit(actor: Actor) -> bool:
-    """The ledger and the access logs: the audit administrator (and the legacy admin and
-    auditor roles); not the system or security administrator."""
-    return actor.is_admin or actor.is_auditor or actor.has_role(Role.AUDIT_ADMIN)
+    """The ledger and the access logs: the audit administrator (and the auditor role); not the
+    system or security administrator, nor the legacy admin unless the setting gives it."""
+    return _legacy(actor, "audit") or actor.is_auditor or actor.has_role(Role.AUDIT_ADMIN)

@@ -42,6 +42,12 @@ def serve(
 
     from .setup import initialize
 
+    if demo and os.environ.get("YBZ_MFA_REQUIRED_ROLES") is None:
+        # The demo's accounts share one published password so that anyone can try every role; a
+        # second factor for its administrators would stop a visitor at an enrolment page. A real
+        # deployment keeps the default (the administrators must use one).
+        os.environ["YBZ_MFA_REQUIRED_ROLES"] = ""
+        typer.echo("演示模式：管理员登录不要求动态验证码（YBZ_MFA_REQUIRED_ROLES 为空）")
     initialize()
     if demo:
         from .demo import load_demo_if_empty, show_summary

@@ -194,6 +194,9 @@ def _roles(name: str, default: str) -> frozenset[str]:
     return frozenset(r.strip() for r in (default if raw is None else raw).split(",") if r.strip())
 
 
+DEFAULT_MFA_ROLES = "平台管理员,系统管理员,安全管理员,审计管理员"
+
+
 @dataclass(frozen=True)
 class SecuritySettings:
     """Identity and session controls an assessor checks (GB/T 22239-2019 8.1.4.1 身份鉴别): each a
@@ -210,9 +213,11 @@ class SecuritySettings:
     session_idle_minutes: int = 30
     session_absolute_hours: int = 8
     # Second factor (RFC 6238): accept the previous 30-second window too (clock skew), or not;
-    # the roles that must enrol (comma-separated role names or values; empty = none).
+    # the roles that must enrol (comma-separated role names or values; empty = none). By default
+    # the administrators (GB/T 22239-2019 8.1.4.1 d: two factors for whoever administers): an
+    # existing administrator is asked to enrol at the next sign-in, not locked out.
     totp_accept_previous: bool = True
-    mfa_required_roles: frozenset[str] = frozenset()
+    mfa_required_roles: frozenset[str] = frozenset(DEFAULT_MFA_ROLES.split(","))
     mfa_recovery_codes: int = 10
     # Passwords of local accounts: length, character classes (of lower, upper, digit, other),
     # no reuse of the last N.
@@ -221,6 +226,8 @@ class SecuritySettings:
     password_history: int = 5
     # 三员分立: refuse an assignment that gives one person two administrator roles.
     separation_of_duties: bool = True
+    # The powers the legacy 平台管理员 keeps, of "system", "security" and "audit".
+    legacy_admin_powers: frozenset[str] = frozenset({"system"})
     # SM4 keys for sensitive text at rest: "id:64-hex" entries, comma-separated, the first one
     # encrypts; the others still decrypt (rotation). Empty: one key derived from YBZ_SECRET_KEY.
     data_keys: str = ""
@@ -233,6 +240,9 @@ class SecuritySettings:
 
     @classmethod
     def from_env(cls) -> SecuritySettings:
+        unknown = _roles("YBZ_LEGACY_ADMIN_POWERS", "system") - {"system", "security", "audit"}
+        if unknown:
+            raise ValueError(f"YBZ_LEGACY_ADMIN_POWERS: unknown power {sorted(unknown)}; use system, security, audit")
         return cls(
             login_max_failures=_int("YBZ_LOGIN_MAX_FAILURES", 5),
             login_failure_window_minutes=_int("YBZ_LOGIN_FAILURE_WINDOW_MINUTES", 15),
@@ -243,11 +253,12 @@ class SecuritySettings:
             session_absolute_hours=_int("YBZ_SESSION_ABSOLUTE_HOURS", 8),
             totp_accept_previous=(os.environ.get("YBZ_TOTP_ACCEPT_PREVIOUS") or "1").lower()
             not in ("0", "false", "no"),
-            mfa_required_roles=_roles("YBZ_MFA_REQUIRED_ROLES", ""),
+            mfa_required_roles=_roles("YBZ_MFA_REQUIRED_ROLES", DEFAULT_MFA_ROLES),
             mfa_recovery_codes=_int("YBZ_MFA_RECOVERY_CODES", 10),
             password_min_length=_int("YBZ_PASSWORD_MIN_LENGTH", 8),
             password_min_classes=_int("YBZ_PASSWORD_MIN_CLASSES", 3),
             password_history=_int("YBZ_PASSWORD_HISTORY", 5),
+            legacy_admin_powers=_roles("YBZ_LEGACY_ADMIN_POWERS", "system"),
             separation_of_duties=(os.environ.get("YBZ_SEPARATION_OF_DUTIES") or "1").lower()
             not in ("0", "false", "no"),
             data_keys=os.environ.get("YBZ_DATA_KEYS") or "",

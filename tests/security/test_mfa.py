@@ -126,3 +126,20 @@ def test_wrong_codes_count_toward_the_lock(client, world, clock):
         client.post("/login/2fa", data={"code": bad, "csrf_token": csrf_of(page.text), "next": "/console"})
     r = login(client, "police_steward", PASSWORD)
     assert r.status_code == 401  # locked: the password step now answers like a wrong password
+
+
+def test_by_default_the_administrators_must_use_a_second_factor_and_others_need_not(client, world, monkeypatch):
+    """GB/T 22239-2019 8.1.4.1 d) with no setting: the administrator roles are sent to the second
+    step (enrolment on first use); a steward signs in with the password alone."""
+    monkeypatch.delenv("YBZ_MFA_REQUIRED_ROLES", raising=False)
+    reset_settings()
+    r = login(client, "admin")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login/2fa")
+    assert "ybz_session" not in r.cookies
+    client.cookies.clear()
+    r = login(client, "police_steward")
+    assert r.status_code == 303 and r.headers["location"] == "/console" and "ybz_session" in r.cookies
+    monkeypatch.setenv("YBZ_MFA_REQUIRED_ROLES", "")  # an explicit empty setting turns it off
+    reset_settings()
+    client.cookies.clear()
+    assert "ybz_session" in login(client, "admin").cookies

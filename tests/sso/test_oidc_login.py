@@ -121,7 +121,7 @@ def test_linked_identity_signs_in_as_the_platform_user_and_skips_local_totp(oidc
     from yibenzhang.config import reset_settings
 
     reset_settings()
-    admin = world.headers("admin")
+    admin = world.headers("secadmin")
     linked = client.post("/api/v1/sso/identities", headers=admin,
                          json={"provider": "gov", "subject": "police.steward", "username": "police_steward"})
     assert linked.status_code == 201, linked.text
@@ -162,10 +162,13 @@ def test_linked_identity_signs_in_as_the_platform_user_and_skips_local_totp(oidc
 def test_only_the_security_administrator_links(oidc_env, world, client):
     body = {"provider": "gov", "subject": "x", "username": "consumer"}
     assert client.post("/api/v1/sso/identities", headers=world.headers("police_steward"), json=body).status_code == 403
-    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"),
+    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"), json=body).status_code == 403
+    assert client.post("/api/v1/sso/identities", headers=world.headers("secadmin"),
                        json={**body, "provider": "nope"}).status_code == 404
-    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"), json=body).status_code == 201
-    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"), json=body).status_code == 409
+    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"), json=body).status_code == 403
+    assert client.post("/api/v1/sso/identities", headers=world.headers("secadmin"), json=body).status_code == 201
+    assert client.post("/api/v1/sso/identities", headers=world.headers("admin"), json=body).status_code == 403
+    assert client.post("/api/v1/sso/identities", headers=world.headers("secadmin"), json=body).status_code == 409
 
 
 def test_unknown_provider_is_a_404_page(oidc_env, client):
