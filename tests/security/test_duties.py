@@ -110,3 +110,30 @@ def test_jobs_are_the_system_administrators_not_the_others(client, world, admins
     for who in ("secadm", "audadm"):
         assert client.get(f"/api/v1/jobs/{job_id}", headers=admins[who]).status_code == 404
         assert client.get("/api/v1/jobs", headers=admins[who]).json() == []
+
+
+def test_the_legacy_platform_admin_holds_only_the_system_administrators_powers(client, world, monkeypatch):
+    """No one account holds all three powers: 平台管理员 keeps what YBZ_LEGACY_ADMIN_POWERS names
+    (default: system); naming all three restores it for an upgrade, and an unknown power is refused."""
+    from yibenzhang.config import reset_settings
+
+    admin = world.headers("admin")
+    for name, method, path, body, allowed in _endpoints(world):
+        payload = {k: (v.format(who="legacy") if isinstance(v, str) else v) for k, v in (body or {}).items()}
+        r = client.request(method, path, headers=admin, json=payload if body is not None else None)
+        if allowed == Role.SYSTEM_ADMIN or name == "verify ledger":
+            # Checking the chain's integrity shows counts, not events: every reader of the whole
+            # catalogue may (can_read_all); exporting the events is the audit administrator's.
+            assert r.status_code < 300, (name, r.text)
+        else:
+            assert r.status_code == 403, (name, r.text)
+    monkeypatch.setenv("YBZ_LEGACY_ADMIN_POWERS", "system,security,audit")
+    reset_settings()
+    assert client.get("/api/v1/audit/events", headers=admin).status_code == 200
+    assert client.post("/api/v1/users/police_steward/unlock", headers=admin).status_code < 300
+    monkeypatch.setenv("YBZ_LEGACY_ADMIN_POWERS", "everything")
+    reset_settings()
+    with pytest.raises(ValueError, match="YBZ_LEGACY_ADMIN_POWERS"):
+        from yibenzhang.config import get_security
+
+        get_security()
