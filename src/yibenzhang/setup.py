@@ -28,8 +28,13 @@ def initialize() -> dict[str, Any]:
     with get_database().write() as s:
         added = seed_categories(s)
         _locked_anchor(s)  # the chain's anchor exists from the start
+    # The native quality checks are compiled here, at set-up, never by a query (issue 19).
+    from .quality import native
+
+    built = native.build()
     return {
         "home": str(settings.home),
+        "native_checks": str(built) if built else None,
         "database": settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url,
         "zone": str(settings.zone),
         "categories_added": added,

@@ -36,6 +36,12 @@ from yibenzhang.zone.engine import DuckDBEngine
 CON = duckdb.connect(config={"allow_unsigned_extensions": True})
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _built():
+    """Built as `ybz init` builds it (loading never compiles)."""
+    assert native.build() is not None
+
+
 def test_the_extension_builds_and_loads_here():
     """This machine has a C compiler (CI installs nothing else for it): the native path is the
     one measured and shipped, so failing to build it is a failure, not a skip."""
@@ -186,7 +192,8 @@ def test_evaluation_is_the_same_with_and_without_the_extension():
 
 
 def test_the_zone_engine_connection_loads_it(tmp_path):
-    con = DuckDBEngine(tmp_path).connect()
+    """Quality's connections (allow_extensions, as quality.service opens them) load the build."""
+    con = DuckDBEngine(tmp_path).connect(allow_extensions=True)
     try:
         assert native.load(con) is True
     finally:
@@ -194,9 +201,9 @@ def test_the_zone_engine_connection_loads_it(tmp_path):
 
 
 def test_without_a_compiler_the_kernels_serve(tmp_path, monkeypatch):
-    monkeypatch.setenv("YBZ_NATIVE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setenv("YBZ_NATIVE_DIR", str(tmp_path / "cache"))
     monkeypatch.setenv("CC", str(tmp_path / "no-such-compiler"))
-    monkeypatch.setattr(native, "_built", {})
+    monkeypatch.setattr(native, "_verified", {})
     assert native.build() is None
     con = duckdb.connect(config={"allow_unsigned_extensions": True})
     assert native.load(con) is False
@@ -209,12 +216,13 @@ def test_a_compile_error_is_reported_not_raised(tmp_path, monkeypatch):
     bad = tmp_path / "ybz_checks.c"
     bad.write_text("this is not C\n")
     monkeypatch.setattr(native, "SOURCE", bad)
-    monkeypatch.setattr(native, "_built", {})
-    monkeypatch.setenv("YBZ_NATIVE_CACHE", str(tmp_path / "cache"))
+    monkeypatch.setattr(native, "_verified", {})
+    monkeypatch.setenv("YBZ_NATIVE_DIR", str(tmp_path / "cache"))
     monkeypatch.delenv("CC", raising=False)
     assert native.build() is None
-    assert os.listdir(tmp_path / "cache") == [next(iter(os.listdir(tmp_path / "cache")))]
+    assert len(os.listdir(tmp_path / "cache")) == 1  # the key's folder, with nothing in it
     assert not any((tmp_path / "cache").rglob("*.duckdb_extension"))
+    assert not any((tmp_path / "cache").rglob(native.RECORD))
 
 
 def test_the_sandbox_connection_may_not_load_the_extension():
@@ -233,3 +241,57 @@ def test_the_sandbox_connection_may_not_load_the_extension():
 @pytest.mark.parametrize("fmt", sorted(V.NATIVE_FORMATS))
 def test_nulls_stay_null(fmt):
     assert native_values(fmt, [None], today=TODAY) == [None]
+
+
+# --- issue 19: built at set-up, verified before it is loaded, never compiled by a query ---------
+
+
+@pytest.fixture
+def native_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("YBZ_NATIVE_DIR", str(tmp_path / "native"))
+    native._verified.clear()
+    yield tmp_path / "native"
+    native._verified.clear()
+
+
+def test_nothing_is_compiled_when_a_query_loads(native_dir):
+    """Without a build, `load` answers no (the Python kernels serve) and compiles nothing."""
+    con = native.connect()
+    assert native.load(con) is False
+    assert not native_dir.exists() or not any(native_dir.rglob("*.duckdb_extension"))
+
+
+def test_a_build_is_loaded_only_while_it_matches_its_record(native_dir):
+    path = native.build()
+    assert path is not None and path.is_relative_to(native_dir)
+    assert native.load(native.connect()) is True
+    native._verified.clear()
+    data = bytearray(path.read_bytes())
+    data[100] ^= 0xFF  # one byte changed by whoever could write there
+    path.write_bytes(bytes(data))
+    assert native.locate() is None
+    con = native.connect()
+    assert native.load(con) is False
+    assert not ({r[0] for r in con.execute("SELECT function_name FROM duckdb_functions()").fetchall()}
+                & set(native.FUNCTIONS))
+
+
+def test_a_build_others_can_write_is_not_loaded(native_dir):
+    path = native.build()
+    assert path is not None
+    os.chmod(path.parent, 0o777)
+    native._verified.clear()
+    assert native.locate() is None
+    os.chmod(path.parent, 0o755)
+    native._verified.clear()
+    assert native.locate() == path
+
+
+def test_platform_connections_refuse_unsigned_extensions(native_dir, tmp_path):
+    """Only quality's own connection may load unsigned code; the zone engine's do not."""
+    path = native.build()
+    assert path is not None
+    con = DuckDBEngine(tmp_path).connect()
+    with pytest.raises(duckdb.Error):
+        con.execute(f"LOAD '{path}'")
+    assert native.load(con) is False

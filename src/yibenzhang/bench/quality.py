@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 
 from ..codes import USCC_ALPHABET
+from ..quality import native
 from ..quality.evaluate import evaluate
 from ..quality.rules import Rule, catalogue_rules
 from ..quality.validators import (
@@ -283,7 +284,8 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     rules = bench_rules()
     # A real scan of the same columns: count(col) alone is answered from Parquet statistics.
     columns = ", ".join(f'count_if("{n}" IS NOT DISTINCT FROM "{n}")' for n, *_ in ITEMS)
-    con = duckdb.connect(config={"allow_unsigned_extensions": True})  # as the zone engine's
+    native.build()  # as `ybz init` does: the verified native checks, when a compiler is here
+    con = native.connect()  # as quality's own connections
     try:
         con.execute(f"SELECT count(*) FROM {relation}").fetchall()  # warm the file cache
         # …and the process: the first kernel call imports pyarrow.compute (about a second, once).

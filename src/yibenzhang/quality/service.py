@@ -29,6 +29,7 @@ from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
 from ..zone.storage import crash_point
+from . import native
 from . import scores as S
 from .evaluate import Evaluation, build_sql, evaluate, from_row, quote
 from .model import QualityResult, QualityRule, QualityRun
@@ -178,7 +179,8 @@ def _zone() -> Any:
 def _connect() -> duckdb.DuckDBPyConnection:
     from ..zone.engine import get_engine
 
-    return get_engine().connect()
+    # Unsigned extensions on this connection only, and only when a verified build exists.
+    return get_engine().connect(allow_extensions=native.locate() is not None)
 
 
 def _empty_relation(item: str) -> str:

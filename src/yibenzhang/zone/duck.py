@@ -63,15 +63,17 @@ class DuckDBEngine:
     def __init__(self, zone: Path) -> None:
         self.zone = zone
 
-    def connect(self) -> duckdb.DuckDBPyConnection:
+    def connect(self, *, allow_extensions: bool = False) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
-        extensions are allowed for quality.native's checks: only the platform's own SQL runs
-        here (the operators' sandbox has its own locked connection)."""
+        extensions only when the caller asks (quality's verified native checks), on that
+        connection alone."""
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
-                                      "allow_unsigned_extensions": True,
-                                      "temp_directory": str(spill), "preserve_insertion_order": True})
+        config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT, "threads": THREADS,
+                                  "temp_directory": str(spill), "preserve_insertion_order": True}
+        if allow_extensions:
+            config["allow_unsigned_extensions"] = True
+        return duckdb.connect(config=config)
 
     def available(self) -> bool:
         return True
