@@ -79,6 +79,21 @@ def test_ics_is_rfc5545_text():
     assert "TRIGGER;RELATED=START:-P30D" in unfolded and "UID:audit-1-20260115@yibenzhang" in unfolded
 
 
+def test_ics_text_values_with_line_breaks_stay_one_value():
+    """A carriage return or line break inside an organisation's name (pasted from a document)
+    cannot start a property of its own: it is escaped, and a reader gets the name back."""
+    from icalendar import Calendar
+
+    name = "云岭省公安厅\r\nATTENDEE:mailto:x@example.org\r\n第一分局"
+    rows = [{"key": "audit:2", "kind": "责令合规审计", "org_name": name, "due_on": "2026-01-15",
+             "status": "未到期", "done_on": None, "days_left": 40}]
+    text = to_ics(rows)
+    assert "\r\nATTENDEE" not in text
+    event = Calendar.from_ical(text).walk("VEVENT")[0]
+    # The line breaks come back as line breaks (CRLF as LF, RFC 5545 §3.3.11 has only \\n).
+    assert "ATTENDEE" not in event and str(event["SUMMARY"]).endswith(name.replace("\r\n", "\n"))
+
+
 def test_cli_list_export_and_errors(world, tmp_path):
     police = str(world.orgs["police"].id)
     r = ybz("calendar", "people", police, "2000000", "--as", "police_steward", "--json")

@@ -1,4 +1,4 @@
-"""The compliance calendar as iCalendar (RFC 5545, written directly), CSV and XLSX."""
+"""The compliance calendar as iCalendar (RFC 5545, with `icalendar`), CSV and XLSX."""
 
 from __future__ import annotations
 
@@ -6,6 +6,8 @@ import csv
 import io
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
+
+from icalendar import Alarm, Calendar, Event
 
 from ..config import get_settings
 from ..i18n import translate
@@ -21,59 +23,37 @@ HEADERS = {"key": "编号", "kind": "事项", "org_name": "机构", "due_on": "�
            "days_left": "剩余天数", "done_on": "完成日期"}
 
 
-def _escape(text: str) -> str:
-    """TEXT values (RFC 5545 §3.3.11): backslash, semicolon, comma and newline escaped."""
-    return text.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\n", "\\n")
-
-
-def _fold(line: str) -> str:
-    """Lines longer than 75 octets are folded (§3.1), never inside a UTF-8 character."""
-    raw = line.encode("utf-8")
-    if len(raw) <= 75:
-        return line
-    parts, current, size = [], "", 0
-    limit = 75
-    for ch in line:
-        n = len(ch.encode("utf-8"))
-        if size + n > limit:
-            parts.append(current)
-            current, size, limit = "", 0, 74  # continuation lines start with one space
-        current += ch
-        size += n
-    parts.append(current)
-    return "\r\n ".join(parts)
-
-
-def _day(value: str) -> str:
-    return value.replace("-", "")
-
-
 def to_ics(rows: list[dict[str, Any]], lang: str = "zh", now: datetime | None = None) -> str:
-    stamp = (now or datetime.now(UTC)).astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    """RFC 5545 through `icalendar` (escaping of every TEXT value, CR included, and line folding
+    are the library's, not ours)."""
     ahead = get_settings().rules.audit_reminder_days
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//Yibenzhang//Compliance calendar//ZH",
-             "CALSCALE:GREGORIAN", "METHOD:PUBLISH", "X-WR-CALNAME:" + _escape(translate("合规日历", lang))]
+    cal = Calendar()
+    cal.add("prodid", "-//Yibenzhang//Compliance calendar//ZH")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("method", "PUBLISH")
+    cal.add("x-wr-calname", translate("合规日历", lang))
+    stamp = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     for r in rows:
         due = date.fromisoformat(r["due_on"])
         summary = f"{translate(r['kind'], lang)} — {r['org_name'] or ''}"
-        description = f"{translate('状态', lang)}: {translate(r['status'], lang)}"
-        lines += [
-            "BEGIN:VEVENT",
-            f"UID:{r['key'].replace(':', '-')}-{_day(r['due_on'])}@yibenzhang",
-            f"DTSTAMP:{stamp}",
-            f"DTSTART;VALUE=DATE:{_day(r['due_on'])}",
-            f"DTEND;VALUE=DATE:{(due + timedelta(days=1)).strftime('%Y%m%d')}",
-            "SUMMARY:" + _escape(summary),
-            "DESCRIPTION:" + _escape(description),
-            "CATEGORIES:" + _escape(translate(r["kind"], lang)),
-            "TRANSP:TRANSPARENT",
-        ]
+        event = Event()
+        event.add("uid", f"{r['key'].replace(':', '-')}-{due.strftime('%Y%m%d')}@yibenzhang")
+        event.add("dtstamp", stamp)
+        event.add("dtstart", due)
+        event.add("dtend", due + timedelta(days=1))
+        event.add("summary", summary)
+        event.add("description", f"{translate('状态', lang)}: {translate(r['status'], lang)}")
+        event.add("categories", [translate(r["kind"], lang)])
+        event.add("transp", "TRANSPARENT")
         if r.get("done_on") is None:
-            lines += ["BEGIN:VALARM", "ACTION:DISPLAY", "DESCRIPTION:" + _escape(summary),
-                      f"TRIGGER;RELATED=START:-P{ahead}D", "END:VALARM"]
-        lines.append("END:VEVENT")
-    lines.append("END:VCALENDAR")
-    return "".join(_fold(line) + "\r\n" for line in lines)
+            alarm = Alarm()
+            alarm.add("action", "DISPLAY")
+            alarm.add("description", summary)
+            alarm.add("trigger", timedelta(days=-ahead), parameters={"RELATED": "START"})
+            event.add_component(alarm)
+        cal.add_component(event)
+    return cal.to_ical().decode("utf-8")
 
 
 def _table(rows: list[dict[str, Any]], lang: str) -> list[list[Any]]:
