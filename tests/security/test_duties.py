@@ -43,6 +43,8 @@ def _endpoints(world) -> list[tuple[str, str, str, dict | None, Role]]:
         ("reset 2fa", "POST", "/api/v1/users/police_steward/mfa/reset", None, Role.SECURITY_ADMIN),
         ("rotate data keys", "POST", "/api/v1/security/keys/rotate", None, Role.SECURITY_ADMIN),
         ("export audit", "GET", "/api/v1/audit/events", None, Role.AUDIT_ADMIN),
+        ("export access log", "GET", "/api/v1/audit/access-log", None, Role.AUDIT_ADMIN),
+        ("list SSO identities", "GET", "/api/v1/sso/identities", None, Role.SECURITY_ADMIN),
         ("verify ledger", "GET", "/api/v1/ledger/verify", None, Role.AUDIT_ADMIN),
     ]
 
