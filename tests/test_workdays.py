@@ -176,3 +176,23 @@ def test_guangzhou_fifteen_workdays_setting(clock, world, monkeypatch):
     assert change.due_on == date(2025, 10, 23)
     assert catalog.duty_change_state(change, date(2025, 10, 23)) == "未到期"
     assert catalog.duty_change_state(change, date(2025, 10, 24)) == "已逾期"
+
+
+def test_the_one_clock_gives_chinas_date_not_the_servers(monkeypatch):
+    """DESIGN rule 4: at 2026-03-31 20:00 UTC it is already 1 April in China, and every stage's
+    deadlines count from that day (they all read workdays.today)."""
+    from datetime import UTC
+    from datetime import datetime as real_datetime
+
+    from yibenzhang import workdays
+    from yibenzhang.operate import registration
+    from yibenzhang.share import requests
+
+    class Fixed(real_datetime):
+        @classmethod
+        def now(cls, tz=None):
+            return real_datetime(2026, 3, 31, 20, 0, tzinfo=UTC).astimezone(tz)
+
+    monkeypatch.setattr(workdays, "datetime", Fixed)
+    assert workdays.today() == date(2026, 4, 1)
+    assert requests._today() == registration._today() == date(2026, 4, 1)

@@ -10,13 +10,19 @@ provisional rather than silently wrong.
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
 
 import chinese_calendar
 
 from .config import get_settings
+
+
+def today() -> date:
+    """The one clock's day (DESIGN rule 4): the date in the configured zone (YBZ_TIMEZONE, China
+    by default), not the server's, which is often UTC and eight hours behind after midnight."""
+    return datetime.now(get_settings().tz).date()
 
 
 @lru_cache(maxsize=8)

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import DutyChange
 from ..config import get_settings
@@ -67,8 +68,7 @@ class DutyStatus(ChineseEnum):
     SCHEDULED = "未到期"
 
 
-def _today() -> date:
-    return datetime.now(get_settings().tz).date()  # the configured zone's day (YBZ_TIMEZONE), not the server's
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 # --- small date helpers ---------------------------------------------------------------------

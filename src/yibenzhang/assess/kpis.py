@@ -46,6 +46,7 @@ from sqlalchemy import and_, case, func, literal, literal_column, or_, select
 from sqlalchemy.orm import Session
 from sqlalchemy.sql import ColumnElement
 
+from .. import workdays
 from ..access import Actor, can_read_all, require
 from ..catalog.model import DutyChange, Resource
 from ..db import UTCDateTime
@@ -75,8 +76,7 @@ COUNTS = (
 )
 
 
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 # --- scope and permission ---------------------------------------------------------------------------

@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import Date, Float, Index, String, Text, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import workdays
 from ..access import Actor, can_review, require
 from ..db import Base, UTCDateTime, utcnow
 from ..errors import Conflict, ErrorBag, NotFound
@@ -93,8 +94,7 @@ def _can_set(session: Session, actor: Actor, path: str) -> bool:
     return can_review(actor, path)
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 def _check(session: Session, bag: ErrorBag, metric: str | None, scope: str | None, value: float | None,

@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
 from ..config import get_settings
 from ..crypto import canonical_json, sm3_hex
@@ -824,8 +825,7 @@ def negative_entry_for(session: Session, resource: Resource) -> ListEntry | None
 # --- duty changes and the catalogue-update deadline --------------------------------------------
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 def record_duty_change(session: Session, actor: Actor, data: DutyChangeIn) -> DutyChange:

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource
 from ..config import get_settings
@@ -38,8 +39,7 @@ TEXT_MAX = 2000
 St = AuthorizationState
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 # --- the term ---------------------------------------------------------------------------------

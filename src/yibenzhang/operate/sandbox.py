@@ -50,6 +50,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from sqlglot.errors import SqlglotError
 
+from .. import workdays
 from ..access import Actor, can_read_all, require
 from ..catalog.model import Resource
 from ..classify import policies
@@ -81,8 +82,7 @@ FINGERPRINT_GROUPS_MAX = 50_000
 RUNNER = str(Path(__file__).with_name("runner.py"))
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 # --- reading runs -------------------------------------------------------------------------------

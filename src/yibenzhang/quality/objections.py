@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
 from ..config import get_settings
@@ -111,8 +112,7 @@ class Objection(Base):
 # --- deadlines and states, computed on read ---------------------------------------------------
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 def deadlines(filed_on: date) -> tuple[date, date]:

@@ -18,6 +18,7 @@ import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
 from ..catalog import service as catalog
 from ..catalog.model import Resource
@@ -40,8 +41,7 @@ LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China da
 HISTORY_POINTS = 200  # runs shown in a resource's history series
 
 
-def today() -> date:
-    return datetime.now(LOCAL_TZ).date()
+today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 def _local_date(at: datetime | None) -> date | None:

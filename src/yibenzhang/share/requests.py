@@ -20,6 +20,7 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
 from ..config import get_settings
@@ -104,8 +105,7 @@ class ShareRequest(Base):
 # --- deadlines, computed on read --------------------------------------------------------------
 
 
-def _today() -> date:
-    return date.today()
+_today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
 
 
 def step_deadline(start: date) -> date:
