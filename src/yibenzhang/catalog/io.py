@@ -353,23 +353,18 @@ def _find_header(rows: list[list[Any]], columns: tuple[Column, ...], sheet: str)
 
 
 def decode_text(data: bytes) -> tuple[str, str]:
-    """UTF-8 (with or without BOM) when it decodes; else what charset-normalizer finds among the
-    encodings departments use (GBK files are decoded as GB18030, its superset)."""
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="strict"), "utf-8-sig"
-    try:
-        return data.decode("utf-8"), "utf-8"
-    except UnicodeDecodeError:
-        pass
-    from charset_normalizer import from_bytes
+    """The file's text by the platform's one detector (textenc: BOM, strict UTF-8, then
+    charset-normalizer; GBK read as GB18030), decoded strictly."""
+    from ..textenc import detect_sample
 
-    best = from_bytes(data, cp_isolation=["gb18030", "gbk", "gb2312", "big5", "utf_16"]).best()
-    if best is None:
-        raise _bad_file("file_unreadable", "无法读取文件：{reason}", reason="unknown text encoding")
-    encoding = best.encoding
-    if encoding in ("gbk", "gb2312"):
-        encoding = "gb18030"
-    return data.decode(encoding, errors="strict"), encoding
+    try:
+        encoding = detect_sample(data, full=True)
+        return data.decode(encoding, errors="strict"), encoding
+    except DomainError:
+        raise _bad_file("file_unreadable", "无法读取文件：{reason}", reason="unknown text encoding") from None
+    except UnicodeDecodeError as exc:
+        raise _bad_file("file_unreadable", "无法读取文件：{reason}",
+                        reason=f"byte {exc.start} is not valid {encoding}") from None
 
 
 def _parse_csv(data: bytes) -> Parsed:
