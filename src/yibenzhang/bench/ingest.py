@@ -1,7 +1,8 @@
 """`ybz bench ingest`: a 1,000,000-row (× scale) GB18030 CSV of 20 columns with personal data,
 ingested end to end (decode, parse, coerce, reject, write, quality if installed, counts) in a
 child process (so its peak memory is measurable), against plain DuckDB converting the same rows
-already in UTF-8 to Parquet in the same run. Goal: ratio ≤ 3.0, peak memory < 1 GB."""
+already in UTF-8 to Parquet in the same run. Goal: ratio ≤ 2.5 (issue 15; 3.0 before the
+file had quoted line breaks), peak memory < 1 GB in every run."""
 
 from __future__ import annotations
 
@@ -109,7 +110,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     return {
         "benchmark": "ingest", "rows": rows, "file_mb": round(data.stat().st_size / 1e6, 1), "runs": len(ours),
         "ours_seconds_median": round(ours_s, 3), "duckdb_csv_to_parquet_seconds_median": round(base_s, 3),
-        "ratio": round(ours_s / base_s, 2), "goal_ratio": 3.0, "rows_per_s": round(rows / ours_s),
+        "ratio": round(ours_s / base_s, 2), "goal_ratio": 2.5, "rows_per_s": round(rows / ours_s),
         "peak_memory_mb": round(max(mem), 1), "peak_memory_mb_per_run": [round(m, 1) for m in mem],
         "goal_peak_memory_mb": 1024,
         # the pipeline without the quality assessment (engineer Q's assess_batch), last run
