@@ -180,7 +180,8 @@ def record_counts(level: str = Query("resource", pattern="^(resource|org|region)
 _PENDING: dict[str, dict[str, Any]] = {}
 
 
-def hold_upload(actor: Actor, resource_id: int, staging: Staging, path: Path, options: dict[str, Any]) -> str:
+def hold_upload(actor: Actor, resource_id: int, staging: Staging, path: Path, options: dict[str, Any],
+                check: Any = None) -> str:
     """Keep a staged upload whose columns do not map as they are, until its uploader maps them
     (or abandons it: it is removed after KEEP_SECONDS, or by `ybz init`)."""
     token = uuid.uuid4().hex
@@ -190,7 +191,7 @@ def hold_upload(actor: Actor, resource_id: int, staging: Staging, path: Path, op
         for old in stale:
             _PENDING.pop(old)["staging"].close()
         _PENDING[token] = {"token": token, "resource_id": resource_id, "user": actor.username, "staging": staging,
-                           "path": path, "options": dict(options), "started": now}
+                           "path": path, "options": dict(options), "check": check, "started": now}
     return token
 
 

@@ -145,7 +145,7 @@ def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks
                                               {**options, "mapping": None})
         return redirect(f"/console/ingests/{started['token']}")
     # The columns do not map by name: the mapping step, not an error.
-    token = collect_routes.hold_upload(ctx.actor, resource_id, staging, path, options)
+    token = collect_routes.hold_upload(ctx.actor, resource_id, staging, path, options, check)
     return redirect(f"/console/uploads/{token}/mapping")
 
 
@@ -164,7 +164,8 @@ def _mapping_view(request: Request, ctx: WebContext, token: str, chosen: dict[st
     opts = state["options"]
     check = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
                                    encoding=opts["encoding"], sheet=opts["sheet"],
-                                   mapping={c: v for c, v in (chosen or {}).items() if v} or None)
+                                   mapping={c: v for c, v in (chosen or {}).items() if v} or None,
+                                   known=state["check"])
     with get_database().read() as s:
         info = _resource_info(s, ctx.actor, state["resource_id"])
     choice = chosen if chosen is not None else {c: (v or "") for c, v in check.suggested.items()}
@@ -198,13 +199,11 @@ def mapping_submit(request: Request, token: str, background: BackgroundTasks,
     if form.get("action") == "cancel":
         collect_routes.release_upload(token, ctx.actor)["staging"].close()
         return redirect(f"/console/resources/{state['resource_id']}/upload")
-    columns = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
-                                     encoding=state["options"]["encoding"], sheet=state["options"]["sheet"]).columns
+    columns = state["check"].columns  # read once, at upload (an XLSX is read whole)
     chosen = {c: str(form.get(f"col-{i}") or "").strip() for i, c in enumerate(columns)}
     mapping = {c: v for c, v in chosen.items() if v}
     check = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
-                                   encoding=state["options"]["encoding"], sheet=state["options"]["sheet"],
-                                   mapping=mapping)
+                                   mapping=mapping, known=state["check"])
     if not check.ok:
         return _mapping_view(request, ctx, token, chosen, status_code=422)
     state = collect_routes.release_upload(token, ctx.actor)
