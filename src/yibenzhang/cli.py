@@ -207,6 +207,7 @@ GROUPS = {
     "product": "yibenzhang.operate.product_cli:product_app",
     "target": "yibenzhang.assess.cli:target_app",
     "calendar": "yibenzhang.assess.calendar_cli:calendar_app",
+    "system": "yibenzhang.catalog.system_cli:system_app",  # issue 15
 }
 
 

@@ -1631,3 +1631,38 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
         "expired); please sign in again",
     "统一身份认证账号": "unified identity account",
 })
+
+
+# issue 15: the console's mapping step, the rejects on the upload's result page
+EN.update({
+    "映射列": "Map columns",
+    "文件“{file}”的列名与信息项不一致。请为每一列选择对应的信息项，或选择不导入；确认后开始归集，映射会保存，下次上传同样的列时自动使用。":
+        "The column names of “{file}” differ from the data items. Choose the item for each column, or leave it "
+        "out; collection starts once you confirm, and the mapping is saved for the next upload with these columns.",
+    "分隔符": "delimiter",
+    "工作表": "sheet",
+    "逗号": "comma",
+    "制表符": "tab",
+    "分号": "semicolon",
+    "竖线": "pipe",
+    "映射还有问题，请修改后再确认": "The mapping still has problems; correct them and confirm again",
+    "文件的列与信息项": "The file's columns and the data items",
+    "文件的列": "File column",
+    "建议": "Suggested",
+    "（请选择）": "(choose)",
+    "不导入此列": "Leave this column out",
+    "尚未对应的信息项": "Items not mapped yet",
+    "按此映射归集": "Collect with this mapping",
+    "放弃并重新上传": "Discard and upload again",
+    "请为源列“{column}”选择对应的信息项，或选择“不导入此列”":
+        "Choose the data item for column “{column}”, or “Leave this column out”",
+    "识别结果": "Detected",
+    "拒收明细": "Rejected rows",
+    "以下是前{n}条拒收记录（行号为文件中的物理行号）；完整清单含原值，请下载拒收文件，修改后重新上传。":
+        "The first {n} rejects (line numbers are the file's physical lines); the full list with the values as "
+        "sent is in the reject file: download it, correct the rows and upload again.",
+    "修改后重新上传": "Correct and upload again",
+    "支持CSV、XLSX、JSON、Parquet；列名与信息项名称不一致时，上传后逐列映射":
+        "CSV, XLSX, JSON and Parquet; when column names differ from the items you map them after uploading",
+    "待映射的上传 {token}": "upload awaiting its mapping {token}",
+})

@@ -1,7 +1,8 @@
 """`ybz bench ingest`: a 1,000,000-row (× scale) GB18030 CSV of 20 columns with personal data,
 ingested end to end (decode, parse, coerce, reject, write, quality if installed, counts) in a
 child process (so its peak memory is measurable), against plain DuckDB converting the same rows
-already in UTF-8 to Parquet in the same run. Goal: ratio ≤ 3.0, peak memory < 1 GB."""
+already in UTF-8 to Parquet in the same run. Goal: ratio ≤ 2.5 (issue 15; 3.0 before the
+file had quoted line breaks), peak memory < 1 GB in every run."""
 
 from __future__ import annotations
 
@@ -29,10 +30,15 @@ from yibenzhang.db import get_database
 report = ingest_file(get_database(), Actor.system(), int(sys.argv[1]), sys.argv[2], mode="全量")
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-print(json.dumps({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss_kb": kids}, default=str))
+hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
+print(json.dumps({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss_kb": kids, "hwm_kb": hwm},
+                 default=str))
 """
-# Peak memory is ru_maxrss of the ingesting process (DuckDB, Arrow and Python together; the
-# decoding runs in its threads, there is no child process).
+# Peak memory is the ingesting process's own peak resident set (VmHWM: DuckDB, Arrow and Python
+# together; the decoding runs in its threads, there is no child process). Not ru_maxrss: Linux
+# keeps that across fork and exec, so a child of a parent holding 1.6 GB (this process, right
+# after generating the file with NumPy and Arrow) reported 1.6 GB before it had read a byte
+# (issue 15: the 1.57 GB "peak" of the first run after generating the file).
 
 
 def _data(rows: int) -> Path:
@@ -96,22 +102,24 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, \
             bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None):
         resource_id = _setup()
-        ours, base, mem, last = [], [], [], {}
+        ours, base, mem, rusage, last = [], [], [], [], {}
         load_before = os.getloadavg()
         for _ in range(max(1, runs)):
             base.append(_duckdb_baseline(data.with_suffix(".utf8.csv"), Path(home)))
             last = _ours(resource_id, data)
             ours.append(last["report"]["seconds"])
-            mem.append(max(last["maxrss_kb"], last["children_maxrss_kb"]) / 1024)
+            mem.append(last["hwm_kb"] / 1024)
+            rusage.append(last["maxrss_kb"] / 1024)
     load_after = os.getloadavg()
     ours_s, base_s = statistics.median(ours), statistics.median(base)
     report = last["report"]
     return {
         "benchmark": "ingest", "rows": rows, "file_mb": round(data.stat().st_size / 1e6, 1), "runs": len(ours),
         "ours_seconds_median": round(ours_s, 3), "duckdb_csv_to_parquet_seconds_median": round(base_s, 3),
-        "ratio": round(ours_s / base_s, 2), "goal_ratio": 3.0, "rows_per_s": round(rows / ours_s),
+        "ratio": round(ours_s / base_s, 2), "goal_ratio": 2.5, "rows_per_s": round(rows / ours_s),
         "peak_memory_mb": round(max(mem), 1), "peak_memory_mb_per_run": [round(m, 1) for m in mem],
         "goal_peak_memory_mb": 1024,
+        "ru_maxrss_mb_per_run": [round(m, 1) for m in rusage],  # inflated by the parent's memory at fork
         # the pipeline without the quality assessment (engineer Q's assess_batch), last run
         "ours_seconds_without_quality": round(report["rows_read"] / report["rows_per_s"], 3)
         if report["rows_per_s"] else None,

@@ -215,10 +215,17 @@ def fast(c: str, g: str, letter: str) -> str:
     return f"({finite}CAST({c} AS VARCHAR) = {g})"
 
 
-def failure_code(n: str, letter: str) -> str:
-    """SQL of the reject code of normalized text `n` that `typed` refused (run on rejects only)."""
+def number_text(n: str, letter: str) -> str:
+    """A number's normalized text `n` without its currency sign (Y) and thousands separators."""
+    return ungrouped(_uncurrency(n) if letter == "Y" else n)
+
+
+def failure_code(n: str, letter: str, g: str | None = None) -> str:
+    """SQL of the reject code of normalized text `n` that `typed` refused (run on rejects only).
+    `g`: a column already holding number_text(n) (the expression is repeated below: given as a
+    column, the statement stays small; inlined, an amount's was 200 kB of SQL to parse and bind)."""
     if letter in ("I", "Y", "N", "F"):
-        g = ungrouped(_uncurrency(n) if letter == "Y" else n)
+        g = g or number_text(n, letter)
         decimal, sci = _match(g, DECIMAL_RE), _match(g, SCI_RE)
         if letter == "I":
             why = (f"WHEN {sci} THEN 'scientific_notation' WHEN {decimal} AND regexp_matches({g}, '\\.[0-9]*[1-9]') "
@@ -381,9 +388,15 @@ class Plan:
         fallible = self.fallible()
         for k, item in self._watched():
             if item in fallible:
-                code = failure_code(normalized(f"_raw{k}", self.letter(item)), self.letter(item))
-                branches.append(f"SELECT _row, {literal(item.name)} AS item, {code} AS code, _raw{k} AS value "
-                                f"FROM {table} WHERE _raw{k} IS NOT NULL")
+                # in steps, each naming the last one's result (see failure_code)
+                letter = self.letter(item)
+                inner = (f"SELECT _row, _raw{k} AS value, {normalized(f'_raw{k}', letter)} AS n "
+                         f"FROM {table} WHERE _raw{k} IS NOT NULL")
+                g = None
+                if letter in ("I", "Y", "N", "F"):
+                    inner, g = f"SELECT *, {number_text('n', letter)} AS g FROM ({inner})", "g"
+                branches.append(f"SELECT _row, {literal(item.name)} AS item, {failure_code('n', letter, g)} AS code, "
+                                f"value FROM ({inner})")
             if item.is_key:
                 failed = f" AND _raw{k} IS NULL" if item in fallible else ""
                 branches.append(f"SELECT _row, {literal(item.name)} AS item, 'key_missing' AS code, "

@@ -9,11 +9,12 @@ GB18030 multibyte character), in parallel. GBK is decoded as GB18030, its supers
 from __future__ import annotations
 
 import codecs
+import io
 import threading
 from collections.abc import Callable
 from itertools import pairwise
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from ..errors import DomainError
 
@@ -171,18 +172,65 @@ def _python_run(src: Path, start: int, end: int, out: BinaryIO, encoding: str, t
     return None
 
 
+def parts(dst: Path) -> list[Path]:
+    """The files of `transcode(..., join=False)`, in order: `dst`, then `dst.1`, `dst.2`…"""
+    out, k = [dst], 1
+    while (part := dst.with_name(f"{dst.name}.{k}")).exists():
+        out.append(part)
+        k += 1
+    return out
+
+
+class Chained(io.RawIOBase):
+    """Files read one after the other as one stream: the decoded slices without copying them
+    into one file first (that copy rewrote half of a GB18030 file's UTF-8 text)."""
+
+    def __init__(self, paths: list[Path]) -> None:
+        super().__init__()
+        self.paths = list(paths)
+        self.current: BinaryIO | None = None
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer: Any) -> int:
+        while True:
+            if self.current is None:
+                if not self.paths:
+                    return 0
+                self.current = open(self.paths.pop(0), "rb")  # noqa: SIM115  (closed below)
+            n = self.current.readinto(buffer)
+            if n:
+                return n
+            self.current.close()
+            self.current = None
+
+    def close(self) -> None:
+        if self.current is not None:
+            self.current.close()
+            self.current = None
+        super().close()
+
+
+def open_parts(dst: Path) -> io.BufferedReader:
+    return io.BufferedReader(Chained(parts(dst)), 1 << 20)
+
+
 def transcode(src: Path, dst: Path, encoding: str, *, workers: int = 2, cancel: threading.Event | None = None,
-              on_chunk: Callable[[int, int], None] | None = None) -> int | None:
+              on_chunk: Callable[[int], None] | None = None, join: bool = True) -> int | None:
     """Decode `src` strictly and write it as UTF-8 to `dst`; the offset of the first bad byte,
     or None. An ASCII-compatible multibyte encoding (GB18030) is cut into newline-aligned slices
-    decoded in parallel threads, then joined; anything else is decoded in one piece.
-    `on_chunk(bytes, lines)` follows the progress; setting `cancel` stops early (None)."""
+    decoded in parallel threads, then joined (or left as `parts(dst)` with join=False); anything
+    else is decoded in one piece.
+    `on_chunk(bytes)` follows the progress; setting `cancel` stops early (None)."""
     import shutil
     from concurrent.futures import ThreadPoolExecutor
 
     def tick(buf: bytes | bytearray, lo: int, hi: int) -> bool:
+        # bytes only: counting the chunk's lines here held the GIL for seconds per 250 MB, and
+        # the progress is told in bytes (the parser counts the rows)
         if on_chunk is not None:
-            on_chunk(hi - lo, buf.count(b"\n", lo, hi))
+            on_chunk(hi - lo)
         return cancel is not None and cancel.is_set()
 
     try:
@@ -206,6 +254,9 @@ def transcode(src: Path, dst: Path, encoding: str, *, workers: int = 2, cancel: 
         if bad:
             return min(bad)
         if cancel is not None and cancel.is_set():
+            return None
+        if not join:  # read as one stream by open_parts
+            outs = outs[:1]
             return None
         with open(dst, "ab") as joined:
             for part in outs[1:]:

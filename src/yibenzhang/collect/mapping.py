@@ -72,3 +72,60 @@ def parse_map(pairs: list[str] | None) -> dict[str, str]:
         out[source.strip()] = item.strip()
     bag.raise_if_any("mapping_invalid")
     return out
+
+
+# --- suggestions for the console's mapping step (issue 15) --------------------------------------
+
+_NOT_WORD = re.compile(r"[^0-9a-z\u3400-\u9fff]+")
+
+
+def _key(name: str) -> str:
+    """A name without case, width, spaces or punctuation: `身份证_号 ` and `身份证号` match."""
+    return _NOT_WORD.sub("", normalize_name(name))
+
+
+def pinyin_keys(name: str) -> set[str]:
+    """The initials and the whole pinyin of an item name (姓名 → xm, xingming), as departments
+    name columns in systems that do not take Chinese identifiers."""
+    from pypinyin import Style, lazy_pinyin
+
+    text = normalize_name(name)
+    initials = "".join(p[:1] for p in lazy_pinyin(text, style=Style.FIRST_LETTER))
+    whole = "".join(lazy_pinyin(text))
+    return {_key(initials), _key(whole)} - {""}
+
+
+def suggest(items: list[Any], columns: list[str], saved: dict[str, str] | None = None) -> dict[str, str | None]:
+    """{source column: suggested item or None}: the saved mapping first (what the steward chose
+    last time, `-` for a column left out), then the name, the normalized name, pinyin initials or
+    whole pinyin, then one name containing the other. Each item is suggested for one column at most."""
+    saved = saved or {}
+    names = [i.name for i in items]
+    by_key = {_key(n): n for n in names}
+    by_pinyin: dict[str, str] = {}
+    for n in names:
+        for k in pinyin_keys(n):
+            by_pinyin.setdefault(k, n)
+    out: dict[str, str | None] = {}
+    taken: set[str] = set()
+
+    def take(column: str, item: str | None) -> bool:
+        if item is None or (item != IGNORE and (item not in names or item in taken)):
+            return False
+        out[column] = item
+        if item != IGNORE:
+            taken.add(item)
+        return True
+
+    rules = [
+        lambda c: saved.get(c),
+        lambda c: c if c in names else None,
+        lambda c: by_key.get(_key(c)),
+        lambda c: by_pinyin.get(_key(c)),
+        lambda c: next((n for n in names if _key(c) and (_key(n) in _key(c) or _key(c) in _key(n))), None),
+    ]
+    pending = [c for c in columns if c != "_row"]
+    for rule in rules:  # strongest evidence first over every column, so a weak match never takes an item
+        for column in [c for c in pending if c not in out]:
+            take(column, rule(column))
+    return {c: out.get(c) for c in pending}

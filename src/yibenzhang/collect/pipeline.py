@@ -428,3 +428,64 @@ def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Itera
 
     return _run(db, actor, resource, opener, source_info=dict(source), mode=mode, mapping=mapping,
                 progress=progress)
+
+
+@dataclass
+class ColumnCheck:
+    """A file's columns beside the resource's items, before anything is ingested: whether they
+    map as they are (names, normalized names, the saved mapping), the mapping problems, and a
+    suggested item per column for the console's mapping step."""
+
+    columns: list[str]
+    items: list[dict[str, Any]]
+    ok: bool
+    problems: list[dict[str, Any]]
+    suggested: dict[str, str | None]
+    source: dict[str, Any]
+
+
+def check_columns(db: Database, actor: Actor, resource: int | str, path: str | Path, *, fmt: str | None = None,
+                  encoding: str | None = None, sheet: str | None = None,
+                  mapping: dict[str, str] | None = None, known: ColumnCheck | None = None) -> ColumnCheck:
+    """Read only the file's header (a CSV's first line, an XLSX sheet's header rows) and check
+    `mapping` (or the names alone) against the items. Unreadable files raise as the ingest would.
+    `known`: an earlier check of the same file, whose columns are taken instead of reading again."""
+    from ..errors import ValidationFailed
+    from .mapping import suggest
+
+    path = Path(path)
+    target = _target(db, actor, resource)
+    if known is not None:
+        columns, meta = known.columns, known.source
+    else:
+        columns, meta = _header_of(target, path, fmt, encoding, sheet)
+    problems: list[dict[str, Any]] = []
+    try:
+        resolve(target.items, columns, explicit=mapping, saved=target.saved)
+    except ValidationFailed as exc:
+        problems = [{"field": e.field, "code": e.code, "message": e.message, "params": e.params}
+                    for e in exc.errors]
+    items = [{"name": i.name, "data_type": i.data_type, "required": i.required, "is_key": i.is_key}
+             for i in target.items]
+    return ColumnCheck(columns, items, not problems, problems, suggest(target.items, columns, target.saved), meta)
+
+
+def _header_of(target: _Target, path: Path, fmt: str | None, encoding: str | None,
+               sheet: str | None) -> tuple[list[str], dict[str, Any]]:
+    kind = readers.guess_format(path, fmt)
+    work = Staging(get_settings().zone)
+    source: readers.Source | None = None
+    try:
+        if kind == "csv":
+            source = readers.open_csv(path, encoding, work=work.path)
+        elif kind == "xlsx":
+            source = readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
+        elif kind == "json":
+            source = readers.open_json(path, get_engine().connect())
+        else:
+            source = readers.open_parquet(path)
+        return [c for c in source.columns if c != "_row"], dict(source.meta)
+    finally:
+        if source is not None:
+            source.close()
+        work.close()

@@ -11,6 +11,7 @@ arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 from __future__ import annotations
 
 import csv
+import io
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -146,12 +147,11 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
     job: Future[int | None] | None = None
     pool: ThreadPoolExecutor | None = None
     cancel = threading.Event()
-    decoded = [0, 0]  # bytes and lines decoded so far
+    decoded = [0]  # bytes decoded so far
     parsed = [0]  # rows handed out so far
 
-    def on_chunk(nbytes: int, nlines: int) -> None:
+    def on_chunk(nbytes: int) -> None:
         decoded[0] += nbytes
-        decoded[1] += nlines
 
     def transcoded() -> None:
         if job is not None:
@@ -165,7 +165,7 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
         text = work / "source.utf8.csv"
         pool = ThreadPoolExecutor(1)
         job = pool.submit(enc.transcode, path, text, name, workers=DECODE_WORKERS, cancel=cancel,
-                          on_chunk=on_chunk)
+                          on_chunk=on_chunk, join=False)
 
     def close() -> None:
         cancel.set()
@@ -197,12 +197,12 @@ def open_csv(path: Path, encoding: str | None = None, delimiter: str | None = No
     def batches() -> Iterator[pa.RecordBatch]:
         transcoded()
         if not exact:
-            yield from _python_batches(text, delimiter, columns, refused, parsed)
+            yield from _python_batches(path if utf8 else text, delimiter, columns, refused, parsed, chained=not utf8)
             return
         # Quoted values may hold line breaks (Excel's Alt+Enter, Python's csv); a blank line is a
         # row of empty values (dropped later), so that every physical line is accounted for.
         reader = pacsv.open_csv(
-            str(text),
+            str(text) if utf8 else enc.open_parts(text),
             read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, block_size=CSV_BLOCK_BYTES),
             parse_options=pacsv.ParseOptions(delimiter=delimiter, newlines_in_values=True,
                                              ignore_empty_lines=False, invalid_row_handler=on_invalid),
@@ -297,14 +297,15 @@ def line_numbers(batch: pa.RecordBatch, first: int) -> tuple[pa.Array, int]:
 
 
 def _python_batches(text: Path, delimiter: str, columns: list[str], refused: list[dict[str, Any]],
-                    parsed: list[int]) -> Iterator[pa.RecordBatch]:
+                    parsed: list[int], chained: bool = False) -> Iterator[pa.RecordBatch]:
     """The exact path: Python's csv module, record by record, with the physical line each record
     starts on. A record with the wrong number of columns is refused (`row_columns`, the line as
     read kept for the provider's steward); a malformed one stops the file with its line."""
     width = len(columns)
     values: list[list[str]] = [[] for _ in columns]
     lines: list[int] = []
-    with open(text, encoding="utf-8-sig", newline="") as f:
+    raw = enc.open_parts(text) if chained else open(text, "rb")  # noqa: SIM115  (closed with f)
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", newline="") as f:
         reader = csv.reader(f, delimiter=delimiter, strict=True)
         start = 1
         try:

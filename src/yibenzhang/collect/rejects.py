@@ -56,3 +56,35 @@ def reject_file(session: Any, actor: Any, batch_id: int) -> tuple[Path, str]:
     ledger.append(session, actor, "zone.rejects.download", "batch", batch.id,
                   {"resource": resource.code, "seq": batch.seq, "rejected": batch.rejected_count})
     return path, f"{resource.code}-{batch.seq}-rejects.csv"
+
+
+def preview(session: Any, actor: Any, batch_id: int, limit: int = 20) -> list[dict[str, Any]]:
+    """The first rejects of a batch for its page: line, item, code and reason, never the value
+    (the page is not an exit of personal data; the reject file is, and is ledgered). The
+    provider's steward only; [] when the batch has no reject file."""
+    from ..access import can_edit_catalogue
+    from ..catalog import service as catalog
+    from ..config import get_settings
+    from ..zone.model import Batch
+
+    batch = session.get(Batch, batch_id)
+    if batch is None or not batch.reject_path:
+        return []
+    resource = catalog.get_resource(session, actor, batch.resource_id)
+    if not can_edit_catalogue(actor, resource.org_id):
+        return []
+    path = get_settings().zone / batch.path / batch.reject_path
+    if not path.is_file():
+        return []
+    reader = pacsv.open_csv(str(path), read_options=pacsv.ReadOptions(block_size=1 << 20),
+                            convert_options=pacsv.ConvertOptions(
+                                column_types=dict.fromkeys(HEADER, pa.string()),
+                                include_columns=HEADER[:5]))
+    rows: list[dict[str, Any]] = []
+    for batch_ in reader:
+        for r in batch_.to_pylist():
+            rows.append({"line": r["行号"], "item": r["信息项"], "code": r["代码"], "reason": r["原因"],
+                         "reason_en": r["reason"]})
+            if len(rows) >= limit:
+                return rows
+    return rows

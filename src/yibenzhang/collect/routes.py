@@ -77,6 +77,12 @@ def upload_batch(
     pipeline.check_can_collect(get_database(), actor, resource_id)
     options = {"fmt": fmt, "encoding": encoding, "sheet": sheet, "mode": mode,
                "mapping": parse_map([p for p in re.split(r"[;\n]", mapping or "") if p.strip()])}
+    staging, path = stage_upload(file, fmt)
+    return start_ingest(actor, resource_id, background, staging, path, options)
+
+
+def stage_upload(file: UploadFile, fmt: str | None = None) -> tuple[Staging, Path]:
+    """The uploaded file in a private staging folder (removed once ingested or abandoned)."""
     staging = Staging(get_settings().zone)  # the upload is private until ingested, then removed
     name = Path(file.filename or "upload").name
     path = staging.path / (name if Path(name).suffix else f"{name}.{fmt or 'csv'}")
@@ -88,6 +94,12 @@ def upload_batch(
         if is_no_space(exc):
             raise StorageFull() from None
         raise
+    return staging, path
+
+
+def start_ingest(actor: Actor, resource_id: int, background: BackgroundTasks, staging: Staging, path: Path,
+                 options: dict[str, Any]) -> dict[str, Any]:
+    """Ingest a staged upload in the background; its progress is readable by the token."""
     token = uuid.uuid4().hex
     with _LOCK:
         now = time.time()
@@ -161,3 +173,40 @@ def preview_rows(resource_id: Id, limit: int = Query(20, ge=1, le=200), actor: A
 def record_counts(level: str = Query("resource", pattern="^(resource|org|region)$", max_length=KEY_MAX),
                   s: Session = Depends(read_session)) -> list[dict[str, Any]]:
     return zone.record_counts(s, level)
+
+
+# --- uploads waiting for a mapping (the console's mapping step, issue 15) -----------------------
+
+_PENDING: dict[str, dict[str, Any]] = {}
+
+
+def hold_upload(actor: Actor, resource_id: int, staging: Staging, path: Path, options: dict[str, Any],
+                check: Any = None) -> str:
+    """Keep a staged upload whose columns do not map as they are, until its uploader maps them
+    (or abandons it: it is removed after KEEP_SECONDS, or by `ybz init`)."""
+    token = uuid.uuid4().hex
+    now = time.time()
+    with _LOCK:
+        stale = [k for k, v in _PENDING.items() if now - v["started"] > KEEP_SECONDS]
+        for old in stale:
+            _PENDING.pop(old)["staging"].close()
+        _PENDING[token] = {"token": token, "resource_id": resource_id, "user": actor.username, "staging": staging,
+                           "path": path, "options": dict(options), "check": check, "started": now}
+    return token
+
+
+def pending_upload(token: str, actor: Actor) -> dict[str, Any]:
+    """A held upload; only its uploader sees it (another user gets the same 404 as a wrong token)."""
+    with _LOCK:
+        state = _PENDING.get(token)
+    if state is None or state["user"] != actor.username:
+        raise NotFound(f"待映射的上传 {token}", "upload_not_found")
+    return state
+
+
+def release_upload(token: str, actor: Actor) -> dict[str, Any]:
+    """Take a held upload out of the waiting list (to ingest it, or to drop it)."""
+    state = pending_upload(token, actor)
+    with _LOCK:
+        _PENDING.pop(token, None)
+    return state

@@ -27,9 +27,10 @@ from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..collect import pipeline
 from ..collect import routes as collect_routes
+from ..collect.mapping import IGNORE
 from ..config import get_settings
 from ..db import get_database
-from ..errors import NotFound, ValidationFailed
+from ..errors import DomainError, NotFound, ValidationFailed
 from ..ledger import service as ledger
 from ..orgs.model import Region
 from ..params import Id
@@ -124,9 +125,90 @@ def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks
             info = _resource_info(s, ctx.actor, resource_id)
         return render(request, "upload.html", status_code=422, r=info, modes=BatchMode.values(),
                       encodings=ENCODINGS, v=values, errors={"file": [ctx.t("请选择要上传的文件")]})
-    started = collect_routes.upload_batch(
-        resource_id, background, file=upload, fmt=None, encoding=values["encoding"] or None,
-        sheet=values["sheet"] or None, mode=values["mode"] or None, mapping=None, actor=ctx.actor)
+    pipeline.check_can_collect(get_database(), ctx.actor, resource_id)
+    options = {"fmt": None, "encoding": values["encoding"] or None, "sheet": values["sheet"] or None,
+               "mode": values["mode"] or None}
+    staging, path = collect_routes.stage_upload(upload)
+    try:
+        check = pipeline.check_columns(get_database(), ctx.actor, resource_id, path, encoding=options["encoding"],
+                                       sheet=options["sheet"])
+    except DomainError as exc:
+        # An unreadable file (empty, wrong encoding, not a spreadsheet): the form again with the
+        # reason beside the file field, so the next step is to pick another file or encoding.
+        staging.close()
+        with get_database().read() as s:
+            info = _resource_info(s, ctx.actor, resource_id)
+        return render(request, "upload.html", status_code=422, r=info, modes=BatchMode.values(),
+                      encodings=ENCODINGS, v=values, errors={"file": [_message(ctx, exc)]})
+    if check.ok:
+        started = collect_routes.start_ingest(ctx.actor, resource_id, background, staging, path,
+                                              {**options, "mapping": None})
+        return redirect(f"/console/ingests/{started['token']}")
+    # The columns do not map by name: the mapping step, not an error.
+    token = collect_routes.hold_upload(ctx.actor, resource_id, staging, path, options, check)
+    return redirect(f"/console/uploads/{token}/mapping")
+
+
+def _message(ctx: WebContext, exc: DomainError) -> str:
+    problem = exc.as_problem()
+    detail = problem.get("detail_en") if ctx.lang == "en" and problem.get("detail_en") else problem.get("detail")
+    return str(detail or exc.code)
+
+
+# --- the mapping step (issue 15) ------------------------------------------------------------------
+
+
+def _mapping_view(request: Request, ctx: WebContext, token: str, chosen: dict[str, str] | None = None,
+                  status_code: int = 200) -> Response:
+    state = collect_routes.pending_upload(token, ctx.actor)
+    opts = state["options"]
+    check = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
+                                   encoding=opts["encoding"], sheet=opts["sheet"],
+                                   mapping={c: v for c, v in (chosen or {}).items() if v} or None,
+                                   known=state["check"])
+    with get_database().read() as s:
+        info = _resource_info(s, ctx.actor, state["resource_id"])
+    choice = chosen if chosen is not None else {c: (v or "") for c, v in check.suggested.items()}
+    by_column: dict[str, list[str]] = {}
+    general: list[str] = []
+    for p in check.problems:
+        # the page's own words for a column without an item (the CLI's message names --map)
+        text = (ctx.t("请为源列“{column}”选择对应的信息项，或选择“不导入此列”", **p["params"])
+                if p["code"] == "column_unknown" else ctx.t(p["message"], **p["params"]))
+        kind, _, name = p["field"].partition(".")
+        if kind in ("columns", "map") and name in check.columns:
+            by_column.setdefault(name, []).append(text)
+        else:
+            general.append(text)
+    rows = [{"i": i, "column": c, "choice": choice.get(c, ""), "suggested": check.suggested.get(c),
+             "errors": by_column.get(c, [])} for i, c in enumerate(check.columns)]
+    mapped = {v for v in choice.values() if v and v != IGNORE}
+    return render(request, "mapping.html", status_code=status_code, r=info, token=token, rows=rows,
+                  items=check.items, missing=[i for i in check.items if i["name"] not in mapped],
+                  problems=general + [e for r in rows for e in r["errors"]] if chosen is not None else [],
+                  file=state["path"].name, source=check.source, ignore=IGNORE)
+
+
+def mapping_form(request: Request, token: str, ctx: WebContext = Depends(console_user)) -> Response:
+    return _mapping_view(request, ctx, token)
+
+
+def mapping_submit(request: Request, token: str, background: BackgroundTasks,
+                   ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
+    state = collect_routes.pending_upload(token, ctx.actor)
+    if form.get("action") == "cancel":
+        collect_routes.release_upload(token, ctx.actor)["staging"].close()
+        return redirect(f"/console/resources/{state['resource_id']}/upload")
+    columns = state["check"].columns  # read once, at upload (an XLSX is read whole)
+    chosen = {c: str(form.get(f"col-{i}") or "").strip() for i, c in enumerate(columns)}
+    mapping = {c: v for c, v in chosen.items() if v}
+    check = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
+                                   mapping=mapping, known=state["check"])
+    if not check.ok:
+        return _mapping_view(request, ctx, token, chosen, status_code=422)
+    state = collect_routes.release_upload(token, ctx.actor)
+    started = collect_routes.start_ingest(ctx.actor, state["resource_id"], background, state["staging"],
+                                          state["path"], {**state["options"], "mapping": mapping})
     return redirect(f"/console/ingests/{started['token']}")
 
 
@@ -141,9 +223,22 @@ def _progress(ctx: WebContext, token: str) -> dict[str, Any]:
         "mb": round((state.get("bytes") or 0) / 1e6, 2), "total_mb": round((state.get("total_bytes") or 0) / 1e6, 2),
         "mb_per_s": report.get("mb_per_s") if report else round((state.get("bytes") or 0) / 1e6 / elapsed, 2),
         "report": report or None, "quality": report.get("quality") if report else None,
+        "rejects": _reject_preview(ctx, report),
         "error": (error.get("detail_en") if ctx.lang == "en" and error.get("detail_en") else error.get("detail"))
         if error else None, "error_code": error.get("code") if error else None,
     }
+
+
+REJECTS_SHOWN = 20  # first rejects listed on the upload's result page
+
+
+def _reject_preview(ctx: WebContext, report: dict[str, Any] | None) -> list[dict[str, Any]]:
+    if not report or not report.get("rows_rejected"):
+        return []
+    from ..collect.rejects import preview
+
+    with get_database().read() as s:
+        return preview(s, ctx.actor, report["batch_id"], REJECTS_SHOWN)
 
 
 def ingest_page(request: Request, token: str, ctx: WebContext = Depends(console_user)) -> Response:
@@ -242,6 +337,8 @@ def register(router: Any) -> None:
     add = router.add_api_route
     add("/console/resources/{resource_id}/upload", upload_form, methods=["GET"], include_in_schema=False)
     add("/console/resources/{resource_id}/upload", upload_submit, methods=["POST"], include_in_schema=False)
+    add("/console/uploads/{token}/mapping", mapping_form, methods=["GET"], include_in_schema=False)
+    add("/console/uploads/{token}/mapping", mapping_submit, methods=["POST"], include_in_schema=False)
     add("/console/ingests/{token}", ingest_page, methods=["GET"], include_in_schema=False)
     add("/console/ingests/{token}/progress", ingest_fragment, methods=["GET"], include_in_schema=False)
     add("/console/batches/{batch_id}/rejects", reject_file, methods=["GET"], include_in_schema=False)

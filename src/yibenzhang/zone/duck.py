@@ -103,7 +103,11 @@ class DuckDBEngine:
         if not (state.keys and state.dedupe):
             # no de-duplication: the row counts in the files' footers are the answer
             return sum(pq.read_metadata(f).num_rows for p in state.parts for f in p.files)
-        table = self.sql(f"SELECT count(*) AS n FROM {relation(state)}")
+        # one row per distinct key (NULL a value like any other, as in the window's partitions):
+        # a hash aggregate of the key columns instead of the window over every row (issue 15)
+        keys = ", ".join(quote(k) for k in state.keys)
+        undeduped = relation(LiveState(state.resource_id, state.columns, state.keys, state.parts, False))
+        table = self.sql(f"SELECT count(*) AS n FROM (SELECT DISTINCT {keys} FROM {undeduped})")
         return int(table.column("n")[0].as_py())
 
     def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
