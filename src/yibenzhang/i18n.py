@@ -1631,3 +1631,41 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
         "expired); please sign in again",
     "统一身份认证账号": "unified identity account",
 })
+
+
+# issue 18 (session 3): the lineage page, the item question, per-day summaries
+EN.update({
+    "数据血缘": "Data lineage",
+    "资源代码": "Resource code",
+    "查看": "View",
+    "仅显示本单位可见的部分：本单位收到的数据及本单位的运营活动。":
+        "Only what your organization may see: the data it received and its own operating activity.",
+    "数据血缘关系图": "Data lineage graph",
+    "来源与批次": "Sources and batches",
+    "来源": "Source",
+    "批次数": "Batches",
+    "暂无": "None yet",
+    "批次：": "Batches: ",
+    "质量检查{n}次": "{n} quality checks",
+    "压缩{n}次": "{n} compactions",
+    "共享使用方": "Consumers (sharing)",
+    "授权": "Grant",
+    "使用方": "Consumer",
+    "交付次数": "Deliveries",
+    "交付行数": "Rows delivered",
+    "调用天数": "Days with calls",
+    "调用返回行数": "Rows returned by calls",
+    "信息项与脱敏": "Items and masking",
+    "沙箱运行与数据产品": "Sandbox runs and data products",
+    "沙箱运行": "Sandbox run",
+    "运营方": "Operator",
+    "放行行数": "Rows released",
+    "数据产品": "Data product",
+    "开放下载": "Open downloads",
+    "下载次数": "Downloads",
+    "数据资源": "Data resource",
+    "查询信息项流向": "ask where an item went",
+    "信息项 {item}": "item {item}",
+    "开始日期不能晚于结束日期": "The start date cannot be after the end date",
+    "日期格式应为 YYYY-MM-DD": "Dates are written YYYY-MM-DD",
+})

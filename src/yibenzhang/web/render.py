@@ -69,6 +69,7 @@ CONSOLE_NAV: tuple[tuple[str, str, Any], ...] = (
     ("/console/assess", "评估考核", lambda a: _oversight(a) or a.has_role(Role.STEWARD)),
     ("/console/calendar", "合规日历", _gov), ("/console/jobs", "后台任务", _gov),
     ("/console/ledger", "存证校验", _oversight),
+    ("/console/lineage", "数据血缘", _gov),  # issue 18
 )
 
 
