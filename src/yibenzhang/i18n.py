@@ -1669,3 +1669,19 @@ EN.update({
     "开始日期不能晚于结束日期": "The start date cannot be after the end date",
     "日期格式应为 YYYY-MM-DD": "Dates are written YYYY-MM-DD",
 })
+EN.update({  # issue 18 (session 3): the provider's access tokens on the API
+    "访问令牌校验失败（签名或内容无效）": "The access token failed verification (signature or content invalid)",
+    "访问令牌的签发方不是本平台接受的统一身份认证平台":
+        "The access token was not issued by an identity provider this platform accepts",
+    "该令牌不是访问令牌（可能是身份令牌），不能用于调用接口":
+        "This token is not an access token (perhaps an ID token) and cannot be used on the API",
+    "暂时无法连接统一身份认证平台校验访问令牌，请稍后再试":
+        "The identity provider cannot be reached to verify the access token; please try again later",
+    "访问令牌不是签发给本平台接口的（受众不符）": "The access token was not issued for this platform's API (audience)",
+    "访问令牌已过期": "The access token has expired",
+    "该统一身份认证账号尚未关联本平台用户，不能调用接口":
+        "This unified identity account is not linked to a user of this platform and cannot call the API",
+    "该统一身份认证账号在本平台已被停用": "This unified identity account has been disabled on this platform",
+    "该统一身份认证账号关联的本平台账号已停用或锁定":
+        "The platform account linked to this unified identity account is disabled or locked",
+})
