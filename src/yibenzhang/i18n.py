@@ -1633,7 +1633,8 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
 })
 
 
-# issue 18 (session 3): the lineage page, the item question, per-day summaries
+# issue 18 (session 3): the lineage page and the item question, the provider's access tokens on the
+# API, the security administrator's page of SSO identities
 EN.update({
     "数据血缘": "Data lineage",
     "资源代码": "Resource code",
@@ -1668,8 +1669,6 @@ EN.update({
     "信息项 {item}": "item {item}",
     "开始日期不能晚于结束日期": "The start date cannot be after the end date",
     "日期格式应为 YYYY-MM-DD": "Dates are written YYYY-MM-DD",
-})
-EN.update({  # issue 18 (session 3): the provider's access tokens on the API
     "访问令牌校验失败（签名或内容无效）": "The access token failed verification (signature or content invalid)",
     "访问令牌的签发方不是本平台接受的统一身份认证平台":
         "The access token was not issued by an identity provider this platform accepts",
@@ -1684,4 +1683,28 @@ EN.update({  # issue 18 (session 3): the provider's access tokens on the API
     "该统一身份认证账号在本平台已被停用": "This unified identity account has been disabled on this platform",
     "该统一身份认证账号关联的本平台账号已停用或锁定":
         "The platform account linked to this unified identity account is disabled or locked",
+    "已关联统一身份认证账号": "The unified identity account is linked",
+    "已解除关联，该用户的会话已结束": "Unlinked; the user's sessions have ended",
+    "已停用该统一身份认证账号，该用户的会话已结束":
+        "The unified identity account is disabled; the user's sessions have ended",
+    "已恢复该统一身份认证账号": "The unified identity account is enabled again",
+    "本平台只保存统一身份认证账号标识的摘要，不保存标识本身；停用或解除关联会结束该用户的全部会话。":
+        "The platform keeps only a digest of each unified identity account's identifier, never the identifier; "
+        "disabling or unlinking ends all of the user's sessions.",
+    "用户名": "Username",
+    "筛选": "Filter",
+    "编号": "No.",
+    "关联时间": "Linked at",
+    "最近登录": "Last sign-in",
+    "状态": "State",
+    "操作": "Actions",
+    "已停用": "Disabled",
+    "正常": "Active",
+    "恢复": "Enable",
+    "停用": "Disable",
+    "解除关联": "Unlink",
+    "账号标识（sub 或 CAS 用户名）": "Account identifier (sub, or the CAS user name)",
+    "本平台用户名": "Username on this platform",
+    "关联": "Link",
+    "未配置统一身份认证平台": "No identity provider is configured",
 })
