@@ -152,3 +152,22 @@ def test_open_downloads_are_summarised_per_dataset_and_day(world, people, lineag
     assert (out["namespace"], out["name"]) == ("yibenzhang/public", f"resource/{code}/download/{yesterday}")
     assert out["outputFacets"]["outputStatistics"]["fileCount"] == 5
     assert daily.summarize(world.db)["download_days"] == 0
+
+
+def test_a_registered_product_is_an_event_from_its_sandbox_outputs(world, lineage_schema):
+    from tests.products.test_products_service import _passed, _to_publicity
+    from yibenzhang.operate import registration
+
+    pid = _passed(world)
+    day = date(2026, 3, 2)
+    rid = _to_publicity(world, pid, day)
+    with world.db.write() as s:
+        code = registration.assign_code(s, world.actor("reviewer"), rid, today=day + timedelta(days=60)).code
+    built = stored(world, f"product.{pid}")
+    for event in built:
+        lineage_schema.validate(event)
+    kinds = [e["job"]["facets"]["jobType"]["jobType"] for e in built]
+    assert kinds[0] == "PRODUCT_CREATE" and kinds[-1] == "PRODUCT_REGISTER" and code
+    with world.db.read() as s:
+        runs = s.get(products.Product, pid).source_run_ids
+    assert {i["name"] for i in built[-1]["inputs"]} == {f"sandbox/run/{r}" for r in runs}
