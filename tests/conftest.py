@@ -270,7 +270,8 @@ def pytest_configure(config: pytest.Config) -> None:
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
-    """The controller (or a run without xdist) stops the Spark Connect server of the run."""
+    """The controller (or a run without xdist) stops the run's shared servers: Spark Connect,
+    and the single sign-on tests' OpenID Provider and CAS server."""
     if hasattr(config, "workerinput"):
         return
     factory = getattr(config, "_tmp_path_factory", None)
@@ -280,6 +281,10 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     with contextlib.suppress(OSError, ValueError):
         spark_support.stop_all(factory.getbasetemp())
+    from tests.sso import servers as sso_servers  # issue 22: the run's OpenID Provider and CAS server
+
+    with contextlib.suppress(OSError, ValueError):
+        sso_servers.stop_all(factory.getbasetemp())
 
 
 @dataclass(frozen=True)

@@ -195,5 +195,7 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.sso.routes",                    # issue 18: SSO identities (link, unlink, disable)
     "yibenzhang.lineage.routes",                # issue 18: a resource's lineage
     "yibenzhang.web.pages_sso",                 # issue 18: /auth/oidc/{provider}/login|callback
+    "yibenzhang.web.pages_lineage",             # issue 18: /console/lineage (graph of a resource)
+    "yibenzhang.web.pages_sso_admin",           # issue 18: /console/security/sso (SSO identities)
     "yibenzhang.web.routes",
 ]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import Any
 
 from fastapi import Request
 from sqlalchemy.orm import Session
@@ -33,6 +34,21 @@ def request_lang(request: Request) -> str:
     return normalize_lang(request.query_params.get("lang") or request.cookies.get("ybz_lang"))
 
 
+def _oidc_token(raw: str) -> bool:
+    """A JWT where an OpenID Provider's access tokens are accepted (issue 18)."""
+    if raw.count(".") != 2:  # the platform's own tokens (ybz_…) have no dots: no cost on their path
+        return False
+    from .sso import api_tokens
+
+    return api_tokens.looks_like_jwt(raw) and bool(api_tokens.api_providers())
+
+
+def _oidc_user(session: Session, raw: str) -> Any:
+    from .sso import api_tokens
+
+    return api_tokens.user_for_access_token(session, raw)
+
+
 def resolve_actor(request: Request) -> Actor:
     """The actor of a request: a bearer token, else a signed-in session, else anonymous.
     A token that is present but wrong is an error, never a silent fall back to anonymous."""
@@ -49,7 +65,8 @@ def resolve_actor(request: Request) -> Actor:
     seen: str | None = None
     with db.read() as s:
         if auth.lower().startswith("bearer "):
-            user = orgs.user_for_token(s, auth[7:].strip())
+            raw_token = auth[7:].strip()
+            user = _oidc_user(s, raw_token) if _oidc_token(raw_token) else orgs.user_for_token(s, raw_token)
             actor = orgs.actor_for(s, user, lang)
         elif auth:
             raise Unauthenticated("bad_token", "令牌无效、已过期或已吊销")

@@ -1666,3 +1666,80 @@ EN.update({
         "CSV, XLSX, JSON and Parquet; when column names differ from the items you map them after uploading",
     "待映射的上传 {token}": "upload awaiting its mapping {token}",
 })
+
+
+# issue 18 (session 3): the lineage page and the item question, the provider's access tokens on the
+# API, the security administrator's page of SSO identities
+EN.update({
+    "数据血缘": "Data lineage",
+    "资源代码": "Resource code",
+    "查看": "View",
+    "仅显示本单位可见的部分：本单位收到的数据及本单位的运营活动。":
+        "Only what your organization may see: the data it received and its own operating activity.",
+    "数据血缘关系图": "Data lineage graph",
+    "来源与批次": "Sources and batches",
+    "来源": "Source",
+    "批次数": "Batches",
+    "暂无": "None yet",
+    "批次：": "Batches: ",
+    "质量检查{n}次": "{n} quality checks",
+    "压缩{n}次": "{n} compactions",
+    "共享使用方": "Consumers (sharing)",
+    "授权": "Grant",
+    "使用方": "Consumer",
+    "交付次数": "Deliveries",
+    "交付行数": "Rows delivered",
+    "调用天数": "Days with calls",
+    "调用返回行数": "Rows returned by calls",
+    "信息项与脱敏": "Items and masking",
+    "沙箱运行与数据产品": "Sandbox runs and data products",
+    "沙箱运行": "Sandbox run",
+    "运营方": "Operator",
+    "放行行数": "Rows released",
+    "数据产品": "Data product",
+    "开放下载": "Open downloads",
+    "下载次数": "Downloads",
+    "数据资源": "Data resource",
+    "查询信息项流向": "ask where an item went",
+    "信息项 {item}": "item {item}",
+    "开始日期不能晚于结束日期": "The start date cannot be after the end date",
+    "日期格式应为 YYYY-MM-DD": "Dates are written YYYY-MM-DD",
+    "访问令牌校验失败（签名或内容无效）": "The access token failed verification (signature or content invalid)",
+    "访问令牌的签发方不是本平台接受的统一身份认证平台":
+        "The access token was not issued by an identity provider this platform accepts",
+    "该令牌不是访问令牌（可能是身份令牌），不能用于调用接口":
+        "This token is not an access token (perhaps an ID token) and cannot be used on the API",
+    "暂时无法连接统一身份认证平台校验访问令牌，请稍后再试":
+        "The identity provider cannot be reached to verify the access token; please try again later",
+    "访问令牌不是签发给本平台接口的（受众不符）": "The access token was not issued for this platform's API (audience)",
+    "访问令牌已过期": "The access token has expired",
+    "该统一身份认证账号尚未关联本平台用户，不能调用接口":
+        "This unified identity account is not linked to a user of this platform and cannot call the API",
+    "该统一身份认证账号在本平台已被停用": "This unified identity account has been disabled on this platform",
+    "该统一身份认证账号关联的本平台账号已停用或锁定":
+        "The platform account linked to this unified identity account is disabled or locked",
+    "已关联统一身份认证账号": "The unified identity account is linked",
+    "已解除关联，该用户的会话已结束": "Unlinked; the user's sessions have ended",
+    "已停用该统一身份认证账号，该用户的会话已结束":
+        "The unified identity account is disabled; the user's sessions have ended",
+    "已恢复该统一身份认证账号": "The unified identity account is enabled again",
+    "本平台只保存统一身份认证账号标识的摘要，不保存标识本身；停用或解除关联会结束该用户的全部会话。":
+        "The platform keeps only a digest of each unified identity account's identifier, never the identifier; "
+        "disabling or unlinking ends all of the user's sessions.",
+    "用户名": "Username",
+    "筛选": "Filter",
+    "编号": "No.",
+    "关联时间": "Linked at",
+    "最近登录": "Last sign-in",
+    "状态": "State",
+    "操作": "Actions",
+    "已停用": "Disabled",
+    "正常": "Active",
+    "恢复": "Enable",
+    "停用": "Disable",
+    "解除关联": "Unlink",
+    "账号标识（sub 或 CAS 用户名）": "Account identifier (sub, or the CAS user name)",
+    "本平台用户名": "Username on this platform",
+    "关联": "Link",
+    "未配置统一身份认证平台": "No identity provider is configured",
+})

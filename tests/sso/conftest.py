@@ -1,18 +1,15 @@
-"""A real OpenID Provider (node-oidc-provider, from tests/sso/op) for the single sign-on tests,
-started once per session on a free loopback port and stopped by its process id; a small proxy in
-front of its token endpoint that hands the platform tampered ID tokens (re-signed with the
-provider's own key, or not); and helpers that log in on the provider's page as a script."""
+"""The single sign-on tests' fixtures: the run's real OpenID Provider (node-oidc-provider) and
+CAS server (django-cas-server), one of each per test run shared by the xdist workers
+(tests/sso/servers.py starts them, the run's end stops them); a small proxy in front of the
+token endpoint that hands the platform tampered ID tokens (re-signed with the provider's own key,
+or not); and helpers that log in on the provider's pages as a script."""
 
 from __future__ import annotations
 
 import json
 import os
 import re
-import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import threading
 import time
 from collections.abc import Iterator
@@ -28,16 +25,11 @@ from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from tests.conftest import need
+from tests.sso import servers
 
-OP_DIR = Path(__file__).parent / "op"
-CLIENT_ID = "yibenzhang"
+OP_DIR = servers.OP_DIR
+CLIENT_ID = servers.CLIENT_ID
 CONTACT = "云岭省大数据局平台管理员（0871-6000000）"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _uscc(first17: str) -> str:
@@ -64,60 +56,39 @@ class OpenIdProvider:
     client_secret: str
     private_key: RSAKey
     pid: int
-    app_port: int  # the browser tests' app listens here (its callback is registered)
+    app_port: int  # this worker's browser-test app listens here (its callback is registered)
+    api_audience: str = servers.API_AUDIENCE
 
-    def sign(self, claims: dict[str, Any]) -> str:
-        return jwt.encode({"alg": "RS256", "kid": self.private_key.kid}, claims, self.private_key)
-
-
-@pytest.fixture(scope="session")
-def sso_app_port() -> int:
-    """The port the browser tests' app listens on: its callbacks are registered at the providers."""
-    return _free_port()
+    def sign(self, claims: dict[str, Any], typ: str | None = None) -> str:
+        header = {"alg": "RS256", "kid": self.private_key.kid}
+        if typ:
+            header["typ"] = typ
+        return jwt.encode(header, claims, self.private_key)
 
 
 @pytest.fixture(scope="session")
-def openid_provider(tmp_path_factory: pytest.TempPathFactory, sso_app_port: int) -> Iterator[OpenIdProvider]:
+def sso_run_folder(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.conftest import _run_folder
+
+    return _run_folder(tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def openid_provider(sso_run_folder: Path) -> OpenIdProvider:
+    """The run's one OpenID Provider (tests/sso/servers.py), shared by the xdist workers."""
     need(shutil.which("node") is not None, "Node.js (node)")
     need((OP_DIR / "node_modules" / "oidc-provider").exists(),
          "npm oidc-provider (npm ci --prefix tests/sso/op)")
-    port, app_port = _free_port(), sso_app_port
-    issuer = f"http://127.0.0.1:{port}"
-    key = RSAKey.generate_key(2048, parameters={"kid": f"k-{secrets.token_hex(4)}", "use": "sig", "alg": "RS256"},
-                              private=True)
-    secret = secrets.token_urlsafe(24)
-    callbacks = ["http://testserver/auth/oidc/gov/callback", f"http://127.0.0.1:{app_port}/auth/oidc/gov/callback"]
-    config = {
-        "issuer": issuer, "port": port, "cookieKey": secrets.token_hex(16),
-        "jwks": {"keys": [key.as_dict(private=True)]},
-        "clients": [{"client_id": CLIENT_ID, "client_secret": secret, "redirect_uris": callbacks,
-                     "post_logout_redirect_uris": ["http://testserver/", f"http://127.0.0.1:{app_port}/"],
-                     "grant_types": ["authorization_code"], "response_types": ["code"],
-                     "token_endpoint_auth_method": "client_secret_basic"}],
-        "accounts": accounts(),
-    }
-    path = tmp_path_factory.mktemp("op") / "config.json"
-    path.write_text(json.dumps(config))
-    proc = subprocess.Popen(["node", str(OP_DIR / "server.mjs"), str(path)], stdout=subprocess.PIPE,
-                            stderr=subprocess.STDOUT, text=True, cwd=OP_DIR)
-    try:
-        deadline = time.monotonic() + 30
-        assert proc.stdout is not None
-        while True:
-            line = proc.stdout.readline()
-            if "ready" in line:
-                break
-            if (not line and proc.poll() is not None) or time.monotonic() > deadline:
-                raise RuntimeError(f"the OpenID Provider did not start: {line}")
-        threading.Thread(target=proc.stdout.read, daemon=True).start()  # keep its pipe drained
-        yield OpenIdProvider(issuer, secret, key, proc.pid, app_port)
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+    info = servers.openid_provider(sso_run_folder, accounts())
+    ports = info["app_ports"]
+    return OpenIdProvider(info["issuer"], info["client_secret"], RSAKey.import_key(info["key"]), info["pid"],
+                          ports[servers.worker_index() % len(ports)])
+
+
+@pytest.fixture(scope="session")
+def sso_app_port(openid_provider: OpenIdProvider) -> int:
+    """The port the browser tests' app listens on: its callbacks are registered at the providers."""
+    return openid_provider.app_port
 
 
 @pytest.fixture
@@ -247,8 +218,7 @@ def tamper_proxy(openid_provider: OpenIdProvider) -> Iterator[TamperProxy]:
 
 # --- a real CAS 3.0 server (django-cas-server in its own virtualenv, tests/sso/cas) --------------
 
-CAS_DIR = Path(__file__).parent / "cas"
-CAS_PYTHON = CAS_DIR / ".venv" / "bin" / "python"
+CAS_PYTHON = servers.CAS_PYTHON
 CAS_PASSWORD = "cas-pass-9"
 
 
@@ -265,39 +235,11 @@ class CasServer:
 
 
 @pytest.fixture(scope="session")
-def cas_server(tmp_path_factory: pytest.TempPathFactory, sso_app_port: int) -> Iterator[CasServer]:
+def cas_server(sso_run_folder: Path) -> CasServer:
+    """The run's one CAS server (tests/sso/servers.py), shared by the xdist workers."""
     need(CAS_PYTHON.exists(), "the test CAS server's virtualenv (make install: tests/sso/cas/.venv)")
-    home = tmp_path_factory.mktemp("cas")
-    env = {**os.environ, "YBZ_CAS_TEST_DB": str(home / "cas.sqlite3"), "YBZ_CAS_TEST_USERS": json.dumps(cas_people()),
-           "YBZ_CAS_TEST_SECRET": secrets.token_hex(16), "DJANGO_SETTINGS_MODULE": "ybzcas.settings"}
-    env.pop("PYTHONPATH", None)
-    manage = [str(CAS_PYTHON), str(CAS_DIR / "manage.py")]
-    subprocess.run([*manage, "migrate", "--noinput"], env=env, cwd=CAS_DIR, check=True, capture_output=True)
-    pattern = rf"^http://(testserver|127\.0\.0\.1:{sso_app_port})/auth/cas/"
-    subprocess.run([*manage, "services", pattern], env=env, cwd=CAS_DIR, check=True, capture_output=True)
-    port = _free_port()
-    proc = subprocess.Popen([*manage, "runserver", f"127.0.0.1:{port}", "--noreload"], env=env, cwd=CAS_DIR,
-                            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    url = f"http://127.0.0.1:{port}/cas"
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            try:
-                if httpx.get(f"{url}/login", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError("the CAS server did not start")
-            time.sleep(0.2)
-        yield CasServer(url, proc.pid)
-    finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait()
+    info = servers.cas_server(sso_run_folder, cas_people())
+    return CasServer(info["url"], info["pid"])
 
 
 @pytest.fixture

@@ -20,4 +20,11 @@ def lineage_command(resource: str = typer.Argument(..., help="Resource code or i
     emit(result["sources"], False, ["dataset", "runs"], title=f"{result['resource']} {result['name']}: sources")
     emit(result["batches"], False, ["run_id", "state", "rows", "started_at"], title="batches")
     emit([{**c, "columns": ", ".join(f"{k}={v}" for k, v in c["columns"].items())} for c in result["consumers"]],
-         False, ["grant_id", "org", "deliveries", "rows", "columns"], title="consumers")
+         False, ["grant_id", "org", "deliveries", "rows", "call_days", "call_rows", "columns"], title="consumers")
+    if result.get("sandbox_runs"):
+        emit(result["sandbox_runs"], False, ["run_id", "org", "authorization_id", "rows"], title="sandbox runs")
+    if result.get("products"):
+        emit([{**p, "runs": ", ".join(map(str, p["runs"]))} for p in result["products"]], False,
+             ["product_id", "org", "runs", "last"], title="products")
+    if result.get("open_downloads"):
+        emit(result["open_downloads"], False, ["day", "files"], title="open downloads")

@@ -133,3 +133,38 @@ def column_lineage(source: dict[str, Any], columns: list[tuple[str, str]]) -> di
 def org_namespace(uscc: str) -> str:
     """Where a consumer organization's copies live: the platform's namespace and the org's 统一社会信用代码."""
     return f"{namespace()}/org/{uscc}"
+
+
+NOMINAL_TIME_FACET = f"{FACETS}/1-0-1/NominalTimeRunFacet.json#/$defs/NominalTimeRunFacet"
+
+
+def nominal_time(start: datetime, end: datetime) -> dict[str, Any]:
+    """The period a summary run stands for (start included, end excluded)."""
+    def iso(t: datetime) -> str:
+        return t.astimezone(UTC).isoformat().replace("+00:00", "Z")
+    return _facet(NOMINAL_TIME_FACET, nominalStartTime=iso(start), nominalEndTime=iso(end))
+
+
+_RUN_NAMESPACE = uuid.UUID("6f1c7a52-3d0e-4b8e-9a55-1b8d2f0c9e18")
+
+
+def stable_run_id(key: str) -> str:
+    """A run id derived from what the run stands for (a summary of one grant and day): a sweep
+    that runs twice finds the event it already wrote instead of writing a second one."""
+    return str(uuid.uuid5(_RUN_NAMESPACE, f"{namespace()}:{key}"))
+
+
+def identity_lineage(source: dict[str, Any], fields: list[tuple[str, str, str]]) -> dict[str, Any]:
+    """Column lineage where output columns come from named source items: (column, item, subtype)
+    with subtype IDENTITY or AGGREGATION."""
+    out = {}
+    for column, item, subtype in fields:
+        out[column] = {"inputFields": [{
+            "namespace": source["namespace"], "name": source["name"], "field": item,
+            "transformations": [{"type": "DIRECT", "subtype": subtype, "masking": False}]}]}
+    return _facet(COLUMN_LINEAGE_FACET, fields=out)
+
+
+def public_namespace() -> str:
+    """Where the open (public) copies of the platform's datasets go."""
+    return f"{namespace()}/public"

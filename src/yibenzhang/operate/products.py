@@ -245,6 +245,13 @@ def _fields(session: Session, bag: ErrorBag, auth: Authorization, data: dict[str
     return out
 
 
+def _lineage(session: Session, product: Product, action: str) -> None:
+    """Issue 18: resource → sandbox run → product, as OpenLineage events in the same transaction."""
+    from ..lineage import operate as lineage
+
+    lineage.product_built(session, product, action)
+
+
 def create_product(session: Session, actor: Actor, *, authorization_id: int, data: dict[str, Any],
                    today: date | None = None) -> Product:
     if not actor.is_authenticated or actor.user_id is None:
@@ -263,6 +270,7 @@ def create_product(session: Session, actor: Actor, *, authorization_id: int, dat
         "runs": list(product.source_run_ids), "pricing_category": product.pricing_category,
         "price_fen": product.price_fen, "digest": product_digest(session, product),
     })
+    _lineage(session, product, "CREATE")
     return product
 
 
@@ -290,6 +298,7 @@ def update_product(session: Session, actor: Actor, product_id: int, data: dict[s
         "version": product.version, "state": product.state, "runs": list(product.source_run_ids),
         "price_fen": product.price_fen, "digest": product_digest(session, product),
     })
+    _lineage(session, product, "UPDATE")
     return product
 
 

@@ -295,6 +295,9 @@ def assign_code(session: Session, actor: Actor, registration_id: int, today: dat
                   {"registration_id": reg.id, "code": reg.code, "digest": reg.product_digest,
                    "supersedes": earlier.code if earlier else None})
     _log(session, actor, reg, {"code": reg.code})
+    from ..lineage import operate as lineage  # issue 18: the registered (or cancelled) product
+
+    lineage.product_built(session, product, "CANCEL" if reg.kind == RegistrationKind.CANCELLATION.value else "REGISTER")
     return reg
 
 

@@ -556,6 +556,20 @@ def _release(outcome: _Outcome, earlier: list[dict[str, Any]], k: int) -> None:
                           for i, r in enumerate(shown) if r in reasons]
 
 
+def _lineage(session: Session, run: SandboxRun, outcome: _Outcome) -> None:
+    """Issue 18: the run as an OpenLineage event, in the transaction that records it."""
+    from ..lineage import operate as lineage
+
+    plan = outcome.plan
+    resource_ids = [int(r) for r in run.resources or []] or ([plan.view.resource_id] if plan is not None else [])
+    schema = items = None
+    if outcome.refusal is None and outcome.out is not None:
+        schema = {f.name: str(f.type) for f in outcome.out.schema}
+        if plan is not None and plan.kind == ReleaseKind.ROWS.value:
+            items = list(plan.output_items)
+    lineage.sandbox_run(session, run, resource_ids=resource_ids, schema=schema, items=items)
+
+
 def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
                  day: date | None = None) -> SandboxRun:
     """Run one operator query; the run is recorded whether its output is released or refused.
@@ -621,6 +635,7 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
             "row_count": run.row_count, "output_digest": run.output_digest,
             "suppressed_cells": len(outcome.suppressed),
         })
+        _lineage(s, run, outcome)
         if released and outcome.plan is not None:  # issue 23: what left, by name and count
             access_log.record_read(
                 s, actor, exit=access_log.SANDBOX_RELEASE, resource_id=outcome.plan.view.resource_id,

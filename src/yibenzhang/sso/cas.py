@@ -1,6 +1,10 @@
 """The CAS 3.0 client: `/login?service=…` at the server, then the service ticket validated at
 `/p3/serviceValidate` (the response's user and attributes become the claims; `sub` is the user).
 
+Single logout: the CAS server POSTs a SAML 2.0 `logoutRequest` naming the service ticket to the
+service URL when the person signs out there; the local session that ticket opened ends
+(`single_logout`; tickets and sessions are kept as digests only).
+
 CAS has no `state`: ours rides in the service URL (`…/callback?state=…`), is also held in the
 browser's cookie and kept server-side like an OpenID Connect sign-in's, so a callback from a
 sign-in this browser did not start is refused. A ticket is good once at the server.
@@ -17,6 +21,8 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import delete
 
+from ..config import get_settings
+from ..crypto import hmac_sm3_hex
 from ..db import Database, utcnow
 from . import oidc
 from .config import Provider
@@ -86,3 +92,63 @@ def validate(p: Provider, callback: str, state: str, ticket: str | None) -> dict
     if len(response.content) > MAX_RESPONSE_BYTES:
         raise _refused("response_too_large")
     return parse(response.content)
+
+
+# --- single logout (the CAS server's logoutRequest) --------------------------------------------
+
+SAMLP = "{urn:oasis:names:tc:SAML:2.0:protocol}"
+LOGOUT_REQUEST_MAX = 10_000
+
+
+def ticket_digest(provider_name: str, ticket: str) -> str:
+    return hmac_sm3_hex(get_settings().secret_key.encode(), f"cas-ticket:{provider_name}:{ticket}".encode())
+
+
+def remember(db: Database, p: Provider, ticket: str, session_raw: str, user_id: int) -> None:
+    """After a CAS sign-in: the ticket that opened this session (digests only). Rows older than a
+    session's lifetime go at the same time (their sessions have ended anyway)."""
+    from ..crypto import sm3_hex
+    from ..orgs import sessions
+    from .model import SsoCasSession
+
+    now = utcnow()
+    with db.write() as s:
+        s.execute(delete(SsoCasSession).where(SsoCasSession.created_at < now - sessions.lifetime()))
+        s.merge(SsoCasSession(ticket_digest=ticket_digest(p.name, ticket), provider=p.name,
+                              session_digest=sm3_hex(session_raw.encode()), user_id=user_id, created_at=now))
+
+
+def logout_ticket(body: str) -> str | None:
+    """The service ticket a SAML 2.0 LogoutRequest names (its SessionIndex), or None."""
+    if not body or len(body) > LOGOUT_REQUEST_MAX or "<!DOCTYPE" in body.upper() or "<!ENTITY" in body.upper():
+        return None  # no DTDs: a logout request never needs one
+    try:
+        root = ET.fromstring(body)
+    except ET.ParseError:
+        return None
+    if root.tag != f"{SAMLP}LogoutRequest":
+        return None
+    ticket = (root.findtext(f"{SAMLP}SessionIndex") or "").strip()
+    return ticket or None
+
+
+def single_logout(db: Database, p: Provider, body: str) -> bool:
+    """End the local session a CAS server's logoutRequest names. True when one ended; the
+    ledger records it (web.logout via cas:<name>, single logout). An unknown ticket is ignored."""
+    from ..access import Actor
+    from ..ledger import service as ledger
+    from ..orgs.model import WebSession
+    from .model import SsoCasSession
+
+    ticket = logout_ticket(body)
+    if ticket is None:
+        return False
+    with db.write() as s:
+        row = s.get(SsoCasSession, ticket_digest(p.name, ticket))
+        if row is None:
+            return False
+        ended = s.execute(delete(WebSession).where(WebSession.id_digest == row.session_digest)).rowcount or 0
+        s.delete(row)
+        ledger.append(s, Actor.system(), "web.logout", "user", row.user_id,
+                      {"via": f"cas:{p.name}", "single_logout": True, "sessions_ended": int(ended)})
+    return bool(ended)

@@ -16,7 +16,9 @@ A provider exists when YBZ_OIDC_<NAME>_ISSUER is set; its URL name is <name> in 
 - `_AUTO_CREATE`: create a user at first login when the org claim names a known org (default no);
 - `_DEFAULT_ROLE`: the role such a user gets (default 数据使用方);
 - `_CONTACT`: whom the refusal page tells the person to ask (default the platform's administrator);
-- `_LEEWAY_SECONDS`: clock skew allowed on the ID token's times (default 60).
+- `_LEEWAY_SECONDS`: clock skew allowed on the ID token's times (default 60);
+- `_API_AUDIENCE`: the platform's resource indicator (RFC 8707); when set, the provider's JWT
+  access tokens for that audience are accepted as bearer tokens on the API (sso/api_tokens.py).
 """
 
 from __future__ import annotations
@@ -53,6 +55,7 @@ class Provider:
     leeway_seconds: int = 60
     protocol: str = "oidc"
     server_url: str = ""  # CAS: the server's prefix (/login, /p3/serviceValidate below it)
+    api_audience: str = ""  # OIDC: accept the provider's access tokens for this audience on the API
 
     @classmethod
     def from_env(cls, name: str) -> Provider:
@@ -76,6 +79,7 @@ class Provider:
             default_role=get("DEFAULT_ROLE", "数据使用方"),
             contact=get("CONTACT", DEFAULT_CONTACT),
             leeway_seconds=int(get("LEEWAY_SECONDS", "60")),
+            api_audience=get("API_AUDIENCE"),
         )
 
     @classmethod

@@ -40,3 +40,18 @@ class SsoLogin(Base):
     code_verifier: Mapped[str] = mapped_column(SealedText)
     next_url: Mapped[str] = mapped_column(String(500))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class SsoCasSession(Base):
+    """Which local session a CAS service ticket opened, for the CAS server's single logout (its
+    logoutRequest names the ticket). Both kept as SM3 digests only: the row can neither open nor
+    name a session by itself."""
+
+    __tablename__ = "sso_cas_sessions"
+    __table_args__ = (Index("ix_sso_cas_sessions_created_at", "created_at"),)
+
+    ticket_digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    provider: Mapped[str] = mapped_column(String(64))
+    session_digest: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

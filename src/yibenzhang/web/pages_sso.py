@@ -6,6 +6,7 @@ providers are offered on the login page by name (their `_LABEL`)."""
 from __future__ import annotations
 
 from fastapi import APIRouter, Request, Response
+from starlette.concurrency import run_in_threadpool
 
 from ..db import get_database
 from ..deps import SESSION_COOKIE
@@ -147,4 +148,19 @@ def cas_callback(request: Request, name: str, state: str | None = None, ticket: 
     except oidc.SsoRefused as exc:
         sso.record_refusal(db, p.name, exc, subject)
         return _refused(request, p.name, exc)
+    cas.remember(db, p, ticket or "", raw, user_id)  # for the server's single logout
     return _signed_in(request, login.next_url, raw)
+
+
+@router.post("/auth/cas/{name}/callback")
+async def cas_single_logout(request: Request, name: str) -> Response:
+    """The CAS server's single logout: a back-channel POST (no browser, no session, no CSRF token)
+    whose `logoutRequest` names the service ticket; the session it opened ends. Always 200 with
+    an empty body, so the answer tells a caller nothing about tickets."""
+    p = _provider(name, "cas")
+    if int(request.headers.get("content-length") or 0) <= cas.LOGOUT_REQUEST_MAX * 2:
+        form = await request.form()
+        body = form.get("logoutRequest")
+        if isinstance(body, str):
+            await run_in_threadpool(cas.single_logout, get_database(), p, body)
+    return Response(status_code=200)

@@ -17,7 +17,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from markupsafe import Markup, escape
 
-from ..access import Actor
+from ..access import Actor, can_administer_security
 from ..db import get_database
 from ..deps import SESSION_COOKIE, request_lang
 from ..enums import DataType, Role
@@ -69,6 +69,8 @@ CONSOLE_NAV: tuple[tuple[str, str, Any], ...] = (
     ("/console/assess", "评估考核", lambda a: _oversight(a) or a.has_role(Role.STEWARD)),
     ("/console/calendar", "合规日历", _gov), ("/console/jobs", "后台任务", _gov),
     ("/console/ledger", "存证校验", _oversight),
+    ("/console/lineage", "数据血缘", _gov),  # issue 18
+    ("/console/security/sso", "统一身份认证账号", can_administer_security),  # issue 18
 )
 
 

@@ -63,6 +63,10 @@ def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None 
                 raise Conflict("compact_raced", "压缩期间有新批次发布，请重试")
             ledger_service.append(session, actor, "zone.batch.compact", "batch", batch.id, {
                 "resource": code, "batches": live, "rows": written.rows, "engine": chosen.name})
+            from ..lineage import zone as lineage  # issue 18: in the compaction's own transaction
+
+            lineage.compacted(session, code, rows=written.rows,
+                              columns={c.name: c.type for c in state.columns}, engine=chosen.name)
 
         batch = publish_batch(
             db, actor, resource_id, staging, mode=BatchMode.FULL.value, status=BatchStatus.PUBLISHED.value,

@@ -13,7 +13,8 @@ if __name__ == "__main__":
         django.setup()
         from cas_server.models import ReplaceAttributName, ServicePattern
 
-        sp = ServicePattern.objects.create(pos=100, name="yibenzhang", pattern=sys.argv[2])
+        # single_log_out: on sign-out the server POSTs a logoutRequest to the service URL (SLO)
+        sp = ServicePattern.objects.create(pos=100, name="yibenzhang", pattern=sys.argv[2], single_log_out=True)
         ReplaceAttributName.objects.create(name="*", replace="", service_pattern=sp)
     else:
         from django.core.management import execute_from_command_line
