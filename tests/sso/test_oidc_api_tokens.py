@@ -48,7 +48,7 @@ def api_env(oidc_env: OpenIdProvider, monkeypatch: pytest.MonkeyPatch) -> OpenId
 
 
 def link(world, client, subject: str = "police.steward", username: str = "police_steward") -> int:
-    linked = client.post("/api/v1/sso/identities", headers=world.headers("admin"),
+    linked = client.post("/api/v1/sso/identities", headers=world.headers("secadmin"),
                          json={"provider": "gov", "subject": subject, "username": username})
     assert linked.status_code == 201, linked.text
     return linked.json()["id"]
@@ -100,7 +100,7 @@ def test_refusals_have_stable_codes(api_env, world, client):
     id_token = provider_tokens(op, "police.steward", resource=None)["id_token"]
     assert refusal(client, id_token) in ("oidc_token_type", "oidc_token_audience")
     # disabled identity: refused; the platform's own token of the same user still works
-    assert client.post(f"/api/v1/sso/identities/{ident}/disabled", headers=world.headers("admin"),
+    assert client.post(f"/api/v1/sso/identities/{ident}/disabled", headers=world.headers("secadmin"),
                        json={"disabled": True}).status_code == 200
     assert refusal(client, good) == "oidc_token_identity_disabled"
 

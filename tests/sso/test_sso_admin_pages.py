@@ -25,7 +25,7 @@ def security_admin(world) -> str:
 
 
 def test_link_disable_enable_unlink_from_the_console(oidc_env, world, client, signed_in):  # noqa: F811
-    csrf = signed_in("admin")
+    csrf = signed_in("secadmin")
     page = client.get(PAGE)
     assert page.status_code == 200 and 'id="sso-link-form"' in page.text and "云岭省统一身份认证" in page.text
     linked = client.post(PAGE, data={"csrf_token": csrf, "provider": "gov", "subject": "police.steward",
