@@ -31,7 +31,7 @@ def initialize() -> dict[str, Any]:
     return {
         "home": str(settings.home),
         "database": settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url,
-        "zone": str(settings.zone),
+        "zone": settings.zone_uri or str(settings.zone),
         "categories_added": added,
         "zone_leftovers_removed": leftovers,
     }

@@ -21,9 +21,9 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import published
+from tests.s3_support import zone_file
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_file
-from yibenzhang.config import get_settings
 from yibenzhang.errors import DomainError, ValidationFailed
 from yibenzhang.zone import service as zone
 
@@ -309,7 +309,7 @@ def test_any_csv_python_writes_collects_exactly(world, exact_resource, tmp_path_
 
     lines = []
     if report.reject_file:
-        raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+        raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
         lines = list(csv.DictReader(io.StringIO(raw, newline="")))
     got_rejects = {(int(r["行号"]), r["信息项"]): (r["代码"], r["原值"], r["原因"], r["reason"]) for r in lines}
     want_rejects = {(at, name): (code, row[[n for n, _ in ITEMS].index(name)])
@@ -335,7 +335,7 @@ def test_ragged_rows_are_rejected_per_row_with_their_line(world, exact_resource,
                     encoding="utf-8")
     report = ingest_file(world.db, world.actor("police_steward"), exact_resource, path, mode="全量")
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (4, 2, 2)
-    raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+    raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
     assert {(r["行号"], r["代码"]) for r in csv.DictReader(io.StringIO(raw, newline=""))} == {
         ("4", "row_columns"), ("6", "row_columns")}
     with world.db.read() as s:
@@ -460,7 +460,7 @@ def test_xlsx_cells_collect_exactly(world, tmp_path_factory, rows):
             assert row[name] == want[name], (name, row[name], want[name])
     lines = []
     if report.reject_file:
-        raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+        raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
         lines = list(csv.DictReader(io.StringIO(raw, newline="")))
     assert {(int(r["行号"]), r["信息项"], r["代码"]) for r in lines} == {
         (at, name, code) for at, _t, codes in expected for name, code in codes.items()}

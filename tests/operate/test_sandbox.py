@@ -15,6 +15,9 @@ from yibenzhang.ledger.model import LedgerEvent
 from yibenzhang.operate import authorizations as auths
 from yibenzhang.operate import disclosure_guard, sandbox
 
+# Issue 14: every test here runs on the local zone and on the S3 zone (a real SeaweedFS).
+pytestmark = pytest.mark.usefixtures("zone_store")
+
 
 def query(op, sql: str, auth_id: int | None = None, who: str = "operator_user", day: date | None = None) -> dict:
     run = sandbox.submit_query(op.db, op.actor(who), auth_id or op.auth_id, sql.format(r=f"r_{op.resource_id}"),

@@ -67,11 +67,15 @@ class DuckDBEngine:
         """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
         extensions are allowed for quality.native's checks: only the platform's own SQL runs
         here (the operators' sandbox has its own locked connection)."""
+        from .store import get_store
+
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
-        return duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
-                                      "allow_unsigned_extensions": True,
-                                      "temp_directory": str(spill), "preserve_insertion_order": True})
+        con = duckdb.connect(config={"memory_limit": MEMORY_LIMIT, "threads": THREADS,
+                                     "allow_unsigned_extensions": True,
+                                     "temp_directory": str(spill), "preserve_insertion_order": True})
+        get_store().register(con)  # s3:// paths of an S3 zone (store.py: why not httpfs)
+        return con
 
     def available(self) -> bool:
         return True
@@ -100,7 +104,10 @@ class DuckDBEngine:
             return 0
         if not (state.keys and state.dedupe):
             # no de-duplication: the row counts in the files' footers are the answer
-            return sum(pq.read_metadata(f).num_rows for p in state.parts for f in p.files)
+            from .store import get_store
+
+            store = get_store()
+            return sum(store.read_metadata(f).num_rows for p in state.parts for f in p.files)
         table = self.sql(f"SELECT count(*) AS n FROM {relation(state)}")
         return int(table.column("n")[0].as_py())
 
