@@ -15,7 +15,6 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
@@ -26,6 +25,7 @@ from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_file
 from yibenzhang.errors import DomainError, ValidationFailed
 from yibenzhang.zone import service as zone
+from yibenzhang.zone.engine import get_engine
 
 ITEMS = [("备注", "C"), ("证件号码", "C"), ("人数", "I"), ("金额", "Y"), ("数值", "N"), ("日期", "D"),
          ("时间", "T"), ("标志", "L")]
@@ -299,7 +299,7 @@ def test_any_csv_python_writes_collects_exactly(world, exact_resource, tmp_path_
 
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    got = duckdb.connect().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_arrow_table().to_pylist()
+    got = get_engine().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_pylist()
     assert [r["_row"] for r in got] == [at for at, _ in accepted]
     for row, (_, want) in zip(got, accepted, strict=True):
         for name, _letter in ITEMS:
@@ -340,7 +340,7 @@ def test_ragged_rows_are_rejected_per_row_with_their_line(world, exact_resource,
         ("4", "row_columns"), ("6", "row_columns")}
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    rows = duckdb.connect().sql(f"SELECT 备注, _row FROM read_parquet({files_!r}) ORDER BY _row").fetchall()
+    rows = get_engine().connect().sql(f"SELECT 备注, _row FROM read_parquet({files_!r}) ORDER BY _row").fetchall()
     assert rows == [("多\r\n行", 2), ("好", 7)]
 
 
@@ -453,7 +453,7 @@ def test_xlsx_cells_collect_exactly(world, tmp_path_factory, rows):
     assert report.rows_read == len(expected) and report.rows_accepted == len(accepted)
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    got = duckdb.connect().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_arrow_table().to_pylist()
+    got = get_engine().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_pylist()
     assert [r["_row"] for r in got] == [at for at, _ in accepted]
     for row, (_, want) in zip(got, accepted, strict=True):
         for name, _letter in XLSX_ITEMS:
