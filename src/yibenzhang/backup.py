@@ -241,8 +241,40 @@ def _check_target(target: Path) -> None:
         raise Conflict("backup_target_exists", "备份目标“{path}”已存在且不为空", path=str(target))
 
 
+def _is_batch_entry(name: str) -> bool:
+    """Region folders (6-digit division codes) hold batches; dot-folders are staging."""
+    return name.startswith(".") or (name.isdigit() and len(name) == 6)
+
+
+def _copy_zone_s3(store: Any, batches: list[tuple[str, str]], out: Path) -> dict[str, Any]:
+    """The same as `_copy_zone` from an S3 zone: the objects under each referenced batch prefix
+    (exact keys: a prefix is written once, before its manifest row commits), then the objects
+    outside batch prefixes (sandbox outputs)."""
+    copied, missing = 0, []
+    for rel, status in batches:
+        entries = [e for e in store.files(rel) if not e.relative.endswith("/.lease")]
+        if not entries:
+            missing.append({"path": rel, "status": status})
+            continue
+        for e in entries:
+            store.get_file(e.relative, out / e.relative)
+        copied += 1
+    others = set()
+    for e in store.files():
+        top = e.relative.split("/", 1)[0]
+        if not _is_batch_entry(top):
+            store.get_file(e.relative, out / e.relative)
+            others.add(top)
+    return {"batches": copied, "missing": missing, "other_entries": len(others)}
+
+
 def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[str, Any]:
     """The batch folders the snapshot references, and the zone's other files (not batch folders)."""
+    from .zone.store import get_store
+
+    store = get_store()
+    if store.is_s3:
+        return _copy_zone_s3(store, batches, out)
     copied, missing = 0, []
     for rel, status in batches:
         src = zone / rel
@@ -254,8 +286,7 @@ def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[st
     other = 0
     if zone.is_dir():
         for entry in zone.iterdir():
-            # Region folders (6-digit division codes) hold batches; dot-folders are staging.
-            if entry.name.startswith(".") or (entry.name.isdigit() and len(entry.name) == 6):
+            if _is_batch_entry(entry.name):
                 continue
             if entry.is_dir():
                 _copy_tree(entry, out / entry.name)
@@ -505,17 +536,58 @@ def _undo_restore(home: Path, zone: Path, keys: Path, url: str, backend: str) ->
             cur.execute("DROP TABLE " + _quoted(tables) + " CASCADE")
 
 
+def _upload_zone(store: Any, folder: Path, manifest: dict[str, Any]) -> None:
+    """Write the backup's zone files back to an S3 zone, each object read back and checked
+    against the manifest's SM3 digest and size (what arrived, not what was sent)."""
+    from .zone.storage import sm3_files
+
+    files = manifest["files"]
+    for path in _files_under(folder):
+        rel = path.relative_to(folder).as_posix()
+        store.put_file(path, rel)
+        want = files[f"zone/{rel}"]
+        if store.size(rel) != want["size"] or sm3_files([store.uri(rel)]) != want["sm3"]:
+            raise Conflict("restore_digest_mismatch", "恢复写入的文件“{path}”摘要不符", path=rel)
+
+
+def _check_batch_digests() -> None:
+    """Every restored published batch's files have the SM3 digest its manifest row recorded."""
+    from sqlalchemy import select
+
+    from .db import get_database
+    from .zone.model import Batch, BatchStatus
+    from .zone.storage import sm3_files
+    from .zone.store import get_store
+
+    store = get_store()
+    with get_database().read() as s:
+        rows = s.execute(select(Batch.path, Batch.files, Batch.digest)
+                         .where(Batch.status == BatchStatus.PUBLISHED.value)).all()
+    for path, files, digest in rows:
+        uris = [store.uri(f"{path}/{f}") for f in files]
+        if not all(store.exists(f"{path}/{f}") for f in files):
+            continue  # a batch the backup recorded as missing (its manifest says so)
+        if sm3_files(uris) != digest:
+            raise Conflict("restore_digest_mismatch", "恢复写入的文件“{path}”摘要不符", path=path)
+
+
 def restore_backup(source: Path) -> dict[str, Any]:
     from .config import get_settings, reset_settings
     from .db import get_database, migrate, reset_databases
 
     source = source.resolve()
     manifest = read_manifest(source)
+    from .zone.store import get_store
+
     home = Path(os.environ.get("YBZ_HOME", "./ybz-data")).resolve()
-    zone = Path(os.environ.get("YBZ_ZONE") or home / "zone").resolve()
+    reset_settings()
+    zone = get_settings().zone  # with an S3 zone: its local scratch folder
     keys = home / "keys"
     if not _home_is_empty(home, zone, keys):
         raise Conflict("restore_home_not_empty", "只能恢复到空的数据目录，“{path}”不为空", path=str(home))
+    store = get_store()
+    if store.is_s3 and store.files():
+        raise Conflict("restore_zone_not_empty", "只能恢复到空的数据区，“{path}”不为空", path=store.root_uri)
     secret = (source / "keys" / SECRET_FILE).read_text()
     env_secret = os.environ.get("YBZ_SECRET_KEY")
     if env_secret and env_secret != secret:
@@ -541,7 +613,10 @@ def restore_backup(source: Path) -> dict[str, Any]:
             (keys / SECRET_FILE).unlink(missing_ok=True)  # the environment holds it
         zone.mkdir(parents=True, exist_ok=True)
         if (source / "zone").is_dir():
-            _copy_tree(source / "zone", zone)
+            if store.is_s3:
+                _upload_zone(store, source / "zone", manifest)
+            else:
+                _copy_tree(source / "zone", zone)
         if backend == "sqlite":
             db_path = _sqlite_path(url)
             db_path.parent.mkdir(parents=True, exist_ok=True)
@@ -558,8 +633,12 @@ def restore_backup(source: Path) -> dict[str, Any]:
         reset_settings()
         reset_databases()
         migrate(url)  # to this code's heads (a no-op when the backup is of the same version)
+        _check_batch_digests()
     except BaseException:
         _undo_restore(home, zone, keys, url, backend)  # never leave a half-restored home behind
+        if store.is_s3:
+            for e in store.files():
+                store.delete_file(e.relative)
         raise
     from .ledger import service as ledger
 

@@ -120,6 +120,21 @@ class Settings:
     spark_remote: str | None = None
     spark_min_bytes: int = 256 << 20
     compact_batches: int = 64
+    # Issue 14: the zone on S3-compatible object storage. `zone_uri` is where batches live: the
+    # local folder (`zone`, the default) or `s3://bucket/prefix`; with S3, `zone` is a local
+    # scratch folder (staging, spill files) and the S3 settings say how to reach the store.
+    zone_uri: str = ""
+    s3_endpoint: str | None = None
+    s3_region: str = "us-east-1"
+    s3_access_key: str | None = field(default=None, repr=False)
+    s3_secret_key: str | None = field(default=None, repr=False)
+    # A writer's lease on its unpublished objects lasts this long without a heartbeat; past it
+    # (or when its process is gone, on the same host) the sweep may remove them.
+    zone_lease_seconds: int = 300
+
+    @property
+    def zone_on_s3(self) -> bool:
+        return self.zone_uri.startswith("s3://")
 
     @property
     def tz(self) -> ZoneInfo:
@@ -137,7 +152,13 @@ class Settings:
     def from_env(cls) -> Settings:
         home = Path(os.environ.get("YBZ_HOME", "./ybz-data")).resolve()
         db_url = os.environ.get("YBZ_DB_URL") or f"sqlite:///{home / 'ybz.sqlite3'}"
-        zone = Path(os.environ.get("YBZ_ZONE") or home / "zone").resolve()
+        raw_zone = os.environ.get("YBZ_ZONE") or ""
+        if raw_zone.startswith("s3://"):
+            zone_uri = raw_zone.rstrip("/")
+            zone = Path(os.environ.get("YBZ_ZONE_SCRATCH") or home / "zone-scratch").resolve()
+        else:
+            zone = Path(raw_zone or home / "zone").resolve()
+            zone_uri = str(zone)
         holidays = os.environ.get("YBZ_HOLIDAYS_FILE")
         return cls(
             home=home,
@@ -151,6 +172,12 @@ class Settings:
             spark_remote=os.environ.get("YBZ_SPARK_REMOTE") or None,
             spark_min_bytes=_int("YBZ_SPARK_MIN_BYTES", 256 << 20),
             compact_batches=_int("YBZ_COMPACT_BATCHES", 64),
+            zone_uri=zone_uri,
+            s3_endpoint=os.environ.get("YBZ_S3_ENDPOINT") or None,
+            s3_region=os.environ.get("YBZ_S3_REGION") or "us-east-1",
+            s3_access_key=os.environ.get("YBZ_S3_ACCESS_KEY") or None,
+            s3_secret_key=os.environ.get("YBZ_S3_SECRET_KEY") or None,
+            zone_lease_seconds=_int("YBZ_ZONE_LEASE_SECONDS", 300),
         )
 
 

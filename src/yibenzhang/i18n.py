@@ -1743,3 +1743,13 @@ EN.update({
     "关联": "Link",
     "未配置统一身份认证平台": "No identity provider is configured",
 })
+
+
+# issue 14: the zone on S3-compatible object storage
+EN.update({
+    "查询引擎“{engine}”不能读取S3数据区（缺少 hadoop-aws 连接器）":
+        "The {engine} engine cannot read a zone on S3 (the hadoop-aws connector is missing)",
+    "数据区地址“{value}”无效": "The zone address “{value}” is not valid",
+    "只能恢复到空的数据区，“{path}”不为空": "A restore goes into an empty zone only; “{path}” is not empty",
+    "恢复写入的文件“{path}”摘要不符": "A restored file “{path}” does not match its digest",
+})

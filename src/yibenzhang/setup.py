@@ -36,7 +36,7 @@ def initialize() -> dict[str, Any]:
         "home": str(settings.home),
         "native_checks": str(built) if built else None,
         "database": settings.db_url.split("@")[-1] if "@" in settings.db_url else settings.db_url,
-        "zone": str(settings.zone),
+        "zone": settings.zone_uri or str(settings.zone),
         "categories_added": added,
         "zone_leftovers_removed": leftovers,
     }

@@ -15,6 +15,7 @@ from sqlalchemy import create_engine, select, text
 
 from tests.conftest import PG_URL
 from tests.factories import published
+from tests.s3_support import new_zone_if_s3, zone_file, zone_parquet
 from yibenzhang import backup
 from yibenzhang.access import Actor
 from yibenzhang.catalog.schemas import ItemIn
@@ -86,6 +87,7 @@ def _switch_home(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
     """Point the platform at a new, empty home (and an empty database for PostgreSQL)."""
     target = tmp_path / "restored"
     monkeypatch.setenv("YBZ_HOME", str(target))
+    new_zone_if_s3(monkeypatch)
     if get_database().is_sqlite:
         monkeypatch.delenv("YBZ_DB_URL", raising=False)
     else:
@@ -112,7 +114,7 @@ def test_round_trip_answers_the_same_queries(world, tmp_path, monkeypatch, reque
     assert _answers(world, ids["resource"], ids["request"]) == before
     assert before["rows"] and len(before["rows"]) == 25
     assert _table_counts(get_settings().db_url) == counts
-    assert (home / "keys").is_dir() and any((get_settings().zone).rglob("*.parquet"))
+    assert (home / "keys").is_dir() and zone_parquet()
     # A new act on the restored platform extends the same chain.
     with get_database().write() as s:
         ledger.append(s, Actor.system(), "test.after_restore", "test", 1, {})
@@ -194,16 +196,15 @@ def test_backup_while_rows_are_being_collected_is_consistent(world, tmp_path, mo
     _switch_home(request, monkeypatch, tmp_path)
     restored = backup.restore_backup(tmp_path / "bk")
     assert restored["ledger_ok"] is True
-    zone_root = get_settings().zone
     with get_database().read() as s:
         batches = s.execute(select(Batch.path, Batch.files, Batch.row_count).where(Batch.resource_id == rid)).all()
         current = zone.count_current(s, rid)
     assert 3 <= len(batches) <= done[0]
     # Every batch the restored metadata knows is wholly there; no folder is there without its row.
     for b in batches:
-        rows = sum(pq.ParquetFile(zone_root / b.path / f).metadata.num_rows for f in b.files)
+        rows = sum(pq.ParquetFile(zone_file(f"{b.path}/{f}")).metadata.num_rows for f in b.files)
         assert rows == b.row_count == 100
-    on_disk = {p.parent.relative_to(zone_root).as_posix() for p in zone_root.rglob("*.parquet")}
+    on_disk = {p.rsplit("/", 1)[0] for p in zone_parquet()}
     assert on_disk == {b.path for b in batches}
     assert current == 100 * len(batches)
 

@@ -34,3 +34,9 @@ def log_resource(world) -> int:
 
 def rows_csv(rows: list[str]) -> str:
     return HEADER + "".join(r + "\n" for r in rows)
+
+
+@pytest.fixture(autouse=True)
+def _on_each_zone_store(zone_store: str) -> str:
+    """Issue 14: every collection test runs on the local zone and on the S3 zone."""
+    return zone_store

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 from tests.collect.conftest import rows_csv
+from tests.s3_support import zone_file
 from yibenzhang.collect import encoding as enc
 from yibenzhang.collect.pipeline import ingest_file
-from yibenzhang.config import get_settings
 from yibenzhang.zone import service as zone
 from yibenzhang.zone.engine import get_engine
 
@@ -72,7 +72,7 @@ def test_many_blocks_keep_exact_lines_and_rejects(world, people, tmp_path):
     path.write_bytes(rows_csv(rows).encode("gb18030"))
     report = ingest_file(world.db, world.actor("police_steward"), people, path, mode="全量")
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (n, n - 3, 3)
-    raw = (get_settings().zone / report.reject_file).read_text(encoding="utf-8-sig")
+    raw = zone_file(report.reject_file).read_text(encoding="utf-8-sig")
     lines = list(csv.DictReader(raw.splitlines()))
     assert [(r["行号"], r["原值"]) for r in lines] == [(str(i + 2), v) for i, v in sorted(bad_lines.items())]
     with world.db.read() as s:

@@ -15,17 +15,17 @@ from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
-import duckdb
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from tests.factories import published
+from tests.s3_support import zone_file
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_file
-from yibenzhang.config import get_settings
 from yibenzhang.errors import DomainError, ValidationFailed
 from yibenzhang.zone import service as zone
+from yibenzhang.zone.engine import get_engine
 
 ITEMS = [("备注", "C"), ("证件号码", "C"), ("人数", "I"), ("金额", "Y"), ("数值", "N"), ("日期", "D"),
          ("时间", "T"), ("标志", "L")]
@@ -299,7 +299,7 @@ def test_any_csv_python_writes_collects_exactly(world, exact_resource, tmp_path_
 
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    got = duckdb.connect().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_arrow_table().to_pylist()
+    got = get_engine().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_pylist()
     assert [r["_row"] for r in got] == [at for at, _ in accepted]
     for row, (_, want) in zip(got, accepted, strict=True):
         for name, _letter in ITEMS:
@@ -309,7 +309,7 @@ def test_any_csv_python_writes_collects_exactly(world, exact_resource, tmp_path_
 
     lines = []
     if report.reject_file:
-        raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+        raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
         lines = list(csv.DictReader(io.StringIO(raw, newline="")))
     got_rejects = {(int(r["行号"]), r["信息项"]): (r["代码"], r["原值"], r["原因"], r["reason"]) for r in lines}
     want_rejects = {(at, name): (code, row[[n for n, _ in ITEMS].index(name)])
@@ -335,12 +335,12 @@ def test_ragged_rows_are_rejected_per_row_with_their_line(world, exact_resource,
                     encoding="utf-8")
     report = ingest_file(world.db, world.actor("police_steward"), exact_resource, path, mode="全量")
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (4, 2, 2)
-    raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+    raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
     assert {(r["行号"], r["代码"]) for r in csv.DictReader(io.StringIO(raw, newline=""))} == {
         ("4", "row_columns"), ("6", "row_columns")}
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    rows = duckdb.connect().sql(f"SELECT 备注, _row FROM read_parquet({files_!r}) ORDER BY _row").fetchall()
+    rows = get_engine().connect().sql(f"SELECT 备注, _row FROM read_parquet({files_!r}) ORDER BY _row").fetchall()
     assert rows == [("多\r\n行", 2), ("好", 7)]
 
 
@@ -453,14 +453,14 @@ def test_xlsx_cells_collect_exactly(world, tmp_path_factory, rows):
     assert report.rows_read == len(expected) and report.rows_accepted == len(accepted)
     with world.db.read() as s:
         files_ = [str(p) for p in zone.batch_files(s, report.batch_id)]
-    got = duckdb.connect().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_arrow_table().to_pylist()
+    got = get_engine().sql(f"SELECT * FROM read_parquet({files_!r}) ORDER BY _row").to_pylist()
     assert [r["_row"] for r in got] == [at for at, _ in accepted]
     for row, (_, want) in zip(got, accepted, strict=True):
         for name, _letter in XLSX_ITEMS:
             assert row[name] == want[name], (name, row[name], want[name])
     lines = []
     if report.reject_file:
-        raw = (get_settings().zone / report.reject_file).read_bytes().decode("utf-8-sig")
+        raw = zone_file(report.reject_file).read_bytes().decode("utf-8-sig")
         lines = list(csv.DictReader(io.StringIO(raw, newline="")))
     assert {(int(r["行号"]), r["信息项"], r["代码"]) for r in lines} == {
         (at, name, code) for at, _t, codes in expected for name, code in codes.items()}

@@ -14,9 +14,9 @@ import pyarrow.parquet as pq
 import pytest
 
 from tests.collect.conftest import rows_csv
+from tests.s3_support import zone_file, zone_parquet
 from yibenzhang.catalog.model import Resource
 from yibenzhang.collect.pipeline import ingest_arrow, ingest_file
-from yibenzhang.config import get_settings
 from yibenzhang.errors import DomainError, PermissionDenied, ValidationFailed
 from yibenzhang.zone import service as zone
 from yibenzhang.zone.engine import get_engine
@@ -90,7 +90,7 @@ def test_rejects_are_exact_and_hold_the_batch_until_confirmed(world, people, tmp
     assert (report.rows_read, report.rows_accepted, report.rows_rejected) == (34, 30, 4)
     assert report.status == "待确认"  # 4/34 > 5 %
     assert current(world, people) == []  # held: not part of the current state
-    reject_path = get_settings().zone / report.reject_file
+    reject_path = zone_file(report.reject_file)
     raw = reject_path.read_bytes()
     assert raw.startswith(b"\xef\xbb\xbf")
     lines = list(csv.DictReader(raw.decode("utf-8-sig").splitlines()))
@@ -156,8 +156,7 @@ def test_mapping_problems_are_reported_before_anything_is_written(world, people,
     codes = {(e.field, e.code) for e in err.value.errors}
     assert ("items.姓名", "item_missing") in codes and ("items.公民身份号码", "item_missing") in codes
     assert ("columns.多余列", "column_unknown") in codes
-    zone_root = get_settings().zone
-    assert not [p for p in zone_root.rglob("*.parquet")]
+    assert not zone_parquet()
     explicit = {"名字": "姓名", "身份证": "公民身份号码", "多余列": "-"}
     report = ingest_file(world.db, steward, people, path, mapping=explicit)
     assert report.rows_accepted == 1

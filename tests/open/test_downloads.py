@@ -14,6 +14,10 @@ from yibenzhang.open import applications as apps
 
 from .conftest import PROTECTED, ROWS
 
+# Issue 14: every test here runs on the local zone and on the S3 zone (a real SeaweedFS).
+pytestmark = pytest.mark.usefixtures("zone_store")
+
+
 OPENED = ["站点名称", "区县代码", "客流量", "出生日期"]
 
 

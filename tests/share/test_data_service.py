@@ -13,6 +13,9 @@ from yibenzhang.share import grants as G
 
 from .test_grants import PROTECTED, ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 
+# Issue 14: every test here runs on the local zone and on the S3 zone (a real SeaweedFS).
+pytestmark = pytest.mark.usefixtures("zone_store")
+
 
 def no_leak(text: str, allowed_items: set[str]) -> None:
     """Every response is scanned: no protected value, no ungranted item's value."""

@@ -9,6 +9,9 @@ from yibenzhang.share import grants as G
 
 from .test_grants import ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 
+# Issue 14: every test here runs on the local zone and on the S3 zone (a real SeaweedFS).
+pytestmark = pytest.mark.usefixtures("zone_store")
+
 
 def post(client, headers, gid, key, claims):
     return client.post(f"/api/v1/grants/{gid}/verify", json={"key": key, "claims": claims}, headers=headers)

@@ -1,3 +1,5 @@
-"""The collection fixtures serve the zone tests too."""
+"""The collection fixtures serve the zone tests too; every zone test runs on the local zone and on
+the S3 zone (issue 14)."""
 
-from tests.collect.conftest import log_resource, people  # noqa: F401
+from tests.collect.conftest import _on_each_zone_store, log_resource, people  # noqa: F401
+

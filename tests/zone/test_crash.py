@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -14,6 +15,7 @@ from pathlib import Path
 import pytest
 
 from tests.collect.conftest import rows_csv
+from tests.s3_support import zone_parquet
 from yibenzhang.config import get_settings
 from yibenzhang.zone import service as zone
 from yibenzhang.zone.engine import get_engine
@@ -46,7 +48,10 @@ def spawn(world, home: Path, resource_id: int, path: Path, crash_at: str | None)
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
-@pytest.mark.parametrize("crash_at", ["staged", "renamed", "before_commit", "while_writing"])
+BATCH_ONE = re.compile(r"/000001(\.[0-9a-f]{12})?/part-000000\.parquet$")  # S3: the batch's own prefix
+
+
+@pytest.mark.parametrize("crash_at", ["staged", "uploading", "renamed", "before_commit", "while_writing"])
 def test_kill_9_leaves_no_partial_batch(world, people, home, tmp_path, crash_at):
     from yibenzhang.collect.pipeline import ingest_file
 
@@ -73,8 +78,8 @@ def test_kill_9_leaves_no_partial_batch(world, people, home, tmp_path, crash_at)
     assert proc.returncode == -signal.SIGKILL, proc.stderr.read().decode()[-2000:] if proc.stderr else ""
     assert state(world, people) == before
     assert clean_leftovers(zone_root) >= 1
-    left = sorted(p.relative_to(zone_root).as_posix() for p in zone_root.rglob("*.parquet"))
-    assert len(left) == 1 and left[0].endswith("000001/part-000000.parquet")
+    left = zone_parquet()  # on S3: the orphan prefix is gone (its writer's lease died with it)
+    assert len(left) == 1 and BATCH_ONE.search(left[0]), left
     assert not [p for p in (zone_root / ".staging").iterdir() if not p.name.startswith(".")]
     # the next batch publishes normally, with the next sequence number
     ingest_file(world.db, world.actor("police_steward"), people, second)
@@ -90,3 +95,54 @@ def test_clean_leftovers_spares_a_live_writer(sqlite_db, tmp_path):
         assert clean_leftovers(zone_root) == 0
         assert live.path.exists()
     assert not live.path.exists()
+
+
+def test_the_s3_sweep_spares_a_live_writer_and_takes_a_dead_one(sqlite_db, zone_store, monkeypatch):
+    """On S3 (no flock): a prefix no manifest row names is swept only when its writer's lease is
+    dead — expired, or its process gone on this host; an unleased prefix only past the lease
+    period. On the local zone the same writer is spared by its flock (test above)."""
+    import json
+    import socket
+
+    from yibenzhang.zone.storage import LEASE, Staging
+    from yibenzhang.zone.store import get_store
+
+    store = get_store()
+    if not store.is_s3:
+        assert zone_store == "local"
+        return
+    zone_root = get_settings().zone
+    rel = "990000/X/R/000001"
+    with Staging(zone_root) as live:
+        (live.path / "part-000000.parquet").write_bytes(b"x")
+        prefix = live.move_to(rel)
+        assert prefix.startswith(rel + ".")
+        assert clean_leftovers(zone_root) == 0  # a live writer: its lease is fresh, its pid alive
+        assert store.exists(f"{prefix}/part-000000.parquet")
+        body = json.loads(store.read_bytes(f"{prefix}/{LEASE}"))
+        # another host's fresh lease is honoured
+        store.write_bytes(f"{prefix}/{LEASE}", json.dumps({**body, "host": "elsewhere"}).encode())
+        assert clean_leftovers(zone_root) == 0
+        # a dead process on this host: swept at once, whatever the expiry says
+        dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True,
+                              text=True, check=True)
+        live._stop_lease(delete=False)  # the heartbeat would rewrite the lease
+        store.write_bytes(f"{prefix}/{LEASE}", json.dumps(
+            {**body, "host": socket.gethostname(), "pid": int(dead.stdout)}).encode())
+        assert clean_leftovers(zone_root) == 1
+        assert not store.exists(f"{prefix}/part-000000.parquet")
+        # an expired lease of another host, too
+        (live.path / "again.parquet").write_bytes(b"y")
+        other = live.move_to("990000/X/R/000002")
+        live._stop_lease(delete=False)
+        store.write_bytes(f"{other}/{LEASE}", json.dumps({**body, "host": "elsewhere", "expires": 0}).encode())
+        assert clean_leftovers(zone_root) == 1
+        # no lease at all: spared within the lease period, swept after it
+        store.write_bytes("990000/X/R/000003.000000000000/part-000000.parquet", b"z")
+        assert clean_leftovers(zone_root) == 0
+        monkeypatch.setenv("YBZ_ZONE_LEASE_SECONDS", "0")
+        from yibenzhang.config import reset_settings
+
+        reset_settings()
+        assert clean_leftovers(zone_root) == 1
+        live.published_prefix = None

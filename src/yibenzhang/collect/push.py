@@ -18,7 +18,6 @@ from pydantic import BaseModel, Field
 
 from ..access import Actor, require
 from ..catalog import service as catalog
-from ..config import get_settings
 from ..db import Database
 from ..deps import database, require_user
 from ..enums import Role
@@ -106,10 +105,12 @@ def read_rejects(path: str | None, limit: int = MAX_REJECTS_SHOWN) -> list[dict[
     0-based position in the posted rows (the file's row numbers count from 1)."""
     if not path:
         return []
-    file = Path(path)
+    file: Path | None = Path(path)
     if not file.is_absolute():
-        file = get_settings().zone / file
-    if not file.exists():
+        from ..zone.store import get_store
+
+        file = get_store().local_file(path)
+    if file is None or not file.exists():
         return []
     out: list[dict[str, Any]] = []
     with file.open(encoding="utf-8-sig", newline="") as fh:

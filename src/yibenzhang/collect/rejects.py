@@ -40,7 +40,6 @@ def reject_file(session: Any, actor: Any, batch_id: int) -> tuple[Path, str]:
     data): the provider's steward only; each read is in the ledger (counts, never values)."""
     from ..access import can_edit_catalogue, require
     from ..catalog import service as catalog
-    from ..config import get_settings
     from ..errors import NotFound
     from ..ledger import service as ledger
     from ..zone.model import Batch
@@ -50,8 +49,10 @@ def reject_file(session: Any, actor: Any, batch_id: int) -> tuple[Path, str]:
         raise NotFound(f"批次 {batch_id}", "batch_not_found")
     resource = catalog.get_resource(session, actor, batch.resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "下载拒收文件")
-    path = get_settings().zone / batch.path / batch.reject_path if batch.reject_path else None
-    if path is None or not path.is_file():
+    from ..zone.store import get_store
+
+    path = get_store().local_file(f"{batch.path}/{batch.reject_path}") if batch.reject_path else None
+    if path is None:
         raise NotFound("拒收文件", "rejects_not_found")
     ledger.append(session, actor, "zone.rejects.download", "batch", batch.id,
                   {"resource": resource.code, "seq": batch.seq, "rejected": batch.rejected_count})

@@ -118,7 +118,10 @@ def list_runs(session: Session, actor: Actor, authorization_id: int, limit: int 
 
 
 def output_path(run: SandboxRun) -> Path | None:
-    return get_settings().zone / run.output_path if run.output_path else None
+    """A local path of the run's released output (on an S3 zone, a cached copy of the object)."""
+    from ..zone.store import get_store
+
+    return get_store().local_file(run.output_path) if run.output_path else None
 
 
 def read_output(run: SandboxRun, limit: int = PREVIEW_ROWS) -> dict[str, Any] | None:
@@ -397,12 +400,12 @@ def _mask_rows(out: pa.Table, plan: disclosure.Plan, masks: dict[str, policies.M
 
 def _store(run: SandboxRun, table: pa.Table) -> str:
     """Write the released output to the zone: a temporary file first, then an atomic rename."""
+    from ..zone.store import get_store
+
     rel = f"sandbox/{run.id}.parquet"
-    final = get_settings().zone / rel
-    final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = final.with_suffix(f".tmp-{os.getpid()}")
-    pq.write_table(table, tmp)
-    os.replace(tmp, final)
+    sink = pa.BufferOutputStream()
+    pq.write_table(table, sink)
+    get_store().write_atomic(rel, sink.getvalue().to_pybytes())
     return rel
 
 

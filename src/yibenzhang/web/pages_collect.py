@@ -22,16 +22,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
-from ..access import Actor, can_edit_catalogue, can_review, require
+from ..access import Actor, can_edit_catalogue, can_review
 from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..collect import pipeline
 from ..collect import routes as collect_routes
 from ..collect.mapping import IGNORE
-from ..config import get_settings
 from ..db import get_database
 from ..errors import DomainError, NotFound, ValidationFailed
-from ..ledger import service as ledger
 from ..orgs.model import Region
 from ..params import Id
 from ..quality import service as quality
@@ -267,20 +265,10 @@ def batch_decision(request: Request, batch_id: Id, action: str, ctx: WebContext 
 def reject_file(request: Request, batch_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     """The reject file holds the values as sent (personal data): the provider's steward only,
     and each download is in the ledger (counts, never values)."""
-    with get_database().write() as s:
-        batch = s.get(Batch, batch_id)
-        if batch is None:
-            raise NotFound(f"批次 {batch_id}", "batch_not_found")
-        resource = catalog.get_resource(s, ctx.actor, batch.resource_id)
-        require(can_edit_catalogue(ctx.actor, resource.org_id), "下载拒收文件")
-        if not batch.reject_path:
-            raise NotFound("拒收文件", "rejects_not_found")
-        path = get_settings().zone / batch.path / batch.reject_path
-        if not path.is_file():
-            raise NotFound("拒收文件", "rejects_not_found")
-        ledger.append(s, ctx.actor, "zone.rejects.download", "batch", batch.id,
-                      {"resource": resource.code, "seq": batch.seq, "rejected": batch.rejected_count})
-        name = f"{resource.code}-{batch.seq}-rejects.csv"
+    from ..collect.rejects import reject_file as rejects_of
+
+    with get_database().write() as s:  # one service for the API and the page (either store)
+        path, name = rejects_of(s, ctx.actor, batch_id)
     return FileResponse(path, media_type="text/csv; charset=utf-8", filename=name)
 
 

@@ -67,13 +67,17 @@ class DuckDBEngine:
         """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
         extensions only when the caller asks (quality's verified native checks), on that
         connection alone."""
+        from .store import get_store
+
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
         config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT, "threads": THREADS,
                                   "temp_directory": str(spill), "preserve_insertion_order": True}
         if allow_extensions:
             config["allow_unsigned_extensions"] = True
-        return duckdb.connect(config=config)
+        con = duckdb.connect(config=config)
+        get_store().register(con)  # s3:// paths of an S3 zone (store.py: why not httpfs)
+        return con
 
     def available(self) -> bool:
         return True
@@ -102,7 +106,10 @@ class DuckDBEngine:
             return 0
         if not (state.keys and state.dedupe):
             # no de-duplication: the row counts in the files' footers are the answer
-            return sum(pq.read_metadata(f).num_rows for p in state.parts for f in p.files)
+            from .store import get_store
+
+            store = get_store()
+            return sum(store.read_metadata(f).num_rows for p in state.parts for f in p.files)
         # one row per distinct key (NULL a value like any other, as in the window's partitions):
         # a hash aggregate of the key columns instead of the window over every row (issue 15)
         keys = ", ".join(quote(k) for k in state.keys)

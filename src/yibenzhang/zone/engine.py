@@ -67,13 +67,33 @@ def _spark(remote: str) -> Engine:
     return SparkEngine(remote)
 
 
+def spark_reads_s3() -> bool:
+    """Whether the Spark client ships the S3A connector (hadoop-aws and the AWS SDK bundle): the
+    pyspark wheel does not, and Maven is out of reach offline, so Spark refuses an S3 zone."""
+    try:
+        import pyspark
+    except ImportError:
+        return False
+    jars = Path(pyspark.__file__).parent / "jars"
+    return any(jars.glob("hadoop-aws-*.jar")) and any(jars.glob("bundle-*.jar"))
+
+
+def _spark_for_zone(remote: str) -> Engine:
+    """The Spark engine, or `engine_unavailable` with its reason when the zone is on S3 and Spark
+    cannot read s3a:// (never a silent fall-back to another engine)."""
+    if get_settings().zone_on_s3 and not spark_reads_s3():
+        raise DomainError("engine_unavailable", "查询引擎“{engine}”不能读取S3数据区（缺少 hadoop-aws 连接器）",
+                          engine="spark")
+    return _spark(remote)
+
+
 def named_engine(kind: str) -> Any:
     """The engine of that name, whatever the rule says (`ybz compact --engine`, the parity suite)."""
     settings = get_settings()
     if kind == "duckdb":
         return _duckdb(str(settings.zone))
     if kind == "spark" and settings.spark_remote:
-        return _spark(settings.spark_remote)
+        return _spark_for_zone(settings.spark_remote)
     raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=kind)
 
 
@@ -83,7 +103,7 @@ def engine_for(work: Work, *, input_bytes: int = 0) -> Any:
         raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=settings.engine)
     if (settings.engine == "spark" and settings.spark_remote and work in HEAVY
             and input_bytes >= settings.spark_min_bytes):
-        return _spark(settings.spark_remote)
+        return _spark_for_zone(settings.spark_remote)
     return _duckdb(str(settings.zone))
 
 

@@ -9,7 +9,6 @@ the latest row within it (追加 batches on a keyed resource upsert too: a key n
 from __future__ import annotations
 
 from collections.abc import Callable
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import func, select
@@ -17,7 +16,6 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, can_edit_catalogue, can_read_all, require
 from ..catalog.model import Resource, ResourceItem
-from ..config import get_settings
 from ..db import Database, utcnow
 from ..enums import DataType
 from ..errors import Conflict, NotFound
@@ -28,6 +26,7 @@ from . import port as P
 from .engine import Work, engine_for
 from .model import Batch, BatchMode, BatchStatus
 from .storage import Staging, batch_dir, crash_point
+from .store import get_store
 
 COLUMN_TYPES = P.COLUMN_TYPES
 
@@ -61,12 +60,13 @@ def can_read_rows(actor: Actor, resource: Resource) -> bool:
     return can_read_all(actor) or actor.acts_for_org(resource.org_id)
 
 
-def batch_files(session: Session, batch_id: int) -> list[Path]:
+def batch_files(session: Session, batch_id: int) -> list[str]:
+    """The batch's exact files as an engine reads them (local paths or s3:// URIs)."""
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"批次 {batch_id}", "batch_not_found")
-    root = get_settings().zone / batch.path
-    return [root / f for f in batch.files]
+    store = get_store()
+    return [store.uri(f"{batch.path}/{f}") for f in batch.files]
 
 
 def _live_batches(session: Session, resource_id: int) -> list[Batch]:
@@ -84,10 +84,10 @@ def live_state(session: Session, resource_id: int) -> P.LiveState:
     resource = _resource(session, resource_id)
     items = list(resource.items)
     batches = _live_batches(session, resource_id)
-    zone = get_settings().zone
+    store = get_store()
     parts = []
     for b in batches:
-        files = tuple(str(zone / b.path / f) for f in b.files)
+        files = tuple(store.uri(f"{b.path}/{f}") for f in b.files)
         parts.append(P.Part(b.id, files, frozenset((b.schema or {}).get("columns", {})),
                             int((b.source or {}).get("bytes") or 0)))
     keys = tuple(i.name for i in items if i.is_key)
@@ -191,7 +191,7 @@ def publish_batch(
             region = s.get(Region, resource.region_id)
             seq = (s.execute(select(func.max(Batch.seq)).where(Batch.resource_id == resource_id)).scalar() or 0) + 1
             relative = batch_dir(region.code, org.uscc, resource.code, seq)
-            staging.move_to(relative)
+            relative = staging.move_to(relative)  # on S3: the batch's own prefix beside it
             crash_point("renamed")
             now = utcnow()
             batch = Batch(resource_id=resource_id, seq=seq, mode=mode, status=status, path=relative, files=files,
