@@ -147,7 +147,8 @@ _tickers: list[Ticker] = []
 # Modules that register handlers and tickers; imported by the worker (absent ones skipped).
 HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
                    "yibenzhang.share.service_rows", "yibenzhang.open.jobs", "yibenzhang.operate.jobs",
-                   "yibenzhang.assess.jobs", "yibenzhang.zone.compact", "yibenzhang.lineage.outbox")
+                   "yibenzhang.assess.jobs", "yibenzhang.zone.compact", "yibenzhang.lineage.outbox",
+                   "yibenzhang.library.run")
 
 
 def register(kind: str, *, final: tuple[type[BaseException], ...] = (),
