@@ -50,7 +50,7 @@ class Lib:
     codes: list[str] = field(default_factory=list)
 
     def push(self, index: int, rows: list[dict[str, Any]], mode: str = "更新") -> None:
-        org, _, key, items = SOURCES[index]
+        _org, _, key, items = SOURCES[index]
         names = [key] + [n for n, _, _ in items]
         types = {n: (pa.date32() if t == "D" else pa.string()) for n, t, _ in items}
         schema = pa.schema([(key, pa.string())] + [(n, types[n]) for n, _, _ in items])

@@ -163,7 +163,7 @@ def test_key_normalisation_edges(tmp_path) -> None:
             (0, 0, x_id.translate(FULL), "乙", None, None, None), (1, 0, f" {PEOPLE[1][:9]}\u3000{PEOPLE[1][9:]} ",
                                                                 "丙", None, None, None)]
     rows += [(2, 0, bad, "丁", None, None, None) for bad in BAD]
-    r, ref_rows, collected, out, out_dir = run_plan(tmp_path, rows)
+    _r, _ref_rows, _collected, out, out_dir = run_plan(tmp_path, rows)
     data = {d["公民身份号码"]: d for d in engines.read(out_dir, out["files"]["data"]).to_pylist()}
     assert set(data) == {PEOPLE[0], x_id, PEOPLE[1]}
     assert PEOPLE[0] == LEGACY[0][:6] + "19" + LEGACY[0][6:] + PEOPLE[0][-1]

@@ -11,9 +11,9 @@ import pytest
 from sqlalchemy import select
 
 from tests.library.conftest import A, B, C, definition
-from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.access import Actor
-from yibenzhang.errors import PermissionDenied, ValidationFailed, DomainError
+from yibenzhang.catalog.model import ResourceItem
+from yibenzhang.errors import DomainError, PermissionDenied, ValidationFailed
 from yibenzhang.ledger.model import LedgerEvent
 from yibenzhang.library import definition as D
 from yibenzhang.library import run
@@ -112,6 +112,5 @@ def test_unpublished_library_is_not_fused(lib) -> None:
     assert run.fuse(w.db, Actor.system(), lib.library)["fused"]
     with w.db.read() as s:
         assert D.resolve(s, lib.library).version == 1
-    with pytest.raises(DomainError):
-        with w.db.read() as s:
-            D.resolve(s, lib.sources[0])
+    with pytest.raises(DomainError), w.db.read() as s:
+        D.resolve(s, lib.sources[0])
