@@ -195,5 +195,6 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.sso.routes",                    # issue 18: SSO identities (link, unlink, disable)
     "yibenzhang.lineage.routes",                # issue 18: a resource's lineage
     "yibenzhang.web.pages_sso",                 # issue 18: /auth/oidc/{provider}/login|callback
+    "yibenzhang.library.routes",                # issue 21: base/theme libraries, 一人一档 / 一企一档
     "yibenzhang.web.routes",
 ]
