@@ -20,6 +20,7 @@ from ..zone.port import canonical
 from .fusion import Plan
 
 PART = "part-000000.parquet"
+CACHED = ("cand", "best", "chosen")  # Spark steps several outputs read
 
 
 def _files(folder: Path, name: str) -> list[str]:
@@ -76,26 +77,33 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
     names = {n: f"ybz_{n}_{suffix}" for n in [*plan.relations, *(s for s, _ in plan.steps)]}
 
     def go(spark: Any) -> dict[str, Any]:
-        created = []
+        created: list[str] = []
+        cached: list[Any] = []
         try:
             for name, state in plan.relations.items():
                 engine.frame(spark, state).createOrReplaceTempView(names[name])
                 created.append(names[name])
             for name, sql in plan.steps:
-                spark.sql(_spark_tree(sql, names)).createOrReplaceTempView(names[name])
+                df = spark.sql(_spark_tree(sql, names))
+                if name in CACHED or name.startswith(("keyed_", "newkeyed_")):  # read more than once
+                    df = df.cache()
+                    cached.append(df)
+                df.createOrReplaceTempView(names[name])
                 created.append(names[name])
             out: dict[str, Any] = {"files": {}, "rows": {}}
             for name, sql in plan.outputs.items():
                 df = spark.sql(_spark_tree(sql, names))
                 df.coalesce(1).write.mode("error").option("compression", "zstd").parquet(_uri(str(folder / name)))
-                for junk in [*(folder / name).glob("*.crc"), *(folder / name).glob(".*.crc")]:
-                    junk.unlink()
+                for junk in {*(folder / name).glob("*.crc"), *(folder / name).glob(".*.crc")}:
+                    junk.unlink(missing_ok=True)
                 (folder / name / "_SUCCESS").unlink(missing_ok=True)
                 out["files"][name] = _files(folder, name)
                 out["rows"][name] = sum(pq.read_metadata(folder / f).num_rows for f in out["files"][name])
             out["counts"] = spark.sql(_spark_tree(plan.counts, names)).toArrow()
             return out
         finally:
+            for df in cached:  # before the views its plan names are dropped
+                df.unpersist()
             for view in created:
                 spark.catalog.dropTempView(view)
 
