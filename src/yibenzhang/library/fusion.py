@@ -70,7 +70,10 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         s = r.sources[s_index]
         cols = [f"CAST({quote(s.key)} AS VARCHAR) AS _raw", "_batch", "_row"]
         cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in r.items if i.name in s.items]
-        steps.append((name, keys.key_layers(quote(s.key), r.kind, today, rel, ", ".join(cols))))
+        prev = ""
+        for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, rel, ", ".join(cols)):
+            steps.append((name + suffix, sql.replace("{prev}", prev)))
+            prev = name + suffix
 
     for s in r.sources:
         keyed(f"keyed_{s.index}", f"src_{s.index}", s.index)

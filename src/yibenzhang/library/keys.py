@@ -41,8 +41,10 @@ def _s(text: str) -> str:
 
 def normalised(raw: str) -> str:
     """Layer 1 (`_n`) of a raw key expression."""
-    return (f"NULLIF(upper(regexp_replace(translate(CAST({raw} AS VARCHAR), {_s(_FULL)}, {_s(_HALF)}), "
-            f"'\\s', '', 'g')), '')")
+    text = f"CAST({raw} AS VARCHAR)"
+    slow = f"NULLIF(upper(regexp_replace(translate({text}, {_s(_FULL)}, {_s(_HALF)}), '\\s', '', 'g')), '')"
+    # the fast path: a key of ASCII letters and digits only needs upper-casing
+    return f"(CASE WHEN regexp_full_match({text}, '[0-9A-Za-z]+') THEN upper({text}) ELSE {slow} END)"
 
 
 def _is15(n: str) -> str:
@@ -98,6 +100,17 @@ def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -
     second = f"SELECT *, {upgraded('_n', kind)} AS _u FROM ({first}) AS _l1"
     third = f"SELECT *, {final_key('_n', '_u', kind)} AS _k FROM ({second}) AS _l2"
     return f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({third}) AS _l3"
+
+
+def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "") -> list[tuple[str, str]]:
+    """The same layers as separate steps (suffix, SQL over the previous step `{prev}`), for an
+    engine to materialise one by one: nested, an optimiser inlines each layer into the next and
+    the check character's 17 terms would repeat the whole normalisation."""
+    head = f"{extra}, " if extra else ""
+    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"),
+            ("_u", f"SELECT *, {upgraded('_n', kind)} AS _u FROM {{prev}}"),
+            ("_k", f"SELECT *, {final_key('_n', '_u', kind)} AS _k FROM {{prev}}"),
+            ("", f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM {{prev}}")]
 
 
 def reason(code: str, lang: str = "zh") -> str:
