@@ -46,7 +46,8 @@ def test_steward_list_objections_and_correction(lib) -> None:
         mine = conflicts.steward_list(s, w.actor("county_steward"), lib.library, marriage, today=DAY)
     obj = mine[0]["objection"]
     assert obj["state"] == "待答复" and obj["expected"] == "张三" and obj["items"] == ["姓名"]
-    assert obj["answer_due"] == add_workdays(DAY, 5).isoformat() == "2026-10-10"  # 国庆 skipped, the make-up Saturday counts
+    # 国庆 skipped, the make-up Saturday counts
+    assert obj["answer_due"] == add_workdays(DAY, 5).isoformat() == "2026-10-10"
     assert obj["correct_due"] == add_workdays(DAY, 10).isoformat()
     # the steward accepts and corrects at the source: the next fusion clears the conflict
     with w.db.write() as s:

@@ -217,7 +217,8 @@ def _set_grades(resource: Resource, grades: dict[str, str | None]) -> None:
 
 def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) -> LibraryDefinition:
     row = session.execute(select(LibraryDefinition).where(
-        LibraryDefinition.resource_id == resource.id, LibraryDefinition.version == resource.version)).scalar_one_or_none()
+        LibraryDefinition.resource_id == resource.id, LibraryDefinition.version == resource.version)
+    ).scalar_one_or_none()
     data = d.model_dump()
     data["key"] = d.key or KEY_TYPES[d.kind][0]
     if row is None:
@@ -276,7 +277,7 @@ def get_library(session: Session, actor: Actor, library_id: int | str) -> Resour
     resource = catalog.get_resource(session, actor, library_id)
     if session.execute(select(LibraryDefinition.id).where(LibraryDefinition.resource_id == resource.id)
                        .limit(1)).scalar_one_or_none() is None:
-        raise NotFound(f"资源库 {library_id}", "library_not_found")
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
     return resource
 
 
@@ -309,12 +310,12 @@ def resolve(session: Session, library_id: int) -> Resolved:
     """The published definition with each item's source order (authority, then fallbacks)."""
     resource = session.get(Resource, library_id)
     if resource is None:
-        raise NotFound(f"资源库 {library_id}", "library_not_found")
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
     if resource.published_version is None or resource.status == ResourceStatus.RETIRED.value:
         raise DomainError("library_unpublished", "资源库“{code}”未发布，不能融合", code=resource.code)
     row = definition_at(session, library_id, resource.published_version)
     if row is None:
-        raise NotFound(f"资源库 {library_id}", "library_not_found")
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
     d = DefinitionIn.model_validate(row.definition)
     sources: list[Source] = []
     for n, s in enumerate(d.sources):

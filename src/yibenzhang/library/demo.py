@@ -106,7 +106,8 @@ def _people(rng: random.Random) -> list[dict[str, Any]]:
         full, legacy = _id(rng)
         born = date(int(full[6:10]), int(full[10:12]), int(full[12:14]))
         out.append({"id": full, "legacy": legacy, "姓名": rng.choice(SURNAMES) + rng.choice(GIVEN) + rng.choice(GIVEN),
-                    "性别": "男" if int(full[16]) % 2 else "女", "出生日期": born, "民族": rng.choice(["汉族", "彝族", "白族"]),
+                    "性别": "男" if int(full[16]) % 2 else "女", "出生日期": born,
+                    "民族": rng.choice(["汉族", "彝族", "白族"]),
                     "户籍地址": f"云岭省春城市{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
                     "婚姻状况": rng.choice(["未婚", "已婚", "离婚"]), "参保状态": rng.choice(["参保缴费", "暂停缴费"]),
                     "联系电话": f"139{rng.randrange(10**8):08d}", "最高学历": rng.choice(["本科", "高中", "研究生"])})
@@ -116,8 +117,10 @@ def _people(rng: random.Random) -> list[dict[str, Any]]:
 def _firms(rng: random.Random) -> list[dict[str, Any]]:
     out = []
     for n in range(FIRMS):
-        out.append({"id": _uscc(rng), "legacy": None, "企业名称": f"云岭{rng.choice(['科技', '商贸', '物流'])}{n}有限公司",
-                    "法定代表人": rng.choice(SURNAMES) + rng.choice(GIVEN), "注册资本": f"{rng.randrange(10, 5000)}万元",
+        trade = rng.choice(["科技", "商贸", "物流"])
+        out.append({"id": _uscc(rng), "legacy": None, "企业名称": f"云岭{trade}{n}有限公司",
+                    "法定代表人": rng.choice(SURNAMES) + rng.choice(GIVEN),
+                    "注册资本": f"{rng.randrange(10, 5000)}万元",
                     "住所": f"云岭省春城市{rng.choice(ROADS)}{rng.randrange(1, 300)}号",
                     "成立日期": date(1995, 1, 1) + timedelta(days=rng.randrange(9000)),
                     "纳税信用等级": rng.choice("ABCDM"), "参保职工人数": str(rng.randrange(1, 500)),
@@ -181,7 +184,8 @@ def _library(db: Database, rng: random.Random, kind: str, specs: list, entities:
                                                    if c in fallback else None) for c, t in canonical],
                        sources=sources)
     with db.write() as s:
-        meta = ResourceIn(name=name, abstract=f"{name}：由{len(specs)}个部门归集的数据融合而成，每项取权威来源（一数一源）。",
+        abstract = f"{name}：由{len(specs)}个部门归集的数据融合而成，每项取权威来源（一数一源）。"
+        meta = ResourceIn(name=name, abstract=abstract,
                           org_id=owner.id, category_code=category, library="基础库", format_kind="数据库",
                           format_detail="parquet", system_id=_system(s, owner), share_type="有条件共享",
                           share_condition="仅限履行法定职责使用（一人一档/一企一档）", share_method="接口",

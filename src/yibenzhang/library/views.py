@@ -64,7 +64,7 @@ def record(db: Database, actor: Actor, library_id: int, grant_id: int, key: str,
             raise NotALibraryGrant("grant_other_resource", "授权 {id} 不是该资源库的授权", id=grant.id)
         row_def = definition_at(s, library.id, library.published_version or 0)
         if row_def is None:
-            raise NotFound(f"资源库 {library_id}", "library_not_found")
+            raise NotFound(f"信息资源 {library_id}", "library_not_found")
         key_item = next(i.name for i in library.items if i.is_key)
         canonical = [i.name for i in library.items if not i.is_key and not _is_provenance(i.name)]
         granted = set(grant.items)
