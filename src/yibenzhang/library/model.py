@@ -59,5 +59,5 @@ class ConflictObjection(Base):
     source_resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id"), index=True)
     item: Mapped[str] = mapped_column(String(100))
     subject: Mapped[str] = mapped_column(String(64))  # keyed SM3 of entity key and disputed value
-    objection_id: Mapped[int] = mapped_column(ForeignKey("objections.id"))
+    objection_id: Mapped[int] = mapped_column(Integer)  # quality.objections (no FK: another stage)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

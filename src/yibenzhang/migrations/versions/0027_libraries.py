@@ -51,7 +51,7 @@ def upgrade() -> None:
         sa.Column("source_resource_id", sa.Integer(), sa.ForeignKey("resources.id"), nullable=False),
         sa.Column("item", sa.String(100), nullable=False),
         sa.Column("subject", sa.String(64), nullable=False),
-        sa.Column("objection_id", sa.Integer(), sa.ForeignKey("objections.id"), nullable=False),
+        sa.Column("objection_id", sa.Integer(), nullable=False),
         sa.Column("created_at", UTCDateTime(timezone=True), nullable=False),
         sa.UniqueConstraint("library_id", "source_resource_id", "item", "subject"),
     )
