@@ -117,3 +117,33 @@ def test_unpublished_library_is_not_fused(lib) -> None:
         assert D.resolve(s, lib.library).version == 1
     with pytest.raises(DomainError), w.db.read() as s:
         D.resolve(s, lib.sources[0])
+
+
+def test_worker_fuses_when_a_source_gets_a_batch(lib, client) -> None:
+    """The worker's tick queues a fusion when a source has a batch the library has not seen; the
+    job fuses only the touched entities. The HTTP route queues the same job."""
+    from yibenzhang import jobs
+
+    w = lib.world
+    worker = jobs.Worker(w.db, kinds=(run.JOB_KIND,))
+    worker.tick()
+    job = worker.run_one()
+    assert job is not None and job.status == "成功", job and (job.status, job.last_error)
+    with w.db.read() as s:
+        assert run.due_libraries(s) == []
+    lib.push(2, [{"证件号码": C, "姓名": "王五", "出生日期": date(2000, 12, 31), "参保状态": "停保",
+                  "联系电话": None}])
+    with w.db.read() as s:
+        assert run.due_libraries(s) == [lib.library]
+    worker.tick()
+    job = worker.run_one()
+    assert job is not None and job.status == "成功"
+    assert rows(w, lib.library)[C]["参保状态"] == "停保"
+    with w.db.read() as s:
+        last = s.execute(select(Batch).where(Batch.resource_id == lib.library)
+                         .order_by(Batch.id.desc())).scalars().first()
+        assert last.mode == "更新" and last.row_count == 1
+    res = client.post(f"/api/v1/libraries/{lib.library}/fuse", json={"full": True}, headers=w.headers("admin"))
+    assert res.status_code == 202 and res.json()["kind"] == run.JOB_KIND
+    denied = client.post(f"/api/v1/libraries/{lib.library}/fuse", json={}, headers=w.headers("police_steward"))
+    assert denied.status_code == 403
