@@ -66,19 +66,19 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     steps: list[tuple[str, str]] = []
     at_case = _case("_batch", {b: _ts(t) for b, t in sorted(collected.items())}, "CAST(NULL AS TIMESTAMP)")
 
-    def keyed(name: str, rel: str, s_index: int) -> None:
+    def keyed(name: str, rel: str, s_index: int, only: str = "") -> None:
         s = r.sources[s_index]
         cols = [f"CAST({quote(s.key)} AS VARCHAR) AS _raw", "_batch", "_row"]
         cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in r.items if i.name in s.items]
         prev = ""
         for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, rel, ", ".join(cols)):
+            if suffix == "_k" and only:  # an incremental run checks and carries touched keys only
+                sql = f"SELECT * FROM ({sql}) AS _f WHERE {only}"
             steps.append((name + suffix, sql.replace("{prev}", prev)))
             prev = name + suffix
 
-    for s in r.sources:
-        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index)
     touched = ""
-    if new_parts is not None:
+    if new_parts is not None:  # the touched entities first: the sources are then cut to them
         for j, (s_index, state) in enumerate(new_parts):
             relations[f"new_{j}"] = state
             keyed(f"newkeyed_{j}", f"new_{j}", s_index)
@@ -86,6 +86,8 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         steps.append(("touched", f"SELECT DISTINCT _k FROM ({union}) AS _t" if new_parts else
                       "SELECT CAST(NULL AS VARCHAR) AS _k WHERE false"))
         touched = " AND _k IN (SELECT _k FROM touched)"
+    for s in r.sources:
+        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, "_k IN (SELECT _k FROM touched)" if touched else "")
 
     longs, ents = [], []
     for s in r.sources:
