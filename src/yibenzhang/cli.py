@@ -176,13 +176,14 @@ def bench(
     runs: int = typer.Option(5, "--runs"),
     scale: float = typer.Option(1.0, "--scale", help="Fraction of the stated size (for a quick look)."),
     rows: int | None = typer.Option(None, "--rows", help="Rows to generate (benchmarks over generated rows)."),
+    people: int | None = typer.Option(None, "--people", help="People (ybz bench fusion; the same as --rows)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
     from .bench import run_benchmark
 
     with domain_errors(as_json):
-        emit(run_benchmark(name, runs=runs, scale=scale, rows=rows), as_json)
+        emit(run_benchmark(name, runs=runs, scale=scale, rows=rows or people), as_json)
 
 
 # Commands that live with their stage package: "name": "module:attribute".
@@ -208,6 +209,7 @@ GROUPS = {
     "target": "yibenzhang.assess.cli:target_app",
     "calendar": "yibenzhang.assess.calendar_cli:calendar_app",
     "system": "yibenzhang.catalog.system_cli:system_app",  # issue 15
+    "library": "yibenzhang.library.cli:library_app",  # issue 21
 }
 
 

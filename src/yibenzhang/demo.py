@@ -269,6 +269,7 @@ DEMO_EXTENSIONS = (
     "yibenzhang.operate.demo:load",
     "yibenzhang.operate.product_demo:load",  # products rest on the operate demo's authorizations
     "yibenzhang.assess.demo:load",
+    "yibenzhang.library.demo:load",  # issue 21: 人口库 and 法人库 fused from five sources each
 )
 
 

@@ -1753,3 +1753,36 @@ EN.update({
     "只能恢复到空的数据区，“{path}”不为空": "A restore goes into an empty zone only; “{path}” is not empty",
     "恢复写入的文件“{path}”摘要不符": "A restored file “{path}” does not match its digest",
 })
+
+
+# issue 21: base and theme libraries (一人一档 / 一企一档), fusion, conflicts
+EN.update({
+    "资源库“{code}”未发布，不能融合": "Library {code} is not published and cannot be fused",
+    "资源库至少要有一个标准信息项": "A library needs at least one canonical item",
+    "标准信息项不能与主键“{name}”同名": "A canonical item cannot have the key's name {name}",
+    "时效天数必须是正整数": "The freshness days must be a positive whole number",
+    "资源库至少要有一个来源资源": "A library needs at least one contributing resource",
+    "来源资源重复": "A contributing resource is listed twice",
+    "信息资源“{value}”不存在": "Resource {value} does not exist",
+    "来源资源“{value}”未发布或已停用": "Contributing resource {value} is not published or is retired",
+    "“{value}”不是资源库的标准信息项": "{value} is not a canonical item of the library",
+    "标准信息项“{name}”没有任何来源": "Canonical item {name} has no source",
+    "“{value}”不是该信息项的来源": "{value} is not a source of this item",
+    "融合期间资源库有新批次发布，请重试": "The library got a new batch during the fusion; please retry",
+    "授权 {id} 不是该资源库的授权": "Grant {id} is not a grant on this library",
+    "记录": "record",
+    "键值为空": "the key is empty",
+    "键值格式不符（应为18位，或15位旧身份证号）":
+        "the key has the wrong format (18 characters, or a 15-digit legacy ID)",
+    "身份证号的地址码不是有效的省级代码": "the ID's region code is not a province",
+    "身份证号的出生日期无效或晚于融合日": "the ID's birth date is invalid or after the fusion day",
+    "校验码不符": "the check character does not match",
+    "融合资源库": "fuse a library",
+    "编辑资源库": "edit a library",
+    "查看融合冲突": "view fusion conflicts",
+    "退回融合冲突": "send fusion conflicts back",
+    "实体主键（已规范化）": "entity key (normalised)",
+    "出处：来源信息资源ID": "provenance: source resource id",
+    "出处：来源批次ID": "provenance: source batch id",
+    "出处：归集时间": "provenance: collected at",
+})

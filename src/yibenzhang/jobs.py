@@ -148,7 +148,7 @@ _tickers: list[Ticker] = []
 HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
                    "yibenzhang.share.service_rows", "yibenzhang.open.jobs", "yibenzhang.operate.jobs",
                    "yibenzhang.assess.jobs", "yibenzhang.zone.compact", "yibenzhang.lineage.outbox",
-                   "yibenzhang.lineage.daily")
+                   "yibenzhang.lineage.daily", "yibenzhang.library.run")
 
 
 def register(kind: str, *, final: tuple[type[BaseException], ...] = (),

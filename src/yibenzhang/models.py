@@ -15,7 +15,7 @@ MODEL_MODULES = (
     "orgs.model", "ledger.model", "catalog.model", "zone.model", "collect.model", "quality.model",
     "quality.objections", "jobs", "classify.model", "share.requests", "share.grants",
     "open.model", "operate.model", "operate.products_model", "assess.model", "assess.calendar_model",
-    "sso.model", "lineage.model",
+    "sso.model", "lineage.model", "library.model",
 )
 
 

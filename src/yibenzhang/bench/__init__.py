@@ -14,7 +14,7 @@ from typing import Any
 from ..errors import DomainError
 
 BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo",
-              "compaction", "engines", "s3")
+              "compaction", "engines", "s3", "fusion")
 
 
 @contextmanager

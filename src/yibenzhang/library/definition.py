@@ -1,0 +1,350 @@
+"""A library's definition, kept with its catalogue resource and reviewed like one.
+
+The library is a catalogue resource (基础库 / 主题库): its items are the entity key and the
+canonical items; `define_library` creates it as a draft and stores the definition for that
+version; `update_definition` edits the definition (a published library opens its next version,
+the catalogue's rule); submit, review and publish are the catalogue's own services. Fusion uses
+the definition of the *published* version only.
+
+Each canonical item is resolved at fusion time into an ordered list of sources:
+- first its authoritative source (一数一源): the contributing resource whose mapped item is
+  claimed authoritative (ResourceItem.authoritative); among several claimants, the catalogue's
+  rule (the claim published first, `catalog.service.one_source_conflicts`);
+- then the fallback order: the item's own `fallback` list of resource codes, else every other
+  source mapping the item in the definition's order.
+The freshness rule (`fresh_days`): a value collected more than that many days before the fusion
+is stale; a fresh value of a later source wins over a stale one of an earlier source; when no
+value is fresh the order decides as usual. Without `fresh_days` only the order decides.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from ..access import Actor, can_edit_catalogue, require
+from ..catalog import service as catalog
+from ..catalog.model import Resource, ResourceItem
+from ..catalog.schemas import ItemIn, ResourceIn
+from ..classify.grading import highest
+from ..db import utcnow
+from ..enums import DataType, Library, OpenType, ResourceStatus
+from ..errors import DomainError, ErrorBag, NotFound
+from ..ledger import service as ledger
+from . import keys
+from .model import LibraryDefinition
+
+# Provenance items per canonical item: (suffix, data type, description).
+PROVENANCE_ITEMS = (("source", "I", "出处：来源信息资源ID"), ("batch", "I", "出处：来源批次ID"),
+                    ("at", "T", "出处：归集时间"))
+KEY_TYPES = {keys.PERSON: ("公民身份号码", 18), keys.ORG: ("统一社会信用代码", 18)}
+
+
+class ItemDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str
+    data_type: str = "C"
+    length: int | None = None
+    element: str | None = None
+    fresh_days: int | None = None
+    fallback: list[str] | None = None  # resource codes after the authority, in order
+    description: str | None = None
+
+
+class SourceDef(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    resource: str  # resource code
+    key: str  # the source's item holding the entity key
+    items: dict[str, str] = Field(default_factory=dict)  # canonical item -> source item
+
+
+class DefinitionIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    kind: str = keys.PERSON
+    key: str = ""  # canonical name of the key item (default by kind)
+    items: list[ItemDef] = Field(default_factory=list)
+    sources: list[SourceDef] = Field(default_factory=list)
+
+
+# --- resolved, for fusion -----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Source:
+    index: int
+    resource_id: int
+    code: str
+    org_id: int
+    key: str
+    items: dict[str, str]  # canonical -> source item
+
+
+@dataclass(frozen=True)
+class Item:
+    index: int
+    name: str
+    data_type: str  # letter
+    order: tuple[int, ...]  # source indexes: authority first (when claimed), then fallbacks
+    authority: int | None
+    fresh_days: int | None
+
+
+@dataclass(frozen=True)
+class Resolved:
+    library_id: int
+    library_code: str
+    version: int
+    kind: str
+    key: str
+    items: tuple[Item, ...]
+    sources: tuple[Source, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        src = {s.index: s.code for s in self.sources}
+        return {"library_id": self.library_id, "code": self.library_code, "version": self.version,
+                "kind": self.kind, "key": self.key,
+                "sources": [{"resource": s.code, "resource_id": s.resource_id, "org_id": s.org_id, "key": s.key,
+                             "items": s.items} for s in self.sources],
+                "items": [{"name": i.name, "data_type": i.data_type, "authority": src.get(i.authority)
+                           if i.authority is not None else None, "order": [src[o] for o in i.order],
+                           "fresh_days": i.fresh_days} for i in self.items]}
+
+
+# --- checks ------------------------------------------------------------------------------------
+
+
+def _source_resource(session: Session, code: str) -> Resource | None:
+    return session.execute(select(Resource).where(Resource.code == code)).scalar_one_or_none()
+
+
+def check(session: Session, d: DefinitionIn) -> ErrorBag:
+    """Every fault of a definition at once (codes stable, reasons zh; English in i18n)."""
+    bag = ErrorBag()
+    if d.kind not in keys.KINDS:
+        bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=d.kind,
+                allowed="、".join(keys.KINDS))
+    key = d.key or KEY_TYPES.get(d.kind, ("", 0))[0]
+    names = [i.name.strip() for i in d.items]
+    if not names:
+        bag.add("items", "library_no_items", "资源库至少要有一个标准信息项")
+    if len(set(names)) != len(names):
+        bag.add("items", "duplicate_item", "信息项重复")
+    if key in names:
+        bag.add("items", "library_key_item", "标准信息项不能与主键“{name}”同名", name=key)
+    for n, item in enumerate(d.items):
+        if DataType.parse(item.data_type) is None and item.data_type not in DataType.__members__:
+            bag.add(f"items.{n}.data_type", "unknown_value", "未知的取值“{value}”，可选：{allowed}",
+                    value=item.data_type, allowed="、".join(DataType.__members__))
+        if item.fresh_days is not None and item.fresh_days < 1:
+            bag.add(f"items.{n}.fresh_days", "library_fresh_days", "时效天数必须是正整数")
+    if not d.sources:
+        bag.add("sources", "library_no_sources", "资源库至少要有一个来源资源")
+    mapped: dict[str, list[str]] = {}
+    codes = [s.resource for s in d.sources]
+    if len(set(codes)) != len(codes):
+        bag.add("sources", "library_duplicate_source", "来源资源重复")
+    for n, s in enumerate(d.sources):
+        res = _source_resource(session, s.resource)
+        if res is None:
+            bag.add(f"sources.{n}.resource", "resource_not_found", "信息资源“{value}”不存在", value=s.resource)
+            continue
+        if res.published_version is None or res.status == ResourceStatus.RETIRED.value:
+            bag.add(f"sources.{n}.resource", "library_source_unpublished", "来源资源“{value}”未发布或已停用",
+                    value=s.resource)
+        own = {i.name for i in res.items}
+        if s.key not in own:
+            bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=s.key)
+        for canon, src_item in s.items.items():
+            if canon not in names:
+                bag.add(f"sources.{n}.items.{canon}", "library_unknown_item", "“{value}”不是资源库的标准信息项",
+                        value=canon)
+            if src_item not in own:
+                bag.add(f"sources.{n}.items.{canon}", "unknown_item", "信息项“{value}”不属于该信息资源",
+                        value=src_item)
+            mapped.setdefault(canon, []).append(s.resource)
+    for n, item in enumerate(d.items):
+        if item.name not in mapped:
+            bag.add(f"items.{n}", "library_item_unmapped", "标准信息项“{name}”没有任何来源", name=item.name)
+        for code in item.fallback or []:
+            if code not in mapped.get(item.name, []):
+                bag.add(f"items.{n}.fallback", "library_fallback_source", "“{value}”不是该信息项的来源",
+                        value=code)
+    return bag
+
+
+# --- the catalogue resource --------------------------------------------------------------------
+
+
+def _items(session: Session, d: DefinitionIn) -> tuple[list[ItemIn], dict[str, str | None]]:
+    """The library resource's items (key first) and each one's grade: the highest grade of the
+    source items mapped to it (就高从严)."""
+    key, length = KEY_TYPES[d.kind]
+    key = d.key or key
+    grades: dict[str, list[str | None]] = {key: []}
+    for s in d.sources:
+        res = _source_resource(session, s.resource)
+        if res is None:
+            continue
+        by_name = {i.name: i for i in res.items}
+        if s.key in by_name:
+            grades[key].append(by_name[s.key].grade)
+        for canon, src in s.items.items():
+            if src in by_name:
+                grades.setdefault(canon, []).append(by_name[src].grade)
+    out = [ItemIn(name=key, data_type="C", length=length, required=True, is_key=True, element=key,
+                  description="实体主键（已规范化）")]
+    for i in d.items:
+        letter = DataType.parse(i.data_type).letter if DataType.parse(i.data_type) else i.data_type
+        out.append(ItemIn(name=i.name, data_type=letter, length=i.length, element=i.element or i.name,
+                          description=i.description))
+    for i in d.items:  # provenance of every value: part of the library's rows, kept by compaction
+        out += [ItemIn(name=f"{i.name}__{part}", data_type=letter, description=text)
+                for part, letter, text in PROVENANCE_ITEMS]
+    return out, {n: (str(g) if (g := highest(v)) else None) for n, v in grades.items()}
+
+
+def _set_grades(resource: Resource, grades: dict[str, str | None]) -> None:
+    for item in resource.items:
+        item.grade = grades.get(item.name)
+
+
+def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) -> LibraryDefinition:
+    row = session.execute(select(LibraryDefinition).where(
+        LibraryDefinition.resource_id == resource.id, LibraryDefinition.version == resource.version)
+    ).scalar_one_or_none()
+    data = d.model_dump()
+    data["key"] = d.key or KEY_TYPES[d.kind][0]
+    if row is None:
+        row = LibraryDefinition(resource_id=resource.id, version=resource.version, kind=d.kind, definition=data,
+                                updated_by=actor.username, updated_at=utcnow())
+        session.add(row)
+    else:
+        row.kind, row.definition, row.updated_by, row.updated_at = d.kind, data, actor.username, utcnow()
+    session.flush()
+    return row
+
+
+def define_library(session: Session, actor: Actor, meta: ResourceIn, d: DefinitionIn) -> Resource:
+    """A new library: its catalogue resource (a draft, never open: 一人一档 is for authorised
+    staff only) and the definition of its first version."""
+    check(session, d).raise_if_any("library_invalid")
+    items, grades = _items(session, d)
+    meta = meta.model_copy(update={"items": items, "open_type": OpenType.NOT_OPEN.value,
+                                   "library": meta.library or Library.BASE.value})
+    resource = catalog.create_resource(session, actor, meta)
+    _set_grades(resource, grades)
+    _store(session, actor, resource, d)
+    ledger.append(session, actor, "library.define", "resource", resource.id,
+                  {"code": resource.code, "version": resource.version, "kind": d.kind,
+                   "sources": [s.resource for s in d.sources], "items": len(d.items)})
+    return resource
+
+
+def _meta_of(resource: Resource) -> ResourceIn:
+    return ResourceIn(name=resource.name, abstract=resource.abstract, org_id=resource.org_id,
+                      category_code=resource.category_code, library=resource.library,
+                      format_kind=resource.format_kind, format_detail=resource.format_detail,
+                      system_id=resource.system_id, share_type=resource.share_type,
+                      share_condition=resource.share_condition, share_basis=resource.share_basis,
+                      share_method=resource.share_method, open_type=OpenType.NOT_OPEN.value,
+                      update_cycle=resource.update_cycle, keywords=list(resource.keywords or []))
+
+
+def update_definition(session: Session, actor: Actor, library_id: int, d: DefinitionIn) -> Resource:
+    """Edit the definition: the resource becomes a draft of its next version (when published),
+    its items follow the definition, and the version's definition is stored."""
+    resource = get_library(session, actor, library_id)
+    require(can_edit_catalogue(actor, resource.org_id), "编辑资源库")
+    check(session, d).raise_if_any("library_invalid")
+    items, grades = _items(session, d)
+    resource = catalog.update_resource(session, actor, resource.id, _meta_of(resource).model_copy(
+        update={"items": items}))
+    _set_grades(resource, grades)
+    _store(session, actor, resource, d)
+    ledger.append(session, actor, "library.update", "resource", resource.id,
+                  {"code": resource.code, "version": resource.version, "sources": [s.resource for s in d.sources]})
+    return resource
+
+
+def get_library(session: Session, actor: Actor, library_id: int | str) -> Resource:
+    resource = catalog.get_resource(session, actor, library_id)
+    if session.execute(select(LibraryDefinition.id).where(LibraryDefinition.resource_id == resource.id)
+                       .limit(1)).scalar_one_or_none() is None:
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
+    return resource
+
+
+def list_libraries(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    ids = session.execute(select(LibraryDefinition.resource_id).distinct()).scalars().all()
+    out = []
+    for rid in sorted(ids):
+        try:
+            r = catalog.get_resource(session, actor, rid)
+        except NotFound:
+            continue
+        out.append({"id": r.id, "code": r.code, "name": r.name, "status": r.status, "version": r.version,
+                    "published_version": r.published_version, "org_id": r.org_id, "library": r.library,
+                    "grade": library_grade(r)})
+    return out
+
+
+def library_grade(resource: Resource) -> str | None:
+    """就高从严: the library's grade is the highest of its items'."""
+    g = highest(i.grade for i in resource.items)
+    return str(g) if g else None
+
+
+def definition_at(session: Session, resource_id: int, version: int) -> LibraryDefinition | None:
+    return session.execute(select(LibraryDefinition).where(
+        LibraryDefinition.resource_id == resource_id, LibraryDefinition.version == version)).scalar_one_or_none()
+
+
+def resolve(session: Session, library_id: int) -> Resolved:
+    """The published definition with each item's source order (authority, then fallbacks)."""
+    resource = session.get(Resource, library_id)
+    if resource is None:
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
+    if resource.published_version is None or resource.status == ResourceStatus.RETIRED.value:
+        raise DomainError("library_unpublished", "资源库“{code}”未发布，不能融合", code=resource.code)
+    row = definition_at(session, library_id, resource.published_version)
+    if row is None:
+        raise NotFound(f"信息资源 {library_id}", "library_not_found")
+    d = DefinitionIn.model_validate(row.definition)
+    sources: list[Source] = []
+    for n, s in enumerate(d.sources):
+        res = _source_resource(session, s.resource)
+        if res is None:
+            raise NotFound(f"信息资源 {s.resource}", "resource_not_found")
+        sources.append(Source(n, res.id, res.code, res.org_id, s.key, dict(s.items)))
+    claims = _claims(session, sources)
+    items = []
+    for n, i in enumerate(d.items):
+        mapping = [s for s in sources if i.name in s.items]
+        claimed = [s for s in mapping if (s.resource_id, s.items[i.name]) in claims]
+        claimed.sort(key=lambda s: claims[(s.resource_id, s.items[i.name])])
+        authority = claimed[0].index if claimed else None
+        by_code = {s.code: s.index for s in mapping}
+        rest = [by_code[c] for c in i.fallback] if i.fallback else [s.index for s in mapping]
+        order = ([authority] if authority is not None else []) + [x for x in rest if x != authority]
+        letter = DataType.parse(i.data_type).letter if DataType.parse(i.data_type) else i.data_type
+        items.append(Item(n, i.name, letter, tuple(order), authority, i.fresh_days))
+    return Resolved(resource.id, resource.code, resource.published_version, d.kind, d.key or KEY_TYPES[d.kind][0],
+                    tuple(items), tuple(sources))
+
+
+def _claims(session: Session, sources: list[Source]) -> dict[tuple[int, str], tuple[Any, ...]]:
+    """(resource id, item name) of every authoritative claim among the sources, with its sort
+    key: the claim published first is the source (the catalogue's 一数一源 rule)."""
+    ids = [s.resource_id for s in sources]
+    rows = session.execute(select(ResourceItem.resource_id, ResourceItem.name, Resource.published_at,
+                                  Resource.created_at, Resource.id)
+                           .join(Resource, ResourceItem.resource_id == Resource.id)
+                           .where(ResourceItem.resource_id.in_(ids), ResourceItem.authoritative.is_(True))).all()
+    return {(r[0], r[1]): (r[2] is None, r[2] or r[3], r[4]) for r in rows}

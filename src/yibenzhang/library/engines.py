@@ -1,0 +1,115 @@
+"""Running a fusion plan on the zone's engines: several live states bound under their names,
+intermediate steps, Parquet outputs. DuckDB binds each relation as a view over the exact files
+(`zone.duck.relation`) and materialises the steps as temporary tables; Spark binds each as a
+temporary view of `SparkEngine.frame` under a name of its own (a session's views are shared by
+its threads) and runs the same SQL transpiled by `zone.spark.spark_sql`."""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import sqlglot
+from sqlglot import exp
+
+from ..zone import duck
+from ..zone.port import canonical
+from .fusion import Plan
+
+PART = "part-000000.parquet"
+CACHED = ("cand", "best", "chosen")  # Spark steps several outputs read
+
+
+def _files(folder: Path, name: str) -> list[str]:
+    return sorted(f"{name}/{p.name}" for p in (folder / name).glob("part-*.parquet"))
+
+
+def run(engine: Any, plan: Plan, folder: str) -> dict[str, Any]:
+    """Write every output under `folder/<output>/` and return the files per output, their row
+    counts and the per-source counts (an Arrow table)."""
+    if engine.name == "spark":
+        return _run_spark(engine, plan, Path(folder))
+    return _run_duckdb(engine, plan, Path(folder))
+
+
+def _run_duckdb(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
+    con = engine.connect()
+    try:
+        for name, state in plan.relations.items():
+            con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {duck.relation(state)}")
+        for name, sql in plan.steps:
+            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        out: dict[str, Any] = {"files": {}, "rows": {}}
+        for name, sql in plan.outputs.items():
+            target = folder / name / PART
+            target.parent.mkdir(parents=True, exist_ok=True)
+            con.execute(f"COPY ({sql}) TO {duck.literal(str(target))} (FORMAT parquet, COMPRESSION zstd)")
+            out["files"][name] = [f"{name}/{PART}"]
+            out["rows"][name] = pq.read_metadata(target).num_rows
+        out["counts"] = con.sql(plan.counts).to_arrow_table()
+        return out
+    finally:
+        con.close()
+
+
+def _spark_tree(sql: str, names: dict[str, str]) -> str:
+    from ..zone.spark import spark_sql
+
+    tree = sqlglot.parse_one(spark_sql(sql), read="spark")
+
+    def fix(node: exp.Expression) -> exp.Expression:
+        if isinstance(node, exp.Table) and not node.args.get("db") and node.name in names:
+            node.set("this", exp.to_identifier(names[node.name]))
+        if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.TIMESTAMP:
+            return exp.DataType.build("TIMESTAMP_NTZ", dialect="spark")
+        return node
+
+    return tree.transform(fix).sql(dialect="spark")
+
+
+def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
+    from ..zone.spark import _uri
+
+    suffix = uuid.uuid4().hex[:12]
+    names = {n: f"ybz_{n}_{suffix}" for n in [*plan.relations, *(s for s, _ in plan.steps)]}
+
+    def go(spark: Any) -> dict[str, Any]:
+        created: list[str] = []
+        cached: list[Any] = []
+        try:
+            for name, state in plan.relations.items():
+                engine.frame(spark, state).createOrReplaceTempView(names[name])
+                created.append(names[name])
+            for name, sql in plan.steps:
+                df = spark.sql(_spark_tree(sql, names))
+                if name in CACHED or name.startswith(("keyed_", "newkeyed_")):  # read more than once
+                    df = df.cache()
+                    cached.append(df)
+                df.createOrReplaceTempView(names[name])
+                created.append(names[name])
+            out: dict[str, Any] = {"files": {}, "rows": {}}
+            for name, sql in plan.outputs.items():
+                df = spark.sql(_spark_tree(sql, names))
+                df.coalesce(1).write.mode("error").option("compression", "zstd").parquet(_uri(str(folder / name)))
+                for junk in {*(folder / name).glob("*.crc"), *(folder / name).glob(".*.crc")}:
+                    junk.unlink(missing_ok=True)
+                (folder / name / "_SUCCESS").unlink(missing_ok=True)
+                out["files"][name] = _files(folder, name)
+                out["rows"][name] = sum(pq.read_metadata(folder / f).num_rows for f in out["files"][name])
+            out["counts"] = spark.sql(_spark_tree(plan.counts, names)).toArrow()
+            return out
+        finally:
+            for df in cached:  # before the views its plan names are dropped
+                df.unpersist()
+            for view in created:
+                spark.catalog.dropTempView(view)
+
+    return engine._run(go)
+
+
+def read(folder: Path, files: list[str]) -> pa.Table:
+    tables = [pq.read_table(folder / f) for f in files]
+    return canonical(pa.concat_tables(tables)) if tables else pa.table({})

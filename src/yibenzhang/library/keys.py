@@ -1,0 +1,118 @@
+"""Entity keys of base libraries, normalised and checked in SQL (DOMAIN §2, §3).
+
+One definition for every engine: the expressions are DuckDB SQL, transpiled to Spark SQL by the
+zone's `spark_sql`. Rows flow through three layers (each a CTE of the fusion plan):
+
+1. `_n`: the raw key as text, full-width letters/digits and spaces made half-width
+   (translate), every white space removed, upper-cased (a lower-case x becomes X);
+2. `_k`: for a person key, a 15-digit legacy ID upgraded by GB 11643: "19" inserted before the
+   two-digit birth year, the MOD 11-2 check character appended; otherwise `_n`;
+3. `_code`: NULL for a valid key, else the reject code (REJECTS, zh and en reasons).
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from ..codes import USCC_ALPHABET
+from ..quality.validators import ID_CHECK, ID_MIN_BIRTH, ID_WEIGHTS, PROVINCE_PREFIXES, USCC_WEIGHTS
+
+PERSON, ORG = "person", "org"  # key kinds: 公民身份号码 (GB 11643), 统一社会信用代码 (GB 32100)
+KINDS = (PERSON, ORG)
+
+# Reject codes of keys, with their reasons (zh, en): stable, shown to stewards and in rejects files.
+REJECTS: dict[str, tuple[str, str]] = {
+    "key_missing": ("键值为空", "the key is empty"),
+    "key_format": ("键值格式不符（应为18位，或15位旧身份证号）", "the key has the wrong format"),
+    "key_region": ("身份证号的地址码不是有效的省级代码", "the ID's region code is not a province"),
+    "key_birth_date": ("身份证号的出生日期无效或晚于融合日", "the ID's birth date is invalid or after the fusion day"),
+    "key_checksum": ("校验码不符", "the check character does not match"),
+}
+
+_FULL = "".join(chr(c) for c in range(0xFF10, 0xFF1A)) + "".join(chr(c) for c in range(0xFF21, 0xFF3B)) \
+    + "".join(chr(c) for c in range(0xFF41, 0xFF5B)) + "\u3000\u00a0"
+_HALF = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz  "
+USCC_RE = f"[{USCC_ALPHABET}]{{2}}[0-9]{{6}}[{USCC_ALPHABET}]{{10}}"
+
+
+def _s(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def normalised(raw: str) -> str:
+    """Layer 1 (`_n`) of a raw key expression."""
+    text = f"CAST({raw} AS VARCHAR)"
+    slow = f"NULLIF(upper(regexp_replace(translate({text}, {_s(_FULL)}, {_s(_HALF)}), '\\s', '', 'g')), '')"
+    # the fast path: a key of ASCII letters and digits only needs upper-casing
+    return f"(CASE WHEN regexp_full_match({text}, '[0-9A-Za-z]+') THEN upper({text}) ELSE {slow} END)"
+
+
+def _is15(n: str) -> str:
+    return f"regexp_full_match({n}, '[0-9]{{15}}')"
+
+
+def upgraded(n: str, kind: str) -> str:
+    """Layer 2 (`_k` before its check character): a 15-digit ID as its 17-digit body."""
+    if kind != PERSON:
+        return n
+    return f"(CASE WHEN {_is15(n)} THEN substr({n}, 1, 6) || '19' || substr({n}, 7, 9) ELSE {n} END)"
+
+
+def _id_check(body: str) -> str:
+    terms = " + ".join(f"TRY_CAST(substr({body}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS))
+    return f"substr('{ID_CHECK}', CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
+
+
+def _uscc_check(k: str) -> str:
+    terms = " + ".join(f"(instr('{USCC_ALPHABET}', substr({k}, {i + 1}, 1)) - 1) * {w}"
+                       for i, w in enumerate(USCC_WEIGHTS))
+    return f"substr('{USCC_ALPHABET}', CAST((31 - (({terms}) % 31)) % 31 AS INTEGER) + 1, 1)"
+
+
+def final_key(n: str, u: str, kind: str) -> str:
+    """Layer 3's key: the upgraded body with its check character appended (person keys)."""
+    if kind != PERSON:
+        return u
+    return f"(CASE WHEN {_is15(n)} THEN {u} || {_id_check(u)} ELSE {u} END)"
+
+
+def reject_code(n: str, k: str, kind: str, today: date) -> str:
+    """Layer 3's reject code (NULL: valid) of key `k` normalised from `n`."""
+    if kind == ORG:
+        return (f"(CASE WHEN {n} IS NULL THEN 'key_missing' "
+                f"WHEN NOT regexp_full_match({k}, '{USCC_RE}') THEN 'key_format' "
+                f"WHEN substr({k}, 18, 1) <> {_uscc_check(k)} THEN 'key_checksum' ELSE NULL END)")
+    provinces = ", ".join(_s(p) for p in sorted(PROVINCE_PREFIXES))
+    born = f"CAST(try_strptime(substr({k}, 7, 8), '%Y%m%d') AS DATE)"
+    return (f"(CASE WHEN {n} IS NULL THEN 'key_missing' "
+            f"WHEN NOT regexp_full_match({k}, '[0-9]{{17}}[0-9X]') THEN 'key_format' "
+            f"WHEN substr({k}, 1, 2) NOT IN ({provinces}) THEN 'key_region' "
+            f"WHEN {born} IS NULL OR {born} < DATE '{ID_MIN_BIRTH.isoformat()}' "
+            f"OR {born} > DATE '{today.isoformat()}' THEN 'key_birth_date' "
+            f"WHEN substr({k}, 18, 1) <> {_id_check(f'substr({k}, 1, 17)')} THEN 'key_checksum' ELSE NULL END)")
+
+
+def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -> str:
+    """SELECT … FROM `source` adding `_n`, `_k` and `_code` to `extra` columns (three nested
+    selects: Spark cannot use an alias in the select that defines it)."""
+    head = f"{extra}, " if extra else ""
+    first = f"SELECT {head}{normalised(raw)} AS _n FROM {source}"
+    second = f"SELECT *, {upgraded('_n', kind)} AS _u FROM ({first}) AS _l1"
+    third = f"SELECT *, {final_key('_n', '_u', kind)} AS _k FROM ({second}) AS _l2"
+    return f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({third}) AS _l3"
+
+
+def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "") -> list[tuple[str, str]]:
+    """The same layers as separate steps (suffix, SQL over the previous step `{prev}`), for an
+    engine to materialise one by one: nested, an optimiser inlines each layer into the next and
+    the check character's 17 terms would repeat the whole normalisation."""
+    head = f"{extra}, " if extra else ""
+    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"),
+            ("_u", f"SELECT *, {upgraded('_n', kind)} AS _u FROM {{prev}}"),
+            ("_k", f"SELECT *, {final_key('_n', '_u', kind)} AS _k FROM {{prev}}"),
+            ("", f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM {{prev}}")]
+
+
+def reason(code: str, lang: str = "zh") -> str:
+    zh, en = REJECTS[code]
+    return en if lang == "en" else zh
