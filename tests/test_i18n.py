@@ -59,3 +59,18 @@ def test_translations_fill_placeholders_in_both_languages():
     assert zh == "未知的取值“每两天”，可选：每日"
     assert en.startswith("Unknown value") and "daily" in en  # enumeration values are translated too
     assert all(not CJK.search(v) for v in EN.values() if "{" not in v), "English entries contain Chinese"
+
+
+def test_no_chinese_string_has_two_translations():
+    """Issue 19: a key given twice with different English lets the later block win silently
+    (接口 read "rows API" as a format kind). One meaning, one key: a second sense gets its own."""
+    import ast
+
+    seen: dict[str, set[str]] = {}
+    for node in ast.walk(ast.parse((SRC / "i18n.py").read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Dict):
+            for key, value in zip(node.keys, node.values, strict=True):
+                if isinstance(key, ast.Constant) and isinstance(key.value, str):
+                    seen.setdefault(key.value, set()).add(ast.literal_eval(value))
+    twice = {k: v for k, v in seen.items() if len(v) > 1}
+    assert twice == {}

@@ -91,7 +91,7 @@ EN.update(
         # catalogue classes
         "基础": "base",
         "主题": "theme",
-        "部门": "department",
+        "部门": "Department",
         "基础库": "base library",
         "主题库": "theme library",
         "专题库": "topic library",
@@ -477,8 +477,8 @@ EN.update({  # classify: grading, decisions, important-data catalogue, console p
     "确认": "confirmed", "调整": "overridden",
     "共享": "sharing", "开放下载": "open download", "运营结果": "operator result", "控制台预览": "console preview",
     "居民身份证号码": "Resident ID number", "护照号码": "Passport number", "港澳通行证号码": "HK/Macau permit number",
-    "驾驶证号码": "Driving licence number", "社会保障卡号": "Social security card number", "手机号码": "Mobile number",
-    "固定电话": "Landline number", "电子邮箱": "E-mail", "银行卡号": "Bank card number", "住址": "Address",
+    "驾驶证号码": "Driving licence number", "社会保障卡号": "Social security card number",
+    "银行卡号": "Bank card number", "住址": "Address",
     "经纬度坐标": "Coordinates", "IPv4地址": "IPv4 address", "IPv6地址": "IPv6 address",
     "机动车号牌": "Vehicle plate", "姓名": "Name", "出生日期": "Date of birth", "性别": "Gender",
     "民族": "Ethnicity", "宗教信仰": "Religious belief", "医疗健康": "Medical and health",
@@ -639,7 +639,7 @@ EN.update({  # share grants and the data service (engineer D)
     "交付文件 {id} 尚未生成（{status}）": "Delivery {id} is not ready yet ({status})",
     "须给出用于定位记录的键值": "Give the key values that find the record",
     "须给出待核验的信息项": "Give the items to verify", "信息项“{name}”不在授权范围内": "Item “{name}” is not granted",
-    "接口": "rows API", "文件": "file delivery", "有效": "active", "已撤销": "revoked", "已过期": "expired",
+    "有效": "active", "已撤销": "revoked", "已过期": "expired",
     "未生效": "not yet valid", "排队": "queued", "就绪": "ready", "已下载": "downloaded",
 })
 
@@ -900,7 +900,6 @@ EN.update({  # open: portal, CKAN, DCAT (engineer O2)
     "按开放数据的脱敏策略，本数据集没有可公开的信息项":
         "Under the open-data masking policy no field of this dataset may be published",
     "有数据": "Has data",
-    "部门": "Department",
     "领域": "Domain",
 })
 
@@ -1489,7 +1488,7 @@ EN.update({  # issue 20: bounded input, failed jobs in front of the person waiti
     "此授权的信息项全部被脱敏策略拦截（分级未确认或不允许共享），目前不提供任何数据：请提供方数据专员确认信息项分级。":
         "Every item of this grant is withheld by the masking policy (grade not confirmed, or not shareable), so it "
         "serves no data for now: the provider's data steward must confirm the items' grades.",
-    "确认分级": "Confirm grades",
+    "去确认分级": "Confirm grades",
     "按共享策略，所申请的信息项全部会被拦截（分级未确认或不允许共享）：批准后的授权不会提供任何数据。请先确认信息项分级。":
         "Under the sharing policy every requested item would be withheld (grade not confirmed, or not shareable): "
         "a grant approved now would serve no data. Confirm the items' grades first.",
@@ -1673,7 +1672,6 @@ EN.update({
 EN.update({
     "数据血缘": "Data lineage",
     "资源代码": "Resource code",
-    "查看": "View",
     "仅显示本单位可见的部分：本单位收到的数据及本单位的运营活动。":
         "Only what your organization may see: the data it received and its own operating activity.",
     "数据血缘关系图": "Data lineage graph",
@@ -1685,7 +1683,6 @@ EN.update({
     "质量检查{n}次": "{n} quality checks",
     "压缩{n}次": "{n} compactions",
     "共享使用方": "Consumers (sharing)",
-    "授权": "Grant",
     "使用方": "Consumer",
     "交付次数": "Deliveries",
     "交付行数": "Rows delivered",
@@ -1694,10 +1691,7 @@ EN.update({
     "信息项与脱敏": "Items and masking",
     "沙箱运行与数据产品": "Sandbox runs and data products",
     "沙箱运行": "Sandbox run",
-    "运营方": "Operator",
     "放行行数": "Rows released",
-    "数据产品": "Data product",
-    "开放下载": "Open downloads",
     "下载次数": "Downloads",
     "数据资源": "Data resource",
     "查询信息项流向": "ask where an item went",
@@ -1726,17 +1720,14 @@ EN.update({
     "本平台只保存统一身份认证账号标识的摘要，不保存标识本身；停用或解除关联会结束该用户的全部会话。":
         "The platform keeps only a digest of each unified identity account's identifier, never the identifier; "
         "disabling or unlinking ends all of the user's sessions.",
-    "用户名": "Username",
-    "筛选": "Filter",
     "编号": "No.",
     "关联时间": "Linked at",
     "最近登录": "Last sign-in",
-    "状态": "State",
     "操作": "Actions",
-    "已停用": "Disabled",
+    "账号已停用": "Disabled",
     "正常": "Active",
-    "恢复": "Enable",
-    "停用": "Disable",
+    "恢复账号": "Enable",
+    "停用账号": "Disable",
     "解除关联": "Unlink",
     "账号标识（sub 或 CAS 用户名）": "Account identifier (sub, or the CAS user name)",
     "本平台用户名": "Username on this platform",
