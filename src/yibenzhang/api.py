@@ -58,7 +58,9 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return _problem(exc.status, exc.as_problem(str(request.url.path)))
+        headers = getattr(exc, "headers", None)  # issue 14: a 429 says when to retry (Retry-After)
+        return JSONResponse(exc.as_problem(str(request.url.path)), status_code=exc.status, media_type=PROBLEM,
+                            headers=headers if isinstance(headers, dict) else None)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> Response:

@@ -1631,3 +1631,10 @@ EN.update({  # issue 18: single sign-on (OpenID Connect) and lineage
         "expired); please sign in again",
     "统一身份认证账号": "unified identity account",
 })
+
+# issue 14: many workers, one truth (shared rate limits), readiness
+EN.update({
+    "授权 {id} 每分钟最多调用 {limit} 次，请{seconds}秒后再试":
+        "Grant {id} allows at most {limit} calls a minute: try again in {seconds} seconds",
+    "服务尚未就绪：{parts}": "The service is not ready: {parts}",
+})

@@ -93,7 +93,9 @@ async def _answer(scope: Scope, receive: Receive, send: Send, call: Any) -> None
     try:
         response = await call
     except DomainError as exc:  # as api.py's handler renders it
-        response = JSONResponse(exc.as_problem(scope["path"]), status_code=exc.status, media_type=PROBLEM)
+        headers = getattr(exc, "headers", None)  # a 429's Retry-After
+        response = JSONResponse(exc.as_problem(scope["path"]), status_code=exc.status, media_type=PROBLEM,
+                                headers=headers if isinstance(headers, dict) else None)
     await response(scope, receive, send)
 
 
