@@ -42,6 +42,8 @@ class DataServiceFastPath:
             method, path = scope["method"], scope["path"]
             m = _ROWS.fullmatch(path) if method == "GET" else _VERIFY.fullmatch(path) if method == "POST" else None
             if m is not None and parse_id(m.group(1)) is not None:  # else the route's Id answers (422)
+                # the route template for metrics and logs (issue 14): the router is skipped here
+                scope["ybz.route"] = "/api/v1/grants/{grant_id}/" + ("rows" if method == "GET" else "verify")
                 if method == "GET":
                     if await self._rows(scope, receive, send, int(m.group(1))):
                         return

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import ops
 from ..access import Actor, require
 from ..catalog.model import Resource
 from ..crypto import sm3_hex
@@ -348,6 +349,7 @@ def record_usage(session: Session, actor: Actor, grant: Grant, kind: str, *, fil
                            "outcome": outcome})
     session.flush()
     use.summary_seq = event.seq
+    ops.count_share_call(kind, outcome)
     return use
 
 
@@ -412,6 +414,7 @@ class _UsageLog:
         with db.engine.connect() as conn:
             conn.execute(insert(GrantUsage), [rec])
             conn.commit()
+        ops.count_share_call(kind, outcome)
         if id(db) not in self._dbs or self._thread is None or not self._thread.is_alive():
             with self._lock:
                 self._dbs[id(db)] = db
