@@ -180,9 +180,13 @@ def bench(
     scale: float = typer.Option(1.0, "--scale", help="Fraction of the stated size (for a quick look)."),
     rows: int | None = typer.Option(None, "--rows", help="Rows to generate (benchmarks over generated rows)."),
     as_json: bool = JsonOpt,
+    workers: str | None = typer.Option(None, "--workers", help="share: server worker counts, e.g. 1,2 (issue 14)."),
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
     from .bench import run_benchmark
+
+    if workers:
+        os.environ["YBZ_BENCH_SHARE_WORKERS"] = workers
 
     with domain_errors(as_json):
         emit(run_benchmark(name, runs=runs, scale=scale, rows=rows), as_json)

@@ -156,6 +156,8 @@ def _zone() -> None:
     if callable(probe):  # a zone store that knows how to check itself (object storage)
         probe()
         return
+    if "://" in str(zone):  # object storage without a probe yet: nothing local to look at
+        return
     path = Path(zone)
     if not path.is_dir():
         raise FileNotFoundError("the zone folder is missing")

@@ -30,8 +30,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, select, text
 
-from tests.redis_support import free_port
+from tests.redis_support import free_port, redis_url  # noqa: F401  (fixture)
 from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
+from yibenzhang import ratelimit
 from yibenzhang.ledger import service as ledger
 from yibenzhang.share import grants as G
 
@@ -84,7 +85,13 @@ class Server:
 
 
 @pytest.fixture
-def server(share, tmp_path):
+def limits_in() -> str:
+    """Where the workers count rate limits: the metadata store (default) or Redis."""
+    return "store"
+
+
+@pytest.fixture
+def server(share, tmp_path, limits_in, request):
     """`ybz serve --workers 4` over the test's PostgreSQL store and home; stopped by its pid."""
     w = share.world
     port = free_port()
@@ -92,6 +99,8 @@ def server(share, tmp_path):
     env = {**os.environ, "YBZ_DB_URL": w.db.url, "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
            "YBZ_SHARE_USAGE_FLUSH_SECONDS": "0.5"}
     env.pop("YBZ_REDIS_URL", None)
+    if limits_in == "redis":
+        env["YBZ_REDIS_URL"] = request.getfixturevalue("redis_url")
     metrics_dir.mkdir()
     log = open(tmp_path / "server.log", "wb")  # noqa: SIM115  (closed below)
     proc = subprocess.Popen([sys.executable, "-c", "from yibenzhang.cli import app; app()", "serve", "--port",
@@ -129,7 +138,8 @@ def rows_path(gid: int) -> str:
 ROWS_ROUTE = "/api/v1/grants/{grant_id}/rows"
 
 
-def test_a_grants_rate_limit_is_exact_across_workers(server, share):
+@pytest.mark.parametrize("limits_in", ["store", "redis"])
+def test_a_grants_rate_limit_is_exact_across_workers(server, share, limits_in):
     w = share.world
     h = w.headers("consumer")
     n = 12
@@ -149,6 +159,8 @@ def test_a_grants_rate_limit_is_exact_across_workers(server, share):
     assert [server.call("GET", rows_path(gid), h)[0] for _ in range(4)] == [200, 200, 200, 429]
     with w.db.read() as s:  # every call, refused ones too, is a usage record
         assert s.scalar(select(func.count()).select_from(G.GrantUsage)) == 3 * n + 4
+        counters = s.scalar(select(func.count()).select_from(ratelimit.RateCounter))
+    assert counters == (2 if limits_in == "store" else 0)  # Redis holds them when it is configured
 
 
 def test_a_revocation_is_refused_on_the_next_call_in_every_worker(server, share):

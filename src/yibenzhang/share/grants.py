@@ -395,7 +395,7 @@ def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, 
 # loses nothing: the next summariser, in any process, seals what is left.
 
 FLUSH_SECONDS = float(os.environ.get("YBZ_SHARE_USAGE_FLUSH_SECONDS") or 1.0)
-SUMMARY_BATCH = int(os.environ.get("YBZ_SHARE_USAGE_SUMMARY_BATCH") or 5000)
+SUMMARY_BATCH = int(os.environ.get("YBZ_SHARE_USAGE_SUMMARY_BATCH") or 500)  # short write locks on SQLite
 
 
 class _UsageLog:
