@@ -158,7 +158,7 @@ def ledger_head(db: Database) -> tuple[int, str]:
 
 
 # The caches of the data calls are valid for an "epoch": the ledger head, except that events the
-# data service itself appends (its buffered usage summaries, every second under load) do not
+# data service itself appends (its usage summaries, every second under load) do not
 # start a new one — a revocation, publication, classification, role or token change does. Without
 # this, every usage flush made all concurrent callers re-resolve token, grant and shape at once.
 UNEVENTFUL = ("share.usage",)
