@@ -58,7 +58,9 @@ def create_app() -> FastAPI:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return _problem(exc.status, exc.as_problem(str(request.url.path)))
+        headers = getattr(exc, "headers", None)  # issue 14: a 429 says when to retry (Retry-After)
+        return JSONResponse(exc.as_problem(str(request.url.path)), status_code=exc.status, media_type=PROBLEM,
+                            headers=headers if isinstance(headers, dict) else None)
 
     @app.exception_handler(RequestValidationError)
     async def _request_invalid(request: Request, exc: RequestValidationError) -> Response:
@@ -147,6 +149,25 @@ def create_app() -> FastAPI:
     def healthz() -> dict:
         return {"ok": True, "version": __version__}
 
+    # issue 14: readiness (database, zone store, engine) and Prometheus metrics
+    from . import ops
+
+    @app.get("/readyz", include_in_schema=False)
+    def readyz() -> Response:
+        parts = ops.readiness()
+        failing = {k: v for k, v in parts.items() if v != "ok"}
+        if not failing:
+            return JSONResponse({"ready": True, "parts": parts})
+        problem = DomainError("not_ready", "服务尚未就绪：{parts}", parts=", ".join(sorted(failing)))
+        problem.status = 503
+        body = problem.as_problem("/readyz") | {"parts": parts, "failing": sorted(failing)}
+        return JSONResponse(body, status_code=503, media_type=PROBLEM, headers={"Retry-After": "5"})
+
+    @app.get("/metrics", include_in_schema=False)
+    def metrics() -> Response:
+        data, kind = ops.render_metrics()
+        return Response(data, media_type=kind)
+
     if module_available("yibenzhang.share.fastpath"):
         # The data service's two hot calls (rows, 核验) skip the router walk; same handlers, same
         # auth and errors (issue 5's throughput: 1,165-1,461 against 491-759 requests/s).
@@ -156,6 +177,7 @@ def create_app() -> FastAPI:
     from .web.headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)  # issue 23: outermost, so every response carries them
+    app.add_middleware(ops.Operations)  # issue 14: request ids, latency by route, JSON access log
     return app
 
 

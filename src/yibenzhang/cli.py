@@ -36,10 +36,14 @@ def serve(
     host: str = typer.Option("127.0.0.1", "--host"),
     port: int = typer.Option(8000, "--port"),
     demo: bool = typer.Option(False, "--demo", help="Load the demo province first (if empty)."),
+    workers: int = typer.Option(1, "--workers", min=1, envvar="YBZ_WEB_WORKERS",
+                                help="Worker processes (issue 14: they share limits, caches' epoch, metrics)."),
+    log_format: str = typer.Option("json", "--log-format", envvar="YBZ_LOG_FORMAT", help="json | text"),
 ) -> None:
-    """Serve the API, the public portal and the console."""
+    """Serve the API, the public portal and the console (several workers behave as one)."""
     import uvicorn
 
+    from .ops import log_config, prepare_multiprocess
     from .setup import initialize
 
     if demo and os.environ.get("YBZ_MFA_REQUIRED_ROLES") is None:
@@ -55,9 +59,14 @@ def serve(
         summary = load_demo_if_empty()
         if summary:
             show_summary(summary)
-    from .api import create_app
+    from .config import get_settings
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        # every worker writes its metric values here; any worker's /metrics sums them
+        prepare_multiprocess(get_settings().home / "run" / f"metrics-{port}")
+    uvicorn.run("yibenzhang.api:create_app", factory=True, host=host, port=port, workers=workers,
+                log_config=log_config("json" if log_format == "json" else "text"), access_log=False,
+                timeout_graceful_shutdown=10, timeout_worker_healthcheck=30)
 
 
 @app.command()
@@ -178,9 +187,13 @@ def bench(
     rows: int | None = typer.Option(None, "--rows", help="Rows to generate (benchmarks over generated rows)."),
     people: int | None = typer.Option(None, "--people", help="People (ybz bench fusion; the same as --rows)."),
     as_json: bool = JsonOpt,
+    workers: str | None = typer.Option(None, "--workers", help="share: server worker counts, e.g. 1,2 (issue 14)."),
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
     from .bench import run_benchmark
+
+    if workers:
+        os.environ["YBZ_BENCH_SHARE_WORKERS"] = workers
 
     with domain_errors(as_json):
         emit(run_benchmark(name, runs=runs, scale=scale, rows=rows or people), as_json)

@@ -1777,3 +1777,11 @@ EN.update({
     "出处：来源批次ID": "provenance: source batch id",
     "出处：归集时间": "provenance: collected at",
 })
+
+
+# issue 14: many workers, one truth (shared rate limits), readiness
+EN.update({
+    "授权 {id} 每分钟最多调用 {limit} 次，请{seconds}秒后再试":
+        "Grant {id} allows at most {limit} calls a minute: try again in {seconds} seconds",
+    "服务尚未就绪：{parts}": "The service is not ready: {parts}",
+})

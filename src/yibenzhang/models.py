@@ -16,6 +16,7 @@ MODEL_MODULES = (
     "quality.objections", "jobs", "classify.model", "share.requests", "share.grants",
     "open.model", "operate.model", "operate.products_model", "assess.model", "assess.calendar_model",
     "sso.model", "lineage.model", "library.model",
+    "ratelimit",  # issue 14: shared rate-limit counters
 )
 
 

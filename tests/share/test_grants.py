@@ -8,6 +8,7 @@ from types import SimpleNamespace
 
 import pyarrow as pa
 import pytest
+from sqlalchemy import func, select
 
 from yibenzhang.access import Actor
 from yibenzhang.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
@@ -176,10 +177,29 @@ def test_scope_prefix_by_level():
     assert [G.scope_prefix(c) for c in ("990000", "990100", "990101")] == ["99", "9901", "990101"]
 
 
-def test_token_bucket_limits_and_refills(monkeypatch):
-    b = G._Buckets()
-    clock = [100.0]
-    monkeypatch.setattr(G.time, "monotonic", lambda: clock[0])
-    assert all(b.take("k", 3) for _ in range(3)) and not b.take("k", 3)
-    clock[0] += 20  # a third of a minute: one token back
-    assert b.take("k", 3) and not b.take("k", 3)
+def test_a_grants_limit_is_a_fixed_window_in_the_shared_store(db):
+    """Issue 14: calls 1..N of a minute pass, N+1 is refused with the seconds left, the next
+    window starts afresh; the counters live in the metadata store (every worker's)."""
+    from types import SimpleNamespace
+
+    from yibenzhang import ratelimit
+
+    clock = [1000.0]
+    ratelimit.set_clock(lambda: clock[0])
+    try:
+        grant = SimpleNamespace(id=7, rate_limit_per_minute=3)
+        for _ in range(3):
+            G.check_rate(grant, "rows", db=db)
+        with pytest.raises(G.RateLimited) as refused:
+            G.check_rate(grant, "rows", db=db)
+        assert refused.value.status == 429 and refused.value.headers == {"Retry-After": "60"}
+        clock[0] += 59.5
+        with pytest.raises(G.RateLimited) as refused:
+            G.check_rate(grant, "rows", db=db)
+        assert refused.value.headers == {"Retry-After": "1"}
+        clock[0] += 0.5  # the window has ended
+        G.check_rate(grant, "rows", db=db)
+        with db.read() as s:
+            assert s.scalar(select(func.count()).select_from(ratelimit.RateCounter)) == 1
+    finally:
+        ratelimit.set_clock(None)

@@ -101,13 +101,24 @@ def _port() -> int:
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU of a process (all its threads), from /proc; NaN where there is none."""
-    try:
-        with open(f"/proc/{pid}/stat") as f:
+    """User + system CPU of a process (all its threads) and of its live children (the workers of
+    a multi-worker server), from /proc; NaN where there is none."""
+    def own(p: int) -> tuple[float, int]:
+        with open(f"/proc/{p}/stat") as f:
             fields = f.read().rsplit(")", 1)[1].split()
-        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[1])
+    try:
+        total = own(pid)[0]
     except (OSError, ValueError, IndexError):
         return float("nan")
+    for entry in os.listdir("/proc"):
+        if entry.isdigit() and int(entry) != pid:
+            try:
+                cpu, parent = own(int(entry))
+            except (OSError, ValueError, IndexError):
+                continue
+            total += cpu if parent == pid else 0.0
+    return total
 
 
 def _request(method: str, path: str, token: str, body: bytes = b"") -> bytes:
@@ -246,46 +257,36 @@ def _wait_ready(port: int, path: str, token: str) -> None:
     raise RuntimeError("the bench server did not answer")
 
 
-def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
-    rows = max(1000, int(BASE_ROWS * scale))
-    seconds = max(3.0, 30.0 * scale)
-    vseconds = max(3.0, seconds / 3)
-    runs = max(1, runs)
-    workers = os.environ.get("YBZ_BENCH_SHARE_WORKERS") or "1"
-    # The app served: the platform's own (with the data service's fast path) unless named.
-    factory = os.environ.get("YBZ_BENCH_SHARE_APP") or "yibenzhang.api:create_app"
-    with tempfile.TemporaryDirectory(prefix="ybz-bench-share-") as home, \
-            bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None, YBZ_SHARE_RATE_LIMIT="off"):
-        server = None
-        try:
-            t0 = time.monotonic()
-            rows_g, verify_g, token = _setup(rows)
-            setup_s = time.monotonic() - t0
-            port = _port()
-            server = subprocess.Popen(
-                [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
-                 "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", workers],
-                env=dict(os.environ))
-            t0 = time.monotonic()
-            _wait_ready(port, f"/api/v1/grants/{rows_g}/rows?limit=1", token)
-            first_s = time.monotonic() - t0
-            _measure(server.pid, port, 2.0, _verify_call(verify_g, token))  # warm the verification snapshot
-            row_runs, verify_runs, baselines = [], [], []
-            for _ in range(runs):
-                row_runs.append(_measure(server.pid, port, seconds, _rows_call(rows_g, token)))
-                verify_runs.append(_measure(server.pid, port, vseconds, _verify_call(verify_g, token)))
-                baselines.append(_baseline(rows_g))
-        finally:
-            if server is not None:
-                server.terminate()
-                server.wait(10)
+def _serve_and_measure(workers: int, factory: str, rows_g: int, verify_g: int, token: str, seconds: float,
+                       vseconds: float, runs: int) -> dict[str, Any]:
+    """One server with `workers` processes: `runs` rounds of rows then verification load."""
+    server = None
+    try:
+        port = _port()
+        server = subprocess.Popen(
+            [sys.executable, "-m", "uvicorn", factory, "--factory", "--host", "127.0.0.1",
+             "--port", str(port), "--log-level", "warning", "--no-access-log", "--workers", str(workers)],
+            env=dict(os.environ))
+        t0 = time.monotonic()
+        _wait_ready(port, f"/api/v1/grants/{rows_g}/rows?limit=1", token)
+        # every worker builds its own snapshots: warm them all before measuring
+        _measure(server.pid, port, 2.0 * workers, _rows_call(rows_g, token))
+        first_s = time.monotonic() - t0
+        _measure(server.pid, port, 2.0 * workers, _verify_call(verify_g, token))  # warm the verification snapshots
+        row_runs, verify_runs, baselines = [], [], []
+        for _ in range(runs):
+            row_runs.append(_measure(server.pid, port, seconds, _rows_call(rows_g, token)))
+            verify_runs.append(_measure(server.pid, port, vseconds, _verify_call(verify_g, token)))
+            baselines.append(_baseline(rows_g))
+    finally:
+        if server is not None:
+            server.terminate()
+            server.wait(30)
     order = sorted(range(runs), key=lambda i: row_runs[i]["per_s"])
     mid = order[runs // 2]
     med, vmed = row_runs[mid], sorted(verify_runs, key=lambda r: r["per_s"])[runs // 2]
     base_ms = baselines[mid] * 1000
-    return {"benchmark": "share", "rows": rows, "clients": CLIENTS, "seconds": seconds, "page": PAGE,
-            "runs": runs, "server_workers": int(workers), "app": factory, "setup_seconds": round(setup_s, 1),
-            "first_call_seconds": round(first_s, 1),
+    return {"server_workers": workers, "first_call_seconds": round(first_s, 1),
             "requests_per_s": med["per_s"], "p50_ms": med["p50_ms"], "p99_ms": med["p99_ms"],
             "errors": sum(r["errors"] for r in row_runs),
             "duckdb_page_p50_ms": round(base_ms, 2), "ratio_p50_to_duckdb": round(med["p50_ms"] / base_ms, 1),
@@ -294,7 +295,38 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
             "each_run": {"rows": row_runs, "verify": verify_runs,
                          "duckdb_page_p50_ms": [round(b * 1000, 2) for b in baselines]},
             "goals": {"p99_ms_lt_100": med["p99_ms"] < 100, "rps_ge_300": med["per_s"] >= 300,
-                      "verify_ge_1000": vmed["per_s"] >= 1000},
-            "notes": ("median run by requests/s (its own same-run DuckDB baseline for the ratio); rate limits off;"
-                      " first_call_seconds includes building the grant's in-memory snapshot; usage buffered per"
-                      " process, written every second with one ledger summary per grant per flush")}
+                      "verify_ge_1000": vmed["per_s"] >= 1000}}
+
+
+def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
+    """YBZ_BENCH_SHARE_WORKERS: the server's worker count, or several ("1,2", `ybz bench share
+    --workers 1,2`) measured one after the other on the same resource in one run, with the ratio
+    of each one's requests/s to the first's (issue 14: workers scale)."""
+    rows = max(1000, int(BASE_ROWS * scale))
+    seconds = max(3.0, 30.0 * scale)
+    vseconds = max(3.0, seconds / 3)
+    runs = max(1, runs)
+    counts = [max(1, int(x)) for x in (os.environ.get("YBZ_BENCH_SHARE_WORKERS") or "1").split(",") if x.strip()]
+    # The app served: the platform's own (with the data service's fast path) unless named.
+    factory = os.environ.get("YBZ_BENCH_SHARE_APP") or "yibenzhang.api:create_app"
+    with tempfile.TemporaryDirectory(prefix="ybz-bench-share-") as home, \
+            bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None, YBZ_SHARE_RATE_LIMIT="off"):
+        t0 = time.monotonic()
+        rows_g, verify_g, token = _setup(rows)
+        setup_s = time.monotonic() - t0
+        each = [_serve_and_measure(n, factory, rows_g, verify_g, token, seconds, vseconds, runs) for n in counts]
+    first = each[0]
+    out = {"benchmark": "share", "rows": rows, "clients": CLIENTS, "seconds": seconds, "page": PAGE,
+           "runs": runs, "app": factory, "setup_seconds": round(setup_s, 1), **first,
+           "notes": ("median run by requests/s (its own same-run DuckDB baseline for the ratio); rate limits off;"
+                     " first_call_seconds includes building each worker's in-memory snapshots; every call's usage"
+                     " record is committed before its answer (issue 14), summaries written from the stored"
+                     " records every second")}
+    if len(each) > 1:
+        out["by_workers"] = [{k: v for k, v in e.items() if k != "each_run"} for e in each]
+        out["each_by_workers"] = [e["each_run"] for e in each]
+        out["scaling"] = {f"{e['server_workers']}_to_{first['server_workers']}":
+                          round(e["requests_per_s"] / first["requests_per_s"], 2) for e in each[1:]}
+        out["goals"] = {**first["goals"], "scaling_ge_1_6": all(v >= 1.6 for v in out["scaling"].values()),
+                        "p99_ms_lt_100_all": all(e["p99_ms"] < 100 for e in each)}
+    return out

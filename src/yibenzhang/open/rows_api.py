@@ -5,14 +5,13 @@ client IP (Rules.open_api_calls_per_minute)."""
 
 from __future__ import annotations
 
-import math
 import threading
-import time
 from collections.abc import Callable
 from typing import Any
 
 import duckdb
 
+from .. import ratelimit
 from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
@@ -38,28 +37,26 @@ class RateLimited(DomainError):
 
 
 class Limiter:
-    """Fixed one-minute windows per key: calls 1..N pass, call N+1 waits for the next window."""
+    """Fixed one-minute windows per key, counted where every worker counts (ratelimit.py: the
+    metadata store or Redis): calls 1..N pass, call N+1 waits for the window's end."""
 
-    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
-        self.clock = clock
-        self._lock = threading.Lock()
-        self._state: dict[str, tuple[float, int]] = {}
+    @property
+    def clock(self) -> Callable[[], float]:
+        return ratelimit._clock[0]
+
+    @clock.setter
+    def clock(self, clock: Callable[[], float]) -> None:  # tests: the store counters' clock
+        ratelimit.set_clock(clock)
 
     def hit(self, key: str, limit: int) -> None:
-        now = self.clock()
-        with self._lock:
-            start, n = self._state.get(key, (now, 0))
-            if now - start >= WINDOW_SECONDS:
-                start, n = now, 0
-            if n >= limit:
-                raise RateLimited(limit, max(1, math.ceil(start + WINDOW_SECONDS - now)))
-            self._state[key] = (start, n + 1)
-            if len(self._state) > 100_000:  # forget finished windows now and then
-                self._state = {k: v for k, v in self._state.items() if now - v[0] < WINDOW_SECONDS}
+        from ..db import get_database
+
+        got = ratelimit.hit(get_database(), "open.rows", key, limit, int(WINDOW_SECONDS))
+        if not got.ok:
+            raise RateLimited(limit, got.retry_after)
 
     def reset(self) -> None:
-        with self._lock:
-            self._state.clear()
+        ratelimit.reset()
 
 
 LIMITER = Limiter()

@@ -149,7 +149,7 @@ def usage_cmd(
     db = get_database()
     with domain_errors(as_json):
         actor = acting_as(as_user)
-        G.USAGE.flush(db)  # this process's buffered calls count too
+        G.USAGE.flush(db)  # seal the stored calls into their ledger summaries first
         with db.read() as s:
             out = G.usage_stats(s, actor, grant_id=grant_id, resource_id=resource_id, org_id=org_id)
     if as_json:

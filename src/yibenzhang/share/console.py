@@ -88,7 +88,7 @@ def deliveries(session: Session, actor: Actor, grant_id: int) -> list[dict[str, 
 def usage_series(session: Session, actor: Actor, *, by: str = "grant", days: int = 30,
                  grant_id: int | None = None, today: date | None = None) -> dict[str, Any]:
     """Calls per day over the last `days` days, one series per grant, resource or consumer org, over
-    the grants the actor may see. Call `G.USAGE.flush(db)` first to count buffered calls."""
+    the grants the actor may see (every call is stored before its answer)."""
     bag = ErrorBag()
     if by not in SERIES_BY:
         bag.add("by", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=by, allowed="、".join(SERIES_BY))

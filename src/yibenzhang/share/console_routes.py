@@ -25,7 +25,7 @@ def usage_series(by: str = Query("grant", description="grant | resource | org", 
                  actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Calls per day over the grants the caller may see (counts only, never a value)."""
     db = get_database()
-    G.USAGE.flush(db)  # count this process's buffered calls too
+    G.USAGE.flush(db)  # seal the stored calls into their ledger summaries first
     with db.read() as s:
         return console.usage_series(s, actor, by=by, days=days, grant_id=grant_id)
 

@@ -42,6 +42,8 @@ class DataServiceFastPath:
             method, path = scope["method"], scope["path"]
             m = _ROWS.fullmatch(path) if method == "GET" else _VERIFY.fullmatch(path) if method == "POST" else None
             if m is not None and parse_id(m.group(1)) is not None:  # else the route's Id answers (422)
+                # the route template for metrics and logs (issue 14): the router is skipped here
+                scope["ybz.route"] = "/api/v1/grants/{grant_id}/" + ("rows" if method == "GET" else "verify")
                 if method == "GET":
                     if await self._rows(scope, receive, send, int(m.group(1))):
                         return
@@ -93,7 +95,9 @@ async def _answer(scope: Scope, receive: Receive, send: Send, call: Any) -> None
     try:
         response = await call
     except DomainError as exc:  # as api.py's handler renders it
-        response = JSONResponse(exc.as_problem(scope["path"]), status_code=exc.status, media_type=PROBLEM)
+        headers = getattr(exc, "headers", None)  # a 429's Retry-After
+        response = JSONResponse(exc.as_problem(scope["path"]), status_code=exc.status, media_type=PROBLEM,
+                                headers=headers if isinstance(headers, dict) else None)
     await response(scope, receive, send)
 
 

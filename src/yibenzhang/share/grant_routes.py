@@ -190,6 +190,6 @@ async def check(grant_id: Id, body: VerifyIn, request: Request) -> Response:
 def usage(grant_id: Id | None = None, resource_id: Id | None = None, org_id: Id | None = None,
           actor: Actor = Depends(require_user)) -> dict[str, Any]:
     db = get_database()
-    G.USAGE.flush(db)  # count this process's buffered calls too
+    G.USAGE.flush(db)  # seal the stored calls into their ledger summaries first
     with db.read() as s:
         return G.usage_stats(s, actor, grant_id=grant_id, resource_id=resource_id, org_id=org_id)

@@ -6,25 +6,24 @@ delivery, 核验 verification), an optional row scope for 回流, its period and
 masking exit path is always 共享. It is revoked with a reason, expires by itself after valid_to
 (status computed from the date, so no job is needed) and is renewed only by a new request.
 
-Rate limits are token buckets kept in memory per process (a deployment with N API processes
-lets through at most N × the limit); YBZ_SHARE_RATE_LIMIT=off switches them off (benchmarks).
+Rate limits are fixed windows per grant and minute counted in a storage all workers share
+(ratelimit.py; issue 14); YBZ_SHARE_RATE_LIMIT=off switches them off (benchmarks).
 """
 
 from __future__ import annotations
 
-import atexit
 import logging
 import os
 import re
 import threading
-import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, func, insert, select
+from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from .. import ops
 from ..access import Actor, require
 from ..catalog.model import Resource
 from ..crypto import sm3_hex
@@ -55,6 +54,10 @@ class GrantUnusable(DomainError):
 class RateLimited(DomainError):
     status = 429
     title = "调用过于频繁"
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.params.get("retry_after") or 60)}
 
 
 class Gone(DomainError):
@@ -115,6 +118,9 @@ class GrantUsage(Base):
     items: Mapped[list[Any] | None] = mapped_column(JSON, nullable=True)
     rows: Mapped[int] = mapped_column(Integer, default=0)
     outcome: Mapped[str] = mapped_column(String(40))
+    # The ledger event that seals this record (its share.usage summary, or the call's own event);
+    # None for a moment after the call (issue 14: written from the stored records).
+    summary_seq: Mapped[int | None] = mapped_column(Integer, index=True, nullable=True)
 
 
 class Delivery(Base):
@@ -289,27 +295,24 @@ def grant_dict(g: Grant) -> dict[str, Any]:
 
 
 # --- rate limits -------------------------------------------------------------------------------
+#
+# One fixed window per grant, kind and minute, counted in the storage every worker shares
+# (ratelimit.py: the metadata store, or Redis when YBZ_REDIS_URL is set): call N of a grant's
+# limit of N passes and call N+1 is refused with 429 and Retry-After, whichever worker answers.
 
 
 class _Buckets:
-    """Token buckets per key: `per_minute` tokens, refilled continuously."""
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._state: dict[Any, tuple[float, float]] = {}
-
-    def take(self, key: Any, per_minute: int, n: int = 1) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            tokens, then = self._state.get(key, (float(per_minute), now))
-            tokens = min(float(per_minute), tokens + (now - then) * per_minute / 60.0)
-            ok = tokens >= n
-            self._state[key] = (tokens - n if ok else tokens, now)
-            return ok
+    """Compatibility for tests: `BUCKETS.reset()` forgets every window of the current store."""
 
     def reset(self) -> None:
-        with self._lock:
-            self._state.clear()
+        from contextlib import suppress
+
+        from sqlalchemy.exc import SQLAlchemyError
+
+        from .. import ratelimit
+
+        with suppress(SQLAlchemyError):  # a store not migrated (yet) holds no windows to forget
+            ratelimit.reset()
 
 
 BUCKETS = _Buckets()
@@ -319,12 +322,19 @@ def rate_limits_on() -> bool:
     return (os.environ.get("YBZ_SHARE_RATE_LIMIT") or "on").lower() not in ("off", "0", "false", "no")
 
 
-def check_rate(grant: Grant, kind: str, n: int = 1) -> None:
+def check_rate(grant: Any, kind: str, n: int = 1, *, db: Any = None) -> None:
+    """Count one call of `kind` under the grant's limit; RateLimited (429) past it. Call it outside
+    any write transaction of `db` (on SQLite the counter takes the write lock itself)."""
     if not rate_limits_on():
         return
+    from .. import ratelimit
+    from ..db import get_database
+
     limit = grant.rate_limit_per_minute if kind != "verify" else min(grant.rate_limit_per_minute, VERIFY_PER_MINUTE)
-    if not BUCKETS.take((kind, grant.id), limit, n):
-        raise RateLimited("rate_limited", "授权 {id} 每分钟最多调用 {limit} 次，请稍后再试", id=grant.id, limit=limit)
+    got = ratelimit.hit(db or get_database(), f"share.{kind}", str(grant.id), limit, 60)
+    if not got.ok:
+        raise RateLimited("rate_limited", "授权 {id} 每分钟最多调用 {limit} 次，请{seconds}秒后再试", id=grant.id,
+                          limit=limit, seconds=got.retry_after, retry_after=got.retry_after)
 
 
 # --- usage ------------------------------------------------------------------------------------
@@ -332,21 +342,26 @@ def check_rate(grant: Grant, kind: str, n: int = 1) -> None:
 
 def record_usage(session: Session, actor: Actor, grant: Grant, kind: str, *, filters: list[str] | None = None,
                  rows: int = 0, outcome: str = "ok", items: list[str] | None = None) -> GrantUsage:
-    """One usage row and its ledger summary: item names and counts only, never a value."""
+    """One usage row and its ledger summary in the caller's transaction (deliveries and
+    downloads): item names and counts only, never a value."""
     use = GrantUsage(grant_id=grant.id, resource_id=grant.resource_id, consumer_org_id=grant.consumer_org_id,
                      kind=kind, actor=actor.username, at=utcnow(), filters=sorted(filters or []), rows=rows,
                      outcome=outcome, items=list(items) if items is not None else None)
     session.add(use)
     session.flush()
-    ledger.append(session, actor, f"share.{kind}", "share_grant", grant.id,
-                  {"usage_id": use.id, "filters": use.filters, "items": use.items, "rows": rows, "outcome": outcome})
+    event = ledger.append(session, actor, f"share.{kind}", "share_grant", grant.id,
+                          {"usage_id": use.id, "filters": use.filters, "items": use.items, "rows": rows,
+                           "outcome": outcome})
+    session.flush()
+    use.summary_seq = event.seq
+    ops.count_share_call(kind, outcome)
     return use
 
 
 def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, resource_id: int | None = None,
                 org_id: int | None = None) -> dict[str, Any]:
-    """Calls and rows per grant (and their totals) that the actor may see. Call
-    `USAGE.flush(db)` first to count the calls still in this process's buffer."""
+    """Calls and rows per grant (and their totals) that the actor may see. Every call's record
+    is stored before its answer is sent, so nothing needs flushing first."""
     grants = grants_for(session, actor, org_id=org_id, resource_id=resource_id)
     if grant_id is not None:
         grants = [g for g in grants if g.id == grant_id]
@@ -371,41 +386,46 @@ def usage_stats(session: Session, actor: Actor, *, grant_id: int | None = None, 
             "refused": sum(p["refused"] for p in out)}
 
 
-# --- buffered usage (the data service's hot path) ----------------------------------------------
+# --- the data service's usage records (the hot path) --------------------------------------------
 #
-# Row and verification calls do not write under the write lock one by one: each call's usage
-# record goes into this process's buffer, and a background thread writes the buffer every
-# FLUSH_SECONDS (or at once when FLUSH_CALLS records wait) as usage rows plus ONE ledger summary
-# event per grant ("share.usage": calls, rows, outcomes, kinds, item names filtered on, who called
-# — never a value). The buffer is flushed on interpreter exit (atexit, which uvicorn's graceful
-# shutdown reaches) and before usage statistics are read. A crash (SIGKILL, power loss) loses at
-# most the records of the last FLUSH_SECONDS; a failed write keeps them and retries.
+# Each row or verification call's usage record is INSERTed and committed before its answer is
+# sent (one short statement of its own, no ledger lock): a worker killed with SIGKILL loses no
+# record of an answered call, and every worker's records are in the one store. The ledger
+# summaries are written from the STORED records, not from a process's memory: every
+# FLUSH_SECONDS (and before anything reads them) the records no summary seals yet are taken
+# (FOR UPDATE SKIP LOCKED on PostgreSQL, the write lock on SQLite: two workers never seal the same
+# record) and sealed by ONE "share.usage" event per grant and caller, appended AS THAT CALLER:
+# calls, rows, outcomes, kinds, item names filtered on — never a value, never another person.
+# Each record then names its summary (`summary_seq`), so a process that dies between the two
+# loses nothing: the next summariser, in any process, seals what is left.
 
 FLUSH_SECONDS = float(os.environ.get("YBZ_SHARE_USAGE_FLUSH_SECONDS") or 1.0)
-FLUSH_CALLS = int(os.environ.get("YBZ_SHARE_USAGE_FLUSH_CALLS") or 500)
+SUMMARY_BATCH = int(os.environ.get("YBZ_SHARE_USAGE_SUMMARY_BATCH") or 500)  # short write locks on SQLite
 
 
-class _UsageBuffer:
+class _UsageLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._flush_lock = threading.Lock()
-        self._pending: list[tuple[Any, dict[str, Any]]] = []  # (database, usage row values)
+        self._dbs: dict[int, Any] = {}  # databases with records this process wrote (to summarise)
         self._wake = threading.Event()
         self._thread: threading.Thread | None = None
 
     def add(self, db: Any, actor: Actor, grant: Any, kind: str, *, filters: list[str] | None = None,
             rows: int = 0, outcome: str = "ok", items: list[str] | None = None) -> None:
+        """Store one call's record now (committed when this returns)."""
         rec = {"grant_id": grant.id, "resource_id": grant.resource_id, "consumer_org_id": grant.consumer_org_id,
                "kind": kind, "actor": actor.username, "at": utcnow(), "filters": sorted(filters or []),
                "rows": rows, "outcome": outcome, "items": items}
-        with self._lock:
-            self._pending.append((db, rec))
-            full = len(self._pending) >= FLUSH_CALLS
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="ybz-share-usage", daemon=True)
-                self._thread.start()
-        if full:
-            self._wake.set()
+        with db.engine.connect() as conn:
+            conn.execute(insert(GrantUsage), [rec])
+            conn.commit()
+        ops.count_share_call(kind, outcome)
+        if id(db) not in self._dbs or self._thread is None or not self._thread.is_alive():
+            with self._lock:
+                self._dbs[id(db)] = db
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="ybz-share-usage", daemon=True)
+                    self._thread.start()
 
     def _run(self) -> None:
         while True:
@@ -413,63 +433,70 @@ class _UsageBuffer:
             self._wake.clear()
             try:
                 self.flush()
-            except Exception:  # kept and retried next round; never kill the flusher
-                logging.getLogger(__name__).exception("share usage flush failed; records kept for retry")
+            except Exception:  # the records are stored; the next round seals them
+                logging.getLogger(__name__).exception("share usage summary failed; retried next round")
 
-    def pending(self) -> int:
-        with self._lock:
-            return len(self._pending)
+    def pending(self, db: Any = None) -> int:
+        """Stored records that no summary seals yet (of `db`, or of every database seen)."""
+        dbs = [db] if db is not None else list(self._dbs.values())
+        n = 0
+        for d in dbs:
+            with d.engine.connect() as conn:
+                n += int(conn.execute(select(func.count()).select_from(GrantUsage)
+                                      .where(GrantUsage.summary_seq.is_(None))).scalar() or 0)
+        return n
 
     def flush(self, db: Any = None) -> int:
-        """Write the waiting records (of `db` only, when given); returns how many were written."""
-        with self._flush_lock:
-            with self._lock:
-                take = [p for p in self._pending if db is None or p[0] is db]
-                self._pending = [p for p in self._pending if not (db is None or p[0] is db)]
-            by_db: dict[int, tuple[Any, list[dict[str, Any]]]] = {}
-            for d, rec in take:
-                by_db.setdefault(id(d), (d, []))[1].append(rec)
-            written = 0
-            for d, recs in by_db.values():
-                try:
-                    _write_usage(d, recs)
-                    written += len(recs)
-                except Exception:
-                    with self._lock:  # keep them, in order, ahead of newer records
-                        self._pending[:0] = [(d, r) for r in recs]
-                    raise
-            return written
+        """Seal the stored records no summary seals yet (of `db` only, when given); returns how many."""
+        dbs = [db] if db is not None else list(self._dbs.values())
+        done = 0
+        for d in dbs:
+            while True:
+                n = _summarise(d)
+                done += n
+                if n < SUMMARY_BATCH:
+                    break
+        return done
 
     def discard(self, db: Any) -> None:
-        """Forget the records of a database that is going away (tests)."""
+        """Forget a database that is going away (tests)."""
         with self._lock:
-            self._pending = [p for p in self._pending if p[0] is not db]
+            self._dbs.pop(id(db), None)
 
 
-def _write_usage(db: Any, recs: list[dict[str, Any]]) -> None:
-    """One bulk INSERT … RETURNING id for the records (no ORM object per call: ≈60 → ≈15 µs of
-    CPU per call at 500 calls a flush), then the ledger summaries. Each summary carries the SM3
-    digest of its usage rows as written (`records_sm3`, see `usage_digest`): the per-call access
-    log is thereby chained to the ledger, and an edited or deleted row no longer matches."""
+def _summarise(db: Any) -> int:
+    """One transaction: take up to SUMMARY_BATCH unsealed records and append their summaries."""
+    from ..orgs.model import User
+
     with db.write() as s:
-        ids = s.execute(insert(GrantUsage).returning(GrantUsage.id, sort_by_parameter_order=True),
-                        [dict(r) for r in recs]).scalars().all()
-        per: dict[int, list[tuple[int, dict[str, Any]]]] = {}
-        for uid, r in zip(ids, recs, strict=True):
-            per.setdefault(r["grant_id"], []).append((uid, r))
-        for gid, us in sorted(per.items()):
+        q = select(GrantUsage).where(GrantUsage.summary_seq.is_(None)).order_by(GrantUsage.id).limit(SUMMARY_BATCH)
+        if not db.is_sqlite:
+            q = q.with_for_update(skip_locked=True)
+        uses = list(s.execute(q).scalars())
+        if not uses:
+            return 0
+        names = sorted({u.actor for u in uses})
+        ids = dict(s.execute(select(User.username, User.id).where(User.username.in_(names))).all())
+        per: dict[tuple[int, str], list[GrantUsage]] = {}
+        for u in uses:
+            per.setdefault((u.grant_id, u.actor), []).append(u)
+        for (gid, name), us in sorted(per.items()):
             by_kind: dict[str, int] = {}
             by_outcome: dict[str, int] = {}
-            for _, u in us:
-                by_kind[u["kind"]] = by_kind.get(u["kind"], 0) + 1
-                by_outcome[u["outcome"]] = by_outcome.get(u["outcome"], 0) + 1
-            ledger.append(s, Actor.system(), "share.usage", "share_grant", gid, {
-                "calls": len(us), "rows": sum(u["rows"] for _, u in us), "by_kind": by_kind,
-                "by_outcome": by_outcome, "filters": sorted({f for _, u in us for f in u["filters"]}),
-                "actors": sorted({u["actor"] for _, u in us}),
-                "usage_ids": [min(i for i, _ in us), max(i for i, _ in us)],
-                "records_sm3": usage_digest([(uid, u) for uid, u in us]),
-                "from": min(u["at"] for _, u in us).isoformat(), "to": max(u["at"] for _, u in us).isoformat()})
+            for u in us:
+                by_kind[u.kind] = by_kind.get(u.kind, 0) + 1
+                by_outcome[u.outcome] = by_outcome.get(u.outcome, 0) + 1
+            caller = Actor(user_id=ids.get(name), username=name)
+            event = ledger.append(s, caller, "share.usage", "share_grant", gid, {
+                "calls": len(us), "rows": sum(u.rows for u in us), "by_kind": by_kind, "by_outcome": by_outcome,
+                "filters": sorted({f for u in us for f in u.filters}),
+                "usage_ids": [min(u.id for u in us), max(u.id for u in us)],
+                "records_sm3": usage_digest([(u.id, u) for u in us]),
+                "from": min(u.at for u in us).isoformat(), "to": max(u.at for u in us).isoformat()})
+            s.flush()
+            s.execute(update(GrantUsage).where(GrantUsage.id.in_([u.id for u in us]))
+                      .values(summary_seq=event.seq))
+        return len(uses)
 
 
 _FIELD, _NAME = "\x1f", "\x1e"  # ASCII unit and record separators: never in a name or code
@@ -490,8 +517,7 @@ def usage_digest(records: list[tuple[int, Any]]) -> str:
     return sm3_hex("\n".join(lines).encode("utf-8"))
 
 
-USAGE = _UsageBuffer()
-atexit.register(lambda: USAGE.flush())
+USAGE = _UsageLog()
 
 
 # --- the access log (issue 23): the data service's per-call records are its entries -------------

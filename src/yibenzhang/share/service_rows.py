@@ -158,7 +158,7 @@ def ledger_head(db: Database) -> tuple[int, str]:
 
 
 # The caches of the data calls are valid for an "epoch": the ledger head, except that events the
-# data service itself appends (its buffered usage summaries, every second under load) do not
+# data service itself appends (its usage summaries, every second under load) do not
 # start a new one — a revocation, publication, classification, role or token change does. Without
 # this, every usage flush made all concurrent callers re-resolve token, grant and shape at once.
 UNEVENTFUL = ("share.usage",)
@@ -373,7 +373,7 @@ def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, 
     limit = max(1, min(int(limit), MAX_LIMIT))
     grant, sh = grant_and_shape(db, actor, grant_id, "接口", head)
     try:
-        G.check_rate(grant, "rows")
+        G.check_rate(grant, "rows", db=db)
         names, got = query_page(sh, filters, limit, after)
     except DomainError as exc:
         _record(db, actor, grant, "rows", list(filters), 0, exc.code)
@@ -406,7 +406,7 @@ def rows_json(db: Database, actor: Actor, grant_id: int, filters: dict[str, str]
     if snap.json is None:
         return None
     try:
-        G.check_rate(grant, "rows")
+        G.check_rate(grant, "rows", db=db)
         _filters_sql(sh, filters)
         equal = {name: _typed(sh.types[name], value, name) for name, value in filters.items()}
         texts, last = snap.page_json(equal, limit, _cursor(after))
@@ -428,7 +428,7 @@ def rows_json(db: Database, actor: Actor, grant_id: int, filters: dict[str, str]
 def _record(db: Database, actor: Actor, grant: Any, kind: str, filters: list[str], n: int, outcome: str,
             items: list[str] | None = None) -> None:
     """The call's usage record — the access log of this exit (issue 23): item names and the row
-    count, never a value; written with the buffer's next durable flush."""
+    count, never a value; stored (committed) before the answer is sent (issue 14)."""
     G.USAGE.add(db, actor, grant, kind, filters=filters, rows=n, outcome=outcome, items=items)
 
 
@@ -454,9 +454,10 @@ def request_delivery(db: Database, actor: Actor, grant_id: int, fmt: str) -> G.D
     if fmt not in FORMATS:
         raise DomainError("delivery_format", "未知的取值“{value}”，可选：{allowed}", value=fmt,
                           allowed="、".join(FORMATS))
+    with db.read() as s:
+        G.check_rate(G.usable_grant(s, actor, grant_id, "文件"), "delivery", db=db)  # before the write lock
     with db.write() as s:
         grant = G.usable_grant(s, actor, grant_id, "文件")
-        G.check_rate(grant, "delivery")
         d = G.Delivery(grant_id=grant.id, format=fmt, status="排队", requested_by=actor.username, created_at=utcnow())
         s.add(d)
         s.flush()

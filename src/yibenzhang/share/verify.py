@@ -43,7 +43,7 @@ def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claim
                 bag.add(f"{part}.{name}", "item_not_granted", "信息项“{name}”不在授权范围内", name=name)
     try:
         bag.raise_if_any("verify_invalid")
-        G.check_rate(grant, "verify")
+        G.check_rate(grant, "verify", db=db)
     except DomainError as exc:
         _record(db, actor, grant, list(key) + list(claims), exc.code)
         raise
