@@ -151,14 +151,13 @@ def _database() -> None:
 def _zone() -> None:
     from .config import get_settings
 
-    zone = get_settings().zone
-    probe = getattr(__import__("yibenzhang.zone.storage", fromlist=["ready"]), "ready", None)
-    if callable(probe):  # a zone store that knows how to check itself (object storage)
-        probe()
+    settings = get_settings()
+    if settings.zone_on_s3:  # object storage: the bucket must answer a listing of the zone's prefix
+        from .zone.store import get_store
+
+        get_store().check()
         return
-    if "://" in str(zone):  # object storage without a probe yet: nothing local to look at
-        return
-    path = Path(zone)
+    path = Path(settings.zone)
     if not path.is_dir():
         raise FileNotFoundError("the zone folder is missing")
     if not os.access(path, os.W_OK | os.X_OK):

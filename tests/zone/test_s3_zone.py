@@ -90,3 +90,22 @@ def test_quality_and_classification_scan_the_zone(world, people, tmp_path, zone_
     found = classify_resource(world.db, admin, people, full_scan=True)
     ids = [m for m in found["公民身份号码"] if m.category == "id_card"]
     assert ids and ids[0].evidence["sample_size"] == ids[0].evidence["non_empty"] == 50  # the rows on the store
+
+
+def test_readyz_checks_the_zone_store_it_is_given(client, zone_store, monkeypatch, tmp_path):
+    """Issue 14: /readyz asks the zone's own store — on S3 a listing of the bucket — and answers
+    503 naming the zone when that store cannot be reached (an endpoint nothing listens on)."""
+    from yibenzhang.config import reset_settings
+
+    get_settings().zone.mkdir(parents=True, exist_ok=True)  # as `ybz init` makes it
+    up = client.get("/readyz")
+    assert up.status_code == 200, up.text
+    if zone_store == "s3":
+        monkeypatch.setenv("YBZ_S3_ENDPOINT", "http://127.0.0.1:9")  # discard port: refused
+    else:
+        not_a_folder = tmp_path / "zone-file"
+        not_a_folder.write_text("")
+        monkeypatch.setenv("YBZ_ZONE", str(not_a_folder))
+    reset_settings()
+    down = client.get("/readyz")
+    assert down.status_code == 503 and "zone" in down.text
