@@ -66,8 +66,8 @@ from ..zone.engine import THREADS, get_engine
 from ..zone.service import current_relation, literal, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
-from . import sql_guard, suppression
-from .model import Authorization, ReleaseKind, RunState, SandboxRun
+from . import output_check, privacy, sql_guard, suppression
+from .model import Authorization, ReleaseKind, ReleaseMode, RunState, SandboxRun
 
 logger = logging.getLogger(__name__)
 
@@ -143,6 +143,8 @@ def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",
     """A run as its reader may see it. Refusals that depend on the data show one generic reason
     unless `for_authority` (the authority reviewing runs sees the code and the reason)."""
     hidden = run.reason_code in DATA_REFUSALS and not for_authority
+    held = run.state == RunState.HELD.value
+    fp = run.fingerprint or {}
     out: dict[str, Any] = {
         "id": run.id, "authorization_id": run.authorization_id, "operator_org_id": run.operator_org_id,
         "user_id": run.user_id, "sql": run.sql_text, "sql_digest": run.sql_digest, "resources": run.resources,
@@ -151,11 +153,14 @@ def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",
         "reason": GENERIC_REASON if hidden else run.reason,
         "reason_en": translate(GENERIC_REASON, "en") if hidden else (translate_reason(run) if run.reason else None),
         "row_count": run.row_count, "columns": run.columns, "output_digest": run.output_digest,
-        "suppressed": (run.fingerprint or {}).get("suppressed", []) if run.state == RunState.RELEASED.value else [],
+        "suppressed": fp.get("suppressed", []) if run.state in (RunState.RELEASED.value, RunState.HELD.value) else [],
         "elapsed_ms": run.elapsed_ms, "created_at": run.created_at.isoformat() if run.created_at else None,
+        # issue 16: human output checking and the privacy budget
+        "held": held, "review": fp.get("review"), "noise": fp.get("dp"),
     }
     if with_output:
-        out["output"] = read_output(run)
+        # a held output is for the checker only: nothing leaves before approval
+        out["output"] = read_output(run) if not held or for_authority else None
     return out
 
 
@@ -380,7 +385,9 @@ def output_digest(table: pa.Table) -> str:
 
 def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(SandboxRun.fingerprint).where(
-        SandboxRun.authorization_id == auth_id, SandboxRun.state == RunState.RELEASED.value,
+        SandboxRun.authorization_id == auth_id,
+        # held runs count too: once approved they are out, and a checker may approve both of a pair
+        SandboxRun.state.in_([RunState.RELEASED.value, RunState.HELD.value]),
         SandboxRun.release_kind == ReleaseKind.AGGREGATE.value))
     return [f for f in rows if f and f.get("base") == base]
 
@@ -446,6 +453,9 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
     try:
         if not auths.is_active(auth, day):
             raise _inactive(auth, day)
+        if privacy.mode_of(session, auth.id) == ReleaseMode.PRIVACY_BUDGET.value:
+            raise sql_guard.Refusal("privacy_mode_sql", "该运营授权采用隐私预算方式：只能发布加噪的计数、求和与均值，"
+                                    "不能提交SQL查询")
         views, rules, masks = views_for(session, auth)
         checked = sql_guard.check(sql, views)
         plan = disclosure.plan_release(checked, views, rules)
@@ -591,8 +601,13 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         assert auth is not None
         if outcome.refusal is None and not auths.is_active(auth, day):  # suspended meanwhile
             outcome.refusal = _inactive(auth, day)
+        repeats = 0
         if outcome.refusal is None and outcome.plan is not None and outcome.plan.kind == ReleaseKind.AGGREGATE.value:
-            _release(outcome, _earlier_fingerprints(s, auth_id, outcome.plan.base or ""), k)
+            earlier = _earlier_fingerprints(s, auth_id, outcome.plan.base or "")
+            _release(outcome, earlier, k)
+            mine = outcome.plan.predicates
+            repeats = sum(1 for f in earlier if set(f.get("predicates") or []) == set(mine)
+                          or disclosure.nested(f.get("predicates") or [], mine))
         released = outcome.refusal is None and outcome.out is not None
         run = SandboxRun(authorization_id=auth_id, operator_org_id=org_id, user_id=actor.user_id, sql_text=text,
                          sql_digest=sm3_hex(text.encode("utf-8")), resources=[], columns=[],
@@ -613,13 +628,19 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         run.elapsed_ms = int((time.perf_counter() - started) * 1000)
         s.add(run)
         s.flush()
+        flags: list[str] = []
         if released and outcome.out is not None:
             run.output_path = _store(run, outcome.out)
+            flags = output_check.flags_for(s, auth_id, kind=run.release_kind or "", rows=run.row_count or 0,
+                                           suppressed=len(outcome.suppressed), repeats=repeats)
+            if flags:  # stored for the checker; nothing of it leaves until approved
+                output_check.hold(s, run, flags)
+                released = False
         ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
             "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
             "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
             "row_count": run.row_count, "output_digest": run.output_digest,
-            "suppressed_cells": len(outcome.suppressed),
+            "suppressed_cells": len(outcome.suppressed), "held_for": flags,
         })
         if released and outcome.plan is not None:  # issue 23: what left, by name and count
             access_log.record_read(
