@@ -119,7 +119,8 @@ class ReleasePolicy(Base):
 
     __tablename__ = "operate_release_policies"
 
-    authorization_id: Mapped[int] = mapped_column(ForeignKey("operate_authorizations.id"), primary_key=True)
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_release_policies_authorization"), primary_key=True)
     mode: Mapped[str] = mapped_column(String(8))
     review_all: Mapped[bool] = mapped_column(Boolean, default=False)
     epsilon_total_micro: Mapped[int] = mapped_column(BigInteger, default=0)
@@ -135,7 +136,8 @@ class PrivacySpend(Base):
     __tablename__ = "operate_privacy_spends"
 
     id: Mapped[int] = mapped_column(primary_key=True)
-    authorization_id: Mapped[int] = mapped_column(ForeignKey("operate_authorizations.id"), index=True)
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_privacy_spends_authorization"), index=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("operate_sandbox_runs.id"), unique=True)
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     epsilon_micro: Mapped[int] = mapped_column(BigInteger)
@@ -152,7 +154,8 @@ class OutputReview(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("operate_sandbox_runs.id"), unique=True)
-    authorization_id: Mapped[int] = mapped_column(ForeignKey("operate_authorizations.id"))
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_output_reviews_authorization"))
     state: Mapped[str] = mapped_column(String(8))
     flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
     checker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))

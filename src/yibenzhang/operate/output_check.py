@@ -172,9 +172,14 @@ def decide(session: Session, actor: Actor, run_id: int, *, approve: bool, reason
         "authorization_id": run.authorization_id, "decision": review.state, "flags": list(review.flags or []),
         "reason_digest": sm3_hex(text.encode("utf-8")), "output_digest": run.output_digest,
         "operator_user_id": run.user_id})
-    if approve:  # the moment the result leaves the sandbox
+    if approve:  # the moment the result leaves the sandbox, to the operator who asked for it
+        from ..orgs import service as orgs
+        from ..orgs.model import User
+
+        user = session.get(User, run.user_id) if run.user_id is not None else None
+        reader = orgs.actor_for(session, user) if user is not None else actor
         access_log.record_read(
-            session, actor, exit=access_log.SANDBOX_RELEASE, resource_id=(run.resources or [0])[0],
+            session, reader, exit=access_log.SANDBOX_RELEASE, resource_id=(run.resources or [0])[0],
             items=list(run.columns or []), rows=run.row_count or 0,
             detail={"run_id": run.id, "authorization_id": run.authorization_id, "release_kind": run.release_kind})
     return review

@@ -26,6 +26,7 @@ exceed is refused (`privacy_budget_exhausted`) and debits nothing. Every debit i
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 from dataclasses import dataclass, field
@@ -162,9 +163,11 @@ def _opendp() -> Any:
     return dp
 
 
+@functools.lru_cache(maxsize=256)
 def measurement(*, integer: bool, sensitivity: float, epsilon: float, size: int) -> tuple[Any, float]:
     """OpenDP's Laplace measurement over a vector of `size` values and its scale, the smallest
-    for which its privacy map gives at most `epsilon` at input distance `sensitivity`."""
+    for which its privacy map gives at most `epsilon` at input distance `sensitivity` (Δ/ε when
+    the map, which rounds up, accepts it; else OpenDP's binary search)."""
     dp = _opendp()
     if integer:
         space = (dp.vector_domain(dp.atom_domain(T=int), size=size), dp.l1_distance(T=int))
@@ -176,8 +179,11 @@ def measurement(*, integer: bool, sensitivity: float, epsilon: float, size: int)
     def make(scale: float) -> Any:
         return dp.m.make_laplace(*space, scale=scale)
 
-    scale = float(dp.binary_search_param(make, d_in=d_in, d_out=float(epsilon)))
+    scale = float(d_in) / float(epsilon)
     meas = make(scale)
+    if meas.map(d_in) > epsilon:
+        scale = float(dp.binary_search_param(make, d_in=d_in, d_out=float(epsilon)))
+        meas = make(scale)
     assert meas.map(d_in) <= epsilon  # the calibration holds by OpenDP's own map
     return meas, scale
 
@@ -304,7 +310,8 @@ def noisy_values(plan: _Plan, exact: pa.Table) -> tuple[pa.Table, dict[str, Any]
     counts = [int((rows.get(k) or {}).get("n") or 0) for k in keys]
     sums = [float((rows.get(k) or {}).get("s") or 0) for k in keys]
     eps = plan.epsilon_micro / MICRO
-    detail: dict[str, Any] = {"statistic": plan.statistic, "epsilon": eps, "bounds": plan.bounds,
+    detail: dict[str, Any] = {"statistic": plan.statistic, "epsilon": eps,
+                              "bounds": list(plan.bounds) if plan.bounds else None,
                               "groups": len(keys), "item": plan.item, "group_by": plan.group_by}
     if plan.statistic == "count":
         meas, scale = measurement(integer=True, sensitivity=1, epsilon=eps, size=len(keys))

@@ -14,7 +14,7 @@ import yibenzhang.db
 revision = "0025"
 down_revision = "0022"
 branch_labels = None
-depends_on = None
+depends_on = ("0012",)  # operate_authorizations and operate_sandbox_runs
 
 
 def upgrade() -> None:
@@ -29,7 +29,7 @@ def upgrade() -> None:
         sa.Column("updated_by_id", sa.Integer(), nullable=True),
         sa.Column("updated_at", yibenzhang.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["authorization_id"], ["operate_authorizations.id"],
-                                name="fk_operate_release_policies_authorization_id_operate_authorizations"),
+                                name="fk_operate_release_policies_authorization"),
         sa.ForeignKeyConstraint(["updated_by_id"], ["users.id"], name="fk_operate_release_policies_updated_by_id_users"),
         sa.PrimaryKeyConstraint("authorization_id", name="pk_operate_release_policies"),
     )
@@ -43,7 +43,7 @@ def upgrade() -> None:
         sa.Column("spent_after_micro", sa.BigInteger(), nullable=False),
         sa.Column("created_at", yibenzhang.db.UTCDateTime(), nullable=False),
         sa.ForeignKeyConstraint(["authorization_id"], ["operate_authorizations.id"],
-                                name="fk_operate_privacy_spends_authorization_id_operate_authorizations"),
+                                name="fk_operate_privacy_spends_authorization"),
         sa.ForeignKeyConstraint(["run_id"], ["operate_sandbox_runs.id"],
                                 name="fk_operate_privacy_spends_run_id_operate_sandbox_runs"),
         sa.ForeignKeyConstraint(["user_id"], ["users.id"], name="fk_operate_privacy_spends_user_id_users"),
@@ -65,7 +65,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["run_id"], ["operate_sandbox_runs.id"],
                                 name="fk_operate_output_reviews_run_id_operate_sandbox_runs"),
         sa.ForeignKeyConstraint(["authorization_id"], ["operate_authorizations.id"],
-                                name="fk_operate_output_reviews_authorization_id_operate_authorizations"),
+                                name="fk_operate_output_reviews_authorization"),
         sa.ForeignKeyConstraint(["checker_id"], ["users.id"], name="fk_operate_output_reviews_checker_id_users"),
         sa.PrimaryKeyConstraint("id", name="pk_operate_output_reviews"),
         sa.UniqueConstraint("run_id", name="uq_operate_output_reviews_run_id"),
