@@ -104,7 +104,7 @@ def runs(auth_id: Id, limit: int = Query(100, ge=1, le=1000), actor: Actor = Dep
 def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
     run = sandbox.submit_query(get_database(), actor, body.authorization_id, body.sql)
     out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
-    if out["released"]:
+    if out["released"] or out["held"]:  # held: accepted, waiting for an output checker (issue 16)
         return out
     status = 409 if run.reason_code == "authorization_inactive" else 422
     code = out["reason_code"]  # generic for refusals that depend on the data
