@@ -86,6 +86,10 @@ def make_auth(world: World, resource_id: int, items: list[str], **overrides) -> 
 
 @pytest.fixture
 def op(world: World) -> Op:
+    return build_op(world)
+
+
+def build_op(world: World) -> Op:
     items = [ItemIn(name="区县", data_type="C"), ItemIn(name="年龄", data_type="I"), ItemIn(name="性别", data_type="C"),
              ItemIn(name="收入", data_type="N"), ItemIn(name="身份证号", data_type="C", length=18),
              ItemIn(name="病史", data_type="C"), ItemIn(name="机密", data_type="C")]
