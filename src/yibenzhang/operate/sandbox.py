@@ -190,6 +190,9 @@ IDENTIFIER_NAME = re.compile(r"身份证|证件|编号|号码|证号|姓名|名�
 NUMERIC_TYPES = ("DOUBLE", "DECIMAL", "BIGINT", "INTEGER")
 ID_CARD_NAME = re.compile(r"身份证|公民身份号码")
 DERIVED_FROM_ID = (("出生年", "birth_year"), ("年龄段", "age_band"), ("性别", "sex"), ("地区", "region"))
+# issue 16: an address gives its 区县 (the county-level division code, matched on the names of the
+# platform's regions), a clear attribute of its own like those derived from an ID number
+ADDRESS_NAME = re.compile(r"地址|住址|住所")
 
 
 def _is_identifier(item: policies.MaskItem) -> bool:
@@ -214,6 +217,8 @@ def column_kinds(item: policies.MaskItem, clear: bool) -> list[tuple[str, str]]:
         out.append((item.name, "pseudonym"))
     if "id_card" in item.categories or ID_CARD_NAME.search(item.name):
         out += [(f"{item.name}_{suffix}", kind) for suffix, kind in DERIVED_FROM_ID]
+    if "address" in item.categories or ADDRESS_NAME.search(item.name):
+        out.append((f"{item.name}_区县", "district"))
     return out
 
 
@@ -254,7 +259,32 @@ def views_for(session: Session, auth: Authorization) -> tuple[dict[str, sql_guar
     return views, rules, masks
 
 
-def _column_sql(column: str, kind: str, item: str, key: str, year: int) -> str:
+def district_sql(src: str, counties: list[tuple[str, str, str]]) -> str:
+    """The county-level division code an address names: (code, county name, city name) of the
+    platform's regions; a county whose city is named too wins over a namesake elsewhere, and a
+    longer name over a shorter one ("西山区" before "山区")."""
+    if not counties:
+        return "CAST(NULL AS VARCHAR)"
+    ordered = sorted(counties, key=lambda c: -len(c[1]))
+    whens = [f"WHEN strpos({src}, {literal(city)}) > 0 AND strpos({src}, {literal(name)}) > 0 THEN {literal(code)}"
+             for code, name, city in ordered if city]
+    whens += [f"WHEN strpos({src}, {literal(name)}) > 0 THEN {literal(code)}" for code, name, _c in ordered]
+    return f"CASE {' '.join(whens)} END"
+
+
+def _counties(session: Session) -> list[tuple[str, str, str]]:
+    from ..enums import RegionLevel
+    from ..orgs.model import Region
+
+    rows = session.execute(select(Region.code, Region.name, Region.parent_id).where(
+        Region.level == RegionLevel.COUNTY.value)).all()
+    parents = {r.id: r.name for r in session.scalars(select(Region).where(
+        Region.id.in_({p for _c, _n, p in rows if p is not None})))} if rows else {}
+    return [(code, name, parents.get(parent, "")) for code, name, parent in rows if len(name) >= 2]
+
+
+def _column_sql(column: str, kind: str, item: str, key: str, year: int,
+                counties: list[tuple[str, str, str]] | None = None) -> str:
     """The expression over the zone's relation that gives one column of the sandbox's copy."""
     src = quote(item)
     digits = f"regexp_replace(CAST({src} AS VARCHAR), '[^0-9Xx]', '', 'g')"
@@ -275,6 +305,8 @@ def _column_sql(column: str, kind: str, item: str, key: str, year: int) -> str:
                 f"THEN '男' ELSE '女' END END")
     elif kind == "region":
         expr = f"CASE WHEN length({digits}) = 18 THEN substr({digits}, 1, 6) END"
+    elif kind == "district":
+        expr = district_sql(f"CAST({src} AS VARCHAR)", counties or [])
     else:  # pragma: no cover - kinds are this module's own
         raise ValueError(kind)
     return f"{expr} AS {quote(column)}"
@@ -287,10 +319,14 @@ def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day
     engine = get_engine()
     key = f"{secrets.token_hex(16)}:{auth_id}"
     tables: dict[str, pa.Table] = {}
+    counties = None
     for view in checked.views:
         cols = [c for c in view.sources if checked.uses_star or c[0].lower() in checked.columns]
         cols = cols or list(view.sources[:1])  # COUNT(*) alone still needs the rows
-        projection = ", ".join(_column_sql(c, kind, item, key, day.year) for c, kind, item in cols) or "NULL AS _none"
+        if counties is None and any(kind == "district" for _c, kind, _i in cols):
+            counties = _counties(session)
+        projection = ", ".join(_column_sql(c, kind, item, key, day.year, counties)
+                               for c, kind, item in cols) or "NULL AS _none"
         tables[view.name] = engine.sql(f"SELECT {projection} FROM {current_relation(session, view.resource_id)}")
     return tables
 
