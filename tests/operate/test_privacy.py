@@ -163,6 +163,9 @@ def test_groups_are_named_in_advance_and_the_rest_is_not_shown(op):
     assert [r["区县"] for r in out["output"]["rows"]] == ["甲", "丁", "不存在"]  # 乙 and 丙 not asked
     assert all(r["count"] >= 0 for r in out["output"]["rows"])
     assert release(op, epsilon=1.0, group_by="区县")["reason_code"] == "privacy_groups_required"
+    # numbers as filter and group values (JSON numbers) compare with the column as text
+    ages = release(op, epsilon=1.0, filters={"年龄": [30, 31]}, group_by="年龄", groups=[30, 31, 32])
+    assert ages["state"] == "已放行" and [r["年龄"] for r in ages["output"]["rows"]] == [30, 31, 32]
 
 
 def test_contributions_are_bounded_by_declared_or_catalogue_bounds(op):

@@ -264,7 +264,7 @@ def _plan(session: Session, auth: Authorization, req: NoisyRequest) -> _Plan:
         values = value if isinstance(value, list) else [value]
         if not values or len(values) > rules.sandbox_privacy_groups_max:
             raise _refuse("privacy_filter", "筛选条件“{item}”的取值个数不合法", item=name)
-        where.append(f"{quote(col)} IN ({', '.join(literal(v) for v in values)})")
+        where.append(f"CAST({quote(col)} AS VARCHAR) IN ({', '.join(literal(str(v)) for v in values)})")
     value_sql = None
     bounds = None
     item = None
@@ -306,9 +306,11 @@ def _plan(session: Session, auth: Authorization, req: NoisyRequest) -> _Plan:
 def noisy_values(plan: _Plan, exact: pa.Table) -> tuple[pa.Table, dict[str, Any]]:
     """Align the exact per-group counts and sums with the named groups and add OpenDP's noise."""
     keys = plan.groups if plan.group_by else [None]
-    rows = {r["g"]: r for r in exact.to_pylist()} if plan.group_by else {None: (exact.to_pylist() or [{}])[0]}
-    counts = [int((rows.get(k) or {}).get("n") or 0) for k in keys]
-    sums = [float((rows.get(k) or {}).get("s") or 0) for k in keys]
+    # group values compare as text: the operator names them in a form or JSON, the column may be typed
+    rows = ({str(r["g"]): r for r in exact.to_pylist() if r["g"] is not None} if plan.group_by
+            else {"None": (exact.to_pylist() or [{}])[0]})
+    counts = [int((rows.get(str(k)) or {}).get("n") or 0) for k in keys]
+    sums = [float((rows.get(str(k)) or {}).get("s") or 0) for k in keys]
     eps = plan.epsilon_micro / MICRO
     detail: dict[str, Any] = {"statistic": plan.statistic, "epsilon": eps,
                               "bounds": list(plan.bounds) if plan.bounds else None,
