@@ -75,9 +75,12 @@ def flags_for_noisy(session: Session, auth_id: int) -> list[str]:
     return ["review_all"] if _review_all(session, auth_id) else []
 
 
-def hold(session: Session, run: SandboxRun, flags: list[str]) -> OutputReview:
+def hold(session: Session, run: SandboxRun, flags: list[str], items: list[str] | None = None) -> OutputReview:
+    """Hold a recorded run; `items`: the source items its output carries (for the access log when
+    it leaves)."""
     run.state = RunState.HELD.value
-    run.fingerprint = dict(run.fingerprint or {}, review={"state": ReviewState.PENDING.value, "flags": flags})
+    run.fingerprint = dict(run.fingerprint or {}, review={"state": ReviewState.PENDING.value, "flags": flags},
+                           exit_items=list(items or run.columns or []))
     review = OutputReview(run_id=run.id, authorization_id=run.authorization_id, state=ReviewState.PENDING.value,
                           flags=flags, created_at=utcnow())
     session.add(review)
@@ -180,7 +183,7 @@ def decide(session: Session, actor: Actor, run_id: int, *, approve: bool, reason
         reader = orgs.actor_for(session, user) if user is not None else actor
         access_log.record_read(
             session, reader, exit=access_log.SANDBOX_RELEASE, resource_id=(run.resources or [0])[0],
-            items=list(run.columns or []), rows=run.row_count or 0,
+            items=list((run.fingerprint or {}).get("exit_items") or run.columns or []), rows=run.row_count or 0,
             detail={"run_id": run.id, "authorization_id": run.authorization_id, "release_kind": run.release_kind})
     return review
 

@@ -421,7 +421,7 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
             run.output_path = _store(run, out)
             flags = output_check.flags_for_noisy(s, auth_id)
             if flags:
-                output_check.hold(s, run, flags)
+                output_check.hold(s, run, flags, [i for i in (plan.item, plan.group_by) if i] if plan else None)
         if spent_after is not None and plan is not None:
             s.add(PrivacySpend(authorization_id=auth_id, run_id=run.id, user_id=actor.user_id,
                                epsilon_micro=plan.epsilon_micro, spent_after_micro=spent_after, created_at=utcnow()))

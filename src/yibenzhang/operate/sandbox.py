@@ -670,7 +670,8 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
             flags = output_check.flags_for(s, auth_id, kind=run.release_kind or "", rows=run.row_count or 0,
                                            suppressed=len(outcome.suppressed), repeats=repeats)
             if flags:  # stored for the checker; nothing of it leaves until approved
-                output_check.hold(s, run, flags)
+                items = [i for i in outcome.plan.output_items if i] if outcome.plan else []
+                output_check.hold(s, run, flags, items or run.columns)
                 released = False
         ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
             "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
