@@ -21,7 +21,11 @@ One query, step by step (`submit_query`):
    the outcome, the output's SM3 digest and, when released, the output as
    `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the SQL
    text (its literals may be personal data). Refusals that depend on the rows show the operator
-   one generic reason (`DATA_REFUSALS`); the authority sees the specific one.
+   one generic reason (`DATA_REFUSALS`); the authority sees the specific one;
+8. a release that a rule flags (row-level output, a large table, many suppressed cells, repeated
+   near-identical queries, or every release when the authority said so) is stored but held
+   (待审核) until a checker at the authority approves it (`output_check`). An authorization in
+   the privacy-budget mode takes no SQL at all: only noisy counts, sums and means (`privacy`).
 """
 
 from __future__ import annotations
