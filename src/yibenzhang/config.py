@@ -63,6 +63,18 @@ class Rules:
     sandbox_dominance_n1_percent: float = 70.0
     sandbox_dominance_n2_percent: float = 85.0
     sandbox_refusals_per_hour: int = 20
+    # §7 (issue 16, ours): the privacy budget — ε a new budget starts with, the most one budget or
+    # one release may hold, the most groups one noisy release names; human output checking — the
+    # rule flags that hold a release for a checker, an aggregate "large" above this many rows,
+    # "many suppressed" above this share of its cells, "near-identical" from this many earlier
+    # nested aggregates.
+    sandbox_privacy_epsilon_default: float = 1.0
+    sandbox_privacy_epsilon_max: float = 100.0
+    sandbox_privacy_groups_max: int = 1000
+    sandbox_review_flags: str = "row_level,large_table,many_suppressed,near_identical"
+    sandbox_review_rows: int = 1000
+    sandbox_review_suppressed_percent: float = 50.0
+    sandbox_review_repeats: int = 5
     # §8 (issue 8): PI audits yearly above 1,000,000 people, else every 2 years (001:287-317 Art. 4);
     # a regulator-ordered audit within 90 working days (Art. 9); one firm at most 3 times in a row
     # (Art. 12); reminders this many days ahead (ours).
@@ -94,6 +106,15 @@ class Rules:
             sandbox_dominance_n1_percent=float(os.environ.get("YBZ_RULE_SANDBOX_DOMINANCE_N1_PERCENT") or 70.0),
             sandbox_dominance_n2_percent=float(os.environ.get("YBZ_RULE_SANDBOX_DOMINANCE_N2_PERCENT") or 85.0),
             sandbox_refusals_per_hour=_int("YBZ_RULE_SANDBOX_REFUSALS_PER_HOUR", 20),
+            sandbox_privacy_epsilon_default=float(os.environ.get("YBZ_RULE_SANDBOX_PRIVACY_EPSILON_DEFAULT") or 1.0),
+            sandbox_privacy_epsilon_max=float(os.environ.get("YBZ_RULE_SANDBOX_PRIVACY_EPSILON_MAX") or 100.0),
+            sandbox_privacy_groups_max=_int("YBZ_RULE_SANDBOX_PRIVACY_GROUPS_MAX", 1000),
+            sandbox_review_flags=os.environ.get("YBZ_RULE_SANDBOX_REVIEW_FLAGS",
+                                                "row_level,large_table,many_suppressed,near_identical"),
+            sandbox_review_rows=_int("YBZ_RULE_SANDBOX_REVIEW_ROWS", 1000),
+            sandbox_review_suppressed_percent=float(os.environ.get("YBZ_RULE_SANDBOX_REVIEW_SUPPRESSED_PERCENT")
+                                                    or 50.0),
+            sandbox_review_repeats=_int("YBZ_RULE_SANDBOX_REVIEW_REPEATS", 5),
             pi_audit_people_threshold=_int("YBZ_RULE_PI_AUDIT_PEOPLE_THRESHOLD", 1_000_000),
             pi_audit_years_large=_int("YBZ_RULE_PI_AUDIT_YEARS_LARGE", 1),
             pi_audit_years_small=_int("YBZ_RULE_PI_AUDIT_YEARS_SMALL", 2),

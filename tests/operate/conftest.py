@@ -45,6 +45,20 @@ def rows() -> pa.RecordBatch:
                                        "机密": secret})
 
 
+def approved(world: World, run) -> dict:
+    """The run as its operator sees it after a checker approved it if it was held: the attack
+    suite assumes the worst checker, one who approves everything (issue 16), so what it shows is
+    what the automatic rules alone let out."""
+    from yibenzhang.operate import output_check, sandbox
+
+    if run.state == "待审核":
+        with world.db.write() as s:
+            output_check.decide(s, world.actor("reviewer"), run.id, approve=True, reason="测试：审核通过")
+        with world.db.read() as s:
+            return sandbox.run_as_dict(sandbox.get_run(s, world.actor("operator_user"), run.id), with_output=True)
+    return sandbox.run_as_dict(run, with_output=True)
+
+
 @dataclass
 class Op:
     world: World
@@ -72,6 +86,10 @@ def make_auth(world: World, resource_id: int, items: list[str], **overrides) -> 
 
 @pytest.fixture
 def op(world: World) -> Op:
+    return build_op(world)
+
+
+def build_op(world: World) -> Op:
     items = [ItemIn(name="区县", data_type="C"), ItemIn(name="年龄", data_type="I"), ItemIn(name="性别", data_type="C"),
              ItemIn(name="收入", data_type="N"), ItemIn(name="身份证号", data_type="C", length=18),
              ItemIn(name="病史", data_type="C"), ItemIn(name="机密", data_type="C")]
@@ -127,12 +145,12 @@ class People:
     def db(self):
         return self.world.db
 
-    def run(self, sql: str, who: str = "operator_user") -> dict:
+    def run(self, sql: str, who: str = "operator_user", approve: bool = True) -> dict:
         from yibenzhang.operate import sandbox
 
         sql = sql.replace("{r}", f"r_{self.resource_id}")
         run = sandbox.submit_query(self.db, self.world.actor(who), self.auth_id, sql)
-        return sandbox.run_as_dict(run, with_output=True)
+        return approved(self.world, run) if approve else sandbox.run_as_dict(run, with_output=True)
 
 
 @pytest.fixture

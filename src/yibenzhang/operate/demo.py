@@ -158,7 +158,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
             created[auths.effective_state(auth)] = created.get(auths.effective_state(auth), 0) + 1
             if active_id is None:
                 active_id = auth.id
-    runs = {"已放行": 0, "已拒绝": 0}
+    runs = {"已放行": 0, "已拒绝": 0, "待审核": 0}  # issue 16: row-level output waits for a checker
     if active_id is not None:
         k = get_settings().rules.sandbox_min_group_rows
         with db.read() as s:

@@ -15,7 +15,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Date, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Boolean, Date, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
@@ -38,11 +38,26 @@ class AuthorizationState(ChineseEnum):
 class RunState(ChineseEnum):
     RELEASED = "已放行"
     REFUSED = "已拒绝"
+    HELD = "待审核"  # issue 16: passed the automatic rules, waits for a human output checker
 
 
 class ReleaseKind(ChineseEnum):
     AGGREGATE = "聚合"
     ROWS = "行级"
+    NOISY = "差分隐私"  # issue 16: counts / sums / means with calibrated noise, paid from the budget
+
+
+class ReleaseMode(ChineseEnum):
+    """How an authorization's results leave (DOMAIN §7), chosen by the authority."""
+
+    OUTPUT_CHECK = "输出检查"  # disclosure control (threshold, dominance, suppression) + output checking
+    PRIVACY_BUDGET = "隐私预算"  # only noisy counts / sums / means, paid from an ε budget
+
+
+class ReviewState(ChineseEnum):
+    PENDING = "待审核"
+    APPROVED = "已批准"
+    REJECTED = "已驳回"
 
 
 class Authorization(Base):
@@ -91,4 +106,59 @@ class SandboxRun(Base):
     # What the differencing check compares between released aggregates (see sandbox docstring).
     fingerprint: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     elapsed_ms: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+# --- issue 16: the release policy, the privacy budget and human output checking ----------------
+
+
+class ReleasePolicy(Base):
+    """Per authorization, set by the authority: the release mode, whether every release waits for
+    an output checker, and the differential-privacy budget. ε is kept in millionths (integers), so
+    that the budget's edge is exact and a debit is one conditional UPDATE (`privacy.debit`)."""
+
+    __tablename__ = "operate_release_policies"
+
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_release_policies_authorization"), primary_key=True)
+    mode: Mapped[str] = mapped_column(String(8))
+    review_all: Mapped[bool] = mapped_column(Boolean, default=False)
+    epsilon_total_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    epsilon_spent_micro: Mapped[int] = mapped_column(BigInteger, default=0)
+    period_starts_on: Mapped[date | None] = mapped_column(Date)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class PrivacySpend(Base):
+    """One debit of an authorization's ε budget: the run it paid for and the balance after it."""
+
+    __tablename__ = "operate_privacy_spends"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_privacy_spends_authorization"), index=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("operate_sandbox_runs.id"), unique=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    epsilon_micro: Mapped[int] = mapped_column(BigInteger)
+    spent_after_micro: Mapped[int] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class OutputReview(Base):
+    """Human output checking (输出检查, DOMAIN §7): a held run, why it was held, and the checker's
+    decision with its reason. The checker is never the user who ran the query (two-person rule)."""
+
+    __tablename__ = "operate_output_reviews"
+    __table_args__ = (Index("ix_operate_output_reviews_auth_state", "authorization_id", "state"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("operate_sandbox_runs.id"), unique=True)
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", name="fk_operate_output_reviews_authorization"))
+    state: Mapped[str] = mapped_column(String(8))
+    flags: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    checker_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    reason: Mapped[str | None] = mapped_column(Text)
+    decided_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

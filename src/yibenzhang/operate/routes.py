@@ -18,7 +18,7 @@ from ..deps import read_session, require_user
 from ..errors import NotFound
 from ..params import KEY_MAX, Id, Int, Key, LongText, Text
 from . import authorizations as auths
-from . import sandbox
+from . import output_check, privacy, sandbox
 from .model import RunState
 
 router = APIRouter(prefix="/api/v1/operate", tags=["operate"])
@@ -104,7 +104,7 @@ def runs(auth_id: Id, limit: int = Query(100, ge=1, le=1000), actor: Actor = Dep
 def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
     run = sandbox.submit_query(get_database(), actor, body.authorization_id, body.sql)
     out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
-    if out["released"]:
+    if out["released"] or out["held"]:  # held: accepted, waiting for an output checker (issue 16)
         return out
     status = 409 if run.reason_code == "authorization_inactive" else 422
     code = out["reason_code"]  # generic for refusals that depend on the data
@@ -124,8 +124,103 @@ def get_run(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depen
 def get_output(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     run = sandbox.get_run(s, actor, run_id)
     path = sandbox.output_path(run)
+    if run.state == RunState.HELD.value and not sandbox.reviews(s, actor, run):
+        path = None  # issue 16: a held output leaves only after a checker approves it
     if path is None or not path.exists():
         raise NotFound(f"沙箱查询 {run_id}", "sandbox_output_not_found")
     return Response(path.read_bytes(), media_type="application/vnd.apache.parquet",
                     headers={"Content-Disposition": f'attachment; filename="sandbox-{run.id}.parquet"',
                              "X-Output-Digest": run.output_digest or ""})
+
+
+# --- issue 16: the release policy and privacy budget, noisy releases, human output checking -------
+
+Value = Key | float | int
+
+
+class ReleasePolicyIn(BaseModel):
+    mode: Key | None = Field(None, description="输出检查 | 隐私预算 (output checking | privacy budget)")
+    epsilon_total: float | None = Field(None, ge=0, description="The ε budget of the period")
+    review_all: bool | None = Field(None, description="Every release waits for an output checker")
+    new_period: bool = Field(False, description="Start a new budget period: nothing spent yet")
+
+
+class NoisyIn(BaseModel):
+    authorization_id: Id
+    resource_id: Id
+    statistic: Key = Field(description="count | sum | mean")
+    epsilon: float = Field(gt=0, description="The ε this release spends from the budget")
+    item: Key | None = Field(None, description="The numeric item summed or averaged")
+    bounds: list[float] | None = Field(None, min_length=2, max_length=2,
+                                       description="Clamp bounds [lower, upper]; default: the catalogue's range")
+    filters: dict[Key, Value | list[Value]] = Field(default_factory=dict, max_length=20,
+                                                    description="item → value or values (clear items)")
+    group_by: Key | None = None
+    groups: list[Value] = Field(default_factory=list, max_length=1000,
+                                description="The group values, named in advance (never taken from the data)")
+
+
+@router.get("/authorizations/{auth_id}/release-policy")
+def get_release_policy(auth_id: Id, actor: Actor = Depends(require_user),
+                       s: Session = Depends(read_session)) -> dict[str, Any]:
+    return privacy.read_policy(s, actor, auth_id)
+
+
+@router.put("/authorizations/{auth_id}/release-policy")
+def put_release_policy(auth_id: Id, body: ReleasePolicyIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        policy = privacy.set_policy(s, actor, auth_id, mode=body.mode, epsilon_total=body.epsilon_total,
+                                    review_all=body.review_all, new_period=body.new_period)
+        return privacy.policy_as_dict(policy, auth_id)
+
+
+@router.get("/authorizations/{auth_id}/privacy-spends")
+def get_spends(auth_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    rows = privacy.spends(s, actor, auth_id)
+    return {"total": len(rows), "items": rows, "budget": privacy.read_policy(s, actor, auth_id)}
+
+
+@router.post("/sandbox/noisy", status_code=201, response_model=None)
+def noisy(body: NoisyIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
+    req = privacy.NoisyRequest(resource_id=body.resource_id, statistic=body.statistic, epsilon=body.epsilon,
+                               item=body.item, bounds=(body.bounds[0], body.bounds[1]) if body.bounds else None,
+                               filters=dict(body.filters), group_by=body.group_by, groups=list(body.groups))
+    run = privacy.release(get_database(), actor, body.authorization_id, req)
+    return _answer(run, request)
+
+
+def _answer(run: Any, request: Request) -> dict[str, Any] | JSONResponse:
+    out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
+    if out["released"] or out["held"]:
+        return out
+    status = 409 if run.reason_code in ("authorization_inactive", "privacy_budget_exhausted",
+                                        "privacy_mode_off") else 422
+    code = out["reason_code"]
+    problem = {"type": f"https://yibenzhang.org/errors/{code}", "title": "Sandbox output refused",
+               "status": status, "code": code, "detail": out["reason"], "detail_en": out["reason_en"],
+               "instance": str(request.url.path), "run_id": run.id, "run": out}
+    return JSONResponse(problem, status_code=status, media_type="application/problem+json")
+
+
+@router.get("/output-checks")
+def output_checks(authorization_id: Id | None = None, limit: int = Query(100, ge=1, le=1000),
+                  actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    rows = output_check.pending(s, actor, authorization_id, limit=limit)
+    return {"total": len(rows), "items": [output_check.review_as_dict(r) for r in rows]}
+
+
+@router.get("/sandbox/runs/{run_id}/review")
+def get_review(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> dict[str, Any]:
+    return output_check.review_as_dict(output_check.get_review(s, actor, run_id))
+
+
+@router.post("/sandbox/runs/{run_id}/approve")
+def approve(run_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        return output_check.review_as_dict(output_check.decide(s, actor, run_id, approve=True, reason=body.reason))
+
+
+@router.post("/sandbox/runs/{run_id}/reject")
+def reject(run_id: Id, body: ReasonIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
+    with get_database().write() as s:
+        return output_check.review_as_dict(output_check.decide(s, actor, run_id, approve=False, reason=body.reason))

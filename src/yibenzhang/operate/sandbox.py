@@ -21,7 +21,11 @@ One query, step by step (`submit_query`):
    the outcome, the output's SM3 digest and, when released, the output as
    `$YBZ_ZONE/sandbox/<run id>.parquet`; one ledger event per run carries digests, never the SQL
    text (its literals may be personal data). Refusals that depend on the rows show the operator
-   one generic reason (`DATA_REFUSALS`); the authority sees the specific one.
+   one generic reason (`DATA_REFUSALS`); the authority sees the specific one;
+8. a release that a rule flags (row-level output, a large table, many suppressed cells, repeated
+   near-identical queries, or every release when the authority said so) is stored but held
+   (待审核) until a checker at the authority approves it (`output_check`). An authorization in
+   the privacy-budget mode takes no SQL at all: only noisy counts, sums and means (`privacy`).
 """
 
 from __future__ import annotations
@@ -67,8 +71,8 @@ from ..zone.engine import THREADS, get_engine
 from ..zone.service import current_relation, literal, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
-from . import sql_guard, suppression
-from .model import Authorization, ReleaseKind, RunState, SandboxRun
+from . import output_check, privacy, sql_guard, suppression
+from .model import Authorization, ReleaseKind, ReleaseMode, RunState, SandboxRun
 
 logger = logging.getLogger(__name__)
 
@@ -146,6 +150,8 @@ def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",
     """A run as its reader may see it. Refusals that depend on the data show one generic reason
     unless `for_authority` (the authority reviewing runs sees the code and the reason)."""
     hidden = run.reason_code in DATA_REFUSALS and not for_authority
+    held = run.state == RunState.HELD.value
+    fp = run.fingerprint or {}
     out: dict[str, Any] = {
         "id": run.id, "authorization_id": run.authorization_id, "operator_org_id": run.operator_org_id,
         "user_id": run.user_id, "sql": run.sql_text, "sql_digest": run.sql_digest, "resources": run.resources,
@@ -154,11 +160,14 @@ def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",
         "reason": GENERIC_REASON if hidden else run.reason,
         "reason_en": translate(GENERIC_REASON, "en") if hidden else (translate_reason(run) if run.reason else None),
         "row_count": run.row_count, "columns": run.columns, "output_digest": run.output_digest,
-        "suppressed": (run.fingerprint or {}).get("suppressed", []) if run.state == RunState.RELEASED.value else [],
+        "suppressed": fp.get("suppressed", []) if run.state in (RunState.RELEASED.value, RunState.HELD.value) else [],
         "elapsed_ms": run.elapsed_ms, "created_at": run.created_at.isoformat() if run.created_at else None,
+        # issue 16: human output checking and the privacy budget
+        "held": held, "review": fp.get("review"), "noise": fp.get("dp"),
     }
     if with_output:
-        out["output"] = read_output(run)
+        # a held output is for the checker only: nothing leaves before approval
+        out["output"] = read_output(run) if not held or for_authority else None
     return out
 
 
@@ -188,6 +197,9 @@ IDENTIFIER_NAME = re.compile(r"身份证|证件|编号|号码|证号|姓名|名�
 NUMERIC_TYPES = ("DOUBLE", "DECIMAL", "BIGINT", "INTEGER")
 ID_CARD_NAME = re.compile(r"身份证|公民身份号码")
 DERIVED_FROM_ID = (("出生年", "birth_year"), ("年龄段", "age_band"), ("性别", "sex"), ("地区", "region"))
+# issue 16: an address gives its 区县 (the county-level division code, matched on the names of the
+# platform's regions), a clear attribute of its own like those derived from an ID number
+ADDRESS_NAME = re.compile(r"地址|住址|住所")
 
 
 def _is_identifier(item: policies.MaskItem) -> bool:
@@ -212,6 +224,8 @@ def column_kinds(item: policies.MaskItem, clear: bool) -> list[tuple[str, str]]:
         out.append((item.name, "pseudonym"))
     if "id_card" in item.categories or ID_CARD_NAME.search(item.name):
         out += [(f"{item.name}_{suffix}", kind) for suffix, kind in DERIVED_FROM_ID]
+    if "address" in item.categories or ADDRESS_NAME.search(item.name):
+        out.append((f"{item.name}_区县", "district"))
     return out
 
 
@@ -252,7 +266,32 @@ def views_for(session: Session, auth: Authorization) -> tuple[dict[str, sql_guar
     return views, rules, masks
 
 
-def _column_sql(column: str, kind: str, item: str, key: str, year: int) -> str:
+def district_sql(src: str, counties: list[tuple[str, str, str]]) -> str:
+    """The county-level division code an address names: (code, county name, city name) of the
+    platform's regions; a county whose city is named too wins over a namesake elsewhere, and a
+    longer name over a shorter one ("西山区" before "山区")."""
+    if not counties:
+        return "CAST(NULL AS VARCHAR)"
+    ordered = sorted(counties, key=lambda c: -len(c[1]))
+    whens = [f"WHEN strpos({src}, {literal(city)}) > 0 AND strpos({src}, {literal(name)}) > 0 THEN {literal(code)}"
+             for code, name, city in ordered if city]
+    whens += [f"WHEN strpos({src}, {literal(name)}) > 0 THEN {literal(code)}" for code, name, _c in ordered]
+    return f"CASE {' '.join(whens)} END"
+
+
+def _counties(session: Session) -> list[tuple[str, str, str]]:
+    from ..enums import RegionLevel
+    from ..orgs.model import Region
+
+    rows = session.execute(select(Region.code, Region.name, Region.parent_id).where(
+        Region.level == RegionLevel.COUNTY.value)).all()
+    parents = {r.id: r.name for r in session.scalars(select(Region).where(
+        Region.id.in_({p for _c, _n, p in rows if p is not None})))} if rows else {}
+    return [(code, name, parents.get(parent, "")) for code, name, parent in rows if len(name) >= 2]
+
+
+def _column_sql(column: str, kind: str, item: str, key: str, year: int,
+                counties: list[tuple[str, str, str]] | None = None) -> str:
     """The expression over the zone's relation that gives one column of the sandbox's copy."""
     src = quote(item)
     digits = f"regexp_replace(CAST({src} AS VARCHAR), '[^0-9Xx]', '', 'g')"
@@ -273,6 +312,8 @@ def _column_sql(column: str, kind: str, item: str, key: str, year: int) -> str:
                 f"THEN '男' ELSE '女' END END")
     elif kind == "region":
         expr = f"CASE WHEN length({digits}) = 18 THEN substr({digits}, 1, 6) END"
+    elif kind == "district":
+        expr = district_sql(f"CAST({src} AS VARCHAR)", counties or [])
     else:  # pragma: no cover - kinds are this module's own
         raise ValueError(kind)
     return f"{expr} AS {quote(column)}"
@@ -285,10 +326,14 @@ def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day
     engine = get_engine()
     key = f"{secrets.token_hex(16)}:{auth_id}"
     tables: dict[str, pa.Table] = {}
+    counties = None
     for view in checked.views:
         cols = [c for c in view.sources if checked.uses_star or c[0].lower() in checked.columns]
         cols = cols or list(view.sources[:1])  # COUNT(*) alone still needs the rows
-        projection = ", ".join(_column_sql(c, kind, item, key, day.year) for c, kind, item in cols) or "NULL AS _none"
+        if counties is None and any(kind == "district" for _c, kind, _i in cols):
+            counties = _counties(session)
+        projection = ", ".join(_column_sql(c, kind, item, key, day.year, counties)
+                               for c, kind, item in cols) or "NULL AS _none"
         tables[view.name] = engine.sql(f"SELECT {projection} FROM {current_relation(session, view.resource_id)}")
     return tables
 
@@ -383,7 +428,9 @@ def output_digest(table: pa.Table) -> str:
 
 def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(SandboxRun.fingerprint).where(
-        SandboxRun.authorization_id == auth_id, SandboxRun.state == RunState.RELEASED.value,
+        SandboxRun.authorization_id == auth_id,
+        # held runs count too: once approved they are out, and a checker may approve both of a pair
+        SandboxRun.state.in_([RunState.RELEASED.value, RunState.HELD.value]),
         SandboxRun.release_kind == ReleaseKind.AGGREGATE.value))
     return [f for f in rows if f and f.get("base") == base]
 
@@ -449,6 +496,9 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
     try:
         if not auths.is_active(auth, day):
             raise _inactive(auth, day)
+        if privacy.mode_of(session, auth.id) == ReleaseMode.PRIVACY_BUDGET.value:
+            raise sql_guard.Refusal("privacy_mode_sql", "该运营授权采用隐私预算方式：只能发布加噪的计数、求和与均值，"
+                                    "不能提交SQL查询")
         views, rules, masks = views_for(session, auth)
         checked = sql_guard.check(sql, views)
         plan = disclosure.plan_release(checked, views, rules)
@@ -608,8 +658,13 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         assert auth is not None
         if outcome.refusal is None and not auths.is_active(auth, day):  # suspended meanwhile
             outcome.refusal = _inactive(auth, day)
+        repeats = 0
         if outcome.refusal is None and outcome.plan is not None and outcome.plan.kind == ReleaseKind.AGGREGATE.value:
-            _release(outcome, _earlier_fingerprints(s, auth_id, outcome.plan.base or ""), k)
+            earlier = _earlier_fingerprints(s, auth_id, outcome.plan.base or "")
+            _release(outcome, earlier, k)
+            mine = outcome.plan.predicates
+            repeats = sum(1 for f in earlier if set(f.get("predicates") or []) == set(mine)
+                          or disclosure.nested(f.get("predicates") or [], mine))
         released = outcome.refusal is None and outcome.out is not None
         run = SandboxRun(authorization_id=auth_id, operator_org_id=org_id, user_id=actor.user_id, sql_text=text,
                          sql_digest=sm3_hex(text.encode("utf-8")), resources=[], columns=[],
@@ -630,13 +685,20 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
         run.elapsed_ms = int((time.perf_counter() - started) * 1000)
         s.add(run)
         s.flush()
+        flags: list[str] = []
         if released and outcome.out is not None:
             run.output_path = _store(run, outcome.out)
+            flags = output_check.flags_for(s, auth_id, kind=run.release_kind or "", rows=run.row_count or 0,
+                                           suppressed=len(outcome.suppressed), repeats=repeats)
+            if flags:  # stored for the checker; nothing of it leaves until approved
+                items = [i for i in outcome.plan.output_items if i] if outcome.plan else []
+                output_check.hold(s, run, flags, items or run.columns)
+                released = False
         ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
             "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
             "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
             "row_count": run.row_count, "output_digest": run.output_digest,
-            "suppressed_cells": len(outcome.suppressed),
+            "suppressed_cells": len(outcome.suppressed), "held_for": flags,
         })
         _lineage(s, run, outcome)
         if released and outcome.plan is not None:  # issue 23: what left, by name and count

@@ -37,6 +37,7 @@ BY_PAGE: tuple[tuple[str, dict[str, str]], ...] = (
     (r"/console/open", {"review": "已审核应用成果", "plan": "开放计划已更新"}),
     (r"/console/operate/\d+", {
         "create": "授权已创建", "suspend": "授权已暂停", "resume": "授权已恢复", "revoke": "授权已撤销",
+        "policy": "发布方式和隐私预算已更新", "approve": "已批准放行该结果", "reject": "已驳回该结果",  # issue 16
     }),
     (r"/console/products/\d+", {
         "create": "数据产品已创建", "review": "合规审查意见已保存", "signoff": "已签署合规审查",

@@ -19,8 +19,8 @@ from ..db import get_database
 from ..enums import OrgKind, Role
 from ..errors import FieldError, NotFound, ValidationFailed
 from ..operate import authorizations as auths
-from ..operate import sandbox
-from ..operate.model import ScopeKind
+from ..operate import output_check, privacy, sandbox
+from ..operate.model import ReleaseMode, ScopeKind
 from ..orgs.model import Org
 from ..params import Id, parse_id, parse_int
 from . import auth
@@ -30,7 +30,11 @@ from .render import WebContext, field_errors, redirect, render
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
 STATE_CLASS = {"有效": "published", "暂停": "submitted", "撤销": "returned", "已到期": "draft",
-               "已放行": "published", "已拒绝": "returned"}
+               "已放行": "published", "已拒绝": "returned", "待审核": "submitted", "已批准": "published",
+               "已驳回": "returned"}
+# issue 16: why a release waits for an output checker
+FLAG_TEXT = {"row_level": "行级结果", "large_table": "结果表过大", "many_suppressed": "抑制单元格过多",
+             "near_identical": "重复的近似查询", "review_all": "该授权的结果一律人工审核"}
 FIELDS = ("operator_org_id", "scope_kind", "scope", "resources", "purpose", "conditions", "starts_on", "ends_on",
           "fee_cap_fen")
 
@@ -133,19 +137,27 @@ def authorization_page(request: Request, auth_id: Id, ctx: WebContext = Depends(
         operator = ctx.actor.acts_for_org(a.operator_org_id, Role.OPERATOR)
         authority = auths.can_manage(s, ctx.actor, a.region_id)
         views = _views(s, a)
-        runs = [sandbox.run_as_dict(r) for r in sandbox.list_runs(s, ctx.actor, auth_id, limit=20)]
+        # the authority sees the real reasons of refusals (issue 16); the operator the generic one
+        runs = [sandbox.run_as_dict(r, for_authority=authority)
+                for r in sandbox.list_runs(s, ctx.actor, auth_id, limit=20)]
         shown = None
         if parse_id(run_id) is not None:
             run = sandbox.get_run(s, ctx.actor, int(run_id))
             if run.authorization_id != a.id:
                 raise NotFound(f"沙箱查询 {run_id}", "sandbox_run_not_found")
-            shown = sandbox.run_as_dict(run, with_output=True)
+            shown = sandbox.run_as_dict(run, with_output=True, for_authority=authority)
+        policy = privacy.read_policy(s, ctx.actor, auth_id)
+        held = ([output_check.review_as_dict(r) for r in output_check.pending(s, ctx.actor, auth_id)]
+                if authority else [])
+        dp_mode = policy["mode"] == ReleaseMode.PRIVACY_BUDGET.value
+        spends = privacy.spends(s, ctx.actor, auth_id)[-20:] if dp_mode else []
     example = (f"SELECT {views[0]['items'][0]}, count(*) AS n FROM {views[0]['name']}\n"
                f"GROUP BY 1 HAVING count(*) >= {get_settings().rules.sandbox_min_group_rows}"
                if views and views[0]["items"] else "")
     return render(request, "operate/detail.html", a=view, operator=operator, authority=authority, views=views,
                   runs=runs, shown=shown, example=example, state_class=STATE_CLASS, rules=get_settings().rules,
-                  sql=shown["sql"] if shown else example, done=request.query_params.get("done"))
+                  sql=shown["sql"] if shown else example, done=request.query_params.get("done"),
+                  policy=policy, held=held, spends=spends, flag_text=FLAG_TEXT, modes=ReleaseMode.values())
 
 
 @router.post("/console/operate/{auth_id:id}/query")
@@ -153,6 +165,69 @@ def run_query(request: Request, auth_id: Id, ctx: WebContext = Depends(csrf_chec
               form: FormData = Depends(form_data)) -> Response:
     run_id = sandbox.submit_query(get_database(), ctx.actor, auth_id, str(form.get("sql") or "")).id
     return redirect(f"/console/operate/{auth_id}?run={run_id}#run")
+
+
+@router.post("/console/operate/{auth_id:id}/policy")
+def set_policy(request: Request, auth_id: Id, ctx: WebContext = Depends(csrf_checked),
+               form: FormData = Depends(form_data)) -> Response:
+    """The authority sets the release mode, review-all and the ε budget (issue 16)."""
+    raw = str(form.get("epsilon_total") or "").strip()
+    try:
+        epsilon = float(raw) if raw else None
+    except ValueError as err:
+        raise ValidationFailed("validation_failed", "请求的内容不合法", errors=[
+            FieldError("epsilon_total", "privacy_epsilon_invalid", "隐私预算ε应为数字", {})]) from err
+    with get_database().write() as s:
+        privacy.set_policy(s, ctx.actor, auth_id, mode=str(form.get("mode") or "") or None, epsilon_total=epsilon,
+                           review_all=form.get("review_all") == "1", new_period=form.get("new_period") == "1")
+    return redirect(f"/console/operate/{auth_id}?done=policy")
+
+
+@router.post("/console/operate/{auth_id:id}/noisy")
+def noisy_release(request: Request, auth_id: Id, ctx: WebContext = Depends(csrf_checked),
+                  form: FormData = Depends(form_data)) -> Response:
+    """The operator's noisy count / sum / mean under the privacy budget (issue 16)."""
+    def number(name: str) -> float | None:
+        raw = str(form.get(name) or "").strip()
+        try:
+            return float(raw) if raw else None
+        except ValueError:
+            return None
+
+    lo, hi = number("lower"), number("upper")
+    groups = [g.strip() for g in str(form.get("groups") or "").replace("，", ",").split(",") if g.strip()]
+    req = privacy.NoisyRequest(resource_id=parse_id(str(form.get("resource_id") or "")) or 0,
+                               statistic=str(form.get("statistic") or ""), epsilon=number("epsilon") or 0.0,
+                               item=str(form.get("item") or "") or None,
+                               bounds=(lo, hi) if lo is not None and hi is not None else None,
+                               group_by=str(form.get("group_by") or "") or None, groups=groups)
+    run_id = privacy.release(get_database(), ctx.actor, auth_id, req).id
+    return redirect(f"/console/operate/{auth_id}?run={run_id}#run")
+
+
+@router.get("/console/operate/runs/{run_id:id}/check")
+def check_page(request: Request, run_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
+    """The output checker's page: the query, the result, the automatic checks, and the decision."""
+    with get_database().read() as s:
+        review = output_check.review_as_dict(output_check.get_review(s, ctx.actor, run_id))
+        run = sandbox.get_run(s, ctx.actor, run_id)
+        checker = sandbox.reviews(s, ctx.actor, run)
+        shown = sandbox.run_as_dict(run, with_output=True, for_authority=checker)
+        a = auths.as_dict(s, auths.get_authorization(s, ctx.actor, run.authorization_id))
+    return render(request, "operate/check.html", review=review, shown=shown, a=a, checker=checker,
+                  own=ctx.actor.user_id == shown["user_id"], flag_text=FLAG_TEXT, state_class=STATE_CLASS)
+
+
+@router.post("/console/operate/runs/{run_id:id}/{decision}")
+def check_decide(request: Request, run_id: Id, decision: str, ctx: WebContext = Depends(csrf_checked),
+                 form: FormData = Depends(form_data)) -> Response:
+    if decision not in ("approve", "reject"):
+        raise NotFound(decision, "not_found")
+    with get_database().write() as s:
+        review = output_check.decide(s, ctx.actor, run_id, approve=decision == "approve",
+                                     reason=str(form.get("reason") or ""))
+        auth_id = review.authorization_id
+    return redirect(f"/console/operate/{auth_id}?done={decision}")
 
 
 @router.post("/console/operate/{auth_id:id}/{action}")
