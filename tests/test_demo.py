@@ -5,14 +5,13 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from datetime import date
 from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
 from tests.conftest import IN_CI, PG_URL, DemoProvince, _store, copy_demo
-from yibenzhang import demo
+from yibenzhang import demo, workdays
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import DutyChange, ListEntry, Resource, ResourceItem, System
 from yibenzhang.catalog.taxonomy import ITEMS
@@ -107,7 +106,7 @@ def check_province(db: Database, summary: dict) -> None:
                 assert e.basis
         assert all(kinds_by_region[r.id] == {"责任清单", "需求清单", "负面清单"} for r in regions)
 
-        states = sorted(catalog.duty_change_state(c, date.today())
+        states = sorted(catalog.duty_change_state(c, workdays.today())
                         for c in s.execute(select(DutyChange)).scalars())
         assert set(states) == {"未到期", "已逾期", "按时完成", "逾期完成"}
 

@@ -26,7 +26,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from . import demo_data as D
-from . import demo_rows
+from . import demo_rows, workdays
 from .access import Actor
 from .catalog import service as catalog
 from .catalog.model import DutyChange, ListEntry, Resource, ResourceItem, ResourceRelation, System
@@ -477,7 +477,7 @@ def _duty_changes(s: Session, w: World) -> None:
         elif state == "overdue":
             occurred = DEMO_TODAY - timedelta(days=(40, 21)[n])
         else:  # due: occurred on (or just before) the day of loading, within the limit
-            occurred = date.today() - timedelta(days=(0, 2)[n])
+            occurred = workdays.today() - timedelta(days=(0, 2)[n])
         catalog.record_duty_change(s, _reviewer_for(w, o), DutyChangeIn(
             org_id=o.id, occurred_on=occurred.isoformat(), description=description, basis=basis))
         if done is not None:
@@ -495,7 +495,7 @@ def _counts(s: Session, column: Any) -> dict[str, int]:
 def _summary(s: Session, w: World, seed: int) -> dict[str, Any]:
     base_names = {f"1{k}": name for k, (name, _) in TAXONOMY["1"].items()}
     base = Counter(base_names.get(code[:3]) for code in s.execute(select(Resource.category_code)).scalars())
-    today = date.today()
+    today = workdays.today()
     report = ledger.verify(s)
     return {
         "seed": seed,

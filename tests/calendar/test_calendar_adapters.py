@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
-from yibenzhang import jobs
+from yibenzhang import jobs, workdays
 from yibenzhang.assess import calendar as cal
 from yibenzhang.assess.calendar_export import to_ics
 from yibenzhang.cli import app
@@ -119,9 +119,9 @@ def test_cli_list_export_and_errors(world, tmp_path):
 def test_daily_job_makes_reminders(world):
     with world.db.write() as s:
         audit = cal.order_audit(s, world.actor("reviewer"), world.orgs["police"].id,
-                                date.today() - timedelta(days=150), "依据")
+                                workdays.today() - timedelta(days=150), "依据")
         due = audit.due_on
-    assert 0 <= (due - date.today()).days <= 30 or due < date.today()
+    assert 0 <= (due - workdays.today()).days <= 30 or due < workdays.today()
     jobs.load_handlers()
     with world.db.write() as s:
         jobs.enqueue(s, jobs.Actor.system(), "calendar.reminders", {})

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import date
-
 from tests.web.conftest import csrf_of
+from yibenzhang import workdays
 from yibenzhang.assess import calendar as cal
 
 
@@ -44,7 +43,7 @@ def test_reviewer_orders_extends_and_completes_an_audit(client, world, signed_in
     assert r.status_code == 303
     assert "省网信办" in client.get("/console/calendar").text
     r = client.post(f"/console/calendar/audits/{aid}/complete",
-                    data={"completed_on": date.today().isoformat(), "csrf_token": csrf}, follow_redirects=False)
+                    data={"completed_on": workdays.today().isoformat(), "csrf_token": csrf}, follow_redirects=False)
     assert r.status_code == 303
     with world.db.read() as s:
         assert cal.get_audit(s, world.actor("reviewer"), audit["id"]).state == "已完成"

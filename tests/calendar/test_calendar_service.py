@@ -7,6 +7,7 @@ from datetime import date, timedelta
 import chinese_calendar
 import pytest
 
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.assess import calendar as cal
 from yibenzhang.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
@@ -184,7 +185,7 @@ def test_calendar_carries_duty_changes_open_plans_and_operator_disclosure(world)
         s.add(DutyChange(org_id=world.orgs["police"].id, occurred_on=date(2026, 5, 6), description="职责调整",
                          due_on=date(2026, 5, 20), created_by="admin"))
         cal.record_people(s, world.actor("police_steward"), world.orgs["police"].id, 2_000_000)
-    year = date.today().year
+    year = workdays.today().year
     with world.db.read() as s:
         rows = [e.as_dict(date(year, 1, 2)) for e in cal.entries(
             s, world.actor("reviewer"), start=date(year, 1, 1), end=date(year + 2, 12, 31), today=date(year, 1, 2))]

@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 
 from tests.factories import published, resource_in
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import DutyChange
@@ -106,12 +107,12 @@ def test_fulfilled_after_the_deadline_is_done_late(world):
 
 
 def test_submitting_a_resource_fulfils_open_duty_changes(world):
-    change = record(world, occurred=date.today().isoformat())
+    change = record(world, occurred=workdays.today().isoformat())
     with world.db.write() as s:
         r = catalog.create_resource(s, world.actor("police_steward"), resource_in(world))
         catalog.submit_resource(s, world.actor("police_steward"), r.id)
     with world.db.read() as s:
-        assert s.get(DutyChange, change.id).fulfilled_on == date.today()
+        assert s.get(DutyChange, change.id).fulfilled_on == workdays.today()
 
 
 def test_duty_change_input_and_permission(world):

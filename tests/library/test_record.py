@@ -5,13 +5,14 @@ every look-up in the access log without the key; rate limited; never in the open
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
 
 from tests.factories import PASSWORD
 from tests.library.conftest import A15, A
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.ledger.model import LedgerEvent
@@ -38,7 +39,7 @@ def granted(lib):
     with w.db.write() as s:
         for item in s.execute(select(ResourceItem).where(ResourceItem.resource_id == lib.library)).scalars():
             item.grade = GRADES.get(item.name, item.grade)
-        today = date.today()
+        today = workdays.today()
         grant = G.issue_grant(s, Actor.system(), request_id=None, consumer_org_id=w.orgs["market"].id,
                               resource_id=lib.library, items=GRANTED, mode="接口", row_scope=None,
                               valid_from=today, valid_to=today + timedelta(days=30), rate_limit_per_minute=20)

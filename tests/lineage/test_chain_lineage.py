@@ -14,6 +14,7 @@ from tests.collect.conftest import people  # noqa: F401  (a keyed resource of th
 from tests.operate.conftest import op  # noqa: F401  (an operator authorization)
 from tests.products.helpers import product_data
 from tests.share.test_grants import ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
+from yibenzhang import workdays
 from yibenzhang.catalog.model import Resource
 from yibenzhang.collect.pipeline import ingest_arrow
 from yibenzhang.lineage import daily
@@ -120,7 +121,7 @@ def test_grant_calls_are_summarised_per_grant_and_day_once(share, lineage_schema
     for _ in range(3):
         service_rows.rows(w.db, w.actor("consumer"), gid, {}, limit=4)
     G.USAGE.flush(w.db)
-    today = date.today()
+    today = workdays.today()
     assert daily.summarize(w.db, today)["grant_days"] == 0  # the day is not over yet
     assert daily.summarize(w.db, today + timedelta(days=1))["grant_days"] == 1
     assert daily.summarize(w.db, today + timedelta(days=1))["grant_days"] == 0  # never twice
@@ -138,7 +139,7 @@ def test_grant_calls_are_summarised_per_grant_and_day_once(share, lineage_schema
 
 
 def test_open_downloads_are_summarised_per_dataset_and_day(world, people, lineage_schema):  # noqa: F811
-    yesterday = date.today() - timedelta(days=1)
+    yesterday = workdays.today() - timedelta(days=1)
     with world.db.write() as s:
         open_usage.add(s, people, open_usage.download_kind("csv"), 3, day=yesterday)
         open_usage.add(s, people, open_usage.download_kind("parquet"), 2, day=yesterday)

@@ -4,9 +4,10 @@ applied — from the lineage events alone; and the resource view's graph and its
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
+from yibenzhang import workdays
 from yibenzhang.catalog.model import Resource
 from yibenzhang.jobs import Worker
 from yibenzhang.lineage import daily
@@ -24,7 +25,7 @@ def _setup(share):
     assert Worker(w.db, run_tickers=False).run(once=True) == 2
     service_rows.rows(w.db, w.actor("consumer"), api_grant, {}, limit=2)
     G.USAGE.flush(w.db)
-    daily.summarize(w.db, date.today() + timedelta(days=1))
+    daily.summarize(w.db, workdays.today() + timedelta(days=1))
     with w.db.read() as s:
         code = s.get(Resource, share.rid).code
     return code, file_grant, city_grant, api_grant
@@ -33,7 +34,7 @@ def _setup(share):
 def test_every_org_that_received_an_item_with_grant_and_masking(share, client):
     w = share.world
     code, file_grant, city_grant, api_grant = _setup(share)
-    today = date.today().isoformat()
+    today = workdays.today().isoformat()
     url = f"/api/v1/lineage/items/{code}"
     body = client.get(url, params={"item": "宗教信仰", "from": today, "to": today},
                       headers=w.headers("auditor")).json()
@@ -43,7 +44,7 @@ def test_every_org_that_received_an_item_with_grant_and_masking(share, client):
     names = client.get(url, params={"item": "姓名"}, headers=w.headers("police_steward")).json()["recipients"]
     assert {(r["grant_id"], r["exit"]) for r in names} == {(file_grant, "delivery"), (city_grant, "delivery")}
     assert all(r["rows"] == 6 and r["times"] == 1 for r in names)
-    before = (date.today() - timedelta(days=3)).isoformat()
+    before = (workdays.today() - timedelta(days=3)).isoformat()
     assert client.get(url, params={"item": "宗教信仰", "to": before},
                       headers=w.headers("auditor")).json()["recipients"] == []  # outside the period
 

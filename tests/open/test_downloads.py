@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import io
 import json
-from datetime import date
 
 import pyarrow.parquet as pq
 import pytest
 
+from yibenzhang import workdays
 from yibenzhang.open import applications as apps
 
 from .conftest import PROTECTED, ROWS
@@ -105,7 +105,8 @@ def test_downloads_and_calls_are_counted_per_day(client, opendata):
     client.get(f"/open/datasets/{opendata.free}/download.json")
     client.get(f"/api/v1/open/datasets/{opendata.free}/rows")
     with opendata.world.db.read() as s:
-        counts = {u.kind: u.count for u in s.query(OpenUsage).filter_by(resource_id=opendata.free, day=date.today())}
+        today = workdays.today()
+        counts = {u.kind: u.count for u in s.query(OpenUsage).filter_by(resource_id=opendata.free, day=today)}
         assert counts == {"download.csv": 3, "download.json": 1, "api": 1}
         f = kpi.figures(s)
         assert (f["downloads"], f["api_calls"], f["open_datasets"]) == (4, 1, 3)

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
+from yibenzhang import workdays
 from yibenzhang.open import applications as apps
 from yibenzhang.open import demands as dem
 from yibenzhang.open import kpi, usage
@@ -16,7 +17,7 @@ def test_figures_by_region_org_and_period(opendata):
     w = opendata.world
     city = make_dataset(w, name="春城公交客流", open_type="无条件开放", rows=False, org="city_police",
                         steward="city_steward")
-    today = date.today()
+    today = workdays.today()
     with w.db.write() as s:
         usage.add(s, opendata.free, "download.csv", 5, day=today)
         usage.add(s, opendata.free, "download.csv", 2, day=today - timedelta(days=40))
@@ -46,7 +47,7 @@ def test_daily_job_marks_overdue_applications_and_demands(opendata):
     from yibenzhang.open import jobs
 
     w = opendata.world
-    long_ago = date.today() - timedelta(days=60)
+    long_ago = workdays.today() - timedelta(days=60)
     with w.db.write() as s:
         apps.apply(s, w.actor("citizen"), opendata.cond, purpose="p", scenario="s", agreement=True, today=long_ago)
         dem.create_demand(s, w.actor("citizen"), title="气象观测", description="逐小时", today=long_ago)

@@ -8,6 +8,7 @@ from datetime import date
 import pytest
 from typer.testing import CliRunner
 
+from yibenzhang import workdays
 from yibenzhang.errors import Conflict, PermissionDenied, ValidationFailed
 from yibenzhang.open import applications as apps
 from yibenzhang.open import plans, rows_api
@@ -57,7 +58,7 @@ def test_rate_limit_per_key_is_separate_from_the_ip(client, opendata, small_limi
 
 def test_plan_rules(opendata):
     w = opendata.world
-    year = date.today().year
+    year = workdays.today().year
     with w.db.write() as s:
         with pytest.raises(ValidationFailed) as bad:
             plans.add_entry(s, w.actor("police_steward"), org_id=w.orgs["police"].id, year=year, planned_quarter=5,

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import update
 
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.operate import products
@@ -18,7 +19,7 @@ CAP = 50_000  # fen
 
 def authorization(world: Any, resource_id: int, *, items: list[str] | None = None, fee_cap_fen: int = CAP,
                   state: str = "有效", starts_on: date | None = None, ends_on: date | None = None) -> int:
-    today = date.today()
+    today = workdays.today()
     with world.db.write() as s:
         auth = Authorization(
             operator_org_id=world.orgs["operator"].id, region_id=world.regions["990000"], scope_kind="全域",

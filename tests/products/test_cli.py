@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from tests.factories import published
 from tests.products.helpers import CAP, authorization, run
+from yibenzhang import workdays
 from yibenzhang.cli import app
 from yibenzhang.operate import registration
 
@@ -59,7 +60,7 @@ def test_product_cli_flow(world, tmp_path, monkeypatch):
                  "--as", "operator_user", "--json"))
     assert rev["excess_fen"] == 7
     xlsx = tmp_path / "d.xlsx"
-    d = ok(ybz("disclosure", "--org", str(world.orgs["operator"].id), "--year", str(date.today().year),
+    d = ok(ybz("disclosure", "--org", str(world.orgs["operator"].id), "--year", str(workdays.today().year),
                "--xlsx", str(xlsx), "--as", "operator_user", "--json"))
     assert d["products"][0]["registration_code"].startswith("YBZ-") and load_workbook(xlsx).sheetnames
     v = ok(ybz("value", str(p["id"]), "--method", "income", "--inputs", '{"discount_rate": "0.1", '

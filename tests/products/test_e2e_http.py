@@ -12,6 +12,7 @@ import pyarrow as pa
 import pytest
 
 from tests.factories import published
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.catalog.schemas import ItemIn
@@ -57,7 +58,7 @@ def _ok(resp, status: int = 200) -> dict:
 
 def test_product_asset_chain_over_http(world, client, resource, monkeypatch):
     authority, operator = world.headers("reviewer"), world.headers("operator_user")
-    today = date.today()
+    today = workdays.today()
 
     # 1. The authority authorizes the operator.
     auth = _ok(client.post("/api/v1/operate/authorizations", headers=authority, json={

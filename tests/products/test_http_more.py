@@ -9,6 +9,7 @@ from openpyxl import load_workbook
 
 from tests.factories import published
 from tests.products.helpers import authorization, make_product, run
+from yibenzhang import workdays
 
 
 def test_product_api_rest(world, client):
@@ -52,14 +53,14 @@ def test_product_api_rest(world, client):
 
 
 def test_publicity_list_is_public(world, client):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from yibenzhang.operate import compliance, registration
 
     rid = published(world)
     auth = authorization(world, rid)
     pid = make_product(world, auth, [run(world, auth, [rid])])
-    today = date.today()
+    today = workdays.today()
     with world.db.write() as s:
         compliance.submit_for_review(s, world.actor("operator_user"), pid)
         compliance.sign_off(s, world.actor("reviewer"), pid,

@@ -12,6 +12,7 @@ from openpyxl import load_workbook
 
 from tests.factories import published
 from tests.products.helpers import CAP, authorization, grade, make_product, product_data, run
+from yibenzhang import workdays
 from yibenzhang.config import get_settings
 from yibenzhang.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yibenzhang.operate import accounting, certificates, compliance, pricing, products, registration, valuation
@@ -305,9 +306,9 @@ def test_disclosure_due_by_end_of_march_and_exports(world):
     _, auth, r = _setup(world)
     make_product(world, auth, [r])
     with world.db.read() as s:
-        data = pricing.disclosure(s, world.actor("operator_user"), world.orgs["operator"].id, date.today().year)
+        data = pricing.disclosure(s, world.actor("operator_user"), world.orgs["operator"].id, workdays.today().year)
         with pytest.raises(PermissionDenied):
-            pricing.disclosure(s, world.actor("consumer"), world.orgs["operator"].id, date.today().year)
+            pricing.disclosure(s, world.actor("consumer"), world.orgs["operator"].id, workdays.today().year)
     assert [a["id"] for a in data["authorizations"]] == [auth]
     assert data["products"][0]["price_fen"] == 10_000 and data["products"][0]["free"] is False
     wb = load_workbook(io.BytesIO(pricing.disclosure_xlsx(data)))

@@ -10,6 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from tests.factories import published
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.errors import Conflict, NotFound, PermissionDenied, Unauthenticated, ValidationFailed
 from yibenzhang.ledger.model import LedgerEvent
@@ -274,4 +275,4 @@ def test_the_daily_job_escalates_and_keeps_one_queued(world):
     obj_svc.schedule_escalation(world.db)
     with world.db.read() as s:
         queued = s.execute(select(jobs.Job).where(jobs.Job.kind == obj_svc.ESCALATE_JOB)).scalars().all()
-        assert len(queued) == 1 and queued[0].run_at.date() >= date.today()
+        assert len(queued) == 1 and queued[0].run_at.date() >= workdays.today()

@@ -5,15 +5,16 @@ a file and from stdin, and exit 2 with zh + en messages on bad input."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 from typer.testing import CliRunner
 
 from tests.factories import published
+from yibenzhang import workdays
 from yibenzhang.cli import app
 from yibenzhang.share import requests as svc
 
-TODAY = date.today()
+TODAY = workdays.today()
 
 
 def _request(world, rid: int, who: str = "consumer") -> int:

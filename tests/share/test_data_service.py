@@ -5,10 +5,11 @@ and the permission matrix of every grant endpoint × role × own/other org."""
 from __future__ import annotations
 
 import json
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 
+from yibenzhang import workdays
 from yibenzhang.share import grants as G
 
 from .test_grants import PROTECTED, ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
@@ -78,7 +79,7 @@ def test_return_to_lower_levels_scope(client, share):
 def test_expired_revoked_wrong_mode_and_rate_limit_are_clear_errors(client, share):
     w = share.world
     h = w.headers("consumer")
-    old = issue(share, valid_from=date.today() - timedelta(days=9), valid_to=date.today() - timedelta(days=1))
+    old = issue(share, valid_from=workdays.today() - timedelta(days=9), valid_to=workdays.today() - timedelta(days=1))
     assert get_rows(client, h, old).json()["code"] == "grant_expired"
     gid = issue(share, items=["姓名"], rate=2)
     assert get_rows(client, h, gid).status_code == 200
@@ -167,7 +168,8 @@ def test_permission_matrix(client, share, who):
         "usage": (client.get("/api/v1/share-usage", headers=h), set(ROLES)),
         "issue": (client.post("/api/v1/grants", headers=h, json={
             "consumer_org_id": w.orgs["market"].id, "resource_id": share.rid, "items": ["姓名"], "mode": "接口",
-            "valid_from": str(date.today()), "valid_to": str(date.today() + timedelta(days=5))}), PROVIDER_SIDE),
+            "valid_from": str(workdays.today()),
+            "valid_to": str(workdays.today() + timedelta(days=5))}), PROVIDER_SIDE),
         "revoke": (client.post(f"/api/v1/grants/{rows_g}/revoke", headers=h, json={"reason": "测试"}),
                    PROVIDER_SIDE),
     }

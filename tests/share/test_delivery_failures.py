@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import pytest
 
-from yibenzhang import jobs
+from yibenzhang import jobs, workdays
 from yibenzhang.jobs import Worker
 
 from .conftest import login
@@ -116,10 +116,10 @@ def test_final_errors_give_up_at_once_and_others_retry(sqlite_db, final):
 
 
 def test_the_approver_is_told_before_approving_a_grant_that_would_serve_nothing(client, share):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     w = share.world
-    today = date.today()
+    today = workdays.today()
     asked = {"resource": share.rid, "mode": "文件", "purpose": "统计分析", "basis": "履行法定职责",
              "scenario": "按月统计", "period_from": today.isoformat(),
              "period_to": (today + timedelta(days=90)).isoformat()}

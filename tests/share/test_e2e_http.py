@@ -6,12 +6,14 @@ are covered per service in test_requests.py / test_data_service.py; not yet walk
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
+
+from yibenzhang import workdays
 
 from .test_data_service import no_leak
 from .test_grants import share_fixture  # noqa: F401  (the `share` fixture)
 
-TODAY = date.today()
+TODAY = workdays.today()
 
 
 def test_conditional_request_to_rows_verification_and_revocation(client, share):

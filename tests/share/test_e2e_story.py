@@ -18,11 +18,12 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
+from yibenzhang import workdays
 from yibenzhang.share import grants as G
 
 from .test_grants import ITEMS, PROTECTED, ROWS, share_fixture  # noqa: F401  (the `share` fixture)
 
-TODAY = date.today()
+TODAY = workdays.today()
 # Granted in clear somewhere in the story (so they may appear); everything else never leaves in clear.
 CLEAR_OK = {"姓名", "行政区划代码"}
 NEVER = [*PROTECTED, *ROWS["公民身份号码"]]  # sensitive, ungraded and the key item (verification only)

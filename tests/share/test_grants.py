@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 from sqlalchemy import func, select
 
+from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from yibenzhang.share import grants as G
@@ -79,8 +80,8 @@ def issue(share, *, org: str = "market", items=None, mode: str = "接口", scope
     with w.db.write() as s:
         g = G.issue_grant(s, w.actor(by), request_id=None, consumer_org_id=w.orgs[org].id, resource_id=share.rid,
                           items=items or ["姓名", "公民身份号码", "宗教信仰", "行政区划代码", "内部备注"], mode=mode,
-                          row_scope=scope, valid_from=valid_from or date.today() - timedelta(days=1),
-                          valid_to=valid_to or date.today() + timedelta(days=30), rate_limit_per_minute=rate)
+                          row_scope=scope, valid_from=valid_from or workdays.today() - timedelta(days=1),
+                          valid_to=valid_to or workdays.today() + timedelta(days=30), rate_limit_per_minute=rate)
         return g.id
 
 
@@ -94,7 +95,8 @@ def test_issue_is_recorded_and_validated(share):
         ev = s.query(LedgerEvent).filter_by(action="share.grant.issue", subject_id=str(gid)).one()
         assert ev.actor == "police_approver"
     with pytest.raises(ValidationFailed) as bad:
-        issue(share, items=["不存在"], mode="外卖", valid_from=date.today(), valid_to=date.today() - timedelta(days=1))
+        issue(share, items=["不存在"], mode="外卖", valid_from=workdays.today(),
+              valid_to=workdays.today() - timedelta(days=1))
     assert {e.code for e in bad.value.errors} == {"item_unknown", "grant_mode", "grant_period"}
     with pytest.raises(ValidationFailed):
         issue(share, scope={"region_code": "123456"})
@@ -126,8 +128,8 @@ def test_revocation_needs_a_reason_and_ends_the_grant(share):
 
 
 def test_expiry_is_computed_from_the_date(share):
-    gid = issue(share, valid_from=date.today() - timedelta(days=40), valid_to=date.today() - timedelta(days=1))
-    later = issue(share, valid_from=date.today() + timedelta(days=3))
+    gid = issue(share, valid_from=workdays.today() - timedelta(days=40), valid_to=workdays.today() - timedelta(days=1))
+    later = issue(share, valid_from=workdays.today() + timedelta(days=3))
     w = share.world
     with w.db.read() as s:
         assert G.get_grant(s, w.actor("consumer"), gid).status == G.EXPIRED

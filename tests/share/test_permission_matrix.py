@@ -9,15 +9,16 @@ reviewer."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from tests.factories import USERS
+from yibenzhang import workdays
 
 from .test_data_service import no_leak
 from .test_grants import ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 
-TODAY = date.today()
+TODAY = workdays.today()
 ROLES = [*USERS, "city_consumer", "county_consumer", "anonymous"]
 PROVIDER_SIDE = {"police_steward", "police_approver", "reviewer", "admin"}
 # who acts for each consumer org in any role / as a data user (数据使用方)

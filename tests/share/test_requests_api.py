@@ -3,12 +3,13 @@ every role × own/other org: allow or deny, never a 500) and the sealed document
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from tests.factories import USERS, published
+from yibenzhang import workdays
 
 ROLES = [*USERS, "anonymous"]
-TODAY = date.today()
+TODAY = workdays.today()
 
 
 def body(resource_id: int, **kw) -> dict:

@@ -64,6 +64,7 @@ def test_provider_sees_no_request_link_on_its_own_resource(client, world, signed
 # --- grants, deliveries, verification, revocation and usage in the console ---------------------
 
 from tests.share.test_grants import PROTECTED, ROWS, issue, share_fixture  # noqa: E402, F401
+from yibenzhang import workdays  # noqa: E402
 
 
 def test_detail_shows_the_seal_check_and_links_the_grant(client, world, signed_in):
@@ -163,16 +164,16 @@ def test_provider_revokes_from_the_console_and_sees_usage(client, share, signed_
 
 
 def test_overdue_steps_are_marked_on_both_sides_task_lists(client, world, signed_in):
-    from datetime import date, timedelta
+    from datetime import timedelta
 
     from yibenzhang.share import requests as svc
 
     rid = published(world)
     with world.db.write() as s:
         late = svc.create_request(s, world.actor("consumer"), rid, items=["姓名"], mode="接口", purpose="核对",
-                                  basis="履行法定职责", scenario="窗口", period_from=date.today(),
-                                  period_to=date.today() + timedelta(days=30),
-                                  today=date.today() - timedelta(days=40)).id
+                                  basis="履行法定职责", scenario="窗口", period_from=workdays.today(),
+                                  period_to=workdays.today() + timedelta(days=30),
+                                  today=workdays.today() - timedelta(days=40)).id
     signed_in("police_approver")
     todo = client.get("/console/share?tab=todo").text
     row = re.search(rf'<tr id="request-{late}" class="overdue">(.*?)</tr>', todo, re.S)

@@ -13,6 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from tests.web.conftest import csrf_of
+from yibenzhang import workdays
 from yibenzhang.config import get_settings, reset_settings
 from yibenzhang.web.formats import day, due_text, num, when
 
@@ -79,7 +80,7 @@ def test_numbers_are_grouped() -> None:
 
 def test_the_compliance_calendar_says_overdue_in_days(client, world, signed_in, default_zone) -> None:
     csrf = signed_in("reviewer")
-    ordered = date.today() - timedelta(days=400)  # its 90 working days ran out long ago
+    ordered = workdays.today() - timedelta(days=400)  # its 90 working days ran out long ago
     r = client.post("/console/calendar/audits", data={"org_id": world.orgs["police"].id, "kind": "ordered",
                                                       "ordered_on": ordered.isoformat(), "basis": "责令整改",
                                                       "firm_id": "", "csrf_token": csrf}, follow_redirects=False)

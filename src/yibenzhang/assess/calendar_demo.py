@@ -5,11 +5,12 @@ today's reminders. Deterministic for a seed; called by assess.demo once the demo
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from .. import workdays
 from ..access import Actor
 from ..db import Database
 from ..enums import OrgKind
@@ -25,7 +26,7 @@ HANDLERS = 12
 def load(db: Database, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 31 + 8)
     system = Actor.system()
-    today = date.today()
+    today = workdays.today()
     with db.write() as s:
         if s.execute(select(Audit.id).limit(1)).first():
             return {}  # already there

@@ -27,6 +27,7 @@ from typing import Any
 from sqlalchemy import insert, text
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from . import bench_environment
 
@@ -63,7 +64,7 @@ def generate(session: Session, n: int, seed: int = 3) -> dict[str, int]:
     seed_categories(session)
     orgs, _regions = _insert_places(session)
     rng = random.Random(seed)
-    today = date.today()
+    today = workdays.today()
     start = datetime(2023, 1, 1, tzinfo=UTC)
     span = (datetime.now(UTC) - start).total_seconds()
     res_rows: list[dict[str, Any]] = []

@@ -24,6 +24,7 @@ from typing import Any
 from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from . import bench_environment
 from .search import SINGLE, _pct, bulk_load
 
@@ -102,7 +103,7 @@ def _figures(session: Session, rng: random.Random) -> None:
     ids = [(i, o, g) for i, o, g in session.execute(
         select(Resource.id, Resource.org_id, Resource.region_id).where(open_condition()))]
     runs, usage = [], []
-    today = date.today()
+    today = workdays.today()
     for rid, org, region in ids:
         if rng.random() < 0.5:
             runs.append({"resource_id": rid, "batch_id": None, "scope": "current", "org_id": org,

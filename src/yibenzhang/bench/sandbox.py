@@ -17,12 +17,12 @@ import os
 import statistics
 import tempfile
 import time
-from datetime import date
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from .. import workdays
 from . import bench_environment
 
 BASE_ROWS = 1_000_000
@@ -87,7 +87,7 @@ def _setup(rows: int) -> tuple[int, int, Any]:
                                 roles=[RoleSpec("运营方", oper.uscc, None)])
         rid, oper_id, user_id = r.id, oper.id, user.id
     ingest_arrow(db, system, rid, [_rows(rows)], source={"kind": "bench"})
-    today = date.today()
+    today = workdays.today()
     with db.write() as s:
         for item in s.query(ResourceItem).filter_by(resource_id=rid):
             item.grade = grades[item.name]

@@ -27,12 +27,13 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from .. import workdays
 from . import bench_environment
 
 BASE_ROWS = 1_000_000
@@ -87,7 +88,7 @@ def _setup(rows: int) -> tuple[int, int, str]:
         for item in s.query(ResourceItem).filter_by(resource_id=rid):
             item.grade = "一般-2级"
         kw = dict(request_id=None, consumer_org_id=cons_id, resource_id=rid, row_scope=None,
-                  valid_from=date.today(), valid_to=date.today() + timedelta(days=1), rate_limit_per_minute=60)
+                  valid_from=workdays.today(), valid_to=workdays.today() + timedelta(days=1), rate_limit_per_minute=60)
         rows_g = G.issue_grant(s, system, items=["姓名", "行政区划代码", "登记序号"], mode="接口", **kw).id
         verify_g = G.issue_grant(s, system, items=["公民身份号码", "姓名"], mode="核验", **kw).id
         _, token = orgs.create_token(s, system, username="bench_consumer")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import date
 from typing import Any
 from urllib.parse import quote
 
@@ -10,6 +9,7 @@ from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
 from fastapi.responses import Response
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
@@ -66,7 +66,7 @@ def export_catalog(
     if fmt not in io.FORMATS:
         raise DomainError("format_unsupported", "不支持的文件格式“{value}”", value=fmt)
     data = io.export_catalog(s, actor, fmt, org_id=org_id, status=status, base_url=str(request.base_url))
-    return _download(data, fmt, f"catalog-{date.today():%Y%m%d}.{io.EXTENSIONS[fmt]}")
+    return _download(data, fmt, f"catalog-{workdays.today():%Y%m%d}.{io.EXTENSIONS[fmt]}")
 
 
 @router.get("/api/v1/catalog/template.xlsx")

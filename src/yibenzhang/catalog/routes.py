@@ -8,6 +8,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Query
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
@@ -38,7 +39,7 @@ def entry_out(e: ListEntry) -> dict[str, Any]:
 def duty_out(d: DutyChange) -> dict[str, Any]:
     return {"id": d.id, "org_id": d.org_id, "occurred_on": d.occurred_on.isoformat(),
             "due_on": d.due_on.isoformat(), "fulfilled_on": d.fulfilled_on.isoformat() if d.fulfilled_on else None,
-            "state": service.duty_change_state(d, date.today()), "description": d.description}
+            "state": service.duty_change_state(d, workdays.today()), "description": d.description}
 
 
 @router.get("/resources")

@@ -26,6 +26,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from .. import workdays
 from ..quality import validators
 from .categories import CATEGORIES
 from .names import NameHit, is_generic_name, is_negative_name, match_name
@@ -667,7 +668,7 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     desc_hit = match_name(description, source="description") if description else None
     hit = name_hit or desc_hit
     ctx = Context(name_hit=hit, negative=None if hit else is_negative_name(name),
-                  generic_name=is_generic_name(name) and hit is None, today=today or date.today(),
+                  generic_name=is_generic_name(name) and hit is None, today=today or workdays.today(),
                   provinces=frozenset(provinces))
     raw = _as_arrow(values)
     if len(raw) > SAMPLE:  # evenly spaced rows (nulls included, as a sample from the engine would)

@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from ..classify import policies
@@ -56,7 +57,7 @@ def _subject(key: str) -> str:
 
 def record(db: Database, actor: Actor, library_id: int, grant_id: int, key: str, *,
            items: list[str] | None = None, today: date | None = None) -> dict[str, Any]:
-    today = today or date.today()
+    today = today or workdays.today()
     with db.read() as s:
         grant = G.usable_grant(s, actor, grant_id, MODE)
         library = s.get(Resource, library_id)

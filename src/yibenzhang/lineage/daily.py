@@ -24,7 +24,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import jobs
+from .. import jobs, workdays
 from ..catalog.model import Resource
 from ..db import Database
 from ..errors import DomainError
@@ -160,7 +160,7 @@ def open_downloads(session: Session, today: date) -> int:
 
 
 def summarize(db: Database, today: date | None = None) -> dict[str, int]:
-    day = today or date.today()
+    day = today or workdays.today()
     with db.write() as s:
         calls = grant_calls(s, day)
         downloads = open_downloads(s, day)

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from .datasets import is_unconditional
@@ -43,7 +44,7 @@ def access_for(session: Session, actor: Actor, resource: Resource, today: date |
         or has_approved_application(session, actor.user_id, resource.id)
     info = None
     if app is not None:
-        day = today or date.today()
+        day = today or workdays.today()
         info = {"id": app.id, "state": app.state, "due": app.due.isoformat(),
                 "overdue": app.state == ApplicationState.PENDING.value and day > app.due}
     return {"can_download": approved, "needs_application": not approved, "application": info}

@@ -6,12 +6,13 @@ on a few open datasets with rows so that their downloads carry data. Determinist
 from __future__ import annotations
 
 import random
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from ..db import Database
@@ -76,7 +77,7 @@ def _grade(db: Database, resource_id: int) -> None:
 
 def load(db: Database, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 104729 + 6)
-    today = date.today()
+    today = workdays.today()
     with db.read() as s:
         with_rows = _with_rows(s)
     graded = with_rows[:GRADED_WITH_ROWS]

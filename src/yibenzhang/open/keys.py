@@ -11,6 +11,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, require
 from ..crypto import constant_time_equal, sm3_hex
 from ..db import utcnow
@@ -27,7 +28,7 @@ KEY_VALID_DAYS = 365
 def issue_key(session: Session, actor: Actor, *, user_id: int, resource_ids: list[int],
               application_id: int | None = None, today: date | None = None) -> tuple[OpenApiKey, str]:
     """A new key; the plain value is returned once and never stored."""
-    day = today or date.today()
+    day = today or workdays.today()
     prefix = secrets.token_hex(6)
     secret = secrets.token_urlsafe(32)
     key = OpenApiKey(user_id=user_id, prefix=prefix, secret_digest=sm3_hex(secret.encode()),
@@ -72,7 +73,7 @@ def key_for(session: Session, raw: str, today: date | None = None) -> OpenApiKey
     if len(parts) != 3 or parts[0] != KEY_PREFIX:
         raise bad
     key = session.execute(select(OpenApiKey).where(OpenApiKey.prefix == parts[1])).scalar_one_or_none()
-    day = today or date.today()
+    day = today or workdays.today()
     if (key is None or key.revoked_at is not None or (key.expires_on is not None and key.expires_on < day)
             or not constant_time_equal(key.secret_digest, sm3_hex(parts[2].encode()))):
         raise bad
@@ -93,7 +94,7 @@ def keys_of(session: Session, actor: Actor) -> list[OpenApiKey]:
 
 
 def key_dict(key: OpenApiKey, today: date | None = None) -> dict[str, Any]:
-    day = today or date.today()
+    day = today or workdays.today()
     state = "已吊销" if key.revoked_at else ("已过期" if key.expires_on and key.expires_on < day else "有效")
     return {"id": key.id, "prefix": key.prefix, "resource_ids": list(key.resource_ids or []),
             "application_id": key.application_id, "created_at": key.created_at,

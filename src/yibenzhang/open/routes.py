@@ -12,6 +12,7 @@ from fastapi.responses import FileResponse, JSONResponse, Response
 from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
@@ -257,7 +258,7 @@ class PlanEntryIn(BaseModel):
 
 
 @router.get("/api/v1/open/plans", summary="Open plan lines of a year (public)")
-def list_plans(year: int = Query(default_factory=lambda: date.today().year, ge=-JSON_INT_MAX, le=JSON_INT_MAX),
+def list_plans(year: int = Query(default_factory=lambda: workdays.today().year, ge=-JSON_INT_MAX, le=JSON_INT_MAX),
                org_id: Id | None = None, s: Session = Depends(read_session)) -> dict[str, Any]:
     return {"year": year, "items": plans.plan_rows(s, year=year, org_id=org_id)}
 

@@ -10,6 +10,7 @@ from urllib.parse import urlparse
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_review, require
 from ..catalog.model import Resource
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
@@ -69,7 +70,7 @@ def submit(session: Session, actor: Actor, *, name: str, description: str, url: 
     first = session.get(Resource, ids[0])
     assert first is not None
     entry = OpenShowcase(name=n, description=desc, url=link, resource_ids=ids, region_id=first.region_id,
-                         submitted_by_id=actor.user_id, state=St.PENDING.value, submitted_on=today or date.today())
+                         submitted_by_id=actor.user_id, state=St.PENDING.value, submitted_on=today or workdays.today())
     session.add(entry)
     session.flush()
     ledger.append(session, actor, "open.showcase.submit", "open_showcase", entry.id,
@@ -95,7 +96,7 @@ def review(session: Session, actor: Actor, entry_id: int, verdict: str, reason: 
         bag.add("reason", "required", "必填项不能为空")
     bag.raise_if_any()
     entry.state = St.LISTED.value if parsed == Verdict.APPROVE else St.REFUSED.value
-    entry.reviewed_on, entry.reviewed_by_id, entry.reason = today or date.today(), actor.user_id, text
+    entry.reviewed_on, entry.reviewed_by_id, entry.reason = today or workdays.today(), actor.user_id, text
     ledger.append(session, actor, "open.showcase.review", "open_showcase", entry.id, {"state": entry.state})
     return entry
 

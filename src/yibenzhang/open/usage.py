@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..db import Database
 from .model import OpenUsage
 
@@ -32,9 +33,9 @@ def _upsert(session: Session, resource_id: int, day: date, kind: str, n: int) ->
 
 def count(db: Database, resource_id: int, kind: str, n: int = 1, day: date | None = None) -> None:
     with db.write() as s:
-        _upsert(s, resource_id, day or date.today(), kind, n)
+        _upsert(s, resource_id, day or workdays.today(), kind, n)
 
 
 def add(session: Session, resource_id: int, kind: str, n: int = 1, day: date | None = None) -> None:
     """Inside an open transaction (demo data, imports)."""
-    _upsert(session, resource_id, day or date.today(), kind, n)
+    _upsert(session, resource_id, day or workdays.today(), kind, n)

@@ -21,6 +21,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, require
 from ..enums import ChineseEnum
 from ..errors import ErrorBag, NotFound
@@ -92,7 +93,7 @@ def book(session: Session, actor: Actor, product_id: int, *, intention: str, cos
     exp = sum(i["amount_fen"] for i in items if not i["capitalised"])
     row = Booking(product_id=product.id, holder_org_id=product.operator_org_id, intention=parsed.value,
                   asset_class=classify(parsed.value), cost_items=items, capitalised_fen=cap, expensed_fen=exp,
-                  booked_on=today or date.today(), created_by_id=actor.user_id)
+                  booked_on=today or workdays.today(), created_by_id=actor.user_id)
     session.add(row)
     session.flush()
     ledger.append(session, actor, "product.booking", "booking", row.id, {

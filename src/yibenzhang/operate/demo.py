@@ -12,6 +12,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from ..codes import make_uscc
@@ -125,7 +126,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
     for rid in picked:
         _grade(db, rid)
 
-    this_year = date.today().year
+    this_year = workdays.today().year
     start = date(this_year, 1, 1)
     term_end = auths.latest_end(start)
     plan = [  # (operator index, resource index, scope kind, scope, purpose, start, end, then)

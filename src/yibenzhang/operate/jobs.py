@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import select
 
+from .. import workdays
 from ..access import Actor
 from ..db import Database, utcnow
 from ..jobs import Job, daily
@@ -21,7 +22,7 @@ EXPIRED_ACT = "到期"
 
 
 def record_expiries(db: Database, day: date | None = None) -> dict[str, Any]:
-    day = day or date.today()
+    day = day or workdays.today()
     recorded = []
     with db.write() as s:
         rows = s.scalars(select(Authorization).where(

@@ -37,6 +37,7 @@ import pyarrow as pa
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, require
 from ..config import get_settings
 from ..crypto import sm3_hex
@@ -108,7 +109,7 @@ def set_policy(session: Session, actor: Actor, auth_id: int, *, mode: str | None
     if policy is None:
         policy = ReleasePolicy(authorization_id=auth.id, mode=ReleaseMode.OUTPUT_CHECK.value, review_all=False,
                                epsilon_total_micro=to_micro(get_settings().rules.sandbox_privacy_epsilon_default),
-                               epsilon_spent_micro=0, period_starts_on=day or date.today())
+                               epsilon_spent_micro=0, period_starts_on=day or workdays.today())
         session.add(policy)
     if parsed is not None:
         policy.mode = parsed.value
@@ -118,7 +119,7 @@ def set_policy(session: Session, actor: Actor, auth_id: int, *, mode: str | None
         policy.review_all = bool(review_all)
     if new_period:
         policy.epsilon_spent_micro = 0
-        policy.period_starts_on = day or date.today()
+        policy.period_starts_on = day or workdays.today()
     policy.updated_by_id = actor.user_id
     policy.updated_at = utcnow()
     session.flush()
@@ -354,7 +355,7 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
 
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
-    day = day or date.today()
+    day = day or workdays.today()
     rules = get_settings().rules
     started = time.perf_counter()
     refusal: sql_guard.Refusal | None = None

@@ -9,11 +9,12 @@ with a released run (the operate demo is absent). Call it after `yibenzhang.oper
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 from sqlalchemy import select
 
+from .. import workdays
 from ..access import Actor
 from ..db import Database
 from ..enums import Role
@@ -42,7 +43,7 @@ def _user(s: Any, role: Role, org_id: int | None = None, region_path: str | None
 
 
 def load(db: Database, seed: int) -> dict[str, Any]:
-    today = date.today()
+    today = workdays.today()
     with db.write() as s:
         auth = s.execute(select(Authorization).where(Authorization.state == AuthorizationState.ACTIVE.value)
                          .order_by(Authorization.id).limit(1)).scalar_one_or_none()

@@ -29,6 +29,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, require
 from ..crypto import canonical_json, sm3_hex
 from ..errors import ErrorBag, NotFound
@@ -189,7 +190,7 @@ def value_product(session: Session, actor: Actor, product_id: int, method: str, 
     result = compute(method, inputs)
     row = Valuation(product_id=product.id, method=result["method"], inputs=result["inputs"],
                     inputs_digest=result["inputs_digest"], value_fen=result["value_fen"], steps=result["steps"],
-                    valued_on=today or date.today(), created_by_id=actor.user_id)
+                    valued_on=today or workdays.today(), created_by_id=actor.user_id)
     session.add(row)
     session.flush()
     ledger.append(session, actor, "product.valuation", "valuation", row.id, {

@@ -20,6 +20,7 @@ from typing import Any
 
 import duckdb
 
+from .. import workdays
 from . import native
 from . import validators as V
 from .rules import TEXT_TYPES, Rule
@@ -203,7 +204,7 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     only counts them (a condition written in both count_if and a FILTER would run twice).
     `udfs` (format → function from `validators.register_udfs`) replaces those formats' portable
     SQL with the vectorized kernels registered on the connection that will run the statement."""
-    b = _Builder(columns, today or date.today(), provinces, divisions, sample_n, udfs)
+    b = _Builder(columns, today or workdays.today(), provinces, divisions, sample_n, udfs)
     if relation.lstrip().lower().startswith("read_parquet("):
         # Re-reading a key column from Parquet costs less than keeping every column of `src`
         # (kernel results included) for a second consumer; a computed relation (the current

@@ -13,6 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from ..enums import Role
@@ -95,7 +96,7 @@ def usage_series(session: Session, actor: Actor, *, by: str = "grant", days: int
     if not 1 <= days <= MAX_DAYS:
         bag.add("days", "share_usage_days", "天数须在1到{n}之间", n=MAX_DAYS)
     bag.raise_if_any()
-    end = today or date.today()
+    end = today or workdays.today()
     start = end - timedelta(days=days - 1)
     labels = [(start + timedelta(days=i)).isoformat() for i in range(days)]
     grants = G.grants_for(session, actor)

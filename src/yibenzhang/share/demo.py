@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource, ResourceItem
 from ..db import Database
@@ -80,7 +81,7 @@ def _ask(s: Session, actor: Actor, res: Resource, mode: str, purpose: str, day: 
 
 def load(db: Database, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 31 + 5)
-    today = date.today()
+    today = workdays.today()
     made: dict[str, int] = {}
     with db.write() as s:
         police = s.execute(select(Org).where(Org.name.like("%公安厅"))).scalars().first()

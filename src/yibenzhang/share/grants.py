@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Integer, String, Text, delete, func, insert, select, update
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import ops
+from .. import ops, workdays
 from ..access import Actor, require
 from ..catalog.model import Resource
 from ..crypto import sm3_hex
@@ -86,7 +86,7 @@ class Grant(Base):
     revoke_reason: Mapped[str | None] = mapped_column(Text)
 
     def status_on(self, day: date | None = None) -> str:
-        day = day or date.today()
+        day = day or workdays.today()
         if self.revoked_at is not None:
             return REVOKED
         if day > self.valid_to:
@@ -568,7 +568,7 @@ class GrantView:
 
     @property
     def status(self) -> str:
-        day = date.today()
+        day = workdays.today()
         if self.revoked:
             return REVOKED
         if day > self.valid_to:

@@ -12,6 +12,7 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
+from .. import workdays
 from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
@@ -265,7 +266,7 @@ def _export(rows: list[dict[str, Any]], columns: tuple[tuple[str, str], ...], fm
 
 @router.get("/open-plans")
 def open_plans_page(request: Request) -> Response:
-    year = _int(request.query_params.get("year")) or date.today().year
+    year = _int(request.query_params.get("year")) or workdays.today().year
     org_id = _int(request.query_params.get("org"))
     fmt = request.query_params.get("format")
     with get_database().read() as s:
@@ -276,7 +277,7 @@ def open_plans_page(request: Request) -> Response:
             label = f"{year}年度开放计划" + (f"-{org['name']}" if org else "")
             return _export(rows, plans.PLAN_COLUMNS, fmt, label)
         orgs = plans.plan_orgs(s, year)
-        years = sorted({*plans.plan_years(s), date.today().year}, reverse=True)
+        years = sorted({*plans.plan_years(s), workdays.today().year}, reverse=True)
     return render(request, "open/plans.html", rows=rows, year=year, years=years, orgs=orgs, org=org,
                   state_class=STATE_CLASS)
 
@@ -308,7 +309,7 @@ def console_open(request: Request, ctx: WebContext = Depends(console_user)) -> R
     if tab not in dict(TABS):
         tab = "all"
     actor = ctx.actor
-    year = date.today().year
+    year = workdays.today().year
     with get_database().read() as s:
         kwargs: dict[str, Any] = {"view": "provider", "limit": 200}
         if tab == "todo":
@@ -373,7 +374,7 @@ def console_plan_add(request: Request, ctx: WebContext = Depends(csrf_checked),
             FieldError("planned_date", "date", "日期格式应为YYYY-MM-DD", {})]) from None
     with get_database().write() as s:
         plans.add_entry(s, ctx.actor, org_id=_int(_field(form, "org_id")) or 0,
-                        year=_int(_field(form, "year")) or date.today().year,
+                        year=_int(_field(form, "year")) or workdays.today().year,
                         planned_quarter=_int(_field(form, "planned_quarter")) or 0,
                         resource_id=_int(_field(form, "resource_id")), title=_field(form, "title") or None,
                         open_type=_field(form, "open_type") or None, planned_date=when,

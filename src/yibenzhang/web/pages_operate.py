@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from sqlalchemy import select
 from starlette.datastructures import FormData
 
+from .. import workdays
 from ..catalog.model import Resource
 from ..config import get_settings
 from ..db import get_database
@@ -53,7 +54,7 @@ def _list_page(request: Request, ctx: WebContext, values: dict[str, Any] | None 
     with get_database().read() as s:
         rows = [auths.as_dict(s, a) for a in auths.list_authorizations(s, ctx.actor)]
         operators = _operators(s) if _is_authority(ctx) else []
-    today = date.today()
+    today = workdays.today()
     v = values or {"scope_kind": ScopeKind.SCENARIO.value, "starts_on": today.isoformat(),
                    "ends_on": (auths.latest_end(today)).isoformat(), "fee_cap_fen": "0"}
     return render(request, "operate/list.html", status_code=status_code, rows=rows, operators=operators,

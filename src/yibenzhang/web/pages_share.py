@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Request, Response
 from fastapi.responses import JSONResponse
 from starlette.datastructures import FormData
 
+from .. import workdays
 from ..access import can_review
 from ..catalog import service as catalog
 from ..config import get_settings
@@ -171,7 +172,7 @@ def new_request(request: Request, ctx: WebContext = Depends(console_user)) -> Re
     ref = request.query_params.get("resource", "").strip()
     if not ref:
         raise NotFound("信息资源", "resource_not_found")
-    today = date.today()
+    today = workdays.today()
     return _form(request, ctx, ref, {"items": [], "mode": "接口", "period_from": today.isoformat(),
                                      "period_to": (today + timedelta(days=365)).isoformat()}, {})
 
