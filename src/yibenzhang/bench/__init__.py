@@ -7,6 +7,8 @@ from __future__ import annotations
 import importlib
 import os
 import platform
+import statistics
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
@@ -15,6 +17,16 @@ from ..errors import DomainError
 
 BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo",
               "compaction", "engines", "s3", "fusion")
+
+
+def median_time(fn: Any, runs: int) -> tuple[float, Any]:
+    """The median wall time of `runs` calls of `fn`, and the last call's result."""
+    times, last = [], None
+    for _ in range(runs):
+        started = time.perf_counter()
+        last = fn()
+        times.append(time.perf_counter() - started)
+    return statistics.median(times), last
 
 
 @contextmanager

@@ -16,9 +16,7 @@ from __future__ import annotations
 
 import os
 import shutil
-import statistics
 import tempfile
-import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +25,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..zone import port as P
+from . import median_time
 
 BASE_ROWS = 1_000_000
 CHUNK = 500_000
@@ -70,13 +69,6 @@ AGGREGATE = ('SELECT "性别", count(*) AS n, sum("月收入") AS total, min("�
              'max("家庭人口") AS largest FROM r GROUP BY "性别" ORDER BY "性别"')
 
 
-def _time(fn: Any, runs: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def _measure(engine: Any, state: P.LiveState, root: Path, runs: int) -> dict[str, Any]:
@@ -104,10 +96,10 @@ def _measure(engine: Any, state: P.LiveState, root: Path, runs: int) -> dict[str
                         .write.option("compression", "zstd").parquet(out.as_uri()))
         shutil.rmtree(out)
 
-    count_s, n = _time(lambda: engine.count(state), runs)
-    agg_s, agg = _time(lambda: engine.query(state, P.parse(AGGREGATE)), runs)
-    plain_s, _ = _time(plain, runs)
-    rewrite_s, written = _time(rewrite, runs)
+    count_s, n = median_time(lambda: engine.count(state), runs)
+    agg_s, agg = median_time(lambda: engine.query(state, P.parse(AGGREGATE)), runs)
+    plain_s, _ = median_time(plain, runs)
+    rewrite_s, written = median_time(rewrite, runs)
     assert written == n
     return {"count_s": round(count_s, 3), "aggregate_s": round(agg_s, 3), "rewrite_s": round(rewrite_s, 3),
             "plain_copy_s": round(plain_s, 3), "rewrite_ratio": round(rewrite_s / plain_s, 2), "live_rows": n,

@@ -13,9 +13,7 @@ Goals (issue 21): fusion ≤ 2.0× the baseline; the 1 % re-fusion ≤ 10 % of t
 from __future__ import annotations
 
 import resource
-import statistics
 import tempfile
-import time
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -28,6 +26,7 @@ from ..library import engines, fusion, keys
 from ..library.definition import Item, Resolved, Source
 from ..zone import port as P
 from ..zone.duck import DuckDBEngine, literal, quote
+from . import median_time
 
 BASE_ROWS = 100_000  # people
 RATIO_GOAL, INCREMENTAL_GOAL = 2.0, 0.10
@@ -111,13 +110,6 @@ def engine_rel(state: P.LiveState) -> str:
     return relation(state)
 
 
-def _timed(fn: Any, runs: int) -> tuple[float, Any]:
-    times, out = [], None
-    for _ in range(runs):
-        t = time.perf_counter()
-        out = fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times), out
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
@@ -149,9 +141,9 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
             return _baseline(engine, states, root / f"base{n['k']}")
 
         rss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        fuse_s, out = _timed(full, runs)
+        fuse_s, out = median_time(full, runs)
         rss1 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-        base_s, base_rows = _timed(base, runs)
+        base_s, base_rows = median_time(base, runs)
         # a 1 % batch of source 2 (upserts of existing people, some new values)
         inc = root / "s2_inc.parquet"
         pq.write_table(_source(rng, ids, 2, fraction=0.01), inc)
@@ -165,7 +157,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
             plan = fusion.build(r, states2, collected2, today=TODAY, now=now, new_parts=[(2, new_part)])
             return engines.run(engine, plan, str(root / f"inc{n['k']}"))
 
-        inc_s, inc_out = _timed(incremental, runs)
+        inc_s, inc_out = median_time(incremental, runs)
     ratio, inc_ratio = fuse_s / base_s, inc_s / fuse_s
     return {
         "benchmark": "fusion", "engine": "duckdb", "runs": runs, "people": people,

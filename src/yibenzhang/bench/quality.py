@@ -20,7 +20,6 @@ each rule's failing-row count compared with ours. Without it the result says so.
 from __future__ import annotations
 
 import importlib.util
-import statistics
 import time
 from datetime import date, datetime
 from pathlib import Path
@@ -41,6 +40,7 @@ from ..quality.validators import (
     MOBILE_RE,
     USCC_WEIGHTS,
 )
+from . import median_time
 
 FULL_ROWS = 1_000_000
 BASE_ROWS = FULL_ROWS  # `ybz bench quality --rows N` means scale N / BASE_ROWS
@@ -172,13 +172,6 @@ def bench_rules() -> list[Rule]:
     return catalogue_rules(items) + steward
 
 
-def _median_time(fn: Any, runs: int) -> tuple[float, Any]:
-    times, last = [], None
-    for _ in range(runs):
-        started = time.perf_counter()
-        last = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), last
 
 
 # Regular expressions standing in for our formats in Great Expectations: it has no check-digit
@@ -252,7 +245,7 @@ def _great_expectations(path: Path, rules: list[Rule], runs: int, ours: dict[str
         expectation.meta = {"rule": key}  # results come back in another order
     suite = ctx.suites.add(gx.ExpectationSuite(name="bench", expectations=[e for _, e in pairs]))
     validation = ctx.validation_definitions.add(gx.ValidationDefinition(name="bench", data=batch, suite=suite))
-    median_s, result = _median_time(lambda: validation.run(batch_parameters={"dataframe": df}), runs)
+    median_s, result = median_time(lambda: validation.run(batch_parameters={"dataframe": df}), runs)
     failed: dict[str, int] = {}
     errors = []
     for res in result.results:
@@ -290,8 +283,8 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         con.execute(f"SELECT count(*) FROM {relation}").fetchall()  # warm the file cache
         # …and the process: the first kernel call imports pyarrow.compute (about a second, once).
         evaluate(con, f"(SELECT * FROM {relation} LIMIT 2048)", rules, today=TODAY)
-        scan_s, _ = _median_time(lambda: con.execute(f"SELECT count(*), {columns} FROM {relation}").fetchall(), runs)
-        ours_s, ev = _median_time(lambda: evaluate(con, relation, rules, today=TODAY), runs)
+        scan_s, _ = median_time(lambda: con.execute(f"SELECT count(*), {columns} FROM {relation}").fetchall(), runs)
+        ours_s, ev = median_time(lambda: evaluate(con, relation, rules, today=TODAY), runs)
     finally:
         con.close()
     failing = {r.rule.key: r.failed for r in ev.results if r.failed}
