@@ -1664,6 +1664,7 @@ EN.update({
     "支持CSV、XLSX、JSON、Parquet；列名与信息项名称不一致时，上传后逐列映射":
         "CSV, XLSX, JSON and Parquet; when column names differ from the items you map them after uploading",
     "待映射的上传 {token}": "upload awaiting its mapping {token}",
+    "待映射的上传": "upload awaiting its mapping",
 })
 
 

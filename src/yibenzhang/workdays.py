@@ -13,6 +13,7 @@ import json
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import chinese_calendar
 
@@ -23,6 +24,31 @@ def today() -> date:
     """The one clock's day (DESIGN rule 4): the date in the configured zone (YBZ_TIMEZONE, China
     by default), not the server's, which is often UTC and eight hours behind after midnight."""
     return datetime.now(get_settings().tz).date()
+
+
+def local_midnight(day: date) -> datetime:
+    """The start of `day` in the configured zone, as an aware datetime (compare it with stored
+    UTC timestamps)."""
+    return datetime.combine(day, datetime.min.time(), tzinfo=get_settings().tz)
+
+
+def local_date(at: datetime) -> date:
+    """The configured zone's date of a stored (UTC) timestamp."""
+    return at.astimezone(get_settings().tz).date()
+
+
+def local_day_sql(column: Any, dialect: str) -> Any:
+    """SQL for the configured zone's date of a UTC timestamp column, to group by day as the one
+    clock counts days (PostgreSQL converts by zone name; SQLite by the zone's current offset, which
+    for China has no daylight saving)."""
+    from sqlalchemy import func
+
+    tz = get_settings().tz
+    if dialect == "postgresql":
+        return func.date(func.timezone(str(tz), column))
+    offset = datetime.now(tz).utcoffset()
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return func.date(column, f"{minutes:+d} minutes")
 
 
 @lru_cache(maxsize=8)

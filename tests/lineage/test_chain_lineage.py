@@ -11,7 +11,7 @@ import pyarrow as pa
 from sqlalchemy import select
 
 from tests.collect.conftest import people  # noqa: F401  (a keyed resource of the police)
-from tests.operate.conftest import op  # noqa: F401  (an operator authorization)
+from tests.operate.conftest import approved, op  # noqa: F401  (an operator authorization)
 from tests.products.helpers import product_data
 from tests.share.test_grants import ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 from yibenzhang import workdays
@@ -61,7 +61,9 @@ def test_resource_to_sandbox_run_to_product_is_rebuilt_from_the_events(op, linea
     rows_run = sandbox.submit_query(op.db, op.actor(), op.auth_id,
                                     f"SELECT 区县, 性别 AS s FROM r_{op.resource_id} WHERE 区县 = '甲' LIMIT 5")
     refused = sandbox.submit_query(op.db, op.actor(), op.auth_id, f"SELECT min(收入) FROM r_{op.resource_id}")
-    assert released.state == rows_run.state == "已放行" and refused.reason_code == "lineage_aggregate"
+    assert released.state == "已放行" and refused.reason_code == "lineage_aggregate"
+    assert rows_run.state == "待审核"  # row-level output waits for a checker (issue 16)…
+    assert approved(w, rows_run)["state"] == "已放行"  # …and feeds a product once approved
     with op.db.write() as s:
         product = products.create_product(s, op.actor(), authorization_id=op.auth_id,
                                           data=product_data([released.id, rows_run.id]))

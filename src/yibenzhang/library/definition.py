@@ -35,6 +35,7 @@ from ..db import utcnow
 from ..enums import DataType, Library, OpenType, ResourceStatus
 from ..errors import DomainError, ErrorBag, NotFound
 from ..ledger import service as ledger
+from ..params import Count, Key, Text
 from . import keys
 from .model import LibraryDefinition
 
@@ -47,28 +48,28 @@ KEY_TYPES = {keys.PERSON: ("公民身份号码", 18), keys.ORG: ("统一社会�
 class ItemDef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    name: str
-    data_type: str = "C"
-    length: int | None = None
-    element: str | None = None
-    fresh_days: int | None = None
-    fallback: list[str] | None = None  # resource codes after the authority, in order
-    description: str | None = None
+    name: Key
+    data_type: Key = "C"
+    length: Count | None = None
+    element: Key | None = None
+    fresh_days: Count | None = None
+    fallback: list[Key] | None = None  # resource codes after the authority, in order
+    description: Text | None = None
 
 
 class SourceDef(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    resource: str  # resource code
-    key: str  # the source's item holding the entity key
-    items: dict[str, str] = Field(default_factory=dict)  # canonical item -> source item
+    resource: Key  # resource code
+    key: Key  # the source's item holding the entity key
+    items: dict[Key, Key] = Field(default_factory=dict)  # canonical item -> source item
 
 
 class DefinitionIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    kind: str = keys.PERSON
-    key: str = ""  # canonical name of the key item (default by kind)
+    kind: Key = keys.PERSON
+    key: Key = ""  # canonical name of the key item (default by kind)
     items: list[ItemDef] = Field(default_factory=list)
     sources: list[SourceDef] = Field(default_factory=list)
 

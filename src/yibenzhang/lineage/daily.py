@@ -43,7 +43,7 @@ def summary_days() -> int:
 
 
 def _local_midnight(day: date) -> datetime:
-    return datetime.combine(day, time()).astimezone()
+    return workdays.local_midnight(day)  # the configured zone's day, as the one clock counts it
 
 
 def grant_calls_job(grant_id: int) -> str:
@@ -100,7 +100,7 @@ def grant_calls(session: Session, today: date) -> int:
                                   GrantUsage.at < _local_midnight(today))).all()
     days: dict[tuple[int, date], dict[str, int]] = defaultdict(lambda: {"calls": 0, "rows": 0, "refused": 0})
     for gid, at, n, outcome in rows:
-        entry = days[(gid, at.astimezone().date())]
+        entry = days[(gid, workdays.local_date(at))]
         entry["calls"] += 1
         entry["rows"] += int(n or 0) if outcome == "ok" else 0
         entry["refused"] += 0 if outcome == "ok" else 1

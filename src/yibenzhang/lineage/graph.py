@@ -19,6 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import workdays
 from ..access import Actor, can_read_all, require
 from ..catalog import service as catalog
 from ..catalog.model import Resource
@@ -237,7 +238,7 @@ def item_recipients(session: Session, actor: Actor, resource_ref: int | str, ite
             continue
         nominal = event["run"].get("facets", {}).get("nominalTime")
         stamp = nominal["nominalStartTime"] if nominal else event["eventTime"]
-        day = datetime.fromisoformat(stamp.replace("Z", "+00:00")).astimezone().date()
+        day = workdays.local_date(datetime.fromisoformat(stamp.replace("Z", "+00:00")))
         if nominal:  # a per-day summary is named by its local day
             day = date.fromisoformat(event["outputs"][0]["name"].rsplit("/", 1)[-1])
         if (since and day < since) or (until and day > until):

@@ -38,7 +38,7 @@ def _day(name: str, raw: str | None) -> date | None:
 
 @router.get("/items/{resource:path}")
 def item_lineage(resource: Key, item: str = Query(..., min_length=1, max_length=100),
-                 since: str | None = Query(None, alias="from"), until: str | None = Query(None, alias="to"),
+                 since: Key | None = Query(None, alias="from"), until: Key | None = Query(None, alias="to"),
                  actor: Actor = Depends(require_user)) -> dict[str, Any]:
     start, end = _day("from", since), _day("to", until)
     with get_database().read() as s:

@@ -135,7 +135,7 @@ def get_output(run_id: Id, actor: Actor = Depends(require_user), s: Session = De
 
 # --- issue 16: the release policy and privacy budget, noisy releases, human output checking -------
 
-Value = Key | float | int
+Value = Key | float | Int
 
 
 class ReleasePolicyIn(BaseModel):

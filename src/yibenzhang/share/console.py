@@ -7,7 +7,7 @@ Read-only helpers over the public functions of share.grants; who may see a grant
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import Any
 
 from sqlalchemy import func, select
@@ -109,8 +109,8 @@ def usage_series(session: Session, actor: Actor, *, by: str = "grant", days: int
     rows_total: dict[Any, int] = {}
     refused: dict[Any, int] = {}
     if grants:
-        day = func.date(G.GrantUsage.at)
-        since = datetime.combine(start, time.min, tzinfo=UTC)
+        day = workdays.local_day_sql(G.GrantUsage.at, session.get_bind().dialect.name)  # China's days
+        since = workdays.local_midnight(start)
         q = (select(G.GrantUsage.grant_id, day, G.GrantUsage.outcome, func.count(),
                     func.coalesce(func.sum(G.GrantUsage.rows), 0))
              .where(G.GrantUsage.grant_id.in_(list(keys)), G.GrantUsage.at >= since)

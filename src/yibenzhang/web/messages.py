@@ -48,6 +48,10 @@ BY_PAGE: tuple[tuple[str, dict[str, str]], ...] = (
     (r"/console/share/\d+", {
         "create": "共享申请已提交，等待提供部门审批", "decide": "审批决定已作出", "withdraw": "已撤回共享申请",
     }),
+    (r"/console/security/sso", {  # issue 18: the security administrator's SSO identities
+        "link": "已关联统一身份认证账号", "unlink": "已解除关联，该用户的会话已结束",
+        "disable": "已停用该统一身份认证账号，该用户的会话已结束", "enable": "已恢复该统一身份认证账号",
+    }),
     (r"/console/assess", {"target": "考核目标已设定", "revise": "考核目标已修订", "retire": "考核目标已停用"}),
     (r"/console/calendar", {
         "people": "人员数已登记", "firm": "审计机构已登记", "audit": "审计已安排", "assign": "审计机构已指派",

