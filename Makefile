@@ -60,9 +60,9 @@ test: $(STAMP) $(A11Y_STAMP) $(OP_STAMP) $(CAS_STAMP)
 	$(BIN)/ruff check src tests
 	$(BIN)/python -m pytest $(XDIST) --durations=25 $(PYTEST_ARGS)
 
-## The inner loop: SQLite only, no browser, no Spark (those tests deselected, not skipped).
+## The inner loop: SQLite and the local zone only; no browser, Spark or S3 (deselected, not skipped).
 test-fast: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
-	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser and not spark" $(PYTEST_ARGS)
+	$(BIN)/python -m pytest $(XDIST) -m "not pg and not browser and not spark and not s3" $(PYTEST_ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
