@@ -88,7 +88,10 @@ def _validate_rule(session: Session, resource: Resource, kind: str, items: list[
         pattern = str(params.get("pattern") or "")
         try:
             re.compile(pattern)
-            duckdb.sql("SELECT regexp_full_match('', $p)", params={"p": pattern}).fetchall()
+            # A connection of its own: the process-wide default one is shared by every thread
+            # and by any code that closes it, which made this check fail depending on test order.
+            with duckdb.connect() as con:
+                con.execute("SELECT regexp_full_match('', $p)", {"p": pattern}).fetchall()
         except (re.error, duckdb.Error):
             bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
         if not pattern:
