@@ -188,7 +188,8 @@ def test_uscc_keys(tmp_path) -> None:
     import duckdb
 
     sql = keys.key_layers("raw", keys.ORG, TODAY, "(SELECT unnest($1::VARCHAR[]) AS raw)", "raw")
-    got = duckdb.sql(sql.replace("$1", "['" + "','".join([good, good.lower(), letters, bad_check,
-                                                         "91530100MA6K0A0B"]) + "']")).fetchall()
+    with duckdb.connect() as con:
+        got = con.sql(sql.replace("$1", "['" + "','".join([good, good.lower(), letters, bad_check,
+                                                          "91530100MA6K0A0B"]) + "']")).fetchall()
     assert [g[-1] for g in got] == [None, None, None, "key_checksum", "key_format"]
     assert got[1][-2] == good

@@ -47,8 +47,9 @@ def test_the_district_of_an_address_is_a_clear_column_and_the_address_a_pseudony
 def test_a_namesake_county_is_told_apart_by_its_city_and_a_longer_name_wins():
     counties = [("110102", "西山区", "甲市"), ("220103", "西山区", "乙市"), ("330104", "山区", "丙市")]
     expr = district_sql("a", counties)
-    rows = duckdb.sql(f"SELECT a, {expr} AS d FROM (VALUES ('乙市西山区一路'), ('甲市西山区'), ('丙市山区'), "
-                      "('西山区某路'), ('无')) t(a)").fetchall()
+    with duckdb.connect() as con:
+        rows = con.sql(f"SELECT a, {expr} AS d FROM (VALUES ('乙市西山区一路'), ('甲市西山区'), ('丙市山区'), "
+                       "('西山区某路'), ('无')) t(a)").fetchall()
     got = dict(rows)
     assert got["乙市西山区一路"] == "220103" and got["甲市西山区"] == "110102" and got["丙市山区"] == "330104"
     assert got["西山区某路"] in ("110102", "220103") and got["无"] is None

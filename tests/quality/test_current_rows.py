@@ -35,7 +35,8 @@ def _state(tmp, batches, keys, dedupe=True) -> LiveState:
 
 
 def _rows(relation: str) -> list[tuple]:
-    return sorted(duckdb.sql(f"SELECT * FROM {relation}").fetchall(), key=repr)
+    with duckdb.connect() as con:  # not the process-wide default connection other code shares
+        return sorted(con.sql(f"SELECT * FROM {relation}").fetchall(), key=repr)
 
 
 @settings(max_examples=60, deadline=None)

@@ -47,7 +47,10 @@ class NotALibraryGrant(DomainError):
 def normalise_key(raw: str, kind: str, today: date) -> tuple[str | None, str | None]:
     """The caller's key through the same SQL as fusion (one definition of the rules)."""
     sql = keys.key_layers("raw", kind, today, "(SELECT CAST($raw AS VARCHAR) AS raw) AS _in", "raw")
-    row = duckdb.execute(f"SELECT _k, _code FROM ({sql}) AS _x", {"raw": raw}).fetchone()
+    # a connection of its own: the process-wide default one is shared by every thread, and any
+    # unfinished result on it (DuckDB 2 refuses other work then) would break the next caller
+    with duckdb.connect() as con:
+        row = con.execute(f"SELECT _k, _code FROM ({sql}) AS _x", {"raw": raw}).fetchall()[0]
     return (row[0], None) if row[1] is None else (None, row[1])
 
 

@@ -266,7 +266,8 @@ def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *
         udfs = {"checks": V.register_checks(con, formats, today=today, provinces=provinces)} if formats else {}
     sql = build_sql(relation, columns, rules, references=references, today=today, provinces=provinces,
                     divisions=divisions, sample_n=sample_n, udfs=udfs)
-    return from_row(con.execute(sql).fetchone(), rules, time.perf_counter() - started, sql)
+    rows = con.execute(sql).fetchall()  # all, not fetchone: DuckDB 2 holds an unfinished result open
+    return from_row(rows[0] if rows else None, rules, time.perf_counter() - started, sql)
 
 
 def from_row(row: Any, rules: list[Rule], seconds: float, sql: str) -> Evaluation:
