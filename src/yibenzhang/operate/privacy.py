@@ -44,13 +44,12 @@ from ..crypto import sm3_hex
 from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, Unauthenticated
-from ..i18n import translate
-from ..ledger import access_log
 from ..ledger import service as ledger
 from ..zone.service import literal, quote
 from . import authorizations as auths
-from . import sql_guard
+from . import run_record, sql_guard
 from .model import Authorization, PrivacySpend, ReleaseKind, ReleaseMode, ReleasePolicy, RunState, SandboxRun
+from .run_record import output_digest
 
 MICRO = 1_000_000
 STATISTICS = ("count", "sum", "mean")
@@ -351,7 +350,7 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
     record the run in one write transaction (see the module docstring); the run is recorded
     whether released, held for output checking, or refused."""
     from . import output_check
-    from .sandbox import _materialize, output_digest, run_locked
+    from .sandbox import _materialize, run_locked
 
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
@@ -408,18 +407,13 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
             run.fingerprint = {"dp": detail}
             run.state = RunState.RELEASED.value
         elif refusal is not None:
-            run.reason_code = refusal.code
-            run.reason = translate(refusal.message, "zh", **refusal.params)
-            run.fingerprint = {"reason": {"message": refusal.message,
-                                          "params": {k: str(v) for k, v in refusal.params.items()}}}
+            run_record.note_refusal(run, refusal)
         run.elapsed_ms = int((time.perf_counter() - started) * 1000)
         s.add(run)
         s.flush()
         flags: list[str] = []
         if run.state == RunState.RELEASED.value and out is not None:
-            from .sandbox import _store
-
-            run.output_path = _store(run, out)
+            run.output_path = run_record.store_output(run, out)
             flags = output_check.flags_for_noisy(s, auth_id)
             if flags:
                 output_check.hold(s, run, flags, [i for i in (plan.item, plan.group_by) if i] if plan else None)
@@ -429,15 +423,10 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
             ledger.append(s, actor, "operate.privacy.spend", "operate_sandbox_run", run.id, {
                 "authorization_id": auth_id, "epsilon_micro": plan.epsilon_micro, "spent_after_micro": spent_after,
                 "statistic": plan.statistic})
-        ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
-            "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
-            "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
-            "row_count": run.row_count, "output_digest": run.output_digest, "held_for": flags})
+        run_record.ledger_run(s, actor, run, auth_id, flags)
         if run.state == RunState.RELEASED.value and plan is not None:
-            access_log.record_read(
-                s, actor, exit=access_log.SANDBOX_RELEASE, resource_id=plan.view.resource_id,
-                items=[i for i in (plan.item, plan.group_by) if i] or run.columns, rows=run.row_count or 0,
-                detail={"run_id": run.id, "authorization_id": auth_id, "release_kind": run.release_kind})
+            run_record.log_release(s, actor, run, auth_id, plan.view.resource_id,
+                                   [i for i in (plan.item, plan.group_by) if i])
     return run
 
 

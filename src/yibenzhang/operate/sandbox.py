@@ -65,14 +65,13 @@ from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, NotFound, Unauthenticated
 from ..i18n import translate
-from ..ledger import access_log
-from ..ledger import service as ledger
 from ..zone.engine import THREADS, get_engine
 from ..zone.service import current_relation, literal, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
-from . import output_check, privacy, sql_guard, suppression
+from . import output_check, privacy, run_record, sql_guard, suppression
 from .model import Authorization, ReleaseKind, ReleaseMode, RunState, SandboxRun
+from .run_record import output_digest
 
 logger = logging.getLogger(__name__)
 
@@ -420,12 +419,6 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
         shutil.rmtree(workdir, ignore_errors=True)
 
 
-def output_digest(table: pa.Table) -> str:
-    """SM3 over canonical JSON of the column names and the rows, in output order."""
-    rows = [list(r.values()) for r in table.to_pylist()]
-    return sm3_hex(canonical_json({"columns": table.column_names, "rows": rows}))
-
-
 def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(SandboxRun.fingerprint).where(
         SandboxRun.authorization_id == auth_id,
@@ -443,17 +436,6 @@ def _mask_rows(out: pa.Table, plan: disclosure.Plan, masks: dict[str, policies.M
         items.append(policies.MaskItem(name, m.categories, m.grade, m.sql_type))
     masked = policies.apply_policy_to_arrow(out, items, policies.OPERATOR_RESULT, purpose=f"运营授权-{auth_id}")
     return masked.replace_schema_metadata(None)
-
-
-def _store(run: SandboxRun, table: pa.Table) -> str:
-    """Write the released output to the zone: a temporary file first, then an atomic rename."""
-    from ..zone.store import get_store
-
-    rel = f"sandbox/{run.id}.parquet"
-    sink = pa.BufferOutputStream()
-    pq.write_table(table, sink)
-    get_store().write_atomic(rel, sink.getvalue().to_pybytes())
-    return rel
 
 
 # --- submitting a query ---------------------------------------------------------------------------
@@ -677,33 +659,22 @@ def submit_query(db: Database, actor: Actor, authorization_id: int, sql: str,
             run.columns = outcome.out.column_names
             run.output_digest = output_digest(outcome.out)
         elif outcome.refusal is not None:
-            refusal = outcome.refusal
-            run.reason_code = refusal.code
-            run.reason = translate(refusal.message, "zh", **refusal.params)
-            run.fingerprint = {"reason": {"message": refusal.message,
-                                          "params": {key: str(v) for key, v in refusal.params.items()}}}
+            run_record.note_refusal(run, outcome.refusal)
         run.elapsed_ms = int((time.perf_counter() - started) * 1000)
         s.add(run)
         s.flush()
         flags: list[str] = []
         if released and outcome.out is not None:
-            run.output_path = _store(run, outcome.out)
+            run.output_path = run_record.store_output(run, outcome.out)
             flags = output_check.flags_for(s, auth_id, kind=run.release_kind or "", rows=run.row_count or 0,
                                            suppressed=len(outcome.suppressed), repeats=repeats)
             if flags:  # stored for the checker; nothing of it leaves until approved
                 items = [i for i in outcome.plan.output_items if i] if outcome.plan else []
                 output_check.hold(s, run, flags, items or run.columns)
                 released = False
-        ledger.append(s, actor, "operate.sandbox.run", "operate_sandbox_run", run.id, {
-            "authorization_id": auth_id, "sql_digest": run.sql_digest, "state": run.state,
-            "release_kind": run.release_kind, "reason_code": run.reason_code, "resources": run.resources,
-            "row_count": run.row_count, "output_digest": run.output_digest,
-            "suppressed_cells": len(outcome.suppressed), "held_for": flags,
-        })
+        run_record.ledger_run(s, actor, run, auth_id, flags, suppressed_cells=len(outcome.suppressed))
         _lineage(s, run, outcome)
-        if released and outcome.plan is not None:  # issue 23: what left, by name and count
-            access_log.record_read(
-                s, actor, exit=access_log.SANDBOX_RELEASE, resource_id=outcome.plan.view.resource_id,
-                items=[i for i in outcome.plan.output_items if i] or run.columns, rows=run.row_count or 0,
-                detail={"run_id": run.id, "authorization_id": auth_id, "release_kind": run.release_kind})
+        if released and outcome.plan is not None:
+            run_record.log_release(s, actor, run, auth_id, outcome.plan.view.resource_id,
+                                   [i for i in outcome.plan.output_items if i])
     return run
