@@ -3,17 +3,28 @@ entity's record (as a grant holder)."""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 
+if TYPE_CHECKING:
+    from ..access import Actor
+    from ..db import Database
+
 library_app = typer.Typer(help="基础库/主题库（一人一档、一企一档） / base and theme libraries", no_args_is_help=True)
 
 
-def _id(s, actor, library: str) -> int:  # type: ignore[no-untyped-def]
+def _opened(as_user: str | None, library: str) -> tuple[Database, Actor, int]:
+    """The store, the acting user and the library's id (a code or an id, checked as they may see it)."""
+    from ..db import get_database
     from .definition import get_library
 
-    return get_library(s, actor, library).id
+    actor = acting_as(as_user)
+    db = get_database()
+    with db.read() as s:
+        return db, actor, get_library(s, actor, library).id
 
 
 @library_app.command("list")
@@ -34,14 +45,10 @@ def fuse_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Fuse a library now and publish the result as its next batch."""
-    from ..db import get_database
     from .run import fuse
 
     with domain_errors(as_json):
-        actor = acting_as(as_user)
-        db = get_database()
-        with db.read() as s:
-            lib = _id(s, actor, library)
+        db, actor, lib = _opened(as_user, library)
         emit(fuse(db, actor, lib, engine=engine, full=full), as_json)
 
 
@@ -54,14 +61,11 @@ def conflicts_command(
 ) -> None:
     """Conflicts per source org and item; a source's list; or send them back as objections."""
     from ..catalog.service import get_resource
-    from ..db import get_database
     from . import conflicts as C
 
     with domain_errors(as_json):
-        actor = acting_as(as_user)
-        db = get_database()
+        db, actor, lib = _opened(as_user, library)
         with (db.write() if send else db.read()) as s:
-            lib = _id(s, actor, library)
             src = get_resource(s, actor, source).id if source else None
             if send:
                 emit(C.send(s, actor, lib, src), as_json)
@@ -79,12 +83,8 @@ def record_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """一人一档 / 一企一档: one entity's record (granted items, masked, with provenance)."""
-    from ..db import get_database
     from .views import record
 
     with domain_errors(as_json):
-        actor = acting_as(as_user)
-        db = get_database()
-        with db.read() as s:
-            lib = _id(s, actor, library)
+        db, actor, lib = _opened(as_user, library)
         emit(record(db, actor, lib, grant, key), as_json)
