@@ -3,15 +3,15 @@ persistence, started once per session and stopped by its process id."""
 
 from __future__ import annotations
 
-import os
 import shutil
-import signal
 import socket
 import subprocess
 import time
 from collections.abc import Iterator
 
 import pytest
+
+from tests.sso.servers import stop
 
 
 def free_port() -> int:
@@ -45,9 +45,4 @@ def redis_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
             time.sleep(0.05)
         yield f"redis://127.0.0.1:{port}/0"
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(10)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc.pid)

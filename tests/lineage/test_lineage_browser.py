@@ -10,10 +10,8 @@ import pytest
 
 from tests.e2e.conftest import e2e_world, page, server  # noqa: F401  (the live app and its browser page)
 from tests.e2e.test_catalog_flow import _login, _logout, _png_is_not_blank
-from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
-from yibenzhang.catalog.model import Resource
-from yibenzhang.jobs import Worker
-from yibenzhang.share import service_rows
+from tests.lineage.test_share_lineage import two_deliveries
+from tests.share.test_grants import share_fixture  # noqa: F401  (the `share` fixture)
 
 
 @pytest.fixture
@@ -22,14 +20,7 @@ def world(e2e_world):  # noqa: F811  (the share fixture over the live app's data
 
 
 def test_lineage_graph_in_the_console_filtered_by_viewer(page, share, tmp_path):  # noqa: F811
-    w = share.world
-    market_grant = issue(share, mode="文件", items=["姓名", "宗教信仰"])
-    city_grant = issue(share, org="city_police", mode="文件", items=["姓名"])
-    for gid, who in ((market_grant, "consumer"), (city_grant, "city_consumer")):
-        service_rows.request_delivery(w.db, w.actor(who), gid, "csv")
-    assert Worker(w.db, run_tickers=False).run(once=True) == 2
-    with w.db.read() as s:
-        code = s.get(Resource, share.rid).code
+    market_grant, city_grant, code = two_deliveries(share)
     problems: list[str] = []
     page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
     page.on("pageerror", lambda e: problems.append(str(e)))

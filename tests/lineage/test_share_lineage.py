@@ -62,8 +62,9 @@ def test_a_delivery_given_up_is_a_fail(share, lineage_schema):
     lineage_schema.validate(fail[0])
 
 
-def test_lineage_view_shows_each_viewer_what_they_may_see(share, client):
-    """The permission matrix of `GET /api/v1/lineage/resources/{code}` (and `ybz lineage`)."""
+def two_deliveries(share) -> tuple[int, int, str]:
+    """A file grant to the market org and one to the city police, each delivered once; the two
+    grants' ids and the resource's code."""
     w = share.world
     market_grant = issue(share, mode="文件", items=["姓名", "宗教信仰"])
     city_grant = issue(share, org="city_police", mode="文件", items=["姓名"])
@@ -71,7 +72,13 @@ def test_lineage_view_shows_each_viewer_what_they_may_see(share, client):
         service_rows.request_delivery(w.db, w.actor(who), gid, "csv")
     assert Worker(w.db, run_tickers=False).run(once=True) == 2
     with w.db.read() as s:
-        code = s.get(Resource, share.rid).code
+        return market_grant, city_grant, s.get(Resource, share.rid).code
+
+
+def test_lineage_view_shows_each_viewer_what_they_may_see(share, client):
+    """The permission matrix of `GET /api/v1/lineage/resources/{code}` (and `ybz lineage`)."""
+    w = share.world
+    market_grant, city_grant, code = two_deliveries(share)
 
     def view(username: str):
         headers = w.headers(username) if username != "anonymous" else {}

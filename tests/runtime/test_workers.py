@@ -32,6 +32,7 @@ from sqlalchemy import func, select, text
 
 from tests.redis_support import free_port, redis_url  # noqa: F401  (fixture)
 from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
+from tests.sso.servers import stop
 from yibenzhang import ratelimit
 from yibenzhang.ledger import service as ledger
 from yibenzhang.share import grants as G
@@ -119,12 +120,7 @@ def server(share, tmp_path, limits_in, request):
             time.sleep(0.25)
         yield srv
     finally:
-        os.kill(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(30)
-        except subprocess.TimeoutExpired:
-            os.kill(proc.pid, signal.SIGKILL)
-            proc.wait(10)
+        stop(proc.pid, grace=30)
         for pid in srv.workers():  # a worker left behind by a killed supervisor
             os.kill(pid, signal.SIGKILL)
         log.close()

@@ -67,11 +67,11 @@ def start_process(cmd: list[str], *, cwd: Path, env: dict[str, str] | None, log:
     return proc.pid
 
 
-def stop(pid: int) -> None:
-    """SIGTERM, then SIGKILL after 10 s (a pid that is gone is fine)."""
+def stop(pid: int, grace: float = 10) -> None:
+    """SIGTERM, then SIGKILL after `grace` s (a pid that is gone is fine)."""
     with contextlib.suppress(ProcessLookupError):
         os.kill(pid, signal.SIGTERM)
-        for _ in range(100):
+        for _ in range(int(grace * 10)):
             try:
                 waited, _ = os.waitpid(pid, os.WNOHANG)
             except ChildProcessError:  # not our child: poll its existence
