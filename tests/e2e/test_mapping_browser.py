@@ -60,6 +60,17 @@ def _fits(page) -> None:
     assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth + 1")
 
 
+def _upload_page(browser, server, rid: int, **context_args):
+    """A steward's browser context on the resource's upload page (close the context when done)."""
+    context = browser.new_context(base_url=server, locale="zh-CN", **context_args)
+    page = context.new_page()
+    page.set_default_timeout(20000)
+    page.goto(f"/login?next=/console/resources/{rid}/upload")
+    _login(page, "police_steward")
+    page.wait_for_url(f"**/console/resources/{rid}/upload")
+    return context, page
+
+
 @pytest.mark.parametrize("width", [1366, 390])
 def test_steward_maps_columns_sees_and_downloads_rejects_then_publishes_the_fix(browser, server, e2e_world,
                                                                                   tmp_path, width):
@@ -72,15 +83,9 @@ def test_steward_maps_columns_sees_and_downloads_rejects_then_publishes_the_fix(
     xlsx, fixed = tmp_path / "人口登记.xlsx", tmp_path / "人口登记（修正）.csv"
     _xlsx(xlsx)
     _gbk_csv(fixed)
-    context = browser.new_context(base_url=server, locale="zh-CN", viewport={"width": width, "height": 900},
-                                  accept_downloads=True)
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    context, page = _upload_page(browser, server, rid, viewport={"width": width, "height": 900},
+                                 accept_downloads=True)
     try:
-        page.goto(f"/login?next=/console/resources/{rid}/upload")
-        _login(page, "police_steward")
-        page.wait_for_url(f"**/console/resources/{rid}/upload")
-
         # 1. The XLSX: its names are not the items' → the mapping step, not an error.
         page.set_input_files("#f-file", str(xlsx))
         page.click("#upload-form button[type=submit]")
@@ -157,13 +162,8 @@ def test_unreadable_file_and_abandoned_mapping_offer_the_next_step(browser, serv
     empty, other = tmp_path / "空.csv", tmp_path / "别的.csv"
     empty.write_bytes(b"")
     other.write_bytes("名字,年龄\r\n张三,3\r\n".encode("gbk"))
-    context = browser.new_context(base_url=server, locale="zh-CN")
-    page = context.new_page()
-    page.set_default_timeout(20000)
+    context, page = _upload_page(browser, server, rid)
     try:
-        page.goto(f"/login?next=/console/resources/{rid}/upload")
-        _login(page, "police_steward")
-        page.wait_for_url(f"**/console/resources/{rid}/upload")
         # An empty file: the upload form again with the reason beside the file field.
         page.set_input_files("#f-file", str(empty))
         page.click("#upload-form button[type=submit]")
