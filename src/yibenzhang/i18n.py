@@ -1864,4 +1864,6 @@ EN.update({
     "双人原则：不能审核自己提交的查询": "Two-person rule: you cannot check your own query",
     "审核决定": "Decision",
     "批准放行": "Approve",
+    "有条件开放的数据集：申请获批后可预览数据。":
+        "A dataset open on conditions: its rows can be previewed once your application is approved.",
 })

@@ -122,6 +122,19 @@ def test_open_download_and_rows_are_in_the_log_without_values(client, opendata):
     _assert_no_values(w, _values(page.json()["rows"], "站点名称") | {"1990-03-07", "1985-12-12", "翠湖站"})
 
 
+def test_the_portals_preview_is_in_the_log_without_values(client, opendata):  # noqa: F811
+    """The dataset page's first rows leave like a rows call: one entry per view, names and count."""
+    w = opendata.world
+    for _ in range(2):  # the second view is served from the page's cache: still a read, still logged
+        page = client.get(f"/datasets/{opendata.free}")
+        assert page.status_code == 200 and 'id="preview-table"' in page.text
+    log = [e for e in _export(w) if e["exit"] == "open.preview"]
+    assert len(log) == 2 and {e["actor"] for e in log} == {"anonymous"}
+    assert log[0]["resource_id"] == opendata.free and log[0]["rows"] == 6
+    assert "出生日期" in log[0]["items"] and "公民身份号码" not in log[0]["items"]
+    _assert_no_values(w, {"翠湖站", "滇池站", "1990-03-07"})
+
+
 def test_a_sandbox_release_is_in_the_log_without_values(op):  # noqa: F811
     from yibenzhang.operate import sandbox
 

@@ -4,7 +4,7 @@ never a value.
 
 Two kinds of entry make one log:
 - a `data.read` ledger event for the exits read a few times a minute (console preview, share
-  delivery files, open downloads and rows, sandbox releases), chained and sealed like every act;
+  delivery files, open downloads, rows and the portal's preview, sandbox releases), chained and sealed like every act;
 - the per-call records of the share data service's hot path, which a stage keeps in its own
   table and chains to the ledger through summary events holding their SM3 digest (the share
   stage registers them with `register_source`: the ledger knows no stage).
@@ -33,7 +33,8 @@ from .model import LedgerEvent
 ACTION = "data.read"
 # Exits, as they appear in entries.
 PREVIEW, SHARE_ROWS, SHARE_DELIVERY, SHARE_VERIFY = "preview", "share.rows", "share.delivery", "share.verify"
-OPEN_DOWNLOAD, OPEN_ROWS, SANDBOX_RELEASE = "open.download", "open.rows", "sandbox.release"
+OPEN_DOWNLOAD, OPEN_ROWS, OPEN_PREVIEW = "open.download", "open.rows", "open.preview"
+SANDBOX_RELEASE = "sandbox.release"
 # 网络安全法 Art. 21 (3): network logs are kept no less than six months.
 MIN_RETENTION_DAYS = 180
 EXPORT_LIMIT = 100_000

@@ -16,6 +16,7 @@ from .. import workdays
 from ..access import Actor
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
+from ..ledger.access_log import OPEN_DOWNLOAD, OPEN_ROWS
 from ..params import JSON_INT_MAX, KEY_MAX, Cursor, Id, Int, Key, Offset, Text
 from . import applications as apps
 from . import demands as dem
@@ -53,7 +54,7 @@ def download(resource_id: Key, fmt: Key, request: Request) -> Response:
         public = is_unconditional(res) and not raw
     path = dl.file_for(sh, fmt)
     usage.count(db, sh.resource_id, usage.download_kind(fmt))
-    dl.log_read(db, actor, sh, "open.download", key=key)
+    dl.log_read(db, actor, sh, OPEN_DOWNLOAD, key=key)
     # Conditional data never sits in a shared cache.
     return FileResponse(path, media_type=dl.MEDIA_TYPES[fmt], filename=name,
                         headers={"Cache-Control": "public, max-age=300" if public else "private, no-store"})
@@ -81,7 +82,7 @@ def rows(resource_id: Key, request: Request, limit: int = Query(rows_api.DEFAULT
         sh = dl.cached_shape(s, res)
     body = rows_api.page(sh, filters, limit=limit, offset=offset, after=after)
     usage.count(db, sh.resource_id, usage.API)
-    dl.log_read(db, actor, sh, "open.rows", rows=len(body["rows"]), key=key)
+    dl.log_read(db, actor, sh, OPEN_ROWS, rows=len(body["rows"]), key=key)
     return body
 
 

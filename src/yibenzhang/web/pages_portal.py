@@ -114,19 +114,23 @@ def _preview_and_chart(sh: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return preview, charts.chart(dl.file_for(sh, "parquet"), max_values=CHART_MAX_VALUES)
 
 
-def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None]:
-    """(masked preview, chart, why there is none)."""
+NOTHING_OPEN = "按开放数据的脱敏策略，本数据集没有可公开的信息项"
+APPLY_TO_SEE = "有条件开放的数据集：申请获批后可预览数据。"
+
+
+def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, Any]:
+    """(masked preview, chart, why there is none, the dataset's shape)."""
     from ..open import downloads as dl
 
     sh = dl.shape(s, resource)
     if not sh.plan.leaving:
-        return None, None, "按开放数据的脱敏策略，本数据集没有可公开的信息项"
+        return None, None, NOTHING_OPEN, sh
     try:
         key = sh.sql()
     except DomainError:
-        return None, None, "按开放数据的脱敏策略，本数据集没有可公开的信息项"
+        return None, None, NOTHING_OPEN, sh
     preview, chart = _remember(key, lambda: _preview_and_chart(sh))
-    return preview, chart, None
+    return preview, chart, None, sh
 
 
 def dataset(request: Request, dataset_id: str) -> Response:
@@ -151,7 +155,16 @@ def dataset(request: Request, dataset_id: str) -> Response:
         run = s.execute(select(QualityRun).where(QualityRun.resource_id == d.id)
                         .order_by(QualityRun.id.desc()).limit(1)).scalar_one_or_none()
         quality = {"overall": run.overall, "scores": dict(run.scores or {}), "at": run.created_at} if run else None
-        preview, chart, no_rows = _rows(s, resource) if batches else (None, None, None)
+        preview, chart, no_rows, sh = None, None, None, None
+        if batches and access["can_download"]:
+            preview, chart, no_rows, sh = _rows(s, resource)
+        elif batches:  # rows and the chart over them are what an approved application gives, as downloads
+            no_rows = APPLY_TO_SEE
+    if preview is not None and sh is not None:  # issue 23: the preview is an exit like the rows API
+        from ..ledger.access_log import OPEN_PREVIEW
+        from ..open import downloads as dl
+
+        dl.log_read(get_database(), ctx.actor, sh, OPEN_PREVIEW, rows=len(preview["rows"]))
     base = str(request.base_url).rstrip("/")
     return render(request, "portal/dataset.html", d=d, v=view, access=access, versions=versions, batches=batches,
                   quality=quality, preview=preview, no_rows=no_rows, downloads=DOWNLOADS, base=base,
