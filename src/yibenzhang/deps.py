@@ -46,7 +46,12 @@ def _oidc_token(raw: str) -> bool:
 def _oidc_user(session: Session, raw: str) -> Any:
     from .sso import api_tokens
 
-    return api_tokens.user_for_access_token(session, raw)
+    try:
+        return api_tokens.user_for_access_token(session, raw)
+    except api_tokens.TokenRefused as exc:
+        # in the ledger on a write of its own (the caller's read transaction stays read-only)
+        api_tokens.record_refusal(get_database(), exc)
+        raise
 
 
 def resolve_actor(request: Request) -> Actor:

@@ -111,3 +111,45 @@ def test_without_an_api_audience_provider_tokens_are_not_accepted(oidc_env, worl
     token = oidc_env.sign({"iss": oidc_env.issuer, "sub": "police.steward", "aud": API_AUDIENCE, "iat": now,
                            "exp": now + 600}, typ="at+jwt")
     assert refusal(client, token) == "bad_token"  # the feature is off: an unknown bearer token
+
+
+def test_refusals_of_a_providers_tokens_are_in_the_ledger_without_the_token(api_env, world, client):
+    """Each refusal of a token that names the provider is a `sso.refused` entry with its code (the
+    subject's digest once the signature holds); a token of no configured issuer leaves none; no
+    entry holds the token or the subject in clear."""
+    import json
+
+    from sqlalchemy import select
+
+    from yibenzhang.ledger.model import LedgerEvent
+    from yibenzhang.sso.service import subject_digest
+
+    link(world, client)
+    op = api_env
+    now = int(time.time())
+    claims = {"iss": op.issuer, "sub": "police.steward", "aud": API_AUDIENCE, "iat": now, "exp": now + 600}
+    good = op.sign(claims, typ="at+jwt")
+    header, payload, signature = good.split(".")
+    tokens = {
+        "oidc_token_audience": op.sign({**claims, "aud": "https://another.api"}, typ="at+jwt"),
+        "oidc_token_expired": op.sign({**claims, "exp": now - 3600, "iat": now - 7200}, typ="at+jwt"),
+        "oidc_token_type": op.sign(claims),
+        "oidc_token_invalid": f"{header}.{payload}.{signature[::-1]}",
+        "oidc_token_not_linked": op.sign({**claims, "sub": "wang.market"}, typ="at+jwt"),
+    }
+    for code, token in tokens.items():
+        assert refusal(client, token) == code
+    assert refusal(client, op.sign({**claims, "iss": "http://127.0.0.1:9/evil"}, typ="at+jwt")) == "oidc_token_issuer"
+    assert me(client, good).status_code == 200
+    with world.db.read() as s:
+        events = s.execute(select(LedgerEvent).where(LedgerEvent.action == "sso.refused")).scalars().all()
+        contents = [json.loads(e.content) for e in events]
+    assert sorted(c["code"] for c in contents) == sorted(tokens)  # not the unknown issuer's, not the good one
+    assert {c["provider"] for c in contents} == {"gov"} and {c["detail"] for c in contents} == {"api"}
+    by_code = {c["code"]: c for c in contents}
+    assert by_code["oidc_token_expired"]["subject"] == subject_digest("gov", "police.steward")[:16]
+    assert by_code["oidc_token_not_linked"]["subject"] == subject_digest("gov", "wang.market")[:16]
+    assert "subject" not in by_code["oidc_token_invalid"] and "subject" not in by_code["oidc_token_type"]
+    stored = json.dumps(contents, ensure_ascii=False)
+    assert "police.steward" not in stored and "wang.market" not in stored
+    assert not [t for t in tokens.values() if t.split(".")[2][:16] in stored]

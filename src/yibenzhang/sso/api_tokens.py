@@ -13,7 +13,9 @@ token (RFC 9068 — node-oidc-provider issues them for a resource indicator with
 - the subject is mapped through the linked SSO identity to its platform user: no user is
   created from an API call, a disabled identity or an inactive or locked user is refused.
 Every refusal is a 401 with a stable code (`oidc_token_*`) and a reason in zh and en; the token
-and its claims are never logged."""
+and its claims are never logged. A refusal of a token that names a configured provider as its
+issuer is a `sso.refused` ledger entry, as a refused sign-in is (the code, and the subject's
+digest once the signature holds); a token of no configured issuer is noise, not an event."""
 
 from __future__ import annotations
 
@@ -23,7 +25,7 @@ from base64 import urlsafe_b64decode
 from typing import Any
 
 from joserfc import jwt
-from joserfc.errors import BadSignatureError, ExpiredTokenError, InvalidKeyIdError, JoseError, MissingKeyError
+from joserfc.errors import ExpiredTokenError, InvalidKeyIdError, JoseError, MissingKeyError
 from joserfc.jwt import JWTClaimsRegistry
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,12 +38,30 @@ from .model import SsoIdentity
 from .oidc import SIGNING_ALGS, SsoRefused, _keys, metadata
 
 
-def _refused(code: str, message: str) -> Unauthenticated:
-    return Unauthenticated(code, message)
+class TokenRefused(Unauthenticated):
+    """A refused access token that names the provider `provider` (None: no configured one)."""
+
+    def __init__(self, code: str, message: str, provider: str | None = None, subject: str | None = None) -> None:
+        super().__init__(code, message)
+        self.provider = provider
+        self.subject = subject  # the verified `sub`, for its digest in the ledger (never logged itself)
 
 
-def invalid() -> Unauthenticated:
-    return _refused("oidc_token_invalid", "访问令牌校验失败（签名或内容无效）")
+def _refused(code: str, message: str, p: Provider | None = None, subject: str | None = None) -> TokenRefused:
+    return TokenRefused(code, message, p.name if p else None, subject)
+
+
+def invalid(p: Provider | None = None) -> TokenRefused:
+    return _refused("oidc_token_invalid", "访问令牌校验失败（签名或内容无效）", p)
+
+
+def record_refusal(db: Any, exc: TokenRefused) -> None:
+    """The refusal in the ledger (`sso.refused`, with `via: api`), when it names a provider."""
+    if exc.provider is None:
+        return
+    from .service import record_refusal as record
+
+    record(db, exc.provider, SsoRefused(exc.code, exc.message, detail="api"), exc.subject)
 
 
 def looks_like_jwt(raw: str) -> bool:
@@ -72,36 +92,35 @@ def verify(raw: str, now: float | None = None) -> tuple[Provider, dict[str, Any]
     if p is None:
         raise _refused("oidc_token_issuer", "访问令牌的签发方不是本平台接受的统一身份认证平台")
     if str(header.get("typ") or "").lower() not in ("at+jwt", "application/at+jwt"):
-        raise _refused("oidc_token_type", "该令牌不是访问令牌（可能是身份令牌），不能用于调用接口")
+        raise _refused("oidc_token_type", "该令牌不是访问令牌（可能是身份令牌），不能用于调用接口", p)
     try:
         meta = metadata(p)
     except SsoRefused as exc:
-        raise _refused("oidc_token_unverifiable", "暂时无法连接统一身份认证平台校验访问令牌，请稍后再试") from exc
+        raise _refused("oidc_token_unverifiable", "暂时无法连接统一身份认证平台校验访问令牌，请稍后再试", p) from exc
     algs = [a for a in SIGNING_ALGS if a == header.get("alg")]
     try:
         try:
             token = jwt.decode(raw, _keys(meta), algorithms=algs or ["RS256"])
         except (InvalidKeyIdError, MissingKeyError):
             token = jwt.decode(raw, _keys(meta, refresh=True), algorithms=algs or ["RS256"])
-    except BadSignatureError:
-        raise invalid() from None
-    except (JoseError, ValueError):
-        raise invalid() from None
+    except (JoseError, ValueError):  # a bad signature among them
+        raise invalid(p) from None
     claims = token.claims
+    subject = claims.get("sub") if isinstance(claims.get("sub"), str) else None
     audience = claims.get("aud")
     audiences = audience if isinstance(audience, list) else [audience]
     if p.api_audience not in audiences:
-        raise _refused("oidc_token_audience", "访问令牌不是签发给本平台接口的（受众不符）")
+        raise _refused("oidc_token_audience", "访问令牌不是签发给本平台接口的（受众不符）", p, subject)
     registry = JWTClaimsRegistry(now=int(now if now is not None else time.time()), leeway=p.leeway_seconds,
                                  exp={"essential": True}, sub={"essential": True})
     try:
         registry.validate(claims)
     except ExpiredTokenError:
-        raise _refused("oidc_token_expired", "访问令牌已过期") from None
+        raise _refused("oidc_token_expired", "访问令牌已过期", p, subject) from None
     except JoseError:
-        raise invalid() from None
-    if not isinstance(claims.get("sub"), str) or not claims["sub"]:
-        raise invalid()
+        raise invalid(p) from None
+    if not subject:
+        raise invalid(p)
     return p, claims
 
 
@@ -114,10 +133,11 @@ def user_for_access_token(session: Session, raw: str) -> User:
     ident = session.execute(select(SsoIdentity).where(SsoIdentity.provider == p.name,
                                                       SsoIdentity.subject_digest == digest)).scalar_one_or_none()
     if ident is None:
-        raise _refused("oidc_token_not_linked", "该统一身份认证账号尚未关联本平台用户，不能调用接口")
+        raise _refused("oidc_token_not_linked", "该统一身份认证账号尚未关联本平台用户，不能调用接口", p, claims["sub"])
     if ident.disabled_at is not None:
-        raise _refused("oidc_token_identity_disabled", "该统一身份认证账号在本平台已被停用")
+        raise _refused("oidc_token_identity_disabled", "该统一身份认证账号在本平台已被停用", p, claims["sub"])
     user = session.get(User, ident.user_id)
     if user is None or not user.is_active or security.is_locked(session, user):
-        raise _refused("oidc_token_user_inactive", "该统一身份认证账号关联的本平台账号已停用或锁定")
+        raise _refused("oidc_token_user_inactive", "该统一身份认证账号关联的本平台账号已停用或锁定", p,
+                       claims["sub"])
     return user
