@@ -50,3 +50,49 @@ def test_operate_commands(op, tmp_path):
     runs = out(ybz("runs", str(made["id"]), "--as", "reviewer", "--json"))
     assert [r["state"] for r in runs["items"]] == ["已拒绝", "已放行", "已放行", "已放行"]
     assert out(ybz("show", str(made["id"]), "--as", "operator_user", "--json"))["state"] == "暂停"
+
+
+def test_output_checking_and_privacy_budget_commands(op):
+    """Issue 16 from the command line: a held output is not a refusal (exit 0, its flags); the
+    authority lists and decides it (never its author); the budget is read and set, a noisy
+    statistic is paid from it, and the release that would exceed it exits 2 with the reason."""
+    runner = CliRunner()
+
+    def ybz(*args: str):
+        return runner.invoke(app, ["operate", *args], catch_exceptions=False)
+
+    def out(r):
+        assert r.exit_code == 0, r.output
+        return json.loads(r.stdout)
+
+    auth = str(op.auth_id)
+    rows_sql = f"SELECT 区县, 性别 AS s FROM r_{op.resource_id} WHERE 区县 = '甲' LIMIT 5"
+    held = ybz("query", auth, rows_sql, "--as", "operator_user")
+    assert held.exit_code == 0 and "待审核" in held.output and "held" in held.output and "已拒绝" not in held.output
+    run = out(ybz("query", auth, rows_sql, "--as", "operator_user", "--json"))
+    assert run["held"] and run["output"] is None and run["review"]["flags"]
+    listed = out(ybz("checks", "--authorization", auth, "--as", "reviewer", "--json"))
+    assert run["id"] in {r["run_id"] for r in listed["items"]} and listed["total"] == 2
+    assert out(ybz("checks", "--as", "operator_user", "--json"))["total"] == 0  # not a checker
+    own = ybz("approve", str(run["id"]), "--reason", "自批", "--as", "operator_user")
+    assert own.exit_code == 2
+    assert out(ybz("approve", str(run["id"]), "--reason", "行级数据已核对", "--as", "reviewer", "--json"))["state"] == \
+        "已批准"
+    assert out(ybz("reject", str(listed["items"][0]["run_id"]), "--reason", "含个人信息", "--as", "reviewer",
+                   "--json"))["state"] == "已驳回"
+
+    assert out(ybz("budget", auth, "--as", "operator_user", "--json"))["mode"] == "输出检查"
+    assert ybz("budget", auth, "--mode", "隐私预算", "--epsilon-total", "1", "--as", "operator_user").exit_code == 2
+    set_ = out(ybz("budget", auth, "--mode", "隐私预算", "--epsilon-total", "1", "--as", "reviewer", "--json"))
+    assert set_["mode"] == "隐私预算" and set_["epsilon_remaining"] == 1.0
+    noisy = out(ybz("noisy", auth, "--resource", str(op.resource_id), "--statistic", "count", "--epsilon", "0.4",
+                    "--filter", "区县=甲", "--as", "operator_user", "--json"))
+    assert noisy["state"] == "已放行" and noisy["release_kind"] == "差分隐私" and len(noisy["output"]["rows"]) == 1
+    over = ybz("noisy", auth, "--resource", str(op.resource_id), "--statistic", "count", "--epsilon", "0.7",
+               "--as", "operator_user")
+    assert over.exit_code == 2 and "privacy_budget_exhausted" in over.output
+    spent = out(ybz("budget", auth, "--spends", "--as", "operator_user", "--json"))
+    assert spent["epsilon_spent"] == 0.4 and [s["run_id"] for s in spent["spends"]] == [noisy["id"]]
+    bad = ybz("noisy", auth, "--resource", str(op.resource_id), "--statistic", "sum", "--epsilon", "0.1",
+              "--item", "年龄", "--bounds", "0;120", "--as", "operator_user")
+    assert bad.exit_code == 2 and "--bounds" in bad.output

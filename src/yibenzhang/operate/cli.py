@@ -145,6 +145,20 @@ def query_cmd(
         actor = acting_as(as_user)
         run = sandbox.submit_query(get_database(), actor, auth_id, sql)
         out = sandbox.run_as_dict(run, with_output=True)
+    _print_run(out, as_json)
+
+
+def _print_run(out: dict, as_json: bool) -> None:
+    """A released run's output; a held run's flags (exit 0: it waits for a checker, nothing is
+    wrong); a refusal's reason in zh and en (exit 2)."""
+    if out["held"]:
+        if as_json:
+            emit_json(out)
+            return
+        flags = "、".join((out.get("review") or {}).get("flags") or [])
+        err_console.print(f"[yellow]待审核[/yellow]: 输出待输出检查员审核后放行（{flags}） (run {out['id']})")
+        err_console.print(f"[yellow]held[/yellow]: the output leaves once an output checker approves it ({flags})")
+        return
     if not out["released"]:
         if as_json:
             emit_json(out)
@@ -178,3 +192,137 @@ def runs_cmd(auth_id: int, limit: int = typer.Option(50, "--limit"), as_user: st
         emit({"total": len(out), "items": out}, True)
     else:
         emit(out, False, columns=RUN_COLUMNS, title=f"沙箱查询 / sandbox runs ({len(out)})")
+
+
+# --- issue 16: the release policy and privacy budget, noisy releases, output checking ---------------
+
+
+@operate_app.command("budget")
+def budget_cmd(
+    auth_id: int = typer.Argument(..., help="Authorization id."),
+    mode: str | None = typer.Option(None, "--mode", help="输出检查 | 隐私预算"),
+    epsilon_total: float | None = typer.Option(None, "--epsilon-total", help="The period's ε budget."),
+    review_all: bool | None = typer.Option(None, "--review-all/--no-review-all",
+                                           help="Every release waits for an output checker."),
+    new_period: bool = typer.Option(False, "--new-period", help="Start a new budget period."),
+    spends: bool = typer.Option(False, "--spends", help="Also list the period's spends."),
+    as_user: str | None = AsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """The release mode and ε budget left (anyone who may read the authorization); with options,
+    set them (the authority)."""
+    from ..db import get_database
+    from . import privacy
+
+    changing = mode is not None or epsilon_total is not None or review_all is not None or new_period
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        db = get_database()
+        if changing:
+            with db.write() as s:
+                privacy.set_policy(s, actor, auth_id, mode=mode, epsilon_total=epsilon_total,
+                                   review_all=review_all, new_period=new_period)
+        with db.read() as s:
+            out = privacy.read_policy(s, actor, auth_id)
+            rows = privacy.spends(s, actor, auth_id) if spends else None
+    if as_json:
+        emit({**out, "spends": rows} if rows is not None else out, True)
+        return
+    emit(out, False)
+    if rows is not None:
+        emit(rows, False, columns=["run_id", "user_id", "epsilon", "spent_after", "created_at"],
+             title=f"隐私预算支出 / spends ({len(rows)})")
+
+
+def _value(text: str) -> object:
+    """A filter or group value as the API takes it: a number when it reads as one, else text."""
+    try:
+        return int(text)
+    except ValueError:
+        try:
+            return float(text)
+        except ValueError:
+            return text
+
+
+@operate_app.command("noisy")
+def noisy_cmd(
+    auth_id: int = typer.Argument(..., help="Authorization id."),
+    resource_id: int = typer.Option(..., "--resource", help="The authorized resource."),
+    statistic: str = typer.Option(..., "--statistic", help="count | sum | mean"),
+    epsilon: float = typer.Option(..., "--epsilon", help="The ε this release spends."),
+    item: str | None = typer.Option(None, "--item", help="The numeric item summed or averaged."),
+    bounds: str | None = typer.Option(None, "--bounds", help="LOWER,UPPER clamp bounds."),
+    filters: list[str] = typer.Option([], "--filter", help="ITEM=VALUE on a clear item (repeatable)."),
+    group_by: str | None = typer.Option(None, "--group-by"),
+    groups: list[str] = typer.Option([], "--group", help="A group value, named in advance (repeatable)."),
+    as_user: str | None = AsOpt, as_json: bool = JsonOpt,
+) -> None:
+    """A differentially private statistic (OpenDP), paid from the authorization's ε budget."""
+    from ..db import get_database
+    from . import privacy, sandbox
+
+    clamp = None
+    if bounds is not None:
+        lo, sep, hi = bounds.partition(",")
+        try:
+            clamp = (float(lo), float(hi)) if sep else None
+        except ValueError:
+            clamp = None
+        if clamp is None:
+            raise typer.BadParameter(f"expected LOWER,UPPER, got {bounds!r}", param_hint="--bounds")
+    where: dict[str, list[object]] = {}
+    for spec in filters:
+        name, sep, value = spec.partition("=")
+        if not sep or not name.strip():
+            raise typer.BadParameter(f"expected ITEM=VALUE, got {spec!r}", param_hint="--filter")
+        where.setdefault(name.strip(), []).append(_value(value))
+    request = privacy.NoisyRequest(resource_id=resource_id, statistic=statistic, epsilon=epsilon, item=item,
+                                   bounds=clamp, filters={k: v[0] if len(v) == 1 else v for k, v in where.items()},
+                                   group_by=group_by, groups=[_value(g) for g in groups])
+    with domain_errors(as_json):
+        run = privacy.release(get_database(), acting_as(as_user), auth_id, request)
+        out = sandbox.run_as_dict(run, with_output=True)
+    _print_run(out, as_json)
+
+
+@operate_app.command("checks")
+def checks_cmd(auth_id: int | None = typer.Option(None, "--authorization", help="Only this authorization's."),
+               as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
+    """Held outputs waiting for an output checker (the authority of their region)."""
+    from ..db import get_database
+    from . import output_check
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        with get_database().read() as s:
+            out = [output_check.review_as_dict(r) for r in output_check.pending(s, actor, auth_id)]
+    if as_json:
+        emit({"total": len(out), "items": out}, True)
+    else:
+        emit(out, False, columns=["run_id", "authorization_id", "flags", "created_at"],
+             title=f"待输出检查 / held outputs ({len(out)})")
+
+
+def _decide(run_id: int, approve: bool, reason: str, as_user: str | None, as_json: bool) -> None:
+    from ..db import get_database
+    from . import output_check
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        with get_database().write() as s:
+            out = output_check.review_as_dict(output_check.decide(s, actor, run_id, approve=approve, reason=reason))
+    emit(out, as_json)
+
+
+@operate_app.command("approve")
+def approve_cmd(run_id: int, reason: str = typer.Option(..., "--reason"), as_user: str | None = AsOpt,
+                as_json: bool = JsonOpt) -> None:
+    """Release a held output (an output checker; never the query's author)."""
+    _decide(run_id, True, reason, as_user, as_json)
+
+
+@operate_app.command("reject")
+def reject_cmd(run_id: int, reason: str = typer.Option(..., "--reason"), as_user: str | None = AsOpt,
+               as_json: bool = JsonOpt) -> None:
+    """Refuse a held output for good, with the reason the operator sees."""
+    _decide(run_id, False, reason, as_user, as_json)
