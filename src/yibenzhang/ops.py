@@ -167,15 +167,11 @@ def _zone() -> None:
 def _engine() -> None:
     """DuckDB runs in this process (a query on an in-memory connection: the zone's own check is
     the zone's); Spark Connect must accept a connection."""
-    import duckdb
-
     from .config import get_settings
+    from .zone.engine import literal_rows
 
-    con = duckdb.connect()
-    try:
-        con.execute("SELECT 1").fetchone()
-    finally:
-        con.close()
+    if literal_rows("SELECT 1") != [(1,)]:
+        raise RuntimeError("the in-process engine answered SELECT 1 wrongly")
     settings = get_settings()
     if settings.engine == "spark" and settings.spark_remote:
         m = re.match(r"sc://([^:/]+):?(\d+)?", settings.spark_remote)

@@ -15,7 +15,6 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from .. import workdays
@@ -29,7 +28,7 @@ from ..errors import DomainError, ErrorBag, NotFound
 from ..ledger import access_log
 from ..share import grants as G
 from ..zone import port as P
-from ..zone.engine import Work, engine_for, json_value
+from ..zone.engine import Work, engine_for, json_value, literal_rows
 from ..zone.service import live_state
 from . import keys
 from .definition import PROVENANCE_ITEMS, definition_at
@@ -47,10 +46,7 @@ class NotALibraryGrant(DomainError):
 def normalise_key(raw: str, kind: str, today: date) -> tuple[str | None, str | None]:
     """The caller's key through the same SQL as fusion (one definition of the rules)."""
     sql = keys.key_layers("raw", kind, today, "(SELECT CAST($raw AS VARCHAR) AS raw) AS _in", "raw")
-    # a connection of its own: the process-wide default one is shared by every thread, and any
-    # unfinished result on it (DuckDB 2 refuses other work then) would break the next caller
-    with duckdb.connect() as con:
-        row = con.execute(f"SELECT _k, _code FROM ({sql}) AS _x", {"raw": raw}).fetchall()[0]
+    row = literal_rows(f"SELECT _k, _code FROM ({sql}) AS _x", {"raw": raw})[0]
     return (row[0], None) if row[1] is None else (None, row[1])
 
 

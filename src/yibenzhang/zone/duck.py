@@ -57,6 +57,15 @@ def relation(state: LiveState) -> str:
     return f"(SELECT {', '.join(quote(n) for n in names)} FROM ({union}))"
 
 
+def literal_rows(query: str, params: dict[str, Any] | list[Any] | None = None) -> list[tuple[Any, ...]]:
+    """Every row of a query over literals and parameters only (no zone file: the caller's key
+    normalised by the fusion's SQL, a readiness probe): a plain in-memory connection of its own,
+    never DuckDB's process-wide default one (shared by every thread; DuckDB 2 refuses other work
+    on it while a result is unfinished)."""
+    with duckdb.connect() as con:
+        return con.execute(query, params).fetchall()
+
+
 class DuckDBEngine:
     name = "duckdb"
 

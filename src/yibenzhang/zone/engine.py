@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import get_settings
 from ..errors import DomainError
-from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine
+from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine, literal_rows
 from .port import Engine
 
 __all__ = [
@@ -33,6 +33,7 @@ __all__ = [
     "engine_for",
     "get_engine",
     "json_value",
+    "literal_rows",
     "named_engine",
 ]
 
