@@ -5,7 +5,6 @@ client IP (Rules.open_api_calls_per_minute)."""
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Callable
 from typing import Any
 
@@ -16,7 +15,7 @@ from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
 from ..params import parse_int
-from ..zone.engine import get_engine, json_value
+from ..zone.engine import get_engine, json_value, shared_cursor
 from ..zone.service import literal, quote
 from .downloads import SNAPSHOT, Shape, file_for
 
@@ -66,18 +65,8 @@ def check_rate(key: str) -> None:
     LIMITER.hit(key, get_settings().rules.open_api_calls_per_minute)
 
 
-# One DuckDB database per process for the rows API; each call runs on its own cursor.
-_shared: dict[int, duckdb.DuckDBPyConnection] = {}
-_shared_lock = threading.Lock()
-
-
 def _cursor() -> duckdb.DuckDBPyConnection:
-    engine = get_engine()
-    with _shared_lock:
-        con = _shared.get(id(engine))
-        if con is None:
-            con = _shared[id(engine)] = engine.connect()
-    return con.cursor()
+    return shared_cursor(get_engine())  # the process's one connection, as share rows use
 
 
 def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:

@@ -42,7 +42,7 @@ from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageF
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
-from ..zone.engine import get_engine, json_value
+from ..zone.engine import get_engine, json_value, shared_cursor
 from ..zone.service import current_relation, quote
 from ..zone.storage import crash_point
 from . import grants as G
@@ -239,23 +239,10 @@ def clear_cache() -> None:
     _cast.cache_clear()
 
 
-# One DuckDB database per process, shared by every request (one buffer pool, Parquet pages read
-# once); each request runs on its own cursor. Keyed functions are registered once per SQL text.
-_shared: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}
-_shared_lock = threading.Lock()
-
-
 def cursor(sql: str | None = None) -> duckdb.DuckDBPyConnection:
-    engine = get_engine()
-    with _shared_lock:
-        got = _shared.get(id(engine))
-        if got is None:
-            got = _shared[id(engine)] = (engine.connect(), set())
-        con, prepared = got
-        if sql is not None and sql not in prepared:
-            masking.prepare(con, sql)
-            prepared.add(sql)
-    return con.cursor()
+    """A cursor on the process's shared DuckDB connection, with the keyed masking functions `sql`
+    calls registered on it (once per SQL text)."""
+    return shared_cursor(get_engine(), sql, (lambda con: masking.prepare(con, sql)) if sql is not None else None)
 
 
 def connection() -> duckdb.DuckDBPyConnection:

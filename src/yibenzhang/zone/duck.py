@@ -7,6 +7,8 @@ connection through `connect()` (the port is taking their work over one operation
 from __future__ import annotations
 
 import os
+import threading
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +66,28 @@ def literal_rows(query: str, params: dict[str, Any] | list[Any] | None = None) -
     on it while a result is unfinished)."""
     with duckdb.connect() as con:
         return con.execute(query, params).fetchall()
+
+
+# One DuckDB database per engine and process for the request paths (share rows, open rows): one
+# buffer pool, Parquet pages read once; each request runs on a cursor of its own. What a caller
+# registers on it (keyed masking functions) is registered once per key.
+_shared: dict[int, tuple[duckdb.DuckDBPyConnection, set[str]]] = {}
+_shared_lock = threading.Lock()
+
+
+def shared_cursor(engine: DuckDBEngine, key: str | None = None,
+                  prepare: Callable[[duckdb.DuckDBPyConnection], None] | None = None) -> duckdb.DuckDBPyConnection:
+    """A cursor on the engine's shared connection (close it when done); `prepare` runs once per
+    `key` on the connection before the first cursor that names it."""
+    with _shared_lock:
+        got = _shared.get(id(engine))
+        if got is None:
+            got = _shared[id(engine)] = (engine.connect(), set())
+        con, prepared = got
+        if key is not None and prepare is not None and key not in prepared:
+            prepare(con)
+            prepared.add(key)
+    return con.cursor()
 
 
 class DuckDBEngine:

@@ -21,7 +21,7 @@ from typing import Any
 
 from ..config import get_settings
 from ..errors import DomainError
-from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine, literal_rows
+from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine, literal_rows, shared_cursor
 from .port import Engine
 
 __all__ = [
@@ -35,6 +35,7 @@ __all__ = [
     "json_value",
     "literal_rows",
     "named_engine",
+    "shared_cursor",
 ]
 
 
