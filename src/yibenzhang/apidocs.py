@@ -10,6 +10,7 @@ from __future__ import annotations
 import html
 import json
 from pathlib import Path
+from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.openapi.docs import get_redoc_html, get_swagger_ui_oauth2_redirect_html
@@ -79,3 +80,26 @@ def mount_docs(app: FastAPI) -> None:
             redoc_js_url=f"{root}{DOCS_STATIC}/redoc.standalone.js",
             redoc_favicon_url=f"{root}{FAVICON}", with_google_fonts=False,
         ))
+
+
+# --- response schemas of the routes that answer a file (issue 20) --------------------------------
+
+BINARY: dict[str, Any] = {"type": "string", "format": "binary"}
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PARQUET = "application/vnd.apache.parquet"
+# A JSON file download: an array of objects (rows, or catalogue entries).
+JSON_ROWS: dict[str, Any] = {"type": "array", "items": {"type": "object"}}
+# JSON-LD as rdflib or our DCAT writer emits it: one object with the context (and a @graph).
+JSON_LD: dict[str, Any] = {"type": "object", "required": ["@context"],
+                           "properties": {"@context": {"type": "object"},
+                                          "@graph": {"type": "array", "items": {"type": "object"}}}}
+
+
+def file_responses(*media_types: str, schemas: dict[str, dict[str, Any]] | None = None, status: int = 200,
+                   description: str = "The file, as an attachment") -> dict[int | str, dict[str, Any]]:
+    """`responses=` of a route that answers a file: every media type it can answer (without
+    parameters such as charset), each a binary string unless `schemas` gives its JSON schema.
+    Use with `response_class=Response`, so FastAPI adds no `application/json` it never answers."""
+    extra = schemas or {}
+    content = {kind: {"schema": extra.get(kind, BINARY)} for kind in media_types}
+    return {status: {"description": description, "content": content}}

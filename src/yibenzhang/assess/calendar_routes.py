@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import file_responses
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
 from ..params import KEY_MAX, Id, Int, Key, Text
@@ -74,7 +75,8 @@ def calendar(
     return {"today": service._today().isoformat(), "total": len(items), "items": items}
 
 
-@router.get("/export")
+@router.get("/export", response_class=Response,
+            responses=file_responses(*(kind.split(";")[0] for kind in MEDIA_TYPES.values())))
 def export_calendar(
     request: Request, format: str = Query("ics", description="ics | csv | xlsx", max_length=KEY_MAX),
     start: str | None = Query(None, alias="from",

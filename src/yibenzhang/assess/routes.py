@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import XLSX, file_responses
 from ..db import get_database
 from ..deps import read_session, request_lang, require_user
 from ..params import Id, Key, Text
@@ -20,7 +21,6 @@ from . import model as targets
 from . import scorecards as cards
 
 router = APIRouter(prefix="/api/v1/assess", tags=["assessment"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 RegionQ = Query(None, alias="region", description="Division code (default: all the caller may see)")
 OrgQ = Query(None, alias="org", description="Org id")
@@ -42,7 +42,7 @@ def get_scorecards(region: Key | None = RegionQ, org: Id | None = OrgQ, day: dat
     return cards.scorecards(s, actor, region, org, day)
 
 
-@router.get("/export.xlsx")
+@router.get("/export.xlsx", response_class=Response, responses=file_responses(XLSX))
 def export_xlsx(region: Key | None = RegionQ, org: Id | None = OrgQ, day: date | None = DayQ,
                 lang: str = Depends(request_lang), actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> Response:

@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 
 from .. import workdays
 from ..access import Actor
+from ..apidocs import JSON_LD, XLSX, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..errors import DomainError
 from ..params import KEY_MAX, TEXT_MAX, Id, Key
 from . import io
+from .schemas import ResourceIn
 
 router = APIRouter(tags=["catalog"])
 
@@ -51,7 +53,14 @@ def import_catalog(
     return report.as_dict()
 
 
-@router.get("/api/v1/catalog/export")
+# Every format export_catalog answers; the JSON file is a list of ResourceIn (what import reads back).
+# (FastAPI writes the model's schema under application/json.)
+_EXPORT = file_responses(XLSX, "text/csv", "text/turtle", "application/ld+json",
+                         schemas={"application/ld+json": JSON_LD})
+_EXPORT[200]["model"] = list[ResourceIn]
+
+
+@router.get("/api/v1/catalog/export", response_class=Response, responses=_EXPORT)
 def export_catalog(
     request: Request,
     fmt: str = Query("xlsx", alias="format", description="xlsx | csv | json | dcat-ttl | dcat-jsonld",
@@ -69,7 +78,7 @@ def export_catalog(
     return _download(data, fmt, f"catalog-{workdays.today():%Y%m%d}.{io.EXTENSIONS[fmt]}")
 
 
-@router.get("/api/v1/catalog/template.xlsx")
+@router.get("/api/v1/catalog/template.xlsx", response_class=Response, responses=file_responses(XLSX))
 def template() -> Response:
     """The empty Excel template departments fill in."""
     return _download(io.template_bytes(), "xlsx", "信息资源目录模板.xlsx")

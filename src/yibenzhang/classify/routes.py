@@ -10,13 +10,13 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import XLSX, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..params import KEY_MAX, Id, Key, Text
 from . import service
 
 router = APIRouter(prefix="/api/v1", tags=["classify"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class SuggestIn(BaseModel):
@@ -80,7 +80,7 @@ def important_data(region_code: str | None = Query(None, max_length=KEY_MAX), ac
     return {"region_code": region_code, "total": len(rows), "items": rows}
 
 
-@router.get("/important-data.xlsx")
+@router.get("/important-data.xlsx", response_class=Response, responses=file_responses(XLSX))
 def important_data_xlsx(region_code: str | None = Query(None, max_length=KEY_MAX),
                         actor: Actor = Depends(require_user)) -> Response:
     """The important-data catalogue as an XLSX workbook (the export is ledgered)."""

@@ -17,6 +17,7 @@ from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import file_responses
 from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
@@ -152,7 +153,7 @@ def discard_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[st
 
 
 @router.get("/api/v1/batches/{batch_id}/rejects", response_class=FileResponse,
-            responses={200: {"content": {"text/csv": {}}}})
+            responses=file_responses("text/csv"))
 def batch_rejects(batch_id: Id, actor: Actor = Depends(require_user)) -> FileResponse:
     """The batch's reject file (CSV, UTF-8 with BOM): line, item, code, reason zh/en, value as
     sent. The provider's steward only."""

@@ -15,12 +15,13 @@ from __future__ import annotations
 import json
 import re
 from collections import Counter
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from fastapi import APIRouter, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..db import get_database
@@ -404,10 +405,33 @@ def _envelope(base: str, action: str, **body: Any) -> dict[str, Any]:
     return {"help": f"{base}/api/3/action/help_show?name={action}", **body}
 
 
+class CkanAnswer(BaseModel):
+    """CKAN's envelope of a successful action (for the OpenAPI document; call_action writes it)."""
+
+    help: str = Field(description="help_show of the action")
+    success: Literal[True]
+    result: Any = Field(description="The action's result: a dict, a list of names or dicts, or help text")
+
+
+class CkanFailure(BaseModel):
+    """CKAN's envelope of a failed action: 400 Bad request, 404 Not Found Error, 409 Validation Error."""
+
+    help: str
+    success: Literal[False]
+    error: dict[str, Any] = Field(description='{"__type": …, "message": …} or field → messages')
+
+
+CKAN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {"model": CkanAnswer}, 400: {"model": CkanFailure, "description": "Bad request"},
+    404: {"model": CkanFailure, "description": "Not Found Error"},
+    409: {"model": CkanFailure, "description": "Validation Error"}}
+
+
 # CKAN answers at /api/3/action/ and the unversioned /api/action/ (what ckanapi calls).
-@router.get("/api/3/action/{action}", summary="CKAN action (read-only subset)", operation_id="ckan_action_get")
+@router.get("/api/3/action/{action}", summary="CKAN action (read-only subset)", operation_id="ckan_action_get",
+            responses=CKAN_RESPONSES)
 @router.post("/api/3/action/{action}", summary="CKAN action, parameters in a JSON body",
-             operation_id="ckan_action_post")
+             operation_id="ckan_action_post", responses=CKAN_RESPONSES)
 @router.api_route("/api/action/{action}", methods=["GET", "POST"], include_in_schema=False)
 async def call_action(action: Key, request: Request) -> JSONResponse:
     base = str(request.base_url).rstrip("/")

@@ -21,6 +21,7 @@ from rdflib.namespace import DCAT, DCTERMS, FOAF, RDF, SKOS, XSD
 from sqlalchemy import and_, func, select
 from sqlalchemy.orm import Session
 
+from ..apidocs import file_responses
 from ..catalog import dcat
 from ..catalog.model import Resource, ResourceVersion
 from ..db import get_database
@@ -33,6 +34,17 @@ router = APIRouter(tags=["DCAT (open data)"])
 
 LICENCE_PATHS = {"无条件开放": "/licence#unconditional", "有条件开放": "/licence#conditional"}
 MEDIA = {"ttl": ("turtle", "text/turtle; charset=utf-8"), "jsonld": ("json-ld", "application/ld+json")}
+# What `jsonld` writes: the prefixes, and one node object per subject, every value in a list.
+DCAT_JSONLD: dict[str, Any] = {
+    "type": "object", "required": ["@context", "@graph"],
+    "properties": {
+        "@context": {"type": "object", "additionalProperties": {"type": "string"}},
+        "@graph": {"type": "array", "items": {
+            "type": "object", "required": ["@id"],
+            "properties": {"@id": {"type": "string"}, "@type": {"type": "array", "items": {"type": "string"}}},
+            "additionalProperties": {"type": "array", "items": {"type": "object"}}}},
+    },
+}
 
 
 def portal_views(session: Session, datasets: list[Dataset]) -> list[dict[str, Any]]:
@@ -182,11 +194,14 @@ async def _serve(request: Request, kind: str) -> Response:
     return Response(await run_in_threadpool(work), media_type=MEDIA[kind][1])
 
 
-@router.get("/open/catalog.ttl", summary="DCAT of the open catalogue (Turtle)")
+@router.get("/open/catalog.ttl", summary="DCAT of the open catalogue (Turtle)", response_class=Response,
+            responses=file_responses("text/turtle", description="The DCAT catalogue"))
 async def catalog_ttl(request: Request) -> Response:
     return await _serve(request, "ttl")
 
 
-@router.get("/open/catalog.jsonld", summary="DCAT of the open catalogue (JSON-LD)")
+@router.get("/open/catalog.jsonld", summary="DCAT of the open catalogue (JSON-LD)", response_class=Response,
+            responses=file_responses("application/ld+json", schemas={"application/ld+json": DCAT_JSONLD},
+                                     description="The DCAT catalogue"))
 async def catalog_jsonld(request: Request) -> Response:
     return await _serve(request, "jsonld")

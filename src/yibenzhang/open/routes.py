@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .. import workdays
 from ..access import Actor
+from ..apidocs import JSON_ROWS, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user, resolve_actor
 from ..ledger.access_log import OPEN_DOWNLOAD, OPEN_ROWS
@@ -39,7 +40,13 @@ def _problem(request: Request, exc: rows_api.RateLimited) -> JSONResponse:
 # --- downloads and rows -------------------------------------------------------------------------
 
 
-@router.get("/open/datasets/{resource_id}/download.{fmt}", summary="Download an open dataset (masked)")
+# One media type per format (dl.MEDIA_TYPES); the JSON file is an array of row objects.
+_DOWNLOAD = file_responses(*(kind.split(";")[0] for kind in dl.MEDIA_TYPES.values()),
+                           schemas={"application/json": JSON_ROWS})
+
+
+@router.get("/open/datasets/{resource_id}/download.{fmt}", summary="Download an open dataset (masked)",
+            response_class=Response, responses=_DOWNLOAD)
 def download(resource_id: Key, fmt: Key, request: Request) -> Response:
     """CSV (UTF-8 with BOM), XLSX, JSON or Parquet. 有条件开放 needs a signed-in approved
     applicant or an API key for the dataset (`X-API-Key` header or `?api_key=`)."""

@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import XLSX, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..enums import Role
@@ -20,7 +21,6 @@ from ..params import KEY_MAX, Id, Int, Key, Offset, Text
 from . import accounting, certificates, compliance, pricing, products, registration, valuation
 
 router = APIRouter(prefix="/api/v1", tags=["products"])
-XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 class ProductIn(BaseModel):
@@ -129,7 +129,51 @@ def _operator_org(actor: Actor, operator_org_id: Id | None) -> int:
     return mine[0]
 
 
-@router.get("/products/disclosure", response_model=None)
+class DisclosureOperator(BaseModel):
+    id: Id
+    name: str
+    uscc: str
+
+
+class DisclosureAuthorization(BaseModel):
+    id: Id
+    scope_kind: str
+    scope: str | None
+    purpose: str
+    starts_on: str
+    ends_on: str
+    fee_cap_fen: Int
+    state: str
+
+
+class DisclosureProduct(BaseModel):
+    id: Id
+    name: str
+    kind: str
+    authorization_id: Id
+    registration_code: str | None
+    state: str
+    pricing_category: str
+    price_fen: Int
+    free: bool
+
+
+class DisclosureOut(BaseModel):
+    """pricing.disclosure's answer (for the OpenAPI document: the route answers the dict)."""
+
+    operator: DisclosureOperator
+    year: Int
+    due: str = Field(description="YYYY-MM-DD: 31 March of year + 1")
+    authorizations: list[DisclosureAuthorization]
+    products: list[DisclosureProduct]
+
+
+# format=json: the disclosure as JSON; format=xlsx: the workbook.
+_DISCLOSURE = file_responses(XLSX, description="The disclosure (JSON, or the workbook with format=xlsx)")
+_DISCLOSURE[200]["model"] = DisclosureOut
+
+
+@router.get("/products/disclosure", response_model=None, responses=_DISCLOSURE)
 def disclosure(year: int = Query(..., ge=2000, le=2999), operator_org_id: Id | None = None,
                format: str = Query("json", pattern="^(json|xlsx)$",
                                    max_length=KEY_MAX), actor: Actor = Depends(require_user),
@@ -147,7 +191,7 @@ def disclosure_due(year: int = Query(..., ge=2000, le=2999)) -> dict[str, Any]:
     return {"year": year, "due": pricing.disclosure_due(year).isoformat()}
 
 
-@router.get("/products/bookings/export")
+@router.get("/products/bookings/export", response_class=Response, responses=file_responses(XLSX, "text/csv"))
 def bookings_export(product_id: Id, format: str = Query("xlsx", pattern="^(xlsx|csv)$", max_length=KEY_MAX),
                     actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     """入表 lines of a product for the finance department (XLSX or CSV)."""

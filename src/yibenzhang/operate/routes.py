@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.orm import Session
 
 from ..access import Actor
+from ..apidocs import PARQUET, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import NotFound
@@ -49,6 +50,40 @@ class ReasonIn(BaseModel):
 class QueryIn(BaseModel):
     authorization_id: Id
     sql: LongText = Field(description="One SELECT over views r_<resource id> with authorized items only")
+
+
+class SandboxOutput(BaseModel):
+    columns: list[str]
+    rows: list[dict[str, Any]] = Field(description="The first rows of the output")
+    truncated: bool
+
+
+class SandboxRunOut(BaseModel):
+    """A run as sandbox.run_as_dict writes it (for the OpenAPI document: the routes answer the dict)."""
+
+    id: Id
+    authorization_id: Id
+    operator_org_id: Id
+    user_id: Id | None
+    sql: str
+    sql_digest: str
+    resources: list[Id] = Field(description="Resource ids read")
+    state: str
+    released: bool
+    release_kind: str | None
+    reason_code: str | None
+    reason: str | None
+    reason_en: str | None
+    row_count: Int | None
+    columns: list[str]
+    output_digest: str | None
+    suppressed: list[Any]
+    elapsed_ms: Int | None
+    created_at: str | None
+    held: bool = Field(description="Released only after an output checker approves it (issue 16)")
+    review: dict[str, Any] | None
+    noise: dict[str, Any] | None = Field(description="The differential-privacy release's parameters")
+    output: SandboxOutput | None = Field(None, description="Present once released; null while held")
 
 
 @router.post("/authorizations", status_code=201)
@@ -100,7 +135,7 @@ def runs(auth_id: Id, limit: int = Query(100, ge=1, le=1000), actor: Actor = Dep
                                           for r in rows]}
 
 
-@router.post("/sandbox/queries", status_code=201, response_model=None)
+@router.post("/sandbox/queries", status_code=201, response_model=None, responses={201: {"model": SandboxRunOut}})
 def query(body: QueryIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
     run = sandbox.submit_query(get_database(), actor, body.authorization_id, body.sql)
     out = sandbox.run_as_dict(run, with_output=run.state == RunState.RELEASED.value)
@@ -120,7 +155,7 @@ def get_run(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depen
     return sandbox.run_as_dict(run, with_output=True, for_authority=sandbox.reviews(s, actor, run))
 
 
-@router.get("/sandbox/runs/{run_id}/output.parquet")
+@router.get("/sandbox/runs/{run_id}/output.parquet", response_class=Response, responses=file_responses(PARQUET))
 def get_output(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     run = sandbox.get_run(s, actor, run_id)
     path = sandbox.output_path(run)
@@ -180,7 +215,7 @@ def get_spends(auth_id: Id, actor: Actor = Depends(require_user), s: Session = D
     return {"total": len(rows), "items": rows, "budget": privacy.read_policy(s, actor, auth_id)}
 
 
-@router.post("/sandbox/noisy", status_code=201, response_model=None)
+@router.post("/sandbox/noisy", status_code=201, response_model=None, responses={201: {"model": SandboxRunOut}})
 def noisy(body: NoisyIn, request: Request, actor: Actor = Depends(require_user)) -> dict[str, Any] | JSONResponse:
     req = privacy.NoisyRequest(resource_id=body.resource_id, statistic=body.statistic, epsilon=body.epsilon,
                                item=body.item, bounds=(body.bounds[0], body.bounds[1]) if body.bounds else None,

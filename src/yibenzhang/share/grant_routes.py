@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
 from ..access import Actor
+from ..apidocs import PARQUET, file_responses
 from ..db import Database, get_database, utcnow
 from ..deps import read_session, request_lang, require_user
 from ..orgs.model import ApiToken
@@ -57,6 +58,22 @@ class DeliveryIn(BaseModel):
 class VerifyIn(BaseModel):
     key: dict[str, Any]
     claims: dict[str, Any]
+
+
+# The answers of the two data calls, for the OpenAPI document only: the routes write their JSON
+# bytes themselves (service_rows.rows / rows_json, verify.verify), no model touches them.
+class RowsOut(BaseModel):
+    grant_id: Id
+    items: list[str] = Field(description="The columns of every row, as they leave")
+    denied: list[str] = Field(description="Granted items the masking policy withholds")
+    masking: dict[str, str] = Field(description="Item → the masking operator applied")
+    rows: list[dict[str, Any]]
+    next: str | None = Field(description="The `after` cursor of the next page; null on the last one")
+
+
+class VerifyOut(BaseModel):
+    grant_id: Id
+    match: dict[str, bool] = Field(description="Claimed item → whether a keyed record holds that value")
 
 
 @router.post("/grants", status_code=201)
@@ -157,7 +174,7 @@ async def verify_response(request: Request, grant_id: Id, key: dict[str, Any], c
     return json_response(out)
 
 
-@router.get("/grants/{grant_id}/rows")
+@router.get("/grants/{grant_id}/rows", responses={200: {"model": RowsOut}})
 async def rows(grant_id: Id, request: Request, limit: Int = service_rows.DEFAULT_LIMIT,
                after: Cursor | None = None) -> Response:
     """Rows of a 接口 grant: `filter.<item>=value` (granted clear items), keyset `after`."""
@@ -174,14 +191,15 @@ def delivery(delivery_id: Id, actor: Actor = Depends(require_user)) -> dict[str,
     return service_rows.get_delivery(get_database(), actor, delivery_id)
 
 
-@router.get("/deliveries/{delivery_id}/download")
+@router.get("/deliveries/{delivery_id}/download", response_class=Response,
+            responses=file_responses("text/csv", PARQUET))
 def download(delivery_id: Id, actor: Actor = Depends(require_user)) -> Response:
     data, name = service_rows.download(get_database(), actor, delivery_id)
     kind = "text/csv; charset=utf-8" if name.endswith(".csv") else "application/vnd.apache.parquet"
     return Response(data, media_type=kind, headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@router.post("/grants/{grant_id}/verify")
+@router.post("/grants/{grant_id}/verify", responses={200: {"model": VerifyOut}})
 async def check(grant_id: Id, body: VerifyIn, request: Request) -> Response:
     return await verify_response(request, grant_id, body.key, body.claims)
 
