@@ -1866,4 +1866,6 @@ EN.update({
     "批准放行": "Approve",
     "有条件开放的数据集：申请获批后可预览数据。":
         "A dataset open on conditions: its rows can be previewed once your application is approved.",
+    "上传的文件在另一台服务器上": "The uploaded file is on another server",
+    "该文件由另一台服务器接收，请重新上传": "Another server received this file; please upload it again",
 })

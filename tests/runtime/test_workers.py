@@ -307,3 +307,40 @@ def test_readyz_names_the_failing_part(server, share, pg_url):
     while server.call("GET", "/readyz")[0] != 200:
         assert time.monotonic() < deadline
         time.sleep(0.2)
+
+
+def _multipart(name: str, content: bytes, fields: dict[str, str]) -> tuple[bytes, str]:
+    boundary = "ybz" + os.urandom(8).hex()
+    parts = [f'--{boundary}\r\nContent-Disposition: form-data; name="{k}"\r\n\r\n{v}\r\n'.encode()
+             for k, v in fields.items()]
+    parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="{name}"\r\n'
+                 f"Content-Type: text/csv\r\n\r\n".encode() + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
+
+
+def test_an_uploads_progress_is_answered_by_every_worker(server, share):
+    """The browser polls an ingest's progress; whichever worker answers knows it (it lived in
+    the receiving worker's memory before: three polls in four were a 404 with four workers)."""
+    w = share.world
+    lines = ["姓名,公民身份号码,宗教信仰,行政区划代码,内部备注"]
+    lines += [f"人{i},99010119900307{i:04d},无,990101,备注" for i in range(2000)]
+    body, kind = _multipart("人口.csv", "\r\n".join(lines).encode(), {"mode": "更新"})
+    status, _, raw = server.call("POST", f"/api/v1/resources/{share.rid}/batches",
+                                 {**w.headers("police_steward"), "Content-Type": kind}, body)
+    assert status == 202, raw
+    token = json.loads(raw)["token"]
+    before = server.answered_by("/api/v1/ingests/{token}")
+    deadline = time.monotonic() + 120
+    with ThreadPoolExecutor(8) as pool:
+        while True:
+            got = list(pool.map(lambda _: server.call("GET", f"/api/v1/ingests/{token}",
+                                                      w.headers("police_steward")), range(16)))
+            assert {s for s, _, _ in got} == {200}, [(s, b[:200]) for s, _, b in got if s != 200]
+            states = [json.loads(b) for _, _, b in got]
+            if all(s["status"] == "done" for s in states) or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+    assert states[0]["status"] == "done" and states[0]["report"]["rows_read"] == 2000, states[0]
+    assert len(server.answered_by("/api/v1/ingests/{token}") - before) >= 2  # more than one worker knew it
+    other = server.call("GET", f"/api/v1/ingests/{token}", w.headers("consumer"))
+    assert other[0] == 404  # not the uploader's: the same answer as a wrong token

@@ -6,9 +6,6 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
-import time
-import uuid
 from pathlib import Path
 from typing import Any, Literal
 
@@ -21,40 +18,32 @@ from ..apidocs import file_responses
 from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
-from ..errors import DomainError, NotFound, StorageFull, is_no_space
+from ..errors import DomainError, StorageFull, is_no_space
 from ..params import KEY_MAX, LONG_TEXT_MAX, TEXT_MAX, Id, Key
 from ..zone import service as zone
 from ..zone.storage import Staging
-from . import pipeline
+from . import pipeline, uploads
 from .mapping import parse_map
 
 router = APIRouter(tags=["collect"])
 
-# Progress of uploads being ingested by this process, by token (kept for an hour).
-_INGESTS: dict[str, dict[str, Any]] = {}
-_LOCK = threading.Lock()
-KEEP_SECONDS = 3600
-
-
-def _state(token: str, **changes: Any) -> None:
-    with _LOCK:
-        _INGESTS[token].update(changes)
-
-
 def _run_upload(token: str, actor: Actor, resource_id: Id, staging: Staging, path: Path,
                 options: dict[str, Any]) -> None:
+    db = get_database()
+    write = uploads.Throttled(db, token)
+
     def progress(p: pipeline.Progress) -> None:
-        _state(token, rows=p.rows, bytes=p.bytes, total_bytes=p.total_bytes,
-               percent=round(100 * p.bytes / p.total_bytes, 1) if p.total_bytes else None)
+        write(rows=p.rows, bytes=p.bytes, total_bytes=p.total_bytes,
+              percent=round(100 * p.bytes / p.total_bytes, 1) if p.total_bytes else None)
 
     try:
-        report = pipeline.ingest_file(get_database(), actor, resource_id, path, progress=progress, **options)
-        _state(token, status="done", percent=100.0, rows=report.rows_read, report=report.as_dict())
+        report = pipeline.ingest_file(db, actor, resource_id, path, progress=progress, **options)
+        uploads.record(db, token, "done", percent=100.0, rows=report.rows_read, report=report.as_dict())
     except DomainError as exc:
-        _state(token, status="failed", error=exc.as_problem())
+        uploads.record(db, token, "failed", error=exc.as_problem())
     except Exception:  # an unexpected failure is still reported to the uploader, without detail
-        _state(token, status="failed", error={"code": "internal_error", "detail": "内部错误",
-                                              "detail_en": "internal error"})
+        uploads.record(db, token, "failed", error={"code": "internal_error", "detail": "内部错误",
+                                                   "detail_en": "internal error"})
         raise
     finally:
         staging.close()
@@ -100,26 +89,20 @@ def stage_upload(file: UploadFile, fmt: str | None = None) -> tuple[Staging, Pat
 
 def start_ingest(actor: Actor, resource_id: int, background: BackgroundTasks, staging: Staging, path: Path,
                  options: dict[str, Any]) -> dict[str, Any]:
-    """Ingest a staged upload in the background; its progress is readable by the token."""
-    token = uuid.uuid4().hex
-    with _LOCK:
-        now = time.time()
-        for old in [k for k, v in _INGESTS.items() if now - v["started"] > KEEP_SECONDS]:
-            _INGESTS.pop(old, None)
-        _INGESTS[token] = {"token": token, "resource_id": resource_id, "user": actor.username, "status": "running",
-                           "rows": 0, "bytes": 0, "total_bytes": path.stat().st_size, "percent": 0.0,
-                           "report": None, "error": None, "started": now}
+    """Ingest a staged upload in the background; its progress is readable by the token, on any
+    worker (collect.uploads)."""
+    try:
+        token = uploads.start(get_database(), actor, resource_id, path.stat().st_size)
+    except BaseException:
+        staging.close()
+        raise
     background.add_task(_run_upload, token, actor, resource_id, staging, path, options)
     return {"token": token, "status_url": f"/api/v1/ingests/{token}"}
 
 
 @router.get("/api/v1/ingests/{token}")
 def ingest_progress(token: Key, actor: Actor = Depends(require_user)) -> dict[str, Any]:
-    with _LOCK:
-        state = dict(_INGESTS.get(token) or {})
-    if not state or (state["user"] != actor.username and not actor.is_admin):
-        raise NotFound(f"归集任务 {token}", "ingest_not_found")
-    return state
+    return uploads.progress(get_database(), token, actor)
 
 
 @router.get("/api/v1/resources/{resource_id}/batches")
@@ -176,38 +159,3 @@ def record_counts(level: str = Query("resource", pattern="^(resource|org|region)
     return zone.record_counts(s, level)
 
 
-# --- uploads waiting for a mapping (the console's mapping step, issue 15) -----------------------
-
-_PENDING: dict[str, dict[str, Any]] = {}
-
-
-def hold_upload(actor: Actor, resource_id: int, staging: Staging, path: Path, options: dict[str, Any],
-                check: Any = None) -> str:
-    """Keep a staged upload whose columns do not map as they are, until its uploader maps them
-    (or abandons it: it is removed after KEEP_SECONDS, or by `ybz init`)."""
-    token = uuid.uuid4().hex
-    now = time.time()
-    with _LOCK:
-        stale = [k for k, v in _PENDING.items() if now - v["started"] > KEEP_SECONDS]
-        for old in stale:
-            _PENDING.pop(old)["staging"].close()
-        _PENDING[token] = {"token": token, "resource_id": resource_id, "user": actor.username, "staging": staging,
-                           "path": path, "options": dict(options), "check": check, "started": now}
-    return token
-
-
-def pending_upload(token: str, actor: Actor) -> dict[str, Any]:
-    """A held upload; only its uploader sees it (another user gets the same 404 as a wrong token)."""
-    with _LOCK:
-        state = _PENDING.get(token)
-    if state is None or state["user"] != actor.username:
-        raise NotFound(f"待映射的上传 {token}", "upload_not_found")
-    return state
-
-
-def release_upload(token: str, actor: Actor) -> dict[str, Any]:
-    """Take a held upload out of the waiting list (to ingest it, or to drop it)."""
-    state = pending_upload(token, actor)
-    with _LOCK:
-        _PENDING.pop(token, None)
-    return state

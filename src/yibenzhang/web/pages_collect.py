@@ -25,7 +25,7 @@ from starlette.datastructures import FormData, UploadFile
 from ..access import Actor, can_edit_catalogue, can_review
 from ..catalog import service as catalog
 from ..catalog.model import Resource
-from ..collect import pipeline
+from ..collect import pipeline, uploads
 from ..collect import routes as collect_routes
 from ..collect.mapping import IGNORE
 from ..db import get_database
@@ -143,7 +143,11 @@ def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks
                                               {**options, "mapping": None})
         return redirect(f"/console/ingests/{started['token']}")
     # The columns do not map by name: the mapping step, not an error.
-    token = collect_routes.hold_upload(ctx.actor, resource_id, staging, path, options, check)
+    try:
+        token = uploads.hold(get_database(), ctx.actor, resource_id, staging, path, options, check)
+    except BaseException:
+        staging.close()
+        raise
     return redirect(f"/console/uploads/{token}/mapping")
 
 
@@ -158,7 +162,7 @@ def _message(ctx: WebContext, exc: DomainError) -> str:
 
 def _mapping_view(request: Request, ctx: WebContext, token: str, chosen: dict[str, str] | None = None,
                   status_code: int = 200) -> Response:
-    state = collect_routes.pending_upload(token, ctx.actor)
+    state = uploads.held(get_database(), token, ctx.actor)
     opts = state["options"]
     check = pipeline.check_columns(get_database(), ctx.actor, state["resource_id"], state["path"],
                                    encoding=opts["encoding"], sheet=opts["sheet"],
@@ -193,9 +197,9 @@ def mapping_form(request: Request, token: str, ctx: WebContext = Depends(console
 
 def mapping_submit(request: Request, token: str, background: BackgroundTasks,
                    ctx: WebContext = Depends(csrf_checked), form: FormData = Depends(form_data)) -> Response:
-    state = collect_routes.pending_upload(token, ctx.actor)
+    state = uploads.held(get_database(), token, ctx.actor)
     if form.get("action") == "cancel":
-        collect_routes.release_upload(token, ctx.actor)["staging"].close()
+        uploads.take(get_database(), token, ctx.actor)[1].close()
         return redirect(f"/console/resources/{state['resource_id']}/upload")
     columns = state["check"].columns  # read once, at upload (an XLSX is read whole)
     chosen = {c: str(form.get(f"col-{i}") or "").strip() for i, c in enumerate(columns)}
@@ -204,8 +208,8 @@ def mapping_submit(request: Request, token: str, background: BackgroundTasks,
                                    mapping=mapping, known=state["check"])
     if not check.ok:
         return _mapping_view(request, ctx, token, chosen, status_code=422)
-    state = collect_routes.release_upload(token, ctx.actor)
-    started = collect_routes.start_ingest(ctx.actor, state["resource_id"], background, state["staging"],
+    state, staging = uploads.take(get_database(), token, ctx.actor)
+    started = collect_routes.start_ingest(ctx.actor, state["resource_id"], background, staging,
                                           state["path"], {**state["options"], "mapping": mapping})
     return redirect(f"/console/ingests/{started['token']}")
 
