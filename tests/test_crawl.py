@@ -138,7 +138,8 @@ def test_every_role_crawls_its_part_of_the_site(crawls: dict[str, CrawlResult]) 
     assert "/datasets" in anonymous and "/console/review" not in anonymous  # /console sent it to /login
     admin = {u.split("?")[0] for u in crawls["admin"].visited}
     for page in ("/console/open", "/console/operate", "/console/products", "/console/assess", "/console/calendar",
-                 "/console/share", "/console/share/usage", "/demands", "/showcase", "/open-plans"):
+                 "/console/share", "/console/share/usage", "/console/libraries", "/demands", "/showcase",
+                 "/open-plans"):
         assert page in admin, page
     assert any(re.fullmatch(r"/open/datasets/\d+/download\.csv", u) for u in admin)  # downloads fetched too
     assert len(crawls["admin"].html_pages) > len(crawls["anonymous"].html_pages)

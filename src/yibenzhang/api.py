@@ -220,5 +220,6 @@ ROUTER_MODULES: list[str] = [
     "yibenzhang.web.pages_lineage",             # issue 18: /console/lineage (graph of a resource)
     "yibenzhang.web.pages_sso_admin",           # issue 18: /console/security/sso (SSO identities)
     "yibenzhang.library.routes",                # issue 21: base/theme libraries, 一人一档 / 一企一档
+    "yibenzhang.web.pages_library",             # issue 21: /console/libraries, the person / company page
     "yibenzhang.web.routes",
 ]

@@ -1869,3 +1869,32 @@ EN.update({
     "上传的文件在另一台服务器上": "The uploaded file is on another server",
     "该文件由另一台服务器接收，请重新上传": "Another server received this file; please upload it again",
 })
+
+
+# issue 21 item 4: the console's person and company pages (一人一档 / 一企一档)
+EN.update({
+    "资源库档案": "Library records",
+    "基础库、主题库中一个人或一个企业的档案（一人一档、一企一档）：凭本单位在该资源库上的接口授权查询，只显示授权的信息项并按共享策略脱敏，每次查询都记入访问日志。":
+        "One person's or one company's record in a base or theme library, looked up under your org's API grant "
+        "on the library: only the granted items, masked by the sharing policy; every look-up is in the access log.",
+    "资源库": "Library",
+    "本单位可用授权": "Your org's usable grants",
+    "暂无资源库": "No libraries yet",
+    "一人一档": "Person record",
+    "一企一档": "Company record",
+    "档案": "Record",
+    "只显示授权的信息项，按共享策略脱敏；每次查询（包括未查到）都记入访问日志，日志不记录所查的键值。":
+        "Only the granted items, masked by the sharing policy; every look-up (found or not) is in the access log, "
+        "which never holds the key you looked up.",
+    "本单位在该资源库上没有可用的接口授权，不能查询档案。":
+        "Your org holds no usable API grant on this library, so it cannot look up records.",
+    "脱敏方式": "Masking",
+    "来源信息资源": "Source resource",
+    "来源批次": "Source batch",
+    "归集时间": "Collected at",
+    "空": "empty",
+    "按共享策略未返回的信息项：": "Items withheld by the sharing policy: ",
+    "公民身份号码": "Citizen ID number",
+    "查询资源库档案": "look up library records",
+    "请选择一项授权": "Choose a grant",
+})

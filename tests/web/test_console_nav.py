@@ -15,10 +15,11 @@ HREF = re.compile(r'href="(/[^"]*)"')
 
 @pytest.mark.parametrize("username, shown, hidden", [
     ("citizen", {"/console/objections", "/console/open"}, {"/console/ledger", "/console/review", "/console/assess",
-                                                           "/console/quality", "/console/calendar"}),
+                                                           "/console/quality", "/console/calendar",
+                                                           "/console/libraries"}),
     ("police_approver", {"/console/share", "/console/calendar"}, {"/console/review", "/console/assess",
                                                                   "/console/ledger"}),
-    ("police_steward", {"/console/catalog", "/console/assess", "/console/jobs"},
+    ("police_steward", {"/console/catalog", "/console/assess", "/console/jobs", "/console/libraries"},
      {"/console/review", "/console/ledger"}),
     ("reviewer", {"/console/review", "/console/assess", "/console/ledger"}, set()),
     ("admin", {"/console/review", "/console/ledger", "/console/jobs"}, set()),

@@ -24,6 +24,7 @@ from ..classify import policies
 from ..classify.masking import pseudonym_key
 from ..crypto import hmac_sm3_hex
 from ..db import Database
+from ..enums import Role
 from ..errors import DomainError, ErrorBag, NotFound
 from ..ledger import access_log
 from ..share import grants as G
@@ -48,6 +49,25 @@ def normalise_key(raw: str, kind: str, today: date) -> tuple[str | None, str | N
     sql = keys.key_layers("raw", kind, today, "(SELECT CAST($raw AS VARCHAR) AS raw) AS _in", "raw")
     row = literal_rows(f"SELECT _k, _code FROM ({sql}) AS _x", {"raw": raw})[0]
     return (row[0], None) if row[1] is None else (None, row[1])
+
+
+def usable_grants(session: Any, actor: Actor, library_id: int) -> list[G.Grant]:
+    """The grants `record` would accept from `actor` on this library today (the same
+    `check_usable`): for the console page's choice; `record` checks the chosen one again."""
+    from sqlalchemy import select
+
+    orgs = actor.org_ids(Role.CONSUMER)
+    if not orgs:
+        return []
+    rows = session.execute(select(G.Grant).where(G.Grant.resource_id == library_id, G.Grant.mode == MODE,
+                                                 G.Grant.consumer_org_id.in_(orgs)).order_by(G.Grant.id)).scalars()
+    out = []
+    for grant in rows:
+        try:
+            out.append(G.check_usable(actor, grant, MODE))
+        except DomainError:
+            continue  # revoked, expired or not yet valid: not offered
+    return out
 
 
 def _subject(key: str) -> str:

@@ -70,6 +70,7 @@ CONSOLE_NAV: tuple[tuple[str, str, Any], ...] = (
     ("/console/calendar", "合规日历", _gov), ("/console/jobs", "后台任务", _gov),
     ("/console/ledger", "存证校验", _oversight),
     ("/console/lineage", "数据血缘", _gov),  # issue 18
+    ("/console/libraries", "资源库档案", _gov),  # issue 21: 一人一档 / 一企一档 (the page admits government users)
     ("/console/security/sso", "统一身份认证账号", can_administer_security),  # issue 18
 )
 
