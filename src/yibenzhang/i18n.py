@@ -1867,3 +1867,11 @@ EN.update({
     "有条件开放的数据集：申请获批后可预览数据。":
         "A dataset open on conditions: its rows can be previewed once your application is approved.",
 })
+
+# issue 15: hidden sheets and rows in XLSX; `ybz catalog create`
+EN.update({
+    "隐藏内容": "Hidden content",
+    "读取的工作表是隐藏的": "The sheet read is hidden",
+    "隐藏工作表": "Hidden sheets",
+    "{n}个隐藏行已读取（第{rows}行）": "{n} hidden rows were read (rows {rows})",
+})

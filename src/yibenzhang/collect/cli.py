@@ -135,6 +135,15 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     detected = ", ".join(f"{k}={v}" for k, v in source.items() if k in ("format", "encoding", "delimiter", "sheet",
                                                                        "header_row", "reader"))
     report["detected 识别"] = detected
+    if source.get("sheet_hidden"):
+        report["hidden sheet read 读取了隐藏工作表"] = source["sheet"]
+    unread = [n for n in source.get("hidden_sheets") or [] if n != source.get("sheet")]
+    if unread:
+        report["hidden sheets 隐藏工作表（未读取）"] = "、".join(unread)
+    if source.get("hidden_rows"):
+        shown = ", ".join(str(n) for n in source.get("hidden_row_numbers") or [])
+        more = " …" if source["hidden_rows"] > len(source.get("hidden_row_numbers") or []) else ""
+        report["hidden rows 隐藏行（已读取）"] = f"{source['hidden_rows']} (行 rows {shown}{more})"
     if report.get("rows_rejected"):
         report["rejects 拒收文件"] = f"ybz collect rejects {report['batch_id']} -o rejects.csv"
     return report
