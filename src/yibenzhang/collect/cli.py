@@ -67,7 +67,7 @@ def collect_command(
     file: Path | None = typer.Argument(None, help="CSV / XLSX / JSON / Parquet file"),
     fmt: str | None = typer.Option(None, "--format", help="csv | xlsx | json | parquet (default: by suffix)"),
     encoding: str | None = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | gbk | gb18030 (default: detect)"),
-    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)"),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first visible sheet)"),
     mode: str | None = typer.Option(None, "--mode", help="全量|追加|更新 (full|append|upsert)"),
     maps: list[str] | None = typer.Option(None, "--map", help="源列=信息项 (saved for next time); 源列=- ignores"),
     db_url: str | None = typer.Option(None, "--db", help="SQLAlchemy URL to pull from"),
