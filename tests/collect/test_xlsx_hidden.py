@@ -4,6 +4,8 @@ hidden sheets and hidden data rows are reported; hidden rows are still read (not
 from __future__ import annotations
 
 import json
+import re
+import zipfile
 from pathlib import Path
 
 from openpyxl import Workbook
@@ -82,6 +84,20 @@ def test_hidden_rows_scan_streams_across_chunk_boundaries(tmp_path, monkeypatch)
     for size in (7, 64, 333):  # tags cut anywhere by a chunk's end
         monkeypatch.setattr(readers, "XML_CHUNK", size)
         assert readers.hidden_rows(path, "人口") == expected
+    # rows without `r` (optional in OOXML) are numbered by counting, even after skimmed chunks
+    bare = tmp_path / "bare.xlsx"
+    with zipfile.ZipFile(path) as src, zipfile.ZipFile(bare, "w") as out:
+        for info in src.infolist():
+            data = src.read(info)
+            if info.filename == "xl/worksheets/sheet2.xml":
+                data, changed = re.subn(rb'<row r="\d+"', b"<row", data)
+                assert changed == 1001
+            out.writestr(info, data)
+    with zipfile.ZipFile(bare) as z:
+        assert b'<row hidden="1"' in z.read("xl/worksheets/sheet2.xml")
+    for size in (1 << 20, 64, 333):
+        monkeypatch.setattr(readers, "XML_CHUNK", size)
+        assert readers.hidden_rows(bare, "人口") == expected
 
 
 def test_hidden_rows_above_the_data_or_without_values_are_not_data_rows(tmp_path):

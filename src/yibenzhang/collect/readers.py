@@ -464,15 +464,16 @@ def _sheet_part(zf: Any, sheet: str) -> str | None:
     import posixpath
     from xml.etree import ElementTree as ET
 
-    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-    rel_ns = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    def local(tag: str) -> str:  # namespaces differ between transitional and strict OOXML
+        return tag.rsplit("}", 1)[-1]
+
     book = "xl/workbook.xml"
     try:
         for rel in ET.fromstring(zf.read("_rels/.rels")):
             if rel.get("Type", "").endswith("/officeDocument"):
                 book = rel.get("Target", book).lstrip("/")
-        rid = next((s.get(f"{{{rel_ns}}}id") for s in ET.fromstring(zf.read(book)).iter(f"{{{main}}}sheet")
-                    if s.get("name") == sheet), None)
+        rid = next((v for s in ET.fromstring(zf.read(book)).iter() if local(s.tag) == "sheet"
+                    and s.get("name") == sheet for k, v in s.attrib.items() if local(k) == "id"), None)
         folder, name = posixpath.split(book)
         rels = ET.fromstring(zf.read(posixpath.join(folder, "_rels", name + ".rels")))
     except (KeyError, ET.ParseError):
@@ -483,11 +484,15 @@ def _sheet_part(zf: Any, sheet: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
 
 
-def hidden_rows(path: Path, sheet: str) -> list[int]:
+def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
     """The physical numbers (1-based) of the rows hidden in `sheet` (`<row hidden="1">`, a
     self-closing row of no cells left out), read by streaming the sheet's XML through a tag
     scan: a 1M-row sheet is never held in memory. A `<row>` tag cannot occur in cell text (the
-    `<` is escaped there). open_xlsx keeps those among the rows it reads (not empty ones)."""
+    `<` is escaped there). open_xlsx keeps those among the rows it reads (not empty ones).
+
+    `skim`: a chunk without the word "hidden" is not scanned tag by tag (most sheets hide
+    nothing). Row numbers come from each tag's `r`; a row without `r` (allowed, rarely written)
+    after a skimmed chunk has no known number: the sheet is then scanned again in full."""
     import zipfile
 
     found: list[int] = []
@@ -498,6 +503,7 @@ def hidden_rows(path: Path, sheet: str) -> list[int]:
                 return found
             with zf.open(part) as f:
                 tail, row = b"", 0
+                number_known = True
                 while chunk := f.read(XML_CHUNK):
                     data = tail + chunk
                     cut = data.rfind(b"<")  # a tag cut by the chunk's end is scanned with the next chunk
@@ -505,10 +511,18 @@ def hidden_rows(path: Path, sheet: str) -> list[int]:
                         data, tail = data[:cut], data[cut:]
                     else:
                         tail = b""
+                    if skim and b"hidden" not in data:
+                        number_known = False
+                        continue
                     for m in _ROW_TAG.finditer(data):
                         attrs = m.group(1)
                         number = _ROW_NUMBER.search(attrs)
-                        row = int(number.group(1)) if number else row + 1
+                        if number:
+                            row, number_known = int(number.group(1)), True
+                        elif not number_known:
+                            return hidden_rows(path, sheet, skim=False)
+                        else:
+                            row += 1
                         if _ROW_HIDDEN.search(attrs) and not attrs.rstrip().endswith(b"/"):
                             found.append(row)
     except (OSError, zipfile.BadZipFile, KeyError):
