@@ -1898,3 +1898,15 @@ EN.update({
     "查询资源库档案": "look up library records",
     "请选择一项授权": "Choose a grant",
 })
+
+# issue 15: hidden sheets and rows in XLSX; `ybz catalog create`
+EN.update({
+    "隐藏内容": "Hidden content",
+    "读取的工作表是隐藏的": "The sheet read is hidden",
+    "隐藏工作表": "Hidden sheets",
+    "{n}个隐藏行已读取（第{rows}行）": "{n} hidden rows were read (rows {rows})",
+    "未能创建信息资源：文件中有{n}处错误": "The resource was not created: the file has {n} errors",
+    "文件中应恰好有一个信息资源，实际有{n}个": "The file should hold exactly one resource; it holds {n}",
+    "提供方“{org}”尚未登记信息系统，请先用 ybz system add 登记":
+        "The provider “{org}” has no information system registered yet; add one with ybz system add first",
+})

@@ -184,3 +184,32 @@ def test_console_nav_links_objections_and_quality(client, world, signed_in):
     signed_in("police_steward")
     nav = client.get("/console").text
     assert 'href="/console/objections"' in nav and 'href="/console/quality"' in nav
+
+
+def test_progress_page_says_what_was_hidden_in_an_xlsx(client, world, signed_in, people):
+    import io
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    notes = wb.active
+    notes.title = "说明"
+    notes.sheet_state = "hidden"
+    ws = wb.create_sheet("人口")
+    ws.append([i.name for i in ITEMS])
+    for i in range(3):
+        ws.append([f"张{i}", person_id(i), "1980-05-01"])
+    ws.row_dimensions[3].hidden = True
+    buf = io.BytesIO()
+    wb.save(buf)
+    csrf = signed_in("police_steward")
+    r = client.post(f"/console/resources/{people}/upload", data={"csrf_token": csrf},
+                    files={"file": ("人口.xlsx", buf.getvalue(), "application/octet-stream")},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    assert 'id="rows-read">3<' in page.text
+    hidden = re.search(r'id="ingest-hidden">(.*?)</td>', page.text, re.S).group(1)
+    assert "说明" in hidden and "1个隐藏行已读取（第3行）" in hidden
+    en = client.get(r.headers["location"] + "?lang=en")
+    assert "1 hidden rows were read (rows 3)" in en.text

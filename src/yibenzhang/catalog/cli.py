@@ -1,6 +1,7 @@
-"""`ybz catalog …` commands: import a catalogue file, export the catalogue, write the empty
-Excel template (thin adapters over catalog.io); list, show and search resources; the review
-workflow (submit, withdraw, publish, return, retire) — thin adapters over catalog.service."""
+"""`ybz catalog …` commands: import a catalogue file, create one resource (from a file or by
+prompts), export the catalogue, write the empty Excel template (thin adapters over catalog.io);
+list, show and search resources; the review workflow (submit, withdraw, publish, return,
+retire) — thin adapters over catalog.service."""
 
 from __future__ import annotations
 
@@ -108,6 +109,48 @@ def export_cmd(
     emit({"format": fmt, "output": str(output), "bytes": len(data)}, as_json)
 
 
+@catalog_app.command("create")
+def create_cmd(
+    source: Path | None = typer.Option(None, "--from", exists=True, dir_okay=False, readable=True,
+                                       help="The XLSX template (ybz catalog template) or JSON of one resource "
+                                            "(as exported); without it, the essentials are asked one by one."),
+    fmt: str | None = typer.Option(None, "--format", help="xlsx | json (default: detected)."),
+    as_user: str | None = AsOpt,
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create ONE draft resource as the acting user, from a file or by answering prompts (each
+    answer checked at once, a bad one asked again with the reason). Refusals exit 2."""
+    from ..db import get_database
+    from . import service
+
+    with domain_errors(as_json):
+        actor = acting_as(as_user)
+        db = get_database()
+        if source is not None:
+            from .io import create_from_file
+
+            with db.write() as s:
+                resource = create_from_file(s, actor, source.read_bytes(), fmt)
+                view = service.view_for(s, actor, resource)
+        else:
+            from .create_prompts import ask_resource
+
+            data = ask_resource(db, actor)
+            with db.write() as s:
+                resource = service.create_resource(s, actor, data)
+                view = service.view_for(s, actor, resource)
+    _print_view(view, as_json)
+
+
+def _print_view(view: dict[str, Any], as_json: bool) -> None:
+    if as_json:
+        emit(view, True)
+        return
+    items = view.pop("items")
+    emit(view, False)
+    emit(items, False, ["name", "data_type_code", "data_type", "length", "required", "is_key"])
+
+
 @catalog_app.command("template")
 def template_cmd(
     output: Path = typer.Option(..., "--output", "-o", help="Where to write the .xlsx template."),
@@ -164,12 +207,7 @@ def show_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) ->
         actor = acting_as(as_user)
         with get_database().read() as s:
             view = service.view_for(s, actor, service.get_resource(s, actor, code))
-        if as_json:
-            emit(view, True)
-        else:
-            items = view.pop("items")
-            emit(view, False)
-            emit(items, False, ["name", "data_type_code", "data_type", "length", "required", "is_key"])
+        _print_view(view, as_json)
 
 
 @catalog_app.command("search")

@@ -412,6 +412,8 @@ def _parse_json(data: bytes) -> Parsed:
         raise _bad_file("file_unreadable", "无法读取文件：{reason}", reason=str(exc)) from None
     if isinstance(doc, dict) and isinstance(doc.get("resources"), list):
         doc = doc["resources"]
+    elif isinstance(doc, dict) and "resources" not in doc:
+        doc = [doc]  # one resource, as an element of the export's list
     if not isinstance(doc, list):
         raise _bad_file("file_unreadable", "无法读取文件：{reason}", reason="expected a list of resources")
     entries = []
@@ -656,6 +658,50 @@ def import_catalog(session: Session, actor: Actor, data: bytes, fmt: str | None 
         "skipped_rows": [s["row"] for s in report.skipped],
     })
     return report
+
+
+def create_from_file(session: Session, actor: Actor, data: bytes, fmt: str | None = None) -> Resource:
+    """ONE draft resource from a file (`ybz catalog create --from`): the Excel template with one
+    resource row, or JSON of one resource in the export's shape (an object, or a list of one).
+    Read by the import's parser and created by `service.create_resource`; a code in the file is
+    not kept (an exported resource used as a model): the draft gets a code of its own. Errors
+    are pinned to sheet, row and column as the import pins them; a permission refusal is raised
+    as it is."""
+    fmt = (fmt or detect_format(data)).lower().lstrip(".")
+    if fmt == "xls":
+        fmt = "xlsx"
+    if fmt not in IMPORT_FORMATS:
+        raise _bad_file("format_unsupported", "不支持的文件格式“{value}”", value=fmt)
+    parsed = parse(data, fmt)
+    if parsed.orphans:
+        raise ValidationFailed("create_rejected", "未能创建信息资源：文件中有{n}处错误", errors=list(parsed.orphans),
+                               n=len(parsed.orphans))
+    if len(parsed.entries) != 1:
+        raise _bad_file("create_one_resource", "文件中应恰好有一个信息资源，实际有{n}个", n=len(parsed.entries))
+    entry = parsed.entries[0]
+    entry.values.pop("code", None)
+    errors: list[RowError] = list(entry.errors)
+    try:
+        resource_in = _build_input(entry, None, actor, session)
+    except ValidationError as exc:
+        errors += [RowError(".".join(map(str, e["loc"])), "invalid_value", "字段格式不正确：{reason}",
+                            {"reason": e["msg"]}, sheet=entry.sheet, row=entry.row) for e in exc.errors()]
+        raise ValidationFailed("create_rejected", "未能创建信息资源：文件中有{n}处错误", errors=list(errors),
+                               n=len(errors)) from None
+    try:
+        with session.begin_nested():
+            resource = service.create_resource(session, actor, resource_in)
+            if errors:
+                raise ValidationFailed("validation_failed")  # undo: the file's own values were unreadable
+    except PermissionDenied:
+        raise
+    except DomainError as exc:
+        errors += _errors_of(exc, entry, resource_in)
+        if not errors:
+            raise
+        raise ValidationFailed("create_rejected", "未能创建信息资源：文件中有{n}处错误", errors=list(errors),
+                               n=len(errors)) from None
+    return resource
 
 
 # --- export ------------------------------------------------------------------------------------

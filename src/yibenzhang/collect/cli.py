@@ -67,7 +67,7 @@ def collect_command(
     file: Path | None = typer.Argument(None, help="CSV / XLSX / JSON / Parquet file"),
     fmt: str | None = typer.Option(None, "--format", help="csv | xlsx | json | parquet (default: by suffix)"),
     encoding: str | None = typer.Option(None, "--encoding", help="utf-8 | utf-8-sig | gbk | gb18030 (default: detect)"),
-    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first)"),
+    sheet: str | None = typer.Option(None, "--sheet", help="XLSX sheet name (default: the first visible sheet)"),
     mode: str | None = typer.Option(None, "--mode", help="全量|追加|更新 (full|append|upsert)"),
     maps: list[str] | None = typer.Option(None, "--map", help="源列=信息项 (saved for next time); 源列=- ignores"),
     db_url: str | None = typer.Option(None, "--db", help="SQLAlchemy URL to pull from"),
@@ -135,6 +135,15 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
     detected = ", ".join(f"{k}={v}" for k, v in source.items() if k in ("format", "encoding", "delimiter", "sheet",
                                                                        "header_row", "reader"))
     report["detected 识别"] = detected
+    if source.get("sheet_hidden"):
+        report["hidden sheet read 读取了隐藏工作表"] = source["sheet"]
+    unread = [n for n in source.get("hidden_sheets") or [] if n != source.get("sheet")]
+    if unread:
+        report["hidden sheets 隐藏工作表（未读取）"] = "、".join(unread)
+    if source.get("hidden_rows"):
+        shown = ", ".join(str(n) for n in source.get("hidden_row_numbers") or [])
+        more = " …" if source["hidden_rows"] > len(source.get("hidden_row_numbers") or []) else ""
+        report["hidden rows 隐藏行（已读取）"] = f"{source['hidden_rows']} (行 rows {shown}{more})"
     if report.get("rows_rejected"):
         report["rejects 拒收文件"] = f"ybz collect rejects {report['batch_id']} -o rejects.csv"
     return report

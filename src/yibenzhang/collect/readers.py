@@ -4,7 +4,8 @@ the source row/line number, without holding the whole file in memory.
 CSV: encoding detected (or forced); a UTF-8 file is parsed in place by Arrow's multithreaded
 CSV reader, any other is first decoded strictly to a UTF-8 scratch file (iconv, two threads on
 newline-aligned slices), then parsed the same way.
-XLSX (python-calamine): header row detected, merged header cells handled. JSON lines and
+XLSX (python-calamine): the first visible sheet unless one is named, header row detected, merged
+header cells handled, hidden sheets and hidden data rows reported (hidden rows are read). JSON lines and
 arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 """
 
@@ -432,12 +433,109 @@ def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int
     return best, names
 
 
+HIDDEN_ROWS_LISTED = 10  # hidden rows named in the report (their count is always given)
+XML_CHUNK = 1 << 20  # bytes of a sheet's XML scanned at a time for hidden rows
+_ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
+_ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"'](\d+)[\"']")
+_ROW_HIDDEN = re.compile(rb"\shidden\s*=\s*[\"'](?:1|true)[\"']")
+
+
+def _pick_sheet(wb: Any, sheet: str | None) -> tuple[Any, list[str], bool]:
+    """The sheet to read, the names of the workbook's hidden sheets, and whether the sheet read
+    is itself hidden. Unnamed, it is the first *visible* worksheet: a hidden first sheet (Excel's
+    and WPS's 隐藏工作表, often a code list or an old copy) is not what the department shows."""
+    from python_calamine import SheetTypeEnum, SheetVisibleEnum
+
+    sheets = list(wb.sheets_metadata)
+    hidden = [m.name for m in sheets if m.visible != SheetVisibleEnum.Visible]
+    if sheet:
+        return wb.get_sheet_by_name(sheet), hidden, sheet in hidden
+    visible = next((m.name for m in sheets if m.visible == SheetVisibleEnum.Visible
+                    and m.typ == SheetTypeEnum.WorkSheet), None)
+    if visible is None:  # no visible worksheet (a crafted file): the first one, reported as hidden
+        ws = wb.get_sheet_by_index(0)
+        return ws, hidden, ws.name in hidden
+    return wb.get_sheet_by_name(visible), hidden, False
+
+
+def _sheet_part(zf: Any, sheet: str) -> str | None:
+    """The zip member holding `sheet`'s XML: workbook.xml names its relationship id, the
+    workbook's relationships give the part."""
+    import posixpath
+    from xml.etree import ElementTree as ET
+
+    def local(tag: str) -> str:  # namespaces differ between transitional and strict OOXML
+        return tag.rsplit("}", 1)[-1]
+
+    book = "xl/workbook.xml"
+    try:
+        for rel in ET.fromstring(zf.read("_rels/.rels")):
+            if rel.get("Type", "").endswith("/officeDocument"):
+                book = rel.get("Target", book).lstrip("/")
+        rid = next((v for s in ET.fromstring(zf.read(book)).iter() if local(s.tag) == "sheet"
+                    and s.get("name") == sheet for k, v in s.attrib.items() if local(k) == "id"), None)
+        folder, name = posixpath.split(book)
+        rels = ET.fromstring(zf.read(posixpath.join(folder, "_rels", name + ".rels")))
+    except (KeyError, ET.ParseError):
+        return None
+    target = next((r.get("Target") for r in rels if r.get("Id") == rid), None)
+    if not target:
+        return None
+    return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
+
+
+def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
+    """The physical numbers (1-based) of the rows hidden in `sheet` (`<row hidden="1">`, a
+    self-closing row of no cells left out), read by streaming the sheet's XML through a tag
+    scan: a 1M-row sheet is never held in memory. A `<row>` tag cannot occur in cell text (the
+    `<` is escaped there). open_xlsx keeps those among the rows it reads (not empty ones).
+
+    `skim`: a chunk without the word "hidden" is not scanned tag by tag (most sheets hide
+    nothing). Row numbers come from each tag's `r`; a row without `r` (allowed, rarely written)
+    after a skimmed chunk has no known number: the sheet is then scanned again in full."""
+    import zipfile
+
+    found: list[int] = []
+    try:
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, sheet)
+            if part is None:
+                return found
+            with zf.open(part) as f:
+                tail, row = b"", 0
+                number_known = True
+                while chunk := f.read(XML_CHUNK):
+                    data = tail + chunk
+                    cut = data.rfind(b"<")  # a tag cut by the chunk's end is scanned with the next chunk
+                    if cut != -1 and data.find(b">", cut) == -1:
+                        data, tail = data[:cut], data[cut:]
+                    else:
+                        tail = b""
+                    if skim and b"hidden" not in data:
+                        number_known = False
+                        continue
+                    for m in _ROW_TAG.finditer(data):
+                        attrs = m.group(1)
+                        number = _ROW_NUMBER.search(attrs)
+                        if number:
+                            row, number_known = int(number.group(1)), True
+                        elif not number_known:
+                            return hidden_rows(path, sheet, skim=False)
+                        else:
+                            row += 1
+                        if _ROW_HIDDEN.search(attrs) and not attrs.rstrip().endswith(b"/"):
+                            found.append(row)
+    except (OSError, zipfile.BadZipFile, KeyError):
+        return []
+    return found
+
+
 def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
     from python_calamine import CalamineWorkbook
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        ws = wb.get_sheet_by_name(sheet) if sheet else wb.get_sheet_by_index(0)
+        ws, hidden_sheets, sheet_hidden = _pick_sheet(wb, sheet)
     except Exception as exc:  # calamine raises its own types for a missing sheet or a broken file
         raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=str(exc)[:200]) from None
     rows = ws.to_python(skip_empty_area=False)
@@ -447,25 +545,41 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
     last_header = max([head] + [r1 for (r0, _), (r1, _) in merged if r0 <= head <= r1])
     start_row = ws.start[0] if ws.start else 0
     data = rows[last_header + 1:]
+    first_data = start_row + last_header + 2  # the physical number of the first data row
+    hidden = [r for r in hidden_rows(path, ws.name) if r >= first_data]
+    meta: dict[str, Any] = {"format": "xlsx", "sheet": ws.name, "header_row": start_row + head + 1,
+                            "sheet_hidden": sheet_hidden, "hidden_sheets": hidden_sheets,
+                            "hidden_rows": len(hidden), "hidden_row_numbers": hidden[:HIDDEN_ROWS_LISTED]}
 
     def batches() -> Iterator[pa.RecordBatch]:
+        import numpy as np
+        import pyarrow.compute as pc
+
+        marked = np.array(hidden, dtype=np.int64)
+        count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
         for lo in range(0, len(data), BATCH_ROWS):
             chunk = data[lo:lo + BATCH_ROWS]
             cols = {name: pa.array([_cell_text(r[c]) if c < len(r) else None for r in chunk], pa.string())
                     for c, name in enumerate(columns)}
-            numbers = pa.array(_arange(start_row + last_header + 2 + lo, len(chunk)), pa.int64())
+            numbers = pa.array(_arange(first_data + lo, len(chunk)), pa.int64())
             batch = pa.RecordBatch.from_pydict({**cols, "_row": numbers})
             # skip rows with no value at all
-            import pyarrow.compute as pc
-
             empty = None
             for name in columns:
                 isnull = pc.is_null(batch.column(name))
                 empty = isnull if empty is None else pc.and_(empty, isnull)
-            yield batch.filter(pc.invert(empty)) if empty is not None else batch
+            if empty is not None:
+                batch = batch.filter(pc.invert(empty))
+            if len(marked):
+                kept = batch.column("_row").to_numpy()
+                found = kept[np.isin(kept, marked)]
+                count += len(found)
+                listed += [int(r) for r in found[:HIDDEN_ROWS_LISTED - len(listed)]]
+            yield batch
+        # hidden rows are read like any other; the report says how many there were, and where
+        meta.update(hidden_rows=count, hidden_row_numbers=listed)
 
-    return Source(columns, batches(), {"format": "xlsx", "sheet": ws.name, "header_row": start_row + head + 1},
-                  path.stat().st_size, lambda: 0)
+    return Source(columns, batches(), meta, path.stat().st_size, lambda: 0)
 
 
 # --- JSON and Parquet -------------------------------------------------------------------------
