@@ -9,16 +9,16 @@ from typer.testing import CliRunner
 from yibenzhang.cli import app
 
 
+def ybz(*args: str):
+    return CliRunner().invoke(app, ["operate", *args], catch_exceptions=False)
+
+
+def out(r):
+    assert r.exit_code == 0, r.output
+    return json.loads(r.stdout)
+
+
 def test_operate_commands(op, tmp_path):
-    runner = CliRunner()
-
-    def ybz(*args: str):
-        return runner.invoke(app, ["operate", *args], catch_exceptions=False)
-
-    def out(r):
-        assert r.exit_code == 0, r.output
-        return json.loads(r.stdout)
-
     operator_id = str(op.world.orgs["operator"].id)
     made = out(ybz("authorize", "--operator", operator_id, "--scope-kind", "domain", "--scope", "金融",
                    "--resource", f"{op.resource_id}:区县,收入", "--purpose", "信用评估", "--starts", "2025-03-01",
@@ -56,15 +56,6 @@ def test_output_checking_and_privacy_budget_commands(op):
     """Issue 16 from the command line: a held output is not a refusal (exit 0, its flags); the
     authority lists and decides it (never its author); the budget is read and set, a noisy
     statistic is paid from it, and the release that would exceed it exits 2 with the reason."""
-    runner = CliRunner()
-
-    def ybz(*args: str):
-        return runner.invoke(app, ["operate", *args], catch_exceptions=False)
-
-    def out(r):
-        assert r.exit_code == 0, r.output
-        return json.loads(r.stdout)
-
     auth = str(op.auth_id)
     rows_sql = f"SELECT 区县, 性别 AS s FROM r_{op.resource_id} WHERE 区县 = '甲' LIMIT 5"
     held = ybz("query", auth, rows_sql, "--as", "operator_user")

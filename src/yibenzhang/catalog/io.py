@@ -630,14 +630,20 @@ def _errors_of(exc: DomainError, entry: Entry, data: ResourceIn) -> list[RowErro
     return [entry.locate(FieldError(fld, exc.code, exc.message, dict(exc.params)))]
 
 
-def import_catalog(session: Session, actor: Actor, data: bytes, fmt: str | None = None, *,
-                   partial: bool = False) -> ImportReport:
-    """Import a catalogue file as drafts (new rows) and updates (rows carrying a code)."""
+def _import_format(data: bytes, fmt: str | None) -> str:
+    """The file's format, named or detected; a format the import does not read is refused."""
     fmt = (fmt or detect_format(data)).lower().lstrip(".")
     if fmt == "xls":
         fmt = "xlsx"
     if fmt not in IMPORT_FORMATS:
         raise _bad_file("format_unsupported", "不支持的文件格式“{value}”", value=fmt)
+    return fmt
+
+
+def import_catalog(session: Session, actor: Actor, data: bytes, fmt: str | None = None, *,
+                   partial: bool = False) -> ImportReport:
+    """Import a catalogue file as drafts (new rows) and updates (rows carrying a code)."""
+    fmt = _import_format(data, fmt)
     parsed = parse(data, fmt)
     report = ImportReport(format=fmt, sm3=sm3_hex(data), encoding=parsed.encoding, partial=partial)
     for err in parsed.orphans:
@@ -667,11 +673,7 @@ def create_from_file(session: Session, actor: Actor, data: bytes, fmt: str | Non
     not kept (an exported resource used as a model): the draft gets a code of its own. Errors
     are pinned to sheet, row and column as the import pins them; a permission refusal is raised
     as it is."""
-    fmt = (fmt or detect_format(data)).lower().lstrip(".")
-    if fmt == "xls":
-        fmt = "xlsx"
-    if fmt not in IMPORT_FORMATS:
-        raise _bad_file("format_unsupported", "不支持的文件格式“{value}”", value=fmt)
+    fmt = _import_format(data, fmt)
     parsed = parse(data, fmt)
     if parsed.orphans:
         raise ValidationFailed("create_rejected", "未能创建信息资源：文件中有{n}处错误", errors=list(parsed.orphans),
