@@ -1909,4 +1909,5 @@ EN.update({
     "文件中应恰好有一个信息资源，实际有{n}个": "The file should hold exactly one resource; it holds {n}",
     "提供方“{org}”尚未登记信息系统，请先用 ybz system add 登记":
         "The provider “{org}” has no information system registered yet; add one with ybz system add first",
+    "与资源库权威值一致": "Agrees with the library's authoritative value",
 })

@@ -59,3 +59,43 @@ def test_steward_list_objections_and_correction(lib) -> None:
         stats = conflicts.counts(s, w.actor("reviewer"), lib.library)
         assert sum(stats["by_org"].values()) == 3
         assert conflicts.org_conflicts(s, w.orgs["county_civil"].id) == 0  # latest batch: none
+
+
+def test_conflict_rates_are_the_sources_consistency_score(lib) -> None:
+    """Issue 21 item 3: a contributing resource's agreement with the library's authoritative
+    values is part of its 一致性 score (and so of its org's and region's, which weigh resource
+    scores): per library item, checked = values compared in the latest full fusion, failed =
+    those that differ. A batch-scope run describes the batch alone and carries none."""
+    from yibenzhang.quality import service as quality
+    from yibenzhang.quality.model import QualityRun
+    from yibenzhang.zone.model import Batch
+
+    w = lib.world
+
+    def results(run_id: int) -> list[dict]:
+        with w.db.read() as s:
+            return quality.run_dict(s, s.get(QualityRun, run_id), True)["results"]
+
+    run.fuse(w.db, Actor.system(), lib.library, full=True)
+    social, health = lib.sources[2], lib.sources[3]
+    got = quality.assess_current(w.db, Actor.system(), social)
+    with w.db.read() as s:
+        library_code = conflicts.get_library(s, Actor.system(), lib.library).code
+    rows = results(got["run_id"])
+    mine = {r["params"]["item"]: (r["items"], r["checked"], r["failed"]) for r in rows
+            if r["kind"] == "library_conflict"}
+    # 社保 (conftest.PLANTED): A's name agrees, A's birth date and phone differ; C is only here
+    assert mine == {"姓名": (["姓名"], 1, 0), "出生日期": (["出生日期"], 1, 1), "联系电话": (["联系电话"], 1, 1)}
+    assert {r["key"] for r in rows if r["kind"] == "library_conflict"} == {f"library:{library_code}:{i}" for i in mine}
+    consistency = [r for r in rows if r["dimension"] == "一致性"]
+    checked, failed = sum(r["checked"] for r in consistency), sum(r["failed"] for r in consistency)
+    assert got["scores"]["一致性"] == round(100.0 * (1 - failed / checked), 2) < 100
+    # a source that agrees everywhere it was compared
+    agreeing = [r for r in results(quality.assess_current(w.db, Actor.system(), health)["run_id"])
+                if r["kind"] == "library_conflict"]
+    assert agreeing and all(r["failed"] == 0 for r in agreeing)
+    # a batch's own run carries no library agreement
+    with w.db.read() as s:
+        batch_id = s.query(Batch.id).filter_by(resource_id=social).order_by(Batch.id.desc()).first()[0]
+    batch_run = quality.assess_batch(w.db, Actor.system(), batch_id)
+    assert not [r for r in results(batch_run["run_id"]) if r["kind"] == "library_conflict"]

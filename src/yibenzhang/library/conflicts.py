@@ -96,12 +96,36 @@ def counts(session: Session, actor: Actor, library_id: int) -> dict[str, Any]:
 
 
 def org_conflicts(session: Session, org_id: int) -> int:
-    """Conflicts an org's resources had in the latest fusion batch of every library (scorecards)."""
+    """Conflicts an org's resources had in the latest fusion batch of every library."""
     latest = select(ConflictCount.library_id, func.max(ConflictCount.batch_id).label("b")).group_by(
         ConflictCount.library_id).subquery()
     return int(session.execute(select(func.coalesce(func.sum(ConflictCount.conflicts), 0)).join(
         latest, (latest.c.library_id == ConflictCount.library_id) & (latest.c.b == ConflictCount.batch_id))
         .where(ConflictCount.source_org_id == org_id)).scalar() or 0)
+
+
+def source_consistency(session: Session, source_resource_id: int) -> list[dict[str, Any]]:
+    """Issue 21 item 3: how a contributing resource's values agree with the authoritative ones,
+    per library and item, from each library's latest full fusion (which compares every entity;
+    an incremental one only the touched): `compared` values of this source that were not chosen,
+    `conflicts` of them that differ. The quality stage scores them as 一致性 (consistency)."""
+    libraries = session.execute(select(ConflictCount.library_id).where(
+        ConflictCount.source_resource_id == int(source_resource_id)).distinct()).scalars().all()
+    source = session.get(Resource, int(source_resource_id))
+    out = []
+    for library_id in sorted(libraries):
+        library = session.get(Resource, library_id)
+        full = next((b.id for b in _live_batches(session, library_id)), None)
+        if library is None or source is None or full is None:
+            continue
+        for c in session.execute(select(ConflictCount).where(
+                ConflictCount.batch_id == full, ConflictCount.source_resource_id == source.id)
+                .order_by(ConflictCount.item)).scalars():
+            if c.compared:
+                out.append({"library_id": library.id, "library_code": library.code, "item": c.item,
+                            "source_item": _source_item(session, library, source, c.item),
+                            "compared": int(c.compared), "conflicts": int(c.conflicts)})
+    return out
 
 
 def _region_path(session: Session, resource: Resource) -> str:

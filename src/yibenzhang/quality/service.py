@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import time
+from dataclasses import replace
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -32,9 +33,9 @@ from ..params import parse_id
 from ..zone.storage import crash_point
 from . import native
 from . import scores as S
-from .evaluate import Evaluation, build_sql, evaluate, from_row, quote
+from .evaluate import Evaluation, RuleResult, build_sql, evaluate, from_row, quote
 from .model import QualityResult, QualityRule, QualityRun
-from .rules import KIND_DIMENSION, STEWARD_KINDS, Rule, catalogue_rules, item_letter
+from .rules import KIND_DIMENSION, STEWARD_KINDS, Dimension, Rule, catalogue_rules, item_letter
 from .validators import FORMATS, PROVINCE_PREFIXES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China dates
@@ -287,9 +288,25 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
     return _store(db, actor, ids, batch_id, ev, S.timeliness(ids[3], newest, today()))
 
 
+def _library_agreement(db: Database, resource_id: int) -> list[RuleResult]:
+    """The resource's agreement with the base libraries it feeds (issue 21 item 3): one 一致性
+    result per library and item, checked = the values compared in the library's latest full
+    fusion, failed = those that differ from the authoritative value."""
+    from ..library.conflicts import source_consistency  # the library stage reads quality, not the reverse
+
+    with db.read() as s:
+        rows = source_consistency(s, resource_id)
+    return [RuleResult(Rule(key=f"library:{r['library_code']}:{r['item']}"[:200], kind="library_conflict",
+                            items=(r["source_item"],), params={"library": r["library_code"], "item": r["item"]},
+                            dimension=Dimension.CONSISTENCY.value, source="library"),
+                       checked=r["compared"], failed=r["conflicts"]) for r in rows]
+
+
 def _store(db: Database, actor: Actor, ids: tuple[int, int, int, str], batch_id: int | None, ev: Evaluation,
            timely: float | None) -> dict[str, Any]:
     resource_id, org_id, region_id, _cycle = ids
+    if batch_id is None:  # the resource's current state: also how it agrees with the base libraries
+        ev = replace(ev, results=[*ev.results, *_library_agreement(db, resource_id)])
     dims = S.dimension_scores(ev.results, timely)
     total = S.overall(dims)
     with db.write() as s:

@@ -45,7 +45,7 @@ ENCODINGS = ("UTF-8", "GBK", "GB18030")
 POLL_MS = 500  # the upload page asks for its progress fragment this often
 BATCHES_SHOWN = 50  # newest batches listed on the detail page
 RULE_KINDS = {"not_null": "非空", "length": "长度", "enum": "枚举值", "format": "格式", "regex": "正则表达式",
-              "range": "取值范围", "unique": "唯一", "reference": "引用"}
+              "range": "取值范围", "unique": "唯一", "reference": "引用", "library_conflict": "与资源库权威值一致"}
 FORMAT_NAMES = {"id_card": "公民身份号码（GB 11643）", "uscc": "统一社会信用代码（GB 32100）", "mobile": "手机号码",
                 "landline": "固定电话", "phone": "联系电话", "bank_card": "银行卡号（Luhn）",
                 "division": "行政区划代码（GB/T 2260）", "email": "电子邮箱", "date_text": "日期文本"}
