@@ -28,6 +28,7 @@ from ..classify import policies as P
 from ..config import get_settings
 from ..crypto import sm3_hex
 from ..errors import DomainError, Unauthenticated
+from ..ledger.access_log import OPEN_PREVIEW
 from ..zone.engine import get_engine
 from ..zone.service import column_type, current_relation, literal
 from . import keys as key_service
@@ -44,6 +45,7 @@ MEDIA_TYPES = {
 }
 BOM = "\ufeff".encode()
 XLSX_MAX_ROWS = 1_048_575  # Excel's sheet limit, less the header row
+PREVIEW_EXIT = OPEN_PREVIEW  # the portal's dataset page, in the access log
 PURPOSE = P.OPEN_DOWNLOAD  # one pseudonym key for every open download: joins across open datasets work
 
 

@@ -161,10 +161,9 @@ def dataset(request: Request, dataset_id: str) -> Response:
         elif batches:  # rows and the chart over them are what an approved application gives, as downloads
             no_rows = APPLY_TO_SEE
     if preview is not None and sh is not None:  # issue 23: the preview is an exit like the rows API
-        from ..ledger.access_log import OPEN_PREVIEW
         from ..open import downloads as dl
 
-        dl.log_read(get_database(), ctx.actor, sh, OPEN_PREVIEW, rows=len(preview["rows"]))
+        dl.log_read(get_database(), ctx.actor, sh, dl.PREVIEW_EXIT, rows=len(preview["rows"]))
     base = str(request.base_url).rstrip("/")
     return render(request, "portal/dataset.html", d=d, v=view, access=access, versions=versions, batches=batches,
                   quality=quality, preview=preview, no_rows=no_rows, downloads=DOWNLOADS, base=base,
