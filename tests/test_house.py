@@ -62,7 +62,7 @@ def test_duckdb_is_imported_only_by_the_zone_and_the_modules_not_yet_ported():
 STAGES = {"catalog", "collect", "quality", "classify", "share", "open", "operate", "assess", "library", "lineage",
           "orgs", "sso"}
 LAYER_EXCEPTIONS = {
-    ("web/pages_classify.py", "zone"), ("web/pages_collect.py", "zone"), ("web/pages_console.py", "ledger"),
+    ("web/pages_collect.py", "zone"), ("web/pages_console.py", "ledger"),
     ("web/pages_portal.py", "zone"), ("assess/exports.py", "web"), ("zone/cli.py", "catalog"),
     ("zone/compact.py", "lineage"), ("zone/service.py", "catalog"), ("zone/service.py", "orgs"),
 }
