@@ -87,3 +87,37 @@ def test_jobs_page_shows_failures_and_retries(world, client):
     assert denied.status_code == 404
     english = client.get("/console/jobs?lang=en&show=all")
     assert "Background jobs" in english.text and "Retry" not in english.text.split("<tbody>")[1]
+
+
+FAILING_CHILD = """
+from yibenzhang import jobs
+
+@jobs.register("test.flaky")
+def _flaky(db, job):
+    raise RuntimeError("the source system is down")
+
+@jobs.register("test.fine")
+def _fine(db, job):
+    return {"rows": 3}
+
+jobs.worker_command(once=True, max_jobs=None, poll=0.1, log_format="json", as_json=True)
+"""
+
+
+def test_the_worker_logs_json_lines_with_the_job_fields(sqlite_db):
+    """Issue 14: `ybz worker` logs as `ybz serve` does — JSON lines on stderr — each job's outcome
+    with its id, kind and attempt as fields, never its payload."""
+    with sqlite_db.write() as s:
+        fine = jobs.enqueue(s, Actor.system(), "test.fine", {"secret": "990101199003071234"}).id
+        flaky = jobs.enqueue(s, Actor.system(), "test.flaky", {"secret": "990101199003071234"}).id
+    done = subprocess.run([sys.executable, "-c", FAILING_CHILD], env=dict(os.environ), capture_output=True,
+                          text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    lines = [json.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    assert lines and all({"time", "level", "logger", "message"} <= set(x) for x in lines)
+    by_job = {(x.get("job_id"), x["level"]) for x in lines if x.get("job_kind")}
+    assert (fine, "INFO") in by_job and (flaky, "WARNING") in by_job
+    finished = next(x for x in lines if x.get("job_id") == fine and x["level"] == "INFO")
+    assert finished["job_kind"] == "test.fine" and finished["status"] == jobs.JobStatus.SUCCEEDED.value == "成功"
+    assert finished["attempt"] == 1
+    assert "990101199003071234" not in done.stderr

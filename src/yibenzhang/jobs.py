@@ -492,13 +492,17 @@ class Worker:
             result = handler(self.db, job) or {}
         except Exception as exc:
             error = exc
-            log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, safe_error(exc))
+            log.warning("job %s (%s) attempt %s failed: %s", job.id, job.kind, job.attempts, safe_error(exc),
+                        extra={"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts})
         finally:
             done.set()
             keeper.join()
         status = self._finish(job, result, error)
         if status is None or lost.is_set():
             log.warning("job %s: lease lost to another worker; outcome discarded", job.id)
+        else:  # the outcome as recorded (never the payload or the result: they may name people)
+            log.info("job %s (%s): %s", job.id, job.kind, status,
+                     extra={"job_id": job.id, "job_kind": job.kind, "attempt": job.attempts, "status": status})
         job.status = status or job.status
         return job
 
@@ -548,10 +552,17 @@ def worker_command(
     once: bool = typer.Option(False, "--once", help="Run the jobs that are due, then exit."),
     max_jobs: int | None = typer.Option(None, "--max-jobs", help="Exit after this many jobs."),
     poll: float = typer.Option(POLL_SECONDS, "--poll", help="Seconds between looks when idle."),
+    log_format: str = typer.Option("json", "--log-format", envvar="YBZ_LOG_FORMAT", help="json | text"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Run background jobs (scheduled pulls, retries). SIGTERM/SIGINT stop after the current job."""
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    """Run background jobs (scheduled pulls, retries). SIGTERM/SIGINT stop after the current job.
+    Logs are JSON lines on stderr like `ybz serve`'s (`--log-format text` for people), a job's
+    lines carrying its id and kind as fields."""
+    import logging.config
+
+    from .ops import log_config
+
+    logging.config.dictConfig(log_config("text" if log_format == "text" else "json"))
     worker = Worker(get_database(), poll_seconds=poll)
 
     def _stop(signum: int, _frame: Any) -> None:
