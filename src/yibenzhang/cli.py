@@ -188,12 +188,15 @@ def bench(
     people: int | None = typer.Option(None, "--people", help="People (ybz bench fusion; the same as --rows)."),
     as_json: bool = JsonOpt,
     workers: str | None = typer.Option(None, "--workers", help="share: server worker counts, e.g. 1,2 (issue 14)."),
+    xlsx: bool = typer.Option(False, "--xlsx", help="ingest: an 8-column XLSX instead of the CSV (issue 15)."),
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
     from .bench import run_benchmark
 
     if workers:
         os.environ["YBZ_BENCH_SHARE_WORKERS"] = workers
+    if xlsx:
+        os.environ["YBZ_BENCH_INGEST_XLSX"] = "1"
 
     with domain_errors(as_json):
         emit(run_benchmark(name, runs=runs, scale=scale, rows=rows or people), as_json)

@@ -19,3 +19,13 @@ def test_small_ingest_bench_reports_the_childs_own_peak(tmp_path, monkeypatch):
     # ru_maxrss carries the parent's resident memory across fork and exec; the child's VmHWM does not
     assert max(out["ru_maxrss_mb_per_run"]) >= 900
     assert out["peak_memory_mb"] < 800
+
+
+def test_small_xlsx_ingest_bench(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("YBZ_BENCH_INGEST_XLSX", "1")
+    out = run_benchmark("ingest", runs=1, rows=1500)
+    assert out["format"] == "xlsx" and out["rows"] == 1500
+    assert (out["rows_accepted"], out["rows_rejected"]) == (1500, 0)
+    assert 0 < out["peak_memory_mb"] < out["goal_peak_memory_mb"] and out["rows_per_s"] > 0
+    assert (tmp_path / ".bench" / "ingest-1500-v1.xlsx").exists()

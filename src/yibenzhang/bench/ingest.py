@@ -98,6 +98,10 @@ def _duckdb_baseline(utf8: Path, out_dir: Path) -> float:
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
 
     rows = max(1000, int(ROWS * scale))
+    if os.environ.get("YBZ_BENCH_INGEST_XLSX"):  # `ybz bench ingest --xlsx`
+        from .ingest_xlsx import run as run_xlsx
+
+        return run_xlsx(runs, rows)
     data = _data(rows).resolve()
     with tempfile.TemporaryDirectory(prefix="ybz-bench-") as home, \
             bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None):

@@ -4,7 +4,7 @@ the source row/line number, without holding the whole file in memory.
 CSV: encoding detected (or forced); a UTF-8 file is parsed in place by Arrow's multithreaded
 CSV reader, any other is first decoded strictly to a UTF-8 scratch file (iconv, two threads on
 newline-aligned slices), then parsed the same way.
-XLSX (python-calamine): the first visible sheet unless one is named, header row detected, merged
+XLSX (python-calamine, rows streamed): the first visible sheet unless one is named, header row detected, merged
 header cells handled, hidden sheets and hidden data rows reported (hidden rows are read). JSON lines and
 arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
+import itertools
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -433,6 +434,7 @@ def _header(rows: list[list[Any]], merged: list[tuple[tuple[int, int], tuple[int
     return best, names
 
 
+HEADER_ROWS = 50  # top rows of a sheet read for header detection (_header: width from 50, header within 20)
 HIDDEN_ROWS_LISTED = 10  # hidden rows named in the report (their count is always given)
 XML_CHUNK = 1 << 20  # bytes of a sheet's XML scanned at a time for hidden rows
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
@@ -531,6 +533,10 @@ def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
 
 
 def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
+    """The sheet's rows streamed as batches of BATCH_ROWS: only the top HEADER_ROWS rows are
+    held for header detection, the rest are turned into Arrow batches as calamine's iterator
+    hands them out (a 1M-row sheet is never a Python list of rows). calamine itself still holds
+    the sheet's cells (its own compact form) while it is read."""
     from python_calamine import CalamineWorkbook
 
     try:
@@ -538,18 +544,35 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
         ws, hidden_sheets, sheet_hidden = _pick_sheet(wb, sheet)
     except Exception as exc:  # calamine raises its own types for a missing sheet or a broken file
         raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=str(exc)[:200]) from None
-    rows = ws.to_python(skip_empty_area=False)
+    # iter_rows yields every physical row from the first (empty ones before the data included)
+    # but starts each at the data's first column: the columns before it are padded back, so that
+    # column and row indexes are physical ones, as merged ranges give them
+    offset = ws.start[1] if ws.start else 0
+    physical_rows = ws.end[0] + 1 if ws.end else 0
+    rows = ws.iter_rows()
+    top = list(itertools.islice(rows, HEADER_ROWS))
     merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (ws.merged_cell_ranges or [])]
+    wb.close()  # the sheet's cells are the sheet's: the workbook (its file, shared strings) can go
     wanted = {normalize_name(n) for n in item_names}
-    head, columns = _header(rows, merged, wanted)
+    pad = [""] * offset
+    head, columns = _header([pad + r for r in top] if offset else top, merged, wanted)
     last_header = max([head] + [r1 for (r0, _), (r1, _) in merged if r0 <= head <= r1])
-    start_row = ws.start[0] if ws.start else 0
-    data = rows[last_header + 1:]
-    first_data = start_row + last_header + 2  # the physical number of the first data row
+    first_data = last_header + 2  # the physical number (1-based) of the first data row
     hidden = [r for r in hidden_rows(path, ws.name) if r >= first_data]
-    meta: dict[str, Any] = {"format": "xlsx", "sheet": ws.name, "header_row": start_row + head + 1,
+    meta: dict[str, Any] = {"format": "xlsx", "sheet": ws.name, "header_row": head + 1,
                             "sheet_hidden": sheet_hidden, "hidden_sheets": hidden_sheets,
                             "hidden_rows": len(hidden), "hidden_row_numbers": hidden[:HIDDEN_ROWS_LISTED]}
+    consumed = [len(top), 0]  # physical rows taken from the sheet, data rows handed out
+
+    def data() -> Iterator[list[Any]]:
+        yield from top[last_header + 1:]
+        for _ in range(last_header + 1 - len(top)):  # a header merged below the top rows
+            if next(rows, None) is None:
+                return
+            consumed[0] += 1
+        for r in rows:
+            consumed[0] += 1
+            yield r
 
     def batches() -> Iterator[pa.RecordBatch]:
         import numpy as np
@@ -557,12 +580,18 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
 
         marked = np.array(hidden, dtype=np.int64)
         count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
-        for lo in range(0, len(data), BATCH_ROWS):
-            chunk = data[lo:lo + BATCH_ROWS]
-            cols = {name: pa.array([_cell_text(r[c]) if c < len(r) else None for r in chunk], pa.string())
-                    for c, name in enumerate(columns)}
+        lo = 0
+        source = data()
+        while chunk := list(itertools.islice(source, BATCH_ROWS)):
+            cols = {}
+            for c, name in enumerate(columns):
+                i = c - offset  # the column's place in calamine's row
+                cols[name] = (pa.nulls(len(chunk), pa.string()) if i < 0 else
+                              pa.array([_cell_text(r[i]) if i < len(r) else None for r in chunk], pa.string()))
             numbers = pa.array(_arange(first_data + lo, len(chunk)), pa.int64())
+            lo += len(chunk)
             batch = pa.RecordBatch.from_pydict({**cols, "_row": numbers})
+            del chunk
             # skip rows with no value at all
             empty = None
             for name in columns:
@@ -575,11 +604,20 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
                 found = kept[np.isin(kept, marked)]
                 count += len(found)
                 listed += [int(r) for r in found[:HIDDEN_ROWS_LISTED - len(listed)]]
+            consumed[1] += batch.num_rows
             yield batch
         # hidden rows are read like any other; the report says how many there were, and where
         meta.update(hidden_rows=count, hidden_row_numbers=listed)
 
-    return Source(columns, batches(), meta, path.stat().st_size, lambda: 0)
+    total = path.stat().st_size
+
+    def position() -> tuple[int, int]:
+        """(rows, bytes): the bytes are the file's size × the share of the sheet's rows read
+        (the compressed XML gives no byte position; rows are evenly spread enough for a bar)."""
+        share = min(1.0, consumed[0] / physical_rows) if physical_rows else 1.0
+        return consumed[1], int(total * share)
+
+    return Source(columns, batches(), meta, total, lambda: position()[1], position=position)
 
 
 # --- JSON and Parquet -------------------------------------------------------------------------
