@@ -74,3 +74,25 @@ def test_no_chinese_string_has_two_translations():
                     seen.setdefault(key.value, set()).add(ast.literal_eval(value))
     twice = {k: v for k, v in seen.items() if len(v) > 1}
     assert twice == {}
+
+
+def test_user_data_as_a_parameter_is_never_translated():
+    """An item named 姓名 is data, not the label "Name": marked `Data` (templates: `|data`), a
+    parameter is filled in as it is; unmarked interface words still are translated."""
+    from yibenzhang.i18n import EN, Data, translate
+
+    assert "姓名" in EN  # the interface's word, which an item may be named too
+    assert translate("待核验：{name}", "en", name=Data("姓名")) == "Claimed 姓名"
+    assert translate("待核验：{name}", "en", name="姓名") == f"Claimed {EN['姓名']}"
+    assert translate("待核验：{name}", "zh", name=Data("姓名")) == "待核验：姓名"
+
+
+def test_templates_mark_user_data_with_the_data_filter():
+    from yibenzhang.i18n import translate
+    from yibenzhang.web.render import env
+
+    def english(text: str, **params: object) -> str:
+        return translate(text, "en", **params)
+
+    template = env.from_string('{{ _("待核验：{name}", name=it|data) }}')
+    assert template.render(_=english, it="姓名") == "Claimed 姓名"

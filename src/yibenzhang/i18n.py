@@ -1444,12 +1444,19 @@ EN.update({
 })
 
 
+class Data(str):
+    """A parameter that is the user's data (an item's name, a resource's name, a value): filled in
+    as it is, never translated, even when it reads like one of the interface's words (an item
+    named 姓名 is not the label "Name"). Templates mark one with the `data` filter."""
+
+
 def translate(text: str, lang: str = DEFAULT_LANG, **params: Any) -> str:
     """`text` (Chinese) in `lang`, with {placeholders} filled. Unknown strings stay Chinese."""
     template = EN.get(text, text) if lang == "en" else text
     if params:
         if lang == "en":
-            params = {k: _en_param(v) if isinstance(v, str) else v for k, v in params.items()}
+            params = {k: _en_param(v) if isinstance(v, str) and not isinstance(v, Data) else v
+                      for k, v in params.items()}
         return template.format(**params)
     return template
 
@@ -1894,7 +1901,6 @@ EN.update({
     "归集时间": "Collected at",
     "空": "empty",
     "按共享策略未返回的信息项：": "Items withheld by the sharing policy: ",
-    "公民身份号码": "Citizen ID number",
     "查询资源库档案": "look up library records",
     "请选择一项授权": "Choose a grant",
 })

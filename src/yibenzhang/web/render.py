@@ -22,7 +22,7 @@ from ..db import get_database
 from ..deps import SESSION_COOKIE, request_lang
 from ..enums import DataType, Role
 from ..errors import DomainError, FieldError
-from ..i18n import translate
+from ..i18n import Data, translate
 from . import formats
 from .messages import done_message
 
@@ -48,6 +48,7 @@ def _letter(value: str | None) -> str:
 
 
 env.globals["data_type_letter"] = _letter
+env.filters["data"] = Data  # {{ _("待核验：{name}", name=it|data) }}: user data, never translated
 
 
 # The console's side navigation: (path, label, who may open it) — a link is shown only to those
