@@ -48,8 +48,10 @@ def _data(rows: int) -> Path:
     return path
 
 
-def _setup() -> int:
-    """A region, an org and the 20-item resource in the (temporary) metadata store."""
+def _setup(items: list[Any] | None = None, name: str = "人口基本信息（基准）",
+           abstract: str = "基准测试用的人口基本信息。", format_kind: str = "数据库") -> int:
+    """A region, an org and a resource (by default the 20-item one) in the (temporary) metadata
+    store; `items` are ItemIn."""
     from ..access import Actor
     from ..catalog import service as catalog
     from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
@@ -66,10 +68,10 @@ def _setup() -> int:
                               region_code="530000")
         system_id = catalog.create_system(s, system, SystemIn(org_id=org.id, name="人口管理系统")).id
         r = catalog.create_resource(s, system, ResourceIn(system_id=system_id,
-            name="人口基本信息（基准）", abstract="基准测试用的人口基本信息。", org_id=org.id, category_code="101001",
-            library="基础库", format_kind="数据库", share_type="有条件共享", share_condition="履职使用",
+            name=name, abstract=abstract, org_id=org.id, category_code="101001",
+            library="基础库", format_kind=format_kind, share_type="有条件共享", share_condition="履职使用",
             share_method="接口", open_type="不予开放", update_cycle="每日",
-            items=[ItemIn(name=n, data_type=t, required=req, is_key=key) for n, t, req, key in ITEMS]))
+            items=items or [ItemIn(name=n, data_type=t, required=req, is_key=key) for n, t, req, key in ITEMS]))
         return r.id
 
 

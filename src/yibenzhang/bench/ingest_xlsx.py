@@ -37,27 +37,11 @@ def generate(path: Path, rows: int) -> None:
 
 
 def _setup() -> int:
-    from ..access import Actor
-    from ..catalog import service as catalog
-    from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
-    from ..codes import make_uscc
-    from ..db import get_database
-    from ..orgs import service as orgs
-    from ..setup import initialize
+    from ..catalog.schemas import ItemIn
+    from .ingest import _setup as setup
 
-    initialize()
-    system = Actor.system()
-    with get_database().write() as s:
-        orgs.create_region(s, system, code="530000", name="云岭省", parent_code=None)
-        org = orgs.create_org(s, system, name="基准测试公安厅", uscc=make_uscc("11530000MB0000001"), kind="政府部门",
-                              region_code="530000")
-        system_id = catalog.create_system(s, system, SystemIn(org_id=org.id, name="人口管理系统")).id
-        r = catalog.create_resource(s, system, ResourceIn(system_id=system_id,
-            name="人口登记（XLSX基准）", abstract="XLSX 基准测试用。", org_id=org.id, category_code="101001",
-            library="基础库", format_kind="电子表格", share_type="有条件共享", share_condition="履职使用",
-            share_method="接口", open_type="不予开放", update_cycle="每日",
-            items=[ItemIn(name=n, data_type=t) for n, t in ITEMS]))
-        return r.id
+    return setup([ItemIn(name=n, data_type=t) for n, t in ITEMS], name="人口登记（XLSX基准）",
+                 abstract="XLSX 基准测试用。", format_kind="电子表格")
 
 
 def run(runs: int, rows: int) -> dict[str, Any]:
