@@ -1917,3 +1917,9 @@ EN.update({
         "The provider “{org}” has no information system registered yet; add one with ybz system add first",
     "与资源库权威值一致": "Agrees with the library's authoritative value",
 })
+
+# issue 13: the sandbox on Spark
+EN.update({
+    "查询引擎暂不可用，请稍后重试": "The query engine is unavailable; try again later",
+    "结果超过{n}行，请缩小范围或改为聚合": "The result has more than {n} rows; narrow it or aggregate",
+})

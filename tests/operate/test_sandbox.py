@@ -14,6 +14,7 @@ from yibenzhang.errors import NotFound, PermissionDenied
 from yibenzhang.ledger.model import LedgerEvent
 from yibenzhang.operate import authorizations as auths
 from yibenzhang.operate import disclosure_guard, sandbox
+from yibenzhang.zone.engine import named_engine
 from yibenzhang.zone.store import get_store
 
 # Issue 14: every test here runs on the local zone and on the S3 zone (a real SeaweedFS).
@@ -94,7 +95,8 @@ def test_identifiers_enter_as_per_run_pseudonyms_with_derived_attributes(op):
         assert ("收入", "numeric", "收入") in view.sources
         checked = sandbox.sql_guard.check(f"SELECT 身份证号 FROM r_{op.resource_id}", views)
         for _ in range(2):
-            tables.setdefault("runs", []).append(sandbox._materialize(s, checked, op.auth_id, date(2026, 1, 1)))
+            tables.setdefault("runs", []).append(sandbox._materialize(
+                named_engine("duckdb"), sandbox._projections(s, checked, op.auth_id, date(2026, 1, 1))))
     first, second = (t[f"r_{op.resource_id}"].column("身份证号").to_pylist() for t in tables["runs"])
     assert not any(v.startswith("990101") for v in first)  # never in clear
     assert len(set(first)) == 169 and not set(first) & set(second)  # a new key each run

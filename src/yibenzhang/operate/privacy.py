@@ -350,7 +350,7 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
     record the run in one write transaction (see the module docstring); the run is recorded
     whether released, held for output checking, or refused."""
     from . import output_check
-    from .sandbox import _materialize, run_locked
+    from .sandbox import Copy
 
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
@@ -377,13 +377,12 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
             sql = plan.sql
             if policy.epsilon_spent_micro + plan.epsilon_micro > policy.epsilon_total_micro:
                 raise _exhausted(policy, plan.epsilon_micro)
-            tables = _materialize(s, plan.checked, auth_id, day)
+            copy = Copy.prepare(s, plan.checked, auth_id, day)
         except sql_guard.Refusal as err:
             refusal = err
     if refusal is None and plan is not None:
         try:
-            exact = run_locked(plan.sql, tables, timeout=rules.sandbox_timeout_seconds,
-                               memory_mb=rules.sandbox_memory_mb)
+            exact = copy.run(plan.sql, timeout=rules.sandbox_timeout_seconds, memory_mb=rules.sandbox_memory_mb)
             out, detail = noisy_values(plan, exact)
         except sql_guard.Refusal as err:
             refusal = err

@@ -12,8 +12,9 @@ One query, step by step (`submit_query`):
    identifiers and non-numeric protected items as pseudonyms keyed per authorization and run,
    protected numbers as DOUBLE, attributes derived from an ID number as clear columns of their
    own (`column_kinds`);
-5. the query runs in a separate process (`runner.py`) with an address-space cap and a wall-clock
-   kill, on a DuckDB connection that sees only that copy;
+5. the query runs in a separate process (`zone/sandbox_runner.py`) with an address-space cap and
+   a wall-clock kill, on a DuckDB connection that sees only that copy — or, on Spark (zone.engine's
+   rule for a sandbox aggregate), on the cluster over views built there (`SparkEngine.aggregate`);
 6. aggregated: threshold, dominance and differencing decide primary suppressions, `suppression`
    adds secondary ones so margins do not give them back, suppressed cells are blanked (the
    operator sees which and why); row-level: clear items only;
@@ -65,8 +66,9 @@ from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, NotFound, Unauthenticated
 from ..i18n import translate
-from ..zone.engine import THREADS, get_engine
-from ..zone.service import current_relation, literal, quote
+from ..zone.engine import THREADS, Work, engine_for
+from ..zone.port import LiveState
+from ..zone.service import literal, live_state, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
 from . import output_check, privacy, run_record, sql_guard, suppression
@@ -82,7 +84,7 @@ ROW_OUTPUT_MAX = 100_000
 PREVIEW_ROWS = 1000
 FORBIDDEN_GRADES = ("核心", "重要")
 FINGERPRINT_GROUPS_MAX = 50_000
-RUNNER = str(Path(__file__).with_name("runner.py"))
+RUNNER = str(Path(__file__).parent.parent / "zone" / "sandbox_runner.py")
 
 
 _today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
@@ -318,13 +320,13 @@ def _column_sql(column: str, kind: str, item: str, key: str, year: int,
     return f"{expr} AS {quote(column)}"
 
 
-def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day: date) -> dict[str, pa.Table]:
-    """Only the referenced columns of each view, read from the zone into Arrow through the zone
-    engine, identifiers already replaced by pseudonyms keyed for this run (the key is random and
-    never stored: two runs, or two authorizations, give unrelated tokens)."""
-    engine = get_engine()
+def _projections(session: Session, checked: sql_guard.Checked, auth_id: int,
+                 day: date) -> dict[str, tuple[LiveState, str]]:
+    """Per view, its resource's live state and the projection that makes the sandbox's copy:
+    only the referenced columns, identifiers already replaced by pseudonyms keyed for this run
+    (the key is random and never stored: two runs, or two authorizations, give unrelated tokens)."""
     key = f"{secrets.token_hex(16)}:{auth_id}"
-    tables: dict[str, pa.Table] = {}
+    out: dict[str, tuple[LiveState, str]] = {}
     counties = None
     for view in checked.views:
         cols = [c for c in view.sources if checked.uses_star or c[0].lower() in checked.columns]
@@ -333,8 +335,43 @@ def _materialize(session: Session, checked: sql_guard.Checked, auth_id: int, day
             counties = _counties(session)
         projection = ", ".join(_column_sql(c, kind, item, key, day.year, counties)
                                for c, kind, item in cols) or "NULL AS _none"
-        tables[view.name] = engine.sql(f"SELECT {projection} FROM {current_relation(session, view.resource_id)}")
-    return tables
+        out[view.name] = (live_state(session, view.resource_id), projection)
+    return out
+
+
+def _materialize(engine: Any, projections: dict[str, tuple[LiveState, str]]) -> dict[str, pa.Table]:
+    """The sandbox's copy for the in-process engine: read from the zone into Arrow, handed to
+    the runner process."""
+    return {name: engine.run_platform_sql(state, f"SELECT {projection} FROM r")
+            for name, (state, projection) in projections.items()}
+
+
+@dataclass
+class Copy:
+    """The sandbox's copy of a query's views, where the query will run: read into Arrow for the
+    runner process (DuckDB), or left on the cluster (Spark: the rows never come here). Which one
+    is zone.engine's rule for a sandbox aggregate (YBZ_ENGINE, YBZ_SPARK_MIN_BYTES)."""
+
+    engine: Any
+    projections: dict[str, tuple[LiveState, str]]
+    tables: dict[str, pa.Table] = field(default_factory=dict)
+
+    @classmethod
+    def prepare(cls, session: Session, checked: sql_guard.Checked, auth_id: int, day: date) -> Copy:
+        projections = _projections(session, checked, auth_id, day)
+        engine = engine_for(Work.SANDBOX, input_bytes=sum(state.bytes for state, _p in projections.values()))
+        copy = cls(engine, projections)
+        if engine.name == "duckdb":
+            copy.tables = _materialize(engine, projections)
+        return copy
+
+    def run(self, sql: str, *, timeout: float, memory_mb: int) -> pa.Table:
+        try:
+            if self.engine.name == "duckdb":
+                return run_locked(sql, self.tables, timeout=timeout, memory_mb=memory_mb)
+            return run_remote(self.engine, self.projections, sql, timeout=timeout)
+        finally:
+            self.tables = {}
 
 
 _spare_lock = threading.Lock()
@@ -370,7 +407,7 @@ def _scratch_dir(size: int) -> str:
 
 
 def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_mb: int) -> pa.Table:
-    """Run `sql` in a separate process (`runner.py`) that sees only `tables`: a DuckDB connection
+    """Run `sql` in a separate process (`zone/sandbox_runner.py`) that sees only `tables`: a DuckDB connection
     without file or network access, no extension loading, configuration locked, its address space
     capped by setrlimit, killed by the wall clock after `timeout` s. A killed or crashed process
     is a refusal like any other, never an exception that escapes."""
@@ -419,6 +456,38 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
         shutil.rmtree(workdir, ignore_errors=True)
 
 
+# A result this large is not an aggregate anyone releases; on a cluster it is also the bound on
+# what comes back to the web process (the runner's bound is its memory cap).
+REMOTE_ROWS_MAX = 1_000_000
+
+
+def run_remote(engine: Any, projections: dict[str, tuple[LiveState, str]], sql: str, *,
+               timeout: float) -> pa.Table:
+    """Run `sql` on a cluster engine (Spark) over the views built there. Its failures are
+    refusals like the runner's: a planning error names Spark's error class, a runtime error only
+    its kind (the message may quote values), the time limit `sandbox_timeout`; a cluster that
+    is down is `engine_unavailable` (the run is recorded as refused; the operator tries again)."""
+    from ..errors import DomainError
+    from ..zone.spark import SandboxError, SandboxInterrupted
+
+    try:
+        out = engine.aggregate(projections, sql, timeout=timeout, max_rows=REMOTE_ROWS_MAX)
+    except SandboxInterrupted as err:
+        raise sql_guard.Refusal("sandbox_timeout", "查询超过{seconds}秒时限，已中止", seconds=timeout) from err
+    except SandboxError as err:
+        if err.planning:
+            raise sql_guard.Refusal("sql_error", "查询执行出错：{error}", error=err.kind) from err
+        raise sql_guard.Refusal("sql_runtime_error", "查询在处理数据时出错（{kind}），错误详情可能含有数据，不予显示",
+                                kind=err.kind) from err
+    except DomainError as err:
+        if err.code != "engine_unavailable":
+            raise
+        raise sql_guard.Refusal("engine_unavailable", "查询引擎暂不可用，请稍后重试") from err
+    if out.num_rows > REMOTE_ROWS_MAX:
+        raise sql_guard.Refusal("release_too_many_rows", "结果超过{n}行，请缩小范围或改为聚合", n=REMOTE_ROWS_MAX)
+    return out
+
+
 def _earlier_fingerprints(session: Session, auth_id: int, base: str) -> list[dict[str, Any]]:
     rows = session.scalars(select(SandboxRun.fingerprint).where(
         SandboxRun.authorization_id == auth_id,
@@ -449,7 +518,7 @@ class _Outcome:
     plan: disclosure.Plan | None = None
     out: pa.Table | None = None  # aggregate: still with the hidden columns until `_release`
     fingerprint: dict[str, Any] | None = None
-    tables: dict[str, pa.Table] = field(default_factory=dict)
+    copy: Copy | None = None
     primary: dict[int, str] = field(default_factory=dict)  # aggregate: cell → primary reason
     suppressed: list[dict[str, Any]] = field(default_factory=list)
 
@@ -484,7 +553,7 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
         views, rules, masks = views_for(session, auth)
         checked = sql_guard.check(sql, views)
         plan = disclosure.plan_release(checked, views, rules)
-        outcome = _Outcome(plan=plan, tables=_materialize(session, checked, auth.id, day))
+        outcome = _Outcome(plan=plan, copy=Copy.prepare(session, checked, auth.id, day))
         outcome.fingerprint = {"masks": masks[plan.view.name]} if plan.kind == ReleaseKind.ROWS.value else None
         return outcome
     except sql_guard.Refusal as refusal:
@@ -527,9 +596,10 @@ def _execute(outcome: _Outcome, auth_id: int, k: int) -> None:
     assert plan is not None
     settings = get_settings().rules
     try:
-        out = run_locked(plan.sql, outcome.tables, timeout=settings.sandbox_timeout_seconds,
-                         memory_mb=settings.sandbox_memory_mb)
-        outcome.tables = {}
+        assert outcome.copy is not None
+        out = outcome.copy.run(plan.sql, timeout=settings.sandbox_timeout_seconds,
+                               memory_mb=settings.sandbox_memory_mb)
+        outcome.copy = None
         if plan.kind == ReleaseKind.AGGREGATE.value:
             outcome.out = out
             outcome.primary = _primary(out, plan, k)

@@ -12,11 +12,13 @@ import contextlib
 import logging
 import os
 import threading
+import time
 import uuid
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import sqlglot
 from sqlglot import exp
 
 from ..errors import DomainError
@@ -76,6 +78,10 @@ class SparkEngine:
                                                                backoff_multiplier=2.0, max_backoff=2000)])
                     s.conf.set("spark.sql.session.timeZone", "UTC")
                     s.conf.set("spark.sql.ansi.enabled", "true")
+                    # the sandbox's per-run pseudonym keys ("<32 hex>:<authorization>") are
+                    # string literals of its plans: redacted wherever Spark prints a plan
+                    with contextlib.suppress(Exception):  # a server that forbids setting it
+                        s.conf.set("spark.sql.redaction.string.regex", r"[0-9a-f]{32}:[0-9]+")
                     self._session = s
                 except Exception as exc:  # grpc errors carry no stable type across versions
                     log.warning("spark connect %s unavailable: %s", self.remote, type(exc).__name__)
@@ -189,6 +195,94 @@ class SparkEngine:
         return Written(files, rows)
 
 
+    def aggregate(self, views: dict[str, tuple[LiveState, str]], sql: str, *, timeout: float,
+                  max_rows: int) -> pa.Table:
+        """The sandbox's query (issue 16) on the cluster: each view is its live state projected by
+        the platform's DuckDB SQL (pseudonyms, derived attributes), `sql` (checked by the sandbox's
+        guard, in DuckDB's dialect) runs over the views, and only its result — at most `max_rows`
+        + 1 rows, so the caller can tell that there were more — comes back. The rows never leave
+        the cluster. The job is interrupted after `timeout` seconds (`SandboxInterrupted`); a
+        planning or runtime error is a `SandboxError` naming Spark's error class only (its message
+        may quote values)."""
+
+        def go(spark: Any) -> pa.Table:
+            created: list[str] = []
+            tag = f"ybz-sandbox-{uuid.uuid4().hex}"
+            try:
+                names: dict[str, str] = {}
+                for name, (state, projection) in views.items():
+                    base = f"ybz_r_{uuid.uuid4().hex}"
+                    self.frame(spark, state).createOrReplaceTempView(base)
+                    created.append(base)
+                    view = f"ybz_v_{uuid.uuid4().hex}"
+                    spark.sql(spark_sql(f"SELECT {projection} FROM {base}")).createOrReplaceTempView(view)
+                    created.append(view)
+                    names[name.lower()] = view
+                tree = sqlglot.parse_one(sql, read="duckdb").transform(_to_spark)
+                for table in tree.find_all(exp.Table):
+                    bound = names.get(table.name.lower())
+                    if bound is not None and not table.args.get("db"):
+                        table.set("this", exp.to_identifier(bound))
+                # every identifier quoted: items are Chinese names, which Spark takes only quoted
+                df = spark.sql(tree.sql(dialect="spark", identify=True)).limit(int(max_rows) + 1)
+                spark.addTag(tag)
+                started = time.monotonic()
+                timer = threading.Timer(timeout, lambda: spark.interruptTag(tag))
+                timer.start()
+                try:
+                    table = df.toArrow()
+                except Exception as exc:
+                    if _connection_lost(exc):
+                        raise
+                    if time.monotonic() - started >= timeout:
+                        raise SandboxInterrupted() from exc
+                    raise SandboxError(_error_class(exc), planning=_is_planning(exc)) from exc
+                finally:
+                    timer.cancel()
+                    spark.removeTag(tag)
+                if time.monotonic() - started >= timeout:  # the limit is the limit, interrupted or not
+                    raise SandboxInterrupted()
+                return table
+            except (SandboxError, SandboxInterrupted, DomainError):
+                raise
+            except Exception as exc:
+                if _connection_lost(exc):
+                    raise
+                raise SandboxError(_error_class(exc), planning=_is_planning(exc)) from exc
+            finally:
+                for view in created:
+                    with contextlib.suppress(Exception):
+                        spark.catalog.dropTempView(view)
+
+        return canonical(self._run(go))
+
+
+class SandboxError(Exception):
+    """A sandbox query that Spark could not plan or run: its error class only."""
+
+    def __init__(self, kind: str, *, planning: bool) -> None:
+        super().__init__(kind)
+        self.kind = kind
+        self.planning = planning
+
+
+class SandboxInterrupted(Exception):
+    """A sandbox query interrupted at its time limit."""
+
+
+def _error_class(exc: BaseException) -> str:
+    for getter in ("getCondition", "getErrorClass"):
+        with contextlib.suppress(Exception):
+            found = getattr(exc, getter)()
+            if found:
+                return str(found)
+    return type(exc).__name__
+
+
+def _is_planning(exc: BaseException) -> bool:
+    return type(exc).__name__ in ("AnalysisException", "ParseException")
+
+
 def _connection_lost(exc: BaseException) -> bool:
     text = f"{type(exc).__name__} {exc}"
     return any(s in text for s in ("UNAVAILABLE", "failed to connect", "Connection refused", "RetriesExceeded",
@@ -236,13 +330,15 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.UBIGINT:
         return exp.DataType.build("DECIMAL(20,0)")
     top_n = node.this if isinstance(node, exp.Filter) else node
-    if isinstance(top_n, exp.Min) and top_n.args.get("count") is not None:
-        # DuckDB's min(x, n) [FILTER (WHERE …)]: the n smallest, as a list; Spark: the collected
-        # values (filtered there, the aggregate being collect_list), sorted, the first n
+    if isinstance(top_n, exp.Min | exp.Max) and top_n.args.get("count") is not None:
+        # DuckDB's min(x, n) / max(x, n) [FILTER (WHERE …)]: the n smallest / largest, as a list;
+        # Spark: the collected values (filtered there, the aggregate being collect_list), sorted
+        # ascending / descending, the first n
         collected: exp.Expression = exp.Anonymous(this="collect_list", expressions=[top_n.this.copy()])
         if isinstance(node, exp.Filter):
             collected = exp.Filter(this=collected, expression=node.expression.copy())
-        listed = exp.Anonymous(this="array_sort", expressions=[collected])
+        listed = (exp.Anonymous(this="array_sort", expressions=[collected]) if isinstance(top_n, exp.Min)
+                  else exp.Anonymous(this="sort_array", expressions=[collected, exp.false()]))
         return exp.Anonymous(this="slice", expressions=[listed, exp.Literal.number(1), top_n.args["count"].copy()])
     return node
 

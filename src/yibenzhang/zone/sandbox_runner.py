@@ -1,6 +1,7 @@
-"""Runs one sandbox query in a process of its own (started by `sandbox.run_locked`).
+"""Runs one sandbox query in a process of its own (started by `operate.sandbox.run_locked`): the
+DuckDB engine's isolated executor; on Spark the cluster runs the query (`SparkEngine.aggregate`).
 
-Run as a script, `python -I runner.py`, so that it imports nothing of the platform: only
+Run as a script, `python -I sandbox_runner.py`, so that it imports nothing of the platform: only
 DuckDB and PyArrow. It is started ahead of need (imports done, waiting), reads one line from
 stdin — the directory of its one query — and exits after that query (or at end of input).
 DIR holds `spec.json` ({"sql", "tables", "memory_mb"}) and one Arrow IPC file per view
