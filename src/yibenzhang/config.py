@@ -141,6 +141,7 @@ class Settings:
     spark_remote: str | None = None
     spark_min_bytes: int = 256 << 20
     compact_batches: int = 64
+    compact_bytes: int = 1 << 30  # Parquet bytes of increments past which it is compacted (0: never)
     # Issue 14: the zone on S3-compatible object storage. `zone_uri` is where batches live: the
     # local folder (`zone`, the default) or `s3://bucket/prefix`; with S3, `zone` is a local
     # scratch folder (staging, spill files) and the S3 settings say how to reach the store.
@@ -193,6 +194,7 @@ class Settings:
             spark_remote=os.environ.get("YBZ_SPARK_REMOTE") or None,
             spark_min_bytes=_int("YBZ_SPARK_MIN_BYTES", 256 << 20),
             compact_batches=_int("YBZ_COMPACT_BATCHES", 64),
+            compact_bytes=_int("YBZ_COMPACT_BYTES", 1 << 30),
             zone_uri=zone_uri,
             s3_endpoint=os.environ.get("YBZ_S3_ENDPOINT") or None,
             s3_region=os.environ.get("YBZ_S3_REGION") or "us-east-1",

@@ -24,6 +24,7 @@ from yibenzhang.zone import port as P
 from yibenzhang.zone.engine import named_engine
 from yibenzhang.zone.model import Batch
 from yibenzhang.zone.service import live_state, preview_rows
+from yibenzhang.zone.store import get_store
 
 SCHEMA = pa.schema([("姓名", pa.string()), ("公民身份号码", pa.string()), ("月收入", pa.string())])
 
@@ -131,6 +132,34 @@ def test_worker_compacts_past_the_setting(world, people, monkeypatch) -> None:
         assert job.status == "成功", (job.status, job.last_error)
         assert len(live_state(s, people).parts) == 1
     assert read(world, people).equals(before)
+
+
+def test_the_worker_compacts_past_the_bytes_of_increments(world, people, monkeypatch) -> None:
+    """YBZ_COMPACT_BYTES: the Parquet bytes of the batches on top of the last 全量 (recorded at
+    publication as `stored_bytes`), not their number, decide; the base's own bytes do not count."""
+    monkeypatch.setenv("YBZ_COMPACT_BATCHES", "0")
+    reset_settings()
+    big = [(f"人{i}", f"1101011990{i:08d}", str(i)) for i in range(2000)]
+    push(world, people, big, "全量")
+    with world.db.read() as s:
+        base = s.execute(select(Batch).where(Batch.resource_id == people)).scalar_one()
+        base_bytes = base.source["stored_bytes"]
+        assert base_bytes == sum(get_store().size(f"{base.path}/{f}") for f in base.files) > 0
+    monkeypatch.setenv("YBZ_COMPACT_BYTES", str(base_bytes))  # the base alone is never past it
+    reset_settings()
+    push(world, people, [("甲", "110101199003077777", "1.00")])
+    with world.db.read() as s:
+        assert not C.due(s, people)
+        assert not s.execute(select(jobs.Job).where(jobs.Job.kind == C.JOB_KIND)).first()
+    push(world, people, big)  # an increment as large as the base: with the first, past the bytes
+    with world.db.read() as s:
+        assert C.due(s, people)
+        queued = [j.payload for j in s.execute(select(jobs.Job).where(jobs.Job.kind == C.JOB_KIND)).scalars()]
+    assert queued == [{"resource_id": people}]
+    monkeypatch.setenv("YBZ_COMPACT_BYTES", "0")  # 0: never, whatever the bytes
+    reset_settings()
+    with world.db.read() as s:
+        assert not C.due(s, people)
 
 
 def test_api_queues_compaction(world, people, client) -> None:

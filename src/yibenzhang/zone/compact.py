@@ -81,9 +81,16 @@ def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None 
 
 
 def due(session: Session, resource_id: int) -> bool:
-    """Past the setting's number of live batches, a resource is compacted by the worker."""
-    limit = get_settings().compact_batches
-    return limit > 0 and len(_live_batches(session, resource_id)) > limit
+    """A resource is compacted by the worker past either setting: more live batches than
+    `YBZ_COMPACT_BATCHES`, or more than `YBZ_COMPACT_BYTES` of Parquet in the increments on top
+    of its base (the live batches after the first: what every read must union and de-duplicate
+    beside the base). A few large 追加 batches cost a read as much as many small ones."""
+    settings = get_settings()
+    live = _live_batches(session, resource_id)
+    if settings.compact_batches > 0 and len(live) > settings.compact_batches:
+        return True
+    increments = sum(int((b.source or {}).get("stored_bytes") or 0) for b in live[1:])
+    return settings.compact_bytes > 0 and len(live) > 1 and increments > settings.compact_bytes
 
 
 def _handle(db: Database, job: Any) -> dict[str, Any]:

@@ -191,6 +191,8 @@ def publish_batch(
             region = s.get(Region, resource.region_id)
             seq = (s.execute(select(func.max(Batch.seq)).where(Batch.resource_id == resource_id)).scalar() or 0) + 1
             relative = batch_dir(region.code, org.uscc, resource.code, seq)
+            # the Parquet bytes a read of the live state must scan (compaction's byte rule)
+            source = {**source, "stored_bytes": _staged_bytes(staging, files)}
             relative = staging.move_to(relative)  # on S3: the batch's own prefix beside it
             crash_point("renamed")
             now = utcnow()
@@ -217,8 +219,13 @@ def publish_batch(
     return batch
 
 
+def _staged_bytes(staging: Staging, files: list[str]) -> int:
+    return sum((staging.path / f).stat().st_size for f in files if (staging.path / f).is_file())
+
+
 def _compact_when_due(session: Session, resource: Resource) -> None:
-    """Past `YBZ_COMPACT_BATCHES` live batches, queue the resource's compaction (one at a time)."""
+    """Past `YBZ_COMPACT_BATCHES` live batches or `YBZ_COMPACT_BYTES` of increments, queue the
+    resource's compaction (one at a time)."""
     from .. import jobs
     from .compact import JOB_KIND, due
 
