@@ -264,7 +264,7 @@ def pytest_configure(config: pytest.Config) -> None:
     never compiles them, issue 19); each xdist worker finds the build and verifies it."""
     if hasattr(config, "workerinput"):
         return
-    from yibenzhang.quality import native
+    from yibenzhang.zone import native
 
     native.build()
 

@@ -29,31 +29,48 @@ def test_no_code_runs_on_duckdbs_process_wide_default_connection():
     assert offenders == []
 
 
-# Issue 13: the engine is a port; DuckDB is the zone's business. These modules still reach it
-# directly (their SQL has not moved behind the port yet). The list may only shrink: a module
-# that newly imports DuckDB outside zone/ and bench/ fails here.
-DUCKDB_OUTSIDE_THE_ZONE = {
-    "classify/masking.py", "classify/policies.py", "collect/pipeline.py", "open/downloads.py",
-    "open/rows_api.py", "operate/runner.py", "quality/evaluate.py", "quality/native/__init__.py",
-    "quality/service.py", "quality/validators.py", "share/service_rows.py",
-}
-
-
-def test_duckdb_is_imported_only_by_the_zone_and_the_modules_not_yet_ported():
-    package = ROOTS[0] / "yibenzhang"
-    importers = set()
+# Issue 13: the engine is a port; DuckDB is the zone's business. No module outside zone/ (the
+# DuckDB engine, its native extension and its sandbox runner) and bench/ (the plain baselines)
+# imports it.
+def _modules(package: Path):
     for path in package.rglob("*.py"):
         rel = path.relative_to(package).as_posix()
-        if rel.startswith(("zone/", "bench/")):
-            continue
-        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not rel.startswith(("zone/", "bench/")):
+            yield rel, ast.parse(path.read_text(encoding="utf-8"))
+
+
+def test_duckdb_is_imported_only_by_the_zone_and_the_benchmarks():
+    importers = set()
+    for rel, tree in _modules(ROOTS[0] / "yibenzhang"):
+        for node in ast.walk(tree):
             names = ([a.name for a in node.names] if isinstance(node, ast.Import)
                      else [node.module or ""] if isinstance(node, ast.ImportFrom) else [])
             if any(n == "duckdb" or n.startswith("duckdb.") for n in names):
                 importers.add(rel)
-    assert importers <= DUCKDB_OUTSIDE_THE_ZONE, sorted(importers - DUCKDB_OUTSIDE_THE_ZONE)
-    # a module that stopped importing DuckDB leaves the list (so the list says the truth)
-    assert importers == DUCKDB_OUTSIDE_THE_ZONE, sorted(DUCKDB_OUTSIDE_THE_ZONE - importers)
+    assert not importers, sorted(importers)
+
+
+# What the port has not taken over yet: stages that still hold a connection of the in-process
+# engine (or its table expression) and write DuckDB's dialect on it, rather than asking an engine
+# for an operation (count, query, write, run_platform_sql, aggregate) that DuckDB and Spark both
+# answer. The list may only shrink: a stage that newly reaches for a connection fails here.
+RAW_ENGINE = {"get_engine", "Connection", "shared_cursor", "current_relation", "DuckDBEngine"}
+ON_A_DUCKDB_CONNECTION = {
+    "classify/masking.py", "classify/policies.py", "classify/recognizers.py", "collect/pipeline.py",
+    "library/conflicts.py", "open/downloads.py", "open/rows_api.py", "quality/evaluate.py", "quality/service.py",
+    "quality/validators.py", "share/service_rows.py",
+}
+
+
+def test_stages_on_a_duckdb_connection_are_the_listed_ones():
+    holders = set()
+    for rel, tree in _modules(ROOTS[0] / "yibenzhang"):
+        for node in ast.walk(tree):
+            if (isinstance(node, ast.ImportFrom) and node.module and "zone" in node.module.split(".")
+                    and {a.name for a in node.names} & RAW_ENGINE):
+                holders.add(rel)
+    assert holders <= ON_A_DUCKDB_CONNECTION, sorted(holders - ON_A_DUCKDB_CONNECTION)
+    assert holders == ON_A_DUCKDB_CONNECTION, sorted(ON_A_DUCKDB_CONNECTION - holders)
 
 
 # Issue 19's layer rules. Pages call services: nothing under web/ imports zone/ or ledger/; no stage

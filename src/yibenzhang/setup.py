@@ -29,7 +29,7 @@ def initialize() -> dict[str, Any]:
         added = seed_categories(s)
         _locked_anchor(s)  # the chain's anchor exists from the start
     # The native quality checks are compiled here, at set-up, never by a query (issue 19).
-    from .quality import native
+    from .zone import native
 
     built = native.build()
     return {

@@ -1,4 +1,4 @@
-"""The native checks (quality/native, a DuckDB extension in C) agree with the Python references,
+"""The native checks (zone/native, a DuckDB extension in C) agree with the Python references,
 load only where allowed, and the evaluation answers the same with or without them."""
 
 from __future__ import annotations
@@ -27,10 +27,10 @@ from tests.quality.test_validators import (
     usccs,
 )
 from yibenzhang.codes import USCC_ALPHABET
-from yibenzhang.quality import native
 from yibenzhang.quality import validators as V
 from yibenzhang.quality.evaluate import evaluate
 from yibenzhang.quality.rules import Rule
+from yibenzhang.zone import native
 from yibenzhang.zone.engine import DuckDBEngine
 
 CON = duckdb.connect(config={"allow_unsigned_extensions": True})

@@ -8,7 +8,7 @@ the zone, generated with DuckDB SQL (no Python per row) into ./.bench/quality_<r
 Timed (median of runs): `quality.evaluate.evaluate` over the Parquet file — not-null, lengths,
 enumerations, formats with check digits (GB 11643, GB 32100, Luhn), phones, e-mail, division,
 date text, ranges, a regular expression and uniqueness — on a connection configured as the zone
-engine's, so the formats run as the native extension (quality.native) when it builds here; the
+engine's, so the formats run as the native extension (zone.native) when it builds here; the
 result says which path ran. Baseline in the same run: a plain DuckDB
 scan reading the same columns (one trivial predicate per column). Goal: < 1 s at full scale.
 
@@ -28,7 +28,6 @@ from typing import Any
 import duckdb
 
 from ..codes import USCC_ALPHABET
-from ..quality import native
 from ..quality.evaluate import evaluate
 from ..quality.rules import Rule, catalogue_rules
 from ..quality.validators import (
@@ -40,6 +39,7 @@ from ..quality.validators import (
     MOBILE_RE,
     USCC_WEIGHTS,
 )
+from ..zone import native
 from . import median_time
 
 FULL_ROWS = 1_000_000

@@ -26,9 +26,7 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from importlib.metadata import entry_points
-from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -36,6 +34,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .. import crypto
 from ..config import get_settings
+from ..zone.engine import Connection, Function, install
 
 # --- cleaning: the same value written differently must mask (and pseudonymise) the same ----
 
@@ -520,34 +519,32 @@ def sm4_decrypt_kernel(values: pa.Array | pa.ChunkedArray, key: bytes) -> pa.Arr
 _KEYED_RE = re.compile(r"ybz_mask_(hmac|sm4r|sm4s|sm4x)_([0-9a-f]*)")
 
 
-def _udf(kind: str, purpose: str, secret: str | None) -> tuple[Callable[[Any], pa.Array], str, str]:
+def _function(name: str, kind: str, purpose: str, secret: str | None) -> Function:
     if kind == "hmac":
         key = pseudonym_key(purpose, secret)
-        return (lambda v: hmac_kernel(v, key)), "VARCHAR", "VARCHAR"
+        return Function(name, lambda v: hmac_kernel(v, key), ("VARCHAR",), "VARCHAR")
     key = sm4_column_key(purpose, secret)
     if kind == "sm4x":
-        return (lambda v: sm4_decrypt_kernel(v, key)), "BLOB", "VARCHAR"
+        return Function(name, lambda v: sm4_decrypt_kernel(v, key), ("BLOB",), "VARCHAR")
     det = kind == "sm4s"
-    return (lambda v: sm4_kernel(v, key, deterministic=det)), "VARCHAR", "BLOB"
+    return Function(name, lambda v: sm4_kernel(v, key, deterministic=det), ("VARCHAR",), "BLOB",
+                    side_effects=kind == "sm4r")  # random IVs: never folded into one call
 
 
-def prepare(con: duckdb.DuckDBPyConnection, sql: str, *, secret: str | None = None) -> None:
-    """Register on `con` the keyed functions `sql` calls (keys derived from `secret`, the
-    platform secret by default). One connection serves one secret."""
-    known = {r[0] for r in con.execute(
-        "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_mask\\_%' ESCAPE '\\'"
-    ).fetchall()}
-    for m in sorted(set(_KEYED_RE.finditer(sql)), key=lambda m: m.group(0)):
-        name = m.group(0)
-        if name in known:
-            continue
-        fn, arg, ret = _udf(m.group(1), bytes.fromhex(m.group(2)).decode(), secret)
-        con.create_function(name, fn, [arg], ret, type="arrow", null_handling="special",
-                            side_effects=m.group(1) == "sm4r")
-        known.add(name)
+def functions(sql: str, *, secret: str | None = None) -> list[Function]:
+    """The keyed functions `sql` calls, their keys derived from `secret` (the platform secret by
+    default) and the purpose each name carries."""
+    found = sorted({m.group(0): m for m in _KEYED_RE.finditer(sql)}.items())
+    return [_function(name, m.group(1), bytes.fromhex(m.group(2)).decode(), secret) for name, m in found]
 
 
-def execute(sql: str, *, con: duckdb.DuckDBPyConnection | None = None, secret: str | None = None,
+def prepare(con: Connection, sql: str, *, secret: str | None = None) -> None:
+    """Register on `con` the keyed functions `sql` calls, through the engine's hook. One
+    connection serves one secret (a name already registered is kept)."""
+    install(con, functions(sql, secret=secret))
+
+
+def execute(sql: str, *, con: Connection | None = None, secret: str | None = None,
             tables: dict[str, pa.Table] | None = None) -> pa.Table:
     """Run a masked SELECT (on `con`, or a fresh zone engine connection) and return Arrow."""
     own = con is None

@@ -18,11 +18,12 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 
 from ..access import Actor, require
 from ..errors import DomainError, FieldError
+from ..zone.engine import Connection
+from ..zone.port import type_name
 from . import masking
 from .categories import CATEGORIES, FAMILIES
 from .grading import GRADE_LABELS, parse_grade
@@ -337,7 +338,7 @@ def masked_select_sql(items: Iterable[Any], exit_path: str, relation: str, *, pu
 
 
 def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str, *, purpose: str | None = None,
-                          policy: Policy | None = None, con: duckdb.DuckDBPyConnection | None = None,
+                          policy: Policy | None = None, con: Connection | None = None,
                           secret: str | None = None) -> pa.Table:
     """Rows already in Arrow (an API response, a sandbox result) masked for `exit_path`. Columns
     without an item are treated as ungraded, uncategorised items (fail closed). When every column
@@ -355,17 +356,9 @@ def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str,
 
 
 def _arrow_type(t: pa.DataType) -> str:
-    if pa.types.is_date(t):
-        return "DATE"
-    if pa.types.is_timestamp(t):
-        return "TIMESTAMP"
-    if pa.types.is_floating(t):
-        return "DOUBLE"
-    if pa.types.is_decimal(t):
-        return "DECIMAL"
-    if pa.types.is_integer(t):
-        return "BIGINT"
-    return "VARCHAR"
+    """The SQL type masking's operators take a column as (a boolean is masked as its text)."""
+    name = type_name(t)
+    return "VARCHAR" if name == "BOOLEAN" else name
 
 
 def _annotate(table: pa.Table, p: MaskPlan) -> pa.Table:

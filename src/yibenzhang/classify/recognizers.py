@@ -28,6 +28,7 @@ import pyarrow.compute as pc
 
 from .. import workdays
 from ..quality import validators
+from ..zone.port import type_name
 from .categories import CATEGORIES
 from .names import NameHit, is_generic_name, is_negative_name, match_name
 
@@ -113,20 +114,12 @@ def _as_arrow(values: Sequence[str | None] | pa.Array | pa.ChunkedArray) -> pa.A
     return pa.array([None if v is None else str(v) for v in values], type=pa.string())
 
 
+_KINDS = {"DATE": "date", "TIMESTAMP": "timestamp", "DECIMAL": "decimal", "DOUBLE": "float", "BIGINT": "integer",
+          "BOOLEAN": "boolean", "VARCHAR": "string"}
+
+
 def _kind(t: pa.DataType) -> str:
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_decimal(t):
-        return "decimal"
-    if pa.types.is_floating(t):
-        return "float"
-    if pa.types.is_integer(t):
-        return "integer"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    return "string"
+    return _KINDS[type_name(t)]
 
 
 # --- value recognizers ----------------------------------------------------------------------------

@@ -18,7 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -34,7 +33,7 @@ from ..db import Database
 from ..enums import ResourceStatus
 from ..errors import DomainError, ErrorBag, StorageFull, is_no_space
 from ..lineage import collect as lineage
-from ..zone.engine import get_engine
+from ..zone.engine import EngineError, get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
 from ..zone.service import publish_batch
 from ..zone.storage import Staging, crash_point, sm3_files
@@ -247,7 +246,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
             con.register("src_stream", _stream(source, started, progress, failure))
             try:
                 con.execute(plan.write_sql("src_stream", str(part), SINK)).fetchall()
-            except duckdb.Error:
+            except EngineError:
                 cause = failure[0] if failure else bad.failure
                 if cause is not None:
                     raise cause from None
@@ -293,7 +292,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         raise
     except BaseException as exc:
         lineage.fail(db, run, exc)
-        if isinstance(exc, OSError | duckdb.Error) and is_no_space(exc):
+        if isinstance(exc, OSError | EngineError) and is_no_space(exc):
             # the zone is full: a clear error; the staging folder goes below
             raise StorageFull() from None
         raise

@@ -18,7 +18,6 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
 from sqlalchemy.orm import Session
 
 from ..access import Actor, require
@@ -29,7 +28,7 @@ from ..config import get_settings
 from ..crypto import sm3_hex
 from ..errors import DomainError, Unauthenticated
 from ..ledger.access_log import OPEN_PREVIEW
-from ..zone.engine import get_engine
+from ..zone.engine import Connection, get_engine
 from ..zone.service import column_type, current_relation, literal
 from . import keys as key_service
 from .access import has_approved_application
@@ -234,7 +233,7 @@ def _write(sql: str, fmt: str, target: Path) -> None:
         con.close()
 
 
-def _write_xlsx(con: duckdb.DuckDBPyConnection, sql: str, target: Path) -> None:
+def _write_xlsx(con: Connection, sql: str, target: Path) -> None:
     from openpyxl import Workbook
 
     reader = con.sql(sql).to_arrow_reader(8192)

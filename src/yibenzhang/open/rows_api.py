@@ -8,14 +8,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-import duckdb
-
 from .. import ratelimit
 from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
 from ..params import parse_int
-from ..zone.engine import get_engine, json_value, shared_cursor
+from ..zone.engine import Connection, get_engine, json_value, shared_cursor
 from ..zone.service import literal, quote
 from .downloads import SNAPSHOT, Shape, file_for
 
@@ -65,7 +63,7 @@ def check_rate(key: str) -> None:
     LIMITER.hit(key, get_settings().rules.open_api_calls_per_minute)
 
 
-def _cursor() -> duckdb.DuckDBPyConnection:
+def _cursor() -> Connection:
     return shared_cursor(get_engine())  # the process's one connection, as share rows use
 
 

@@ -18,10 +18,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
-
 from .. import workdays
-from . import native
+from ..zone import native
+from ..zone.engine import Connection
 from . import validators as V
 from .rules import TEXT_TYPES, Rule
 
@@ -242,16 +241,16 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
             f"SELECT {', '.join(out)} FROM counts, samples")
 
 
-def relation_columns(con: duckdb.DuckDBPyConnection, relation: str) -> set[str]:
+def relation_columns(con: Connection, relation: str) -> set[str]:
     return {row[0] for row in con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()}
 
 
-def evaluate(con: duckdb.DuckDBPyConnection, relation: str, rules: list[Rule], *,
+def evaluate(con: Connection, relation: str, rules: list[Rule], *,
              references: dict[str, str] | None = None, today: date | None = None,
              provinces: Iterable[str] | None = None, divisions: Iterable[str] | None = None,
              sample_n: int = SAMPLE_ROWS, vectorized: bool = True) -> Evaluation:
     """Run every rule over `relation` (a DuckDB table expression) in one statement. Formats are
-    checked by the native functions when `con` can load them (quality.native), else check digits by
+    checked by the native functions when `con` can load them (zone.native), else check digits by
     the Python kernels (registered on `con`, see KERNEL_FORMATS); `vectorized=False` uses portable
     SQL only, as Spark would run it."""
     started = time.perf_counter()

@@ -15,7 +15,6 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import duckdb
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -30,8 +29,9 @@ from ..lineage import quality as lineage
 from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
+from ..zone import native
+from ..zone.engine import Connection, EngineError, literal_rows
 from ..zone.storage import crash_point
-from . import native
 from . import scores as S
 from .evaluate import Evaluation, RuleResult, build_sql, evaluate, from_row, quote
 from .model import QualityResult, QualityRule, QualityRun
@@ -91,9 +91,8 @@ def _validate_rule(session: Session, resource: Resource, kind: str, items: list[
             re.compile(pattern)
             # A connection of its own: the process-wide default one is shared by every thread
             # and by any code that closes it, which made this check fail depending on test order.
-            with duckdb.connect() as con:
-                con.execute("SELECT regexp_full_match('', $p)", {"p": pattern}).fetchall()
-        except (re.error, duckdb.Error):
+            literal_rows("SELECT regexp_full_match('', $p)", {"p": pattern})
+        except (re.error, EngineError):
             bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
         if not pattern:
             bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
@@ -180,7 +179,7 @@ def _zone() -> Any:
     return zone
 
 
-def _connect() -> duckdb.DuckDBPyConnection:
+def _connect() -> Connection:
     from ..zone.engine import get_engine
 
     # Unsigned extensions on this connection only, and only when a verified build exists.

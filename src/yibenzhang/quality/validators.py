@@ -22,12 +22,12 @@ from collections.abc import Iterable
 from datetime import date, datetime
 from typing import Any
 
-import duckdb
 import numpy as np
 import pyarrow as pa
 
 from .. import workdays
 from ..codes import USCC_ALPHABET, uscc_check_character
+from ..zone.engine import Connection, Function, install
 
 # GB/T 2260 province-level prefixes (first two digits of a division code), plus 71 台湾,
 # 81 香港, 82 澳门 and 83 (港澳台居民居住证 numbers start 830000).
@@ -345,7 +345,7 @@ def sql_in_range(v: str, lo: object = None, hi: object = None) -> str:
     return f"({' AND '.join(parts)})"
 
 
-# --- the native functions (quality/native: a DuckDB extension in C) ------------------------------
+# --- the native functions (zone/native: a DuckDB extension in C) ------------------------------
 #
 # Each takes the value and answers like the Python reference; settings stay in SQL.
 
@@ -679,7 +679,7 @@ def sql_date_text_ymd(v: str, ymd: str, *, lo: date | None = None, hi: date | No
     return f"(CASE WHEN {v} IS NULL THEN NULL ELSE coalesce({cond}, FALSE) END)"
 
 
-def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
+def register_udfs(con: Connection, *, today: date | None = None,
                   provinces: Iterable[str] | None = None) -> dict[str, str]:
     """Register the kernels on `con` (once per configuration) and return format → function name.
     The name carries the date and province set, so one connection can serve several configurations."""
@@ -693,17 +693,12 @@ def register_udfs(con: duckdb.DuckDBPyConnection, *, today: date | None = None,
         "mobile": ("ybz_mobile", mobile_kernel),
         "date_text": ("ybz_date_ymd", date_ymd_kernel),  # returns YYYYMMDD: see sql_date_text_ymd
     }
-    known = {r[0] for r in con.execute(
-        "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_%' ESCAPE '\\'").fetchall()}
-    for name, fn in kernels.values():
-        if name not in known:
-            returns = "INTEGER" if name == "ybz_date_ymd" else "BOOLEAN"
-            con.create_function(name, _one_at_a_time(fn), ["VARCHAR"], returns, type="arrow",
-                                null_handling="special")
+    install(con, [Function(name, _one_at_a_time(fn), ("VARCHAR",), "INTEGER" if name == "ybz_date_ymd" else "BOOLEAN")
+                  for name, fn in kernels.values()])
     return {fmt: name for fmt, (name, _) in kernels.items()}
 
 
-def register_checks(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...], *, today: date | None = None,
+def register_checks(con: Connection, formats: tuple[str, ...], *, today: date | None = None,
                     provinces: Iterable[str] | None = None) -> str:
     """Register ONE function of len(formats) VARCHAR arguments returning an INTEGER bitmask: bit
     k set when argument k passes check `formats[k]` (unset for NULL: the caller tests nullness).
@@ -727,12 +722,10 @@ def register_checks(con: duckdb.DuckDBPyConnection, formats: tuple[str, ...], *,
                 mask |= kernels[fmt](values).astype(np.int32) << bit
         return pa.array(mask, type=pa.int32())
 
-    if not con.execute("SELECT 1 FROM duckdb_functions() WHERE function_name = ?", [name]).fetchall():
-        # DuckDB reads the arity from the signature: a lambda with one named argument per column.
-        args = ", ".join(f"a{k}" for k in range(len(formats)))
-        fixed = eval(f"lambda {args}: checks({args})", {"checks": checks})  # generated names only
-        con.create_function(name, fixed, ["VARCHAR"] * len(formats), "INTEGER", type="arrow",
-                            null_handling="special")
+    # DuckDB reads the arity from the signature: a lambda with one named argument per column.
+    args = ", ".join(f"a{k}" for k in range(len(formats)))
+    fixed = eval(f"lambda {args}: checks({args})", {"checks": checks})  # generated names only
+    install(con, [Function(name, fixed, ("VARCHAR",) * len(formats), "INTEGER")])
     return name
 
 

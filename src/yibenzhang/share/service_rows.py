@@ -25,7 +25,6 @@ from functools import cached_property, lru_cache
 from pathlib import Path
 from typing import Any
 
-import duckdb
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
@@ -42,7 +41,7 @@ from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageF
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
-from ..zone.engine import get_engine, json_value, shared_cursor
+from ..zone.engine import Connection, EngineError, get_engine, json_value, shared_cursor
 from ..zone.service import current_relation, quote
 from ..zone.storage import crash_point
 from . import grants as G
@@ -239,13 +238,13 @@ def clear_cache() -> None:
     _cast.cache_clear()
 
 
-def cursor(sql: str | None = None) -> duckdb.DuckDBPyConnection:
+def cursor(sql: str | None = None) -> Connection:
     """A cursor on the process's shared DuckDB connection, with the keyed masking functions `sql`
     calls registered on it (once per SQL text)."""
     return shared_cursor(get_engine(), sql, (lambda con: masking.prepare(con, sql)) if sql is not None else None)
 
 
-def connection() -> duckdb.DuckDBPyConnection:
+def connection() -> Connection:
     """A cursor on the process's shared DuckDB connection (close it when done)."""
     return cursor()
 
@@ -290,7 +289,7 @@ def _cast(sql_type: str, value: str, name: str) -> Any:
     con = cursor()
     try:
         return con.execute(f"SELECT CAST(? AS {sql_type})", [value]).fetchone()[0]
-    except duckdb.Error:
+    except EngineError:
         raise DomainError("filter_value_invalid", "筛选值“{value}”不是信息项“{name}”的有效取值", value=value,
                           name=name) from None
     finally:

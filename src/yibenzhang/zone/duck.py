@@ -6,9 +6,10 @@ connection through `connect()` (the port is taking their work over one operation
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,10 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from sqlglot import exp
 
+from .functions import Function
 from .port import META, RELATION, LiveState, Written, canonical
+
+log = logging.getLogger(__name__)
 
 # Sane limits on a shared machine: DuckDB spills to disk beyond the memory limit, so a 2 GB
 # file never needs 2 GB of memory.
@@ -66,6 +70,43 @@ def literal_rows(query: str, params: dict[str, Any] | list[Any] | None = None) -
     on it while a result is unfinished)."""
     with duckdb.connect() as con:
         return con.execute(query, params).fetchall()
+
+
+Connection = duckdb.DuckDBPyConnection
+EngineError = duckdb.Error  # what a failed statement raises (a stage catches it to clean up)
+
+
+def install(con: Connection, functions: Iterable[Function]) -> None:
+    """DuckDB's one hook for the platform's functions (zone.functions): each registered once per
+    connection as an Arrow function; a name the connection already knows is left as it is."""
+    wanted = list(functions)
+    if not wanted:
+        return
+    known = {r[0] for r in con.execute(
+        "SELECT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_%' ESCAPE '\\'").fetchall()}
+    for f in wanted:
+        if f.name in known:
+            continue
+        con.create_function(f.name, f.kernel, list(f.args), f.returns, type="arrow", null_handling="special",
+                            side_effects=f.side_effects)
+        known.add(f.name)
+
+
+def load_extension(con: Connection, path: Path, functions: Iterable[str]) -> bool:
+    """Whether `functions` are on `con`, loading the extension at `path` (verified by its caller)
+    if they are not yet; a connection that may not load it says no."""
+    names = set(functions)
+    present = {r[0] for r in con.execute(
+        "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_%' ESCAPE '\\'"
+    ).fetchall()}
+    if present >= names:
+        return True
+    try:
+        con.execute(f"LOAD {literal(str(path))}")
+    except duckdb.Error as exc:  # a connection without allow_unsigned_extensions, say
+        log.info("extension not loaded on this connection: %s", type(exc).__name__)
+        return False
+    return True
 
 
 # One DuckDB database per engine and process for the request paths (share rows, open rows): one

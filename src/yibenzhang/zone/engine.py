@@ -21,19 +21,35 @@ from typing import Any
 
 from ..config import get_settings
 from ..errors import DomainError
-from .duck import MEMORY_LIMIT, THREADS, DuckDBEngine, literal_rows, shared_cursor
+from .duck import (
+    MEMORY_LIMIT,
+    THREADS,
+    Connection,
+    DuckDBEngine,
+    EngineError,
+    install,
+    literal_rows,
+    load_extension,
+    shared_cursor,
+)
+from .functions import Function
 from .port import Engine
 
 __all__ = [
     "MEMORY_LIMIT",
     "THREADS",
+    "Connection",
     "DuckDBEngine",
     "Engine",
+    "EngineError",
+    "Function",
     "Work",
     "engine_for",
     "get_engine",
+    "install",
     "json_value",
     "literal_rows",
+    "load_extension",
     "named_engine",
     "shared_cursor",
 ]

@@ -35,6 +35,25 @@ ARROW_TYPES = {"VARCHAR": pa.string(), "DOUBLE": pa.float64(), "DECIMAL(18,2)": 
                "BOOLEAN": pa.bool_()}
 
 
+def type_name(t: pa.DataType) -> str:
+    """The kind of an Arrow type in the zone's type names — DATE, TIMESTAMP, DECIMAL, DOUBLE,
+    BIGINT, BOOLEAN or VARCHAR (anything else) — the platform's one switch over Arrow types
+    (masking picks its operators' SQL types by it, recognizers their value kinds)."""
+    if pa.types.is_date(t):
+        return "DATE"
+    if pa.types.is_timestamp(t):
+        return "TIMESTAMP"
+    if pa.types.is_decimal(t):
+        return "DECIMAL"
+    if pa.types.is_floating(t):
+        return "DOUBLE"
+    if pa.types.is_integer(t):
+        return "BIGINT"
+    if pa.types.is_boolean(t):
+        return "BOOLEAN"
+    return "VARCHAR"
+
+
 @dataclass(frozen=True)
 class Column:
     name: str

@@ -183,17 +183,15 @@ def connect(**config: object) -> duckdb.DuckDBPyConnection:
 
 def load(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the native functions are available on `con` (loading the verified build if need be)."""
-    present = {r[0] for r in con.execute(
-        "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_native\\_%' ESCAPE '\\'"
-    ).fetchall()}
-    if present >= set(FUNCTIONS):
+    from ..duck import load_extension
+
+    if _present(con):
         return True
     path = locate()
-    if path is None:
-        return False
-    try:
-        con.execute(f"LOAD '{path}'")
-    except duckdb.Error as exc:  # a connection without allow_unsigned_extensions, say
-        log.info("native checks not loaded on this connection: %s", exc)
-        return False
-    return True
+    return path is not None and load_extension(con, path, FUNCTIONS)
+
+
+def _present(con: duckdb.DuckDBPyConnection) -> bool:
+    return {r[0] for r in con.execute(
+        "SELECT DISTINCT function_name FROM duckdb_functions() WHERE function_name LIKE 'ybz\\_native\\_%' ESCAPE '\\'"
+    ).fetchall()} >= set(FUNCTIONS)
