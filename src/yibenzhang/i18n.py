@@ -1917,3 +1917,8 @@ EN.update({
         "The provider “{org}” has no information system registered yet; add one with ybz system add first",
     "与资源库权威值一致": "Agrees with the library's authoritative value",
 })
+
+# Role journeys (issue 17): the documents' print button says it also saves a PDF.
+EN.update({
+    "打印 / 保存为PDF": "Print / save as PDF",
+})
