@@ -444,8 +444,34 @@ def test_operator_queries_under_the_authorization_and_makes_a_product(walk, jwor
     page.fill("#f-description", "按区县统计的居民收入结构。")
     page.fill("#f-use", "小微企业信用评估")
     page.fill("#f-scenario", "银行授信参考")
+    page.fill("#f-pi_consent_ref", "授权书 2026-018")  # 收入 is personal information: the consent on record
     walk.click_to("#product-form button[type=submit]", "**/console/products/*?done=create")
     assert f"区县收入结构报告（{suffix}）" in page.locator("h1").inner_text()
+    pid = int(page.url.split("/console/products/")[1].split("?")[0])
+    walk.click_to("#submit-review button[type=submit]", "**done=review*")
+    assert page.locator("#product-state").inner_text() == "合规审查中"
+
+    # 3. Registered once the authority signed the review off; the certificate, printable.
+    from yibenzhang.operate import compliance, registration
+
+    with w.db.write() as s:
+        compliance.sign_off(s, w.actor("reviewer"), pid,
+                            [{"kind": k, "verdict": "通过", "note": "经核查符合要求"} for k in (1, 2, 5, 7)])
+    walk.go(f"/console/products/{pid}")
+    for i, holder in enumerate(("云岭省公安厅", "云岭数据运营有限公司", "云岭数据运营有限公司")):
+        page.fill(f"#f-right-{i}", holder)
+    walk.click_to("#register-form button[type=submit]", "**done=register*")
+    today = workdays.today()
+    with w.db.write() as s:
+        reg = registration.list_registrations(s, w.actor("reviewer"), product_id=pid)[0]
+        registration.accept(s, w.actor("reviewer"), reg.id, today=today)
+        registration.formal_check(s, w.actor("reviewer"), reg.id, today=today)
+        registration.assign_code(s, w.actor("reviewer"), reg.id, today=today + timedelta(days=30))
+    walk.go(f"/console/products/{pid}")
+    walk.click_to("#certificate-link", "**/certificates/*")
+    assert page.locator("#verification").get_attribute("data-valid") == "yes"
+    assert f"区县收入结构报告（{suffix}）" in page.locator("#certificate").inner_text()
+    print_button_is_there(page)
     walk.end("operator")
 
 
