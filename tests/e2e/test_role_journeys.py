@@ -24,14 +24,12 @@ import pytest
 
 from tests.e2e.test_documents_print import print_button_is_there
 from tests.e2e.test_mapping_browser import _id
+from tests.e2e.test_offline_responsive import SCREENS  # laptop 1366×768, phone 390×844
 from tests.factories import PASSWORD, published, resource_in
 from tests.live_server import serve_app
 from yibenzhang import workdays
 from yibenzhang.access import Actor
 from yibenzhang.catalog.schemas import ItemIn
-
-SCREENS = {"laptop": {"width": 1366, "height": 768}, "phone": {"width": 390, "height": 844}}
-
 
 # --------------------------------------------------------------------------- the module's server
 
@@ -159,19 +157,30 @@ def _bare(url: str) -> str:
     return url.split("#", 1)[0]
 
 
+@pytest.fixture(scope="module")
+def contexts(browser, jserver) -> Iterator[dict[str, object]]:
+    """One browser context per screen size for the module, so the walks share its cache of the
+    static files (each walk signs in afresh: the cookies are cleared between walks)."""
+    made = {name: browser.new_context(base_url=jserver, locale="zh-CN", viewport=size, accept_downloads=True)
+            for name, size in SCREENS.items()}
+    yield made
+    for context in made.values():
+        context.close()
+
+
 @pytest.fixture(params=sorted(SCREENS))
-def walk(request, browser, jserver, tmp_path) -> Iterator[Walk]:
-    screen = SCREENS[request.param]
-    context = browser.new_context(base_url=jserver, locale="zh-CN", viewport=screen, accept_downloads=True)
+def walk(request, contexts, jserver, tmp_path) -> Iterator[Walk]:
+    context = contexts[request.param]
+    context.clear_cookies()
     page = context.new_page()
     page.set_default_timeout(20000)
-    w = Walk(page, jserver, screen["width"], tmp_path)
-    context.on("request", w.on_request)
+    w = Walk(page, jserver, SCREENS[request.param]["width"], tmp_path)
+    page.on("request", w.on_request)
     page.on("framenavigated", w.on_navigated)
     try:
         yield w
     finally:
-        context.close()
+        page.close()
 
 
 def _screen(walk: Walk) -> str:
