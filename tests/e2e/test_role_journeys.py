@@ -92,12 +92,18 @@ class Walk:
     width: int
     folder: Path
     requests: list[str] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
     navigated: list[str] = field(default_factory=list)
     checked: set[str] = field(default_factory=set)
     too_wide: dict[str, str] = field(default_factory=dict)
 
     def on_request(self, request) -> None:
         self.requests.append(request.url)
+
+    def on_console(self, message) -> None:
+        """A request the page's CSP stopped never reaches the request log: Chromium reports it here."""
+        if message.type == "error" and "Content Security Policy" in message.text:
+            self.refused.append(message.text)
 
     def on_navigated(self, frame) -> None:
         if frame == self.page.main_frame:
@@ -138,6 +144,7 @@ class Walk:
         self.page.screenshot(path=str(self.folder / f"{name}.png"), full_page=True)
         assert self.too_wide == {}, f"pages wider than {self.width} px: {self.too_wide}; see {self.folder}"
         assert self.external == [], f"requests off this server: {self.external}"
+        assert self.refused == [], f"refused by the pages' CSP: {self.refused}"
         unchecked = set(self.navigated) - self.checked
         assert not unchecked, f"pages reached but not checked: {unchecked}"
 
@@ -176,6 +183,7 @@ def walk(request, contexts, jserver, tmp_path) -> Iterator[Walk]:
     page.set_default_timeout(20000)
     w = Walk(page, jserver, SCREENS[request.param]["width"], tmp_path)
     page.on("request", w.on_request)
+    page.on("console", w.on_console)
     page.on("framenavigated", w.on_navigated)
     try:
         yield w
