@@ -306,6 +306,8 @@ def test_steward_creates_uploads_with_mapping_confirms_grades_answers_an_objecti
     walk.click_to("#todo-objections a", "**/console/objections*")
     row = page.locator(f"#objection-{oid}")
     assert "张3的姓名有误" in row.inner_text()
+    form = row.locator(".action-answer").bounding_box()  # on the screen, not past its edge (a phone: a card)
+    assert form is not None and form["x"] + form["width"] <= walk.width + 1, form
     row.locator(f"#answer-{oid}").select_option("受理")
     row.locator(f"#answer-reason-{oid}").fill("核实后更正")
     walk.click_to(f"#objection-{oid} .action-answer button[type=submit]", "**done=answer*")
