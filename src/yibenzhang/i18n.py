@@ -1923,3 +1923,8 @@ EN.update({
     "查询引擎暂不可用，请稍后重试": "The query engine is unavailable; try again later",
     "结果超过{n}行，请缩小范围或改为聚合": "The result has more than {n} rows; narrow it or aggregate",
 })
+
+# Role journeys (issue 17): the documents' print button says it also saves a PDF.
+EN.update({
+    "打印 / 保存为PDF": "Print / save as PDF",
+})

@@ -36,6 +36,19 @@ def _fits_one_a4_page_with_seal(page, seal_selector: str, tmp_path, name: str) -
     assert pdf_pages(pdf) == 1
 
 
+def print_button_is_there(page) -> None:
+    """A visible 打印 / 保存为PDF button, reached with Tab from the verification link before it,
+    hidden when printing."""
+    button = page.get_by_role("button", name="打印 / 保存为PDF")
+    assert button.is_visible() and not button.is_disabled()
+    page.locator("#verify-link").focus()
+    page.keyboard.press("Tab")
+    assert button.evaluate("b => b === document.activeElement")
+    page.emulate_media(media="print")
+    assert not button.is_visible()
+    page.emulate_media(media="screen")
+
+
 def test_approval_form_prints_on_one_a4_page(page, e2e_world, tmp_path):
     w = e2e_world
     rid = published(w)
@@ -58,6 +71,7 @@ def test_approval_form_prints_on_one_a4_page(page, e2e_world, tmp_path):
     decisions = page.locator("#form-decisions").inner_text()
     assert "police_approver" in decisions and "2026-03-03" in decisions
     verify_url = page.locator("#verify-link").get_attribute("href")
+    print_button_is_there(page)
     _fits_one_a4_page_with_seal(page, f"#seal-svg-{req_id}", tmp_path, "approval-form")
 
     # The QR code's address: anyone, signed out, sees the check.
@@ -95,4 +109,5 @@ def test_certificate_prints_on_one_a4_page(page, e2e_world, tmp_path):
     assert page.locator("#verification").get_attribute("data-valid") == "yes"
     assert page.locator("#certificate-seal svg.segno").count() == 0 and page.locator("figure.qr svg").count() == 1
     assert "云岭省大数据发展管理局" in page.locator("#seal-svg-cert").text_content()
+    print_button_is_there(page)
     _fits_one_a4_page_with_seal(page, "#seal-svg-cert", tmp_path, "certificate")
