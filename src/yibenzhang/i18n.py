@@ -1917,3 +1917,8 @@ EN.update({
         "The provider “{org}” has no information system registered yet; add one with ybz system add first",
     "与资源库权威值一致": "Agrees with the library's authoritative value",
 })
+
+# issue 15: hidden columns in XLSX
+EN.update({
+    "{n}个隐藏列已读取（{letters}列：{names}）": "{n} hidden columns were read (columns {letters}: {names})",
+})
