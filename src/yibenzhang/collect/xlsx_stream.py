@@ -96,8 +96,18 @@ def _text_of(item: ET.Element, ns: str) -> str:
     phonetic runs (`<rPh>`) are not part of the value."""
     t = item.find(ns + "t")
     if t is not None:
-        return t.text or ""
-    return "".join(t.text or "" for r in item.iterfind(ns + "r") for t in r.iterfind(ns + "t"))
+        return _t(t)
+    return "".join(_t(t) for r in item.iterfind(ns + "r") for t in r.iterfind(ns + "t"))
+
+
+_SPACE = "{http://www.w3.org/XML/1998/namespace}space"
+
+
+def _t(t: ET.Element) -> str:
+    """A `<t>`'s text: its XML whitespace at either end is dropped unless xml:space="preserve"
+    (as calamine reads it; Excel and openpyxl mark text with such spaces preserve)."""
+    text = t.text or ""
+    return text if t.get(_SPACE) == "preserve" else text.strip(" \t\r\n")
 
 
 def _pull(stream: Any) -> Iterator[tuple[str, ET.Element]]:
@@ -267,6 +277,13 @@ class SheetCells:
             yield chunk
 
     def rows(self) -> Iterator[list[Any]]:
+        try:
+            yield from self._rows()
+        except (ET.ParseError, zipfile.BadZipFile, EOFError, ValueError, IndexError) as exc:
+            # a malformed part, a shared string index out of range: the file is broken
+            raise _invalid(f"{type(exc).__name__}: {exc}") from None
+
+    def _rows(self) -> Iterator[list[Any]]:
         parser = ET.XMLPullParser(events=("start", "end"))
         holder: ET.Element | None = None  # <sheetData>: rows read are dropped from it
         ns = ""
@@ -342,14 +359,17 @@ class SheetCells:
                 return True
             if flag in ("0", "false"):
                 return False
-            raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}",
-                              detail=f"Unrecognized boolean cell value: {text[:20]}")
+            raise _invalid(f"Unrecognized boolean cell value: {text[:20]}")
         if t == "d":
             try:
                 return _iso(text)
             except ValueError:
                 return text
         return None  # an error (#N/A, #DIV/0!): no value, as calamine gives it
+
+
+def _invalid(detail: str) -> DomainError:
+    return DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=detail[:200])
 
 
 def open_cells(path: Any, sheet_part: str) -> tuple[zipfile.ZipFile, SheetCells]:
@@ -361,6 +381,9 @@ def open_cells(path: Any, sheet_part: str) -> tuple[zipfile.ZipFile, SheetCells]
         strings = shared_strings(zf, targets.get("sharedStrings"))
         kinds = _number_kinds(zf, targets.get("styles"))
         return zf, SheetCells(zf, sheet_part, strings, kinds, date1904)
+    except (ET.ParseError, zipfile.BadZipFile, EOFError, ValueError) as exc:
+        zf.close()
+        raise _invalid(f"{type(exc).__name__}: {exc}") from None
     except BaseException:
         zf.close()
         raise
