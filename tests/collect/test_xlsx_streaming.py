@@ -3,6 +3,7 @@ memory does not grow with the sheet; it gives the same cell values as calamine, 
 
 from __future__ import annotations
 
+import re
 import tracemalloc
 import zipfile
 from pathlib import Path
@@ -27,7 +28,8 @@ STRINGS = ["0012", "<t>\n d\t</t>", '<t xml:space="preserve">  eã€€</t>', "<t>ã€
            "<t>x&amp;y &#x4e00;&lt;</t><rPh sb=\"0\" eb=\"1\"><t>PH</t></rPh>", "<t>  spaced  </t>", "<t></t>"]
 
 
-def xlsx(path: Path, cells: list[str], *, date1904: bool = False, extra: str = "", tail: str = "") -> Path:
+def xlsx(path: Path, cells: list[str], *, date1904: bool = False, extra: str = "", tail: str = "",
+         prefix: str = "") -> Path:
     """A workbook written part by part: one sheet of `cells` rows (raw <row> XML), the styles
     above, and the shared strings STRINGS."""
     def part(body: str) -> str:
@@ -60,8 +62,10 @@ def xlsx(path: Path, cells: list[str], *, date1904: bool = False, extra: str = "
             '</fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders>'
             f'<cellXfs count="{len(STYLES)}">{xfs}</cellXfs></styleSheet>'))
         z.writestr("xl/sharedStrings.xml", part(f'<sst xmlns="{NS}" count="{len(STRINGS)}">{sst}</sst>'))
-        z.writestr("xl/worksheets/sheet1.xml", part(
-            f'<worksheet xmlns="{NS}">{extra}<sheetData>' + "".join(cells) + f"</sheetData>{tail}</worksheet>"))
+        sheet = f'<worksheet xmlns="{NS}">{extra}<sheetData>' + "".join(cells) + f"</sheetData>{tail}</worksheet>"
+        if prefix:  # every element of the sheet in a prefixed namespace (<x:row>), as some tools write
+            sheet = re.sub(r"<(/?)(\w+)", rf"<\1{prefix}:\2", sheet).replace("xmlns=", f"xmlns:{prefix}=", 1)
+        z.writestr("xl/worksheets/sheet1.xml", part(sheet))
     return path
 
 
@@ -118,9 +122,15 @@ def trim(row: list[object]) -> list[object]:
     return row
 
 
-@pytest.mark.parametrize("date1904", [False, True])
-def test_every_value_kind_is_the_same_as_calamine_gives_cell_by_cell(tmp_path, date1904):
-    path = xlsx(tmp_path / "kinds.xlsx", kinds_sheet(), date1904=date1904)
+@pytest.mark.parametrize(("date1904", "form"), [(False, "plain"), (True, "plain"), (False, "prefixed"),
+                                               (True, "spaced")])
+def test_every_value_kind_is_the_same_as_calamine_gives_cell_by_cell(tmp_path, date1904, form):
+    """plain: what Excel writes, scanned (a row with rich text parsed as XML); prefixed: the
+    sheet parsed as XML; spaced: line breaks between cells, each row parsed as XML."""
+    rows = kinds_sheet()
+    if form == "spaced":
+        rows = [r.replace("</c><c", "</c>\n  <c") for r in rows]
+    path = xlsx(tmp_path / "kinds.xlsx", rows, date1904=date1904, prefix="x" if form == "prefixed" else "")
     expected, got = calamine_rows(path), streamed_rows(path)
     assert len(got) >= len(expected) > len(STYLES)
     for r, (want, have) in enumerate(zip(expected, got, strict=False), start=1):

@@ -13,6 +13,7 @@ millisecond rounding) and under an elapsed-time style ([h]:mm) as timedelta.
 
 from __future__ import annotations
 
+import html
 import math
 import posixpath
 import re
@@ -226,6 +227,35 @@ def sheet_head(zf: zipfile.ZipFile, part: str) -> dict[str, Any]:
     return {"hidden_columns": sorted(set(hidden))}
 
 
+_ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?worksheet\b[^>]*>")
+_XMLNS = re.compile(rb"xmlns(?::[\w.-]+)?\s*=\s*\"[^\"]*\"")
+_ROW_TAG = re.compile(rb"<row\b([^>]*?)(/?)>")
+_ROW_R = re.compile(rb"\br=\"(\d+)\"")
+_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})\d+")?(?: s="(\d+)")?(?: t="(\w+)")?(?: [\w:]+="[^"<>]*")*'
+                   rb"(?:/>|>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?(?:<v>([^<]*)</v>|<v/>|<is><t>([^<]*)</t></is>)?</c>)")
+
+
+class _ColumnIndexes(dict):  # type: ignore[type-arg]
+    """Column letters (bytes) → 0-based index, computed once per column."""
+
+    def __missing__(self, letters: bytes) -> int:
+        self[letters] = column_index(letters.decode())
+        return self[letters]
+
+
+_COLUMNS = _ColumnIndexes()
+
+
+def _xml_text(raw: bytes) -> str:
+    """Character data as an XML parser gives it: line ends normalised, references resolved."""
+    if b"&" not in raw and b"\r" not in raw:
+        return raw.decode()
+    if b"\r" in raw:
+        raw = raw.replace(b"\r\n", b"\n").replace(b"\r", b"\n")
+    text = raw.decode()
+    return html.unescape(text) if "&" in text else text
+
+
 def _excel_datetime(v: float, date1904: bool) -> Any:
     """A serial date as calamine gives it: a time below 1, a date at midnight, else a datetime;
     Excel's phantom 1900-02-29 (serial 60) is 02-28, rounded to the millisecond."""
@@ -268,6 +298,7 @@ class SheetCells:
                  date1904: bool) -> None:
         self.zf, self.part = zf, part
         self.strings, self.kinds, self.date1904 = strings, kinds, date1904
+        self.dated = {str(i).encode() for i, kind in enumerate(kinds) if kind}  # styles of dates, durations
         self.size = zf.getinfo(part).file_size  # inflated bytes of the sheet's XML
         self.read = 0  # inflated bytes read so far (progress)
 
@@ -284,6 +315,104 @@ class SheetCells:
             raise _invalid(f"{type(exc).__name__}: {exc}") from None
 
     def _rows(self) -> Iterator[list[Any]]:
+        """The common form (what Excel, WPS and openpyxl write: unprefixed tags, cells' attributes
+        in schema order, no spaces between elements) is scanned by regular expressions, ≈ 3×
+        faster than building elements; a row in any other form is parsed as XML on its own, and
+        a sheet with prefixed tags wholly."""
+        with self.zf.open(self.part) as f:
+            head = f.read(READ_BYTES)
+            while len(head) < HEAD_LIMIT and not _SHEET_DATA.search(head) and (more := f.read(READ_BYTES)):
+                head += more
+        m = _SHEET_DATA.search(head)
+        if m and head[m.start():m.start() + 10] == b"<sheetData" and (root := _ROOT.search(head, 0, m.start())):
+            yield from self._scanned_rows(b" ".join(_XMLNS.findall(root.group(0))))
+        else:
+            yield from self._tree_rows()
+
+    def _scanned_rows(self, xmlns: bytes) -> Iterator[list[Any]]:
+        buf = b""
+        number = 0  # the physical number of the last row handed out
+        started = False
+        with self.zf.open(self.part) as f:
+            for chunk in self._chunks(f):
+                buf += chunk
+                pos = 0
+                if not started:
+                    m = _SHEET_DATA.search(buf)
+                    if m is None:
+                        continue
+                    started, pos = True, m.end()
+                while True:
+                    m = _ROW_TAG.search(buf, pos)
+                    if m is None:
+                        break
+                    stop = buf.find(b"</sheetData>", pos, m.start())
+                    if stop != -1:
+                        return
+                    if m.group(2):  # <row .../>: a row of no cells
+                        body, pos = b"", m.end()
+                    else:
+                        end = buf.find(b"</row>", m.end())
+                        if end == -1:
+                            break  # the row goes on in the next chunk
+                        body, pos = buf[m.end():end], end + 6
+                    r = _ROW_R.search(m.group(1))
+                    at = int(r.group(1)) if r else number + 1
+                    while number + 1 < at:  # rows with no XML element
+                        number += 1
+                        yield []
+                    number = at
+                    values = self._scan(body)
+                    if values is None:  # not the common form: this row as XML
+                        values = self._row(ET.fromstring(b"<row " + xmlns + b">" + body + b"</row>"), self._ns(xmlns))
+                    yield values
+                buf = buf[pos:]
+
+    @staticmethod
+    def _ns(xmlns: bytes) -> str:
+        m = re.search(rb'xmlns="([^"]*)"', xmlns)
+        return "{" + m.group(1).decode() + "}" if m else ""
+
+    def _scan(self, body: bytes) -> list[Any] | None:
+        """A row's cells in the common form, or None when the row is in another form. Numbers
+        take the shortest way (float() of the bytes; a style is looked up only if it is a date's)."""
+        values: list[Any] = []
+        col = -1
+        pos = 0
+        value: Any
+        dated = self.dated
+        for m in _CELL.finditer(body):
+            if m.start() != pos:
+                return None
+            pos = m.end()
+            letters, style, t, v, inline = m.groups()
+            col = _COLUMNS[letters] if letters else col + 1
+            if inline is not None:
+                value = _xml_text(inline).strip(" \t\r\n")
+                if not value:
+                    continue
+            elif not v:
+                continue
+            elif t is None or t == b"n":
+                try:
+                    value = float(v)
+                except ValueError:
+                    value = _xml_text(v)
+                else:
+                    if b"_" in v or v[:1].isspace() or v[-1:].isspace():
+                        value = _xml_text(v)  # Python's float() takes these; calamine keeps them as text
+                    elif style in dated:
+                        value = self._value(None, v.decode(), style.decode())
+            else:
+                value = self._value(t.decode(), _xml_text(v), style.decode() if style else None)
+                if value == "" or value is None:
+                    continue
+            if col >= len(values):
+                values.extend([""] * (col + 1 - len(values)))
+            values[col] = value
+        return values if pos == len(body) else None
+
+    def _tree_rows(self) -> Iterator[list[Any]]:
         parser = ET.XMLPullParser(events=("start", "end"))
         holder: ET.Element | None = None  # <sheetData>: rows read are dropped from it
         ns = ""
