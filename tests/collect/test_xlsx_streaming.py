@@ -123,13 +123,17 @@ def trim(row: list[object]) -> list[object]:
 
 
 @pytest.mark.parametrize(("date1904", "form"), [(False, "plain"), (True, "plain"), (False, "prefixed"),
-                                               (True, "spaced")])
+                                               (True, "spaced"), (False, "reordered")])
 def test_every_value_kind_is_the_same_as_calamine_gives_cell_by_cell(tmp_path, date1904, form):
     """plain: what Excel writes, scanned (a row with rich text parsed as XML); prefixed: the
-    sheet parsed as XML; spaced: line breaks between cells, each row parsed as XML."""
+    sheet parsed as XML; spaced: line breaks between cells (scanned); reordered: a cell's
+    attributes out of the schema's order (s before r), each row parsed as XML."""
     rows = kinds_sheet()
     if form == "spaced":
         rows = [r.replace("</c><c", "</c>\n  <c") for r in rows]
+    if form == "reordered":
+        rows = [re.sub(r'<c r="(\w+)" s="(\d+)"', r'<c s="\2" r="\1"', r) for r in rows]
+        assert sum(r.count('<c s="') for r in rows) > 100
     path = xlsx(tmp_path / "kinds.xlsx", rows, date1904=date1904, prefix="x" if form == "prefixed" else "")
     expected, got = calamine_rows(path), streamed_rows(path)
     assert len(got) >= len(expected) > len(STYLES)
@@ -222,7 +226,7 @@ def test_a_streamed_sheet_reports_its_position_by_the_xml_read(tmp_path, monkeyp
     monkeypatch.setattr(readers, "BATCH_ROWS", 1000)
     monkeypatch.setattr(xlsx_stream, "READ_BYTES", 4096)
     monkeypatch.setenv("YBZ_XLSX_STREAM_BYTES", "0")
-    path = people(tmp_path / "p.xlsx", 3000)
+    path = long_sheet(tmp_path / "p.xlsx", 3000)
     source = readers.open_xlsx(path, None, ["姓名"])
     total = path.stat().st_size
     assert source.position()[1] < total * 0.1

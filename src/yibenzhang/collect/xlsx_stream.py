@@ -231,19 +231,12 @@ _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?worksheet\b[^>]*>")
 _XMLNS = re.compile(rb"xmlns(?::[\w.-]+)?\s*=\s*\"[^\"]*\"")
 _ROW_TAG = re.compile(rb"<row\b([^>]*?)(/?)>")
 _ROW_R = re.compile(rb"\br=\"(\d+)\"")
-_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})\d+")?(?: s="(\d+)")?(?: t="(\w+)")?(?: [\w:]+="[^"<>]*")*'
+_CELL = re.compile(rb'<c(?: r="([A-Z]{1,3})\d+")?(?: s="(\d+)")?(?: t="(\w+)")?(?: (?![rst]\s*=)[\w:]+="[^"<>]*")*'
                    rb"(?:/>|>(?:<f\b[^>]*/>|<f\b[^>]*>[^<]*</f>)?(?:<v>([^<]*)</v>|<v/>|<is><t>([^<]*)</t></is>)?</c>)")
 
 
-class _ColumnIndexes(dict):  # type: ignore[type-arg]
-    """Column letters (bytes) → 0-based index, computed once per column."""
-
-    def __missing__(self, letters: bytes) -> int:
-        self[letters] = column_index(letters.decode())
-        return self[letters]
-
-
-_COLUMNS = _ColumnIndexes()
+_COLUMNS: dict[bytes, int] = {}  # column letters → 0-based index, computed once per column
+_WS = frozenset(b" \t\r\n\f\v")
 
 
 def _xml_text(raw: bytes) -> str:
@@ -366,6 +359,8 @@ class SheetCells:
                     if values is None:  # not the common form: this row as XML
                         values = self._row(ET.fromstring(b"<row " + xmlns + b">" + body + b"</row>"), self._ns(xmlns))
                     yield values
+                if buf.find(b"</sheetData>", pos) != -1:
+                    return  # what follows the cells (merged ranges, print settings) is not read
                 buf = buf[pos:]
 
     @staticmethod
@@ -374,32 +369,38 @@ class SheetCells:
         return "{" + m.group(1).decode() + "}" if m else ""
 
     def _scan(self, body: bytes) -> list[Any] | None:
-        """A row's cells in the common form, or None when the row is in another form. Numbers
-        take the shortest way (float() of the bytes; a style is looked up only if it is a date's)."""
+        """A row's cells in the common form, or None when the row is in another form (a cell the
+        pattern does not take leaves one `<c` unmatched; `<c` occurs nowhere else in a row of
+        that form, and an extra one, as in `<color>` of rich text, only sends the row to XML).
+        Numbers take the shortest way: float() of the bytes, a style looked up only for dates."""
+        cells = _CELL.findall(body)
+        if len(cells) != body.count(b"<c"):
+            return None
         values: list[Any] = []
         col = -1
-        pos = 0
         value: Any
         dated = self.dated
-        for m in _CELL.finditer(body):
-            if m.start() != pos:
-                return None
-            pos = m.end()
-            letters, style, t, v, inline = m.groups()
-            col = _COLUMNS[letters] if letters else col + 1
-            if inline is not None:
+        columns = _COLUMNS
+        for letters, style, t, v, inline in cells:
+            if letters:
+                col = columns.get(letters)
+                if col is None:
+                    col = columns[letters] = column_index(letters.decode())
+            else:
+                col += 1
+            if inline:
                 value = _xml_text(inline).strip(" \t\r\n")
                 if not value:
                     continue
             elif not v:
                 continue
-            elif t is None or t == b"n":
+            elif not t or t == b"n":
                 try:
                     value = float(v)
                 except ValueError:
                     value = _xml_text(v)
                 else:
-                    if b"_" in v or v[:1].isspace() or v[-1:].isspace():
+                    if b"_" in v or v[0] in _WS or v[-1] in _WS:
                         value = _xml_text(v)  # Python's float() takes these; calamine keeps them as text
                     elif style in dated:
                         value = self._value(None, v.decode(), style.decode())
@@ -407,10 +408,15 @@ class SheetCells:
                 value = self._value(t.decode(), _xml_text(v), style.decode() if style else None)
                 if value == "" or value is None:
                     continue
-            if col >= len(values):
-                values.extend([""] * (col + 1 - len(values)))
-            values[col] = value
-        return values if pos == len(body) else None
+            if col == len(values):
+                values.append(value)
+            else:
+                if col > len(values):
+                    values.extend([""] * (col - len(values)))
+                    values.append(value)
+                else:
+                    values[col] = value
+        return values
 
     def _tree_rows(self) -> Iterator[list[Any]]:
         parser = ET.XMLPullParser(events=("start", "end"))
