@@ -608,7 +608,11 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
         close = zf.close
         rows: Iterator[list[Any]] = cells.rows()
         offset = 0
-        top = list(itertools.islice(rows, HEADER_ROWS))
+        try:
+            top = list(itertools.islice(rows, HEADER_ROWS))
+        except BaseException:  # a broken cell among the top rows: the zip is not left open
+            zf.close()
+            raise
 
         def share() -> float:
             return min(1.0, cells.read / cells.size) if cells.size else 1.0
