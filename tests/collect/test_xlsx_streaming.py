@@ -61,7 +61,10 @@ def xlsx(path: Path, cells: list[str], *, date1904: bool = False, extra: str = "
             f'<styleSheet xmlns="{NS}"><numFmts count="{len(CUSTOM)}">{fmts}</numFmts><fonts count="1"><font/>'
             '</fonts><fills count="1"><fill/></fills><borders count="1"><border/></borders>'
             f'<cellXfs count="{len(STYLES)}">{xfs}</cellXfs></styleSheet>'))
-        z.writestr("xl/sharedStrings.xml", part(f'<sst xmlns="{NS}" count="{len(STRINGS)}">{sst}</sst>'))
+        strings = f'<sst xmlns="{NS}" count="{len(STRINGS)}">{sst}</sst>'
+        if prefix:  # the shared strings too (their XML path)
+            strings = re.sub(r"<(/?)(?!/)(\w+)", rf"<\1{prefix}:\2", strings).replace("xmlns=", f"xmlns:{prefix}=", 1)
+        z.writestr("xl/sharedStrings.xml", part(strings))
         sheet = f'<worksheet xmlns="{NS}">{extra}<sheetData>' + "".join(cells) + f"</sheetData>{tail}</worksheet>"
         if prefix:  # every element of the sheet in a prefixed namespace (<x:row>), as some tools write
             sheet = re.sub(r"<(/?)(\w+)", rf"<\1{prefix}:\2", sheet).replace("xmlns=", f"xmlns:{prefix}=", 1)

@@ -121,10 +121,43 @@ def _pull(stream: Any) -> Iterator[tuple[str, ET.Element]]:
     yield from parser.read_events()
 
 
+_SI = re.compile(rb"<si>(.*?)</si>", re.S)
+_SI_TEXT = re.compile(rb'<t( xml:space="preserve")?>([^<]*)</t>')
+
+
 def shared_strings(zf: zipfile.ZipFile, part: str | None) -> SharedStrings:
+    """The workbook's shared strings. Items in the common form (`<si><t>…</t></si>`, unprefixed)
+    are taken by a regular expression, any other item (rich text, phonetic runs) as XML; a part
+    with prefixed tags is parsed as XML throughout."""
     out = SharedStrings()
     if part is None or part not in zf.NameToInfo:
         return out
+    with zf.open(part) as f:
+        head = f.read(READ_BYTES)
+    root = re.search(rb"<(?:([A-Za-z_][\w.-]*):)?sst\b[^>]*>", head)
+    if root is None or root.group(1):
+        return _tree_strings(zf, part, out)
+    xmlns = b" ".join(_XMLNS.findall(root.group(0)))
+    ns = SheetCells._ns(xmlns)
+    buf = b""
+    with zf.open(part) as f:
+        while chunk := f.read(READ_BYTES):
+            buf += chunk
+            pos = 0
+            for m in _SI.finditer(buf):
+                pos = m.end()
+                body = m.group(1)
+                simple = _SI_TEXT.fullmatch(body)
+                if simple:
+                    text = _xml_text(simple.group(2))
+                    out.append(text if simple.group(1) else text.strip(" \t\r\n"))
+                else:
+                    out.append(_text_of(ET.fromstring(b"<si " + xmlns + b">" + body + b"</si>"), ns))
+            buf = buf[pos:]
+    return out
+
+
+def _tree_strings(zf: zipfile.ZipFile, part: str, out: SharedStrings) -> SharedStrings:
     root = None
     with zf.open(part) as f:
         for event, el in _pull(f):
