@@ -1928,3 +1928,8 @@ EN.update({
 EN.update({
     "打印 / 保存为PDF": "Print / save as PDF",
 })
+
+# issue 15: hidden columns in XLSX
+EN.update({
+    "{n}个隐藏列已读取（{letters}列：{names}）": "{n} hidden columns were read (columns {letters}: {names})",
+})

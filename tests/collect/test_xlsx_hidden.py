@@ -8,6 +8,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 from openpyxl import Workbook
 from typer.testing import CliRunner
 
@@ -137,3 +138,67 @@ def test_cli_says_what_was_hidden(world, people, tmp_path):
                              catch_exceptions=False)
     source = json.loads(raw.stdout)["source"]
     assert source["hidden_rows"] == 1 and source["hidden_row_numbers"] == [2]
+
+
+def hidden_columns_book(tmp_path: Path, hide: list[str], *, width: int = len(COLUMNS)) -> Path:
+    """The people sheet (visible) with the columns `hide` hidden (`<col hidden="1">`); columns
+    past the header's are extra, with a number in row 2."""
+    wb = Workbook()
+    ws = wb.active
+    ws.title = "人口"
+    ws.append([*COLUMNS, *(f"附{i}" for i in range(width - len(COLUMNS)))])
+    for n in range(3):
+        ws.append(person(n) + [n] * (width - len(COLUMNS)))
+    for letters in hide:
+        first, _, last = letters.partition(":")
+        ws.column_dimensions.group(first, last or first, hidden=True)
+    path = tmp_path / "cols.xlsx"
+    wb.save(path)
+    return path
+
+
+@pytest.mark.parametrize("threshold", [None, "0"], ids=["calamine", "stream"])
+def test_hidden_columns_are_read_and_reported_with_their_letters_and_names(tmp_path, monkeypatch, threshold):
+    if threshold is not None:
+        monkeypatch.setenv("YBZ_XLSX_STREAM_BYTES", threshold)
+    path = hidden_columns_book(tmp_path, ["B", "D:E", "Z"])  # Z: hidden, but no data there
+    with zipfile.ZipFile(path) as z:
+        sheet = z.read("xl/worksheets/sheet1.xml")
+    assert b'hidden="1"' in sheet and b'min="4" max="5"' in sheet
+    source = readers.open_xlsx(path, None, COLUMNS)
+    rows = [r for b in source.batches for r in b.to_pylist()]
+    assert source.meta["reader"] == ("calamine" if threshold is None else "stream")
+    assert source.meta["hidden_columns"] == 3
+    assert source.meta["hidden_column_letters"] == ["B", "D", "E"]
+    assert source.meta["hidden_column_names"] == [COLUMNS[1], COLUMNS[3], COLUMNS[4]]
+    # hidden columns are read like any other
+    assert [r[COLUMNS[1]] for r in rows] == [person(n)[1] for n in range(3)]
+
+
+def test_many_hidden_columns_list_the_first_ten(tmp_path):
+    path = hidden_columns_book(tmp_path, ["A:L"], width=14)
+    source = readers.open_xlsx(path, None, COLUMNS)
+    assert source.meta["hidden_columns"] == 12
+    assert source.meta["hidden_column_letters"] == list("ABCDEFGHIJ")
+    assert source.meta["hidden_column_names"] == [*COLUMNS, "附0", "附1", "附2", "附3"]
+
+
+def test_no_hidden_column_reports_none(tmp_path):
+    source = readers.open_xlsx(hidden_columns_book(tmp_path, []), None, COLUMNS)
+    assert (source.meta["hidden_columns"], source.meta["hidden_column_letters"]) == (0, [])
+
+
+def test_hidden_columns_are_stored_with_the_batch_and_said_by_the_cli(world, people, tmp_path):
+    path = hidden_columns_book(tmp_path, ["C"])
+    report = ingest_file(world.db, world.actor("police_steward"), people, path)
+    assert report.source["hidden_columns"] == 1 and report.rows_read == 3
+    with world.db.read() as s:
+        from yibenzhang.zone import service as zone
+
+        batch = zone.list_batches(s, world.actor("police_steward"), people)[-1]
+    assert batch["source"]["hidden_column_letters"] == ["C"]
+    assert batch["source"]["hidden_column_names"] == [COLUMNS[2]]
+    out = CliRunner().invoke(app, ["collect", str(people), str(path), "--as", "police_steward"],
+                             catch_exceptions=False)
+    assert out.exit_code == 0, out.output
+    assert "隐藏列" in out.stdout and "hidden columns" in out.stdout and f"C {COLUMNS[2]}" in out.stdout

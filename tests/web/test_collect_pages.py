@@ -200,6 +200,7 @@ def test_progress_page_says_what_was_hidden_in_an_xlsx(client, world, signed_in,
     for i in range(3):
         ws.append([f"张{i}", person_id(i), "1980-05-01"])
     ws.row_dimensions[3].hidden = True
+    ws.column_dimensions["B"].hidden = True
     buf = io.BytesIO()
     wb.save(buf)
     csrf = signed_in("police_steward")
@@ -211,5 +212,7 @@ def test_progress_page_says_what_was_hidden_in_an_xlsx(client, world, signed_in,
     assert 'id="rows-read">3<' in page.text
     hidden = re.search(r'id="ingest-hidden">(.*?)</td>', page.text, re.S).group(1)
     assert "说明" in hidden and "1个隐藏行已读取（第3行）" in hidden
+    assert f"1个隐藏列已读取（B列：{ITEMS[1].name}）" in hidden
     en = client.get(r.headers["location"] + "?lang=en")
     assert "1 hidden rows were read (rows 3)" in en.text
+    assert f"1 hidden columns were read (columns B: {ITEMS[1].name})" in en.text  # the name as it is

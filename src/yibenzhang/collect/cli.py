@@ -144,6 +144,11 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
         shown = ", ".join(str(n) for n in source.get("hidden_row_numbers") or [])
         more = " …" if source["hidden_rows"] > len(source.get("hidden_row_numbers") or []) else ""
         report["hidden rows 隐藏行（已读取）"] = f"{source['hidden_rows']} (行 rows {shown}{more})"
+    if source.get("hidden_columns"):
+        letters, names = source.get("hidden_column_letters") or [], source.get("hidden_column_names") or []
+        shown = ", ".join(f"{c} {n}" for c, n in zip(letters, names, strict=False))
+        more = " …" if source["hidden_columns"] > len(letters) else ""
+        report["hidden columns 隐藏列（已读取）"] = f"{source['hidden_columns']} (列 columns {shown}{more})"
     if report.get("rows_rejected"):
         report["rejects 拒收文件"] = f"ybz collect rejects {report['batch_id']} -o rejects.csv"
     return report

@@ -4,8 +4,9 @@ the source row/line number, without holding the whole file in memory.
 CSV: encoding detected (or forced); a UTF-8 file is parsed in place by Arrow's multithreaded
 CSV reader, any other is first decoded strictly to a UTF-8 scratch file (iconv, two threads on
 newline-aligned slices), then parsed the same way.
-XLSX (python-calamine, rows streamed): the first visible sheet unless one is named, header row detected, merged
-header cells handled, hidden sheets and hidden data rows reported (hidden rows are read). JSON lines and
+XLSX (python-calamine, or for a big sheet the streaming cell reader of xlsx_stream; rows streamed): the first
+visible sheet unless one is named, header row detected, merged header cells handled, hidden sheets, data rows
+and columns reported (hidden rows and columns are read). JSON lines and
 arrays (DuckDB read_json), Parquet (pyarrow, by row group).
 """
 
@@ -14,6 +15,7 @@ from __future__ import annotations
 import csv
 import io
 import itertools
+import os
 import re
 import threading
 from collections.abc import Callable, Iterator
@@ -440,24 +442,29 @@ XML_CHUNK = 1 << 20  # bytes of a sheet's XML scanned at a time for hidden rows
 _ROW_TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?row(?=[\s/>])([^>]*)>")
 _ROW_NUMBER = re.compile(rb"\sr\s*=\s*[\"'](\d+)[\"']")
 _ROW_HIDDEN = re.compile(rb"\shidden\s*=\s*[\"'](?:1|true)[\"']")
+_MERGE_REF = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?mergeCell\s[^>]*?\bref\s*=\s*[\"']([A-Za-z0-9:$]+)[\"']")
 
 
-def _pick_sheet(wb: Any, sheet: str | None) -> tuple[Any, list[str], bool]:
-    """The sheet to read, the names of the workbook's hidden sheets, and whether the sheet read
-    is itself hidden. Unnamed, it is the first *visible* worksheet: a hidden first sheet (Excel's
-    and WPS's 隐藏工作表, often a code list or an old copy) is not what the department shows."""
+def _pick_sheet(wb: Any, sheet: str | None) -> tuple[str, list[str], bool]:
+    """The name of the sheet to read, the names of the workbook's hidden sheets, and whether the
+    sheet read is itself hidden. Unnamed, it is the first *visible* worksheet: a hidden first sheet
+    (Excel's and WPS's 隐藏工作表, often a code list or an old copy) is not what the department
+    shows. The sheet itself is not loaded here (calamine loads a sheet whole)."""
     from python_calamine import SheetTypeEnum, SheetVisibleEnum
 
     sheets = list(wb.sheets_metadata)
     hidden = [m.name for m in sheets if m.visible != SheetVisibleEnum.Visible]
     if sheet:
-        return wb.get_sheet_by_name(sheet), hidden, sheet in hidden
+        if sheet not in [m.name for m in sheets]:
+            raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=f"Sheet '{sheet}' not found")
+        return sheet, hidden, sheet in hidden
     visible = next((m.name for m in sheets if m.visible == SheetVisibleEnum.Visible
                     and m.typ == SheetTypeEnum.WorkSheet), None)
     if visible is None:  # no visible worksheet (a crafted file): the first one, reported as hidden
-        ws = wb.get_sheet_by_index(0)
-        return ws, hidden, ws.name in hidden
-    return wb.get_sheet_by_name(visible), hidden, False
+        if not sheets:
+            raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail="no sheet")
+        return sheets[0].name, hidden, sheets[0].name in hidden
+    return visible, hidden, False
 
 
 def _sheet_part(zf: Any, sheet: str) -> str | None:
@@ -486,7 +493,7 @@ def _sheet_part(zf: Any, sheet: str) -> str | None:
     return target.lstrip("/") if target.startswith("/") else posixpath.normpath(posixpath.join(folder, target))
 
 
-def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
+def hidden_rows(path: Path, sheet: str, *, skim: bool = True, merges: list[str] | None = None) -> list[int]:
     """The physical numbers (1-based) of the rows hidden in `sheet` (`<row hidden="1">`, a
     self-closing row of no cells left out), read by streaming the sheet's XML through a tag
     scan: a 1M-row sheet is never held in memory. A `<row>` tag cannot occur in cell text (the
@@ -494,7 +501,8 @@ def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
 
     `skim`: a chunk without the word "hidden" is not scanned tag by tag (most sheets hide
     nothing). Row numbers come from each tag's `r`; a row without `r` (allowed, rarely written)
-    after a skimmed chunk has no known number: the sheet is then scanned again in full."""
+    after a skimmed chunk has no known number: the sheet is then scanned again in full.
+    `merges`, when given, receives the sheet's merged ranges' refs ("A1:B2", after the cells)."""
     import zipfile
 
     found: list[int] = []
@@ -513,6 +521,8 @@ def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
                         data, tail = data[:cut], data[cut:]
                     else:
                         tail = b""
+                    if merges is not None and b"mergeCell" in data:
+                        merges += [m.decode() for m in _MERGE_REF.findall(data)]
                     if skim and b"hidden" not in data:
                         number_known = False
                         continue
@@ -522,7 +532,9 @@ def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
                         if number:
                             row, number_known = int(number.group(1)), True
                         elif not number_known:
-                            return hidden_rows(path, sheet, skim=False)
+                            if merges is not None:
+                                merges.clear()
+                            return hidden_rows(path, sheet, skim=False, merges=merges)
                         else:
                             row += 1
                         if _ROW_HIDDEN.search(attrs) and not attrs.rstrip().endswith(b"/"):
@@ -532,37 +544,113 @@ def hidden_rows(path: Path, sheet: str, *, skim: bool = True) -> list[int]:
     return found
 
 
+STREAM_XML_BYTES = 64 << 20  # a sheet whose XML inflates to more is read by the streaming reader
+
+
+def stream_threshold() -> int:
+    """Inflated bytes of a sheet's XML above which it is streamed (xlsx_stream) rather than
+    loaded by calamine: YBZ_XLSX_STREAM_BYTES, else STREAM_XML_BYTES. calamine is ≈ 2× faster
+    but holds ≈ 64 bytes a cell; 64 MB of XML is ≈ 160,000 rows × 8 columns (≈ 80 MB in calamine)."""
+    raw = os.environ.get("YBZ_XLSX_STREAM_BYTES")
+    return int(raw) if raw else STREAM_XML_BYTES
+
+
+def _merged(refs: list[str]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
+    """Merged ranges ("B2:C3") as 0-based ((row, col), (row, col)), as calamine gives them."""
+    from .xlsx_stream import column_index
+
+    out = []
+    for ref in refs:
+        corners = []
+        for cell in ref.replace("$", "").split(":")[:2]:
+            m = re.fullmatch(r"([A-Za-z]+)(\d+)", cell)
+            if m:
+                corners.append((int(m.group(2)) - 1, column_index(m.group(1))))
+        if corners:
+            out.append((corners[0], corners[-1]))
+    return out
+
+
 def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
     """The sheet's rows streamed as batches of BATCH_ROWS: only the top HEADER_ROWS rows are
-    held for header detection, the rest are turned into Arrow batches as calamine's iterator
-    hands them out (a 1M-row sheet is never a Python list of rows). calamine itself still holds
-    the sheet's cells (its own compact form) while it is read."""
+    held for header detection, the rest are turned into Arrow batches as the rows come (a
+    1M-row sheet is never a Python list of rows). A sheet whose XML is bigger than
+    stream_threshold() is read by the streaming cell reader (xlsx_stream: memory bounded by one
+    row and the shared strings); a smaller one by calamine, which loads the sheet's cells (its own
+    compact form) and is faster. Both give the same cell values."""
+    import zipfile
+
     from python_calamine import CalamineWorkbook
+
+    from . import xlsx_stream
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
-        ws, hidden_sheets, sheet_hidden = _pick_sheet(wb, sheet)
+        name, hidden_sheets, sheet_hidden = _pick_sheet(wb, sheet)
+        with zipfile.ZipFile(path) as zf:
+            part = _sheet_part(zf, name)
+            size = zf.getinfo(part).file_size if part and part in zf.NameToInfo else 0
+            head = xlsx_stream.sheet_head(zf, part) if size else {"hidden_columns": []}
+    except DomainError:
+        raise
     except Exception as exc:  # calamine raises its own types for a missing sheet or a broken file
         raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=str(exc)[:200]) from None
-    # iter_rows yields every physical row from the first (empty ones before the data included)
-    # but starts each at the data's first column: the columns before it are padded back, so that
-    # column and row indexes are physical ones, as merged ranges give them
-    offset = ws.start[1] if ws.start else 0
-    physical_rows = ws.end[0] + 1 if ws.end else 0
-    rows = ws.iter_rows()
-    top = list(itertools.islice(rows, HEADER_ROWS))
-    merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (ws.merged_cell_ranges or [])]
-    wb.close()  # the sheet's cells are the sheet's: the workbook (its file, shared strings) can go
+    streamed = bool(part) and size > stream_threshold()
+    consumed = [0, 0]  # physical rows taken from the sheet, data rows handed out
+    close: Callable[[], None] = lambda: None  # noqa: E731
+    if streamed:
+        assert part is not None
+        wb.close()
+        refs: list[str] = []
+        marked_rows = hidden_rows(path, name, merges=refs)
+        merged = _merged(refs)
+        zf, cells = xlsx_stream.open_cells(path, part)
+        close = zf.close
+        rows: Iterator[list[Any]] = cells.rows()
+        offset = 0
+        try:
+            top = list(itertools.islice(rows, HEADER_ROWS))
+        except BaseException:  # a broken cell among the top rows: the zip is not left open
+            zf.close()
+            raise
+
+        def share() -> float:
+            return min(1.0, cells.read / cells.size) if cells.size else 1.0
+    else:
+        try:
+            ws = wb.get_sheet_by_name(name)
+        except Exception as exc:
+            raise DomainError("xlsx_invalid", "无法读取电子表格：{detail}", detail=str(exc)[:200]) from None
+        # iter_rows yields every physical row from the first (empty ones before the data included)
+        # but starts each at the data's first column: the columns before it are padded back, so that
+        # column and row indexes are physical ones, as merged ranges give them
+        offset = ws.start[1] if ws.start else 0
+        physical_rows = ws.end[0] + 1 if ws.end else 0
+        rows = ws.iter_rows()
+        top = list(itertools.islice(rows, HEADER_ROWS))
+        merged = [((a[0], a[1]), (b[0], b[1])) for a, b in (ws.merged_cell_ranges or [])]
+        wb.close()  # the sheet's cells are the sheet's: the workbook (its file, shared strings) can go
+        marked_rows = hidden_rows(path, name)
+
+        def share() -> float:
+            return min(1.0, consumed[0] / physical_rows) if physical_rows else 1.0
+    consumed[0] = len(top)
     wanted = {normalize_name(n) for n in item_names}
     pad = [""] * offset
-    head, columns = _header([pad + r for r in top] if offset else top, merged, wanted)
-    last_header = max([head] + [r1 for (r0, _), (r1, _) in merged if r0 <= head <= r1])
+    head_row, columns = _header([pad + r for r in top] if offset else top, merged, wanted)
+    last_header = max([head_row] + [r1 for (r0, _), (r1, _) in merged if r0 <= head_row <= r1])
     first_data = last_header + 2  # the physical number (1-based) of the first data row
-    hidden = [r for r in hidden_rows(path, ws.name) if r >= first_data]
-    meta: dict[str, Any] = {"format": "xlsx", "sheet": ws.name, "header_row": head + 1,
+    hidden = [r for r in marked_rows if r >= first_data]
+    # hidden columns are read like any other; the report names those among the data's columns
+    hidden_cols = [c for c in head["hidden_columns"] if c < len(columns)]
+    meta: dict[str, Any] = {"format": "xlsx", "sheet": name, "header_row": head_row + 1,
+                            "reader": "stream" if streamed else "calamine",
                             "sheet_hidden": sheet_hidden, "hidden_sheets": hidden_sheets,
-                            "hidden_rows": len(hidden), "hidden_row_numbers": hidden[:HIDDEN_ROWS_LISTED]}
-    consumed = [len(top), 0]  # physical rows taken from the sheet, data rows handed out
+                            "hidden_rows": len(hidden), "hidden_row_numbers": hidden[:HIDDEN_ROWS_LISTED],
+                            "hidden_columns": len(hidden_cols),
+                            "hidden_column_letters": [xlsx_stream.column_letters(c)
+                                                      for c in hidden_cols[:HIDDEN_ROWS_LISTED]],
+                            "hidden_column_names": [columns[c] for c in hidden_cols[:HIDDEN_ROWS_LISTED]]}
 
     def data() -> Iterator[list[Any]]:
         yield from top[last_header + 1:]
@@ -575,49 +663,57 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
             yield r
 
     def batches() -> Iterator[pa.RecordBatch]:
-        import numpy as np
-        import pyarrow.compute as pc
-
-        marked = np.array(hidden, dtype=np.int64)
-        count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
-        lo = 0
-        source = data()
-        while chunk := list(itertools.islice(source, BATCH_ROWS)):
-            cols = {}
-            for c, name in enumerate(columns):
-                i = c - offset  # the column's place in calamine's row
-                cols[name] = (pa.nulls(len(chunk), pa.string()) if i < 0 else
-                              pa.array([_cell_text(r[i]) if i < len(r) else None for r in chunk], pa.string()))
-            numbers = pa.array(_arange(first_data + lo, len(chunk)), pa.int64())
-            lo += len(chunk)
-            batch = pa.RecordBatch.from_pydict({**cols, "_row": numbers})
-            del chunk
-            # skip rows with no value at all
-            empty = None
-            for name in columns:
-                isnull = pc.is_null(batch.column(name))
-                empty = isnull if empty is None else pc.and_(empty, isnull)
-            if empty is not None:
-                batch = batch.filter(pc.invert(empty))
-            if len(marked):
-                kept = batch.column("_row").to_numpy()
-                found = kept[np.isin(kept, marked)]
-                count += len(found)
-                listed += [int(r) for r in found[:HIDDEN_ROWS_LISTED - len(listed)]]
-            consumed[1] += batch.num_rows
-            yield batch
-        # hidden rows are read like any other; the report says how many there were, and where
-        meta.update(hidden_rows=count, hidden_row_numbers=listed)
+        try:
+            yield from _xlsx_batches(data(), columns, offset, first_data, hidden, meta, consumed)
+        finally:
+            close()
 
     total = path.stat().st_size
 
     def position() -> tuple[int, int]:
-        """(rows, bytes): the bytes are the file's size × the share of the sheet's rows read
-        (the compressed XML gives no byte position; rows are evenly spread enough for a bar)."""
-        share = min(1.0, consumed[0] / physical_rows) if physical_rows else 1.0
-        return consumed[1], int(total * share)
+        """(rows, bytes): the bytes are the file's size × the share of the sheet read (its rows
+        for calamine, its inflated XML when streamed; the compressed XML gives no byte position)."""
+        return consumed[1], int(total * share())
 
-    return Source(columns, batches(), meta, total, lambda: position()[1], position=position)
+    return Source(columns, batches(), meta, total, lambda: position()[1], position=position, close=close)
+
+
+def _xlsx_batches(source: Iterator[list[Any]], columns: list[str], offset: int, first_data: int,
+                  hidden: list[int], meta: dict[str, Any], consumed: list[int]) -> Iterator[pa.RecordBatch]:
+    """Rows of cell values as Arrow batches of text, numbered from `first_data`, rows with no
+    value dropped; the hidden rows among those read are counted into `meta`."""
+    import numpy as np
+    import pyarrow.compute as pc
+
+    marked = np.array(hidden, dtype=np.int64)
+    count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
+    lo = 0
+    while chunk := list(itertools.islice(source, BATCH_ROWS)):
+        cols = {}
+        for c, name in enumerate(columns):
+            i = c - offset  # the column's place in the row (calamine's rows start at the data)
+            cols[name] = (pa.nulls(len(chunk), pa.string()) if i < 0 else
+                          pa.array([_cell_text(r[i]) if i < len(r) else None for r in chunk], pa.string()))
+        numbers = pa.array(_arange(first_data + lo, len(chunk)), pa.int64())
+        lo += len(chunk)
+        batch = pa.RecordBatch.from_pydict({**cols, "_row": numbers})
+        del chunk
+        # skip rows with no value at all
+        empty = None
+        for name in columns:
+            isnull = pc.is_null(batch.column(name))
+            empty = isnull if empty is None else pc.and_(empty, isnull)
+        if empty is not None:
+            batch = batch.filter(pc.invert(empty))
+        if len(marked):
+            kept = batch.column("_row").to_numpy()
+            found = kept[np.isin(kept, marked)]
+            count += len(found)
+            listed += [int(r) for r in found[:HIDDEN_ROWS_LISTED - len(listed)]]
+        consumed[1] += batch.num_rows
+        yield batch
+    # hidden rows are read like any other; the report says how many there were, and where
+    meta.update(hidden_rows=count, hidden_row_numbers=listed)
 
 
 # --- JSON and Parquet -------------------------------------------------------------------------
