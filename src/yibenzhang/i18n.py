@@ -1932,4 +1932,6 @@ EN.update({
 # issue 15: hidden columns in XLSX
 EN.update({
     "{n}个隐藏列已读取（{letters}列：{names}）": "{n} hidden columns were read (columns {letters}: {names})",
+    "第{row}行{column}列有值，但表头没有这一列：请补上列名后重新上传":
+        "Row {row}, column {column} has a value but the header has no such column: name the column and upload again",
 })

@@ -13,6 +13,7 @@ from openpyxl import Workbook
 from python_calamine import CalamineWorkbook
 
 from yibenzhang.collect import readers, xlsx_stream
+from yibenzhang.errors import DomainError
 
 NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
 REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
@@ -283,3 +284,41 @@ def test_a_broken_sheet_xml_is_a_clear_error(tmp_path, monkeypatch):
     with pytest.raises(readers.DomainError) as err:  # a shared string that is not there
         list(readers.open_xlsx(cut, None, ["姓名"]).batches)
     assert err.value.code == "xlsx_invalid"
+
+
+def _late_column(path: Path, rows: int, *, dimension: str | None) -> Path:
+    """名称 and 数量 in every row; a third column, its header empty, with a value only in the
+    last row (far below the top rows that decide the header)."""
+    cells = ['<row r="1"><c r="A1" t="inlineStr"><is><t>名称</t></is></c>'
+             '<c r="B1" t="inlineStr"><is><t>数量</t></is></c></row>']
+    for n in range(2, rows + 2):
+        extra = f'<c r="C{n}" t="inlineStr"><is><t>迟到的值</t></is></c>' if n == rows + 1 else ""
+        cells.append(f'<row r="{n}"><c r="A{n}" t="inlineStr"><is><t>物{n}</t></is></c>'
+                     f'<c r="B{n}"><v>{n}</v></c>{extra}</row>')
+    extra = f'<dimension ref="{dimension}"/>' if dimension else ""
+    return xlsx(path, cells, extra=extra)
+
+
+def test_a_column_whose_first_value_is_below_the_top_rows_is_never_dropped(tmp_path, monkeypatch):
+    """Streamed rows end at their last cell: the sheet's <dimension> gives the width calamine
+    sees, so the late column is a column on both paths; without one, the value is an error
+    naming its cell, never silently left out."""
+    def read(path: Path) -> tuple[list[str], list[dict[str, object]]]:
+        source = readers.open_xlsx(path, None, ["名称", "数量"])
+        try:
+            return source.columns, [r for b in source.batches for r in b.to_pylist()]
+        finally:
+            source.close()
+
+    path = _late_column(tmp_path / "dim.xlsx", 120, dimension="A1:C121")
+    monkeypatch.setenv("YBZ_XLSX_STREAM_BYTES", "1 000 000 000".replace(" ", ""))
+    loaded = read(path)
+    monkeypatch.setenv("YBZ_XLSX_STREAM_BYTES", "0")
+    streamed = read(path)
+    assert streamed == loaded and len(streamed[0]) == 3
+    assert streamed[1][-1][streamed[0][2]] == "迟到的值"
+    bare = _late_column(tmp_path / "bare.xlsx", 120, dimension=None)
+    with pytest.raises(DomainError) as refused:
+        read(bare)
+    assert refused.value.code == "xlsx_value_outside_header"
+    assert "第121行C列" in refused.value.message_in("zh") and "Row 121, column C" in refused.value.message_in("en")

@@ -613,6 +613,9 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
         except BaseException:  # a broken cell among the top rows: the zip is not left open
             zf.close()
             raise
+        width = int(head.get("width") or 0)  # the sheet's <dimension>: its columns, as calamine sees them
+        if width and top:
+            top[0] = list(top[0]) + [None] * (width - len(top[0]))
 
         def share() -> float:
             return min(1.0, cells.read / cells.size) if cells.size else 1.0
@@ -664,7 +667,8 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
 
     def batches() -> Iterator[pa.RecordBatch]:
         try:
-            yield from _xlsx_batches(data(), columns, offset, first_data, hidden, meta, consumed)
+            yield from _xlsx_batches(data(), columns, offset, first_data, hidden, meta, consumed,
+                                     strict_width=streamed)
         finally:
             close()
 
@@ -679,16 +683,29 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
 
 
 def _xlsx_batches(source: Iterator[list[Any]], columns: list[str], offset: int, first_data: int,
-                  hidden: list[int], meta: dict[str, Any], consumed: list[int]) -> Iterator[pa.RecordBatch]:
+                  hidden: list[int], meta: dict[str, Any], consumed: list[int], *,
+                  strict_width: bool = False) -> Iterator[pa.RecordBatch]:
     """Rows of cell values as Arrow batches of text, numbered from `first_data`, rows with no
-    value dropped; the hidden rows among those read are counted into `meta`."""
+    value dropped; the hidden rows among those read are counted into `meta`. `strict_width`: a
+    value beyond the header's columns (a streamed sheet whose <dimension> is missing or wrong) is
+    an error, never dropped."""
     import numpy as np
     import pyarrow.compute as pc
 
     marked = np.array(hidden, dtype=np.int64)
     count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
     lo = 0
+    from . import xlsx_stream
+
+    width = offset + len(columns)
     while chunk := list(itertools.islice(source, BATCH_ROWS)):
+        if strict_width:
+            for k, r in enumerate(chunk):
+                if len(r) > width and any(_cell_text(v) is not None for v in r[width:]):
+                    col = width + next(j for j, v in enumerate(r[width:]) if _cell_text(v) is not None)
+                    raise DomainError("xlsx_value_outside_header",
+                                      "第{row}行{column}列有值，但表头没有这一列：请补上列名后重新上传",
+                                      row=first_data + lo + k, column=xlsx_stream.column_letters(col))
         cols = {}
         for c, name in enumerate(columns):
             i = c - offset  # the column's place in the row (calamine's rows start at the data)

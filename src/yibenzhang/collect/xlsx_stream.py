@@ -236,6 +236,10 @@ _SHEET_DATA = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?sheetData[\s/>]")
 HEAD_LIMIT = 8 << 20  # bytes of a sheet's XML searched for `<sheetData>` (what comes before is small)
 
 
+_DIMENSION = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?dimension\s[^>]*ref\s*=\s*[\"']"
+                        rb"([A-Za-z]{1,3})?\d*(?::([A-Za-z]{1,3})\d*)?[\"']")
+
+
 def sheet_head(zf: zipfile.ZipFile, part: str) -> dict[str, Any]:
     """What a sheet's XML says before its cells: the 0-based indexes of hidden columns
     (`<cols><col min max hidden="1">`). Only the head is inflated."""
@@ -257,7 +261,14 @@ def sheet_head(zf: zipfile.ZipFile, part: str) -> dict[str, Any]:
         except ValueError:
             continue
         hidden.extend(range(max(lo, 1) - 1, min(hi, 16384)))
-    return {"hidden_columns": sorted(set(hidden))}
+    # `<dimension ref="A1:H1000"/>`: the sheet's width, so that a column whose header is empty
+    # and whose first value is far below the top rows is still a column (calamine's rows have
+    # the sheet's width; streamed rows end at their last cell)
+    width = 0
+    dim = _DIMENSION.search(head)
+    if dim and (dim.group(2) or dim.group(1)):
+        width = column_index((dim.group(2) or dim.group(1)).upper().decode()) + 1
+    return {"hidden_columns": sorted(set(hidden)), "width": width}
 
 
 _ROOT = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?worksheet\b[^>]*>")
