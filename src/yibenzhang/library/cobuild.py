@@ -45,6 +45,7 @@ from sqlalchemy.orm import Session
 from ..catalog.model import Resource, ResourceItem
 from ..enums import DataType, ResourceStatus
 from ..errors import DomainError, ErrorBag
+from ..i18n import Data
 from ..orgs.model import Org, Region
 from .definition import KEY_TYPES, DefinitionIn, ItemDef, SourceDef, definition_at
 from .model import LibraryDefinition
@@ -141,10 +142,10 @@ def parent_of(session: Session, d: DefinitionIn) -> tuple[Resource, LibraryDefin
     assert d.extends
     res = resource_by_code(session, d.extends)
     if res is None or not is_library(session, res.id):
-        raise DomainError("library_extends_not_library", "“{value}”不是资源库，不能扩展", value=d.extends)
+        raise DomainError("library_extends_not_library", "“{value}”不是资源库，不能扩展", value=Data(d.extends))
     row = published_row(session, res)
     if row is None:
-        raise DomainError("library_extends_unpublished", "上级资源库“{value}”未发布或已停用", value=d.extends)
+        raise DomainError("library_extends_unpublished", "上级资源库“{value}”未发布或已停用", value=Data(d.extends))
     if d.extends_version is not None:  # pinned when the child was saved (a frozen version)
         row = definition_at(session, res.id, d.extends_version) or row
     return res, row
@@ -156,7 +157,7 @@ def effective(session: Session, d: DefinitionIn, region: str, seen: tuple[str, .
     parent: Effective | None = None
     if d.extends:
         if d.extends in seen:
-            raise DomainError("library_cycle", "资源库不能直接或间接引用自身（“{value}”）", value=d.extends)
+            raise DomainError("library_cycle", "资源库不能直接或间接引用自身（“{value}”）", value=Data(d.extends))
         res, row = parent_of(session, d)
         parent = effective(session, DefinitionIn.model_validate(row.definition),
                            region_path(session, res.region_id), (*seen, d.extends))
@@ -207,14 +208,14 @@ def check_parent(session: Session, d: DefinitionIn, bag: ErrorBag, org_id: int |
         return None
     if parent.kind != d.kind:
         bag.add("extends", "library_extends_kind", "上级资源库“{value}”的实体类型是{kind}，与本资源库不同",
-                value=d.extends, kind=parent.kind)
+                value=Data(d.extends), kind=parent.kind)
     if d.key and d.key != parent.key:
-        bag.add("key", "library_extends_key", "扩展的资源库须沿用上级资源库的主键“{name}”", name=parent.key)
+        bag.add("key", "library_extends_key", "扩展的资源库须沿用上级资源库的主键“{name}”", name=Data(parent.key))
     if org_id is not None:
         mine, theirs = org_region_path(session, org_id), region_path(session, res.region_id)
         if mine == theirs or not mine.startswith(theirs):
             bag.add("extends", "library_extends_region", "只能扩展上级地区的资源库，“{value}”不属于本单位的上级地区",
-                    value=d.extends)
+                    value=Data(d.extends))
     types = {i.name: i for i in parent.items}
     for n, item in enumerate(d.items):
         p = types.get(item.name)
@@ -222,10 +223,10 @@ def check_parent(session: Session, d: DefinitionIn, bag: ErrorBag, org_id: int |
             continue
         if letter(item.data_type) != letter(p.data_type):
             bag.add(f"items.{n}.data_type", "library_extends_item_type",
-                    "不能修改上级资源库信息项“{name}”的类型（{type}）", name=item.name, type=letter(p.data_type))
+                    "不能修改上级资源库信息项“{name}”的类型（{type}）", name=Data(item.name), type=letter(p.data_type))
         if item.fresh_days is not None and item.fresh_days != p.fresh_days:
             bag.add(f"items.{n}.fresh_days", "library_extends_item_rule",
-                    "不能修改上级资源库信息项“{name}”的时效规则", name=item.name)
+                    "不能修改上级资源库信息项“{name}”的时效规则", name=Data(item.name))
     return parent
 
 
@@ -255,7 +256,7 @@ def check_cycle(session: Session, d: DefinitionIn, bag: ErrorBag, code: str | No
     while todo:
         c = todo.pop()
         if c == code:
-            bag.add("sources", "library_cycle", "资源库不能直接或间接引用自身（“{value}”）", value=code)
+            bag.add("sources", "library_cycle", "资源库不能直接或间接引用自身（“{value}”）", value=Data(code))
             return
         if c in done:
             continue
@@ -271,11 +272,12 @@ def check_library_source(session: Session, res: Resource, s: SourceDef, n: int, 
     row = published_row(session, res)
     if row is not None and row.kind != kind:
         bag.add(f"sources.{n}.resource", "library_source_kind", "来源资源库“{value}”的实体类型是{kind}，与本资源库不同",
-                value=s.resource, kind=row.kind)
+                value=Data(s.resource), kind=row.kind)
     prov = provenance_names(res)
     for path, name in [(f"sources.{n}.key", s.key), *((f"sources.{n}.items.{c}", v) for c, v in s.items.items())]:
         if name in prov:
-            bag.add(path, "library_provenance_item", "“{value}”是资源库的出处信息项，不能作为来源信息项", value=name)
+            bag.add(path, "library_provenance_item", "“{value}”是资源库的出处信息项，不能作为来源信息项",
+                    value=Data(name))
 
 
 # --- reading ------------------------------------------------------------------------------------

@@ -146,7 +146,8 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
     key = parent.key if parent else (d.key or KEY_TYPES.get(d.kind, ("", 0))[0])
     names = [i.name.strip() for i in d.items]
     inherited = [i.name for i in parent.items] if parent else []
-    if not names and not inherited:
+    unknown = bool(d.extends) and parent is None  # the parent's items are unknown: its fault is reported
+    if not names and not inherited and not unknown:
         bag.add("items", "library_no_items", "资源库至少要有一个标准信息项")
     if len(set(names)) != len(names):
         bag.add("items", "duplicate_item", "信息项重复")
@@ -158,7 +159,7 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
                     value=item.data_type, allowed="、".join(DataType.__members__))
         if item.fresh_days is not None and item.fresh_days < 1:
             bag.add(f"items.{n}.fresh_days", "library_fresh_days", "时效天数必须是正整数")
-    if not d.sources and not parent:
+    if not d.sources and not parent and not unknown:
         bag.add("sources", "library_no_sources", "资源库至少要有一个来源资源")
     mapped: dict[str, list[str]] = {}
     codes = [s.resource for s in d.sources] + ([s.resource for s in parent.sources] if parent else [])
@@ -177,7 +178,7 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
         if s.key not in own:
             bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=s.key)
         for canon, src_item in s.items.items():
-            if canon not in names and canon not in inherited:
+            if canon not in names and canon not in inherited and not unknown:
                 bag.add(f"sources.{n}.items.{canon}", "library_unknown_item", "“{value}”不是资源库的标准信息项",
                         value=canon)
             if src_item not in own:
@@ -185,7 +186,7 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
                         value=src_item)
             mapped.setdefault(canon, []).append(s.resource)
     for n, item in enumerate(d.items):
-        if item.name not in mapped and item.name not in inherited:
+        if item.name not in mapped and item.name not in inherited and not unknown:
             bag.add(f"items.{n}", "library_item_unmapped", "标准信息项“{name}”没有任何来源", name=item.name)
         for fb in item.fallback or []:  # a restated parent item orders the child's own sources only
             if fb not in mapped.get(item.name, []):
