@@ -1937,4 +1937,6 @@ EN.update({
         "The source library “{value}” holds entities of kind {kind}, not this library's kind",
     "“{value}”是资源库的出处信息项，不能作为来源信息项":
         "“{value}” is a provenance item of the library and cannot be used as a source item",
+    "扩展自": "Extends",
+    "来源资源库": "Source libraries",
 })

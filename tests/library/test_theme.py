@@ -395,3 +395,43 @@ def test_who_may_define_and_fuse(lib, theme, client) -> None:
     mine = next(x for x in listed if x["id"] == tid)
     assert mine["library"] == "主题库" and mine["extends"] is None
     assert [x["id"] for x in mine["source_libraries"]] == [lib.library]
+
+
+@pytest.mark.parametrize("db", ["sqlite"], indirect=True)  # about the adapters, not the store
+def test_cli_and_console_show_what_a_library_draws_on(lib, theme, client) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from tests.web.conftest import login
+    from yibenzhang.cli import app
+
+    w = lib.world
+    tid, _civil, _hrss = theme
+    city, city_code = source(w, CITY)
+    push(w, city, CITY, [{"公民身份号码": E_ID, "姓名": "钱七", "居住地址": "金碧路7号"}])
+    child = define(w, w.actor("city_steward"), "city_police", "春城市人口库", child_definition(lib, city_code),
+                   reviewer="city_reviewer")
+    base = code_of(w, lib.library)
+
+    def ybz(*args: str) -> Any:
+        result = CliRunner().invoke(app, ["library", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return json.loads(result.stdout)
+
+    listed = {x["id"]: x for x in ybz("list", "--json")}
+    assert listed[child]["extends"]["code"] == base and listed[child]["extends_version"] == 1
+    assert [x["code"] for x in listed[tid]["source_libraries"]] == [base] and listed[tid]["library"] == "主题库"
+    run.fuse(w.db, Actor.system(), lib.library)
+    assert ybz("fuse", code_of(w, child), "--json")["entities"] == 4  # A, B, C and the city's own
+    assert ybz("fuse", str(tid), "--json")["entities"] == 4
+    refused = CliRunner().invoke(app, ["library", "fuse", str(child), "--as", "police_steward"])
+    assert refused.exit_code == 2
+
+    assert login(client, "city_steward").status_code == 303
+    page = client.get("/console/libraries").text
+    assert f'data-extends="{lib.library}"' in page and f'data-source-library="{lib.library}"' in page
+    record = client.get(f"/console/libraries/{child}/record").text
+    assert f'data-extends="{lib.library}"' in record and base in record and "扩展自" in record
+    theme_page = client.get(f"/console/libraries/{tid}/record").text
+    assert f'data-source-library="{lib.library}"' in theme_page
