@@ -15,7 +15,7 @@ import pytest
 
 from tests.factories import published, resource_in
 from tests.library import reference as ref
-from tests.library.conftest import SOURCES, A, B, C, id18
+from tests.library.conftest import SOURCES, A, B, C, definition, id18
 from yibenzhang.access import Actor
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.schemas import ItemIn
@@ -263,6 +263,23 @@ def test_city_library_extends_the_province(lib) -> None:
     run.fuse(w.db, Actor.system(), second)
     assert {r["公民身份号码"]: r for r in live(w, second)}[A]["联系电话"] == "13900000099"
 
+    # pinned: the province's next version reaches the city's library when the city saves it again
+    province = definition(lib.codes)
+    province.items[-1].fallback = [lib.codes[2], lib.codes[3], lib.codes[4]]
+    with w.db.write() as s:
+        D.update_definition(s, Actor.system(), lib.library, province)
+        catalog.submit_resource(s, Actor.system(), lib.library)
+        catalog.publish_resource(s, w.actor("reviewer"), lib.library)
+    with w.db.read() as s:
+        assert list(next(i for i in D.resolve(s, child).items if i.name == "联系电话").order) == [3, 2, 4, 5]
+    with w.db.write() as s:
+        D.update_definition(s, w.actor("city_steward"), child, child_definition(lib, city_code))
+        assert D.definition_at(s, child, 2).definition["extends_version"] == 2
+        catalog.submit_resource(s, Actor.system(), child)
+        catalog.publish_resource(s, w.actor("city_reviewer"), child)
+    with w.db.read() as s:
+        assert list(next(i for i in D.resolve(s, child).items if i.name == "联系电话").order) == [2, 3, 4, 5]
+
 
 def _codes(exc: ValidationFailed) -> set[str]:
     return {e.code for e in exc.errors}
@@ -362,6 +379,16 @@ def test_cycles_and_provenance_columns(lib, theme) -> None:
         codes = _codes(D.check(s, theme_definition(lib, code_of(w, civil), code_of(w, _hrss)).model_copy(
             update={"kind": "org"})))
     assert "library_source_kind" in codes and base
+    # a library that is a source must be published (a draft's rows are not the library's)
+    with w.db.write() as s:
+        draft = D.define_library(s, Actor.system(), resource_in(w, "authority", name="低保库", items=[]),
+                                 D.DefinitionIn(kind="person", items=[D.ItemDef(name="低保状态")], sources=[
+                                     D.SourceDef(resource=code_of(w, civil), key="身份证号",
+                                                 items={"低保状态": "低保状态"})]))
+        over_draft = theme_definition(lib, code_of(w, civil), code_of(w, _hrss))
+        over_draft.sources[0].resource = draft.code
+        faults = [(e.field, e.code) for e in D.check(s, over_draft).errors]
+    assert ("sources.0.resource", "library_source_unpublished") in faults
 
 
 def lib_definition(world, rid: int) -> dict:

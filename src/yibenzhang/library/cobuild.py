@@ -200,7 +200,7 @@ def check_parent(session: Session, d: DefinitionIn, bag: ErrorBag, org_id: int |
     if not d.extends:
         return None
     try:
-        res, row = parent_of(session, d.model_copy(update={"extends_version": None}))
+        res, row = parent_of(session, d)
         parent = effective(session, DefinitionIn.model_validate(row.definition),
                            region_path(session, res.region_id), (*seen, d.extends))
     except DomainError as exc:

@@ -242,12 +242,10 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
     ).scalar_one_or_none()
     data = d.model_dump()
     data["key"] = d.key or KEY_TYPES[d.kind][0]
-    if d.extends:  # pinned to the extended library's version published now (cobuild)
+    if d.extends:
         from .cobuild import resource_by_code
 
-        parent = resource_by_code(session, d.extends)
-        data["extends_version"] = parent.published_version if parent else None
-        data["key"] = d.key or _key_of(session, parent) or data["key"]
+        data["key"] = d.key or _key_of(session, resource_by_code(session, d.extends)) or data["key"]
     if row is None:
         row = LibraryDefinition(resource_id=resource.id, version=resource.version, kind=d.kind, definition=data,
                                 updated_by=actor.username, updated_at=utcnow())
@@ -258,10 +256,20 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
     return row
 
 
+def _pinned(session: Session, d: DefinitionIn) -> DefinitionIn:
+    """`d` pinned to the version of the library it extends published now (whatever the caller
+    sent as `extends_version`): checked, itemised and stored against that one version."""
+    from .cobuild import resource_by_code
+
+    parent = resource_by_code(session, d.extends) if d.extends else None
+    return d.model_copy(update={"extends_version": parent.published_version if parent else None})
+
+
 def define_library(session: Session, actor: Actor, meta: ResourceIn, d: DefinitionIn) -> Resource:
     """A new library: its catalogue resource (a draft, never open: 一人一档 is for authorised
     staff only) and the definition of its first version."""
     require(can_edit_catalogue(actor, meta.org_id), "编目")  # before any check says what exists
+    d = _pinned(session, d)
     check(session, d, org_id=meta.org_id).raise_if_any("library_invalid")
     items, grades = _items(session, d, meta.org_id)
     meta = meta.model_copy(update={"items": items, "open_type": OpenType.NOT_OPEN.value,
@@ -291,6 +299,7 @@ def update_definition(session: Session, actor: Actor, library_id: int, d: Defini
     its items follow the definition, and the version's definition is stored."""
     resource = get_library(session, actor, library_id)
     require(can_edit_catalogue(actor, resource.org_id), "编辑资源库")
+    d = _pinned(session, d)
     check(session, d, org_id=resource.org_id, code=resource.code).raise_if_any("library_invalid")
     items, grades = _items(session, d, resource.org_id)
     resource = catalog.update_resource(session, actor, resource.id, _meta_of(resource).model_copy(

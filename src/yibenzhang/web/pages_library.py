@@ -20,8 +20,8 @@ from ..classify.masking import OPERATORS
 from ..db import get_database
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, ValidationFailed
-from ..library import definition as D
 from ..library import cobuild, keys, views
+from ..library import definition as D
 from ..params import Id, parse_int
 from . import auth
 from .auth import console_user, csrf_checked, form_data
