@@ -6,7 +6,10 @@ of a catalogue resource keyed by the entity key, so fusion reads them like any r
 source must be a published library of the same entity kind (`library_source_kind`), and its
 mapping names the library's key and canonical items only — never the `<item>__source`,
 `__batch`, `__at` provenance columns (`library_provenance_item`). A value taken from a library
-has that library's batch as its provenance (the base library's row keeps the original source's).
+has that library's batch as its provenance (the base library's row keeps the original source's),
+and a conflict with it is the library owner's to answer. Fusion is incremental as for any source:
+an 更新 batch of the base library re-fuses only the entities it touches, a 全量 one everything.
+The entities are those of all sources (a theme over the 人口库 holds everyone in it).
 
 **Extending (省市共建).** A definition may name the library it `extends` (a resource code): a
 published library of the same entity kind (and key) whose owner's region is strictly above the
@@ -61,7 +64,6 @@ class Effective:
     items: tuple[ItemDef, ...]
     sources: tuple[SourceDef, ...]
     order: dict[str, tuple[list[str], str | None]]
-    chain: tuple[str, ...]  # codes of the libraries extended, nearest first
 
 
 def letter(data_type: str) -> str:
@@ -187,8 +189,7 @@ def effective(session: Session, d: DefinitionIn, region: str, seen: tuple[str, .
         order[item.name] = base_order(item, list(d.sources), claims)
     kind = parent.kind if parent else d.kind
     key = parent.key if parent else (d.key or KEY_TYPES.get(d.kind, ("",))[0])
-    return Effective(kind, key, (parent.items if parent else ()) + tuple(own_items), sources, order,
-                     ((d.extends, *parent.chain) if parent and d.extends else ()))
+    return Effective(kind, key, (parent.items if parent else ()) + tuple(own_items), sources, order)
 
 
 # --- checks ----------------------------------------------------------------------------------------
