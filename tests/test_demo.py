@@ -122,7 +122,14 @@ def check_province(db: Database, summary: dict) -> None:
         batches = list(s.execute(select(Batch)).scalars())
         # issue 21: the libraries' sources and fusion batches are counted in summary["libraries"]
         fused = {b.resource_id for b in batches if (b.source or {}).get("kind") in ("demo-library", "fusion")}
-        assert len(fused) == 12 and {lib["sources"] for lib in summary["libraries"].values()} == {5}
+        # 2 base libraries over 5 sources each, a theme library over one of them and 3 sources, and a
+        # city's library extending the province's 人口库 with 1 source of its own (issue 21 item 5)
+        assert len(fused) == 18
+        assert {n: lib["sources"] for n, lib in summary["libraries"].items()} == {
+            "人口综合库": 5, "法人综合库": 5, "社会救助主题库": 4, "春城市人口库": 1}
+        city = summary["libraries"]["春城市人口库"]
+        assert city["extends"] == summary["libraries"]["人口综合库"]["code"]
+        assert city["entities"] > summary["libraries"]["人口综合库"]["entities"]
         batches = [b for b in batches if b.resource_id not in fused]
         with_rows = {b.resource_id for b in batches if b.row_count > 0}
         assert len(with_rows) >= 20 and summary["rows"]["resources"] == len(with_rows)
@@ -206,8 +213,9 @@ def test_same_seed_gives_the_same_province_and_another_seed_differs(
     # issue 21: the libraries and their sources are the library demo's, not the plan's
     from yibenzhang.library import demo as library_demo
 
-    fused = {name for specs in (library_demo.PERSON_SOURCES, library_demo.ORG_SOURCES) for _, name, _, _ in specs}
-    fused |= {"人口综合库", "法人综合库"}
+    fused = {name for specs in (library_demo.PERSON_SOURCES, library_demo.ORG_SOURCES, library_demo.THEME_SOURCES,
+                                library_demo.CITY_SOURCES) for _, name, _, _ in specs}
+    fused |= {"人口综合库", "法人综合库", library_demo.THEME, library_demo.CITY_LIBRARY}
     assert sorted(as_status[p.plan] for p in planned) == sorted(
         status for _, name, status in resources_b if name not in fused)
     other_world = demo.plan_world(7)

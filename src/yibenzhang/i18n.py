@@ -1935,3 +1935,26 @@ EN.update({
     "第{row}行{column}列有值，但表头没有这一列：请补上列名后重新上传":
         "Row {row}, column {column} has a value but the header has no such column: name the column and upload again",
 })
+
+# issue 21 item 5: theme libraries over base libraries, 省市共建 (a library extending a higher one)
+EN.update({
+    "“{value}”不是资源库，不能扩展": "“{value}” is not a library and cannot be extended",
+    "上级资源库“{value}”未发布或已停用": "The library to extend, “{value}”, is not published or is retired",
+    "资源库不能直接或间接引用自身（“{value}”）": "A library may not draw on itself, directly or through other "
+                                             "libraries (“{value}”)",
+    "上级资源库“{value}”的实体类型是{kind}，与本资源库不同":
+        "The library to extend, “{value}”, holds entities of kind {kind}, not this library's kind",
+    "扩展的资源库须沿用上级资源库的主键“{name}”": "An extending library keeps the extended library's key “{name}”",
+    "只能扩展上级地区的资源库，“{value}”不属于本单位的上级地区":
+        "Only a library of a higher region can be extended; “{value}” does not belong to a region above your org's",
+    "不能修改上级资源库信息项“{name}”的类型（{type}）":
+        "The type of the extended library's item “{name}” cannot be changed (it is {type})",
+    "不能修改上级资源库信息项“{name}”的时效规则":
+        "The freshness rule of the extended library's item “{name}” cannot be changed",
+    "来源资源库“{value}”的实体类型是{kind}，与本资源库不同":
+        "The source library “{value}” holds entities of kind {kind}, not this library's kind",
+    "“{value}”是资源库的出处信息项，不能作为来源信息项":
+        "“{value}” is a provenance item of the library and cannot be used as a source item",
+    "扩展自": "Extends",
+    "来源资源库": "Source libraries",
+})

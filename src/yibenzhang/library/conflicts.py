@@ -30,7 +30,7 @@ from ..quality import objections as O
 from ..zone.duck import literal, quote
 from ..zone.engine import get_engine
 from ..zone.service import _live_batches
-from .definition import DefinitionIn, definition_at, get_library
+from .definition import effective_sources, get_library
 from .model import ConflictCount, ConflictObjection
 
 SEND_LIMIT = 500  # objections filed per call: a steward's list, not a flood
@@ -134,9 +134,7 @@ def _region_path(session: Session, resource: Resource) -> str:
 
 
 def _source_item(session: Session, library: Resource, source: Resource, item: str) -> str:
-    row = definition_at(session, library.id, library.published_version or library.version)
-    d = DefinitionIn.model_validate(row.definition) if row else None
-    for s in (d.sources if d else []):
+    for s in effective_sources(session, library):  # an extended library's sources too
         if s.resource == source.code:
             return s.items.get(item, item)
     return item

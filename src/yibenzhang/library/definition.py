@@ -15,6 +15,11 @@ Each canonical item is resolved at fusion time into an ordered list of sources:
 The freshness rule (`fresh_days`): a value collected more than that many days before the fusion
 is stale; a fresh value of a later source wins over a stale one of an earlier source; when no
 value is fresh the order decides as usual. Without `fresh_days` only the order decides.
+
+Theme libraries (主题库 / 专题库) are defined the same way; their sources may be published
+libraries, and a library may `extend` a higher region's library (省市共建共用): the rules, and
+how the effective definition is merged, are in `cobuild`. `resolve` always returns the effective
+definition, so fusion never sees the difference.
 """
 
 from __future__ import annotations
@@ -28,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, can_edit_catalogue, require
 from ..catalog import service as catalog
-from ..catalog.model import Resource, ResourceItem
+from ..catalog.model import Resource
 from ..catalog.schemas import ItemIn, ResourceIn
 from ..classify.grading import highest
 from ..db import utcnow
@@ -72,6 +77,8 @@ class DefinitionIn(BaseModel):
     key: Key = ""  # canonical name of the key item (default by kind)
     items: list[ItemDef] = Field(default_factory=list)
     sources: list[SourceDef] = Field(default_factory=list)
+    extends: Key | None = None  # code of the higher region's library this one extends (省市共建)
+    extends_version: Count | None = None  # set on save: the extended library's version pinned
 
 
 # --- resolved, for fusion -----------------------------------------------------------------
@@ -125,15 +132,22 @@ def _source_resource(session: Session, code: str) -> Resource | None:
     return session.execute(select(Resource).where(Resource.code == code)).scalar_one_or_none()
 
 
-def check(session: Session, d: DefinitionIn) -> ErrorBag:
-    """Every fault of a definition at once (codes stable, reasons zh; English in i18n)."""
+def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
+          code: str | None = None) -> ErrorBag:
+    """Every fault of a definition at once (codes stable, reasons zh; English in i18n). `org_id`
+    is the library's owner (for `extends`), `code` the library's own code when it exists (cycles)."""
+    from . import cobuild
+
     bag = ErrorBag()
     if d.kind not in keys.KINDS:
         bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=d.kind,
                 allowed="、".join(keys.KINDS))
-    key = d.key or KEY_TYPES.get(d.kind, ("", 0))[0]
+    parent = cobuild.check_parent(session, d, bag, org_id, (code,) if code else ())
+    key = parent.key if parent else (d.key or KEY_TYPES.get(d.kind, ("", 0))[0])
     names = [i.name.strip() for i in d.items]
-    if not names:
+    inherited = [i.name for i in parent.items] if parent else []
+    unknown = bool(d.extends) and parent is None  # the parent's items are unknown: its fault is reported
+    if not names and not inherited and not unknown:
         bag.add("items", "library_no_items", "资源库至少要有一个标准信息项")
     if len(set(names)) != len(names):
         bag.add("items", "duplicate_item", "信息项重复")
@@ -145,10 +159,10 @@ def check(session: Session, d: DefinitionIn) -> ErrorBag:
                     value=item.data_type, allowed="、".join(DataType.__members__))
         if item.fresh_days is not None and item.fresh_days < 1:
             bag.add(f"items.{n}.fresh_days", "library_fresh_days", "时效天数必须是正整数")
-    if not d.sources:
+    if not d.sources and not parent and not unknown:
         bag.add("sources", "library_no_sources", "资源库至少要有一个来源资源")
     mapped: dict[str, list[str]] = {}
-    codes = [s.resource for s in d.sources]
+    codes = [s.resource for s in d.sources] + ([s.resource for s in parent.sources] if parent else [])
     if len(set(codes)) != len(codes):
         bag.add("sources", "library_duplicate_source", "来源资源重复")
     for n, s in enumerate(d.sources):
@@ -159,11 +173,12 @@ def check(session: Session, d: DefinitionIn) -> ErrorBag:
         if res.published_version is None or res.status == ResourceStatus.RETIRED.value:
             bag.add(f"sources.{n}.resource", "library_source_unpublished", "来源资源“{value}”未发布或已停用",
                     value=s.resource)
+        cobuild.check_library_source(session, res, s, n, parent.kind if parent else d.kind, bag)
         own = {i.name for i in res.items}
         if s.key not in own:
             bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=s.key)
         for canon, src_item in s.items.items():
-            if canon not in names:
+            if canon not in names and canon not in inherited and not unknown:
                 bag.add(f"sources.{n}.items.{canon}", "library_unknown_item", "“{value}”不是资源库的标准信息项",
                         value=canon)
             if src_item not in own:
@@ -171,25 +186,30 @@ def check(session: Session, d: DefinitionIn) -> ErrorBag:
                         value=src_item)
             mapped.setdefault(canon, []).append(s.resource)
     for n, item in enumerate(d.items):
-        if item.name not in mapped:
+        if item.name not in mapped and item.name not in inherited and not unknown:
             bag.add(f"items.{n}", "library_item_unmapped", "标准信息项“{name}”没有任何来源", name=item.name)
-        for code in item.fallback or []:
-            if code not in mapped.get(item.name, []):
+        for fb in item.fallback or []:  # a restated parent item orders the child's own sources only
+            if fb not in mapped.get(item.name, []):
                 bag.add(f"items.{n}.fallback", "library_fallback_source", "“{value}”不是该信息项的来源",
-                        value=code)
+                        value=fb)
+    cobuild.check_cycle(session, d, bag, code)
     return bag
 
 
 # --- the catalogue resource --------------------------------------------------------------------
 
 
-def _items(session: Session, d: DefinitionIn) -> tuple[list[ItemIn], dict[str, str | None]]:
+def _items(session: Session, d: DefinitionIn, org_id: int) -> tuple[list[ItemIn], dict[str, str | None]]:
     """The library resource's items (key first) and each one's grade: the highest grade of the
-    source items mapped to it (就高从严)."""
-    key, length = KEY_TYPES[d.kind]
-    key = d.key or key
+    source items mapped to it (就高从严). An extending library's are its effective definition's
+    (the parent's items and sources included)."""
+    from . import cobuild
+
+    eff = cobuild.effective(session, d, cobuild.org_region_path(session, org_id))
+    key, length = KEY_TYPES[eff.kind][0], KEY_TYPES[eff.kind][1]
+    key = eff.key or key
     grades: dict[str, list[str | None]] = {key: []}
-    for s in d.sources:
+    for s in eff.sources:
         res = _source_resource(session, s.resource)
         if res is None:
             continue
@@ -201,11 +221,11 @@ def _items(session: Session, d: DefinitionIn) -> tuple[list[ItemIn], dict[str, s
                 grades.setdefault(canon, []).append(by_name[src].grade)
     out = [ItemIn(name=key, data_type="C", length=length, required=True, is_key=True, element=key,
                   description="实体主键（已规范化）")]
-    for i in d.items:
+    for i in eff.items:
         letter = DataType.parse(i.data_type).letter if DataType.parse(i.data_type) else i.data_type
         out.append(ItemIn(name=i.name, data_type=letter, length=i.length, element=i.element or i.name,
                           description=i.description))
-    for i in d.items:  # provenance of every value: part of the library's rows, kept by compaction
+    for i in eff.items:  # provenance of every value: part of the library's rows, kept by compaction
         out += [ItemIn(name=f"{i.name}__{part}", data_type=letter, description=text)
                 for part, letter, text in PROVENANCE_ITEMS]
     return out, {n: (str(g) if (g := highest(v)) else None) for n, v in grades.items()}
@@ -222,6 +242,10 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
     ).scalar_one_or_none()
     data = d.model_dump()
     data["key"] = d.key or KEY_TYPES[d.kind][0]
+    if d.extends:
+        from .cobuild import resource_by_code
+
+        data["key"] = d.key or _key_of(session, resource_by_code(session, d.extends)) or data["key"]
     if row is None:
         row = LibraryDefinition(resource_id=resource.id, version=resource.version, kind=d.kind, definition=data,
                                 updated_by=actor.username, updated_at=utcnow())
@@ -232,11 +256,22 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
     return row
 
 
+def _pinned(session: Session, d: DefinitionIn) -> DefinitionIn:
+    """`d` pinned to the version of the library it extends published now (whatever the caller
+    sent as `extends_version`): checked, itemised and stored against that one version."""
+    from .cobuild import resource_by_code
+
+    parent = resource_by_code(session, d.extends) if d.extends else None
+    return d.model_copy(update={"extends_version": parent.published_version if parent else None})
+
+
 def define_library(session: Session, actor: Actor, meta: ResourceIn, d: DefinitionIn) -> Resource:
     """A new library: its catalogue resource (a draft, never open: 一人一档 is for authorised
     staff only) and the definition of its first version."""
-    check(session, d).raise_if_any("library_invalid")
-    items, grades = _items(session, d)
+    require(can_edit_catalogue(actor, meta.org_id), "编目")  # before any check says what exists
+    d = _pinned(session, d)
+    check(session, d, org_id=meta.org_id).raise_if_any("library_invalid")
+    items, grades = _items(session, d, meta.org_id)
     meta = meta.model_copy(update={"items": items, "open_type": OpenType.NOT_OPEN.value,
                                    "library": meta.library or Library.BASE.value})
     resource = catalog.create_resource(session, actor, meta)
@@ -244,7 +279,8 @@ def define_library(session: Session, actor: Actor, meta: ResourceIn, d: Definiti
     _store(session, actor, resource, d)
     ledger.append(session, actor, "library.define", "resource", resource.id,
                   {"code": resource.code, "version": resource.version, "kind": d.kind,
-                   "sources": [s.resource for s in d.sources], "items": len(d.items)})
+                   "sources": [s.resource for s in d.sources], "items": len(d.items),
+                   "extends": d.extends})
     return resource
 
 
@@ -263,14 +299,16 @@ def update_definition(session: Session, actor: Actor, library_id: int, d: Defini
     its items follow the definition, and the version's definition is stored."""
     resource = get_library(session, actor, library_id)
     require(can_edit_catalogue(actor, resource.org_id), "编辑资源库")
-    check(session, d).raise_if_any("library_invalid")
-    items, grades = _items(session, d)
+    d = _pinned(session, d)
+    check(session, d, org_id=resource.org_id, code=resource.code).raise_if_any("library_invalid")
+    items, grades = _items(session, d, resource.org_id)
     resource = catalog.update_resource(session, actor, resource.id, _meta_of(resource).model_copy(
         update={"items": items}))
     _set_grades(resource, grades)
     _store(session, actor, resource, d)
     ledger.append(session, actor, "library.update", "resource", resource.id,
-                  {"code": resource.code, "version": resource.version, "sources": [s.resource for s in d.sources]})
+                  {"code": resource.code, "version": resource.version, "sources": [s.resource for s in d.sources],
+                   "extends": d.extends})
     return resource
 
 
@@ -283,6 +321,8 @@ def get_library(session: Session, actor: Actor, library_id: int | str) -> Resour
 
 
 def list_libraries(session: Session, actor: Actor) -> list[dict[str, Any]]:
+    from . import cobuild
+
     ids = session.execute(select(LibraryDefinition.resource_id).distinct()).scalars().all()
     out = []
     for rid in sorted(ids):
@@ -292,7 +332,7 @@ def list_libraries(session: Session, actor: Actor) -> list[dict[str, Any]]:
             continue
         out.append({"id": r.id, "code": r.code, "name": r.name, "status": r.status, "version": r.version,
                     "published_version": r.published_version, "org_id": r.org_id, "library": r.library,
-                    "grade": library_grade(r)})
+                    "grade": library_grade(r), **cobuild.links(session, r)})
     return out
 
 
@@ -317,35 +357,39 @@ def resolve(session: Session, library_id: int) -> Resolved:
     row = definition_at(session, library_id, resource.published_version)
     if row is None:
         raise NotFound(f"信息资源 {library_id}", "library_not_found")
-    d = DefinitionIn.model_validate(row.definition)
+    from . import cobuild
+
+    eff = cobuild.effective(session, DefinitionIn.model_validate(row.definition),
+                            cobuild.region_path(session, resource.region_id), (resource.code,))
     sources: list[Source] = []
-    for n, s in enumerate(d.sources):
+    for n, s in enumerate(eff.sources):
         res = _source_resource(session, s.resource)
         if res is None:
             raise NotFound(f"信息资源 {s.resource}", "resource_not_found")
         sources.append(Source(n, res.id, res.code, res.org_id, s.key, dict(s.items)))
-    claims = _claims(session, sources)
+    index = {s.code: s.index for s in sources}
     items = []
-    for n, i in enumerate(d.items):
-        mapping = [s for s in sources if i.name in s.items]
-        claimed = [s for s in mapping if (s.resource_id, s.items[i.name]) in claims]
-        claimed.sort(key=lambda s: claims[(s.resource_id, s.items[i.name])])
-        authority = claimed[0].index if claimed else None
-        by_code = {s.code: s.index for s in mapping}
-        rest = [by_code[c] for c in i.fallback] if i.fallback else [s.index for s in mapping]
-        order = ([authority] if authority is not None else []) + [x for x in rest if x != authority]
-        letter = DataType.parse(i.data_type).letter if DataType.parse(i.data_type) else i.data_type
-        items.append(Item(n, i.name, letter, tuple(order), authority, i.fresh_days))
-    return Resolved(resource.id, resource.code, resource.published_version, d.kind, d.key or KEY_TYPES[d.kind][0],
-                    tuple(items), tuple(sources))
+    for n, i in enumerate(eff.items):
+        order, authority = eff.order[i.name]
+        items.append(Item(n, i.name, cobuild.letter(i.data_type), tuple(index[c] for c in order),
+                          index[authority] if authority is not None else None, i.fresh_days))
+    return Resolved(resource.id, resource.code, resource.published_version, eff.kind, eff.key, tuple(items),
+                    tuple(sources))
 
 
-def _claims(session: Session, sources: list[Source]) -> dict[tuple[int, str], tuple[Any, ...]]:
-    """(resource id, item name) of every authoritative claim among the sources, with its sort
-    key: the claim published first is the source (the catalogue's 一数一源 rule)."""
-    ids = [s.resource_id for s in sources]
-    rows = session.execute(select(ResourceItem.resource_id, ResourceItem.name, Resource.published_at,
-                                  Resource.created_at, Resource.id)
-                           .join(Resource, ResourceItem.resource_id == Resource.id)
-                           .where(ResourceItem.resource_id.in_(ids), ResourceItem.authoritative.is_(True))).all()
-    return {(r[0], r[1]): (r[2] is None, r[2] or r[3], r[4]) for r in rows}
+def effective_sources(session: Session, library: Resource) -> list[SourceDef]:
+    """The sources a library's published (else current) definition draws on, the extended
+    library's included (for provenance names and conflicts' source items)."""
+    from . import cobuild
+
+    eff = cobuild.of_library(session, library)
+    if eff is not None:
+        return list(eff.sources)
+    row = definition_at(session, library.id, library.published_version or library.version)
+    return list(DefinitionIn.model_validate(row.definition).sources) if row else []
+
+
+def _key_of(session: Session, library: Resource | None) -> str | None:
+    if library is None:
+        return None
+    return next((i.name for i in library.items if i.is_key), None)

@@ -32,7 +32,7 @@ from ..zone import port as P
 from ..zone.engine import Work, engine_for, json_value, literal_rows
 from ..zone.service import live_state
 from . import keys
-from .definition import PROVENANCE_ITEMS, definition_at
+from .definition import PROVENANCE_ITEMS, DefinitionIn, definition_at
 from .model import LibraryDefinition
 
 EXIT = "library.record"  # the access log's name of this exit
@@ -139,12 +139,18 @@ def _is_provenance(name: str) -> bool:
 
 
 def select_sources(session: Any, library_id: int) -> list[int]:
+    """Every resource any version of the library drew on (an extended library's sources too)."""
     from sqlalchemy import select
 
-    from .definition import DefinitionIn
+    from .cobuild import of_library
 
+    library = session.get(Resource, library_id)
+    versions = session.execute(select(LibraryDefinition.version).where(
+        LibraryDefinition.resource_id == library_id)).scalars().all()
+    codes = {s.resource for v in versions if (eff := of_library(session, library, v)) is not None
+             for s in eff.sources}
     rows = session.execute(select(LibraryDefinition).where(LibraryDefinition.resource_id == library_id)).scalars()
-    codes = {s.resource for r in rows for s in DefinitionIn.model_validate(r.definition).sources}
+    codes |= {s.resource for r in rows for s in DefinitionIn.model_validate(r.definition).sources}
     return list(session.execute(select(Resource.id).where(Resource.code.in_(codes))).scalars())
 
 

@@ -20,8 +20,8 @@ from ..classify.masking import OPERATORS
 from ..db import get_database
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, ValidationFailed
+from ..library import cobuild, keys, views
 from ..library import definition as D
-from ..library import keys, views
 from ..params import Id, parse_int
 from . import auth
 from .auth import console_user, csrf_checked, form_data
@@ -61,7 +61,7 @@ def _library(s: Any, actor: Actor, library_id: int) -> dict[str, Any]:
     key_item = next((i.name for i in r.items if i.is_key), "")
     return {"id": r.id, "code": r.code, "name": r.name, "grade": D.library_grade(r), "kind": kind,
             "kind_label": KINDS.get(kind or "", "档案"), "key_item": key_item,
-            "published": r.published_version is not None}
+            "published": r.published_version is not None, "library": r.library, **cobuild.links(s, r)}
 
 
 def _page(request: Request, ctx: WebContext, library_id: int, *, status_code: int = 200,
