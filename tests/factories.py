@@ -63,6 +63,7 @@ USERS = {
     "police_steward": [("数据专员", "police", None)],
     "market_steward": [("数据专员", "market", None)],
     "city_steward": [("数据专员", "city_police", None)],
+    "city_data_steward": [("数据专员", "city_authority", None)],  # the city's data authority (省市共建)
     "county_steward": [("数据专员", "county_civil", None)],
     "police_approver": [("机构审批人", "police", None)],
     "consumer": [("数据使用方", "market", None)],

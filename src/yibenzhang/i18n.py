@@ -1956,5 +1956,9 @@ EN.update({
     "“{value}”是资源库的出处信息项，不能作为来源信息项":
         "“{value}” is a provenance item of the library and cannot be used as a source item",
     "扩展自": "Extends",
+    "只有数据主管部门才能扩展上级地区的资源库": "Only a data authority may extend a library of a higher region",
+    "资源库只能使用本单位的信息资源，或由数据主管部门汇聚本地区的信息资源；“{value}”请通过共享申请获取":
+        "A library may use its own org's resources, or a data authority may gather its region's; request “{value}” "
+        "through a share request",
     "来源资源库": "Source libraries",
 })

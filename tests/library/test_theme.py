@@ -220,7 +220,7 @@ def test_city_library_extends_the_province(lib) -> None:
                          {"公民身份号码": B, "姓名": "李四", "联系电话": "13900000012", "居住地址": "滇池路6号"},
                          {"公民身份号码": E_ID, "姓名": "钱七", "居住地址": "金碧路7号"}])
     # the city's steward defines it for the city's org; the city's reviewer publishes it
-    child = define(w, w.actor("city_steward"), "city_police", "春城市人口库", child_definition(lib, city_code),
+    child = define(w, w.actor("city_data_steward"), "city_authority", "春城市人口库", child_definition(lib, city_code),
                    reviewer="city_reviewer")
     with w.db.read() as s:
         r = D.resolve(s, child)
@@ -253,7 +253,8 @@ def test_city_library_extends_the_province(lib) -> None:
     push(w, cid, claim, [{"公民身份号码": A, "联系电话": "13900000099"}])
     d = child_definition(lib, city_code)
     d.sources.append(D.SourceDef(resource=ccode, key="公民身份号码", items={"联系电话": "联系电话"}))
-    second = define(w, w.actor("city_steward"), "city_police", "春城市人口库（积分）", d, reviewer="city_reviewer")
+    second = define(w, w.actor("city_data_steward"), "city_authority", "春城市人口库（积分）", d,
+                    reviewer="city_reviewer")
     with w.db.read() as s:
         r2 = D.resolve(s, second)
     phone = next(i for i in r2.items if i.name == "联系电话")
@@ -273,7 +274,7 @@ def test_city_library_extends_the_province(lib) -> None:
     with w.db.read() as s:
         assert list(next(i for i in D.resolve(s, child).items if i.name == "联系电话").order) == [3, 2, 4, 5]
     with w.db.write() as s:
-        D.update_definition(s, w.actor("city_steward"), child, child_definition(lib, city_code))
+        D.update_definition(s, w.actor("city_data_steward"), child, child_definition(lib, city_code))
         assert D.definition_at(s, child, 2).definition["extends_version"] == 2
         catalog.submit_resource(s, Actor.system(), child)
         catalog.publish_resource(s, w.actor("city_reviewer"), child)
@@ -291,24 +292,48 @@ def refused(world, actor: Actor, org: str, d: D.DefinitionIn) -> set[str]:
     return _codes(err.value)
 
 
+def test_whose_data_a_library_may_fuse(lib) -> None:
+    """A department's steward builds a library over its own org's resources only: another org's
+    data it gets by a share request (minimum necessary, approved). The data authority gathers its
+    region's and below; extending a higher region's library (its data comes along) is the
+    authority's too."""
+    w = lib.world
+    _city, city_code = source(w, CITY)  # 春城市公安局's, in the city
+    _hrss, hrss_code = source(w, HRSS)  # 石林市人社局's, another city
+
+    def over(code: str, key: str, item: str) -> D.DefinitionIn:
+        return D.DefinitionIn(kind="person", items=[D.ItemDef(name=item)],
+                              sources=[D.SourceDef(resource=code, key=key, items={item: item})])
+
+    city_def, hrss_def = over(city_code, "公民身份号码", "居住地址"), over(hrss_code, "证件号码", "就业困难类别")
+    with w.db.read() as s:
+        assert D.check(s, city_def, org_id=w.orgs["city_police"].id).errors == []  # its own resource
+        assert D.check(s, city_def, org_id=w.orgs["city_authority"].id).errors == []  # its region's
+        assert D.check(s, city_def, org_id=w.orgs["authority"].id).errors == []  # a region below the province
+    assert refused(w, w.actor("police_steward"), "police", city_def) == {"library_source_not_authorised"}
+    assert refused(w, w.actor("city_data_steward"), "city_authority", hrss_def) == {"library_source_not_authorised"}
+    extending = child_definition(lib, city_code)
+    assert refused(w, w.actor("city_steward"), "city_police", extending) == {"library_extends_not_authority"}
+
+
 def test_extending_refusals(lib, client) -> None:
     w = lib.world
     _city, city_code = source(w, CITY)
     parent = code_of(w, lib.library)
-    steward = w.actor("city_steward")
+    steward = w.actor("city_data_steward")
     # the parent's item types and freshness stay
     bad_type = child_definition(lib, city_code)
     bad_type.items.append(D.ItemDef(name="出生日期", data_type="C"))
-    assert "library_extends_item_type" in refused(w, steward, "city_police", bad_type)
+    assert "library_extends_item_type" in refused(w, steward, "city_authority", bad_type)
     bad_rule = child_definition(lib, city_code)
     bad_rule.items.append(D.ItemDef(name="联系电话", fresh_days=30))
-    assert refused(w, steward, "city_police", bad_rule) == {"library_extends_item_rule"}
+    assert refused(w, steward, "city_authority", bad_rule) == {"library_extends_item_rule"}
     ok = child_definition(lib, city_code)  # restating one with its type, to order the child's sources
     ok.items.append(D.ItemDef(name="联系电话", fallback=[city_code]))
     with w.db.write() as s:
-        assert D.check(s, ok, org_id=w.orgs["city_police"].id).errors == []
+        assert D.check(s, ok, org_id=w.orgs["city_authority"].id).errors == []
     # a plain resource, a draft library, the other kind, the same region, a lower region
-    assert refused(w, steward, "city_police", child_definition(lib, city_code).model_copy(
+    assert refused(w, steward, "city_authority", child_definition(lib, city_code).model_copy(
         update={"extends": lib.codes[0]})) == {"library_extends_not_library"}
     with w.db.write() as s:
         draft = D.define_library(s, Actor.system(), resource_in(w, "authority", name="草稿库", items=[]),
@@ -316,30 +341,31 @@ def test_extending_refusals(lib, client) -> None:
                                      D.SourceDef(resource=city_code, key="公民身份号码",
                                                  items={"居住地址": "居住地址"})]))
         draft_code = draft.code
-    assert refused(w, steward, "city_police", child_definition(lib, city_code).model_copy(
+    assert refused(w, steward, "city_authority", child_definition(lib, city_code).model_copy(
         update={"extends": draft_code})) == {"library_extends_unpublished"}
-    assert "library_extends_kind" in refused(w, steward, "city_police", child_definition(lib, city_code).model_copy(
+    assert "library_extends_kind" in refused(w, steward, "city_authority", child_definition(lib, city_code).model_copy(
         update={"kind": "org"}))
-    assert refused(w, Actor.system(), "police", child_definition(lib, city_code)) == {"library_extends_region"}
-    assert "library_extends_key" in refused(w, steward, "city_police", child_definition(lib, city_code).model_copy(
+    assert refused(w, Actor.system(), "authority", child_definition(lib, city_code)) == {"library_extends_region"}
+    assert "library_extends_key" in refused(w, steward, "city_authority", child_definition(lib, city_code).model_copy(
         update={"key": "身份证号"}))
-    child = define(w, steward, "city_police", "春城市人口库", child_definition(lib, city_code),
+    child = define(w, steward, "city_authority", "春城市人口库", child_definition(lib, city_code),
                    reviewer="city_reviewer")
     _other, other_code = source(w, ("market", "个体工商户经营者信息", "公民身份号码", [("经营状态", "C", True)]))
     lower = D.DefinitionIn(kind="person", extends=code_of(w, child), items=[D.ItemDef(name="经营状态")],
                            sources=[D.SourceDef(resource=other_code, key="公民身份号码",
                                                 items={"经营状态": "经营状态"})])
-    assert refused(w, w.actor("market_steward"), "market", lower) == {"library_extends_region"}
+    assert refused(w, w.actor("market_steward"), "market", lower) == {"library_extends_region",
+                                                                      "library_extends_not_authority"}
     assert parent != code_of(w, child)
     # over HTTP: 422 with the code and both languages
-    body = {"resource": resource_in(w, "city_police", name="扩展资源库", items=[]).model_dump(mode="json"),
+    body = {"resource": resource_in(w, "city_authority", name="扩展资源库", items=[]).model_dump(mode="json"),
             "definition": bad_type.model_dump(mode="json")}
-    res = client.post("/api/v1/libraries", json=body, headers=w.headers("city_steward"))
+    res = client.post("/api/v1/libraries", json=body, headers=w.headers("city_data_steward"))
     assert res.status_code == 422, res.text
     err = next(e for e in res.json()["errors"] if e["code"] == "library_extends_item_type")
     assert err["field"] == "items.1.data_type" and "出生日期" in err["message"] and "出生日期" in err["message_en"]
     assert "type" in err["message_en"] and res.json()["detail_en"]
-    res = client.get(f"/api/v1/libraries/{child}", headers=w.headers("city_steward"))
+    res = client.get(f"/api/v1/libraries/{child}", headers=w.headers("city_data_steward"))
     assert res.status_code == 200 and res.json()["definition"]["extends"] == parent
     assert [i["name"] for i in res.json()["resolved"]["items"]][-1] == "居住地址"
 
@@ -362,7 +388,7 @@ def test_cycles_and_provenance_columns(lib, theme) -> None:
     assert "library_cycle" in _codes(err.value)
     # extending a library that draws on... the extending one: province theme over a city library
     _city, city_code = source(w, CITY)
-    child = define(w, w.actor("city_steward"), "city_police", "春城市人口库", child_definition(lib, city_code),
+    child = define(w, w.actor("city_data_steward"), "city_authority", "春城市人口库", child_definition(lib, city_code),
                    reviewer="city_reviewer")
     d = D.DefinitionIn.model_validate(lib_definition(w, lib.library))
     d.sources.append(D.SourceDef(resource=code_of(w, child), key="公民身份号码", items={"姓名": "居住地址"}))
@@ -437,7 +463,7 @@ def test_cli_and_console_show_what_a_library_draws_on(lib, theme, client) -> Non
     tid, _civil, _hrss = theme
     city, city_code = source(w, CITY)
     push(w, city, CITY, [{"公民身份号码": E_ID, "姓名": "钱七", "居住地址": "金碧路7号"}])
-    child = define(w, w.actor("city_steward"), "city_police", "春城市人口库", child_definition(lib, city_code),
+    child = define(w, w.actor("city_data_steward"), "city_authority", "春城市人口库", child_definition(lib, city_code),
                    reviewer="city_reviewer")
     base = code_of(w, lib.library)
 
@@ -455,7 +481,7 @@ def test_cli_and_console_show_what_a_library_draws_on(lib, theme, client) -> Non
     refused = CliRunner().invoke(app, ["library", "fuse", str(child), "--as", "police_steward"])
     assert refused.exit_code == 2
 
-    assert login(client, "city_steward").status_code == 303
+    assert login(client, "city_data_steward").status_code == 303
     page = client.get("/console/libraries").text
     assert f'data-extends="{lib.library}"' in page and f'data-source-library="{lib.library}"' in page
     record = client.get(f"/console/libraries/{child}/record").text

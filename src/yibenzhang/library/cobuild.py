@@ -46,7 +46,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..catalog.model import Resource, ResourceItem
-from ..enums import DataType, ResourceStatus
+from ..enums import DataType, OrgKind, ResourceStatus
 from ..errors import DomainError, ErrorBag
 from ..i18n import Data
 from ..orgs.model import Org, Region
@@ -217,6 +217,8 @@ def check_parent(session: Session, d: DefinitionIn, bag: ErrorBag, org_id: int |
         if mine == theirs or not mine.startswith(theirs):
             bag.add("extends", "library_extends_region", "只能扩展上级地区的资源库，“{value}”不属于本单位的上级地区",
                     value=Data(d.extends))
+        if not is_authority(session, org_id):  # 省市共建 is the data authorities' (the parent's data comes along)
+            bag.add("extends", "library_extends_not_authority", "只有数据主管部门才能扩展上级地区的资源库")
     types = {i.name: i for i in parent.items}
     for n, item in enumerate(d.items):
         p = types.get(item.name)
@@ -263,6 +265,26 @@ def check_cycle(session: Session, d: DefinitionIn, bag: ErrorBag, code: str | No
             continue
         done.add(c)
         todo.extend(_edges(session, c))
+
+
+def is_authority(session: Session, org_id: int) -> bool:
+    org = session.get(Org, org_id)
+    return org is not None and org.kind == OrgKind.AUTHORITY.value
+
+
+def check_source_owner(session: Session, res: Resource, n: int, org_id: int | None, bag: ErrorBag) -> None:
+    """Whose data a library may fuse: its own org's resources, or — for the data authority
+    (数据主管部门) that builds base and theme libraries — any org's in its region or below. A
+    department gets another department's data by a share request (minimum necessary, approved),
+    never by defining a library over it."""
+    if org_id is None or res.org_id == org_id:
+        return
+    within = region_path(session, res.region_id).startswith(org_region_path(session, org_id))
+    if is_authority(session, org_id) and within:
+        return
+    bag.add(f"sources.{n}.resource", "library_source_not_authorised",
+            "资源库只能使用本单位的信息资源，或由数据主管部门汇聚本地区的信息资源；“{value}”请通过共享申请获取",
+            value=Data(res.code))
 
 
 def check_library_source(session: Session, res: Resource, s: SourceDef, n: int, kind: str,

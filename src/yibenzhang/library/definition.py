@@ -174,6 +174,7 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
             bag.add(f"sources.{n}.resource", "library_source_unpublished", "来源资源“{value}”未发布或已停用",
                     value=s.resource)
         cobuild.check_library_source(session, res, s, n, parent.kind if parent else d.kind, bag)
+        cobuild.check_source_owner(session, res, n, org_id, bag)
         own = {i.name for i in res.items}
         if s.key not in own:
             bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=s.key)
