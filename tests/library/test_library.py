@@ -79,6 +79,26 @@ def test_incremental_touches_only_new_entities(lib) -> None:
     assert strip == {k: {n: v for n, v in r.items() if not n.endswith("__at")} for k, r in after.items()}
 
 
+def test_a_changed_authority_claim_makes_the_next_fusion_full(lib) -> None:
+    """The definition's version is the same, but it resolves differently: 社保 now claims 联系电话 as
+    its authoritative source, so 联系电话's order changes. The rows fused before followed the old
+    order: the next run fuses everything again rather than mixing the two orders."""
+    from yibenzhang.catalog.model import ResourceItem
+
+    w = lib.world
+    run.fuse(w.db, Actor.system(), lib.library)
+    with w.db.write() as s:
+        item = s.query(ResourceItem).filter_by(resource_id=lib.sources[2], name="联系电话").one()
+        item.authoritative = True
+    lib.push(3, [{"身份证号码": B, "姓名": "李四", "出生日期": None, "联系电话": "13900000009"}])
+    done = run.fuse(w.db, Actor.system(), lib.library)
+    assert not done["incremental"] and done["mode"] == "全量"
+    after = rows(w, lib.library)
+    assert after[A]["联系电话"] == "13900000002" and after[A]["联系电话__source"] == lib.sources[2]  # the new authority
+    again = run.fuse(w.db, Actor.system(), lib.library)
+    assert again["fused"] is False  # and nothing new since: the digest is recorded
+
+
 def test_definition_checks_and_permissions(lib) -> None:
     w = lib.world
     with pytest.raises(PermissionDenied):

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor, can_edit_catalogue, require
 from ..catalog.model import Resource
 from ..config import get_settings
+from ..crypto import canonical_json, sm3_hex
 from ..db import Database
 from ..errors import Conflict
 from ..ledger import service as ledger_service
@@ -61,12 +62,22 @@ def _inputs(session: Session, r: Resolved) -> tuple[dict[int, P.LiveState], dict
     return states, collected, live, batches
 
 
+def resolved_digest(r: Resolved) -> str:
+    """What a fusion's result depends on in the definition: its items, their source orders and
+    freshness, the sources' mappings (as resolved now, authority claims included)."""
+    return sm3_hex(canonical_json(r.as_dict()))
+
+
 def _new_batches(r: Resolved, prev: Batch | None, live: dict[str, list[int]],
                  batches: dict[int, Batch]) -> list[tuple[int, int]] | None:
     """(source index, batch id) of the batches published since the last fusion, when an
     incremental run can take them; None when everything must be fused again."""
     src = prev.source if prev is not None else None
     if not src or src.get("kind") != "fusion" or src.get("version") != r.version:
+        return None
+    if src.get("resolved") != resolved_digest(r):
+        # the same definition resolves differently (an authoritative claim came or went, a parent's
+        # order): the fused rows follow the old order, so everything is fused again
         return None
     before: dict[str, list[int]] = src.get("inputs") or {}
     out = []
@@ -135,7 +146,8 @@ def fuse(db: Database, actor: Actor, library_id: int, *, engine: str | None = No
             db, actor, library_id, staging, mode=mode, status=BatchStatus.PUBLISHED.value,
             row_count=out["rows"]["data"], rejected_count=out["rows"]["rejects"],
             schema={"columns": plan.columns, "mapping": {}},
-            source={"kind": "fusion", "version": r.version, "inputs": live, "engine": chosen.name,
+            source={"kind": "fusion", "version": r.version, "resolved": resolved_digest(r), "inputs": live,
+                    "engine": chosen.name,
                     "incremental": new_parts is not None, "new_batches": [b for _, b in new or []],
                     "conflicts": files["conflicts"], "rejects": files["rejects"], "today": today.isoformat(),
                     "now": now.isoformat(), "bytes": size},
