@@ -10,7 +10,6 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 from typing import Any
 
-import duckdb
 import pytest
 
 from tests.factories import published, resource_in
@@ -25,6 +24,7 @@ from yibenzhang.library import conflicts as CF
 from yibenzhang.library import definition as D
 from yibenzhang.library import run
 from yibenzhang.zone import duck
+from yibenzhang.zone.engine import named_engine
 from yibenzhang.zone.service import _live_batches, live_state
 
 D_ID = id18("11010119750615003")  # only in the civil-affairs source
@@ -77,7 +77,7 @@ def live(world, rid: int) -> list[dict[str, Any]]:
     """A resource's live rows with their batch and row numbers (what fusion reads)."""
     with world.db.read() as s:
         state = live_state(s, rid)
-    return duckdb.sql(f"SELECT * FROM {duck.relation(state)}").to_arrow_table().to_pylist()
+    return named_engine("duckdb").sql(f"SELECT * FROM {duck.relation(state)}").to_pylist()
 
 
 def collected(world, rids: list[int]) -> dict[int, datetime]:

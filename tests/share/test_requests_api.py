@@ -56,7 +56,7 @@ def test_permission_matrix(world, client):
 
     # create: the users of a consumer org other than the provider
     got = {who: calls.post(who, "/api/v1/share-requests", body(rid)).status_code for who in ROLES}
-    allowed = {"consumer", "market_steward", "city_steward", "county_steward"}
+    allowed = {"consumer", "market_steward", "city_steward", "city_data_steward", "county_steward"}
     check({who: 201 if who in allowed else 409 if who == "police_steward" else 401 if who == "anonymous"
            else 403 for who in ROLES}, got)
 
@@ -66,7 +66,7 @@ def test_permission_matrix(world, client):
     assert calls.get("citizen", "/api/v1/share-requests").json()["total"] == 0
     assert calls.get("other_reviewer", "/api/v1/share-requests").json()["total"] == 0
     assert calls.get("consumer", "/api/v1/share-requests?view=mine").json()["total"] == 2  # market's two
-    assert calls.get("police_approver", "/api/v1/share-requests?view=to_decide").json()["total"] == 4
+    assert calls.get("police_approver", "/api/v1/share-requests?view=to_decide").json()["total"] == 5  # one per creator
     assert calls.get("reviewer", "/api/v1/share-requests?view=to_decide").json()["total"] == 0
     assert calls.get("consumer", "/api/v1/share-requests?view=whatever").status_code == 422
 
