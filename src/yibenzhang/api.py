@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import logging
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from . import __version__
+from . import __version__, plugins
 from .apidocs import mount_docs
 from .errors import DomainError, FieldError, NotFound, StorageFull, StoreUnavailable, ValidationFailed, is_no_space
 from .registry import module_available
@@ -127,18 +126,10 @@ def create_app() -> FastAPI:
             "code": code, "detail": str(exc.detail), "detail_en": str(exc.detail), "instance": str(request.url.path),
         })
 
-    from .catalog.routes import router as catalog_router
-    from .ledger.routes import router as ledger_router
-    from .orgs.routes import router as orgs_router
-
-    app.include_router(orgs_router, prefix="/api/v1")
-    app.include_router(catalog_router, prefix="/api/v1")
-    app.include_router(ledger_router, prefix="/api/v1")
-    for module in ROUTER_MODULES:
-        # A stage package that is not part of this installation is skipped; one that is present
-        # but broken fails loudly at import.
-        if module_available(module):
-            app.include_router(importlib.import_module(module).router)
+    # Every plugin's API first, then their pages (whose broader paths must not shadow an API route);
+    # a stage absent from this installation is skipped, one that is present but broken fails loudly.
+    for module in [*plugins.load_modules("ybz_routes"), *plugins.load_modules("ybz_pages")]:
+        app.include_router(module.router, prefix=getattr(module, "ROUTE_PREFIX", ""))
 
     mount_docs(app)  # before /static: its assets live under /static/apidocs
     static = Path(__file__).parent / "web" / "static"
@@ -181,45 +172,3 @@ def create_app() -> FastAPI:
     return app
 
 
-# Routers that carry their full paths, one module per stage package (web pages last: their
-# catch-alls must not shadow the API).
-ROUTER_MODULES: list[str] = [
-    "yibenzhang.catalog.search_routes",
-    "yibenzhang.catalog.io_routes",
-    "yibenzhang.collect.routes",
-    "yibenzhang.collect.push",
-    "yibenzhang.quality.routes",
-    "yibenzhang.quality.objection_routes",
-    "yibenzhang.jobs_routes",
-    "yibenzhang.web.pages_jobs",
-    "yibenzhang.web.pages_objections",
-    "yibenzhang.classify.routes",
-    "yibenzhang.web.pages_classify",
-    "yibenzhang.share.request_routes",
-    "yibenzhang.share.grant_routes",
-    "yibenzhang.web.pages_share",
-    "yibenzhang.share.console_routes",          # issue 5: consumer deliveries / usage (engineer S2)
-    "yibenzhang.open.routes",                   # issue 6: open-data API, applications, demands (O1)
-    "yibenzhang.open.ckan",                     # issue 6: CKAN Action API subset (O2)
-    "yibenzhang.open.dcat_routes",              # issue 6: /open/catalog.ttl|jsonld (O2)
-    "yibenzhang.web.pages_open_actions",        # issue 6: apply, demands, showcase, console (O1)
-    "yibenzhang.web.pages_portal",              # issue 6: /, /datasets (O2)
-    "yibenzhang.operate.routes",                # issue 7: authorizations, sandbox (P1)
-    "yibenzhang.operate.product_routes",        # issue 7: products, registration, pricing (P2)
-    "yibenzhang.web.pages_operate",             # issue 7: console pages (P1)
-    "yibenzhang.web.pages_products",            # issue 7: console pages, certificates (P2)
-    "yibenzhang.assess.routes",                 # issue 8: targets, KPIs, scorecards (A1)
-    "yibenzhang.assess.calendar_routes",        # issue 8: compliance calendar (A2)
-    "yibenzhang.web.pages_assess",              # issue 8: dashboard (A1)
-    "yibenzhang.web.pages_calendar",            # issue 8: calendar page (A2)
-    "yibenzhang.orgs.security_routes",          # issue 23: 三员分立, locks, second factor, audit export
-    "yibenzhang.web.pages_security",            # issue 23: the user's own account security page
-    "yibenzhang.sso.routes",                    # issue 18: SSO identities (link, unlink, disable)
-    "yibenzhang.lineage.routes",                # issue 18: a resource's lineage
-    "yibenzhang.web.pages_sso",                 # issue 18: /auth/oidc/{provider}/login|callback
-    "yibenzhang.web.pages_lineage",             # issue 18: /console/lineage (graph of a resource)
-    "yibenzhang.web.pages_sso_admin",           # issue 18: /console/security/sso (SSO identities)
-    "yibenzhang.library.routes",                # issue 21: base/theme libraries, 一人一档 / 一企一档
-    "yibenzhang.web.pages_library",             # issue 21: /console/libraries, the person / company page
-    "yibenzhang.web.routes",
-]

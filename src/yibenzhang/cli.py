@@ -202,48 +202,31 @@ def bench(
         emit(run_benchmark(name, runs=runs, scale=scale, rows=rows or people), as_json)
 
 
-# Commands that live with their stage package: "name": "module:attribute".
-COMMANDS = {
-    "collect": "yibenzhang.collect.cli:collect_command",
-    "quality": "yibenzhang.quality.cli:quality_command",
-    "classify": "yibenzhang.classify.cli:classify_command",
-    "worker": "yibenzhang.jobs:worker_command",
-    "assess": "yibenzhang.assess.cli:assess_command",
-    "backup": "yibenzhang.backup:backup_command",
-    "restore": "yibenzhang.backup:restore_command",
-    "compact": "yibenzhang.zone.cli:compact_command",
-    "lineage": "yibenzhang.lineage.cli:lineage_command",  # issue 18
-}
-GROUPS = {
-    "catalog": "yibenzhang.catalog.cli:catalog_app",
-    "objection": "yibenzhang.quality.objection_cli:objection_app",
-    "job": "yibenzhang.jobs:job_app",
-    "share": "yibenzhang.share.cli:share_app",
-    "open": "yibenzhang.open.cli:open_app",
-    "operate": "yibenzhang.operate.cli:operate_app",
-    "product": "yibenzhang.operate.product_cli:product_app",
-    "target": "yibenzhang.assess.cli:target_app",
-    "calendar": "yibenzhang.assess.calendar_cli:calendar_app",
-    "system": "yibenzhang.catalog.system_cli:system_app",  # issue 15
-    "library": "yibenzhang.library.cli:library_app",  # issue 21
-}
-
-
-def _register_optional() -> None:
-    """Attach each stage package's commands; a package absent from this installation is skipped."""
+def _register_plugins() -> None:
+    """Attach every plugin's commands (`ybz_commands`): a Typer app as a group, a function as a
+    command; "group name" adds to another plugin's group. A stage absent from this installation is
+    skipped."""
+    from . import plugins
     from .registry import load
 
-    for name, target in COMMANDS.items():
-        fn = load(target)
-        if fn is not None:
-            app.command(name)(fn)  # type: ignore[arg-type]
-    for name, target in GROUPS.items():
-        group = load(target)
-        if group is not None:
-            app.add_typer(group, name=name)  # type: ignore[arg-type]
+    wanted = [(path, target) for answer in plugins.results("ybz_commands") for path, target in answer.items()]
+    groups: dict[str, typer.Typer] = {}
+    for path, target in sorted(wanted, key=lambda pair: " " in pair[0]):  # groups before what joins them
+        part = load(target)
+        if part is None:
+            continue
+        parent_name, _, name = path.rpartition(" ")
+        parent = groups.get(parent_name, app) if parent_name else app
+        if parent_name and parent_name not in groups:
+            continue  # the group it joins is not installed
+        if isinstance(part, typer.Typer):
+            parent.add_typer(part, name=name)
+            groups[path] = part
+        else:
+            parent.command(name)(part)  # type: ignore[arg-type]
 
 
-_register_optional()
+_register_plugins()
 
 
 def main() -> None:  # pragma: no cover - console entry

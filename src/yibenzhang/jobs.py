@@ -18,7 +18,6 @@ outcome — never payload values or row data).
 
 from __future__ import annotations
 
-import importlib
 import logging
 import os
 import re
@@ -37,6 +36,7 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, 
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
+from . import plugins
 from .access import Actor, can_administer_system, can_read_all, require
 from .clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from .db import Base, Database, UTCDateTime, get_database, utcnow
@@ -144,12 +144,6 @@ _handlers: dict[str, Handler] = {}
 _final: dict[str, tuple[type[BaseException], ...]] = {}  # errors of a kind that no retry cures
 _on_failure: dict[str, FailureHook] = {}
 _tickers: list[Ticker] = []
-# Modules that register handlers and tickers; imported by the worker (absent ones skipped).
-HANDLER_MODULES = ("yibenzhang.collect.pull", "yibenzhang.quality.objections", "yibenzhang.share.requests",
-                   "yibenzhang.share.service_rows", "yibenzhang.open.jobs", "yibenzhang.operate.jobs",
-                   "yibenzhang.assess.jobs", "yibenzhang.zone.compact", "yibenzhang.lineage.outbox",
-                   "yibenzhang.lineage.daily", "yibenzhang.library.run")
-
 
 def register(kind: str, *, final: tuple[type[BaseException], ...] = (),
              on_failure: FailureHook | None = None) -> Callable[[Handler], Handler]:
@@ -195,11 +189,8 @@ def daily(kind: str, at: dt_time, handler: Handler) -> Ticker:
 
 
 def load_handlers() -> None:
-    from .registry import module_available
-
-    for name in HANDLER_MODULES:
-        if module_available(name):
-            importlib.import_module(name)
+    """Import the modules whose import registers job kinds and tickers (each plugin's `ybz_jobs`)."""
+    plugins.load_modules("ybz_jobs")
 
 
 # --- service ----------------------------------------------------------------------------------

@@ -150,8 +150,20 @@ def test_spec_parsing_and_registry():
             M.parse_spec(bad)
     assert M.parse_spec("deny").strictness > M.parse_spec("redact").strictness > \
         M.parse_spec("pseudonym").strictness > M.parse_spec("keep(6,4)").strictness > M.parse_spec("none").strictness
-    op = M.register(M.Operator("upper_test", lambda v, t, p: f"upper({v})", 10))
+    # a plugin's operator (hook ybz_masking_operators) is available to every policy once registered
+    from yibenzhang import plugins
+    from yibenzhang.hooks import hookimpl
+
+    class UpperPlugin:
+        @hookimpl
+        def ybz_masking_operators(self):
+            return [M.Operator("upper_test", lambda v, t, p: f"upper({v})", 10)]
+
+    with pytest.raises(M.SpecInvalid):
+        M.parse_spec("upper_test")
+    plugins.register(UpperPlugin(), name="upper_test")
     try:
-        assert run("upper_test", ["ab"]) == ["AB"]
+        assert run("upper_test", ["ab"]) == ["AB"] and "upper_test" in M.OPERATORS
     finally:
-        M.OPERATORS.pop(op.name)
+        plugins.unregister("upper_test")
+    assert "upper_test" not in M.OPERATORS

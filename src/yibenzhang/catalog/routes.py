@@ -18,6 +18,7 @@ from . import service
 from .model import DutyChange, ListEntry, Resource, System
 from .schemas import DutyChangeIn, ListEntryIn, ResourceIn, ReturnIn, SystemIn
 
+ROUTE_PREFIX = "/api/v1"  # the core routes name their paths under it (api.create_app)
 router = APIRouter(tags=["catalog"])
 
 

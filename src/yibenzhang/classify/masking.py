@@ -14,8 +14,8 @@ see `ybz bench mask`).
 Keys never appear in SQL text: a keyed function's name carries its *purpose* (hex), the key is
 derived from the platform secret and that purpose when `prepare(con, sql)` registers it.
 
-Operators are registered by name (DESIGN rule 8); a province adds its own with `register()` or
-an entry point in the group ``yibenzhang.masking``.
+Operators are registered by name (DESIGN rule 8); a province's plugin adds its own through the
+hook `ybz_masking_operators` (hooks.py).
 """
 
 from __future__ import annotations
@@ -23,16 +23,15 @@ from __future__ import annotations
 import hashlib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
-from importlib.metadata import entry_points
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from .. import crypto
+from .. import crypto, plugins
 from ..config import get_settings
 from ..zone.engine import Connection, Function, install
 
@@ -234,11 +233,31 @@ def sm4_decrypt_sql(v: str, purpose: str) -> str:
 
 DENY = "deny"  # not an operator: the column may not leave by that path
 
-OPERATORS: dict[str, Operator] = {}
+BUILTIN: dict[str, Operator] = {}
+
+
+class _Operators(Mapping[str, Operator]):
+    """The built-in operators and every plugin's (`ybz_masking_operators`), looked up live, so a
+    plugin registered after this module was imported is seen too (a built-in name wins)."""
+
+    def _all(self) -> dict[str, Operator]:
+        return {**plugins.masking_operators(), **BUILTIN}
+
+    def __getitem__(self, name: str) -> Operator:
+        return BUILTIN[name] if name in BUILTIN else plugins.masking_operators()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._all())
+
+    def __len__(self) -> int:
+        return len(self._all())
+
+
+OPERATORS: Mapping[str, Operator] = _Operators()
 
 
 def register(op: Operator) -> Operator:
-    OPERATORS[op.name] = op
+    BUILTIN[op.name] = op
     return op
 
 
@@ -257,15 +276,6 @@ for _op in (
     Operator("redact", op_redact, 90, doc="完全遮盖"),
 ):
     register(_op)
-
-
-def _load_entry_points() -> None:
-    for ep in entry_points(group="yibenzhang.masking"):
-        op = ep.load()
-        register(op if isinstance(op, Operator) else op())
-
-
-_load_entry_points()
 
 _SPEC_RE = re.compile(r"^\s*([a-z_][a-z0-9_]*)\s*(?:\(\s*([0-9\s,]*)\))?\s*$")
 

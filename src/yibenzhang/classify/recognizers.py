@@ -19,14 +19,13 @@ from dataclasses import dataclass, field
 from datetime import date
 from functools import cached_property, lru_cache
 from importlib import resources
-from importlib.metadata import entry_points
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import workdays
+from .. import plugins, workdays
 from ..quality import validators
 from ..zone.port import type_name
 from .categories import CATEGORIES
@@ -161,6 +160,26 @@ def register(category: str, base: float) -> Callable[[ValueRecognizer], ValueRec
         BASE_CONFIDENCE[category] = base
         return fn
     return deco
+
+
+@dataclass(frozen=True)
+class Recognizer:
+    """A plugin's value recognizer (`ybz_recognizers`): the category it finds (a category of the
+    grading rules), the confidence when every value matches, and the test over a column's sample."""
+
+    category: str
+    base: float
+    test: ValueRecognizer
+
+
+def _recognizers() -> tuple[dict[str, ValueRecognizer], dict[str, float]]:
+    """The built-in recognizers and every plugin's (a built-in category wins)."""
+    found = {r.category: r for r in plugins.recognizers() if r.category not in VALUE_RECOGNIZERS}
+    unknown = sorted(set(found) - set(CATEGORIES))
+    if unknown:
+        raise ValueError(f"a plugin's recognizer names unknown categories {unknown}")
+    return ({**VALUE_RECOGNIZERS, **{c: r.test for c, r in found.items()}},
+            {**BASE_CONFIDENCE, **{c: r.base for c, r in found.items()}})
 
 
 def _looks_serial(col: Column, mask: np.ndarray | None = None) -> bool:
@@ -598,19 +617,6 @@ _NONE = ValueResult(0.0)
 ID_VALUED = ("driver_license", "social_security")
 
 
-def _load_entry_points() -> None:
-    """A province's own value recognizers: entry points in group `yibenzhang.recognizers`, named by
-    category code, each a ValueRecognizer (its `base` attribute, if any, is its confidence)."""
-    for ep in entry_points(group="yibenzhang.recognizers"):
-        if ep.name not in CATEGORIES:
-            raise ValueError(f"recognizer entry point {ep.value!r} names unknown category {ep.name!r}")
-        fn = ep.load()
-        register(ep.name, float(getattr(fn, "base", 0.85)))(fn)
-
-
-_load_entry_points()
-
-
 # --- combining names and values ----------------------------------------------------------------
 
 
@@ -629,7 +635,8 @@ def _strength(rate: float) -> float:
 
 def _value_results(col: Column, ctx: Context, only: set[str] | None = None) -> dict[str, ValueResult]:
     out = {}
-    for category, fn in VALUE_RECOGNIZERS.items():
+    tests, _bases = _recognizers()
+    for category, fn in tests.items():
         if only is not None and category not in only:
             continue
         result = fn(col, ctx)
@@ -639,7 +646,7 @@ def _value_results(col: Column, ctx: Context, only: set[str] | None = None) -> d
 
 
 def _value_confidence(category: str, result: ValueResult, ctx: Context) -> float:
-    conf = (result.base if result.base is not None else BASE_CONFIDENCE[category]) * _strength(result.rate)
+    conf = (result.base if result.base is not None else _recognizers()[1][category]) * _strength(result.rate)
     if result.serial:
         conf *= 0.3
     if ctx.negative and result.format_only:
@@ -679,7 +686,7 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
                    **_value_results(col, ctx, candidates)}
         scanned = candidates
     elif full_scan:
-        scanned = set(VALUE_RECOGNIZERS)  # the sample was every value
+        scanned = set(_recognizers()[0])  # the sample was every value
     value_conf = {c: _value_confidence(c, r, ctx) for c, r in results.items()}
     if hit:
         for c in hit.categories:
@@ -697,7 +704,7 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
         evidence: dict[str, Any] = {"sample_size": seen.total, "non_empty": seen.n, "full_scan": c in scanned}
         if n:
             evidence["name"] = hit.evidence()  # type: ignore[union-attr]
-            if has_values and c in VALUE_RECOGNIZERS and (v < 0.3 or results.get(c, _NONE).serial):
+            if has_values and c in _recognizers()[0] and (v < 0.3 or results.get(c, _NONE).serial):
                 n *= 0.5  # the values do not look like it
             if strongest >= 0.85 and v < strongest:
                 n *= 0.6  # another category's values speak clearly: the name misleads

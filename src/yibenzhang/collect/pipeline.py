@@ -379,6 +379,11 @@ def _assess(db: Database, actor: Actor, resource_id: int, batch_id: int) -> dict
         return {"error": "quality_failed", "detail": type(exc).__name__}
 
 
+def open_json(path: Path, options: readers.ReadOptions) -> readers.Source:
+    """The JSON reader's opener: the in-process engine reads the file (DuckDB's read_json)."""
+    return readers.open_json(path, get_engine().connect())
+
+
 def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Path, *, fmt: str | None = None,
                 encoding: str | None = None, sheet: str | None = None, mode: str | None = None,
                 mapping: dict[str, str] | None = None,
@@ -386,19 +391,14 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
     path = Path(path)
     if not path.is_file():
         raise DomainError("file_not_found", "文件不存在：{path}", path=str(path))
-    kind = readers.guess_format(path, fmt)
+    reader = readers.reader_for(path, fmt)
 
     exact = [True]
 
     def opener(con: Any, work: Path) -> readers.Source:
-        if kind == "csv":
-            return readers.open_csv(path, encoding, work=work, exact=exact[0])
-        if kind == "xlsx":
-            target = _target(db, actor, resource)
-            return readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
-        if kind == "json":
-            return readers.open_json(path, get_engine().connect())
-        return readers.open_parquet(path)
+        target = _target(db, actor, resource)  # its item names find a header below a title row
+        names = (*(i.name for i in target.items), *target.saved)
+        return reader.open(path, readers.ReadOptions(encoding, sheet, names, work, exact[0]))
 
     info = {"kind": "file", "file": path.name, "bytes": path.stat().st_size}
     try:
@@ -471,18 +471,12 @@ def check_columns(db: Database, actor: Actor, resource: int | str, path: str | P
 
 def _header_of(target: _Target, path: Path, fmt: str | None, encoding: str | None,
                sheet: str | None) -> tuple[list[str], dict[str, Any]]:
-    kind = readers.guess_format(path, fmt)
+    reader = readers.reader_for(path, fmt)
     work = Staging(get_settings().zone)
     source: readers.Source | None = None
     try:
-        if kind == "csv":
-            source = readers.open_csv(path, encoding, work=work.path)
-        elif kind == "xlsx":
-            source = readers.open_xlsx(path, sheet, [i.name for i in target.items] + list(target.saved))
-        elif kind == "json":
-            source = readers.open_json(path, get_engine().connect())
-        else:
-            source = readers.open_parquet(path)
+        names = (*(i.name for i in target.items), *target.saved)
+        source = reader.open(path, readers.ReadOptions(encoding, sheet, names, work.path))
         return [c for c in source.columns if c != "_row"], dict(source.meta)
     finally:
         if source is not None:

@@ -30,11 +30,11 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import DomainError
-from ..i18n import N_
+from ..i18n import N_, Data
+from ..plugins import readers
 from . import encoding as enc
 from .mapping import normalize_name
 
-FORMATS = ("csv", "xlsx", "json", "parquet")
 BATCH_ROWS = 65536
 DECODE_WORKERS = 2  # threads decoding slices of a GB18030 file (iconv releases the GIL)
 DECODE_SHARE = 0.25  # the part of a transcoded file's progress bar given to decoding
@@ -65,19 +65,48 @@ class Source:
         return pa.Table.from_pylist(self.refused_rows, REFUSED_SCHEMA)
 
 
-def guess_format(path: Path, fmt: str | None) -> str:
+@dataclass(frozen=True)
+class ReadOptions:
+    """What a reader may be told: the text encoding, the sheet, the target's item names (for a
+    header found below a title), a private scratch folder, and whether to read CSV record by record."""
+
+    encoding: str | None = None
+    sheet: str | None = None
+    item_names: tuple[str, ...] = ()
+    work: Path | None = None
+    exact: bool = True
+
+
+@dataclass(frozen=True)
+class Reader:
+    """A file format collection reads (a plugin adds one through the `ybz_readers` hook): the names
+    a steward may give it (`--format`), the file name endings it is guessed from, and how to open
+    a file as a Source of text batches with `_row`."""
+
+    name: str
+    suffixes: tuple[str, ...]
+    open: Callable[[Path, ReadOptions], Source]
+    aliases: tuple[str, ...] = ()
+
+
+def reader_for(path: Path, fmt: str | None) -> Reader:
+    """The reader of a file: the one named by `fmt` (a name or an alias), else by its suffix."""
+    known = readers()
     if fmt:
         key = fmt.lower().lstrip(".")
-        key = {"jsonl": "json", "ndjson": "json", "xls": "xlsx", "txt": "csv", "tsv": "csv"}.get(key, key)
-        if key not in FORMATS:
-            raise DomainError("format_unknown", "不支持的文件格式：{format}", format=fmt)
-        return key
+        for reader in known.values():
+            if key == reader.name or key in reader.aliases:
+                return reader
+        raise DomainError("format_unknown", "不支持的文件格式：{format}", format=Data(fmt))
     suffix = path.suffix.lower().lstrip(".")
-    guessed = {"csv": "csv", "txt": "csv", "xlsx": "xlsx", "xlsm": "xlsx", "json": "json", "jsonl": "json",
-               "ndjson": "json", "parquet": "parquet", "pq": "parquet"}.get(suffix)
-    if guessed is None:
-        raise DomainError("format_unknown", "不支持的文件格式：{format}", format=suffix or path.name)
-    return guessed
+    for reader in known.values():
+        if suffix in reader.suffixes:
+            return reader
+    raise DomainError("format_unknown", "不支持的文件格式：{format}", format=Data(suffix or path.name))
+
+
+def guess_format(path: Path, fmt: str | None) -> str:
+    return reader_for(path, fmt).name
 
 
 def with_rows(batches: Iterator[pa.RecordBatch], first: int = 1) -> Iterator[pa.RecordBatch]:

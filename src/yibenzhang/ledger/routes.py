@@ -12,6 +12,7 @@ from ..deps import read_session, require_user
 from ..params import Key
 from . import service
 
+ROUTE_PREFIX = "/api/v1"  # the core routes name their paths under it (api.create_app)
 router = APIRouter(tags=["ledger"])
 
 

@@ -1,7 +1,8 @@
 """Valuation of data assets (中评协《数据资产评估指导意见》2023, DOMAIN §7). Decimal arithmetic,
 money in fen, every figure rounded half-up to the fen only at the end.
 
-Methods (registered by name in METHODS; a province may add its own — DESIGN rule 8):
+Methods (by name; the built-in ones in METHODS, a province's own through the plugin hook
+`ybz_valuation_methods` — DESIGN rule 8):
 
 - 成本法 (cost): P = C × δ.
   C = Σ cost components in fen: 规划 planning, 采集 collection, 存储 storage, 加工 processing,
@@ -23,13 +24,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from functools import lru_cache
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import workdays
+from .. import plugins, workdays
 from ..access import Actor, require
 from ..crypto import canonical_json, sm3_hex
 from ..errors import ErrorBag, NotFound
@@ -152,16 +152,10 @@ Method = Callable[[dict[str, Any]], tuple[int, dict[str, Any], dict[str, Any]]]
 METHODS: dict[str, Method] = {"成本法": cost_method, "收益法": income_method, "市场法": market_method}
 
 
-@lru_cache(maxsize=1)
 def _methods() -> dict[str, Method]:
-    """The built-in methods and any registered under the entry-point group yibenzhang.valuation_methods
-    (read once: scanning the installed distributions costs milliseconds)."""
-    from importlib.metadata import entry_points
-
-    found = dict(METHODS)
-    for ep in entry_points(group="yibenzhang.valuation_methods"):
-        found.setdefault(ep.name, ep.load())
-    return found
+    """The methods every plugin declares (`ybz_valuation_methods`: operate's own plugin gives these
+    three; a province's plugin adds its own)."""
+    return plugins.valuation_methods()
 
 
 def inputs_digest(method: str, inputs: dict[str, Any]) -> str:

@@ -15,6 +15,7 @@ from ..params import Count, Id, LongText, Text
 from . import service
 from .model import Org, Region
 
+ROUTE_PREFIX = "/api/v1"  # the core routes name their paths under it (api.create_app)
 router = APIRouter(tags=["orgs"])
 
 

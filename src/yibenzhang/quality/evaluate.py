@@ -19,6 +19,7 @@ from datetime import date, datetime
 from typing import Any
 
 from .. import workdays
+from ..plugins import rule_kinds
 from ..zone import native
 from ..zone.engine import Connection
 from . import validators as V
@@ -81,7 +82,10 @@ def _bound(value: Any, letter: str) -> Any:
     return float(value)
 
 
-class _Builder:
+class Builder:
+    """What a rule kind writes its SQL with: the columns, values derived once per row, joins, and
+    the engine functions registered on the connection (`udfs`)."""
+
     def __init__(self, columns: set[str], today: date, provinces: Iterable[str] | None,
                  divisions: Iterable[str] | None, sample_n: int, udfs: dict[str, str] | None = None) -> None:
         self.columns = columns
@@ -112,85 +116,119 @@ class _Builder:
         return f"t.{name}"
 
     def rule(self, i: int, rule: Rule, ref_relation: str | None) -> tuple[str, str]:
-        """(checked condition, failure condition) for one rule."""
-        name, letter = rule.items[0], (rule.types[0] if rule.types else "C")
-        c = self.col(name)
-        p = rule.params
-        if rule.kind == "not_null":
-            blank = f" OR ({blank_guard(c)} AND trim({c}) = '')" if letter in TEXT_TYPES and c != "NULL" else ""
-            return "TRUE", f"({c} IS NULL{blank})"
-        if rule.kind == "unique":
-            cols = [self.col(n) for n in rule.items]
-            if "NULL" in cols:
-                return "FALSE", "FALSE"
-            keys = ", ".join(f"{quote(n)} AS _k{j}" for j, n in enumerate(rule.items))
-            present = " AND ".join(f"{quote(n)} IS NOT NULL" for n in rule.items)
-            on = " AND ".join(f"t.{quote(n)} = u{i}._k{j}" for j, n in enumerate(rule.items))
-            self.joins.append(f"LEFT JOIN (SELECT {keys}, TRUE AS _hit FROM {self.source} WHERE {present} "
-                              f"GROUP BY ALL HAVING count(*) > 1) AS u{i} ON {on}")
-            return " AND ".join(f"{x} IS NOT NULL" for x in cols), f"u{i}._hit IS NOT NULL"
-        checked = f"{c} IS NOT NULL"
-        if rule.kind == "length":
-            return checked, f"length({self.text(name, letter)}) > {int(p['max'])}"
-        if rule.kind == "enum":
-            values = ", ".join(_lit(v) for v in p["values"]) or "NULL"
-            return checked, f"{self.text(name, letter)} NOT IN ({values})"
-        if rule.kind == "regex":
-            return checked, f"NOT regexp_full_match({self.text(name, letter)}, {_lit(p['pattern'])})"
-        if rule.kind == "range":
-            cast = {"D": "DATE", "T": "TIMESTAMP"}.get(letter, "DOUBLE")
-            typed = f"TRY_CAST({c} AS {cast})"
-            ok = V.sql_in_range(typed, _bound(p.get("min"), letter), _bound(p.get("max"), letter))
-            return checked, f"NOT coalesce({ok}, FALSE)"
-        if rule.kind == "format":
-            v = self.text(name, letter)
-            fmt = p["format"]
-            # Native functions first (C, inside DuckDB's threads); then the Python kernels, which
-            # run in the source projection, on the flat vectors straight from the scan.
-            if self.udfs.get("native") and fmt in V.NATIVE_FORMATS:
-                if fmt == "id_card":
-                    x = self.derive(f"ybz_native_id_card({self.text(name, letter, qualified=False)})")
-                    ok = V.sql_native_id_card(x, today=self.today, provinces=self.provinces)
-                else:
-                    ok = V.sql_native(fmt, v, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
-            elif fmt == "date_text" and "date_text" in self.udfs:
-                ymd = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
-                ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
-            elif "checks" in self.udfs and fmt in KERNEL_FORMATS:
-                self.checks.append(self.text(name, letter, qualified=False))
-                ok = f"((t._checks & {1 << (len(self.checks) - 1)}) <> 0)"
-            elif fmt in self.udfs:
-                ok = self.derive(f"{self.udfs[fmt]}({self.text(name, letter, qualified=False)})")
-            elif fmt == "phone":
-                # Landlines first: the mobile test then runs only on what is left (OR skips rows
-                # already true), natively and in parallel rather than a kernel over every row.
-                ok = f"({V.sql_landline(v)} OR {V.sql_mobile(v)})"
-            elif fmt == "id_card":
-                body = self.derive(V.id_body_sql(self.text(name, letter, qualified=False)))
-                ok = V.sql_id_card(v, today=self.today, provinces=self.provinces, body=body)
-            elif fmt == "uscc":
-                parts = [self.derive(x) for x in V.uscc_parts_sql(self.text(name, letter, qualified=False))]
-                ok = V.sql_uscc(v, parts=parts)
-            elif fmt == "bank_card":
-                number = self.derive(V.bank_number_sql(self.text(name, letter, qualified=False)))
-                ok = V.sql_bank_card(v, number=number)
-            elif fmt == "division":
-                # The regions table's codes only when the rule asks for them: data may name any
-                # division of the country, the metadata store knows only this province's.
-                known = self.divisions if p.get("regions_only") else None
-                ok = V.sql_division(v, provinces=self.provinces, known=known)
-            elif fmt == "date_text":
-                ok = V.sql_date_text(v, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
-            else:
-                ok = V.SQL[fmt](v)
-            return checked, f"NOT coalesce({ok}, FALSE)"
-        if rule.kind == "reference":
-            if ref_relation is None:
-                raise ValueError(f"reference rule {rule.key} needs the other resource's relation")
-            self.joins.append(f"LEFT JOIN (SELECT DISTINCT CAST({quote(p['item'])} AS VARCHAR) AS _k "
-                              f"FROM {ref_relation}) AS r{i} ON CAST({c} AS VARCHAR) = r{i}._k")
-            return checked, f"r{i}._k IS NULL"
-        raise ValueError(f"unknown rule kind {rule.kind}")
+        """(checked condition, failure condition) for one rule, as its kind writes them."""
+        kind = rule_kinds().get(rule.kind)
+        if kind is None:
+            raise ValueError(f"unknown rule kind {rule.kind}")
+        return kind.sql(self, i, rule, ref_relation)
+
+
+# --- the built-in kinds' SQL (quality/plugin.py declares them) ---------------------------------
+# Each gets the builder (its columns, derived values, joins and engine functions), the rule's index
+# in the statement, the rule and, for references, the other resource's relation.
+
+
+def _item(b: Builder, rule: Rule) -> tuple[str, str, str]:
+    name, letter = rule.items[0], (rule.types[0] if rule.types else "C")
+    return name, letter, b.col(name)
+
+
+def sql_not_null(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    _name, letter, c = _item(b, rule)
+    blank = f" OR ({blank_guard(c)} AND trim({c}) = '')" if letter in TEXT_TYPES and c != "NULL" else ""
+    return "TRUE", f"({c} IS NULL{blank})"
+
+
+def sql_unique(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    cols = [b.col(n) for n in rule.items]
+    if "NULL" in cols:
+        return "FALSE", "FALSE"
+    keys = ", ".join(f"{quote(n)} AS _k{j}" for j, n in enumerate(rule.items))
+    present = " AND ".join(f"{quote(n)} IS NOT NULL" for n in rule.items)
+    on = " AND ".join(f"t.{quote(n)} = u{i}._k{j}" for j, n in enumerate(rule.items))
+    b.joins.append(f"LEFT JOIN (SELECT {keys}, TRUE AS _hit FROM {b.source} WHERE {present} "
+                   f"GROUP BY ALL HAVING count(*) > 1) AS u{i} ON {on}")
+    return " AND ".join(f"{x} IS NOT NULL" for x in cols), f"u{i}._hit IS NOT NULL"
+
+
+def sql_length(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    name, letter, c = _item(b, rule)
+    return f"{c} IS NOT NULL", f"length({b.text(name, letter)}) > {int(rule.params['max'])}"
+
+
+def sql_enum(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    name, letter, c = _item(b, rule)
+    values = ", ".join(_lit(v) for v in rule.params["values"]) or "NULL"
+    return f"{c} IS NOT NULL", f"{b.text(name, letter)} NOT IN ({values})"
+
+
+def sql_regex(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    name, letter, c = _item(b, rule)
+    return f"{c} IS NOT NULL", f"NOT regexp_full_match({b.text(name, letter)}, {_lit(rule.params['pattern'])})"
+
+
+def sql_range(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    _name, letter, c = _item(b, rule)
+    p = rule.params
+    cast = {"D": "DATE", "T": "TIMESTAMP"}.get(letter, "DOUBLE")
+    typed = f"TRY_CAST({c} AS {cast})"
+    ok = V.sql_in_range(typed, _bound(p.get("min"), letter), _bound(p.get("max"), letter))
+    return f"{c} IS NOT NULL", f"NOT coalesce({ok}, FALSE)"
+
+
+def sql_format(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    name, letter, c = _item(b, rule)
+    p = rule.params
+    v = b.text(name, letter)
+    fmt = p["format"]
+    # Native functions first (C, inside DuckDB's threads); then the Python kernels, which
+    # run in the source projection, on the flat vectors straight from the scan.
+    if b.udfs.get("native") and fmt in V.NATIVE_FORMATS:
+        if fmt == "id_card":
+            x = b.derive(f"ybz_native_id_card({b.text(name, letter, qualified=False)})")
+            ok = V.sql_native_id_card(x, today=b.today, provinces=b.provinces)
+        else:
+            ok = V.sql_native(fmt, v, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+    elif fmt == "date_text" and "date_text" in b.udfs:
+        ymd = b.derive(f"{b.udfs[fmt]}({b.text(name, letter, qualified=False)})")
+        ok = V.sql_date_text_ymd(v, ymd, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+    elif "checks" in b.udfs and fmt in KERNEL_FORMATS:
+        b.checks.append(b.text(name, letter, qualified=False))
+        ok = f"((t._checks & {1 << (len(b.checks) - 1)}) <> 0)"
+    elif fmt in b.udfs:
+        ok = b.derive(f"{b.udfs[fmt]}({b.text(name, letter, qualified=False)})")
+    elif fmt == "phone":
+        # Landlines first: the mobile test then runs only on what is left (OR skips rows
+        # already true), natively and in parallel rather than a kernel over every row.
+        ok = f"({V.sql_landline(v)} OR {V.sql_mobile(v)})"
+    elif fmt == "id_card":
+        body = b.derive(V.id_body_sql(b.text(name, letter, qualified=False)))
+        ok = V.sql_id_card(v, today=b.today, provinces=b.provinces, body=body)
+    elif fmt == "uscc":
+        parts = [b.derive(x) for x in V.uscc_parts_sql(b.text(name, letter, qualified=False))]
+        ok = V.sql_uscc(v, parts=parts)
+    elif fmt == "bank_card":
+        number = b.derive(V.bank_number_sql(b.text(name, letter, qualified=False)))
+        ok = V.sql_bank_card(v, number=number)
+    elif fmt == "division":
+        # The regions table's codes only when the rule asks for them: data may name any
+        # division of the country, the metadata store knows only this province's.
+        known = b.divisions if p.get("regions_only") else None
+        ok = V.sql_division(v, provinces=b.provinces, known=known)
+    elif fmt == "date_text":
+        ok = V.sql_date_text(v, lo=_bound(p.get("min"), "D"), hi=_bound(p.get("max"), "D"))
+    else:
+        ok = V.SQL[fmt](v)
+    return f"{c} IS NOT NULL", f"NOT coalesce({ok}, FALSE)"
+
+
+def sql_reference(b: Builder, i: int, rule: Rule, ref: str | None) -> tuple[str, str]:
+    _name, _letter, c = _item(b, rule)
+    if ref is None:
+        raise ValueError(f"reference rule {rule.key} needs the other resource's relation")
+    b.joins.append(f"LEFT JOIN (SELECT DISTINCT CAST({quote(rule.params['item'])} AS VARCHAR) AS _k "
+                   f"FROM {ref}) AS r{i} ON CAST({c} AS VARCHAR) = r{i}._k")
+    return f"{c} IS NOT NULL", f"r{i}._k IS NULL"
 
 
 def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references: dict[str, str] | None = None,
@@ -203,7 +241,7 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     only counts them (a condition written in both count_if and a FILTER would run twice).
     `udfs` (format → function from `validators.register_udfs`) replaces those formats' portable
     SQL with the vectorized kernels registered on the connection that will run the statement."""
-    b = _Builder(columns, today or workdays.today(), provinces, divisions, sample_n, udfs)
+    b = Builder(columns, today or workdays.today(), provinces, divisions, sample_n, udfs)
     if relation.lstrip().lower().startswith("read_parquet("):
         # Re-reading a key column from Parquet costs less than keeping every column of `src`
         # (kernel results included) for a second consumer; a computed relation (the current
@@ -215,7 +253,7 @@ def build_sql(relation: str, columns: set[str], rules: list[Rule], *, references
     for i, rule in enumerate(rules):
         checked, fail = b.rule(i, rule, (references or {}).get(rule.key))
         guard = f"coalesce({fail}, FALSE)"
-        if rule.kind not in ("not_null", "unique") and b.col(rule.items[0]) != "NULL":
+        if rule_kinds()[rule.kind].skips_null and b.col(rule.items[0]) != "NULL":
             guard = f"({b.col(rule.items[0])} IS NOT NULL AND {guard})"
         flags.append(f"coalesce({checked}, FALSE) AS _c{i}")
         flags.append(f"{guard} AS _f{i}")

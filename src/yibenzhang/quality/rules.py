@@ -12,15 +12,16 @@ references (a semi-join against another resource's current state).
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from ..enums import ChineseEnum, DataType
 from ..i18n import N_
+from ..plugins import rule_kinds
 
+# The built-in kinds (quality/plugin.py declares them; a plugin adds its own through `ybz_rule_kinds`).
 KINDS = ("not_null", "length", "enum", "format", "regex", "range", "unique", "reference")
-# Kinds a steward may add by hand (the others come from the catalogue, but may be added too).
-STEWARD_KINDS = KINDS
 
 
 class Dimension(ChineseEnum):
@@ -33,11 +34,33 @@ class Dimension(ChineseEnum):
     UNIQUENESS = "唯一性"
 
 
-KIND_DIMENSION = {
-    "not_null": Dimension.COMPLETENESS, "length": Dimension.CONSISTENCY, "enum": Dimension.ACCURACY,
-    "format": Dimension.ACCURACY, "regex": Dimension.ACCURACY, "range": Dimension.ACCURACY,
-    "unique": Dimension.UNIQUENESS, "reference": Dimension.CONSISTENCY,
-}
+
+Check = Callable[[Any, Any, dict[str, Any], Any], dict[str, Any]]
+
+
+def no_params(session: Any, resource: Any, params: dict[str, Any], bag: Any) -> dict[str, Any]:
+    return dict(params)
+
+
+@dataclass(frozen=True)
+class RuleKind:
+    """What a kind of rule is: its name and label, its dimension, how a steward's parameters are
+    checked (`check(session, resource, params, bag) -> the parameters stored`, faults added to the
+    ErrorBag) and its SQL (`sql(builder, index, rule, reference relation) -> (checked, failed)`,
+    two conditions over the row `t`, in DuckDB's dialect; see evaluate.Builder)."""
+
+    name: str
+    label: str  # Chinese, shown on the quality page (mark it N_ for the catalogue)
+    dimension: Dimension
+    sql: Callable[[Any, int, Any, str | None], tuple[str, str]]
+    check: Check = no_params
+    many_items: bool = False  # over several items together (uniqueness); else exactly one
+    skips_null: bool = True  # an empty value is not checked (all but 非空 and 唯一)
+
+
+def rule_kind(name: str) -> RuleKind | None:
+    return rule_kinds().get(name)
+
 
 # Item-name (or format-field) words and the format they imply, most specific first.
 FORMAT_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (

@@ -24,18 +24,20 @@ from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..db import Database
 from ..errors import DomainError, ErrorBag, NotFound, ValidationFailed
+from ..i18n import Data
 from ..ledger import service as ledger
 from ..lineage import quality as lineage
 from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
+from ..plugins import rule_kinds
 from ..zone import native
 from ..zone.engine import Connection, EngineError, literal_rows
 from ..zone.storage import crash_point
 from . import scores as S
 from .evaluate import Evaluation, RuleResult, build_sql, evaluate, from_row, quote
 from .model import QualityResult, QualityRule, QualityRun
-from .rules import KIND_DIMENSION, STEWARD_KINDS, Dimension, Rule, catalogue_rules, item_letter
+from .rules import Dimension, Rule, catalogue_rules, item_letter
 from .validators import FORMATS, PROVINCE_PREFIXES
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China dates
@@ -70,60 +72,82 @@ def _validate_rule(session: Session, resource: Resource, kind: str, items: list[
                    params: dict[str, Any]) -> dict[str, Any]:
     bag = ErrorBag()
     names = {it.name for it in resource.items}
-    if kind not in STEWARD_KINDS:
-        bag.add("kind", "quality_rule_kind", "未知的取值“{value}”，可选：{allowed}", value=kind,
-                allowed="、".join(STEWARD_KINDS))
+    kinds = rule_kinds()
+    if kind not in kinds:
+        bag.add("kind", "quality_rule_kind", "未知的取值“{value}”，可选：{allowed}", value=Data(kind),
+                allowed="、".join(kinds))
         bag.raise_if_any()
     if not items:
         bag.add("items", "quality_rule_items", "规则至少要指定一个信息项")
     for i, name in enumerate(items):
         if name not in names:
-            bag.add(f"items.{i}", "quality_rule_item_unknown", "信息资源没有信息项“{name}”", name=name)
-    if kind != "unique" and len(items) > 1:
+            bag.add(f"items.{i}", "quality_rule_item_unknown", "信息资源没有信息项“{name}”", name=Data(name))
+    if not kinds[kind].many_items and len(items) > 1:
         bag.add("items", "quality_rule_items_one", "此类规则只能指定一个信息项")
-    out = dict(params)
-    if kind == "range":
-        if params.get("min") in (None, "") and params.get("max") in (None, ""):
-            bag.add("params", "quality_rule_range", "取值范围至少要有下限或上限")
-    elif kind == "regex":
-        pattern = str(params.get("pattern") or "")
-        try:
-            re.compile(pattern)
-            # A connection of its own: the process-wide default one is shared by every thread
-            # and by any code that closes it, which made this check fail depending on test order.
-            literal_rows("SELECT regexp_full_match('', $p)", {"p": pattern})
-        except (re.error, EngineError):
-            bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
-        if not pattern:
-            bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=pattern)
-    elif kind == "enum":
-        values = params.get("values")
-        if not isinstance(values, list) or not values:
-            bag.add("params.values", "quality_rule_enum", "枚举规则要列出允许的取值")
-    elif kind == "length":
-        if not isinstance(params.get("max"), int) or params["max"] <= 0:
-            bag.add("params.max", "quality_rule_length", "长度规则要给出正整数的最大长度")
-    elif kind == "format":
-        if params.get("format") not in FORMATS:
-            bag.add("params.format", "quality_rule_format", "未知的取值“{value}”，可选：{allowed}",
-                    value=str(params.get("format")), allowed="、".join(FORMATS))
-    elif kind == "reference":
-        target = params.get("resource")
-        ref = None
-        if target is not None:
-            ref = (session.execute(select(Resource).where(Resource.code == str(target))).scalar_one_or_none()
-                   if not str(target).isdigit()
-                   else session.get(Resource, parse_id(str(target))) if parse_id(str(target)) else None)
-        if ref is None:
-            bag.add("params.resource", "quality_rule_reference", "引用的信息资源“{value}”不存在",
-                    value=str(target))
-        elif params.get("item") not in {it.name for it in ref.items}:
-            bag.add("params.item", "quality_rule_item_unknown", "信息资源没有信息项“{name}”",
-                    name=str(params.get("item")))
-        else:
-            out = {"resource_id": ref.id, "resource_code": ref.code, "item": params["item"]}
+    out = kinds[kind].check(session, resource, params, bag)
     bag.raise_if_any()
     return out
+
+
+# --- the built-in kinds' parameter checks (quality/plugin.py declares them) ----------------------
+
+
+def check_range(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    if params.get("min") in (None, "") and params.get("max") in (None, ""):
+        bag.add("params", "quality_rule_range", "取值范围至少要有下限或上限")
+    return dict(params)
+
+
+def check_regex(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    pattern = str(params.get("pattern") or "")
+    try:
+        re.compile(pattern)
+        # A connection of its own: the process-wide default one is shared by every thread
+        # and by any code that closes it, which made this check fail depending on test order.
+        literal_rows("SELECT regexp_full_match('', $p)", {"p": pattern})
+    except (re.error, EngineError):
+        bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=Data(pattern))
+    if not pattern:
+        bag.add("params.pattern", "quality_rule_regex", "正则表达式“{pattern}”无效", pattern=Data(pattern))
+    return dict(params)
+
+
+def check_enum(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    values = params.get("values")
+    if not isinstance(values, list) or not values:
+        bag.add("params.values", "quality_rule_enum", "枚举规则要列出允许的取值")
+    return dict(params)
+
+
+def check_length(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    if not isinstance(params.get("max"), int) or params["max"] <= 0:
+        bag.add("params.max", "quality_rule_length", "长度规则要给出正整数的最大长度")
+    return dict(params)
+
+
+def check_format(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    if params.get("format") not in FORMATS:
+        bag.add("params.format", "quality_rule_format", "未知的取值“{value}”，可选：{allowed}",
+                value=Data(str(params.get("format"))), allowed="、".join(FORMATS))
+    return dict(params)
+
+
+def check_reference(session: Session, resource: Resource, params: dict[str, Any], bag: ErrorBag) -> dict[str, Any]:
+    target = params.get("resource")
+    ref = None
+    if target is not None:
+        ref = (session.execute(select(Resource).where(Resource.code == str(target))).scalar_one_or_none()
+               if not str(target).isdigit()
+               else session.get(Resource, parse_id(str(target))) if parse_id(str(target)) else None)
+    if ref is None:
+        bag.add("params.resource", "quality_rule_reference", "引用的信息资源“{value}”不存在",
+                value=Data(str(target)))
+    elif params.get("item") not in {it.name for it in ref.items}:
+        bag.add("params.item", "quality_rule_item_unknown", "信息资源没有信息项“{name}”",
+                name=Data(str(params.get("item"))))
+    else:
+        return {"resource_id": ref.id, "resource_code": ref.code, "item": params["item"]}
+    return dict(params)
 
 
 def add_rule(session: Session, actor: Actor, resource_id: int | str, *, kind: str, items: list[str],
@@ -141,9 +165,15 @@ def add_rule(session: Session, actor: Actor, resource_id: int | str, *, kind: st
 
 
 def list_rules(session: Session, actor: Actor, resource_id: int | str) -> list[dict[str, Any]]:
-    """Every rule of a resource: the catalogue's derived ones and the stewards'."""
+    """Every rule of a resource: the catalogue's derived ones and the stewards'. A steward's rule of a
+    kind no installed plugin declares is listed as waiting (kept, not evaluated)."""
     resource = catalog.get_resource(session, actor, resource_id)
-    return [r.as_dict() for r in rules_for(session, resource)]
+    waiting = session.execute(select(QualityRule).where(
+        QualityRule.resource_id == resource.id, QualityRule.kind.not_in(list(rule_kinds())))
+        .order_by(QualityRule.id)).scalars()
+    return [r.as_dict() for r in rules_for(session, resource)] + [
+        {"key": f"steward:{r.id}", "kind": r.kind, "items": list(r.items), "params": dict(r.params),
+         "dimension": None, "source": "steward", "rule_id": r.id, "waiting": True} for r in waiting]
 
 
 def remove_rule(session: Session, actor: Actor, rule_id: int) -> None:
@@ -157,17 +187,21 @@ def remove_rule(session: Session, actor: Actor, rule_id: int) -> None:
     session.delete(rule)
 
 
-def _steward_rule(row: QualityRule, resource: Resource) -> Rule:
+def _steward_rule(row: QualityRule, resource: Resource, kinds: dict[str, Any]) -> Rule:
     letters = {it.name: item_letter(it.data_type) for it in resource.items}
     return Rule(f"steward:{row.id}", row.kind, tuple(row.items), dict(row.params),
-                KIND_DIMENSION[row.kind].value, "steward", row.id, tuple(letters.get(n, "C") for n in row.items))
+                kinds[row.kind].dimension.value, "steward", row.id, tuple(letters.get(n, "C") for n in row.items))
 
 
 def rules_for(session: Session, resource: Resource) -> list[Rule]:
+    """The catalogue's rules and the stewards'; a rule of a kind whose plugin is no longer installed
+    waits, kept, until it is again (it is listed, not evaluated)."""
     stored = session.execute(
         select(QualityRule).where(QualityRule.resource_id == resource.id).order_by(QualityRule.id)
     ).scalars().all()
-    return catalogue_rules(list(resource.items)) + [_steward_rule(r, resource) for r in stored]
+    kinds = rule_kinds()
+    return catalogue_rules(list(resource.items)) + [_steward_rule(r, resource, kinds) for r in stored
+                                                    if r.kind in kinds]
 
 
 # --- assessment ---------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ from ..errors import DomainError, NotFound, ValidationFailed
 from ..i18n import N_
 from ..orgs.model import Region
 from ..params import Id
+from ..plugins import rule_kinds
 from ..quality import service as quality
 from ..quality.scores import DIMENSION_WEIGHTS
 from ..zone import service as zone
@@ -45,10 +46,8 @@ BATCH_CLASS = {"已发布": "published", "待确认": "submitted", "已作废": 
 ENCODINGS = ("UTF-8", "GBK", "GB18030")
 POLL_MS = 500  # the upload page asks for its progress fragment this often
 BATCHES_SHOWN = 50  # newest batches listed on the detail page
-RULE_KINDS = {"not_null": N_("非空"), "length": N_("长度"), "enum": N_("枚举值"), "format": N_("格式"),
-              "regex": N_("正则表达式"),
-              "range": N_("取值范围"), "unique": N_("唯一"), "reference": N_("引用"),
-              "library_conflict": N_("与资源库权威值一致")}
+# Results that are not a rule kind's (a rule kind's label is its own: plugins.rule_kinds()).
+RESULT_KINDS = {"library_conflict": N_("与资源库权威值一致")}
 FORMAT_NAMES = {"id_card": N_("公民身份号码（GB 11643）"), "uscc": N_("统一社会信用代码（GB 32100）"),
                 "mobile": N_("手机号码"),
                 "landline": N_("固定电话"), "phone": N_("联系电话"), "bank_card": N_("银行卡号（Luhn）"),
@@ -309,7 +308,8 @@ def quality_page(request: Request, resource_id: Id, ctx: WebContext = Depends(co
         latest["at"] = local_time(latest["created_at"])
     return render(request, "quality.html", q=view, latest=latest, dims=list(DIMENSION_WEIGHTS),
                   chart=_chart_json(view["history"], ctx.lang, ctx.t), may_assess=may_assess,
-                  rule_kinds=RULE_KINDS, format_names=FORMAT_NAMES,
+                  rule_kinds={**{k.name: k.label for k in rule_kinds().values()}, **RESULT_KINDS},
+                  format_names=FORMAT_NAMES,
                   done=request.query_params.get("done"))
 
 
