@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
+import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -19,7 +20,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from .functions import Function
-from .port import META, RELATION, LiveState, Written, canonical
+from .port import META, RELATION, Files, LiveState, Source, Written, canonical
 
 log = logging.getLogger(__name__)
 
@@ -163,9 +164,15 @@ class DuckDBEngine:
         finally:
             con.close()
 
-    def render(self, state: LiveState, plan: exp.Query) -> str:
-        """The plan in DuckDB SQL with `r` bound to the live state (a CTE of its own, before the
-        plan's own CTEs)."""
+    def render(self, state: LiveState | Files, plan: exp.Query) -> str:
+        """The plan in DuckDB SQL with `r` bound to the live state or the files (a CTE of its own,
+        before the plan's own CTEs)."""
+        if isinstance(state, Files):
+            files = ", ".join(literal(f) for f in state.files)
+            return self._bind(plan, f"(SELECT * FROM read_parquet([{files}]))")
+        return self._bind(plan, relation(state))
+
+    def _bind(self, plan: exp.Query, table: str) -> str:
         tree = plan.copy()
         bound = exp.CTE(this=exp.select("*").from_(SENTINEL), alias=exp.TableAlias(this=exp.to_identifier(RELATION)))
         with_ = tree.args.get("with_")
@@ -173,7 +180,7 @@ class DuckDBEngine:
             with_.set("expressions", [bound, *with_.expressions])
         else:
             tree.set("with_", exp.With(expressions=[bound]))
-        return tree.sql(dialect="duckdb").replace(SENTINEL, relation(state), 1)
+        return tree.sql(dialect="duckdb").replace(SENTINEL, table, 1)
 
     def count(self, state: LiveState) -> int:
         if not state.parts:
@@ -191,8 +198,46 @@ class DuckDBEngine:
         table = self.sql(f"SELECT count(*) AS n FROM (SELECT DISTINCT {keys} FROM {undeduped})")
         return int(table.column("n")[0].as_py())
 
-    def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
-        return canonical(self.sql(self.render(state, plan)), state)
+    def query(self, state: LiveState, plan: exp.Query, *, functions: Iterable[Function] = ()) -> pa.Table:
+        """The plan's rows, on a connection of its own (a delivery, a snapshot's build); the
+        platform functions it calls (masking's keyed ones) registered there first."""
+        wanted = list(functions)
+        if not wanted:
+            return canonical(self.sql(self.render(state, plan)), state)
+        con = self.connect()
+        try:
+            install(con, wanted)
+            return canonical(con.sql(self.render(state, plan)).to_arrow_table(), state)
+        finally:
+            con.close()
+
+    def rows(self, source: Source, plan: exp.Query, *, functions: Iterable[Function] = ()) -> pa.Table:
+        """The plan's rows for an interactive call (a page of rows, a 核验 look-up): on a cursor of
+        the engine's shared connection (one buffer pool: Parquet pages read once for every
+        request), the platform functions it calls registered there once per set of names. `r` is
+        a live state, files an exit wrote, or an Arrow table."""
+        wanted = list(functions)
+        key = "functions:" + ",".join(sorted(f.name for f in wanted)) if wanted else None
+        con = shared_cursor(self, key, (lambda c: install(c, wanted)) if wanted else None)
+        name = None
+        try:
+            if isinstance(source, pa.Table):
+                name = f"_ybz_arrow_{uuid.uuid4().hex}"
+                con.register(name, source)
+                sql = self._bind(plan, name)
+            else:
+                sql = self.render(source, plan)
+            table = con.sql(sql).to_arrow_table()
+            if name is not None:
+                con.unregister(name)
+            return canonical(table, source if isinstance(source, LiveState) else None)
+        finally:
+            con.close()
+
+    def value(self, expression: exp.Expression) -> Any:
+        """The value of an expression over literals only (a filter value cast to its item's type,
+        a text trimmed as the engine trims): EngineError when the engine refuses it."""
+        return literal_rows(exp.select(expression).sql(dialect="duckdb"))[0][0]
 
     def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
         """The platform's own DuckDB SQL over `r`, with `r` bound to the live state."""
