@@ -58,7 +58,7 @@ RAW_ENGINE = {"get_engine", "Connection", "shared_cursor", "current_relation", "
 ON_A_DUCKDB_CONNECTION = {
     "classify/masking.py", "classify/policies.py", "classify/recognizers.py", "collect/pipeline.py",
     "library/conflicts.py", "open/downloads.py", "quality/evaluate.py", "quality/service.py",
-    "quality/validators.py", "share/service_rows.py",
+    "quality/validators.py",
 }
 
 
