@@ -10,7 +10,7 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,20 @@ def literal_rows(query: str, params: dict[str, Any] | list[Any] | None = None) -
     on it while a result is unfinished)."""
     with duckdb.connect() as con:
         return con.execute(query, params).fetchall()
+
+
+def table_sql(source: LiveState | Files | tuple[Files, ...]) -> str:
+    """A live state, files an exit wrote (with their batch id as `_batch` when they name one), or
+    several groups of files unioned by name, as a DuckDB table expression."""
+    if isinstance(source, LiveState):
+        return relation(source)
+    if isinstance(source, Files):
+        files = ", ".join(literal(f) for f in source.files)
+        batch = f", CAST({int(source.batch)} AS BIGINT) AS _batch" if source.batch is not None else ""
+        return f"(SELECT *{batch} FROM read_parquet([{files}]))"
+    if not source:
+        raise ValueError("no files to read")
+    return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {table_sql(f)}" for f in source) + ")"
 
 
 Connection = duckdb.DuckDBPyConnection
@@ -164,23 +178,28 @@ class DuckDBEngine:
         finally:
             con.close()
 
-    def render(self, state: LiveState | Files, plan: exp.Query) -> str:
+    def render(self, state: LiveState | Files | tuple[Files, ...], plan: exp.Query,
+               tables: Mapping[str, LiveState | Files | tuple[Files, ...]] | None = None) -> str:
         """The plan in DuckDB SQL with `r` bound to the live state or the files (a CTE of its own,
-        before the plan's own CTEs)."""
-        if isinstance(state, Files):
-            files = ", ".join(literal(f) for f in state.files)
-            return self._bind(plan, f"(SELECT * FROM read_parquet([{files}]))")
-        return self._bind(plan, relation(state))
+        before the plan's own CTEs), and each of `tables` under its own name likewise."""
+        bound = {RELATION: table_sql(state)}
+        bound.update({name: table_sql(t) for name, t in (tables or {}).items()})
+        return self._bind(plan, bound)
 
-    def _bind(self, plan: exp.Query, table: str) -> str:
+    def _bind(self, plan: exp.Query, tables: dict[str, str]) -> str:
         tree = plan.copy()
-        bound = exp.CTE(this=exp.select("*").from_(SENTINEL), alias=exp.TableAlias(this=exp.to_identifier(RELATION)))
+        sentinels = {f"{SENTINEL}_{i}": sql for i, sql in enumerate(tables.values())}
+        bound = [exp.CTE(this=exp.select("*").from_(sentinel), alias=exp.TableAlias(this=exp.to_identifier(name)))
+                 for name, sentinel in zip(tables, sentinels, strict=True)]
         with_ = tree.args.get("with_")
         if with_ is not None:
-            with_.set("expressions", [bound, *with_.expressions])
+            with_.set("expressions", [*bound, *with_.expressions])
         else:
-            tree.set("with_", exp.With(expressions=[bound]))
-        return tree.sql(dialect="duckdb").replace(SENTINEL, table, 1)
+            tree.set("with_", exp.With(expressions=bound))
+        out = tree.sql(dialect="duckdb")
+        for sentinel, sql in sentinels.items():
+            out = out.replace(sentinel, sql, 1)
+        return out
 
     def count(self, state: LiveState) -> int:
         if not state.parts:
@@ -211,11 +230,13 @@ class DuckDBEngine:
         finally:
             con.close()
 
-    def rows(self, source: Source, plan: exp.Query, *, functions: Iterable[Function] = ()) -> pa.Table:
+    def rows(self, source: Source, plan: exp.Query, *, functions: Iterable[Function] = (),
+             tables: Mapping[str, LiveState | Files | tuple[Files, ...]] | None = None) -> pa.Table:
         """The plan's rows for an interactive call (a page of rows, a 核验 look-up): on a cursor of
         the engine's shared connection (one buffer pool: Parquet pages read once for every
         request), the platform functions it calls registered there once per set of names. `r` is
-        a live state, files an exit wrote, or an Arrow table."""
+        a live state, files an exit wrote (one group, or several unioned by name), or an Arrow
+        table; `tables` binds more names the plan reads."""
         wanted = list(functions)
         key = "functions:" + ",".join(sorted(f.name for f in wanted)) if wanted else None
         con = shared_cursor(self, key, (lambda c: install(c, wanted)) if wanted else None)
@@ -224,9 +245,9 @@ class DuckDBEngine:
             if isinstance(source, pa.Table):
                 name = f"_ybz_arrow_{uuid.uuid4().hex}"
                 con.register(name, source)
-                sql = self._bind(plan, name)
+                sql = self._bind(plan, {RELATION: name, **{n: table_sql(t) for n, t in (tables or {}).items()}})
             else:
-                sql = self.render(source, plan)
+                sql = self.render(source, plan, tables)
             table = con.sql(sql).to_arrow_table()
             if name is not None:
                 con.unregister(name)

@@ -99,11 +99,12 @@ class Files:
     them as they are, `r` being their rows with the columns they hold (no item types, no keys)."""
 
     files: tuple[str, ...]
+    batch: int | None = None  # the batch they belong to, read as a column `_batch` when given
 
 
-# What a plan's `r` may be bound to: a resource's live state, files an exit wrote, or rows already
-# in Arrow (a snapshot in memory).
-Source = LiveState | Files | pa.Table
+# What a plan's `r` may be bound to: a resource's live state, files an exit wrote (one group, or
+# several unioned by name), or rows already in Arrow (a snapshot in memory).
+Source = LiveState | Files | tuple[Files, ...] | pa.Table
 
 
 @dataclass
