@@ -26,7 +26,7 @@ def _shape() -> Shape:
     plan = MaskPlan("开放下载", "test", (ColumnPlan("名称", "一般", (), masking.Spec("none")),
                                          ColumnPlan("数量", "一般", (), masking.Spec("none")),
                                          ColumnPlan("代码", "一般", (), masking.Spec("redact"))))
-    return Shape(1, "", plan, {"名称": "VARCHAR", "数量": "BIGINT", "代码": "VARCHAR"})
+    return Shape(1, port.LiveState(1, ()), plan, {"名称": "VARCHAR", "数量": "BIGINT", "代码": "VARCHAR"})
 
 
 @pytest.fixture

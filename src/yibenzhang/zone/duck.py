@@ -10,7 +10,8 @@ import logging
 import os
 import threading
 import uuid
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,8 @@ log = logging.getLogger(__name__)
 MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_MEMORY", "512MB")
 THREADS = int(os.environ.get("YBZ_DUCKDB_THREADS") or min(4, os.cpu_count() or 1))
 PART = "part-000000.parquet"
+EXPORT_FORMATS = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
+                  "parquet": "FORMAT parquet, COMPRESSION zstd"}
 SENTINEL = "ybz_live_state_sentinel"  # replaced by the live state's table expression
 
 
@@ -252,6 +255,31 @@ class DuckDBEngine:
             if name is not None:
                 con.unregister(name)
             return canonical(table, source if isinstance(source, LiveState) else None)
+        finally:
+            con.close()
+
+    def export(self, state: LiveState, plan: exp.Query, target: str, fmt: str, *,
+               functions: Iterable[Function] = (), row_group: int | None = None) -> None:
+        """The plan's rows written to one file: `csv` with a header row, `json` as one array of
+        objects, `parquet` (zstd; row groups of `row_group` rows when given). The platform
+        functions the plan calls are registered first."""
+        options = EXPORT_FORMATS[fmt] + (f", ROW_GROUP_SIZE {int(row_group)}" if row_group else "")
+        con = self.connect()
+        try:
+            install(con, functions)
+            con.execute(f"COPY ({self.render(state, plan)}) TO {literal(target)} ({options})")
+        finally:
+            con.close()
+
+    @contextmanager
+    def reader(self, state: LiveState, plan: exp.Query, *, functions: Iterable[Function] = (),
+               rows: int = 8192) -> Iterator[pa.RecordBatchReader]:
+        """The plan's rows streamed as Arrow batches of `rows` rows (memory flat with the
+        result: an XLSX written row by row)."""
+        con = self.connect()
+        try:
+            install(con, functions)
+            yield con.sql(self.render(state, plan)).to_arrow_reader(rows)
         finally:
             con.close()
 
