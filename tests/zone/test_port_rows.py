@@ -95,3 +95,17 @@ def test_masked_exits_stay_on_duckdb(world, monkeypatch) -> None:
     finally:
         monkeypatch.undo()
         reset_settings()
+
+
+def test_file_groups_carry_their_batch_and_more_names_are_bound(world, tmp_path) -> None:
+    engine = named_engine("duckdb")
+    paths = []
+    for i, table in enumerate((pa.table({"k": ["a", "b"], "v": [1, 2]}), pa.table({"v": [3], "k": ["a"]}))):
+        paths.append(tmp_path / f"g{i}.parquet")
+        pq.write_table(table, paths[-1])
+    groups = (port.Files((str(paths[0]),), 7), port.Files((str(paths[1]),), 9))  # unioned by name
+    latest = exp.select(port.col("k").as_("lk"), exp.Max(this=port.col("_batch")).as_("b")).from_("d").group_by("k")
+    plan = (exp.select(port.col("k"), port.col("v"), port.col("_batch")).from_(port.RELATION)
+            .join(latest.subquery("l"), on="l.lk = r.k AND l.b = r._batch").order_by(port.col("k")))
+    got = engine.rows(groups, plan, tables={"d": groups})
+    assert got.to_pylist() == [{"k": "a", "v": 3, "_batch": 9}, {"k": "b", "v": 2, "_batch": 7}]

@@ -190,6 +190,9 @@ class DuckDBEngine:
         return self._bind(plan, bound)
 
     def _bind(self, plan: exp.Query, tables: dict[str, str]) -> str:
+        if plan.args.get("with_") is None:  # no CTEs of its own: the bindings go before it (no copy of the tree)
+            ctes = ", ".join(f"{quote(name)} AS (SELECT * FROM {sql})" for name, sql in tables.items())
+            return f"WITH {ctes} {plan.sql(dialect='duckdb')}"
         tree = plan.copy()
         sentinels = {f"{SENTINEL}_{i}": sql for i, sql in enumerate(tables.values())}
         bound = [exp.CTE(this=exp.select("*").from_(sentinel), alias=exp.TableAlias(this=exp.to_identifier(name)))
