@@ -109,3 +109,16 @@ def test_file_groups_carry_their_batch_and_more_names_are_bound(world, tmp_path)
             .join(latest.subquery("l"), on="l.lk = r.k AND l.b = r._batch").order_by(port.col("k")))
     got = engine.rows(groups, plan, tables={"d": groups})
     assert got.to_pylist() == [{"k": "a", "v": 3, "_batch": 9}, {"k": "b", "v": 2, "_batch": 7}]
+
+
+def test_a_states_fingerprint_is_the_same_in_every_process(world) -> None:
+    """Download files are keyed by it on disk: a key that changed with the process's hash seed
+    would make every worker rebuild (and delete) the others' files."""
+    import subprocess
+    import sys
+
+    code = ("from yibenzhang.zone import port; print(port.LiveState(1, (port.Column('a', 'VARCHAR'),), ('a',), "
+            "(port.Part(3, ('f',), frozenset({'a', 'b', 'c', 'd', 'e', '_row'})),), True).fingerprint)")
+    seen = {subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                           env={**__import__("os").environ, "PYTHONHASHSEED": str(seed)}).stdout for seed in (1, 2, 3)}
+    assert len(seen) == 1

@@ -72,7 +72,7 @@ class Shape:
     def sql(self) -> str:
         """The download's plan as text with the live state it reads: the key of its files (and of
         the portal's preview). masking_all_denied when nothing leaves."""
-        return f"{self.state!r}\n{self.query().sql(dialect='duckdb')}"
+        return f"{self.state.fingerprint}\n{self.query().sql(dialect='duckdb')}"
 
     @property
     def columns(self) -> list[str]:
@@ -183,7 +183,7 @@ def file_for(sh: Shape, fmt: str) -> Path:
         raise DownloadFailed("open_format", "未知的取值“{value}”，可选：{allowed}", value=fmt,
                              allowed="、".join(FORMATS))
     plan = snapshot_plan(sh) if fmt == SNAPSHOT else sh.query()
-    digest = sm3_hex(f"{fmt}\n{sh.state!r}\n{plan.sql(dialect='duckdb')}".encode())[:32]
+    digest = sm3_hex(f"{fmt}\n{sh.state.fingerprint}\n{plan.sql(dialect='duckdb')}".encode())[:32]
     folder = cache_dir()
     final = folder / f"{sh.resource_id}-{digest}.{fmt}"
     if final.exists():

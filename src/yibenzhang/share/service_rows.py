@@ -98,7 +98,7 @@ def shape(session: Any, grant: Any) -> Shape:
     if not plan.leaving:
         return Shape(grant.id, state, plan, types, scope, resource.record_count)
     view_plan = plan.query(types, passthrough=port.META, where=_copy(scope), order=port.META)
-    view = f"{state!r}\n{view_plan.sql(dialect='duckdb')}"
+    view = f"{state.fingerprint}\n{view_plan.sql(dialect='duckdb')}"
     return Shape(grant.id, state, plan, types, scope, resource.record_count, view, view_plan,
                  tuple(P.functions(view_plan)))
 

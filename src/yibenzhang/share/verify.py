@@ -92,7 +92,7 @@ def _digest_plan(sh: Shape, items: tuple[str, ...] | list[str]) -> tuple[str, ex
         .from_(port.RELATION)
     if sh.scope is not None:
         plan = plan.where(sh.scope.copy())
-    return f"{sh.state!r}\n{plan.sql(dialect='duckdb')}", plan
+    return f"{sh.state.fingerprint}\n{plan.sql(dialect='duckdb')}", plan
 
 
 def warm(db: Database, grant_id: int, head: tuple[int, str]) -> bool:

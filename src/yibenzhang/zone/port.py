@@ -92,6 +92,14 @@ class LiveState:
     def bytes(self) -> int:
         return sum(p.bytes for p in self.parts)
 
+    @property
+    def fingerprint(self) -> str:
+        """The state as stable text (the same in every process: no set or hash order), for the
+        keys of what is built from it: a snapshot, a download file."""
+        parts = [(p.batch_id, list(p.files), sorted(p.columns)) for p in self.parts]
+        return repr((self.resource_id, [(c.name, c.type) for c in self.columns], list(self.keys), parts,
+                     self.dedupe))
+
 
 @dataclass(frozen=True)
 class Files:
