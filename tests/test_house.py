@@ -57,8 +57,8 @@ def test_duckdb_is_imported_only_by_the_zone_and_the_benchmarks():
 RAW_ENGINE = {"get_engine", "Connection", "shared_cursor", "current_relation", "DuckDBEngine"}
 ON_A_DUCKDB_CONNECTION = {
     "classify/masking.py", "classify/policies.py", "classify/recognizers.py", "collect/pipeline.py",
-    "library/conflicts.py", "open/downloads.py", "open/rows_api.py", "quality/evaluate.py", "quality/service.py",
-    "quality/validators.py", "share/service_rows.py",
+    "quality/evaluate.py", "quality/service.py",
+    "quality/validators.py",
 }
 
 

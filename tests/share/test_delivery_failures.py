@@ -55,7 +55,7 @@ def test_a_delivery_of_withheld_items_fails_at_once_with_its_reason(client, shar
 
 
 def test_a_transient_failure_shows_its_reason_and_the_next_try_then_clears(client, share, monkeypatch):
-    from yibenzhang.classify import masking
+    from yibenzhang.zone.duck import DuckDBEngine
 
     w = share.world
     gid = issue(share, mode="文件", items=["姓名", "内部备注"])
@@ -67,7 +67,7 @@ def test_a_transient_failure_shows_its_reason_and_the_next_try_then_clears(clien
     def unavailable(*_a, **_k):
         raise OSError("zone unavailable")
 
-    monkeypatch.setattr(masking, "execute", unavailable)
+    monkeypatch.setattr(DuckDBEngine, "query", unavailable)  # the delivery's read of the zone
     Worker(w.db, run_tickers=False).run(once=True)
     d = client.get(f"/api/v1/deliveries/{did}", headers=consumer).json()
     assert (d["status"], d["error_code"], d["attempts"]) == ("排队", "os_error", 1)

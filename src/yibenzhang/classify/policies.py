@@ -19,11 +19,14 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+from sqlglot import exp
 
 from ..access import Actor, require
 from ..errors import DomainError, FieldError
 from ..i18n import N_
+from ..zone import port
 from ..zone.engine import Connection
+from ..zone.functions import Function
 from ..zone.port import type_name
 from . import masking
 from .categories import CATEGORIES, FAMILIES
@@ -300,6 +303,39 @@ class MaskPlan:
         outer += [_quote(p) for p in passthrough]
         return (f"SELECT {', '.join(outer)} FROM (SELECT {', '.join(inner)} FROM {relation} AS _src"
                 f"{(' ' + tail) if tail else ''}) AS _clean")
+
+
+    def query(self, types: dict[str, str] | None = None, *, passthrough: Sequence[str] = (),
+              where: exp.Expression | None = None, order: Sequence[str] = (), limit: int | None = None,
+              offset: int | None = None) -> exp.Select:
+        """`sql` over the port's `r` as a plan (a sqlglot tree): the filters, order and paging go
+        in the inner projection, before any masking work, as `sql`'s tail does. Values in `where`
+        stay literals of the tree (port.equals, port.after), never SQL text; the operators'
+        expressions hold column names and the policy's own constants only."""
+        tree = _parsed(self.sql(port.RELATION, types, passthrough=passthrough)).copy()
+        inner = tree.find(exp.Subquery).this
+        if where is not None:
+            inner.where(where, copy=False)
+        if order:
+            inner.order_by(*(port.col(n) for n in order), copy=False)
+        if limit is not None:
+            inner.limit(int(limit), copy=False)
+        if offset:
+            inner.offset(int(offset), copy=False)
+        return tree
+
+
+def functions(query: exp.Expression, *, secret: str | None = None) -> list[Function]:
+    """The platform functions (masking's keyed ones) a masked plan calls, for the engine's hook."""
+    names = {f.name for f in query.find_all(exp.Anonymous)}
+    return masking.functions(" ".join(sorted(names)), secret=secret)
+
+
+@lru_cache(maxsize=1024)
+def _parsed(sql: str) -> exp.Select:
+    tree = port.parse(sql)
+    assert isinstance(tree, exp.Select)
+    return tree
 
 
 def _quote(name: str) -> str:

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from ..access import Actor, can_edit_catalogue, can_read_all, can_review, require
 from ..catalog.model import Resource
@@ -27,8 +28,8 @@ from ..errors import NotFound
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..quality import objections as O
-from ..zone.duck import literal, quote
-from ..zone.engine import get_engine
+from ..zone import port
+from ..zone.engine import Work, engine_for
 from ..zone.service import _live_batches
 from .definition import effective_sources, get_library
 from .model import ConflictCount, ConflictObjection
@@ -48,22 +49,34 @@ def _files(session: Session, library_id: int) -> list[tuple[int, list[str], list
     return out
 
 
+# The conflicts of each entity's latest fusion batch: `r` the batches' conflict files and `d` their
+# data files, each with its batch id as `_batch`.
+_LIVE = "SELECT c.* EXCLUDE (_batch), c._batch AS library_batch FROM r AS c"
+
+
+def conflicts_plan(key: str, source_resource_id: int | None = None) -> exp.Select:
+    """The live conflicts as a plan: joined to each entity's latest batch (by the library's key
+    item in `d`), one source's only when given (a literal), in (entity, item, source) order."""
+    latest = (exp.select(port.col(key).as_("_k"), exp.Max(this=port.col("_batch")).as_("_lb")).from_("d")
+              .group_by(port.col(key)))
+    on = exp.and_(exp.EQ(this=exp.column("_k", table="l"), expression=exp.column("entity", table="c")),
+                  exp.EQ(this=exp.column("_lb", table="l"), expression=exp.column("_batch", table="c")))
+    plan = port.parse(_LIVE).join(latest.subquery("l"), on=on)
+    if source_resource_id is not None:
+        plan = plan.where(exp.EQ(this=exp.column("source_resource_id", table="c"),
+                                 expression=exp.convert(int(source_resource_id))))
+    return plan.order_by(*(exp.column(n, table="c") for n in ("entity", "item", "source_resource_id")))
+
+
 def live_conflicts(session: Session, library_id: int, key: str, source_resource_id: int | None = None) -> pa.Table:
-    """The library's live conflicts (of each entity's latest fusion batch)."""
+    """The library's live conflicts (of each entity's latest fusion batch), read by the
+    in-process engine (a steward's list, the counts, a send)."""
     parts = _files(session, library_id)
-    if not parts or not any(c for _, _, c in parts):
+    data = tuple(port.Files(tuple(files), b) for b, files, _ in parts if files)
+    conf = tuple(port.Files(tuple(files), b) for b, _, files in parts if files)
+    if not data or not conf:
         return pa.table({"entity": pa.array([], pa.string())})
-    data = " UNION ALL ".join(
-        f"SELECT {quote(key)} AS _k, {b} AS _lb FROM read_parquet([{', '.join(literal(f) for f in files)}])"
-        for b, files, _ in parts if files)
-    conf = " UNION ALL ".join(
-        f"SELECT *, {b} AS _lb FROM read_parquet([{', '.join(literal(f) for f in files)}])"
-        for b, _, files in parts if files)
-    where = f" WHERE c.source_resource_id = {int(source_resource_id)}" if source_resource_id is not None else ""
-    sql = (f"WITH d AS ({data}), latest AS (SELECT _k, max(_lb) AS _lb FROM d GROUP BY _k), c AS ({conf}) "
-           f"SELECT c.* EXCLUDE (_lb), c._lb AS library_batch FROM c JOIN latest AS l "
-           f"ON l._k = c.entity AND l._lb = c._lb{where} ORDER BY c.entity, c.item, c.source_resource_id")
-    return get_engine().sql(sql)
+    return engine_for(Work.LOOKUP).rows(conf, conflicts_plan(key, source_resource_id), tables={"d": data})
 
 
 def _key(session: Session, library: Resource) -> str:

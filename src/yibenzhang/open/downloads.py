@@ -2,9 +2,11 @@
 exit path (denied items are left out), written by DuckDB straight to a file — CSV (UTF-8 with a
 BOM, so Excel opens Chinese text), XLSX, JSON or Parquet.
 
-Files are cached by the SM3 digest of the masked SQL (which names the batch files, the items and
-their operators): a new batch, a new grade or a new policy gives new SQL and a new file; Parquet
-batches never change, so a cached file is never stale. Each download is counted per day."""
+Files are cached by the SM3 digest of the masked plan and the live state it reads (which names the
+batch files, the items and their operators): a new batch, a new grade or a new policy gives a new
+plan and a new file; Parquet batches never change, so a cached file is never stale. Each download
+is counted per day. Files are written by the engine of an export (zone.engine: a masked exit stays
+on DuckDB) through the port: the plan is a sqlglot tree, never SQL text built here."""
 
 from __future__ import annotations
 
@@ -19,17 +21,18 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
+from sqlglot import exp
 
 from ..access import Actor, require
 from ..catalog.model import Resource
-from ..classify import masking
 from ..classify import policies as P
 from ..config import get_settings
 from ..crypto import sm3_hex
 from ..errors import DomainError, Unauthenticated
 from ..ledger.access_log import OPEN_PREVIEW
-from ..zone.engine import Connection, get_engine
-from ..zone.service import column_type, current_relation, literal
+from ..zone import port
+from ..zone.engine import Work, engine_for
+from ..zone.service import column_type, live_state
 from . import keys as key_service
 from .access import has_approved_application
 from .datasets import is_unconditional
@@ -55,15 +58,21 @@ class DownloadFailed(DomainError):
 
 @dataclass(frozen=True)
 class Shape:
-    """What leaves for one resource: the masked plan over its current relation."""
+    """What leaves for one resource: the masking plan over its live state."""
 
     resource_id: int
-    relation: str
+    state: port.LiveState
     plan: P.MaskPlan
     types: dict[str, str]
 
-    def sql(self, tail: str = "ORDER BY _batch, _row", passthrough: tuple[str, ...] = ()) -> str:
-        return self.plan.sql(self.relation, self.types, passthrough=passthrough, tail=tail)
+    def query(self) -> exp.Select:
+        """The download: every leaving item masked, in the zone's order."""
+        return self.plan.query(self.types, order=port.META)
+
+    def sql(self) -> str:
+        """The download's plan as text with the live state it reads: the key of its files (and of
+        the portal's preview). masking_all_denied when nothing leaves."""
+        return f"{self.state.fingerprint}\n{self.query().sql(dialect='duckdb')}"
 
     @property
     def columns(self) -> list[str]:
@@ -81,8 +90,7 @@ def shape(session: Session, resource: Resource) -> Shape:
     known = P._stored_categories(session, resource)
     items = [P.MaskItem(i.name, tuple(known[i.id]) if i.id in known else _by_name(i.name, i.description),
                         i.grade, column_type(i)) for i in resource.items]
-    return Shape(resource.id, current_relation(session, resource.id), P.plan(items, P.OPEN_DOWNLOAD,
-                                                                               purpose=PURPOSE),
+    return Shape(resource.id, live_state(session, resource.id), P.plan(items, P.OPEN_DOWNLOAD, purpose=PURPOSE),
                  {i.name: i.sql_type for i in items})
 
 
@@ -174,8 +182,8 @@ def file_for(sh: Shape, fmt: str) -> Path:
     if fmt not in (*FORMATS, SNAPSHOT):
         raise DownloadFailed("open_format", "未知的取值“{value}”，可选：{allowed}", value=fmt,
                              allowed="、".join(FORMATS))
-    sql = snapshot_sql(sh) if fmt == SNAPSHOT else sh.sql()
-    digest = sm3_hex(f"{fmt}\n{sql}".encode())[:32]
+    plan = snapshot_plan(sh) if fmt == SNAPSHOT else sh.query()
+    digest = sm3_hex(f"{fmt}\n{sh.state.fingerprint}\n{plan.sql(dialect='duckdb')}".encode())[:32]
     folder = cache_dir()
     final = folder / f"{sh.resource_id}-{digest}.{fmt}"
     if final.exists():
@@ -186,7 +194,7 @@ def file_for(sh: Shape, fmt: str) -> Path:
         folder.mkdir(parents=True, exist_ok=True)
         tmp = folder / f".{final.name}.{uuid.uuid4().hex}.tmp"
         try:
-            _write(sql, fmt, tmp)
+            _write(sh, plan, fmt, tmp)
             os.replace(tmp, final)
         finally:
             tmp.unlink(missing_ok=True)
@@ -203,40 +211,38 @@ SNAPSHOT = "rows"
 SNAPSHOT_ROW_GROUP = 16_384
 
 
-def snapshot_sql(sh: Shape) -> str:
-    inner = sh.sql(tail="", passthrough=("_batch", "_row"))
-    return (f"SELECT * EXCLUDE (_batch, _row), row_number() OVER (ORDER BY _batch, _row) AS _n "
-            f"FROM ({inner}) ORDER BY _n")
+_NUMBERED = "SELECT * EXCLUDE (_batch, _row), row_number() OVER (ORDER BY _batch, _row) AS _n FROM s ORDER BY _n"
 
 
-def _write(sql: str, fmt: str, target: Path) -> None:
-    con = get_engine().connect()
-    try:
-        masking.prepare(con, sql)
-        if fmt == "xlsx":
-            _write_xlsx(con, sql, target)
-            return
-        options = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
-                   "parquet": "FORMAT parquet, COMPRESSION zstd",
-                   SNAPSHOT: f"FORMAT parquet, COMPRESSION zstd, ROW_GROUP_SIZE {SNAPSHOT_ROW_GROUP}"}[fmt]
-        raw = target.with_suffix(".raw") if fmt == "csv" else target
-        con.execute(f"COPY ({sql}) TO {literal(str(raw))} ({options})")
-        if fmt == "csv":
-            try:
-                with open(target, "wb") as out, open(raw, "rb") as src:
-                    out.write(BOM)
-                    while chunk := src.read(1 << 20):
-                        out.write(chunk)
-            finally:
-                raw.unlink(missing_ok=True)
-    finally:
-        con.close()
+def snapshot_plan(sh: Shape) -> exp.Select:
+    """The masked rows numbered 1..N in the zone's order (`_n`), for the rows API."""
+    inner = sh.plan.query(sh.types, passthrough=port.META)
+    return port.parse(_NUMBERED).from_(inner.subquery("s"))
 
 
-def _write_xlsx(con: Connection, sql: str, target: Path) -> None:
+def _write(sh: Shape, plan: exp.Select, fmt: str, target: Path) -> None:
+    engine = engine_for(Work.EXPORT, input_bytes=sh.state.bytes, masked=True)
+    functions = P.functions(plan)
+    if fmt == "xlsx":
+        with engine.reader(sh.state, plan, functions=functions) as reader:
+            _write_xlsx(reader, target)
+        return
+    raw = target.with_suffix(".raw") if fmt == "csv" else target
+    engine.export(sh.state, plan, str(raw), "parquet" if fmt == SNAPSHOT else fmt, functions=functions,
+                  row_group=SNAPSHOT_ROW_GROUP if fmt == SNAPSHOT else None)
+    if fmt == "csv":
+        try:
+            with open(target, "wb") as out, open(raw, "rb") as src:
+                out.write(BOM)
+                while chunk := src.read(1 << 20):
+                    out.write(chunk)
+        finally:
+            raw.unlink(missing_ok=True)
+
+
+def _write_xlsx(reader: Any, target: Path) -> None:
     from openpyxl import Workbook
 
-    reader = con.sql(sql).to_arrow_reader(8192)
     wb = Workbook(write_only=True)
     ws = wb.create_sheet("data")
     ws.append(list(reader.schema.names))

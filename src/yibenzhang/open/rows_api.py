@@ -8,13 +8,15 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlglot import exp
+
 from .. import ratelimit
 from ..classify import masking
 from ..config import get_settings
 from ..errors import DomainError
 from ..params import parse_int
-from ..zone.engine import Connection, get_engine, json_value, shared_cursor
-from ..zone.service import literal, quote
+from ..zone import port
+from ..zone.engine import Work, engine_for, json_value
 from .downloads import SNAPSHOT, Shape, file_for
 
 DEFAULT_LIMIT = 100
@@ -63,22 +65,22 @@ def check_rate(key: str) -> None:
     LIMITER.hit(key, get_settings().rules.open_api_calls_per_minute)
 
 
-def _cursor() -> Connection:
-    return shared_cursor(get_engine())  # the process's one connection, as share rows use
+ORDER = "_n"  # the snapshot's row number, 1..N in the zone's order (downloads.snapshot_sql)
 
 
-def _filters(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
+def _filters(sh: Shape, filters: dict[str, str]) -> list[Any]:
+    """Equality filters on columns leaving in clear; a value that is not one of the column's
+    type equals nothing (TRY_CAST). Values are literals of the plan, never SQL text."""
     clear = {c.name for c in sh.plan.leaving if masking.OPERATORS[c.operator.name].clear}
     leaving = set(sh.columns)
-    conds, params = [], []
+    conds = []
     for name, value in filters.items():
         if name not in leaving:
             raise DomainError("open_filter_unknown", "不能按“{name}”筛选：开放数据中没有该字段", name=name)
         if name not in clear:
             raise DomainError("open_filter_masked", "字段“{name}”脱敏后开放，不能按其原值筛选", name=name)
-        conds.append(f"{quote(name)} = TRY_CAST(? AS {sh.types.get(name, 'VARCHAR')})")
-        params.append(value)
-    return conds, params
+        conds.append(port.equals(name, value, sh.types.get(name, "VARCHAR"), strict=False))
+    return conds
 
 
 def _after(raw: str | None) -> int | None:
@@ -90,33 +92,37 @@ def _after(raw: str | None) -> int | None:
     return cursor
 
 
-def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offset: int = 0,
-         after: str | None = None) -> dict[str, Any]:
-    """One page from the resource's masked snapshot (built once per shape: downloads.file_for)."""
-    limit = max(1, min(int(limit), MAX_LIMIT))
-    offset = max(0, min(int(offset), MAX_OFFSET))
-    conds, params = _filters(sh, filters)
-    cur = _after(after)
-    if cur is not None:
-        conds.append("_n > ?")
-        params.append(cur)
-        offset = 0
+def plan(sh: Shape, filters: dict[str, str], *, limit: int, offset: int, after: int | None) -> exp.Select:
+    """The page as a plan over the snapshot: every column, the filters, `_n` after the cursor,
+    in `_n` order."""
+    conds = _filters(sh, filters)
+    if after is not None:
+        conds.append(port.after([ORDER], [after]))
     skip = offset
     if not conds and offset:  # `_n` is 1..N without gaps: an offset alone is a range, skipping row groups
-        conds.append("_n > ?")
-        params.append(offset)
+        conds.append(port.after([ORDER], [offset]))
         skip = 0
+    query = exp.select("*").from_(port.RELATION)
+    where = port.all_of(conds)
+    if where is not None:
+        query = query.where(where)
+    query = query.order_by(port.col(ORDER)).limit(limit)
+    return query.offset(skip) if skip else query
+
+
+def page(sh: Shape, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT, offset: int = 0,
+         after: str | None = None) -> dict[str, Any]:
+    """One page from the resource's masked snapshot (built once per shape: downloads.file_for),
+    read by the in-process engine (an interactive call)."""
+    limit = max(1, min(int(limit), MAX_LIMIT))
+    offset = max(0, min(int(offset), MAX_OFFSET))
+    cur = _after(after)
+    if cur is not None:
+        offset = 0
+    query = plan(sh, filters, limit=limit, offset=offset, after=cur)
     snapshot = file_for(sh, SNAPSHOT)
-    where = f"WHERE {' AND '.join(conds)} " if conds else ""
-    sql = (f"SELECT * FROM read_parquet({literal(str(snapshot))}) {where}"
-           f"ORDER BY _n LIMIT {limit} OFFSET {skip}")
-    con = _cursor()
-    try:
-        con.execute(sql, params)
-        names = [d[0] for d in con.description]
-        got = con.fetchall()
-    finally:
-        con.close()
+    table = engine_for(Work.PAGE).rows(port.Files((str(snapshot),)), query)
+    names, got = table.column_names, port.rows_of(table)
     cols = names[:-1]
     rows = [{c: json_value(v) for c, v in zip(cols, row, strict=False)} for row in got]
     full = len(got) == limit

@@ -8,8 +8,9 @@ key item may be ungranted or masked, and a cursor must not carry it out in clear
 
 The view is computed once per resource version into an in-memory snapshot (`snapshot.py`), so
 a page is a binary search and a slice; a resource beyond the snapshot limits (or with
-YBZ_SHARE_SNAPSHOTS=off) is served by one DuckDB query per call over the same SQL. Both give
-the same rows (tests/share/test_speed_paths.py).
+YBZ_SHARE_SNAPSHOTS=off) is served by one query per call over the same plan. Both give the same
+rows (tests/share/test_speed_paths.py). Every read is a port plan (zone.port: a sqlglot tree whose
+filter values, scope prefix and cursor are literals) run by the in-process engine.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from sqlalchemy import select, update
+from sqlglot import exp
 
 from .. import jobs
 from ..access import Actor
@@ -42,8 +44,10 @@ from ..i18n import N_
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
-from ..zone.engine import Connection, EngineError, get_engine, json_value, shared_cursor
-from ..zone.service import current_relation, quote
+from ..zone import port
+from ..zone.engine import EngineError, Work, engine_for, json_value
+from ..zone.functions import Function
+from ..zone.service import live_state
 from ..zone.storage import crash_point
 from . import grants as G
 from . import snapshot
@@ -58,12 +62,14 @@ class Shape:
     """What a grant lets out of its resource: the masking plan, column types, scope."""
 
     grant_id: int
-    relation: str
+    state: port.LiveState
     plan: P.MaskPlan
     types: dict[str, str]
-    scope_sql: str  # "" or a condition on the division item
+    scope: exp.Expression | None  # None or a condition on the division item (copy it into a plan)
     record_count: int | None = None  # current rows of the resource (snapshot size limit)
     view: str = ""  # the whole masked, scoped view in zone order: what a snapshot holds (its key)
+    view_plan: exp.Select | None = None  # that view as a plan (None: every item withheld)
+    functions: tuple[Function, ...] = ()  # the keyed masking functions the plans call
 
     @property
     def snapshot_ok(self) -> bool:
@@ -81,18 +87,25 @@ def shape(session: Any, grant: Any) -> Shape:
     granted = set(grant.items)
     items = [i for i in _mask_items(session, resource) if i.name in granted]
     plan = P.plan(items, G.EXIT_PATH, purpose=f"share-grant:{grant.id}")
-    scope = ""
+    scope = None
     if grant.row_scope:
         col = G.division_item(resource)
         prefix = G.scope_prefix(str(grant.row_scope["region_code"]))
         # A scoped grant without its division item cannot be served safely: fail closed.
-        scope = f"starts_with(CAST({quote(col)} AS VARCHAR), '{prefix}')" if col else "false"
-    relation = current_relation(session, resource.id)
+        scope = exp.func("starts_with", exp.Cast(this=port.col(col), to=port.sql_type("VARCHAR")),
+                         exp.Literal.string(prefix)) if col else exp.false()
+    state = live_state(session, resource.id)
     types = {i.name: i.sql_type for i in items}
-    where = f"WHERE {scope} " if scope else ""
-    view = plan.sql(relation, types, passthrough=("_batch", "_row"), tail=f"{where}ORDER BY _batch, _row") \
-        if plan.leaving else ""
-    return Shape(grant.id, relation, plan, types, scope, resource.record_count, view)
+    if not plan.leaving:
+        return Shape(grant.id, state, plan, types, scope, resource.record_count)
+    view_plan = plan.query(types, passthrough=port.META, where=_copy(scope), order=port.META)
+    view = f"{state.fingerprint}\n{view_plan.sql(dialect='duckdb')}"
+    return Shape(grant.id, state, plan, types, scope, resource.record_count, view, view_plan,
+                 tuple(P.functions(view_plan)))
+
+
+def _copy(expression: exp.Expression | None) -> exp.Expression | None:
+    return expression.copy() if expression is not None else None
 
 
 def servable(session: Any, grant: Any) -> dict[str, Any]:
@@ -239,31 +252,21 @@ def clear_cache() -> None:
     _cast.cache_clear()
 
 
-def cursor(sql: str | None = None) -> Connection:
-    """A cursor on the process's shared DuckDB connection, with the keyed masking functions `sql`
-    calls registered on it (once per SQL text)."""
-    return shared_cursor(get_engine(), sql, (lambda con: masking.prepare(con, sql)) if sql is not None else None)
-
-
-def connection() -> Connection:
-    """A cursor on the process's shared DuckDB connection (close it when done)."""
-    return cursor()
-
-
 _SPECIAL = (bytes, date, datetime, Decimal)
 
 
-def _filters_sql(sh: Shape, filters: dict[str, str]) -> tuple[list[str], list[Any]]:
+def _filters(sh: Shape, filters: dict[str, str]) -> list[exp.Expression]:
+    """Equality filters on granted items that leave in clear, each value a literal cast to its
+    item's type (a value that is not one is refused: `filter_value_invalid`)."""
     clear = {c.name for c in sh.plan.leaving if masking.OPERATORS[c.operator.name].clear}
-    conds, params = [], []
+    conds = []
     for name, value in filters.items():
         if name not in sh.types:
             raise DomainError("filter_not_granted", "不能按未授权的信息项“{name}”筛选", name=name)
         if name not in clear:
             raise DomainError("filter_masked", "信息项“{name}”按策略脱敏后共享，不能按其原值筛选", name=name)
-        conds.append(f"{quote(name)} = CAST(? AS {sh.types[name]})")
-        params.append(value)
-    return conds, params
+        conds.append(port.equals(name, value, sh.types[name]))
+    return conds
 
 
 def _cursor(after: str | None) -> tuple[int, int] | None:
@@ -279,7 +282,8 @@ def _cursor(after: str | None) -> tuple[int, int] | None:
 
 
 def _typed(sql_type: str, value: str, name: str) -> Any:
-    """A filter value as DuckDB's CAST(? AS type) makes it (what the per-call query compares)."""
+    """A filter value as the engine's CAST(value AS type) makes it (what the per-call query
+    compares)."""
     if sql_type.upper() == "VARCHAR":
         return value
     return _cast(sql_type, value, name)
@@ -287,72 +291,64 @@ def _typed(sql_type: str, value: str, name: str) -> Any:
 
 @lru_cache(maxsize=4096)
 def _cast(sql_type: str, value: str, name: str) -> Any:
-    con = cursor()
     try:
-        return con.execute(f"SELECT CAST(? AS {sql_type})", [value]).fetchone()[0]
+        return engine_for(Work.LOOKUP).value(port.typed(value, sql_type))
     except EngineError:
         raise DomainError("filter_value_invalid", "筛选值“{value}”不是信息项“{name}”的有效取值", value=value,
                           name=name) from None
-    finally:
-        con.close()
+
+
+def _json_texts(table: pa.Table) -> pa.Table:
+    """Each row of `table` as one JSON object text, by the engine, in the table's order."""
+    fields = [exp.PropertyEQ(this=port.ident(n), expression=port.col(n)) for n in table.column_names]
+    plan = exp.select(exp.func("to_json", exp.Struct(expressions=fields))).from_(port.RELATION)
+    return engine_for(Work.PAGE).rows(table, plan)
 
 
 def row_snapshot(sh: Shape) -> snapshot.Snapshot:
-    sql = sh.view
+    assert sh.view_plan is not None
 
     def build() -> pa.Table:
-        con = cursor(sql)
-        try:
-            return con.sql(sql).to_arrow_table()
-        finally:
-            con.close()
+        return engine_for(Work.PAGE).rows(sh.state, sh.view_plan, functions=sh.functions)
 
     def wrap(table: pa.Table, seconds: float) -> snapshot.Snapshot:
         snap = snapshot.Snapshot.of(table, seconds)
-        if snap.json_safe:  # each row's JSON once, by DuckDB, in the snapshot's order
-            view = snap.table
-            names = view.column_names
-            fields = ", ".join(f"{quote(n)} := {quote(n)}" for n in names)
-            con = cursor()
-            try:
-                con.register("_ybz_snapshot", view)
-                got = con.sql(f"SELECT to_json(struct_pack({fields})) FROM _ybz_snapshot").to_arrow_table()
-                con.unregister("_ybz_snapshot")
-            finally:
-                con.close()
-            texts = got.column(0).combine_chunks()
+        if snap.json_safe:  # each row's JSON once, by the engine, in the snapshot's order
+            texts = _json_texts(snap.table).column(0).combine_chunks()
             if len(texts) == snap.num_rows:
                 snap.json = texts
         return snap
-    return snapshot.get(sql, snapshot.timed(build, wrap))
+    return snapshot.get(sh.view, snapshot.timed(build, wrap))
 
 
 def query_page(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
     if sh.snapshot_ok:
-        _filters_sql(sh, filters)  # the same refusals as the query path
+        _filters(sh, filters)  # the same refusals as the query path
         equal = {name: _typed(sh.types[name], value, name) for name, value in filters.items()}
         return row_snapshot(sh).page(equal, limit, _cursor(after))
     return query_page_sql(sh, filters, limit, after)
 
 
-def query_page_sql(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
-    """One DuckDB query per page (resources beyond the snapshot limits)."""
-    conds, params = _filters_sql(sh, filters)
-    if sh.scope_sql:
-        conds.append(sh.scope_sql)
+def page_plan(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> exp.Select:
+    """A page as a plan: the grant's masked projection with the filters, the scope and the
+    keyset cursor in its inner projection, before any masking; every value a literal."""
+    conds = _filters(sh, filters)
+    for name, value in filters.items():  # the snapshot path's refusal of a value not of the type
+        _typed(sh.types[name], value, name)
+    if sh.scope is not None:
+        conds.append(sh.scope.copy())
     cur = _cursor(after)
     if cur:
-        conds.append("(_batch, _row) > (?, ?)")
-        params += list(cur)
-    where = f"WHERE {' AND '.join(conds)} " if conds else ""
-    sql = sh.plan.sql(sh.relation, sh.types, passthrough=("_batch", "_row"),
-                      tail=f"{where}ORDER BY _batch, _row LIMIT {int(limit)}")
-    con = cursor(sql)
-    try:  # execute + fetchall: for a page this is twice as fast as the relation API and Arrow
-        con.execute(sql, params)
-        return [d[0] for d in con.description], con.fetchall()
-    finally:
-        con.close()
+        conds.append(port.after(port.META, cur))
+    return sh.plan.query(sh.types, passthrough=port.META, where=port.all_of(conds), order=port.META,
+                         limit=int(limit))
+
+
+def query_page_sql(sh: Shape, filters: dict[str, str], limit: int, after: str | None) -> tuple[list[str], list[tuple]]:
+    """One query per page (resources beyond the snapshot limits)."""
+    plan = page_plan(sh, filters, limit, after)
+    table = engine_for(Work.PAGE).rows(sh.state, plan, functions=sh.functions)
+    return table.column_names, port.rows_of(table)
 
 
 def rows(db: Database, actor: Actor, grant_id: int, filters: dict[str, str], *, limit: int = DEFAULT_LIMIT,
@@ -394,7 +390,7 @@ def rows_json(db: Database, actor: Actor, grant_id: int, filters: dict[str, str]
         return None
     try:
         G.check_rate(grant, "rows", db=db)
-        _filters_sql(sh, filters)
+        _filters(sh, filters)
         equal = {name: _typed(sh.types[name], value, name) for name, value in filters.items()}
         texts, last = snap.page_json(equal, limit, _cursor(after))
     except DomainError as exc:
@@ -489,10 +485,9 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
         raise DomainError(
             "delivery_nothing_to_serve",
             "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付")
-    conds = [sh.scope_sql] if sh.scope_sql else []
-    where = f"WHERE {' AND '.join(conds)} " if conds else ""
-    sql = sh.plan.sql(sh.relation, sh.types, tail=f"{where}ORDER BY _batch, _row")
-    table = masking.execute(sql)
+    plan = sh.plan.query(sh.types, where=_copy(sh.scope), order=port.META)
+    engine = engine_for(Work.DELIVERY, input_bytes=sh.state.bytes, masked=True)
+    table = engine.query(sh.state, plan, functions=sh.functions)
     target = delivery_dir()
     target.mkdir(parents=True, exist_ok=True)
     final = target / f"{delivery_id}.{fmt}"

@@ -34,6 +34,7 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from sqlglot import exp
 
 MAX_ROWS = int(os.environ.get("YBZ_SHARE_SNAPSHOT_ROWS") or 5_000_000)
 MAX_BYTES = int(float(os.environ.get("YBZ_SHARE_SNAPSHOT_MB") or 1024) * 1024 * 1024)
@@ -184,9 +185,10 @@ def digest(normalised: str) -> bytes:
     return hashlib.sha256((SALT + normalised).encode()).digest()[:DIGEST_BYTES]
 
 
-def digest_sql(expr: str) -> str:
-    """The SQL twin of `digest` over an already normalised text expression."""
-    return f"unhex(left(sha256('{SALT}' || {expr}), {DIGEST_BYTES * 2}))"
+def digest_expr(expr: exp.Expression) -> exp.Expression:
+    """The plan twin of `digest` over an already normalised text expression."""
+    hexed = exp.func("sha256", exp.DPipe(this=exp.Literal.string(SALT), expression=expr))
+    return exp.func("unhex", exp.func("left", hexed, exp.Literal.number(DIGEST_BYTES * 2)))
 
 
 @dataclass

@@ -8,24 +8,33 @@ no row answers false for every claim (the same answer as a wrong claim: existenc
 Values are compared after the same normalisation on both sides, `trim(CAST(v AS VARCHAR))`.
 The stored side is digested once per resource version into a snapshot (snapshot.DigestSnapshot):
 a check is then a hash lookup of the key and a constant-time comparison of claim digests. A
-resource beyond the snapshot limits is checked by one DuckDB query per call.
+resource beyond the snapshot limits is checked by one query per call: a port plan whose key and
+claimed values are literals, run by the in-process engine.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlglot import exp
+
 from ..access import Actor
 from ..db import Database
 from ..errors import DomainError, ErrorBag
-from ..zone.service import quote
+from ..zone import port
+from ..zone.engine import Work, engine_for
 from . import grants as G
 from . import snapshot
-from .service_rows import Shape, cached, cursor, grant_and_shape
+from .service_rows import Shape, cached, grant_and_shape
 
 
-def _norm(expr: str) -> str:
-    return f"trim(CAST({expr} AS VARCHAR))"
+def _norm(expr: exp.Expression) -> exp.Expression:
+    return exp.Trim(this=exp.Cast(this=expr, to=port.sql_type("VARCHAR")))
+
+
+def _same(name: str, value: Any) -> exp.Expression:
+    """The stored value of `name`, normalised, equals the given one trimmed (a literal)."""
+    return exp.EQ(this=_norm(port.col(name)), expression=exp.Trim(this=exp.convert(str(value))))
 
 
 def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claims: dict[str, Any], *,
@@ -53,61 +62,52 @@ def verify(db: Database, actor: Actor, grant_id: int, key: dict[str, Any], claim
         _record(db, actor, grant, list(key) + list(claims), "ok")
         return {"grant_id": grant.id, "match": match}
     names = list(claims)
-    conds = [f"{_norm(quote(k))} = trim(?)" for k in key]
-    params: list[Any] = [str(v) for v in key.values()]
-    if sh.scope_sql:
-        conds.append(sh.scope_sql)
-    checks = ", ".join(f"coalesce(bool_or({_norm(quote(n))} = trim(?)), false)" for n in names)
-    sql = f"SELECT {checks} FROM {sh.relation} AS _src WHERE {' AND '.join(conds)}"
-    cur = cursor()
-    try:
-        got = cur.execute(sql, [str(claims[n]) for n in names] + params).fetchone()
-    finally:
-        cur.close()
+    conds = [_same(k, v) for k, v in key.items()]
+    if sh.scope is not None:
+        conds.append(sh.scope.copy())
+    checks = [exp.Coalesce(this=exp.LogicalOr(this=_same(n, claims[n])), expressions=[exp.false()]).as_(f"_c{i}")
+              for i, n in enumerate(names)]
+    plan = exp.select(*checks).from_(port.RELATION).where(port.all_of(conds))
+    got = port.rows_of(engine_for(Work.LOOKUP).rows(sh.state, plan))[0]
     _record(db, actor, grant, list(key) + list(claims), "ok")
     return {"grant_id": grant.id, "match": {n: bool(got[i]) for i, n in enumerate(names)}}
 
 
 def _normalised(value: Any) -> str:
     """str(value) trimmed as DuckDB's trim() does; text without surrounding white space (nearly
-    all) needs no query, the rest asks DuckDB so both sides trim the same characters."""
+    all) needs no query, the rest asks the engine so both sides trim the same characters."""
     text = str(value)
     if text == text.strip():
         return text
-    cur = cursor()
-    try:
-        return str(cur.execute("SELECT trim(?)", [text]).fetchone()[0])
-    finally:
-        cur.close()
+    return str(engine_for(Work.LOOKUP).value(exp.Trim(this=exp.convert(text))))
 
 
 def _digest(value: Any) -> bytes:
     return snapshot.digest(_normalised(value))
 
 
-def _digest_sql(sh: Shape, items: tuple[str, ...] | list[str]) -> str:
-    cols = ", ".join(f"{snapshot.digest_sql(_norm(quote(n)))} AS {quote(n)}" for n in items)
-    where = f" WHERE {sh.scope_sql}" if sh.scope_sql else ""
-    return f"SELECT {cols} FROM {sh.relation} AS _src{where}"
+def _digest_plan(sh: Shape, items: tuple[str, ...] | list[str]) -> tuple[str, exp.Select]:
+    """The digests' plan, and its snapshot key (the live state and the plan)."""
+    plan = exp.select(*(snapshot.digest_expr(_norm(port.col(n))).as_(port.ident(n)) for n in items)) \
+        .from_(port.RELATION)
+    if sh.scope is not None:
+        plan = plan.where(sh.scope.copy())
+    return f"{sh.state.fingerprint}\n{plan.sql(dialect='duckdb')}", plan
 
 
 def warm(db: Database, grant_id: int, head: tuple[int, str]) -> bool:
     """Whether a check on this grant needs no query and no build (served from memory)."""
     hit = cached(db, grant_id, head)
-    return hit is not None and hit[1].snapshot_ok and snapshot.has(_digest_sql(hit[1], hit[0].items))
+    return hit is not None and hit[1].snapshot_ok and snapshot.has(_digest_plan(hit[1], hit[0].items)[0])
 
 
 def digest_snapshot(sh: Shape, items: tuple[str, ...] | list[str]) -> snapshot.DigestSnapshot:
     """Digests of every granted item's normalised stored value, in the grant's scope."""
-    sql = _digest_sql(sh, items)
+    key, plan = _digest_plan(sh, items)
 
     def build() -> Any:
-        cur = cursor()
-        try:
-            return cur.sql(sql).to_arrow_table().combine_chunks()
-        finally:
-            cur.close()
-    return snapshot.get(sql, snapshot.timed(build, lambda t, s: snapshot.DigestSnapshot(t, s)))
+        return engine_for(Work.LOOKUP).rows(sh.state, plan).combine_chunks()
+    return snapshot.get(key, snapshot.timed(build, lambda t, s: snapshot.DigestSnapshot(t, s)))
 
 
 def _record(db: Database, actor: Actor, grant: Any, filters: list[str], outcome: str) -> None:

@@ -9,7 +9,9 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Callable, Iterable
+import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +21,7 @@ import pyarrow.parquet as pq
 from sqlglot import exp
 
 from .functions import Function
-from .port import META, RELATION, LiveState, Written, canonical
+from .port import META, RELATION, Files, LiveState, Source, Written, canonical
 
 log = logging.getLogger(__name__)
 
@@ -28,6 +30,8 @@ log = logging.getLogger(__name__)
 MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_MEMORY", "512MB")
 THREADS = int(os.environ.get("YBZ_DUCKDB_THREADS") or min(4, os.cpu_count() or 1))
 PART = "part-000000.parquet"
+EXPORT_FORMATS = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
+                  "parquet": "FORMAT parquet, COMPRESSION zstd"}
 SENTINEL = "ybz_live_state_sentinel"  # replaced by the live state's table expression
 
 
@@ -70,6 +74,20 @@ def literal_rows(query: str, params: dict[str, Any] | list[Any] | None = None) -
     on it while a result is unfinished)."""
     with duckdb.connect() as con:
         return con.execute(query, params).fetchall()
+
+
+def table_sql(source: LiveState | Files | tuple[Files, ...]) -> str:
+    """A live state, files an exit wrote (with their batch id as `_batch` when they name one), or
+    several groups of files unioned by name, as a DuckDB table expression."""
+    if isinstance(source, LiveState):
+        return relation(source)
+    if isinstance(source, Files):
+        files = ", ".join(literal(f) for f in source.files)
+        batch = f", CAST({int(source.batch)} AS BIGINT) AS _batch" if source.batch is not None else ""
+        return f"(SELECT *{batch} FROM read_parquet([{files}]))"
+    if not source:
+        raise ValueError("no files to read")
+    return "(" + " UNION ALL BY NAME ".join(f"SELECT * FROM {table_sql(f)}" for f in source) + ")"
 
 
 Connection = duckdb.DuckDBPyConnection
@@ -163,17 +181,31 @@ class DuckDBEngine:
         finally:
             con.close()
 
-    def render(self, state: LiveState, plan: exp.Query) -> str:
-        """The plan in DuckDB SQL with `r` bound to the live state (a CTE of its own, before the
-        plan's own CTEs)."""
+    def render(self, state: LiveState | Files | tuple[Files, ...], plan: exp.Query,
+               tables: Mapping[str, LiveState | Files | tuple[Files, ...]] | None = None) -> str:
+        """The plan in DuckDB SQL with `r` bound to the live state or the files (a CTE of its own,
+        before the plan's own CTEs), and each of `tables` under its own name likewise."""
+        bound = {RELATION: table_sql(state)}
+        bound.update({name: table_sql(t) for name, t in (tables or {}).items()})
+        return self._bind(plan, bound)
+
+    def _bind(self, plan: exp.Query, tables: dict[str, str]) -> str:
+        if plan.args.get("with_") is None:  # no CTEs of its own: the bindings go before it (no copy of the tree)
+            ctes = ", ".join(f"{quote(name)} AS (SELECT * FROM {sql})" for name, sql in tables.items())
+            return f"WITH {ctes} {plan.sql(dialect='duckdb')}"
         tree = plan.copy()
-        bound = exp.CTE(this=exp.select("*").from_(SENTINEL), alias=exp.TableAlias(this=exp.to_identifier(RELATION)))
+        sentinels = {f"{SENTINEL}_{i}": sql for i, sql in enumerate(tables.values())}
+        bound = [exp.CTE(this=exp.select("*").from_(sentinel), alias=exp.TableAlias(this=exp.to_identifier(name)))
+                 for name, sentinel in zip(tables, sentinels, strict=True)]
         with_ = tree.args.get("with_")
         if with_ is not None:
-            with_.set("expressions", [bound, *with_.expressions])
+            with_.set("expressions", [*bound, *with_.expressions])
         else:
-            tree.set("with_", exp.With(expressions=[bound]))
-        return tree.sql(dialect="duckdb").replace(SENTINEL, relation(state), 1)
+            tree.set("with_", exp.With(expressions=bound))
+        out = tree.sql(dialect="duckdb")
+        for sentinel, sql in sentinels.items():
+            out = out.replace(sentinel, sql, 1)
+        return out
 
     def count(self, state: LiveState) -> int:
         if not state.parts:
@@ -191,8 +223,73 @@ class DuckDBEngine:
         table = self.sql(f"SELECT count(*) AS n FROM (SELECT DISTINCT {keys} FROM {undeduped})")
         return int(table.column("n")[0].as_py())
 
-    def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
-        return canonical(self.sql(self.render(state, plan)), state)
+    def query(self, state: LiveState, plan: exp.Query, *, functions: Iterable[Function] = ()) -> pa.Table:
+        """The plan's rows, on a connection of its own (a delivery, a snapshot's build); the
+        platform functions it calls (masking's keyed ones) registered there first."""
+        wanted = list(functions)
+        if not wanted:
+            return canonical(self.sql(self.render(state, plan)), state)
+        con = self.connect()
+        try:
+            install(con, wanted)
+            return canonical(con.sql(self.render(state, plan)).to_arrow_table(), state)
+        finally:
+            con.close()
+
+    def rows(self, source: Source, plan: exp.Query, *, functions: Iterable[Function] = (),
+             tables: Mapping[str, LiveState | Files | tuple[Files, ...]] | None = None) -> pa.Table:
+        """The plan's rows for an interactive call (a page of rows, a 核验 look-up): on a cursor of
+        the engine's shared connection (one buffer pool: Parquet pages read once for every
+        request), the platform functions it calls registered there once per set of names. `r` is
+        a live state, files an exit wrote (one group, or several unioned by name), or an Arrow
+        table; `tables` binds more names the plan reads."""
+        wanted = list(functions)
+        key = "functions:" + ",".join(sorted(f.name for f in wanted)) if wanted else None
+        con = shared_cursor(self, key, (lambda c: install(c, wanted)) if wanted else None)
+        name = None
+        try:
+            if isinstance(source, pa.Table):
+                name = f"_ybz_arrow_{uuid.uuid4().hex}"
+                con.register(name, source)
+                sql = self._bind(plan, {RELATION: name, **{n: table_sql(t) for n, t in (tables or {}).items()}})
+            else:
+                sql = self.render(source, plan, tables)
+            table = con.sql(sql).to_arrow_table()
+            if name is not None:
+                con.unregister(name)
+            return canonical(table, source if isinstance(source, LiveState) else None)
+        finally:
+            con.close()
+
+    def export(self, state: LiveState, plan: exp.Query, target: str, fmt: str, *,
+               functions: Iterable[Function] = (), row_group: int | None = None) -> None:
+        """The plan's rows written to one file: `csv` with a header row, `json` as one array of
+        objects, `parquet` (zstd; row groups of `row_group` rows when given). The platform
+        functions the plan calls are registered first."""
+        options = EXPORT_FORMATS[fmt] + (f", ROW_GROUP_SIZE {int(row_group)}" if row_group else "")
+        con = self.connect()
+        try:
+            install(con, functions)
+            con.execute(f"COPY ({self.render(state, plan)}) TO {literal(target)} ({options})")
+        finally:
+            con.close()
+
+    @contextmanager
+    def reader(self, state: LiveState, plan: exp.Query, *, functions: Iterable[Function] = (),
+               rows: int = 8192) -> Iterator[pa.RecordBatchReader]:
+        """The plan's rows streamed as Arrow batches of `rows` rows (memory flat with the
+        result: an XLSX written row by row)."""
+        con = self.connect()
+        try:
+            install(con, functions)
+            yield con.sql(self.render(state, plan)).to_arrow_reader(rows)
+        finally:
+            con.close()
+
+    def value(self, expression: exp.Expression) -> Any:
+        """The value of an expression over literals only (a filter value cast to its item's type,
+        a text trimmed as the engine trims): EngineError when the engine refuses it."""
+        return literal_rows(exp.select(expression).sql(dialect="duckdb"))[0][0]
 
     def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
         """The platform's own DuckDB SQL over `r`, with `r` bound to the live state."""

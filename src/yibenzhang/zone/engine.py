@@ -6,7 +6,10 @@ the rule (DESIGN, "The zone engine"):
 - heavy work (collection of a large file, quality over a whole resource, a classification scan,
   compaction, a delivery or an export, a sandbox aggregate) runs on Spark when `YBZ_ENGINE=spark`
   and `YBZ_SPARK_REMOTE` names a Spark Connect server, and its input is at least
-  `YBZ_SPARK_MIN_BYTES` (default 256 MB); otherwise on DuckDB.
+  `YBZ_SPARK_MIN_BYTES` (default 256 MB); otherwise on DuckDB;
+- a masked exit (a delivery, a page through a masking plan) runs on DuckDB whatever its size:
+  masking's operators are written in DuckDB's dialect and its keyed functions are Python kernels
+  that only DuckDB's hook registers (Spark runs no Python on its hot path).
 """
 
 from __future__ import annotations
@@ -115,11 +118,11 @@ def named_engine(kind: str) -> Any:
     raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=kind)
 
 
-def engine_for(work: Work, *, input_bytes: int = 0) -> Any:
+def engine_for(work: Work, *, input_bytes: int = 0, masked: bool = False) -> Any:
     settings = get_settings()
     if settings.engine not in ("duckdb", "spark"):
         raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=settings.engine)
-    if (settings.engine == "spark" and settings.spark_remote and work in HEAVY
+    if (settings.engine == "spark" and settings.spark_remote and work in HEAVY and not masked
             and input_bytes >= settings.spark_min_bytes):
         return _spark_for_zone(settings.spark_remote)
     return _duckdb(str(settings.zone))

@@ -92,6 +92,28 @@ class LiveState:
     def bytes(self) -> int:
         return sum(p.bytes for p in self.parts)
 
+    @property
+    def fingerprint(self) -> str:
+        """The state as stable text (the same in every process: no set or hash order), for the
+        keys of what is built from it: a snapshot, a download file."""
+        parts = [(p.batch_id, list(p.files), sorted(p.columns)) for p in self.parts]
+        return repr((self.resource_id, [(c.name, c.type) for c in self.columns], list(self.keys), parts,
+                     self.dedupe))
+
+
+@dataclass(frozen=True)
+class Files:
+    """Parquet files an exit wrote itself (the open rows API's masked snapshot): an engine reads
+    them as they are, `r` being their rows with the columns they hold (no item types, no keys)."""
+
+    files: tuple[str, ...]
+    batch: int | None = None  # the batch they belong to, read as a column `_batch` when given
+
+
+# What a plan's `r` may be bound to: a resource's live state, files an exit wrote (one group, or
+# several unioned by name), or rows already in Arrow (a snapshot in memory).
+Source = LiveState | Files | tuple[Files, ...] | pa.Table
+
 
 @dataclass
 class Written:
@@ -231,3 +253,38 @@ def rename_relation(plan: exp.Query, name: str) -> exp.Query:
 
 def literals(values: Iterable[object]) -> list[exp.Expression]:
     return [exp.convert(v) for v in values]
+
+
+def sql_type(name: str) -> exp.DataType:
+    return exp.DataType.build(name, dialect="duckdb")
+
+
+def typed(value: object, type_: str, *, strict: bool = True) -> exp.Expression:
+    """A value as a literal of the zone type `type_`: CAST (a value that is not one fails the
+    query), or TRY_CAST when not strict (it is NULL, and equals nothing)."""
+    cast = exp.Cast if strict else exp.TryCast
+    return cast(this=exp.convert(value), to=sql_type(type_))
+
+
+def equals(name: str, value: object, type_: str = "VARCHAR", *, strict: bool = True) -> exp.Expression:
+    """`name` = the value as that type: an equality filter, the value a literal (never SQL text)."""
+    return exp.EQ(this=col(name), expression=typed(value, type_, strict=strict))
+
+
+def after(names: Sequence[str], values: Sequence[object]) -> exp.Expression:
+    """A keyset cursor: the rows whose (names…) come after (values…), in the order they name."""
+    if len(names) == 1:
+        return exp.GT(this=col(names[0]), expression=exp.convert(values[0]))
+    return exp.GT(this=exp.Tuple(expressions=[col(n) for n in names]),
+                  expression=exp.Tuple(expressions=literals(values)))
+
+
+def all_of(conditions: Iterable[exp.Expression | None]) -> exp.Expression | None:
+    """The conditions joined by AND (None when there is none)."""
+    conds = [c for c in conditions if c is not None]
+    return exp.and_(*conds) if conds else None
+
+
+def rows_of(table: pa.Table) -> list[tuple[object, ...]]:
+    """An Arrow result as Python tuples, one per row (what a page hands to JSON)."""
+    return list(zip(*(c.to_pylist() for c in table.columns), strict=True)) if table.num_columns else []
