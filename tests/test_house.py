@@ -130,7 +130,6 @@ IMPORT_CYCLES = [
      "operate/registration.py"},
     {"operate/output_check.py", "operate/privacy.py", "operate/sandbox.py"},
     {"bench/ingest.py", "bench/ingest_xlsx.py"},
-    {"catalog/search.py", "catalog/service.py"},
     {"library/cobuild.py", "library/definition.py"},
     {"orgs/security.py", "orgs/service.py"},
     {"web/auth.py", "web/pages_sso.py"},
