@@ -124,8 +124,7 @@ def test_the_layers_hold_but_for_the_listed_imports():
 # n). The cycles of today (strongly connected components, as the modules' paths) are listed; a new
 # one, or a listed one that grows, fails; one that shrinks or goes must leave the list too.
 IMPORT_CYCLES = [
-    {"collect/coerce.py", "collect/pipeline.py", "collect/pull.py", "jobs.py", "lineage/collect.py",
-     "lineage/outbox.py", "lineage/zone.py", "ops.py", "zone/compact.py", "zone/service.py"},
+    {"zone/compact.py", "zone/service.py"},
     {"operate/certificates.py", "operate/compliance.py", "operate/pricing.py", "operate/products.py",
      "operate/registration.py"},
     {"operate/output_check.py", "operate/privacy.py", "operate/sandbox.py"},

@@ -207,7 +207,7 @@ COMMANDS = {
     "collect": "yibenzhang.collect.cli:collect_command",
     "quality": "yibenzhang.quality.cli:quality_command",
     "classify": "yibenzhang.classify.cli:classify_command",
-    "worker": "yibenzhang.jobs:worker_command",
+    "worker": "yibenzhang.jobs_cli:worker_command",
     "assess": "yibenzhang.assess.cli:assess_command",
     "backup": "yibenzhang.backup:backup_command",
     "restore": "yibenzhang.backup:restore_command",
@@ -217,7 +217,7 @@ COMMANDS = {
 GROUPS = {
     "catalog": "yibenzhang.catalog.cli:catalog_app",
     "objection": "yibenzhang.quality.objection_cli:objection_app",
-    "job": "yibenzhang.jobs:job_app",
+    "job": "yibenzhang.jobs_cli:job_app",
     "share": "yibenzhang.share.cli:share_app",
     "open": "yibenzhang.open.cli:open_app",
     "operate": "yibenzhang.operate.cli:operate_app",
@@ -226,6 +226,12 @@ GROUPS = {
     "calendar": "yibenzhang.assess.calendar_cli:calendar_app",
     "system": "yibenzhang.catalog.system_cli:system_app",  # issue 15
     "library": "yibenzhang.library.cli:library_app",  # issue 21
+}
+# What a stage package adds to another's group: "group name": "module:attribute" (a Typer is added
+# as a subgroup, a function as a command). Collect's schedules live in `ybz job` but not in jobs.py.
+ATTACHED = {
+    "job schedule": "yibenzhang.collect.schedule_cli:schedule_app",
+    "job tick": "yibenzhang.collect.schedule_cli:tick_command",
 }
 
 
@@ -237,10 +243,19 @@ def _register_optional() -> None:
         fn = load(target)
         if fn is not None:
             app.command(name)(fn)  # type: ignore[arg-type]
+    groups = {}
     for name, target in GROUPS.items():
-        group = load(target)
+        group = groups[name] = load(target)
         if group is not None:
             app.add_typer(group, name=name)  # type: ignore[arg-type]
+    for path, target in ATTACHED.items():
+        parent_name, name = path.split()
+        parent, part = groups.get(parent_name), load(target)
+        if parent is not None and part is not None:
+            if isinstance(part, typer.Typer):
+                parent.add_typer(part, name=name)
+            else:
+                parent.command(name)(part)
 
 
 _register_optional()
