@@ -129,7 +129,6 @@ IMPORT_CYCLES = [
     {"operate/output_check.py", "operate/privacy.py", "operate/sandbox.py"},
     {"bench/ingest.py", "bench/ingest_xlsx.py"},
     {"library/cobuild.py", "library/definition.py"},
-    {"web/auth.py", "web/pages_sso.py"},
 ]
 
 
