@@ -128,7 +128,6 @@ IMPORT_CYCLES = [
      "operate/registration.py"},
     {"operate/output_check.py", "operate/privacy.py", "operate/sandbox.py"},
     {"bench/ingest.py", "bench/ingest_xlsx.py"},
-    {"library/cobuild.py", "library/definition.py"},
 ]
 
 
