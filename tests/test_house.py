@@ -127,7 +127,6 @@ IMPORT_CYCLES = [
     {"operate/certificates.py", "operate/compliance.py", "operate/pricing.py", "operate/products.py",
      "operate/registration.py"},
     {"operate/output_check.py", "operate/privacy.py", "operate/sandbox.py"},
-    {"bench/ingest.py", "bench/ingest_xlsx.py"},
 ]
 
 
