@@ -123,10 +123,7 @@ def test_the_layers_hold_but_for_the_listed_imports():
 # is an edge to the submodule p.n when there is one, else to p (the module or package that defines
 # n). The cycles of today (strongly connected components, as the modules' paths) are listed; a new
 # one, or a listed one that grows, fails; one that shrinks or goes must leave the list too.
-IMPORT_CYCLES = [
-    {"operate/certificates.py", "operate/compliance.py", "operate/pricing.py", "operate/products.py",
-     "operate/registration.py"},
-]
+IMPORT_CYCLES: list[set[str]] = []  # 8 when the test came (issue 19); none left
 
 
 def _runtime_imports(tree: ast.AST):
