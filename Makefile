@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml | cksum | cut -d' ' -f1)
 
-.PHONY: demo test test-fast lint install node-deps clean
+.PHONY: demo test test-fast lint messages install node-deps clean
 
 # issue 18: the real OpenID Provider of the SSO tests (npm oidc-provider), from its lock file, and
 # the real CAS 3.0 server (django-cas-server) in a virtualenv of its own.
@@ -66,6 +66,11 @@ test-fast: $(STAMP) $(OP_STAMP) $(CAS_STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests
+
+## Extract the messages (babel.cfg), bring the English catalogue up to the source and compile it; lists
+## the messages still untranslated (fill them in locale/en/LC_MESSAGES/yibenzhang.po and run it again).
+messages: $(STAMP)
+	$(BIN)/python -m yibenzhang.i18n_extract
 
 clean:
 	rm -rf $(VENV) ybz-data .pytest_cache .ruff_cache $(A11Y)/node_modules $(OP)/node_modules $(CAS)/.venv

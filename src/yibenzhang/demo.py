@@ -37,6 +37,7 @@ from .config import get_settings
 from .db import Database, get_database
 from .enums import Library, OrgKind, ResourceStatus
 from .errors import Conflict
+from .i18n import N_, translate
 from .ledger import service as ledger
 from .orgs import service as orgs
 from .orgs.model import Org, Region
@@ -52,7 +53,7 @@ PLAN_WEIGHTS = [62, 6, 10, 6, 10, 6]
 LIBRARY_BY_CLASS = {"1": Library.BASE.value, "2": Library.THEME.value, "3": Library.TOPIC.value}
 PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
 GB11714_WEIGHTS = (3, 7, 9, 10, 5, 8, 4, 2)
-NOT_EMPTY = "数据库中已有机构，演示省份只能载入空数据库"
+NOT_EMPTY = N_("数据库中已有机构，演示省份只能载入空数据库")
 
 
 class DemoNotEmpty(Conflict):
@@ -529,13 +530,12 @@ def _summary(s: Session, w: World, seed: int) -> dict[str, Any]:
     }
 
 
-USERS_TITLE = "演示用户（密码仅供演示）"
+USERS_TITLE = N_("演示用户（密码仅供演示）")
 
 
 def show_summary(summary: dict[str, Any], as_json: bool = False) -> None:
     """Print the summary, then the user table with the demo passwords."""
     from .clikit import emit
-    from .i18n import translate
 
     if as_json:
         emit(summary, True)

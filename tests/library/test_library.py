@@ -109,6 +109,9 @@ def test_definition_checks_and_permissions(lib) -> None:
         D.update_definition(s, Actor.system(), lib.library, bad)
     codes = {e.code for e in err.value.errors}
     assert {"unknown_item", "library_item_unmapped"} <= codes
+    # an item's name is the steward's data: 民族 stays 民族 in English, though the interface has the word
+    unmapped = next(e.as_dict() for e in err.value.errors if e.code == "library_item_unmapped")
+    assert "民族" in unmapped["message_en"] and "Ethnicity" not in unmapped["message_en"]
     with w.db.write() as s:  # graded source items: the library's items and grade follow (就高从严)
         for item in s.execute(select(ResourceItem).where(ResourceItem.resource_id.in_(lib.sources))).scalars():
             grades = {"公民身份号码": "一般-4级", "姓名": "一般-3级", "婚姻状况": "一般-4级"}

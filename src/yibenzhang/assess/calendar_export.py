@@ -10,7 +10,7 @@ from typing import Any
 from icalendar import Alarm, Calendar, Event
 
 from ..config import get_settings
-from ..i18n import translate
+from ..i18n import N_, translate
 
 FORMATS = ("ics", "csv", "xlsx")
 MEDIA_TYPES = {
@@ -19,8 +19,8 @@ MEDIA_TYPES = {
     "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
 }
 COLUMNS = ("key", "kind", "org_name", "due_on", "status", "days_left", "done_on")
-HEADERS = {"key": "编号", "kind": "事项", "org_name": "机构", "due_on": "到期日", "status": "状态",
-           "days_left": "剩余天数", "done_on": "完成日期"}
+HEADERS = {"key": N_("编号"), "kind": N_("事项"), "org_name": N_("机构"), "due_on": N_("到期日"), "status": N_("状态"),
+           "days_left": N_("剩余天数"), "done_on": N_("完成日期")}
 
 
 def to_ics(rows: list[dict[str, Any]], lang: str = "zh", now: datetime | None = None) -> str:

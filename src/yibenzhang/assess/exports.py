@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ..access import Actor
-from ..i18n import translate
+from ..i18n import N_, translate
 from . import kpis
 from . import scorecards as cards
 from .cli import fmt
@@ -26,10 +26,11 @@ def gather(session: Session, actor: Actor, region_code: str | None = None, org_i
     return data
 
 
-REGION_COLUMNS = (("records_collected", "归集数据量", "条"), ("open_datasets", "开放数据集", "个"),
-                  ("catalogue_coverage", "目录覆盖率", "%"), ("duty_on_time_rate", "目录按时更新率", "%"),
-                  ("fresh_rate", "数据及时更新率", "%"), ("quality_overall", "平均质量评分", "分"),
-                  ("share_on_time_rate", "共享按时答复率", "%"), ("objections_on_time_rate", "异议按时办结率", "%"))
+REGION_COLUMNS = (("records_collected", N_("归集数据量"), N_("条")), ("open_datasets", N_("开放数据集"), N_("个")),
+                  ("catalogue_coverage", N_("目录覆盖率"), "%"), ("duty_on_time_rate", N_("目录按时更新率"), "%"),
+                  ("fresh_rate", N_("数据及时更新率"), "%"), ("quality_overall", N_("平均质量评分"), N_("分")),
+                  ("share_on_time_rate", N_("共享按时答复率"), "%"),
+                  ("objections_on_time_rate", N_("异议按时办结率"), "%"))
 
 
 def xlsx(data: dict[str, Any], lang: str = "zh") -> bytes:

@@ -52,6 +52,7 @@ from ..catalog.model import DutyChange, Resource
 from ..db import UTCDateTime
 from ..enums import OpenType, OrgKind, ResourceStatus, Role, ShareType, UpdateCycle
 from ..errors import NotFound
+from ..i18n import N_
 from ..open.datasets import open_condition
 from ..orgs.model import Org, Region
 from ..quality import scores as qscores
@@ -558,38 +559,41 @@ def target_progress(session: Session, scope: Scope, totals: dict[str, Any], day:
 
 # --- the whole picture ------------------------------------------------------------------------------------------
 
+STATUS_LABELS = {"草稿": N_("资源（草稿）"), "待审核": N_("资源（待审核）"), "已退回": N_("资源（已退回）"),
+                 "已发布": N_("资源（已发布）"), "已停用": N_("资源（已停用）")}  # written out for the catalogue
+
 # The KPI table: (key, Chinese label, unit). Units: 条 / 个 / % (fraction shown as percent) / 天 / 分.
 KPI_TABLE: tuple[tuple[str, str, str], ...] = (
-    ("records_collected", "归集数据量", "条"),
-    ("records_last_30d", "近30日归集量", "条"),
-    ("records_growth_30d", "近30日增长率", "%"),
-    ("resources_total", "目录资源总数", "个"),
-    *((f"status:{s}", f"资源（{s}）", "个") for s in STATUSES),
-    ("open_datasets", "开放数据集", "个"),
-    ("catalogue_coverage", "目录覆盖率", "%"),
-    ("duty_on_time", "职责变化按时更新", "次"),
-    ("duty_late", "职责变化逾期更新", "次"),
-    ("duty_overdue", "职责变化逾期未更新", "次"),
-    ("duty_on_time_rate", "目录按时更新率", "%"),
-    ("fresh", "按周期更新的资源", "个"),
-    ("stale", "未按周期更新的资源", "个"),
-    ("fresh_rate", "数据及时更新率", "%"),
-    ("quality_overall", "平均质量评分", "分"),
-    ("share_decided", "共享申请已答复", "件"),
-    ("share_on_time", "共享申请按时答复", "件"),
-    ("share_overdue", "共享申请逾期未答复", "件"),
-    ("share_on_time_rate", "共享按时答复率", "%"),
-    ("share_median_days", "共享答复用时中位数（工作日）", "天"),
-    ("share_calls", "共享调用次数", "次"),
-    ("objections_on_time", "异议按时办结", "件"),
-    ("objections_late", "异议逾期办结", "件"),
-    ("objections_overdue", "异议逾期未办结", "件"),
-    ("objections_on_time_rate", "异议按时办结率", "%"),
-    ("downloads", "开放数据下载次数", "次"),
-    ("api_calls", "开放接口调用次数", "次"),
-    ("demands_total", "开放需求", "件"),
-    ("demands_answered", "开放需求已答复", "件"),
-    ("demands_answered_on_time", "开放需求按时答复", "件"),
+    ("records_collected", N_("归集数据量"), N_("条")),
+    ("records_last_30d", N_("近30日归集量"), N_("条")),
+    ("records_growth_30d", N_("近30日增长率"), "%"),
+    ("resources_total", N_("目录资源总数"), N_("个")),
+    *((f"status:{s}", STATUS_LABELS[s], N_("个")) for s in STATUSES),
+    ("open_datasets", N_("开放数据集"), N_("个")),
+    ("catalogue_coverage", N_("目录覆盖率"), "%"),
+    ("duty_on_time", N_("职责变化按时更新"), N_("次")),
+    ("duty_late", N_("职责变化逾期更新"), N_("次")),
+    ("duty_overdue", N_("职责变化逾期未更新"), N_("次")),
+    ("duty_on_time_rate", N_("目录按时更新率"), "%"),
+    ("fresh", N_("按周期更新的资源"), N_("个")),
+    ("stale", N_("未按周期更新的资源"), N_("个")),
+    ("fresh_rate", N_("数据及时更新率"), "%"),
+    ("quality_overall", N_("平均质量评分"), N_("分")),
+    ("share_decided", N_("共享申请已答复"), N_("件")),
+    ("share_on_time", N_("共享申请按时答复"), N_("件")),
+    ("share_overdue", N_("共享申请逾期未答复"), N_("件")),
+    ("share_on_time_rate", N_("共享按时答复率"), "%"),
+    ("share_median_days", N_("共享答复用时中位数（工作日）"), N_("天")),
+    ("share_calls", N_("共享调用次数"), N_("次")),
+    ("objections_on_time", N_("异议按时办结"), N_("件")),
+    ("objections_late", N_("异议逾期办结"), N_("件")),
+    ("objections_overdue", N_("异议逾期未办结"), N_("件")),
+    ("objections_on_time_rate", N_("异议按时办结率"), "%"),
+    ("downloads", N_("开放数据下载次数"), N_("次")),
+    ("api_calls", N_("开放接口调用次数"), N_("次")),
+    ("demands_total", N_("开放需求"), N_("件")),
+    ("demands_answered", N_("开放需求已答复"), N_("件")),
+    ("demands_answered_on_time", N_("开放需求按时答复"), N_("件")),
 )
 
 

@@ -18,6 +18,7 @@ from .. import workdays
 from ..access import Actor, can_review, require
 from ..db import Base, UTCDateTime, utcnow
 from ..errors import Conflict, ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Region
 
@@ -45,25 +46,25 @@ PLATFORM = "platform"  # scope of a target for the whole platform
 
 # metric key -> (Chinese label, unit). Values of the *_rate metrics are fractions 0..1.
 TARGET_METRICS: dict[str, tuple[str, str]] = {
-    "records_collected": ("归集数据量", "条"),
-    "open_datasets": ("开放数据集", "个"),
-    "catalogue_coverage": ("目录覆盖率", "%"),
-    "fresh_rate": ("数据及时更新率", "%"),
-    "duty_on_time_rate": ("目录按时更新率", "%"),
-    "share_on_time_rate": ("共享按时答复率", "%"),
-    "objections_on_time_rate": ("异议按时办结率", "%"),
-    "quality_overall": ("平均质量评分", "分"),
+    "records_collected": (N_("归集数据量"), N_("条")),
+    "open_datasets": (N_("开放数据集"), N_("个")),
+    "catalogue_coverage": (N_("目录覆盖率"), "%"),
+    "fresh_rate": (N_("数据及时更新率"), "%"),
+    "duty_on_time_rate": (N_("目录按时更新率"), "%"),
+    "share_on_time_rate": (N_("共享按时答复率"), "%"),
+    "objections_on_time_rate": (N_("异议按时办结率"), "%"),
+    "quality_overall": (N_("平均质量评分"), N_("分")),
 }
 
 # DOMAIN §2 (Guizhou, 004:675-677): 1000亿 / 1500亿 records and 20,000 / 25,000 open datasets by
 # end-2024 / end-2025; §1 "应编尽编" (004:691): every org catalogues (coverage 100 %).
-SEED_BASIS = "贵州省一体化公共数据资源体系建设要求（004:675-677）"
+SEED_BASIS = N_("贵州省一体化公共数据资源体系建设要求（004:675-677）")
 SEED_TARGETS: tuple[tuple[str, float, date, str], ...] = (
     ("records_collected", 100_000_000_000, date(2024, 12, 31), SEED_BASIS),
     ("records_collected", 150_000_000_000, date(2025, 12, 31), SEED_BASIS),
     ("open_datasets", 20_000, date(2024, 12, 31), SEED_BASIS),
     ("open_datasets", 25_000, date(2025, 12, 31), SEED_BASIS),
-    ("catalogue_coverage", 1.0, date(2025, 12, 31), "公共数据目录“应编尽编”（004:691）"),
+    ("catalogue_coverage", 1.0, date(2025, 12, 31), N_("公共数据目录“应编尽编”（004:691）")),
 )
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..catalog.model import DutyChange, Resource
 from ..enums import ResourceStatus
+from ..i18n import N_
 from ..orgs.model import Org
 from ..registry import module_available
 from . import kpis
@@ -40,12 +41,12 @@ SOURCES: dict[str, tuple[str, float]] = {  # component -> (KPI key, factor to 0.
     "share": ("share_on_time_rate", 100.0), "objections": ("objections_on_time_rate", 100.0),
     "collection": ("collection_rate", 100.0),
 }
-LABELS = {"catalogue": "目录及时", "freshness": "数据及时", "quality": "数据质量", "share": "共享响应",
-          "objections": "异议办结", "collection": "数据归集"}
+LABELS = {"catalogue": N_("目录及时"), "freshness": N_("数据及时"), "quality": N_("数据质量"), "share": N_("共享响应"),
+          "objections": N_("异议办结"), "collection": N_("数据归集")}
 TODO_LIMIT = 20  # items listed per kind and org (the count is always complete)
-TODO_KINDS = {"duty_change": "职责变化后目录逾期未更新", "share_request": "共享申请逾期未审批",
-              "objection": "异议逾期未办理", "stale_resource": "数据未按更新周期更新",
-              "returned_resource": "退回的资源待修改"}
+TODO_KINDS = {"duty_change": N_("职责变化后目录逾期未更新"), "share_request": N_("共享申请逾期未审批"),
+              "objection": N_("异议逾期未办理"), "stale_resource": N_("数据未按更新周期更新"),
+              "returned_resource": N_("退回的资源待修改")}
 
 
 def components(figures: dict[str, Any]) -> dict[str, float | None]:

@@ -35,7 +35,7 @@ from ..enums import (
     UpdateCycle,
 )
 from ..errors import DomainError, FieldError, NotFound, PermissionDenied, ValidationFailed
-from ..i18n import translate
+from ..i18n import N_, translate
 from ..ledger import service as ledger
 from ..orgs.model import Org
 from . import service
@@ -55,8 +55,8 @@ EXTENSIONS = {"xlsx": "xlsx", "csv": "csv", "json": "json", "dcat-ttl": "ttl", "
 
 RESOURCE_SHEET = "信息资源"
 ITEM_SHEET = "信息项"
-HELP_SHEET = "填写说明"
-SEQ = "资源序号"
+HELP_SHEET = N_("填写说明")
+SEQ = N_("资源序号")
 YES, NO = "是", "否"
 _TRUE = {"是", "y", "yes", "true", "1", "√", "t"}
 _FALSE = {"否", "n", "no", "false", "0", "×", "f", ""}
@@ -75,50 +75,50 @@ class Column:
 
 RESOURCE_COLUMNS: tuple[Column, ...] = (
     Column(SEQ, None, width=9, help="本文件内的序号，信息项工作表用它对应到信息资源"),
-    Column("信息资源代码", "code", width=18, help="平台生成；新建时留空，修改已有资源时保留导出的代码"),
-    Column("信息资源名称", "name", required=True, width=24),
-    Column("信息资源摘要", "abstract", required=True, width=40),
-    Column("提供方代码(统一社会信用代码)", "org_uscc", required=True, width=22, help="18位统一社会信用代码"),
-    Column("提供方名称", None, width=24, help="仅供查看，导入时以提供方代码为准"),
-    Column("信息资源分类代码", "category_code", required=True, width=14, help="细化到“目”的分类代码，如101001"),
-    Column("所属库", "library", "enum", Library, required=True, width=10),
-    Column("资源格式", "format_kind", "enum", FormatKind, required=True, width=12),
-    Column("格式说明", "format_detail", width=14, help="具体格式，如 xlsx、csv、parquet"),
-    Column("来源系统", "system_name", required=True, width=24, help="提供方已登记的信息系统名称"),
-    Column("共享类型", "share_type", "enum", ShareType, required=True, width=12),
-    Column("共享条件", "share_condition", width=24, help="有条件共享时必填"),
-    Column("不予共享依据", "share_basis", width=24, help="不予共享时必填，写明法律法规或政策依据"),
-    Column("共享方式", "share_method", "enum", ShareMethod, width=10, help="无条件共享、有条件共享时必填"),
-    Column("开放类型", "open_type", "enum", OpenType, required=True, width=12),
-    Column("开放条件", "open_condition", width=24, help="有条件开放时必填"),
-    Column("是否可回流", "returnable", "bool", width=10),
-    Column("更新周期", "update_cycle", "enum", UpdateCycle, required=True, width=10),
-    Column("发布日期", "publish_date", width=12, help="YYYY-MM-DD"),
-    Column("关联资源代码", "related_codes", "list", width=20, help="多个用分号分隔"),
-    Column("关键词", "keywords", "list", width=20, help="多个用分号分隔"),
-    Column("状态", None, width=9, help="仅供查看"),
-    Column("版本", None, width=6, help="仅供查看"),
+    Column(N_("信息资源代码"), "code", width=18, help="平台生成；新建时留空，修改已有资源时保留导出的代码"),
+    Column(N_("信息资源名称"), "name", required=True, width=24),
+    Column(N_("信息资源摘要"), "abstract", required=True, width=40),
+    Column(N_("提供方代码(统一社会信用代码)"), "org_uscc", required=True, width=22, help="18位统一社会信用代码"),
+    Column(N_("提供方名称"), None, width=24, help="仅供查看，导入时以提供方代码为准"),
+    Column(N_("信息资源分类代码"), "category_code", required=True, width=14, help="细化到“目”的分类代码，如101001"),
+    Column(N_("所属库"), "library", "enum", Library, required=True, width=10),
+    Column(N_("资源格式"), "format_kind", "enum", FormatKind, required=True, width=12),
+    Column(N_("格式说明"), "format_detail", width=14, help="具体格式，如 xlsx、csv、parquet"),
+    Column(N_("来源系统"), "system_name", required=True, width=24, help="提供方已登记的信息系统名称"),
+    Column(N_("共享类型"), "share_type", "enum", ShareType, required=True, width=12),
+    Column(N_("共享条件"), "share_condition", width=24, help="有条件共享时必填"),
+    Column(N_("不予共享依据"), "share_basis", width=24, help="不予共享时必填，写明法律法规或政策依据"),
+    Column(N_("共享方式"), "share_method", "enum", ShareMethod, width=10, help="无条件共享、有条件共享时必填"),
+    Column(N_("开放类型"), "open_type", "enum", OpenType, required=True, width=12),
+    Column(N_("开放条件"), "open_condition", width=24, help="有条件开放时必填"),
+    Column(N_("是否可回流"), "returnable", "bool", width=10),
+    Column(N_("更新周期"), "update_cycle", "enum", UpdateCycle, required=True, width=10),
+    Column(N_("发布日期"), "publish_date", width=12, help="YYYY-MM-DD"),
+    Column(N_("关联资源代码"), "related_codes", "list", width=20, help="多个用分号分隔"),
+    Column(N_("关键词"), "keywords", "list", width=20, help="多个用分号分隔"),
+    Column(N_("状态"), None, width=9, help="仅供查看"),
+    Column(N_("版本"), None, width=6, help="仅供查看"),
 )
 ITEM_COLUMNS: tuple[Column, ...] = (
     Column(SEQ, None, width=9, help="对应信息资源工作表的资源序号（为空时按信息资源名称对应）"),
-    Column("信息资源名称", None, width=24, help="资源序号为空时用于对应信息资源"),
-    Column("信息项名称", "name", required=True, width=20),
-    Column("数据类型", "data_type", "enum", DataType, required=True, width=10,
+    Column(N_("信息资源名称"), None, width=24, help="资源序号为空时用于对应信息资源"),
+    Column(N_("信息项名称"), "name", required=True, width=20),
+    Column(N_("数据类型"), "data_type", "enum", DataType, required=True, width=10,
            help="C字符 N数值 Y货币 D日期 T日期时间 L逻辑 M备注 B二进制 I整型 F浮点，或中文名称"),
-    Column("长度", "length", width=8, help="正整数"),
-    Column("是否必填", "required", "bool", width=10),
-    Column("枚举值", "enumeration", "list", width=20, help="多个用分号分隔"),
-    Column("格式", "format", width=14),
-    Column("说明", "description", width=30),
-    Column("是否主键", "is_key", "bool", width=10),
-    Column("是否权威来源", "authoritative", "bool", width=12, help="一数一源：本机构是否为该数据项的权威来源"),
+    Column(N_("长度"), "length", width=8, help="正整数"),
+    Column(N_("是否必填"), "required", "bool", width=10),
+    Column(N_("枚举值"), "enumeration", "list", width=20, help="多个用分号分隔"),
+    Column(N_("格式"), "format", width=14),
+    Column(N_("说明"), "description", width=30),
+    Column(N_("是否主键"), "is_key", "bool", width=10),
+    Column(N_("是否权威来源"), "authoritative", "bool", width=12, help="一数一源：本机构是否为该数据项的权威来源"),
 )
 ITEM_LINKS = {SEQ, "信息资源名称"}
 CSV_COLUMNS: tuple[Column, ...] = RESOURCE_COLUMNS + tuple(c for c in ITEM_COLUMNS if c.header not in ITEM_LINKS)
 
 # Where a service error about a field is shown: the column of that field.
 _FIELD_HEADER = {c.field: c.header for c in RESOURCE_COLUMNS if c.field}
-_FIELD_HEADER.update({"org_id": "提供方代码(统一社会信用代码)", "system_id": "来源系统", "items": "信息项名称"})
+_FIELD_HEADER.update({"org_id": N_("提供方代码(统一社会信用代码)"), "system_id": "来源系统", "items": "信息项名称"})
 _ITEM_FIELD_HEADER = {c.field: c.header for c in ITEM_COLUMNS if c.field}
 
 

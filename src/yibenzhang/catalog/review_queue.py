@@ -20,6 +20,7 @@ from ..access import Actor, require
 from ..config import get_settings
 from ..enums import ResourceStatus
 from ..errors import ErrorBag
+from ..i18n import N_
 from ..orgs.model import Org, Region
 from ..orgs.service import get_region_by_code
 from ..workdays import add_workdays, workdays_between
@@ -27,7 +28,7 @@ from .model import Resource
 
 S = ResourceStatus
 STATES = (S.SUBMITTED.value, S.RETURNED.value)
-KINDS = ("新编目", "变更")  # first publication, or a change to a published resource
+KINDS = (N_("新编目"), N_("变更"))  # first publication, or a change to a published resource
 SORTS = ("due", "-due")
 MAX_PAGE_SIZE = 100
 

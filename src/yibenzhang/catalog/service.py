@@ -30,6 +30,7 @@ from ..enums import (
     UpdateCycle,
 )
 from ..errors import DomainError, ErrorBag, FieldError, NotFound, PermissionDenied, ValidationFailed
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..orgs.service import get_region_by_code
@@ -884,7 +885,7 @@ def confirm_catalogue_reviewed(session: Session, actor: Actor, org_id: int, on: 
 def duty_change_state(change: DutyChange, today: date) -> str:
     """未到期 (open, within the limit) / 已逾期 / 按时完成 / 逾期完成. The due day itself is on time."""
     if change.fulfilled_on is not None:
-        return "按时完成" if change.fulfilled_on <= change.due_on else "逾期完成"
+        return N_("按时完成") if change.fulfilled_on <= change.due_on else N_("逾期完成")
     return "已逾期" if today > change.due_on else "未到期"
 
 

@@ -21,17 +21,19 @@ from pathlib import Path
 from typing import Any
 
 from ..errors import DomainError, FieldError
+from ..i18n import N_
 
 ENV_VAR = "YBZ_GRADING_RULES"  # an authority's own rules file (DOMAIN §4: rules without code)
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "grading_rules.toml"
 
-CORE, IMPORTANT, GENERAL = "核心", "重要", "一般"
+CORE, IMPORTANT, GENERAL = N_("核心"), N_("重要"), N_("一般")
 LEVELS = (CORE, IMPORTANT, GENERAL)
 SUBJECTS = ("公共", "组织", "个人")
-IMPACT_OBJECTS = ("国家安全", "经济运行", "社会秩序", "公共利益", "组织权益", "个人权益")
-IMPACT_DEGREES = ("特别严重", "严重", "一般")
+IMPACT_OBJECTS = (N_("国家安全"), N_("经济运行"), N_("社会秩序"), N_("公共利益"), N_("组织权益"), N_("个人权益"))
+IMPACT_DEGREES = (N_("特别严重"), N_("严重"), N_("一般"))
 # The default 一般 sub-levels, by what the data is (DOMAIN §4).
-SENSITIVE_PERSONAL, PERSONAL, ORG_INTERNAL, PUBLIC = "敏感个人信息", "一般个人信息", "组织内部数据", "公共数据"
+SENSITIVE_PERSONAL, PERSONAL, ORG_INTERNAL, PUBLIC = (N_("敏感个人信息"), N_("一般个人信息"), N_("组织内部数据"),
+                                                     N_("公共数据"))
 SUBLEVEL_KINDS = (SENSITIVE_PERSONAL, PERSONAL, ORG_INTERNAL, PUBLIC)
 CATEGORY_FIELDS = ("name", "subject", "sensitive", "impact_object", "impact_degree")
 
@@ -81,7 +83,7 @@ class Grade:
 
 _GENERAL_RE = re.compile(r"^(?:一般|general)\s*[-－—_ ]?\s*(?:level\s*)?([1-4])\s*级?$", re.IGNORECASE)
 _ENGLISH = {"core": CORE, "important": IMPORTANT}
-GRADE_LABELS = ("核心", "重要", "一般-4级", "一般-3级", "一般-2级", "一般-1级")
+GRADE_LABELS = (N_("核心"), N_("重要"), N_("一般-4级"), N_("一般-3级"), N_("一般-2级"), N_("一般-1级"))
 
 
 def parse_grade(text: str | Grade | None) -> Grade | None:

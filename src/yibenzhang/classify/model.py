@@ -15,9 +15,10 @@ from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
+from ..i18n import N_
 
-CONFIRMED = "确认"  # the suggestion accepted as it is
-OVERRIDDEN = "调整"  # another grade or categories, with a reason
+CONFIRMED = N_("确认")  # the suggestion accepted as it is
+OVERRIDDEN = N_("调整")  # another grade or categories, with a reason
 
 
 class ClassificationSuggestion(Base):

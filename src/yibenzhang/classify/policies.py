@@ -22,6 +22,7 @@ import pyarrow as pa
 
 from ..access import Actor, require
 from ..errors import DomainError, FieldError
+from ..i18n import N_
 from ..zone.engine import Connection
 from ..zone.port import type_name
 from . import masking
@@ -31,7 +32,7 @@ from .grading import GRADE_LABELS, parse_grade
 ENV_VAR = "YBZ_MASKING_POLICIES"
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "masking_policies.toml"
 
-SHARE, OPEN_DOWNLOAD, OPERATOR_RESULT, CONSOLE_PREVIEW = "共享", "开放下载", "运营结果", "控制台预览"
+SHARE, OPEN_DOWNLOAD, OPERATOR_RESULT, CONSOLE_PREVIEW = N_("共享"), N_("开放下载"), N_("运营结果"), N_("控制台预览")
 EXIT_PATHS = (SHARE, OPEN_DOWNLOAD, OPERATOR_RESULT, CONSOLE_PREVIEW)
 MASK = "mask"  # the category's standard mask, from the policy's [mask] table
 SUBJECT_SELECTORS = {"personal": "个人", "organization": "组织", "public": "公共"}

@@ -26,6 +26,7 @@ from ..catalog.model import Resource, ResourceItem
 from ..db import Database, utcnow
 from ..enums import ResourceStatus
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, PermissionDenied
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..zone.storage import crash_point
@@ -33,11 +34,11 @@ from .grading import GRADE_LABELS, GradingRules, get_rules, highest, parse_grade
 from .model import CONFIRMED, OVERRIDDEN, ClassificationDecision, ClassificationSuggestion
 
 DEFAULT_SAMPLE = 1000  # rows sampled per resource for value-based recognition (issue 4)
-IMPORTANT_LEVELS = ("核心", "重要")
+IMPORTANT_LEVELS = (N_("核心"), N_("重要"))
 REVIEW_LIMIT = 500
 
 # Item states shown to stewards and the authority.
-UNSUGGESTED, PENDING, STATE_CONFIRMED, STATE_OVERRIDDEN = "未建议", "未确认", "已确认", "已调整"
+UNSUGGESTED, PENDING, STATE_CONFIRMED, STATE_OVERRIDDEN = N_("未建议"), N_("未确认"), N_("已确认"), N_("已调整")
 
 
 def _region(session: Session, resource: Resource) -> Region | None:
@@ -366,9 +367,10 @@ def _review_counts(session: Session, base: Any) -> dict[str, int]:
 
 
 IMPORTANT_COLUMNS = (
-    ("resource_code", "信息资源代码"), ("resource_name", "信息资源名称"), ("item", "信息项"), ("grade", "级别"),
-    ("category_names", "数据类别"), ("provider", "提供方"), ("provider_uscc", "提供方代码"),
-    ("region", "行政区划"), ("basis", "定级依据"), ("decided_by", "确认人"), ("decided_at", "确认时间"),
+    ("resource_code", N_("信息资源代码")), ("resource_name", N_("信息资源名称")), ("item", N_("信息项")),
+    ("grade", N_("级别")),
+    ("category_names", N_("数据类别")), ("provider", N_("提供方")), ("provider_uscc", N_("提供方代码")),
+    ("region", N_("行政区划")), ("basis", N_("定级依据")), ("decided_by", N_("确认人")), ("decided_at", N_("确认时间")),
 )
 
 

@@ -32,6 +32,7 @@ import re
 from dataclasses import dataclass
 
 from ..enums import DataType
+from ..i18n import N_, translate
 from ..zone.service import COLUMN_TYPES, literal, quote
 
 FULL_WIDTH = "０１２３４５６７８９．，－／：＋　"
@@ -56,30 +57,26 @@ GROUPED_RE = r"[+-]?[0-9]{1,3}(,[0-9]{3})+(\.[0-9]*)?"
 EXACT_DIGITS = 15  # a decimal of this many significant digits always survives a double (DBL_DIG)
 CODE_WORDS = re.compile(r"(码|号|证|账号|卡)$|号码|代码|编码|证号")
 
-# code: (reason zh, reason en)
-REASONS = {
-    "invalid_date": ("不是有效的日期", "not a valid date"),
-    "date_nonexistent": ("日期不存在（如2月30日）", "the date does not exist (such as 30 February)"),
-    "date_has_time": ("日期型信息项的值带有时刻，不会截去",
-                      "a date item's value has a time of day; it is never cut off"),
-    "invalid_datetime": ("不是有效的日期时间", "not a valid date and time"),
-    "invalid_amount": ("不是有效的金额", "not a valid amount"),
-    "amount_scale": ("金额超过两位小数，不会四舍五入", "more than two decimal places; amounts are never rounded"),
-    "amount_out_of_range": ("金额超出范围（整数部分最多16位）", "amount out of range (at most 16 integer digits)"),
-    "invalid_number": ("不是有效的数值", "not a valid number"),
-    "number_precision": ("有效数字过多，按数值型存储会丢失精度",
-                         "too many significant digits: a number would lose some"),
-    "number_out_of_range": ("数值超出范围", "number out of range"),
-    "invalid_integer": ("不是有效的整数", "not a valid integer"),
-    "integer_fraction": ("整数信息项的值带有小数部分，不会四舍五入",
-                         "the value has a fraction; integers are never rounded"),
-    "integer_out_of_range": ("超出整数范围", "outside the integer range"),
-    "scientific_notation": ("科学计数法导致精度丢失（请在电子表格中将该列设为文本后重新导出）",
-                            "scientific notation: the digits were lost (format the column as text and export again)"),
-    "thousands_separator": ("千位分隔符位置不正确", "misplaced thousands separator"),
-    "invalid_logical": ("不是有效的逻辑值（是/否）", "not a valid yes/no value"),
-    "key_missing": ("缺少主键信息项的值", "the key item has no value"),
-    "row_columns": ("该行的列数与表头不符", "the row's number of columns differs from the header's"),
+# code: reason (zh; its English in the catalogue)
+REASONS: dict[str, str] = {
+    "invalid_date": N_("不是有效的日期"),
+    "date_nonexistent": N_("日期不存在（如2月30日）"),
+    "date_has_time": N_("日期型信息项的值带有时刻，不会截去"),
+    "invalid_datetime": N_("不是有效的日期时间"),
+    "invalid_amount": N_("不是有效的金额"),
+    "amount_scale": N_("金额超过两位小数，不会四舍五入"),
+    "amount_out_of_range": N_("金额超出范围（整数部分最多16位）"),
+    "invalid_number": N_("不是有效的数值"),
+    "number_precision": N_("有效数字过多，按数值型存储会丢失精度"),
+    "number_out_of_range": N_("数值超出范围"),
+    "invalid_integer": N_("不是有效的整数"),
+    "integer_fraction": N_("整数信息项的值带有小数部分，不会四舍五入"),
+    "integer_out_of_range": N_("超出整数范围"),
+    "scientific_notation": N_("科学计数法导致精度丢失（请在电子表格中将该列设为文本后重新导出）"),
+    "thousands_separator": N_("千位分隔符位置不正确"),
+    "invalid_logical": N_("不是有效的逻辑值（是/否）"),
+    "key_missing": N_("缺少主键信息项的值"),
+    "row_columns": N_("该行的列数与表头不符"),
 }
 CODE_BY_LETTER = {"D": "invalid_date", "T": "invalid_datetime", "Y": "invalid_amount", "N": "invalid_number",
                   "F": "invalid_number", "I": "invalid_integer", "L": "invalid_logical", "C": "scientific_notation"}
@@ -249,8 +246,8 @@ def failure_code(n: str, letter: str, g: str | None = None) -> str:
 
 def reason_columns(code: str) -> tuple[str, str]:
     """SQL of the zh and en reasons of the code expression `code`."""
-    zh = " ".join(f"WHEN {literal(k)} THEN {literal(v[0])}" for k, v in REASONS.items())
-    en = " ".join(f"WHEN {literal(k)} THEN {literal(v[1])}" for k, v in REASONS.items())
+    zh = " ".join(f"WHEN {literal(k)} THEN {literal(v)}" for k, v in REASONS.items())
+    en = " ".join(f"WHEN {literal(k)} THEN {literal(translate(v, 'en'))}" for k, v in REASONS.items())
     return f"CASE {code} {zh} END", f"CASE {code} {en} END"
 
 

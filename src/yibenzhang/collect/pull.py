@@ -40,6 +40,7 @@ from ..crypto import canonical_json, sm3_hex, sm4_decrypt, sm4_encrypt, sm4_key
 from ..db import Database, utcnow
 from ..enums import Role, UpdateCycle
 from ..errors import ErrorBag, ValidationFailed
+from ..i18n import N_
 from ..ledger import service as ledger
 from .model import CollectSchedule, PullCursor
 
@@ -50,7 +51,7 @@ DEFAULT_HOUR = 2  # daily and longer cycles run at 02:00, outside office hours
 MODES = ("全量", "追加", "更新")  # zone.model.BatchMode values
 INCREMENTAL_MODES = ("追加", "更新")
 PUBLISHED = "已发布"  # zone.model.BatchStatus.PUBLISHED
-NOTHING_NEW = "无新数据"
+NOTHING_NEW = N_("无新数据")
 KIND = "collect.pull"
 
 

@@ -30,6 +30,7 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from ..errors import DomainError
+from ..i18n import N_
 from . import encoding as enc
 from .mapping import normalize_name
 
@@ -341,10 +342,10 @@ def _python_batches(text: Path, delimiter: str, columns: list[str], refused: lis
 def _csv_fault(message: str) -> str:
     """Python's csv error as a fault without values."""
     if "end of data" in message or "EOF" in message:
-        return "引号未闭合"
+        return N_("引号未闭合")
     if "expected after" in message:
-        return "闭合引号后紧跟了其他字符"
-    return "无法解析"
+        return N_("闭合引号后紧跟了其他字符")
+    return N_("无法解析")
 
 
 def _text_batch(columns: list[str], values: list[list[str]], lines: list[int]) -> pa.RecordBatch:

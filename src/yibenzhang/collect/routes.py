@@ -19,6 +19,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..errors import DomainError, StorageFull, is_no_space
+from ..i18n import N_
 from ..params import KEY_MAX, LONG_TEXT_MAX, TEXT_MAX, Id, Key
 from ..zone import service as zone
 from ..zone.storage import Staging
@@ -42,7 +43,7 @@ def _run_upload(token: str, actor: Actor, resource_id: Id, staging: Staging, pat
     except DomainError as exc:
         uploads.record(db, token, "failed", error=exc.as_problem())
     except Exception:  # an unexpected failure is still reported to the uploader, without detail
-        uploads.record(db, token, "failed", error={"code": "internal_error", "detail": "内部错误",
+        uploads.record(db, token, "failed", error={"code": "internal_error", "detail": N_("内部错误"),
                                                    "detail_en": "internal error"})
         raise
     finally:

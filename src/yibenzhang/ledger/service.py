@@ -22,6 +22,7 @@ from ..access import Actor
 from ..config import get_settings
 from ..crypto import canonical_json, constant_time_equal, hmac_sm3_hex, sm3_hex
 from ..db import utcnow
+from ..i18n import N_
 from .model import LedgerAnchor, LedgerEvent
 
 GENESIS = "0" * 64
@@ -205,16 +206,16 @@ class VerifyReport:
         }
 
 
-# English forms are in i18n.EN ("ledger and bench").
+# Their English forms are in the catalogue (locale/en).
 _KIND_TEXT = {
-    "content_altered": "第{seq}号存证的内容被改动（与其内容摘要不符）",
-    "event_altered": "第{seq}号存证被改动（时间、操作人、操作、对象或内容摘要与其摘要不符）",
-    "link_broken": "第{seq}号存证与前一条存证不衔接（被重排或替换）",
-    "missing": "第{seq}至{to}号存证缺失（从链中间被删除）",
-    "truncated": "第{seq}至{to}号存证缺失（链尾被截断，锚点记到第{to}号）",
-    "extra": "第{seq}号存证在锚点之后（未经平台追加）",
-    "anchor_forged": "存证链锚点被改动（其密钥校验码不符），锚点记到第{seq}号",
-    "anchor_mismatch": "链尾第{seq}号存证与锚点封存的摘要不符（整条链被重算）",
+    "content_altered": N_("第{seq}号存证的内容被改动（与其内容摘要不符）"),
+    "event_altered": N_("第{seq}号存证被改动（时间、操作人、操作、对象或内容摘要与其摘要不符）"),
+    "link_broken": N_("第{seq}号存证与前一条存证不衔接（被重排或替换）"),
+    "missing": N_("第{seq}至{to}号存证缺失（从链中间被删除）"),
+    "truncated": N_("第{seq}至{to}号存证缺失（链尾被截断，锚点记到第{to}号）"),
+    "extra": N_("第{seq}号存证在锚点之后（未经平台追加）"),
+    "anchor_forged": N_("存证链锚点被改动（其密钥校验码不符），锚点记到第{seq}号"),
+    "anchor_mismatch": N_("链尾第{seq}号存证与锚点封存的摘要不符（整条链被重算）"),
 }
 
 

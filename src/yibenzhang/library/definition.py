@@ -38,6 +38,7 @@ from ..classify.grading import highest
 from ..db import utcnow
 from ..enums import DataType, Library, OpenType, ResourceStatus
 from ..errors import DomainError, ErrorBag, NotFound
+from ..i18n import Data
 from ..ledger import service as ledger
 from . import cobuild, keys
 from .cobuild import definition_at
@@ -102,7 +103,7 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
     is the library's owner (for `extends`), `code` the library's own code when it exists (cycles)."""
     bag = ErrorBag()
     if d.kind not in keys.KINDS:
-        bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=d.kind,
+        bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=Data(d.kind),
                 allowed="、".join(keys.KINDS))
     parent = cobuild.check_parent(session, d, bag, org_id, (code,) if code else ())
     key = parent.key if parent else (d.key or KEY_TYPES.get(d.kind, ("", 0))[0])
@@ -114,11 +115,11 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
     if len(set(names)) != len(names):
         bag.add("items", "duplicate_item", "信息项重复")
     if key in names:
-        bag.add("items", "library_key_item", "标准信息项不能与主键“{name}”同名", name=key)
+        bag.add("items", "library_key_item", "标准信息项不能与主键“{name}”同名", name=Data(key))
     for n, item in enumerate(d.items):
         if DataType.parse(item.data_type) is None and item.data_type not in DataType.__members__:
             bag.add(f"items.{n}.data_type", "unknown_value", "未知的取值“{value}”，可选：{allowed}",
-                    value=item.data_type, allowed="、".join(DataType.__members__))
+                    value=Data(item.data_type), allowed="、".join(DataType.__members__))
         if item.fresh_days is not None and item.fresh_days < 1:
             bag.add(f"items.{n}.fresh_days", "library_fresh_days", "时效天数必须是正整数")
     if not d.sources and not parent and not unknown:
@@ -130,31 +131,31 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
     for n, s in enumerate(d.sources):
         res = _source_resource(session, s.resource)
         if res is None:
-            bag.add(f"sources.{n}.resource", "resource_not_found", "信息资源“{value}”不存在", value=s.resource)
+            bag.add(f"sources.{n}.resource", "resource_not_found", "信息资源“{value}”不存在", value=Data(s.resource))
             continue
         if res.published_version is None or res.status == ResourceStatus.RETIRED.value:
             bag.add(f"sources.{n}.resource", "library_source_unpublished", "来源资源“{value}”未发布或已停用",
-                    value=s.resource)
+                    value=Data(s.resource))
         cobuild.check_library_source(session, res, s, n, parent.kind if parent else d.kind, bag)
         cobuild.check_source_owner(session, res, n, org_id, bag)
         own = {i.name for i in res.items}
         if s.key not in own:
-            bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=s.key)
+            bag.add(f"sources.{n}.key", "unknown_item", "信息项“{value}”不属于该信息资源", value=Data(s.key))
         for canon, src_item in s.items.items():
             if canon not in names and canon not in inherited and not unknown:
                 bag.add(f"sources.{n}.items.{canon}", "library_unknown_item", "“{value}”不是资源库的标准信息项",
-                        value=canon)
+                        value=Data(canon))
             if src_item not in own:
                 bag.add(f"sources.{n}.items.{canon}", "unknown_item", "信息项“{value}”不属于该信息资源",
-                        value=src_item)
+                        value=Data(src_item))
             mapped.setdefault(canon, []).append(s.resource)
     for n, item in enumerate(d.items):
         if item.name not in mapped and item.name not in inherited and not unknown:
-            bag.add(f"items.{n}", "library_item_unmapped", "标准信息项“{name}”没有任何来源", name=item.name)
+            bag.add(f"items.{n}", "library_item_unmapped", "标准信息项“{name}”没有任何来源", name=Data(item.name))
         for fb in item.fallback or []:  # a restated parent item orders the child's own sources only
             if fb not in mapped.get(item.name, []):
                 bag.add(f"items.{n}.fallback", "library_fallback_source", "“{value}”不是该信息项的来源",
-                        value=fb)
+                        value=Data(fb))
     cobuild.check_cycle(session, d, bag, code)
     return bag
 
@@ -257,7 +258,7 @@ def update_definition(session: Session, actor: Actor, library_id: int, d: Defini
     resource = get_library(session, actor, library_id)
     require(can_edit_catalogue(actor, resource.org_id), "编辑资源库")
     d = _pinned(session, d)
-    check(session, d, org_id=resource.org_id, code=resource.code).raise_if_any("library_invalid")
+    check(session, d, org_id=resource.org_id, code=Data(resource.code)).raise_if_any("library_invalid")
     items, grades = _items(session, d, resource.org_id)
     resource = catalog.update_resource(session, actor, resource.id, _meta_of(resource).model_copy(
         update={"items": items}))
@@ -303,7 +304,7 @@ def resolve(session: Session, library_id: int) -> Resolved:
     if resource is None:
         raise NotFound(f"信息资源 {library_id}", "library_not_found")
     if resource.published_version is None or resource.status == ResourceStatus.RETIRED.value:
-        raise DomainError("library_unpublished", "资源库“{code}”未发布，不能融合", code=resource.code)
+        raise DomainError("library_unpublished", "资源库“{code}”未发布，不能融合", code=Data(resource.code))
     row = definition_at(session, library_id, resource.published_version)
     if row is None:
         raise NotFound(f"信息资源 {library_id}", "library_not_found")

@@ -7,7 +7,7 @@ zone's `spark_sql`. Rows flow through three layers (each a CTE of the fusion pla
    (translate), every white space removed, upper-cased (a lower-case x becomes X);
 2. `_k`: for a person key, a 15-digit legacy ID upgraded by GB 11643: "19" inserted before the
    two-digit birth year, the MOD 11-2 check character appended; otherwise `_n`;
-3. `_code`: NULL for a valid key, else the reject code (REJECTS, zh and en reasons).
+3. `_code`: NULL for a valid key, else the reject code (REJECTS, its reason in the catalogue).
 """
 
 from __future__ import annotations
@@ -15,18 +15,19 @@ from __future__ import annotations
 from datetime import date
 
 from ..codes import USCC_ALPHABET
+from ..i18n import N_, translate
 from ..quality.validators import ID_CHECK, ID_MIN_BIRTH, ID_WEIGHTS, PROVINCE_PREFIXES, USCC_WEIGHTS
 
 PERSON, ORG = "person", "org"  # key kinds: 公民身份号码 (GB 11643), 统一社会信用代码 (GB 32100)
 KINDS = (PERSON, ORG)
 
-# Reject codes of keys, with their reasons (zh, en): stable, shown to stewards and in rejects files.
-REJECTS: dict[str, tuple[str, str]] = {
-    "key_missing": ("键值为空", "the key is empty"),
-    "key_format": ("键值格式不符（应为18位，或15位旧身份证号）", "the key has the wrong format"),
-    "key_region": ("身份证号的地址码不是有效的省级代码", "the ID's region code is not a province"),
-    "key_birth_date": ("身份证号的出生日期无效或晚于融合日", "the ID's birth date is invalid or after the fusion day"),
-    "key_checksum": ("校验码不符", "the check character does not match"),
+# Reject codes of keys, with their reasons (English in the catalogue): stable, shown to stewards and in rejects files.
+REJECTS: dict[str, str] = {
+    "key_missing": N_("键值为空"),
+    "key_format": N_("键值格式不符（应为18位，或15位旧身份证号）"),
+    "key_region": N_("身份证号的地址码不是有效的省级代码"),
+    "key_birth_date": N_("身份证号的出生日期无效或晚于融合日"),
+    "key_checksum": N_("校验码不符"),
 }
 
 _FULL = "".join(chr(c) for c in range(0xFF10, 0xFF1A)) + "".join(chr(c) for c in range(0xFF21, 0xFF3B)) \
@@ -114,5 +115,4 @@ def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "") ->
 
 
 def reason(code: str, lang: str = "zh") -> str:
-    zh, en = REJECTS[code]
-    return en if lang == "en" else zh
+    return translate(REJECTS[code], lang)

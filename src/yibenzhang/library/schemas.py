@@ -6,12 +6,13 @@ from __future__ import annotations
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from ..i18n import N_
 from ..params import Count, Key, Text
 from . import keys
 
 # Provenance items per canonical item: (suffix, data type, description).
-PROVENANCE_ITEMS = (("source", "I", "出处：来源信息资源ID"), ("batch", "I", "出处：来源批次ID"),
-                    ("at", "T", "出处：归集时间"))
+PROVENANCE_ITEMS = (("source", "I", N_("出处：来源信息资源ID")), ("batch", "I", N_("出处：来源批次ID")),
+                    ("at", "T", N_("出处：归集时间")))
 KEY_TYPES = {keys.PERSON: ("公民身份号码", 18), keys.ORG: ("统一社会信用代码", 18)}
 
 

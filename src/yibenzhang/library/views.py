@@ -104,7 +104,7 @@ def record(db: Database, actor: Actor, library_id: int, grant_id: int, key: str,
     if code is not None:
         _log(db, actor, lid, gid, [], 0, code, None)
         bag = ErrorBag()
-        bag.add("key", code, keys.REJECTS[code][0])
+        bag.add("key", code, keys.REJECTS[code])
         bag.raise_if_any("record_invalid")
     assert normal is not None
     plan = P.scan(state, state.names, where=P.col(key_item).eq(P.exp.convert(normal)), order=())

@@ -21,6 +21,7 @@ from ..catalog.model import Resource
 from ..config import get_settings
 from ..enums import OpenType, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, User
 from ..workdays import add_workdays, workdays_between
@@ -31,8 +32,8 @@ from .model import ApplicationState, OpenApiKey, OpenApplication, Verdict
 TEXT_MAX = 2000
 # The usage agreement every applicant accepts (one text, one version, for everyone).
 AGREEMENT_VERSION = "2025-1"
-AGREEMENT = ("申请人承诺：仅在申请所述用途和场景内使用数据；不得尝试识别个人身份；不得向第三方转让或出售原始数据；"
-             "引用数据时注明来源；发现数据错误通过异议渠道反馈；违反约定的，提供方可撤销授权。")
+AGREEMENT = (N_("申请人承诺：仅在申请所述用途和场景内使用数据；不得尝试识别个人身份；不得向第三方转让或出售原始数据；"
+             "引用数据时注明来源；发现数据错误通过异议渠道反馈；违反约定的，提供方可撤销授权。"))
 St = ApplicationState
 _VERDICT_ALIASES = {"approve": Verdict.APPROVE, "refuse": Verdict.REFUSE}
 

@@ -17,6 +17,7 @@ from ..crypto import constant_time_equal, sm3_hex
 from ..db import utcnow
 from ..enums import Role
 from ..errors import NotFound, PermissionDenied, Unauthenticated
+from ..i18n import N_
 from ..ledger import service as ledger
 from .model import OpenApiKey, OpenApplication
 
@@ -95,7 +96,7 @@ def keys_of(session: Session, actor: Actor) -> list[OpenApiKey]:
 
 def key_dict(key: OpenApiKey, today: date | None = None) -> dict[str, Any]:
     day = today or workdays.today()
-    state = "已吊销" if key.revoked_at else ("已过期" if key.expires_on and key.expires_on < day else "有效")
+    state = N_("已吊销") if key.revoked_at else ("已过期" if key.expires_on and key.expires_on < day else "有效")
     return {"id": key.id, "prefix": key.prefix, "resource_ids": list(key.resource_ids or []),
             "application_id": key.application_id, "created_at": key.created_at,
             "expires_on": key.expires_on.isoformat() if key.expires_on else None,

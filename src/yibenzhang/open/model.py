@@ -11,6 +11,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ..db import Base, UTCDateTime, utcnow
 from ..enums import ChineseEnum
+from ..i18n import N_
 
 
 class ApplicationState(ChineseEnum):
@@ -38,7 +39,8 @@ class Verdict(ChineseEnum):
 
 
 # Priority domains of demand collection (004:713).
-DEMAND_DOMAINS = ("教育", "医疗", "就业", "文旅", "体育", "公共交通", "应急", "金融", "其他")
+DEMAND_DOMAINS = (N_("教育"), N_("医疗"), N_("就业"), N_("文旅"), N_("体育"), N_("公共交通"), N_("应急"), N_("金融"),
+                  "其他")
 
 
 class OpenApplication(Base):

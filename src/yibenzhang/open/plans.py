@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor, can_edit_catalogue, require
 from ..catalog.model import Resource
 from ..errors import Conflict, ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org
 from .datasets import OPEN_TYPES, open_condition
@@ -28,7 +29,7 @@ PLAN_COLUMNS = (("year", "年度"), ("org_name", "机构"), ("title", "数据集
 CATALOGUE_COLUMNS = (("code", "信息资源代码"), ("name", "数据集"), ("org_name", "机构"), ("open_type", "开放类型"),
                      ("open_condition", "开放条件"), ("update_cycle", "更新周期"), ("format_kind", "格式"),
                      ("published_at", "发布日期"))
-DONE, PLANNED = "已开放", "计划中"
+DONE, PLANNED = N_("已开放"), N_("计划中")
 
 
 def _org(session: Session, org_id: int) -> Org:

@@ -30,6 +30,7 @@ from ..catalog.formats import formats_of
 from ..catalog.model import Resource
 from ..enums import OpenType, UpdateCycle
 from ..errors import ErrorBag
+from ..i18n import N_
 from ..orgs.model import Org, Region
 from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
@@ -38,16 +39,16 @@ from .datasets import OPEN_TYPES, open_condition
 # under (open.model.DEMAND_DOMAINS) — as (CKAN group name, label, category prefixes, words in the
 # name or keywords). A dataset may sit in several; one in none is 其他.
 DOMAINS: tuple[tuple[str, str, tuple[str, ...], tuple[str, ...]], ...] = (
-    ("education", "教育", ("213", "302"), ("教育", "学校", "学籍", "招生", "学生")),
-    ("health", "医疗", ("202", "316", "320"), ("医疗", "医院", "医保", "卫生", "疫苗", "诊疗", "药品")),
-    ("employment", "就业", ("214", "307"), ("就业", "失业", "招聘", "职业", "创业", "人才")),
-    ("culture-tourism", "文旅", ("216", "315"), ("旅游", "景区", "文化", "文物", "博物馆")),
-    ("sports", "体育", (), ("体育", "健身", "运动", "赛事", "场馆")),
-    ("public-transport", "公共交通", ("215", "311", "326"), ("公交", "地铁", "公共交通", "客流", "出行")),
-    ("emergency", "应急", ("211", "317", "205"), ("应急", "灾害", "预警", "救灾", "消防", "避难")),
-    ("finance", "金融", ("104", "105", "306", "321"), ("金融", "信贷", "贷款", "银行", "保险", "融资", "纳税")),
+    ("education", N_("教育"), ("213", "302"), (N_("教育"), "学校", "学籍", "招生", "学生")),
+    ("health", N_("医疗"), ("202", "316", "320"), (N_("医疗"), "医院", "医保", "卫生", "疫苗", "诊疗", "药品")),
+    ("employment", N_("就业"), ("214", "307"), (N_("就业"), "失业", "招聘", "职业", "创业", "人才")),
+    ("culture-tourism", N_("文旅"), ("216", "315"), ("旅游", "景区", "文化", "文物", "博物馆")),
+    ("sports", N_("体育"), (), (N_("体育"), "健身", "运动", "赛事", "场馆")),
+    ("public-transport", N_("公共交通"), ("215", "311", "326"), ("公交", "地铁", N_("公共交通"), "客流", "出行")),
+    ("emergency", N_("应急"), ("211", "317", "205"), (N_("应急"), "灾害", "预警", "救灾", "消防", "避难")),
+    ("finance", N_("金融"), ("104", "105", "306", "321"), (N_("金融"), "信贷", "贷款", "银行", "保险", "融资", "纳税")),
 )
-OTHER_DOMAIN = ("other", "其他")
+OTHER_DOMAIN = ("other", N_("其他"))
 DOMAIN_LABELS: dict[str, str] = {slug: label for slug, label, _, _ in DOMAINS} | {OTHER_DOMAIN[0]: OTHER_DOMAIN[1]}
 DOMAIN_SLUGS: dict[str, str] = {label: slug for slug, label in DOMAIN_LABELS.items()}
 
@@ -502,7 +503,7 @@ def _facets(idx: OpenIndex, base: Any, masks: dict[str, Any]) -> dict[str, list[
     counts = np.bincount(idx.open[keep], minlength=256)
     out["open_type"] = [{"value": o, "label": o, "count": int(counts[i])} for i, o in enumerate(_OPEN)]
     keep = keep_for("has_data")
-    out["has_data"] = [{"value": True, "label": "有数据", "count": int(idx.has_data[keep].sum())}]
+    out["has_data"] = [{"value": True, "label": N_("有数据"), "count": int(idx.has_data[keep].sum())}]
     keep = keep_for("org")
     uniq, counts = np.unique(idx.org[keep], return_counts=True)
     out["org"] = [{"value": int(o), "label": idx.orgs.get(int(o), ("", ""))[0], "count": int(n)}

@@ -25,6 +25,7 @@ from .. import workdays
 from ..access import Actor, require
 from ..enums import ChineseEnum
 from ..errors import ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org
 from .products import get_product, is_authority, is_operator
@@ -41,9 +42,12 @@ class AssetClass(ChineseEnum):
     INVENTORY = "存货"
 
 
-CAPITALISABLE = ("外购", "脱敏", "清洗", "标注", "整合", "质量评估", "登记结算", "安全管理")
-COST_ALIASES = {"purchase": "外购", "masking": "脱敏", "cleaning": "清洗", "labelling": "标注", "labeling": "标注",
-                "integration": "整合", "quality": "质量评估", "registration": "登记结算", "security": "安全管理"}
+CAPITALISABLE = (N_("外购"), N_("脱敏"), N_("清洗"), N_("标注"), N_("整合"), N_("质量评估"), N_("登记结算"),
+                 N_("安全管理"))
+COST_ALIASES = {"purchase": N_("外购"), "masking": N_("脱敏"), "cleaning": N_("清洗"), "labelling": N_("标注"),
+                "labeling": N_("标注"),
+                "integration": N_("整合"), "quality": N_("质量评估"), "registration": N_("登记结算"),
+                "security": N_("安全管理")}
 
 
 def classify(intention: str) -> str:
@@ -126,7 +130,8 @@ def booking_dict(session: Session, row: Booking) -> dict[str, Any]:
             "booked_on": row.booked_on.isoformat()}
 
 
-HEADER = ["入表编号", "产品编号", "持有单位", "持有意图", "资产类别", "成本项目", "金额（元）", "会计处理", "科目"]
+HEADER = [N_("入表编号"), N_("产品编号"), N_("持有单位"), N_("持有意图"), N_("资产类别"), N_("成本项目"),
+          N_("金额（元）"), N_("会计处理"), N_("科目")]
 
 
 def export_rows(session: Session, rows: list[Booking]) -> list[list[Any]]:
@@ -134,15 +139,15 @@ def export_rows(session: Session, rows: list[Booking]) -> list[list[Any]]:
     out: list[list[Any]] = []
     for row in rows:
         d = booking_dict(session, row)
-        account = "无形资产—数据资源" if row.asset_class == AssetClass.INTANGIBLE.value else "存货—数据资源"
+        account = N_("无形资产—数据资源") if row.asset_class == AssetClass.INTANGIBLE.value else N_("存货—数据资源")
         for item in row.cost_items:
             out.append([row.id, row.product_id, d["holder_org_name"], row.intention, row.asset_class, item["item"],
                         f"{item['amount_fen'] / 100:.2f}", "资本化" if item["capitalised"] else "费用化",
-                        account if item["capitalised"] else "管理费用"])
-        out.append([row.id, row.product_id, d["holder_org_name"], row.intention, row.asset_class, "资本化合计",
+                        account if item["capitalised"] else N_("管理费用")])
+        out.append([row.id, row.product_id, d["holder_org_name"], row.intention, row.asset_class, N_("资本化合计"),
                     f"{row.capitalised_fen / 100:.2f}", "资本化", account])
-        out.append([row.id, row.product_id, d["holder_org_name"], row.intention, row.asset_class, "费用化合计",
-                    f"{row.expensed_fen / 100:.2f}", "费用化", "管理费用"])
+        out.append([row.id, row.product_id, d["holder_org_name"], row.intention, row.asset_class, N_("费用化合计"),
+                    f"{row.expensed_fen / 100:.2f}", "费用化", N_("管理费用")])
     return out
 
 

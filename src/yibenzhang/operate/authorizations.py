@@ -31,6 +31,7 @@ from ..config import get_settings
 from ..db import utcnow
 from ..enums import OrgKind, ResourceStatus, Role
 from ..errors import Conflict, ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from .model import Authorization, AuthorizationState, ReleaseMode, ReleasePolicy, ScopeKind
@@ -249,7 +250,7 @@ def create_authorization(
         operator_org_id=org.id, region_id=region.id, scope_kind=kind.value, scope=scope_text,
         resources=checked, purpose=purpose_text, conditions=conditions_text, starts_on=starts_on,
         ends_on=ends_on, fee_cap_fen=fee_cap_fen, state=St.ACTIVE.value,
-        history=[{"act": "授予", "reason": None, "by": actor.username, "on": now.isoformat()}],
+        history=[{"act": N_("授予"), "reason": None, "by": actor.username, "on": now.isoformat()}],
         created_by_id=actor.user_id, created_at=now, updated_at=now,
     )
     session.add(auth)

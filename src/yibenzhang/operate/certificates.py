@@ -22,23 +22,23 @@ from sqlalchemy.orm import Session
 
 from ..enums import OrgKind
 from ..errors import NotFound
-from ..i18n import translate
+from ..i18n import N_, translate
 from ..orgs.model import Org, Region
 from ..share import seal as sealing
 from .products import content_digest, product_content
 from .products_model import Product, Registration, RegistrationState
 
 TITLE = "数据产品登记证书"
-SEAL_NAME = "数据产品登记专用章"
+SEAL_NAME = N_("数据产品登记专用章")
 REASONS = {
-    "malformed": "证书格式不正确",
-    "digest_mismatch": "产品内容与证书中的产品摘要不一致，证书已被篡改",
-    "signature_mismatch": "数据主管部门的签名与证书内容不符，证书已被篡改",
-    "unknown_org": "签发机构不是平台已知的数据主管部门",
-    "not_registered": "登记编码不存在",
-    "register_mismatch": "证书与登记簿中的记录不一致",
-    "superseded": "该登记已被变更或更正登记取代",
-    "cancelled": "该登记已注销",
+    "malformed": N_("证书格式不正确"),
+    "digest_mismatch": N_("产品内容与证书中的产品摘要不一致，证书已被篡改"),
+    "signature_mismatch": N_("数据主管部门的签名与证书内容不符，证书已被篡改"),
+    "unknown_org": N_("签发机构不是平台已知的数据主管部门"),
+    "not_registered": N_("登记编码不存在"),
+    "register_mismatch": N_("证书与登记簿中的记录不一致"),
+    "superseded": N_("该登记已被变更或更正登记取代"),
+    "cancelled": N_("该登记已注销"),
 }
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, emit_json, err_console
+from ..i18n import N_
 
 operate_app = typer.Typer(help="Authorized operation (授权运营): authorizations and the sandbox.", no_args_is_help=True)
 
@@ -173,7 +174,8 @@ def _print_run(out: dict, as_json: bool) -> None:
     emit({k: out[k] for k in ("id", "state", "release_kind", "row_count", "output_digest", "elapsed_ms")}, False)
     emit(output.get("rows", []), False, columns=output.get("columns", []), title="结果 / output")
     if out["suppressed"]:
-        emit(out["suppressed"], False, columns=["row", "group", "reason"], title="已抑制的单元格 / suppressed cells")
+        emit(out["suppressed"], False, columns=["row", "group", "reason"],
+             title=N_("已抑制的单元格 / suppressed cells"))
 
 
 @operate_app.command("runs")

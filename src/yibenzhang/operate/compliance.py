@@ -32,7 +32,7 @@ from .. import workdays
 from ..access import Actor, require
 from ..catalog.model import ResourceItem
 from ..errors import Conflict, ErrorBag, NotFound
-from ..i18n import translate
+from ..i18n import N_, translate
 from ..ledger import service as ledger
 from .model import Authorization, RunState
 from .products import (
@@ -47,21 +47,21 @@ from .products import (
 )
 from .products_model import ComplianceReview, Product, ProductState, ReviewState
 
-RULE = "001:1236 第二十七条第（{n}）项"
+RULE = N_("001:1236 第二十七条第（{n}）项")
 # (kind, title, automatic, needs sign-off)
 KINDS: tuple[tuple[int, str, bool, bool], ...] = (
-    (1, "涉及国家秘密", True, True),
-    (2, "危害国家安全或公共利益", True, True),
-    (3, "未明确具体用途和应用场景", True, False),
-    (4, "涉及个人信息且未取得个人或其监护人同意", True, False),
-    (5, "涉及商业秘密且未取得权利人同意", False, True),
-    (6, "通过欺诈、胁迫或非法渠道获取", True, False),
-    (7, "法律法规禁止交易的其他情形", False, True),
+    (1, N_("涉及国家秘密"), True, True),
+    (2, N_("危害国家安全或公共利益"), True, True),
+    (3, N_("未明确具体用途和应用场景"), True, False),
+    (4, N_("涉及个人信息且未取得个人或其监护人同意"), True, False),
+    (5, N_("涉及商业秘密且未取得权利人同意"), False, True),
+    (6, N_("通过欺诈、胁迫或非法渠道获取"), True, False),
+    (7, N_("法律法规禁止交易的其他情形"), False, True),
 )
 SIGNOFF_KINDS = tuple(k for k, _, _, sign in KINDS if sign)
-PERSONAL_GRADES = ("一般-3级", "一般-4级")  # DOMAIN §4 default sub-levels of personal information
-CORE, IMPORTANT = "核心", "重要"
-PASS, FAIL, PENDING, NOT_REVIEWED = "通过", "不通过", "待签核", "未审查"
+PERSONAL_GRADES = (N_("一般-3级"), N_("一般-4级"))  # DOMAIN §4 default sub-levels of personal information
+CORE, IMPORTANT = N_("核心"), N_("重要")
+PASS, FAIL, PENDING, NOT_REVIEWED = N_("通过"), N_("不通过"), N_("待签核"), N_("未审查")
 
 
 _today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests
@@ -118,8 +118,8 @@ def automatic_checks(session: Session, product: Product, day: date) -> list[dict
                   if core else _check(1, PENDING))
     checks.append(_check(2, FAIL, "important_data", "来源信息项“{items}”定级为核心或重要数据",
                          items="、".join(important)) if important else _check(2, PENDING))
-    missing = {(False, False): "未填写用途和应用场景", (False, True): "未填写用途",
-               (True, False): "未填写应用场景"}.get((bool(product.use), bool(product.scenario)))
+    missing = {(False, False): N_("未填写用途和应用场景"), (False, True): N_("未填写用途"),
+               (True, False): N_("未填写应用场景")}.get((bool(product.use), bool(product.scenario)))
     checks.append(_check(3, FAIL, "no_use_or_scenario", missing) if missing else _check(3, PASS))
     personal = _personal(session, items)
     if personal and not (product.pi_consent and product.pi_consent_ref):
@@ -237,7 +237,7 @@ def sign_off(session: Session, actor: Actor, product_id: int, items: list[dict[s
         check["signoff"] = {"verdict": verdict, "note": note[:2000], "by": actor.username, "on": day.isoformat()}
         if verdict == FAIL:
             check["reason_code"] = "reviewer_refused"
-            check["reason"] = "审查人员认定：{note}"
+            check["reason"] = N_("审查人员认定：{note}")
             check["reason_params"] = {"note": note[:2000]}
     bag.raise_if_any()
     review.checks = checks

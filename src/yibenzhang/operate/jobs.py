@@ -12,13 +12,14 @@ from sqlalchemy import select
 from .. import workdays
 from ..access import Actor
 from ..db import Database, utcnow
+from ..i18n import N_
 from ..jobs import Job, daily
 from ..ledger import service as ledger
 from .model import Authorization, AuthorizationState
 
 EXPIRE_JOB = "operate.expire"
 EXPIRE_AT = time(1, 30)
-EXPIRED_ACT = "到期"
+EXPIRED_ACT = N_("到期")
 
 
 def record_expiries(db: Database, day: date | None = None) -> dict[str, Any]:

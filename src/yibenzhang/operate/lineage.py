@@ -30,6 +30,7 @@ from sqlglot.errors import SqlglotError
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import Scope, traverse_scope
 
+from ..i18n import N_
 from .sql_guard import Refusal, View
 
 COUNT_AGGREGATES = frozenset({"Count", "ApproxDistinct"})
@@ -47,14 +48,14 @@ def refuse(detail: str, **params: str) -> Refusal:
 
 
 LINEAGE_MESSAGES = {
-    "predicate": "受保护信息项“{item}”不能用于筛选、分组、排序或条件",
-    "transform": "受保护信息项“{item}”只能以常数系数的线性形式进入计数、求和、均值或方差",
-    "aggregate": "聚合函数“{function}”会输出某一行的取值，不能用于受保护信息项“{item}”",
-    "output": "受保护信息项“{item}”只能经计数、求和、均值等聚合后输出",
-    "nested": "不支持嵌套聚合",
-    "unresolved": "无法确定列“{column}”的来源",
-    "shape": "不支持的查询结构：{detail}",
-    "qualify": "无法解析列的来源：{error}",
+    "predicate": N_("受保护信息项“{item}”不能用于筛选、分组、排序或条件"),
+    "transform": N_("受保护信息项“{item}”只能以常数系数的线性形式进入计数、求和、均值或方差"),
+    "aggregate": N_("聚合函数“{function}”会输出某一行的取值，不能用于受保护信息项“{item}”"),
+    "output": N_("受保护信息项“{item}”只能经计数、求和、均值等聚合后输出"),
+    "nested": N_("不支持嵌套聚合"),
+    "unresolved": N_("无法确定列“{column}”的来源"),
+    "shape": N_("不支持的查询结构：{detail}"),
+    "qualify": N_("无法解析列的来源：{error}"),
 }
 
 

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor, can_read_all, can_review, require
 from ..enums import Role
 from ..errors import Conflict, ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org
 from . import products
@@ -144,13 +145,13 @@ def disclosure_xlsx(data: dict[str, Any]) -> bytes:
     ws = wb.active
     ws.title = "授权"
     ws.append(["运营机构", data["operator"]["name"], "统一社会信用代码", data["operator"]["uscc"],
-               "年度", data["year"], "披露截止", data["due"]])
-    ws.append(["授权编号", "范围类型", "范围", "用途", "起始日期", "截止日期", "收费上限（元）", "状态"])
+               "年度", data["year"], N_("披露截止"), data["due"]])
+    ws.append(["授权编号", N_("范围类型"), "范围", "用途", "起始日期", N_("截止日期"), "收费上限（元）", "状态"])
     for a in data["authorizations"]:
         ws.append([a["id"], a["scope_kind"], a["scope"], a["purpose"], a["starts_on"], a["ends_on"],
                    a["fee_cap_fen"] / 100, a["state"]])
-    wp = wb.create_sheet("产品与价格")
-    wp.append(["产品编号", "名称", "类型", "授权编号", "登记编码", "状态", "定价类别", "价格（元）", "免费"])
+    wp = wb.create_sheet(N_("产品与价格"))
+    wp.append(["产品编号", "名称", "类型", "授权编号", "登记编码", "状态", "定价类别", "价格（元）", N_("免费")])
     for p in data["products"]:
         wp.append([p["id"], p["name"], p["kind"], p["authorization_id"], p["registration_code"], p["state"],
                    p["pricing_category"], p["price_fen"] / 100, "是" if p["free"] else "否"])

@@ -44,6 +44,7 @@ from ..crypto import sm3_hex
 from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, Unauthenticated
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..zone.service import literal, quote
 from . import authorizations as auths
@@ -254,7 +255,7 @@ def _plan(session: Session, auth: Authorization, req: NoisyRequest) -> _Plan:
 
     where = []
     for name, value in sorted(req.filters.items()):
-        col = clear_column(name, "筛选条件")
+        col = clear_column(name, N_("筛选条件"))
         values = value if isinstance(value, list) else [value]
         if not values or len(values) > rules.sandbox_privacy_groups_max:
             raise _refuse("privacy_filter", "筛选条件“{item}”的取值个数不合法", item=name)
@@ -280,7 +281,7 @@ def _plan(session: Session, auth: Authorization, req: NoisyRequest) -> _Plan:
     group_col = None
     groups: list[Any] = []
     if req.group_by:
-        group_col = clear_column(req.group_by, "分组")
+        group_col = clear_column(req.group_by, N_("分组"))
         groups = list(dict.fromkeys(req.groups))
         if not groups:
             raise _refuse("privacy_groups_required", "分组发布要事先列出各组的取值（不能由数据决定）")

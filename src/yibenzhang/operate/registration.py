@@ -28,6 +28,7 @@ from ..access import Actor, require
 from ..config import get_settings
 from ..db import utcnow
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..lineage import operate as lineage
 from ..orgs.model import Org, Region
@@ -38,11 +39,11 @@ from .products import _visible, get_product, is_authority, is_operator, product_
 from .products_model import Product, ProductState, Registration, RegistrationKind, RegistrationState
 
 RS = RegistrationState
-RIGHTS = ("数据资源持有权", "数据加工使用权", "数据产品经营权")
+RIGHTS = (N_("数据资源持有权"), N_("数据加工使用权"), N_("数据产品经营权"))
 RIGHT_ALIASES = {"holding": RIGHTS[0], "processing": RIGHTS[1], "operating": RIGHTS[2]}
 IN_PROGRESS = (RS.APPLIED.value, RS.ACCEPTED.value, RS.CHECKED.value, RS.PUBLICITY.value)
 CODE_PREFIX = "YBZ"
-OBJECTION_OPEN, OBJECTION_UPHELD, OBJECTION_DISMISSED = "待处理", "成立", "不成立"
+OBJECTION_OPEN, OBJECTION_UPHELD, OBJECTION_DISMISSED = N_("待处理"), N_("成立"), N_("不成立")
 
 
 _today = workdays.today  # the one clock (workdays.today): China's date, patchable in tests

@@ -65,7 +65,7 @@ from ..crypto import canonical_json, sm3_hex
 from ..db import Database, utcnow
 from ..enums import Role
 from ..errors import ErrorBag, NotFound, Unauthenticated
-from ..i18n import translate
+from ..i18n import N_, translate
 from ..zone.engine import THREADS, Work, engine_for
 from ..zone.port import LiveState
 from ..zone.service import literal, live_state, quote
@@ -82,7 +82,7 @@ SQL_MAX = 20_000
 # sample, and its digest is computed over canonical JSON of every row.
 ROW_OUTPUT_MAX = 100_000
 PREVIEW_ROWS = 1000
-FORBIDDEN_GRADES = ("核心", "重要")
+FORBIDDEN_GRADES = (N_("核心"), N_("重要"))
 FINGERPRINT_GROUPS_MAX = 50_000
 RUNNER = str(Path(__file__).parent.parent / "zone" / "sandbox_runner.py")
 
@@ -136,7 +136,7 @@ def read_output(run: SandboxRun, limit: int = PREVIEW_ROWS) -> dict[str, Any] | 
 DATA_REFUSALS = frozenset({"sql_runtime_error", "sandbox_timeout", "sandbox_memory", "release_small_group",
                            "release_differencing", "release_too_many_rows", "sandbox_failed"})
 GENERIC_CODE = "release_refused"
-GENERIC_REASON = "查询未能完成或结果不能放行"
+GENERIC_REASON = N_("查询未能完成或结果不能放行")
 
 
 def run_as_dict(run: SandboxRun, *, with_output: bool = False, lang: str = "zh",

@@ -33,15 +33,16 @@ from .. import workdays
 from ..access import Actor, require
 from ..crypto import canonical_json, sm3_hex
 from ..errors import ErrorBag, NotFound
+from ..i18n import N_
 from ..ledger import service as ledger
 from .products import get_product, is_authority, is_operator
 from .products_model import Valuation
 
 FORMULA_VERSION = "中评协2023-v1"
-COST_COMPONENTS = ("规划", "采集", "存储", "加工", "合规", "税费")
-COST_ALIASES = {"planning": "规划", "collection": "采集", "storage": "存储", "processing": "加工",
-                "compliance": "合规", "tax": "税费"}
-METHOD_ALIASES = {"cost": "成本法", "income": "收益法", "market": "市场法"}
+COST_COMPONENTS = (N_("规划"), N_("采集"), N_("存储"), N_("加工"), N_("合规"), N_("税费"))
+COST_ALIASES = {"planning": N_("规划"), "collection": N_("采集"), "storage": N_("存储"), "processing": N_("加工"),
+                "compliance": N_("合规"), "tax": N_("税费")}
+METHOD_ALIASES = {"cost": N_("成本法"), "income": N_("收益法"), "market": N_("市场法")}
 FEN = Decimal(1)
 
 

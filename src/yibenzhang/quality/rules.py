@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from ..enums import ChineseEnum, DataType
+from ..i18n import N_
 
 KINDS = ("not_null", "length", "enum", "format", "regex", "range", "unique", "reference")
 # Kinds a steward may add by hand (the others come from the catalogue, but may be added too).
@@ -40,12 +41,12 @@ KIND_DIMENSION = {
 
 # Item-name (or format-field) words and the format they imply, most specific first.
 FORMAT_WORDS: tuple[tuple[tuple[str, ...], str], ...] = (
-    (("身份证号", "公民身份号码", "身份证件号码", "身份证号码"), "id_card"),
-    (("统一社会信用代码", "社会信用代码"), "uscc"),
-    (("行政区划代码", "区划代码"), "division"),
+    ((N_("身份证号"), "公民身份号码", "身份证件号码", "身份证号码"), "id_card"),
+    ((N_("统一社会信用代码"), "社会信用代码"), "uscc"),
+    ((N_("行政区划代码"), "区划代码"), "division"),
     (("银行卡", "银行账号", "账号", "卡号"), "bank_card"),
     (("手机",), "mobile"),
-    (("联系电话", "电话"), "phone"),
+    ((N_("联系电话"), "电话"), "phone"),
     (("邮箱", "电子邮件", "email", "e-mail"), "email"),
 )
 DATE_PATTERN = re.compile(r"YYYY|yyyy|年.*月.*日")

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..crypto import canonical_json, sm3_hex
 from ..errors import NotFound
+from ..i18n import N_
 from ..orgs.model import Org, User
 from . import requests as svc
 from . import seal as sealing
@@ -36,8 +37,8 @@ def _names(session: Session, decisions: list[dict[str, Any]]) -> list[dict[str, 
     out = []
     for d in decisions:
         org = session.get(Org, d["org_id"]) if d.get("org_id") else None
-        out.append(d | {"by_name": people.get(d.get("by") or "", d.get("by") or "平台（按规则自动办理）"),
-                        "org_name": org.name if org else "本级数据主管部门"})
+        out.append(d | {"by_name": people.get(d.get("by") or "", d.get("by") or N_("平台（按规则自动办理）")),
+                        "org_name": org.name if org else N_("本级数据主管部门")})
     return out
 
 

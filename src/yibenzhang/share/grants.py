@@ -30,13 +30,14 @@ from ..crypto import sm3_hex
 from ..db import Base, UTCDateTime, utcnow
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, NotFound, PermissionDenied
+from ..i18n import N_
 from ..ledger import access_log
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 
 MODES = ("接口", "文件", "核验")
-ACTIVE, REVOKED, EXPIRED, PENDING = "有效", "已撤销", "已过期", "未生效"
-EXIT_PATH = "共享"
+ACTIVE, REVOKED, EXPIRED, PENDING = N_("有效"), N_("已撤销"), N_("已过期"), N_("未生效")
+EXIT_PATH = N_("共享")
 # Verification answers one yes/no per field, so it is limited harder than rows: at most this many
 # checks per grant and minute whatever the grant's own rate (enumeration must not pay).
 VERIFY_PER_MINUTE = int(os.environ.get("YBZ_SHARE_VERIFY_PER_MINUTE") or 30)

@@ -27,6 +27,7 @@ from ..config import get_settings
 from ..db import Base, Database, UTCDateTime, utcnow
 from ..enums import ChineseEnum, OrgKind, Role, ShareType
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated, ValidationFailed
+from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..registry import load
@@ -35,7 +36,7 @@ from . import seal as sealing
 
 TEXT_MAX = 2000
 # Grades whose items are never "needed" by default: asking for them needs a written reason.
-SENSITIVE_GRADES = ("一般-4级", "重要", "核心")
+SENSITIVE_GRADES = (N_("一般-4级"), N_("重要"), N_("核心"))
 # Calls per minute on a new grant until the rules carry their own setting (D's grants enforce it).
 RATE_LIMIT_DEFAULT = 60
 
@@ -257,7 +258,7 @@ def create_request(
     sensitive = [n for n in chosen if (grades.get(n) or "") in SENSITIVE_GRADES]
     everything = set(chosen) == set(grades)
     if (everything or sensitive) and not reason:
-        why = "全部信息项" if everything else "、".join(sensitive)
+        why = N_("全部信息项") if everything else "、".join(sensitive)
         raise ValidationFailed("minimum_necessary", "申请超出最小必要范围（{what}），须说明理由", what=why)
     req = ShareRequest(
         resource_id=res.id, provider_org_id=res.org_id, region_id=res.region_id, consumer_org_id=org_id,

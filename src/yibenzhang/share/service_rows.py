@@ -38,6 +38,7 @@ from ..classify import policies as P
 from ..config import get_settings
 from ..db import Database, utcnow
 from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageFull, is_no_space
+from ..i18n import N_
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
 from ..params import INT32_MAX, parse_int
@@ -511,7 +512,7 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
     crash_point("delivery_renamed")
     with db.write() as s:
         d = s.get(G.Delivery, delivery_id)
-        d.status, d.path, d.rows, d.ready_at = "就绪", final.name, table.num_rows, utcnow()
+        d.status, d.path, d.rows, d.ready_at = N_("就绪"), final.name, table.num_rows, utcnow()
         _delivery_lineage(s, d, table, final.stat().st_size, {c.name: str(c.operator) for c in sh.plan.leaving})
     return {"rows": table.num_rows}
 
@@ -578,7 +579,7 @@ def download(db: Database, actor: Actor, delivery_id: int) -> tuple[bytes, str]:
         if d.status != "就绪":
             raise G.GrantUnusable("delivery_not_ready", "交付文件 {id} 尚未生成（{status}）", id=d.id, status=d.status)
         claimed = s.execute(update(G.Delivery).where(G.Delivery.id == d.id, G.Delivery.status == "就绪")
-                            .values(status="已下载", downloaded_at=utcnow())).rowcount
+                            .values(status=N_("已下载"), downloaded_at=utcnow())).rowcount
         if claimed != 1:
             raise G.Gone("delivery_gone", "交付文件 {id} 已下载过一次，文件已删除；如需再取请重新申请交付", id=d.id)
         path = delivery_dir() / d.path

@@ -27,11 +27,13 @@ import os
 import re
 from dataclasses import dataclass
 
+from ..i18n import N_
+
 PREFIX = "YBZ_OIDC_"
 _ISSUER = re.compile(r"^YBZ_OIDC_([A-Z0-9][A-Z0-9_]*)_ISSUER$")
 _CAS_URL = re.compile(r"^YBZ_CAS_([A-Z0-9][A-Z0-9_]*)_URL$")
 NAME = re.compile(r"^[a-z0-9][a-z0-9_]*$")
-DEFAULT_CONTACT = "本单位数据专员或平台管理员"
+DEFAULT_CONTACT = N_("本单位数据专员或平台管理员")
 
 
 def _flag(raw: str | None) -> bool:

@@ -38,6 +38,7 @@ from ..config import get_settings
 from ..crypto import constant_time_equal, hmac_sm3_hex
 from ..db import Database, utcnow
 from ..errors import DomainError
+from ..i18n import N_
 from .config import Provider
 from .model import SsoLogin
 
@@ -197,10 +198,10 @@ def exchange(p: Provider, redirect_uri: str, login: SsoLogin, code: str) -> dict
 
 
 _CLAIM_REFUSALS = {
-    "iss": ("sso_id_token_issuer", "身份令牌的签发方不是所配置的统一身份认证平台"),
-    "aud": ("sso_id_token_audience", "身份令牌不是签发给本平台的"),
-    "azp": ("sso_id_token_audience", "身份令牌不是签发给本平台的"),
-    "nonce": ("sso_id_token_nonce", "身份令牌与本次登录请求不对应（nonce 不符）"),
+    "iss": ("sso_id_token_issuer", N_("身份令牌的签发方不是所配置的统一身份认证平台")),
+    "aud": ("sso_id_token_audience", N_("身份令牌不是签发给本平台的")),
+    "azp": ("sso_id_token_audience", N_("身份令牌不是签发给本平台的")),
+    "nonce": ("sso_id_token_nonce", N_("身份令牌与本次登录请求不对应（nonce 不符）")),
 }
 
 

@@ -10,6 +10,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from ..config import get_settings
+from ..i18n import N_
 
 
 def _instant(value: Any) -> datetime | date | None:
@@ -69,10 +70,10 @@ def due_text(days: int | None, unit: str = "天") -> tuple[str, dict[str, int]] 
     if days is None:
         return None
     if days < 0:
-        return ("逾期{n}天" if unit == "天" else "逾期{n}个工作日"), {"n": -days}
+        return (N_("逾期{n}天") if unit == "天" else N_("逾期{n}个工作日")), {"n": -days}
     if days == 0:
-        return "今天到期", {}
-    return ("剩余{n}天" if unit == "天" else "剩余{n}个工作日"), {"n": days}
+        return N_("今天到期"), {}
+    return (N_("剩余{n}天") if unit == "天" else "剩余{n}个工作日"), {"n": days}
 
 
 def register(env: Any) -> None:

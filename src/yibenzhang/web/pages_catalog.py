@@ -20,6 +20,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, ShareType, UpdateCycle
 from ..errors import ValidationFailed
+from ..i18n import N_
 from ..orgs import service as orgs
 from ..orgs.model import Org
 from ..params import INT32_MAX, Id, parse_id, parse_int
@@ -32,11 +33,12 @@ FILTERS = ("q", "org_id", "region_code", "resource_class", "category_code", "lib
            "format_kind", "update_cycle", "status", "sort")
 # search.py names facets "org" and "region"; their filters are org_id and region_code.
 FACET_PARAMS = {"org": "org_id", "region": "region_code"}
-SORTS = (("relevance", "按相关度"), ("newest", "按更新时间"), ("name", "按名称"))
+SORTS = (("relevance", N_("按相关度")), ("newest", N_("按更新时间")), ("name", N_("按名称")))
 FACET_TITLES = {
-    "resource_class": "资源分类", "org": "提供方", "region": "地区", "library": "所属库",
-    "share_type": "共享类型", "open_type": "开放类型", "format_kind": "格式", "update_cycle": "更新周期",
-    "status": "状态", "category_code": "分类",
+    "resource_class": N_("资源分类"), "org": N_("提供方"), "region": N_("地区"), "library": N_("所属库"),
+    "share_type": N_("共享类型"), "open_type": N_("开放类型"), "format_kind": N_("格式"),
+    "update_cycle": N_("更新周期"),
+    "status": N_("状态"), "category_code": N_("分类"),
 }
 STATUS_CLASS = {"草稿": "draft", "待审核": "submitted", "已退回": "returned", "已发布": "published",
                 "已停用": "retired"}

@@ -17,6 +17,7 @@ from ..classify import service as svc
 from ..classify.grading import GRADE_LABELS, get_rules
 from ..db import get_database
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationFailed
+from ..i18n import N_
 from ..params import Id
 from ..registry import module_available
 from . import auth
@@ -28,8 +29,9 @@ router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 STATE_CLASS = {svc.UNSUGGESTED: "draft", svc.PENDING: "submitted", svc.STATE_CONFIRMED: "published",
                svc.STATE_OVERRIDDEN: "returned"}
 # Who receives the rows by each exit path (DOMAIN §4-§7): the preview shows what that role sees.
-VIEWERS = (("共享", "数据使用方（共享）"), ("开放下载", "社会公众（开放下载）"), ("运营结果", "运营方（运营结果）"),
-           ("控制台预览", "数据专员（控制台预览）"))
+VIEWERS = ((N_("共享"), N_("数据使用方（共享）")), (N_("开放下载"), N_("社会公众（开放下载）")),
+           (N_("运营结果"), N_("运营方（运营结果）")),
+           (N_("控制台预览"), N_("数据专员（控制台预览）")))
 PREVIEW_ROWS = 10
 
 

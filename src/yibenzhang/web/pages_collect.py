@@ -30,6 +30,7 @@ from ..collect import routes as collect_routes
 from ..collect.mapping import IGNORE
 from ..db import get_database
 from ..errors import DomainError, NotFound, ValidationFailed
+from ..i18n import N_
 from ..orgs.model import Region
 from ..params import Id
 from ..quality import service as quality
@@ -44,11 +45,14 @@ BATCH_CLASS = {"已发布": "published", "待确认": "submitted", "已作废": 
 ENCODINGS = ("UTF-8", "GBK", "GB18030")
 POLL_MS = 500  # the upload page asks for its progress fragment this often
 BATCHES_SHOWN = 50  # newest batches listed on the detail page
-RULE_KINDS = {"not_null": "非空", "length": "长度", "enum": "枚举值", "format": "格式", "regex": "正则表达式",
-              "range": "取值范围", "unique": "唯一", "reference": "引用", "library_conflict": "与资源库权威值一致"}
-FORMAT_NAMES = {"id_card": "公民身份号码（GB 11643）", "uscc": "统一社会信用代码（GB 32100）", "mobile": "手机号码",
-                "landline": "固定电话", "phone": "联系电话", "bank_card": "银行卡号（Luhn）",
-                "division": "行政区划代码（GB/T 2260）", "email": "电子邮箱", "date_text": "日期文本"}
+RULE_KINDS = {"not_null": N_("非空"), "length": N_("长度"), "enum": N_("枚举值"), "format": N_("格式"),
+              "regex": N_("正则表达式"),
+              "range": N_("取值范围"), "unique": N_("唯一"), "reference": N_("引用"),
+              "library_conflict": N_("与资源库权威值一致")}
+FORMAT_NAMES = {"id_card": N_("公民身份号码（GB 11643）"), "uscc": N_("统一社会信用代码（GB 32100）"),
+                "mobile": N_("手机号码"),
+                "landline": N_("固定电话"), "phone": N_("联系电话"), "bank_card": N_("银行卡号（Luhn）"),
+                "division": N_("行政区划代码（GB/T 2260）"), "email": N_("电子邮箱"), "date_text": N_("日期文本")}
 
 
 def local_time(at: datetime | str | None) -> str:

@@ -17,6 +17,7 @@ from ..catalog import service as catalog
 from ..db import get_database
 from ..enums import ResourceStatus, Role
 from ..errors import DomainError
+from ..i18n import N_
 from ..open import applications as open_apps
 from ..operate import authorizations as auths
 from ..quality import objections as objection_service
@@ -36,14 +37,14 @@ def _steward_cards(s: Session, actor: Any) -> list[dict[str, Any]]:
         drafts = _count(lambda o=org_id: catalog.list_resources(s, actor, org_id=o,
                                                                  status=ResourceStatus.DRAFT.value, limit=1))
         cards.append({"key": "catalog", "label": "我的编目", "href": "/console/catalog", "count": returned + drafts,
-                      "overdue": 0, "hint": "已退回待修改 {returned} 条，草稿 {drafts} 条",
+                      "overdue": 0, "hint": N_("已退回待修改 {returned} 条，草稿 {drafts} 条"),
                       "params": {"returned": returned, "drafts": drafts}})
     own = actor.org_ids(Role.STEWARD)
     duties = [d for d in catalog.duty_change_board(s, actor)
               if d["state"] in ("未到期", "已逾期") and d["org_id"] in own]
     if duties:
         cards.append({"key": "duty", "label": "职责变化", "href": "/console/duty-changes", "count": len(duties),
-                      "overdue": sum(d["state"] == "已逾期" for d in duties), "hint": "职责变化后须更新目录",
+                      "overdue": sum(d["state"] == "已逾期" for d in duties), "hint": N_("职责变化后须更新目录"),
                       "params": {}})
     return cards
 

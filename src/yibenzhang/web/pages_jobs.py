@@ -10,6 +10,7 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from .. import jobs
 from ..db import get_database
+from ..i18n import N_
 from ..orgs.model import Org
 from ..params import Id
 from . import auth
@@ -18,7 +19,7 @@ from .render import WebContext, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
-FILTERS = (("failed", "失败的任务"), ("all", "全部任务"))
+FILTERS = (("failed", N_("失败的任务")), ("all", N_("全部任务")))
 STATUS_CLASS = {"排队": "submitted", "运行中": "submitted", "成功": "published", "失败": "returned",
                 "放弃": "retired"}
 PAGE_SIZE = 200

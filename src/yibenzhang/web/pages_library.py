@@ -20,6 +20,7 @@ from ..classify.masking import OPERATORS
 from ..db import get_database
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, ValidationFailed
+from ..i18n import N_
 from ..library import cobuild, keys, views
 from ..library import definition as D
 from ..params import Id, parse_int
@@ -30,7 +31,7 @@ from .render import WebContext, field_errors, render
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
 KEY_MAX = 64  # an 18-character key with spaces and full-width forms fits; longer is not a key
-KINDS = {keys.PERSON: "一人一档", keys.ORG: "一企一档"}
+KINDS = {keys.PERSON: N_("一人一档"), keys.ORG: N_("一企一档")}
 
 
 def _allowed(actor: Actor) -> None:
@@ -108,7 +109,7 @@ def record_lookup(request: Request, library_id: Id, ctx: WebContext = Depends(cs
     if grant_id is None:
         bag.add("grant_id", "grant_missing", "请选择一项授权")
     if len(key) > KEY_MAX:
-        bag.add("key", "key_format", keys.REJECTS["key_format"][0])
+        bag.add("key", "key_format", keys.REJECTS["key_format"])
     try:
         bag.raise_if_any("record_invalid")
         assert grant_id is not None

@@ -10,14 +10,16 @@ from fastapi import APIRouter, Depends, Request, Response
 
 from ..db import get_database
 from ..errors import DomainError
+from ..i18n import N_
 from ..lineage import graph
 from . import auth
 from .auth import console_user
 from .render import WebContext, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
-CATEGORIES = (("source", "来源"), ("resource", "数据资源"), ("consumer", "共享使用方"), ("open", "开放下载"),
-              ("sandbox", "沙箱运行"), ("product", "数据产品"))
+CATEGORIES = (("source", N_("来源")), ("resource", N_("数据资源")), ("consumer", N_("共享使用方")),
+              ("open", N_("开放下载")),
+              ("sandbox", N_("沙箱运行")), ("product", N_("数据产品")))
 
 
 @router.get("/console/lineage")

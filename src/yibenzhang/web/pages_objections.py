@@ -15,6 +15,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..i18n import N_
 from ..params import JSON_INT_MAX, Id, parse_id, parse_int
 from ..quality import objections as svc
 from . import auth
@@ -23,7 +24,7 @@ from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
-TABS = (("todo", "待我处理"), ("mine", "我提出的"), ("overdue", "已逾期"), ("all", "全部"))
+TABS = (("todo", N_("待我处理")), ("mine", N_("我提出的")), ("overdue", N_("已逾期")), ("all", N_("全部")))
 STATE_CLASS = {"待答复": "submitted", "已受理": "submitted", "已升级": "returned", "已驳回": "retired",
                "已更正": "published", "已裁定": "published", "已撤回": "draft"}
 PAGE_SIZE = 50

@@ -17,6 +17,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import DomainError, FieldError, NotFound, ValidationFailed
+from ..i18n import N_
 from ..open import applications as apps
 from ..open import demands as dem
 from ..open import keys as key_service
@@ -300,7 +301,7 @@ def open_catalogue(request: Request) -> Response:
 # --- the provider's console ----------------------------------------------------------------------
 
 
-TABS = (("todo", "待我审批"), ("overdue", "已逾期"), ("all", "全部"))
+TABS = (("todo", N_("待我审批")), ("overdue", N_("已逾期")), ("all", N_("全部")))
 
 
 @router.get("/console/open")

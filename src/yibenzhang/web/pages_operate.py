@@ -19,6 +19,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import OrgKind, Role
 from ..errors import FieldError, NotFound, ValidationFailed
+from ..i18n import N_
 from ..operate import authorizations as auths
 from ..operate import output_check, privacy, sandbox
 from ..operate.model import ReleaseMode, ScopeKind
@@ -34,8 +35,8 @@ STATE_CLASS = {"有效": "published", "暂停": "submitted", "撤销": "returned
                "已放行": "published", "已拒绝": "returned", "待审核": "submitted", "已批准": "published",
                "已驳回": "returned"}
 # issue 16: why a release waits for an output checker
-FLAG_TEXT = {"row_level": "行级结果", "large_table": "结果表过大", "many_suppressed": "抑制单元格过多",
-             "near_identical": "重复的近似查询", "review_all": "该授权的结果一律人工审核"}
+FLAG_TEXT = {"row_level": N_("行级结果"), "large_table": N_("结果表过大"), "many_suppressed": N_("抑制单元格过多"),
+             "near_identical": N_("重复的近似查询"), "review_all": N_("该授权的结果一律人工审核")}
 FIELDS = ("operator_org_id", "scope_kind", "scope", "resources", "purpose", "conditions", "starts_on", "ends_on",
           "fee_cap_fen")
 

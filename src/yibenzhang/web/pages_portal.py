@@ -22,6 +22,7 @@ from ..catalog.model import ResourceVersion
 from ..db import get_database
 from ..enums import OpenType, UpdateCycle
 from ..errors import DomainError, NotFound
+from ..i18n import N_
 from ..open import portal_query as pq
 from ..open.portal_query import DOMAIN_LABELS, PortalQuery
 from ..params import INT32_MAX, parse_id, parse_int
@@ -40,7 +41,8 @@ FACET_PARAMS = {"domain": "domain", "org": "org_id", "region": "region_code", "f
                 "update_cycle": "update_cycle", "open_type": "open_type"}
 FACET_TITLES = {"domain": "领域", "org": "部门", "region": "地区", "format": "格式", "update_cycle": "更新周期",
                 "open_type": "开放类型"}
-SORTS = (("relevance", "按相关度"), ("newest", "最新发布"), ("downloads", "下载最多"), ("quality", "质量最好"))
+SORTS = (("relevance", N_("按相关度")), ("newest", N_("最新发布")), ("downloads", N_("下载最多")),
+         ("quality", N_("质量最好")))
 DOWNLOADS = (("csv", "CSV"), ("xlsx", "XLSX"), ("json", "JSON"), ("parquet", "Parquet"))
 
 
@@ -114,8 +116,8 @@ def _preview_and_chart(sh: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     return preview, charts.chart(dl.file_for(sh, "parquet"), max_values=CHART_MAX_VALUES)
 
 
-NOTHING_OPEN = "按开放数据的脱敏策略，本数据集没有可公开的信息项"
-APPLY_TO_SEE = "有条件开放的数据集：申请获批后可预览数据。"
+NOTHING_OPEN = N_("按开放数据的脱敏策略，本数据集没有可公开的信息项")
+APPLY_TO_SEE = N_("有条件开放的数据集：申请获批后可预览数据。")
 
 
 def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, Any]:

@@ -22,6 +22,7 @@ from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import NotFound, ValidationFailed
+from ..i18n import N_
 from ..orgs import service as org_service
 from ..params import Id, parse_int
 from ..share import approval_form, service_rows, verify
@@ -36,7 +37,7 @@ from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 
-TABS = (("todo", "待我审批"), ("mine", "我方申请"), ("overdue", "已逾期"), ("all", "全部"))
+TABS = (("todo", N_("待我审批")), ("mine", N_("我方申请")), ("overdue", N_("已逾期")), ("all", N_("全部")))
 STATE_CLASS = {"待提供方审批": "submitted", "待主管部门审核": "submitted", "已批准": "published",
                "已拒绝": "returned", "已撤回": "draft"}
 PAGE_SIZE = 20
@@ -215,7 +216,7 @@ def create_request(request: Request, ctx: WebContext = Depends(csrf_checked),
 
 USAGE_DAYS = 30
 PREVIEW_ROWS = 10
-BY_LABELS = (("grant", "按授权"), ("resource", "按信息资源"), ("org", "按使用单位"))
+BY_LABELS = (("grant", N_("按授权")), ("resource", N_("按信息资源")), ("org", N_("按使用单位")))
 
 
 def _grant_page(request: Request, ctx: WebContext, grant_id: Id, *, status_code: int = 200,

@@ -10,6 +10,7 @@ from starlette.datastructures import FormData
 
 from ..db import get_database
 from ..errors import DomainError
+from ..i18n import N_
 from ..params import Id
 from ..sso import service as sso
 from ..sso.config import providers
@@ -19,8 +20,8 @@ from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
 PATH = "/console/security/sso"
-DONE = {"link": "已关联统一身份认证账号", "unlink": "已解除关联，该用户的会话已结束",
-        "disable": "已停用该统一身份认证账号，该用户的会话已结束", "enable": "已恢复该统一身份认证账号"}
+DONE = {"link": N_("已关联统一身份认证账号"), "unlink": N_("已解除关联，该用户的会话已结束"),
+        "disable": N_("已停用该统一身份认证账号，该用户的会话已结束"), "enable": N_("已恢复该统一身份认证账号")}
 
 
 def _page(request: Request, ctx: WebContext, *, status: int = 200, errors: dict[str, list[str]] | None = None,

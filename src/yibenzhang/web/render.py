@@ -22,7 +22,7 @@ from ..db import get_database
 from ..deps import SESSION_COOKIE, request_lang
 from ..enums import DataType, Role
 from ..errors import DomainError, FieldError
-from ..i18n import Data, translate
+from ..i18n import N_, Data, translate, translate_in
 from . import formats
 from .messages import done_message
 
@@ -49,6 +49,7 @@ def _letter(value: str | None) -> str:
 
 env.globals["data_type_letter"] = _letter
 env.filters["data"] = Data  # {{ _("待核验：{name}", name=it|data) }}: user data, never translated
+env.globals["N_"] = N_  # a message written in a template's table and shown later through `_`
 
 
 # The console's side navigation: (path, label, who may open it) — a link is shown only to those
@@ -96,6 +97,10 @@ class WebContext:
 
     def t(self, text: str, **params: Any) -> str:
         return translate(text, self.lang, **params)
+
+    def tp(self, context: str, text: str, **params: Any) -> str:
+        """`text` in the sense `context` names (msgctxt): templates' `_p("账号", "停用")`."""
+        return translate_in(context, text, self.lang, **params)
 
 
 def web_context(request: Request) -> WebContext:
@@ -171,7 +176,7 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
         login_csrf = request.cookies.get(LOGIN_CSRF_COOKIE) or secrets.token_urlsafe(24)
     html = env.get_template(template).render(
         request=request, ctx=ctx, actor=ctx.actor, lang=ctx.lang, csrf=login_csrf or ctx.csrf,
-        _=ctx.t, roles=role_labels(ctx), url_with=lambda **kw: url_with(request, **kw),
+        _=ctx.t, _p=ctx.tp, roles=role_labels(ctx), url_with=lambda **kw: url_with(request, **kw),
         path=request.url.path, badge=lambda status: badge(ctx, status), **context,
     )
     response = HTMLResponse(html, status_code=status_code)
