@@ -14,6 +14,7 @@ from tests.factories import published
 from yibenzhang import jobs
 from yibenzhang.access import Actor
 from yibenzhang.collect import pull
+from yibenzhang.collect.model import CollectSchedule
 from yibenzhang.crypto import sm4_decrypt, sm4_encrypt, sm4_key
 from yibenzhang.errors import PermissionDenied
 from yibenzhang.ledger.model import LedgerEvent
@@ -81,13 +82,13 @@ def test_schedule_seals_url_and_ticks_once(world, tmp_path):
     with db.read() as s:
         contents = s.execute(select(LedgerEvent.content)).scalars().all()
         assert not any("topsecret" in (c or "") for c in contents)
-        next_at = s.get(jobs.CollectSchedule, sid).next_run_at
+        next_at = s.get(CollectSchedule, sid).next_run_at
     assert pull.tick(db, now=next_at - timedelta(seconds=1)) == []
     first = pull.tick(db, now=next_at)
     assert len(first) == 1
     # A day later the previous pull is still queued: no second job for the same schedule.
     with db.read() as s:
-        later = s.get(jobs.CollectSchedule, sid).next_run_at
+        later = s.get(CollectSchedule, sid).next_run_at
     assert later == next_at + timedelta(days=1)
     assert pull.tick(db, now=later) == first
     with db.read() as s:

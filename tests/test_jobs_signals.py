@@ -18,7 +18,7 @@ from yibenzhang.access import Actor
 CHILD = """
 import sys, time
 from pathlib import Path
-from yibenzhang import jobs
+from yibenzhang import jobs, jobs_cli
 
 @jobs.register("test.slow")
 def _slow(db, job):
@@ -27,7 +27,7 @@ def _slow(db, job):
     Path(sys.argv[1]).write_text("finished")
     return {"slept": 1.5}
 
-jobs.worker_command(once=False, max_jobs=None, poll=0.1, as_json=True)
+jobs_cli.worker_command(once=False, max_jobs=None, poll=0.1, as_json=True)
 """
 
 
@@ -90,7 +90,7 @@ def test_jobs_page_shows_failures_and_retries(world, client):
 
 
 FAILING_CHILD = """
-from yibenzhang import jobs
+from yibenzhang import jobs, jobs_cli
 
 @jobs.register("test.flaky")
 def _flaky(db, job):
@@ -100,7 +100,7 @@ def _flaky(db, job):
 def _fine(db, job):
     return {"rows": 3}
 
-jobs.worker_command(once=True, max_jobs=None, poll=0.1, log_format="json", as_json=True)
+jobs_cli.worker_command(once=True, max_jobs=None, poll=0.1, log_format="json", as_json=True)
 """
 
 

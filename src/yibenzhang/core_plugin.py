@@ -24,8 +24,8 @@ def ybz_pages() -> list[str]:
 @hookimpl
 def ybz_commands() -> dict[str, str]:
     return {
-        "worker": "yibenzhang.jobs:worker_command",
-        "job": "yibenzhang.jobs:job_app",
+        "worker": "yibenzhang.jobs_cli:worker_command",
+        "job": "yibenzhang.jobs_cli:job_app",
         "backup": "yibenzhang.backup:backup_command",
         "restore": "yibenzhang.backup:restore_command",
     }

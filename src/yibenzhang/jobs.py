@@ -1,4 +1,5 @@
-"""Durable jobs and `ybz worker`: a queue in the metadata store, claimed under a lease.
+"""Durable jobs and the worker loop (`ybz worker`, in jobs_cli.py): a queue in the metadata store,
+claimed under a lease.
 
 A job is claimed in one short write transaction (PostgreSQL: FOR UPDATE SKIP LOCKED; SQLite:
 the database write lock taken by BEGIN IMMEDIATE), which sets a lease (locked_by,
@@ -21,25 +22,21 @@ from __future__ import annotations
 import logging
 import os
 import re
-import signal
 import socket
 import threading
-import time
 import uuid
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
-import typer
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, or_, select, update
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, select, update
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
 from . import plugins
 from .access import Actor, can_administer_system, can_read_all, require
-from .clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
-from .db import Base, Database, UTCDateTime, get_database, utcnow
+from .db import Base, Database, UTCDateTime, utcnow
 from .enums import ChineseEnum, Role
 from .errors import Conflict, DomainError, NotFound
 from .ledger import service as ledger
@@ -93,46 +90,6 @@ class Job(Base):
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-
-
-class CollectSchedule(Base):
-    """A resource's scheduled database pull. The source URL is kept SM4-encrypted (it may hold a
-    password) and shown only with the password masked."""
-
-    __tablename__ = "collect_schedules"
-
-    id: Mapped[int] = mapped_column(primary_key=True)
-    resource_id: Mapped[int] = mapped_column(ForeignKey("resources.id", ondelete="CASCADE"), index=True)
-    org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"), index=True)
-    url_sealed: Mapped[str] = mapped_column(Text)  # base64 of crypto.sm4_encrypt
-    url_display: Mapped[str] = mapped_column(String(500))  # password replaced by ***
-    table_name: Mapped[str | None] = mapped_column(String(200))
-    query: Mapped[str | None] = mapped_column(Text)
-    since_column: Mapped[str | None] = mapped_column(String(100))
-    mode: Mapped[str | None] = mapped_column(String(8))
-    hour: Mapped[int] = mapped_column(Integer, default=2)
-    enabled: Mapped[bool] = mapped_column(Boolean, default=True)
-    next_run_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
-    last_enqueued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    last_job_id: Mapped[int | None] = mapped_column(Integer)
-    created_by: Mapped[str] = mapped_column(String(100))
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-
-
-class PullCursor(Base):
-    """The last since_column value taken from one source into one resource."""
-
-    __tablename__ = "collect_pull_cursors"
-
-    resource_id: Mapped[int] = mapped_column(
-        ForeignKey("resources.id", ondelete="CASCADE"), primary_key=True
-    )
-    source_key: Mapped[str] = mapped_column(String(64), primary_key=True)  # SM3 of the source, no password
-    since_column: Mapped[str] = mapped_column(String(100))
-    last_value: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"type": ..., "value": ...}
-    batch_id: Mapped[int | None] = mapped_column(Integer)
-    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 # --- handlers ---------------------------------------------------------------------------------
@@ -537,151 +494,3 @@ class Worker:
                 break
             self.stopping.wait(self.poll_seconds)
         return ran
-
-
-def worker_command(
-    once: bool = typer.Option(False, "--once", help="Run the jobs that are due, then exit."),
-    max_jobs: int | None = typer.Option(None, "--max-jobs", help="Exit after this many jobs."),
-    poll: float = typer.Option(POLL_SECONDS, "--poll", help="Seconds between looks when idle."),
-    log_format: str = typer.Option("json", "--log-format", envvar="YBZ_LOG_FORMAT", help="json | text"),
-    as_json: bool = JsonOpt,
-) -> None:
-    """Run background jobs (scheduled pulls, retries). SIGTERM/SIGINT stop after the current job.
-    Logs are JSON lines on stderr like `ybz serve`'s (`--log-format text` for people), a job's
-    lines carrying its id and kind as fields."""
-    import logging.config
-
-    from .ops import log_config
-
-    logging.config.dictConfig(log_config("text" if log_format == "text" else "json"))
-    worker = Worker(get_database(), poll_seconds=poll)
-
-    def _stop(signum: int, _frame: Any) -> None:
-        log.info("signal %s: stopping after the current job", signum)
-        worker.stop()
-        signal.signal(signum, signal.SIG_DFL)  # a second signal stops at once
-
-    for sig in (signal.SIGTERM, signal.SIGINT):
-        signal.signal(sig, _stop)
-    started = time.monotonic()
-    with domain_errors(as_json):
-        ran = worker.run(once=once, max_jobs=max_jobs)
-    emit({"worker": worker.name, "jobs_run": ran, "seconds": round(time.monotonic() - started, 2)}, as_json)
-
-
-# --- `ybz job …` -----------------------------------------------------------------------------
-
-job_app = typer.Typer(help="Background jobs and collection schedules.", no_args_is_help=True)
-schedule_app = typer.Typer(help="Scheduled database pulls per resource.", no_args_is_help=True)
-job_app.add_typer(schedule_app, name="schedule")
-JOB_COLUMNS = ["id", "kind", "status", "attempts", "max_attempts", "org_id", "run_at", "last_error"]
-
-
-@job_app.command("list")
-def job_list(
-    org: str | None = typer.Option(None, "--org", help="Org id or USCC."),
-    failed: bool = typer.Option(False, "--failed", help="Only failed and given-up jobs."),
-    status: str | None = typer.Option(None, "--status"),
-    limit: int = typer.Option(100, "--limit"),
-    as_user: str | None = AsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """List jobs (a steward sees their org's; admins all)."""
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().read() as s:
-            org_id = _org_id(s, org)
-            rows = [job_dict(j) for j in list_jobs(s, actor, org_id=org_id, failed=failed, status=status,
-                                                   limit=limit)]
-        emit(rows, as_json, JOB_COLUMNS, title="后台任务 / jobs")
-
-
-def _org_id(session: Session, org: str | None) -> int | None:
-    if not org:
-        return None
-    if org.isdigit() and len(org) < 18:
-        return int(org)
-    from .orgs import service as orgs
-
-    return orgs.get_org_by_uscc(session, org).id
-
-
-@job_app.command("show")
-def job_show(job_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().read() as s:
-            emit(job_dict(get_job(s, actor, job_id)), as_json)
-
-
-@job_app.command("retry")
-def job_retry(job_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
-    """Send a failed or given-up job back to the queue."""
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().write() as s:
-            emit(job_dict(retry_job(s, actor, job_id)), as_json)
-
-
-@job_app.command("tick")
-def job_tick(as_json: bool = JsonOpt) -> None:
-    """Queue the scheduled pulls that are due now (the worker does this on every loop)."""
-    from .collect.pull import tick
-
-    with domain_errors(as_json):
-        emit({"enqueued": tick(get_database())}, as_json)
-
-
-@schedule_app.command("add")
-def schedule_add(
-    resource: str,
-    db_url: str = typer.Option(..., "--db", help="SQLAlchemy URL of the source (stored SM4-encrypted)."),
-    table: str | None = typer.Option(None, "--table"),
-    query: str | None = typer.Option(None, "--query"),
-    since_column: str | None = typer.Option(None, "--since-column"),
-    mode: str | None = typer.Option(None, "--mode", help="全量 / 追加 / 更新"),
-    hour: int = typer.Option(2, "--hour", help="Local hour (0-23) of daily and longer cycles."),
-    as_user: str | None = AsOpt, as_json: bool = JsonOpt,
-) -> None:
-    """Pull RESOURCE from a database on the resource's 更新周期."""
-    from .collect import pull
-
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().write() as s:
-            sched = pull.create_schedule(s, actor, resource, url=db_url, table=table, query=query,
-                                         since_column=since_column, mode=mode, hour=hour)
-            emit(pull.schedule_dict(s, sched), as_json)
-
-
-@schedule_app.command("list")
-def schedule_list(resource: str | None = typer.Argument(None), as_user: str | None = AsOpt,
-                  as_json: bool = JsonOpt) -> None:
-    from .collect import pull
-
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().read() as s:
-            rows = [pull.schedule_dict(s, x) for x in pull.list_schedules(s, actor, resource)]
-        emit(rows, as_json, ["id", "resource_code", "update_cycle", "source", "since_column", "mode",
-                             "enabled", "next_run_at", "last_job_id"], title="采集计划 / schedules")
-
-
-@schedule_app.command("run")
-def schedule_run(schedule_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
-    """Queue a schedule's pull now (also for 不定期 resources)."""
-    from .collect import pull
-
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().write() as s:
-            emit(job_dict(pull.run_schedule_now(s, actor, schedule_id)), as_json)
-
-
-@schedule_app.command("disable")
-def schedule_disable(schedule_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
-    from .collect import pull
-
-    with domain_errors(as_json):
-        actor = acting_as(as_user)
-        with get_database().write() as s:
-            emit(pull.schedule_dict(s, pull.set_schedule_enabled(s, actor, schedule_id, False)), as_json)

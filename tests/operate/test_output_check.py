@@ -13,7 +13,7 @@ from yibenzhang.config import reset_settings
 from yibenzhang.enums import Role
 from yibenzhang.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
 from yibenzhang.ledger.model import LedgerEvent
-from yibenzhang.operate import output_check, privacy, sandbox
+from yibenzhang.operate import output_check, privacy, run_record, sandbox
 from yibenzhang.operate.model import OutputReview
 
 
@@ -66,7 +66,7 @@ def test_row_level_output_is_held_and_leaves_only_when_a_checker_approves(op):
 
 def test_a_rejected_output_never_leaves_and_the_operator_sees_why(op):
     run = submit(op, ROWS)
-    path = sandbox.output_path(run)
+    path = run_record.output_path(run)
     assert path is not None and path.exists()
     with op.db.write() as s, pytest.raises(ValidationFailed):
         output_check.decide(s, op.actor("reviewer"), run.id, approve=False, reason="  ")

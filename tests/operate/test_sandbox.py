@@ -13,7 +13,7 @@ from yibenzhang.crypto import canonical_json, sm3_hex
 from yibenzhang.errors import NotFound, PermissionDenied
 from yibenzhang.ledger.model import LedgerEvent
 from yibenzhang.operate import authorizations as auths
-from yibenzhang.operate import disclosure_guard, sandbox
+from yibenzhang.operate import disclosure_guard, run_record, sandbox
 from yibenzhang.zone.engine import named_engine
 from yibenzhang.zone.store import get_store
 
@@ -38,7 +38,7 @@ def test_an_aggregate_with_every_group_of_k_rows_is_released_recorded_and_stored
     assert out["output_digest"] == expected
     with op.db.read() as s:
         run = sandbox.get_run(s, op.actor(), out["id"])
-        path = sandbox.output_path(run)
+        path = run_record.output_path(run)
         assert run.sql_digest == sm3_hex(run.sql_text.encode())
         assert run.output_path == f"sandbox/{run.id}.parquet"  # in the zone, either store
         assert get_store().exists(run.output_path)

@@ -24,10 +24,11 @@ class Clock:
 @pytest.fixture
 def clock(monkeypatch: pytest.MonkeyPatch) -> Clock:
     """Sign-in, sessions and TOTP read this clock instead of the wall clock."""
-    from yibenzhang.orgs import mfa, security, sessions
+    from yibenzhang.orgs import credentials, mfa, security, sessions
 
     c = Clock()
     monkeypatch.setattr(security, "_now", c)
+    monkeypatch.setattr(credentials, "_now", c)
     monkeypatch.setattr(sessions, "_now", c)
     monkeypatch.setattr(mfa, "utcnow", c)
     return c

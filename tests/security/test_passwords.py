@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from tests.factories import PASSWORD
 from yibenzhang.config import get_security
 from yibenzhang.errors import ErrorBag, Unauthenticated, ValidationFailed
-from yibenzhang.orgs import security, sessions
+from yibenzhang.orgs import credentials, security, sessions
 from yibenzhang.orgs.model import User
 
 
@@ -25,7 +25,7 @@ def _classes(p: str) -> int:
 @given(st.text(min_size=0, max_size=20))
 def test_complexity_follows_length_and_classes(password):
     bag = ErrorBag()
-    security.password_errors(password, bag)
+    credentials.password_errors(password, bag)
     codes = {e.code for e in bag.errors}
     sec = get_security()
     assert ("password_too_short" in codes) == (len(password) < sec.password_min_length)

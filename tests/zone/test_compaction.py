@@ -23,7 +23,7 @@ from yibenzhang.zone import compact as C
 from yibenzhang.zone import port as P
 from yibenzhang.zone.engine import named_engine
 from yibenzhang.zone.model import Batch
-from yibenzhang.zone.service import live_state, preview_rows
+from yibenzhang.zone.service import compaction_due, live_state, preview_rows
 from yibenzhang.zone.store import get_store
 
 SCHEMA = pa.schema([("姓名", pa.string()), ("公民身份号码", pa.string()), ("月收入", pa.string())])
@@ -149,17 +149,17 @@ def test_the_worker_compacts_past_the_bytes_of_increments(world, people, monkeyp
     reset_settings()
     push(world, people, [("甲", "110101199003077777", "1.00")])
     with world.db.read() as s:
-        assert not C.due(s, people)
+        assert not compaction_due(s, people)
         assert not s.execute(select(jobs.Job).where(jobs.Job.kind == C.JOB_KIND)).first()
     push(world, people, big)  # an increment as large as the base: with the first, past the bytes
     with world.db.read() as s:
-        assert C.due(s, people)
+        assert compaction_due(s, people)
         queued = [j.payload for j in s.execute(select(jobs.Job).where(jobs.Job.kind == C.JOB_KIND)).scalars()]
     assert queued == [{"resource_id": people}]
     monkeypatch.setenv("YBZ_COMPACT_BYTES", "0")  # 0: never, whatever the bytes
     reset_settings()
     with world.db.read() as s:
-        assert not C.due(s, people)
+        assert not compaction_due(s, people)
 
 
 def test_api_queues_compaction(world, people, client) -> None:

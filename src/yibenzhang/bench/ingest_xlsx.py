@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from . import bench_environment
+from .ingest_run import ingest_in_child, setup_resource
 
 VERSION = 1  # bump when the generated file changes
 ITEMS = [("姓名", "C"), ("证件号码", "C"), ("人数", "I"), ("金额", "Y"), ("登记日期", "D"), ("地址", "C"),
@@ -38,15 +39,12 @@ def generate(path: Path, rows: int) -> None:
 
 def _setup() -> int:
     from ..catalog.schemas import ItemIn
-    from .ingest import _setup as setup
 
-    return setup([ItemIn(name=n, data_type=t) for n, t in ITEMS], name="人口登记（XLSX基准）",
-                 abstract="XLSX 基准测试用。", format_kind="电子表格")
+    return setup_resource([ItemIn(name=n, data_type=t) for n, t in ITEMS], name="人口登记（XLSX基准）",
+                          abstract="XLSX 基准测试用。", format_kind="电子表格")
 
 
 def run(runs: int, rows: int) -> dict[str, Any]:
-    from .ingest import _ours
-
     data = (Path(".bench") / f"ingest-{rows}-v{VERSION}.xlsx").resolve()
     if not data.exists():
         generate(data, rows)
@@ -56,7 +54,7 @@ def run(runs: int, rows: int) -> dict[str, Any]:
         seconds, mem, last = [], [], {}
         load_before = os.getloadavg()
         for _ in range(max(1, runs)):
-            last = _ours(resource_id, data)
+            last = ingest_in_child(resource_id, data)
             seconds.append(last["report"]["seconds"])
             mem.append(last["hwm_kb"] / 1024)
     report = last["report"]

@@ -424,14 +424,10 @@ def _sort_time(resource: Resource) -> datetime | None:
     return resource.updated_at or resource.created_at
 
 
-def index_resource(session: Session, resource: Resource) -> None:
-    """Update the search index entry of `resource` in the caller's transaction."""
-    from .service import published_view, resource_dict
-
-    session.flush()
-    view = published_view(session, resource) if resource.published_version is not None else None
-    if view is None:
-        view = resource_dict(session, resource)
+def index_resource(session: Session, resource: Resource, view: dict[str, Any]) -> None:
+    """Update the search index entry of `resource` in the caller's transaction. The catalogue feeds
+    the index: `view` is what it shows of the resource (its published snapshot where there is one,
+    else the working copy); the index never calls back into catalog.service."""
     write_docs(session, [doc_from_view(view, _sort_time(resource))])
 
 

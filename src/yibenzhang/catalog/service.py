@@ -36,6 +36,7 @@ from ..orgs.model import Org, Region
 from ..orgs.service import get_region_by_code
 from ..params import parse_id
 from ..workdays import add_workdays, deadline_provisional, workdays_between
+from . import search
 from .model import (
     Category,
     CodeSequence,
@@ -504,10 +505,11 @@ def _replace_relations(session: Session, resource: Resource, related_ids: list[i
 
 
 def _touch_index(session: Session, resource: Resource) -> None:
-    """Keep the search index in step with the resource (same transaction)."""
-    from . import search
-
-    search.index_resource(session, resource)
+    """Keep the search index in step with the resource (same transaction): the catalogue pushes
+    what it shows of the resource to the index."""
+    session.flush()
+    view = published_view(session, resource) if resource.published_version is not None else None
+    search.index_resource(session, resource, view if view is not None else resource_dict(session, resource))
 
 
 def create_resource(session: Session, actor: Actor, data: ResourceIn) -> Resource:
@@ -686,8 +688,6 @@ def delete_draft(session: Session, actor: Actor, resource_id: int) -> None:
     require(can_edit_catalogue(actor, resource.org_id), "删除")
     if resource.published_version is not None or resource.status not in (S.DRAFT.value, S.RETURNED.value):
         raise _forbid(resource, "删除")
-    from . import search
-
     search.unindex_resource(session, resource.id)
     ledger.append(session, actor, "catalog.resource.delete", "resource", resource.id, {"code": resource.code})
     session.query(ResourceRelation).filter(ResourceRelation.related_id == resource.id).delete()

@@ -21,6 +21,8 @@ def ybz_routes() -> list[str]:
 def ybz_commands() -> dict[str, str]:
     return {
         "collect": "yibenzhang.collect.cli:collect_command",
+        "job schedule": "yibenzhang.collect.schedule_cli:schedule_app",  # collection's schedules live in `ybz job`
+        "job tick": "yibenzhang.collect.schedule_cli:tick_command",
     }
 
 

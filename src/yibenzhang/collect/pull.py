@@ -41,8 +41,8 @@ from ..db import Database, utcnow
 from ..enums import Role, UpdateCycle
 from ..errors import ErrorBag, ValidationFailed
 from ..i18n import N_
-from ..jobs import CollectSchedule, PullCursor
 from ..ledger import service as ledger
+from .model import CollectSchedule, PullCursor
 
 CHUNK_ROWS = 50_000  # rows per record batch: ~20 string columns stay well under 100 MB
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # schedules run on Beijing time; timestamps shown in it

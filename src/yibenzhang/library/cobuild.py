@@ -50,8 +50,8 @@ from ..enums import DataType, OrgKind, ResourceStatus
 from ..errors import DomainError, ErrorBag
 from ..i18n import Data
 from ..orgs.model import Org, Region
-from .definition import KEY_TYPES, DefinitionIn, ItemDef, SourceDef, definition_at
 from .model import LibraryDefinition
+from .schemas import KEY_TYPES, PROVENANCE_ITEMS, DefinitionIn, ItemDef, SourceDef
 
 
 @dataclass(frozen=True)
@@ -90,6 +90,11 @@ def is_library(session: Session, resource_id: int) -> bool:
                            .limit(1)).scalar_one_or_none() is not None
 
 
+def definition_at(session: Session, resource_id: int, version: int) -> LibraryDefinition | None:
+    return session.execute(select(LibraryDefinition).where(
+        LibraryDefinition.resource_id == resource_id, LibraryDefinition.version == version)).scalar_one_or_none()
+
+
 def published_row(session: Session, resource: Resource) -> LibraryDefinition | None:
     """The definition a library uses now: its published version's (None when unpublished/retired)."""
     if resource.published_version is None or resource.status == ResourceStatus.RETIRED.value:
@@ -99,8 +104,6 @@ def published_row(session: Session, resource: Resource) -> LibraryDefinition | N
 
 def provenance_names(resource: Resource) -> set[str]:
     """A library resource's provenance items: what is neither its key nor a canonical item."""
-    from .definition import PROVENANCE_ITEMS
-
     names = {i.name for i in resource.items}
     return {n for n in names if any(n.endswith(f"__{p}") and n[:-len(p) - 2] in names
                                     for p, _, _ in PROVENANCE_ITEMS)}

@@ -27,7 +27,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -39,48 +38,13 @@ from ..classify.grading import highest
 from ..db import utcnow
 from ..enums import DataType, Library, OpenType, ResourceStatus
 from ..errors import DomainError, ErrorBag, NotFound
-from ..i18n import N_, Data
+from ..i18n import Data
 from ..ledger import service as ledger
-from ..params import Count, Key, Text
-from . import keys
+from . import cobuild, keys
+from .cobuild import definition_at
 from .model import LibraryDefinition
-
-# Provenance items per canonical item: (suffix, data type, description).
-PROVENANCE_ITEMS = (("source", "I", N_("出处：来源信息资源ID")), ("batch", "I", N_("出处：来源批次ID")),
-                    ("at", "T", N_("出处：归集时间")))
-KEY_TYPES = {keys.PERSON: ("公民身份号码", 18), keys.ORG: ("统一社会信用代码", 18)}
-
-
-class ItemDef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    name: Key
-    data_type: Key = "C"
-    length: Count | None = None
-    element: Key | None = None
-    fresh_days: Count | None = None
-    fallback: list[Key] | None = None  # resource codes after the authority, in order
-    description: Text | None = None
-
-
-class SourceDef(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    resource: Key  # resource code
-    key: Key  # the source's item holding the entity key
-    items: dict[Key, Key] = Field(default_factory=dict)  # canonical item -> source item
-
-
-class DefinitionIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-    kind: Key = keys.PERSON
-    key: Key = ""  # canonical name of the key item (default by kind)
-    items: list[ItemDef] = Field(default_factory=list)
-    sources: list[SourceDef] = Field(default_factory=list)
-    extends: Key | None = None  # code of the higher region's library this one extends (省市共建)
-    extends_version: Count | None = None  # set on save: the extended library's version pinned
-
+from .schemas import KEY_TYPES, PROVENANCE_ITEMS, DefinitionIn, SourceDef
+from .schemas import ItemDef as ItemDef  # callers (routes, demo, tests) read the shape as definition.*
 
 # --- resolved, for fusion -----------------------------------------------------------------
 
@@ -137,8 +101,6 @@ def check(session: Session, d: DefinitionIn, *, org_id: int | None = None,
           code: str | None = None) -> ErrorBag:
     """Every fault of a definition at once (codes stable, reasons zh; English in i18n). `org_id`
     is the library's owner (for `extends`), `code` the library's own code when it exists (cycles)."""
-    from . import cobuild
-
     bag = ErrorBag()
     if d.kind not in keys.KINDS:
         bag.add("kind", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=Data(d.kind),
@@ -205,8 +167,6 @@ def _items(session: Session, d: DefinitionIn, org_id: int) -> tuple[list[ItemIn]
     """The library resource's items (key first) and each one's grade: the highest grade of the
     source items mapped to it (就高从严). An extending library's are its effective definition's
     (the parent's items and sources included)."""
-    from . import cobuild
-
     eff = cobuild.effective(session, d, cobuild.org_region_path(session, org_id))
     key, length = KEY_TYPES[eff.kind][0], KEY_TYPES[eff.kind][1]
     key = eff.key or key
@@ -245,9 +205,7 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
     data = d.model_dump()
     data["key"] = d.key or KEY_TYPES[d.kind][0]
     if d.extends:
-        from .cobuild import resource_by_code
-
-        data["key"] = d.key or _key_of(session, resource_by_code(session, d.extends)) or data["key"]
+        data["key"] = d.key or _key_of(session, cobuild.resource_by_code(session, d.extends)) or data["key"]
     if row is None:
         row = LibraryDefinition(resource_id=resource.id, version=resource.version, kind=d.kind, definition=data,
                                 updated_by=actor.username, updated_at=utcnow())
@@ -261,9 +219,7 @@ def _store(session: Session, actor: Actor, resource: Resource, d: DefinitionIn) 
 def _pinned(session: Session, d: DefinitionIn) -> DefinitionIn:
     """`d` pinned to the version of the library it extends published now (whatever the caller
     sent as `extends_version`): checked, itemised and stored against that one version."""
-    from .cobuild import resource_by_code
-
-    parent = resource_by_code(session, d.extends) if d.extends else None
+    parent = cobuild.resource_by_code(session, d.extends) if d.extends else None
     return d.model_copy(update={"extends_version": parent.published_version if parent else None})
 
 
@@ -323,8 +279,6 @@ def get_library(session: Session, actor: Actor, library_id: int | str) -> Resour
 
 
 def list_libraries(session: Session, actor: Actor) -> list[dict[str, Any]]:
-    from . import cobuild
-
     ids = session.execute(select(LibraryDefinition.resource_id).distinct()).scalars().all()
     out = []
     for rid in sorted(ids):
@@ -344,11 +298,6 @@ def library_grade(resource: Resource) -> str | None:
     return str(g) if g else None
 
 
-def definition_at(session: Session, resource_id: int, version: int) -> LibraryDefinition | None:
-    return session.execute(select(LibraryDefinition).where(
-        LibraryDefinition.resource_id == resource_id, LibraryDefinition.version == version)).scalar_one_or_none()
-
-
 def resolve(session: Session, library_id: int) -> Resolved:
     """The published definition with each item's source order (authority, then fallbacks)."""
     resource = session.get(Resource, library_id)
@@ -359,8 +308,6 @@ def resolve(session: Session, library_id: int) -> Resolved:
     row = definition_at(session, library_id, resource.published_version)
     if row is None:
         raise NotFound(f"信息资源 {library_id}", "library_not_found")
-    from . import cobuild
-
     eff = cobuild.effective(session, DefinitionIn.model_validate(row.definition),
                             cobuild.region_path(session, resource.region_id), (resource.code,))
     sources: list[Source] = []
@@ -382,8 +329,6 @@ def resolve(session: Session, library_id: int) -> Resolved:
 def effective_sources(session: Session, library: Resource) -> list[SourceDef]:
     """The sources a library's published (else current) definition draws on, the extended
     library's included (for provenance names and conflicts' source items)."""
-    from . import cobuild
-
     eff = cobuild.of_library(session, library)
     if eff is not None:
         return list(eff.sources)

@@ -34,7 +34,7 @@ from ..errors import Conflict, ErrorBag, NotFound
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
-from .model import Authorization, AuthorizationState, ScopeKind
+from .model import Authorization, AuthorizationState, ReleaseMode, ReleasePolicy, ScopeKind
 
 TEXT_MAX = 2000
 St = AuthorizationState
@@ -87,6 +87,13 @@ def covers(auth: Authorization, resource_id: int, items: list[str] | tuple[str, 
     """True when the authorization lists the resource and every one of `items` under it."""
     allowed = authorized_items(auth, resource_id)
     return allowed is not None and set(items) <= set(allowed)
+
+
+def release_mode(session: Session, auth_id: int) -> str:
+    """How the authorization's sandbox results leave: checked output (the default) or a privacy
+    budget (operate.privacy sets it)."""
+    policy = session.get(ReleasePolicy, int(auth_id))
+    return policy.mode if policy else ReleaseMode.OUTPUT_CHECK.value
 
 
 def _region_path(session: Session, region_id: int) -> str:

@@ -34,6 +34,7 @@ from ..errors import Conflict, ErrorBag, NotFound, PermissionDenied
 from ..ledger import access_log
 from ..ledger import service as ledger
 from . import authorizations as auths
+from . import run_record
 from .model import Authorization, OutputReview, ReleaseKind, ReleasePolicy, ReviewState, RunState, SandboxRun
 
 FLAGS = ("row_level", "large_table", "many_suppressed", "near_identical", "review_all")
@@ -164,9 +165,7 @@ def decide(session: Session, actor: Actor, run_id: int, *, approve: bool, reason
         run.state = RunState.REFUSED.value
         run.reason_code = "output_check_rejected"
         run.reason = f"输出检查未通过：{text}"
-        from .sandbox import output_path
-
-        path = output_path(run)
+        path = run_record.output_path(run)
         if path is not None:
             path.unlink(missing_ok=True)  # a refused output is not kept where it could be fetched
         run.output_path = None

@@ -1,8 +1,6 @@
 """Pricing, revenue and the annual disclosure (2025 national rules, DOMAIN §7).
 
-- Uses of public governance (公共治理) and public interest (公益事业) are free: price 0.
-- Industry and sector uses pay the operation fee: the price is at most the authorization's fee cap
-  (equal allowed, one fen above refused).
+- The price rules (free uses, the fee cap) are checked where a product is priced: products.check_price.
 - Revenue is recorded per product and month. The approved maximum of a month is cap × units sold;
   what the operator takes above it (less any deduction carried in) is carried as a deduction into
   the next recorded month, which lowers that month's allowed revenue.
@@ -20,13 +18,16 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import Actor, can_read_all, require
+from ..access import Actor, can_read_all, can_review, require
 from ..enums import Role
 from ..errors import Conflict, ErrorBag, NotFound
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org
-from .products_model import FREE_CATEGORIES, Product, Revenue
+from . import products
+from .model import Authorization
+from .products_model import Product, Revenue
+from .registration import current, current_code
 
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 # The disclosure of year Y is due on this month/day of Y + 1 (national rules 2025: "by end of March").
@@ -36,21 +37,6 @@ DISCLOSURE_DUE_MONTH, DISCLOSURE_DUE_DAY = 3, 31
 def disclosure_due(year: int) -> date:
     """The last day for an operator's disclosure of `year`: 31 March of the following year."""
     return date(year + 1, DISCLOSURE_DUE_MONTH, DISCLOSURE_DUE_DAY)
-
-
-def is_free(category: str) -> bool:
-    return category in FREE_CATEGORIES
-
-
-def check_price(bag: ErrorBag, category: str, price_fen: int, cap_fen: int) -> None:
-    """Free uses cost nothing; paid ones cost at most the authorization's fee cap."""
-    if price_fen < 0:
-        bag.add("price_fen", "negative_price", "价格不能为负数")
-    elif is_free(category) and price_fen != 0:
-        bag.add("price_fen", "free_use", "“{category}”用途的数据产品应免费提供", category=category)
-    elif price_fen > cap_fen:
-        bag.add("price_fen", "price_above_cap", "价格{price}分超过授权的运营收费上限{cap}分",
-                price=price_fen, cap=cap_fen)
 
 
 # --- revenue -------------------------------------------------------------------------------------
@@ -65,10 +51,6 @@ def record_revenue(session: Session, actor: Actor, product_id: int, *, period: s
                    amount_fen: int) -> Revenue:
     """The operator records one month's revenue of a product with a registration in force
     (products are registered before they are traded, 001:1201 Art. 20)."""
-    from . import products
-    from .model import Authorization
-    from .registration import current
-
     product = products.get_product(session, actor, product_id, for_update=True)
     require(products.is_operator(actor, product), "登记数据产品收入", "revenue_denied")
     if current(session, product.id) is None:
@@ -89,7 +71,7 @@ def record_revenue(session: Session, actor: Actor, product_id: int, *, period: s
     if later is not None:  # the carried deduction runs forward only
         raise Conflict("revenue_period_order", "已登记更晚期间（{period}）的收入，不能补登更早期间", period=later[0])
     auth = session.get(Authorization, product.authorization_id)
-    cap = 0 if is_free(product.pricing_category) else int(auth.fee_cap_fen if auth else 0)
+    cap = 0 if products.is_free(product.pricing_category) else int(auth.fee_cap_fen if auth else 0)
     approved_max = cap * units
     prev = _previous(session, product.id, period)
     deduction = int(prev.excess_fen) if prev else 0
@@ -116,8 +98,6 @@ def revenue_dict(row: Revenue) -> dict[str, Any]:
 
 
 def revenues(session: Session, actor: Actor, product_id: int) -> list[dict[str, Any]]:
-    from . import products
-
     product = products.get_product(session, actor, product_id)
     rows = session.execute(select(Revenue).where(Revenue.product_id == product.id).order_by(Revenue.period)).scalars()
     return [revenue_dict(r) for r in rows]
@@ -129,8 +109,6 @@ def revenues(session: Session, actor: Actor, product_id: int) -> list[dict[str, 
 def disclosure(session: Session, actor: Actor, operator_org_id: int, year: int) -> dict[str, Any]:
     """An operator's disclosure of `year`: authorizations in force during the year, its products
     and their prices. Readable by the operator, the authority, the admin and auditors."""
-    from .model import Authorization
-
     org = session.get(Org, operator_org_id)
     if org is None:
         raise NotFound(f"机构 {operator_org_id}", "org_not_found")
@@ -141,10 +119,8 @@ def disclosure(session: Session, actor: Actor, operator_org_id: int, year: int) 
     authority = any(is_authority_of(session, actor, a.region_id) for a in auths)
     require(can_read_all(actor) or actor.acts_for_org(org.id, Role.OPERATOR) or authority,
             "查看运营机构年度披露", "disclosure_denied")
-    products = session.execute(select(Product).where(Product.operator_org_id == org.id).order_by(Product.id)
-                               ).scalars().all()
-    from .registration import current_code
-
+    listed = session.execute(select(Product).where(Product.operator_org_id == org.id).order_by(Product.id)
+                             ).scalars().all()
     return {
         "operator": {"id": org.id, "name": org.name, "uscc": org.uscc}, "year": year,
         "due": disclosure_due(year).isoformat(),
@@ -154,15 +130,12 @@ def disclosure(session: Session, actor: Actor, operator_org_id: int, year: int) 
         "products": [{"id": p.id, "name": p.name, "kind": p.kind, "authorization_id": p.authorization_id,
                       "registration_code": current_code(session, p.id), "state": p.state,
                       "pricing_category": p.pricing_category, "price_fen": int(p.price_fen),
-                      "free": is_free(p.pricing_category)} for p in products],
+                      "free": products.is_free(p.pricing_category)} for p in listed],
     }
 
 
 def is_authority_of(session: Session, actor: Actor, region_id: int) -> bool:
-    from ..access import can_review
-    from .products import region_path
-
-    return can_review(actor, region_path(session, region_id))
+    return can_review(actor, products.region_path(session, region_id))
 
 
 def disclosure_xlsx(data: dict[str, Any]) -> bytes:

@@ -48,9 +48,10 @@ from ..i18n import N_
 from ..ledger import service as ledger
 from ..zone.service import literal, quote
 from . import authorizations as auths
-from . import run_record, sql_guard
+from . import output_check, run_record, sql_guard
 from .model import Authorization, PrivacySpend, ReleaseKind, ReleaseMode, ReleasePolicy, RunState, SandboxRun
 from .run_record import output_digest
+from .sandbox import Copy, views_for
 
 MICRO = 1_000_000
 STATISTICS = ("count", "sum", "mean")
@@ -66,11 +67,6 @@ def to_micro(epsilon: float) -> int:
 
 def get_policy(session: Session, auth_id: int) -> ReleasePolicy | None:
     return session.get(ReleasePolicy, int(auth_id))
-
-
-def mode_of(session: Session, auth_id: int) -> str:
-    policy = get_policy(session, auth_id)
-    return policy.mode if policy else ReleaseMode.OUTPUT_CHECK.value
 
 
 def policy_as_dict(policy: ReleasePolicy | None, auth_id: int) -> dict[str, Any]:
@@ -237,8 +233,6 @@ class _Plan:
 
 
 def _plan(session: Session, auth: Authorization, req: NoisyRequest) -> _Plan:
-    from .sandbox import views_for
-
     rules = get_settings().rules
     if req.statistic not in STATISTICS:
         raise _refuse("privacy_statistic", "差分隐私只发布计数（count）、求和（sum）和均值（mean）")
@@ -350,9 +344,6 @@ def release(db: Database, actor: Actor, authorization_id: int, request: NoisyReq
     """Compute the exact statistic in the sandbox process, add OpenDP's noise, then pay for it and
     record the run in one write transaction (see the module docstring); the run is recorded
     whether released, held for output checking, or refused."""
-    from . import output_check
-    from .sandbox import Copy
-
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
     day = day or workdays.today()

@@ -26,8 +26,7 @@ from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from .model import Authorization, AuthorizationState, RunState, SandboxRun
-from .pricing import check_price, is_free
-from .products_model import PricingCategory, Product, ProductKind, ProductState
+from .products_model import FREE_CATEGORIES, PricingCategory, Product, ProductKind, ProductState
 
 TEXT_MAX = 4000
 NAME_MAX = 200
@@ -119,6 +118,27 @@ def list_products(session: Session, actor: Actor, *, state: str | None = None, o
     total = session.execute(select(func.count()).select_from(stmt.subquery())).scalar_one()
     rows = session.execute(stmt.order_by(Product.id.desc()).limit(limit).offset(offset)).scalars()
     return list(rows), int(total)
+
+
+# --- prices (2025 national rules, DOMAIN §7) ---------------------------------------------------------
+# Uses of public governance (公共治理) and public interest (公益事业) are free: price 0. Industry and
+# sector uses pay the operation fee: the price is at most the authorization's fee cap (equal
+# allowed, one fen above refused).
+
+
+def is_free(category: str) -> bool:
+    return category in FREE_CATEGORIES
+
+
+def check_price(bag: ErrorBag, category: str, price_fen: int, cap_fen: int) -> None:
+    """Free uses cost nothing; paid ones cost at most the authorization's fee cap."""
+    if price_fen < 0:
+        bag.add("price_fen", "negative_price", "价格不能为负数")
+    elif is_free(category) and price_fen != 0:
+        bag.add("price_fen", "free_use", "“{category}”用途的数据产品应免费提供", category=category)
+    elif price_fen > cap_fen:
+        bag.add("price_fen", "price_above_cap", "价格{price}分超过授权的运营收费上限{cap}分",
+                price=price_fen, cap=cap_fen)
 
 
 # --- content and digest ----------------------------------------------------------------------------

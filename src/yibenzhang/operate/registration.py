@@ -27,13 +27,15 @@ from .. import workdays
 from ..access import Actor, require
 from ..config import get_settings
 from ..db import utcnow
-from ..errors import Conflict, ErrorBag, NotFound
+from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..i18n import N_
 from ..ledger import service as ledger
+from ..lineage import operate as lineage
 from ..orgs.model import Org, Region
 from ..workdays import add_workdays
+from .certificates import issue
 from .compliance import require_passed
-from .products import get_product, is_authority, is_operator, product_digest, set_state, state_error
+from .products import _visible, get_product, is_authority, is_operator, product_digest, set_state, state_error
 from .products_model import Product, ProductState, Registration, RegistrationKind, RegistrationState
 
 RS = RegistrationState
@@ -213,8 +215,6 @@ def formal_check(session: Session, actor: Actor, registration_id: int, *, reject
 def object_to(session: Session, actor: Actor, registration_id: int, note: str, today: date | None = None
               ) -> Registration:
     """Anyone signed in records an objection during 公示."""
-    from ..errors import Unauthenticated
-
     if not actor.is_authenticated:
         raise Unauthenticated("auth_required", "需要登录")
     reg = session.get(Registration, int(registration_id), with_for_update=True)
@@ -263,8 +263,6 @@ def _next_code(session: Session, division: str, year: int) -> str:
 
 def assign_code(session: Session, actor: Actor, registration_id: int, today: date | None = None) -> Registration:
     """赋码 once 公示 has fully passed with no open objection; issues the sealed certificate."""
-    from .certificates import issue
-
     reg, product = _authority_step(session, actor, registration_id, RS.PUBLICITY.value, "登记赋码")
     day = today or _today()
     assert reg.publicity_until is not None
@@ -296,16 +294,13 @@ def assign_code(session: Session, actor: Actor, registration_id: int, today: dat
                   {"registration_id": reg.id, "code": reg.code, "digest": reg.product_digest,
                    "supersedes": earlier.code if earlier else None})
     _log(session, actor, reg, {"code": reg.code})
-    from ..lineage import operate as lineage  # issue 18: the registered (or cancelled) product
-
+    # issue 18: the registered (or cancelled) product
     lineage.product_built(session, product, "CANCEL" if reg.kind == RegistrationKind.CANCELLATION.value else "REGISTER")
     return reg
 
 
 def list_registrations(session: Session, actor: Actor, product_id: int | None = None,
                        state: str | None = None, limit: int = 100) -> list[Registration]:
-    from .products import _visible
-
     stmt = select(Registration).join(Product, Product.id == Registration.product_id)
     visible = _visible(actor)
     if visible is not None:

@@ -19,7 +19,7 @@ from ..deps import read_session, require_user
 from ..errors import NotFound
 from ..params import KEY_MAX, Id, Int, Key, LongText, Text
 from . import authorizations as auths
-from . import output_check, privacy, sandbox
+from . import output_check, privacy, run_record, sandbox
 from .model import RunState
 
 router = APIRouter(prefix="/api/v1/operate", tags=["operate"])
@@ -158,7 +158,7 @@ def get_run(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depen
 @router.get("/sandbox/runs/{run_id}/output.parquet", response_class=Response, responses=file_responses(PARQUET))
 def get_output(run_id: Id, actor: Actor = Depends(require_user), s: Session = Depends(read_session)) -> Response:
     run = sandbox.get_run(s, actor, run_id)
-    path = sandbox.output_path(run)
+    path = run_record.output_path(run)
     if run.state == RunState.HELD.value and not sandbox.reviews(s, actor, run):
         path = None  # issue 16: a held output leaves only after a checker approves it
     if path is None or not path.exists():

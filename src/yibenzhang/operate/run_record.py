@@ -4,6 +4,7 @@ access-log entry, so both exits record the same facts the same way."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -34,6 +35,13 @@ def store_output(run: SandboxRun, table: pa.Table) -> str:
     pq.write_table(table, sink)
     get_store().write_atomic(rel, sink.getvalue().to_pybytes())
     return rel
+
+
+def output_path(run: SandboxRun) -> Path | None:
+    """A local path of the run's released output (on an S3 zone, a cached copy of the object)."""
+    from ..zone.store import get_store
+
+    return get_store().local_file(run.output_path) if run.output_path else None
 
 
 def note_refusal(run: SandboxRun, refusal: sql_guard.Refusal) -> None:

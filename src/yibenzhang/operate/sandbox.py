@@ -71,9 +71,9 @@ from ..zone.port import LiveState
 from ..zone.service import literal, live_state, quote
 from . import authorizations as auths
 from . import disclosure_guard as disclosure
-from . import output_check, privacy, run_record, sql_guard, suppression
+from . import output_check, run_record, sql_guard, suppression
 from .model import Authorization, ReleaseKind, ReleaseMode, RunState, SandboxRun
-from .run_record import output_digest
+from .run_record import output_digest, output_path
 
 logger = logging.getLogger(__name__)
 
@@ -120,13 +120,6 @@ def list_runs(session: Session, actor: Actor, authorization_id: int, limit: int 
     query = (select(SandboxRun).where(SandboxRun.authorization_id == auth.id)
              .order_by(SandboxRun.id.desc()).limit(max(1, min(int(limit), 1000))))
     return list(session.scalars(query))
-
-
-def output_path(run: SandboxRun) -> Path | None:
-    """A local path of the run's released output (on an S3 zone, a cached copy of the object)."""
-    from ..zone.store import get_store
-
-    return get_store().local_file(run.output_path) if run.output_path else None
 
 
 def read_output(run: SandboxRun, limit: int = PREVIEW_ROWS) -> dict[str, Any] | None:
@@ -547,7 +540,7 @@ def _prepare(session: Session, auth: Authorization, sql: str, day: date) -> _Out
     try:
         if not auths.is_active(auth, day):
             raise _inactive(auth, day)
-        if privacy.mode_of(session, auth.id) == ReleaseMode.PRIVACY_BUDGET.value:
+        if auths.release_mode(session, auth.id) == ReleaseMode.PRIVACY_BUDGET.value:
             raise sql_guard.Refusal("privacy_mode_sql", "该运营授权采用隐私预算方式：只能发布加噪的计数、求和与均值，"
                                     "不能提交SQL查询")
         views, rules, masks = views_for(session, auth)

@@ -10,7 +10,6 @@
 
 from __future__ import annotations
 
-import re
 import secrets
 from contextlib import suppress
 from dataclasses import dataclass
@@ -30,6 +29,7 @@ from ..errors import DomainError, ErrorBag, Unauthenticated
 from ..ledger import service as ledger
 from . import service as orgs
 from . import sessions
+from .credentials import is_locked, lock_until, name_key, password_errors
 from .model import LoginFailure, LoginLock, PasswordHistory, User
 
 BAD_CREDENTIALS = ("bad_credentials", "用户名或密码错误")
@@ -53,17 +53,8 @@ def _now() -> datetime:
     return utcnow()
 
 
-def name_key(username: str) -> str:
-    return hmac_sm3_hex(get_settings().secret_key.encode(), f"login-name:{username.strip().casefold()}".encode())
-
-
 def source_key(source: str) -> str:
     return hmac_sm3_hex(get_settings().secret_key.encode(), f"login-source:{source}".encode())
-
-
-def _lock_until(session: Session, key: str, now: datetime) -> datetime | None:
-    lock = session.get(LoginLock, key)
-    return lock.until if lock is not None and lock.until > now else None
 
 
 def _upsert_lock(session: Session, key: str, until: datetime, user_id: int | None) -> None:
@@ -103,12 +94,12 @@ def check_password(db: Database, username: str, password: str, *, source: str, v
     now = now or _now()
     nk, sk = name_key(username), source_key(source)
     with db.read() as s:
-        if _lock_until(s, f"source:{sk}", now):
+        if lock_until(s, f"source:{sk}", now):
             raise LoginThrottled()
         user = s.execute(select(User).where(User.username == username.strip())).scalar_one_or_none()
         usable = user is not None and user.is_active and bool(user.password_hash)
         attempt = Attempt(user.id if user else None, user.password_hash if usable and user else None,
-                          _lock_until(s, f"name:{nk}", now) is not None)
+                          lock_until(s, f"name:{nk}", now) is not None)
     ok = _verify(attempt.password_hash, password)
     if ok and not attempt.name_locked and attempt.user_id is not None:
         return attempt.user_id  # the count is cleared when a session opens (after every factor)
@@ -142,16 +133,12 @@ def record_failure(session: Session, username: str, *, source: str, user_id: int
         ledger.append(session, anon, "auth.lock", subject[0], subject[1],
                       {"via": via, "until": until.isoformat(), "failures": sec.login_max_failures,
                        "sessions_ended": ended})
-    if (_lock_until(session, f"source:{sk}", now) is None
+    if (lock_until(session, f"source:{sk}", now) is None
             and _failures(session, "source", sk, since) >= sec.login_source_max_failures):
         until = now + timedelta(minutes=sec.login_source_block_minutes)
         _upsert_lock(session, f"source:{sk}", until, None)
         ledger.append(session, anon, "auth.source_throttled", "login_source", sk[:16],
                       {"via": via, "until": until.isoformat()})
-
-
-def is_locked(session: Session, user: User, now: datetime | None = None) -> bool:
-    return _lock_until(session, f"name:{name_key(user.username)}", now or _now()) is not None
 
 
 def unlock(session: Session, actor: Actor, username: str) -> None:
@@ -229,19 +216,7 @@ def second_factor(db: Database, user_id: int, code: str, *, source: str, via: st
     raise mfa.bad_code()
 
 
-# --- passwords (8.1.4.1 a: 身份鉴别信息具有复杂度要求并定期更换) --------------------------------
-
-_CLASSES = (re.compile(r"[a-z]"), re.compile(r"[A-Z]"), re.compile(r"[0-9]"), re.compile(r"[^a-zA-Z0-9]"))
-
-
-def password_errors(password: str, bag: ErrorBag, field: str = "password") -> None:
-    sec = get_security()
-    if len(password) < sec.password_min_length:
-        bag.add(field, "password_too_short", "密码至少需要{n}个字符", n=sec.password_min_length)
-    classes = sum(1 for c in _CLASSES if c.search(password))
-    if classes < sec.password_min_classes:
-        bag.add(field, "password_too_simple", "密码须包含小写字母、大写字母、数字、符号中的至少{n}类",
-                n=sec.password_min_classes)
+# --- passwords (8.1.4.1 a: complexity in orgs.credentials) ------------------------------------
 
 
 def change_password(session: Session, actor: Actor, *, current: str, new: str) -> None:
@@ -266,6 +241,5 @@ def change_password(session: Session, actor: Actor, *, current: str, new: str) -
     ledger.append(session, actor, "user.password_change", "user", user.id, {"sessions_ended": ended})
 
 
-__all__ = ["LoginThrottled", "bad_credentials", "change_password", "check_password", "is_locked",
-           "name_key", "password_errors", "pending_token", "pending_user", "record_failure", "second_factor",
-           "sign_out_everywhere", "source_key", "unlock"]
+__all__ = ["LoginThrottled", "bad_credentials", "change_password", "check_password", "pending_token",
+           "pending_user", "record_failure", "second_factor", "sign_out_everywhere", "source_key", "unlock"]

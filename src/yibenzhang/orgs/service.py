@@ -21,6 +21,7 @@ from ..db import utcnow
 from ..enums import ADMIN_ROLES, ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger_service
+from .credentials import is_locked, password_errors
 from .model import ApiToken, Org, Region, RoleAssignment, User
 
 _hasher = PasswordHasher()
@@ -182,8 +183,6 @@ def create_user(
     if not username:
         bag.add("username", "required", "必填项不能为空")
     if password is not None:
-        from .security import password_errors
-
         password_errors(password, bag)
     resolved: list[tuple[Role, Org | None, Region | None]] = []
     for i, spec in enumerate(roles):
@@ -391,8 +390,6 @@ def user_for_token(session: Session, raw: str, now: datetime | None = None) -> U
     user = session.get(User, token.user_id)
     if user is None or not user.is_active:
         raise bad
-    from .security import is_locked
-
     if is_locked(session, user):  # a locked account is locked on every path (issue 23)
         raise bad
     return user

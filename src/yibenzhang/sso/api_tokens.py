@@ -31,7 +31,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..errors import Unauthenticated
-from ..orgs import security
+from ..orgs import credentials
 from ..orgs.model import User
 from .config import Provider, providers
 from .model import SsoIdentity
@@ -137,7 +137,7 @@ def user_for_access_token(session: Session, raw: str) -> User:
     if ident.disabled_at is not None:
         raise _refused("oidc_token_identity_disabled", "该统一身份认证账号在本平台已被停用", p, claims["sub"])
     user = session.get(User, ident.user_id)
-    if user is None or not user.is_active or security.is_locked(session, user):
+    if user is None or not user.is_active or credentials.is_locked(session, user):
         raise _refused("oidc_token_user_inactive", "该统一身份认证账号关联的本平台账号已停用或锁定", p,
                        claims["sub"])
     return user

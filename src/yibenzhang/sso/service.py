@@ -18,7 +18,7 @@ from ..db import Database, utcnow
 from ..enums import ORG_ROLES, Role
 from ..errors import Conflict, NotFound
 from ..ledger import service as ledger
-from ..orgs import security, sessions
+from ..orgs import credentials, security, sessions
 from ..orgs import service as orgs
 from ..orgs.model import Org, User
 from .config import Provider, provider
@@ -76,7 +76,7 @@ def sign_in(db: Database, p: Provider, claims: dict[str, Any]) -> int:
             user = s.get(User, ident.user_id)
             if ident.disabled_at is not None:
                 raise _refuse(p, "sso_identity_disabled", "您的统一身份认证账号在本平台已被停用，请联系{contact}")
-            if user is None or not user.is_active or security.is_locked(s, user, now):
+            if user is None or not user.is_active or credentials.is_locked(s, user, now):
                 raise _refuse(p, "sso_user_inactive", "您在本平台的账号已停用或锁定，请联系{contact}")
             ident.last_login_at = now
             return user.id

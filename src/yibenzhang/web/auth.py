@@ -22,6 +22,7 @@ from ..errors import DomainError, Unauthenticated
 from ..orgs import mfa, security, sessions
 from ..orgs import service as orgs
 from ..orgs.model import User
+from ..sso.config import provider as find_provider
 from .render import LOGIN_CSRF_COOKIE, WebContext, error_page, is_https, redirect, render, web_context
 
 CSRF_FIELD = "csrf_token"
@@ -101,6 +102,10 @@ def login_page(request: Request, next: str | None = None) -> Response:
 
 
 MFA_COOKIE = "ybz_mfa"  # issue 23: the signed proof of a passed password, for the second step
+# Which OpenID Connect provider signed this browser in (set by pages_sso): read only by /logout, for
+# RP-initiated logout.
+PROVIDER_COOKIE = "ybz_sso_provider"
+PROVIDER_PATH = "/logout"
 
 
 def _check_login_csrf(request: Request, form: FormData) -> None:
@@ -218,9 +223,19 @@ def logout(request: Request, ctx: WebContext = Depends(csrf_checked)) -> Respons
         security.sign_out_everywhere(s, ctx.actor, ctx.actor.user_id or 0, via="web")
     response = redirect("/")
     response.delete_cookie(SESSION_COOKIE, path="/")
-    from .pages_sso import provider_logout  # issue 18: RP-initiated logout at the SSO provider
+    return provider_logout(request, response)  # issue 18: RP-initiated logout at the SSO provider
 
-    return provider_logout(request, response)
+
+def provider_logout(request: Request, response: Response) -> Response:
+    """After the local sign-out: when the browser signed in through an OpenID Connect provider,
+    continue at `/auth/oidc/<name>/logout`, which sends it on to the provider's end-session
+    endpoint. (The hop is a page, not a redirect: the console's CSP `form-action 'self'` stops a
+    form's redirect to another origin.)"""
+    response.delete_cookie(PROVIDER_COOKIE, path=PROVIDER_PATH)
+    p = find_provider(request.cookies.get(PROVIDER_COOKIE) or "", "oidc")
+    if p is not None:
+        response.headers["location"] = f"/auth/oidc/{p.name}/logout"
+    return response
 
 
 def register(router: Any) -> None:

@@ -16,15 +16,12 @@ from ..sso import cas, oidc
 from ..sso import service as sso
 from ..sso.config import provider as find_provider
 from ..sso.config import providers
-from .auth import MFA_COOKIE, WebRoute, safe_next
+from .auth import MFA_COOKIE, PROVIDER_COOKIE, PROVIDER_PATH, WebRoute, safe_next
 from .render import LOGIN_CSRF_COOKIE, env, is_https, redirect, render, web_context
 
 router = APIRouter(route_class=WebRoute, include_in_schema=False)
 STATE_COOKIE = "ybz_sso_state"
 STATE_PATH = "/auth/"
-# Which OpenID Connect provider signed this browser in: read only by /logout, for RP-initiated logout.
-PROVIDER_COOKIE = "ybz_sso_provider"
-PROVIDER_PATH = "/logout"
 
 
 def _login_buttons() -> list[tuple[str, str, str]]:
@@ -84,18 +81,6 @@ def sso_callback(request: Request, name: str, state: str | None = None, code: st
     response = _signed_in(request, login.next_url, raw)
     response.set_cookie(PROVIDER_COOKIE, p.name, max_age=int(sessions.lifetime().total_seconds()), httponly=True,
                         samesite="lax", secure=is_https(request), path=PROVIDER_PATH)
-    return response
-
-
-def provider_logout(request: Request, response: Response) -> Response:
-    """After the local sign-out: when the browser signed in through an OpenID Connect provider,
-    continue at `/auth/oidc/<name>/logout`, which sends it on to the provider's end-session
-    endpoint. (The hop is a page, not a redirect: the console's CSP `form-action 'self'` stops a
-    form's redirect to another origin.)"""
-    response.delete_cookie(PROVIDER_COOKIE, path=PROVIDER_PATH)
-    p = find_provider(request.cookies.get(PROVIDER_COOKIE) or "", "oidc")
-    if p is not None:
-        response.headers["location"] = f"/auth/oidc/{p.name}/logout"
     return response
 
 

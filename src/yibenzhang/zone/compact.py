@@ -17,18 +17,19 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import jobs
 from ..access import Actor, can_edit_catalogue, require
 from ..config import get_settings
 from ..db import Database
 from ..errors import Conflict
 from ..ledger import service as ledger_service
+from ..lineage import zone as lineage
 from . import port as P
 from .engine import Work, engine_for, named_engine
 from .model import Batch, BatchMode, BatchStatus
+from .service import COMPACT_JOB as JOB_KIND
 from .service import _live_batches, _resource, live_state, publish_batch
 from .storage import Staging, crash_point, sm3_files
-
-JOB_KIND = "zone.compact"
 
 
 def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None = None) -> dict[str, Any]:
@@ -63,8 +64,7 @@ def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None 
                 raise Conflict("compact_raced", "压缩期间有新批次发布，请重试")
             ledger_service.append(session, actor, "zone.batch.compact", "batch", batch.id, {
                 "resource": code, "batches": live, "rows": written.rows, "engine": chosen.name})
-            from ..lineage import zone as lineage  # issue 18: in the compaction's own transaction
-
+            # issue 18: the lineage event in the compaction's own transaction
             lineage.compacted(session, code, rows=written.rows,
                               columns={c.name: c.type for c in state.columns}, engine=chosen.name)
 
@@ -80,36 +80,15 @@ def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None 
             "batches": len(live), "rows": written.rows, "engine": chosen.name}
 
 
-def due(session: Session, resource_id: int) -> bool:
-    """A resource is compacted by the worker past either setting: more live batches than
-    `YBZ_COMPACT_BATCHES`, or more than `YBZ_COMPACT_BYTES` of Parquet in the increments on top
-    of its base (the live batches after the first: what every read must union and de-duplicate
-    beside the base). A few large 追加 batches cost a read as much as many small ones."""
-    settings = get_settings()
-    live = _live_batches(session, resource_id)
-    if settings.compact_batches > 0 and len(live) > settings.compact_batches:
-        return True
-    increments = sum(int((b.source or {}).get("stored_bytes") or 0) for b in live[1:])
-    return settings.compact_bytes > 0 and len(live) > 1 and increments > settings.compact_bytes
-
-
 def _handle(db: Database, job: Any) -> dict[str, Any]:
     return compact(db, Actor.system(), int(job.payload["resource_id"]), engine=job.payload.get("engine"))
 
 
-def _register() -> None:
-    from .. import jobs
-
-    jobs.register(JOB_KIND)(_handle)
-
-
-_register()
+jobs.register(JOB_KIND)(_handle)
 
 
 def request_compaction(session: Session, actor: Actor, resource_id: int, *, engine: str | None = None) -> Any:
     """Queue the resource's compaction for the worker (one at a time per resource)."""
-    from .. import jobs
-
     resource = _resource(session, resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "压缩数据")
     payload: dict[str, Any] = {"resource_id": resource.id}

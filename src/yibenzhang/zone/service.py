@@ -14,8 +14,10 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from .. import jobs
 from ..access import Actor, can_edit_catalogue, can_read_all, require
 from ..catalog.model import Resource, ResourceItem
+from ..config import get_settings
 from ..db import Database, utcnow
 from ..enums import DataType
 from ..errors import Conflict, NotFound
@@ -223,15 +225,28 @@ def _staged_bytes(staging: Staging, files: list[str]) -> int:
     return sum((staging.path / f).stat().st_size for f in files if (staging.path / f).is_file())
 
 
+COMPACT_JOB = "zone.compact"  # its handler is zone.compact's (which imports this module, not back)
+
+
 def _compact_when_due(session: Session, resource: Resource) -> None:
     """Past `YBZ_COMPACT_BATCHES` live batches or `YBZ_COMPACT_BYTES` of increments, queue the
     resource's compaction (one at a time)."""
-    from .. import jobs
-    from .compact import JOB_KIND, due
+    if compaction_due(session, resource.id):
+        jobs.enqueue(session, Actor.system(), COMPACT_JOB, {"resource_id": resource.id},
+                     dedupe_key=f"{COMPACT_JOB}:{resource.id}", org_id=resource.org_id)
 
-    if due(session, resource.id):
-        jobs.enqueue(session, Actor.system(), JOB_KIND, {"resource_id": resource.id},
-                     dedupe_key=f"{JOB_KIND}:{resource.id}", org_id=resource.org_id)
+
+def compaction_due(session: Session, resource_id: int) -> bool:
+    """A resource is compacted by the worker past either setting: more live batches than
+    `YBZ_COMPACT_BATCHES`, or more than `YBZ_COMPACT_BYTES` of Parquet in the increments on top
+    of its base (the live batches after the first: what every read must union and de-duplicate
+    beside the base). A few large 追加 batches cost a read as much as many small ones."""
+    settings = get_settings()
+    live = _live_batches(session, resource_id)
+    if settings.compact_batches > 0 and len(live) > settings.compact_batches:
+        return True
+    increments = sum(int((b.source or {}).get("stored_bytes") or 0) for b in live[1:])
+    return settings.compact_bytes > 0 and len(live) > 1 and increments > settings.compact_bytes
 
 
 def _held(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Resource]:
