@@ -23,6 +23,7 @@ from ..deps import database, require_user
 from ..enums import Role
 from ..errors import DomainError, Unauthenticated, ValidationFailed
 from ..params import Key, Text
+from ..zone.store import get_store
 from .pull import as_strings
 
 # Rows per request: a push is for a system's steady trickle; bulk loads go through files or
@@ -107,8 +108,6 @@ def read_rejects(path: str | None, limit: int = MAX_REJECTS_SHOWN) -> list[dict[
         return []
     file: Path | None = Path(path)
     if not file.is_absolute():
-        from ..zone.store import get_store
-
         file = get_store().local_file(path)
     if file is None or not file.exists():
         return []
