@@ -9,6 +9,10 @@ from pathlib import Path
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
+from . import applications as apps
+from . import demands as dem
+from . import plans
 
 open_app = typer.Typer(help="Open data (开放): applications, demands, open plans.", no_args_is_help=True)
 plan_app = typer.Typer(help="Annual open plans (年度开放计划).", no_args_is_help=True)
@@ -30,8 +34,6 @@ def applications_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Applications for 有条件开放 datasets, pending first by due date."""
-    from ..db import get_database
-    from . import applications as apps
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -53,8 +55,6 @@ def decide_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider org's approver or steward decides an application."""
-    from ..db import get_database
-    from . import applications as apps
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -71,8 +71,6 @@ def demands_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every open-data demand with its status (public)."""
-    from ..db import get_database
-    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -89,8 +87,6 @@ def demands_cmd(
 def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """The routed org's steward answers a demand."""
-    from ..db import get_database
-    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -102,9 +98,6 @@ def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_u
 @open_app.command("mark-overdue")
 def mark_overdue_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Mark pending applications and demands past their due date (the daily job does the same)."""
-    from ..db import get_database
-    from . import applications as apps
-    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -128,8 +121,6 @@ def plan_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a year's open plan (public data)."""
-    from ..db import get_database
-    from . import plans
 
     with domain_errors(as_json):
         with get_database().read() as s:
@@ -146,8 +137,6 @@ def catalogue_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export an org's open catalogue: its published open resources."""
-    from ..db import get_database
-    from . import plans
 
     with domain_errors(as_json):
         with get_database().read() as s:
