@@ -28,7 +28,9 @@ from .. import jobs, workdays
 from ..catalog.model import Resource
 from ..db import Database
 from ..errors import DomainError
+from ..open.model import OpenUsage
 from ..orgs.model import Org
+from ..share.grants import Grant, GrantUsage
 from . import events, outbox
 from .model import LineageEvent
 
@@ -92,7 +94,6 @@ def _with_columns(output: dict[str, Any], source: dict[str, Any], columns: list[
 
 def grant_calls(session: Session, today: date) -> int:
     """Write the missing per-grant-per-day summaries of the days before `today`."""
-    from ..share.grants import Grant, GrantUsage
 
     first = today - timedelta(days=summary_days())
     rows = session.execute(select(GrantUsage.grant_id, GrantUsage.at, GrantUsage.rows, GrantUsage.outcome)
@@ -130,7 +131,6 @@ def grant_calls(session: Session, today: date) -> int:
 
 def open_downloads(session: Session, today: date) -> int:
     """Write the missing per-dataset-per-day download summaries of the days before `today`."""
-    from ..open.model import OpenUsage
 
     first = today - timedelta(days=summary_days())
     rows = session.execute(select(OpenUsage.resource_id, OpenUsage.day, OpenUsage.count)

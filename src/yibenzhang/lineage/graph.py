@@ -25,7 +25,10 @@ from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..enums import Role
 from ..errors import FieldError, NotFound, ValidationFailed
+from ..operate.model import Authorization
+from ..operate.products_model import Product
 from ..orgs.model import Org, Region
+from ..share.grants import Grant
 from . import events
 from .model import LineageEvent
 
@@ -40,7 +43,7 @@ def _provider_side(session: Session, actor: Actor, resource: Resource) -> bool:
 def _grants(session: Session, resource_id: int) -> dict[int, int]:
     """grant id → consumer org id (none when the share stage is not installed)."""
     try:
-        from ..share.grants import Grant
+        pass
     except ImportError:  # pragma: no cover
         return {}
     rows = session.execute(select(Grant.id, Grant.consumer_org_id).where(Grant.resource_id == resource_id))
@@ -54,7 +57,7 @@ def _stats(dataset: dict[str, Any], key: str = "rowCount") -> int:
 def _authorizations(session: Session, resource_id: int) -> dict[int, int]:
     """Operating authorizations covering the resource: authorization id → operator org id."""
     try:
-        from ..operate.model import Authorization
+        pass
     except ImportError:  # pragma: no cover
         return {}
     out = {}
@@ -68,7 +71,6 @@ def _products(session: Session, auth_ids: list[int]) -> dict[int, int]:
     """product id → authorization id, for products resting on those authorizations."""
     if not auth_ids:
         return {}
-    from ..operate.products_model import Product
 
     rows = session.execute(select(Product.id, Product.authorization_id).where(Product.authorization_id.in_(auth_ids)))
     return {pid: aid for pid, aid in rows.all()}
