@@ -271,6 +271,7 @@ def pull_database(
     """Pull a table or query into `resource` (id or code) through the pipeline; returns its
     IngestReport. With since_column, only rows above the remembered value are taken. `mapping`
     (source column → item, "-" to ignore) is the pipeline's."""
+    # deferred: keeps duckdb, sqlglot out of this module's import (and tests swap collect.pipeline)
     from . import pipeline
 
     _from(table, query)  # one of the two, before connecting anywhere

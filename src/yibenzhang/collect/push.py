@@ -74,6 +74,7 @@ def rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
 def push_rows(db: Database, actor: Actor, resource: int | str, rows: list[dict[str, Any]],
               mode: str | None = None) -> dict[str, Any]:
     """Only the provider org's steward (its system's token) may push; others get 403."""
+    # deferred: keeps duckdb, sqlglot out of this module's import (and tests swap collect.pipeline)
     from . import pipeline
 
     with db.read() as s:

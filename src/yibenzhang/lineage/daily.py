@@ -67,6 +67,7 @@ def _period(day: date) -> dict[str, Any]:
 
 
 def _masking_of_grant(session: Session, grant: Any) -> list[tuple[str, str, str]]:
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..share.service_rows import shape
 
     try:
@@ -77,6 +78,7 @@ def _masking_of_grant(session: Session, grant: Any) -> list[tuple[str, str, str]
 
 
 def _masking_of_download(session: Session, resource: Resource) -> list[tuple[str, str, str]]:
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..open.downloads import shape
 
     try:
