@@ -45,9 +45,6 @@ from .db import __file__ as db_file
 from .db import get_database, make_engine, migrate, reset_databases
 from .errors import Conflict, ValidationFailed
 from .ledger import service as ledger
-from .zone.model import Batch, BatchStatus
-from .zone.storage import sm3_files
-from .zone.store import get_store
 
 FORMAT = "yibenzhang-backup"
 VERSION = 1
@@ -277,6 +274,8 @@ def _copy_zone_s3(store: Any, batches: list[tuple[str, str]], out: Path) -> dict
 
 def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[str, Any]:
     """The batch folders the snapshot references, and the zone's other files (not batch folders)."""
+    # deferred: keeps `ybz --help` light
+    from .zone.store import get_store
 
     store = get_store()
     if store.is_s3:
@@ -539,6 +538,8 @@ def _undo_restore(home: Path, zone: Path, keys: Path, url: str, backend: str) ->
 def _upload_zone(store: Any, folder: Path, manifest: dict[str, Any]) -> None:
     """Write the backup's zone files back to an S3 zone, each object read back and checked
     against the manifest's SM3 digest and size (what arrived, not what was sent)."""
+    # deferred: keeps `ybz --help` light
+    from .zone.storage import sm3_files
 
     files = manifest["files"]
     for path in _files_under(folder):
@@ -553,6 +554,14 @@ def _check_batch_digests() -> None:
     """Every restored published batch's files have the SM3 digest its manifest row recorded."""
     from sqlalchemy import select
 
+    # deferred: keeps `ybz --help` light
+    from .zone.model import Batch, BatchStatus
+
+    # deferred: keeps `ybz --help` light
+    from .zone.storage import sm3_files
+
+    # deferred: keeps `ybz --help` light
+    from .zone.store import get_store
 
     store = get_store()
     with get_database().read() as s:
@@ -569,6 +578,8 @@ def _check_batch_digests() -> None:
 def restore_backup(source: Path) -> dict[str, Any]:
     source = source.resolve()
     manifest = read_manifest(source)
+    # deferred: keeps `ybz --help` light
+    from .zone.store import get_store
 
     home = Path(os.environ.get("YBZ_HOME", "./ybz-data")).resolve()
     reset_settings()

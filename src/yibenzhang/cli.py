@@ -14,12 +14,10 @@ from .config import get_settings
 from .db import get_database
 from .enums import REGION_ROLES, Role
 from .errors import ValidationFailed
-from .ledger import access_log
 from .ledger import service as ledger
 from .ops import log_config, prepare_multiprocess
 from .orgs import service as orgs
 from .registry import load
-from .setup import initialize
 
 app = typer.Typer(help="一本账 Yibenzhang — a region's integrated public data resource system.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -36,6 +34,8 @@ app.add_typer(ledger_app, name="ledger")
 @app.command()
 def init(as_json: bool = JsonOpt) -> None:
     """Create YBZ_HOME, the database (migrations) and the zone folder. Safe to run again."""
+    # deferred: keeps `ybz --help` light
+    from .setup import initialize
 
     with domain_errors(as_json):
         emit(initialize(), as_json)
@@ -53,6 +53,8 @@ def serve(
     """Serve the API, the public portal and the console (several workers behave as one)."""
     import uvicorn
 
+    # deferred: keeps `ybz --help` light
+    from .setup import initialize
 
     if demo and os.environ.get("YBZ_MFA_REQUIRED_ROLES") is None:
         # The demo's accounts share one published password so that anyone can try every role; a
@@ -62,7 +64,7 @@ def serve(
         typer.echo("演示模式：管理员登录不要求动态验证码（YBZ_MFA_REQUIRED_ROLES 为空）")
     initialize()
     if demo:
-        # deferred: keeps demo, demo_data, demo_rows out of this module's import
+        # deferred: keeps `ybz --help` light
         from .demo import load_demo_if_empty, show_summary
 
         summary = load_demo_if_empty()
@@ -80,8 +82,11 @@ def serve(
 @app.command()
 def demo(seed: int = typer.Option(2026, "--seed"), as_json: bool = JsonOpt) -> None:
     """Load the demo province (deterministic for a seed) and print its users."""
-    # deferred: keeps demo, demo_data, demo_rows out of this module's import
+    # deferred: keeps `ybz --help` light
     from .demo import load_demo, show_summary
+
+    # deferred: keeps `ybz --help` light
+    from .setup import initialize
 
     with domain_errors(as_json):
         initialize()
@@ -162,6 +167,8 @@ def ledger_access_log(
     items, how many rows, by which exit — never a value."""
     from datetime import datetime
 
+    # deferred: keeps `ybz --help` light
+    from .ledger import access_log
 
     with domain_errors(as_json):
         bounds = []
@@ -189,7 +196,7 @@ def bench(
     xlsx: bool = typer.Option(False, "--xlsx", help="ingest: an 8-column XLSX instead of the CSV (issue 15)."),
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
-    # deferred: keeps bench out of this module's import
+    # deferred: keeps `ybz --help` light
     from .bench import run_benchmark
 
     if workers:

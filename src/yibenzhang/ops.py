@@ -33,7 +33,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from .config import get_settings
 from .db import get_database
 from .jobs import Job, JobStatus
-from .zone.store import get_store
 
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("ybz_request_id", default="-")
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
@@ -153,6 +152,8 @@ def _database() -> None:
 def _zone() -> None:
     settings = get_settings()
     if settings.zone_on_s3:  # object storage: the bucket must answer a listing of the zone's prefix
+        # deferred: keeps `ybz --help` light
+        from .zone.store import get_store
 
         get_store().check()
         return

@@ -10,7 +10,6 @@ import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from ..db import get_database
-from . import calendar as svc
 
 calendar_app = typer.Typer(help="Compliance calendar (合规日历): PI audits, firms, recurring duties, reminders.",
                            no_args_is_help=True)
@@ -30,6 +29,8 @@ def list_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every duty the acting user may see, by due date."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -53,6 +54,9 @@ def export_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Export the calendar as iCalendar (.ics), CSV or XLSX."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
+
     # deferred: keeps icalendar out of this module's import
     from .calendar_export import export
 
@@ -76,6 +80,8 @@ def export_cmd(
 @calendar_app.command("handlers")
 def handlers_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Personal-information handlers: latest people count and next routine audit."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -92,6 +98,8 @@ def people_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Record how many people's personal information an org processes."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -106,6 +114,8 @@ def people_cmd(
 def history_cmd(org_id: int = typer.Argument(..., help="Org id."), as_user: str | None = AsOpt,
                 as_json: bool = JsonOpt) -> None:
     """An org's recorded people counts, newest first."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -118,6 +128,8 @@ def history_cmd(org_id: int = typer.Argument(..., help="Org id."), as_user: str 
 def firm_cmd(name: str = typer.Argument(..., help="Firm name."), uscc: str | None = typer.Option(None, "--uscc"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Register an audit firm (the authority)."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -131,6 +143,8 @@ def firm_cmd(name: str = typer.Argument(..., help="Firm name."), uscc: str | Non
 def audits_cmd(org_id: int | None = typer.Option(None, "--org"), open_only: bool = typer.Option(False, "--open"),
                as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Audits the acting user may see."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -149,6 +163,8 @@ def audit_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Open the next routine audit, or record a regulator's order (due in 90 working days)."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -165,6 +181,8 @@ def audit_cmd(
 @calendar_app.command("assign")
 def assign_cmd(audit_id: int, firm_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Entrust an audit to a firm (at most 3 times in a row for one handler)."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -180,6 +198,8 @@ def extend_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Record an approved extension of an audit."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -194,6 +214,8 @@ def extend_cmd(
 def complete_cmd(audit_id: int, on: str | None = typer.Option(None, "--on", help="Completion date (default today)."),
                  as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Mark an audit completed: the next routine audit counts from this date."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -205,6 +227,8 @@ def complete_cmd(audit_id: int, on: str | None = typer.Option(None, "--on", help
 @calendar_app.command("remind")
 def remind_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Make today's reminders now (the daily job does the same)."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -217,6 +241,8 @@ def remind_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
 def reminders_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | None = AsOpt,
                   as_json: bool = JsonOpt) -> None:
     """Reminders the acting user may see, newest first."""
+    # deferred: keeps `ybz --help` light
+    from . import calendar as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)

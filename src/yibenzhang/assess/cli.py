@@ -12,7 +12,6 @@ from rich.table import Table
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
 from ..db import get_database
 from ..i18n import translate
-from . import model as svc
 
 
 def fmt(value: Any, unit: str) -> str:
@@ -80,6 +79,8 @@ def list_cmd(history: bool = typer.Option(False, "--history", help="Every versio
              scope: str | None = typer.Option(None, "--scope", help="'platform' or a division code."),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Targets in force today (or their whole history)."""
+    # deferred: keeps `ybz --help` light
+    from . import model as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -99,6 +100,8 @@ def set_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Add a target (the authority: admin or the scope's reviewer)."""
+    # deferred: keeps `ybz --help` light
+    from . import model as svc
 
     due_on, start = _day(due), _day(effective_from)
     assert due_on is not None  # --due is required
@@ -120,6 +123,8 @@ def revise_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Change a target: the old version ends the day before, a new one starts (history kept)."""
+    # deferred: keeps `ybz --help` light
+    from . import model as svc
 
     due_on, start = _day(due), _day(effective_from)
     with domain_errors(as_json):
@@ -133,6 +138,8 @@ def revise_cmd(
 @target_app.command("retire")
 def retire_cmd(target_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Stop a target from today (its history stays)."""
+    # deferred: keeps `ybz --help` light
+    from . import model as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -145,6 +152,8 @@ def retire_cmd(target_id: int, as_user: str | None = AsOpt, as_json: bool = Json
 def seed_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Add the targets the sources name (1000亿 / 1500亿 records, 20,000 / 25,000 open datasets,
     full catalogue coverage); idempotent."""
+    # deferred: keeps `ybz --help` light
+    from . import model as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)

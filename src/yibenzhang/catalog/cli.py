@@ -16,8 +16,6 @@ from ..db import get_database
 from ..errors import DomainError
 from ..orgs.service import get_org_by_uscc
 from . import service
-from .create_prompts import ask_resource
-from .io import ImportRejected, create_from_file, export_catalog, import_catalog, template_bytes
 from .search import SearchQuery, search_resources
 from .service import resource_dict
 
@@ -36,6 +34,8 @@ def import_cmd(
 ) -> None:
     """Import FILE: rows without a code become drafts, rows with a code update that resource.
     Nothing is imported if any row is bad (unless --partial); exit 2 then."""
+    # deferred: keeps `ybz --help` light
+    from .io import ImportRejected, import_catalog
 
     data = file.read_bytes()
     with domain_errors(as_json):
@@ -95,6 +95,8 @@ def export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export what the acting user may see."""
+    # deferred: keeps `ybz --help` light
+    from .io import export_catalog
 
     with domain_errors(as_json):
         if output is None and fmt.lower() == "xlsx":
@@ -127,10 +129,16 @@ def create_cmd(
         actor = acting_as(as_user)
         db = get_database()
         if source is not None:
+            # deferred: keeps `ybz --help` light
+            from .io import create_from_file
+
             with db.write() as s:
                 resource = create_from_file(s, actor, source.read_bytes(), fmt)
                 view = service.view_for(s, actor, resource)
         else:
+            # deferred: keeps `ybz --help` light
+            from .create_prompts import ask_resource
+
             data = ask_resource(db, actor)
             with db.write() as s:
                 resource = service.create_resource(s, actor, data)
@@ -153,6 +161,8 @@ def template_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write the empty Excel template departments fill in."""
+    # deferred: keeps `ybz --help` light
+    from .io import template_bytes
 
     data = template_bytes()
     output.write_bytes(data)

@@ -52,7 +52,6 @@ from ..enums import FormatKind, Library, OpenType, ResourceClass, ResourceStatus
 from ..errors import ErrorBag
 from ..orgs.model import Org, Region
 from .model import Category, Resource, ResourceItem, ResourceVersion
-from .taxonomy import ITEMS
 
 log = logging.getLogger(__name__)
 
@@ -141,6 +140,8 @@ def _jieba() -> Any:
                 jieba.setLogLevel(logging.WARNING)
                 tk = jieba.Tokenizer()
                 tk.initialize()
+                # deferred: keeps `ybz --help` light
+                from .taxonomy import ITEMS
 
                 terms = set(USER_TERMS)
                 for items in ITEMS.values():

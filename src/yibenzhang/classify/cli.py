@@ -12,7 +12,6 @@ import typer
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
 from ..db import get_database
 from ..errors import DomainError
-from . import service
 
 
 def _evidence(ev: dict[str, Any]) -> str:
@@ -30,6 +29,8 @@ def classify_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Suggest categories and grades for every item of RESOURCE (stored as suggestions for the steward)."""
+    # deferred: keeps `ybz --help` light
+    from . import service
 
     with domain_errors(as_json):
         db = get_database()

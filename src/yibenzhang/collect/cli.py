@@ -12,8 +12,6 @@ from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, err_console
 from ..db import get_database
 from ..errors import DomainError
 from ..registry import load
-from .mapping import parse_map
-from .rejects import reject_file
 
 LINE_SECONDS = 1.0
 
@@ -87,6 +85,8 @@ def collect_command(
 ) -> None:
     """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`;
     `ybz collect rejects BATCH -o FILE` saves a batch's reject file."""
+    # deferred: keeps `ybz --help` light
+    from .mapping import parse_map
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -159,6 +159,8 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
 def _save_rejects(db: Any, actor: Any, batch: str, output: Path | None, as_json: bool) -> None:
     import shutil
 
+    # deferred: keeps `ybz --help` light
+    from .rejects import reject_file
 
     if not batch.isdigit():
         raise DomainError("batch_id_invalid", "请指定批次编号：ybz collect rejects BATCH -o FILE")

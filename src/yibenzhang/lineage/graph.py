@@ -25,10 +25,7 @@ from ..catalog import service as catalog
 from ..catalog.model import Resource
 from ..enums import Role
 from ..errors import FieldError, NotFound, ValidationFailed
-from ..operate.model import Authorization
-from ..operate.products_model import Product
 from ..orgs.model import Org, Region
-from ..share.grants import Grant
 from . import events
 from .model import LineageEvent
 
@@ -43,7 +40,8 @@ def _provider_side(session: Session, actor: Actor, resource: Resource) -> bool:
 def _grants(session: Session, resource_id: int) -> dict[int, int]:
     """grant id → consumer org id (none when the share stage is not installed)."""
     try:
-        pass
+        # deferred: keeps `ybz --help` light
+        from ..share.grants import Grant
     except ImportError:  # pragma: no cover
         return {}
     rows = session.execute(select(Grant.id, Grant.consumer_org_id).where(Grant.resource_id == resource_id))
@@ -57,7 +55,8 @@ def _stats(dataset: dict[str, Any], key: str = "rowCount") -> int:
 def _authorizations(session: Session, resource_id: int) -> dict[int, int]:
     """Operating authorizations covering the resource: authorization id → operator org id."""
     try:
-        pass
+        # deferred: keeps `ybz --help` light
+        from ..operate.model import Authorization
     except ImportError:  # pragma: no cover
         return {}
     out = {}
@@ -71,6 +70,8 @@ def _products(session: Session, auth_ids: list[int]) -> dict[int, int]:
     """product id → authorization id, for products resting on those authorizations."""
     if not auth_ids:
         return {}
+    # deferred: keeps `ybz --help` light
+    from ..operate.products_model import Product
 
     rows = session.execute(select(Product.id, Product.authorization_id).where(Product.authorization_id.in_(auth_ids)))
     return {pid: aid for pid, aid in rows.all()}

@@ -10,9 +10,6 @@ import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from ..db import get_database
-from . import applications as apps
-from . import demands as dem
-from . import plans
 
 open_app = typer.Typer(help="Open data (开放): applications, demands, open plans.", no_args_is_help=True)
 plan_app = typer.Typer(help="Annual open plans (年度开放计划).", no_args_is_help=True)
@@ -34,6 +31,8 @@ def applications_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Applications for 有条件开放 datasets, pending first by due date."""
+    # deferred: keeps `ybz --help` light
+    from . import applications as apps
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -55,6 +54,8 @@ def decide_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider org's approver or steward decides an application."""
+    # deferred: keeps `ybz --help` light
+    from . import applications as apps
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -71,6 +72,8 @@ def demands_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every open-data demand with its status (public)."""
+    # deferred: keeps `ybz --help` light
+    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -87,6 +90,8 @@ def demands_cmd(
 def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """The routed org's steward answers a demand."""
+    # deferred: keeps `ybz --help` light
+    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -98,6 +103,11 @@ def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_u
 @open_app.command("mark-overdue")
 def mark_overdue_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Mark pending applications and demands past their due date (the daily job does the same)."""
+    # deferred: keeps `ybz --help` light
+    from . import applications as apps
+
+    # deferred: keeps `ybz --help` light
+    from . import demands as dem
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -121,6 +131,8 @@ def plan_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a year's open plan (public data)."""
+    # deferred: keeps `ybz --help` light
+    from . import plans
 
     with domain_errors(as_json):
         with get_database().read() as s:
@@ -137,6 +149,8 @@ def catalogue_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export an org's open catalogue: its published open resources."""
+    # deferred: keeps `ybz --help` light
+    from . import plans
 
     with domain_errors(as_json):
         with get_database().read() as s:

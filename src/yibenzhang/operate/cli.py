@@ -12,7 +12,6 @@ import typer
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, emit_json, err_console
 from ..db import get_database
 from ..i18n import N_
-from . import authorizations as auths
 
 operate_app = typer.Typer(help="Authorized operation (授权运营): authorizations and the sandbox.", no_args_is_help=True)
 
@@ -45,6 +44,8 @@ def authorize_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The authority authorizes an operator."""
+    # deferred: keeps `ybz --help` light
+    from . import authorizations as auths
 
     scopes = _resource_scopes(resources)
     try:
@@ -67,6 +68,8 @@ def list_cmd(state: str | None = typer.Option(None, "--state", help="有效 | �
              operator_org_id: int | None = typer.Option(None, "--operator"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Authorizations the acting user may read, newest first."""
+    # deferred: keeps `ybz --help` light
+    from . import authorizations as auths
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -82,6 +85,8 @@ def list_cmd(state: str | None = typer.Option(None, "--state", help="有效 | �
 @operate_app.command("show")
 def show_cmd(auth_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One authorization with its resources, term, state and history."""
+    # deferred: keeps `ybz --help` light
+    from . import authorizations as auths
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -91,6 +96,9 @@ def show_cmd(auth_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt)
 
 
 def _act(name: str, auth_id: int, reason: str, as_user: str | None, as_json: bool) -> None:
+    # deferred: keeps `ybz --help` light
+    from . import authorizations as auths
+
     act = {"suspend": auths.suspend, "resume": auths.resume, "revoke": auths.revoke}[name]
     with domain_errors(as_json):
         actor = acting_as(as_user)

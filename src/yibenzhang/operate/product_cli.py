@@ -13,7 +13,6 @@ import typer
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from ..db import get_database
 from ..errors import NotFound
-from . import accounting, compliance, products, valuation
 
 product_app = typer.Typer(help="Data products (数据产品): review, registration, certificates, pricing, 入表.",
                           no_args_is_help=True)
@@ -34,6 +33,8 @@ def _json_arg(raw: str, what: str) -> Any:
 def list_cmd(state: str | None = typer.Option(None, "--state"), limit: int = typer.Option(50, "--limit"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Products the acting user may read, newest first."""
+    # deferred: keeps `ybz --help` light
+    from . import products
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -56,6 +57,8 @@ def create_cmd(
     price_fen: int = typer.Option(0, "--price-fen"), as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Create a product from released sandbox runs (operator users)."""
+    # deferred: keeps `ybz --help` light
+    from . import products
 
     data = {"name": name, "kind": kind, "description": description, "use": use, "scenario": scenario,
             "source_run_ids": runs, "pi_consent": bool(pi_consent_ref), "pi_consent_ref": pi_consent_ref,
@@ -88,6 +91,8 @@ def show_cmd(product_id: int, as_user: str | None = AsOpt, as_json: bool = JsonO
 @product_app.command("review")
 def review_cmd(product_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Submit for compliance review; the automatic checks answer at once."""
+    # deferred: keeps `ybz --help` light
+    from . import compliance
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -113,6 +118,8 @@ def signoff_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The authority's reviewer signs off items 1, 2, 5 and 7 of the current review."""
+    # deferred: keeps `ybz --help` light
+    from . import compliance
 
     parsed = []
     for raw in items:
@@ -255,6 +262,8 @@ def value_cmd(product_id: int, method: str = typer.Option(..., "--method", help=
               inputs: str = typer.Option(..., "--inputs", help="JSON inputs, inline or @FILE."),
               as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Value a product; the inputs and their SM3 digest are kept so the figure can be reproduced."""
+    # deferred: keeps `ybz --help` light
+    from . import valuation
 
     data = _json_arg(inputs, "--inputs")
     with domain_errors(as_json):
@@ -270,6 +279,8 @@ def book_cmd(product_id: int, intention: str = typer.Option(..., "--intention", 
              export: Path | None = typer.Option(None, "--export", help="Write the product's 入表 lines (.xlsx/.csv)."),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """入表: classify a product (无形资产 / 存货) and split its costs (capitalised / expensed)."""
+    # deferred: keeps `ybz --help` light
+    from . import accounting
 
     items = []
     for raw in costs:

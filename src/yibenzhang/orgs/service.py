@@ -22,7 +22,6 @@ from ..db import utcnow
 from ..enums import ADMIN_ROLES, ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
 from ..errors import Conflict, DomainError, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger_service
-from . import sessions
 from .credentials import is_locked, password_errors
 from .model import ApiToken, Org, Region, RoleAssignment, User
 
@@ -269,6 +268,8 @@ def assign_role(session: Session, actor: Actor, username: str, spec: RoleSpec) -
 
 def revoke_role(session: Session, actor: Actor, username: str, role_value: str) -> int:
     """Take every assignment of one role from a user; the user's sessions end."""
+    # deferred: keeps `ybz --help` light
+    from . import sessions
 
     require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
     user = get_user_by_name(session, username)
@@ -292,6 +293,8 @@ def revoke_role(session: Session, actor: Actor, username: str, role_value: str) 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
     """The system administrator enables or disables an account; disabling ends its sessions."""
+    # deferred: keeps `ybz --help` light
+    from . import sessions
 
     require(can_administer_system(actor), "启用或停用用户")
     user = get_user_by_name(session, username)

@@ -13,7 +13,6 @@ from sqlalchemy.orm import Session
 from ..access import Actor
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from ..db import get_database
-from . import objections as svc
 
 objection_app = typer.Typer(help="Objections (异议): dispute a value, answer, correct, escalate.",
                             no_args_is_help=True)
@@ -42,6 +41,8 @@ def list_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Objections the acting user may read, newest first."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -58,6 +59,8 @@ def list_cmd(
 @objection_app.command("show")
 def show_cmd(objection_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One objection with its deadlines, state and every step (readers only)."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -78,6 +81,8 @@ def file_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Dispute a value or a row of a resource you can see."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     row_key = _key_pairs(keys)
     with domain_errors(as_json):
@@ -131,6 +136,8 @@ def decide_cmd(
 @objection_app.command("escalate")
 def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Escalate every objection overdue today (what the daily job runs)."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -143,6 +150,8 @@ def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
 def counts_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """Per provider org: total, open, overdue, closed on time, closed late."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -154,6 +163,8 @@ def counts_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | 
 
 def _act(as_user: str | None, as_json: bool, fn: Callable[[Session, Actor, ModuleType], Any]) -> None:
     """Run one act in a write transaction and print the objection as it now stands."""
+    # deferred: keeps `ybz --help` light
+    from . import objections as svc
 
     with domain_errors(as_json):
         actor = acting_as(as_user)

@@ -13,7 +13,6 @@ import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, emit_json, err_console
 from ..db import get_database
-from . import grants as G
 
 share_app = typer.Typer(help="Sharing (数据共享): requests, decisions, grants, usage, seals.", no_args_is_help=True)
 
@@ -110,6 +109,8 @@ def grants_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Grants the acting user may see (consumer side, provider side, authority, auditors)."""
+    # deferred: keeps `ybz --help` light
+    from . import grants as G
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -125,6 +126,8 @@ def revoke_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider side revokes a grant; its next call is refused."""
+    # deferred: keeps `ybz --help` light
+    from . import grants as G
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -141,6 +144,8 @@ def usage_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Calls, rows and refusals per grant the acting user may see (counts only, never values)."""
+    # deferred: keeps `ybz --help` light
+    from . import grants as G
 
     db = get_database()
     with domain_errors(as_json):
