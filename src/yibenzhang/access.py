@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from .config import get_security
 from .enums import Role
 from .errors import PermissionDenied
 
@@ -115,8 +116,6 @@ def can_manage_org(actor: Actor, region_path: str) -> bool:
 
 
 def _legacy(actor: Actor, power: str) -> bool:
-    from .config import get_security
-
     if actor.is_platform:  # the platform itself (ybz init, the demo, jobs) is not a person
         return True
     return actor.is_admin and power in get_security().legacy_admin_powers

@@ -16,6 +16,7 @@ from . import __version__, plugins
 from .apidocs import mount_docs
 from .errors import DomainError, FieldError, NotFound, StorageFull, StoreUnavailable, ValidationFailed, is_no_space
 from .registry import module_available
+from .web.headers import SecurityHeaders
 
 PROBLEM = "application/problem+json"
 log = logging.getLogger(__name__)
@@ -36,6 +37,7 @@ def _is_page(request: Request) -> bool:
 async def _page_error(request: Request, exc: DomainError) -> Response:
     from starlette.concurrency import run_in_threadpool
 
+    # deferred: keeps jinja2 out of this module's import
     from .web.render import error_page
 
     return await run_in_threadpool(error_page, request, exc)  # it resolves the actor (the store)
@@ -165,7 +167,6 @@ def create_app() -> FastAPI:
         from .share.fastpath import DataServiceFastPath
 
         app.add_middleware(DataServiceFastPath)
-    from .web.headers import SecurityHeaders
 
     app.add_middleware(SecurityHeaders)  # issue 23: outermost, so every response carries them
     app.add_middleware(ops.Operations)  # issue 14: request ids, latency by route, JSON access log

@@ -40,7 +40,11 @@ import typer
 from cryptography.hazmat.primitives import hashes
 
 from .clikit import JsonOpt, domain_errors, emit
+from .config import get_settings, reset_settings
+from .db import __file__ as db_file
+from .db import get_database, make_engine, migrate, reset_databases
 from .errors import Conflict, ValidationFailed
+from .ledger import service as ledger
 
 FORMAT = "yibenzhang-backup"
 VERSION = 1
@@ -270,6 +274,7 @@ def _copy_zone_s3(store: Any, batches: list[tuple[str, str]], out: Path) -> dict
 
 def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[str, Any]:
     """The batch folders the snapshot references, and the zone's other files (not batch folders)."""
+    # deferred: keeps `ybz --help` light
     from .zone.store import get_store
 
     store = get_store()
@@ -297,9 +302,6 @@ def _copy_zone(zone: Path, batches: list[tuple[str, str]], out: Path) -> dict[st
 
 
 def create_backup(target: Path, pg_method: str = "auto") -> dict[str, Any]:
-    from .config import get_settings
-    from .db import get_database
-
     settings = get_settings()
     target = target.resolve()
     _check_target(target)
@@ -396,7 +398,6 @@ def _pg_is_empty(url: str) -> bool:
 def _alembic_config(url: str, conn: Any) -> Any:
     from alembic.config import Config
 
-    from .db import __file__ as db_file
 
     cfg = Config()
     cfg.set_main_option("script_location", str(Path(db_file).parent / "migrations"))
@@ -410,7 +411,6 @@ def _upgrade_to(url: str, heads: list[str]) -> None:
     from alembic import command
     from alembic.script import ScriptDirectory
 
-    from .db import make_engine
 
     engine = make_engine(url)
     try:
@@ -515,7 +515,6 @@ def _counts(url: str) -> dict[str, int]:
 
 def _undo_restore(home: Path, zone: Path, keys: Path, url: str, backend: str) -> None:
     """Take back a restore that failed half-way: the home was empty before, so empty it again."""
-    from .db import reset_databases
 
     reset_databases()
     for root in (zone, keys):
@@ -539,6 +538,7 @@ def _undo_restore(home: Path, zone: Path, keys: Path, url: str, backend: str) ->
 def _upload_zone(store: Any, folder: Path, manifest: dict[str, Any]) -> None:
     """Write the backup's zone files back to an S3 zone, each object read back and checked
     against the manifest's SM3 digest and size (what arrived, not what was sent)."""
+    # deferred: keeps `ybz --help` light
     from .zone.storage import sm3_files
 
     files = manifest["files"]
@@ -554,9 +554,13 @@ def _check_batch_digests() -> None:
     """Every restored published batch's files have the SM3 digest its manifest row recorded."""
     from sqlalchemy import select
 
-    from .db import get_database
+    # deferred: keeps `ybz --help` light
     from .zone.model import Batch, BatchStatus
+
+    # deferred: keeps `ybz --help` light
     from .zone.storage import sm3_files
+
+    # deferred: keeps `ybz --help` light
     from .zone.store import get_store
 
     store = get_store()
@@ -572,11 +576,9 @@ def _check_batch_digests() -> None:
 
 
 def restore_backup(source: Path) -> dict[str, Any]:
-    from .config import get_settings, reset_settings
-    from .db import get_database, migrate, reset_databases
-
     source = source.resolve()
     manifest = read_manifest(source)
+    # deferred: keeps `ybz --help` light
     from .zone.store import get_store
 
     home = Path(os.environ.get("YBZ_HOME", "./ybz-data")).resolve()
@@ -640,7 +642,6 @@ def restore_backup(source: Path) -> dict[str, Any]:
             for e in store.files():
                 store.delete_file(e.relative)
         raise
-    from .ledger import service as ledger
 
     with get_database().read() as s:
         report = ledger.verify(s)

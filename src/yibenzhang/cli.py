@@ -8,7 +8,16 @@ from pathlib import Path
 
 import typer
 
+from . import plugins
 from .clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from .config import get_settings
+from .db import get_database
+from .enums import REGION_ROLES, Role
+from .errors import ValidationFailed
+from .ledger import service as ledger
+from .ops import log_config, prepare_multiprocess
+from .orgs import service as orgs
+from .registry import load
 
 app = typer.Typer(help="一本账 Yibenzhang — a region's integrated public data resource system.",
                   no_args_is_help=True, pretty_exceptions_enable=False)
@@ -25,6 +34,7 @@ app.add_typer(ledger_app, name="ledger")
 @app.command()
 def init(as_json: bool = JsonOpt) -> None:
     """Create YBZ_HOME, the database (migrations) and the zone folder. Safe to run again."""
+    # deferred: keeps `ybz --help` light
     from .setup import initialize
 
     with domain_errors(as_json):
@@ -43,7 +53,7 @@ def serve(
     """Serve the API, the public portal and the console (several workers behave as one)."""
     import uvicorn
 
-    from .ops import log_config, prepare_multiprocess
+    # deferred: keeps `ybz --help` light
     from .setup import initialize
 
     if demo and os.environ.get("YBZ_MFA_REQUIRED_ROLES") is None:
@@ -54,12 +64,12 @@ def serve(
         typer.echo("演示模式：管理员登录不要求动态验证码（YBZ_MFA_REQUIRED_ROLES 为空）")
     initialize()
     if demo:
+        # deferred: keeps `ybz --help` light
         from .demo import load_demo_if_empty, show_summary
 
         summary = load_demo_if_empty()
         if summary:
             show_summary(summary)
-    from .config import get_settings
 
     if workers > 1 and not os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
         # every worker writes its metric values here; any worker's /metrics sums them
@@ -72,7 +82,10 @@ def serve(
 @app.command()
 def demo(seed: int = typer.Option(2026, "--seed"), as_json: bool = JsonOpt) -> None:
     """Load the demo province (deterministic for a seed) and print its users."""
+    # deferred: keeps `ybz --help` light
     from .demo import load_demo, show_summary
+
+    # deferred: keeps `ybz --help` light
     from .setup import initialize
 
     with domain_errors(as_json):
@@ -91,9 +104,6 @@ def user_add(
     as_json: bool = JsonOpt,
 ) -> None:
     """Add a user with roles. Org roles take the org's USCC, the reviewer role a region code."""
-    from .db import get_database
-    from .enums import REGION_ROLES, Role
-    from .orgs import service as orgs
 
     specs = []
     for raw in role:
@@ -117,8 +127,6 @@ def token_create(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Create an API token for USER. The token is printed once; only its digest is stored."""
-    from .db import get_database
-    from .orgs import service as orgs
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -130,8 +138,6 @@ def token_create(
 @ledger_app.command("verify")
 def ledger_verify(as_json: bool = JsonOpt) -> None:
     """Walk the evidence chain; exit 1 and name the first break if anything was altered."""
-    from .db import get_database
-    from .ledger import service as ledger
 
     with get_database().read() as s:
         report = ledger.verify(s)
@@ -161,8 +167,7 @@ def ledger_access_log(
     items, how many rows, by which exit — never a value."""
     from datetime import datetime
 
-    from .db import get_database
-    from .errors import ValidationFailed
+    # deferred: keeps `ybz --help` light
     from .ledger import access_log
 
     with domain_errors(as_json):
@@ -191,6 +196,7 @@ def bench(
     xlsx: bool = typer.Option(False, "--xlsx", help="ingest: an 8-column XLSX instead of the CSV (issue 15)."),
 ) -> None:
     """Run a benchmark and print its figures (median of runs, ratio to the baseline)."""
+    # deferred: keeps `ybz --help` light
     from .bench import run_benchmark
 
     if workers:
@@ -206,8 +212,6 @@ def _register_plugins() -> None:
     """Attach every plugin's commands (`ybz_commands`): a Typer app as a group, a function as a
     command; "group name" adds to another plugin's group. A stage absent from this installation is
     skipped."""
-    from . import plugins
-    from .registry import load
 
     wanted = [(path, target) for answer in plugins.results("ybz_commands") for path, target in answer.items()]
     groups: dict[str, typer.Typer] = {}

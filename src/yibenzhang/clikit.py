@@ -15,7 +15,9 @@ from rich.markup import escape
 from rich.table import Table
 
 from .access import Actor
+from .db import get_database
 from .errors import DomainError
+from .orgs import service as orgs
 
 console = Console()
 err_console = Console(stderr=True)
@@ -30,8 +32,6 @@ def acting_as(as_user: str | None) -> Actor:
     then check like any other caller's)."""
     if not as_user:
         return Actor.system()
-    from .db import get_database
-    from .orgs import service as orgs
 
     with get_database().read() as s:
         return orgs.actor_for(s, orgs.get_user_by_name(s, as_user))

@@ -32,6 +32,7 @@ from .catalog import service as catalog
 from .catalog.model import DutyChange, ListEntry, Resource, ResourceItem, ResourceRelation, System
 from .catalog.schemas import DutyChangeIn, ItemIn, ListEntryIn, ResourceIn, SystemIn
 from .catalog.taxonomy import ITEMS as TAXONOMY
+from .clikit import emit
 from .codes import make_uscc
 from .config import get_settings
 from .db import Database, get_database
@@ -42,6 +43,7 @@ from .ledger import service as ledger
 from .orgs import service as orgs
 from .orgs.model import Org, Region
 from .orgs.service import RoleSpec
+from .registry import load
 from .workdays import add_workdays
 
 # The fixed "today" of the demo's story: publish dates and duty-change dates count back from it.
@@ -275,8 +277,6 @@ DEMO_EXTENSIONS = (
 
 
 def _extensions(db: Database, seed: int) -> dict[str, Any]:
-    from .registry import load
-
     summary: dict[str, Any] = {}
     for target in DEMO_EXTENSIONS:
         fn = load(target)
@@ -397,6 +397,7 @@ def rows_plan(w: World, resources: list[ResourcePlan]) -> list[tuple[ResourcePla
 def _collect_rows(w: World, resources: list[ResourcePlan], seed: int) -> dict[str, Any]:
     """Synthetic rows through the real pipeline, as each provider's steward (batches, rejects,
     quality runs and ledger events are real)."""
+    # deferred: keeps duckdb, httpx, sqlglot out of this module's import
     from .collect.pipeline import ingest_arrow
 
     db = get_database()
@@ -535,7 +536,6 @@ USERS_TITLE = N_("演示用户（密码仅供演示）")
 
 def show_summary(summary: dict[str, Any], as_json: bool = False) -> None:
     """Print the summary, then the user table with the demo passwords."""
-    from .clikit import emit
 
     if as_json:
         emit(summary, True)

@@ -13,6 +13,8 @@ from .crypto import constant_time_equal
 from .db import Database, get_database
 from .errors import PermissionDenied, Unauthenticated
 from .i18n import normalize_lang
+from .orgs import service as orgs
+from .orgs import sessions
 
 SESSION_COOKIE = "ybz_session"
 CSRF_HEADER = "X-CSRF-Token"
@@ -38,12 +40,14 @@ def _oidc_token(raw: str) -> bool:
     """A JWT where an OpenID Provider's access tokens are accepted (issue 18)."""
     if raw.count(".") != 2:  # the platform's own tokens (ybz_…) have no dots: no cost on their path
         return False
+    # deferred: keeps authlib, httpx, joserfc out of this module's import
     from .sso import api_tokens
 
     return api_tokens.looks_like_jwt(raw) and bool(api_tokens.api_providers())
 
 
 def _oidc_user(session: Session, raw: str) -> Any:
+    # deferred: keeps authlib, httpx, joserfc out of this module's import
     from .sso import api_tokens
 
     try:
@@ -60,8 +64,6 @@ def resolve_actor(request: Request) -> Actor:
     cached = getattr(request.state, "actor", None)
     if cached is not None:
         return cached
-    from .orgs import service as orgs
-    from .orgs import sessions
 
     lang = request_lang(request)
     auth = request.headers.get("authorization", "")

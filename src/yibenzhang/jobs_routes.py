@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from . import jobs
 from .access import Actor
+from .collect import pull
 from .db import get_database
 from .deps import read_session, require_user
 from .params import Id, Key, LongText, Text
@@ -52,8 +53,6 @@ class ScheduleIn(BaseModel):
 @router.get("/api/v1/resources/{resource_id}/schedules")
 def list_schedules(resource_id: Key, actor: Actor = Depends(require_user),
                    s: Session = Depends(read_session)) -> list[dict[str, Any]]:
-    from .collect import pull
-
     return [pull.schedule_dict(s, x) for x in pull.list_schedules(s, actor, resource_id)]
 
 
@@ -61,7 +60,6 @@ def list_schedules(resource_id: Key, actor: Actor = Depends(require_user),
 def create_schedule(resource_id: Key, body: ScheduleIn, actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """A scheduled database pull; the URL (with its password) is stored SM4-encrypted and never
     returned."""
-    from .collect import pull
 
     with get_database().write() as s:
         sched = pull.create_schedule(s, actor, resource_id, url=body.url, table=body.table, query=body.query,
@@ -71,7 +69,5 @@ def create_schedule(resource_id: Key, body: ScheduleIn, actor: Actor = Depends(r
 
 @router.post("/api/v1/schedules/{schedule_id}/run")
 def run_schedule(schedule_id: Id, actor: Actor = Depends(require_user)) -> dict[str, Any]:
-    from .collect import pull
-
     with get_database().write() as s:
         return jobs.job_dict(pull.run_schedule_now(s, actor, schedule_id))

@@ -30,6 +30,10 @@ from typing import Any
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from .config import get_settings
+from .db import get_database
+from .jobs import Job, JobStatus
+
 REQUEST_ID: contextvars.ContextVar[str] = contextvars.ContextVar("ybz_request_id", default="-")
 _GOOD_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
 access_log = logging.getLogger("yibenzhang.access")
@@ -75,8 +79,6 @@ def _queue_collector() -> Any:
         def collect(self) -> Any:
             from sqlalchemy import func, select
 
-            from .db import get_database
-            from .jobs import Job, JobStatus
 
             g = GaugeMetricFamily("ybz_job_queue_depth", "Jobs in the queue, by state (from the metadata store)",
                                   labels=["state"])
@@ -142,17 +144,15 @@ def _check(fn: Any) -> str:
 def _database() -> None:
     from sqlalchemy import text
 
-    from .db import get_database
 
     with get_database().engine.connect() as conn:
         conn.execute(text("SELECT 1")).scalar()
 
 
 def _zone() -> None:
-    from .config import get_settings
-
     settings = get_settings()
     if settings.zone_on_s3:  # object storage: the bucket must answer a listing of the zone's prefix
+        # deferred: keeps `ybz --help` light
         from .zone.store import get_store
 
         get_store().check()
@@ -167,7 +167,7 @@ def _zone() -> None:
 def _engine() -> None:
     """DuckDB runs in this process (a query on an in-memory connection: the zone's own check is
     the zone's); Spark Connect must accept a connection."""
-    from .config import get_settings
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .zone.engine import literal_rows
 
     if literal_rows("SELECT 1") != [(1,)]:

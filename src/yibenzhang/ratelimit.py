@@ -29,7 +29,7 @@ from sqlalchemy import BigInteger, Float, String, delete, func, select, text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .db import Base, Database
+from .db import Base, Database, get_database
 
 # The clock of the metadata-store counters (seconds since the epoch); tests may replace it.
 Clock = Callable[[], float]
@@ -205,8 +205,6 @@ def hit(db: Database, scope: str, key: str, limit: int, per_seconds: int = 60) -
 def reset(db: Database | None = None) -> None:
     """Forget every window (tests, and `ybz` maintenance); with no `db`, the current store's."""
     if db is None:
-        from .db import get_database
-
         db = get_database()
     limits_for(db).reset()
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from .catalog.taxonomy import seed_categories
 from .config import get_settings
 from .db import get_database, migrate
+from .ledger.service import _locked_anchor
 from .registry import module_available
 
 
@@ -22,8 +24,6 @@ def initialize() -> dict[str, Any]:
         from .zone.storage import clean_leftovers
 
         leftovers = clean_leftovers(settings.zone)
-    from .catalog.taxonomy import seed_categories
-    from .ledger.service import _locked_anchor
 
     with get_database().write() as s:
         added = seed_categories(s)

@@ -30,11 +30,13 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import DutyChange
+from ..codes import uscc_errors
 from ..config import get_settings
 from ..db import utcnow
 from ..enums import ChineseEnum, OrgKind, Role
 from ..errors import Conflict, ErrorBag, NotFound
 from ..ledger import service as ledger
+from ..open.model import OpenPlanEntry
 from ..orgs.model import Org, Region
 from ..registry import load, module_available
 from ..workdays import add_workdays
@@ -228,8 +230,6 @@ def create_firm(session: Session, actor: Actor, name: str, uscc: str | None = No
     text = _text(bag, "name", name, limit=NAME_MAX)
     code = (uscc or "").strip().upper() or None
     if code is not None:
-        from ..codes import uscc_errors
-
         bag.errors.extend(uscc_errors(code))
     bag.raise_if_any()
     assert text is not None
@@ -530,8 +530,6 @@ def _open_plan_entries(session: Session, orgs: list[Org], start: date, end: date
     month, day = _month_day("open_plan_due_month_day", OPEN_PLAN_DUE_DEFAULT)
     planned: dict[tuple[int, int], date] = {}
     if module_available("yibenzhang.open.model"):
-        from ..open.model import OpenPlanEntry
-
         rows = session.execute(select(OpenPlanEntry.org_id, OpenPlanEntry.year, func.min(OpenPlanEntry.created_at))
                                .where(OpenPlanEntry.org_id.in_([o.id for o in orgs] or [-1]))
                                .group_by(OpenPlanEntry.org_id, OpenPlanEntry.year)).all()
@@ -671,6 +669,7 @@ def handlers(session: Session, actor: Actor) -> list[dict[str, Any]]:
 
 
 def parse_format(fmt: str) -> str:
+    # deferred: keeps icalendar out of this module's import
     from .calendar_export import FORMATS
 
     value = (fmt or "").strip().lower()

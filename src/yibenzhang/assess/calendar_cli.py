@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
 
 calendar_app = typer.Typer(help="Compliance calendar (合规日历): PI audits, firms, recurring duties, reminders.",
                            no_args_is_help=True)
@@ -28,7 +29,7 @@ def list_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every duty the acting user may see, by due date."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -53,8 +54,10 @@ def export_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Export the calendar as iCalendar (.ics), CSV or XLSX."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
+
+    # deferred: keeps icalendar out of this module's import
     from .calendar_export import export
 
     with domain_errors(as_json):
@@ -77,7 +80,7 @@ def export_cmd(
 @calendar_app.command("handlers")
 def handlers_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Personal-information handlers: latest people count and next routine audit."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -95,7 +98,7 @@ def people_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Record how many people's personal information an org processes."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -111,7 +114,7 @@ def people_cmd(
 def history_cmd(org_id: int = typer.Argument(..., help="Org id."), as_user: str | None = AsOpt,
                 as_json: bool = JsonOpt) -> None:
     """An org's recorded people counts, newest first."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -125,7 +128,7 @@ def history_cmd(org_id: int = typer.Argument(..., help="Org id."), as_user: str 
 def firm_cmd(name: str = typer.Argument(..., help="Firm name."), uscc: str | None = typer.Option(None, "--uscc"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Register an audit firm (the authority)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -140,7 +143,7 @@ def firm_cmd(name: str = typer.Argument(..., help="Firm name."), uscc: str | Non
 def audits_cmd(org_id: int | None = typer.Option(None, "--org"), open_only: bool = typer.Option(False, "--open"),
                as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Audits the acting user may see."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -160,7 +163,7 @@ def audit_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Open the next routine audit, or record a regulator's order (due in 90 working days)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -178,7 +181,7 @@ def audit_cmd(
 @calendar_app.command("assign")
 def assign_cmd(audit_id: int, firm_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Entrust an audit to a firm (at most 3 times in a row for one handler)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -195,7 +198,7 @@ def extend_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Record an approved extension of an audit."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -211,7 +214,7 @@ def extend_cmd(
 def complete_cmd(audit_id: int, on: str | None = typer.Option(None, "--on", help="Completion date (default today)."),
                  as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Mark an audit completed: the next routine audit counts from this date."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -224,7 +227,7 @@ def complete_cmd(audit_id: int, on: str | None = typer.Option(None, "--on", help
 @calendar_app.command("remind")
 def remind_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Make today's reminders now (the daily job does the same)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):
@@ -238,7 +241,7 @@ def remind_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
 def reminders_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | None = AsOpt,
                   as_json: bool = JsonOpt) -> None:
     """Reminders the acting user may see, newest first."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import calendar as svc
 
     with domain_errors(as_json):

@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
+from ..db import get_database
 from ..i18n import translate
 
 
@@ -40,7 +41,7 @@ def assess_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The KPI table of the platform, a region or an org, computed from the platform's records."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import kpis
 
     day = _day(on)
@@ -78,7 +79,7 @@ def list_cmd(history: bool = typer.Option(False, "--history", help="Every versio
              scope: str | None = typer.Option(None, "--scope", help="'platform' or a division code."),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Targets in force today (or their whole history)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import model as svc
 
     with domain_errors(as_json):
@@ -99,7 +100,7 @@ def set_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Add a target (the authority: admin or the scope's reviewer)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import model as svc
 
     due_on, start = _day(due), _day(effective_from)
@@ -122,7 +123,7 @@ def revise_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Change a target: the old version ends the day before, a new one starts (history kept)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import model as svc
 
     due_on, start = _day(due), _day(effective_from)
@@ -137,7 +138,7 @@ def revise_cmd(
 @target_app.command("retire")
 def retire_cmd(target_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Stop a target from today (its history stays)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import model as svc
 
     with domain_errors(as_json):
@@ -151,7 +152,7 @@ def retire_cmd(target_id: int, as_user: str | None = AsOpt, as_json: bool = Json
 def seed_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Add the targets the sources name (1000亿 / 1500亿 records, 20,000 / 25,000 open datasets,
     full catalogue coverage); idempotent."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import model as svc
 
     with domain_errors(as_json):

@@ -78,6 +78,7 @@ def xlsx(data: dict[str, Any], lang: str = "zh") -> bytes:
 
 def report_html(data: dict[str, Any], lang: str = "zh") -> str:
     """The printable report: self-contained (styles inline), readable on paper."""
+    # deferred: keeps fastapi, jinja2 out of this module's import
     from ..web.render import env
 
     return env.get_template("assess/report.html").render(

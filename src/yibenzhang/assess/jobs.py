@@ -10,14 +10,13 @@ from typing import Any
 from ..access import Actor
 from ..db import Database
 from ..jobs import daily
+from .calendar import generate_reminders
 
 REMIND_JOB = "calendar.reminders"
 REMIND_AT = time(0, 30)
 
 
 def remind_job(db: Database, job: Any = None) -> dict[str, Any]:
-    from .calendar import generate_reminders
-
     with db.write() as s:
         return generate_reminders(s, Actor.system())
 

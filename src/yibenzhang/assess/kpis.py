@@ -56,8 +56,13 @@ from ..i18n import N_
 from ..open.datasets import open_condition
 from ..orgs.model import Org, Region
 from ..quality import scores as qscores
+from ..quality.model import QualityRun
+from ..quality.objections import Objection as O
+from ..quality.objections import ObjectionState as St
 from ..registry import load, module_available
+from ..share.grants import GrantUsage
 from ..workdays import is_workday, workdays_between
+from ..zone.model import Batch, BatchStatus
 from .model import PLATFORM, TARGET_METRICS, Target
 
 LOCAL_TZ = ZoneInfo("Asia/Shanghai")  # dates of data and deadlines are China dates
@@ -248,7 +253,6 @@ class Freshness:
 def _newest_subquery(since: datetime | None = None) -> Any:
     """Per resource: its newest published batch's time (`at`) and, given `since`, the rows its
     published batches brought from then on (`recent`) — one pass over the batch manifest."""
-    from ..zone.model import Batch, BatchStatus
 
     at = func.coalesce(Batch.published_at, Batch.created_at)
     cols = [Batch.resource_id.label("rid"), func.max(at).label("at")]
@@ -301,7 +305,7 @@ def _resources(session: Session, scope: Scope, day: date, out: dict[int, dict[st
 def _quality(session: Session, scope: Scope, out: dict[int, dict[str, Any]]) -> None:
     """quality.scores.weighted_average's overall score as sums per org (each resource's latest run,
     weight max(rows, 1), runs without an overall score left out), so regions fold by addition."""
-    from ..quality.model import QualityRun
+    # deferred: keeps httpx out of this module's import
     from ..quality.service import score_run_ids
 
     latest = score_run_ids()  # current-state runs: a resource's score covers all its live rows
@@ -351,6 +355,7 @@ def _share(session: Session, scope: Scope, day: date, out: dict[int, dict[str, A
            days: dict[int, list[int]]) -> None:
     if not module_available("yibenzhang.share.requests"):
         return
+    # deferred: keeps gmssl out of this module's import
     from ..share.requests import PENDING, RequestState, ShareRequest
 
     last_on, late = _decision_columns(session)
@@ -386,8 +391,6 @@ def _share(session: Session, scope: Scope, day: date, out: dict[int, dict[str, A
             _add(out, org_id, "share_on_time", n - n_late)
             _add(out, org_id, "share_late", n_late)
     if module_available("yibenzhang.share.grants"):
-        from ..share.grants import GrantUsage
-
         usage = select(Resource.org_id, func.count()).select_from(GrantUsage).join(
             Resource, GrantUsage.resource_id == Resource.id).where(
             *_in_scope(scope, Resource.org_id, Resource.region_id)).group_by(Resource.org_id)
@@ -400,8 +403,6 @@ def _objections(session: Session, scope: Scope, day: date, out: dict[int, dict[s
     with objection_counts): 按时办结, 逾期办结, open within the deadline, open and overdue."""
     if not module_available("yibenzhang.quality.objections"):
         return
-    from ..quality.objections import Objection as O
-    from ..quality.objections import ObjectionState as St
 
     pending_over = and_(O.state == St.PENDING.value, O.answer_due < day)
     accepted_over = and_(O.state == St.ACCEPTED.value, O.correct_due < day)
@@ -510,7 +511,6 @@ def fold(c: Collected, org_ids: Iterable[int]) -> dict[str, Any]:
 def trends(session: Session, scope: Scope) -> dict[str, Any]:
     """Records collected per month (published batches) and open datasets over time (cumulative
     count of today's open datasets by the month they were published)."""
-    from ..zone.model import Batch, BatchStatus
 
     at = func.coalesce(Batch.published_at, Batch.created_at)
     month = _month(session, at)

@@ -29,6 +29,8 @@ from ..catalog.model import DutyChange, Resource
 from ..enums import ResourceStatus
 from ..i18n import N_
 from ..orgs.model import Org
+from ..quality.model import QualityRun
+from ..quality.objections import Objection, ObjectionState
 from ..registry import module_available
 from . import kpis
 from .kpis import Collected, Freshness, Scope, _in_scope
@@ -99,6 +101,7 @@ def todos(session: Session, scope: Scope, day: date, stale_counts: dict[int, int
         _push(todo, org_id, "duty_change", {"id": ident, "occurred_on": occurred.isoformat(), "due_on": due.isoformat(),
                                             "link": "/console/duty-changes"})
     if module_available("yibenzhang.share.requests"):
+        # deferred: keeps gmssl out of this module's import
         from ..share.requests import RequestState, ShareRequest
 
         rows = session.execute(
@@ -110,8 +113,6 @@ def todos(session: Session, scope: Scope, day: date, stale_counts: dict[int, int
             _push(todo, org_id, "share_request", {"id": ident, "due_on": due.isoformat(),
                                                   "link": f"/console/share/{ident}"})
     if module_available("yibenzhang.quality.objections"):
-        from ..quality.objections import Objection, ObjectionState
-
         st = ObjectionState
         rows = session.execute(
             select(Objection.id, Objection.org_id, Objection.state, Objection.answer_due, Objection.correct_due).where(
@@ -187,7 +188,6 @@ def org_resources(session: Session, actor: Actor, org_id: int, day: date | None 
                   limit: int = RESOURCE_LIMIT) -> dict[str, Any]:
     """An org's resources with status, record count, newest batch, freshness and latest quality
     score — the last level of the drill-down (region → org → resource)."""
-    from ..quality.model import QualityRun
 
     scope = kpis.resolve_scope(session, actor, None, org_id)
     day = day or kpis.today()
@@ -196,6 +196,7 @@ def org_resources(session: Session, actor: Actor, org_id: int, day: date | None 
                                   Resource.record_count, Resource.open_type)
                            .where(Resource.org_id == org_id).order_by(Resource.code).limit(limit)).all()
     newest = {rid: n for rid, _o, _c, n in kpis.newest_batches(session, scope, Resource.id.in_([r.id for r in rows]))}
+    # deferred: keeps httpx out of this module's import
     from ..quality.service import score_run_ids
 
     latest = score_run_ids(QualityRun.org_id == org_id)  # current-state runs, not the last batch's

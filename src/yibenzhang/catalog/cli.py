@@ -12,6 +12,12 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit, emit_json, err_console
+from ..db import get_database
+from ..errors import DomainError
+from ..orgs.service import get_org_by_uscc
+from . import service
+from .search import SearchQuery, search_resources
+from .service import resource_dict
 
 catalog_app = typer.Typer(help="The catalogue: list, show, search, review workflow, import, export.",
                           no_args_is_help=True)
@@ -28,7 +34,7 @@ def import_cmd(
 ) -> None:
     """Import FILE: rows without a code become drafts, rows with a code update that resource.
     Nothing is imported if any row is bad (unless --partial); exit 2 then."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from .io import ImportRejected, import_catalog
 
     data = file.read_bytes()
@@ -89,9 +95,7 @@ def export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export what the acting user may see."""
-    from ..db import get_database
-    from ..errors import DomainError
-    from ..orgs.service import get_org_by_uscc
+    # deferred: keeps `ybz --help` light
     from .io import export_catalog
 
     with domain_errors(as_json):
@@ -120,19 +124,19 @@ def create_cmd(
 ) -> None:
     """Create ONE draft resource as the acting user, from a file or by answering prompts (each
     answer checked at once, a bad one asked again with the reason). Refusals exit 2."""
-    from ..db import get_database
-    from . import service
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
         db = get_database()
         if source is not None:
+            # deferred: keeps `ybz --help` light
             from .io import create_from_file
 
             with db.write() as s:
                 resource = create_from_file(s, actor, source.read_bytes(), fmt)
                 view = service.view_for(s, actor, resource)
         else:
+            # deferred: keeps `ybz --help` light
             from .create_prompts import ask_resource
 
             data = ask_resource(db, actor)
@@ -157,6 +161,7 @@ def template_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Write the empty Excel template departments fill in."""
+    # deferred: keeps `ybz --help` light
     from .io import template_bytes
 
     data = template_bytes()
@@ -170,8 +175,6 @@ _SUMMARY_COLUMNS = ["code", "name", "org_name", "status", "version", "share_type
 
 
 def _summary(session: Any, resource: Any) -> dict[str, Any]:
-    from .service import resource_dict
-
     d = resource_dict(session, resource)
     return {k: d.get(k) for k in _SUMMARY_COLUMNS} | {"id": resource.id}
 
@@ -185,9 +188,6 @@ def list_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Resources the acting user may see, newest first."""
-    from ..db import get_database
-    from ..orgs.service import get_org_by_uscc
-    from . import service
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -200,8 +200,6 @@ def list_cmd(
 @catalog_app.command("show")
 def show_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One resource by code (or id): its metadata and items as the acting user sees them."""
-    from ..db import get_database
-    from . import service
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -214,8 +212,6 @@ def show_cmd(code: str, as_user: str | None = AsOpt, as_json: bool = JsonOpt) ->
 def search_cmd(q: str, limit: int = typer.Option(20, "--limit"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """Chinese full-text search over names, abstracts and items."""
-    from ..db import get_database
-    from .search import SearchQuery, search_resources
 
     with domain_errors(as_json):
         actor = acting_as(as_user)
@@ -226,9 +222,6 @@ def search_cmd(q: str, limit: int = typer.Option(20, "--limit"), as_user: str | 
 
 
 def _transition(code: str, as_user: str | None, as_json: bool, action: str, reason: str | None = None) -> None:
-    from ..db import get_database
-    from . import service
-
     with domain_errors(as_json):
         actor = acting_as(as_user)
         with get_database().write() as s:

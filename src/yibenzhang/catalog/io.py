@@ -38,6 +38,7 @@ from ..errors import DomainError, FieldError, NotFound, PermissionDenied, Valida
 from ..i18n import N_, translate
 from ..ledger import service as ledger
 from ..orgs.model import Org
+from ..textenc import detect_sample
 from . import service
 from .model import Resource
 from .schemas import ResourceIn
@@ -355,7 +356,6 @@ def _find_header(rows: list[list[Any]], columns: tuple[Column, ...], sheet: str)
 def decode_text(data: bytes) -> tuple[str, str]:
     """The file's text by the platform's one detector (textenc: BOM, strict UTF-8, then
     charset-normalizer; GBK read as GB18030), decoded strictly."""
-    from ..textenc import detect_sample
 
     try:
         encoding = detect_sample(data, full=True)
@@ -748,6 +748,7 @@ def export_catalog(session: Session, actor: Actor, fmt: str, *, org_id: int | No
                    status: str | None = None, base_url: str | None = None) -> bytes:
     fmt = fmt.lower()
     if fmt in ("dcat-ttl", "dcat-jsonld"):
+        # deferred: keeps rdflib out of this module's import
         from . import dcat
 
         return dcat.serialize(session, "turtle" if fmt == "dcat-ttl" else "json-ld", org_id=org_id,

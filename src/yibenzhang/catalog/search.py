@@ -140,6 +140,7 @@ def _jieba() -> Any:
                 jieba.setLogLevel(logging.WARNING)
                 tk = jieba.Tokenizer()
                 tk.initialize()
+                # deferred: keeps `ybz --help` light
                 from .taxonomy import ITEMS
 
                 terms = set(USER_TERMS)

@@ -8,6 +8,11 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
+from ..orgs.model import Org
+from ..orgs.service import get_org_by_uscc
+from . import service
+from .schemas import SystemIn
 
 system_app = typer.Typer(help="Information systems of an org: list, add.", no_args_is_help=True)
 COLUMNS = ["id", "org_uscc", "org_name", "name", "description"]
@@ -22,10 +27,6 @@ def _row(system: Any, org: Any) -> dict[str, Any]:
 def list_cmd(org: str | None = typer.Option(None, "--org", help="Only this org's systems (USCC)."),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Information systems, with their org."""
-    from ..db import get_database
-    from ..orgs.model import Org
-    from ..orgs.service import get_org_by_uscc
-    from . import service
 
     with domain_errors(as_json):
         acting_as(as_user)
@@ -41,10 +42,6 @@ def add_cmd(name: str = typer.Argument(..., help="The system's name, e.g. 人口
             description: str | None = typer.Option(None, "--description"),
             as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Register an information system of an org (its steward, or the platform); in the ledger."""
-    from ..db import get_database
-    from ..orgs.service import get_org_by_uscc
-    from . import service
-    from .schemas import SystemIn
 
     with domain_errors(as_json):
         actor = acting_as(as_user)

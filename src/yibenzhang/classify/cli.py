@@ -10,6 +10,7 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
+from ..db import get_database
 from ..errors import DomainError
 
 
@@ -28,7 +29,7 @@ def classify_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Suggest categories and grades for every item of RESOURCE (stored as suggestions for the steward)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import service
 
     with domain_errors(as_json):

@@ -22,6 +22,7 @@ from typing import Any
 
 from ..errors import DomainError, FieldError
 from ..i18n import N_
+from .categories import CATEGORIES
 
 ENV_VAR = "YBZ_GRADING_RULES"  # an authority's own rules file (DOMAIN §4: rules without code)
 DEFAULT_PATH = Path(__file__).resolve().parents[1] / "data" / "grading_rules.toml"
@@ -184,7 +185,7 @@ class GradingRules:
 def _catalogue() -> dict[str, Any]:
     """The recognizers' category catalogue (classify/categories.py), when it is installed."""
     try:
-        from .categories import CATEGORIES
+        pass
     except ImportError:
         return {}
     return dict(CATEGORIES)

@@ -33,7 +33,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from .. import crypto, plugins
 from ..config import get_settings
-from ..zone.engine import Connection, Function, install
+from ..zone.engine import Connection, Function, get_engine, install
 
 # --- cleaning: the same value written differently must mask (and pseudonymise) the same ----
 
@@ -559,7 +559,6 @@ def execute(sql: str, *, con: Connection | None = None, secret: str | None = Non
     """Run a masked SELECT (on `con`, or a fresh zone engine connection) and return Arrow."""
     own = con is None
     if con is None:
-        from ..zone.engine import get_engine
         con = get_engine().connect()
     try:
         for name, table in (tables or {}).items():

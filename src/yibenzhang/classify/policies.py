@@ -22,12 +22,15 @@ import pyarrow as pa
 from sqlglot import exp
 
 from ..access import Actor, require
-from ..errors import DomainError, FieldError
+from ..catalog.model import Resource
+from ..errors import DomainError, FieldError, NotFound
 from ..i18n import N_
+from ..ledger.access_log import record_read
 from ..zone import port
 from ..zone.engine import Connection
 from ..zone.functions import Function
 from ..zone.port import type_name
+from ..zone.service import can_read_rows, column_type, current_relation
 from . import masking
 from .categories import CATEGORIES, FAMILIES
 from .grading import GRADE_LABELS, parse_grade
@@ -418,7 +421,6 @@ def resource_items(session: Any, resource: Any) -> list[MaskItem]:
     unconfirmed item counts as ungraded: fail closed), the categories decided or suggested
     (classify.model) when there are any, else what the recognizers say from the item's name and
     description."""
-    from ..zone.service import column_type
 
     known = _stored_categories(session, resource)
     out = []
@@ -462,9 +464,6 @@ def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 2
     """The resource's current rows as they would leave by `exit_path` (insiders only: the
     provider's people and the platform). Field metadata says each column's grade and operator;
     schema metadata lists the denied columns."""
-    from ..catalog.model import Resource
-    from ..errors import NotFound
-    from ..zone.service import can_read_rows, current_relation
 
     limit = max(1, min(int(limit), PREVIEW_MAX))
     with db.read() as s:
@@ -480,7 +479,6 @@ def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 2
         return _annotate(pa.table({}), p)
     sql = p.sql(relation, {i.name: i.sql_type for i in items}, tail="ORDER BY _batch, _row LIMIT " + str(limit))
     table = masking.execute(sql)
-    from ..ledger.access_log import record_read
 
     with db.write() as s:  # issue 23: every read of rows is in the access log (names and counts only)
         record_read(s, actor, exit=f"preview:{exit_path}", resource_id=res_id, items=table.column_names,

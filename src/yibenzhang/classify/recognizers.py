@@ -26,8 +26,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import plugins, workdays
+from ..access import can_read_all, can_review, require
+from ..catalog.service import get_resource
+from ..orgs.model import Region
+from ..orgs.service import configured_province_prefixes
 from ..quality import validators
+from ..zone.engine import THREADS, get_engine
 from ..zone.port import type_name
+from ..zone.service import current_relation, quote
 from .categories import CATEGORIES
 from .names import NameHit, is_generic_name, is_negative_name, match_name
 
@@ -202,8 +208,6 @@ PARALLEL_MIN = 1 << 18  # a full scan this long runs the kernels on slices in th
 
 @lru_cache(maxsize=1)
 def _pool() -> ThreadPoolExecutor:
-    from ..zone.engine import THREADS
-
     return ThreadPoolExecutor(max(1, THREADS), thread_name_prefix="ybz-recognize")
 
 
@@ -733,7 +737,6 @@ def best(matches: list[Match]) -> Match | None:
 def can_classify(actor: Any, resource: Any, region_path: str) -> bool:
     """Insiders of the resource: the provider org's people, the region's reviewers (and those
     above), admins and auditors."""
-    from ..access import can_read_all, can_review
 
     return can_read_all(actor) or actor.acts_for_org(resource.org_id) or can_review(actor, region_path)
 
@@ -742,11 +745,6 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
                       full_scan: bool = False) -> dict[str, list[Match]]:
     """Categories of every item of a resource, from its current rows in the zone (a sample of
     `sample` rows, or every row with `full_scan`); items without rows by name and description."""
-    from ..access import require
-    from ..catalog.service import get_resource
-    from ..orgs.model import Region
-    from ..orgs.service import configured_province_prefixes
-    from ..zone.service import current_relation
 
     with db.read() as s:
         r = get_resource(s, actor, resource)
@@ -762,8 +760,6 @@ def classify_relation(relation: str, items: Sequence[tuple[str, str | None]], *,
                       full_scan: bool = False, provinces: Iterable[str] = ()) -> dict[str, list[Match]]:
     """Categories of the columns `items` ((name, description) pairs) of a DuckDB table expression,
     from a reservoir sample of `sample` rows (one pass, every row equally likely) or every row."""
-    from ..zone.engine import get_engine
-    from ..zone.service import quote
 
     if not items:
         return {}

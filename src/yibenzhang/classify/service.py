@@ -90,6 +90,7 @@ def _recognize(db: Database, actor: Actor, resource_id: int, sample: int, full_s
 
 def rows_available(db: Database, resource_id: int) -> int:
     """Rows of the resource's current data (0 when nothing was collected)."""
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..zone import service as zone
 
     with db.read() as s:

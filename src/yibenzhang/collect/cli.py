@@ -9,7 +9,9 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, err_console
+from ..db import get_database
 from ..errors import DomainError
+from ..registry import load
 
 LINE_SECONDS = 1.0
 
@@ -83,7 +85,7 @@ def collect_command(
 ) -> None:
     """Collect rows into a resource: `ybz collect RESOURCE FILE` or `--db URL --table T`;
     `ybz collect rejects BATCH -o FILE` saves a batch's reject file."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from .mapping import parse_map
 
     with domain_errors(as_json):
@@ -93,6 +95,7 @@ def collect_command(
             _save_rejects(db, actor, str(file) if file is not None else "", output, as_json)
             return
         if confirm is not None or discard is not None:
+            # deferred: keeps duckdb, sqlglot out of this module's import
             from ..zone import service as zone
 
             with db.write() as s:
@@ -106,14 +109,13 @@ def collect_command(
             bar.start()
         try:
             if db_url:
-                from ..registry import load
-
                 pull = load("yibenzhang.collect.pull:pull_database")
                 if pull is None:
                     raise DomainError("pull_unavailable", "本安装不含数据库归集（collect.pull）")
                 report = pull(db, actor, resource, db_url, table=table, query=query, since_column=since_column,
                               mode=mode, progress=update)
             elif file is not None:
+                # deferred: keeps duckdb, httpx, sqlglot out of this module's import
                 from .pipeline import ingest_file
 
                 report = ingest_file(db, actor, resource, file, fmt=fmt, encoding=encoding, sheet=sheet, mode=mode,
@@ -157,6 +159,7 @@ def _summary(report: dict[str, Any]) -> dict[str, Any]:
 def _save_rejects(db: Any, actor: Any, batch: str, output: Path | None, as_json: bool) -> None:
     import shutil
 
+    # deferred: keeps `ybz --help` light
     from .rejects import reject_file
 
     if not batch.isdigit():

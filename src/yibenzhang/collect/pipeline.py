@@ -31,7 +31,7 @@ from ..catalog.service import get_resource
 from ..config import get_settings
 from ..db import Database
 from ..enums import ResourceStatus
-from ..errors import DomainError, ErrorBag, StorageFull, is_no_space
+from ..errors import DomainError, ErrorBag, StorageFull, ValidationFailed, is_no_space
 from ..lineage import collect as lineage
 from ..zone.engine import EngineError, get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
@@ -39,7 +39,7 @@ from ..zone.service import publish_batch
 from ..zone.storage import Staging, crash_point, sm3_files
 from . import readers, rejects
 from .coerce import MACROS, ItemSpec, Plan
-from .mapping import resolve
+from .mapping import resolve, suggest
 from .model import ColumnMapping
 
 log = logging.getLogger(__name__)
@@ -449,8 +449,6 @@ def check_columns(db: Database, actor: Actor, resource: int | str, path: str | P
     """Read only the file's header (a CSV's first line, an XLSX sheet's header rows) and check
     `mapping` (or the names alone) against the items. Unreadable files raise as the ingest would.
     `known`: an earlier check of the same file, whose columns are taken instead of reading again."""
-    from ..errors import ValidationFailed
-    from .mapping import suggest
 
     path = Path(path)
     target = _target(db, actor, resource)

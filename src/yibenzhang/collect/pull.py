@@ -42,6 +42,7 @@ from ..enums import Role, UpdateCycle
 from ..errors import ErrorBag, ValidationFailed
 from ..i18n import N_
 from ..ledger import service as ledger
+from ..registry import load
 from .model import CollectSchedule, PullCursor
 
 CHUNK_ROWS = 50_000  # rows per record batch: ~20 string columns stay well under 100 MB
@@ -234,7 +235,6 @@ def last_value(session: Session, resource_id: int, key: str) -> tuple[Any, int |
     in a published batch of that source when the cursor write was lost to a crash."""
     cursor = session.get(PullCursor, (resource_id, key))
     value, batch_id = (decode_value(cursor.last_value), cursor.batch_id) if cursor else (None, None)
-    from ..registry import load
 
     batch_model = load("yibenzhang.zone.model:Batch")
     if batch_model is None:
@@ -271,6 +271,7 @@ def pull_database(
     """Pull a table or query into `resource` (id or code) through the pipeline; returns its
     IngestReport. With since_column, only rows above the remembered value are taken. `mapping`
     (source column → item, "-" to ignore) is the pipeline's."""
+    # deferred: keeps duckdb, sqlglot out of this module's import (and tests swap collect.pipeline)
     from . import pipeline
 
     _from(table, query)  # one of the two, before connecting anywhere

@@ -23,6 +23,7 @@ from ..deps import database, require_user
 from ..enums import Role
 from ..errors import DomainError, Unauthenticated, ValidationFailed
 from ..params import Key, Text
+from ..zone.store import get_store
 from .pull import as_strings
 
 # Rows per request: a push is for a system's steady trickle; bulk loads go through files or
@@ -73,6 +74,7 @@ def rows_to_batch(rows: list[dict[str, Any]]) -> pa.RecordBatch:
 def push_rows(db: Database, actor: Actor, resource: int | str, rows: list[dict[str, Any]],
               mode: str | None = None) -> dict[str, Any]:
     """Only the provider org's steward (its system's token) may push; others get 403."""
+    # deferred: keeps duckdb, sqlglot out of this module's import (and tests swap collect.pipeline)
     from . import pipeline
 
     with db.read() as s:
@@ -107,8 +109,6 @@ def read_rejects(path: str | None, limit: int = MAX_REJECTS_SHOWN) -> list[dict[
         return []
     file: Path | None = Path(path)
     if not file.is_absolute():
-        from ..zone.store import get_store
-
         file = get_store().local_file(path)
     if file is None or not file.exists():
         return []

@@ -33,7 +33,9 @@ from ..errors import DomainError
 from ..i18n import N_, Data
 from ..plugins import readers
 from . import encoding as enc
+from . import xlsx_stream
 from .mapping import normalize_name
+from .xlsx_stream import column_index
 
 BATCH_ROWS = 65536
 DECODE_WORKERS = 2  # threads decoding slices of a GB18030 file (iconv releases the GIL)
@@ -587,7 +589,6 @@ def stream_threshold() -> int:
 
 def _merged(refs: list[str]) -> list[tuple[tuple[int, int], tuple[int, int]]]:
     """Merged ranges ("B2:C3") as 0-based ((row, col), (row, col)), as calamine gives them."""
-    from .xlsx_stream import column_index
 
     out = []
     for ref in refs:
@@ -612,7 +613,6 @@ def open_xlsx(path: Path, sheet: str | None, item_names: list[str]) -> Source:
 
     from python_calamine import CalamineWorkbook
 
-    from . import xlsx_stream
 
     try:
         wb = CalamineWorkbook.from_path(str(path))
@@ -725,7 +725,6 @@ def _xlsx_batches(source: Iterator[list[Any]], columns: list[str], offset: int, 
     marked = np.array(hidden, dtype=np.int64)
     count, listed = 0, []  # the hidden rows read (a hidden row of empty cells is no data)
     lo = 0
-    from . import xlsx_stream
 
     width = offset + len(columns)
     while chunk := list(itertools.islice(source, BATCH_ROWS)):

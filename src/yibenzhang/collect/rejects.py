@@ -11,6 +11,14 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from ..access import can_edit_catalogue, require
+from ..catalog import service as catalog
+from ..config import get_settings
+from ..errors import NotFound
+from ..ledger import service as ledger
+from ..zone.model import Batch
+from ..zone.store import get_store
+
 HEADER = ["行号", "信息项", "代码", "原因", "reason", "原值"]
 
 
@@ -38,18 +46,12 @@ def write(con: Any, sql: str, path: Path) -> int:
 def reject_file(session: Any, actor: Any, batch_id: int) -> tuple[Path, str]:
     """The reject file of a batch and a download name. It holds the values as sent (personal
     data): the provider's steward only; each read is in the ledger (counts, never values)."""
-    from ..access import can_edit_catalogue, require
-    from ..catalog import service as catalog
-    from ..errors import NotFound
-    from ..ledger import service as ledger
-    from ..zone.model import Batch
 
     batch = session.get(Batch, batch_id)
     if batch is None:
         raise NotFound(f"批次 {batch_id}", "batch_not_found")
     resource = catalog.get_resource(session, actor, batch.resource_id)
     require(can_edit_catalogue(actor, resource.org_id), "下载拒收文件")
-    from ..zone.store import get_store
 
     path = get_store().local_file(f"{batch.path}/{batch.reject_path}") if batch.reject_path else None
     if path is None:
@@ -63,10 +65,6 @@ def preview(session: Any, actor: Any, batch_id: int, limit: int = 20) -> list[di
     """The first rejects of a batch for its page: line, item, code and reason, never the value
     (the page is not an exit of personal data; the reject file is, and is ledgered). The
     provider's steward only; [] when the batch has no reject file."""
-    from ..access import can_edit_catalogue
-    from ..catalog import service as catalog
-    from ..config import get_settings
-    from ..zone.model import Batch
 
     batch = session.get(Batch, batch_id)
     if batch is None or not batch.reject_path:

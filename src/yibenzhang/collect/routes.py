@@ -13,6 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, File, Form, Query, Uplo
 from fastapi.responses import FileResponse
 from sqlalchemy.orm import Session
 
+from .. import jobs
 from ..access import Actor
 from ..apidocs import file_responses
 from ..config import get_settings
@@ -22,9 +23,11 @@ from ..errors import DomainError, StorageFull, is_no_space
 from ..i18n import N_
 from ..params import KEY_MAX, LONG_TEXT_MAX, TEXT_MAX, Id, Key
 from ..zone import service as zone
+from ..zone.compact import request_compaction
 from ..zone.storage import Staging
 from . import pipeline, uploads
 from .mapping import parse_map
+from .rejects import reject_file
 
 router = APIRouter(tags=["collect"])
 
@@ -117,8 +120,6 @@ def compact_resource(resource_id: Id, engine: Literal["duckdb", "spark"] | None 
                      actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Queue the compaction of the resource's live batches into one 全量 batch (the worker runs
     it on the engine the rule picks, or `engine`). The provider's steward or the platform."""
-    from .. import jobs
-    from ..zone.compact import request_compaction
 
     with get_database().write() as s:
         return jobs.job_dict(request_compaction(s, actor, resource_id, engine=engine))
@@ -141,7 +142,6 @@ def discard_batch(batch_id: Id, actor: Actor = Depends(require_user)) -> dict[st
 def batch_rejects(batch_id: Id, actor: Actor = Depends(require_user)) -> FileResponse:
     """The batch's reject file (CSV, UTF-8 with BOM): line, item, code, reason zh/en, value as
     sent. The provider's steward only."""
-    from .rejects import reject_file
 
     with get_database().write() as s:
         path, name = reject_file(s, actor, batch_id)

@@ -152,6 +152,7 @@ def hold(db: Database, actor: Actor, resource_id: int, staging: Staging, path: P
 
 def held(db: Database, token: str, actor: Actor) -> dict[str, Any]:
     """A held upload; only its uploader sees it (another user gets the same 404 as a wrong token)."""
+    # deferred: keeps duckdb, httpx, sqlglot out of this module's import
     from .pipeline import ColumnCheck
 
     with db.read() as s:

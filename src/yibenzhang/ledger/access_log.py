@@ -25,6 +25,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ..access import Actor, can_read_audit, require
+from ..config import get_security
 from ..db import utcnow
 from ..errors import ValidationFailed
 from . import service
@@ -73,8 +74,6 @@ def _load_sources() -> None:
 
 
 def retention_days() -> int:
-    from ..config import get_security
-
     return max(MIN_RETENTION_DAYS, get_security().access_log_retention_days)
 
 

@@ -22,7 +22,7 @@ from ..access import Actor
 from ..config import get_settings
 from ..crypto import canonical_json, constant_time_equal, hmac_sm3_hex, sm3_hex
 from ..db import utcnow
-from ..i18n import N_
+from ..i18n import N_, translate
 from .model import LedgerAnchor, LedgerEvent
 
 GENESIS = "0" * 64
@@ -261,7 +261,6 @@ def _snapshot(session: Session) -> None:
 def verify(session: Session, *, stop_at_first: bool = False) -> VerifyReport:
     """Walk the chain; name every event whose content, order or link was altered, gaps, a cut
     end or an event beyond the end (against the anchor sealed with the platform's key)."""
-    from ..i18n import translate
 
     breaks: list[Break] = []
 

@@ -7,7 +7,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
+from ..catalog.service import get_resource
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
 
 if TYPE_CHECKING:
     from ..access import Actor
@@ -18,7 +20,7 @@ library_app = typer.Typer(help="基础库/主题库（一人一档、一企一�
 
 def _opened(as_user: str | None, library: str) -> tuple[Database, Actor, int]:
     """The store, the acting user and the library's id (a code or an id, checked as they may see it)."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .definition import get_library
 
     actor = acting_as(as_user)
@@ -30,7 +32,7 @@ def _opened(as_user: str | None, library: str) -> tuple[Database, Actor, int]:
 @library_app.command("list")
 def list_command(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Libraries and their grades (就高从严 over their items)."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .definition import list_libraries
 
     with domain_errors(as_json), get_database().read() as s:
@@ -45,6 +47,7 @@ def fuse_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Fuse a library now and publish the result as its next batch."""
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .run import fuse
 
     with domain_errors(as_json):
@@ -60,7 +63,7 @@ def conflicts_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Conflicts per source org and item; a source's list; or send them back as objections."""
-    from ..catalog.service import get_resource
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import conflicts as C
 
     with domain_errors(as_json):
@@ -83,6 +86,7 @@ def record_command(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """一人一档 / 一企一档: one entity's record (granted items, masked, with provenance)."""
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .views import record
 
     with domain_errors(as_json):

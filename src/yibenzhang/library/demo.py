@@ -181,6 +181,7 @@ def _table(rng: random.Random, entities: list[dict], key: str, items: list, inde
 
 def _library(db: Database, rng: random.Random, kind: str, specs: list, entities: list[dict], name: str,
              category: str, canonical: list[tuple[str, str]], fallback: dict[str, list[int]]) -> dict[str, Any]:
+    # deferred: keeps httpx out of this module's import
     from ..collect.pipeline import ingest_arrow
 
     codes, ids = [], []
@@ -226,6 +227,7 @@ def _define(db: Database, owner_id: int, name: str, category: str, library: str,
 def _collect(db: Database, rng: random.Random, specs: list, entities: list[dict], category: str,
              library: str, purpose: str) -> list[str]:
     """Catalogue each source (published) and collect its rows; their codes."""
+    # deferred: keeps httpx out of this module's import
     from ..collect.pipeline import ingest_arrow
 
     ids, codes = [], []

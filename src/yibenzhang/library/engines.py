@@ -56,6 +56,7 @@ def _run_duckdb(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
 
 
 def _spark_tree(sql: str, names: dict[str, str]) -> str:
+    # deferred: keeps zone.spark out of this module's import
     from ..zone.spark import spark_sql
 
     tree = sqlglot.parse_one(spark_sql(sql), read="spark")
@@ -71,6 +72,7 @@ def _spark_tree(sql: str, names: dict[str, str]) -> str:
 
 
 def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
+    # deferred: keeps zone.spark out of this module's import
     from ..zone.spark import _uri
 
     suffix = uuid.uuid4().hex[:12]

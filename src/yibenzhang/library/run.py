@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from .. import jobs
 from ..access import Actor, can_edit_catalogue, require
 from ..catalog.model import Resource
 from ..config import get_settings
@@ -32,7 +33,7 @@ from ..zone.service import _live_batches, live_state, publish_batch
 from ..zone.storage import Staging, sm3_files
 from . import engines, fusion
 from .definition import Resolved, resolve
-from .model import ConflictCount
+from .model import ConflictCount, LibraryDefinition
 
 JOB_KIND = "library.fuse"
 
@@ -167,6 +168,7 @@ def _last_fusion_before(session: Session, library_id: int, batch_id: int) -> int
 
 
 def _lineage(session: Session, r: Resolved, rows: int, columns: dict[str, str]) -> None:
+    # deferred: keeps httpx out of this module's import
     from ..lineage import events, outbox
 
     outbox.add(session, events.run_event(
@@ -187,8 +189,6 @@ def _handle(db: Database, job: Any) -> dict[str, Any]:
 
 def request_fusion(session: Session, actor: Actor, library_id: int, *, full: bool = False,
                    engine: str | None = None) -> Any:
-    from .. import jobs
-
     library = session.get(Resource, library_id)
     require(library is not None and can_edit_catalogue(actor, library.org_id), "融合资源库")
     payload: dict[str, Any] = {"library_id": library_id, "full": full}
@@ -200,7 +200,6 @@ def request_fusion(session: Session, actor: Actor, library_id: int, *, full: boo
 
 def due_libraries(session: Session) -> list[int]:
     """Published libraries whose sources have a batch newer than their last fusion's inputs."""
-    from .model import LibraryDefinition
 
     out = []
     for rid in session.execute(select(LibraryDefinition.resource_id).distinct()).scalars():
@@ -221,8 +220,6 @@ def due_libraries(session: Session) -> list[int]:
 
 
 def _tick(db: Database) -> None:
-    from .. import jobs
-
     with db.read() as s:
         due = due_libraries(s)
     for rid in due:
@@ -232,8 +229,6 @@ def _tick(db: Database) -> None:
 
 
 def _register() -> None:
-    from .. import jobs
-
     jobs.register(JOB_KIND)(_handle)
     if (os.environ.get("YBZ_LIBRARY_AUTO_FUSE") or "on").lower() not in ("off", "0", "false", "no"):
         jobs.periodic(_tick)

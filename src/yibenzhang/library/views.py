@@ -32,6 +32,7 @@ from ..zone import port as P
 from ..zone.engine import Work, engine_for, json_value, literal_rows
 from ..zone.service import live_state
 from . import keys
+from .cobuild import of_library
 from .definition import PROVENANCE_ITEMS, DefinitionIn, definition_at
 from .model import LibraryDefinition
 
@@ -142,7 +143,6 @@ def select_sources(session: Any, library_id: int) -> list[int]:
     """Every resource any version of the library drew on (an extended library's sources too)."""
     from sqlalchemy import select
 
-    from .cobuild import of_library
 
     library = session.get(Resource, library_id)
     versions = session.execute(select(LibraryDefinition.version).where(

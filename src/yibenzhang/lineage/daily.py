@@ -28,7 +28,9 @@ from .. import jobs, workdays
 from ..catalog.model import Resource
 from ..db import Database
 from ..errors import DomainError
+from ..open.model import OpenUsage
 from ..orgs.model import Org
+from ..share.grants import Grant, GrantUsage
 from . import events, outbox
 from .model import LineageEvent
 
@@ -65,6 +67,7 @@ def _period(day: date) -> dict[str, Any]:
 
 
 def _masking_of_grant(session: Session, grant: Any) -> list[tuple[str, str, str]]:
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..share.service_rows import shape
 
     try:
@@ -75,6 +78,7 @@ def _masking_of_grant(session: Session, grant: Any) -> list[tuple[str, str, str]
 
 
 def _masking_of_download(session: Session, resource: Resource) -> list[tuple[str, str, str]]:
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..open.downloads import shape
 
     try:
@@ -92,7 +96,6 @@ def _with_columns(output: dict[str, Any], source: dict[str, Any], columns: list[
 
 def grant_calls(session: Session, today: date) -> int:
     """Write the missing per-grant-per-day summaries of the days before `today`."""
-    from ..share.grants import Grant, GrantUsage
 
     first = today - timedelta(days=summary_days())
     rows = session.execute(select(GrantUsage.grant_id, GrantUsage.at, GrantUsage.rows, GrantUsage.outcome)
@@ -130,7 +133,6 @@ def grant_calls(session: Session, today: date) -> int:
 
 def open_downloads(session: Session, today: date) -> int:
     """Write the missing per-dataset-per-day download summaries of the days before `today`."""
-    from ..open.model import OpenUsage
 
     first = today - timedelta(days=summary_days())
     rows = session.execute(select(OpenUsage.resource_id, OpenUsage.day, OpenUsage.count)

@@ -40,6 +40,7 @@ def _provider_side(session: Session, actor: Actor, resource: Resource) -> bool:
 def _grants(session: Session, resource_id: int) -> dict[int, int]:
     """grant id → consumer org id (none when the share stage is not installed)."""
     try:
+        # deferred: keeps `ybz --help` light
         from ..share.grants import Grant
     except ImportError:  # pragma: no cover
         return {}
@@ -54,6 +55,7 @@ def _stats(dataset: dict[str, Any], key: str = "rowCount") -> int:
 def _authorizations(session: Session, resource_id: int) -> dict[int, int]:
     """Operating authorizations covering the resource: authorization id → operator org id."""
     try:
+        # deferred: keeps `ybz --help` light
         from ..operate.model import Authorization
     except ImportError:  # pragma: no cover
         return {}
@@ -68,6 +70,7 @@ def _products(session: Session, auth_ids: list[int]) -> dict[int, int]:
     """product id → authorization id, for products resting on those authorizations."""
     if not auth_ids:
         return {}
+    # deferred: keeps `ybz --help` light
     from ..operate.products_model import Product
 
     rows = session.execute(select(Product.id, Product.authorization_id).where(Product.authorization_id.in_(auth_ids)))

@@ -9,6 +9,7 @@ from pathlib import Path
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
 
 open_app = typer.Typer(help="Open data (开放): applications, demands, open plans.", no_args_is_help=True)
 plan_app = typer.Typer(help="Annual open plans (年度开放计划).", no_args_is_help=True)
@@ -30,7 +31,7 @@ def applications_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Applications for 有条件开放 datasets, pending first by due date."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import applications as apps
 
     with domain_errors(as_json):
@@ -53,7 +54,7 @@ def decide_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider org's approver or steward decides an application."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import applications as apps
 
     with domain_errors(as_json):
@@ -71,7 +72,7 @@ def demands_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Every open-data demand with its status (public)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import demands as dem
 
     with domain_errors(as_json):
@@ -89,7 +90,7 @@ def demands_cmd(
 def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """The routed org's steward answers a demand."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import demands as dem
 
     with domain_errors(as_json):
@@ -102,8 +103,10 @@ def answer_cmd(demand_id: int, answer: str = typer.Option(..., "--answer"), as_u
 @open_app.command("mark-overdue")
 def mark_overdue_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Mark pending applications and demands past their due date (the daily job does the same)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import applications as apps
+
+    # deferred: keeps `ybz --help` light
     from . import demands as dem
 
     with domain_errors(as_json):
@@ -128,7 +131,7 @@ def plan_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a year's open plan (public data)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import plans
 
     with domain_errors(as_json):
@@ -146,7 +149,7 @@ def catalogue_export_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export an org's open catalogue: its published open resources."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import plans
 
     with domain_errors(as_json):

@@ -15,9 +15,10 @@ from sqlalchemy.orm import Session
 
 from .. import workdays
 from ..access import Actor, can_review, require
-from ..catalog.model import Resource
+from ..catalog.model import Resource, ResourceItem
+from ..catalog.search import query_words
 from ..config import get_settings
-from ..enums import OrgKind, Role
+from ..enums import OrgKind, ResourceStatus, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
@@ -70,8 +71,6 @@ CANDIDATES = 500
 
 
 def _words(text: str) -> list[str]:
-    from ..catalog.search import query_words
-
     return [w for w in query_words(text) if w not in STOP_WORDS and len(w) > 1]
 
 
@@ -81,8 +80,6 @@ def route(session: Session, title: str, description: str, region: Region | None)
     name counts 3, in its keywords 2, in an item name 1; a description word in the name 1. The
     org with the highest total holds the data; with no title word in any name or keyword, the
     region's authority takes the demand."""
-    from ..catalog.model import ResourceItem
-    from ..enums import ResourceStatus
 
     title_words, desc_words = _words(title), [w for w in _words(description) if w not in _words(title)]
     words = [*title_words, *desc_words]

@@ -15,11 +15,13 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
+from ..classify import service as classify
 from ..db import Database
 from ..enums import OpenType, RegionLevel, Role
 from ..orgs import service as orgs
 from ..orgs.model import Region, RoleAssignment, User
 from ..workdays import add_workdays
+from ..zone.model import Batch, BatchStatus
 from . import applications as apps
 from . import demands as dem
 from . import plans, usage
@@ -50,15 +52,12 @@ def _decider(s: Session, org_id: int) -> Actor | None:
 
 
 def _with_rows(s: Session) -> list[int]:
-    from ..zone.model import Batch, BatchStatus
-
     live = select(Batch.resource_id).where(Batch.status == BatchStatus.PUBLISHED.value)
     return list(s.scalars(select(Resource.id).where(open_condition(), Resource.id.in_(live)).order_by(Resource.id)))
 
 
 def _grade(db: Database, resource_id: int) -> None:
     """The platform suggests grades; the provider's steward confirms them."""
-    from ..classify import service as classify
 
     with db.read() as s:
         resource = s.get(Resource, resource_id)

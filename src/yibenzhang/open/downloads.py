@@ -29,7 +29,9 @@ from ..classify import policies as P
 from ..config import get_settings
 from ..crypto import sm3_hex
 from ..errors import DomainError, Unauthenticated
-from ..ledger.access_log import OPEN_PREVIEW
+from ..ledger.access_log import OPEN_PREVIEW, record_read
+from ..ledger.model import LedgerAnchor
+from ..ledger.service import ANCHOR_ID
 from ..zone import port
 from ..zone.engine import Work, engine_for
 from ..zone.service import column_type, live_state
@@ -105,8 +107,6 @@ _shapes_lock = threading.Lock()
 def _ledger_head(session: Session) -> tuple[int, str]:
     from sqlalchemy import select
 
-    from ..ledger.model import LedgerAnchor
-    from ..ledger.service import ANCHOR_ID
 
     row = session.execute(select(LedgerAnchor.seq, LedgerAnchor.digest).where(LedgerAnchor.id == ANCHOR_ID)).first()
     return (int(row[0]), str(row[1])) if row else (0, "")
@@ -279,7 +279,6 @@ def log_read(db: Any, actor: Actor, sh: Shape, exit: str, *, rows: int | None = 
     value; an API key names its holder. Datasets without personal items are counted only."""
     if not sh.plan.personal:
         return
-    from ..ledger.access_log import record_read
 
     n = _file_rows(str(file_for(sh, SNAPSHOT))) if rows is None else rows
     detail = {"api_key_id": key[0], "key_user_id": key[1]} if key is not None else None

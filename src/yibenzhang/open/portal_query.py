@@ -34,6 +34,7 @@ from ..i18n import N_
 from ..orgs.model import Org, Region
 from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
+from .model import OpenUsage
 
 # 领域: the priority domains of opening (DOMAIN §6, 004:713) — the same list demands are filed
 # under (open.model.DEMAND_DOMAINS) — as (CKAN group name, label, category prefixes, words in the
@@ -134,6 +135,7 @@ def _nothing_leaves(session: Session, ids: set[int]) -> set[int]:
     """Datasets with rows of which no item may leave by 开放下载 (e.g. every item ungraded or
     personal): they offer no downloads, no CKAN resources and no DCAT distributions, since each
     would be refused (masking_all_denied)."""
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import downloads
 
     out = set()
@@ -278,7 +280,7 @@ class OpenIndex:
 def _usage(session: Session) -> tuple[dict[int, int], dict[str, int]]:
     """Downloads per dataset and the totals of downloads and API calls (O1's open_usage)."""
     try:
-        from .model import OpenUsage
+        pass
     except ImportError:  # the open stage's tables are not part of this installation
         return {}, {"downloads": 0, "api_calls": 0}
     is_download = OpenUsage.kind.like("download%")

@@ -13,6 +13,7 @@ from sqlglot import exp
 from .. import ratelimit
 from ..classify import masking
 from ..config import get_settings
+from ..db import get_database
 from ..errors import DomainError
 from ..params import parse_int
 from ..zone import port
@@ -48,8 +49,6 @@ class Limiter:
         ratelimit.set_clock(clock)
 
     def hit(self, key: str, limit: int) -> None:
-        from ..db import get_database
-
         got = ratelimit.hit(get_database(), "open.rows", key, limit, int(WINDOW_SECONDS))
         if not got.ok:
             raise RateLimited(limit, got.retry_after)

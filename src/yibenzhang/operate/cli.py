@@ -10,6 +10,7 @@ from pathlib import Path
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, emit_json, err_console
+from ..db import get_database
 from ..i18n import N_
 
 operate_app = typer.Typer(help="Authorized operation (授权运营): authorizations and the sandbox.", no_args_is_help=True)
@@ -43,7 +44,7 @@ def authorize_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The authority authorizes an operator."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import authorizations as auths
 
     scopes = _resource_scopes(resources)
@@ -67,7 +68,7 @@ def list_cmd(state: str | None = typer.Option(None, "--state", help="有效 | �
              operator_org_id: int | None = typer.Option(None, "--operator"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Authorizations the acting user may read, newest first."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import authorizations as auths
 
     with domain_errors(as_json):
@@ -84,7 +85,7 @@ def list_cmd(state: str | None = typer.Option(None, "--state", help="有效 | �
 @operate_app.command("show")
 def show_cmd(auth_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One authorization with its resources, term, state and history."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import authorizations as auths
 
     with domain_errors(as_json):
@@ -95,7 +96,7 @@ def show_cmd(auth_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt)
 
 
 def _act(name: str, auth_id: int, reason: str, as_user: str | None, as_json: bool) -> None:
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import authorizations as auths
 
     act = {"suspend": auths.suspend, "resume": auths.resume, "revoke": auths.revoke}[name]
@@ -135,7 +136,7 @@ def query_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Run a sandbox query as an operator user; prints the released output or the reason."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import sandbox
 
     if sql_file is not None:
@@ -182,7 +183,7 @@ def _print_run(out: dict, as_json: bool) -> None:
 def runs_cmd(auth_id: int, limit: int = typer.Option(50, "--limit"), as_user: str | None = AsOpt,
              as_json: bool = JsonOpt) -> None:
     """Sandbox runs under an authorization, newest first."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import sandbox
 
     with domain_errors(as_json):
@@ -212,7 +213,7 @@ def budget_cmd(
 ) -> None:
     """The release mode and ε budget left (anyone who may read the authorization); with options,
     set them (the authority)."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import privacy
 
     changing = mode is not None or epsilon_total is not None or review_all is not None or new_period
@@ -260,7 +261,7 @@ def noisy_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """A differentially private statistic (OpenDP), paid from the authorization's ε budget."""
-    from ..db import get_database
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from . import privacy, sandbox
 
     clamp = None
@@ -291,7 +292,7 @@ def noisy_cmd(
 def checks_cmd(auth_id: int | None = typer.Option(None, "--authorization", help="Only this authorization's."),
                as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Held outputs waiting for an output checker (the authority of their region)."""
-    from ..db import get_database
+    # deferred: keeps sqlglot out of this module's import
     from . import output_check
 
     with domain_errors(as_json):
@@ -306,7 +307,7 @@ def checks_cmd(auth_id: int | None = typer.Option(None, "--authorization", help=
 
 
 def _decide(run_id: int, approve: bool, reason: str, as_user: str | None, as_json: bool) -> None:
-    from ..db import get_database
+    # deferred: keeps sqlglot out of this module's import
     from . import output_check
 
     with domain_errors(as_json):

@@ -31,6 +31,8 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor, require
 from ..catalog.model import ResourceItem
+from ..classify.categories import CATEGORIES
+from ..classify.service import item_categories
 from ..errors import Conflict, ErrorBag, NotFound
 from ..i18n import N_, translate
 from ..ledger import service as ledger
@@ -86,9 +88,6 @@ def _source_items(session: Session, product: Product, auth: Authorization | None
 
 
 def _personal(session: Session, items: list[ResourceItem]) -> list[str]:
-    from ..classify.categories import CATEGORIES
-    from ..classify.service import item_categories
-
     cats: dict[int, list[str]] = {}
     for rid in {i.resource_id for i in items}:
         cats.update(item_categories(session, rid))

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
+from ..classify import service as classify
 from ..codes import make_uscc
 from ..config import get_settings
 from ..db import Database
@@ -71,7 +72,6 @@ def _resources(s: Session, province: Region) -> list[Resource]:
 
 def _grade(db: Database, resource_id: int) -> None:
     """The platform suggests grades; the provider's steward confirms them (as a real steward would)."""
-    from ..classify import service as classify
 
     with db.read() as s:
         resource = s.get(Resource, resource_id)

@@ -33,6 +33,8 @@ from ..db import utcnow
 from ..errors import Conflict, ErrorBag, NotFound, PermissionDenied
 from ..ledger import access_log
 from ..ledger import service as ledger
+from ..orgs import service as orgs
+from ..orgs.model import User
 from . import authorizations as auths
 from . import run_record
 from .model import Authorization, OutputReview, ReleaseKind, ReleasePolicy, ReviewState, RunState, SandboxRun
@@ -175,8 +177,6 @@ def decide(session: Session, actor: Actor, run_id: int, *, approve: bool, reason
         "reason_digest": sm3_hex(text.encode("utf-8")), "output_digest": run.output_digest,
         "operator_user_id": run.user_id})
     if approve:  # the moment the result leaves the sandbox, to the operator who asked for it
-        from ..orgs import service as orgs
-        from ..orgs.model import User
 
         user = session.get(User, run.user_id) if run.user_id is not None else None
         reader = orgs.actor_for(session, user) if user is not None else actor

@@ -46,6 +46,7 @@ from ..enums import Role
 from ..errors import ErrorBag, Unauthenticated
 from ..i18n import N_
 from ..ledger import service as ledger
+from ..quality.model import QualityRule
 from ..zone.service import literal, quote
 from . import authorizations as auths
 from . import output_check, run_record, sql_guard
@@ -202,7 +203,6 @@ class NoisyRequest:
 
 def _catalogue_bounds(session: Session, resource_id: int, item: str) -> tuple[float, float] | None:
     """The item's value range from the catalogue's quality rules (kind "range", both bounds)."""
-    from ..quality.model import QualityRule
 
     for rule in session.scalars(select(QualityRule).where(QualityRule.resource_id == resource_id,
                                                           QualityRule.kind == "range")):

@@ -11,6 +11,8 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
+from ..errors import NotFound
 
 product_app = typer.Typer(help="Data products (数据产品): review, registration, certificates, pricing, 入表.",
                           no_args_is_help=True)
@@ -31,7 +33,7 @@ def _json_arg(raw: str, what: str) -> Any:
 def list_cmd(state: str | None = typer.Option(None, "--state"), limit: int = typer.Option(50, "--limit"),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Products the acting user may read, newest first."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import products
 
     with domain_errors(as_json):
@@ -55,7 +57,7 @@ def create_cmd(
     price_fen: int = typer.Option(0, "--price-fen"), as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Create a product from released sandbox runs (operator users)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import products
 
     data = {"name": name, "kind": kind, "description": description, "use": use, "scenario": scenario,
@@ -72,7 +74,7 @@ def create_cmd(
 @product_app.command("show")
 def show_cmd(product_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One product with its latest compliance review and registration code."""
-    from ..db import get_database
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import compliance, products, registration
 
     with domain_errors(as_json):
@@ -89,7 +91,7 @@ def show_cmd(product_id: int, as_user: str | None = AsOpt, as_json: bool = JsonO
 @product_app.command("review")
 def review_cmd(product_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Submit for compliance review; the automatic checks answer at once."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import compliance
 
     with domain_errors(as_json):
@@ -116,7 +118,7 @@ def signoff_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The authority's reviewer signs off items 1, 2, 5 and 7 of the current review."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import compliance
 
     parsed = []
@@ -142,7 +144,7 @@ def register_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Apply for registration, naming the holders of the three rights."""
-    from ..db import get_database
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import registration
 
     rights = {k: v for k, v in (("数据资源持有权", holder), ("数据加工使用权", processor),
@@ -163,7 +165,7 @@ def step_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The authority moves a registration on: 受理 (accept), 形式审核 (check), 赋码 (code)."""
-    from ..db import get_database
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import registration
 
     if action not in ("accept", "check", "code"):
@@ -187,8 +189,7 @@ def step_cmd(
 def certificate_cmd(registration_id: int, output: Path | None = typer.Option(None, "--output", "-o"),
                     as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Write a registration's certificate (JSON) to a file or stdout."""
-    from ..db import get_database
-    from ..errors import NotFound
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import registration
 
     with domain_errors(as_json):
@@ -209,7 +210,7 @@ def certificate_cmd(registration_id: int, output: Path | None = typer.Option(Non
 @product_app.command("verify")
 def verify_cmd(path: Path, as_json: bool = JsonOpt) -> None:
     """Check a certificate file: digest, signature and register. Exit 1 when it is not valid."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import certificates
 
     try:
@@ -228,7 +229,7 @@ def revenue_cmd(product_id: int, period: str = typer.Option(..., "--period", hel
                 units: int = typer.Option(..., "--units"), amount_fen: int = typer.Option(..., "--amount-fen"),
                 as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Record a month's revenue; the excess over the approved maximum carries into the next month."""
-    from ..db import get_database
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import pricing
 
     with domain_errors(as_json):
@@ -244,7 +245,7 @@ def disclosure_cmd(operator_org_id: int = typer.Option(..., "--org"), year: int 
                    xlsx: Path | None = typer.Option(None, "--xlsx", help="Also write the XLSX here."),
                    as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """An operator's annual disclosure (due 31 March of the following year)."""
-    from ..db import get_database
+    # deferred: keeps gmssl, httpx out of this module's import
     from . import pricing
 
     with domain_errors(as_json):
@@ -261,7 +262,7 @@ def value_cmd(product_id: int, method: str = typer.Option(..., "--method", help=
               inputs: str = typer.Option(..., "--inputs", help="JSON inputs, inline or @FILE."),
               as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Value a product; the inputs and their SM3 digest are kept so the figure can be reproduced."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import valuation
 
     data = _json_arg(inputs, "--inputs")
@@ -278,7 +279,7 @@ def book_cmd(product_id: int, intention: str = typer.Option(..., "--intention", 
              export: Path | None = typer.Option(None, "--export", help="Write the product's 入表 lines (.xlsx/.csv)."),
              as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """入表: classify a product (无形资产 / 存货) and split its costs (capitalised / expensed)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import accounting
 
     items = []

@@ -16,7 +16,7 @@ from ..apidocs import XLSX, file_responses
 from ..db import get_database
 from ..deps import read_session, require_user
 from ..enums import Role
-from ..errors import ErrorBag
+from ..errors import ErrorBag, NotFound
 from ..params import KEY_MAX, Id, Int, Key, Offset, Text
 from . import accounting, certificates, compliance, pricing, products, registration, valuation
 
@@ -343,8 +343,6 @@ def certificate(registration_id: Id, actor: Actor = Depends(require_user),
                 s: Session = Depends(read_session)) -> dict[str, Any]:
     reg, _ = registration.get_registration(s, actor, registration_id)
     if reg.certificate is None:
-        from ..errors import NotFound
-
         raise NotFound(f"登记 {registration_id} 的证书", "certificate_not_found")
     return reg.certificate
 

@@ -267,6 +267,7 @@ def _fields(session: Session, bag: ErrorBag, auth: Authorization, data: dict[str
 
 def _lineage(session: Session, product: Product, action: str) -> None:
     """Issue 18: resource → sandbox run → product, as OpenLineage events in the same transaction."""
+    # deferred: keeps httpx out of this module's import
     from ..lineage import operate as lineage
 
     lineage.product_built(session, product, action)

@@ -16,6 +16,7 @@ from ..crypto import canonical_json, sm3_hex
 from ..i18n import translate
 from ..ledger import access_log
 from ..ledger import service as ledger
+from ..zone.store import get_store
 from . import sql_guard
 from .model import SandboxRun
 
@@ -28,7 +29,6 @@ def output_digest(table: pa.Table) -> str:
 
 def store_output(run: SandboxRun, table: pa.Table) -> str:
     """Write the released output to the zone: a temporary file first, then an atomic rename."""
-    from ..zone.store import get_store
 
     rel = f"sandbox/{run.id}.parquet"
     sink = pa.BufferOutputStream()
@@ -39,7 +39,6 @@ def store_output(run: SandboxRun, table: pa.Table) -> str:
 
 def output_path(run: SandboxRun) -> Path | None:
     """A local path of the run's released output (on an S3 zone, a cached copy of the object)."""
-    from ..zone.store import get_store
 
     return get_store().local_file(run.output_path) if run.output_path else None
 

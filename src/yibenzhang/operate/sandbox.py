@@ -63,9 +63,10 @@ from ..classify.categories import CATEGORIES
 from ..config import get_settings
 from ..crypto import canonical_json, sm3_hex
 from ..db import Database, utcnow
-from ..enums import Role
-from ..errors import ErrorBag, NotFound, Unauthenticated
+from ..enums import RegionLevel, Role
+from ..errors import DomainError, ErrorBag, NotFound, Unauthenticated
 from ..i18n import N_, translate
+from ..orgs.model import Region
 from ..zone.engine import THREADS, Work, engine_for
 from ..zone.port import LiveState
 from ..zone.service import literal, live_state, quote
@@ -274,9 +275,6 @@ def district_sql(src: str, counties: list[tuple[str, str, str]]) -> str:
 
 
 def _counties(session: Session) -> list[tuple[str, str, str]]:
-    from ..enums import RegionLevel
-    from ..orgs.model import Region
-
     rows = session.execute(select(Region.code, Region.name, Region.parent_id).where(
         Region.level == RegionLevel.COUNTY.value)).all()
     parents = {r.id: r.name for r in session.scalars(select(Region).where(
@@ -460,7 +458,7 @@ def run_remote(engine: Any, projections: dict[str, tuple[LiveState, str]], sql: 
     refusals like the runner's: a planning error names Spark's error class, a runtime error only
     its kind (the message may quote values), the time limit `sandbox_timeout`; a cluster that
     is down is `engine_unavailable` (the run is recorded as refused; the operator tries again)."""
-    from ..errors import DomainError
+    # deferred: keeps zone.spark out of this module's import
     from ..zone.spark import SandboxError, SandboxInterrupted
 
     try:
@@ -656,6 +654,7 @@ def _release(outcome: _Outcome, earlier: list[dict[str, Any]], k: int) -> None:
 
 def _lineage(session: Session, run: SandboxRun, outcome: _Outcome) -> None:
     """Issue 18: the run as an OpenLineage event, in the transaction that records it."""
+    # deferred: keeps httpx out of this module's import
     from ..lineage import operate as lineage
 
     plan = outcome.plan

@@ -21,14 +21,14 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
-from ..access import Actor
+from ..access import Actor, can_administer_security, require
 from ..config import get_security, get_settings
 from ..crypto import constant_time_equal, hmac_sm3_hex
 from ..db import Database, utcnow
 from ..errors import DomainError, ErrorBag, Unauthenticated
 from ..ledger import service as ledger
+from . import mfa, sessions
 from . import service as orgs
-from . import sessions
 from .credentials import is_locked, lock_until, name_key, password_errors
 from .model import LoginFailure, LoginLock, PasswordHistory, User
 
@@ -143,7 +143,6 @@ def record_failure(session: Session, username: str, *, source: str, user_id: int
 
 def unlock(session: Session, actor: Actor, username: str) -> None:
     """The security administrator lifts a lock before it runs out."""
-    from ..access import can_administer_security, require
 
     require(can_administer_security(actor), "解除账户锁定")
     user = orgs.get_user_by_name(session, username)
@@ -198,7 +197,6 @@ def second_factor(db: Database, user_id: int, code: str, *, source: str, via: st
                   now: datetime | None = None) -> str:
     """The second step: a TOTP or recovery code. A wrong code counts toward the account's lock
     like a wrong password; a locked account is refused with the same message."""
-    from . import mfa
 
     now = now or _now()
     with db.write() as s:

@@ -9,10 +9,11 @@ from typing import Any
 from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from .. import sealing
 from ..access import Actor
 from ..db import get_database
 from ..deps import require_user
-from ..ledger import audit
+from ..ledger import access_log, audit
 from ..params import Key, Text
 from . import mfa, security, service
 
@@ -85,7 +86,6 @@ def export_access_log(since: datetime | None = None, until: datetime | None = No
                       actor: Actor = Depends(require_user)) -> list[dict[str, Any]]:
     """Every read of personal data through any exit — who, resource, items, row count, exit; never
     a value (audit administrator; the export itself is recorded)."""
-    from ..ledger import access_log
 
     access_log.flush_pending()
     with get_database().write() as s:
@@ -95,7 +95,6 @@ def export_access_log(since: datetime | None = None, until: datetime | None = No
 @router.post("/security/keys/rotate")
 def rotate_data_keys(actor: Actor = Depends(require_user)) -> dict[str, Any]:
     """Re-seal every SM4-sealed value under the first key of YBZ_DATA_KEYS (security administrator)."""
-    from .. import sealing
 
     with get_database().write() as s:
         return {"key_id": sealing.keyring()[0][0], "rows": sealing.rotate(s, actor)}

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor, Grant, can_administer_security, can_administer_system, can_manage_org, require
 from ..codes import division_level, uscc_errors
+from ..config import get_security
 from ..crypto import constant_time_equal, sm3_hex
 from ..db import utcnow
 from ..enums import ADMIN_ROLES, ORG_ROLES, REGION_ROLES, OrgKind, RegionLevel, Role
@@ -220,7 +221,6 @@ def create_user(
 
 def duties_combined_errors(roles: list[Role], bag: ErrorBag, field: str = "roles") -> None:
     """三员分立 (issue 23): one person holds at most one administrator role (setting)."""
-    from ..config import get_security
 
     held = sorted({r.value for r in roles if r in ADMIN_ROLES})
     if get_security().separation_of_duties and len(held) > 1:
@@ -268,6 +268,7 @@ def assign_role(session: Session, actor: Actor, username: str, spec: RoleSpec) -
 
 def revoke_role(session: Session, actor: Actor, username: str, role_value: str) -> int:
     """Take every assignment of one role from a user; the user's sessions end."""
+    # deferred: keeps `ybz --help` light
     from . import sessions
 
     require(can_administer_security(actor) or bool(actor.reviewer_paths()), "分配角色")
@@ -292,6 +293,7 @@ def revoke_role(session: Session, actor: Actor, username: str, role_value: str) 
 
 def set_active(session: Session, actor: Actor, username: str, active: bool) -> User:
     """The system administrator enables or disables an account; disabling ends its sessions."""
+    # deferred: keeps `ybz --help` light
     from . import sessions
 
     require(can_administer_system(actor), "启用或停用用户")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit
+from ..db import get_database
 
 
 def quality_command(
@@ -13,7 +14,7 @@ def quality_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Evaluate every quality rule of RESOURCE in one pass and print checked/failed/rate and scores."""
-    from ..db import get_database
+    # deferred: keeps duckdb, httpx, sqlglot out of this module's import
     from . import service
 
     with domain_errors(as_json):

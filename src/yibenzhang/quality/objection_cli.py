@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from ..access import Actor
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
 
 objection_app = typer.Typer(help="Objections (异议): dispute a value, answer, correct, escalate.",
                             no_args_is_help=True)
@@ -40,7 +41,7 @@ def list_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Objections the acting user may read, newest first."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     with domain_errors(as_json):
@@ -58,7 +59,7 @@ def list_cmd(
 @objection_app.command("show")
 def show_cmd(objection_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One objection with its deadlines, state and every step (readers only)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     with domain_errors(as_json):
@@ -80,7 +81,7 @@ def file_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Dispute a value or a row of a resource you can see."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     row_key = _key_pairs(keys)
@@ -135,7 +136,7 @@ def decide_cmd(
 @objection_app.command("escalate")
 def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Escalate every objection overdue today (what the daily job runs)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     with domain_errors(as_json):
@@ -149,7 +150,7 @@ def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
 def counts_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | None = AsOpt,
                as_json: bool = JsonOpt) -> None:
     """Per provider org: total, open, overdue, closed on time, closed late."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     with domain_errors(as_json):
@@ -162,7 +163,7 @@ def counts_cmd(org_id: int | None = typer.Option(None, "--org"), as_user: str | 
 
 def _act(as_user: str | None, as_json: bool, fn: Callable[[Session, Actor, ModuleType], Any]) -> None:
     """Run one act in a write transaction and print the objection as it now stands."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import objections as svc
 
     with domain_errors(as_json):

@@ -21,12 +21,14 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
+from ..catalog.service import get_resource
 from ..config import get_settings
 from ..db import Base, Database, UTCDateTime, utcnow
 from ..enums import ChineseEnum, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..registry import load
 from ..sealing import SealedJSON, SealedText
 from ..workdays import add_workdays, deadline_provisional, workdays_between
 
@@ -233,7 +235,6 @@ def _check_batch(session: Session, bag: ErrorBag, field: str, resource_id: int, 
     """A batch named must be one of the resource's (when the zone is installed)."""
     if batch_id is None:
         return
-    from ..registry import load
 
     batch_model = load("yibenzhang.zone.model:Batch")
     if batch_model is None:
@@ -249,7 +250,6 @@ def file_objection(
     row_number: int | None = None, today: date | None = None,
 ) -> Objection:
     """Anyone who can see a published resource disputes a value or a row of it."""
-    from ..catalog.service import get_resource
 
     if not actor.is_authenticated or actor.user_id is None:
         raise Unauthenticated("auth_required", "需要登录")
@@ -571,7 +571,6 @@ def escalate_job(db: Database, job: Any = None) -> dict[str, Any]:
 
 def _register_jobs() -> Any:
     """Plug into the job queue when this installation has one: a daily escalation run."""
-    from ..registry import load
 
     daily = load("yibenzhang.jobs:daily")
     return daily(ESCALATE_JOB, ESCALATE_AT, escalate_job) if daily is not None else None

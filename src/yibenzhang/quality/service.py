@@ -31,8 +31,9 @@ from ..orgs.model import Org, Region
 from ..orgs.service import configured_province_prefixes
 from ..params import parse_id
 from ..plugins import rule_kinds
-from ..zone import native
-from ..zone.engine import Connection, EngineError, literal_rows
+from ..zone import duck, native
+from ..zone.engine import Connection, EngineError, Work, engine_for, get_engine, literal_rows
+from ..zone.model import Batch, BatchStatus
 from ..zone.storage import crash_point
 from . import scores as S
 from .evaluate import Evaluation, RuleResult, build_sql, evaluate, from_row, quote
@@ -214,8 +215,6 @@ def _zone() -> Any:
 
 
 def _connect() -> Connection:
-    from ..zone.engine import get_engine
-
     # Unsigned extensions on this connection only, and only when a verified build exists.
     return get_engine().connect(allow_extensions=native.locate() is not None)
 
@@ -237,8 +236,6 @@ def _references(session: Session, rules: list[Rule]) -> dict[str, str]:
 
 
 def _newest_batch_date(session: Session, resource_id: int) -> date | None:
-    from ..zone.model import Batch, BatchStatus
-
     at = session.execute(
         select(func.max(func.coalesce(Batch.published_at, Batch.created_at))).where(
             Batch.resource_id == resource_id, Batch.status == BatchStatus.PUBLISHED.value)
@@ -261,7 +258,6 @@ def current_rows(state: Any) -> str:
     without repeated keys it is empty and the rows stream through unchanged."""
     from dataclasses import replace
 
-    from ..zone import duck
 
     if not (state.keys and state.dedupe and state.parts):
         return f"({duck.relation(state)})"
@@ -302,8 +298,6 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
         # (portable SQL, transpiled); cross-resource references stay on DuckDB for now.
         state = zone.live_state(s, resource.id) if batch_id is None and not references else None
     if state is not None and state.parts:
-        from ..zone.engine import Work, engine_for
-
         engine = engine_for(Work.QUALITY, input_bytes=state.bytes)
         if engine.name != "duckdb":
             started = time.perf_counter()
@@ -372,7 +366,6 @@ def _store(db: Database, actor: Actor, ids: tuple[int, int, int, str], batch_id:
 
 def assess_batch(db: Database, actor: Actor, batch_id: int) -> dict[str, Any]:
     """All rules of the batch's resource over the batch, in one statement; stored and ledgered."""
-    from ..zone.model import Batch
 
     with db.read() as s:
         batch = s.get(Batch, batch_id)

@@ -12,6 +12,7 @@ from typing import Any
 import typer
 
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit, emit_json, err_console
+from ..db import get_database
 
 share_app = typer.Typer(help="Sharing (数据共享): requests, decisions, grants, usage, seals.", no_args_is_help=True)
 
@@ -29,7 +30,7 @@ def requests_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Share requests the acting user may read, one org's requests for one resource together."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import requests as svc
 
     with domain_errors(as_json):
@@ -47,7 +48,7 @@ def requests_cmd(
 @share_app.command("show")
 def show_cmd(request_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """One request with its deadline, decisions and seal (readers only)."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import requests as svc
 
     with domain_errors(as_json):
@@ -65,7 +66,7 @@ def decide_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider's approver (first step) or the region's authority (second step) decides."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import requests as svc
 
     with domain_errors(as_json):
@@ -78,7 +79,7 @@ def decide_cmd(
 @share_app.command("withdraw")
 def withdraw_cmd(request_id: int, as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """The consumer org takes a pending request back."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import requests as svc
 
     with domain_errors(as_json):
@@ -91,7 +92,7 @@ def withdraw_cmd(request_id: int, as_user: str | None = AsOpt, as_json: bool = J
 @share_app.command("escalate")
 def escalate_cmd(as_user: str | None = AsOpt, as_json: bool = JsonOpt) -> None:
     """Escalate every step overdue today to the region's authority (what the daily job runs)."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import requests as svc
 
     with domain_errors(as_json):
@@ -108,7 +109,7 @@ def grants_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Grants the acting user may see (consumer side, provider side, authority, auditors)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import grants as G
 
     with domain_errors(as_json):
@@ -125,7 +126,7 @@ def revoke_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """The provider side revokes a grant; its next call is refused."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import grants as G
 
     with domain_errors(as_json):
@@ -143,7 +144,7 @@ def usage_cmd(
     as_user: str | None = AsOpt, as_json: bool = JsonOpt,
 ) -> None:
     """Calls, rows and refusals per grant the acting user may see (counts only, never values)."""
-    from ..db import get_database
+    # deferred: keeps `ybz --help` light
     from . import grants as G
 
     db = get_database()
@@ -186,7 +187,7 @@ def verify_seal_cmd(
     as_json: bool = JsonOpt,
 ) -> None:
     """Check a 数据共享专用章 against the org's registered public key. Exit 0 valid, 1 invalid, 2 bad input."""
-    from ..db import get_database
+    # deferred: keeps gmssl out of this module's import
     from . import seal
 
     doc = _read_document(source)

@@ -13,7 +13,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from .. import workdays
+from .. import jobs, workdays
 from ..access import Actor
 from ..catalog.model import Resource
 from ..enums import Role
@@ -76,7 +76,7 @@ def split_grants(session: Session, actor: Actor) -> tuple[list[dict[str, Any]], 
 def deliveries(session: Session, actor: Actor, grant_id: int) -> list[dict[str, Any]]:
     """The deliveries of a grant the actor may see, newest first."""
     grant = G.get_grant(session, actor, grant_id)
-    from .. import jobs
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from .service_rows import delivery_dict
 
     rows = list(session.execute(select(G.Delivery).where(G.Delivery.grant_id == grant.id)

@@ -27,13 +27,13 @@ from .. import ops, workdays
 from ..access import Actor, require
 from ..catalog.model import Resource
 from ..crypto import sm3_hex
-from ..db import Base, UTCDateTime, utcnow
+from ..db import Base, UTCDateTime, get_database, utcnow
 from ..enums import Role
 from ..errors import DomainError, ErrorBag, NotFound, PermissionDenied
 from ..i18n import N_
 from ..ledger import access_log
 from ..ledger import service as ledger
-from ..orgs.model import Org, Region
+from ..orgs.model import Org, Region, User
 
 MODES = ("接口", "文件", "核验")
 ACTIVE, REVOKED, EXPIRED, PENDING = N_("有效"), N_("已撤销"), N_("已过期"), N_("未生效")
@@ -310,6 +310,7 @@ class _Buckets:
 
         from sqlalchemy.exc import SQLAlchemyError
 
+        # deferred: keeps limits out of this module's import
         from .. import ratelimit
 
         with suppress(SQLAlchemyError):  # a store not migrated (yet) holds no windows to forget
@@ -328,8 +329,8 @@ def check_rate(grant: Any, kind: str, n: int = 1, *, db: Any = None) -> None:
     any write transaction of `db` (on SQLite the counter takes the write lock itself)."""
     if not rate_limits_on():
         return
+    # deferred: keeps limits out of this module's import
     from .. import ratelimit
-    from ..db import get_database
 
     limit = grant.rate_limit_per_minute if kind != "verify" else min(grant.rate_limit_per_minute, VERIFY_PER_MINUTE)
     got = ratelimit.hit(db or get_database(), f"share.{kind}", str(grant.id), limit, 60)
@@ -467,7 +468,6 @@ class _UsageLog:
 
 def _summarise(db: Any) -> int:
     """One transaction: take up to SUMMARY_BATCH unsealed records and append their summaries."""
-    from ..orgs.model import User
 
     with db.write() as s:
         q = select(GrantUsage).where(GrantUsage.summary_seq.is_(None)).order_by(GrantUsage.id).limit(SUMMARY_BATCH)

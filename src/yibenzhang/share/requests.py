@@ -23,6 +23,7 @@ from sqlalchemy.orm import Mapped, Session, mapped_column
 from .. import workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
+from ..catalog.service import get_resource, negative_entry_for
 from ..config import get_settings
 from ..db import Base, Database, UTCDateTime, utcnow
 from ..enums import ChineseEnum, OrgKind, Role, ShareType
@@ -30,6 +31,7 @@ from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated, ValidationFa
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..orgs.service import get_region_by_code
 from ..registry import load
 from ..workdays import add_workdays, workdays_between
 from . import seal as sealing
@@ -219,8 +221,6 @@ def create_request(
     basis: str, scenario: str, period_from: date, period_to: date, region_scope: str | None = None,
     extra_items_reason: str | None = None, consumer_org_id: int | None = None, today: date | None = None,
 ) -> ShareRequest:
-    from ..catalog.service import get_resource
-
     org_id = _consumer_org(actor, consumer_org_id)
     res = get_resource(session, actor, resource)
     if res.published_version is None:
@@ -286,8 +286,6 @@ def create_request(
 
 
 def _refusal_basis(session: Session, res: Resource) -> str:
-    from ..catalog.service import negative_entry_for
-
     entry = negative_entry_for(session, res)
     basis = res.share_basis or (entry.basis if entry else None) or (entry.title if entry else None)
     return f"该信息资源不予共享，依据：{basis}" if basis else "该信息资源不予共享"
@@ -504,7 +502,6 @@ def list_requests(
             bag.raise_if_any()
         stmt = stmt.where(ShareRequest.state == state)
     if region_code:  # the resource's region and the regions below it
-        from ..orgs.service import get_region_by_code
 
         below = select(Region.id).where(Region.path.startswith(get_region_by_code(session, region_code).path))
         stmt = stmt.where(ShareRequest.region_id.in_(below))

@@ -43,11 +43,12 @@ from ..errors import Conflict, DomainError, NotFound, PermissionDenied, StorageF
 from ..i18n import N_
 from ..ledger.model import LedgerAnchor, LedgerEvent
 from ..ledger.service import ANCHOR_ID
+from ..orgs.model import Org
 from ..params import INT32_MAX, parse_int
 from ..zone import port
 from ..zone.engine import EngineError, Work, engine_for, json_value
 from ..zone.functions import Function
-from ..zone.service import live_state
+from ..zone.service import column_type, live_state
 from ..zone.storage import crash_point
 from . import grants as G
 from . import snapshot
@@ -127,7 +128,6 @@ def _mask_items(session: Any, resource: Resource) -> list[P.MaskItem]:
     """policies.resource_items without the recognizers on the request path: stored categories
     (decision, else suggestions) and grades; an item with none falls back to its name's
     categories, recognized once per process (same answer as before, memoized)."""
-    from ..zone.service import column_type
 
     known = P._stored_categories(session, resource)
     return [P.MaskItem(i.name, tuple(known[i.id]) if i.id in known else _by_name(i.name, i.description),
@@ -463,7 +463,7 @@ def _delivery_failed(session: Any, job: jobs.Job) -> None:
         d = session.get(G.Delivery, int(job.payload.get("delivery_id", 0)))
         if d is not None and d.status == "排队":
             d.status = "失败"
-            from ..catalog.model import Resource
+            # deferred: keeps httpx out of this module's import
             from ..lineage import share as lineage
 
             grant = session.get(G.Grant, d.grant_id)
@@ -514,9 +514,8 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
 
 def _delivery_lineage(s: Any, d: G.Delivery, table: Any, size: int, operators: dict[str, str]) -> None:
     """Issue 18: the delivery's OpenLineage event, in the transaction that makes it ready."""
-    from ..catalog.model import Resource
+    # deferred: keeps httpx out of this module's import
     from ..lineage import share as lineage
-    from ..orgs.model import Org
 
     grant = s.get(G.Grant, d.grant_id)
     columns = [(f.name, str(f.type), operators.get(f.name, "none")) for f in table.schema]

@@ -36,6 +36,8 @@ from ..orgs.model import User
 from .config import Provider, providers
 from .model import SsoIdentity
 from .oidc import SIGNING_ALGS, SsoRefused, _keys, metadata
+from .service import record_refusal as record
+from .service import subject_digest
 
 
 class TokenRefused(Unauthenticated):
@@ -59,7 +61,6 @@ def record_refusal(db: Any, exc: TokenRefused) -> None:
     """The refusal in the ledger (`sso.refused`, with `via: api`), when it names a provider."""
     if exc.provider is None:
         return
-    from .service import record_refusal as record
 
     record(db, exc.provider, SsoRefused(exc.code, exc.message, detail="api"), exc.subject)
 
@@ -126,7 +127,6 @@ def verify(raw: str, now: float | None = None) -> tuple[Provider, dict[str, Any]
 
 def user_for_access_token(session: Session, raw: str) -> User:
     """The platform user a provider's access token stands for (read transaction)."""
-    from .service import subject_digest
 
     p, claims = verify(raw)
     digest = subject_digest(p.name, claims["sub"])

@@ -21,12 +21,16 @@ from urllib.parse import urlencode
 import httpx
 from sqlalchemy import delete
 
+from ..access import Actor
 from ..config import get_settings
-from ..crypto import hmac_sm3_hex
+from ..crypto import hmac_sm3_hex, sm3_hex
 from ..db import Database, utcnow
+from ..ledger import service as ledger
+from ..orgs import sessions
+from ..orgs.model import WebSession
 from . import oidc
 from .config import Provider
-from .model import SsoLogin
+from .model import SsoCasSession, SsoLogin
 from .oidc import LOGIN_MINUTES, SsoRefused
 
 NS = "{http://www.yale.edu/tp/cas}"
@@ -107,9 +111,6 @@ def ticket_digest(provider_name: str, ticket: str) -> str:
 def remember(db: Database, p: Provider, ticket: str, session_raw: str, user_id: int) -> None:
     """After a CAS sign-in: the ticket that opened this session (digests only). Rows older than a
     session's lifetime go at the same time (their sessions have ended anyway)."""
-    from ..crypto import sm3_hex
-    from ..orgs import sessions
-    from .model import SsoCasSession
 
     now = utcnow()
     with db.write() as s:
@@ -135,10 +136,6 @@ def logout_ticket(body: str) -> str | None:
 def single_logout(db: Database, p: Provider, body: str) -> bool:
     """End the local session a CAS server's logoutRequest names. True when one ended; the
     ledger records it (web.logout via cas:<name>, single logout). An unknown ticket is ignored."""
-    from ..access import Actor
-    from ..ledger import service as ledger
-    from ..orgs.model import WebSession
-    from .model import SsoCasSession
 
     ticket = logout_ticket(body)
     if ticket is None:

@@ -16,7 +16,7 @@ from ..config import get_settings
 from ..crypto import hmac_sm3_hex
 from ..db import Database, utcnow
 from ..enums import ORG_ROLES, Role
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, ErrorBag, NotFound
 from ..ledger import service as ledger
 from ..orgs import credentials, security, sessions
 from ..orgs import service as orgs
@@ -154,8 +154,6 @@ def link(session: Session, actor: Actor, *, provider_name: str, subject: str, us
     user = orgs.get_user_by_name(session, username)
     subject = subject.strip()
     if not subject:
-        from ..errors import ErrorBag
-
         bag = ErrorBag()
         bag.add("subject", "required", "必填项不能为空")
         bag.raise_if_any()

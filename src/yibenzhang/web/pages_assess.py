@@ -18,6 +18,7 @@ from ..assess import scorecards as cards
 from ..assess.cli import fmt
 from ..db import get_database
 from ..errors import ErrorBag, NotFound, ValidationFailed
+from ..i18n import translate
 from ..orgs.model import Region
 from ..params import Id, parse_id
 from . import auth
@@ -54,8 +55,6 @@ def _trail(s: Any, data: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _chart_data(data: dict[str, Any], lang: str) -> str:
-    from ..i18n import translate
-
     def t(text: str) -> str:
         return translate(text, lang)
 

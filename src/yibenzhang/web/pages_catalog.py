@@ -14,12 +14,12 @@ from starlette.datastructures import FormData
 
 from ..access import Actor, can_edit_catalogue, can_review, require
 from ..catalog import review_queue as review
-from ..catalog import service
+from ..catalog import search, service
 from ..catalog.model import Category, Resource
 from ..config import get_settings
 from ..db import get_database
 from ..enums import DataType, FormatKind, Library, OpenType, Role, ShareMethod, ShareType, UpdateCycle
-from ..errors import ValidationFailed
+from ..errors import NotFound, ValidationFailed
 from ..i18n import N_
 from ..orgs import service as orgs
 from ..orgs.model import Org
@@ -62,7 +62,6 @@ def _query_params(request: Request) -> dict[str, Any]:
 
 def run_search(s: Session, actor: Actor, params: dict[str, Any], limit: int, offset: int) -> Any:
     """catalog.search.search_resources when present; a plain listing until it lands."""
-    from ..catalog import search
 
     if hasattr(search, "search_resources"):
         return search.search_resources(s, actor, search.SearchQuery(**params, limit=limit, offset=offset))
@@ -267,8 +266,6 @@ ACTIONS = {
 def resource_action(request: Request, resource_id: Id, action: str, ctx: WebContext = Depends(csrf_checked),
                     form: FormData = Depends(form_data)) -> Response:
     if action not in ACTIONS:
-        from ..errors import NotFound
-
         raise NotFound(action, "not_found")
     with get_database().write() as s:
         ACTIONS[action](s, ctx.actor, resource_id, str(form.get("reason") or ""))

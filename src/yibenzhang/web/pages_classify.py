@@ -13,8 +13,10 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
+from ..catalog.model import ResourceItem
 from ..classify import service as svc
 from ..classify.grading import GRADE_LABELS, get_rules
+from ..classify.routes import XLSX
 from ..db import get_database
 from ..errors import DomainError, NotFound, PermissionDenied, ValidationFailed
 from ..i18n import N_
@@ -40,6 +42,7 @@ def _preview(ctx: WebContext, resource_id: Id, exit_path: str) -> dict[str, Any]
     is not installed or the viewer may not read rows (insiders only)."""
     if not module_available("yibenzhang.classify.policies"):
         return None
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..classify import policies
 
     try:  # the service decides who may read rows (insiders only): anyone else sees no preview
@@ -121,8 +124,6 @@ def override(request: Request, item_id: Id, ctx: WebContext = Depends(csrf_check
             decision = svc.override(s, ctx.actor, item_id, grade, categories, reason)
     except ValidationFailed as exc:
         with get_database().read() as s:
-            from ..catalog.model import ResourceItem
-
             item = s.get(ResourceItem, item_id)
             resource_id = item.resource_id if item else 0
         return _page(request, ctx, resource_id, errors={item_id: field_errors(exc.errors, ctx.lang)},
@@ -145,7 +146,6 @@ def review_page(request: Request, ctx: WebContext = Depends(console_user)) -> Re
 def important_xlsx(request: Request, ctx: WebContext = Depends(console_user)) -> Response:
     region = request.query_params.get("region") or None
     data, _n = svc.export_important_xlsx(get_database(), ctx.actor, region)
-    from ..classify.routes import XLSX
 
     return Response(data, media_type=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="important-data-{region or "all"}.xlsx"'})

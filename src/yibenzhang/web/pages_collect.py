@@ -28,6 +28,8 @@ from ..catalog.model import Resource
 from ..collect import pipeline, uploads
 from ..collect import routes as collect_routes
 from ..collect.mapping import IGNORE
+from ..collect.rejects import preview
+from ..collect.rejects import reject_file as rejects_of
 from ..db import get_database
 from ..errors import DomainError, NotFound, ValidationFailed
 from ..i18n import N_
@@ -240,7 +242,6 @@ REJECTS_SHOWN = 20  # first rejects listed on the upload's result page
 def _reject_preview(ctx: WebContext, report: dict[str, Any] | None) -> list[dict[str, Any]]:
     if not report or not report.get("rows_rejected"):
         return []
-    from ..collect.rejects import preview
 
     with get_database().read() as s:
         return preview(s, ctx.actor, report["batch_id"], REJECTS_SHOWN)
@@ -272,7 +273,6 @@ def batch_decision(request: Request, batch_id: Id, action: str, ctx: WebContext 
 def reject_file(request: Request, batch_id: Id, ctx: WebContext = Depends(console_user)) -> Response:
     """The reject file holds the values as sent (personal data): the provider's steward only,
     and each download is in the ledger (counts, never values)."""
-    from ..collect.rejects import reject_file as rejects_of
 
     with get_database().write() as s:  # one service for the API and the page (either store)
         path, name = rejects_of(s, ctx.actor, batch_id)

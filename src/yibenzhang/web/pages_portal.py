@@ -24,6 +24,8 @@ from ..enums import OpenType, UpdateCycle
 from ..errors import DomainError, NotFound
 from ..i18n import N_
 from ..open import portal_query as pq
+from ..open.access import access_for
+from ..open.datasets import get_open_resource
 from ..open.portal_query import DOMAIN_LABELS, PortalQuery
 from ..params import INT32_MAX, parse_id, parse_int
 from ..quality.model import QualityRun
@@ -109,7 +111,10 @@ def _remember(key: str, make: Any) -> Any:
 def _preview_and_chart(sh: Any) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """The first rows (the open rows API's first page) and the chart over the Parquet download
     (built once per masked SQL and shared with downloads): the same masking as the files."""
+    # deferred: keeps duckdb, limits, sqlglot out of this module's import
     from ..open import charts, rows_api
+
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..open import downloads as dl
 
     preview = rows_api.page(sh, {}, limit=PREVIEW_ROWS)
@@ -122,6 +127,7 @@ APPLY_TO_SEE = N_("有条件开放的数据集：申请获批后可预览数据�
 
 def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, Any] | None, str | None, Any]:
     """(masked preview, chart, why there is none, the dataset's shape)."""
+    # deferred: keeps duckdb, sqlglot out of this module's import
     from ..open import downloads as dl
 
     sh = dl.shape(s, resource)
@@ -137,8 +143,6 @@ def _rows(s: Session, resource: Any) -> tuple[dict[str, Any] | None, dict[str, A
 
 def dataset(request: Request, dataset_id: str) -> Response:
     ctx = web_context(request)
-    from ..open.access import access_for
-    from ..open.datasets import get_open_resource
 
     with get_database().read() as s:
         d = pq.find_dataset(s, dataset_id)
@@ -163,6 +167,7 @@ def dataset(request: Request, dataset_id: str) -> Response:
         elif batches:  # rows and the chart over them are what an approved application gives, as downloads
             no_rows = APPLY_TO_SEE
     if preview is not None and sh is not None:  # issue 23: the preview is an exit like the rows API
+        # deferred: keeps duckdb, sqlglot out of this module's import
         from ..open import downloads as dl
 
         dl.log_read(get_database(), ctx.actor, sh, dl.PREVIEW_EXIT, rows=len(preview["rows"]))

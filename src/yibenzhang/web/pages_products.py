@@ -16,10 +16,12 @@ from ..db import get_database
 from ..enums import Role
 from ..errors import FieldError, NotFound, ValidationFailed
 from ..operate import accounting, certificates, compliance, pricing, products, registration, valuation
+from ..operate.model import Authorization, RunState, SandboxRun
 from ..operate.products_model import PricingCategory, ProductKind, ProductState
 from ..params import JSON_INT_MAX, Id, parse_id
 from . import auth
 from .auth import console_user, csrf_checked, form_data
+from .documents import qr_svg
 from .render import WebContext, field_errors, redirect, render
 
 router = APIRouter(route_class=auth.WebRoute, include_in_schema=False)
@@ -70,7 +72,6 @@ def _sources(s: Any, ctx: WebContext) -> list[dict[str, Any]]:
     """The operator's authorizations in force, each with its released sandbox runs."""
     from sqlalchemy import select
 
-    from ..operate.model import Authorization, RunState, SandboxRun
 
     orgs = ctx.actor.org_ids(Role.OPERATOR)
     out = []
@@ -213,7 +214,6 @@ def certificate_page(request: Request, code: str) -> Response:
         cert = reg.certificate
         check = certificates.verify(s, cert)
         url = f"{str(request.base_url).rstrip('/')}/certificates/{reg.code}"
-    from .documents import qr_svg
 
     return render(request, "products/certificate.html", cert=cert, c=cert["content"], check=check,
                   document=json.dumps(cert, ensure_ascii=False, indent=2), verify_url=url, qr=qr_svg(url))

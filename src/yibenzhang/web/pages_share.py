@@ -21,7 +21,7 @@ from ..catalog import service as catalog
 from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
-from ..errors import NotFound, ValidationFailed
+from ..errors import FieldError, NotFound, ValidationFailed
 from ..i18n import N_
 from ..orgs import service as org_service
 from ..params import Id, parse_int
@@ -188,8 +188,6 @@ def _date(raw: str) -> date | None:
 @router.post("/share/new")
 def create_request(request: Request, ctx: WebContext = Depends(csrf_checked),
                    form: FormData = Depends(form_data)) -> Response:
-    from ..errors import FieldError
-
     ref = str(form.get("resource") or "").strip()
     values: dict[str, Any] = {k: str(form.get(k) or "").strip() for k in FIELDS}
     values["items"] = [str(x) for x in form.getlist("items")]

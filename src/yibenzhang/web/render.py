@@ -23,6 +23,8 @@ from ..deps import SESSION_COOKIE, request_lang
 from ..enums import DataType, Role
 from ..errors import DomainError, FieldError
 from ..i18n import N_, Data, translate, translate_in
+from ..orgs import service as orgs
+from ..orgs import sessions
 from . import formats
 from .messages import done_message
 
@@ -108,8 +110,6 @@ def web_context(request: Request) -> WebContext:
     cached = getattr(request.state, "web", None)
     if cached is not None:
         return cached
-    from ..orgs import service as orgs
-    from ..orgs import sessions
 
     lang = request_lang(request)
     actor, csrf, display = replace(Actor.anonymous(), lang=lang), None, None

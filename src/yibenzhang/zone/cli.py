@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import typer
 
+from ..catalog.service import get_resource
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
+from ..db import get_database
 
 
 def compact_command(
@@ -14,8 +16,7 @@ def compact_command(
     as_json: bool = JsonOpt,
 ) -> None:
     """Compact a resource: its live batches become one 全量 batch; reads are unchanged."""
-    from ..catalog.service import get_resource
-    from ..db import get_database
+    # deferred: keeps duckdb, httpx, sqlglot out of this module's import
     from .compact import compact
 
     with domain_errors(as_json):

@@ -22,6 +22,7 @@ from sqlglot import exp
 
 from .functions import Function
 from .port import META, RELATION, Files, LiveState, Source, Written, canonical
+from .store import get_store
 
 log = logging.getLogger(__name__)
 
@@ -159,7 +160,6 @@ class DuckDBEngine:
         """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
         extensions only when the caller asks (quality's verified native checks), on that
         connection alone."""
-        from .store import get_store
 
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)

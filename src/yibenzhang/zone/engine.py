@@ -83,6 +83,7 @@ def _duckdb(zone: str) -> DuckDBEngine:
 
 @lru_cache(maxsize=4)
 def _spark(remote: str) -> Engine:
+    # deferred: keeps zone.spark out of this module's import
     from .spark import SparkEngine
 
     return SparkEngine(remote)

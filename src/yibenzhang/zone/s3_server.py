@@ -18,6 +18,8 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
+from .store import make_bucket
+
 ACCESS_KEY = "ybz-test-access"
 SECRET_KEY = "ybz-test-secret-key"
 REGION = "us-east-1"
@@ -39,7 +41,6 @@ class S3Server:
         """A fresh, empty zone: a prefix of its own in `bucket` (made once per process; by default
         one per process). SeaweedFS gives each bucket its own volumes, so a bucket per test would
         run out of volumes; a prefix per test isolates as well."""
-        from .store import make_bucket
 
         bucket = bucket or f"ybz-{os.getpid()}-{_RUN}"
         uri = f"s3://{bucket}/zone-{uuid.uuid4().hex[:12]}"

@@ -20,7 +20,7 @@ from ..catalog.model import Resource, ResourceItem
 from ..config import get_settings
 from ..db import Database, utcnow
 from ..enums import DataType
-from ..errors import Conflict, NotFound
+from ..errors import Conflict, DomainError, NotFound
 from ..ledger import service as ledger_service
 from ..orgs.model import Org, Region
 from . import duck
@@ -159,7 +159,6 @@ def record_counts(session: Session, level: str = "resource") -> list[dict[str, A
             out.append({"region_id": r.id, "code": r.code, "name": r.name,
                         "records": int(direct.get(r.id) or 0), "records_with_lower": total})
         return out
-    from ..errors import DomainError
 
     raise DomainError("level_unknown", "未知的取值“{value}”，可选：{allowed}", value=level,
                       allowed="resource、org、region")

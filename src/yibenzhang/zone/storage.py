@@ -30,6 +30,11 @@ import time
 import uuid
 from pathlib import Path
 
+from ..config import get_settings
+from ..db import get_database
+from .model import Batch
+from .store import get_store
+
 STAGING = ".staging"
 LOCK = ".lock"
 LEASE = ".lease"
@@ -51,8 +56,6 @@ def sm3_files(paths: list[Path] | list[str]) -> str:
     h = hashes.Hash(hashes.SM3())
     for p in paths:
         if str(p).startswith("s3://"):
-            from .store import get_store
-
             store = get_store()
             f = store.fs.open_input_stream(store.fs_path(str(p)))
         else:
@@ -89,7 +92,6 @@ class Staging:
         number the manifest does not have: a local folder already there is then the orphan of a
         writer killed between its rename and its commit, and is removed (unless its writer still
         lives)."""
-        from .store import get_store
 
         store = get_store()
         if store.is_s3:
@@ -120,8 +122,6 @@ class Staging:
             shutil.rmtree(self.published_to, ignore_errors=True)
         self.published_to = None
         if self.published_prefix is not None:
-            from .store import get_store
-
             with contextlib.suppress(OSError):
                 get_store().delete_prefix(self.published_prefix)
             self.published_prefix = None
@@ -183,8 +183,6 @@ class _Lease:
     process start and an expiry, renewed by a heartbeat thread every third of the lease period."""
 
     def __init__(self, store: object, prefix: str) -> None:
-        from ..config import get_settings
-
         self.store = store
         self.key = f"{prefix}/{LEASE}"
         self.seconds = max(1, get_settings().zone_lease_seconds)
@@ -214,7 +212,6 @@ class _Lease:
 
 def lease_alive(store: object, prefix: str, newest_mtime: float) -> bool:
     """Whether the writer of an unpublished S3 prefix may still be at work on it."""
-    from ..config import get_settings
 
     try:
         body = json.loads(store.read_bytes(f"{prefix}/{LEASE}"))  # type: ignore[attr-defined]
@@ -243,7 +240,6 @@ def clean_leftovers(zone_root: Path) -> int:
     known = _manifest_paths()
     if known is None:
         return removed
-    from .store import get_store
 
     store = get_store()
     if store.is_s3:
@@ -279,8 +275,6 @@ def _sweep_s3(store: object, known: set[str]) -> int:
 def _manifest_paths() -> set[str] | None:
     from sqlalchemy import inspect, select
 
-    from ..db import get_database
-    from .model import Batch
 
     db = get_database()
     if not inspect(db.engine).has_table(Batch.__tablename__):

@@ -29,6 +29,8 @@ from pathlib import Path
 
 import duckdb
 
+from ...config import get_settings
+
 log = logging.getLogger(__name__)
 
 SOURCE = Path(__file__).with_name("ybz_checks.c")
@@ -49,7 +51,6 @@ def _roots() -> list[Path]:
     if configured:
         return [Path(configured)]
     roots = [Path(__file__).with_name("build")]
-    from ...config import get_settings
 
     roots.append(get_settings().home / "native")
     return roots
@@ -183,6 +184,7 @@ def connect(**config: object) -> duckdb.DuckDBPyConnection:
 
 def load(con: duckdb.DuckDBPyConnection) -> bool:
     """Whether the native functions are available on `con` (loading the verified build if need be)."""
+    # deferred: keeps sqlglot out of this module's import
     from ..duck import load_extension
 
     if _present(con):
