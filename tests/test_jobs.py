@@ -227,3 +227,25 @@ def test_the_worker_loads_every_stage_packages_handlers():
 
     jobs.load_handlers()
     assert {"collect.pull", "objections.escalate"} <= set(jobs._handlers)
+
+
+def test_a_daily_job_is_queued_for_tomorrow_morning_on_the_one_clock(db):
+    """jobs.daily keeps one job queued for tomorrow at its time in the configured zone (China by
+    default): the server's own date and zone (often UTC, eight hours behind) are not the clock."""
+    from datetime import datetime
+    from datetime import time as dt_time
+
+    from yibenzhang import workdays
+    from yibenzhang.config import get_settings
+
+    ticker = jobs.daily("test.daily", dt_time(0, 10), lambda db, job: {})
+    try:
+        ticker(db)
+        ticker(db)  # one job, not two
+        with db.read() as s:
+            queued = s.execute(select(jobs.Job.run_at).where(jobs.Job.kind == "test.daily")).scalars().all()
+        expected = datetime.combine(workdays.today() + timedelta(days=1), dt_time(0, 10), tzinfo=get_settings().tz)
+        assert queued == [expected]
+    finally:
+        jobs._handlers.pop("test.daily", None)
+        jobs._tickers.remove(ticker)

@@ -26,7 +26,7 @@ import socket
 import threading
 import uuid
 from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from datetime import time as dt_time
 from typing import Any
 
@@ -34,8 +34,9 @@ from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, or_, sele
 from sqlalchemy.exc import IntegrityError, InterfaceError, OperationalError
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from . import plugins
+from . import plugins, workdays
 from .access import Actor, can_administer_system, can_read_all, require
+from .config import get_settings
 from .db import Base, Database, UTCDateTime, utcnow
 from .enums import ChineseEnum, Role
 from .errors import Conflict, DomainError, NotFound
@@ -137,7 +138,8 @@ def daily(kind: str, at: dt_time, handler: Handler) -> Ticker:
         with db.read() as s:
             if s.execute(select(Job.id).where(Job.active_key == kind)).first():
                 return
-        run_at = datetime.combine(date.today() + timedelta(days=1), at).astimezone()
+        # tomorrow at `at` on the one clock (the configured zone's day and time, not the server's)
+        run_at = datetime.combine(workdays.today() + timedelta(days=1), at, tzinfo=get_settings().tz)
         with db.write() as s:
             enqueue(s, Actor.system(), kind, {}, run_at=run_at, dedupe_key=kind)
 
