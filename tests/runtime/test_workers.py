@@ -229,11 +229,19 @@ def test_kill_9_of_a_worker_under_load_loses_no_usage_record(server, share):
     # every answered call's record was committed before its answer; a call cut off by the kill
     # may have its record without an answer (at most one per client)
     assert total <= stored <= total + 32 + failed[0], (total, stored, failed[0])
-    # the records are sealed by summaries written as their caller (the surviving workers' or ours)
-    G.USAGE.flush(w.db)
+    # the records are sealed by summaries written as their caller (the surviving workers' or ours); a
+    # surviving worker may be sealing some right now (FOR UPDATE SKIP LOCKED: ours skips them until it commits)
+    deadline = time.monotonic() + 30
+    while True:
+        G.USAGE.flush(w.db)
+        with w.db.read() as s:
+            unsealed = s.scalar(select(func.count()).select_from(G.GrantUsage).where(
+                G.GrantUsage.summary_seq.is_(None)))
+        if unsealed == 0 or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert unsealed == 0
     with w.db.read() as s:
-        assert s.scalar(select(func.count()).select_from(G.GrantUsage).where(
-            G.GrantUsage.summary_seq.is_(None))) == 0
         summaries = [json.loads(c) | {"_actor": a} for a, c in s.execute(select(
             ledger.LedgerEvent.actor, ledger.LedgerEvent.content).where(
             ledger.LedgerEvent.action == "share.usage", ledger.LedgerEvent.subject_id == str(gid)))]
