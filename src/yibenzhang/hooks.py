@@ -71,3 +71,15 @@ def ybz_masking_operators() -> list[Any]:
 @hookspec
 def ybz_valuation_methods() -> dict[str, Any]:
     """Valuation methods of data products: {"方法名": method(inputs) -> (value, breakdown, basis)}."""
+
+
+@hookspec(firstresult=True)
+def ybz_zone_holdings() -> Any:
+    """What the zone keeps rows for (`zone.holdings.Holdings`): the catalogue's resources. The last
+    plugin registered that answers wins (a province's own catalogue over the platform's)."""
+
+
+@hookspec
+def ybz_zone_compacted(session: Any, code: str, rows: int, columns: dict[str, str], engine: str) -> None:
+    """A resource's live batches became one 全量 batch, in the compaction's own transaction (lineage
+    records the run)."""

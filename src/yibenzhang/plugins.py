@@ -103,4 +103,16 @@ def recognizers() -> list[Any]:
     return [r for answer in results("ybz_recognizers") for r in answer]
 
 
-_REBUILT = (readers, rule_kinds, valuation_methods, masking_operators, recognizers)
+@cache
+def zone_holdings() -> Any:
+    holdings = manager().hook.ybz_zone_holdings()
+    if holdings is None:
+        raise RuntimeError("no plugin answers ybz_zone_holdings: the catalogue stage is not installed")
+    return holdings
+
+
+def zone_compacted(session: Any, code: str, *, rows: int, columns: dict[str, str], engine: str) -> None:
+    manager().hook.ybz_zone_compacted(session=session, code=code, rows=rows, columns=columns, engine=engine)
+
+
+_REBUILT = (zone_holdings, readers, rule_kinds, valuation_methods, masking_operators, recognizers)

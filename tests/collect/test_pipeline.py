@@ -15,6 +15,7 @@ import pytest
 
 from tests.collect.conftest import rows_csv
 from tests.s3_support import zone_file, zone_parquet
+from yibenzhang.catalog.counts import record_counts
 from yibenzhang.catalog.model import Resource
 from yibenzhang.collect.pipeline import ingest_arrow, ingest_file
 from yibenzhang.errors import DomainError, PermissionDenied, ValidationFailed
@@ -231,8 +232,8 @@ def test_arrow_batches_and_record_counts(world, people, log_resource):
     report = ingest_arrow(world.db, steward, people, [batch], source={"kind": "test"})
     assert report.rows_accepted == 2
     with world.db.read() as s:
-        by_resource = {r["resource_id"]: r["records"] for r in zone.record_counts(s, "resource")}
-        by_org = zone.record_counts(s, "org")
-        by_region = {r["code"]: r for r in zone.record_counts(s, "region")}
+        by_resource = {r["resource_id"]: r["records"] for r in record_counts(s, "resource")}
+        by_org = record_counts(s, "org")
+        by_region = {r["code"]: r for r in record_counts(s, "region")}
     assert by_resource == {people: 2}
     assert by_org[0]["records"] == 2 and by_region["990000"]["records_with_lower"] == 2

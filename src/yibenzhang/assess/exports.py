@@ -4,6 +4,8 @@ printable HTML report (one self-contained page, print styles, no script)."""
 from __future__ import annotations
 
 import io
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -76,11 +78,19 @@ def xlsx(data: dict[str, Any], lang: str = "zh") -> bytes:
     return out.getvalue()
 
 
+@cache
+def _report_template() -> Any:
+    """The report's own template (beside this module: a stage renders no page of the web's)."""
+    # deferred: keeps jinja2 out of this module's import (the CLI's exports need none)
+    from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+    env = Environment(loader=FileSystemLoader(Path(__file__).parent / "templates"),
+                      autoescape=select_autoescape(["html"]), trim_blocks=True, lstrip_blocks=True)
+    return env.get_template("report.html")
+
+
 def report_html(data: dict[str, Any], lang: str = "zh") -> str:
     """The printable report: self-contained (styles inline), readable on paper."""
-    # deferred: keeps fastapi, jinja2 out of this module's import
-    from ..web.render import env
-
-    return env.get_template("assess/report.html").render(
+    return _report_template().render(
         d=data, lang=lang, _=lambda text, **kw: translate(text, lang, **kw), fmt=fmt,
         region_columns=REGION_COLUMNS)

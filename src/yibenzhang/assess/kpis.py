@@ -6,7 +6,7 @@ only folds the grouped rows (a few thousand orgs), never queries per org or per 
 
 Formulas (key: what it counts, from which records):
 - records_collected: Σ resources.record_count over resources with at least one published zone
-  batch (current rows, as zone.record_counts; the 1000亿 target, DOMAIN §2).
+  batch (current rows, as catalog.counts.record_counts; the 1000亿 target, DOMAIN §2).
 - records_last_30d: Σ zone_batches.row_count of batches 已发布 in the 30 days up to today;
   records_growth_30d = records_last_30d / (records_collected − records_last_30d), None on a 0 base.
 - resources_total, status:<状态>: resources by status; open_datasets: open.datasets.open_condition

@@ -25,3 +25,11 @@ def ybz_commands() -> dict[str, str]:
         "catalog": "yibenzhang.catalog.cli:catalog_app",
         "system": "yibenzhang.catalog.system_cli:system_app",
     }
+
+
+@hookimpl
+def ybz_zone_holdings() -> object:
+    # deferred: a plugin module names its stage's modules and imports them only when asked
+    from .holdings import HOLDINGS
+
+    return HOLDINGS

@@ -219,7 +219,7 @@ class _BadRows:
         return pa.Table.from_batches([], pa.schema(list(struct_type)))
 
 
-def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path], readers.Source], *,
+def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any, Path, _Target], readers.Source], *,
          source_info: dict[str, Any], mode: str | None, mapping: dict[str, str] | None,
          progress: Callable[[Progress], None] | None, file: bool = False,
          run: lineage.CollectionRun | None = None) -> IngestReport:
@@ -236,7 +236,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
     work = Staging(zone_root)  # scratch: decoded text, bad rows; never published
     source: readers.Source | None = None
     try:
-        source = opener(con, work.path)
+        source = opener(con, work.path, target)
         plan = Plan(target.items, resolve(target.items, source.columns, explicit=mapping, saved=target.saved))
         part = staging.path / PART
         struct_sql = plan.bad_struct()[1]
@@ -395,9 +395,8 @@ def ingest_file(db: Database, actor: Actor, resource: int | str, path: str | Pat
 
     exact = [True]
 
-    def opener(con: Any, work: Path) -> readers.Source:
-        target = _target(db, actor, resource)  # its item names find a header below a title row
-        names = (*(i.name for i in target.items), *target.saved)
+    def opener(con: Any, work: Path, target: _Target) -> readers.Source:
+        names = (*(i.name for i in target.items), *target.saved)  # they find a header below a title row
         return reader.open(path, readers.ReadOptions(encoding, sheet, names, work, exact[0]))
 
     info = {"kind": "file", "file": path.name, "bytes": path.stat().st_size}
@@ -419,7 +418,7 @@ def ingest_arrow(db: Database, actor: Actor, resource: int | str, batches: Itera
     it = iter(batches)
     first = next(it, None)
 
-    def opener(con: Any, work: Path) -> readers.Source:
+    def opener(con: Any, work: Path, target: _Target) -> readers.Source:
         if first is None:
             raise DomainError("file_empty", "文件为空或没有表头")
         columns = [c for c in first.schema.names if c != "_row"]

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from .. import jobs
 from ..access import Actor
 from ..apidocs import file_responses
+from ..catalog.counts import record_counts as record_counts_of
 from ..config import get_settings
 from ..db import get_database
 from ..deps import read_session, require_user
@@ -157,6 +158,6 @@ def preview_rows(resource_id: Id, limit: int = Query(20, ge=1, le=200), actor: A
 @router.get("/api/v1/record-counts")
 def record_counts(level: str = Query("resource", pattern="^(resource|org|region)$", max_length=KEY_MAX),
                   s: Session = Depends(read_session)) -> list[dict[str, Any]]:
-    return zone.record_counts(s, level)
+    return record_counts_of(s, level)
 
 

@@ -10,11 +10,17 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ..access import Actor, can_read_audit, require
+from ..access import Actor, can_read_all, can_read_audit, require
 from . import service
 from .model import LedgerEvent
 
 EXPORT_LIMIT = 100_000  # one export; narrow the dates for more
+
+
+def verify_chain(session: Session, actor: Actor) -> service.VerifyReport:
+    """`ybz ledger verify` for a person: the platform, the auditors and the regions' reviewers."""
+    require(can_read_all(actor) or can_read_audit(actor) or bool(actor.reviewer_paths()), "校验存证链")
+    return service.verify(session)
 
 
 def export_events(session: Session, actor: Actor, *, since: datetime | None = None,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from ..hooks import hookimpl
 
 
@@ -30,3 +32,11 @@ def ybz_commands() -> dict[str, str]:
 @hookimpl
 def ybz_jobs() -> list[str]:
     return ["yibenzhang.lineage.outbox", "yibenzhang.lineage.daily"]
+
+
+@hookimpl
+def ybz_zone_compacted(session: Any, code: str, rows: int, columns: dict[str, str], engine: str) -> None:
+    # deferred: a plugin module names its stage's modules and imports them only when asked
+    from .zone import compacted
+
+    compacted(session, code, rows=rows, columns=columns, engine=engine)

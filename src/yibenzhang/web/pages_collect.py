@@ -3,7 +3,7 @@ upload with live progress, held-batch decisions, the reject file, the quality pa
 org/region scores board.
 
 Thin adapters: uploads go through collect.routes' own upload and progress functions (one
-background mechanism for the API and the console), decisions through zone.service, quality
+background mechanism for the API and the console), decisions through collect.batches, quality
 through quality.service. A page only chooses which buttons and links to offer.
 """
 
@@ -18,13 +18,13 @@ from zoneinfo import ZoneInfo
 from fastapi import BackgroundTasks, Depends, Request, Response
 from fastapi.responses import FileResponse
 from markupsafe import Markup
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 from starlette.datastructures import FormData, UploadFile
 
 from ..access import Actor, can_edit_catalogue, can_review
 from ..catalog import service as catalog
 from ..catalog.model import Resource
+from ..collect import batches as collected
 from ..collect import pipeline, uploads
 from ..collect import routes as collect_routes
 from ..collect.mapping import IGNORE
@@ -38,8 +38,6 @@ from ..params import Id
 from ..plugins import rule_kinds
 from ..quality import service as quality
 from ..quality.scores import DIMENSION_WEIGHTS
-from ..zone import service as zone
-from ..zone.model import Batch, BatchMode, BatchStatus
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, redirect, render
 
@@ -76,15 +74,14 @@ def is_insider(s: Session, actor: Actor, resource: Resource) -> bool:
     (counts and sources only, never rows)."""
     if not actor.is_authenticated:
         return False
-    return zone.can_read_rows(actor, resource) or can_review(actor, _region_path(s, resource))
+    return collected.can_read_rows(actor, resource) or can_review(actor, _region_path(s, resource))
 
 
 def collection_view(s: Session, actor: Actor, resource: Resource) -> dict[str, Any] | None:
     """The detail page's 数据归集 section, or None for those who may not see it."""
     if not is_insider(s, actor, resource):
         return None
-    rows = s.execute(select(Batch).where(Batch.resource_id == resource.id).order_by(Batch.seq.desc())
-                     .limit(BATCHES_SHOWN)).scalars().all()
+    rows = collected.newest(s, resource.id, BATCHES_SHOWN)
     batches = []
     for b in rows:
         src = b.source or {}
@@ -95,10 +92,9 @@ def collection_view(s: Session, actor: Actor, resource: Resource) -> dict[str, A
             "has_rejects": bool(b.reject_path)})
     steward = can_edit_catalogue(actor, resource.org_id)
     # Until a batch is published, record_count is the catalogue's declared figure, not rows held.
-    published = s.execute(select(Batch.id).where(Batch.resource_id == resource.id,
-                                                 Batch.status == BatchStatus.PUBLISHED.value).limit(1)).first()
+    published = collected.has_published(s, resource.id)
     return {"records": (resource.record_count or 0) if published else (0 if rows else None), "batches": batches,
-            "held": [b for b in batches if b["status"] == BatchStatus.HELD.value],
+            "held": [b for b in batches if b["status"] == collected.HELD],
             "may_collect": steward and resource.status != "已停用", "may_decide": steward,
             "may_download": steward}
 
@@ -115,7 +111,7 @@ def upload_form(request: Request, resource_id: Id, ctx: WebContext = Depends(con
     pipeline.check_can_collect(get_database(), ctx.actor, resource_id)  # 404 unseen, 403 not the steward
     with get_database().read() as s:
         info = _resource_info(s, ctx.actor, resource_id)
-    return render(request, "upload.html", r=info, modes=BatchMode.values(), encodings=ENCODINGS, v={}, errors={})
+    return render(request, "upload.html", r=info, modes=collected.MODES, encodings=ENCODINGS, v={}, errors={})
 
 
 def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks,
@@ -126,7 +122,7 @@ def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks
         pipeline.check_can_collect(get_database(), ctx.actor, resource_id)
         with get_database().read() as s:
             info = _resource_info(s, ctx.actor, resource_id)
-        return render(request, "upload.html", status_code=422, r=info, modes=BatchMode.values(),
+        return render(request, "upload.html", status_code=422, r=info, modes=collected.MODES,
                       encodings=ENCODINGS, v=values, errors={"file": [ctx.t("请选择要上传的文件")]})
     pipeline.check_can_collect(get_database(), ctx.actor, resource_id)
     options = {"fmt": None, "encoding": values["encoding"] or None, "sheet": values["sheet"] or None,
@@ -141,7 +137,7 @@ def upload_submit(request: Request, resource_id: Id, background: BackgroundTasks
         staging.close()
         with get_database().read() as s:
             info = _resource_info(s, ctx.actor, resource_id)
-        return render(request, "upload.html", status_code=422, r=info, modes=BatchMode.values(),
+        return render(request, "upload.html", status_code=422, r=info, modes=collected.MODES,
                       encodings=ENCODINGS, v=values, errors={"file": [_message(ctx, exc)]})
     if check.ok:
         started = collect_routes.start_ingest(ctx.actor, resource_id, background, staging, path,
@@ -262,11 +258,10 @@ def ingest_fragment(request: Request, token: str, ctx: WebContext = Depends(cons
 
 
 def batch_decision(request: Request, batch_id: Id, action: str, ctx: WebContext = Depends(csrf_checked)) -> Response:
-    decide = {"confirm": zone.confirm_batch, "discard": zone.discard_batch}.get(action)
-    if decide is None:
+    if action not in collected.DECISIONS:
         raise NotFound(action, "not_found")
     with get_database().write() as s:
-        resource_id = decide(s, ctx.actor, batch_id).resource_id
+        resource_id = collected.decide(s, ctx.actor, batch_id, action).resource_id
     return redirect(f"/catalog/{resource_id}?done={action}#collection")
 
 

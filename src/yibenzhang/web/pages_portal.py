@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from ..catalog import service as catalog
 from ..catalog.model import ResourceVersion
+from ..collect.batches import published as published_batches
 from ..db import get_database
 from ..enums import OpenType, UpdateCycle
 from ..errors import DomainError, NotFound
@@ -29,7 +30,6 @@ from ..open.datasets import get_open_resource
 from ..open.portal_query import DOMAIN_LABELS, PortalQuery
 from ..params import INT32_MAX, parse_id, parse_int
 from ..quality.model import QualityRun
-from ..zone.model import Batch, BatchStatus
 from .auth import WebRoute
 from .render import render, web_context
 
@@ -155,9 +155,7 @@ def dataset(request: Request, dataset_id: str) -> Response:
         versions = [{"version": v, "published_at": at} for v, at in s.execute(
             select(ResourceVersion.version, ResourceVersion.published_at)
             .where(ResourceVersion.resource_id == d.id).order_by(ResourceVersion.version.desc()))]
-        batches = list(s.execute(select(Batch.seq, Batch.mode, Batch.row_count, Batch.published_at)
-                                 .where(Batch.resource_id == d.id, Batch.status == BatchStatus.PUBLISHED.value)
-                                 .order_by(Batch.seq.desc()).limit(20)).all())
+        batches = published_batches(s, d.id, 20)
         run = s.execute(select(QualityRun).where(QualityRun.resource_id == d.id)
                         .order_by(QualityRun.id.desc()).limit(1)).scalar_one_or_none()
         quality = {"overall": run.overall, "scores": dict(run.scores or {}), "at": run.created_at} if run else None

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import typer
 
-from ..catalog.service import get_resource
 from ..clikit import AsOpt, JsonOpt, acting_as, domain_errors, emit
 from ..db import get_database
+from .holdings import holdings
 
 
 def compact_command(
@@ -23,5 +23,5 @@ def compact_command(
         actor = acting_as(as_user)
         db = get_database()
         with db.read() as s:
-            resource_id = get_resource(s, actor, resource).id
+            resource_id = holdings().find(s, actor, resource).id
         emit(compact(db, actor, resource_id, engine=engine), as_json)

@@ -17,13 +17,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .. import jobs
+from .. import jobs, plugins
 from ..access import Actor, can_edit_catalogue, require
 from ..config import get_settings
 from ..db import Database
 from ..errors import Conflict
 from ..ledger import service as ledger_service
-from ..lineage import zone as lineage
 from . import port as P
 from .engine import Work, engine_for, named_engine
 from .model import Batch, BatchMode, BatchStatus
@@ -64,9 +63,9 @@ def compact(db: Database, actor: Actor, resource_id: int, *, engine: str | None 
                 raise Conflict("compact_raced", "压缩期间有新批次发布，请重试")
             ledger_service.append(session, actor, "zone.batch.compact", "batch", batch.id, {
                 "resource": code, "batches": live, "rows": written.rows, "engine": chosen.name})
-            # issue 18: the lineage event in the compaction's own transaction
-            lineage.compacted(session, code, rows=written.rows,
-                              columns={c.name: c.type for c in state.columns}, engine=chosen.name)
+            # issue 18: lineage's event in the compaction's own transaction (a hook: the zone imports no stage)
+            plugins.zone_compacted(session, code, rows=written.rows,
+                                   columns={c.name: c.type for c in state.columns}, engine=chosen.name)
 
         batch = publish_batch(
             db, actor, resource_id, staging, mode=BatchMode.FULL.value, status=BatchStatus.PUBLISHED.value,

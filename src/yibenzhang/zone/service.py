@@ -16,14 +16,13 @@ from sqlalchemy.orm import Session
 
 from .. import jobs
 from ..access import Actor, can_edit_catalogue, can_read_all, require
-from ..catalog.model import Resource, ResourceItem
 from ..config import get_settings
 from ..db import Database, utcnow
 from ..enums import DataType
-from ..errors import Conflict, DomainError, NotFound
+from ..errors import Conflict, NotFound
 from ..ledger import service as ledger_service
-from ..orgs.model import Org, Region
 from . import duck
+from . import holdings as H
 from . import port as P
 from .engine import Work, engine_for
 from .model import Batch, BatchMode, BatchStatus
@@ -33,7 +32,7 @@ from .store import get_store
 COLUMN_TYPES = P.COLUMN_TYPES
 
 
-def column_type(item: ResourceItem) -> str:
+def column_type(item: H.Item) -> str:
     dt = DataType.parse(item.data_type)
     return COLUMN_TYPES[dt.letter if dt else "C"]
 
@@ -49,14 +48,11 @@ def literal(text: str) -> str:
 # --- reading -------------------------------------------------------------------------------
 
 
-def _resource(session: Session, resource_id: int) -> Resource:
-    resource = session.get(Resource, resource_id)
-    if resource is None:
-        raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
-    return resource
+def _resource(session: Session, resource_id: int) -> H.Holding:
+    return H.get(session, resource_id)
 
 
-def can_read_rows(actor: Actor, resource: Resource) -> bool:
+def can_read_rows(actor: Actor, resource: H.Holding) -> bool:
     """Collected rows are seen by the provider org's own people and the platform (insiders);
     sharing and opening come with later stages."""
     return can_read_all(actor) or actor.acts_for_org(resource.org_id)
@@ -132,49 +128,12 @@ def list_batches(session: Session, actor: Actor, resource_id: int) -> list[dict[
     return [batch_dict(b) for b in rows]
 
 
-def record_counts(session: Session, level: str = "resource") -> list[dict[str, Any]]:
-    """Exact record counts (current rows) per resource, org or region; a region's total includes
-    the regions below it. They feed the 1000亿 target (DOMAIN §2)."""
-    counted = Resource.record_count.isnot(None) & select(Batch.id).where(
-        Batch.resource_id == Resource.id).exists()
-    if level == "resource":
-        rows = session.execute(select(Resource.id, Resource.code, Resource.name, Resource.record_count)
-                               .where(counted).order_by(Resource.code)).all()
-        return [{"resource_id": r.id, "code": r.code, "name": r.name, "records": r.record_count} for r in rows]
-    if level == "org":
-        rows = session.execute(
-            select(Org.id, Org.name, Org.uscc, func.sum(Resource.record_count).label("n"))
-            .join(Resource, Resource.org_id == Org.id).where(counted).group_by(Org.id, Org.name, Org.uscc)
-            .order_by(Org.uscc)).all()
-        return [{"org_id": r.id, "name": r.name, "uscc": r.uscc, "records": int(r.n or 0)} for r in rows]
-    if level == "region":
-        direct = dict(session.execute(
-            select(Resource.region_id, func.sum(Resource.record_count)).where(counted)
-            .group_by(Resource.region_id)).all())
-        regions = list(session.execute(select(Region).order_by(Region.code)).scalars())
-        paths = {r.id: r.path for r in regions}
-        out = []
-        for r in regions:
-            total = sum(int(n or 0) for rid, n in direct.items() if paths.get(rid, "").startswith(r.path))
-            out.append({"region_id": r.id, "code": r.code, "name": r.name,
-                        "records": int(direct.get(r.id) or 0), "records_with_lower": total})
-        return out
-
-    raise DomainError("level_unknown", "未知的取值“{value}”，可选：{allowed}", value=level,
-                      allowed="resource、org、region")
-
-
 # --- changing ------------------------------------------------------------------------------
 
 
-def _lock_resource(session: Session, resource_id: int) -> Resource:
+def _lock_resource(session: Session, resource_id: int) -> H.Holding:
     """Serialize publishes per resource (SQLite already serializes writers)."""
-    resource = session.execute(
-        select(Resource).where(Resource.id == resource_id).with_for_update()
-    ).scalar_one_or_none()
-    if resource is None:
-        raise NotFound(f"信息资源 {resource_id}", "resource_not_found")
-    return resource
+    return H.get(session, resource_id, lock=True)
 
 
 def publish_batch(
@@ -188,10 +147,9 @@ def publish_batch(
         with db.write() as s:
             resource = _lock_resource(s, resource_id)
             require(can_edit_catalogue(actor, resource.org_id), "归集数据")
-            org = s.get(Org, resource.org_id)
-            region = s.get(Region, resource.region_id)
+            region_code, org_uscc = H.holdings().place(s, resource)
             seq = (s.execute(select(func.max(Batch.seq)).where(Batch.resource_id == resource_id)).scalar() or 0) + 1
-            relative = batch_dir(region.code, org.uscc, resource.code, seq)
+            relative = batch_dir(region_code, org_uscc, resource.code, seq)
             # the Parquet bytes a read of the live state must scan (compaction's byte rule)
             source = {**source, "stored_bytes": _staged_bytes(staging, files)}
             relative = staging.move_to(relative)  # on S3: the batch's own prefix beside it
@@ -227,7 +185,7 @@ def _staged_bytes(staging: Staging, files: list[str]) -> int:
 COMPACT_JOB = "zone.compact"  # its handler is zone.compact's (which imports this module, not back)
 
 
-def _compact_when_due(session: Session, resource: Resource) -> None:
+def _compact_when_due(session: Session, resource: H.Holding) -> None:
     """Past `YBZ_COMPACT_BATCHES` live batches or `YBZ_COMPACT_BYTES` of increments, queue the
     resource's compaction (one at a time)."""
     if compaction_due(session, resource.id):
@@ -248,7 +206,7 @@ def compaction_due(session: Session, resource_id: int) -> bool:
     return settings.compact_bytes > 0 and len(live) > 1 and increments > settings.compact_bytes
 
 
-def _held(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, Resource]:
+def _held(session: Session, actor: Actor, batch_id: int) -> tuple[Batch, H.Holding]:
     batch = session.execute(select(Batch).where(Batch.id == batch_id).with_for_update()).scalar_one_or_none()
     if batch is None:
         raise NotFound(f"批次 {batch_id}", "batch_not_found")
