@@ -147,6 +147,19 @@ def daily(kind: str, at: dt_time, handler: Handler) -> Ticker:
     return periodic(keep_one_queued)
 
 
+def daily_as_platform(kind: str, at: dt_time, work: Callable[[Session, Actor], dict[str, Any]]
+                      ) -> tuple[Handler, Ticker]:
+    """A daily run of `work(session, actor)` in one write transaction, as the platform itself (the
+    escalations of overdue objections and share requests). Returns the handler and the ticker."""
+
+    def handler(db: Database, job: Any = None) -> dict[str, Any]:
+        with db.write() as s:
+            return work(s, Actor.system())
+
+    handler.__name__ = f"run_{kind.replace('.', '_')}"
+    return handler, daily(kind, at, handler)
+
+
 def load_handlers() -> None:
     """Import the modules whose import registers job kinds and tickers (each plugin's `ybz_jobs`)."""
     plugins.load_modules("ybz_jobs")

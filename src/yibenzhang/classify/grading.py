@@ -20,6 +20,7 @@ from functools import total_ordering
 from pathlib import Path
 from typing import Any
 
+from ..config_files import Reloading, read_text
 from ..errors import DomainError, FieldError
 from ..i18n import N_
 from .categories import CATEGORIES
@@ -392,28 +393,15 @@ def rules_path(path: str | Path | None = None) -> Path:
 def load_rules(path: str | Path | None = None) -> GradingRules:
     """Read and validate the rules file: `path`, else $YBZ_GRADING_RULES, else the shipped default."""
     target = rules_path(path)
-    try:
-        text = target.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise GradingRulesInvalid(str(target), [FieldError("file", "rules_unreadable", "无法读取：{detail}",
-                                                           {"detail": exc.strerror or str(exc)})]) from None
-    return parse_rules(text, str(target))
+    return parse_rules(read_text(target, GradingRulesInvalid, "rules_unreadable"), str(target))
 
 
-_cache: dict[tuple[str, int], GradingRules] = {}
+_in_force = Reloading(load_rules)
 
 
 def get_rules() -> GradingRules:
     """The rules in force, re-read when the file (or YBZ_GRADING_RULES) changes."""
-    target = rules_path()
-    try:
-        key = (str(target), target.stat().st_mtime_ns)
-    except OSError:
-        return load_rules(target)  # raises the clear error
-    if key not in _cache:
-        _cache.clear()
-        _cache[key] = load_rules(target)
-    return _cache[key]
+    return _in_force.get(rules_path())
 
 
 def grade_for(categories: Iterable[str], rules: GradingRules | None = None) -> Grade:

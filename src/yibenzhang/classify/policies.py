@@ -23,6 +23,7 @@ from sqlglot import exp
 
 from ..access import Actor, require
 from ..catalog.model import Resource
+from ..config_files import Reloading, read_text
 from ..errors import DomainError, FieldError, NotFound
 from ..i18n import N_
 from ..ledger.access_log import record_read
@@ -229,23 +230,15 @@ def policy_path(path: str | Path | None = None) -> Path:
 
 def load_policy(path: str | Path | None = None) -> Policy:
     p = policy_path(path)
-    try:
-        text = p.read_text(encoding="utf-8")
-    except OSError as exc:
-        raise MaskingPolicyInvalid(str(p), [FieldError("file", "policy_file", "无法读取：{detail}",
-                                                       {"detail": exc.strerror or str(exc)})]) from None
-    return parse_policy(text, str(p))
+    return parse_policy(read_text(p, MaskingPolicyInvalid, "policy_file"), str(p))
 
 
-@lru_cache(maxsize=4)
-def _cached(path: str, mtime: float) -> Policy:
-    return load_policy(path)
+_in_force = Reloading(load_policy)
 
 
 def get_policy() -> Policy:
     """The policy in force (re-read when its file changes)."""
-    p = policy_path()
-    return _cached(str(p), p.stat().st_mtime if p.exists() else 0.0)
+    return _in_force.get(policy_path())
 
 
 # --- plans and SQL -----------------------------------------------------------------------------

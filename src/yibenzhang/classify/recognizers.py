@@ -637,9 +637,9 @@ def _strength(rate: float) -> float:
     return rate
 
 
-def _value_results(col: Column, ctx: Context, only: set[str] | None = None) -> dict[str, ValueResult]:
+def _value_results(col: Column, ctx: Context, tests: dict[str, ValueRecognizer],
+                   only: set[str] | None = None) -> dict[str, ValueResult]:
     out = {}
-    tests, _bases = _recognizers()
     for category, fn in tests.items():
         if only is not None and category not in only:
             continue
@@ -649,8 +649,8 @@ def _value_results(col: Column, ctx: Context, only: set[str] | None = None) -> d
     return out
 
 
-def _value_confidence(category: str, result: ValueResult, ctx: Context) -> float:
-    conf = (result.base if result.base is not None else _recognizers()[1][category]) * _strength(result.rate)
+def _value_confidence(category: str, result: ValueResult, ctx: Context, bases: dict[str, float]) -> float:
+    conf = (result.base if result.base is not None else bases[category]) * _strength(result.rate)
     if result.serial:
         conf *= 0.3
     if ctx.negative and result.format_only:
@@ -674,24 +674,25 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
     ctx = Context(name_hit=hit, negative=None if hit else is_negative_name(name),
                   generic_name=is_generic_name(name) and hit is None, today=today or workdays.today(),
                   provinces=frozenset(provinces))
+    tests, bases = _recognizers()  # once a column: the plugins' answer does not change within it
     raw = _as_arrow(values)
     if len(raw) > SAMPLE:  # evenly spaced rows (nulls included, as a sample from the engine would)
         sample = Column(raw.take(pa.array(np.linspace(0, len(raw) - 1, SAMPLE).astype(np.int64))))
         col = Column(raw, normalize=sample.normalized) if full_scan else sample
     else:
         sample = col = Column(raw)
-    results = _value_results(sample, ctx) if sample.n >= MIN_VALUES else {}
+    results = _value_results(sample, ctx, tests) if sample.n >= MIN_VALUES else {}
     scanned: set[str] = set()  # categories measured on every value
     if full_scan and col is not sample and sample.n >= MIN_VALUES:
         candidates = {c for c, r in results.items() if r.rate >= CANDIDATE_RATE}
         if hit:
             candidates |= set(hit.categories)
         results = {**{c: r for c, r in results.items() if c not in candidates},
-                   **_value_results(col, ctx, candidates)}
+                   **_value_results(col, ctx, tests, candidates)}
         scanned = candidates
     elif full_scan:
-        scanned = set(_recognizers()[0])  # the sample was every value
-    value_conf = {c: _value_confidence(c, r, ctx) for c, r in results.items()}
+        scanned = set(tests)  # the sample was every value
+    value_conf = {c: _value_confidence(c, r, ctx, bases) for c, r in results.items()}
     if hit:
         for c in hit.categories:
             if c in ID_VALUED and "id_card" in results:
@@ -708,7 +709,7 @@ def recognize_column(name: str, values: Sequence[str | None] | pa.Array | pa.Chu
         evidence: dict[str, Any] = {"sample_size": seen.total, "non_empty": seen.n, "full_scan": c in scanned}
         if n:
             evidence["name"] = hit.evidence()  # type: ignore[union-attr]
-            if has_values and c in _recognizers()[0] and (v < 0.3 or results.get(c, _NONE).serial):
+            if has_values and c in tests and (v < 0.3 or results.get(c, _NONE).serial):
                 n *= 0.5  # the values do not look like it
             if strongest >= 0.85 and v < strongest:
                 n *= 0.6  # another category's values speak clearly: the name misleads

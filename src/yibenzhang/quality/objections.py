@@ -18,12 +18,12 @@ from typing import Any
 from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, and_, func, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import workdays
+from .. import jobs, workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
 from ..catalog.service import get_resource
 from ..config import get_settings
-from ..db import Base, Database, UTCDateTime, utcnow
+from ..db import Base, UTCDateTime, utcnow
 from ..enums import ChineseEnum, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
@@ -563,18 +563,5 @@ ESCALATE_JOB = "objections.escalate"
 ESCALATE_AT = time(0, 10)  # early each morning, local time: yesterday's deadlines have passed
 
 
-def escalate_job(db: Database, job: Any = None) -> dict[str, Any]:
-    """Job handler: escalate what is overdue today, as the platform itself."""
-    with db.write() as s:
-        return escalate_overdue(s, Actor.system())
-
-
-def _register_jobs() -> Any:
-    """Plug into the job queue when this installation has one: a daily escalation run."""
-
-    daily = load("yibenzhang.jobs:daily")
-    return daily(ESCALATE_JOB, ESCALATE_AT, escalate_job) if daily is not None else None
-
-
-# The worker ticker that keeps the next morning's escalation queued (None without a job queue).
-schedule_escalation = _register_jobs()
+# The job's handler, and the worker ticker that keeps the next morning's escalation queued.
+escalate_job, schedule_escalation = jobs.daily_as_platform(ESCALATE_JOB, ESCALATE_AT, escalate_overdue)

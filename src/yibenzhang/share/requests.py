@@ -20,12 +20,12 @@ from typing import Any
 from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, and_, or_, select
 from sqlalchemy.orm import Mapped, Session, mapped_column
 
-from .. import workdays
+from .. import jobs, workdays
 from ..access import Actor, can_read_all, can_review, require
 from ..catalog.model import Resource, ResourceItem
 from ..catalog.service import get_resource, negative_entry_for
 from ..config import get_settings
-from ..db import Base, Database, UTCDateTime, utcnow
+from ..db import Base, UTCDateTime, utcnow
 from ..enums import ChineseEnum, OrgKind, Role, ShareType
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated, ValidationFailed
 from ..i18n import N_
@@ -558,16 +558,5 @@ ESCALATE_JOB = "share_requests.escalate"
 ESCALATE_AT = time(0, 15)
 
 
-def escalate_job(db: Database, job: Any = None) -> dict[str, Any]:
-    with db.write() as s:
-        return escalate_overdue(s, Actor.system())
-
-
-def _register_jobs() -> Any:
-    """Plug into the job queue when this installation has one: a daily escalation run."""
-    daily = load("yibenzhang.jobs:daily")
-    return daily(ESCALATE_JOB, ESCALATE_AT, escalate_job) if daily is not None else None
-
-
-# The worker ticker that keeps the next morning's escalation queued (None without a job queue).
-schedule_escalation = _register_jobs()
+# The job's handler, and the worker ticker that keeps the next morning's escalation queued.
+escalate_job, schedule_escalation = jobs.daily_as_platform(ESCALATE_JOB, ESCALATE_AT, escalate_overdue)
