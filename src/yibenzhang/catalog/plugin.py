@@ -1,4 +1,4 @@
-"""The catalogue as a plugin: its tables, API (resources, search, import and export) and commands."""
+"""The catalogue as a plugin: its tables, API (resources, import and export) and commands."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ def ybz_tables() -> list[str]:
 def ybz_routes() -> list[str]:
     return [
         "yibenzhang.catalog.routes",
-        "yibenzhang.catalog.search_routes",
         "yibenzhang.catalog.io_routes",
     ]
 

@@ -25,13 +25,14 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..catalog import formats, search
+from ..catalog import formats
 from ..catalog.formats import formats_of
 from ..catalog.model import Resource
 from ..enums import OpenType, UpdateCycle
 from ..errors import ErrorBag
 from ..i18n import N_
 from ..orgs.model import Org, Region
+from ..search import query as search
 from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
 from .model import OpenUsage

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from ..access import Actor, can_edit_catalogue, can_review, require
 from ..catalog import review_queue as review
-from ..catalog import search, service
+from ..catalog import service
 from ..catalog.model import Category, Resource
 from ..config import get_settings
 from ..db import get_database
@@ -24,6 +24,7 @@ from ..i18n import N_
 from ..orgs import service as orgs
 from ..orgs.model import Org
 from ..params import INT32_MAX, Id, parse_id, parse_int
+from ..search import query as search
 from . import forms, pages_collect, pages_home
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context

@@ -9,10 +9,10 @@ from sqlalchemy import func, select
 
 from tests.factories import published, resource_in
 from yibenzhang.access import Actor
-from yibenzhang.catalog import search
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import Resource
-from yibenzhang.catalog.search import FACETS, SearchQuery, docs, fac, search_resources
+from yibenzhang.search import query as search
+from yibenzhang.search.query import FACETS, SearchQuery, docs, fac, search_resources
 
 OPEN = dict(open_type="无条件开放")
 

@@ -47,11 +47,11 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session
 
 from ..access import Actor, can_read_all
+from ..catalog.model import Category, Resource, ResourceItem, ResourceVersion
 from ..db import UTCDateTime
 from ..enums import FormatKind, Library, OpenType, ResourceClass, ResourceStatus, ShareType, UpdateCycle
 from ..errors import ErrorBag
 from ..orgs.model import Org, Region
-from .model import Category, Resource, ResourceItem, ResourceVersion
 
 log = logging.getLogger(__name__)
 
@@ -141,7 +141,7 @@ def _jieba() -> Any:
                 tk = jieba.Tokenizer()
                 tk.initialize()
                 # deferred: keeps `ybz --help` light
-                from .taxonomy import ITEMS
+                from ..catalog.taxonomy import ITEMS
 
                 terms = set(USER_TERMS)
                 for items in ITEMS.values():
