@@ -45,12 +45,13 @@ def test_cached_ranking_gives_the_same_pages(db, monkeypatch):
     filters on its best entries after; checking in small slices, or ranking the joined set
     instead, must give the same pages."""
     from yibenzhang.search import query as search
+    from yibenzhang.search.index import facet_cache
 
     with db.write() as s:
         bulk_load(s, 300, 8, seed=11)
 
     def pages(actor):
-        search.facet_cache.clear()
+        facet_cache.clear()
         with db.read() as s:
             return [[it["id"] for it in search_resources(s, actor, SearchQuery(q=q, limit=7, offset=off, **f)).items]
                     for q in ("人口", "信息", "登记 信息", "姓名", "人口 姓名") for off in (0, 7, 30)

@@ -197,7 +197,7 @@ def bulk_load(session: Session, n: int, items_per: int, seed: int = 1,
     """Insert a generated catalogue (plus `extra` hand-written resources) with bulk statements,
     then build the search index in batches with the code index_resource uses."""
     from ..catalog.model import Resource, ResourceItem
-    from ..search.query import reindex_all
+    from ..catalog.search import reindex_all
 
     orgs, regions = _insert_places(session)
     by_key = {(o["region_code"], o["dept"]): o for o in orgs}
@@ -345,7 +345,7 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
         if have >= n:
             info["generated"] = "cached"
             if facets != have:  # a cached catalogue from before search_facets: fill it from search_docs
-                from ..search.query import refresh_facets
+                from ..catalog.search import refresh_facets
 
                 with db.write() as s:
                     refresh_facets(s, None)
@@ -382,7 +382,8 @@ def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
 
 def _run(runs: int, scale: float) -> dict[str, Any]:
     from ..db import Database
-    from ..search.query import SearchQuery, facet_cache, search_resources
+    from ..search.index import facet_cache  # deferred: as the bench modules import their stages
+    from ..search.query import SearchQuery, search_resources
 
     url, info = _prepare(scale)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -24,3 +24,11 @@ def ybz_commands() -> dict[str, str]:
         "catalog": "yibenzhang.catalog.cli:catalog_app",
         "system": "yibenzhang.catalog.system_cli:system_app",
     }
+
+
+@hookimpl
+def ybz_search_terms() -> list[str]:
+    """The item names of the classification (the short ones: words people search by)."""
+    from .taxonomy import ITEMS  # deferred: keeps `ybz --help` from loading the catalogue
+
+    return [name for items in ITEMS.values() for name, _ in items.values() if len(name) <= 6]

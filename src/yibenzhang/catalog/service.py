@@ -35,8 +35,8 @@ from ..ledger import service as ledger
 from ..orgs.model import Org, Region
 from ..orgs.service import get_region_by_code
 from ..params import parse_id
-from ..search import query as search
 from ..workdays import add_workdays, deadline_provisional, workdays_between
+from . import search
 from .model import (
     Category,
     CodeSequence,

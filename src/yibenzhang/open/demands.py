@@ -21,7 +21,7 @@ from ..enums import OrgKind, ResourceStatus, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
-from ..search.query import query_words
+from ..search.segment import query_words
 from ..workdays import add_workdays, workdays_between
 from .datasets import is_open
 from .model import DEMAND_DOMAINS, DemandState, OpenDemand
