@@ -48,6 +48,11 @@ def ybz_jobs() -> list[str]:
 
 
 @hookspec
+def ybz_search_terms() -> list[str]:
+    """Words search segmentation keeps whole (jieba's user dictionary), so 营业执照 is one word."""
+
+
+@hookspec
 def ybz_readers() -> list[Any]:
     """File readers of collection (`collect.readers.Reader`): a format, its file suffixes, how to open."""
 

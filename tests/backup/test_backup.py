@@ -19,13 +19,13 @@ from tests.s3_support import new_zone_if_s3, zone_file, zone_parquet
 from yibenzhang import backup
 from yibenzhang.access import Actor
 from yibenzhang.catalog.schemas import ItemIn
-from yibenzhang.catalog.search import SearchQuery, search_resources
 from yibenzhang.collect.pipeline import ingest_file
 from yibenzhang.config import get_settings, reset_settings
 from yibenzhang.db import get_database, reset_databases
 from yibenzhang.errors import Conflict, ValidationFailed
 from yibenzhang.ledger import service as ledger
 from yibenzhang.registry import load
+from yibenzhang.search.query import SearchQuery, search_resources
 from yibenzhang.share import requests as R
 from yibenzhang.zone import service as zone
 from yibenzhang.zone.model import Batch

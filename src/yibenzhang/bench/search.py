@@ -381,8 +381,9 @@ def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
 
 
 def _run(runs: int, scale: float) -> dict[str, Any]:
-    from ..catalog.search import SearchQuery, facet_cache, search_resources
     from ..db import Database
+    from ..search.index import facet_cache  # deferred: as the bench modules import their stages
+    from ..search.query import SearchQuery, search_resources
 
     url, info = _prepare(scale)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -15,8 +15,8 @@ from ..clikit import AsOpt, JsonOpt, acting_as, console, domain_errors, emit, em
 from ..db import get_database
 from ..errors import DomainError
 from ..orgs.service import get_org_by_uscc
+from ..search.query import SearchQuery, search_resources
 from . import service
-from .search import SearchQuery, search_resources
 from .service import resource_dict
 
 catalog_app = typer.Typer(help="The catalogue: list, show, search, review workflow, import, export.",

@@ -1,4 +1,4 @@
-"""The catalogue as a plugin: its tables, API (resources, search, import and export) and commands."""
+"""The catalogue as a plugin: its tables, API (resources, import and export) and commands."""
 
 from __future__ import annotations
 
@@ -14,7 +14,6 @@ def ybz_tables() -> list[str]:
 def ybz_routes() -> list[str]:
     return [
         "yibenzhang.catalog.routes",
-        "yibenzhang.catalog.search_routes",
         "yibenzhang.catalog.io_routes",
     ]
 
@@ -33,3 +32,11 @@ def ybz_zone_holdings() -> object:
     from .holdings import HOLDINGS
 
     return HOLDINGS
+
+
+@hookimpl
+def ybz_search_terms() -> list[str]:
+    """The item names of the classification (the short ones: words people search by)."""
+    from .taxonomy import ITEMS  # deferred: keeps `ybz --help` from loading the catalogue
+
+    return [name for items in ITEMS.values() for name, _ in items.values() if len(name) <= 6]

@@ -16,12 +16,12 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor, can_review, require
 from ..catalog.model import Resource, ResourceItem
-from ..catalog.search import query_words
 from ..config import get_settings
 from ..enums import OrgKind, ResourceStatus, Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
 from ..orgs.model import Org, Region
+from ..search.segment import query_words
 from ..workdays import add_workdays, workdays_between
 from .datasets import is_open
 from .model import DEMAND_DOMAINS, DemandState, OpenDemand

@@ -8,7 +8,7 @@ rebuilt when the catalogue changes: the ledger head is checked on every call, an
 only rebuilds when an event in between is about resources, quality scores, batches or orgs
 (every such change appends its ledger event in the same transaction). Download counts move on
 every download and are re-read at most every DOWNLOADS_TTL seconds. Chinese words are matched
-by the catalogue's full-text index (catalog.search: jieba tokens in FTS5 or a tsvector).
+by the catalogue's full-text index (yibenzhang.search: jieba tokens in FTS5 or a tsvector).
 """
 
 from __future__ import annotations
@@ -25,13 +25,17 @@ import numpy as np
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
-from ..catalog import formats, search
+from ..catalog import formats
 from ..catalog.formats import formats_of
 from ..catalog.model import Resource
 from ..enums import OpenType, UpdateCycle
 from ..errors import ErrorBag
 from ..i18n import N_
 from ..orgs.model import Org, Region
+from ..search import index as search_index
+from ..search import model as search_model
+from ..search.query import match
+from ..search.segment import query_words
 from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
 from .model import OpenUsage
@@ -149,7 +153,7 @@ def _nothing_leaves(session: Session, ids: set[int]) -> set[int]:
 def _load(session: Session, orgs: dict[int, tuple[str, str]], regions: dict[int, tuple[str, str, str]],
           ids: list[int] | None = None) -> list[Dataset]:
     """The open datasets (all, or those of `ids` that are open), ordered by id."""
-    docs = search.docs
+    docs = search_model.docs
     stmt = (
         select(docs.c.resource_id, docs.c.code, docs.c.name, docs.c.abstract, docs.c.org_id,
                docs.c.region_code, docs.c.category_code, docs.c.format_kind, docs.c.update_cycle,
@@ -344,7 +348,7 @@ def _changes(session: Session, idx: OpenIndex, head: tuple[Any, ...]) -> set[int
 def open_index(session: Session) -> OpenIndex:
     """The open index of this session's database, brought up to date with the ledger."""
     key = str(session.get_bind().url)
-    head, generation = _head(session), search.facet_cache.generation
+    head, generation = _head(session), search_index.facet_cache.generation
     idx = _indexes.get(key)
     if idx is None or idx.head != head or idx.generation != generation:
         with _build_lock:
@@ -422,11 +426,11 @@ def _text_matches(session: Session, idx: OpenIndex, words: list[str]) -> dict[in
         if hit is not None:
             idx.matches.move_to_end(key)
             return hit
-    cond, relevance, on_fts = search._match(session, words)
+    cond, relevance, on_fts = match(session, words)
     if on_fts:
-        stmt = select(search._fts.c.rowid, relevance).where(cond)
+        stmt = select(search_model.fts.c.rowid, relevance).where(cond)
     else:
-        stmt = select(search.docs.c.resource_id, relevance).select_from(search.docs).where(cond)
+        stmt = select(search_model.docs.c.resource_id, relevance).select_from(search_model.docs).where(cond)
     phrase = "".join(words)
     out: dict[int, float] = {}
     for rid, rel in session.execute(stmt):
@@ -534,7 +538,7 @@ def query_open(session: Session, query: PortalQuery) -> PortalResult:
     query = _validated(query)
     idx = open_index(session)
     n = len(idx)
-    words = search.query_words(query.q) if query.q.strip() else []
+    words = query_words(query.q) if query.q.strip() else []
     relevance: Any = None
     if query.q.strip():
         matched = _text_matches(session, idx, words) if words else {}

@@ -14,7 +14,7 @@ from starlette.datastructures import FormData
 
 from ..access import Actor, can_edit_catalogue, can_review, require
 from ..catalog import review_queue as review
-from ..catalog import search, service
+from ..catalog import service
 from ..catalog.model import Category, Resource
 from ..config import get_settings
 from ..db import get_database
@@ -24,6 +24,7 @@ from ..i18n import N_
 from ..orgs import service as orgs
 from ..orgs.model import Org
 from ..params import INT32_MAX, Id, parse_id, parse_int
+from ..search import query as search
 from . import forms, pages_collect, pages_home
 from .auth import console_user, csrf_checked, form_data
 from .render import WebContext, field_errors, redirect, render, web_context
@@ -31,7 +32,7 @@ from .render import WebContext, field_errors, redirect, render, web_context
 PAGE_SIZE = 20
 FILTERS = ("q", "org_id", "region_code", "resource_class", "category_code", "library", "share_type", "open_type",
            "format_kind", "update_cycle", "status", "sort")
-# search.py names facets "org" and "region"; their filters are org_id and region_code.
+# search.query names facets "org" and "region"; their filters are org_id and region_code.
 FACET_PARAMS = {"org": "org_id", "region": "region_code"}
 SORTS = (("relevance", N_("按相关度")), ("newest", N_("按更新时间")), ("name", N_("按名称")))
 FACET_TITLES = {
@@ -61,7 +62,7 @@ def _query_params(request: Request) -> dict[str, Any]:
 
 
 def run_search(s: Session, actor: Actor, params: dict[str, Any], limit: int, offset: int) -> Any:
-    """catalog.search.search_resources when present; a plain listing until it lands."""
+    """search.query.search_resources when present; a plain listing until it lands."""
 
     if hasattr(search, "search_resources"):
         return search.search_resources(s, actor, search.SearchQuery(**params, limit=limit, offset=offset))

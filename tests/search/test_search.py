@@ -8,8 +8,9 @@ from tests.factories import published, resource_in
 from yibenzhang.access import Actor
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.schemas import ItemIn
-from yibenzhang.catalog.search import SearchQuery, search_resources, segment
 from yibenzhang.errors import ValidationFailed
+from yibenzhang.search.query import SearchQuery, search_resources
+from yibenzhang.search.segment import segment
 
 LICENSE = dict(
     name="企业营业执照信息", category_code="106002", library="基础库", org="market", open_type="无条件开放",

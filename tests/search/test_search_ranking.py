@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from yibenzhang.access import Actor
 from yibenzhang.bench.search import bulk_load
-from yibenzhang.catalog.search import SearchQuery, search_resources
+from yibenzhang.search.query import SearchQuery, search_resources
 
 from .search_cases import CASES, planted
 
@@ -44,13 +44,14 @@ def test_cached_ranking_gives_the_same_pages(db, monkeypatch):
     """SQLite ranks every match once (cached, the same for every actor) and checks visibility and
     filters on its best entries after; checking in small slices, or ranking the joined set
     instead, must give the same pages."""
-    from yibenzhang.catalog import search
+    from yibenzhang.search import query as search
+    from yibenzhang.search.index import facet_cache
 
     with db.write() as s:
         bulk_load(s, 300, 8, seed=11)
 
     def pages(actor):
-        search.facet_cache.clear()
+        facet_cache.clear()
         with db.read() as s:
             return [[it["id"] for it in search_resources(s, actor, SearchQuery(q=q, limit=7, offset=off, **f)).items]
                     for q in ("人口", "信息", "登记 信息", "姓名", "人口 姓名") for off in (0, 7, 30)

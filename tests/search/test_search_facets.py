@@ -9,10 +9,12 @@ from sqlalchemy import func, select
 
 from tests.factories import published, resource_in
 from yibenzhang.access import Actor
-from yibenzhang.catalog import search
 from yibenzhang.catalog import service as catalog
 from yibenzhang.catalog.model import Resource
-from yibenzhang.catalog.search import FACETS, SearchQuery, docs, fac, search_resources
+from yibenzhang.search import query as search
+from yibenzhang.search.index import facet_cache
+from yibenzhang.search.model import docs, fac
+from yibenzhang.search.query import FACETS, SearchQuery, search_resources
 
 OPEN = dict(open_type="无条件开放")
 
@@ -163,6 +165,6 @@ def test_migration_0007_backfills_and_downgrades(sqlite_db):
             step()
         if step is revision.downgrade:
             assert "search_facets" not in inspect(world.db.engine).get_table_names()
-    search.facet_cache.clear()
+    facet_cache.clear()
     assert [it["id"] for it in find(world, "citizen", q="人口").items] == [rid]
     assert find(world, "citizen").facets["open_type"] == [{"value": "无条件开放", "count": 1}]

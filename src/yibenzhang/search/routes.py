@@ -1,4 +1,4 @@
-"""HTTP: GET /api/v1/search — ranked, faceted catalogue search (a thin adapter over search.py)."""
+"""HTTP: GET /api/v1/search — ranked, faceted catalogue search (a thin adapter over search.query)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from ..access import Actor
 from ..db import get_database
 from ..deps import resolve_actor
 from ..params import KEY_MAX, Count, Id, Key, Offset
-from .search import SearchQuery, search_resources
+from .query import SearchQuery, search_resources
 
 router = APIRouter(tags=["search"])
 
