@@ -34,7 +34,7 @@ from ..i18n import N_
 from ..orgs.model import Org, Region
 from ..search import index as search_index
 from ..search import model as search_model
-from ..search.query import match
+from ..search.query import check_page, match
 from ..search.segment import query_words
 from ..zone.model import BatchStatus
 from .datasets import OPEN_TYPES, open_condition
@@ -406,13 +406,7 @@ class PortalResult:
 def _validated(query: PortalQuery) -> PortalQuery:
     bag = ErrorBag()
     sort = query.sort or ("relevance" if query.q.strip() else "newest")
-    if sort not in SORTS:
-        bag.add("sort", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=query.sort,
-                allowed="、".join(SORTS))
-    if not 1 <= query.limit <= MAX_LIMIT:
-        bag.add("limit", "search_limit_range", "每页条数应在1到{max}之间", max=MAX_LIMIT)
-    if not 0 <= query.offset <= MAX_OFFSET:
-        bag.add("offset", "search_offset_range", "起始位置应在0到{max}之间", max=MAX_OFFSET)
+    check_page(bag, sort, SORTS, query.limit, MAX_LIMIT, query.offset, MAX_OFFSET)
     bag.raise_if_any()
     return PortalQuery(**{**query.__dict__, "sort": sort})
 

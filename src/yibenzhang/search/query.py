@@ -100,6 +100,18 @@ def _blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def check_page(bag: ErrorBag, sort: str, sorts: tuple[str, ...], limit: int, max_limit: int,
+               offset: int, max_offset: int) -> None:
+    """The sort, page size and start of a listing (search's and the open portal's, each with its own bounds)."""
+    if sort not in sorts:
+        bag.add("sort", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=sort,
+                allowed="、".join(sorts))
+    if not 1 <= limit <= max_limit:
+        bag.add("limit", "search_limit_range", "每页条数应在1到{max}之间", max=max_limit)
+    if not 0 <= offset <= max_offset:
+        bag.add("offset", "search_offset_range", "起始位置应在0到{max}之间", max=max_offset)
+
+
 def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[str, Any]]:
     """Check every parameter (all errors at once); returns the clean query and the value of each
     selected facet filter (for the region: its path)."""
@@ -118,13 +130,7 @@ def _validated(session: Session, query: SearchQuery) -> tuple[SearchQuery, dict[
         else:
             values[name] = member.value
             conds[name] = member.value
-    if query.sort not in SORTS:
-        bag.add("sort", "unknown_value", "未知的取值“{value}”，可选：{allowed}", value=query.sort,
-                allowed="、".join(SORTS))
-    if not 1 <= query.limit <= MAX_LIMIT:
-        bag.add("limit", "search_limit_range", "每页条数应在1到{max}之间", max=MAX_LIMIT)
-    if not 0 <= query.offset <= MAX_OFFSET:
-        bag.add("offset", "search_offset_range", "起始位置应在0到{max}之间", max=MAX_OFFSET)
+    check_page(bag, query.sort, SORTS, query.limit, MAX_LIMIT, query.offset, MAX_OFFSET)
     if query.org_id is not None:
         conds["org"] = query.org_id
     region_code = None if _blank(query.region_code) else str(query.region_code).strip()
