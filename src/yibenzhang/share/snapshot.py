@@ -80,8 +80,28 @@ class _Index:
 JSON_SAFE = (pa.types.is_string, pa.types.is_large_string, pa.types.is_integer, pa.types.is_boolean)
 
 
+class _LazyIndexes:
+    """Value indexes over the snapshot's columns, each built on first use (once, under the lock)."""
+
+    table: pa.Table
+    _indexes: dict[str, _Index]
+    _lock: threading.Lock
+
+    def index(self, column: str) -> _Index:
+        got = self._indexes.get(column)
+        if got is None:
+            with self._lock:
+                got = self._indexes.get(column)
+                if got is None:
+                    got = self._indexes[column] = _Index.of(self.table.column(column))
+        return got
+
+    def _indexes_nbytes(self) -> int:
+        return sum(i.nbytes for i in self._indexes.values())
+
+
 @dataclass
-class Snapshot:
+class Snapshot(_LazyIndexes):
     """Rows in zone order with their keyset positions and lazily built value indexes; when every
     column is text, integer or boolean, also each row as JSON text (a page is then a join)."""
 
@@ -111,16 +131,7 @@ class Snapshot:
     @property
     def nbytes(self) -> int:
         return (int(self.table.nbytes + self.keys.nbytes) + (self.json.nbytes if self.json is not None else 0)
-                + sum(i.nbytes for i in self._indexes.values()))
-
-    def index(self, column: str) -> _Index:
-        got = self._indexes.get(column)
-        if got is None:
-            with self._lock:
-                got = self._indexes.get(column)
-                if got is None:
-                    got = self._indexes[column] = _Index.of(self.table.column(column))
-        return got
+                + self._indexes_nbytes())
 
     def matching(self, equal: dict[str, Any]) -> np.ndarray | None:
         """Ascending positions of the rows whose columns equal the given values (None: all)."""
@@ -192,7 +203,7 @@ def digest_expr(expr: exp.Expression) -> exp.Expression:
 
 
 @dataclass
-class DigestSnapshot:
+class DigestSnapshot(_LazyIndexes):
     """Per granted item, the digest of each row's normalised value (null stays null)."""
 
     table: pa.Table
@@ -202,16 +213,7 @@ class DigestSnapshot:
 
     @property
     def nbytes(self) -> int:
-        return int(self.table.nbytes) + sum(i.nbytes for i in self._indexes.values())
-
-    def index(self, column: str) -> _Index:
-        got = self._indexes.get(column)
-        if got is None:
-            with self._lock:
-                got = self._indexes.get(column)
-                if got is None:
-                    got = self._indexes[column] = _Index.of(self.table.column(column))
-        return got
+        return int(self.table.nbytes) + self._indexes_nbytes()
 
     def check(self, key: dict[str, bytes], claims: dict[str, bytes]) -> dict[str, bool]:
         """Per claim: does any row found by the key hold that value? (No row: all false.)"""
