@@ -20,7 +20,7 @@ import pluggy
 from . import hooks
 from .registry import module_available
 
-STAGES = ("orgs", "catalog", "ledger", "zone", "collect", "quality", "classify", "share", "open", "operate",
+STAGES = ("orgs", "catalog", "ledger", "zone", "collect", "quality", "classify", "share", "open", "operate", "assets",
           "assess", "sso", "lineage", "library")
 DEFAULT_PLUGINS = (*(f"yibenzhang.{name}.plugin" for name in STAGES), "yibenzhang.core_plugin", "yibenzhang.web.plugin")
 
