@@ -185,7 +185,7 @@ def test_the_one_clock_gives_chinas_date_not_the_servers(monkeypatch):
     from datetime import datetime as real_datetime
 
     from yibenzhang import workdays
-    from yibenzhang.operate import registration
+    from yibenzhang.assets import registration
     from yibenzhang.share import requests
 
     class Fixed(real_datetime):

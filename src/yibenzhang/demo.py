@@ -270,7 +270,7 @@ DEMO_EXTENSIONS = (
     "yibenzhang.share.demo:load",
     "yibenzhang.open.demo:load",
     "yibenzhang.operate.demo:load",
-    "yibenzhang.operate.product_demo:load",  # products rest on the operate demo's authorizations
+    "yibenzhang.assets.demo:load",  # products rest on the operate demo's authorizations
     "yibenzhang.assess.demo:load",
     "yibenzhang.library.demo:load",  # issue 21: 人口库 and 法人库 fused from five sources each
 )

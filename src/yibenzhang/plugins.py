@@ -21,7 +21,7 @@ from . import hooks
 from .registry import module_available
 
 STAGES = ("orgs", "catalog", "search", "ledger", "zone", "collect", "quality", "classify", "share", "open", "operate",
-          "assess", "sso", "lineage", "library")
+          "assets", "assess", "sso", "lineage", "library")
 DEFAULT_PLUGINS = (*(f"yibenzhang.{name}.plugin" for name in STAGES), "yibenzhang.core_plugin", "yibenzhang.web.plugin")
 
 

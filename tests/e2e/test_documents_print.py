@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from tests.assets.helpers import authorization, make_product, run
 from tests.e2e.test_catalog_flow import _login
 from tests.factories import published
-from tests.products.helpers import authorization, make_product, run
-from yibenzhang.operate import compliance, registration
+from yibenzhang.assets import compliance, registration
 from yibenzhang.share import requests as R
 
 # The printable area of A4 with the stylesheet's 14 mm margins, in CSS pixels (96 per inch).

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
+from tests.assets.helpers import authorization, make_product, run
 from tests.e2e.test_catalog_flow import _login
 from tests.factories import published
-from tests.products.helpers import authorization, make_product, run
-from yibenzhang.operate import compliance, registration
+from yibenzhang.assets import compliance, registration
 
 RIGHTS = {"数据资源持有权": "云岭省公安厅", "数据加工使用权": "云岭数据运营有限公司",
           "数据产品经营权": "云岭数据运营有限公司"}

@@ -471,7 +471,7 @@ def test_operator_queries_under_the_authorization_and_makes_a_product(walk, jwor
     assert page.locator("#product-state").inner_text() == "合规审查中"
 
     # 3. Registered once the authority signed the review off; the certificate, printable.
-    from yibenzhang.operate import compliance, registration
+    from yibenzhang.assets import compliance, registration
 
     with w.db.write() as s:
         compliance.sign_off(s, w.actor("reviewer"), pid,

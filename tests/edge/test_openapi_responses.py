@@ -10,10 +10,10 @@ from typing import Any
 
 import schemathesis
 
+from tests.assets.helpers import authorization, make_product, run
 from tests.factories import published
 from tests.open.conftest import opendata  # noqa: F401  (the `opendata` fixture)
 from tests.operate.conftest import op  # noqa: F401  (the `op` fixture)
-from tests.products.helpers import authorization, make_product, run
 from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
 from yibenzhang import workdays
 from yibenzhang.api import create_app

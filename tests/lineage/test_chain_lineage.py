@@ -10,17 +10,18 @@ from datetime import date, timedelta
 import pyarrow as pa
 from sqlalchemy import select
 
+from tests.assets.helpers import product_data
 from tests.collect.conftest import people  # noqa: F401  (a keyed resource of the police)
 from tests.operate.conftest import approved, op  # noqa: F401  (an operator authorization)
-from tests.products.helpers import product_data
 from tests.share.test_grants import ROWS, issue, share_fixture  # noqa: F401  (the `share` fixture)
 from yibenzhang import workdays
+from yibenzhang.assets import products
 from yibenzhang.catalog.model import Resource
 from yibenzhang.collect.pipeline import ingest_arrow
 from yibenzhang.lineage import daily
 from yibenzhang.lineage.model import LineageEvent
 from yibenzhang.open import usage as open_usage
-from yibenzhang.operate import products, sandbox
+from yibenzhang.operate import sandbox
 from yibenzhang.share import grants as G
 from yibenzhang.share import service_rows
 from yibenzhang.zone import compact as C
@@ -158,8 +159,8 @@ def test_open_downloads_are_summarised_per_dataset_and_day(world, people, lineag
 
 
 def test_a_registered_product_is_an_event_from_its_sandbox_outputs(world, lineage_schema):
-    from tests.products.test_products_service import _passed, _to_publicity
-    from yibenzhang.operate import registration
+    from tests.assets.test_products_service import _passed, _to_publicity
+    from yibenzhang.assets import registration
 
     pid = _passed(world)
     day = date(2026, 3, 2)

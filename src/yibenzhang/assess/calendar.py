@@ -549,8 +549,8 @@ def _open_plan_entries(session: Session, orgs: list[Org], start: date, end: date
 
 def disclosure_due(year: int) -> date:
     """The operator discloses year-1's authorizations, products and prices by 31 March of `year`
-    (operate.pricing's rule when installed: it takes the year disclosed)."""
-    provided = load("yibenzhang.operate.pricing:disclosure_due")
+    (assets.pricing's rule when installed: it takes the year disclosed)."""
+    provided = load("yibenzhang.assets.pricing:disclosure_due")
     if provided is not None:
         value = provided(year - 1)
         if isinstance(value, date):

@@ -71,7 +71,7 @@ def _products(session: Session, auth_ids: list[int]) -> dict[int, int]:
     if not auth_ids:
         return {}
     # deferred: keeps `ybz --help` light
-    from ..operate.products_model import Product
+    from ..assets.model import Product
 
     rows = session.execute(select(Product.id, Product.authorization_id).where(Product.authorization_id.in_(auth_ids)))
     return {pid: aid for pid, aid in rows.all()}

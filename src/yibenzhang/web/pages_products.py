@@ -11,13 +11,13 @@ from typing import Any
 from fastapi import APIRouter, Depends, Request, Response
 from starlette.datastructures import FormData
 
+from ..assets import accounting, certificates, compliance, pricing, products, registration, valuation
+from ..assets.model import PricingCategory, ProductKind, ProductState
 from ..config import get_settings
 from ..db import get_database
 from ..enums import Role
 from ..errors import FieldError, NotFound, ValidationFailed
-from ..operate import accounting, certificates, compliance, pricing, products, registration, valuation
 from ..operate.model import Authorization, RunState, SandboxRun
-from ..operate.products_model import PricingCategory, ProductKind, ProductState
 from ..params import JSON_INT_MAX, Id, parse_id
 from . import auth
 from .auth import console_user, csrf_checked, form_data

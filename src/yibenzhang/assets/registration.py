@@ -35,8 +35,8 @@ from ..orgs.model import Org, Region
 from ..workdays import add_workdays
 from .certificates import issue
 from .compliance import require_passed
+from .model import Product, ProductState, Registration, RegistrationKind, RegistrationState
 from .products import _visible, get_product, is_authority, is_operator, product_digest, set_state, state_error
-from .products_model import Product, ProductState, Registration, RegistrationKind, RegistrationState
 
 RS = RegistrationState
 RIGHTS = (N_("数据资源持有权"), N_("数据加工使用权"), N_("数据产品经营权"))

@@ -25,8 +25,8 @@ from ..errors import NotFound
 from ..i18n import N_, translate
 from ..orgs.model import Org, Region
 from ..share import seal as sealing
+from .model import Product, Registration, RegistrationState
 from .products import content_digest, product_content
-from .products_model import Product, Registration, RegistrationState
 
 TITLE = "数据产品登记证书"
 SEAL_NAME = N_("数据产品登记专用章")

@@ -24,9 +24,9 @@ from ..db import utcnow
 from ..enums import Role
 from ..errors import Conflict, ErrorBag, NotFound, Unauthenticated
 from ..ledger import service as ledger
+from ..operate.model import Authorization, AuthorizationState, RunState, SandboxRun
 from ..orgs.model import Org, Region
-from .model import Authorization, AuthorizationState, RunState, SandboxRun
-from .products_model import FREE_CATEGORIES, PricingCategory, Product, ProductKind, ProductState
+from .model import FREE_CATEGORIES, PricingCategory, Product, ProductKind, ProductState
 
 TEXT_MAX = 4000
 NAME_MAX = 200

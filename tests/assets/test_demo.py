@@ -3,10 +3,11 @@ released runs, a registered product with a valid certificate, revenue, a valuati
 
 from __future__ import annotations
 
+from tests.assets.helpers import authorization, run
 from tests.factories import published
-from tests.products.helpers import authorization, run
-from yibenzhang.operate import certificates, product_demo
-from yibenzhang.operate.products_model import Booking, Product, Registration, Revenue, Valuation
+from yibenzhang.assets import certificates
+from yibenzhang.assets import demo as product_demo
+from yibenzhang.assets.model import Booking, Product, Registration, Revenue, Valuation
 
 
 def test_demo_products(world):

@@ -10,8 +10,8 @@
 - `Valuation`: one valuation with its inputs, its figure and the SM3 digest of the inputs.
 - `Booking`: one 入表 classification with its cost items.
 
-Authorization and sandbox-run ids point at engineer P1's tables (operate.model) without a
-foreign key: the two migrations are separate heads whose order is not fixed.
+A product rests on an authorization of operate.model (a real foreign key since migration 0030);
+its source runs are a JSON list of sandbox-run ids.
 Money is in fen (integers); rates and factors are stored as decimal strings.
 """
 
@@ -61,7 +61,9 @@ class Product(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     operator_org_id: Mapped[int] = mapped_column(ForeignKey("orgs.id"))
-    authorization_id: Mapped[int] = mapped_column(Integer, index=True)  # operate_authorizations.id
+    # RESTRICT: an authorization is revoked, never deleted, while a product rests on it
+    authorization_id: Mapped[int] = mapped_column(
+        ForeignKey("operate_authorizations.id", ondelete="RESTRICT"), index=True)
     region_id: Mapped[int] = mapped_column(ForeignKey("regions.id"))  # the authorization's
     name: Mapped[str] = mapped_column(String(200))
     kind: Mapped[str] = mapped_column(String(8))

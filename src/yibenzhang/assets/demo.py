@@ -18,10 +18,10 @@ from .. import workdays
 from ..access import Actor
 from ..db import Database
 from ..enums import Role
+from ..operate.model import Authorization, AuthorizationState, RunState, SandboxRun
 from ..orgs.model import Region, RoleAssignment, User
 from ..orgs.service import actor_for
 from . import accounting, compliance, pricing, products, registration, valuation
-from .model import Authorization, AuthorizationState, RunState, SandboxRun
 
 NAMES = ("区域人口结构分析报告", "公共服务设施选址数据集", "企业经营景气指数接口")
 KINDS = ("数据报告", "数据集", "数据接口")

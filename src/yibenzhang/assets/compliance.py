@@ -36,7 +36,8 @@ from ..classify.service import item_categories
 from ..errors import Conflict, ErrorBag, NotFound
 from ..i18n import N_, translate
 from ..ledger import service as ledger
-from .model import Authorization, RunState
+from ..operate.model import Authorization, RunState
+from .model import ComplianceReview, Product, ProductState, ReviewState
 from .products import (
     authorization_active,
     covered_resources,
@@ -47,7 +48,6 @@ from .products import (
     source_runs,
     state_error,
 )
-from .products_model import ComplianceReview, Product, ProductState, ReviewState
 
 RULE = N_("001:1236 第二十七条第（{n}）项")
 # (kind, title, automatic, needs sign-off)

@@ -7,8 +7,8 @@ import io
 
 from openpyxl import load_workbook
 
+from tests.assets.helpers import authorization, make_product, run
 from tests.factories import published
-from tests.products.helpers import authorization, make_product, run
 from yibenzhang import workdays
 
 
@@ -55,7 +55,7 @@ def test_product_api_rest(world, client):
 def test_publicity_list_is_public(world, client):
     from datetime import timedelta
 
-    from yibenzhang.operate import compliance, registration
+    from yibenzhang.assets import compliance, registration
 
     rid = published(world)
     auth = authorization(world, rid)

@@ -14,11 +14,11 @@ import pytest
 from tests.factories import published
 from yibenzhang import workdays
 from yibenzhang.access import Actor
+from yibenzhang.assets import registration
 from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_arrow
 from yibenzhang.config import get_settings
-from yibenzhang.operate import registration
 from yibenzhang.workdays import add_workdays
 
 CAP = 80_000  # fen

@@ -23,10 +23,10 @@ from ..enums import Role
 from ..errors import Conflict, ErrorBag, NotFound
 from ..i18n import N_
 from ..ledger import service as ledger
+from ..operate.model import Authorization
 from ..orgs.model import Org
 from . import products
-from .model import Authorization
-from .products_model import Product, Revenue
+from .model import Product, Revenue
 from .registration import current, current_code
 
 PERIOD = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")

@@ -9,11 +9,11 @@ from datetime import date, timedelta
 from openpyxl import load_workbook
 from typer.testing import CliRunner
 
+from tests.assets.helpers import CAP, authorization, run
 from tests.factories import published
-from tests.products.helpers import CAP, authorization, run
 from yibenzhang import workdays
+from yibenzhang.assets import registration
 from yibenzhang.cli import app
-from yibenzhang.operate import registration
 
 
 def test_product_cli_flow(world, tmp_path, monkeypatch):

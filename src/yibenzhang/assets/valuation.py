@@ -35,8 +35,8 @@ from ..crypto import canonical_json, sm3_hex
 from ..errors import ErrorBag, NotFound
 from ..i18n import N_
 from ..ledger import service as ledger
+from .model import Valuation
 from .products import get_product, is_authority, is_operator
-from .products_model import Valuation
 
 FORMULA_VERSION = "中评协2023-v1"
 COST_COMPONENTS = (N_("规划"), N_("采集"), N_("存储"), N_("加工"), N_("合规"), N_("税费"))
@@ -153,7 +153,7 @@ METHODS: dict[str, Method] = {"成本法": cost_method, "收益法": income_meth
 
 
 def _methods() -> dict[str, Method]:
-    """The methods every plugin declares (`ybz_valuation_methods`: operate's own plugin gives these
+    """The methods every plugin declares (`ybz_valuation_methods`: the assets plugin gives these
     three; a province's plugin adds its own)."""
     return plugins.valuation_methods()
 

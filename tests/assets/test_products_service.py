@@ -10,12 +10,12 @@ from decimal import Decimal
 import pytest
 from openpyxl import load_workbook
 
+from tests.assets.helpers import CAP, authorization, grade, make_product, product_data, run
 from tests.factories import published
-from tests.products.helpers import CAP, authorization, grade, make_product, product_data, run
 from yibenzhang import workdays
+from yibenzhang.assets import accounting, certificates, compliance, pricing, products, registration, valuation
 from yibenzhang.config import get_settings
 from yibenzhang.errors import Conflict, NotFound, PermissionDenied, ValidationFailed
-from yibenzhang.operate import accounting, certificates, compliance, pricing, products, registration, valuation
 from yibenzhang.workdays import add_workdays
 
 RIGHTS = {"数据资源持有权": "云岭省公安厅", "数据加工使用权": "云岭数据运营有限公司",

@@ -7,10 +7,10 @@ from __future__ import annotations
 import re
 from datetime import date, timedelta
 
+from tests.assets.helpers import authorization, make_product, run
 from tests.factories import published
-from tests.products.helpers import authorization, make_product, run
 from tests.web.conftest import csrf_of, login
-from yibenzhang.operate import registration
+from yibenzhang.assets import registration
 
 
 def _signed(client, user: str) -> str:
@@ -37,7 +37,7 @@ def test_product_pages_flow(world, client, monkeypatch):
     client.get("/console/products?lang=zh")
 
     with world.db.write() as s:
-        from yibenzhang.operate import products
+        from yibenzhang.assets import products
 
         products.update_product(s, world.actor("operator_user"), pid, {"scenario": "设施选址"})
     client.post(f"/console/products/{pid}/review", data={"csrf_token": csrf})
@@ -83,7 +83,7 @@ def test_product_pages_flow(world, client, monkeypatch):
 
 
 def test_operator_creates_a_product_in_the_console(world, client):
-    from tests.products.helpers import CAP
+    from tests.assets.helpers import CAP
 
     rid = published(world)
     auth = authorization(world, rid)
@@ -103,7 +103,7 @@ def test_operator_creates_a_product_in_the_console(world, client):
     detail = client.get(created.headers["location"])
     assert "区县人口报告" in detail.text and 'id="revenue"' in detail.text and 'id="submit-review"' in detail.text
     with world.db.read() as s:
-        from yibenzhang.operate.products_model import Product
+        from yibenzhang.assets.model import Product
 
         assert s.query(Product).one().price_fen == CAP
     csrf = _signed(client, "consumer")

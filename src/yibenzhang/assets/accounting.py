@@ -28,8 +28,8 @@ from ..errors import ErrorBag, NotFound
 from ..i18n import N_
 from ..ledger import service as ledger
 from ..orgs.model import Org
+from .model import Booking
 from .products import get_product, is_authority, is_operator
-from .products_model import Booking
 
 
 class Intention(ChineseEnum):

@@ -10,8 +10,8 @@ from sqlalchemy import update
 
 from yibenzhang import workdays
 from yibenzhang.access import Actor
+from yibenzhang.assets import products
 from yibenzhang.catalog.model import ResourceItem
-from yibenzhang.operate import products
 from yibenzhang.operate.model import Authorization, SandboxRun
 
 CAP = 50_000  # fen

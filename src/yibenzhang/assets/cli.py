@@ -1,5 +1,5 @@
 """`ybz product …`: data products, compliance review, registration, certificates, revenue,
-disclosure, valuation and 入表. Thin adapters over the operate services; every command takes
+disclosure, valuation and 入表. Thin adapters over the assets services; every command takes
 --as USER and --json, and exits 2 with the message in Chinese and English on bad input."""
 
 from __future__ import annotations
