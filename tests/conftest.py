@@ -25,7 +25,8 @@ from hypothesis import HealthCheck, settings
 from sqlalchemy import create_engine, text
 
 from yibenzhang.config import reset_settings
-from yibenzhang.db import Database, get_database, migrate, reset_databases
+from yibenzhang.db import Database, get_database, reset_databases
+from yibenzhang.migrating import migrate
 
 PG_URL = os.environ.get("YBZ_TEST_PG_URL")
 IN_CI = os.environ.get("CI", "").lower() == "true"

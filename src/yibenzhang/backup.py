@@ -41,10 +41,10 @@ from cryptography.hazmat.primitives import hashes
 
 from .clikit import JsonOpt, domain_errors, emit
 from .config import get_settings, reset_settings
-from .db import __file__ as db_file
-from .db import get_database, make_engine, migrate, reset_databases
+from .db import get_database, make_engine, reset_databases
 from .errors import Conflict, ValidationFailed
 from .ledger import service as ledger
+from .migrating import migrate, upgrade_to
 
 FORMAT = "yibenzhang-backup"
 VERSION = 1
@@ -395,34 +395,15 @@ def _pg_is_empty(url: str) -> bool:
         return not _pg_tables(cur)
 
 
-def _alembic_config(url: str, conn: Any) -> Any:
-    from alembic.config import Config
-
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(db_file).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    cfg.attributes["connection"] = conn
-    return cfg
-
-
 def _upgrade_to(url: str, heads: list[str]) -> None:
-    """Bring an empty database to exactly the backup's schema revisions."""
-    from alembic import command
-    from alembic.script import ScriptDirectory
-
-
+    """Bring an empty database to exactly the backup's schema revisions (of either history)."""
     engine = make_engine(url)
     try:
         with engine.begin() as conn:
-            cfg = _alembic_config(url, conn)
-            known = {r.revision for r in ScriptDirectory.from_config(cfg).walk_revisions()}
-            unknown = [h for h in heads if h not in known]
+            unknown = upgrade_to(url, conn, heads)
             if unknown:
                 raise Conflict("backup_schema_unknown", "备份的数据库版本“{heads}”不为本程序所知，请用更新的版本恢复",
                                heads="、".join(unknown))
-            for head in heads:
-                command.upgrade(cfg, head)
     finally:
         engine.dispose()
 

@@ -1,4 +1,4 @@
-"""Metadata store: SQLAlchemy engine and sessions, Alembic migrations.
+"""Metadata store: SQLAlchemy engine and sessions (migrations: yibenzhang.migrating).
 
 SQLite (WAL) is the embedded default, PostgreSQL the production store; both are tested.
 Write sessions on SQLite start with BEGIN IMMEDIATE so that two writers queue on the lock
@@ -10,7 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event, text
@@ -123,24 +122,6 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
-
-
-def migrate(url: str) -> None:
-    """Bring the schema at `url` to the newest migration (idempotent)."""
-    from alembic import command
-    from alembic.config import Config
-
-    cfg = Config()
-    cfg.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
-    cfg.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
-    engine = make_engine(url)
-    try:
-        with engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            # "heads": each stage package keeps its own branch of revisions from the shared base.
-            command.upgrade(cfg, "heads")
-    finally:
-        engine.dispose()
 
 
 _databases: dict[str, Database] = {}

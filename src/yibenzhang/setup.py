@@ -7,8 +7,9 @@ from typing import Any
 
 from .catalog.taxonomy import seed_categories
 from .config import get_settings
-from .db import get_database, migrate
+from .db import get_database
 from .ledger.service import _locked_anchor
+from .migrating import migrate
 from .registry import module_available
 
 

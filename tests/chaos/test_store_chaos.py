@@ -186,7 +186,8 @@ def pg_world(cluster: Cluster, home: Path, monkeypatch: pytest.MonkeyPatch):
     from tests.factories import build_world
     from yibenzhang.catalog.taxonomy import seed_categories
     from yibenzhang.config import reset_settings
-    from yibenzhang.db import get_database, migrate, reset_databases
+    from yibenzhang.db import get_database, reset_databases
+    from yibenzhang.migrating import migrate
 
     with psycopg.connect(cluster.url().replace("+psycopg", ""), autocommit=True) as conn:
         conn.execute("CREATE DATABASE ybz")

@@ -103,7 +103,7 @@ def test_any_limit_any_number_of_calls(limit, calls):
     import tempfile
 
     with tempfile.TemporaryDirectory() as folder:
-        from yibenzhang.db import migrate
+        from yibenzhang.migrating import migrate
 
         url = f"sqlite:///{folder}/rl.sqlite3"
         migrate(url)

@@ -183,7 +183,8 @@ def generate(session: Session, n: int, seed: int = 3) -> dict[str, int]:
 
 
 def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
-    from ..db import Database, migrate
+    from ..db import Database
+    from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     n = max(100, int(RESOURCES * scale))
     url = os.environ.get("YBZ_BENCH_DB_URL")

@@ -24,7 +24,8 @@ SECRET = "ybz-bench-demo-key"
 
 def _fresh(home: Path) -> None:
     from ..catalog.taxonomy import seed_categories
-    from ..db import get_database, migrate
+    from ..db import get_database
+    from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     migrate(f"sqlite:///{home / 'ybz.sqlite3'}")
     with get_database().write() as s:

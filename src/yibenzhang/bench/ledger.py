@@ -142,8 +142,8 @@ def _sqlite_chain(home: Path, n: int) -> tuple[str, float | None]:
 
 def _pg_chain(url: str, n: int) -> float | None:
     """The chain in a PostgreSQL database of the bench's own (rebuilt when it has another size)."""
-    from ..db import migrate
     from ..ledger.service import ANCHOR_ID, anchor_mac
+    from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     migrate(url)
     engine = create_engine(url)
@@ -307,7 +307,7 @@ def _restore_anchor(url: str, n: int) -> None:
 
 
 def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
-    from ..db import migrate
+    from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     n = max(1000, int(FULL_EVENTS * scale))
     calls = max(50, int(500 * min(scale, 1.0)))

@@ -164,7 +164,8 @@ def _store(scale: float) -> tuple[str, str]:
 
 def _prepare(url: str, scale: float) -> tuple[str, dict[str, Any]]:
     from ..catalog.taxonomy import seed_categories
-    from ..db import Database, migrate
+    from ..db import Database
+    from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     target = max(50, int(OPEN_TARGET * scale))
     migrate(url)

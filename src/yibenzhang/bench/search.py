@@ -327,7 +327,8 @@ def _baseline(session: Session, q: str) -> None:
 def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
     """The database URL, built (or found in the cache) for this scale."""
     from ..catalog.taxonomy import seed_categories
-    from ..db import Database, migrate
+    from ..db import Database
+    from ..migrating import migrate
 
     n = max(50, int(RESOURCES * scale))
     url = os.environ.get("YBZ_BENCH_DB_URL")
