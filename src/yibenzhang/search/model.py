@@ -1,4 +1,4 @@
-"""The index tables (created by migrations 0002 and 0007, not ORM models: search_fts is an SQLite
+"""The index tables (made by the baseline migration, legacy 0002 and 0007; not ORM models: search_fts is an SQLite
 FTS5 table and search_docs.tsv a PostgreSQL tsvector) and the layout of search_facets.codes.
 
 One row per indexed resource in `search_docs`: what search displays and filters on, plus its
