@@ -33,21 +33,12 @@ GRADED_WITH_ROWS = 6
 USAGE_DAYS = 30
 
 
-def _user_with(s: Session, role: Role, *, org_id: int | None = None, region_id: int | None = None) -> User | None:
-    query = select(User).join(RoleAssignment).where(RoleAssignment.role == role.value).order_by(User.id)
-    if org_id is not None:
-        query = query.where(RoleAssignment.org_id == org_id)
-    if region_id is not None:
-        query = query.where(RoleAssignment.region_id == region_id)
-    return s.scalars(query).first()
-
-
 def _actor(s: Session, user: User | None) -> Actor:
     return orgs.actor_for(s, user) if user is not None else Actor.system()
 
 
 def _decider(s: Session, org_id: int) -> Actor | None:
-    user = _user_with(s, Role.APPROVER, org_id=org_id) or _user_with(s, Role.STEWARD, org_id=org_id)
+    user = orgs.first_user_with(s, Role.APPROVER, org_id=org_id) or orgs.first_user_with(s, Role.STEWARD, org_id=org_id)
     return orgs.actor_for(s, user) if user is not None else None
 
 
@@ -64,7 +55,7 @@ def _grade(db: Database, resource_id: int) -> None:
         assert resource is not None
         if all(item.grade for item in resource.items):
             return
-        actor = _actor(s, _user_with(s, Role.STEWARD, org_id=resource.org_id))
+        actor = _actor(s, orgs.first_user_with(s, Role.STEWARD, org_id=resource.org_id))
     classify.suggest(db, actor, resource_id)
     with db.write() as s:
         resource = s.get(Resource, resource_id)
@@ -87,14 +78,14 @@ def load(db: Database, seed: int) -> dict[str, Any]:
     with db.write() as s:
         province = s.scalars(select(Region).where(Region.level == RegionLevel.PROVINCE.value)
                              .order_by(Region.id)).first()
-        citizen = _user_with(s, Role.PUBLIC)
+        citizen = orgs.first_user_with(s, Role.PUBLIC)
         if province is None or citizen is None:
             return {"open": {"reason": "no province or public user"}}
         public = orgs.actor_for(s, citizen)
         consumers = [orgs.actor_for(s, u) for u in s.scalars(
             select(User).join(RoleAssignment).where(RoleAssignment.role == Role.CONSUMER.value).order_by(User.id))]
         applicants = [public, *consumers[:2]]
-        reviewer = _actor(s, _user_with(s, Role.REVIEWER, region_id=province.id))
+        reviewer = _actor(s, orgs.first_user_with(s, Role.REVIEWER, region_id=province.id))
         open_rows = list(s.scalars(select(Resource).where(open_condition()).order_by(Resource.id)))
         conditional = [r for r in open_rows if r.open_type == OpenType.CONDITIONAL.value]
         # Applications: (days ago applied, outcome)
@@ -163,7 +154,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
                                     today=today - timedelta(days=10 - i))
                 if i < 2:
                     region = s.get(Region, entry.region_id)
-                    who = _user_with(s, Role.REVIEWER, region_id=region.id) if region else None
+                    who = orgs.first_user_with(s, Role.REVIEWER, region_id=region.id) if region else None
                     show.review(s, _actor(s, who) if who else reviewer, entry.id, "approve", None)
                     listed += 1
         out["open_showcase"] = {"listed": listed}
@@ -174,7 +165,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
         for r in s.scalars(select(Resource).where(Resource.published_version.is_not(None)).order_by(Resource.id)):
             by_org.setdefault(r.org_id, []).append(r)
         for org_id, resources in list(by_org.items())[:6]:
-            steward = _user_with(s, Role.STEWARD, org_id=org_id)
+            steward = orgs.first_user_with(s, Role.STEWARD, org_id=org_id)
             if steward is None or plans.plan_rows(s, year=today.year, org_id=org_id):
                 continue
             actor = orgs.actor_for(s, steward)

@@ -21,21 +21,12 @@ from ..config import get_settings
 from ..db import Database
 from ..enums import OrgKind, RegionLevel, ResourceStatus, Role
 from ..orgs import service as orgs
-from ..orgs.model import Org, Region, RoleAssignment, User
+from ..orgs.model import Org, Region, User
 from ..zone.model import Batch, BatchStatus
 from . import authorizations as auths
 from . import sandbox
 
 DEMO_PASSWORD_ALPHABET = "abcdefghjkmnpqrstuvwxyz23456789"
-
-
-def _user_with(s: Session, role: Role, *, org_id: int | None = None, region_id: int | None = None) -> User | None:
-    query = select(User).join(RoleAssignment).where(RoleAssignment.role == role.value).order_by(User.id)
-    if org_id is not None:
-        query = query.where(RoleAssignment.org_id == org_id)
-    if region_id is not None:
-        query = query.where(RoleAssignment.region_id == region_id)
-    return s.scalars(query).first()
 
 
 def _operators(s: Session, province: Region, rng: random.Random) -> list[tuple[Org, User, str | None]]:
@@ -44,7 +35,7 @@ def _operators(s: Session, province: Region, rng: random.Random) -> list[tuple[O
                            .order_by(Org.id)))
     out: list[tuple[Org, User, str | None]] = []
     for org in found[:2]:
-        user = _user_with(s, Role.OPERATOR, org_id=org.id)
+        user = orgs.first_user_with(s, Role.OPERATOR, org_id=org.id)
         if user is not None:
             out.append((org, user, None))
     system = Actor.system()
@@ -76,7 +67,7 @@ def _grade(db: Database, resource_id: int) -> None:
     with db.read() as s:
         resource = s.get(Resource, resource_id)
         assert resource is not None
-        steward = _user_with(s, Role.STEWARD, org_id=resource.org_id)
+        steward = orgs.first_user_with(s, Role.STEWARD, org_id=resource.org_id)
         actor = orgs.actor_for(s, steward) if steward else Actor.system()
         if all(item.grade for item in resource.items):
             return
@@ -117,7 +108,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
         if province is None:
             return {}
         operators = [(o.id, u.id, u.username, p) for o, u, p in _operators(s, province, rng)]
-        reviewer = _user_with(s, Role.REVIEWER, region_id=province.id)
+        reviewer = orgs.first_user_with(s, Role.REVIEWER, region_id=province.id)
         reviewer_actor = orgs.actor_for(s, reviewer) if reviewer else Actor.system()
         resources = [r.id for r in _resources(s, province)]
     if len(resources) < 2:

@@ -312,6 +312,17 @@ def get_user_by_name(session: Session, username: str) -> User:
     return user
 
 
+def first_user_with(session: Session, role: Role, *, org_id: int | None = None,
+                    region_id: int | None = None) -> User | None:
+    """The earliest user holding `role` (in the org or region, when given): the demo's cast."""
+    query = select(User).join(RoleAssignment).where(RoleAssignment.role == role.value).order_by(User.id)
+    if org_id is not None:
+        query = query.where(RoleAssignment.org_id == org_id)
+    if region_id is not None:
+        query = query.where(RoleAssignment.region_id == region_id)
+    return session.scalars(query).first()
+
+
 def actor_for(session: Session, user: User, lang: str = "zh") -> Actor:
     """The Actor of a signed-in user, with each role's scope resolved."""
     grants: list[Grant] = []
