@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
+from ..config import reset_settings
+from ..db import reset_databases
 from ..errors import DomainError
 
 BENCHMARKS = ("search", "ledger", "quality", "ingest", "mask", "classify", "share", "open", "sandbox", "assess", "demo",
@@ -33,8 +35,6 @@ def median_time(fn: Any, runs: int) -> tuple[float, Any]:
 def bench_environment(**values: str | None) -> Iterator[None]:
     """Run with YBZ_* variables set (a None value unsets one), settings and database engines
     re-read, and everything as it was afterwards — benchmarks never touch the user's own store."""
-    from ..config import reset_settings
-    from ..db import reset_databases
 
     saved = {k: os.environ.get(k) for k in values}
     for key, value in values.items():

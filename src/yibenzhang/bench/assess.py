@@ -29,7 +29,18 @@ from sqlalchemy.orm import Session
 
 from .. import workdays
 from ..access import Actor
+from ..assess import kpis, scorecards
+from ..catalog.model import DutyChange, Resource
+from ..catalog.taxonomy import seed_categories
+from ..db import Database
+from ..quality.model import QualityRun
+from ..quality.objections import Objection
+from ..share.grants import Grant, GrantUsage
+from ..share.requests import ShareRequest
+from ..workdays import add_workdays
+from ..zone.model import Batch
 from . import bench_environment
+from .search import _insert_places, generate_resources
 
 RESOURCES = 100_000
 GOAL_SECONDS = 2.0
@@ -51,15 +62,6 @@ def _bulk(session: Session, table: Any, rows: list[dict[str, Any]]) -> None:
 
 def generate(session: Session, n: int, seed: int = 3) -> dict[str, int]:
     """The province and everything assessment reads, deterministic for a seed."""
-    from ..catalog.model import DutyChange, Resource
-    from ..catalog.taxonomy import seed_categories
-    from ..quality.model import QualityRun
-    from ..quality.objections import Objection
-    from ..share.grants import Grant, GrantUsage
-    from ..share.requests import ShareRequest
-    from ..workdays import add_workdays
-    from ..zone.model import Batch
-    from .search import _insert_places, generate_resources
 
     seed_categories(session)
     orgs, _regions = _insert_places(session)
@@ -183,7 +185,6 @@ def generate(session: Session, n: int, seed: int = 3) -> dict[str, int]:
 
 
 def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
-    from ..db import Database
     from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     n = max(100, int(RESOURCES * scale))
@@ -232,8 +233,6 @@ def _timed(fn: Any, cpu: list[float] | None = None) -> tuple[float, Any]:
 
 
 def _run(runs: int, scale: float) -> dict[str, Any]:
-    from ..assess import kpis, scorecards
-    from ..db import Database
 
     url, info = _prepare(scale)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

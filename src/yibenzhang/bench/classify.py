@@ -20,6 +20,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..classify.recognizers import classify_relation, recognize_column
+from ..zone.engine import get_engine
+from ..zone.service import literal
 from .ingest_data import ITEMS, generate
 
 BASE_ROWS = 1_000_000
@@ -31,7 +34,6 @@ PRESIDIO_VALUES = 20_000  # Presidio is slow: measured on a slice, reported per 
 
 def _data(rows: int) -> Path:
     """The ingest benchmark's CSV (generated if absent) as all-VARCHAR Parquet, cached."""
-    from ..zone.engine import get_engine
 
     parquet = Path(".bench") / f"classify-{rows}.parquet"
     if parquet.exists():
@@ -87,9 +89,6 @@ def _presidio(values: list[str]) -> dict[str, Any]:
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
-    from ..classify.recognizers import classify_relation, recognize_column
-    from ..zone.engine import get_engine
-    from ..zone.service import literal
 
     rows = max(1000, int(BASE_ROWS * scale))
     path = _data(rows).resolve()

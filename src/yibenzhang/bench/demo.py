@@ -16,6 +16,9 @@ import time
 from pathlib import Path
 from typing import Any
 
+from .. import demo
+from ..catalog.taxonomy import seed_categories
+from ..db import get_database
 from . import bench_environment
 
 GOAL_SECONDS = 60.0  # the province on two cores, so `make demo` serves within a minute
@@ -23,8 +26,6 @@ SECRET = "ybz-bench-demo-key"
 
 
 def _fresh(home: Path) -> None:
-    from ..catalog.taxonomy import seed_categories
-    from ..db import get_database
     from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     migrate(f"sqlite:///{home / 'ybz.sqlite3'}")
@@ -33,7 +34,6 @@ def _fresh(home: Path) -> None:
 
 
 def _one(root: Path, i: int, *, load: bool) -> float:
-    from .. import demo
 
     home = root / f"{'demo' if load else 'base'}-{i}"
     home.mkdir()

@@ -25,6 +25,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from ..zone import port as P
+from ..zone import spark_server
+from ..zone.duck import DuckDBEngine
+from ..zone.spark import SparkEngine
 from . import median_time
 
 BASE_ROWS = 1_000_000
@@ -107,8 +110,6 @@ def _measure(engine: Any, state: P.LiveState, root: Path, runs: int) -> dict[str
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
-    from ..zone.duck import DuckDBEngine
-    from ..zone.spark import SparkEngine
 
     rows = max(10_000, int(BASE_ROWS * scale))
     sizes = [rows // 10, rows]
@@ -118,7 +119,6 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix="ybz-bench-engines-") as tmp:
         root = Path(tmp)
         if not remote:
-            from ..zone import spark_server
 
             server = spark_server.start(root / "spark")
             remote = server.url

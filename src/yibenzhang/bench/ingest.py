@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..zone.engine import get_engine
 from . import bench_environment, ingest_xlsx
 from .ingest_data import VERSION as DATA_VERSION
 from .ingest_data import generate
@@ -28,7 +29,6 @@ def _data(rows: int) -> Path:
 
 
 def _duckdb_baseline(utf8: Path, out_dir: Path) -> float:
-    from ..zone.engine import get_engine
 
     target = out_dir / "baseline.parquet"
     con = get_engine().connect()

@@ -11,6 +11,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..access import Actor
+from ..catalog import service as catalog
+from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
+from ..codes import make_uscc
+from ..db import get_database
+from ..orgs import service as orgs
+from ..setup import initialize
 from .ingest_data import ITEMS
 
 CHILD = """
@@ -36,13 +43,6 @@ def setup_resource(items: list[Any] | None = None, name: str = "人口基本信�
            abstract: str = "基准测试用的人口基本信息。", format_kind: str = "数据库") -> int:
     """A region, an org and a resource (by default the 20-item one) in the (temporary) metadata
     store; `items` are ItemIn."""
-    from ..access import Actor
-    from ..catalog import service as catalog
-    from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
-    from ..codes import make_uscc
-    from ..db import get_database
-    from ..orgs import service as orgs
-    from ..setup import initialize
 
     initialize()
     system = Actor.system()

@@ -13,6 +13,7 @@ from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
+from ..catalog.schemas import ItemIn
 from . import bench_environment
 from .ingest_run import ingest_in_child, setup_resource
 
@@ -38,7 +39,6 @@ def generate(path: Path, rows: int) -> None:
 
 
 def _setup() -> int:
-    from ..catalog.schemas import ItemIn
 
     return setup_resource([ItemIn(name=n, data_type=t) for n, t in ITEMS], name="人口登记（XLSX基准）",
                           abstract="XLSX 基准测试用。", format_kind="电子表格")

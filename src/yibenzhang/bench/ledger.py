@@ -31,8 +31,18 @@ from typing import Any
 from sqlalchemy import create_engine, text
 
 from ..access import Actor, Grant
+from ..catalog import service as catalog
+from ..catalog.schemas import SystemIn
+from ..codes import make_uscc
+from ..crypto import canonical_json
+from ..db import get_database
 from ..enums import Role
 from ..errors import DomainError
+from ..ledger import service as ledger
+from ..ledger.model import LedgerAnchor, LedgerEvent
+from ..ledger.service import ANCHOR_ID, GENESIS, anchor_mac, content_digest_of, event_digest
+from ..orgs import service as orgs
+from ..orgs.model import Org, Region
 from . import bench_environment
 
 FULL_EVENTS = 1_000_000
@@ -60,8 +70,6 @@ def _environment(home: Path, db_url: str) -> Iterator[None]:
 def _events(n: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
     """n chained events shaped like the platform's: (seq, at, actor_id, actor, action, subject_type,
     subject_id, content, content_digest, prev_digest, digest)."""
-    from ..crypto import canonical_json
-    from ..ledger.service import GENESIS, content_digest_of, event_digest
 
     rng = random.Random(seed)
     at = datetime(2025, 1, 2, 1, 0, tzinfo=UTC)
@@ -82,7 +90,6 @@ def _events(n: int, seed: int = 2026) -> Iterator[tuple[Any, ...]]:
 
 
 def _create_ledger_tables(url: str) -> None:
-    from ..ledger.model import LedgerAnchor, LedgerEvent
 
     engine = create_engine(url)
     try:
@@ -94,7 +101,6 @@ def _create_ledger_tables(url: str) -> None:
 def _build_sqlite(path: Path, n: int) -> None:
     import sqlite3
 
-    from ..ledger.service import ANCHOR_ID, anchor_mac
 
     _create_ledger_tables(f"sqlite:///{path}")
     conn = sqlite3.connect(path)
@@ -142,7 +148,6 @@ def _sqlite_chain(home: Path, n: int) -> tuple[str, float | None]:
 
 def _pg_chain(url: str, n: int) -> float | None:
     """The chain in a PostgreSQL database of the bench's own (rebuilt when it has another size)."""
-    from ..ledger.service import ANCHOR_ID, anchor_mac
     from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     migrate(url)
@@ -193,8 +198,6 @@ def _plain_read(session: Any) -> int:
 
 
 def _time_verify(runs: int, n: int) -> dict[str, Any]:
-    from ..db import get_database
-    from ..ledger import service as ledger
 
     db = get_database()
     verify_s, read_s = [], []
@@ -218,9 +221,6 @@ def _time_verify(runs: int, n: int) -> dict[str, Any]:
 
 def _bench_setup(db: Any, actor: Actor) -> int:
     """A region and an org for the bench's systems (reused when they are there already)."""
-    from ..codes import make_uscc
-    from ..orgs import service as orgs
-    from ..orgs.model import Org, Region
 
     with db.write() as s:
         region = s.query(Region).filter_by(code="990000").one_or_none()
@@ -234,10 +234,6 @@ def _bench_setup(db: Any, actor: Actor) -> int:
 
 
 def _time_append(calls: int) -> dict[str, Any]:
-    from ..catalog import service as catalog
-    from ..catalog.schemas import SystemIn
-    from ..db import get_database
-    from ..ledger import service as ledger
 
     db = get_database()
     actor = Actor(user_id=None, username=f"{ACTOR_PREFIX}appender", grants=(Grant(Role.ADMIN),))
@@ -293,7 +289,6 @@ def _time_append(calls: int) -> dict[str, Any]:
 
 def _restore_anchor(url: str, n: int) -> None:
     """Take the append part's events off the bench chain, so the next run reuses it."""
-    from ..ledger.service import ANCHOR_ID, anchor_mac
 
     engine = create_engine(url)
     try:

@@ -26,6 +26,7 @@ import duckdb
 from ..classify import masking
 from ..classify.policies import ColumnPlan, MaskPlan
 from ..zone.engine import THREADS
+from .quality import generate
 
 BASE_ROWS = 1_000_000
 GOAL_CELLS_PER_S = 2_000_000
@@ -53,7 +54,6 @@ def data(rows: int) -> tuple[Path, str]:
             source = f"read_csv('{csv}', all_varchar=true, header=true)"
             origin = str(csv)
         else:
-            from .quality import generate
             qpath = CACHE_DIR / f"quality_v1_{rows}.parquet"
             if not qpath.exists():
                 generate(qpath, rows)

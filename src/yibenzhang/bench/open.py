@@ -25,6 +25,17 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from .. import workdays
+from ..access import Actor
+from ..api import create_app
+from ..catalog.model import Category, Resource, ResourceItem, ResourceVersion
+from ..catalog.taxonomy import seed_categories
+from ..collect.pipeline import ingest_arrow
+from ..db import Database, get_database
+from ..open import portal_query as pq
+from ..open.datasets import open_condition
+from ..open.model import OpenUsage
+from ..orgs.model import Org, Region
+from ..quality.model import QualityRun
 from . import bench_environment
 from .search import SINGLE, _pct, bulk_load
 
@@ -40,8 +51,6 @@ GOAL_MS = 100.0
 def _snapshots(session: Session) -> int:
     """A published snapshot (resource_versions) for every published resource, built in bulk the
     way catalog.service.resource_dict describes a resource."""
-    from ..catalog.model import Category, Resource, ResourceItem, ResourceVersion
-    from ..orgs.model import Org, Region
 
     cats = {c.code: (c.name, c.parent_code) for c in session.execute(select(Category)).scalars()}
     orgs = {i: (n, u) for i, n, u in session.execute(select(Org.id, Org.name, Org.uscc))}
@@ -93,10 +102,6 @@ def _snapshots(session: Session) -> int:
 
 def _figures(session: Session, rng: random.Random) -> None:
     """Concrete formats, quality scores and download counts, so every sort has something to sort."""
-    from ..catalog.model import Resource
-    from ..open.datasets import open_condition
-    from ..open.model import OpenUsage
-    from ..quality.model import QualityRun
 
     for mod, detail in enumerate(("csv、xlsx", "json", "xlsx", "csv、json、xml")):
         session.execute(update(Resource).where(Resource.id % 4 == mod).values(format_detail=detail))
@@ -124,10 +129,6 @@ def _with_rows(db: Any, count: int, rows: int) -> list[int]:
     one low-cardinality column for the chart): their pages run the masked preview and chart."""
     import pyarrow as pa
 
-    from ..access import Actor
-    from ..catalog.model import Resource, ResourceItem
-    from ..collect.pipeline import ingest_arrow
-    from ..open.datasets import open_condition
 
     with db.read() as s:
         have = list(s.execute(text("SELECT DISTINCT resource_id FROM zone_batches")).scalars())
@@ -147,8 +148,6 @@ def _with_rows(db: Any, count: int, rows: int) -> list[int]:
 
 
 def _open_count(session: Session) -> int:
-    from ..catalog.model import Resource
-    from ..open.datasets import open_condition
 
     return int(session.execute(select(func.count()).select_from(Resource).where(open_condition())).scalar_one())
 
@@ -163,8 +162,6 @@ def _store(scale: float) -> tuple[str, str]:
 
 
 def _prepare(url: str, scale: float) -> tuple[str, dict[str, Any]]:
-    from ..catalog.taxonomy import seed_categories
-    from ..db import Database
     from ..migrating import migrate  # deferred: Alembic only when a benchmark builds its store
 
     target = max(50, int(OPEN_TARGET * scale))
@@ -230,9 +227,6 @@ def _requests(rng: random.Random, ids: list[int], facets: dict[str, list[str]],
 
 def _baseline(session: Session, word: str) -> None:
     """The list page as a plain SELECT: name LIKE the word among open datasets, count and 20 rows."""
-    from ..catalog.model import Resource
-    from ..open.datasets import open_condition
-    from ..orgs.model import Org
 
     cond = (open_condition(), Resource.name.like(f"%{word}%"))
     session.execute(select(func.count()).select_from(Resource).where(*cond)).scalar_one()
@@ -243,9 +237,6 @@ def _baseline(session: Session, word: str) -> None:
 def _run(runs: int, scale: float, url: str, info: dict[str, Any]) -> dict[str, Any]:
     from fastapi.testclient import TestClient
 
-    from ..api import create_app
-    from ..db import get_database
-    from ..open import portal_query as pq
 
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
     pq.reset()

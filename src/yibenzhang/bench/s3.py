@@ -30,7 +30,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+from ..db import get_database
+from ..orgs import service as orgs
+from ..orgs.model import User
+from ..share import service_rows
+from ..zone.s3_server import S3Server, launch, stop
 from . import bench_environment, machine
+from . import share as S
 
 BASE_ROWS = 1_000_000
 PAGES = 300
@@ -39,11 +45,6 @@ ZONE_PAGES = 60
 
 def _pages(store_env: dict[str, str | None], rows: int) -> dict[str, Any]:
     from ..access import Actor  # noqa: F401  (loaded before the share modules, as the app does)
-    from ..db import get_database
-    from ..orgs import service as orgs
-    from ..orgs.model import User
-    from ..share import service_rows
-    from . import share as S
 
     with tempfile.TemporaryDirectory(prefix="ybz-bench-s3-") as home, \
             bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_SHARE_RATE_LIMIT="off", **store_env):
@@ -74,7 +75,6 @@ def _pages(store_env: dict[str, str | None], rows: int) -> dict[str, Any]:
 
 
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
-    from ..zone.s3_server import S3Server, launch, stop
 
     rows = max(1000, int(BASE_ROWS * scale))
     runs = max(1, runs)

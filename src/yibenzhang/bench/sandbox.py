@@ -23,6 +23,24 @@ import numpy as np
 import pyarrow as pa
 
 from .. import workdays
+from ..access import Actor
+from ..catalog import service as catalog
+from ..catalog.model import ResourceItem
+from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
+from ..codes import make_uscc
+from ..collect.pipeline import ingest_arrow
+from ..config import get_settings
+from ..db import get_database
+from ..operate import authorizations as auths
+from ..operate import sandbox
+from ..operate.sql_guard import Refusal
+from ..orgs import service as orgs
+from ..orgs.model import User
+from ..orgs.service import RoleSpec
+from ..setup import initialize
+from ..zone.engine import get_engine
+from ..zone.model import Batch
+from ..zone.service import literal
 from . import bench_environment
 
 BASE_ROWS = 1_000_000
@@ -51,18 +69,6 @@ def _rows(n: int) -> pa.RecordBatch:
 
 
 def _setup(rows: int) -> tuple[int, int, Any]:
-    from ..access import Actor
-    from ..catalog import service as catalog
-    from ..catalog.model import ResourceItem
-    from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
-    from ..codes import make_uscc
-    from ..collect.pipeline import ingest_arrow
-    from ..db import get_database
-    from ..operate import authorizations as auths
-    from ..orgs import service as orgs
-    from ..orgs.model import User
-    from ..orgs.service import RoleSpec
-    from ..setup import initialize
 
     initialize()
     system, db = Actor.system(), get_database()
@@ -100,11 +106,6 @@ def _setup(rows: int) -> tuple[int, int, Any]:
 
 def _baseline(rid: int, sql: str) -> float:
     """The same aggregate by plain DuckDB on the batch's Parquet files (no checks, no output)."""
-    from ..config import get_settings
-    from ..db import get_database
-    from ..zone.engine import get_engine
-    from ..zone.model import Batch
-    from ..zone.service import literal
 
     with get_database().read() as s:
         batch = s.query(Batch).filter_by(resource_id=rid).one()
@@ -123,8 +124,6 @@ def _exhaustion_stop(runs: int, limit: float = 2.0) -> dict[str, Any]:
     time limit + 1 s, killed by the runner's wall clock; the time from submitting to the refusal."""
     import pyarrow as pa
 
-    from ..operate import sandbox
-    from ..operate.sql_guard import Refusal
 
     table = pa.table({"a": list(range(2000))})
     times, codes = [], set()
@@ -145,8 +144,6 @@ def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
     rows = max(10_000, int(BASE_ROWS * scale))
     with tempfile.TemporaryDirectory(prefix="ybz-bench-sandbox-") as home, \
             bench_environment(YBZ_HOME=home, YBZ_DB_URL=None, YBZ_ZONE=None):
-        from ..db import get_database
-        from ..operate import sandbox
 
         t0 = time.monotonic()
         rid, auth_id, actor = _setup(rows)

@@ -24,9 +24,15 @@ from sqlalchemy import func, insert, select, text
 from sqlalchemy.orm import Session
 
 from ..access import Actor, Grant
+from ..catalog.model import CodeSequence, Resource, ResourceItem, System
+from ..catalog.search import refresh_facets, reindex_all
+from ..catalog.taxonomy import ITEMS, seed_categories
 from ..codes import make_uscc
+from ..db import Database
 from ..enums import Role
+from ..migrating import migrate
 from ..orgs.model import Org, Region
+from ..search.query import SearchQuery, search_resources
 from . import bench_environment
 
 RESOURCES = 100_000
@@ -117,7 +123,6 @@ def _regions() -> list[tuple[str, str, str | None]]:
 
 def _insert_places(session: Session) -> tuple[list[dict[str, Any]], dict[str, tuple[int, str, str]]]:
     """Regions, one org of each department per region (fewer in counties), one system each."""
-    from ..catalog.model import System
 
     ids: dict[str, tuple[int, str, str]] = {}  # region code -> (id, path, name)
     for code, name, parent in _regions():
@@ -152,7 +157,6 @@ def generate_resources(orgs: list[dict[str, Any]], n: int, items_per: int, seed:
                        categories: dict[str, list[tuple[str, str]]] | None = None) -> Iterator[dict[str, Any]]:
     """Realistic resource descriptions: a region and org, a 目 of the org's sectors, a subject,
     items from the class's pool plus common fields. Deterministic for a seed."""
-    from ..catalog.taxonomy import ITEMS
 
     cats = categories or {
         cls + item: [(f"{cls}{item}{i:03d}", name) for i, name in enumerate(names, start=1)]
@@ -196,8 +200,6 @@ def bulk_load(session: Session, n: int, items_per: int, seed: int = 1,
               extra: list[dict[str, Any]] | None = None, batch: int = 5000) -> dict[str, Any]:
     """Insert a generated catalogue (plus `extra` hand-written resources) with bulk statements,
     then build the search index in batches with the code index_resource uses."""
-    from ..catalog.model import Resource, ResourceItem
-    from ..catalog.search import reindex_all
 
     orgs, regions = _insert_places(session)
     by_key = {(o["region_code"], o["dept"]): o for o in orgs}
@@ -250,7 +252,6 @@ def bulk_load(session: Session, n: int, items_per: int, seed: int = 1,
         if len(res_rows) >= batch:
             flush()
     flush()
-    from ..catalog.model import CodeSequence
 
     for prefix, last in seqs.items():
         session.merge(CodeSequence(prefix=prefix, last=last))
@@ -317,7 +318,6 @@ def _pct(values: list[float], p: float) -> float:
 
 def _baseline(session: Session, q: str) -> None:
     """What search replaces: a LIKE scan over names (every word), its count and first page."""
-    from ..catalog.model import Resource
 
     cond = [Resource.name.like(f"%{w}%") for w in q.split()]
     session.execute(select(func.count()).select_from(Resource).where(*cond)).scalar_one()
@@ -326,9 +326,6 @@ def _baseline(session: Session, q: str) -> None:
 
 def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
     """The database URL, built (or found in the cache) for this scale."""
-    from ..catalog.taxonomy import seed_categories
-    from ..db import Database
-    from ..migrating import migrate
 
     n = max(50, int(RESOURCES * scale))
     url = os.environ.get("YBZ_BENCH_DB_URL")
@@ -346,7 +343,6 @@ def _prepare(scale: float) -> tuple[str, dict[str, Any]]:
         if have >= n:
             info["generated"] = "cached"
             if facets != have:  # a cached catalogue from before search_facets: fill it from search_docs
-                from ..catalog.search import refresh_facets
 
                 with db.write() as s:
                     refresh_facets(s, None)
@@ -382,9 +378,7 @@ def run(runs: int = 5, scale: float = 1.0) -> dict[str, Any]:
 
 
 def _run(runs: int, scale: float) -> dict[str, Any]:
-    from ..db import Database
     from ..search.index import facet_cache  # deferred: as the bench modules import their stages
-    from ..search.query import SearchQuery, search_resources
 
     url, info = _prepare(scale)
     load_before = os.getloadavg()[0] if hasattr(os, "getloadavg") else None

@@ -34,6 +34,19 @@ import numpy as np
 import pyarrow as pa
 
 from .. import workdays
+from ..access import Actor
+from ..catalog import service as catalog
+from ..catalog.model import ResourceItem
+from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
+from ..codes import make_uscc
+from ..collect.pipeline import ingest_arrow
+from ..db import get_database
+from ..orgs import service as orgs
+from ..orgs.service import RoleSpec
+from ..setup import initialize
+from ..share import grants as G
+from ..zone.engine import get_engine
+from ..zone.service import current_relation
 from . import bench_environment
 
 BASE_ROWS = 1_000_000
@@ -54,17 +67,6 @@ def _rows(n: int) -> pa.RecordBatch:
 
 
 def _setup(rows: int) -> tuple[int, int, str]:
-    from ..access import Actor
-    from ..catalog import service as catalog
-    from ..catalog.model import ResourceItem
-    from ..catalog.schemas import ItemIn, ResourceIn, SystemIn
-    from ..codes import make_uscc
-    from ..collect.pipeline import ingest_arrow
-    from ..db import get_database
-    from ..orgs import service as orgs
-    from ..orgs.service import RoleSpec
-    from ..setup import initialize
-    from ..share import grants as G
 
     initialize()
     system, db = Actor.system(), get_database()
@@ -197,10 +199,6 @@ def _verify_call(grant: int, token: str) -> Any:
 def _baseline(rows_g: int, samples: int = 300) -> float:
     """p50 of the clients' mix of pages as one plain DuckDB query each over the zone (no HTTP,
     no masking, no snapshot), with the cursor as a keyset condition."""
-    from ..db import get_database
-    from ..share import grants as G
-    from ..zone.engine import get_engine
-    from ..zone.service import current_relation
 
     with get_database().read() as s:
         rel = current_relation(s, s.get(G.Grant, rows_g).resource_id)
