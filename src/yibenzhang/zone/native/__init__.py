@@ -187,10 +187,10 @@ def load(con: duckdb.DuckDBPyConnection) -> bool:
     # deferred: keeps sqlglot out of this module's import
     from ..duck import load_extension
 
-    if _present(con):
-        return True
     path = locate()
-    return path is not None and load_extension(con, path, FUNCTIONS)
+    if path is None:  # no verified build: only what another caller loaded on `con` counts
+        return _present(con)
+    return load_extension(con, path, FUNCTIONS)  # it asks DuckDB once whether they are there
 
 
 def _present(con: duckdb.DuckDBPyConnection) -> bool:
