@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.assess.test_kpis import build_state
 
-from .test_catalog_flow import _login, _png_is_not_blank
+from .steps import fill_login, png_is_not_blank
 
 CHARTS = ("chart-targets", "chart-records", "chart-open", "chart-regions")
 
@@ -42,7 +42,7 @@ PROBE = """(id) => {
 def test_dashboard_charts_render(page, e2e_world, tmp_path):
     build_state(e2e_world)
     page.goto("/login?next=/console/assess")
-    _login(page, "admin")
+    fill_login(page, "admin")
     page.wait_for_url("**/console/assess")
     for chart in CHARTS:
         page.wait_for_selector(f"#{chart}[data-ready='1'] canvas")
@@ -56,11 +56,11 @@ def test_dashboard_charts_render(page, e2e_world, tmp_path):
         assert stats["differs"], (chart, stats)
     shot = tmp_path / "assess.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
     for chart in CHARTS:
         part = tmp_path / f"{chart}.png"
         page.locator(f"#{chart}").screenshot(path=str(part))
-        assert _png_is_not_blank(part), chart
+        assert png_is_not_blank(part), chart
     # Drill down without the charts: region → org → resource.
     page.click('#region-table a[href="/console/assess?region=990000"]')
     page.wait_for_url("**/console/assess?region=990000")

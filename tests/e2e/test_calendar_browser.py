@@ -3,13 +3,13 @@ people count and sees its duties; the calendar page is screenshotted, not blank.
 
 from __future__ import annotations
 
-from .test_catalog_flow import _login, _logout, _png_is_not_blank
+from .steps import fill_login, png_is_not_blank, sign_out
 
 
 def test_order_extend_and_record_people(page, e2e_world, tmp_path):
     police = e2e_world.orgs["police"].id
     page.goto("/login?next=/console/calendar")
-    _login(page, "reviewer")
+    fill_login(page, "reviewer")
     page.wait_for_url("**/console/calendar")
     page.fill("#fm-name", "云岭合规审计事务所")
     page.click("#firm-form button[type=submit]")
@@ -28,10 +28,10 @@ def test_order_extend_and_record_people(page, e2e_world, tmp_path):
     row.get_by_role("button", name="延期").click()
     page.wait_for_url("**/console/calendar?done=extend*")
     assert "2026-06-30" in page.locator("#calendar-audits").inner_text()
-    _logout(page)
+    sign_out(page)
 
     page.goto("/login?next=/console/calendar")
-    _login(page, "police_steward")
+    fill_login(page, "police_steward")
     page.wait_for_url("**/console/calendar")
     page.fill("#p-people", "1000001")
     page.click("#people-form button[type=submit]")
@@ -41,4 +41,4 @@ def test_order_extend_and_record_people(page, e2e_world, tmp_path):
     assert "个人信息合规审计" in entries and "责令合规审计" in entries
     shot = tmp_path / "calendar.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)

@@ -2,37 +2,11 @@
 
 from __future__ import annotations
 
-import struct
-import zlib
-from pathlib import Path
-
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD, published
+from tests.factories import published
 
-
-def _png_is_not_blank(path: Path) -> bool:
-    """Decode the PNG's image data (stdlib only) and look for more than a handful of byte values."""
-    data = path.read_bytes()
-    assert data[:8] == b"\x89PNG\r\n\x1a\n"
-    pos, idat = 8, b""
-    while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        if kind == b"IDAT":
-            idat += data[pos + 8:pos + 8 + length]
-        pos += 12 + length
-    return len(set(zlib.decompress(idat))) > 16
-
-
-def _login(page, username: str) -> None:
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-
-
-def _logout(page) -> None:
-    page.click("header .who button")
-    page.wait_for_url("**/")
+from .steps import fill_login, png_is_not_blank, sign_out
 
 
 def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
@@ -46,7 +20,7 @@ def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
     page.fill("#password", "wrong-password")
     page.click("form.form button[type=submit]")
     assert page.locator("#login-error").is_visible()
-    _login(page, "market_steward")
+    fill_login(page, "market_steward")
     page.wait_for_url("**/console/catalog/new")
     assert "market_steward" in page.locator("header .who").inner_text()
 
@@ -80,11 +54,11 @@ def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
     page.click("form.action-submit button")
     page.wait_for_url("**?done=submit")
     assert "待审核" in page.locator(".resource-head .badge").inner_text()
-    _logout(page)
+    sign_out(page)
 
     # The reviewer opens it from the queue and publishes it there, with a reason.
     page.goto("/login?next=/console/review")
-    _login(page, "reviewer")
+    fill_login(page, "reviewer")
     page.wait_for_url("**/console/review")
     row = page.locator("#queue tr", has_text="企业登记信息")
     row.locator("a.button").click()
@@ -93,7 +67,7 @@ def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
     page.click("#review-form button[type=submit]")
     page.wait_for_url("**/console/review?done=publish")
     assert page.locator("#queue", has_text="企业登记信息").count() == 0
-    _logout(page)
+    sign_out(page)
 
     # The public searches, narrows with a facet and opens it.
     page.fill("#site-q", "企业登记")
@@ -118,7 +92,7 @@ def test_catalogue_from_form_to_public(page, e2e_world, tmp_path):
     shot = tmp_path / "detail.png"
     page.screenshot(path=str(shot), full_page=True)
     assert shot.stat().st_size > 10_000
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
 
 
 def test_language_switch_in_the_browser(page):

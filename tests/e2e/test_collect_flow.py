@@ -3,10 +3,11 @@ its reject count, and opens the quality page whose chart is drawn by the vendore
 
 from __future__ import annotations
 
-from tests.e2e.test_catalog_flow import _login, _png_is_not_blank
 from tests.factories import published
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.quality.validators import id_check_character
+
+from .steps import fill_login, png_is_not_blank
 
 ROWS, BAD = 2000, 15  # 0.75 % rejected: below the hold rate, so the batch is published and assessed
 WRONG_CHECK = 10
@@ -34,7 +35,7 @@ def test_steward_uploads_watches_progress_and_sees_quality_chart(page, e2e_world
     data.write_bytes(_csv())
 
     page.goto(f"/login?next=/catalog/{rid}")
-    _login(page, "police_steward")
+    fill_login(page, "police_steward")
     page.wait_for_url(f"**/catalog/{rid}")
     assert page.locator("#collection").is_visible()
     page.click("#upload-link")
@@ -65,6 +66,6 @@ def test_steward_uploads_watches_progress_and_sees_quality_chart(page, e2e_world
     assert page.evaluate("echarts.getInstanceByDom(document.getElementById('quality-chart')) !== undefined")
     shot = tmp_path / "chart.png"
     page.locator("#quality-chart").screenshot(path=str(shot))
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
     failed = page.locator("#rule-results tr.failed[data-rule='format:公民身份号码'] td").nth(5).inner_text()
     assert failed == str(WRONG_CHECK)

@@ -9,7 +9,7 @@ import pytest
 
 from tests.share.test_grants import issue, share_fixture  # noqa: F401  (the `share` fixture)
 
-from .test_catalog_flow import _login
+from .steps import fill_login
 
 
 @pytest.fixture
@@ -24,7 +24,7 @@ def test_a_failed_delivery_appears_on_the_open_page_after_one_worker_poll(page, 
     w = share.world
     gid = issue(share, mode="文件", items=["内部备注"])  # ungraded: the 共享 policy withholds it
     page.goto(f"/login?next=/console/share/grants/{gid}")
-    _login(page, "consumer")
+    fill_login(page, "consumer")
     page.wait_for_url(f"**/console/share/grants/{gid}")
     page.click("#delivery-form button[type=submit]")
     page.wait_for_url(f"**/console/share/grants/{gid}*")

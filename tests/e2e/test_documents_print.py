@@ -8,10 +8,11 @@ import re
 from datetime import date, timedelta
 
 from tests.assets.helpers import authorization, make_product, run
-from tests.e2e.test_catalog_flow import _login
 from tests.factories import published
 from yibenzhang.assets import compliance, registration
 from yibenzhang.share import requests as R
+
+from .steps import fill_login, sign_off_compliance
 
 # The printable area of A4 with the stylesheet's 14 mm margins, in CSS pixels (96 per inch).
 A4_CONTENT = {"width": round((210 - 28) / 25.4 * 96), "height": round((297 - 28) / 25.4 * 96)}
@@ -62,7 +63,7 @@ def test_approval_form_prints_on_one_a4_page(page, e2e_world, tmp_path):
         req_id = req.id
 
     page.goto(f"/login?next=/console/share/{req_id}")
-    _login(page, "consumer")
+    fill_login(page, "consumer")
     page.wait_for_url(f"**/console/share/{req_id}")
     page.click("#form-link")
     page.wait_for_url(f"**/console/share/{req_id}/form")
@@ -91,14 +92,7 @@ def test_certificate_prints_on_one_a4_page(page, e2e_world, tmp_path):
     day = date(2026, 3, 2)
     with w.db.write() as s:
         compliance.submit_for_review(s, w.actor("operator_user"), pid)
-    page.goto(f"/login?next=/console/products/{pid}")
-    _login(page, "reviewer")
-    page.wait_for_url(f"**/console/products/{pid}")
-    for kind in (1, 2, 5, 7):
-        page.select_option(f"#f-verdict-{kind}", "通过")
-        page.fill(f"#f-note-{kind}", "经核查符合要求")
-    page.click("#signoff-form button[type=submit]")
-    page.wait_for_url("**done=signoff")
+    sign_off_compliance(page, pid)
     with w.db.write() as s:
         reg = registration.apply(s, w.actor("operator_user"), pid, rights=rights, today=day)
         registration.accept(s, w.actor("reviewer"), reg.id, today=day)

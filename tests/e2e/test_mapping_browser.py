@@ -13,10 +13,11 @@ import io
 import openpyxl
 import pytest
 
-from tests.e2e.test_catalog_flow import _login
 from tests.factories import published
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.quality.validators import id_check_character
+
+from .steps import fill_login
 
 ROWS = 60
 HEADERS = ["XM", "身份证号", "出生年月日", "家庭人口数", "经办人备注"]
@@ -66,7 +67,7 @@ def _upload_page(browser, server, rid: int, **context_args):
     page = context.new_page()
     page.set_default_timeout(20000)
     page.goto(f"/login?next=/console/resources/{rid}/upload")
-    _login(page, "police_steward")
+    fill_login(page, "police_steward")
     page.wait_for_url(f"**/console/resources/{rid}/upload")
     return context, page
 

@@ -11,8 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from tests.factories import PASSWORD
 from tests.portal.catalog_data import build_open_catalog
+
+from .steps import sign_in
 
 PHONE = {"width": 390, "height": 844}
 LAPTOP = {"width": 1366, "height": 768}
@@ -56,14 +57,6 @@ def lines(locator) -> int:
     """On how many lines the element's text is laid out."""
     return int(locator.evaluate("e => { const r = document.createRange(); r.selectNodeContents(e);"
                                 " return new Set([...r.getClientRects()].map(x => Math.round(x.top))).size }"))
-
-
-def login(page, username: str, next_path: str = "/console") -> None:
-    page.goto(f"/login?next={next_path}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"**{next_path}*")
 
 
 def test_api_docs_draw_without_the_internet(browser, server):
@@ -120,7 +113,7 @@ def test_portal_and_console_fit_the_screen_and_stay_on_this_server(browser, serv
         name_header = page.locator("#preview-table th", has_text="学校名称").first
         assert lines(name_header) == 1, screen
         for username in ("reviewer", "police_steward", "citizen"):
-            login(page, username, "/console" if username != "citizen" else "/open/my")
+            sign_in(page, username, "/console" if username != "citizen" else "/open/my")
             if overflow(page) > 0:
                 too_wide[f"{username}:{page.url}"] = overflow(page)
             _shoot(page, tmp_path, f"{screen}_{username}_home")

@@ -8,9 +8,10 @@ import re
 
 import pytest
 
-from tests.factories import PASSWORD
 from tests.open.conftest import make_dataset
 from yibenzhang import workdays
+
+from .steps import sign_in
 
 
 @pytest.fixture
@@ -23,14 +24,6 @@ def datasets(e2e_world) -> dict[str, int]:
             "cond2": make_dataset(e2e_world, name="景区游客量统计", open_type="有条件开放", rows=False)}
 
 
-def _login(page, username: str, next_path: str) -> None:
-    page.goto(f"/login?next={next_path}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"**{next_path}*")
-
-
 def _logout(page) -> None:
     page.context.clear_cookies()
 
@@ -38,7 +31,7 @@ def _logout(page) -> None:
 def test_open_actions_in_the_browser(page, datasets, e2e_world):
     cond = datasets["cond"]
     # apply through the form, by its labels
-    _login(page, "citizen", f"/datasets/{cond}/apply")
+    sign_in(page, "citizen", f"/datasets/{cond}/apply")
     page.get_by_label("用途").fill("研究门诊量的季节变化")
     page.get_by_label("应用场景").fill("公益研究，不用于商业用途")
     page.get_by_label("我已阅读并同意数据使用协议").check()
@@ -48,7 +41,7 @@ def test_open_actions_in_the_browser(page, datasets, e2e_world):
     _logout(page)
 
     # the provider decides in /console/open, with a reason
-    _login(page, "police_approver", "/console/open")
+    sign_in(page, "police_approver", "/console/open")
     assert "研究门诊量的季节变化" in page.locator("#open-applications").inner_text()
     page.get_by_role("link", name=re.compile("审批申请")).first.click()
     page.get_by_label("批准").check()
@@ -59,7 +52,7 @@ def test_open_actions_in_the_browser(page, datasets, e2e_world):
     _logout(page)
 
     # the applicant takes the key: shown once, good for this dataset only
-    _login(page, "citizen", "/open/my")
+    sign_in(page, "citizen", "/open/my")
     page.get_by_role("button", name="领取API密钥").click()
     key = page.locator("#api-key-value").inner_text().strip()
     assert key.startswith("ybzo_")
@@ -78,7 +71,7 @@ def test_open_actions_in_the_browser(page, datasets, e2e_world):
     page.get_by_role("button", name="提交", exact=True).click()
     page.wait_for_url("**/open/my?done=showcase")
     _logout(page)
-    _login(page, "reviewer", "/console/open")
+    sign_in(page, "reviewer", "/console/open")
     entry = page.locator("#showcase article").first
     entry.get_by_label("决定").select_option("批准")
     entry.get_by_role("button", name="提交决定").click()
@@ -88,7 +81,7 @@ def test_open_actions_in_the_browser(page, datasets, e2e_world):
     _logout(page)
 
     # the steward's open plan: added in the console, public and exported
-    _login(page, "police_steward", "/console/open")
+    sign_in(page, "police_steward", "/console/open")
     page.get_by_label("信息资源").select_option(label="景区游客量统计")
     page.get_by_label("计划季度").select_option(label="第3季度")
     page.get_by_role("button", name="加入开放计划").click()

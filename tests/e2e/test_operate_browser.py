@@ -10,7 +10,7 @@ from yibenzhang.catalog.model import ResourceItem
 from yibenzhang.catalog.schemas import ItemIn
 from yibenzhang.collect.pipeline import ingest_arrow
 
-from .test_catalog_flow import _login, _logout, _png_is_not_blank
+from .steps import fill_login, png_is_not_blank, sign_out
 
 
 def test_authorize_query_and_suspend_in_the_browser(page, e2e_world, tmp_path):
@@ -25,7 +25,7 @@ def test_authorize_query_and_suspend_in_the_browser(page, e2e_world, tmp_path):
             item.grade = GRADES[item.name]
 
     page.goto("/login?next=/console/operate")
-    _login(page, "reviewer")
+    fill_login(page, "reviewer")
     page.wait_for_url("**/console/operate")
     page.select_option("#f-scope-kind", "场景")
     page.fill("#f-scope", "普惠金融")
@@ -38,10 +38,10 @@ def test_authorize_query_and_suspend_in_the_browser(page, e2e_world, tmp_path):
     page.wait_for_url("**/console/operate/*?done=create")
     auth_url = page.url.split("?")[0]
     assert "有效" in page.locator("#auth-state").inner_text()
-    _logout(page)
+    sign_out(page)
 
     page.goto(f"/login?next=/{auth_url.split('/', 3)[3]}")
-    _login(page, "operator_user")
+    fill_login(page, "operator_user")
     page.wait_for_url(auth_url)
     page.fill("#f-sql", f"SELECT 区县, count(*) AS n, avg(收入) AS a FROM r_{rid} GROUP BY 区县 HAVING count(*) >= 10")
     page.click("#query-form button[type=submit]")
@@ -50,23 +50,23 @@ def test_authorize_query_and_suspend_in_the_browser(page, e2e_world, tmp_path):
     assert page.locator("#run-output tbody tr").count() == 3
     shot = tmp_path / "sandbox.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
     page.fill("#f-sql", "SELECT * FROM read_csv('/etc/passwd')")
     page.click("#query-form button[type=submit]")
     page.wait_for_url("**?run=*")
     assert "sql_function_forbidden" in page.locator("#run-reason").inner_text()
-    _logout(page)
+    sign_out(page)
 
     page.goto(f"/login?next=/{auth_url.split('/', 3)[3]}")
-    _login(page, "reviewer")
+    fill_login(page, "reviewer")
     page.wait_for_url(auth_url)
     page.fill("#f-reason", "核查数据产品")
     page.click("#act-form button[formaction$='/suspend']")
     page.wait_for_url("**?done=suspend")
     assert "暂停" in page.locator("#auth-state").inner_text()
-    _logout(page)
+    sign_out(page)
 
     page.goto(f"/login?next=/{auth_url.split('/', 3)[3]}")
-    _login(page, "operator_user")
+    fill_login(page, "operator_user")
     page.wait_for_url(auth_url)
     assert page.locator("#query-form").count() == 0

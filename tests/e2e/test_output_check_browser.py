@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from tests.operate.conftest import build_op
 
-from .test_catalog_flow import _login
+from .steps import fill_login
 
 
 def test_the_checker_approves_a_held_result_in_the_browser(browser, server, e2e_world):
@@ -18,7 +18,7 @@ def test_the_checker_approves_a_held_result_in_the_browser(browser, server, e2e_
     operator = browser.new_context(base_url=server, locale="zh-CN").new_page()
     operator.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     operator.goto(f"/login?next=/console/operate/{op.auth_id}")
-    _login(operator, "operator_user")
+    fill_login(operator, "operator_user")
     operator.wait_for_url(f"**/console/operate/{op.auth_id}")
     operator.fill("#f-sql", sql)
     operator.click("#query-form button[type=submit]")
@@ -29,7 +29,7 @@ def test_the_checker_approves_a_held_result_in_the_browser(browser, server, e2e_
     checker = browser.new_context(base_url=server, locale="zh-CN").new_page()
     checker.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
     checker.goto(f"/login?next=/console/operate/{op.auth_id}")
-    _login(checker, "reviewer")
+    fill_login(checker, "reviewer")
     checker.wait_for_url(f"**/console/operate/{op.auth_id}")
     checker.click(f"#held a[href='/console/operate/runs/{run_id}/check']")
     checker.wait_for_selector("#check-form")

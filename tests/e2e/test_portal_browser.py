@@ -9,21 +9,14 @@ import re
 import pytest
 from playwright.sync_api import expect
 
-from tests.factories import PASSWORD
 from tests.portal.catalog_data import build_open_catalog
+
+from .steps import sign_in
 
 
 @pytest.fixture
 def catalog_ids(e2e_world) -> dict[str, int]:
     return build_open_catalog(e2e_world)
-
-
-def _login(page, username: str, next_path: str) -> None:
-    page.goto(f"/login?next={next_path}")
-    page.fill("#username", username)
-    page.fill("#password", PASSWORD)
-    page.click("form.form button[type=submit]")
-    page.wait_for_url(f"**{next_path}*")
 
 
 def _logout(page) -> None:
@@ -70,7 +63,7 @@ def test_portal_in_the_browser(page, catalog_ids, tmp_path):
     assert "学校名称" in text.splitlines()[0] and "春城第一中学" in text
 
     # a signed-in visitor files a demand
-    _login(page, "citizen", "/demands/new")
+    sign_in(page, "citizen", "/demands/new")
     page.fill("#f-title", "全省体育场馆开放时间")
     page.fill("#f-description", "希望开放各地体育场馆的名称、地址和开放时间。")
     page.select_option("#f-domain", "体育")
@@ -90,7 +83,7 @@ def test_portal_in_the_browser(page, catalog_ids, tmp_path):
     _logout(page)
 
     # the provider approves it in the console
-    _login(page, "market_steward", "/console/open")
+    sign_in(page, "market_steward", "/console/open")
     page.locator("#open-applications a.button").first.click()
     page.wait_for_url(re.compile(r".*/console/open/applications/\d+$"))
     page.check("#f-approve")
@@ -101,5 +94,5 @@ def test_portal_in_the_browser(page, catalog_ids, tmp_path):
     _logout(page)
 
     # the applicant no longer needs to apply
-    _login(page, "citizen", f"/datasets/{ids['licences']}")
+    sign_in(page, "citizen", f"/datasets/{ids['licences']}")
     assert page.locator("#apply").count() == 0

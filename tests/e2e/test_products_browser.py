@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import date, timedelta
 
 from tests.assets.helpers import authorization, make_product, run
-from tests.e2e.test_catalog_flow import _login
 from tests.factories import published
 from yibenzhang.assets import compliance, registration
+
+from .steps import sign_off_compliance
 
 RIGHTS = {"数据资源持有权": "云岭省公安厅", "数据加工使用权": "云岭数据运营有限公司",
           "数据产品经营权": "云岭数据运营有限公司"}
@@ -22,14 +23,7 @@ def test_reviewer_signs_off_and_certificate_prints(page, e2e_world):
     with w.db.write() as s:
         compliance.submit_for_review(s, w.actor("operator_user"), pid)
 
-    page.goto(f"/login?next=/console/products/{pid}")
-    _login(page, "reviewer")
-    page.wait_for_url(f"**/console/products/{pid}")
-    for kind in (1, 2, 5, 7):
-        page.select_option(f"#f-verdict-{kind}", "通过")
-        page.fill(f"#f-note-{kind}", "经核查符合要求")
-    page.click("#signoff-form button[type=submit]")
-    page.wait_for_url("**done=signoff")
+    sign_off_compliance(page, pid)
     assert page.locator("#product-state").inner_text() == "合规通过"
     assert page.locator("#check-5").get_attribute("data-result") == "通过"
 

@@ -7,10 +7,12 @@ from __future__ import annotations
 
 import pytest
 
-from tests.e2e.test_offline_responsive import SCREENS, login, open_context, overflow
+from tests.e2e.test_offline_responsive import SCREENS, open_context, overflow
 from tests.factories import published, resource_in
 from yibenzhang.access import Actor
 from yibenzhang.catalog import service as catalog
+
+from .steps import sign_in
 
 
 def _fill_queue(world) -> int:
@@ -31,7 +33,7 @@ def test_queue_detail_decide(browser, server, e2e_world, screen, tmp_path):
     changed = _fill_queue(e2e_world)
     context, page, log = open_context(browser, server, SCREENS[screen])
     try:
-        login(page, "reviewer", "/console/review")
+        sign_in(page, "reviewer", "/console/review")
         assert "共22条" in page.locator("#queue-total").inner_text()
         assert page.locator("#queue tbody tr").count() == 20 and page.locator("form.action-publish").count() == 0
         assert overflow(page) == 0

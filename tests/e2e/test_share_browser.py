@@ -6,12 +6,12 @@ from __future__ import annotations
 
 from tests.factories import published
 
-from .test_catalog_flow import _login, _logout, _png_is_not_blank
+from .steps import fill_login, png_is_not_blank, sign_out
 
 
 def _approve(page, username: str, req_id: str) -> None:
     page.goto("/login?next=/console/share?tab=todo")
-    _login(page, username)
+    fill_login(page, username)
     page.wait_for_url("**/console/share?tab=todo")
     row = page.locator(f"#request-{req_id}")
     assert row.is_visible()
@@ -21,7 +21,7 @@ def _approve(page, username: str, req_id: str) -> None:
     page.fill("#f-reason", "符合共享条件")
     page.click("#decide-form button[type=submit]")
     page.wait_for_url(f"**/console/share/{req_id}?done=decide")
-    _logout(page)
+    sign_out(page)
 
 
 def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
@@ -29,7 +29,7 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
 
     # The consumer finds the resource, picks two items and asks.
     page.goto(f"/login?next=/catalog/{rid}")
-    _login(page, "consumer")
+    fill_login(page, "consumer")
     page.wait_for_url(f"**/catalog/{rid}")
     page.click(f'a[href="/share/new?resource={rid}"]')
     page.wait_for_url(f"**/share/new?resource={rid}")
@@ -44,14 +44,14 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
     req_id = page.url.split("/console/share/")[1].split("?")[0]
     assert "待提供方审批" in page.locator("h1").inner_text()
     assert page.locator("#decide-form").count() == 0
-    _logout(page)
+    sign_out(page)
 
     _approve(page, "police_approver", req_id)
     _approve(page, "reviewer", req_id)
 
     # The consumer sees the grant on its list and the verified seal on the request.
     page.goto("/login?next=/console/share?tab=mine")
-    _login(page, "consumer")
+    fill_login(page, "consumer")
     page.wait_for_url("**/console/share?tab=mine")
     assert "已批准" in page.locator(f"#request-{req_id}").inner_text()
     grants = page.locator("#share-grants tbody tr")
@@ -67,7 +67,7 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
     assert page.request.post("/api/v1/seals/verify", data=sealed).json()["valid"] is False
     shot = tmp_path / "share-request.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
 
     page.click("#grant-link")
     page.wait_for_url("**/console/share/grants/*")
@@ -75,7 +75,7 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
     assert page.locator("#revoke-form").count() == 0  # the consumer cannot revoke its own grant
     shot = tmp_path / "share-grant.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
 
     # One call through the grant (a resource without rows yet answers a clear error, also counted):
     # the usage page lists it and draws the chart with the vendored ECharts.
@@ -88,4 +88,4 @@ def test_request_approve_twice_and_verify_the_seal(page, e2e_world, tmp_path):
     assert page.locator("#usage-chart canvas").count() >= 1
     shot = tmp_path / "share-usage.png"
     page.screenshot(path=str(shot), full_page=True)
-    assert _png_is_not_blank(shot)
+    assert png_is_not_blank(shot)
