@@ -128,3 +128,55 @@ def test_an_uninstalled_plugin_leaves_its_rules_waiting_and_its_format_unknown(w
     with world.db.write() as s, pytest.raises(ValidationFailed) as refused:
         service.add_rule(s, steward, resource, kind="positive", items=["金额"])
     assert refused.value.errors[0].code == "quality_rule_kind"
+
+
+class _ProvinceHoldings:
+    """A province's catalogue in front of the platform's: it places batches under its own folder
+    and counts what the zone asked (issue 19: the zone reads holdings through the hook alone)."""
+
+    def __init__(self, platform) -> None:
+        self.platform = platform
+        self.asked: list[str] = []
+
+    def get(self, session, resource_id, *, lock=False):
+        self.asked.append("lock" if lock else "get")
+        return self.platform.get(session, resource_id, lock=lock)
+
+    def find(self, session, actor, ref):
+        self.asked.append("find")
+        return self.platform.find(session, actor, ref)
+
+    def place(self, session, holding):
+        self.asked.append("place")
+        return "990000", "province-own"
+
+
+def test_the_zone_reads_a_resource_through_the_holdings_hook_and_the_last_answer_wins(world, tmp_path):
+    from yibenzhang.hooks import hookimpl
+    from yibenzhang.zone.model import Batch
+
+    platform = plugins.zone_holdings()
+    assert type(platform).__name__ == "CatalogueHoldings"  # the catalogue answers by default
+    province = _ProvinceHoldings(platform)
+
+    class ProvincePlugin:
+        @hookimpl
+        def ybz_zone_holdings(self):
+            return province
+
+    plugins.register(ProvincePlugin(), name="province-holdings")
+    try:
+        assert plugins.zone_holdings() is province
+        resource = published(world, items=[ItemIn(name="姓名", data_type="C", length=20)], update_cycle="不定期")
+        data = tmp_path / "names.csv"
+        data.write_text("姓名\n张三\n李四\n", encoding="utf-8")
+        report = ingest_file(world.db, world.actor("police_steward"), resource, data)
+        assert report.rows_accepted == 2
+        with world.db.read() as s:
+            batch = s.query(Batch).filter_by(resource_id=resource).one()
+            assert batch.path.startswith("990000/province-own/")
+            assert live_state(s, resource).columns[0].name == "姓名"
+        assert {"lock", "place", "get"} <= set(province.asked)
+    finally:
+        plugins.unregister("province-holdings")
+    assert plugins.zone_holdings() is platform
