@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
-from ..classify import service as classify
+from ..classify.demo import grade_as_steward
 from ..db import Database
 from ..enums import OpenType, RegionLevel, Role
 from ..orgs import service as orgs
@@ -47,24 +47,6 @@ def _with_rows(s: Session) -> list[int]:
     return list(s.scalars(select(Resource.id).where(open_condition(), Resource.id.in_(live)).order_by(Resource.id)))
 
 
-def _grade(db: Database, resource_id: int) -> None:
-    """The platform suggests grades; the provider's steward confirms them."""
-
-    with db.read() as s:
-        resource = s.get(Resource, resource_id)
-        assert resource is not None
-        if all(item.grade for item in resource.items):
-            return
-        actor = _actor(s, orgs.first_user_with(s, Role.STEWARD, org_id=resource.org_id))
-    classify.suggest(db, actor, resource_id)
-    with db.write() as s:
-        resource = s.get(Resource, resource_id)
-        assert resource is not None
-        for item in resource.items:
-            if not item.grade:
-                classify.confirm(s, actor, item.id)
-
-
 def load(db: Database, seed: int) -> dict[str, Any]:
     rng = random.Random(seed * 104729 + 6)
     today = workdays.today()
@@ -72,7 +54,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
         with_rows = _with_rows(s)
     graded = with_rows[:GRADED_WITH_ROWS]
     for rid in graded:
-        _grade(db, rid)
+        grade_as_steward(db, rid)
 
     out: dict[str, Any] = {}
     with db.write() as s:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from .. import workdays
 from ..access import Actor
 from ..catalog.model import Resource
-from ..classify import service as classify
+from ..classify.demo import grade_as_steward
 from ..codes import make_uscc
 from ..config import get_settings
 from ..db import Database
@@ -61,25 +61,6 @@ def _resources(s: Session, province: Region) -> list[Resource]:
     return [r for r in rows if len(r.items) >= 3]
 
 
-def _grade(db: Database, resource_id: int) -> None:
-    """The platform suggests grades; the provider's steward confirms them (as a real steward would)."""
-
-    with db.read() as s:
-        resource = s.get(Resource, resource_id)
-        assert resource is not None
-        steward = orgs.first_user_with(s, Role.STEWARD, org_id=resource.org_id)
-        actor = orgs.actor_for(s, steward) if steward else Actor.system()
-        if all(item.grade for item in resource.items):
-            return
-    classify.suggest(db, actor, resource_id)
-    with db.write() as s:
-        resource = s.get(Resource, resource_id)
-        assert resource is not None
-        for item in resource.items:
-            if not item.grade:
-                classify.confirm(s, actor, item.id)
-
-
 def _group_item(resource: Resource, usable: tuple[str, ...]) -> str:
     """An item worth grouping by: one with an enumeration, else the first that is not a key."""
     items = [i for i in resource.items if i.name in usable]
@@ -115,7 +96,7 @@ def load(db: Database, seed: int) -> dict[str, Any]:
         return {"operate": {"authorizations": 0, "reason": "no province resources with rows"}}
     picked = sorted(rng.sample(resources[: min(len(resources), 12)], 2))
     for rid in picked:
-        _grade(db, rid)
+        grade_as_steward(db, rid)
 
     this_year = workdays.today().year
     start = date(this_year, 1, 1)
