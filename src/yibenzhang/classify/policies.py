@@ -28,10 +28,10 @@ from ..errors import DomainError, FieldError, NotFound
 from ..i18n import N_
 from ..ledger.access_log import record_read
 from ..zone import port
-from ..zone.engine import Connection
+from ..zone.engine import Work, engine_for
 from ..zone.functions import Function
 from ..zone.port import type_name
-from ..zone.service import can_read_rows, column_type, current_relation
+from ..zone.service import can_read_rows, column_type, live_state
 from . import masking
 from .categories import CATEGORIES, FAMILIES
 from .grading import GRADE_LABELS, parse_grade
@@ -371,8 +371,7 @@ def masked_select_sql(items: Iterable[Any], exit_path: str, relation: str, *, pu
 
 
 def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str, *, purpose: str | None = None,
-                          policy: Policy | None = None, con: Connection | None = None,
-                          secret: str | None = None) -> pa.Table:
+                          policy: Policy | None = None, secret: str | None = None) -> pa.Table:
     """Rows already in Arrow (an API response, a sandbox result) masked for `exit_path`. Columns
     without an item are treated as ungraded, uncategorised items (fail closed). When every column
     is denied the result has no columns (schema metadata lists them as denied)."""
@@ -385,7 +384,7 @@ def apply_policy_to_arrow(table: pa.Table, items: Iterable[Any], exit_path: str,
     if not p.leaving:
         return _annotate(pa.table({}), p)
     sql = p.sql("_ybz_rows", {i.name: _arrow_type(table.schema.field(i.name).type) for i in chosen})
-    return _annotate(masking.execute(sql, con=con, secret=secret, tables={"_ybz_rows": table}), p)
+    return _annotate(masking.execute(sql, secret=secret, tables={"_ybz_rows": table}), p)
 
 
 def _arrow_type(t: pa.DataType) -> str:
@@ -465,13 +464,15 @@ def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 2
             raise NotFound(f"信息资源 {resource}", "resource_not_found")
         require(can_read_rows(actor, res), "查看数据")
         items = resource_items(s, res)
-        relation = current_relation(s, res.id)
+        state = live_state(s, res.id)
         res_id = res.id
     p = plan(items, exit_path, purpose=purpose, policy=policy)
     if not p.leaving:  # nothing may leave this way: no columns, and the schema says why
         return _annotate(pa.table({}), p)
-    sql = p.sql(relation, {i.name: i.sql_type for i in items}, tail="ORDER BY _batch, _row LIMIT " + str(limit))
-    table = masking.execute(sql)
+    # the first rows in the zone's order, cleaned then masked (the order and limit inside, before
+    # any masking work); a masked page runs on DuckDB, whose hook registers the keyed functions
+    query = p.query({i.name: i.sql_type for i in items}, order=port.META, limit=limit)
+    table = engine_for(Work.PREVIEW, masked=True).query(state, query, functions=functions(query))
 
     with db.write() as s:  # issue 23: every read of rows is in the access log (names and counts only)
         record_read(s, actor, exit=f"preview:{exit_path}", resource_id=res_id, items=table.column_names,

@@ -31,9 +31,10 @@ from ..catalog.service import get_resource
 from ..orgs.model import Region
 from ..orgs.service import configured_province_prefixes
 from ..quality import validators
-from ..zone.engine import THREADS, get_engine
-from ..zone.port import type_name
-from ..zone.service import current_relation, quote
+from ..zone import port
+from ..zone.engine import THREADS, Engine, Work, engine_for
+from ..zone.port import LiveState, type_name
+from ..zone.service import live_state
 from .categories import CATEGORIES
 from .names import NameHit, is_generic_name, is_negative_name, match_name
 
@@ -752,28 +753,32 @@ def classify_resource(db: Any, actor: Any, resource: int | str, *, sample: int =
         region = s.get(Region, r.region_id)
         require(can_classify(actor, r, region.path if region else "/"), "识别数据类别", "classify_denied")
         items = [(i.name, i.description) for i in sorted(r.items, key=lambda i: i.position)]
-        relation = current_relation(s, r.id)
+        state = live_state(s, r.id)
         provinces = configured_province_prefixes(s)
-    return classify_relation(relation, items, sample=sample, full_scan=full_scan, provinces=provinces)
+    return classify_state(state, items, sample=sample, full_scan=full_scan, provinces=provinces)
 
 
-def classify_relation(relation: str, items: Sequence[tuple[str, str | None]], *, sample: int = SAMPLE,
-                      full_scan: bool = False, provinces: Iterable[str] = ()) -> dict[str, list[Match]]:
-    """Categories of the columns `items` ((name, description) pairs) of a DuckDB table expression,
-    from a reservoir sample of `sample` rows (one pass, every row equally likely) or every row."""
+def read_values(state: LiveState, names: Sequence[str], *, sample: int = SAMPLE, full_scan: bool = False,
+                engine: Engine | None = None) -> pa.Table:
+    """The columns `names` of the live state through the zone's port, in (batch, row) order:
+    every row, or the port's sample of `sample` rows (spread evenly over each batch, and the
+    same rows on every engine: DuckDB's reservoir sample has no Spark twin). Heavy work by the
+    engine rule: a large resource is read on Spark when it is configured."""
+    chosen = engine if engine is not None else engine_for(Work.CLASSIFY, input_bytes=state.bytes)
+    if full_scan:
+        return chosen.query(state, port.scan(state, names))
+    return chosen.query(state, port.sample(state, max(1, int(sample)), names))
+
+
+def classify_state(state: LiveState, items: Sequence[tuple[str, str | None]], *, sample: int = SAMPLE,
+                   full_scan: bool = False, provinces: Iterable[str] = (),
+                   engine: Engine | None = None) -> dict[str, list[Match]]:
+    """Categories of the columns `items` ((name, description) pairs) of a live state, from a
+    sample of `sample` rows or from every row (`read_values`)."""
 
     if not items:
         return {}
-    columns = ", ".join(quote(n) for n, _ in items)
-    query = f"SELECT {columns} FROM {relation}"
-    if not full_scan:
-        query += f" USING SAMPLE reservoir({max(1, int(sample))} ROWS) REPEATABLE (42)"
-    con = get_engine().connect()
-    try:
-        table = con.sql(query).to_arrow_table()
-    finally:
-        con.close()
+    table = read_values(state, [n for n, _ in items], sample=sample, full_scan=full_scan, engine=engine)
     return {name: recognize_column(name, table.column(name), description=description, full_scan=full_scan,
                                    provinces=provinces)
             for name, description in items}
-

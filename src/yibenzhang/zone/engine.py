@@ -3,10 +3,11 @@ the rule (DESIGN, "The zone engine"):
 
 - interactive work (a page of rows, a 核验 look-up, a preview, a count for a page) always runs on
   DuckDB in process: a Spark job's start-up would cost more than the answer;
-- heavy work (collection of a large file, quality over a whole resource, a classification scan,
-  compaction, a delivery or an export, a sandbox aggregate) runs on Spark when `YBZ_ENGINE=spark`
-  and `YBZ_SPARK_REMOTE` names a Spark Connect server, and its input is at least
-  `YBZ_SPARK_MIN_BYTES` (default 256 MB); otherwise on DuckDB;
+- heavy work (collection of a large file, quality over a whole resource, a classification — a
+  full scan, or a sample, whose top-n reads every row too —, compaction, a delivery or an
+  export, a sandbox aggregate) runs on Spark when `YBZ_ENGINE=spark` and `YBZ_SPARK_REMOTE`
+  names a Spark Connect server, and its input is at least `YBZ_SPARK_MIN_BYTES` (default
+  256 MB); otherwise on DuckDB;
 - a masked exit (a delivery, a page through a masking plan) runs on DuckDB whatever its size:
   masking's operators are written in DuckDB's dialect and its keyed functions are Python kernels
   that only DuckDB's hook registers (Spark runs no Python on its hot path).
