@@ -236,7 +236,7 @@ def test_migration_backfills_an_existing_catalogue(sqlite_db):
 
     world = build_world(sqlite_db)
     lic = published(world, **LICENSE)
-    path = Path(ybz_db.__file__).parent / "migrations" / "versions" / "0002_search.py"
+    path = Path(ybz_db.__file__).parent / "migrations" / "legacy" / "versions" / "0002_search.py"
     spec = importlib.util.spec_from_file_location("ybz_0002_search", path)
     assert spec and spec.loader
     revision = importlib.util.module_from_spec(spec)

@@ -155,7 +155,7 @@ def test_migration_0007_backfills_and_downgrades(sqlite_db):
 
     world = build_world(sqlite_db)
     rid = published(world, **OPEN)
-    path = Path(ybz_db.__file__).parent / "migrations" / "versions" / "0007_search_facets.py"
+    path = Path(ybz_db.__file__).parent / "migrations" / "legacy" / "versions" / "0007_search_facets.py"
     spec = importlib.util.spec_from_file_location("ybz_0007_search_facets", path)
     assert spec and spec.loader
     revision = importlib.util.module_from_spec(spec)

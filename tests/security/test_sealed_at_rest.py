@@ -99,7 +99,7 @@ def test_the_migration_seals_rows_written_in_clear(world):
     with world.db.write() as s:  # as a row looked before revision 0018
         s.execute(text("UPDATE objections SET claim = :c, answer_reason = :r WHERE id = :i"),
                   {"c": CLAIM, "r": REASON, "i": oid})
-    migration = importlib.import_module("yibenzhang.migrations.versions.0018_security")
+    migration = importlib.import_module("yibenzhang.migrations.legacy.versions.0018_security")
     with world.db.engine.begin() as conn, Operations.context(MigrationContext.configure(conn)):
         migration.seal_objections()
     with world.db.read() as s:
