@@ -20,7 +20,7 @@ from ..zone.port import canonical
 from .fusion import Plan
 
 PART = "part-000000.parquet"
-CACHED = ("cand", "best", "chosen")  # Spark steps several outputs read
+CACHED = ("wide",)  # Spark steps several outputs read
 
 
 def _files(folder: Path, name: str) -> list[str]:
@@ -87,7 +87,7 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
                 created.append(names[name])
             for name, sql in plan.steps:
                 df = spark.sql(_spark_tree(sql, names))
-                if name in CACHED or name.startswith(("keyed_", "newkeyed_")):  # read more than once
+                if name in CACHED or name.startswith(("keyed_", "newkeyed_", "dups_", "best_")):  # read more than once
                     df = df.cache()
                     cached.append(df)
                 df.createOrReplaceTempView(names[name])
