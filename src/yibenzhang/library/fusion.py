@@ -94,6 +94,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     for s in r.sources:
         _best(r, s.index, states[s.index], compared[s.index], collected, now, steps)
     steps.append(("wide", _wide(r, compared)))
+    at = {b: _ts(t) for b, t in sorted(collected.items())}
 
     columns = {r.key: "VARCHAR"}
     data = [f"_k AS {quote(r.key)}"]
@@ -102,20 +103,25 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         data += [f"CAST(_fv{i.index} AS {t}) AS {quote(i.name)}",
                  f"CAST({_case(f'_fs{i.index}', rid, 'NULL')} AS BIGINT) AS {quote(prov(i.name, 'source'))}",
                  f"CAST(_fb{i.index} AS BIGINT) AS {quote(prov(i.name, 'batch'))}",
-                 f"CAST(_fa{i.index} AS TIMESTAMP) AS {quote(prov(i.name, 'at'))}"]
+                 f"CAST({_case(f'_fb{i.index}', at, 'NULL')} AS TIMESTAMP) AS {quote(prov(i.name, 'at'))}"]
         columns.update({i.name: t, prov(i.name, "source"): "BIGINT", prov(i.name, "batch"): "BIGINT",
                         prov(i.name, "at"): "TIMESTAMP"})
     data.append("CAST(row_number() OVER (ORDER BY _k) AS BIGINT) AS _row")
     outputs = {"data": f"SELECT {', '.join(data)} FROM wide"}
     pairs = [(s.index, i) for s in r.sources for i in compared[s.index]]
     # a source's value differs from the fused one (which another source gave)
-    differs = "_s{s}v{n} IS NOT NULL AND _fs{n} <> {s}"
-    conflicts = [
-        f"SELECT _k AS entity, {_s(i.name)} AS item, CAST({rid[s]} AS BIGINT) AS source_resource_id, "
-        f"_s{s}w{i.index} AS source_key, _s{s}v{i.index} AS value, CAST(_s{s}b{i.index} AS BIGINT) AS source_batch, "
-        f"CAST(_s{s}r{i.index} AS BIGINT) AS source_row, _fv{i.index} AS fused_value, "
-        f"CAST({_case(f'_fs{i.index}', rid, 'NULL')} AS BIGINT) AS fused_resource_id FROM wide "
-        f"WHERE {differs.format(s=s, n=i.index)} AND _s{s}v{i.index} <> _fv{i.index}" for s, i in pairs]
+
+    def other(s: int, n: int, t: str = "") -> str:  # source s has a value of item n, another source's was fused
+        return f"{t}_s{s}v{n} IS NOT NULL AND {t}_fs{n} <> {s}"
+
+    conflicts = [  # the raw key from the source's best row (the few conflicts only: wide stays narrow)
+        f"SELECT f._k AS entity, {_s(i.name)} AS item, CAST({rid[s]} AS BIGINT) AS source_resource_id, "
+        f"b._w{i.index} AS source_key, f._s{s}v{i.index} AS value, CAST(f._s{s}b{i.index} AS BIGINT) AS source_batch, "
+        f"CAST(f._s{s}r{i.index} AS BIGINT) AS source_row, f._fv{i.index} AS fused_value, "
+        f"CAST({_case(f'f._fs{i.index}', rid, 'NULL')} AS BIGINT) AS fused_resource_id FROM wide AS f "
+        f"JOIN best_{s} AS b ON b._k = f._k "
+        f"WHERE {other(s, i.index, 'f.')} AND f._s{s}v{i.index} <> f._fv{i.index}"
+        for s, i in pairs]
     outputs["conflicts"] = " UNION ALL ".join(conflicts) if conflicts else (
         "SELECT CAST(NULL AS VARCHAR) AS entity, CAST(NULL AS VARCHAR) AS item, CAST(NULL AS BIGINT) AS "
         "source_resource_id, CAST(NULL AS VARCHAR) AS source_key, CAST(NULL AS VARCHAR) AS value, CAST(NULL AS "
@@ -133,7 +139,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     counts = " UNION ALL ".join(  # only the pairs with something compared, as a GROUP BY would give
         f"SELECT CAST({s} AS BIGINT) AS _src, CAST({i.index} AS BIGINT) AS _item, count(*) AS compared, "
         f"sum(CASE WHEN _s{s}v{i.index} <> _fv{i.index} THEN 1 ELSE 0 END) AS conflicts FROM wide "
-        f"WHERE {differs.format(s=s, n=i.index)} HAVING count(*) > 0" for s, i in pairs) or (
+        f"WHERE {other(s, i.index)} HAVING count(*) > 0" for s, i in pairs) or (
         "SELECT CAST(NULL AS BIGINT) AS _src, CAST(NULL AS BIGINT) AS _item, CAST(NULL AS BIGINT) AS compared, "
         "CAST(NULL AS BIGINT) AS conflicts WHERE false")
     return Plan(relations, steps, outputs, counts, columns)
@@ -160,11 +166,10 @@ def _best(r: Resolved, index: int, state: P.LiveState, items: list[Item], collec
              f"WHERE x._code IS NULL AND d._k IS NULL UNION ALL SELECT {', '.join(several)} FROM "
              f"(SELECT {', '.join(aggs)} FROM {src} WHERE _code IS NULL AND _k IN (SELECT _k FROM {dups}) "
              f"GROUP BY _k) AS _g")
-    at = {b: _ts(collected[b]) for b in batches if b in collected}
     cols = ["_k"]
     for i in items:
         n = i.index
-        cols += [f"_v{n}", f"_b{n}", f"_r{n}", f"_w{n}", f"{_case(f'_b{n}', at, 'CAST(NULL AS TIMESTAMP)')} AS _a{n}"]
+        cols += [f"_v{n}", f"_b{n}", f"_r{n}", f"_w{n}"]
         if i.fresh_days:  # a value collected before the freshness limit is stale (an unknown time is not)
             limit = now - timedelta(days=i.fresh_days)
             stale = {b: "1" for b in batches if b in collected and collected[b] < limit}
@@ -180,7 +185,7 @@ def _wide(r: Resolved, compared: dict[int, list[Item]]) -> str:
     cols = [f"coalesce({', '.join(f'b{s}._k' for s in srcs)}) AS _k"]
     for s in srcs:
         for i in compared[s]:
-            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b", "_r", "_w", "_a")]
+            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b", "_r")]
             if i.fresh_days:
                 cols.append(f"b{s}._t{i.index} AS _s{s}t{i.index}")
     joined = f"best_{srcs[0]} AS b{srcs[0]}"
@@ -195,7 +200,7 @@ def _wide(r: Resolved, compared: dict[int, list[Item]]) -> str:
         whens += [f"WHEN _s{s}v{i.index} IS NOT NULL THEN {s}" for s in order]
         first.append(f"CASE {' '.join(whens)} ELSE NULL END AS _fs{i.index}" if whens
                      else f"CAST(NULL AS BIGINT) AS _fs{i.index}")
-        for c, t in (("v", "VARCHAR"), ("b", "BIGINT"), ("a", "TIMESTAMP")):
+        for c, t in (("v", "VARCHAR"), ("b", "BIGINT")):
             pick.append(_case(f"_fs{i.index}", {s: f"_s{s}{c}{i.index}" for s in order}, f"CAST(NULL AS {t})")
                         + f" AS _f{c}{i.index}")
     inner = f"SELECT {', '.join(cols)} FROM {joined}"
