@@ -66,14 +66,16 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     relations: dict[str, P.LiveState] = {f"src_{s.index}": states[s.index] for s in r.sources}
     steps: list[tuple[str, str]] = []
 
-    def keyed(name: str, rel: str, s_index: int, only: str = "") -> None:
+    def keyed(name: str, rel: str, s_index: int, only: bool = False) -> None:
         s = r.sources[s_index]
         cols = [f"CAST({quote(s.key)} AS VARCHAR) AS _raw", "_batch", "_row"]
         cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in r.items if i.name in s.items]
+        source, where = rel, ""
+        if only:  # an incremental run normalises and checks the touched keys' rows only
+            source = f"(SELECT * FROM {rel} WHERE {keys.could_be(quote(s.key), r.kind, 'touched')}) AS _p"
+            where = "_k IN (SELECT _k FROM touched)"
         prev = ""
-        for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, rel, ", ".join(cols)):
-            if suffix == "_k" and only:  # an incremental run checks and carries touched keys only
-                sql = f"SELECT * FROM ({sql}) AS _f WHERE {only}"
+        for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, source, ", ".join(cols), where):
             steps.append((name + suffix, sql.replace("{prev}", prev)))
             prev = name + suffix
 
@@ -87,7 +89,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
                       "SELECT CAST(NULL AS VARCHAR) AS _k WHERE false"))
         touched = " AND _k IN (SELECT _k FROM touched)"
     for s in r.sources:
-        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, "_k IN (SELECT _k FROM touched)" if touched else "")
+        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, bool(touched))
 
     rid = {s.index: str(s.resource_id) for s in r.sources}
     compared = {s.index: [i for i in r.items if i.name in s.items and s.index in i.order] for s in r.sources}

@@ -115,17 +115,34 @@ def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -
     return f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({third}) AS _l3"
 
 
-def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "") -> list[tuple[str, str]]:
-    """The same layers as separate steps (suffix, SQL over the previous step `{prev}`), for an
-    engine to materialise one by one: nested, an optimiser inlines each layer into the next and
-    the check character's 17 terms would repeat the whole normalisation."""
+def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "",
+              where: str = "") -> list[tuple[str, str]]:
+    """The same layers as two steps (suffix, SQL; the second over the first, `{prev}`), for an
+    engine to materialise one by one: `_n` first (nested, an optimiser may inline it into the
+    later layers' many uses); then `_k`, `_code` and the body's number as nested selects over
+    it, `where` (a condition on `_k`) keeping only some keys before they are checked."""
     head = f"{extra}, " if extra else ""
-    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"),
-            # the upgraded body inline: evaluated only for the 15-digit keys (the CASE's branch)
-            ("_k", f"SELECT *, {final_key('_n', upgraded('_n', kind), kind)} AS _k FROM {{prev}}"),
-            ("", f"SELECT *, {reject_code('_n', '_k', kind, today, '_num')} AS _code FROM "
-                 f"(SELECT *, {body_number('_k')} AS _num FROM {{prev}}) AS _l4" if kind == PERSON else
-             f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM {{prev}}")]
+    keyed = f"SELECT *, {final_key('_n', upgraded('_n', kind), kind)} AS _k FROM {{prev}}"  # upgraded: 15-digit only
+    if where:
+        keyed = f"SELECT * FROM ({keyed}) AS _f WHERE {where}"
+    if kind == PERSON:
+        code = (f"SELECT *, {reject_code('_n', '_k', kind, today, '_num')} AS _code FROM "
+                f"(SELECT *, {body_number('_k')} AS _num FROM ({keyed}) AS _l3) AS _l4")
+    else:
+        code = f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({keyed}) AS _l3"
+    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"), ("", code)]
+
+
+def could_be(raw: str, kind: str, wanted: str) -> str:
+    """A cheap condition true for every raw key that normalises to a key of the one-column
+    relation `wanted` (`_k`), and for few others: a key of letters and digits only is upper-cased
+    (a 15-digit one upgraded) — so it must be a wanted key or its 15-digit form — and any other
+    (spaces, full-width) may be."""
+    text = f"CAST({raw} AS VARCHAR)"
+    forms = f"SELECT _k FROM {wanted}"
+    if kind == PERSON:  # the legacy form drops the century "19" and the check character
+        forms += f" UNION ALL SELECT substr(_k, 1, 6) || substr(_k, 9, 9) FROM {wanted} WHERE substr(_k, 7, 2) = '19'"
+    return f"(upper({text}) IN ({forms}) OR NOT regexp_full_match({text}, '[0-9A-Za-z]+'))"
 
 
 def reason(code: str, lang: str = "zh") -> str:
