@@ -52,6 +52,9 @@ class Plan:
     outputs: dict[str, str]
     counts: str
     columns: dict[str, str] = field(default_factory=dict)  # data file columns -> zone column type
+    # steps read once, by the next: an engine that evaluates a nested select's columns once (DuckDB
+    # does not merge projections) may leave them as views; one that inlines them (Spark) should not
+    inline: set[str] = field(default_factory=set)
 
 
 def value_sql(column: str, letter: str) -> str:
@@ -65,6 +68,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     """The plan of a full fusion, or (new_parts given) of the entities those batches touch."""
     relations: dict[str, P.LiveState] = {f"src_{s.index}": states[s.index] for s in r.sources}
     steps: list[tuple[str, str]] = []
+    inline: set[str] = set()
 
     def keyed(name: str, rel: str, s_index: int, only: bool = False) -> None:
         s = r.sources[s_index]
@@ -78,6 +82,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, source, ", ".join(cols), where):
             steps.append((name + suffix, sql.replace("{prev}", prev)))
             prev = name + suffix
+        inline.add(f"{name}_n")
 
     touched = ""
     if new_parts is not None:  # the touched entities first: the sources are then cut to them
@@ -116,10 +121,10 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     def other(s: int, n: int, t: str = "") -> str:  # source s has a value of item n, another source's was fused
         return f"{t}_s{s}v{n} IS NOT NULL AND {t}_fs{n} <> {s}"
 
-    conflicts = [  # the raw key from the source's best row (the few conflicts only: wide stays narrow)
+    conflicts = [  # the raw key and row from the source's best row (for the few conflicts: wide stays narrow)
         f"SELECT f._k AS entity, {_s(i.name)} AS item, CAST({rid[s]} AS BIGINT) AS source_resource_id, "
         f"b._w{i.index} AS source_key, f._s{s}v{i.index} AS value, CAST(f._s{s}b{i.index} AS BIGINT) AS source_batch, "
-        f"CAST(f._s{s}r{i.index} AS BIGINT) AS source_row, f._fv{i.index} AS fused_value, "
+        f"CAST(b._r{i.index} AS BIGINT) AS source_row, f._fv{i.index} AS fused_value, "
         f"CAST({_case(f'f._fs{i.index}', rid, 'NULL')} AS BIGINT) AS fused_resource_id FROM wide AS f "
         f"JOIN best_{s} AS b ON b._k = f._k "
         f"WHERE {other(s, i.index, 'f.')} AND f._s{s}v{i.index} <> f._fv{i.index}"
@@ -144,7 +149,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         f"WHERE {other(s, i.index)} HAVING count(*) > 0" for s, i in pairs) or (
         "SELECT CAST(NULL AS BIGINT) AS _src, CAST(NULL AS BIGINT) AS _item, CAST(NULL AS BIGINT) AS compared, "
         "CAST(NULL AS BIGINT) AS conflicts WHERE false")
-    return Plan(relations, steps, outputs, counts, columns)
+    return Plan(relations, steps, outputs, counts, columns, inline)
 
 
 def _best(r: Resolved, index: int, state: P.LiveState, items: list[Item], collected: dict[int, datetime],
@@ -187,7 +192,7 @@ def _wide(r: Resolved, compared: dict[int, list[Item]]) -> str:
     cols = [f"coalesce({', '.join(f'b{s}._k' for s in srcs)}) AS _k"]
     for s in srcs:
         for i in compared[s]:
-            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b", "_r")]
+            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b")]
             if i.fresh_days:
                 cols.append(f"b{s}._t{i.index} AS _s{s}t{i.index}")
     joined = f"best_{srcs[0]} AS b{srcs[0]}"
