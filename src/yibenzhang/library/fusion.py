@@ -4,13 +4,19 @@ the contributing resources' live rows into one row per entity.
 Relations: `src_<i>` is source i's live state (its columns typed by the catalogue); for an
 incremental run, `new_<j>` is one newly published batch of a source. Steps (views or tables):
 
-- `keyed_<i>`: each source row with its key normalised and checked (`keys.key_layers`), its raw
-  key and its mapped values as text (trimmed; typed items through their canonical type);
-- `cand`: the long form (entity, item, source, value, batch, row, collected at) of every valid
-  key's non-empty value — only touched entities in an incremental run — with the item's order
-  position of the source (`_pos`) and whether the value is stale (`_stale`, the freshness rule);
-- `best`: per entity, item and source, the source's latest value (collected at, batch, row);
-- `chosen`: per entity and item, the first by (not stale, order position): the fused value.
+- `keyed_<i>`: each source row with its key normalised and checked (`keys.key_steps`), its raw
+  key and its mapped values as text (trimmed; typed items through their canonical type); in an
+  incremental run only the rows whose raw key could be a touched one (`keys.could_be`) are
+  normalised, and only the touched keys kept;
+- `dups_<i>`, `best_<i>`: one row per valid key of source i with, per item it gives (and is in the
+  item's order), the source's latest non-empty value (collected at, batch, row) — a key on one
+  row taken as it is, a key on several by arg_max — with its batch, row, raw key and staleness;
+- `wide`: one row per entity, the sources' best values side by side (full outer joins on the
+  key, as a plain join-and-pick would) and per item the fused one: the first source of the
+  item's order with a value, fresh values before stale ones.
+
+(Until issue 21's speed work this was a long form — one row per entity, item and source — with
+two windows and a pivot: the same results, several times slower.)
 
 Outputs: `data` (one row per entity: key, each item typed, and per item its provenance
 `<item>__source` resource id, `<item>__batch`, `<item>__at`), `conflicts` (every source value
