@@ -127,12 +127,13 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     def other(s: int, n: int, t: str = "") -> str:  # source s has a value of item n, another source's was fused
         return f"{t}_s{s}v{n} IS NOT NULL AND {t}_fs{n} <> {s}"
 
-    conflicts = [  # scans of `wide` only: Spark's analysis of a union of joins with it runs out of memory
+    conflicts = [  # the raw key and row from the source's best row (for the few conflicts: wide stays narrow)
         f"SELECT f._k AS entity, {_s(i.name)} AS item, CAST({rid[s]} AS BIGINT) AS source_resource_id, "
-        f"f._s{s}w{i.index} AS source_key, f._s{s}v{i.index} AS value, "
+        f"b._w{i.index} AS source_key, f._s{s}v{i.index} AS value, "
         f"CAST(f._s{s}b{i.index} AS BIGINT) AS source_batch, "
-        f"CAST(f._s{s}r{i.index} AS BIGINT) AS source_row, f._fv{i.index} AS fused_value, "
+        f"CAST(b._r{i.index} AS BIGINT) AS source_row, f._fv{i.index} AS fused_value, "
         f"CAST({_case(f'f._fs{i.index}', rid, 'NULL')} AS BIGINT) AS fused_resource_id FROM wide AS f "
+        f"JOIN best_{s} AS b ON b._k = f._k "
         f"WHERE {other(s, i.index, 'f.')} AND f._s{s}v{i.index} <> f._fv{i.index}"
         for s, i in pairs]
     outputs["conflicts"] = " UNION ALL ".join(conflicts) if conflicts else (
@@ -198,7 +199,7 @@ def _wide(r: Resolved, compared: dict[int, list[Item]]) -> str:
     cols = [f"coalesce({', '.join(f'b{s}._k' for s in srcs)}) AS _k"]
     for s in srcs:
         for i in compared[s]:
-            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b", "_r", "_w")]
+            cols += [f"b{s}.{c}{i.index} AS _s{s}{c[1]}{i.index}" for c in ("_v", "_b")]
             if i.fresh_days:
                 cols.append(f"b{s}._t{i.index} AS _s{s}t{i.index}")
     joined = f"best_{srcs[0]} AS b{srcs[0]}"
