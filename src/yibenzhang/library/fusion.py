@@ -90,7 +90,6 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
             prev = name + suffix
         inline.add(f"{name}_n")
 
-    touched = ""
     if new_parts is not None:  # the touched entities first: the sources are then cut to them
         for j, (s_index, state) in enumerate(new_parts):
             relations[f"new_{j}"] = state
@@ -98,9 +97,8 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         union = " UNION ".join(f"SELECT _k FROM newkeyed_{j} WHERE _code IS NULL" for j in range(len(new_parts)))
         steps.append(("touched", f"SELECT DISTINCT _k FROM ({union}) AS _t" if new_parts else
                       "SELECT CAST(NULL AS VARCHAR) AS _k WHERE false"))
-        touched = " AND _k IN (SELECT _k FROM touched)"
     for s in r.sources:
-        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, bool(touched))
+        keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, new_parts is not None)
 
     rid = {s.index: str(s.resource_id) for s in r.sources}
     compared = {s.index: [i for i in r.items if i.name in s.items and s.index in i.order] for s in r.sources}
@@ -122,7 +120,6 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
     data.append("CAST(row_number() OVER (ORDER BY _k) AS BIGINT) AS _row")
     outputs = {"data": f"SELECT {', '.join(data)} FROM wide"}
     pairs = [(s.index, i) for s in r.sources for i in compared[s.index]]
-    # a source's value differs from the fused one (which another source gave)
 
     def other(s: int, n: int, t: str = "") -> str:  # source s has a value of item n, another source's was fused
         return f"{t}_s{s}v{n} IS NOT NULL AND {t}_fs{n} <> {s}"
@@ -163,7 +160,7 @@ def _best(r: Resolved, index: int, state: P.LiveState, items: list[Item], collec
           now: datetime, steps: list[tuple[str, str]]) -> None:
     """`best_<i>`: one row per valid key of source i with, per item it gives, the source's latest
     non-empty value (latest batch by collection time, then batch id, then row) and that value's
-    batch, row, raw key, collection time and (items with a freshness rule) staleness. A key on
+    batch, row, raw key and (items with a freshness rule) staleness. A key on
     one row only (nearly all) is taken as it is; the few on several rows (`dups_<i>`) are reduced
     by arg_max over the batch's rank and the row."""
     src, dups = f"keyed_{index}", f"dups_{index}"
@@ -194,7 +191,7 @@ def _best(r: Resolved, index: int, state: P.LiveState, items: list[Item], collec
 def _wide(r: Resolved, compared: dict[int, list[Item]]) -> str:
     """One row per entity: every source's best values side by side (full outer joins on the key)
     and per item the fused one: the first source of the item's order with a value, fresh values
-    before stale ones (`_fs`: its index, `_fv`, `_fb`, `_fa`: value, batch, time)."""
+    before stale ones (`_fs`: its index, `_fv`, `_fb`: value, batch)."""
     srcs = [s.index for s in r.sources]
     cols = [f"coalesce({', '.join(f'b{s}._k' for s in srcs)}) AS _k"]
     for s in srcs:
