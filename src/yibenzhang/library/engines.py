@@ -2,7 +2,7 @@
 intermediate steps, Parquet outputs. DuckDB binds each relation as a view over the exact files
 (`zone.duck.relation`) and materialises the steps as temporary tables; Spark binds each as a
 temporary view of `SparkEngine.frame` under a name of its own (a session's views are shared by
-its threads) and runs the same SQL transpiled by `zone.spark.spark_sql`."""
+its threads), runs the same SQL transpiled by `zone.spark.spark_sql` and checkpoints each step."""
 
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from ..zone.port import canonical
 from .fusion import Plan
 
 PART = "part-000000.parquet"
-CACHED = ("cand", "best", "chosen")  # Spark steps several outputs read
 
 
 def _files(folder: Path, name: str) -> list[str]:
@@ -40,8 +39,8 @@ def _run_duckdb(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
     try:
         for name, state in plan.relations.items():
             con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {duck.relation(state)}")
-        for name, sql in plan.steps:
-            con.execute(f"CREATE TEMP TABLE {name} AS {sql}")
+        for name, sql in plan.steps:  # a step read once by the next is a view: one copy fewer
+            con.execute(f"CREATE TEMP {'VIEW' if name in plan.inline else 'TABLE'} {name} AS {sql}")
         out: dict[str, Any] = {"files": {}, "rows": {}}
         for name, sql in plan.outputs.items():
             target = folder / name / PART
@@ -86,10 +85,11 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
                 engine.frame(spark, state).createOrReplaceTempView(names[name])
                 created.append(names[name])
             for name, sql in plan.steps:
-                df = spark.sql(_spark_tree(sql, names))
-                if name in CACHED or name.startswith(("keyed_", "newkeyed_")):  # read more than once
-                    df = df.cache()
-                    cached.append(df)
+                # each step materialised with its lineage cut (a cached frame keeps its whole plan,
+                # which Spark analyses again at every use: a union of 13 scans of `wide` ran out of
+                # heap that way); released when the frame is dropped
+                df = spark.sql(_spark_tree(sql, names)).localCheckpoint()
+                cached.append(df)
                 df.createOrReplaceTempView(names[name])
                 created.append(names[name])
             out: dict[str, Any] = {"files": {}, "rows": {}}
@@ -104,10 +104,9 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
             out["counts"] = spark.sql(_spark_tree(plan.counts, names)).toArrow()
             return out
         finally:
-            for df in cached:  # before the views its plan names are dropped
-                df.unpersist()
             for view in created:
                 spark.catalog.dropTempView(view)
+            cached.clear()  # the checkpoints are released as their frames go
 
     return engine._run(go)
 

@@ -49,7 +49,8 @@ def normalised(raw: str) -> str:
 
 
 def _is15(n: str) -> str:
-    return f"regexp_full_match({n}, '[0-9]{{15}}')"
+    # the length first: the regex then runs on 15-character keys only (a CASE evaluates lazily)
+    return f"(CASE WHEN length({n}) = 15 THEN regexp_full_match({n}, '[0-9]{{15}}') ELSE false END)"
 
 
 def upgraded(n: str, kind: str) -> str:
@@ -59,8 +60,13 @@ def upgraded(n: str, kind: str) -> str:
     return f"(CASE WHEN {_is15(n)} THEN substr({n}, 1, 6) || '19' || substr({n}, 7, 9) ELSE {n} END)"
 
 
-def _id_check(body: str) -> str:
-    terms = " + ".join(f"TRY_CAST(substr({body}, {i + 1}, 1) AS INTEGER) * {w}" for i, w in enumerate(ID_WEIGHTS))
+def _id_check(body: str, number: str | None = None) -> str:
+    """The check character of a 17-digit body: its digits taken from the body as one BIGINT (integer
+    division; several times cheaper than casting 17 one-character substrings). `number`: a column
+    holding that BIGINT already (an expression inside a CASE branch is not shared, so its 17 uses
+    would each parse the body again)."""
+    number = number or f"TRY_CAST({body} AS BIGINT)"
+    terms = " + ".join(f"({number} // {10 ** (16 - i)}) % 10 * {w}" for i, w in enumerate(ID_WEIGHTS))
     return f"substr('{ID_CHECK}', CAST(({terms}) % 11 AS INTEGER) + 1, 1)"
 
 
@@ -77,20 +83,26 @@ def final_key(n: str, u: str, kind: str) -> str:
     return f"(CASE WHEN {_is15(n)} THEN {u} || {_id_check(u)} ELSE {u} END)"
 
 
-def reject_code(n: str, k: str, kind: str, today: date) -> str:
-    """Layer 3's reject code (NULL: valid) of key `k` normalised from `n`."""
+def reject_code(n: str, k: str, kind: str, today: date, number: str | None = None) -> str:
+    """Layer 3's reject code (NULL: valid) of key `k` normalised from `n` (`number`: a column
+    holding `body_number(k)`, see `_id_check`)."""
     if kind == ORG:
         return (f"(CASE WHEN {n} IS NULL THEN 'key_missing' "
                 f"WHEN NOT regexp_full_match({k}, '{USCC_RE}') THEN 'key_format' "
                 f"WHEN substr({k}, 18, 1) <> {_uscc_check(k)} THEN 'key_checksum' ELSE NULL END)")
     provinces = ", ".join(_s(p) for p in sorted(PROVINCE_PREFIXES))
-    born = f"CAST(try_strptime(substr({k}, 7, 8), '%Y%m%d') AS DATE)"
+    born = f"CAST(try_strptime(substr({k}, 7, 8), '%Y%m%d') AS DATE)"  # once: in a CASE it is not shared
     return (f"(CASE WHEN {n} IS NULL THEN 'key_missing' "
             f"WHEN NOT regexp_full_match({k}, '[0-9]{{17}}[0-9X]') THEN 'key_format' "
             f"WHEN substr({k}, 1, 2) NOT IN ({provinces}) THEN 'key_region' "
-            f"WHEN {born} IS NULL OR {born} < DATE '{ID_MIN_BIRTH.isoformat()}' "
-            f"OR {born} > DATE '{today.isoformat()}' THEN 'key_birth_date' "
-            f"WHEN substr({k}, 18, 1) <> {_id_check(f'substr({k}, 1, 17)')} THEN 'key_checksum' ELSE NULL END)")
+            f"WHEN NOT coalesce({born} BETWEEN DATE '{ID_MIN_BIRTH.isoformat()}' AND DATE '{today.isoformat()}', "
+            f"false) THEN 'key_birth_date' "
+            f"WHEN substr({k}, 18, 1) <> {_id_check(f'substr({k}, 1, 17)', number)} THEN 'key_checksum' ELSE NULL END)")
+
+
+def body_number(k: str) -> str:
+    """The first 17 characters of a person key as a BIGINT (NULL unless digits)."""
+    return f"TRY_CAST(substr({k}, 1, 17) AS BIGINT)"
 
 
 def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -> str:
@@ -103,15 +115,34 @@ def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -
     return f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({third}) AS _l3"
 
 
-def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "") -> list[tuple[str, str]]:
-    """The same layers as separate steps (suffix, SQL over the previous step `{prev}`), for an
-    engine to materialise one by one: nested, an optimiser inlines each layer into the next and
-    the check character's 17 terms would repeat the whole normalisation."""
+def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "",
+              where: str = "") -> list[tuple[str, str]]:
+    """The same layers as two steps (suffix, SQL; the second over the first, `{prev}`), for an
+    engine to materialise one by one: `_n` first (nested, an optimiser may inline it into the
+    later layers' many uses); then `_k`, `_code` and the body's number as nested selects over
+    it, `where` (a condition on `_k`) keeping only some keys before they are checked."""
     head = f"{extra}, " if extra else ""
-    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"),
-            ("_u", f"SELECT *, {upgraded('_n', kind)} AS _u FROM {{prev}}"),
-            ("_k", f"SELECT *, {final_key('_n', '_u', kind)} AS _k FROM {{prev}}"),
-            ("", f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM {{prev}}")]
+    keyed = f"SELECT *, {final_key('_n', upgraded('_n', kind), kind)} AS _k FROM {{prev}}"  # upgraded: 15-digit only
+    if where:
+        keyed = f"SELECT * FROM ({keyed}) AS _f WHERE {where}"
+    if kind == PERSON:
+        code = (f"SELECT *, {reject_code('_n', '_k', kind, today, '_num')} AS _code FROM "
+                f"(SELECT *, {body_number('_k')} AS _num FROM ({keyed}) AS _l3) AS _l4")
+    else:
+        code = f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({keyed}) AS _l3"
+    return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"), ("", code)]
+
+
+def could_be(raw: str, kind: str, wanted: str) -> str:
+    """A cheap condition true for every raw key that normalises to a key of the one-column
+    relation `wanted` (`_k`), and for few others: a key of letters and digits only is upper-cased
+    (a 15-digit one upgraded) — so it must be a wanted key or its 15-digit form — and any other
+    (spaces, full-width) may be."""
+    text = f"CAST({raw} AS VARCHAR)"
+    forms = f"SELECT _k FROM {wanted}"
+    if kind == PERSON:  # the legacy form drops the century "19" and the check character
+        forms += f" UNION ALL SELECT substr(_k, 1, 6) || substr(_k, 9, 9) FROM {wanted} WHERE substr(_k, 7, 2) = '19'"
+    return f"(upper({text}) IN ({forms}) OR NOT regexp_full_match({text}, '[0-9A-Za-z]+'))"
 
 
 def reason(code: str, lang: str = "zh") -> str:
