@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 from ..library import engines, fusion, keys
 from ..library.definition import Item, Resolved, Source
 from ..zone import port as P
-from ..zone.duck import DuckDBEngine, literal, quote
+from ..zone.duck import DuckDBEngine, literal, quote, relation
 from . import median_time
 
 BASE_ROWS = 100_000  # people
@@ -105,7 +105,6 @@ def _baseline(engine: DuckDBEngine, states: dict[int, P.LiveState], out: Path) -
 
 
 def engine_rel(state: P.LiveState) -> str:
-    from ..zone.duck import relation
 
     return relation(state)
 
