@@ -9,7 +9,7 @@ from urllib.parse import urlencode
 import pytest
 
 from tests.e2e.conftest import e2e_world, page, server  # noqa: F401  (the live app and its browser page)
-from tests.e2e.test_catalog_flow import _login, _logout, _png_is_not_blank
+from tests.e2e.steps import fill_login, png_is_not_blank, sign_out
 from tests.lineage.test_share_lineage import two_deliveries
 from tests.share.test_grants import share_fixture  # noqa: F401  (the `share` fixture)
 
@@ -27,7 +27,7 @@ def test_lineage_graph_in_the_console_filtered_by_viewer(page, share, tmp_path):
 
     target = "/console/lineage?" + urlencode({"resource": code})
     page.goto("/login?" + urlencode({"next": target}))
-    _login(page, "auditor")
+    fill_login(page, "auditor")
     page.wait_for_load_state()
     assert page.url.endswith(target), page.url
     chart = page.locator("#lineage-chart[data-ready]")
@@ -39,11 +39,11 @@ def test_lineage_graph_in_the_console_filtered_by_viewer(page, share, tmp_path):
     assert rows.count() == 2 and "sm4" in page.locator(f'tr[data-grant="{market_grant}"]').inner_text()
     shot = tmp_path / "lineage.png"
     page.locator("#lineage-chart").screenshot(path=str(shot))
-    assert _png_is_not_blank(shot)
-    _logout(page)
+    assert png_is_not_blank(shot)
+    sign_out(page)
 
     page.goto("/login?" + urlencode({"next": target}))
-    _login(page, "consumer")
+    fill_login(page, "consumer")
     page.wait_for_url("**/console/lineage?*")
     page.locator("#lineage-chart[data-ready]").wait_for()
     assert int(page.locator("#lineage-chart").get_attribute("data-ready")) == 2  # resource + its own grant
