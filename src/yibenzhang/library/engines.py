@@ -2,10 +2,11 @@
 intermediate steps, Parquet outputs. DuckDB binds each relation as a view over the exact files
 (`zone.duck.relation`) and materialises the steps as temporary tables; Spark binds each as a
 temporary view of `SparkEngine.frame` under a name of its own (a session's views are shared by
-its threads), runs the same SQL transpiled by `zone.spark.spark_sql` and checkpoints each step."""
+its threads), runs the same SQL transpiled by `zone.spark.spark_sql` and writes each step to Parquet."""
 
 from __future__ import annotations
 
+import shutil
 import uuid
 from pathlib import Path
 from typing import Any
@@ -77,9 +78,10 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
     suffix = uuid.uuid4().hex[:12]
     names = {n: f"ybz_{n}_{suffix}" for n in [*plan.relations, *(s for s, _ in plan.steps)]}
 
+    steps = folder / f"_steps_{suffix}"  # removed before the folder is published
+
     def go(spark: Any) -> dict[str, Any]:
         created: list[str] = []
-        cached: list[Any] = []
         try:
             for name, state in plan.relations.items():
                 engine.frame(spark, state).createOrReplaceTempView(names[name])
@@ -87,10 +89,12 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
             for name, sql in plan.steps:
                 # each step materialised with its lineage cut (a cached frame keeps its whole plan,
                 # which Spark analyses again at every use: a union of 13 scans of `wide` ran out of
-                # heap that way); released when the frame is dropped
-                df = spark.sql(_spark_tree(sql, names)).localCheckpoint()
-                cached.append(df)
-                df.createOrReplaceTempView(names[name])
+                # heap that way), as Parquet beside the outputs: a session's checkpoints are
+                # server-side state that another use of the shared session can drop (CI run 3 of
+                # session 7: DATAFRAME_NOT_FOUND), files are not
+                step = steps / name
+                spark.sql(_spark_tree(sql, names)).write.mode("overwrite").parquet(_uri(str(step)))
+                spark.read.parquet(_uri(str(step))).createOrReplaceTempView(names[name])
                 created.append(names[name])
             out: dict[str, Any] = {"files": {}, "rows": {}}
             for name, sql in plan.outputs.items():
@@ -106,7 +110,7 @@ def _run_spark(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
         finally:
             for view in created:
                 spark.catalog.dropTempView(view)
-            cached.clear()  # the checkpoints are released as their frames go
+            shutil.rmtree(steps, ignore_errors=True)
 
     return engine._run(go)
 
