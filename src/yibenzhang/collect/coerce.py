@@ -95,6 +95,50 @@ MACROS = [
 ]
 
 
+def canon_inline(s: str) -> str:
+    """`ybz_canon(s)` written out, for an engine without DuckDB's macros (Spark): the same steps,
+    each argument substituted where the macro names it."""
+    m = f"regexp_extract(ltrim(ltrim({s}, '+'), '-'), '^([0-9]*\\.?[0-9]*)', 1)"
+    e = f"coalesce(TRY_CAST(regexp_extract({s}, '[eE]([+-]?[0-9]+)$', 1) AS INTEGER), 0)"
+    ip, fp = f"split_part({m}, '.', 1)", f"split_part({m}, '.', 2)"
+    d, x = f"ltrim({ip} || {fp}, '0')", f"({e} - length({fp}))"
+    return (f"CASE WHEN {d} = '' THEN '0' ELSE (CASE WHEN starts_with({s}, '-') THEN '-' ELSE '' END) || "
+            f"rtrim({d}, '0') || 'e' || CAST({x} + length({d}) - length(rtrim({d}, '0')) AS VARCHAR) END")
+
+
+def _rounded(jd: str, jx: str, k: str) -> str:
+    """The decimal of digits `jd` × 10^`jx` rounded half up to `k` significant digits, as text:
+    integer arithmetic (Spark's round() takes a constant scale only; `jd` has at most 18 digits)."""
+    drop = f"greatest(0, length({jd}) - ({k}))"
+    unit = f"CAST(pow(10, {drop}) AS BIGINT)"
+    return (f"(CAST((TRY_CAST({jd} AS BIGINT) + {unit} // 2) // {unit} AS VARCHAR) "
+            f"|| 'e' || CAST({jx} + {drop} AS VARCHAR))")
+
+
+def shortest_layers(g: str, d: str, k: int, slow: str = "TRUE") -> tuple[list[list[str]], str]:
+    """Whether `g` is the shortest text of the double `d` it parses to — `ybz_canon(g) =
+    ybz_canon(CAST(d AS VARCHAR))` — for an engine whose double-to-text is not always the shortest:
+    Spark on Java 17, whose Double.toString gives 17 digits where 16 suffice (JDK-4511638, fixed in
+    Java 19). From that text J (which parses back to `d`), g of n significant digits is the
+    shortest iff J rounded to n digits is g and J rounded to n - 1 digits no longer parses to `d`.
+
+    As projection layers (column names suffixed `k`; each layer reads the one before: inlined, the
+    repeated sub-expressions made a statement too large for Spark's analyser) and the condition
+    over them; the work is done only where `slow` holds (the other rows are decided before)."""
+    cg, cj, jd, jx, nd, r1, r0 = (f"_{x}{k}" for x in ("cg", "cj", "jd", "jx", "nd", "r1", "r0"))
+    unsigned = f"regexp_replace({g}, '^[+-]', '')"
+    layers = [
+        [f"CASE WHEN {slow} THEN {canon_inline(unsigned)} END AS {cg}",
+         f"CASE WHEN {slow} THEN {canon_inline(f'CAST(abs({d}) AS VARCHAR)')} END AS {cj}"],
+        [f"split_part({cj}, 'e', 1) AS {jd}", f"TRY_CAST(split_part({cj}, 'e', 2) AS INTEGER) AS {jx}",
+         f"length(split_part({cg}, 'e', 1)) AS {nd}"],
+        [f"{_rounded(jd, jx, nd)} AS {r1}", f"{_rounded(jd, jx, f'{nd} - 1')} AS {r0}"],
+    ]
+    test = (f"(CASE WHEN {cg} = '0' OR {cj} = '0' THEN {cg} = {cj} ELSE {canon_inline(r1)} = {cg} "
+            f"AND ({nd} = 1 OR TRY_CAST({r0} AS DOUBLE) <> abs({d})) END)")
+    return layers, test
+
+
 def _list(values: list[str]) -> str:
     return "[" + ", ".join(literal(v) for v in values) + "]"
 
@@ -158,9 +202,10 @@ def prepared(n: str, letter: str) -> str:
     return n
 
 
-def typed(n: str, letter: str, codelike: bool = False, g: str | None = None) -> str:
+def typed(n: str, letter: str, codelike: bool = False, g: str | None = None, *, exact: str | None = None) -> str:
     """The typed value of normalized text `n` (`g`: its `prepared` form, a column when the
-    caller computed it once), NULL when it cannot be converted exactly."""
+    caller computed it once), NULL when it cannot be converted exactly. `exact`: the condition that
+    a number's text is its double's shortest (`shortest_layers`; by DuckDB's macro otherwise)."""
     g = g or prepared(n, letter)
     if letter == "D":
         day = (f"CASE WHEN {_match(n, DATE_RE)} AND NOT starts_with({n}, '0000') "
@@ -177,9 +222,10 @@ def typed(n: str, letter: str, codelike: bool = False, g: str | None = None) -> 
     if letter in ("N", "F"):
         d = f"TRY_CAST({g} AS DOUBLE)"
         short = f"(length({g}) <= {EXACT_DIGITS} AND NOT (contains({g}, 'e') OR contains({g}, 'E')))"
+        exact = exact or f"ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR))"
         # CASE, not AND/OR: only the rows that reach a branch compute it
         return (f"CASE WHEN NOT {_match(g, NUMBER_RE)} THEN NULL WHEN {short} THEN {d} "
-                f"WHEN isfinite({d}) AND ybz_canon({g}) = ybz_canon(CAST({d} AS VARCHAR)) THEN {d} END")
+                f"WHEN isfinite({d}) AND {exact} THEN {d} END")
     if letter == "I":
         return (f"CASE WHEN {_match(g, INT_RE)} THEN TRY_CAST(CASE WHEN contains({g}, '.') "
                 f"THEN split_part({g}, '.', 1) ELSE {g} END AS BIGINT) END")
@@ -281,6 +327,7 @@ class Plan:
 
     items: list[ItemSpec]
     mapping: dict[str, str]  # item name -> source column
+    inline: bool = False  # the macros written out (an engine without them: Spark)
 
     def letter(self, item: ItemSpec) -> str:
         dt = DataType.parse(item.data_type)
@@ -313,6 +360,7 @@ class Plan:
         # each layer computes a value once for the layers above (DuckDB repeats an expression
         # written twice): text, normalized, prepared, plain cast, typed value, failed value
         prep_cols, cand_cols, typed_cols, outer = ["_row"], ["_row"], ["_row"], ["_row"]
+        exact_layers: list[list[str]] = [[], [], []]  # numbers' shortest-text test without macros
         bad = []
         for k, item in enumerate(self.items):
             ctype = COLUMN_TYPES[self.letter(item)]
@@ -325,8 +373,18 @@ class Plan:
             prep_cols.append(f"_o{k}, _n{k}, {prepared(f'_n{k}', letter)} AS _g{k}")
             c = candidate(f"_g{k}", letter)
             cand_cols.append(f"_o{k}, _n{k}, _g{k}" + (f", {c} AS _c{k}" if c else ""))
-            value = typed(f"_n{k}", letter, item.codelike, f"_g{k}")
-            if c:
+            exact = None
+            trusted = True  # the engine's text of a cast value is its canonical text (see `fast`)
+            if self.inline and letter in ("N", "F"):
+                # Java 17's text of a double is not always the shortest: no fast path, and the
+                # shortest-text test (on the texts too long to be exact anyway) without it
+                trusted = False
+                long = f"(length(_g{k}) > {EXACT_DIGITS} OR contains(_g{k}, 'e') OR contains(_g{k}, 'E'))"
+                layers, exact = shortest_layers(f"_g{k}", f"_c{k}", k, long)
+                for i, layer in enumerate(layers):
+                    exact_layers[i] += layer
+            value = typed(f"_n{k}", letter, item.codelike, f"_g{k}", exact=exact)
+            if c and trusted:
                 value = f"CASE WHEN {fast(f'_c{k}', f'_g{k}', letter)} THEN _c{k} ELSE {value} END"
             typed_cols.append(f"_o{k}, _n{k}, {value} AS {name}")
             outer.append(name)
@@ -337,8 +395,11 @@ class Plan:
                 bad.append(f"{name} IS NULL")
         flag = " OR ".join(bad) if bad else "false"
         keep = f" WHERE NOT ({' AND '.join(blank)})" if blank else ""
-        sql = f"SELECT {', '.join(cast_cols)} FROM {source}{keep}"
-        for cols in (text_cols, norm_cols, prep_cols, cand_cols, typed_cols, outer):
+        # the blank-line filter names the casts' aliases: one layer up (Spark's WHERE does not
+        # see a SELECT's aliases, DuckDB's does)
+        sql = f"SELECT * FROM (SELECT {', '.join(cast_cols)} FROM {source}){keep}"
+        for cols in (text_cols, norm_cols, prep_cols, cand_cols, *(["*", *x] for x in exact_layers if x),
+                     typed_cols, outer):
             sql = f"SELECT {', '.join(cols)} FROM ({sql})"
         return f"SELECT *, ({flag}) AS _bad FROM ({sql})"
 
@@ -347,18 +408,32 @@ class Plan:
         fallible = self.fallible()
         return [(k, i) for k, i in enumerate(self.items) if i in fallible or (i.is_key and i.name in self.mapping)]
 
-    def bad_struct(self) -> tuple[str, str]:
-        """(SQL building, DuckDB type of) the record kept of a bad row: `_row`, `_raw<k>` for each
-        fallible item (the value as sent when it failed) and `_ok<k>` (the typed value exists)."""
+    def bad_columns(self) -> list[tuple[str, str, str]]:
+        """(SQL, name, DuckDB type) of each field of the record kept of a bad row: `_row`,
+        `_raw<k>` for each fallible item (the value as sent when it failed) and `_ok<k>` (the
+        typed value exists)."""
         fallible = self.fallible()
-        parts, types = ["_row := _row"], ["_row BIGINT"]
+        out = [("_row", "_row", "BIGINT")]
         for k, item in self._watched():
             if item in fallible:
-                parts.append(f"_raw{k} := _raw{k}")
-                types.append(f"_raw{k} VARCHAR")
-            parts.append(f"_ok{k} := {quote(item.name)} IS NOT NULL")
-            types.append(f"_ok{k} BOOLEAN")
-        return f"struct_pack({', '.join(parts)})", f"STRUCT({', '.join(types)})"
+                out.append((f"_raw{k}", f"_raw{k}", "VARCHAR"))
+            out.append((f"{quote(item.name)} IS NOT NULL", f"_ok{k}", "BOOLEAN"))
+        return out
+
+    def bad_struct(self) -> tuple[str, str]:
+        """(SQL building, DuckDB type of) the record kept of a bad row (`bad_columns`)."""
+        fields = self.bad_columns()
+        return (f"struct_pack({', '.join(f'{n} := {e}' for e, n, _t in fields)})",
+                f"STRUCT({', '.join(f'{n} {t}' for _e, n, t in fields)})")
+
+    def kept_sql(self, staged: str) -> str:
+        """Over the coerced rows `staged` (coerced_sql's result): the accepted rows to publish."""
+        cols = ", ".join([*(quote(i.name) for i in self.items), "_row"])
+        return f"SELECT {cols} FROM {staged} WHERE NOT _bad"
+
+    def bad_sql(self, staged: str) -> str:
+        """Over the coerced rows `staged`: the bad rows' records (`bad_columns`)."""
+        return f"SELECT {', '.join(f'{e} AS {n}' for e, n, _t in self.bad_columns())} FROM {staged} WHERE _bad"
 
     def write_sql(self, source: str, target: str, sink: str) -> str:
         """One pass: coerce `source`, write the accepted rows to the Parquet file `target`, and hand

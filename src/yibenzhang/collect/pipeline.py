@@ -33,8 +33,9 @@ from ..db import Database
 from ..enums import ResourceStatus
 from ..errors import DomainError, ErrorBag, StorageFull, ValidationFailed, is_no_space
 from ..lineage import collect as lineage
-from ..zone.engine import EngineError, get_engine
+from ..zone.engine import EngineError, Work, engine_for, get_engine
 from ..zone.model import Batch, BatchMode, BatchStatus
+from ..zone.port import RELATION, Files
 from ..zone.service import publish_batch
 from ..zone.storage import Staging, crash_point, sm3_files
 from . import readers, rejects
@@ -227,8 +228,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
     target = _target(db, actor, resource)
     batch_mode = _mode(target, mode)
     run = run or lineage.start(db, target.code, source_info)  # issue 18: OpenLineage START … COMPLETE | FAIL
-    engine = get_engine()
-    con = engine.connect()
+    con = get_engine().connect()  # in process: the readers, the bad rows' reasons
     for macro in MACROS:
         con.execute(macro)
     zone_root = get_settings().zone
@@ -238,28 +238,18 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
     try:
         source = opener(con, work.path, target)
         plan = Plan(target.items, resolve(target.items, source.columns, explicit=mapping, saved=target.saved))
-        part = staging.path / PART
-        struct_sql = plan.bad_struct()[1]
-        bad = _BadRows(work.path / "bad.arrow", struct_sql, con)
-        failure: list[BaseException] = []
-        with _Ticker(source, started, progress):
-            con.register("src_stream", _stream(source, started, progress, failure))
-            try:
-                con.execute(plan.write_sql("src_stream", str(part), SINK)).fetchall()
-            except EngineError:
-                cause = failure[0] if failure else bad.failure
-                if cause is not None:
-                    raise cause from None
-                raise
+        engine = engine_for(Work.COLLECT, input_bytes=source.total_bytes)  # a large file: Spark
+        coerce = _coerce_on_spark if engine.name == "spark" else _coerce_here
+        files, bad_rows = coerce(engine, con, source, plan, staging.path, work.path, started, progress)
         source.finish()
-        rows_accepted = pq.read_metadata(part).num_rows
-        bad_rows = bad.table(_arrow_struct(con, struct_sql))
+        parts = [staging.path / f for f in files]
+        rows_accepted = sum(pq.read_metadata(p).num_rows for p in parts)
         con.register("bad_rows", bad_rows)
         stats = con.sql(plan.bad_stats_sql("bad_rows")).fetchall()[0]
         refused = source.refused()  # rows the reader could not split into the header's columns
         rows_rejected = int(stats[0]) + refused.num_rows
         rows_read = rows_accepted + rows_rejected
-        _type_mismatches(plan, stats, part)
+        _type_mismatches(plan, stats, parts)
         if file and not rows_read:
             # A header-only file is a mistake more often than "the resource is now empty": say so
             # rather than publish a batch that (in 全量 mode) would empty the resource.
@@ -270,8 +260,8 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
             rejects.write(con, plan.rejects_sql("bad_rows", "refused_rows"), staging.path / REJECTS)
             reject_file = REJECTS
         con.close()
-        digest = sm3_files([part])
-        part_size = part.stat().st_size
+        digest = sm3_files(parts)
+        part_size = sum(p.stat().st_size for p in parts)
         crash_point("staged")
         rate = rows_rejected / rows_read if rows_read else 0.0
         held = rate > get_settings().rules.reject_hold_rate
@@ -286,7 +276,7 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         batch = publish_batch(
             db, actor, target.id, staging, mode=batch_mode, status=status, row_count=rows_accepted,
             rejected_count=rows_rejected, schema={"columns": plan.schema(), "mapping": plan.mapping},
-            source=info, digest=digest, files=[PART], reject_file=reject_file, on_publish=remember)
+            source=info, digest=digest, files=files, reject_file=reject_file, on_publish=remember)
     except readers.Irregular as exc:
         exc.lineage_run = run  # type: ignore[attr-defined]  # the exact re-read continues this run
         raise
@@ -315,12 +305,50 @@ def _run(db: Database, actor: Actor, resource: int | str, opener: Callable[[Any,
         source=dict(source.meta) if source else None)
 
 
+def _coerce_here(engine: Any, con: Any, source: readers.Source, plan: Plan, folder: Path, work: Path,
+                 started: float, progress: Callable[[Progress], None] | None) -> tuple[list[str], pa.Table]:
+    """DuckDB in process, one pass over the stream: the accepted rows written to one Parquet file
+    in order, the bad rows' records handed to a side-effect function that spills them."""
+    struct_sql = plan.bad_struct()[1]
+    bad = _BadRows(work / "bad.arrow", struct_sql, con)
+    failure: list[BaseException] = []
+    with _Ticker(source, started, progress):
+        con.register("src_stream", _stream(source, started, progress, failure))
+        try:
+            con.execute(plan.write_sql("src_stream", str(folder / PART), SINK)).fetchall()
+        except EngineError:
+            cause = failure[0] if failure else bad.failure
+            if cause is not None:
+                raise cause from None
+            raise
+    return [PART], bad.table(_arrow_struct(con, struct_sql))
+
+
+def _coerce_on_spark(engine: Any, con: Any, source: readers.Source, plan: Plan, folder: Path, work: Path,
+                     started: float, progress: Callable[[Progress], None] | None) -> tuple[list[str], pa.Table]:
+    """Spark (issue 13): the source, decoded here as it is for DuckDB (encodings, XLSX, ragged
+    rows), is spooled to Parquet as text in the scratch folder; Spark coerces it with the same
+    plan (its macros written out, `Plan.inline`) and writes the accepted rows as the batch's
+    files; the bad rows' records come back (few) for the reject file."""
+    raw = work / "raw.parquet"
+    with _Ticker(source, started, progress):
+        stream = _stream(source, started, progress, [])
+        with pq.ParquetWriter(raw, stream.schema, compression="zstd") as writer:
+            for batch in stream:
+                writer.write_batch(batch)
+    spark_plan = Plan(plan.items, plan.mapping, inline=True)
+    written, bad = engine.split(Files((str(raw),)), spark_plan.coerced_sql(RELATION), plan.kept_sql(RELATION),
+                                plan.bad_sql(RELATION), str(folder), str(work))
+    types = pa.schema(list(_arrow_struct(con, plan.bad_struct()[1])))
+    return written.files, bad.cast(types) if len(bad) else types.empty_table()
+
+
 def _arrow_struct(con: Any, struct_sql: str) -> pa.DataType:
     """The Arrow type of a DuckDB STRUCT type (for an empty table of bad rows)."""
     return con.sql(f"SELECT NULL::{struct_sql} AS s LIMIT 0").to_arrow_table().schema.field("s").type
 
 
-def _type_mismatches(plan: Plan, stats: tuple[Any, ...], part: Path) -> None:
+def _type_mismatches(plan: Plan, stats: tuple[Any, ...], parts: list[Path]) -> None:
     """A whole column that cannot be its item's type is a wrong file or a wrong mapping, not a
     set of bad rows: refuse the batch (nothing is published)."""
     bag = ErrorBag()
@@ -332,8 +360,8 @@ def _type_mismatches(plan: Plan, stats: tuple[Any, ...], part: Path) -> None:
             col += 2
             # a code column all in scientific notation is rows to send again, not a wrong type
             if failed >= MISMATCH_MIN and not ok and plan.letter(item) != "C":
-                meta = meta or pq.read_metadata(part)
-                if _converted(meta, item.name) == 0:
+                meta = meta or [pq.read_metadata(p) for p in parts]
+                if sum(_converted(m, item.name) for m in meta) == 0:
                     bag.add(f"items.{item.name}", "type_mismatch",
                             "源列“{column}”的值都不能作为{type}（信息项“{item}”）",
                             column=plan.mapping[item.name], type=item.data_type, item=item.name)

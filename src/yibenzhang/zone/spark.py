@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import threading
 import time
 import uuid
@@ -22,7 +23,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..errors import DomainError
-from .port import META, LiveState, Written, canonical, rename_relation
+from .port import META, Files, LiveState, Written, canonical, rename_relation
 
 log = logging.getLogger(__name__)
 
@@ -183,17 +184,48 @@ class SparkEngine:
             return 0
 
         self._with_view(state, plan, go)
-        files = sorted(f"data/{p.name}" for p in target.glob("part-*.parquet"))
+        return self._written(Path(folder), target)
+
+
+    def split(self, source: Files, staged_sql: str, kept_sql: str, rest_sql: str, folder: str,
+              scratch: str) -> tuple[Written, pa.Table]:
+        """Collection's coerce-and-write (issue 13): the platform's DuckDB SQL `staged_sql` over `r`
+        (the files of `source`: text as sent, numbered) run once and written to `scratch`; then,
+        over those rows as `r`, `kept_sql` written as Parquet under `folder`/data (the batch's files)
+        and `rest_sql` returned as Arrow (the bad rows' records, few). Writing the staged rows
+        once keeps the coercion from running twice and leaves no state on the server."""
+        target, staged = Path(folder) / "data", Path(scratch) / "staged"
+
+        def go(spark: Any) -> pa.Table:
+            view = f"ybz_r_{uuid.uuid4().hex}"
+
+            def over(sql: str) -> Any:
+                tree = exp.maybe_parse(spark_sql(sql), dialect="spark")
+                assert isinstance(tree, exp.Query)
+                return spark.sql(self.render(tree, view))
+
+            spark.read.parquet(*(_uri(f) for f in source.files)).createOrReplaceTempView(view)
+            try:
+                over(staged_sql).write.mode("error").parquet(_uri(str(staged)))
+                spark.read.parquet(_uri(str(staged))).createOrReplaceTempView(view)
+                over(kept_sql).write.mode("error").option("compression", "zstd").parquet(_uri(str(target)))
+                return over(rest_sql).toArrow()
+            finally:
+                spark.catalog.dropTempView(view)
+
+        rest = self._run(go)
+        return self._written(Path(folder), target), rest
+
+    def _written(self, folder: Path, target: Path) -> Written:
+        """The Parquet parts Spark wrote under `target` (its checksums and marker removed)."""
         import pyarrow.parquet as pq
 
-        rows = sum(pq.read_metadata(Path(folder) / f).num_rows for f in files)
-        for junk in target.glob("*.crc"):
-            junk.unlink()
-        for junk in target.glob(".*.crc"):
+        files = sorted(f"{target.name}/{p.name}" for p in target.glob("part-*.parquet"))
+        rows = sum(pq.read_metadata(folder / f).num_rows for f in files)
+        for junk in {*target.glob("*.crc"), *target.glob(".*.crc")}:  # hidden or not, by Python version
             junk.unlink()
         (target / "_SUCCESS").unlink(missing_ok=True)
         return Written(files, rows)
-
 
     def aggregate(self, views: dict[str, tuple[LiveState, str]], sql: str, *, timeout: float,
                   max_rows: int) -> pa.Table:
@@ -297,19 +329,27 @@ _STRFTIME = [("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%M", "m
 
 def java_pattern(fmt: str) -> str:
     """A strptime format as a Java DateTimeFormatter pattern: letters other than the fields are
-    quoted literals ('T' in ISO date-times)."""
-    out, i = [], 0
+    quoted literals ('T' in ISO date-times). strptime reads a month, day, hour, minute or second
+    of one or two digits; so does a single Java letter, except where the next field follows with
+    no separator (`%Y%m%d`): there only a fixed width tells the fields apart."""
+    out, i, after_field = [], 0, False
     while i < len(fmt):
         pair = fmt[i:i + 2]
         hit = next((j for f, j in _STRFTIME if f == pair), None)
         if hit is not None:
-            out.append(hit)
-            i += 2
+            adjacent = after_field or fmt[i + 2:i + 3] == "%"
+            out.append(hit[0] if hit in _VARIABLE and not adjacent else hit)
+            i, after_field = i + 2, True
             continue
+        after_field = False
         ch = fmt[i]
         out.append(f"'{ch}'" if ch.isascii() and ch.isalpha() else ("''" if ch == "'" else ch))
         i += 1
     return "".join(out)
+
+
+_VARIABLE = frozenset({"MM", "dd", "HH", "mm", "ss"})
+_BACKREF = re.compile(r"\\(\d)")
 
 
 def _to_spark(node: exp.Expression) -> exp.Expression:
@@ -322,11 +362,27 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
             pattern = exp.Literal.string(f"^(?:{pattern.this})$")
         return exp.RegexpLike(this=node.this, expression=pattern)
     if isinstance(node, exp.Anonymous) and node.name.lower() == "try_strptime":
+        # a wall-clock time, as DuckDB's TIMESTAMP: try_to_timestamp gives Spark's zoned kind,
+        # exact to convert in the session's UTC
         text, fmts = node.expressions[0], node.expressions[1]
         formats = fmts.expressions if isinstance(fmts, exp.Array) else [fmts]
         calls = [exp.Anonymous(this="try_to_timestamp", expressions=[text.copy(), exp.Literal.string(
             java_pattern(f.this))]) for f in formats]
-        return calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
+        first = calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
+        return exp.Cast(this=first, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "strlen":  # bytes, as DuckDB's
+        return exp.Anonymous(this="octet_length", expressions=[e.copy() for e in node.expressions])
+    if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
+        # neither infinite nor NaN (Spark orders NaN above +Infinity); NULL stays NULL
+        return exp.LT(this=exp.Abs(this=node.expressions[0].copy()),
+                      expression=exp.Cast(this=exp.Literal.string("Infinity"), to=exp.DataType.build("DOUBLE")))
+    if isinstance(node, exp.RegexpReplace):
+        # DuckDB's replacement names a group as \1, Java's as $1 (and reads a bare $ as one)
+        repl = node.args.get("replacement")
+        if isinstance(repl, exp.Literal) and repl.is_string:
+            text = repl.this.replace("$", "\\$")
+            node.set("replacement", exp.Literal.string(_BACKREF.sub(r"$\1", text)))
+        return node
     if isinstance(node, exp.DataType) and node.this == exp.DataType.Type.UBIGINT:
         return exp.DataType.build("DECIMAL(20,0)")
     top_n = node.this if isinstance(node, exp.Filter) else node
