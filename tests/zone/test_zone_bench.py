@@ -27,3 +27,7 @@ def test_engines_bench(db, spark_remote, monkeypatch) -> None:
         figures = out["engines"][name]["by_rows"][10000]
         assert figures["live_rows"] == 10000 and figures["rewrite_ratio"] > 0
         assert isinstance(out["engines"][name]["linear_within_20pct"], bool)
+        # collection end to end on each engine: the same rows accepted and rejected
+        assert figures["ingest_ratio"] > 0 and figures["accepted"] + figures["rejected"] == 10000
+        assert figures["rejected"] > 0 and isinstance(out["engines"][name]["ingest_ratio_met"], bool)
+    assert out["ingest_identical"] == {1000: True, 10000: True}

@@ -8,15 +8,25 @@ state (compaction's write). Baselines: plain DuckDB `COPY (SELECT * FROM read_pa
 and plain Spark `read.parquet → write.parquet` of the same files. Goals (issue 13): rewrite ratio
 ≤ 2.0 on DuckDB and ≤ 1.5 on Spark; time from N/10 to N rows linear within 20 %.
 
+Ingest (collection's coerce-and-write, issue 13): the GB18030 CSV of `ybz bench ingest` (20 items,
+personal data, quoted line breaks, a share of bad values) collected end to end in a child process
+with YBZ_ENGINE set to each engine (YBZ_SPARK_MIN_BYTES=0), timed up to publication (the quality
+assessment after it is not counted), against that engine's plain conversion of the same rows
+already in UTF-8: DuckDB `COPY (SELECT * FROM read_csv(…)) TO parquet`, Spark
+`read.csv → write.parquet`. Goal: ratio ≤ 2.0 on DuckDB, ≤ 1.5 on Spark; both engines accept and
+reject the same rows.
+
 A local Spark Connect server (local[2]) is started when YBZ_SPARK_REMOTE is not set, and stopped
-at the end. Collection and quality do not run on Spark yet: they are not measured here.
+at the end.
 """
 
 from __future__ import annotations
 
 import os
 import shutil
+import statistics
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -28,7 +38,7 @@ from ..zone import port as P
 from ..zone import spark_server
 from ..zone.duck import DuckDBEngine
 from ..zone.spark import SparkEngine
-from . import median_time
+from . import bench_environment, median_time
 
 BASE_ROWS = 1_000_000
 CHUNK = 500_000
@@ -109,6 +119,50 @@ def _measure(engine: Any, state: P.LiveState, root: Path, runs: int) -> dict[str
             "aggregate": agg.to_pylist()}
 
 
+def _plain_csv(engine: Any, utf8: Path, out: Path) -> None:
+    if engine.name == "duckdb":
+        con = engine.connect()
+        con.execute(f"COPY (SELECT * FROM read_csv('{utf8}')) TO '{out}.parquet' (FORMAT parquet, COMPRESSION zstd)")
+        con.close()
+        Path(f"{out}.parquet").unlink()
+    else:
+        engine._run(lambda s: s.read.option("header", True).option("multiLine", True).csv(utf8.as_uri())
+                    .write.option("compression", "zstd").parquet(out.as_uri()))
+        shutil.rmtree(out)
+
+
+def _ingest(engines: dict[str, Any], remote: str, size: int, root: Path, runs: int) -> dict[str, dict[str, Any]]:
+    """Collection end to end on each engine (a child process each run) against its plain baseline."""
+    from .ingest_data import VERSION, generate
+    from .ingest_run import ingest_in_child, setup_resource
+
+    data = root / f"ingest-{size}-v{VERSION}.gb18030.csv"
+    generate(data, size)
+    utf8 = data.with_suffix(".utf8.csv")
+    out: dict[str, dict[str, Any]] = {}
+    for name, engine in engines.items():
+        home = root / f"home-{name}"
+        with bench_environment(YBZ_HOME=str(home), YBZ_DB_URL=None, YBZ_ZONE=None, YBZ_ENGINE=name,
+                               YBZ_SPARK_REMOTE=remote, YBZ_SPARK_MIN_BYTES="0"):
+            resource_id = setup_resource()
+            ours, plain, report = [], [], {}
+            for i in range(max(1, runs)):
+                started = time.perf_counter()
+                _plain_csv(engine, utf8, root / f"plain-{name}-{i}")
+                plain.append(time.perf_counter() - started)
+                report = ingest_in_child(resource_id, data)["report"]
+                ours.append(report["rows_read"] / report["rows_per_s"])  # up to publication
+        ours_s, plain_s = statistics.median(ours), statistics.median(plain)
+        out[name] = {"ingest_s": round(ours_s, 3), "plain_csv_s": round(plain_s, 3),
+                     "ingest_ratio": round(ours_s / plain_s, 2),
+                     "ratios": [round(o / b, 2) for o, b in zip(ours, plain, strict=True)],
+                     "accepted": report["rows_accepted"], "rejected": report["rows_rejected"]}
+        shutil.rmtree(home, ignore_errors=True)
+    data.unlink()
+    utf8.unlink()
+    return out
+
+
 def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
 
     rows = max(10_000, int(BASE_ROWS * scale))
@@ -135,21 +189,34 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
                 same = results["duckdb"][size]["aggregate"] == results["spark"][size]["aggregate"]
                 out.setdefault("identical", {})[size] = same and (
                     results["duckdb"][size]["live_rows"] == results["spark"][size]["live_rows"])
+                ingest = _ingest(engines, remote, size, folder, runs)
+                for name, figures in ingest.items():
+                    results[name][size].update(figures)
+                out.setdefault("ingest_identical", {})[size] = (
+                    (ingest["duckdb"]["accepted"], ingest["duckdb"]["rejected"])
+                    == (ingest["spark"]["accepted"], ingest["spark"]["rejected"]))
                 shutil.rmtree(folder)
         finally:
             spark.close()
             if server is not None:
                 server.stop()
     goals = {"duckdb": 2.0, "spark": 1.5}
+
+    def growth(small: dict[str, Any], big: dict[str, Any], key: str) -> float | None:
+        # per-row time at N over per-row time at N/10: 1.0 is linear
+        return round(big[key] / small[key] / (sizes[1] / sizes[0]), 2) if small[key] else None
+
     for name, by_size in results.items():
         small, big = by_size[sizes[0]], by_size[sizes[1]]
-        growth = big["rewrite_s"] / small["rewrite_s"] / (sizes[1] / sizes[0]) if small["rewrite_s"] else None
         for r in by_size.values():
             r.pop("aggregate")
+        rewrite, ingest = growth(small, big, "rewrite_s"), growth(small, big, "ingest_s")
         out["engines"][name] = {
             "by_rows": by_size, "rewrite_ratio_goal": goals[name],
             "rewrite_ratio_met": big["rewrite_ratio"] <= goals[name],
-            "growth_per_row_10x": round(growth, 2) if growth else None,  # 1.0 is linear
-            "linear_within_20pct": growth is not None and 0.8 <= growth <= 1.2,
+            "ingest_ratio_goal": goals[name], "ingest_ratio_met": big["ingest_ratio"] <= goals[name],
+            "growth_per_row_10x": rewrite, "ingest_growth_per_row_10x": ingest,
+            "linear_within_20pct": rewrite is not None and 0.8 <= rewrite <= 1.2,
+            "ingest_linear_within_20pct": ingest is not None and 0.8 <= ingest <= 1.2,
         }
     return out
