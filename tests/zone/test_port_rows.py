@@ -80,7 +80,7 @@ def test_a_keyset_cursor_and_conjunctions(world) -> None:
     assert port.rows_of(pa.table({"a": [1, 2], "b": ["x", None]})) == [(1, "x"), (2, None)]
 
 
-def test_masked_exits_stay_on_duckdb(world, monkeypatch) -> None:
+def test_keyed_masking_and_exports_stay_on_duckdb(world, monkeypatch) -> None:
     from yibenzhang.config import get_settings, reset_settings
 
     monkeypatch.setenv("YBZ_ENGINE", "spark")
@@ -90,8 +90,9 @@ def test_masked_exits_stay_on_duckdb(world, monkeypatch) -> None:
     try:
         if not get_settings().zone_on_s3:  # (Spark refuses an S3 zone: test_s3_zone)
             assert engine_for(Work.DELIVERY, input_bytes=10).name == "spark"
-        assert engine_for(Work.DELIVERY, input_bytes=10, masked=True).name == "duckdb"
+        assert engine_for(Work.DELIVERY, input_bytes=10, keyed=True).name == "duckdb"
         assert engine_for(Work.PAGE, input_bytes=10).name == "duckdb"
+        assert engine_for(Work.EXPORT, input_bytes=10).name == "duckdb"  # one ordered file
     finally:
         monkeypatch.undo()
         reset_settings()

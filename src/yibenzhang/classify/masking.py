@@ -195,8 +195,13 @@ def op_generalize_address(v: str, sql_type: str, purpose: str) -> str:
 
 
 def op_round_coordinates(v: str, sql_type: str, purpose: str, digits: int = 3) -> str:
-    """Coordinates to `digits` decimals (3 ≈ 100 m): numbers rounded, text truncated."""
-    if sql_type.upper() in ("DOUBLE", "FLOAT", "REAL") or sql_type.upper().startswith("DECIMAL"):
+    """Coordinates to `digits` decimals (3 ≈ 100 m): numbers rounded half up as decimals (the
+    written value: 1.0005 → 1.001, as on paper and on Spark; rounding the binary double gave
+    1.0), text truncated. Beyond 10¹⁵ a double has no digits left to round."""
+    if sql_type.upper() in ("DOUBLE", "FLOAT", "REAL"):
+        return (f"CASE WHEN abs({v}) < 1e15 THEN CAST(round(CAST({v} AS DECIMAL(38, 10)), {digits}) AS DOUBLE) "
+                f"ELSE {v} END")
+    if sql_type.upper().startswith("DECIMAL"):
         return f"round({v}, {digits})"
     c = v  # cleaned by the operator's `clean` (clean_text)
     return f"regexp_replace({c}, '([0-9]+\\.[0-9]{{{digits}}})[0-9]+', '\\1', 'g')"

@@ -472,7 +472,7 @@ def preview(db: Any, actor: Actor, resource: Any, exit_path: str, limit: int = 2
     # the first rows in the zone's order, cleaned then masked (the order and limit inside, before
     # any masking work); a masked page runs on DuckDB, whose hook registers the keyed functions
     query = p.query({i.name: i.sql_type for i in items}, order=port.META, limit=limit)
-    table = engine_for(Work.PREVIEW, masked=True).query(state, query, functions=functions(query))
+    table = engine_for(Work.PREVIEW).query(state, query, functions=functions(query))  # interactive: in process
 
     with db.write() as s:  # issue 23: every read of rows is in the access log (names and counts only)
         record_read(s, actor, exit=f"preview:{exit_path}", resource_id=res_id, items=table.column_names,

@@ -221,7 +221,7 @@ def snapshot_plan(sh: Shape) -> exp.Select:
 
 
 def _write(sh: Shape, plan: exp.Select, fmt: str, target: Path) -> None:
-    engine = engine_for(Work.EXPORT, input_bytes=sh.state.bytes, masked=True)
+    engine = engine_for(Work.EXPORT, input_bytes=sh.state.bytes)  # one ordered file: in process
     functions = P.functions(plan)
     if fmt == "xlsx":
         with engine.reader(sh.state, plan, functions=functions) as reader:

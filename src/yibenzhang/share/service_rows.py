@@ -486,7 +486,7 @@ def deliver(db: Database, job: Any) -> dict[str, Any]:
             "delivery_nothing_to_serve",
             "授权的信息项全部被脱敏策略拦截，没有可交付的内容：请提供方确认信息项分级后重新申请交付")
     plan = sh.plan.query(sh.types, where=_copy(sh.scope), order=port.META)
-    engine = engine_for(Work.DELIVERY, input_bytes=sh.state.bytes, masked=True)
+    engine = engine_for(Work.DELIVERY, input_bytes=sh.state.bytes, keyed=bool(sh.functions))
     table = engine.query(sh.state, plan, functions=sh.functions)
     target = delivery_dir()
     target.mkdir(parents=True, exist_ok=True)

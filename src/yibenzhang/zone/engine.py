@@ -8,9 +8,13 @@ the rule (DESIGN, "The zone engine"):
   export, a sandbox aggregate) runs on Spark when `YBZ_ENGINE=spark` and `YBZ_SPARK_REMOTE`
   names a Spark Connect server, and its input is at least `YBZ_SPARK_MIN_BYTES` (default
   256 MB); otherwise on DuckDB;
-- a masked exit (a delivery, a page through a masking plan) runs on DuckDB whatever its size:
-  masking's operators are written in DuckDB's dialect and its keyed functions are Python kernels
-  that only DuckDB's hook registers (Spark runs no Python on its hot path).
+- a masked exit whose plan calls the platform's keyed functions (pseudonyms, SM4: HMAC-SM3 and
+  SM4 are Python kernels that only DuckDB's hook registers; Spark runs no Python on its hot path)
+  runs on DuckDB whatever its size; a delivery masked by the other operators (kept characters,
+  surnames, years, districts, rounding, redaction: SQL that both engines run alike) may go to
+  Spark;
+- an open-data export runs on DuckDB: its files number the rows in one global order and are
+  written as one file (csv, json, xlsx), which on Spark would be a single partition.
 """
 
 from __future__ import annotations
@@ -75,6 +79,7 @@ class Work(StrEnum):
 
 HEAVY = frozenset({Work.COLLECT, Work.QUALITY, Work.CLASSIFY, Work.COMPACT, Work.DELIVERY, Work.EXPORT,
                    Work.SANDBOX})
+ON_SPARK = HEAVY - {Work.EXPORT}  # the heavy work Spark may take (see the module's rule)
 
 
 @lru_cache(maxsize=4)
@@ -120,11 +125,12 @@ def named_engine(kind: str) -> Any:
     raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=kind)
 
 
-def engine_for(work: Work, *, input_bytes: int = 0, masked: bool = False) -> Any:
+def engine_for(work: Work, *, input_bytes: int = 0, keyed: bool = False) -> Any:
+    """The engine of a kind of work; `keyed`: its plan calls the platform's keyed functions."""
     settings = get_settings()
     if settings.engine not in ("duckdb", "spark"):
         raise DomainError("engine_unavailable", "查询引擎“{engine}”不可用", engine=settings.engine)
-    if (settings.engine == "spark" and settings.spark_remote and work in HEAVY and not masked
+    if (settings.engine == "spark" and settings.spark_remote and work in ON_SPARK and not keyed
             and input_bytes >= settings.spark_min_bytes):
         return _spark_for_zone(settings.spark_remote)
     return _duckdb(str(settings.zone))

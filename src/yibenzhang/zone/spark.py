@@ -15,6 +15,7 @@ import re
 import threading
 import time
 import uuid
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..errors import DomainError
+from .functions import Function
 from .port import META, Files, LiveState, Written, canonical, rename_relation
 
 log = logging.getLogger(__name__)
@@ -165,7 +167,11 @@ class SparkEngine:
             return 0
         return int(self._run(lambda spark: self.frame(spark, state).count()))
 
-    def query(self, state: LiveState, plan: exp.Query) -> pa.Table:
+    def query(self, state: LiveState, plan: exp.Query, *, functions: Iterable[Function] = ()) -> pa.Table:
+        """The plan's rows as Arrow. A plan that calls platform functions (keyed masking: Python
+        kernels) never comes here (`engine_for`); if one did, it is refused, not run without them."""
+        if list(functions):
+            raise ValueError("the Spark engine runs no platform functions (keyed masking stays on DuckDB)")
         return canonical(self._with_view(state, plan, lambda _s, df: df.toArrow()), state)
 
     def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
