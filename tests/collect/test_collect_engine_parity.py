@@ -41,6 +41,13 @@ JDK_NUMBERS = ["39519560218217824", "3.9519560218217824E16", "5.701603295534973e
                "2.82879384806159008E17", "5e-324", "4.9e-324", "4.9E-324", "1e23", "1.0E23", "9007199254740993",
                "0.1", "0.10000000000000001", "1e-400", "0.000", "-0.0", "1.7976931348623157e308", "1.8e308",
                "123456789012345678", "2.0E-3", "0.30000000000000004"]
+# dates a Java pattern could read otherwise than strptime: the year 0000 (Spark's proleptic year 0),
+# one-digit fields, compact forms, a time in each form, fractions of 1 to 6 digits, 24:00, leap days
+DATE_TEXTS = ["0000-05-03", "0000-01-01 00:00", "2023-1-5", "2023/01/5", "2023.1.05", "2023年1月5日", "20230105",
+              "20231305", "2023-02-29", "2024-02-29", "2023-01-05 8:05", "2023-01-05T08:05:09", "2023-01-05 24:00",
+              "2023-01-05 08:05:09.5", "2023-01-05 08:05:09.123456", "2023-01-05 08:05:09.1234567",
+              "2023年1月5日8时5分9秒", "2023-01-0508时05分09秒", "20230105 08:05", "2023-01-05 00:00:00",
+              "2023-01-05 00:00:00.000001", "9999-12-31 23:59:59"]
 # no shrinking: each example is a Spark job, and a failure names its differing values itself
 HYPO = settings(max_examples=4, deadline=None, report_multiple_bugs=False,
                 phases=[Phase.explicit, Phase.reuse, Phase.generate],
@@ -90,7 +97,8 @@ def test_the_coerce_plan_gives_the_same_values_on_spark(on_spark, tmp_path_facto
     """Every value, typed or refused, is the same on both engines: generated renderings,
     near-misses, Excel-mangled values and any text, and the numbers of JDK_NUMBERS."""
     numbers = [(None,) * 4 + (x,) + (None,) * 3 for x in JDK_NUMBERS]
-    rows = [*rows, *numbers]
+    dates = [(None,) * 5 + (x, x, None) for x in DATE_TEXTS]
+    rows = [*rows, *dates, *numbers]
     table = pa.table({**{n: [r[i] for r in rows] for i, (n, _t) in enumerate(EXACT_ITEMS)},
                       "_row": list(range(1, len(rows) + 1))})
     here, there = _coerce_on_both(on_spark, table, tmp_path_factory.mktemp("coerce"))

@@ -255,7 +255,9 @@ def fast(c: str, g: str, letter: str) -> str:
     text (plain digits, the shortest text of a double, two decimals, ISO date or timestamp). Most
     values take this path; the others go through `typed`'s rules."""
     finite = f"isfinite({c}) AND " if letter in ("N", "F") else ""
-    return f"({finite}CAST({c} AS VARCHAR) = {g})"
+    # the year 0000 is no date (`typed` refuses it): Spark reads and writes it as a proleptic year 0
+    real = f"NOT starts_with({g}, '0000') AND " if letter in ("D", "T") else ""
+    return f"({finite}{real}CAST({c} AS VARCHAR) = {g})"
 
 
 def number_text(n: str, letter: str) -> str:
