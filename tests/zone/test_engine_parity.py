@@ -74,7 +74,7 @@ def zone_world(world, tmp_path, spark_remote, monkeypatch):
                                                     schema=two)], source={"kind": "push"}, mode="追加")
     with db.read() as s:
         states = {"people": live_state(s, people), "log": live_state(s, log)}
-    return {"db": db, "steward": steward, "people": people, "log": log, "states": states}
+    return {"db": db, "steward": steward, "people": people, "log": log, "states": states, "world": world}
 
 
 def both(zw, state: P.LiveState, plan: exp.Query) -> tuple[pa.Table, pa.Table]:
@@ -216,9 +216,9 @@ def test_quality_of_the_current_state_goes_to_spark_by_the_rule(zone_world, monk
     calls = []
     real = SparkEngine.run_platform_sql
 
-    def spy(self, state, sql):
+    def spy(self, state, sql, others=None):
         calls.append(state.resource_id)
-        return real(self, state, sql)
+        return real(self, state, sql, others)
 
     monkeypatch.setattr(SparkEngine, "run_platform_sql", spy)
     monkeypatch.setenv("YBZ_ENGINE", "spark")
@@ -235,3 +235,48 @@ def test_quality_of_the_current_state_goes_to_spark_by_the_rule(zone_world, monk
     assert results(on_spark["run_id"]) == results(on_duckdb["run_id"]) != []
     assert (on_spark["rows"], on_spark["scores"], on_spark["overall"]) == (
         on_duckdb["rows"], on_duckdb["scores"], on_duckdb["overall"])
+
+
+def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_world, monkeypatch) -> None:
+    """Reference rules name another resource's current rows: on Spark each one's live state is
+    bound as a view of its own, and the stored results equal DuckDB's (checked, failed, failing
+    row numbers): a resource without the values, one with nothing collected (every value fails)
+    and the resource itself (none fails)."""
+    from sqlalchemy import select
+
+    from yibenzhang.quality.model import QualityResult
+    from yibenzhang.quality.service import add_rule, assess_current
+    from yibenzhang.zone.spark import SparkEngine
+
+    db, steward, people, log = zone_world["db"], zone_world["steward"], zone_world["people"], zone_world["log"]
+    empty = published(zone_world["world"], name="空白名单", items=[ItemIn(name="姓名", data_type="C")])
+    with db.write() as s:
+        add_rule(s, steward, people, kind="reference", items=["姓名"], params={"resource": str(log), "item": "姓名"})
+        add_rule(s, steward, people, kind="reference", items=["公民身份号码"],
+                 params={"resource": str(empty), "item": "姓名"})
+        add_rule(s, steward, people, kind="reference", items=["公民身份号码"],  # itself: every value found
+                 params={"resource": str(people), "item": "公民身份号码"})
+    on_duckdb = assess_current(db, steward, people)
+    calls = []
+    real = SparkEngine.run_platform_sql
+
+    def spy(self, state, sql, others=None):
+        calls.append(sorted(o.resource_id for o in (others or {}).values()))
+        return real(self, state, sql, others)
+
+    monkeypatch.setattr(SparkEngine, "run_platform_sql", spy)
+    monkeypatch.setenv("YBZ_ENGINE", "spark")
+    monkeypatch.setenv("YBZ_SPARK_MIN_BYTES", "0")
+    reset_settings()
+    on_spark = assess_current(db, steward, people)
+    assert calls == [sorted([log, empty, people])]
+
+    def results(run_id: int) -> list[tuple]:
+        with db.read() as s:
+            return [(r.rule_key, r.checked, r.failed, r.samples) for r in s.execute(
+                select(QualityResult).where(QualityResult.run_id == run_id).order_by(QualityResult.rule_key)).scalars()]
+
+    assert results(on_spark["run_id"]) == results(on_duckdb["run_id"])
+    refs = [r[1:3] for r in results(on_duckdb["run_id"]) if r[0].startswith("steward:")]  # in the order added
+    # the log holds none of the people's names, the empty resource nothing, the people themselves all
+    assert refs == [(6, 6), (6, 6), (6, 0)]

@@ -39,6 +39,8 @@ from ..zone import spark_server
 from ..zone.duck import DuckDBEngine
 from ..zone.spark import SparkEngine
 from . import bench_environment, median_time
+from .ingest_data import VERSION, generate
+from .ingest_run import ingest_in_child, setup_resource
 
 BASE_ROWS = 1_000_000
 CHUNK = 500_000
@@ -133,9 +135,6 @@ def _plain_csv(engine: Any, utf8: Path, out: Path) -> None:
 
 def _ingest(engines: dict[str, Any], remote: str, size: int, root: Path, runs: int) -> dict[str, dict[str, Any]]:
     """Collection end to end on each engine (a child process each run) against its plain baseline."""
-    from .ingest_data import VERSION, generate
-    from .ingest_run import ingest_in_child, setup_resource
-
     data = root / f"ingest-{size}-v{VERSION}.gb18030.csv"
     generate(data, size)
     utf8 = data.with_suffix(".utf8.csv")

@@ -175,12 +175,31 @@ class SparkEngine:
             raise ValueError("the Spark engine runs no platform functions (keyed masking stays on DuckDB)")
         return canonical(self._with_view(state, plan, lambda _s, df: df.toArrow()), state)
 
-    def run_platform_sql(self, state: LiveState, duckdb_sql: str) -> pa.Table:
+    def run_platform_sql(self, state: LiveState, duckdb_sql: str,
+                         others: dict[str, LiveState] | None = None) -> pa.Table:
         """The platform's own SQL written for DuckDB over `r` (the quality statement, say), run
-        here: transpiled by `spark_sql`, with `r` bound to the live state."""
+        here: transpiled by `spark_sql`, with `r` bound to the live state and each name of
+        `others` to that resource's live state (a reference rule's other resource)."""
         tree = exp.maybe_parse(spark_sql(duckdb_sql), dialect="spark")
         assert isinstance(tree, exp.Query)
-        return self._with_view(state, tree, lambda _s, df: df.toArrow())
+        if not others:
+            return self._with_view(state, tree, lambda _s, df: df.toArrow())
+
+        def go(spark: Any) -> pa.Table:
+            names = {name: f"ybz_o_{uuid.uuid4().hex}" for name in others}
+            for name, other in others.items():
+                self.frame(spark, other).createOrReplaceTempView(names[name])
+            bound = tree.copy()
+            for table in bound.find_all(exp.Table):
+                if table.name in names and not table.args.get("db"):
+                    table.set("this", exp.to_identifier(names[table.name]))
+            try:
+                return self._with_view(state, bound, lambda _s, df: df.toArrow())
+            finally:
+                for view in names.values():
+                    spark.catalog.dropTempView(view)
+
+        return self._run(go)
 
     def write(self, state: LiveState, plan: exp.Query, folder: str) -> Written:
         """Parquet files under `folder`/data (Spark names its parts; the manifest lists them)."""
