@@ -205,34 +205,8 @@ def get_database_zone() -> Path:
 def test_quality_of_the_current_state_goes_to_spark_by_the_rule(zone_world, monkeypatch) -> None:
     """`ybz quality` over a whole resource is heavy work: with YBZ_ENGINE=spark (and the input
     above YBZ_SPARK_MIN_BYTES) it runs on Spark, and stores the same results as on DuckDB."""
-    from sqlalchemy import select
-
-    from yibenzhang.quality.model import QualityResult
-    from yibenzhang.quality.service import assess_current
-    from yibenzhang.zone.spark import SparkEngine
-
-    db, steward, people = zone_world["db"], zone_world["steward"], zone_world["people"]
-    on_duckdb = assess_current(db, steward, people)
-    calls = []
-    real = SparkEngine.run_platform_sql
-
-    def spy(self, state, sql, others=None):
-        calls.append(state.resource_id)
-        return real(self, state, sql, others)
-
-    monkeypatch.setattr(SparkEngine, "run_platform_sql", spy)
-    monkeypatch.setenv("YBZ_ENGINE", "spark")
-    monkeypatch.setenv("YBZ_SPARK_MIN_BYTES", "0")
-    reset_settings()
-    on_spark = assess_current(db, steward, people)
-    assert calls == [people]
-
-    def results(run_id: int) -> list[tuple]:
-        with db.read() as s:
-            return [(r.rule_key, r.checked, r.failed, r.samples) for r in s.execute(
-                select(QualityResult).where(QualityResult.run_id == run_id).order_by(QualityResult.rule_key)).scalars()]
-
-    assert results(on_spark["run_id"]) == results(on_duckdb["run_id"]) != []
+    on_duckdb, on_spark, stored, calls = _assess_on_both(zone_world, monkeypatch, lambda state, _o: state.resource_id)
+    assert calls == [zone_world["people"]] and stored != []
     assert (on_spark["rows"], on_spark["scores"], on_spark["overall"]) == (
         on_duckdb["rows"], on_duckdb["scores"], on_duckdb["overall"])
 
@@ -242,11 +216,7 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
     bound as a view of its own, and the stored results equal DuckDB's (checked, failed, failing
     row numbers): a resource without the values, one with nothing collected (every value fails)
     and the resource itself (none fails)."""
-    from sqlalchemy import select
-
-    from yibenzhang.quality.model import QualityResult
-    from yibenzhang.quality.service import add_rule, assess_current
-    from yibenzhang.zone.spark import SparkEngine
+    from yibenzhang.quality.service import add_rule
 
     db, steward, people, log = zone_world["db"], zone_world["steward"], zone_world["people"], zone_world["log"]
     empty = published(zone_world["world"], name="空白名单", items=[ItemIn(name="姓名", data_type="C")])
@@ -256,12 +226,31 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
                  params={"resource": str(empty), "item": "姓名"})
         add_rule(s, steward, people, kind="reference", items=["公民身份号码"],  # itself: every value found
                  params={"resource": str(people), "item": "公民身份号码"})
+    _d, _s, stored, calls = _assess_on_both(
+        zone_world, monkeypatch, lambda _state, others: sorted(o.resource_id for o in others.values()))
+    assert calls == [sorted([log, empty, people])]
+    refs = [r[1:3] for r in stored if r[0].startswith("steward:")]  # in the order added
+    # the log holds none of the people's names, the empty resource nothing, the people themselves all
+    assert refs == [(6, 6), (6, 6), (6, 0)]
+
+
+def _assess_on_both(zone_world, monkeypatch, record) -> tuple[dict, dict, list, list]:
+    """The people's quality assessed on DuckDB, then with YBZ_ENGINE=spark: both runs' answers,
+    their stored results (rule, checked, failed, samples), and what `record(state, others)`
+    noted of each Spark call."""
+    from sqlalchemy import select
+
+    from yibenzhang.quality.model import QualityResult
+    from yibenzhang.quality.service import assess_current
+    from yibenzhang.zone.spark import SparkEngine
+
+    db, steward, people = zone_world["db"], zone_world["steward"], zone_world["people"]
     on_duckdb = assess_current(db, steward, people)
-    calls = []
+    calls: list = []
     real = SparkEngine.run_platform_sql
 
     def spy(self, state, sql, others=None):
-        calls.append(sorted(o.resource_id for o in (others or {}).values()))
+        calls.append(record(state, others or {}))
         return real(self, state, sql, others)
 
     monkeypatch.setattr(SparkEngine, "run_platform_sql", spy)
@@ -269,7 +258,6 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
     monkeypatch.setenv("YBZ_SPARK_MIN_BYTES", "0")
     reset_settings()
     on_spark = assess_current(db, steward, people)
-    assert calls == [sorted([log, empty, people])]
 
     def results(run_id: int) -> list[tuple]:
         with db.read() as s:
@@ -277,6 +265,4 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
                 select(QualityResult).where(QualityResult.run_id == run_id).order_by(QualityResult.rule_key)).scalars()]
 
     assert results(on_spark["run_id"]) == results(on_duckdb["run_id"])
-    refs = [r[1:3] for r in results(on_duckdb["run_id"]) if r[0].startswith("steward:")]  # in the order added
-    # the log holds none of the people's names, the empty resource nothing, the people themselves all
-    assert refs == [(6, 6), (6, 6), (6, 0)]
+    return on_duckdb, on_spark, results(on_duckdb["run_id"]), calls

@@ -236,23 +236,20 @@ def _references(session: Session, rules: list[Rule]) -> dict[str, str]:
     return out
 
 
-def _reference_states(session: Session, rules: list[Rule]) -> dict[str, Any]:
-    """The live state of each reference rule's other resource, by a view name of its own (an
-    engine binds the names): a resource with nothing collected has no parts (no values)."""
-    out = {}
+def _reference_states(session: Session, rules: list[Rule]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Each reference rule's relation as a view name of its own (rule key → name) and the live
+    state an engine binds to that name: a resource with nothing collected has no parts (no
+    values); one that is gone fails every value, as on DuckDB (`_references`)."""
+    views, states = {}, {}
     for i, rule in enumerate(rules):
         if rule.kind == "reference":
-            rid = int(rule.params["resource_id"])
+            rid, name = int(rule.params["resource_id"]), f"ref_{i}"
             try:
-                out[f"ref_{i}"] = _zone().live_state(session, rid)
-            except DomainError:  # gone: every value fails the rule, as on DuckDB (_references)
-                out[f"ref_{i}"] = LiveState(rid, (Column(rule.params["item"], "VARCHAR"),))
-    return out
-
-
-def _reference_views(rules: list[Rule], states: dict[str, Any]) -> dict[str, str]:
-    """The reference relations of the quality statement as those view names."""
-    return {rule.key: f"ref_{i}" for i, rule in enumerate(rules) if f"ref_{i}" in states}
+                states[name] = _zone().live_state(session, rid)
+            except DomainError:
+                states[name] = LiveState(rid, (Column(rule.params["item"], "VARCHAR"),))
+            views[rule.key] = name
+    return views, states
 
 
 def _newest_batch_date(session: Session, resource_id: int) -> date | None:
@@ -317,13 +314,13 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
         # A whole resource's current state is heavy work: the engine rule may send it to Spark
         # (portable SQL, transpiled), a reference rule's other resource bound there by name.
         state = zone.live_state(s, resource.id) if batch_id is None else None
-        others = _reference_states(s, rules) if state is not None else {}
+        views, others = _reference_states(s, rules) if state is not None else ({}, {})
     if state is not None and state.parts:
         engine = engine_for(Work.QUALITY, input_bytes=state.bytes + sum(o.bytes for o in others.values()))
         if engine.name != "duckdb":
             started = time.perf_counter()
             sql = build_sql("r", {*state.names, "_batch", "_row"}, rules, today=today(), provinces=provinces,
-                            divisions=divisions, references=_reference_views(rules, others))
+                            divisions=divisions, references=views)
             row = list(engine.run_platform_sql(state, sql, others).to_pylist()[0].values())
             ev = from_row(row, rules, time.perf_counter() - started, sql)
             return _store(db, actor, ids, batch_id, ev, S.timeliness(ids[3], newest, today()))
