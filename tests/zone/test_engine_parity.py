@@ -129,6 +129,17 @@ def test_aggregates_are_identical(zone_world) -> None:
     assert d.column("total").to_pylist()[2] == Decimal("0.01") + Decimal("-88.10")
 
 
+def test_text_that_looks_like_a_variable_stays_text(zone_world) -> None:
+    # Spark substitutes `${…}` in SQL text by default; a literal of the platform's SQL (a listed
+    # value, a name) must reach the engine as it is
+    people = zone_world["states"]["people"]
+    plan = P.parse("SELECT '${spark.app.name}' AS v, '${x}$1' AS w, count(*) AS n FROM r "
+                   "WHERE \"姓名\" <> '${姓名}'")
+    d, s = both(zone_world, people, plan)
+    assert d.equals(s), (d.to_pylist(), s.to_pylist())
+    assert d.to_pylist() == [{"v": "${spark.app.name}", "w": "${x}$1", "n": 6}]
+
+
 def test_quality_statement_gives_identical_counts_and_samples(zone_world) -> None:
     """The quality statement (every rule in one SELECT, portable SQL) runs on Spark through the
     DuckDB → Spark transpiler: the same checked/failed counts and failing row numbers."""

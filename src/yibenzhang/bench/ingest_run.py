@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -29,9 +30,12 @@ report = ingest_file(get_database(), Actor.system(), int(sys.argv[1]), sys.argv[
 own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 kids = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
 hwm = next(int(line.split()[1]) for line in open("/proc/self/status") if line.startswith("VmHWM:"))
-print(json.dumps({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss_kb": kids, "hwm_kb": hwm},
-                 default=str))
+with open(sys.argv[3], "w") as out:
+    json.dump({"report": report.as_dict(), "maxrss_kb": own, "children_maxrss_kb": kids, "hwm_kb": hwm}, out,
+              default=str)
 """
+# The result goes to a file of its own, not stdout: at 10M rows on Spark something else printed to
+# the child's stdout after it, and the benchmark lost a 20-minute run to a line it could not read.
 # Peak memory is the ingesting process's own peak resident set (VmHWM: DuckDB, Arrow and Python
 # together; the decoding runs in its threads, there is no child process). Not ru_maxrss: Linux
 # keeps that across fork and exec, so a child of a parent holding 1.6 GB (this process, right
@@ -61,8 +65,12 @@ def setup_resource(items: list[Any] | None = None, name: str = "人口基本信�
 
 def ingest_in_child(resource_id: int, path: Path) -> dict[str, Any]:
     started = time.monotonic()
-    out = subprocess.run([sys.executable, "-c", CHILD, str(resource_id), str(path)], capture_output=True,
-                         text=True, check=True, env=dict(os.environ))
-    result = json.loads(out.stdout.strip().splitlines()[-1])
+    with tempfile.TemporaryDirectory(prefix="ybz-ingest-child-") as tmp:
+        answer = Path(tmp) / "result.json"
+        out = subprocess.run([sys.executable, "-c", CHILD, str(resource_id), str(path), str(answer)],
+                             capture_output=True, text=True, env=dict(os.environ))
+        if out.returncode or not answer.exists():
+            raise RuntimeError(f"the ingesting child failed ({out.returncode}): {out.stderr[-2000:]}")
+        result = json.loads(answer.read_text())
     result["wall_seconds"] = time.monotonic() - started
     return result

@@ -82,6 +82,9 @@ class SparkEngine:
                                                                backoff_multiplier=2.0, max_backoff=2000)])
                     s.conf.set("spark.sql.session.timeZone", "UTC")
                     s.conf.set("spark.sql.ansi.enabled", "true")
+                    # the platform's SQL is data, never a template: Spark would replace `${…}` in
+                    # its text (a steward's listed value, a Java regex replacement) by a variable
+                    s.conf.set("spark.sql.variable.substitute", "false")
                     # the sandbox's per-run pseudonym keys ("<32 hex>:<authorization>") are
                     # string literals of its plans: redacted wherever Spark prints a plan
                     with contextlib.suppress(Exception):  # a server that forbids setting it
@@ -353,33 +356,52 @@ _STRFTIME = [("%Y", "yyyy"), ("%m", "MM"), ("%d", "dd"), ("%H", "HH"), ("%M", "m
              ("%f", "SSSSSS")]
 
 
-def java_pattern(fmt: str, *, after_field: bool = False) -> str:
+def java_pattern(fmt: str, *, after_field: bool = False, from_start: bool = True) -> str:
     """A strptime format as a Java DateTimeFormatter pattern: letters other than the fields are
     quoted literals ('T' in ISO date-times). strptime reads a month, day, hour, minute or second
     of one or two digits; so does a single Java letter, except where the next field follows with
-    no separator (`%Y%m%d`): there only a fixed width tells the fields apart."""
+    no separator (`%Y%m%d`): there only a fixed width tells the fields apart. The last field of a
+    run that starts the text (`%Y%m%d%H时`) is fixed too: after Java's variable-width year no
+    field may be variable (the text is padded to it, `leading_pad`). `from_start`: `fmt` is a
+    format's start (not a suffix of one after a literal)."""
     out, i = [], 0
     while i < len(fmt):
         pair = fmt[i:i + 2]
         hit = next((j for f, j in _STRFTIME if f == pair), None)
         if hit is not None:
-            adjacent = after_field or fmt[i + 2:i + 3] == "%"
+            adjacent = fmt[i + 2:i + 3] == "%" or (after_field and from_start)
             out.append(hit[0] if hit in _VARIABLE and not adjacent else hit)
             i, after_field = i + 2, True
             continue
-        after_field = False
+        after_field = from_start = False
         ch = fmt[i]
         out.append(f"'{ch}'" if ch.isascii() and ch.isalpha() else ("''" if ch == "'" else ch))
         i += 1
     return "".join(out)
 
 
-def java_patterns(formats: list[str]) -> list[str]:
-    """A strptime format list as few Java patterns: formats that extend another (`%Y-%m-%d %H:%M`,
-    then `…:%S`, then `….%f`) become one pattern with optional sections (`yyyy-M-d H:m[:s[.SSSSSS]]`).
-    A text parses whole by at most one format of such a chain, so the result is the same; the
-    statement is smaller (35 date-time formats were 35 calls per value, and Spark's generated
-    code for the collection plan outgrew the JVM's 64 KB method limit)."""
+_WIDTH = {"%Y": 4, "%m": 2, "%d": 2, "%H": 2, "%M": 2, "%S": 2}
+
+
+def leading_pad(fmt: str) -> int | None:
+    """For a format that starts with two or more fields and no separator (`%Y%m%d%H时`): the
+    digits of all but the last of them. strptime reads that last field's one or two digits; Java,
+    after its variable-width year, only a fixed width — so a text whose leading digits are one
+    short is given the missing 0 before its last digit. None when the format starts otherwise."""
+    fields = []
+    i = 0
+    while fmt[i:i + 2] in _WIDTH:
+        fields.append(fmt[i:i + 2])
+        i += 2
+    if len(fields) < 2 or fields[-1] == "%Y" or fmt[i:i + 1] == "%":
+        return None
+    return sum(_WIDTH[f] for f in fields[:-1])
+
+
+def format_chains(formats: list[str]) -> list[list[str]]:
+    """A strptime format list in chains: formats that extend another (`%Y-%m-%d %H:%M`, then
+    `…:%S`, then `….%f`) go together, shortest first; a text parses whole by at most one format
+    of a chain."""
     left = list(dict.fromkeys(formats))
     out = []
     while left:
@@ -394,12 +416,32 @@ def java_patterns(formats: list[str]) -> list[str]:
         shorter = [f for f in left if chain[0].startswith(f)]  # a later, shorter format of the chain
         for f in shorter:
             left.remove(f)
-        chain = sorted({*chain, *shorter}, key=len)
+        out.append(sorted({*chain, *shorter}, key=len))
+    return out
+
+
+def java_patterns(formats: list[str]) -> list[str]:
+    """A strptime format list as few Java patterns: each chain (`format_chains`) one pattern with
+    optional sections (`yyyy-M-d H:m[:s[.SSSSSS]]`). The result is the same; the statement is
+    smaller (35 date-time formats were 35 calls per value, and Spark's generated code for the
+    collection plan outgrew the JVM's 64 KB method limit)."""
+    out = []
+    for chain in format_chains(formats):
         pattern = java_pattern(chain[0])
         for prev, cur in itertools.pairwise(chain):
-            pattern += "[" + java_pattern(cur[len(prev):], after_field=prev[-2:-1] == "%")
+            fields_only = re.fullmatch(r"(%[YmdHMSf])*", prev) is not None
+            pattern += "[" + java_pattern(cur[len(prev):], after_field=prev[-2:-1] == "%", from_start=fields_only)
         out.append(pattern + "]" * (len(chain) - 1))
     return out
+
+
+def literals(fmt: str) -> str | None:
+    """What is left of a text in `fmt` without its ASCII digits: the format's literal characters
+    (every field is digits). None when the format has a field that is not digits only."""
+    out = fmt
+    for field, _java in _STRFTIME:
+        out = out.replace(field, "")
+    return None if "%" in out else out
 
 
 _VARIABLE = frozenset({"MM", "dd", "HH", "mm", "ss"})
@@ -419,11 +461,34 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
         # a wall-clock time, as DuckDB's TIMESTAMP: try_to_timestamp gives Spark's zoned kind,
         # exact to convert in the session's UTC
         text, fmts = node.expressions[0], node.expressions[1]
-        formats = fmts.expressions if isinstance(fmts, exp.Array) else [fmts]
+        formats = [f.this for f in (fmts.expressions if isinstance(fmts, exp.Array) else [fmts])]
+        chains = format_chains(formats)
         calls = [exp.Anonymous(this="try_to_timestamp", expressions=[text.copy(), exp.Literal.string(pattern)])
-                 for pattern in java_patterns([f.this for f in formats])]
-        first = calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
-        return exp.Cast(this=first, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+                 for pattern in java_patterns(formats)]
+        shapes = [[literals(f) for f in chain] for chain in chains]
+        pads = [{leading_pad(f) for f in chain} for chain in chains]
+        if all(s is not None for chain in shapes for s in chain) and all(len(p) == 1 for p in pads):
+            # only the chain whose literals the text has is tried: a Java pattern that does not
+            # match throws inside try_to_timestamp, and trying every pattern in turn made a
+            # date column of mixed forms (20230105, 2023/1/5, 2023年1月5日) the slowest of all
+            shape = exp.Anonymous(this="translate", expressions=[
+                text.copy(), exp.Literal.string("0123456789"), exp.Literal.string("")])
+            ifs = []
+            for chain, pattern, (pad,) in zip(shapes, java_patterns(formats), pads, strict=True):
+                read = text.copy()
+                if pad is not None:
+                    # Anonymous, not RegexpReplace: the replacement is Java's already. `$10` is
+                    # group 1 and a 0 (Java reads a second digit only if it names a group); named
+                    # groups cannot be used: Spark substitutes `${…}` in SQL text as variables
+                    read = exp.Anonymous(this="regexp_replace", expressions=[
+                        read, exp.Literal.string(f"^([0-9]{{{pad}}})([0-9])(?![0-9])"), exp.Literal.string("$10$2")])
+                call = exp.Anonymous(this="try_to_timestamp", expressions=[read, exp.Literal.string(pattern)])
+                ifs.append(exp.If(this=exp.In(this=shape.copy(), expressions=[exp.Literal.string(s) for s in chain]),
+                                  true=call))
+            picked: exp.Expression = exp.Case(ifs=ifs)
+        else:
+            picked = calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
+        return exp.Cast(this=picked, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "strlen":  # bytes, as DuckDB's
         return exp.Anonymous(this="octet_length", expressions=[e.copy() for e in node.expressions])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
