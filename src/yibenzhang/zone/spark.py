@@ -448,6 +448,34 @@ _VARIABLE = frozenset({"MM", "dd", "HH", "mm", "ss"})
 _BACKREF = re.compile(r"\\(\d)")
 
 
+def _strptime(text: exp.Expression, formats: list[str]) -> exp.Expression:
+    """DuckDB's `try_strptime(text, formats)` in Spark SQL (a timestamp, NULL when no format
+    reads the text): a `try_to_timestamp` per chain of formats (`java_patterns`), the text padded
+    where Java needs a fixed width (`leading_pad`)."""
+    chains = format_chains(formats)
+    calls = []
+    for chain, pattern in zip(chains, java_patterns(formats), strict=True):
+        read = text.copy()
+        pads = {leading_pad(f) for f in chain}
+        pad = pads.pop() if len(pads) == 1 else None
+        if pad is not None:
+            # Anonymous, not RegexpReplace: this replacement is Java's already. `$10` is group 1
+            # and a 0 (Java reads a second digit only if it names a group)
+            read = exp.Anonymous(this="regexp_replace", expressions=[
+                read, exp.Literal.string(f"^([0-9]{{{pad}}})([0-9])(?![0-9])"), exp.Literal.string("$10$2")])
+        calls.append(exp.Anonymous(this="try_to_timestamp", expressions=[read, exp.Literal.string(pattern)]))
+    shapes = [[literals(f) for f in chain] for chain in chains]
+    if any(s is None for chain in shapes for s in chain):  # a field that is not digits: each in turn
+        return calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
+    # only the chain whose literal characters the text has is tried: a Java pattern that does not
+    # match throws inside try_to_timestamp, and trying every pattern in turn made a date column
+    # of mixed forms (20230105, 2023/1/5, 2023年1月5日) the slowest column of a collection
+    shape = exp.Anonymous(this="translate", expressions=[
+        text.copy(), exp.Literal.string("0123456789"), exp.Literal.string("")])
+    return exp.Case(ifs=[exp.If(this=exp.In(this=shape.copy(), expressions=[exp.Literal.string(s) for s in chain]),
+                                true=call) for chain, call in zip(shapes, calls, strict=True)])
+
+
 def _to_spark(node: exp.Expression) -> exp.Expression:
     if isinstance(node, exp.CTE) and node.args.get("materialized") is not None:
         node.set("materialized", None)
@@ -462,33 +490,7 @@ def _to_spark(node: exp.Expression) -> exp.Expression:
         # exact to convert in the session's UTC
         text, fmts = node.expressions[0], node.expressions[1]
         formats = [f.this for f in (fmts.expressions if isinstance(fmts, exp.Array) else [fmts])]
-        chains = format_chains(formats)
-        calls = [exp.Anonymous(this="try_to_timestamp", expressions=[text.copy(), exp.Literal.string(pattern)])
-                 for pattern in java_patterns(formats)]
-        shapes = [[literals(f) for f in chain] for chain in chains]
-        pads = [{leading_pad(f) for f in chain} for chain in chains]
-        if all(s is not None for chain in shapes for s in chain) and all(len(p) == 1 for p in pads):
-            # only the chain whose literals the text has is tried: a Java pattern that does not
-            # match throws inside try_to_timestamp, and trying every pattern in turn made a
-            # date column of mixed forms (20230105, 2023/1/5, 2023年1月5日) the slowest of all
-            shape = exp.Anonymous(this="translate", expressions=[
-                text.copy(), exp.Literal.string("0123456789"), exp.Literal.string("")])
-            ifs = []
-            for chain, pattern, (pad,) in zip(shapes, java_patterns(formats), pads, strict=True):
-                read = text.copy()
-                if pad is not None:
-                    # Anonymous, not RegexpReplace: the replacement is Java's already. `$10` is
-                    # group 1 and a 0 (Java reads a second digit only if it names a group); named
-                    # groups cannot be used: Spark substitutes `${…}` in SQL text as variables
-                    read = exp.Anonymous(this="regexp_replace", expressions=[
-                        read, exp.Literal.string(f"^([0-9]{{{pad}}})([0-9])(?![0-9])"), exp.Literal.string("$10$2")])
-                call = exp.Anonymous(this="try_to_timestamp", expressions=[read, exp.Literal.string(pattern)])
-                ifs.append(exp.If(this=exp.In(this=shape.copy(), expressions=[exp.Literal.string(s) for s in chain]),
-                                  true=call))
-            picked: exp.Expression = exp.Case(ifs=ifs)
-        else:
-            picked = calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
-        return exp.Cast(this=picked, to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
+        return exp.Cast(this=_strptime(text, formats), to=exp.DataType.build("TIMESTAMP_NTZ", dialect="spark"))
     if isinstance(node, exp.Anonymous) and node.name.lower() == "strlen":  # bytes, as DuckDB's
         return exp.Anonymous(this="octet_length", expressions=[e.copy() for e in node.expressions])
     if isinstance(node, exp.Anonymous) and node.name.lower() == "isfinite":
