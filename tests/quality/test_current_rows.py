@@ -1,5 +1,6 @@
-"""The assessment's current rows (quality.service.current_rows) are exactly the zone's current
-relation (per key, the latest batch's latest row) without its window (issue 15: the window over
+"""The zone's DuckDB relation of a keyed live state and the assessment's current rows
+(quality.service.current_rows) are exactly the rows the window keeps (per key, the latest batch's
+latest row), found without the window (issue 15: the window over
 1M keyed rows was the assessment's cost), and the zone's count of them: compared on generated
 batches with repeated keys, NULL keys, compound keys and a batch lacking an item."""
 
@@ -39,12 +40,22 @@ def _rows(relation: str) -> list[tuple]:
         return sorted(con.sql(f"SELECT * FROM {relation}").fetchall(), key=repr)
 
 
+def _window(state: LiveState) -> str:
+    """The reference: the batches unioned, then per key the latest batch's latest row by the
+    window the zone's relation used until it was replaced (issue 13)."""
+    union = duck.relation(LiveState(state.resource_id, state.columns, state.keys, state.parts, False))
+    keys = ", ".join(f'"{k}"' for k in state.keys)
+    return (f"(SELECT * FROM {union} QUALIFY row_number() OVER "
+            f"(PARTITION BY {keys} ORDER BY _batch DESC, _row DESC) = 1)")
+
+
 @settings(max_examples=60, deadline=None)
 @given(batches=BATCHES, keys=st.sampled_from([("k",), ("k", "k2")]))
 def test_current_rows_equal_the_window(tmp_path_factory, batches, keys):
     tmp = tmp_path_factory.mktemp("cur")
     state = _state(tmp, batches, keys)
-    window = _rows(duck.relation(state))
+    window = _rows(_window(state))
+    assert _rows(duck.relation(state)) == window  # the zone's relation, every keyed read
     assert _rows(current_rows(state)) == window
     # the zone's count (a DISTINCT over the keys, the obvious local fix of issue 15) agrees
     assert duck.DuckDBEngine(tmp).count(state) == len(window)

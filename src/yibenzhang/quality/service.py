@@ -265,29 +265,9 @@ def _newest_batch_date(session: Session, resource_id: int) -> date | None:
 
 
 def current_rows(state: Any) -> str:
-    """The resource's current rows as a DuckDB table expression, for the assessment: the same rows
-    as `zone.current_relation` (per key, the latest batch's latest row), found without its window.
-
-    The window partitions and orders every row with all its columns (1M keyed rows of 20 items:
-    most of the assessment's time and memory). Here only the keys that occur more than once are
-    grouped (the key columns, `_batch` and `_row` are all that aggregate reads) and the rows that
-    lose are dropped by a join whose build side is those duplicates alone: after a 全量 batch
-    without repeated keys it is empty and the rows stream through unchanged."""
-    from dataclasses import replace
-
-
-    if not (state.keys and state.dedupe and state.parts):
-        return f"({duck.relation(state)})"
-    union = duck.relation(replace(state, dedupe=False))
-    keys = [quote(k) for k in state.keys]
-    # (batch, row) as one orderable number: batch ids and row numbers are non-negative BIGINTs
-    order = "(CAST(_batch AS HUGEINT) * 18446744073709551616 + _row)"
-    on = " AND ".join(f"u.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
-    cols = ", ".join(f"u.{quote(n)}" for n in [*state.names, "_batch", "_row"])
-    return (f"(WITH u AS {union},\n"
-            f"d AS (SELECT {', '.join(keys)}, max({order}) AS _keep FROM u GROUP BY ALL HAVING count(*) > 1)\n"
-            f"SELECT {cols} FROM u LEFT JOIN d ON {on}\n"
-            f"WHERE d._keep IS NULL OR (CAST(u._batch AS HUGEINT) * 18446744073709551616 + u._row) = d._keep)")
+    """The resource's current rows as a DuckDB table expression, for the assessment: the zone's
+    current relation (per key, the latest batch's latest row; without a window since issue 15)."""
+    return f"({duck.relation(state)})"
 
 
 def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | None) -> dict[str, Any]:

@@ -62,10 +62,26 @@ def relation(state: LiveState) -> str:
         parts.append(f"SELECT {', '.join(cols)} FROM read_parquet([{files}], union_by_name = true)")
     union = " UNION ALL ".join(parts)
     if state.keys and state.dedupe:
-        keys = ", ".join(quote(k) for k in state.keys)
-        union = (f"SELECT * FROM ({union}) QUALIFY row_number() OVER "
-                 f"(PARTITION BY {keys} ORDER BY _batch DESC, _row DESC) = 1")
+        return latest_per_key(f"({union})", [quote(k) for k in state.keys], [quote(n) for n in names])
     return f"(SELECT {', '.join(quote(n) for n in names)} FROM ({union}))"
+
+
+def latest_per_key(union: str, keys: list[str], names: list[str]) -> str:
+    """Per key (NULL a value like any other), the row of the latest batch, then the latest row:
+    the rows of `union` that `row_number() OVER (PARTITION BY keys ORDER BY _batch DESC, _row
+    DESC) = 1` keeps, found without that window. The window sorts every row with all its
+    columns; here only the keys that occur more than once are grouped (keys, `_batch` and `_row`
+    are all the aggregate reads) and the rows that lose are dropped by a join whose build side is
+    those duplicates alone — after a 全量 batch without repeated keys it is empty. 13M rows of a
+    keyed live state rewritten: 18.2 s with the window, 13.2 s so (issue 13)."""
+    # (batch, row) as one orderable number: batch ids and row numbers are non-negative BIGINTs
+    order = "(CAST({t}_batch AS HUGEINT) * 18446744073709551616 + {t}_row)"
+    on = " AND ".join(f"u.{k} IS NOT DISTINCT FROM d.{k}" for k in keys)
+    return (f"(WITH u AS (SELECT * FROM {union}),\n"
+            f"d AS (SELECT {', '.join(keys)}, max({order.format(t='')}) AS _keep FROM u GROUP BY ALL "
+            f"HAVING count(*) > 1)\n"
+            f"SELECT {', '.join(f'u.{n}' for n in names)} FROM u LEFT JOIN d ON {on}\n"
+            f"WHERE d._keep IS NULL OR {order.format(t='u.')} = d._keep)")
 
 
 MAX_COUNT_BUCKETS = 256
