@@ -425,14 +425,16 @@ def java_patterns(formats: list[str]) -> list[str]:
     optional sections (`yyyy-M-d H:m[:s[.SSSSSS]]`). The result is the same; the statement is
     smaller (35 date-time formats were 35 calls per value, and Spark's generated code for the
     collection plan outgrew the JVM's 64 KB method limit)."""
-    out = []
-    for chain in format_chains(formats):
-        pattern = java_pattern(chain[0])
-        for prev, cur in itertools.pairwise(chain):
-            fields_only = re.fullmatch(r"(%[YmdHMSf])*", prev) is not None
-            pattern += "[" + java_pattern(cur[len(prev):], after_field=prev[-2:-1] == "%", from_start=fields_only)
-        out.append(pattern + "]" * (len(chain) - 1))
-    return out
+    return [chain_pattern(chain) for chain in format_chains(formats)]
+
+
+def chain_pattern(chain: list[str]) -> str:
+    """One chain of formats (`format_chains`) as one Java pattern with optional sections."""
+    pattern = java_pattern(chain[0])
+    for prev, cur in itertools.pairwise(chain):
+        fields_only = re.fullmatch(r"(%[YmdHMSf])*", prev) is not None
+        pattern += "[" + java_pattern(cur[len(prev):], after_field=prev[-2:-1] == "%", from_start=fields_only)
+    return pattern + "]" * (len(chain) - 1)
 
 
 def literals(fmt: str) -> str | None:
@@ -450,11 +452,11 @@ _BACKREF = re.compile(r"\\(\d)")
 
 def _strptime(text: exp.Expression, formats: list[str]) -> exp.Expression:
     """DuckDB's `try_strptime(text, formats)` in Spark SQL (a timestamp, NULL when no format
-    reads the text): a `try_to_timestamp` per chain of formats (`java_patterns`), the text padded
+    reads the text): a `try_to_timestamp` per chain of formats (`chain_pattern`), the text padded
     where Java needs a fixed width (`leading_pad`)."""
     chains = format_chains(formats)
     calls = []
-    for chain, pattern in zip(chains, java_patterns(formats), strict=True):
+    for chain in chains:
         read = text.copy()
         pads = {leading_pad(f) for f in chain}
         pad = pads.pop() if len(pads) == 1 else None
@@ -463,7 +465,8 @@ def _strptime(text: exp.Expression, formats: list[str]) -> exp.Expression:
             # and a 0 (Java reads a second digit only if it names a group)
             read = exp.Anonymous(this="regexp_replace", expressions=[
                 read, exp.Literal.string(f"^([0-9]{{{pad}}})([0-9])(?![0-9])"), exp.Literal.string("$10$2")])
-        calls.append(exp.Anonymous(this="try_to_timestamp", expressions=[read, exp.Literal.string(pattern)]))
+        pattern = exp.Literal.string(chain_pattern(chain))
+        calls.append(exp.Anonymous(this="try_to_timestamp", expressions=[read, pattern]))
     shapes = [[literals(f) for f in chain] for chain in chains]
     if any(s is None for chain in shapes for s in chain):  # a field that is not digits: each in turn
         return calls[0] if len(calls) == 1 else exp.Coalesce(this=calls[0], expressions=calls[1:])
