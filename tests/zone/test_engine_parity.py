@@ -181,7 +181,7 @@ def test_compaction_on_each_engine_reads_the_same(zone_world, kind) -> None:
     assert compact(db, steward, people, engine=kind)["compacted"] is False  # already one 全量 batch
 
 
-def test_spark_down_is_engine_unavailable(zone_world, monkeypatch) -> None:
+def test_spark_down_is_engine_unavailable(zone_world, spark_remote, monkeypatch) -> None:
     """A Spark Connect server that is not there: a clear error with its stable code, fast, and
     nothing published."""
     import socket
@@ -194,6 +194,12 @@ def test_spark_down_is_engine_unavailable(zone_world, monkeypatch) -> None:
         dead.count(zone_world["states"]["people"])
     assert caught.value.code == "engine_unavailable" and caught.value.status == 503
     assert "稍后重试" in caught.value.message_in("zh")
+    # nothing of the dead server stays in pyspark's process-wide state, where the next engine's
+    # first DataFrame call would read a setting through it (found by running the suite in order)
+    from pyspark.sql.connect.session import SparkSession
+
+    for left in (SparkSession.getActiveSession(), SparkSession.builder.remote(spark_remote).getOrCreate()):
+        assert left is None or left.range(3).count() == 3  # a live session, not the dead one
     monkeypatch.setenv("YBZ_SPARK_REMOTE", f"sc://127.0.0.1:{port}")
     reset_settings()
     db, people = zone_world["db"], zone_world["people"]

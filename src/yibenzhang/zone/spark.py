@@ -55,6 +55,18 @@ def _uri(path: str) -> str:
     return path if "://" in path else Path(path).resolve().as_uri()
 
 
+def _forget(session: Any) -> None:
+    """Stops a session whose server is gone. `Builder.create` makes a session the process's default
+    and active one, and pyspark reads settings through the active session (its debugging switch,
+    on the first DataFrame call of the process): a dead one left there fails every later engine's
+    first call, whatever its server. No release call: the server that held the session is gone."""
+    if session is None:
+        return
+    session.release_session_on_close = False
+    with contextlib.suppress(Exception):
+        session.stop()
+
+
 class SparkEngine:
     name = "spark"
 
@@ -70,6 +82,7 @@ class SparkEngine:
         down is an `engine_unavailable` error, never a hang: the first call checks it."""
         with self._lock:
             if self._session is None:
+                s = None
                 try:
                     from pyspark.sql import SparkSession
 
@@ -92,6 +105,7 @@ class SparkEngine:
                     self._session = s
                 except Exception as exc:  # grpc errors carry no stable type across versions
                     log.warning("spark connect %s unavailable: %s", self.remote, type(exc).__name__)
+                    _forget(s)
                     raise EngineUnavailable(self.name) from exc
             return self._session
 
@@ -103,7 +117,8 @@ class SparkEngine:
         except Exception as exc:
             if _connection_lost(exc):
                 with self._lock:
-                    self._session = None
+                    lost, self._session = self._session, None
+                _forget(lost)
                 raise EngineUnavailable(self.name) from exc
             raise
 
