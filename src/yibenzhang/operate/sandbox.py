@@ -369,9 +369,16 @@ _spare_lock = threading.Lock()
 _spare: subprocess.Popen[bytes] | None = None
 
 
+# The runner caps its address space (RLIMIT_AS), so what counts is memory reserved, not used:
+# Arrow's mimalloc pool and glibc's per-thread arenas reserve far ahead of use, and a query
+# that scans its tables over and over (a cross join) aborted inside Arrow's allocator before
+# its time was up — one run in four on a busy machine, refused as `sandbox_memory`.
+RUNNER_ENV = {"ARROW_DEFAULT_MEMORY_POOL": "system", "MALLOC_ARENA_MAX": "2"}
+
+
 def _spawn_runner() -> subprocess.Popen[bytes]:
     return subprocess.Popen([sys.executable, "-I", RUNNER], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL, close_fds=True)
+                            stderr=subprocess.DEVNULL, close_fds=True, env={**os.environ, **RUNNER_ENV})
 
 
 def _take_runner() -> subprocess.Popen[bytes]:
@@ -436,6 +443,8 @@ def run_locked(sql: str, tables: dict[str, pa.Table], *, timeout: float, memory_
             with open(error_path, encoding="utf-8") as f:
                 error = json.load(f)
         if error is None:  # killed by a signal, or died past its address-space cap
+            # the return code only (its stderr may quote values): what ended it stays visible
+            logger.warning("sandbox runner ended without an answer: return code %s", proc.returncode)
             raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb)
         if error["kind"] == "memory":
             raise sql_guard.Refusal("sandbox_memory", "查询超过{mb}MB内存上限，已中止", mb=memory_mb)
