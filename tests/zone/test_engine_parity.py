@@ -251,7 +251,33 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
     assert refs == [(6, 6), (6, 6), (6, 0)]
 
 
-def _assess_on_both(zone_world, monkeypatch, record) -> tuple[dict, dict, list, list]:
+def test_a_batch_assessment_goes_to_spark_with_the_same_results(zone_world, monkeypatch) -> None:
+    """A batch's own quality (no upserts applied) is heavy work too: on Spark it reads that
+    batch's files alone, and the statement names only the items they hold (the upsert batch
+    lacks 是否在职 …), so the stored results equal DuckDB's: each batch, each rule."""
+    from yibenzhang.quality.service import assess_batch
+    from yibenzhang.zone.model import Batch
+    from yibenzhang.zone.spark import SparkEngine
+
+    unspied = SparkEngine.run_platform_sql
+
+    db, people = zone_world["db"], zone_world["people"]
+    with db.read() as s:
+        batches = [b.id for b in s.query(Batch).filter(Batch.resource_id == people).order_by(Batch.id)]
+    assert len(batches) == 3
+    for batch in batches:
+        on_duckdb, on_spark, stored, calls = _assess_on_both(
+            zone_world, monkeypatch, lambda state, _o: [p.batch_id for p in state.parts],
+            lambda batch=batch: assess_batch(db, zone_world["steward"], batch))
+        assert calls == [[batch]] and stored != []
+        assert (on_spark["rows"], on_spark["scores"]) == (on_duckdb["rows"], on_duckdb["scores"])
+        monkeypatch.setattr(SparkEngine, "run_platform_sql", unspied)
+        monkeypatch.delenv("YBZ_ENGINE")
+        reset_settings()
+    assert on_duckdb["rows"] == 2  # the last upsert batch: its own two rows
+
+
+def _assess_on_both(zone_world, monkeypatch, record, assess=None) -> tuple[dict, dict, list, list]:
     """The people's quality assessed on DuckDB, then with YBZ_ENGINE=spark: both runs' answers,
     their stored results (rule, checked, failed, samples), and what `record(state, others)`
     noted of each Spark call."""
@@ -262,7 +288,8 @@ def _assess_on_both(zone_world, monkeypatch, record) -> tuple[dict, dict, list, 
     from yibenzhang.zone.spark import SparkEngine
 
     db, steward, people = zone_world["db"], zone_world["steward"], zone_world["people"]
-    on_duckdb = assess_current(db, steward, people)
+    assess = assess or (lambda: assess_current(db, steward, people))
+    on_duckdb = assess()
     calls: list = []
     real = SparkEngine.run_platform_sql
 
@@ -274,7 +301,7 @@ def _assess_on_both(zone_world, monkeypatch, record) -> tuple[dict, dict, list, 
     monkeypatch.setenv("YBZ_ENGINE", "spark")
     monkeypatch.setenv("YBZ_SPARK_MIN_BYTES", "0")
     reset_settings()
-    on_spark = assess_current(db, steward, people)
+    on_spark = assess()
 
     def results(run_id: int) -> list[tuple]:
         with db.read() as s:

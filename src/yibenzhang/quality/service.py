@@ -291,15 +291,18 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
         provinces = set(PROVINCE_PREFIXES) | configured_province_prefixes(s)
         divisions = list(s.execute(select(Region.code)).scalars())
         ids = (resource.id, resource.org_id, resource.region_id, resource.update_cycle)
-        # A whole resource's current state is heavy work: the engine rule may send it to Spark
-        # (portable SQL, transpiled), a reference rule's other resource bound there by name.
-        state = zone.live_state(s, resource.id) if batch_id is None else None
-        views, others = _reference_states(s, rules) if state is not None else ({}, {})
-    if state is not None and state.parts:
+        # A whole resource's current state, or a large batch, is heavy work: the engine rule may
+        # send it to Spark (portable SQL, transpiled), a reference rule's other resource bound
+        # there by name. A batch's statement names only the items its files hold, as on DuckDB.
+        state = zone.live_state(s, resource.id) if batch_id is None else zone.batch_state(s, batch_id)
+        names = ({*state.names, "_batch"} if batch_id is None
+                 else {n for p in state.parts for n in p.columns if n in state.names}) | {"_row"}
+        views, others = _reference_states(s, rules)
+    if state.parts:
         engine = engine_for(Work.QUALITY, input_bytes=state.bytes + sum(o.bytes for o in others.values()))
         if engine.name != "duckdb":
             started = time.perf_counter()
-            sql = build_sql("r", {*state.names, "_batch", "_row"}, rules, today=today(), provinces=provinces,
+            sql = build_sql("r", names, rules, today=today(), provinces=provinces,
                             divisions=divisions, references=views)
             row = list(engine.run_platform_sql(state, sql, others).to_pylist()[0].values())
             ev = from_row(row, rules, time.perf_counter() - started, sql)

@@ -94,6 +94,20 @@ def live_state(session: Session, resource_id: int) -> P.LiveState:
                        tuple(parts), dedupe)
 
 
+def batch_state(session: Session, batch_id: int) -> P.LiveState:
+    """One batch's own rows as an engine reads them (no upserts applied, whatever its status):
+    what the assessment of that batch reads. Its part's columns are the items its files hold."""
+    batch = session.get(Batch, batch_id)
+    if batch is None:
+        raise NotFound(f"批次 {batch_id}", "batch_not_found")
+    resource = _resource(session, batch.resource_id)
+    store = get_store()
+    files = tuple(store.uri(f"{batch.path}/{f}") for f in batch.files)
+    parts = (P.Part(batch.id, files, frozenset((batch.schema or {}).get("columns", {})),
+                    int((batch.source or {}).get("bytes") or 0)),) if files else ()
+    return P.LiveState(resource.id, tuple(P.Column(i.name, column_type(i)) for i in resource.items), (), parts)
+
+
 def current_relation(session: Session, resource_id: int) -> str:
     """A DuckDB table expression of the resource's current rows: one column per item name (typed
     per data type), plus `_batch` (batch id) and `_row` (source row/line number). For the stages
