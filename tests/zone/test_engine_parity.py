@@ -253,10 +253,13 @@ def test_quality_with_a_reference_rule_runs_on_spark_with_the_same_results(zone_
 
 def test_a_batch_assessment_goes_to_spark_with_the_same_results(zone_world, monkeypatch) -> None:
     """A batch's own quality (no upserts applied) is heavy work too: on Spark it reads that
-    batch's files alone, and the statement names only the items they hold (the upsert batch
-    lacks 是否在职 …), so the stored results equal DuckDB's: each batch, each rule."""
+    batch's files alone. An item added after the batches is in none of their files, and the
+    statement names only the items a batch's files hold, as DuckDB's does: the stored results
+    are equal, rule by rule, for each batch (a GB18030 全量, two upserts)."""
+    from yibenzhang.catalog.model import ResourceItem
     from yibenzhang.quality.service import assess_batch
     from yibenzhang.zone.model import Batch
+    from yibenzhang.zone.service import batch_state
     from yibenzhang.zone.spark import SparkEngine
 
     unspied = SparkEngine.run_platform_sql
@@ -265,6 +268,11 @@ def test_a_batch_assessment_goes_to_spark_with_the_same_results(zone_world, monk
     with db.read() as s:
         batches = [b.id for b in s.query(Batch).filter(Batch.resource_id == people).order_by(Batch.id)]
     assert len(batches) == 3
+    with db.write() as s:  # a required item added after the batches (a later catalogue version)
+        s.add(ResourceItem(resource_id=people, position=99, name="备注", data_type="C", required=True))
+    with db.read() as s:
+        held = [set(batch_state(s, b).parts[0].columns) for b in batches]
+        assert "备注" in batch_state(s, batches[0]).names and not any("备注" in h for h in held)
     for batch in batches:
         on_duckdb, on_spark, stored, calls = _assess_on_both(
             zone_world, monkeypatch, lambda state, _o: [p.batch_id for p in state.parts],
