@@ -2,8 +2,8 @@
 batch or of a resource's current state (one statement per assessment, results stored, ledger
 event with counts and scores only), and reading scores per resource, org and region.
 
-Assessments read rows through the zone's contract (`zone.service.batch_files`,
-`current_relation`, `zone.engine.get_engine`), so nothing here assumes where Parquet lives.
+Assessments read rows through the zone's contract (`zone.service.batch_state`, `live_state`,
+`zone.engine`), so nothing here assumes where Parquet lives.
 """
 
 from __future__ import annotations
@@ -276,27 +276,28 @@ def _run(db: Database, actor: Actor, resource_ref: int | str, batch_id: int | No
         require(_may_assess(s, actor, resource), "评估数据质量")
         rules = rules_for(s, resource)
         zone = _zone()
+        # A whole resource's current state, or a large batch, is heavy work: the engine rule may
+        # send it to Spark (portable SQL, transpiled), a reference rule's other resource bound
+        # there by name. A batch's statement names only the items its files hold, as on DuckDB.
         if batch_id is not None:
-            files = [str(p) for p in zone.batch_files(s, batch_id)]
+            state = zone.batch_state(s, batch_id)
+            files = [f for p in state.parts for f in p.files]
             relation = (f"read_parquet([{', '.join(repr(f) for f in files)}], union_by_name = true)"
                         if files else "(SELECT 1 AS _none WHERE FALSE)")
+            names = {n for p in state.parts for n in p.columns if n in state.names} | {"_row"}
             newest = today()  # the batch being assessed is the newest
         else:
+            state = zone.live_state(s, resource.id)
             try:
-                relation = current_rows(zone.live_state(s, resource.id))
+                relation = current_rows(state)
             except DomainError:
                 relation = "(SELECT 1 AS _none WHERE FALSE)"
+            names = {*state.names, "_batch", "_row"}
             newest = _newest_batch_date(s, resource.id)
         references = _references(s, rules)
         provinces = set(PROVINCE_PREFIXES) | configured_province_prefixes(s)
         divisions = list(s.execute(select(Region.code)).scalars())
         ids = (resource.id, resource.org_id, resource.region_id, resource.update_cycle)
-        # A whole resource's current state, or a large batch, is heavy work: the engine rule may
-        # send it to Spark (portable SQL, transpiled), a reference rule's other resource bound
-        # there by name. A batch's statement names only the items its files hold, as on DuckDB.
-        state = zone.live_state(s, resource.id) if batch_id is None else zone.batch_state(s, batch_id)
-        names = ({*state.names, "_batch"} if batch_id is None
-                 else {n for p in state.parts for n in p.columns if n in state.names}) | {"_row"}
         views, others = _reference_states(s, rules)
     if state.parts:
         engine = engine_for(Work.QUALITY, input_bytes=state.bytes + sum(o.bytes for o in others.values()))

@@ -83,15 +83,19 @@ def live_state(session: Session, resource_id: int) -> P.LiveState:
     items = list(resource.items)
     batches = _live_batches(session, resource_id)
     store = get_store()
-    parts = []
-    for b in batches:
-        files = tuple(store.uri(f"{b.path}/{f}") for f in b.files)
-        parts.append(P.Part(b.id, files, frozenset((b.schema or {}).get("columns", {})),
-                            int((b.source or {}).get("bytes") or 0)))
     keys = tuple(i.name for i in items if i.is_key)
     dedupe = bool(keys) and (len(batches) > 1 or (bool(batches) and batches[0].mode != BatchMode.APPEND.value))
-    return P.LiveState(resource_id, tuple(P.Column(i.name, column_type(i)) for i in items), keys,
-                       tuple(parts), dedupe)
+    return P.LiveState(resource_id, _columns(items), keys, tuple(_part(store, b) for b in batches), dedupe)
+
+
+def _columns(items: list[H.Item]) -> tuple[P.Column, ...]:
+    return tuple(P.Column(i.name, column_type(i)) for i in items)
+
+
+def _part(store: Any, b: Batch) -> P.Part:
+    """A batch's exact files as the engine reads them, and the item names they hold."""
+    files = tuple(store.uri(f"{b.path}/{f}") for f in b.files)
+    return P.Part(b.id, files, frozenset((b.schema or {}).get("columns", {})), int((b.source or {}).get("bytes") or 0))
 
 
 def batch_state(session: Session, batch_id: int) -> P.LiveState:
@@ -101,11 +105,8 @@ def batch_state(session: Session, batch_id: int) -> P.LiveState:
     if batch is None:
         raise NotFound(f"批次 {batch_id}", "batch_not_found")
     resource = _resource(session, batch.resource_id)
-    store = get_store()
-    files = tuple(store.uri(f"{batch.path}/{f}") for f in batch.files)
-    parts = (P.Part(batch.id, files, frozenset((batch.schema or {}).get("columns", {})),
-                    int((batch.source or {}).get("bytes") or 0)),) if files else ()
-    return P.LiveState(resource.id, tuple(P.Column(i.name, column_type(i)) for i in resource.items), (), parts)
+    parts = (_part(get_store(), batch),) if batch.files else ()
+    return P.LiveState(resource.id, _columns(list(resource.items)), (), parts)
 
 
 def current_relation(session: Session, resource_id: int) -> str:
