@@ -46,7 +46,7 @@ def person_key(draw: st.DrawFn) -> object:
     base = draw(st.sampled_from(PEOPLE + LEGACY + BAD))
     if base is None:
         return None
-    style = draw(st.sampled_from(["plain", "full", "spaces", "lower", "ideographic"]))
+    style = draw(st.sampled_from(["plain", "full", "spaces", "lower", "ideographic", "controls", "dash"]))
     if style == "full":
         return base.translate(FULL)
     if style == "spaces":
@@ -55,6 +55,10 @@ def person_key(draw: st.DrawFn) -> object:
         return base.lower()
     if style == "ideographic":
         return "\u3000" + base
+    if style == "controls":  # every ASCII white space is removed, \v (\x0B) too, on both engines
+        return "\t" + base[:9] + "\x0b" + base[9:] + "\r\n"
+    if style == "dash":  # punctuation is kept: a key of another format
+        return base[:6] + "-" + base[6:]
     return base
 
 
@@ -163,9 +167,10 @@ def test_key_normalisation_edges(tmp_path) -> None:
             (0, 0, x_id.translate(FULL), "乙", None, None, None), (1, 0, f" {PEOPLE[1][:9]}\u3000{PEOPLE[1][9:]} ",
                                                                 "丙", None, None, None)]
     rows += [(2, 0, bad, "丁", None, None, None) for bad in BAD]
+    rows.append((3, 0, f"{PEOPLE[2][:9]}\x0b{PEOPLE[2][9:]}\t", None, None, "13900000001", None))  # \v is white space
     _r, _ref_rows, _collected, out, out_dir = run_plan(tmp_path, rows)
     data = {d["公民身份号码"]: d for d in engines.read(out_dir, out["files"]["data"]).to_pylist()}
-    assert set(data) == {PEOPLE[0], x_id, PEOPLE[1]}
+    assert set(data) == {PEOPLE[0], x_id, PEOPLE[1], PEOPLE[2]}
     assert PEOPLE[0] == LEGACY[0][:6] + "19" + LEGACY[0][6:] + PEOPLE[0][-1]
     codes = sorted(x["code"] for x in engines.read(out_dir, out["files"]["rejects"]).to_pylist())
     assert codes == sorted(["key_format", "key_checksum", "key_region", "key_birth_date", "key_birth_date",

@@ -23,7 +23,8 @@ def _rows(n: int, seed: int = 21) -> list[tuple]:
     for _ in range(n):
         base = rng.choice(keys)
         if base is not None and rng.random() < 0.3:
-            base = rng.choice([base.translate(R.FULL), f" {base} ", base.lower(), "\u3000" + base])
+            base = rng.choice([base.translate(R.FULL), f" {base} ", base.lower(), "\u3000" + base,
+                               f"\t{base[:9]}\x0b{base[9:]}\r\n", base[:6] + "-" + base[6:]])  # \v: white space on both
         out.append((rng.randrange(5), rng.randrange(2), base, rng.choice(["张三", "张 三", " 张三 ", "李四", "", None]),
                     rng.choice([R.date(1990, 3, 7), R.date(1990, 3, 8), None]),
                     rng.choice(["13900000001", "13900000002", None]), rng.choice(["春城路1号", "岚川路2号", None])))

@@ -39,6 +39,7 @@ SOURCES = [("公民身份号码", ["姓名", "出生日期", "户籍地址"]), (
 ITEMS = [("姓名", "C", (0, 4, 2, 1, 3)), ("出生日期", "C", (0, 2)), ("户籍地址", "C", (0, 4)),
          ("婚姻状况", "C", (1,)), ("联系电话", "C", (3, 2)), ("最高学历", "C", (4,))]
 TODAY = date(2026, 9, 30)
+ZONE_ROW_GROUP = 122_880  # as collection writes a batch (collect/coerce.py): engines scan row groups in parallel
 
 
 def _ids(rng: np.random.Generator, n: int) -> np.ndarray:
@@ -68,6 +69,12 @@ def _source(rng: np.random.Generator, ids: np.ndarray, index: int, fraction: flo
         cols[f"s{index}_{name}"] = pa.array(base, pa.string())
     cols["_row"] = pa.array(np.arange(1, len(take) + 1), pa.int64())
     return pa.table(cols)
+
+
+def _write(table: pa.Table, path: Path) -> None:
+    """A source batch as the zone holds one (pyarrow's default is one row group of up to 1M rows,
+    which a scan reads on one thread)."""
+    pq.write_table(table, path, row_group_size=ZONE_ROW_GROUP, compression="zstd")
 
 
 def _resolved() -> Resolved:
@@ -121,7 +128,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         files: dict[int, list[tuple[int, Path]]] = {}
         for i in range(len(SOURCES)):
             f = root / f"s{i}.parquet"
-            pq.write_table(_source(rng, ids, i), f)
+            _write(_source(rng, ids, i), f)
             files[i] = [(10 * (i + 1), f)]
         states = {i: _state(i, files[i]) for i in files}
         collected = {10 * (i + 1): datetime(2026, 9, 1 + i) for i in range(len(SOURCES))}
@@ -145,7 +152,7 @@ def run(runs: int = 3, scale: float = 1.0) -> dict[str, Any]:
         base_s, base_rows = median_time(base, runs)
         # a 1 % batch of source 2 (upserts of existing people, some new values)
         inc = root / "s2_inc.parquet"
-        pq.write_table(_source(rng, ids, 2, fraction=0.01), inc)
+        _write(_source(rng, ids, 2, fraction=0.01), inc)
         states2 = dict(states)
         states2[2] = _state(2, [*files[2], (31, inc)])
         collected2 = {**collected, 31: datetime(2026, 9, 29)}

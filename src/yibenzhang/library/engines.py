@@ -6,6 +6,7 @@ its threads), runs the same SQL transpiled by `zone.spark.spark_sql` and writes 
 
 from __future__ import annotations
 
+import re
 import shutil
 import uuid
 from pathlib import Path
@@ -35,13 +36,33 @@ def run(engine: Any, plan: Plan, folder: str) -> dict[str, Any]:
     return _run_duckdb(engine, plan, Path(folder))
 
 
+def last_uses(plan: Plan) -> dict[int, list[str]]:
+    """Per step index, the steps no later step, output or count reads (their last reader is that
+    step): a table dropped there frees its memory for the rest of the job."""
+    later = [sql for _, sql in plan.steps] + [*plan.outputs.values(), plan.counts]
+    done: dict[int, list[str]] = {}
+    for n, (name, _) in enumerate(plan.steps):
+        pattern = re.compile(rf"\b{re.escape(name)}\b")
+        readers = [k for k in range(n + 1, len(later)) if pattern.search(later[k])]
+        if readers and readers[-1] < len(plan.steps):
+            done.setdefault(readers[-1], []).append(name)
+    return done
+
+
 def _run_duckdb(engine: Any, plan: Plan, folder: Path) -> dict[str, Any]:
-    con = engine.connect()
+    con = engine.connect(job=True)
     try:
         for name, state in plan.relations.items():
             con.execute(f"CREATE TEMP VIEW {name} AS SELECT * FROM {duck.relation(state)}")
-        for name, sql in plan.steps:  # a step read once by the next is a view: one copy fewer
+        # the steps' row order does not matter (the outputs order what they write): without it
+        # DuckDB materialises in parallel and with less memory
+        con.execute("SET preserve_insertion_order = false")
+        drop = last_uses(plan)
+        for n, (name, sql) in enumerate(plan.steps):  # a step read once by the next is a view: one copy fewer
             con.execute(f"CREATE TEMP {'VIEW' if name in plan.inline else 'TABLE'} {name} AS {sql}")
+            for done in reversed(drop.get(n, [])):  # a view first: it reads the table before it
+                con.execute(f"DROP {'VIEW' if done in plan.inline else 'TABLE'} {done}")
+        con.execute("SET preserve_insertion_order = true")
         out: dict[str, Any] = {"files": {}, "rows": {}}
         for name, sql in plan.outputs.items():
             target = folder / name / PART

@@ -20,7 +20,8 @@ two windows and a pivot: the same results, several times slower.)
 
 Outputs: `data` (one row per entity: key, each item typed, and per item its provenance
 `<item>__source` resource id, `<item>__batch`, `<item>__at`), `conflicts` (every source value
-that differs from the fused value), `rejects` (rows whose key was refused, with the code) and
+that differs from the fused value), `rejects` (rows whose key was refused, with the code; the
+step `rejected`, taken before the keyed rows are reduced, so that an engine can free them) and
 `counts` (per source and item: values compared with the fused one, and how many differ).
 """
 
@@ -101,6 +102,16 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         keyed(f"keyed_{s.index}", f"src_{s.index}", s.index, new_parts is not None)
 
     rid = {s.index: str(s.resource_id) for s in r.sources}
+    # the rejects taken before the keyed rows are reduced: an engine can then free those
+    rejected = ([(f"newkeyed_{j}", s_index) for j, (s_index, _) in enumerate(new_parts)] if new_parts is not None
+                else [(f"keyed_{s.index}", s.index) for s in r.sources])
+    rej = [f"SELECT CAST({rid[s]} AS BIGINT) AS source_resource_id, CAST(_batch AS BIGINT) AS source_batch, "
+           f"CAST(_row AS BIGINT) AS source_row, _raw AS source_key, _code AS code FROM {name} "
+           f"WHERE _code IS NOT NULL" for name, s in rejected]
+    steps.append(("rejected", " UNION ALL ".join(rej) if rej else (
+        "SELECT CAST(NULL AS BIGINT) AS source_resource_id, CAST(NULL AS BIGINT) AS source_batch, "
+        "CAST(NULL AS BIGINT) AS source_row, CAST(NULL AS VARCHAR) AS source_key, "
+        "CAST(NULL AS VARCHAR) AS code WHERE false")))
     compared = {s.index: [i for i in r.items if i.name in s.items and s.index in i.order] for s in r.sources}
     for s in r.sources:
         _best(r, s.index, states[s.index], compared[s.index], collected, now, steps)
@@ -138,15 +149,7 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         "source_resource_id, CAST(NULL AS VARCHAR) AS source_key, CAST(NULL AS VARCHAR) AS value, CAST(NULL AS "
         "BIGINT) AS source_batch, CAST(NULL AS BIGINT) AS source_row, CAST(NULL AS VARCHAR) AS fused_value, "
         "CAST(NULL AS BIGINT) AS fused_resource_id WHERE false")
-    rejected = ([(f"newkeyed_{j}", s_index) for j, (s_index, _) in enumerate(new_parts)] if new_parts is not None
-                else [(f"keyed_{s.index}", s.index) for s in r.sources])
-    rej = [f"SELECT CAST({rid[s]} AS BIGINT) AS source_resource_id, CAST(_batch AS BIGINT) AS source_batch, "
-           f"CAST(_row AS BIGINT) AS source_row, _raw AS source_key, _code AS code FROM {name} "
-           f"WHERE _code IS NOT NULL" for name, s in rejected]
-    outputs["rejects"] = " UNION ALL ".join(rej) if rej else (
-        "SELECT CAST(NULL AS BIGINT) AS source_resource_id, CAST(NULL AS BIGINT) AS source_batch, "
-        "CAST(NULL AS BIGINT) AS source_row, CAST(NULL AS VARCHAR) AS source_key, "
-        "CAST(NULL AS VARCHAR) AS code WHERE false")
+    outputs["rejects"] = "SELECT * FROM rejected ORDER BY source_resource_id, source_batch, source_row"
     counts = " UNION ALL ".join(  # only the pairs with something compared, as a GROUP BY would give
         f"SELECT CAST({s} AS BIGINT) AS _src, CAST({i.index} AS BIGINT) AS _item, count(*) AS compared, "
         f"sum(CASE WHEN _s{s}v{i.index} <> _fv{i.index} THEN 1 ELSE 0 END) AS conflicts FROM wide "

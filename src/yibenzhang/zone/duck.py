@@ -29,6 +29,10 @@ log = logging.getLogger(__name__)
 # Sane limits on a shared machine: DuckDB spills to disk beyond the memory limit, so a 2 GB
 # file never needs 2 GB of memory.
 MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_MEMORY", "512MB")
+# A heavy job (a base library's fusion) holds several full-size intermediate tables at once: at
+# 512 MB they spill and the job takes twice as long (BENCHMARKS.md, fusion). DuckDB takes a
+# share of the machine's memory ("25%") as well as a size.
+JOB_MEMORY_LIMIT = os.environ.get("YBZ_DUCKDB_JOB_MEMORY", "25%")
 THREADS = int(os.environ.get("YBZ_DUCKDB_THREADS") or min(4, os.cpu_count() or 1))
 PART = "part-000000.parquet"
 EXPORT_FORMATS = {"csv": "FORMAT csv, HEADER true", "json": "FORMAT json, ARRAY true",
@@ -184,14 +188,14 @@ class DuckDBEngine:
     def __init__(self, zone: Path) -> None:
         self.zone = zone
 
-    def connect(self, *, allow_extensions: bool = False) -> duckdb.DuckDBPyConnection:
+    def connect(self, *, allow_extensions: bool = False, job: bool = False) -> duckdb.DuckDBPyConnection:
         """A fresh in-memory connection; spill files go to the zone's staging area. Unsigned
         extensions only when the caller asks (quality's verified native checks), on that
-        connection alone."""
+        connection alone. `job`: a heavy job's connection, with `JOB_MEMORY_LIMIT`."""
 
         spill = self.zone / ".staging" / ".duckdb_tmp"
         spill.mkdir(parents=True, exist_ok=True)
-        config: dict[str, Any] = {"memory_limit": MEMORY_LIMIT, "threads": THREADS,
+        config: dict[str, Any] = {"memory_limit": JOB_MEMORY_LIMIT if job else MEMORY_LIMIT, "threads": THREADS,
                                   "temp_directory": str(spill), "preserve_insertion_order": True}
         if allow_extensions:
             config["allow_unsigned_extensions"] = True
