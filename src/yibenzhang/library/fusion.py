@@ -81,12 +81,13 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
         s = r.sources[s_index]
         cols = [f"CAST({quote(s.key)} AS VARCHAR) AS _raw", "_batch", "_row"]
         cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in r.items if i.name in s.items]
+        keep = ("_raw", "_batch", "_row", *(f"_v{i.index}" for i in r.items if i.name in s.items))
         source, where = rel, ""
         if only:  # an incremental run normalises and checks the touched keys' rows only
             source = f"(SELECT * FROM {rel} WHERE {keys.could_be(quote(s.key), r.kind, 'touched')}) AS _p"
             where = "_k IN (SELECT _k FROM touched)"
         prev = ""
-        for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, source, ", ".join(cols), where):
+        for suffix, sql in keys.key_steps(quote(s.key), r.kind, today, source, ", ".join(cols), where, keep):
             steps.append((name + suffix, sql.replace("{prev}", prev)))
             prev = name + suffix
         inline.add(f"{name}_n")

@@ -128,20 +128,23 @@ def key_layers(raw: str, kind: str, today: date, source: str, extra: str = "") -
 
 
 def key_steps(raw: str, kind: str, today: date, source: str, extra: str = "",
-              where: str = "") -> list[tuple[str, str]]:
+              where: str = "", keep: tuple[str, ...] = ()) -> list[tuple[str, str]]:
     """The same layers as two steps (suffix, SQL; the second over the first, `{prev}`), for an
     engine to materialise one by one: `_n` first (nested, an optimiser may inline it into the
     later layers' many uses); then `_k`, `_code` and the body's number as nested selects over
-    it, `where` (a condition on `_k`) keeping only some keys before they are checked."""
+    it, `where` (a condition on `_k`) keeping only some keys before they are checked. `keep`:
+    the names of `extra`'s columns; given, the second step has only those, `_k` and `_code`
+    (not `_n` and the body's number: a table of fewer columns to write)."""
     head = f"{extra}, " if extra else ""
     keyed = f"SELECT *, {final_key('_n', upgraded('_n', kind), kind)} AS _k FROM {{prev}}"  # upgraded: 15-digit only
     if where:
         keyed = f"SELECT * FROM ({keyed}) AS _f WHERE {where}"
+    cols = ", ".join([*keep, "_k"]) if keep else "*"
     if kind == PERSON:
-        code = (f"SELECT *, {reject_code('_n', '_k', kind, today, '_num')} AS _code FROM "
+        code = (f"SELECT {cols}, {reject_code('_n', '_k', kind, today, '_num')} AS _code FROM "
                 f"(SELECT *, {body_number('_k')} AS _num FROM ({keyed}) AS _l3) AS _l4")
     else:
-        code = f"SELECT *, {reject_code('_n', '_k', kind, today)} AS _code FROM ({keyed}) AS _l3"
+        code = f"SELECT {cols}, {reject_code('_n', '_k', kind, today)} AS _code FROM ({keyed}) AS _l3"
     return [("_n", f"SELECT {head}{normalised(raw)} AS _n FROM {source}"), ("", code)]
 
 
