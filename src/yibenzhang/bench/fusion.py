@@ -127,7 +127,7 @@ def _baseline(engine: DuckDBEngine, states: dict[int, P.LiveState], out: Path) -
     for name, _, order in ITEMS:
         picks.append(f"coalesce({', '.join(f't{i}.' + quote(f's{i}_{name}') for i in order)}) AS {quote(name)}")
     target = out / "baseline.parquet"
-    con = engine.connect()
+    con = engine.connect(job=True)  # the fusion's memory: the same engine settings for both
     try:
         con.execute(f"COPY (SELECT {', '.join(picks)} FROM {sql}) TO {literal(str(target))} (FORMAT parquet)")
     finally:
