@@ -50,9 +50,9 @@ def _ids(rng: np.random.Generator, n: int) -> np.ndarray:
     ymd = np.char.replace(np.datetime_as_string(born, unit="D"), "-", "").astype(np.int64)
     # unique IDs however many people: each block of 1,000 people has an address code of its own
     # (a valid province, then 4 digits), and within a block the sequence number is the person's
-    block = np.arange(n) // 1000
+    block, seq = np.divmod(np.arange(n), 1000)
     region = PROVINCE_CODES[block // 10_000] * 10_000 + block % 10_000
-    body = region * 10 ** 11 + ymd * 1000 + np.arange(n) % 1000
+    body = region * 10 ** 11 + ymd * 1000 + seq
     digits = (body[:, None] // 10 ** np.arange(16, -1, -1, dtype=np.int64)[None, :]) % 10
     return np.char.add(body.astype(str), ID_CHECK[(digits @ ID_WEIGHTS) % 11])
 

@@ -79,9 +79,10 @@ def build(r: Resolved, states: dict[int, P.LiveState], collected: dict[int, date
 
     def keyed(name: str, rel: str, s_index: int, only: bool = False) -> None:
         s = r.sources[s_index]
+        mine = [i for i in r.items if i.name in s.items]
         cols = [f"CAST({quote(s.key)} AS VARCHAR) AS _raw", "_batch", "_row"]
-        cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in r.items if i.name in s.items]
-        keep = ("_raw", "_batch", "_row", *(f"_v{i.index}" for i in r.items if i.name in s.items))
+        cols += [f"{value_sql(s.items[i.name], i.data_type)} AS _v{i.index}" for i in mine]
+        keep = ("_raw", "_batch", "_row", *(f"_v{i.index}" for i in mine))
         source, where = rel, ""
         if only:  # an incremental run normalises and checks the touched keys' rows only
             source = f"(SELECT * FROM {rel} WHERE {keys.could_be(quote(s.key), r.kind, 'touched')}) AS _p"
